@@ -1,0 +1,95 @@
+/*  spec - the training spec of a job: its fields, defaults, limits and JSON form  */
+#ifndef MT_SPEC_H_INCLUDED
+#define MT_SPEC_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MT_SPEC_MAX_HIDDEN     16       // hidden layers at most
+#define MT_SPEC_MAX_WIDTH      65536    // units in one layer at most
+#define MT_SPEC_MAX_FEATURES   10000    // named feature columns at most
+#define MT_SPEC_MAX_NAME       128      // bytes in a job name
+#define MT_SPEC_MAX_COLUMN     256      // bytes in a column name
+#define MT_SPEC_MAX_PATH       4096     // bytes in --data-path
+#define MT_SPEC_MAX_EPOCHS     1000000
+#define MT_SPEC_MAX_BATCH      1048576
+#define MT_SPEC_MAX_JSON       (1 << 20) // bytes in a spec's JSON form
+#define MT_HASH_HEX            64        // a SHA-256 as lower-case hex
+
+typedef enum { MT_TASK_REGRESSION = 0, MT_TASK_CLASSIFICATION = 1 } mt_task_t;
+typedef enum { MT_ACT_RELU = 0, MT_ACT_TANH = 1, MT_ACT_SIGMOID = 2 } mt_act_t;
+typedef enum { MT_OPT_SGD = 0, MT_OPT_ADAM = 1, MT_OPT_ADAMW = 2 } mt_opt_t;
+typedef enum { MT_SCHEDULE_CONSTANT = 0, MT_SCHEDULE_COSINE = 1 } mt_schedule_t;
+typedef enum { MT_FORMAT_AUTO = 0, MT_FORMAT_CSV = 1, MT_FORMAT_JSONL = 2 } mt_format_t;
+
+//  A training spec. Strings are owned by the spec (mt_spec_clear frees them).
+typedef struct {
+    char *name;                 // job name, may be NULL
+    char data_hash [MT_HASH_HEX + 1];   // uploaded dataset, "" when data_path is used
+    char *data_path;            // a file every worker reads directly, or NULL
+    mt_format_t format;         // csv or jsonl; auto = by file name, then content
+    char *target;               // target column name
+    char **features;            // feature column names, NULL = all but the target
+    int n_features;
+    mt_task_t task;
+    int hidden [MT_SPEC_MAX_HIDDEN];    // units per hidden layer
+    int n_hidden;               // 0 = a linear (or logistic) model
+    mt_act_t activation;
+    mt_opt_t optimizer;
+    double lr;                  // learning rate, > 0
+    double momentum;            // sgd only, [0, 1)
+    bool nesterov;              // sgd only, needs momentum > 0
+    double weight_decay;        // >= 0
+    double beta1, beta2;        // adam and adamw, [0, 1)
+    double eps;                 // adam and adamw, > 0
+    mt_schedule_t schedule;
+    int64_t warmup_steps;       // linear warm-up from lr/warmup to lr, steps; 0 = none
+    int batch_size;             // rows per step
+    int epochs;
+    uint64_t seed;
+    double val_split;           // fraction of rows held out, [0, 0.9]
+    bool shuffle;               // reshuffle rows every epoch
+    int patience;               // epochs without val improvement before stopping; 0 = off
+    char init_hash [MT_HASH_HEX + 1];   // warm start from this uploaded model, "" = none
+    int checkpoint_every;       // epochs between checkpoints; 0 = only on stop
+    int priority;               // higher runs first, [-1000, 1000]
+    int max_retries;            // attempts after the first, [0, 100]
+    int64_t time_limit_s;       // wall clock for the whole job, s; 0 = none
+} mt_spec_t;
+
+//  Fill a spec with the defaults (Adam, lr 0.01, batch 16, 100 epochs, ...).
+void mt_spec_init (mt_spec_t *spec);
+
+//  Free the strings a spec owns and reset it to the defaults.
+void mt_spec_clear (mt_spec_t *spec);
+
+//  Deep-copy src into dst (dst is overwritten, not freed). Returns 0 or -1.
+int mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src);
+
+//  Check every field's range. Returns 0, or -1 with *cause (caller frees)
+//  naming the field, e.g. "lr must be positive and finite (got -1)".
+int mt_spec_validate (const mt_spec_t *spec, char **cause);
+
+//  The spec as a compact JSON object; the caller frees the string. NULL on
+//  allocation failure.
+char *mt_spec_to_json (const mt_spec_t *spec);
+
+//  Parse a JSON object into spec (which is mt_spec_init'ed first); missing
+//  fields keep their defaults, unknown fields and wrong types are errors.
+//  Validates. Returns 0, or -1 with *cause (caller frees).
+int mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause);
+
+//  Names of enum values, as used in JSON and on the command line, and back.
+//  The parsers return 0 or -1 for an unknown name.
+const char *mt_task_name (mt_task_t task);
+const char *mt_act_name (mt_act_t act);
+const char *mt_opt_name (mt_opt_t opt);
+const char *mt_schedule_name (mt_schedule_t schedule);
+const char *mt_format_name (mt_format_t format);
+int mt_task_parse (const char *name, mt_task_t *task);
+int mt_act_parse (const char *name, mt_act_t *act);
+int mt_opt_parse (const char *name, mt_opt_t *opt);
+int mt_schedule_parse (const char *name, mt_schedule_t *schedule);
+int mt_format_parse (const char *name, mt_format_t *format);
+
+#endif

@@ -1,0 +1,28 @@
+/*  util - small helpers every component shares: causes, clocks, files  */
+#ifndef MT_UTIL_H_INCLUDED
+#define MT_UTIL_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+//  Set *cause (if cause is not NULL) to a newly allocated formatted message,
+//  freeing any message already there. Always returns -1, so callers can
+//  write `return mt_fail (cause, "...")`.
+int mt_fail (char **cause, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Wall clock in ms since the epoch.
+int64_t mt_wall_ms (void);
+
+//  Monotonic clock in ms, for liveness and rates.
+int64_t mt_mono_ms (void);
+
+//  Monotonic clock in seconds with ns resolution, for benchmarks and rates.
+double mt_mono_s (void);
+
+//  Write len bytes to path atomically: a temp file beside it, fsync, rename,
+//  fsync of the folder. A crash leaves the old file or the new one, never a
+//  torn one. Returns 0, or -1 with *cause.
+int mt_file_write_atomic (const char *path, const void *data, size_t len, char **cause);
+
+#endif

@@ -1,0 +1,34 @@
+/*  testutil - the few checks unit tests share; a failed check exits 1  */
+#ifndef MT_TESTUTIL_H_INCLUDED
+#define MT_TESTUTIL_H_INCLUDED
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#define CHECK(cond) do { if (!(cond)) { \
+    fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    exit (1); } } while (0)
+#define CHECK_MSG(cond, ...) do { if (!(cond)) { \
+    fprintf (stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+    fprintf (stderr, __VA_ARGS__); fputc ('\n', stderr); exit (1); } } while (0)
+#define CHECK_STR_CONTAINS(hay, needle) do { const char *h_ = (hay); \
+    if (!h_ || !strstr (h_, (needle))) { \
+    fprintf (stderr, "%s:%d: expected '%s' in '%s'\n", __FILE__, __LINE__, \
+             (needle), h_ ? h_ : "(null)"); exit (1); } } while (0)
+#define CHECK_NEAR(a, b, tol) do { double a_ = (a), b_ = (b); \
+    if (!(fabs (a_ - b_) <= (tol))) { \
+    fprintf (stderr, "%s:%d: %s = %.9g, expected %.9g (tol %g)\n", \
+             __FILE__, __LINE__, #a, a_, b_, (double) (tol)); exit (1); } } while (0)
+
+//  Path of a fixture under test_data/ (MT_TEST_DATA); static buffer.
+static inline const char *test_data (const char *name)
+{
+    static char path [4096];
+    const char *dir = getenv ("MT_TEST_DATA");
+    snprintf (path, sizeof path, "%s/%s", dir ? dir : "test_data", name);
+    return path;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/*  train - the training loop: splits, batches, epochs, validation, early stop  */
+#ifndef MT_TRAIN_H_INCLUDED
+#define MT_TRAIN_H_INCLUDED
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "mt/spec.h"
+#include "dataset.h"
+
+//  One progress report.
+typedef struct {
+    int epoch;                  // epochs completed so far (0-based running epoch + 1 at epoch end)
+    int epochs;                 // epochs in the spec
+    int64_t step;               // optimizer steps done
+    int64_t steps;              // steps in the whole run (epochs x batches per epoch)
+    double loss;                // running mean train loss in this epoch
+    double val_loss;            // last validation loss, NAN before the first
+    double val_metric;          // last R^2 or accuracy, NAN before the first
+    double samples_per_sec;     // training rows per second over the recent interval
+    double eta_s;               // seconds to the end, estimated
+    bool epoch_end;             // true when reported at the end of an epoch
+} train_progress_t;
+
+typedef void (train_progress_fn) (const train_progress_t *progress, void *arg);
+//  Called after a checkpoint file has been written (atomically) at path.
+typedef void (train_checkpoint_fn) (const char *path, int epoch, void *arg);
+
+typedef struct {
+    int threads;                        // OpenBLAS threads, >= 1
+    int progress_ms;                    // min interval between reports; epoch ends always report
+    train_progress_fn *progress;        // may be NULL
+    train_checkpoint_fn *checkpointed;  // may be NULL
+    void *arg;                          // passed to both callbacks
+    volatile sig_atomic_t *stop;        // non-zero = stop between steps; may be NULL
+    const char *checkpoint_path;        // where checkpoints are written; NULL = none
+    const char *resume_path;            // checkpoint to resume from; NULL = fresh start
+    const char *init_path;              // model file to warm start from; NULL = none
+} train_opts_t;
+
+typedef struct {
+    int epochs_run;             // epochs completed
+    int best_epoch;             // epoch whose weights were kept (early stopping)
+    int64_t steps;
+    double loss;                // last epoch's mean train loss
+    double val_loss;            // best epoch's validation loss, NAN without validation
+    double val_metric;          // best epoch's R^2 or accuracy, NAN without validation
+    double train_metric;        // final weights on the training split
+    double seconds;             // wall time of the loop
+    bool stopped;               // the stop flag ended the run early
+    int resumed_from_epoch;     // epoch of the checkpoint resumed from, 0 = fresh
+} train_result_t;
+
+//  Train spec on ds and write the model (safetensors) to model_path. On stop
+//  writes a checkpoint (if checkpoint_path) and returns 0 with result->stopped.
+//  Returns 0, or -1 with *cause (caller frees).
+int train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
+               const train_opts_t *opts, train_result_t *result, char **cause);
+
+#endif
