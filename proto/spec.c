@@ -1,0 +1,496 @@
+/*  spec - the training spec: defaults, validation, and its JSON form (jansson)  */
+#include "mt/spec.h"
+#include "mt/util.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_check_name (const char *field, const char *flag, const char *value,
+                         size_t max, bool relaxed, char **cause);
+static int s_check_range (const char *field, const char *flag, double value,
+                          double lo, double hi, char **cause);
+static int s_read_fields (mt_spec_t *spec, json_t *root, char **cause);
+static int s_read_string (json_t *value, const char *key, size_t max, char **out, char **cause);
+static int s_read_hash (json_t *value, const char *key, char *out, char **cause);
+static int s_read_number (json_t *value, const char *key, double *out, char **cause);
+static int s_read_int (json_t *value, const char *key, int64_t lo, int64_t hi,
+                       int64_t *out, char **cause);
+static int s_read_list (mt_spec_t *spec, json_t *value, const char *key, char **cause);
+static int s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause);
+
+static const char *s_tasks [] = { "regression", "classification" };
+static const char *s_acts [] = { "relu", "tanh", "sigmoid" };
+static const char *s_opts [] = { "sgd", "adam", "adamw" };
+static const char *s_schedules [] = { "constant", "cosine" };
+static const char *s_formats [] = { "auto", "csv", "jsonl" };
+
+#define COUNT(a) ((int) (sizeof (a) / sizeof ((a) [0])))
+
+static int
+s_parse_name (const char *name, const char **names, int count, int *out)
+{
+    for (int i = 0; name && i < count; i++)
+        if (strcmp (name, names [i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *mt_task_name (mt_task_t v) { return v < COUNT (s_tasks) ? s_tasks [v] : "?"; }
+const char *mt_act_name (mt_act_t v) { return v < COUNT (s_acts) ? s_acts [v] : "?"; }
+const char *mt_opt_name (mt_opt_t v) { return v < COUNT (s_opts) ? s_opts [v] : "?"; }
+const char *mt_schedule_name (mt_schedule_t v) { return v < COUNT (s_schedules) ? s_schedules [v] : "?"; }
+const char *mt_format_name (mt_format_t v) { return v < COUNT (s_formats) ? s_formats [v] : "?"; }
+
+#define PARSER(fn, type, names) \
+    int fn (const char *name, type *out) { \
+        int i; \
+        if (s_parse_name (name, names, COUNT (names), &i)) return -1; \
+        *out = (type) i; return 0; }
+PARSER (mt_task_parse, mt_task_t, s_tasks)
+PARSER (mt_act_parse, mt_act_t, s_acts)
+PARSER (mt_opt_parse, mt_opt_t, s_opts)
+PARSER (mt_schedule_parse, mt_schedule_t, s_schedules)
+PARSER (mt_format_parse, mt_format_t, s_formats)
+
+void
+mt_spec_init (mt_spec_t *spec)
+{
+    memset (spec, 0, sizeof *spec);
+    spec->task = MT_TASK_REGRESSION;
+    spec->hidden [0] = 16;
+    spec->n_hidden = 1;
+    spec->activation = MT_ACT_RELU;
+    spec->optimizer = MT_OPT_ADAM;
+    spec->lr = 0.01;
+    spec->beta1 = 0.9;
+    spec->beta2 = 0.999;
+    spec->eps = 1e-8;
+    spec->schedule = MT_SCHEDULE_CONSTANT;
+    spec->batch_size = 16;
+    spec->epochs = 100;
+    spec->val_split = 0.2;
+    spec->shuffle = true;
+    spec->checkpoint_every = 10;
+    spec->max_retries = 3;
+}
+
+void
+mt_spec_clear (mt_spec_t *spec)
+{
+    free (spec->name);
+    free (spec->data_path);
+    free (spec->target);
+    for (int i = 0; i < spec->n_features; i++)
+        free (spec->features [i]);
+    free (spec->features);
+    mt_spec_init (spec);
+}
+
+int
+mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src)
+{
+    *dst = *src;
+    dst->name = src->name ? strdup (src->name) : NULL;
+    dst->data_path = src->data_path ? strdup (src->data_path) : NULL;
+    dst->target = src->target ? strdup (src->target) : NULL;
+    dst->features = NULL;
+    dst->n_features = 0;
+    bool oom = (src->name && !dst->name) || (src->data_path && !dst->data_path)
+            || (src->target && !dst->target);
+    if (src->features && !oom) {
+        dst->features = calloc ((size_t) src->n_features, sizeof (char *));
+        oom = dst->features == NULL;
+        for (int i = 0; !oom && i < src->n_features; i++) {
+            dst->features [i] = strdup (src->features [i]);
+            dst->n_features = i + 1;
+            oom = dst->features [i] == NULL;
+        }
+    }
+    if (oom) {
+        mt_spec_clear (dst);
+        return -1;
+    }
+    return 0;
+}
+
+//  Names are printable ASCII or UTF-8, no control characters; strict names
+//  (job names) allow only letters, digits and ._-: and space.
+static int
+s_check_name (const char *field, const char *flag, const char *value,
+              size_t max, bool relaxed, char **cause)
+{
+    size_t len = strlen (value);
+    if (len == 0 || len > max)
+        return mt_fail (cause, "%s (%s) must be 1 to %zu bytes long (got %zu)",
+                        field, flag, max, len);
+    for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
+        bool ok = relaxed ? (*p >= 0x20 && *p != 0x7f)
+                          : (isalnum (*p) || strchr ("._-: ", *p));
+        if (!ok)
+            return mt_fail (cause, "%s (%s) has a character that is not allowed (byte 0x%02x)%s",
+                            field, flag, *p,
+                            relaxed ? "" : "; use letters, digits, space and . _ - :");
+    }
+    return 0;
+}
+
+static int
+s_check_range (const char *field, const char *flag, double value, double lo, double hi,
+               char **cause)
+{
+    if (!isfinite (value) || value < lo || value > hi)
+        return mt_fail (cause, "%s (%s) must be between %g and %g (got %g)",
+                        field, flag, lo, hi, value);
+    return 0;
+}
+
+static bool
+s_is_hash (const char *hash)
+{
+    if (strlen (hash) != MT_HASH_HEX)
+        return false;
+    for (const char *p = hash; *p; p++)
+        if (!isdigit ((unsigned char) *p) && !(*p >= 'a' && *p <= 'f'))
+            return false;
+    return true;
+}
+
+static int
+s_validate_data (const mt_spec_t *spec, char **cause)
+{
+    bool has_hash = spec->data_hash [0] != 0;
+    if (has_hash == (spec->data_path != NULL))
+        return mt_fail (cause, "give exactly one of data (--data FILE) and data_path (--data-path PATH)");
+    if (has_hash && !s_is_hash (spec->data_hash))
+        return mt_fail (cause, "data_hash must be 64 lower-case hex digits (a SHA-256)");
+    if (spec->data_path
+    &&  s_check_name ("data_path", "--data-path", spec->data_path, MT_SPEC_MAX_PATH, true, cause))
+        return -1;
+    if (spec->init_hash [0] && !s_is_hash (spec->init_hash))
+        return mt_fail (cause, "init_hash must be 64 lower-case hex digits (a SHA-256)");
+    if (!spec->target)
+        return mt_fail (cause, "target (--target) is required: name the column to predict");
+    if (s_check_name ("target", "--target", spec->target, MT_SPEC_MAX_COLUMN, true, cause))
+        return -1;
+    if (spec->n_features < 0 || spec->n_features > MT_SPEC_MAX_FEATURES)
+        return mt_fail (cause, "features (--features) lists at most %d columns", MT_SPEC_MAX_FEATURES);
+    for (int i = 0; i < spec->n_features; i++) {
+        if (s_check_name ("features", "--features", spec->features [i], MT_SPEC_MAX_COLUMN, true, cause))
+            return -1;
+        if (strcmp (spec->features [i], spec->target) == 0)
+            return mt_fail (cause, "features (--features) must not include the target '%s'", spec->target);
+        for (int j = 0; j < i; j++)
+            if (strcmp (spec->features [i], spec->features [j]) == 0)
+                return mt_fail (cause, "features (--features) names '%s' twice", spec->features [i]);
+    }
+    return 0;
+}
+
+static int
+s_validate_model (const mt_spec_t *spec, char **cause)
+{
+    if (spec->n_hidden < 0 || spec->n_hidden > MT_SPEC_MAX_HIDDEN)
+        return mt_fail (cause, "hidden (--hidden) has at most %d layers", MT_SPEC_MAX_HIDDEN);
+    for (int i = 0; i < spec->n_hidden; i++)
+        if (spec->hidden [i] < 1 || spec->hidden [i] > MT_SPEC_MAX_WIDTH)
+            return mt_fail (cause, "hidden (--hidden) layer widths must be 1 to %d (got %d)",
+                            MT_SPEC_MAX_WIDTH, spec->hidden [i]);
+    if ((unsigned) spec->task > MT_TASK_CLASSIFICATION
+    ||  (unsigned) spec->activation > MT_ACT_SIGMOID
+    ||  (unsigned) spec->optimizer > MT_OPT_ADAMW
+    ||  (unsigned) spec->schedule > MT_SCHEDULE_COSINE
+    ||  (unsigned) spec->format > MT_FORMAT_JSONL)
+        return mt_fail (cause, "task, activation, optimizer, schedule or format is out of range");
+    if (!isfinite (spec->lr) || spec->lr <= 0 || spec->lr > 1e3)
+        return mt_fail (cause, "lr (--lr) must be positive, finite and at most 1000 (got %g)", spec->lr);
+    if (s_check_range ("momentum", "--momentum", spec->momentum, 0, 0.999999, cause)
+    ||  s_check_range ("weight_decay", "--weight-decay", spec->weight_decay, 0, 10, cause)
+    ||  s_check_range ("beta1", "--beta1", spec->beta1, 0, 0.999999, cause)
+    ||  s_check_range ("beta2", "--beta2", spec->beta2, 0, 0.999999999, cause)
+    ||  s_check_range ("eps", "--eps", spec->eps, 1e-30, 1, cause))
+        return -1;
+    if (spec->nesterov && (spec->optimizer != MT_OPT_SGD || spec->momentum <= 0))
+        return mt_fail (cause, "nesterov (--nesterov) needs --optimizer sgd and a --momentum above 0");
+    return 0;
+}
+
+static int
+s_validate_loop (const mt_spec_t *spec, char **cause)
+{
+    if (s_check_range ("batch_size", "--batch-size", spec->batch_size, 1, MT_SPEC_MAX_BATCH, cause)
+    ||  s_check_range ("epochs", "--epochs", spec->epochs, 1, MT_SPEC_MAX_EPOCHS, cause)
+    ||  s_check_range ("val_split", "--val-split", spec->val_split, 0, 0.9, cause)
+    ||  s_check_range ("patience", "--patience", spec->patience, 0, MT_SPEC_MAX_EPOCHS, cause)
+    ||  s_check_range ("warmup_steps", "--warmup-steps", (double) spec->warmup_steps, 0, 1e12, cause)
+    ||  s_check_range ("checkpoint_every", "--checkpoint-every", spec->checkpoint_every, 0,
+                       MT_SPEC_MAX_EPOCHS, cause)
+    ||  s_check_range ("priority", "--priority", spec->priority, -1000, 1000, cause)
+    ||  s_check_range ("max_retries", "--max-retries", spec->max_retries, 0, 100, cause)
+    ||  s_check_range ("time_limit_s", "--time-limit", (double) spec->time_limit_s, 0, 1e9, cause))
+        return -1;
+    if (spec->patience > 0 && spec->val_split <= 0)
+        return mt_fail (cause, "patience (--patience) needs a validation split (--val-split above 0)");
+    if (spec->name && s_check_name ("name", "--name", spec->name, MT_SPEC_MAX_NAME, false, cause))
+        return -1;
+    return 0;
+}
+
+int
+mt_spec_validate (const mt_spec_t *spec, char **cause)
+{
+    if (s_validate_data (spec, cause) || s_validate_model (spec, cause)
+    ||  s_validate_loop (spec, cause))
+        return -1;
+    return 0;
+}
+
+char *
+mt_spec_to_json (const mt_spec_t *spec)
+{
+    json_t *root = json_object ();
+    json_t *hidden = json_array ();
+    for (int i = 0; i < spec->n_hidden; i++)
+        json_array_append_new (hidden, json_integer (spec->hidden [i]));
+    if (spec->name)
+        json_object_set_new (root, "name", json_string (spec->name));
+    if (spec->data_hash [0])
+        json_object_set_new (root, "data_hash", json_string (spec->data_hash));
+    if (spec->data_path)
+        json_object_set_new (root, "data_path", json_string (spec->data_path));
+    json_object_set_new (root, "format", json_string (mt_format_name (spec->format)));
+    if (spec->target)
+        json_object_set_new (root, "target", json_string (spec->target));
+    if (spec->features) {
+        json_t *list = json_array ();
+        for (int i = 0; i < spec->n_features; i++)
+            json_array_append_new (list, json_string (spec->features [i]));
+        json_object_set_new (root, "features", list);
+    }
+    json_object_set_new (root, "task", json_string (mt_task_name (spec->task)));
+    json_object_set_new (root, "hidden", hidden);
+    json_object_set_new (root, "activation", json_string (mt_act_name (spec->activation)));
+    json_object_set_new (root, "optimizer", json_string (mt_opt_name (spec->optimizer)));
+    json_object_set_new (root, "lr", json_real (spec->lr));
+    json_object_set_new (root, "momentum", json_real (spec->momentum));
+    json_object_set_new (root, "nesterov", json_boolean (spec->nesterov));
+    json_object_set_new (root, "weight_decay", json_real (spec->weight_decay));
+    json_object_set_new (root, "beta1", json_real (spec->beta1));
+    json_object_set_new (root, "beta2", json_real (spec->beta2));
+    json_object_set_new (root, "eps", json_real (spec->eps));
+    json_object_set_new (root, "schedule", json_string (mt_schedule_name (spec->schedule)));
+    json_object_set_new (root, "warmup_steps", json_integer (spec->warmup_steps));
+    json_object_set_new (root, "batch_size", json_integer (spec->batch_size));
+    json_object_set_new (root, "epochs", json_integer (spec->epochs));
+    json_object_set_new (root, "seed", json_integer ((json_int_t) spec->seed));
+    json_object_set_new (root, "val_split", json_real (spec->val_split));
+    json_object_set_new (root, "shuffle", json_boolean (spec->shuffle));
+    json_object_set_new (root, "patience", json_integer (spec->patience));
+    if (spec->init_hash [0])
+        json_object_set_new (root, "init_hash", json_string (spec->init_hash));
+    json_object_set_new (root, "checkpoint_every", json_integer (spec->checkpoint_every));
+    json_object_set_new (root, "priority", json_integer (spec->priority));
+    json_object_set_new (root, "max_retries", json_integer (spec->max_retries));
+    json_object_set_new (root, "time_limit_s", json_integer (spec->time_limit_s));
+    char *text = json_dumps (root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (17));
+    json_decref (root);
+    return text;
+}
+
+int
+mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause)
+{
+    mt_spec_init (spec);
+    if (!json || strlen (json) > MT_SPEC_MAX_JSON)
+        return mt_fail (cause, "spec is missing or over %d bytes", MT_SPEC_MAX_JSON);
+    json_error_t error;
+    json_t *root = json_loads (json, JSON_REJECT_DUPLICATES, &error);
+    if (!root)
+        return mt_fail (cause, "spec is not valid JSON: %s (line %d, column %d)",
+                        error.text, error.line, error.column);
+    int rc = -1;
+    if (!json_is_object (root))
+        mt_fail (cause, "spec must be a JSON object");
+    else
+    if (s_read_fields (spec, root, cause) == 0)
+        rc = mt_spec_validate (spec, cause);
+    json_decref (root);
+    if (rc)
+        mt_spec_clear (spec);
+    return rc;
+}
+
+static int
+s_read_scalar (mt_spec_t *spec, const char *key, json_t *value, char **cause)
+{
+    int64_t i64;
+    double *reals [] = { &spec->lr, &spec->momentum, &spec->weight_decay, &spec->beta1,
+                         &spec->beta2, &spec->eps, &spec->val_split };
+    const char *real_keys [] = { "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
+                                 "val_split" };
+    for (int i = 0; i < COUNT (reals); i++)
+        if (strcmp (key, real_keys [i]) == 0)
+            return s_read_number (value, key, reals [i], cause);
+    int *ints [] = { &spec->batch_size, &spec->epochs, &spec->patience, &spec->checkpoint_every,
+                     &spec->priority, &spec->max_retries };
+    const char *int_keys [] = { "batch_size", "epochs", "patience", "checkpoint_every",
+                                "priority", "max_retries" };
+    for (int i = 0; i < COUNT (ints); i++)
+        if (strcmp (key, int_keys [i]) == 0) {
+            if (s_read_int (value, key, INT32_MIN, INT32_MAX, &i64, cause))
+                return -1;
+            *ints [i] = (int) i64;
+            return 0;
+        }
+    if (strcmp (key, "warmup_steps") == 0)
+        return s_read_int (value, key, INT64_MIN, INT64_MAX, &spec->warmup_steps, cause);
+    if (strcmp (key, "time_limit_s") == 0)
+        return s_read_int (value, key, INT64_MIN, INT64_MAX, &spec->time_limit_s, cause);
+    if (strcmp (key, "seed") == 0) {
+        if (s_read_int (value, key, 0, INT64_MAX, &i64, cause))
+            return -1;
+        spec->seed = (uint64_t) i64;
+        return 0;
+    }
+    bool *flags [] = { &spec->nesterov, &spec->shuffle };
+    const char *flag_keys [] = { "nesterov", "shuffle" };
+    for (int i = 0; i < COUNT (flags); i++)
+        if (strcmp (key, flag_keys [i]) == 0) {
+            if (!json_is_boolean (value))
+                return mt_fail (cause, "spec field '%s' must be true or false", key);
+            *flags [i] = json_is_true (value);
+            return 0;
+        }
+    return s_read_enum (spec, value, key, cause);
+}
+
+static int
+s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (root, key, value) {
+        int rc;
+        if (strcmp (key, "name") == 0)
+            rc = s_read_string (value, key, MT_SPEC_MAX_NAME, &spec->name, cause);
+        else if (strcmp (key, "data_path") == 0)
+            rc = s_read_string (value, key, MT_SPEC_MAX_PATH, &spec->data_path, cause);
+        else if (strcmp (key, "target") == 0)
+            rc = s_read_string (value, key, MT_SPEC_MAX_COLUMN, &spec->target, cause);
+        else if (strcmp (key, "data_hash") == 0)
+            rc = s_read_hash (value, key, spec->data_hash, cause);
+        else if (strcmp (key, "init_hash") == 0)
+            rc = s_read_hash (value, key, spec->init_hash, cause);
+        else if (strcmp (key, "features") == 0 || strcmp (key, "hidden") == 0)
+            rc = s_read_list (spec, value, key, cause);
+        else
+            rc = s_read_scalar (spec, key, value, cause);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
+{
+    const char *name = json_string_value (value);
+    int rc = -2;
+    if (strcmp (key, "task") == 0)
+        rc = mt_task_parse (name, &spec->task);
+    else if (strcmp (key, "activation") == 0)
+        rc = mt_act_parse (name, &spec->activation);
+    else if (strcmp (key, "optimizer") == 0)
+        rc = mt_opt_parse (name, &spec->optimizer);
+    else if (strcmp (key, "schedule") == 0)
+        rc = mt_schedule_parse (name, &spec->schedule);
+    else if (strcmp (key, "format") == 0)
+        rc = mt_format_parse (name, &spec->format);
+    if (rc == -2)
+        return mt_fail (cause, "spec has an unknown field '%.64s'", key);
+    if (rc)
+        return mt_fail (cause, "spec field '%s' has an unknown value '%.64s'", key,
+                        name ? name : "(not a string)");
+    return 0;
+}
+
+static int
+s_read_string (json_t *value, const char *key, size_t max, char **out, char **cause)
+{
+    const char *text = json_string_value (value);
+    if (!text)
+        return mt_fail (cause, "spec field '%s' must be a string", key);
+    if (strlen (text) > max)
+        return mt_fail (cause, "spec field '%s' is over %zu bytes", key, max);
+    free (*out);
+    *out = strdup (text);
+    return *out ? 0 : mt_fail (cause, "out of memory");
+}
+
+static int
+s_read_hash (json_t *value, const char *key, char *out, char **cause)
+{
+    const char *text = json_string_value (value);
+    if (!text || strlen (text) != MT_HASH_HEX)
+        return mt_fail (cause, "spec field '%s' must be a SHA-256 in hex", key);
+    memcpy (out, text, MT_HASH_HEX + 1);
+    return 0;
+}
+
+static int
+s_read_number (json_t *value, const char *key, double *out, char **cause)
+{
+    if (!json_is_number (value))
+        return mt_fail (cause, "spec field '%s' must be a number", key);
+    *out = json_number_value (value);
+    return 0;
+}
+
+static int
+s_read_int (json_t *value, const char *key, int64_t lo, int64_t hi, int64_t *out, char **cause)
+{
+    if (!json_is_integer (value))
+        return mt_fail (cause, "spec field '%s' must be an integer", key);
+    json_int_t v = json_integer_value (value);
+    if (v < lo || v > hi)
+        return mt_fail (cause, "spec field '%s' is out of range", key);
+    *out = v;
+    return 0;
+}
+
+static int
+s_read_list (mt_spec_t *spec, json_t *value, const char *key, char **cause)
+{
+    bool hidden = strcmp (key, "hidden") == 0;
+    size_t max = hidden ? MT_SPEC_MAX_HIDDEN : MT_SPEC_MAX_FEATURES;
+    if (!json_is_array (value) || json_array_size (value) > max)
+        return mt_fail (cause, "spec field '%s' must be a list of at most %zu items", key, max);
+    size_t i;
+    json_t *item;
+    if (hidden) {
+        spec->n_hidden = 0;
+        json_array_foreach (value, i, item) {
+            int64_t width;
+            if (s_read_int (item, key, 0, INT32_MAX, &width, cause))
+                return -1;
+            spec->hidden [spec->n_hidden++] = (int) width;
+        }
+        return 0;
+    }
+    if (spec->features)
+        return mt_fail (cause, "spec field 'features' appears twice");
+    spec->features = calloc (json_array_size (value) + 1, sizeof (char *));
+    if (!spec->features)
+        return mt_fail (cause, "out of memory");
+    json_array_foreach (value, i, item) {
+        if (s_read_string (item, key, MT_SPEC_MAX_COLUMN, &spec->features [i], cause))
+            return -1;
+        spec->n_features = (int) i + 1;
+    }
+    return 0;
+}
