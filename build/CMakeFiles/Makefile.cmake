@@ -47,4 +47,5 @@ set(CMAKE_MAKEFILE_PRODUCTS
 # Dependency information for all targets:
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/mt_proto.dir/DependInfo.cmake"
+  "CMakeFiles/mt_engine.dir/DependInfo.cmake"
   )

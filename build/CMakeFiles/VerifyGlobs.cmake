@@ -23,6 +23,7 @@ endif()
 # MT_PROTO_SOURCES at CMakeLists.txt:52 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/proto/*.c")
 set(OLD_GLOB
+  "/work/main/proto/codec.c"
   "/work/main/proto/log.c"
   "/work/main/proto/spec.c"
   "/work/main/proto/util.c"
@@ -62,6 +63,10 @@ endif()
 # MT_ENGINE_SOURCES at CMakeLists.txt:60 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/*.c")
 set(OLD_GLOB
+  "/work/main/worker/mlp.c"
+  "/work/main/worker/numparse.c"
+  "/work/main/worker/optim.c"
+  "/work/main/worker/rng.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

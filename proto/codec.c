@@ -1,0 +1,514 @@
+/*  codec - the only code that speaks msgpack: message frames to and from JSON bodies  */
+#include "mt/msg.h"
+#include "mt/util.h"
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mt_msg_t {
+    char command [MT_MAX_COMMAND + 1];
+    json_t *body;               // always an object
+    void *payload;              // binary chunk or NULL
+    size_t payload_size;
+};
+
+static int s_pack (msgpack_packer *pk, json_t *value, int depth);
+static json_t *s_unpack (const msgpack_object *obj, int depth, char **cause);
+static bool s_valid_command (const char *data, size_t size);
+static int s_prescan (const uint8_t *data, size_t size);
+
+mt_msg_t *
+mt_msg_new (const char *command)
+{
+    size_t len = strlen (command);
+    if (!s_valid_command (command, len))
+        return NULL;
+    mt_msg_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    memcpy (self->command, command, len + 1);
+    self->body = json_object ();
+    if (!self->body) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+mt_msg_destroy (mt_msg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mt_msg_t *self = *self_p;
+    json_decref (self->body);
+    free (self->payload);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *mt_msg_command (const mt_msg_t *self) { return self->command; }
+bool mt_msg_is (const mt_msg_t *self, const char *command) { return strcmp (self->command, command) == 0; }
+json_t *mt_msg_body (mt_msg_t *self) { return self->body; }
+
+const void *
+mt_msg_payload (const mt_msg_t *self, size_t *size)
+{
+    if (size)
+        *size = self->payload_size;
+    return self->payload;
+}
+
+void
+mt_msg_set_payload (mt_msg_t *self, const void *data, size_t size)
+{
+    free (self->payload);
+    self->payload = NULL;
+    self->payload_size = 0;
+    if (!data)
+        return;
+    self->payload = malloc (size ? size : 1);
+    assert (self->payload);
+    memcpy (self->payload, data, size);
+    self->payload_size = size;
+}
+
+//  Command names are 1..32 upper-case letters, digits and underscores.
+static bool
+s_valid_command (const char *data, size_t size)
+{
+    if (size == 0 || size > MT_MAX_COMMAND)
+        return false;
+    for (size_t i = 0; i < size; i++)
+        if (!((data [i] >= 'A' && data [i] <= 'Z') || (data [i] >= '0' && data [i] <= '9')
+            || data [i] == '_'))
+            return false;
+    return true;
+}
+
+int
+mt_msgpack_from_json (json_t *value, char **data, size_t *size)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    if (s_pack (&pk, value, 0)) {
+        msgpack_sbuffer_destroy (&sbuf);
+        return -1;
+    }
+    *data = sbuf.data;
+    *size = sbuf.size;
+    return 0;
+}
+
+zmsg_t *
+mt_msg_encode (const mt_msg_t *self)
+{
+    char *data = NULL;
+    size_t size = 0;
+    if (mt_msgpack_from_json (self->body, &data, &size))
+        return NULL;
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, MT_PROTOCOL);
+    zmsg_addstr (zmsg, self->command);
+    zmsg_addmem (zmsg, data, size);
+    free (data);
+    if (self->payload)
+        zmsg_addmem (zmsg, self->payload, self->payload_size);
+    return zmsg;
+}
+
+int
+mt_msg_send (const mt_msg_t *self, zsock_t *sock, zframe_t *identity)
+{
+    zmsg_t *zmsg = mt_msg_encode (self);
+    if (!zmsg)
+        return -1;
+    if (identity)
+        zmsg_pushmem (zmsg, zframe_data (identity), zframe_size (identity));
+    return zmsg_send (&zmsg, sock);
+}
+
+static int
+s_pack_object (msgpack_packer *pk, json_t *value, int depth)
+{
+    const char *key;
+    json_t *item;
+    msgpack_pack_map (pk, json_object_size (value));
+    json_object_foreach (value, key, item) {
+        size_t len = strlen (key);
+        msgpack_pack_str (pk, len);
+        msgpack_pack_str_body (pk, key, len);
+        if (s_pack (pk, item, depth + 1))
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_pack (msgpack_packer *pk, json_t *value, int depth)
+{
+    if (depth > MT_MAX_DEPTH)
+        return -1;
+    switch (json_typeof (value)) {
+        case JSON_OBJECT:
+            return s_pack_object (pk, value, depth);
+        case JSON_ARRAY: {
+            size_t i;
+            json_t *item;
+            msgpack_pack_array (pk, json_array_size (value));
+            json_array_foreach (value, i, item)
+                if (s_pack (pk, item, depth + 1))
+                    return -1;
+            return 0;
+        }
+        case JSON_STRING: {
+            size_t len = json_string_length (value);
+            msgpack_pack_str (pk, len);
+            return msgpack_pack_str_body (pk, json_string_value (value), len);
+        }
+        case JSON_INTEGER:
+            return msgpack_pack_int64 (pk, json_integer_value (value));
+        case JSON_REAL:
+            return msgpack_pack_double (pk, json_real_value (value));
+        case JSON_TRUE:
+            return msgpack_pack_true (pk);
+        case JSON_FALSE:
+            return msgpack_pack_false (pk);
+        case JSON_NULL:
+            return msgpack_pack_nil (pk);
+    }
+    return -1;
+}
+
+json_t *
+mt_msgpack_to_json (const char *data, size_t size, char **cause)
+{
+    if (size > MT_MAX_BODY) {
+        mt_fail (cause, "body is %zu bytes, over the limit of %d", size, MT_MAX_BODY);
+        return NULL;
+    }
+    //  msgpack-c allocates a container's items from its declared count, so
+    //  counts are checked against the bytes that could hold them first
+    if (s_prescan ((const uint8_t *) data, size)) {
+        mt_fail (cause, "body is not valid msgpack (malformed or truncated)");
+        return NULL;
+    }
+    msgpack_unpacked result;
+    msgpack_unpacked_init (&result);
+    size_t offset = 0;
+    msgpack_unpack_return rc = msgpack_unpack_next (&result, data, size, &offset);
+    json_t *value = NULL;
+    if (rc != MSGPACK_UNPACK_SUCCESS)
+        mt_fail (cause, "body is not valid msgpack (%s)",
+                 rc == MSGPACK_UNPACK_CONTINUE ? "truncated" : "malformed");
+    else
+    if (offset != size)
+        mt_fail (cause, "body has %zu trailing bytes after its msgpack value", size - offset);
+    else
+        value = s_unpack (&result.data, 0, cause);
+    msgpack_unpacked_destroy (&result);
+    return value;
+}
+
+static json_t *
+s_unpack_map (const msgpack_object_map *map, int depth, char **cause)
+{
+    json_t *object = json_object ();
+    for (uint32_t i = 0; object && i < map->size; i++) {
+        const msgpack_object *key = &map->ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR || key->via.str.size > 256) {
+            mt_fail (cause, "map keys must be strings of at most 256 bytes");
+            goto err;
+        }
+        char name [257];
+        memcpy (name, key->via.str.ptr, key->via.str.size);
+        name [key->via.str.size] = 0;
+        if (strlen (name) != key->via.str.size || json_object_get (object, name)) {
+            mt_fail (cause, "map key '%s' is repeated or holds a NUL byte", name);
+            goto err;
+        }
+        json_t *value = s_unpack (&map->ptr [i].val, depth + 1, cause);
+        if (!value || json_object_set_new (object, name, value)) {
+            if (cause && !*cause)
+                mt_fail (cause, "map key '%s' is not valid UTF-8", name);
+            goto err;
+        }
+    }
+    return object;
+err:
+    json_decref (object);
+    return NULL;
+}
+
+static json_t *
+s_unpack (const msgpack_object *obj, int depth, char **cause)
+{
+    if (depth > MT_MAX_DEPTH) {
+        mt_fail (cause, "body nests deeper than %d levels", MT_MAX_DEPTH);
+        return NULL;
+    }
+    json_t *value = NULL;
+    switch (obj->type) {
+        case MSGPACK_OBJECT_NIL:
+            return json_null ();
+        case MSGPACK_OBJECT_BOOLEAN:
+            return json_boolean (obj->via.boolean);
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            if (obj->via.u64 > INT64_MAX) {
+                mt_fail (cause, "integer %llu is out of range",
+                         (unsigned long long) obj->via.u64);
+                return NULL;
+            }
+            return json_integer ((json_int_t) obj->via.u64);
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return json_integer ((json_int_t) obj->via.i64);
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            //  JSON has no NaN or infinity; they travel as nil
+            return isfinite (obj->via.f64) ? json_real (obj->via.f64) : json_null ();
+        case MSGPACK_OBJECT_STR:
+            if (obj->via.str.size > MT_MAX_STRING) {
+                mt_fail (cause, "a string is over %d bytes", MT_MAX_STRING);
+                return NULL;
+            }
+            value = json_stringn (obj->via.str.ptr, obj->via.str.size);
+            if (!value)
+                mt_fail (cause, "a string is not valid UTF-8");
+            return value;
+        case MSGPACK_OBJECT_ARRAY:
+            value = json_array ();
+            for (uint32_t i = 0; value && i < obj->via.array.size; i++) {
+                json_t *item = s_unpack (&obj->via.array.ptr [i], depth + 1, cause);
+                if (!item) {
+                    json_decref (value);
+                    return NULL;
+                }
+                json_array_append_new (value, item);
+            }
+            return value;
+        case MSGPACK_OBJECT_MAP:
+            return s_unpack_map (&obj->via.map, depth, cause);
+        default:
+            mt_fail (cause, "binary and extension values are not allowed in a body");
+            return NULL;
+    }
+}
+
+mt_msg_t *
+mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause)
+{
+    *code = MT_ERR_BAD_MESSAGE;
+    size_t frames = zmsg_size (zmsg);
+    if (frames < 3 || frames > 4) {
+        mt_fail (cause, "a message has 3 or 4 frames (got %zu)", frames);
+        return NULL;
+    }
+    zframe_t *frame = zmsg_first (zmsg);
+    if (zframe_size (frame) != strlen (MT_PROTOCOL)
+    ||  memcmp (zframe_data (frame), MT_PROTOCOL, strlen (MT_PROTOCOL))) {
+        *code = MT_ERR_VERSION;
+        mt_fail (cause, "frame 0 must be the protocol signature '%s'", MT_PROTOCOL);
+        return NULL;
+    }
+    frame = zmsg_next (zmsg);
+    char command [MT_MAX_COMMAND + 1];
+    if (!s_valid_command ((const char *) zframe_data (frame), zframe_size (frame))) {
+        mt_fail (cause, "frame 1 must be a command name (A-Z, 0-9, _; 1 to %d bytes)",
+                 MT_MAX_COMMAND);
+        return NULL;
+    }
+    memcpy (command, zframe_data (frame), zframe_size (frame));
+    command [zframe_size (frame)] = 0;
+    frame = zmsg_next (zmsg);
+    json_t *body = mt_msgpack_to_json ((const char *) zframe_data (frame), zframe_size (frame), cause);
+    if (!body)
+        return NULL;
+    if (!json_is_object (body)) {
+        json_decref (body);
+        mt_fail (cause, "the body must be a msgpack map");
+        return NULL;
+    }
+    mt_msg_t *self = mt_msg_new (command);
+    json_decref (self->body);
+    self->body = body;
+    frame = zmsg_next (zmsg);
+    if (frame) {
+        if (zframe_size (frame) > MT_MAX_PAYLOAD) {
+            *code = MT_ERR_TOO_LARGE;
+            mt_fail (cause, "payload is %zu bytes, over the limit of %d", zframe_size (frame),
+                     MT_MAX_PAYLOAD);
+            mt_msg_destroy (&self);
+            return NULL;
+        }
+        mt_msg_set_payload (self, zframe_data (frame), zframe_size (frame));
+    }
+    return self;
+}
+
+static json_t *
+s_field (mt_msg_t *self, const char *key, bool optional, char **cause, bool *absent)
+{
+    json_t *value = json_object_get (self->body, key);
+    *absent = !value || json_is_null (value);
+    if (*absent && !optional)
+        mt_fail (cause, "%s: field '%s' is missing", self->command, key);
+    return *absent ? NULL : value;
+}
+
+static int
+s_get_int (mt_msg_t *self, const char *key, int64_t lo, int64_t hi, int64_t *out,
+           bool optional, char **cause)
+{
+    bool absent;
+    json_t *value = s_field (self, key, optional, cause, &absent);
+    if (absent)
+        return optional ? 0 : -1;
+    if (!json_is_integer (value))
+        return mt_fail (cause, "%s: field '%s' must be an integer", self->command, key);
+    json_int_t v = json_integer_value (value);
+    if (v < lo || v > hi)
+        return mt_fail (cause, "%s: field '%s' must be between %lld and %lld (got %lld)",
+                        self->command, key, (long long) lo, (long long) hi, (long long) v);
+    *out = v;
+    return 0;
+}
+
+int
+mt_msg_get_int (mt_msg_t *self, const char *key, int64_t lo, int64_t hi, int64_t *out,
+                char **cause)
+{
+    return s_get_int (self, key, lo, hi, out, false, cause);
+}
+
+int
+mt_msg_opt_int (mt_msg_t *self, const char *key, int64_t lo, int64_t hi, int64_t *out,
+                char **cause)
+{
+    return s_get_int (self, key, lo, hi, out, true, cause);
+}
+
+int
+mt_msg_get_real (mt_msg_t *self, const char *key, double *out, char **cause)
+{
+    bool absent;
+    json_t *value = s_field (self, key, false, cause, &absent);
+    if (absent)
+        return -1;
+    if (!json_is_number (value))
+        return mt_fail (cause, "%s: field '%s' must be a number", self->command, key);
+    *out = json_number_value (value);
+    return 0;
+}
+
+static int
+s_get_str (mt_msg_t *self, const char *key, size_t max, const char **out, bool optional,
+           char **cause)
+{
+    bool absent;
+    json_t *value = s_field (self, key, optional, cause, &absent);
+    if (absent)
+        return optional ? 0 : -1;
+    if (!json_is_string (value))
+        return mt_fail (cause, "%s: field '%s' must be a string", self->command, key);
+    if (json_string_length (value) > max)
+        return mt_fail (cause, "%s: field '%s' is over %zu bytes", self->command, key, max);
+    if (strlen (json_string_value (value)) != json_string_length (value))
+        return mt_fail (cause, "%s: field '%s' holds a NUL byte", self->command, key);
+    *out = json_string_value (value);
+    return 0;
+}
+
+int
+mt_msg_get_str (mt_msg_t *self, const char *key, size_t max, const char **out, char **cause)
+{
+    return s_get_str (self, key, max, out, false, cause);
+}
+
+int
+mt_msg_opt_str (mt_msg_t *self, const char *key, size_t max, const char **out, char **cause)
+{
+    return s_get_str (self, key, max, out, true, cause);
+}
+
+int
+mt_msg_get_bool (mt_msg_t *self, const char *key, bool *out, char **cause)
+{
+    bool absent;
+    json_t *value = s_field (self, key, false, cause, &absent);
+    if (absent)
+        return -1;
+    if (!json_is_boolean (value))
+        return mt_fail (cause, "%s: field '%s' must be true or false", self->command, key);
+    *out = json_is_true (value);
+    return 0;
+}
+
+mt_msg_t *
+mt_msg_error (const char *code, const char *text)
+{
+    mt_msg_t *self = mt_msg_new ("ERROR");
+    json_object_set_new (self->body, "code", json_string (code));
+    json_object_set_new (self->body, "text", json_string (text ? text : code));
+    return self;
+}
+
+static uint64_t
+s_be (const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | p [i];
+    return v;
+}
+
+//  Walk one msgpack value without allocating: every header must fit, every
+//  length must fit in the bytes left, and the items a container announces
+//  must be no more than the bytes left (each item takes at least one).
+static int
+s_prescan (const uint8_t *data, size_t size)
+{
+    static const uint8_t fixed [32] = {     // 0xc0..0xdf: bytes after the type byte
+        0, 0, 0, 0, 1, 2, 4, 2, 3, 5, 4, 8, 1, 2, 4, 8,
+        1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4 };
+    size_t pos = 0;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pos >= size)
+            return -1;
+        uint8_t type = data [pos++];
+        pending--;
+        uint64_t items = 0, skip = 0;
+        if (type <= 0x7f || type >= 0xe0)
+            continue;
+        if (type <= 0x8f)
+            items = 2 * (uint64_t) (type & 0x0f);
+        else if (type <= 0x9f)
+            items = type & 0x0f;
+        else if (type <= 0xbf)
+            skip = type & 0x1f;
+        else {
+            int len = fixed [type - 0xc0];
+            if (type == 0xc1 || size - pos < (size_t) len)
+                return -1;
+            uint64_t n = 0;
+            if ((type >= 0xc4 && type <= 0xc9) || (type >= 0xd9 && type <= 0xdf))
+                n = s_be (data + pos, type >= 0xc7 && type <= 0xc9 ? len - 1 : len);
+            pos += (size_t) len;
+            if (type >= 0xc4 && type <= 0xc9) skip = n;
+            else if (type >= 0xd9 && type <= 0xdb) skip = n;
+            else if (type == 0xdc || type == 0xdd) items = n;
+            else if (type == 0xde || type == 0xdf) items = 2 * n;
+        }
+        if (skip > size - pos || items > size - pos)
+            return -1;
+        pos += (size_t) skip;
+        pending += items;
+        if (pending > size - pos)
+            return -1;
+    }
+    return 0;
+}

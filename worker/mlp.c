@@ -1,0 +1,324 @@
+/*  mlp - a multi-layer perceptron in float32: layers, activations, forward, backward, losses  */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include "mlp.h"
+
+struct mlp_t {
+    int n_layers;                       // Linear layers
+    int in [MLP_MAX_LAYERS];            // inputs of each layer
+    int out [MLP_MAX_LAYERS];           // outputs of each layer
+    size_t w_off [MLP_MAX_LAYERS];      // weight offset in params
+    size_t b_off [MLP_MAX_LAYERS];      // bias offset in params
+    size_t n_params;
+    mt_act_t act;
+    int max_batch;                      // rows the workspaces hold
+    int max_width;                      // widest layer output
+    float *params;
+    float *grads;
+    float *acts [MLP_MAX_LAYERS];       // each layer's output (activated), max_batch x out
+    float *delta [MLP_MAX_LAYERS];      // d loss / d pre-activation, max_batch x out
+};
+
+static void s_layer_forward (const float *a, int rows, int in, int out, const float *w,
+                             const float *b, float *z, int act);
+static void s_activate (float *z, size_t n, int act);
+static void s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act);
+static void s_bias_grad (const float *delta, int rows, int out, float *db);
+static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
+
+#define S_NO_ACT (-1)
+
+mlp_t *
+mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int max_batch)
+{
+    if (n_hidden < 0 || n_hidden > MT_SPEC_MAX_HIDDEN || max_batch < 1
+    ||  max_batch > MT_SPEC_MAX_BATCH)
+        return NULL;
+    mlp_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->act = act;
+    self->max_batch = max_batch;
+    if (s_layout (self, n_in, hidden, n_hidden, n_out))
+        goto err;
+    self->params = calloc (self->n_params, sizeof (float));
+    self->grads = calloc (self->n_params, sizeof (float));
+    if (!self->params || !self->grads)
+        goto err;
+    for (int l = 0; l < self->n_layers; l++) {
+        size_t n = (size_t) max_batch * (size_t) self->out [l];
+        self->acts [l] = calloc (n, sizeof (float));
+        self->delta [l] = calloc (n, sizeof (float));
+        if (!self->acts [l] || !self->delta [l])
+            goto err;
+    }
+    return self;
+err:
+    mlp_destroy (&self);
+    return NULL;
+}
+
+//  Sizes and offsets of every layer; -1 when a width is out of range
+static int
+s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out)
+{
+    self->n_layers = n_hidden + 1;
+    size_t offset = 0;
+    int in = n_in;
+    for (int l = 0; l < self->n_layers; l++) {
+        int out = l < n_hidden ? hidden [l] : n_out;
+        if (in < 1 || out < 1 || in > MT_SPEC_MAX_FEATURES * 8 || out > MT_SPEC_MAX_WIDTH)
+            return -1;
+        self->in [l] = in;
+        self->out [l] = out;
+        self->w_off [l] = offset;
+        offset += (size_t) in * (size_t) out;
+        self->b_off [l] = offset;
+        offset += (size_t) out;
+        if (out > self->max_width)
+            self->max_width = out;
+        in = out;
+    }
+    self->n_params = offset;
+    return 0;
+}
+
+void
+mlp_destroy (mlp_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mlp_t *self = *self_p;
+    for (int l = 0; l < MLP_MAX_LAYERS; l++) {
+        free (self->acts [l]);
+        free (self->delta [l]);
+    }
+    free (self->params);
+    free (self->grads);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+mlp_init (mlp_t *self, rng_t *rng)
+{
+    for (int l = 0; l < self->n_layers; l++) {
+        float k = (float) (1.0 / sqrt ((double) self->in [l]));
+        float *w = self->params + self->w_off [l];
+        size_t n_w = (size_t) self->in [l] * (size_t) self->out [l];
+        for (size_t i = 0; i < n_w; i++)
+            w [i] = rng_uniform (rng, -k, k);
+        float *b = self->params + self->b_off [l];
+        for (int i = 0; i < self->out [l]; i++)
+            b [i] = rng_uniform (rng, -k, k);
+    }
+}
+
+int mlp_layers (const mlp_t *self) { return self->n_layers; }
+int mlp_layer_in (const mlp_t *self, int layer) { return self->in [layer]; }
+int mlp_layer_out (const mlp_t *self, int layer) { return self->out [layer]; }
+int mlp_inputs (const mlp_t *self) { return self->in [0]; }
+int mlp_outputs (const mlp_t *self) { return self->out [self->n_layers - 1]; }
+int mlp_max_batch (const mlp_t *self) { return self->max_batch; }
+mt_act_t mlp_activation (const mlp_t *self) { return self->act; }
+size_t mlp_param_count (const mlp_t *self) { return self->n_params; }
+float *mlp_params (mlp_t *self) { return self->params; }
+const float *mlp_params_const (const mlp_t *self) { return self->params; }
+float *mlp_grads (mlp_t *self) { return self->grads; }
+float *mlp_weight (mlp_t *self, int layer) { return self->params + self->w_off [layer]; }
+float *mlp_bias (mlp_t *self, int layer) { return self->params + self->b_off [layer]; }
+size_t mlp_weight_offset (const mlp_t *self, int layer) { return self->w_off [layer]; }
+size_t mlp_bias_offset (const mlp_t *self, int layer) { return self->b_off [layer]; }
+float *mlp_output_grad (mlp_t *self) { return self->delta [self->n_layers - 1]; }
+
+//  z = a . w^T + b, then the activation (or none), rows x out
+static void
+s_layer_forward (const float *a, int rows, int in, int out, const float *w, const float *b,
+                 float *z, int act)
+{
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
+                 1.0f, a, in, w, in, 0.0f, z, out);
+    for (int r = 0; r < rows; r++) {
+        float *zr = z + (size_t) r * out;
+        for (int j = 0; j < out; j++)
+            zr [j] += b [j];
+        if (act != S_NO_ACT)
+            s_activate (zr, (size_t) out, act);
+    }
+}
+
+static void
+s_activate (float *z, size_t n, int act)
+{
+    if (act == MT_ACT_RELU) {
+        for (size_t i = 0; i < n; i++)
+            z [i] = z [i] > 0.0f ? z [i] : 0.0f;
+    }
+    else
+    if (act == MT_ACT_TANH) {
+        for (size_t i = 0; i < n; i++)
+            z [i] = tanhf (z [i]);
+    }
+    else {
+        for (size_t i = 0; i < n; i++)
+            z [i] = 1.0f / (1.0f + expf (-z [i]));
+    }
+}
+
+const float *
+mlp_forward (mlp_t *self, const float *x, int rows)
+{
+    assert (rows >= 1 && rows <= self->max_batch);
+    const float *a = x;
+    for (int l = 0; l < self->n_layers; l++) {
+        int act = l + 1 < self->n_layers ? (int) self->act : S_NO_ACT;
+        s_layer_forward (a, rows, self->in [l], self->out [l], self->params + self->w_off [l],
+                         self->params + self->b_off [l], self->acts [l], act);
+        a = self->acts [l];
+    }
+    return a;
+}
+
+//  delta *= act'(z), expressed through the activated output a
+static void
+s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act)
+{
+    if (act == MT_ACT_RELU) {
+        for (size_t i = 0; i < n; i++)
+            delta [i] = a [i] > 0.0f ? delta [i] : 0.0f;
+    }
+    else
+    if (act == MT_ACT_TANH) {
+        for (size_t i = 0; i < n; i++)
+            delta [i] *= 1.0f - a [i] * a [i];
+    }
+    else {
+        for (size_t i = 0; i < n; i++)
+            delta [i] *= a [i] * (1.0f - a [i]);
+    }
+}
+
+static void
+s_bias_grad (const float *delta, int rows, int out, float *db)
+{
+    memset (db, 0, (size_t) out * sizeof (float));
+    for (int r = 0; r < rows; r++) {
+        const float *dr = delta + (size_t) r * out;
+        for (int j = 0; j < out; j++)
+            db [j] += dr [j];
+    }
+}
+
+void
+mlp_backward (mlp_t *self, const float *x, int rows)
+{
+    assert (rows >= 1 && rows <= self->max_batch);
+    for (int l = self->n_layers - 1; l >= 0; l--) {
+        const float *a = l > 0 ? self->acts [l - 1] : x;
+        int in = self->in [l], out = self->out [l];
+        //  dW = delta^T . a  [out, in]
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
+                     1.0f, self->delta [l], out, a, in, 0.0f, self->grads + self->w_off [l], in);
+        s_bias_grad (self->delta [l], rows, out, self->grads + self->b_off [l]);
+        if (l == 0)
+            break;
+        //  d a_prev = delta . W  [rows, in], then through the activation
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
+                     1.0f, self->delta [l], out, self->params + self->w_off [l], in,
+                     0.0f, self->delta [l - 1], in);
+        s_activation_grad (self->delta [l - 1], self->acts [l - 1], (size_t) rows * in,
+                           self->act);
+    }
+}
+
+size_t
+mlp_scratch_floats (const mlp_t *self, int chunk)
+{
+    return 2 * (size_t) chunk * (size_t) self->max_width;
+}
+
+void
+mlp_infer (const mlp_t *self, const float *x, size_t rows, float *out, float *scratch,
+           int chunk)
+{
+    float *ping = scratch;
+    float *pong = scratch + (size_t) chunk * (size_t) self->max_width;
+    int n_out = mlp_outputs (self);
+    for (size_t start = 0; start < rows; start += (size_t) chunk) {
+        int n = rows - start < (size_t) chunk ? (int) (rows - start) : chunk;
+        const float *a = x + start * (size_t) self->in [0];
+        for (int l = 0; l < self->n_layers; l++) {
+            bool last = l + 1 == self->n_layers;
+            float *z = last ? out + start * (size_t) n_out : (l % 2 ? pong : ping);
+            s_layer_forward (a, n, self->in [l], self->out [l], self->params + self->w_off [l],
+                             self->params + self->b_off [l], z,
+                             last ? S_NO_ACT : (int) self->act);
+            a = z;
+        }
+    }
+}
+
+double
+mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
+{
+    size_t count = (size_t) rows * (size_t) n;
+    double sum = 0;
+    float scale = 2.0f / (float) count;
+    for (size_t i = 0; i < count; i++) {
+        float d = out [i] - y [i];
+        sum += (double) d * d;
+        if (grad)
+            grad [i] = scale * d;
+    }
+    return sum / (double) count;
+}
+
+double
+mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float *grad)
+{
+    double total = 0;
+    for (int r = 0; r < rows; r++) {
+        const float *z = logits + (size_t) r * k;
+        assert (label [r] >= 0 && label [r] < k);
+        float m = z [0];
+        for (int j = 1; j < k; j++)
+            m = z [j] > m ? z [j] : m;
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += exp ((double) (z [j] - m));
+        double lse = (double) m + log (sum);
+        total += lse - (double) z [label [r]];
+        if (grad) {
+            float *g = grad + (size_t) r * k;
+            for (int j = 0; j < k; j++)
+                g [j] = (float) (exp ((double) z [j] - lse) / rows);
+            g [label [r]] -= 1.0f / (float) rows;
+        }
+    }
+    return total / rows;
+}
+
+void
+mlp_softmax (float *logits, size_t rows, int k)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *z = logits + r * (size_t) k;
+        float m = z [0];
+        for (int j = 1; j < k; j++)
+            m = z [j] > m ? z [j] : m;
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += exp ((double) (z [j] - m));
+        for (int j = 0; j < k; j++)
+            z [j] = (float) (exp ((double) (z [j] - m)) / sum);
+    }
+}
+
+void
+mlp_set_threads (int threads)
+{
+    openblas_set_num_threads (threads < 1 ? 1 : threads);
+}
