@@ -18,6 +18,7 @@ static int s_pack (msgpack_packer *pk, json_t *value, int depth);
 static json_t *s_unpack (const msgpack_object *obj, int depth, char **cause);
 static bool s_valid_command (const char *data, size_t size);
 static int s_prescan (const uint8_t *data, size_t size);
+static json_t *s_ascii (const char *text);
 
 mt_msg_t *
 mt_msg_new (const char *command)
@@ -151,7 +152,8 @@ s_pack_object (msgpack_packer *pk, json_t *value, int depth)
 static int
 s_pack (msgpack_packer *pk, json_t *value, int depth)
 {
-    if (depth > MT_MAX_DEPTH)
+    //  depth counts the containers around value; the root map is level 1
+    if ((json_is_object (value) || json_is_array (value)) && depth >= MT_MAX_DEPTH)
         return -1;
     switch (json_typeof (value)) {
         case JSON_OBJECT:
@@ -227,14 +229,20 @@ s_unpack_map (const msgpack_object_map *map, int depth, char **cause)
         char name [257];
         memcpy (name, key->via.str.ptr, key->via.str.size);
         name [key->via.str.size] = 0;
-        if (strlen (name) != key->via.str.size || json_object_get (object, name)) {
-            mt_fail (cause, "map key '%s' is repeated or holds a NUL byte", name);
+        if (strlen (name) != key->via.str.size) {
+            mt_fail (cause, "a map key holds a NUL byte");
+            goto err;
+        }
+        //  a key already in the object passed the UTF-8 check, so it may be quoted
+        if (json_object_get (object, name)) {
+            mt_fail (cause, "map key '%s' is repeated", name);
             goto err;
         }
         json_t *value = s_unpack (&map->ptr [i].val, depth + 1, cause);
-        if (!value || json_object_set_new (object, name, value)) {
-            if (cause && !*cause)
-                mt_fail (cause, "map key '%s' is not valid UTF-8", name);
+        if (!value)
+            goto err;
+        if (json_object_set_new (object, name, value)) {
+            mt_fail (cause, "a map key is not valid UTF-8");
             goto err;
         }
     }
@@ -247,7 +255,8 @@ err:
 static json_t *
 s_unpack (const msgpack_object *obj, int depth, char **cause)
 {
-    if (depth > MT_MAX_DEPTH) {
+    if ((obj->type == MSGPACK_OBJECT_ARRAY || obj->type == MSGPACK_OBJECT_MAP)
+    &&  depth >= MT_MAX_DEPTH) {
         mt_fail (cause, "body nests deeper than %d levels", MT_MAX_DEPTH);
         return NULL;
     }
@@ -324,6 +333,12 @@ mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause)
     memcpy (command, zframe_data (frame), zframe_size (frame));
     command [zframe_size (frame)] = 0;
     frame = zmsg_next (zmsg);
+    if (zframe_size (frame) > MT_MAX_BODY) {
+        *code = MT_ERR_TOO_LARGE;
+        mt_fail (cause, "body is %zu bytes, over the limit of %d", zframe_size (frame),
+                 MT_MAX_BODY);
+        return NULL;
+    }
     json_t *body = mt_msgpack_to_json ((const char *) zframe_data (frame), zframe_size (frame), cause);
     if (!body)
         return NULL;
@@ -333,6 +348,11 @@ mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause)
         return NULL;
     }
     mt_msg_t *self = mt_msg_new (command);
+    if (!self) {
+        json_decref (body);
+        mt_fail (cause, "out of memory");
+        return NULL;
+    }
     json_decref (self->body);
     self->body = body;
     frame = zmsg_next (zmsg);
@@ -452,8 +472,26 @@ mt_msg_error (const char *code, const char *text)
 {
     mt_msg_t *self = mt_msg_new ("ERROR");
     json_object_set_new (self->body, "code", json_string (code));
-    json_object_set_new (self->body, "text", json_string (text ? text : code));
+    json_t *value = json_string (text ? text : code);
+    if (!value)                         // not UTF-8 (a cause quoting a peer's bytes)
+        value = s_ascii (text);
+    json_object_set_new (self->body, "text", value);
     return self;
+}
+
+//  A JSON string of text with every byte outside printable ASCII as '?'.
+static json_t *
+s_ascii (const char *text)
+{
+    char *copy = strdup (text);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+            *p = '?';
+    json_t *value = json_string (copy);
+    free (copy);
+    return value;
 }
 
 static uint64_t

@@ -168,7 +168,7 @@ s_validate_data (const mt_spec_t *spec, char **cause)
     if (has_hash == (spec->data_path != NULL))
         return mt_fail (cause, "give exactly one of data (--data FILE) and data_path (--data-path PATH)");
     if (has_hash && !s_is_hash (spec->data_hash))
-        return mt_fail (cause, "data_hash must be 64 lower-case hex digits (a SHA-256)");
+        return mt_fail (cause, "data_hash (--data) must be 64 lower-case hex digits (a SHA-256)");
     if (spec->data_path
     &&  s_check_name ("data_path", "--data-path", spec->data_path, MT_SPEC_MAX_PATH, true, cause))
         return -1;
@@ -234,6 +234,9 @@ s_validate_loop (const mt_spec_t *spec, char **cause)
     ||  s_check_range ("max_retries", "--max-retries", spec->max_retries, 0, 100, cause)
     ||  s_check_range ("time_limit_s", "--time-limit", (double) spec->time_limit_s, 0, 1e9, cause))
         return -1;
+    //  JSON carries the seed as an int64, so larger seeds would not survive the wire
+    if (spec->seed > (uint64_t) INT64_MAX)
+        return mt_fail (cause, "seed (--seed) must be 0 to %lld", (long long) INT64_MAX);
     if (spec->patience > 0 && spec->val_split <= 0)
         return mt_fail (cause, "patience (--patience) needs a validation split (--val-split above 0)");
     if (spec->name && s_check_name ("name", "--name", spec->name, MT_SPEC_MAX_NAME, false, cause))

@@ -7,6 +7,7 @@
 #include "mt/spec.h"
 
 #define DATASET_MAX_LINE (1 << 20)   // bytes in one CSV record or JSONL line
+#define DATASET_MAX_CLASSES 65536   // distinct classes in a classification target
 
 //  What to read from a table.
 typedef struct {

@@ -2,7 +2,9 @@
 #ifndef MT_MODEL_H_INCLUDED
 #define MT_MODEL_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "mt/spec.h"
 
 typedef struct model_t model_t;
@@ -26,5 +28,47 @@ const mt_spec_t *model_spec (const model_t *self);
 //  its own units for regression (n_out = 1), class probabilities for
 //  classification (n_out = classes). Returns 0, or -1 with *cause.
 int model_predict (const model_t *self, const float *x, size_t rows, float *out, char **cause);
+
+//  --- Building and writing models and checkpoints (the training engine) ---
+
+struct mlp_t;
+
+//  A new model with zero weights: spec's hidden layers and activation, the
+//  named features as inputs, one output for regression or one per class for
+//  classification (n_classes >= 2), network workspaces for max_batch rows.
+//  Scaling starts as identity. Copies everything. NULL with *cause.
+model_t *model_new (const mt_spec_t *spec, const char *const *features, int n_features,
+                    const char *target, const char *const *classes, int n_classes,
+                    int max_batch, char **cause);
+
+//  The network and the scaling arrays, borrowed: input mean and std have
+//  n_features floats; target scale is { mean, std } (regression).
+struct mlp_t *model_mlp (model_t *self);
+const struct mlp_t *model_mlp_const (const model_t *self);
+float *model_input_mean (model_t *self);
+float *model_input_std (model_t *self);
+float *model_target_scale (model_t *self);
+
+//  Write the model (and its extra tensors and metadata) as safetensors to
+//  path, atomically (temp file, fsync, rename). Returns 0, or -1 with *cause.
+int model_save (const model_t *self, const char *path, char **cause);
+
+//  Extra metadata (string values; "epoch", "step", "metrics", checkpoint
+//  state...). set copies; get returns a borrowed string or NULL.
+int model_set_meta (model_t *self, const char *key, const char *value, char **cause);
+const char *model_meta (const model_t *self, const char *key);
+
+//  Extra float32 tensors (optimizer state, best weights...): set copies
+//  data with the given shape (replacing a tensor of the same name); get
+//  returns borrowed data and its element count, or NULL.
+int model_set_tensor (model_t *self, const char *name, const float *data,
+                      const int64_t *shape, int ndim, char **cause);
+const float *model_tensor (const model_t *self, const char *name, size_t *count);
+
+//  Drop every extra tensor and extra metadata entry.
+void model_clear_extras (model_t *self);
+
+//  The torch state_dict names of layer's weight and bias: "<2 layer>.weight".
+void model_param_name (int layer, bool bias, char *name, size_t size);
 
 #endif

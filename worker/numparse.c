@@ -1,5 +1,7 @@
 /*  numparse - a fast, exact decimal-to-float32 parser for dataset values  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>

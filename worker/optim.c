@@ -1,6 +1,9 @@
 /*  optim - the optimizers (sgd, adam, adamw) with torch 1.13's exact update rules, and the lr schedule  */
 #include <math.h>
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 #include "optim.h"
 
 struct optim_t {
@@ -15,6 +18,8 @@ struct optim_t {
 
 static void s_sgd (optim_t *self, float *p, const float *g, double lr);
 static void s_adam (optim_t *self, float *p, const float *g, double lr);
+static void s_adam_loop (float *p, const float *g, float *m, float *v, size_t n,
+                         const float k [7], float neg_step);
 
 optim_t *
 optim_new (const mt_spec_t *spec, size_t n_params)
@@ -117,13 +122,38 @@ s_adam (optim_t *self, float *restrict p, const float *restrict g, double lr)
             p [i] = p [i] * shrink;
         wd = 0.0f;
     }
-    float *restrict m = self->state [0];
-    float *restrict v = self->state [1];
-    for (size_t i = 0; i < self->n; i++) {
-        float gi = g [i] + wd * p [i];
-        m [i] = m [i] * b1 + one_b1 * gi;
-        v [i] = v [i] * b2 + one_b2 * gi * gi;
-        float denom = __builtin_sqrtf (v [i]) / bc2_sqrt + eps;
+    s_adam_loop (p, g, self->state [0], self->state [1], self->n,
+                 (const float [7]) { wd, b1, one_b1, b2, one_b2, bc2_sqrt, eps }, neg_step);
+}
+
+//  k = { wd, beta1, 1 - beta1, beta2, 1 - beta2, sqrt (bias2), eps }. SSE
+//  lanes do exactly the scalar tail's IEEE operations, in the same order.
+static void
+s_adam_loop (float *restrict p, const float *restrict g, float *restrict m,
+             float *restrict v, size_t n, const float k [7], float neg_step)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    __m128 wd = _mm_set1_ps (k [0]), b1 = _mm_set1_ps (k [1]), o1 = _mm_set1_ps (k [2]);
+    __m128 b2 = _mm_set1_ps (k [3]), o2 = _mm_set1_ps (k [4]), bc = _mm_set1_ps (k [5]);
+    __m128 eps = _mm_set1_ps (k [6]), ns = _mm_set1_ps (neg_step);
+    for (; i + 4 <= n; i += 4) {
+        __m128 pi = _mm_loadu_ps (p + i);
+        __m128 gi = _mm_add_ps (_mm_loadu_ps (g + i), _mm_mul_ps (wd, pi));
+        __m128 mi = _mm_add_ps (_mm_mul_ps (_mm_loadu_ps (m + i), b1), _mm_mul_ps (o1, gi));
+        __m128 vi = _mm_add_ps (_mm_mul_ps (_mm_loadu_ps (v + i), b2),
+                                _mm_mul_ps (_mm_mul_ps (o2, gi), gi));
+        __m128 denom = _mm_add_ps (_mm_div_ps (_mm_sqrt_ps (vi), bc), eps);
+        _mm_storeu_ps (m + i, mi);
+        _mm_storeu_ps (v + i, vi);
+        _mm_storeu_ps (p + i, _mm_add_ps (pi, _mm_div_ps (_mm_mul_ps (ns, mi), denom)));
+    }
+#endif
+    for (; i < n; i++) {
+        float gi = g [i] + k [0] * p [i];
+        m [i] = m [i] * k [1] + k [2] * gi;
+        v [i] = v [i] * k [3] + k [4] * gi * gi;
+        float denom = sqrtf (v [i]) / k [5] + k [6];
         p [i] = p [i] + neg_step * m [i] / denom;
     }
 }

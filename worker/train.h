@@ -26,6 +26,10 @@ typedef void (train_progress_fn) (const train_progress_t *progress, void *arg);
 //  Called after a checkpoint file has been written (atomically) at path.
 typedef void (train_checkpoint_fn) (const char *path, int epoch, void *arg);
 
+//  Called after every optimizer step with the step number (1-based) and the
+//  batch's mean training loss (in standardized units for regression).
+typedef void (train_step_fn) (int64_t step, double loss, void *arg);
+
 typedef struct {
     int threads;                        // OpenBLAS threads, >= 1
     int progress_ms;                    // min interval between reports; epoch ends always report
@@ -36,6 +40,7 @@ typedef struct {
     const char *checkpoint_path;        // where checkpoints are written; NULL = none
     const char *resume_path;            // checkpoint to resume from; NULL = fresh start
     const char *init_path;              // model file to warm start from; NULL = none
+    train_step_fn *stepped;             // after every step (tests, loss curves); may be NULL
 } train_opts_t;
 
 typedef struct {

@@ -48,4 +48,13 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/mt_proto.dir/DependInfo.cmake"
   "CMakeFiles/mt_engine.dir/DependInfo.cmake"
+  "CMakeFiles/mt_broker.dir/DependInfo.cmake"
+  "CMakeFiles/mt_client.dir/DependInfo.cmake"
+  "CMakeFiles/mtbroker.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_codec.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_dataset.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_mlp.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_optim.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_spec.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_train.dir/DependInfo.cmake"
   )

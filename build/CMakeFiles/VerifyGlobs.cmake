@@ -5,6 +5,10 @@ cmake_policy(SET CMP0009 NEW)
 # MT_BROKER_SOURCES at CMakeLists.txt:67 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/broker/*.c")
 set(OLD_GLOB
+  "/work/main/broker/broker.c"
+  "/work/main/broker/fleet.c"
+  "/work/main/broker/mtbroker.c"
+  "/work/main/broker/store.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -14,6 +18,8 @@ endif()
 # MT_CLIENT_SOURCES at CMakeLists.txt:79 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/client/*.c")
 set(OLD_GLOB
+  "/work/main/client/conn.c"
+  "/work/main/client/render.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -23,6 +29,7 @@ endif()
 # MT_PROTO_SOURCES at CMakeLists.txt:52 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/proto/*.c")
 set(OLD_GLOB
+  "/work/main/proto/blob.c"
   "/work/main/proto/codec.c"
   "/work/main/proto/log.c"
   "/work/main/proto/spec.c"
@@ -54,6 +61,12 @@ endif()
 # MT_UNIT_TESTS at tests/CMakeLists.txt:9 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/unit/test_codec.c"
+  "/work/main/tests/unit/test_dataset.c"
+  "/work/main/tests/unit/test_mlp.c"
+  "/work/main/tests/unit/test_optim.c"
+  "/work/main/tests/unit/test_spec.c"
+  "/work/main/tests/unit/test_train.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -63,10 +76,15 @@ endif()
 # MT_ENGINE_SOURCES at CMakeLists.txt:60 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/*.c")
 set(OLD_GLOB
+  "/work/main/worker/csv.c"
+  "/work/main/worker/dataset.c"
   "/work/main/worker/mlp.c"
+  "/work/main/worker/model.c"
   "/work/main/worker/numparse.c"
   "/work/main/worker/optim.c"
+  "/work/main/worker/predict.c"
   "/work/main/worker/rng.c"
+  "/work/main/worker/train.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -69,10 +69,38 @@ include CMakeFiles/mt_engine.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/mt_engine.dir/flags.make
 
+CMakeFiles/mt_engine.dir/worker/csv.c.o: CMakeFiles/mt_engine.dir/flags.make
+CMakeFiles/mt_engine.dir/worker/csv.c.o: /work/main/worker/csv.c
+CMakeFiles/mt_engine.dir/worker/csv.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_engine.dir/worker/csv.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/csv.c.o -MF CMakeFiles/mt_engine.dir/worker/csv.c.o.d -o CMakeFiles/mt_engine.dir/worker/csv.c.o -c /work/main/worker/csv.c
+
+CMakeFiles/mt_engine.dir/worker/csv.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_engine.dir/worker/csv.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/worker/csv.c > CMakeFiles/mt_engine.dir/worker/csv.c.i
+
+CMakeFiles/mt_engine.dir/worker/csv.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/csv.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/csv.c -o CMakeFiles/mt_engine.dir/worker/csv.c.s
+
+CMakeFiles/mt_engine.dir/worker/dataset.c.o: CMakeFiles/mt_engine.dir/flags.make
+CMakeFiles/mt_engine.dir/worker/dataset.c.o: /work/main/worker/dataset.c
+CMakeFiles/mt_engine.dir/worker/dataset.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_engine.dir/worker/dataset.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/dataset.c.o -MF CMakeFiles/mt_engine.dir/worker/dataset.c.o.d -o CMakeFiles/mt_engine.dir/worker/dataset.c.o -c /work/main/worker/dataset.c
+
+CMakeFiles/mt_engine.dir/worker/dataset.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_engine.dir/worker/dataset.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/worker/dataset.c > CMakeFiles/mt_engine.dir/worker/dataset.c.i
+
+CMakeFiles/mt_engine.dir/worker/dataset.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/dataset.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/dataset.c -o CMakeFiles/mt_engine.dir/worker/dataset.c.s
+
 CMakeFiles/mt_engine.dir/worker/mlp.c.o: CMakeFiles/mt_engine.dir/flags.make
 CMakeFiles/mt_engine.dir/worker/mlp.c.o: /work/main/worker/mlp.c
 CMakeFiles/mt_engine.dir/worker/mlp.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_engine.dir/worker/mlp.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_engine.dir/worker/mlp.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/mlp.c.o -MF CMakeFiles/mt_engine.dir/worker/mlp.c.o.d -o CMakeFiles/mt_engine.dir/worker/mlp.c.o -c /work/main/worker/mlp.c
 
 CMakeFiles/mt_engine.dir/worker/mlp.c.i: cmake_force
@@ -83,10 +111,24 @@ CMakeFiles/mt_engine.dir/worker/mlp.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/mlp.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/mlp.c -o CMakeFiles/mt_engine.dir/worker/mlp.c.s
 
+CMakeFiles/mt_engine.dir/worker/model.c.o: CMakeFiles/mt_engine.dir/flags.make
+CMakeFiles/mt_engine.dir/worker/model.c.o: /work/main/worker/model.c
+CMakeFiles/mt_engine.dir/worker/model.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/mt_engine.dir/worker/model.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/model.c.o -MF CMakeFiles/mt_engine.dir/worker/model.c.o.d -o CMakeFiles/mt_engine.dir/worker/model.c.o -c /work/main/worker/model.c
+
+CMakeFiles/mt_engine.dir/worker/model.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_engine.dir/worker/model.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/worker/model.c > CMakeFiles/mt_engine.dir/worker/model.c.i
+
+CMakeFiles/mt_engine.dir/worker/model.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/model.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/model.c -o CMakeFiles/mt_engine.dir/worker/model.c.s
+
 CMakeFiles/mt_engine.dir/worker/numparse.c.o: CMakeFiles/mt_engine.dir/flags.make
 CMakeFiles/mt_engine.dir/worker/numparse.c.o: /work/main/worker/numparse.c
 CMakeFiles/mt_engine.dir/worker/numparse.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_engine.dir/worker/numparse.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/mt_engine.dir/worker/numparse.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/numparse.c.o -MF CMakeFiles/mt_engine.dir/worker/numparse.c.o.d -o CMakeFiles/mt_engine.dir/worker/numparse.c.o -c /work/main/worker/numparse.c
 
 CMakeFiles/mt_engine.dir/worker/numparse.c.i: cmake_force
@@ -100,7 +142,7 @@ CMakeFiles/mt_engine.dir/worker/numparse.c.s: cmake_force
 CMakeFiles/mt_engine.dir/worker/optim.c.o: CMakeFiles/mt_engine.dir/flags.make
 CMakeFiles/mt_engine.dir/worker/optim.c.o: /work/main/worker/optim.c
 CMakeFiles/mt_engine.dir/worker/optim.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_engine.dir/worker/optim.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/mt_engine.dir/worker/optim.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/optim.c.o -MF CMakeFiles/mt_engine.dir/worker/optim.c.o.d -o CMakeFiles/mt_engine.dir/worker/optim.c.o -c /work/main/worker/optim.c
 
 CMakeFiles/mt_engine.dir/worker/optim.c.i: cmake_force
@@ -111,10 +153,24 @@ CMakeFiles/mt_engine.dir/worker/optim.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/optim.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/optim.c -o CMakeFiles/mt_engine.dir/worker/optim.c.s
 
+CMakeFiles/mt_engine.dir/worker/predict.c.o: CMakeFiles/mt_engine.dir/flags.make
+CMakeFiles/mt_engine.dir/worker/predict.c.o: /work/main/worker/predict.c
+CMakeFiles/mt_engine.dir/worker/predict.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/mt_engine.dir/worker/predict.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/predict.c.o -MF CMakeFiles/mt_engine.dir/worker/predict.c.o.d -o CMakeFiles/mt_engine.dir/worker/predict.c.o -c /work/main/worker/predict.c
+
+CMakeFiles/mt_engine.dir/worker/predict.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_engine.dir/worker/predict.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/worker/predict.c > CMakeFiles/mt_engine.dir/worker/predict.c.i
+
+CMakeFiles/mt_engine.dir/worker/predict.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/predict.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/predict.c -o CMakeFiles/mt_engine.dir/worker/predict.c.s
+
 CMakeFiles/mt_engine.dir/worker/rng.c.o: CMakeFiles/mt_engine.dir/flags.make
 CMakeFiles/mt_engine.dir/worker/rng.c.o: /work/main/worker/rng.c
 CMakeFiles/mt_engine.dir/worker/rng.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/mt_engine.dir/worker/rng.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/mt_engine.dir/worker/rng.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/rng.c.o -MF CMakeFiles/mt_engine.dir/worker/rng.c.o.d -o CMakeFiles/mt_engine.dir/worker/rng.c.o -c /work/main/worker/rng.c
 
 CMakeFiles/mt_engine.dir/worker/rng.c.i: cmake_force
@@ -125,23 +181,47 @@ CMakeFiles/mt_engine.dir/worker/rng.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/rng.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/rng.c -o CMakeFiles/mt_engine.dir/worker/rng.c.s
 
+CMakeFiles/mt_engine.dir/worker/train.c.o: CMakeFiles/mt_engine.dir/flags.make
+CMakeFiles/mt_engine.dir/worker/train.c.o: /work/main/worker/train.c
+CMakeFiles/mt_engine.dir/worker/train.c.o: CMakeFiles/mt_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/mt_engine.dir/worker/train.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_engine.dir/worker/train.c.o -MF CMakeFiles/mt_engine.dir/worker/train.c.o.d -o CMakeFiles/mt_engine.dir/worker/train.c.o -c /work/main/worker/train.c
+
+CMakeFiles/mt_engine.dir/worker/train.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_engine.dir/worker/train.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/worker/train.c > CMakeFiles/mt_engine.dir/worker/train.c.i
+
+CMakeFiles/mt_engine.dir/worker/train.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_engine.dir/worker/train.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/worker/train.c -o CMakeFiles/mt_engine.dir/worker/train.c.s
+
 # Object files for target mt_engine
 mt_engine_OBJECTS = \
+"CMakeFiles/mt_engine.dir/worker/csv.c.o" \
+"CMakeFiles/mt_engine.dir/worker/dataset.c.o" \
 "CMakeFiles/mt_engine.dir/worker/mlp.c.o" \
+"CMakeFiles/mt_engine.dir/worker/model.c.o" \
 "CMakeFiles/mt_engine.dir/worker/numparse.c.o" \
 "CMakeFiles/mt_engine.dir/worker/optim.c.o" \
-"CMakeFiles/mt_engine.dir/worker/rng.c.o"
+"CMakeFiles/mt_engine.dir/worker/predict.c.o" \
+"CMakeFiles/mt_engine.dir/worker/rng.c.o" \
+"CMakeFiles/mt_engine.dir/worker/train.c.o"
 
 # External object files for target mt_engine
 mt_engine_EXTERNAL_OBJECTS =
 
+libmt_engine.a: CMakeFiles/mt_engine.dir/worker/csv.c.o
+libmt_engine.a: CMakeFiles/mt_engine.dir/worker/dataset.c.o
 libmt_engine.a: CMakeFiles/mt_engine.dir/worker/mlp.c.o
+libmt_engine.a: CMakeFiles/mt_engine.dir/worker/model.c.o
 libmt_engine.a: CMakeFiles/mt_engine.dir/worker/numparse.c.o
 libmt_engine.a: CMakeFiles/mt_engine.dir/worker/optim.c.o
+libmt_engine.a: CMakeFiles/mt_engine.dir/worker/predict.c.o
 libmt_engine.a: CMakeFiles/mt_engine.dir/worker/rng.c.o
+libmt_engine.a: CMakeFiles/mt_engine.dir/worker/train.c.o
 libmt_engine.a: CMakeFiles/mt_engine.dir/build.make
 libmt_engine.a: CMakeFiles/mt_engine.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Linking C static library libmt_engine.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Linking C static library libmt_engine.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/mt_engine.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/mt_engine.dir/link.txt --verbose=$(VERBOSE)
 

@@ -8,6 +8,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/proto/blob.c" "CMakeFiles/mt_proto.dir/proto/blob.c.o" "gcc" "CMakeFiles/mt_proto.dir/proto/blob.c.o.d"
   "/work/main/proto/codec.c" "CMakeFiles/mt_proto.dir/proto/codec.c.o" "gcc" "CMakeFiles/mt_proto.dir/proto/codec.c.o.d"
   "/work/main/proto/log.c" "CMakeFiles/mt_proto.dir/proto/log.c.o" "gcc" "CMakeFiles/mt_proto.dir/proto/log.c.o.d"
   "/work/main/proto/spec.c" "CMakeFiles/mt_proto.dir/proto/spec.c.o" "gcc" "CMakeFiles/mt_proto.dir/proto/spec.c.o.d"

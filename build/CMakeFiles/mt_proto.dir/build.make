@@ -69,10 +69,24 @@ include CMakeFiles/mt_proto.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/mt_proto.dir/flags.make
 
+CMakeFiles/mt_proto.dir/proto/blob.c.o: CMakeFiles/mt_proto.dir/flags.make
+CMakeFiles/mt_proto.dir/proto/blob.c.o: /work/main/proto/blob.c
+CMakeFiles/mt_proto.dir/proto/blob.c.o: CMakeFiles/mt_proto.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_proto.dir/proto/blob.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_proto.dir/proto/blob.c.o -MF CMakeFiles/mt_proto.dir/proto/blob.c.o.d -o CMakeFiles/mt_proto.dir/proto/blob.c.o -c /work/main/proto/blob.c
+
+CMakeFiles/mt_proto.dir/proto/blob.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_proto.dir/proto/blob.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/proto/blob.c > CMakeFiles/mt_proto.dir/proto/blob.c.i
+
+CMakeFiles/mt_proto.dir/proto/blob.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_proto.dir/proto/blob.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/proto/blob.c -o CMakeFiles/mt_proto.dir/proto/blob.c.s
+
 CMakeFiles/mt_proto.dir/proto/codec.c.o: CMakeFiles/mt_proto.dir/flags.make
 CMakeFiles/mt_proto.dir/proto/codec.c.o: /work/main/proto/codec.c
 CMakeFiles/mt_proto.dir/proto/codec.c.o: CMakeFiles/mt_proto.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_proto.dir/proto/codec.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_proto.dir/proto/codec.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_proto.dir/proto/codec.c.o -MF CMakeFiles/mt_proto.dir/proto/codec.c.o.d -o CMakeFiles/mt_proto.dir/proto/codec.c.o -c /work/main/proto/codec.c
 
 CMakeFiles/mt_proto.dir/proto/codec.c.i: cmake_force
@@ -86,7 +100,7 @@ CMakeFiles/mt_proto.dir/proto/codec.c.s: cmake_force
 CMakeFiles/mt_proto.dir/proto/log.c.o: CMakeFiles/mt_proto.dir/flags.make
 CMakeFiles/mt_proto.dir/proto/log.c.o: /work/main/proto/log.c
 CMakeFiles/mt_proto.dir/proto/log.c.o: CMakeFiles/mt_proto.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_proto.dir/proto/log.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_proto.dir/proto/log.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_proto.dir/proto/log.c.o -MF CMakeFiles/mt_proto.dir/proto/log.c.o.d -o CMakeFiles/mt_proto.dir/proto/log.c.o -c /work/main/proto/log.c
 
 CMakeFiles/mt_proto.dir/proto/log.c.i: cmake_force
@@ -100,7 +114,7 @@ CMakeFiles/mt_proto.dir/proto/log.c.s: cmake_force
 CMakeFiles/mt_proto.dir/proto/spec.c.o: CMakeFiles/mt_proto.dir/flags.make
 CMakeFiles/mt_proto.dir/proto/spec.c.o: /work/main/proto/spec.c
 CMakeFiles/mt_proto.dir/proto/spec.c.o: CMakeFiles/mt_proto.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_proto.dir/proto/spec.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/mt_proto.dir/proto/spec.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_proto.dir/proto/spec.c.o -MF CMakeFiles/mt_proto.dir/proto/spec.c.o.d -o CMakeFiles/mt_proto.dir/proto/spec.c.o -c /work/main/proto/spec.c
 
 CMakeFiles/mt_proto.dir/proto/spec.c.i: cmake_force
@@ -114,7 +128,7 @@ CMakeFiles/mt_proto.dir/proto/spec.c.s: cmake_force
 CMakeFiles/mt_proto.dir/proto/util.c.o: CMakeFiles/mt_proto.dir/flags.make
 CMakeFiles/mt_proto.dir/proto/util.c.o: /work/main/proto/util.c
 CMakeFiles/mt_proto.dir/proto/util.c.o: CMakeFiles/mt_proto.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/mt_proto.dir/proto/util.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/mt_proto.dir/proto/util.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_proto.dir/proto/util.c.o -MF CMakeFiles/mt_proto.dir/proto/util.c.o.d -o CMakeFiles/mt_proto.dir/proto/util.c.o -c /work/main/proto/util.c
 
 CMakeFiles/mt_proto.dir/proto/util.c.i: cmake_force
@@ -127,6 +141,7 @@ CMakeFiles/mt_proto.dir/proto/util.c.s: cmake_force
 
 # Object files for target mt_proto
 mt_proto_OBJECTS = \
+"CMakeFiles/mt_proto.dir/proto/blob.c.o" \
 "CMakeFiles/mt_proto.dir/proto/codec.c.o" \
 "CMakeFiles/mt_proto.dir/proto/log.c.o" \
 "CMakeFiles/mt_proto.dir/proto/spec.c.o" \
@@ -135,13 +150,14 @@ mt_proto_OBJECTS = \
 # External object files for target mt_proto
 mt_proto_EXTERNAL_OBJECTS =
 
+libmt_proto.a: CMakeFiles/mt_proto.dir/proto/blob.c.o
 libmt_proto.a: CMakeFiles/mt_proto.dir/proto/codec.c.o
 libmt_proto.a: CMakeFiles/mt_proto.dir/proto/log.c.o
 libmt_proto.a: CMakeFiles/mt_proto.dir/proto/spec.c.o
 libmt_proto.a: CMakeFiles/mt_proto.dir/proto/util.c.o
 libmt_proto.a: CMakeFiles/mt_proto.dir/build.make
 libmt_proto.a: CMakeFiles/mt_proto.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Linking C static library libmt_proto.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Linking C static library libmt_proto.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/mt_proto.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/mt_proto.dir/link.txt --verbose=$(VERBOSE)
 

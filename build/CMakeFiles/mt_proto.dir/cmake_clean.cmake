@@ -1,4 +1,6 @@
 file(REMOVE_RECURSE
+  "CMakeFiles/mt_proto.dir/proto/blob.c.o"
+  "CMakeFiles/mt_proto.dir/proto/blob.c.o.d"
   "CMakeFiles/mt_proto.dir/proto/codec.c.o"
   "CMakeFiles/mt_proto.dir/proto/codec.c.o.d"
   "CMakeFiles/mt_proto.dir/proto/log.c.o"

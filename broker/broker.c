@@ -1,0 +1,1096 @@
+/*  broker - the reactor: two ROUTER sockets, the job store, the fleet, dispatch  */
+#include "broker.h"
+#include "fleet.h"
+#include "store.h"
+#include "mt/blob.h"
+#include "mt/log.h"
+#include "mt/msg.h"
+#include "mt/spec.h"
+#include "mt/util.h"
+#include "mt/version.h"
+
+#include <czmq.h>
+#include <math.h>
+
+//  A message waiting for the batch's commit before it is sent.
+typedef struct {
+    zsock_t *sock;
+    zmsg_t *zmsg;               // with the identity frame first
+    bool needs_commit;          // a write's reply: ERROR storage when the commit fails
+    int64_t req;                // the client's req, for that ERROR
+    int64_t assigned_job;       // an ASSIGN: undo the worker's job on failure
+} outgoing_t;
+
+struct broker_t {
+    broker_config_t config;
+    zsock_t *clients;
+    zsock_t *workers;
+    zloop_t *loop;
+    store_t *store;
+    blob_store_t *blobs;
+    fleet_t *fleet;
+    zlistx_t *outbox;           // outgoing_t, sent after commit
+    int64_t started;            // monotonic ms
+    bool recovered;             // jobs left running by a previous broker were handled
+    char *clients_endpoint;
+    char *workers_endpoint;
+    void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
+};
+
+//  The peer and request a handler is answering.
+typedef struct {
+    zframe_t *identity;
+    int64_t req;                // -1 when the request had none
+    fleet_worker_t *worker;     // workers socket: the sender, NULL before HELLO
+    bool wrote;                 // the handler changed the store
+} peer_t;
+
+typedef void (handler_fn) (broker_t *self, peer_t *peer, mt_msg_t *msg);
+typedef struct {
+    const char *command;
+    handler_fn *handler;
+} handler_t;
+
+static void s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_heartbeat (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_failed (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg);
+
+static const handler_t s_client_handlers [] = {
+    { "PING", s_client_ping },
+    { "UPLOAD", s_client_upload },
+    { "SUBMIT", s_client_submit },
+    { "STATUS", s_client_status },
+    { "LIST", s_client_list },
+    { "STOP", s_client_stop },
+    { "WORKERS", s_client_workers },
+    { "FETCH", s_client_fetch },
+    { NULL, NULL }
+};
+
+static const handler_t s_worker_handlers [] = {
+    { "HELLO", s_worker_hello },
+    { "HEARTBEAT", s_worker_heartbeat },
+    { "FETCH", s_worker_fetch },
+    { "UPLOAD", s_worker_upload },
+    { "PROGRESS", s_worker_progress },
+    { "CHECKPOINT", s_worker_checkpoint },
+    { "DONE", s_worker_done },
+    { "FAILED", s_worker_failed },
+    { "STOPPED", s_worker_stopped },
+    { NULL, NULL }
+};
+
+static int s_on_clients (zloop_t *loop, zsock_t *sock, void *arg);
+static int s_on_workers (zloop_t *loop, zsock_t *sock, void *arg);
+static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
+static void s_dispatch (broker_t *self);
+static void s_flush (broker_t *self, bool committed);
+static void s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p);
+static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code,
+                     const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
+static bool s_is_loopback (const char *endpoint);
+
+void
+broker_config_init (broker_config_t *config)
+{
+    memset (config, 0, sizeof *config);
+    config->clients = "tcp://127.0.0.1:5555";
+    config->workers = "tcp://127.0.0.1:5556";
+    config->db = "mt.db";
+    config->data_dir = "mt-data";
+    config->heartbeat_ms = BROKER_HEARTBEAT_MS;
+    config->liveness = BROKER_LIVENESS;
+}
+
+static zsock_t *
+s_bind (const char *endpoint, char **bound, char **cause)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    if (!sock) {
+        mt_fail (cause, "cannot create a socket");
+        return NULL;
+    }
+    zsock_set_maxmsgsize (sock, MT_MAX_MESSAGE);
+    zsock_set_sndhwm (sock, 100000);
+    zsock_set_rcvhwm (sock, 100000);
+    zsock_set_linger (sock, 0);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        mt_fail (cause, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    *bound = zsock_last_endpoint (sock);
+    return sock;
+}
+
+broker_t *
+broker_new (const broker_config_t *config, char **cause)
+{
+    if (!config->insecure && (!s_is_loopback (config->clients) || !s_is_loopback (config->workers))) {
+        mt_fail (cause, "refusing to bind a non-loopback address without keys: a job port runs"
+                 " code on every worker; bind 127.0.0.1, or pass --insecure on a trusted network");
+        return NULL;
+    }
+    broker_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        mt_fail (cause, "out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->chunk = malloc (BROKER_CHUNK_MAX);
+    self->fleet = fleet_new ();
+    self->outbox = zlistx_new ();
+    self->started = zclock_mono ();
+    if (!self->chunk || !self->fleet || !self->outbox
+    ||  !(self->store = store_open (config->db, cause))
+    ||  !(self->blobs = blob_store_new (config->data_dir, cause))
+    ||  !(self->clients = s_bind (config->clients, &self->clients_endpoint, cause))
+    ||  !(self->workers = s_bind (config->workers, &self->workers_endpoint, cause))) {
+        broker_destroy (&self);
+        return NULL;
+    }
+    if (config->insecure && (!s_is_loopback (config->clients) || !s_is_loopback (config->workers)))
+        mt_warn ("broker: --insecure: listening beyond loopback with no authentication; anyone"
+                 " who reaches these ports can submit jobs or pose as a worker");
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->clients, s_on_clients, self);
+    zloop_reader (self->loop, self->workers, s_on_workers, self);
+    zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_on_timer, self);
+    return self;
+}
+
+void
+broker_destroy (broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    broker_t *self = *self_p;
+    zloop_destroy (&self->loop);
+    zsock_destroy (&self->clients);
+    zsock_destroy (&self->workers);
+    store_destroy (&self->store);
+    blob_store_destroy (&self->blobs);
+    fleet_destroy (&self->fleet);
+    if (self->outbox) {
+        s_flush (self, false);
+        zlistx_destroy (&self->outbox);
+    }
+    free (self->clients_endpoint);
+    free (self->workers_endpoint);
+    free (self->chunk);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+broker_run (broker_t *self)
+{
+    mt_info ("broker: clients on %s, workers on %s, database %s", self->clients_endpoint,
+             self->workers_endpoint, self->config.db);
+    zloop_start (self->loop);
+    mt_info ("broker: shutting down");
+    return 0;
+}
+
+const char *broker_clients_endpoint (broker_t *self) { return self->clients_endpoint; }
+const char *broker_workers_endpoint (broker_t *self) { return self->workers_endpoint; }
+
+static bool
+s_is_loopback (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return true;
+    return strncmp (endpoint, "tcp://127.", 10) == 0 || strncmp (endpoint, "tcp://localhost:", 16) == 0
+        || strncmp (endpoint, "tcp://[::1]:", 12) == 0;
+}
+
+//  One batch: up to BROKER_BATCH messages in one transaction, then dispatch,
+//  then commit, then the replies. A reply never leaves before its commit.
+static void
+s_batch (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
+{
+    if (store_begin (self->store))
+        mt_error ("broker: cannot begin a transaction; writes will fail");
+    for (int n = 0; n < BROKER_BATCH && (zsock_events (sock) & ZMQ_POLLIN); n++) {
+        zmsg_t *zmsg = zmsg_recv (sock);
+        if (!zmsg)
+            break;
+        peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
+        if (workers && peer.identity) {
+            peer.worker = fleet_find (self->fleet, peer.identity);
+            if (peer.worker)
+                peer.worker->last_seen = zclock_mono ();
+        }
+        const char *code = NULL;
+        char *cause = NULL;
+        mt_msg_t *msg = peer.identity ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+        if (!msg)
+            s_error (self, sock, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s",
+                     cause ? cause : "empty message");
+        else {
+            mt_msg_opt_int (msg, "req", 0, INT64_C (1) << 53, &peer.req, NULL);
+            const handler_t *h = table;
+            while (h->command && !mt_msg_is (msg, h->command))
+                h++;
+            if (h->handler)
+                h->handler (self, &peer, msg);
+            else
+                s_error (self, sock, &peer, MT_ERR_BAD_COMMAND, "unknown command %s on the %s"
+                         " socket", mt_msg_command (msg), workers ? "workers" : "clients");
+        }
+        free (cause);
+        mt_msg_destroy (&msg);
+        zframe_destroy (&peer.identity);
+        zmsg_destroy (&zmsg);
+    }
+    s_dispatch (self);
+    s_flush (self, store_commit (self->store) == 0);
+}
+
+static int
+s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_batch ((broker_t *) arg, sock, s_client_handlers, false);
+    return 0;
+}
+
+static int
+s_on_workers (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_batch ((broker_t *) arg, sock, s_worker_handlers, true);
+    return 0;
+}
+
+//  Queue a message for after the commit.
+static void
+s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
+{
+    mt_msg_t *msg = *msg_p;
+    if (peer->req >= 0)
+        json_object_set_new (mt_msg_body (msg), "req", json_integer (peer->req));
+    zmsg_t *zmsg = mt_msg_encode (msg);
+    mt_msg_destroy (msg_p);
+    if (!zmsg)
+        return;
+    zmsg_pushmem (zmsg, zframe_data (peer->identity), zframe_size (peer->identity));
+    outgoing_t *out = calloc (1, sizeof *out);
+    assert (out);
+    out->sock = sock;
+    out->zmsg = zmsg;
+    out->needs_commit = peer->wrote;
+    out->req = peer->req;
+    zlistx_add_end (self->outbox, out);
+}
+
+static void
+s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const char *fmt, ...)
+{
+    char text [1024];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (text, sizeof text, fmt, args);
+    va_end (args);
+    mt_debug ("broker: %s: %s", code, text);
+    if (!peer->identity)
+        return;
+    mt_msg_t *msg = mt_msg_error (code, text);
+    s_send (self, sock, peer, &msg);
+}
+
+//  Send everything queued. When the commit failed, clients hear a storage
+//  error instead of their reply and workers' assignments are undone.
+static void
+s_flush (broker_t *self, bool committed)
+{
+    outgoing_t *out;
+    while ((out = zlistx_first (self->outbox))) {
+        zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
+        if (!committed && out->needs_commit) {
+            zframe_t *identity = zmsg_pop (out->zmsg);
+            zmsg_destroy (&out->zmsg);
+            peer_t peer = { .identity = identity, .req = out->req };
+            mt_msg_t *msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
+                                          " database (disk full or I/O error); nothing was"
+                                          " changed: retry later");
+            if (peer.req >= 0)
+                json_object_set_new (mt_msg_body (msg), "req", json_integer (peer.req));
+            mt_msg_send (msg, out->sock, identity);
+            mt_msg_destroy (&msg);
+            zframe_destroy (&identity);
+        }
+        else
+        if (!committed && out->assigned_job) {
+            fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
+            if (worker)
+                worker->job = 0;
+            zmsg_destroy (&out->zmsg);
+        }
+        else
+            zmsg_send (&out->zmsg, out->sock);
+        free (out);
+    }
+}
+
+//  --- Clients -------------------------------------------------------------
+
+static void
+s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    mt_msg_t *reply = mt_msg_new ("PONG");
+    json_object_set_new (mt_msg_body (reply), "version", json_string (MT_VERSION));
+    json_object_set_new (mt_msg_body (reply), "protocol", json_string (MT_PROTOCOL));
+    s_send (self, self->clients, peer, &reply);
+}
+
+//  UPLOAD, on either socket: one chunk of a blob, in order.
+static void
+s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
+{
+    const char *hash;
+    int64_t size, offset;
+    bool last;
+    char *cause = NULL;
+    if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
+    ||  mt_msg_get_int (msg, "size", 0, BLOB_MAX_SIZE, &size, &cause)
+    ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
+    ||  mt_msg_get_bool (msg, "last", &last, &cause)) {
+        s_error (self, sock, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    size_t len;
+    const void *data = mt_msg_payload (msg, &len);
+    bool complete;
+    int64_t next;
+    if (blob_store_write (self->blobs, hash, size, offset, data, len, &complete, &next, &cause)) {
+        bool bad_hash = strstr (cause, "hash to") != NULL;
+        s_error (self, sock, peer, bad_hash ? MT_ERR_BAD_HASH : MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    if (complete && offset + (int64_t) len == size && len > 0)
+        mt_info ("broker: stored blob %.12s (%lld bytes)", hash, (long long) size);
+    mt_msg_t *reply = mt_msg_new ("UPLOADED");
+    json_object_set_new (mt_msg_body (reply), "hash", json_string (hash));
+    json_object_set_new (mt_msg_body (reply), "offset", json_integer (next));
+    json_object_set_new (mt_msg_body (reply), "complete", json_boolean (complete));
+    s_send (self, sock, peer, &reply);
+}
+
+static void
+s_client_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    s_upload (self, self->clients, peer, msg);
+}
+
+//  Read a spec from the body's "spec" map; validated. Returns 0 or -1 (answered).
+static int
+s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char **json)
+{
+    json_t *value = json_object_get (mt_msg_body (msg), "spec");
+    if (!json_is_object (value)) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "SUBMIT: field 'spec' must be a map");
+        return -1;
+    }
+    *json = json_dumps (value, JSON_COMPACT);
+    char *cause = NULL;
+    if (!*json || mt_spec_from_json (spec, *json, &cause)) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_SPEC, "bad spec: %s", cause ? cause : "?");
+        free (cause);
+        free (*json);
+        *json = NULL;
+        return -1;
+    }
+    const char *missing = NULL;
+    if (spec->data_hash [0] && !blob_store_has (self->blobs, spec->data_hash, NULL))
+        missing = spec->data_hash;
+    else
+    if (spec->init_hash [0] && !blob_store_has (self->blobs, spec->init_hash, NULL))
+        missing = spec->init_hash;
+    if (missing) {
+        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded;"
+                 " send it with UPLOAD first", missing);
+        mt_spec_clear (spec);
+        free (*json);
+        *json = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *key = NULL;
+    char *cause = NULL;
+    if (mt_msg_opt_str (msg, "key", 128, &key, &cause)) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    mt_spec_t spec;
+    char *json = NULL;
+    if (s_read_spec (self, peer, msg, &spec, &json))
+        return;
+    bool existing;
+    int64_t id = store_job_insert (self->store, json, spec.name, spec.data_hash, spec.priority,
+                                   spec.max_retries, key, zclock_time (), &existing);
+    free (json);
+    mt_spec_clear (&spec);
+    peer->wrote = true;
+    if (id < 0) {
+        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the"
+                 " job (disk full or I/O error); retry later");
+        return;
+    }
+    if (!existing)
+        mt_info ("broker: job %lld queued", (long long) id);
+    mt_msg_t *reply = mt_msg_new ("SUBMITTED");
+    json_object_set_new (mt_msg_body (reply), "job", json_integer (id));
+    json_object_set_new (mt_msg_body (reply), "existing", json_boolean (existing));
+    s_send (self, self->clients, peer, &reply);
+}
+
+//  Why a queued job has not started yet, in words.
+static json_t *
+s_waiting (broker_t *self)
+{
+    size_t workers = fleet_size (self->fleet);
+    if (workers == 0)
+        return json_string ("no worker connected");
+    if (fleet_busy (self->fleet) == workers)
+        return json_sprintf ("all %zu workers busy", workers);
+    return json_string ("waiting for its turn or for its retry backoff to end");
+}
+
+static int
+s_job_arg (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *id)
+{
+    char *cause = NULL;
+    if (mt_msg_get_int (msg, "job", 1, INT64_MAX, id, &cause) == 0)
+        return 0;
+    s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+    free (cause);
+    return -1;
+}
+
+static void
+s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
+{
+    json_t *job = store_job_json (self->store, id, history);
+    if (!job) {
+        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
+        json_object_set_new (job, "waiting", s_waiting (self));
+    mt_msg_t *reply = mt_msg_new ("JOB");
+    json_object_set_new (mt_msg_body (reply), "job", job);
+    s_send (self, self->clients, peer, &reply);
+}
+
+static void
+s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    if (s_job_arg (self, peer, msg, &id) == 0)
+        s_reply_job (self, peer, id, true);
+}
+
+static bool
+s_state_valid (const char *state)
+{
+    static const char *states [] = { "queued", "running", "stopping", "succeeded", "failed",
+                                     "stopped" };
+    for (size_t i = 0; i < sizeof states / sizeof states [0]; i++)
+        if (strcmp (state, states [i]) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *state = NULL;
+    int64_t limit = 100;
+    char *cause = NULL;
+    if (mt_msg_opt_str (msg, "state", 16, &state, &cause)
+    ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
+    ||  (state && !s_state_valid (state) && mt_fail (&cause, "LIST: unknown state '%s'", state))) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("JOBS");
+    json_object_set_new (mt_msg_body (reply), "jobs", store_job_list (self->store, state, (int) limit));
+    s_send (self, self->clients, peer, &reply);
+}
+
+static void
+s_send_worker (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
+               int attempt)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (job));
+    json_object_set_new (mt_msg_body (msg), "attempt", json_integer (attempt));
+    peer_t peer = { .identity = worker->identity, .req = -1 };
+    s_send (self, self->workers, &peer, &msg);
+}
+
+static void
+s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    store_job_t job;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    if (store_job_get (self->store, id, &job)) {
+        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    int rc = 0;
+    peer->wrote = true;
+    if (strcmp (job.state, "queued") == 0)
+        rc = store_job_finish (self->store, id, job.attempt, "stopped", "stopped", NULL,
+                               "stopped by request before it started", NULL, zclock_time ());
+    else
+    if (strcmp (job.state, "running") == 0) {
+        rc = store_job_set_state (self->store, id, "stopping");
+        fleet_worker_t *worker = fleet_find_job (self->fleet, id);
+        if (worker && rc == 0) {
+            s_send_worker (self, worker, "STOP", id, job.attempt);
+            worker->stop_sent = zclock_mono ();
+        }
+    }
+    else
+    if (strcmp (job.state, "stopping") != 0) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld already %s; there is"
+                 " nothing to stop", (long long) id, job.state);
+        store_job_clear (&job);
+        return;
+    }
+    store_job_clear (&job);
+    if (rc)
+        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the stop");
+    else
+        s_reply_job (self, peer, id, false);
+}
+
+static void
+s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    json_t *list = json_array ();
+    int64_t now = zclock_mono ();
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet))
+        json_array_append_new (list, fleet_worker_json (w, now));
+    mt_msg_t *reply = mt_msg_new ("WORKERS");
+    json_object_set_new (mt_msg_body (reply), "workers", list);
+    s_send (self, self->clients, peer, &reply);
+}
+
+//  A CHUNK reply: bytes of blob hash at offset.
+static void
+s_chunk (broker_t *self, zsock_t *sock, peer_t *peer, const char *hash, int64_t offset,
+         int64_t length, json_t *extra)
+{
+    int64_t size;
+    char *cause = NULL;
+    size_t got = 0;
+    if (!blob_store_has (self->blobs, hash, &size))
+        mt_fail (&cause, "blob %.12s is not stored", hash);
+    else
+    if (offset > size)
+        mt_fail (&cause, "offset %lld is past the end of blob %.12s (%lld bytes)",
+                 (long long) offset, hash, (long long) size);
+    else
+        blob_store_read (self->blobs, hash, offset, self->chunk, (size_t) length, &got, &cause);
+    if (cause) {
+        s_error (self, sock, peer, MT_ERR_NOT_FOUND, "%s", cause);
+        free (cause);
+        json_decref (extra);
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("CHUNK");
+    json_t *body = mt_msg_body (reply);
+    if (extra)
+        json_object_update (body, extra);
+    json_decref (extra);
+    json_object_set_new (body, "hash", json_string (hash));
+    json_object_set_new (body, "size", json_integer (size));
+    json_object_set_new (body, "offset", json_integer (offset));
+    mt_msg_set_payload (reply, self->chunk, got);
+    s_send (self, sock, peer, &reply);
+}
+
+static void
+s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id, offset, length;
+    char *cause = NULL;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    if (mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
+    ||  mt_msg_get_int (msg, "length", 1, BROKER_CHUNK_MAX, &length, &cause)) {
+        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    store_job_t job;
+    if (store_job_get (self->store, id, &job)) {
+        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    if (!job.model_hash [0])
+        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model"
+                 " yet", (long long) id, job.state);
+    else {
+        json_t *extra = json_object ();
+        json_object_set_new (extra, "job", json_integer (id));
+        s_chunk (self, self->clients, peer, job.model_hash, offset, length, extra);
+    }
+    store_job_clear (&job);
+}
+
+//  --- Workers -------------------------------------------------------------
+
+static void
+s_worker_error (broker_t *self, peer_t *peer, const char *code, char **cause)
+{
+    s_error (self, self->workers, peer, code, "%s", *cause ? *cause : code);
+    free (*cause);
+    *cause = NULL;
+}
+
+static void
+s_welcome (broker_t *self, peer_t *peer)
+{
+    mt_msg_t *reply = mt_msg_new ("WELCOME");
+    json_object_set_new (mt_msg_body (reply), "heartbeat_ms", json_integer (self->config.heartbeat_ms));
+    json_object_set_new (mt_msg_body (reply), "liveness", json_integer (self->config.liveness));
+    s_send (self, self->workers, peer, &reply);
+}
+
+//  A worker that comes back names the attempt it runs: adopt it if it is
+//  still the job's current attempt, else tell the worker to drop it.
+static void
+s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
+{
+    store_job_t job;
+    bool current = store_job_get (self->store, job_id, &job) == 0 && job.attempt == attempt
+                && (strcmp (job.state, "running") == 0 || strcmp (job.state, "stopping") == 0);
+    fleet_worker_t *other = current ? fleet_find_job (self->fleet, job_id) : NULL;
+    if (current && (!other || other == peer->worker)) {
+        peer->worker->job = job_id;
+        peer->worker->attempt = attempt;
+        mt_info ("broker: worker %s still runs job %lld attempt %d: adopted",
+                 peer->worker->name, (long long) job_id, attempt);
+        if (strcmp (job.state, "stopping") == 0) {
+            s_send_worker (self, peer->worker, "STOP", job_id, attempt);
+            peer->worker->stop_sent = zclock_mono ();
+        }
+    }
+    else {
+        mt_info ("broker: worker %s runs job %lld attempt %d, which is superseded: abandon",
+                 peer->worker->name, (long long) job_id, attempt);
+        s_send_worker (self, peer->worker, "ABANDON", job_id, attempt);
+    }
+    if (job.spec)
+        store_job_clear (&job);
+}
+
+static void
+s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *name, *host, *version;
+    int64_t pid, cores, threads, job = 0, attempt = 0;
+    char *cause = NULL;
+    if (mt_msg_get_str (msg, "name", 128, &name, &cause)
+    ||  mt_msg_get_str (msg, "host", 128, &host, &cause)
+    ||  mt_msg_get_str (msg, "version", 32, &version, &cause)
+    ||  mt_msg_get_int (msg, "pid", 0, INT32_MAX, &pid, &cause)
+    ||  mt_msg_get_int (msg, "cores", 0, 1 << 20, &cores, &cause)
+    ||  mt_msg_get_int (msg, "threads", 0, 1 << 20, &threads, &cause)
+    ||  mt_msg_opt_int (msg, "job", 0, INT64_MAX, &job, &cause)
+    ||  mt_msg_opt_int (msg, "attempt", 0, INT32_MAX, &attempt, &cause)) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    if (!peer->worker && !(peer->worker = fleet_add (self->fleet, peer->identity))) {
+        s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its"
+                 " limit", FLEET_MAX_WORKERS);
+        return;
+    }
+    fleet_worker_t *w = peer->worker;
+    snprintf (w->name, sizeof w->name, "%s", name);
+    snprintf (w->host, sizeof w->host, "%s", host);
+    snprintf (w->version, sizeof w->version, "%s", version);
+    w->pid = pid;
+    w->cores = (int) cores;
+    w->threads = (int) threads;
+    mt_info ("broker: worker %s connected (%d threads, version %s)", w->name, w->threads, version);
+    s_welcome (self, peer);
+    if (job > 0 && w->job != job) {
+        peer->wrote = true;
+        s_adopt (self, peer, job, (int) attempt);
+    }
+}
+
+//  A worker message about (job, attempt): true when it is the job's current
+//  attempt on this worker. Otherwise the worker is told to abandon it.
+static bool
+s_fenced_in (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *job, int *attempt)
+{
+    char *cause = NULL;
+    int64_t a;
+    if (!peer->worker) {
+        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+        return false;
+    }
+    if (mt_msg_get_int (msg, "job", 1, INT64_MAX, job, &cause)
+    ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &a, &cause)) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return false;
+    }
+    *attempt = (int) a;
+    if (peer->worker->job == *job && peer->worker->attempt == *attempt)
+        return true;
+    mt_info ("broker: %s from %s for job %lld attempt %d, which it does not hold: abandon",
+             mt_msg_command (msg), peer->worker->name, (long long) *job, *attempt);
+    s_send_worker (self, peer->worker, "ABANDON", *job, *attempt);
+    return false;
+}
+
+static void
+s_worker_heartbeat (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    if (!peer->worker)
+        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+}
+
+static void
+s_worker_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *hash;
+    int64_t offset, length;
+    char *cause = NULL;
+    if (!peer->worker) {
+        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+        return;
+    }
+    if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
+    ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
+    ||  mt_msg_get_int (msg, "length", 1, BROKER_CHUNK_MAX, &length, &cause))
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+    else
+        s_chunk (self, self->workers, peer, hash, offset, length, NULL);
+}
+
+static void
+s_worker_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    if (!peer->worker)
+        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+    else
+        s_upload (self, self->workers, peer, msg);
+}
+
+static double
+s_real_or_nan (mt_msg_t *msg, const char *key)
+{
+    double value;
+    return mt_msg_get_real (msg, key, &value, NULL) == 0 ? value : NAN;
+}
+
+static void
+s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job, epoch = 0, epochs = 0, step = 0, steps = 0;
+    int attempt;
+    char *cause = NULL;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    if (mt_msg_get_int (msg, "epoch", 0, INT32_MAX, &epoch, &cause)
+    ||  mt_msg_get_int (msg, "epochs", 0, INT32_MAX, &epochs, &cause)
+    ||  mt_msg_get_int (msg, "step", 0, INT64_MAX, &step, &cause)
+    ||  mt_msg_get_int (msg, "steps", 0, INT64_MAX, &steps, &cause)) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    store_progress_t p = {
+        .epoch = (int) epoch, .epochs = (int) epochs, .step = step, .steps = steps,
+        .loss = s_real_or_nan (msg, "loss"), .val_loss = s_real_or_nan (msg, "val_loss"),
+        .val_metric = s_real_or_nan (msg, "val_metric"),
+        .samples_per_sec = s_real_or_nan (msg, "samples_per_sec"),
+        .eta_s = s_real_or_nan (msg, "eta_s")
+    };
+    peer->wrote = true;
+    store_job_progress (self->store, job, attempt, &p, zclock_time ());
+}
+
+static void
+s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job, epoch;
+    int attempt;
+    const char *hash;
+    char *cause = NULL;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
+    ||  mt_msg_get_int (msg, "epoch", 0, INT32_MAX, &epoch, &cause)
+    ||  (!blob_store_has (self->blobs, hash, NULL)
+         && mt_fail (&cause, "checkpoint %.12s was not uploaded", hash))) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    peer->wrote = true;
+    store_job_checkpoint (self->store, job, attempt, hash, (int) epoch);
+}
+
+//  The worker is free again; the job ended one way or another.
+static void
+s_release (broker_t *self, fleet_worker_t *worker)
+{
+    worker->job = 0;
+    worker->attempt = 0;
+    worker->stop_sent = 0;
+}
+
+static void
+s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job;
+    int attempt;
+    const char *hash;
+    char *cause = NULL;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    json_t *metrics = json_object_get (mt_msg_body (msg), "metrics");
+    if (mt_msg_get_str (msg, "model_hash", 64, &hash, &cause)
+    ||  (!blob_store_has (self->blobs, hash, NULL)
+         && mt_fail (&cause, "model %.12s was not uploaded", hash))
+    ||  (!json_is_object (metrics) && mt_fail (&cause, "DONE: field 'metrics' must be a map"))) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    char *text = json_dumps (metrics, JSON_COMPACT);
+    peer->wrote = true;
+    store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
+                      zclock_time ());
+    free (text);
+    mt_info ("broker: job %lld succeeded on %s", (long long) job, peer->worker->name);
+    s_release (self, peer->worker);
+}
+
+//  End an attempt that failed: again after a backoff when a retry can help
+//  and retries remain, else for good.
+static void
+s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char *reason,
+        bool retryable)
+{
+    store_job_t job;
+    if (store_job_get (self->store, id, &job))
+        return;
+    int64_t now = zclock_time ();
+    if (strcmp (job.state, "stopping") == 0)
+        store_job_finish (self->store, id, attempt, "stopped", outcome, NULL, reason, NULL, now);
+    else
+    if (retryable && attempt <= job.max_retries) {
+        int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
+        if (backoff > BROKER_BACKOFF_MAX_MS)
+            backoff = BROKER_BACKOFF_MAX_MS;
+        store_job_requeue (self->store, id, attempt, outcome, now + backoff, now);
+        mt_info ("broker: job %lld attempt %d: %s (%s); retry in %lld ms", (long long) id,
+                 attempt, outcome, reason, (long long) backoff);
+    }
+    else {
+        store_job_finish (self->store, id, attempt, "failed", outcome, NULL, reason, NULL, now);
+        mt_info ("broker: job %lld failed: %s", (long long) id, reason);
+    }
+    store_job_clear (&job);
+}
+
+static void
+s_worker_failed (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job;
+    int attempt;
+    const char *reason;
+    bool retryable;
+    char *cause = NULL;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    if (mt_msg_get_str (msg, "reason", 4096, &reason, &cause)
+    ||  mt_msg_get_bool (msg, "retryable", &retryable, &cause)) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    peer->wrote = true;
+    s_fail (self, job, attempt, retryable ? "crashed" : "failed", reason, retryable);
+    s_release (self, peer->worker);
+}
+
+static void
+s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job;
+    int attempt;
+    const char *hash = NULL;
+    char *cause = NULL;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    if (mt_msg_opt_str (msg, "checkpoint_hash", 64, &hash, &cause)) {
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
+        return;
+    }
+    peer->wrote = true;
+    if (hash && blob_store_has (self->blobs, hash, NULL))
+        store_job_checkpoint (self->store, job, attempt, hash, 0);
+    store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
+                      "stopped by request", NULL, zclock_time ());
+    mt_info ("broker: job %lld stopped", (long long) job);
+    s_release (self, peer->worker);
+}
+
+//  --- Dispatch and housekeeping ---------------------------------------------
+
+//  Build the ASSIGN for a job just started on worker.
+static mt_msg_t *
+s_assignment (broker_t *self, store_job_t *job, int attempt)
+{
+    mt_msg_t *msg = mt_msg_new ("ASSIGN");
+    json_t *body = mt_msg_body (msg);
+    json_object_set_new (body, "job", json_integer (job->id));
+    json_object_set_new (body, "attempt", json_integer (attempt));
+    json_object_set_new (body, "spec", json_loads (job->spec, 0, NULL));
+    int64_t size;
+    if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
+        json_object_set_new (body, "data_hash", json_string (job->data_hash));
+        json_object_set_new (body, "data_size", json_integer (size));
+    }
+    if (job->checkpoint_hash [0] && blob_store_has (self->blobs, job->checkpoint_hash, &size)) {
+        json_object_set_new (body, "resume_hash", json_string (job->checkpoint_hash));
+        json_object_set_new (body, "resume_size", json_integer (size));
+    }
+    json_t *init = json_object_get (json_object_get (body, "spec"), "init_hash");
+    if (init && blob_store_has (self->blobs, json_string_value (init), &size))
+        json_object_set_new (body, "init_size", json_integer (size));
+    return msg;
+}
+
+//  One job per idle worker, highest priority first, then oldest; no prefetch.
+static void
+s_dispatch (broker_t *self)
+{
+    int64_t now = zclock_time ();
+    fleet_worker_t *worker;
+    while ((worker = fleet_idle (self->fleet)) && worker->name [0]) {
+        int64_t id = store_job_next (self->store, now);
+        store_job_t job;
+        if (id <= 0 || store_job_get (self->store, id, &job))
+            break;
+        int attempt = store_job_start (self->store, id, worker->name, job.checkpoint_epoch, now);
+        if (attempt < 0) {
+            store_job_clear (&job);
+            break;
+        }
+        mt_msg_t *msg = s_assignment (self, &job, attempt);
+        store_job_clear (&job);
+        worker->job = id;
+        worker->attempt = attempt;
+        worker->stop_sent = 0;
+        peer_t peer = { .identity = worker->identity, .req = -1 };
+        s_send (self, self->workers, &peer, &msg);
+        outgoing_t *out = zlistx_last (self->outbox);
+        out->assigned_job = id;
+        mt_info ("broker: job %lld attempt %d -> %s", (long long) id, attempt, worker->name);
+    }
+}
+
+//  A worker went silent: forget it and requeue what it ran.
+static void
+s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why)
+{
+    mt_warn ("broker: worker %s lost (%s)", worker->name, why);
+    if (worker->job)
+        s_fail (self, worker->job, worker->attempt, "worker_lost",
+                "its worker stopped answering heartbeats", true);
+    fleet_remove (self->fleet, worker);
+}
+
+//  Jobs a previous broker left running that no worker has claimed within
+//  one liveness period are requeued.
+static void
+s_recover (broker_t *self)
+{
+    json_t *ids = store_jobs_active (self->store);
+    size_t i;
+    json_t *id;
+    json_array_foreach (ids, i, id) {
+        int64_t job_id = json_integer_value (id);
+        if (fleet_find_job (self->fleet, job_id))
+            continue;
+        store_job_t job;
+        if (store_job_get (self->store, job_id, &job) == 0) {
+            s_fail (self, job_id, job.attempt, "worker_lost", "no worker claimed it after the"
+                    " broker restarted", true);
+            store_job_clear (&job);
+        }
+    }
+    json_decref (ids);
+    self->recovered = true;
+}
+
+static int
+s_on_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    broker_t *self = arg;
+    int64_t now = zclock_mono ();
+    int64_t dead_after = (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    store_begin (self->store);
+    fleet_worker_t *w = fleet_first (self->fleet);
+    while (w) {
+        fleet_worker_t *next = fleet_next (self->fleet);
+        if (now - w->last_seen > dead_after)
+            s_worker_lost (self, w, "missed heartbeats");
+        else
+        if (w->stop_sent && now - w->stop_sent > BROKER_STOP_GRACE_MS) {
+            mt_warn ("broker: worker %s did not confirm the stop of job %lld in time",
+                     w->name, (long long) w->job);
+            store_job_finish (self->store, w->job, w->attempt, "stopped", "stopped", NULL,
+                              "stopped (the worker did not confirm in time)", NULL, zclock_time ());
+            s_send_worker (self, w, "ABANDON", w->job, w->attempt);
+            s_release (self, w);
+        }
+        else {
+            mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
+            peer_t peer = { .identity = w->identity, .req = -1 };
+            s_send (self, self->workers, &peer, &msg);
+        }
+        //  fleet_remove invalidates the cursor: restart from the front
+        w = next ? fleet_first (self->fleet) : NULL;
+        while (w && w != next)
+            w = fleet_next (self->fleet);
+    }
+    if (!self->recovered && now - self->started > dead_after)
+        s_recover (self);
+    blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);
+    s_dispatch (self);
+    s_flush (self, store_commit (self->store) == 0);
+    return 0;
+}

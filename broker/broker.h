@@ -1,0 +1,44 @@
+/*  broker - the reactor: two ROUTER sockets, the job store, the fleet, dispatch  */
+#ifndef MT_BROKER_H_INCLUDED
+#define MT_BROKER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BROKER_HEARTBEAT_MS   1000      // heartbeat interval, ms
+#define BROKER_LIVENESS       3         // missed heartbeats before a peer is dead
+#define BROKER_STOP_GRACE_MS  10000     // a worker has this long to confirm a stop, ms
+#define BROKER_BATCH          256       // messages handled per transaction at most
+#define BROKER_CHUNK_MAX      (1 << 20) // bytes per FETCH reply at most
+#define BROKER_UPLOAD_IDLE_MS 60000     // an unfinished upload idle this long is dropped
+#define BROKER_BACKOFF_MS     1000      // first retry delay; doubles per attempt
+#define BROKER_BACKOFF_MAX_MS 60000
+
+typedef struct {
+    const char *clients;        // endpoint for clients
+    const char *workers;        // endpoint for workers
+    const char *db;             // SQLite database file
+    const char *data_dir;       // blobs: datasets, checkpoints, models
+    int heartbeat_ms;
+    int liveness;
+    bool insecure;              // allow a non-loopback bind without keys
+} broker_config_t;
+
+typedef struct broker_t broker_t;
+
+//  Fill config with the defaults.
+void broker_config_init (broker_config_t *config);
+
+//  Open the store and blobs and bind both sockets. Returns a new broker, or
+//  NULL with *cause.
+broker_t *broker_new (const broker_config_t *config, char **cause);
+void broker_destroy (broker_t **self_p);
+
+//  Run the reactor until interrupted (SIGINT, SIGTERM). Returns 0.
+int broker_run (broker_t *self);
+
+//  The endpoints actually bound (after ephemeral ports are resolved); borrowed.
+const char *broker_clients_endpoint (broker_t *self);
+const char *broker_workers_endpoint (broker_t *self);
+
+#endif

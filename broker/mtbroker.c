@@ -1,0 +1,91 @@
+/*  mtbroker - the broker's command line: options, logging, then the reactor  */
+#include "broker.h"
+#include "mt/log.h"
+#include "mt/version.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: mtbroker [options]\n"
+        "  --clients EP        endpoint for clients (default tcp://127.0.0.1:5555)\n"
+        "  --workers EP        endpoint for workers (default tcp://127.0.0.1:5556)\n"
+        "  --db FILE           SQLite database (default mt.db)\n"
+        "  --data-dir DIR      datasets, checkpoints and models (default mt-data)\n"
+        "  --heartbeat-ms N    heartbeat interval (default %d)\n"
+        "  --liveness N        missed heartbeats before a worker is lost (default %d)\n"
+        "  --insecure          allow binding a non-loopback address without keys\n"
+        "  -v, --verbose       log more (twice: debug)\n"
+        "  -q, --quiet         log warnings and errors only\n"
+        "  --version           print the version\n",
+        BROKER_HEARTBEAT_MS, BROKER_LIVENESS);
+}
+
+static int
+s_int_arg (const char *flag, const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    long value = strtol (text, &end, 10);
+    if (*text == 0 || *end != 0 || value < lo || value > hi) {
+        fprintf (stderr, "mtbroker: %s must be an integer from %d to %d (got '%s')\n",
+                 flag, lo, hi, text);
+        return -1;
+    }
+    *out = (int) value;
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    static struct option options [] = {
+        { "clients", required_argument, 0, 'c' }, { "workers", required_argument, 0, 'w' },
+        { "db", required_argument, 0, 'd' }, { "data-dir", required_argument, 0, 'D' },
+        { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
+        { "insecure", no_argument, 0, 'I' }, { "verbose", no_argument, 0, 'v' },
+        { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    broker_config_t config;
+    broker_config_init (&config);
+    int level = MT_LOG_INFO, opt;
+    while ((opt = getopt_long (argc, argv, "vqh", options, NULL)) != -1) {
+        switch (opt) {
+            case 'c': config.clients = optarg; break;
+            case 'w': config.workers = optarg; break;
+            case 'd': config.db = optarg; break;
+            case 'D': config.data_dir = optarg; break;
+            case 'H': if (s_int_arg ("--heartbeat-ms", optarg, 10, 600000, &config.heartbeat_ms)) return 2; break;
+            case 'L': if (s_int_arg ("--liveness", optarg, 1, 1000, &config.liveness)) return 2; break;
+            case 'I': config.insecure = true; break;
+            case 'v': level++; break;
+            case 'q': level = MT_LOG_WARN; break;
+            case 'V': printf ("mtbroker %s\n", MT_VERSION); return 0;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "mtbroker: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    mt_log_set_ident ("mtbroker");
+    mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    if (!broker) {
+        fprintf (stderr, "mtbroker: %s\n", cause ? cause : "cannot start");
+        free (cause);
+        return 1;
+    }
+    broker_run (broker);
+    broker_destroy (&broker);
+    return 0;
+}

@@ -1,0 +1,661 @@
+/*  store - the job table, attempts and progress history, on SQLite (WAL)  */
+#include "store.h"
+#include "mt/log.h"
+#include "mt/util.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
+
+//  Every statement the store runs, prepared once on first use.
+typedef enum {
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
+    Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
+    Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
+    Q_BLOB, Q_COUNT
+} query_t;
+
+static const char *s_sql [Q_COUNT] = {
+    [Q_INSERT] = "INSERT INTO jobs (name, key, state, spec, data_hash, priority, max_retries,"
+                 " created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+    [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
+    [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
+              " checkpoint_hash, checkpoint_epoch, worker FROM jobs WHERE id = ?1",
+    [Q_NEXT] = "SELECT id FROM jobs WHERE state = 'queued' AND not_before <= ?1"
+               " ORDER BY priority DESC, id LIMIT 1",
+    [Q_QUEUED] = "SELECT count(*) FROM jobs WHERE state = 'queued'",
+    [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
+                " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
+                " RETURNING attempt",
+    [Q_ATTEMPT_INSERT] = "INSERT INTO attempts (job, attempt, worker, started_at,"
+                         " resumed_from_epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_PROGRESS] = "UPDATE jobs SET epoch = ?3, epochs = ?4, step = ?5, steps = ?6, loss = ?7,"
+                   " val_loss = ?8, val_metric = ?9, samples_per_sec = ?10, eta_s = ?11,"
+                   " updated_at = ?12 WHERE id = ?1 AND attempt = ?2",
+    [Q_HISTORY_INSERT] = "INSERT INTO progress (job, attempt, at, epoch, step, loss, val_loss,"
+                         " val_metric) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_CHECKPOINT] = "UPDATE jobs SET checkpoint_hash = ?3, checkpoint_epoch = ?4"
+                     " WHERE id = ?1 AND attempt = ?2",
+    [Q_FINISH] = "UPDATE jobs SET state = ?3, metrics = coalesce (?4, metrics),"
+                 " error = ?5, model_hash = coalesce (?6, model_hash), finished_at = ?7"
+                 " WHERE id = ?1 AND attempt = ?2",
+    [Q_ATTEMPT_END] = "UPDATE attempts SET finished_at = ?3, outcome = ?4"
+                      " WHERE job = ?1 AND attempt = ?2",
+    [Q_REQUEUE] = "UPDATE jobs SET state = 'queued', worker = NULL, not_before = ?3"
+                  " WHERE id = ?1 AND attempt = ?2",
+    [Q_SET_STATE] = "UPDATE jobs SET state = ?2 WHERE id = ?1",
+    [Q_ACTIVE] = "SELECT id FROM jobs WHERE state IN ('running', 'stopping')",
+    [Q_JSON] = "SELECT id, name, state, attempt, worker, created_at, started_at, finished_at,"
+               " epoch, epochs, step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s,"
+               " metrics, error, model_hash, spec, priority, checkpoint_epoch"
+               " FROM jobs WHERE id = ?1",
+    [Q_ATTEMPTS] = "SELECT attempt, worker, started_at, finished_at, outcome, resumed_from_epoch"
+                   " FROM attempts WHERE job = ?1 ORDER BY attempt",
+    [Q_HISTORY] = "SELECT step, epoch, loss, val_loss, val_metric FROM progress"
+                  " WHERE job = ?1 AND attempt = ?2 ORDER BY rowid",
+    [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
+    [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
+    [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+    [Q_BLOB] = "INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?1, ?2, ?3)",
+};
+
+static const char *s_schema =
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT, key TEXT UNIQUE,"
+    "  state TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  data_hash TEXT,"
+    "  priority INTEGER NOT NULL DEFAULT 0,"
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  max_retries INTEGER NOT NULL DEFAULT 3,"
+    "  worker TEXT,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    "  epoch INTEGER, epochs INTEGER, step INTEGER, steps INTEGER,"
+    "  loss REAL, val_loss REAL, val_metric REAL, samples_per_sec REAL, eta_s REAL,"
+    "  updated_at INTEGER,"
+    "  metrics TEXT, error TEXT, model_hash TEXT,"
+    "  checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_queue ON jobs (state, priority DESC, id);"
+    "CREATE TABLE attempts ("
+    "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
+    "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
+    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (job, attempt));"
+    "CREATE TABLE progress ("
+    "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
+    "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL);"
+    "CREATE INDEX progress_job ON progress (job, attempt);"
+    "CREATE TABLE blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);";
+
+struct store_t {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt [Q_COUNT];
+    store_fault_fn *fault;          // the fault-injection seam, NULL normally
+    void *fault_arg;
+    bool in_tx;
+};
+
+static sqlite3_stmt *s_stmt (store_t *self, query_t q);
+static int s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what);
+static int s_exec (store_t *self, const char *sql);
+static int s_migrate (store_t *self, char **cause);
+static void s_bind_text (sqlite3_stmt *stmt, int col, const char *text);
+static void s_bind_real (sqlite3_stmt *stmt, int col, double value);
+static json_t *s_column_json (sqlite3_stmt *stmt, int col);
+
+store_t *
+store_open (const char *path, char **cause)
+{
+    store_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        mt_fail (cause, "out of memory");
+        return NULL;
+    }
+    self->path = strdup (path);
+    int rc = sqlite3_open_v2 (path, &self->db,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        mt_fail (cause, "%s: cannot open the database: %s", path,
+                 self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
+        store_destroy (&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout (self->db, 5000);
+    if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = FULL")
+    ||  s_exec (self, "PRAGMA foreign_keys = ON") || s_migrate (self, cause)) {
+        if (cause && !*cause)
+            mt_fail (cause, "%s: cannot set up the database: %s", path, sqlite3_errmsg (self->db));
+        store_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize (self->stmt [i]);
+    sqlite3_close (self->db);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The schema is versioned with PRAGMA user_version; each step migrates one
+//  version up inside a transaction.
+static int
+s_migrate (store_t *self, char **cause)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    int version = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0;
+    sqlite3_finalize (stmt);
+    if (version > STORE_SCHEMA_VERSION)
+        return mt_fail (cause, "%s: the database has schema version %d; this mtbroker knows"
+                        " up to %d: upgrade mtbroker", self->path, version, STORE_SCHEMA_VERSION);
+    if (version == 0) {
+        if (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, s_schema)
+        ||  s_exec (self, "PRAGMA user_version = 1") || s_exec (self, "COMMIT")) {
+            s_exec (self, "ROLLBACK");
+            return -1;
+        }
+        mt_info ("store: created %s (schema %d)", self->path, STORE_SCHEMA_VERSION);
+    }
+    return 0;
+}
+
+static int
+s_exec (store_t *self, const char *sql)
+{
+    char *error = NULL;
+    if (sqlite3_exec (self->db, sql, NULL, NULL, &error) != SQLITE_OK) {
+        mt_error ("store: %.40s: %s", sql, error ? error : "?");
+        sqlite3_free (error);
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_set_fault (store_t *self, store_fault_fn *fault, void *arg)
+{
+    self->fault = fault;
+    self->fault_arg = arg;
+}
+
+int
+store_begin (store_t *self)
+{
+    if (self->in_tx)
+        return 0;
+    if (s_exec (self, "BEGIN IMMEDIATE"))
+        return -1;
+    self->in_tx = true;
+    return 0;
+}
+
+int
+store_commit (store_t *self)
+{
+    if (!self->in_tx)
+        return 0;
+    if (self->fault && self->fault (self->fault_arg)) {
+        mt_error ("store: commit failed: injected I/O error");
+        store_rollback (self);
+        return -1;
+    }
+    if (s_exec (self, "COMMIT")) {
+        store_rollback (self);
+        return -1;
+    }
+    self->in_tx = false;
+    return 0;
+}
+
+void
+store_rollback (store_t *self)
+{
+    if (self->in_tx && !sqlite3_get_autocommit (self->db))
+        s_exec (self, "ROLLBACK");
+    self->in_tx = false;
+}
+
+static sqlite3_stmt *
+s_stmt (store_t *self, query_t q)
+{
+    if (!self->stmt [q]
+    &&  sqlite3_prepare_v3 (self->db, s_sql [q], -1, SQLITE_PREPARE_PERSISTENT,
+                            &self->stmt [q], NULL) != SQLITE_OK) {
+        mt_error ("store: cannot prepare query %d: %s", q, sqlite3_errmsg (self->db));
+        return NULL;
+    }
+    sqlite3_reset (self->stmt [q]);
+    sqlite3_clear_bindings (self->stmt [q]);
+    return self->stmt [q];
+}
+
+//  Run a write statement to its end. The fault seam makes it fail as a full
+//  disk would.
+static int
+s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what)
+{
+    if (self->fault && self->fault (self->fault_arg)) {
+        mt_error ("store: %s: injected I/O error", what);
+        sqlite3_reset (stmt);
+        return -1;
+    }
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        mt_error ("store: %s: %s", what, sqlite3_errmsg (self->db));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_bind_text (sqlite3_stmt *stmt, int col, const char *text)
+{
+    if (text && *text)
+        sqlite3_bind_text (stmt, col, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null (stmt, col);
+}
+
+static void
+s_bind_real (sqlite3_stmt *stmt, int col, double value)
+{
+    if (isfinite (value))
+        sqlite3_bind_double (stmt, col, value);
+    else
+        sqlite3_bind_null (stmt, col);
+}
+
+int64_t
+store_job_insert (store_t *self, const char *spec_json, const char *name, const char *data_hash,
+                  int priority, int max_retries, const char *key, int64_t now_ms, bool *existing)
+{
+    *existing = false;
+    sqlite3_stmt *stmt;
+    if (key && (stmt = s_stmt (self, Q_BY_KEY))) {
+        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (stmt) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64 (stmt, 0);
+            sqlite3_reset (stmt);
+            *existing = true;
+            return id;
+        }
+        sqlite3_reset (stmt);
+    }
+    if (!(stmt = s_stmt (self, Q_INSERT)))
+        return -1;
+    s_bind_text (stmt, 1, name);
+    s_bind_text (stmt, 2, key);
+    s_bind_text (stmt, 3, spec_json);
+    s_bind_text (stmt, 4, data_hash);
+    sqlite3_bind_int (stmt, 5, priority);
+    sqlite3_bind_int (stmt, 6, max_retries);
+    sqlite3_bind_int64 (stmt, 7, now_ms);
+    if (s_step_done (self, stmt, "insert job"))
+        return -1;
+    return sqlite3_last_insert_rowid (self->db);
+}
+
+static void
+s_copy_column (sqlite3_stmt *stmt, int col, char *out, size_t size)
+{
+    const char *text = (const char *) sqlite3_column_text (stmt, col);
+    snprintf (out, size, "%s", text ? text : "");
+}
+
+int
+store_job_get (store_t *self, int64_t id, store_job_t *job)
+{
+    memset (job, 0, sizeof *job);
+    sqlite3_stmt *stmt = s_stmt (self, Q_GET);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    if (sqlite3_step (stmt) != SQLITE_ROW) {
+        sqlite3_reset (stmt);
+        return -1;
+    }
+    job->id = sqlite3_column_int64 (stmt, 0);
+    s_copy_column (stmt, 1, job->state, sizeof job->state);
+    job->attempt = sqlite3_column_int (stmt, 2);
+    job->max_retries = sqlite3_column_int (stmt, 3);
+    job->spec = strdup ((const char *) sqlite3_column_text (stmt, 4));
+    s_copy_column (stmt, 5, job->data_hash, sizeof job->data_hash);
+    s_copy_column (stmt, 6, job->model_hash, sizeof job->model_hash);
+    s_copy_column (stmt, 7, job->checkpoint_hash, sizeof job->checkpoint_hash);
+    job->checkpoint_epoch = sqlite3_column_int (stmt, 8);
+    s_copy_column (stmt, 9, job->worker, sizeof job->worker);
+    sqlite3_reset (stmt);
+    return job->spec ? 0 : -1;
+}
+
+void
+store_job_clear (store_job_t *job)
+{
+    free (job->spec);
+    job->spec = NULL;
+}
+
+static int64_t
+s_scalar (store_t *self, sqlite3_stmt *stmt)
+{
+    int64_t value = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+    sqlite3_reset (stmt);
+    return value;
+}
+
+int64_t
+store_job_next (store_t *self, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_NEXT);
+    if (!stmt)
+        return 0;
+    sqlite3_bind_int64 (stmt, 1, now_ms);
+    return s_scalar (self, stmt);
+}
+
+int64_t
+store_queued_count (store_t *self)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_QUEUED);
+    return stmt ? s_scalar (self, stmt) : 0;
+}
+
+int
+store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
+                 int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_START);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_text (stmt, 2, worker, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (stmt, 3, now_ms);
+    if (self->fault && self->fault (self->fault_arg))
+        return -1;
+    int attempt = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
+    sqlite3_reset (stmt);
+    if (attempt < 0 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_text (stmt, 3, worker, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (stmt, 4, now_ms);
+    sqlite3_bind_int (stmt, 5, resumed_from_epoch);
+    return s_step_done (self, stmt, "insert attempt") ? -1 : attempt;
+}
+
+int
+store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
+                    int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_PROGRESS);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_int (stmt, 3, p->epoch);
+    sqlite3_bind_int (stmt, 4, p->epochs);
+    sqlite3_bind_int64 (stmt, 5, p->step);
+    sqlite3_bind_int64 (stmt, 6, p->steps);
+    s_bind_real (stmt, 7, p->loss);
+    s_bind_real (stmt, 8, p->val_loss);
+    s_bind_real (stmt, 9, p->val_metric);
+    s_bind_real (stmt, 10, p->samples_per_sec);
+    s_bind_real (stmt, 11, p->eta_s);
+    sqlite3_bind_int64 (stmt, 12, now_ms);
+    if (s_step_done (self, stmt, "update progress") || !(stmt = s_stmt (self, Q_HISTORY_INSERT)))
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_int64 (stmt, 3, now_ms);
+    sqlite3_bind_int (stmt, 4, p->epoch);
+    sqlite3_bind_int64 (stmt, 5, p->step);
+    s_bind_real (stmt, 6, p->loss);
+    s_bind_real (stmt, 7, p->val_loss);
+    s_bind_real (stmt, 8, p->val_metric);
+    return s_step_done (self, stmt, "insert progress");
+}
+
+int
+store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, int epoch)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_CHECKPOINT);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int (stmt, 4, epoch);
+    return s_step_done (self, stmt, "record checkpoint");
+}
+
+static int
+s_attempt_end (store_t *self, int64_t id, int attempt, const char *outcome, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPT_END);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_int64 (stmt, 3, now_ms);
+    sqlite3_bind_text (stmt, 4, outcome, -1, SQLITE_TRANSIENT);
+    return s_step_done (self, stmt, "end attempt");
+}
+
+int
+store_job_finish (store_t *self, int64_t id, int attempt, const char *state, const char *outcome,
+                  const char *metrics, const char *error, const char *model_hash, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_FINISH);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_text (stmt, 3, state, -1, SQLITE_TRANSIENT);
+    s_bind_text (stmt, 4, metrics);
+    s_bind_text (stmt, 5, error);
+    s_bind_text (stmt, 6, model_hash);
+    sqlite3_bind_int64 (stmt, 7, now_ms);
+    if (s_step_done (self, stmt, "finish job"))
+        return -1;
+    return attempt > 0 ? s_attempt_end (self, id, attempt, outcome, now_ms) : 0;
+}
+
+int
+store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
+                   int64_t not_before_ms, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_REQUEUE);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_int64 (stmt, 3, not_before_ms);
+    if (s_step_done (self, stmt, "requeue job"))
+        return -1;
+    return s_attempt_end (self, id, attempt, outcome, now_ms);
+}
+
+int
+store_job_set_state (store_t *self, int64_t id, const char *state)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_SET_STATE);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_text (stmt, 2, state, -1, SQLITE_TRANSIENT);
+    return s_step_done (self, stmt, "set state");
+}
+
+json_t *
+store_jobs_active (store_t *self)
+{
+    json_t *ids = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, Q_ACTIVE);
+    while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
+    if (stmt)
+        sqlite3_reset (stmt);
+    return ids;
+}
+
+static json_t *
+s_column_json (sqlite3_stmt *stmt, int col)
+{
+    switch (sqlite3_column_type (stmt, col)) {
+        case SQLITE_INTEGER: return json_integer (sqlite3_column_int64 (stmt, col));
+        case SQLITE_FLOAT:   return json_real (sqlite3_column_double (stmt, col));
+        case SQLITE_TEXT:    return json_string ((const char *) sqlite3_column_text (stmt, col));
+        default:             return json_null ();
+    }
+}
+
+//  A column that holds JSON text, parsed; null when empty or unparsable.
+static json_t *
+s_column_parsed (sqlite3_stmt *stmt, int col)
+{
+    const char *text = (const char *) sqlite3_column_text (stmt, col);
+    json_t *value = text ? json_loads (text, 0, NULL) : NULL;
+    return value ? value : json_null ();
+}
+
+static json_t *
+s_attempts_json (store_t *self, int64_t id)
+{
+    static const char *names [] = { "attempt", "worker", "started_at", "finished_at", "outcome",
+                                    "resumed_from_epoch" };
+    json_t *list = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPTS);
+    if (!stmt)
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        json_t *item = json_object ();
+        for (int i = 0; i < 6; i++)
+            json_object_set_new (item, names [i], s_column_json (stmt, i));
+        json_array_append_new (list, item);
+    }
+    sqlite3_reset (stmt);
+    return list;
+}
+
+//  The current attempt's progress history, thinned evenly to at most
+//  STORE_HISTORY_POINTS points (the last point is always kept).
+static json_t *
+s_history_json (store_t *self, int64_t id, int attempt)
+{
+    json_t *list = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, Q_HISTORY_COUNT);
+    if (!stmt)
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    int64_t count = s_scalar (self, stmt);
+    int64_t every = count / STORE_HISTORY_POINTS + 1;
+    if (!(stmt = s_stmt (self, Q_HISTORY)))
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    for (int64_t row = 0; sqlite3_step (stmt) == SQLITE_ROW; row++) {
+        if (row % every != 0 && row != count - 1)
+            continue;
+        json_t *point = json_array ();
+        for (int i = 0; i < 5; i++)
+            json_array_append_new (point, s_column_json (stmt, i));
+        json_array_append_new (list, point);
+    }
+    sqlite3_reset (stmt);
+    return list;
+}
+
+json_t *
+store_job_json (store_t *self, int64_t id, bool history)
+{
+    static const char *top [] = { "id", "name", "state", "attempt", "worker", "created_at",
+                                  "started_at", "finished_at" };
+    static const char *progress [] = { "epoch", "epochs", "step", "steps", "loss", "val_loss",
+                                       "val_metric", "samples_per_sec", "eta_s" };
+    sqlite3_stmt *stmt = s_stmt (self, Q_JSON);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_int64 (stmt, 1, id);
+    if (sqlite3_step (stmt) != SQLITE_ROW) {
+        sqlite3_reset (stmt);
+        return NULL;
+    }
+    json_t *job = json_object ();
+    for (int i = 0; i < 8; i++)
+        json_object_set_new (job, top [i], s_column_json (stmt, i));
+    json_t *p = json_object ();
+    for (int i = 0; i < 9; i++)
+        json_object_set_new (p, progress [i], s_column_json (stmt, 8 + i));
+    json_object_set_new (job, "progress", p);
+    json_object_set_new (job, "metrics", s_column_parsed (stmt, 17));
+    json_object_set_new (job, "error", s_column_json (stmt, 18));
+    json_object_set_new (job, "model_hash", s_column_json (stmt, 19));
+    json_object_set_new (job, "spec", s_column_parsed (stmt, 20));
+    json_object_set_new (job, "priority", s_column_json (stmt, 21));
+    json_object_set_new (job, "checkpoint_epoch", s_column_json (stmt, 22));
+    int attempt = sqlite3_column_int (stmt, 3);
+    sqlite3_reset (stmt);
+    json_object_set_new (job, "attempts", s_attempts_json (self, id));
+    if (history)
+        json_object_set_new (job, "history", s_history_json (self, id, attempt));
+    return job;
+}
+
+json_t *
+store_job_list (store_t *self, const char *state, int limit)
+{
+    json_t *list = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, state ? Q_LIST_STATE : Q_LIST);
+    if (!stmt)
+        return list;
+    sqlite3_bind_int (stmt, 1, limit);
+    if (state)
+        sqlite3_bind_text (stmt, 2, state, -1, SQLITE_TRANSIENT);
+    json_t *ids = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
+    sqlite3_reset (stmt);
+    size_t i;
+    json_t *id;
+    json_array_foreach (ids, i, id) {
+        json_t *job = store_job_json (self, json_integer_value (id), false);
+        if (job)
+            json_array_append_new (list, job);
+    }
+    json_decref (ids);
+    return list;
+}
+
+int
+store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (stmt, 2, size);
+    sqlite3_bind_int64 (stmt, 3, now_ms);
+    return s_step_done (self, stmt, "record blob");
+}

@@ -1,0 +1,105 @@
+/*  store - the job table, attempts and progress history, on SQLite (WAL)  */
+#ifndef MT_STORE_H_INCLUDED
+#define MT_STORE_H_INCLUDED
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store_t store_t;
+
+//  A job's scheduling facts, as the broker needs them to dispatch.
+typedef struct {
+    int64_t id;
+    char state [16];            // queued, running, stopping, succeeded, failed, stopped
+    int attempt;                // current attempt, 0 before the first start
+    int max_retries;
+    char *spec;                 // the spec as JSON (owned)
+    char data_hash [65];
+    char model_hash [65];
+    char checkpoint_hash [65];  // latest checkpoint, "" when none
+    int checkpoint_epoch;
+    char worker [129];          // current worker's name, "" when none
+} store_job_t;
+
+//  Progress of a running attempt.
+typedef struct {
+    int epoch, epochs;
+    int64_t step, steps;
+    double loss, val_loss, val_metric;  // NAN when unknown
+    double samples_per_sec, eta_s;
+} store_progress_t;
+
+//  Open (creating or migrating) the database at path. Returns a new store,
+//  or NULL with *cause.
+store_t *store_open (const char *path, char **cause);
+void store_destroy (store_t **self_p);
+
+//  Transactions: the broker wraps each batch of messages in one, so commits
+//  are grouped across peers. Return 0, or -1 with the error logged.
+int store_begin (store_t *self);
+int store_commit (store_t *self);
+void store_rollback (store_t *self);
+
+//  Fault-injection seam: when set, every write statement first calls it and
+//  fails with SQLITE_IOERR if it returns non-zero. NULL restores normal writes.
+typedef int (store_fault_fn) (void *arg);
+void store_set_fault (store_t *self, store_fault_fn *fault, void *arg);
+
+//  Insert a queued job. spec_json is validated already. key (optional)
+//  makes it idempotent: an existing job with that key is returned instead,
+//  with *existing set. Returns the job id, or -1.
+int64_t store_job_insert (store_t *self, const char *spec_json, const char *name,
+                          const char *data_hash, int priority, int max_retries,
+                          const char *key, int64_t now_ms, bool *existing);
+
+//  Read a job's scheduling facts into job (caller frees job->spec via
+//  store_job_clear). Returns 0, or -1 when there is no such job.
+int store_job_get (store_t *self, int64_t id, store_job_t *job);
+void store_job_clear (store_job_t *job);
+
+//  The next job to run: queued, not backing off, highest effective priority
+//  first, then oldest. Returns its id, or 0 when none.
+int64_t store_job_next (store_t *self, int64_t now_ms);
+
+//  Count queued jobs (for status: why a job waits).
+int64_t store_queued_count (store_t *self);
+
+//  queued -> running with attempt + 1 on worker. Returns the new attempt, or -1.
+int store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
+                     int64_t now_ms);
+
+int store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
+                        int64_t now_ms);
+int store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, int epoch);
+
+//  End the current attempt: state is succeeded, failed or stopped. metrics
+//  (JSON text), error and model_hash may be NULL.
+int store_job_finish (store_t *self, int64_t id, int attempt, const char *state,
+                      const char *outcome, const char *metrics, const char *error,
+                      const char *model_hash, int64_t now_ms);
+
+//  End the current attempt with outcome (e.g. worker_lost) and queue the job
+//  again, not before not_before_ms.
+int store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
+                       int64_t not_before_ms, int64_t now_ms);
+
+//  Set a job's state only (running -> stopping).
+int store_job_set_state (store_t *self, int64_t id, const char *state);
+
+//  Jobs in state running or stopping (for recovery after a restart).
+//  Returns a JSON array of ids (caller decrefs).
+json_t *store_jobs_active (store_t *self);
+
+//  The job as the JSON map of PROTOCOL.md section 9; history adds the thinned
+//  loss curve. Returns a new reference, or NULL when there is no such job.
+json_t *store_job_json (store_t *self, int64_t id, bool history);
+
+//  Jobs newest first, optionally in one state; a new JSON array.
+json_t *store_job_list (store_t *self, const char *state, int limit);
+
+//  Record a blob's use by a job (dataset, checkpoint, model) so superseded
+//  blobs can be found. Returns 0 or -1.
+int store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms);
+
+#endif

@@ -1,0 +1,18 @@
+# CMake generated Testfile for 
+# Source directory: /work/main/tests
+# Build directory: /work/main/build-codec/tests
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.
+add_test(unit_codec "/work/main/build-codec/tests/test_codec")
+set_tests_properties(unit_codec PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_dataset "/work/main/build-codec/tests/test_dataset")
+set_tests_properties(unit_dataset PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_mlp "/work/main/build-codec/tests/test_mlp")
+set_tests_properties(unit_mlp PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_optim "/work/main/build-codec/tests/test_optim")
+set_tests_properties(unit_optim PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_spec "/work/main/build-codec/tests/test_spec")
+set_tests_properties(unit_spec PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_train "/work/main/build-codec/tests/test_train")
+set_tests_properties(unit_train PROPERTIES  ENVIRONMENT "MT_TEST_DATA=/work/main/test_data;MT_SOURCE_DIR=/work/main;MT_BIN_DIR=/work/main/build-codec;OPENBLAS_NUM_THREADS=1" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;16;add_test;/work/main/tests/CMakeLists.txt;0;")

@@ -1,0 +1,11 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/mt_client.dir/client/conn.c.o"
+  "CMakeFiles/mt_client.dir/client/conn.c.o.d"
+  "libmt_client.a"
+  "libmt_client.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/mt_client.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,112 @@
+/*  cmd - the subcommand table, global options and helpers every subcommand shares  */
+#ifndef MT_CLIENT_CMD_H_INCLUDED
+#define MT_CLIENT_CMD_H_INCLUDED
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+//  Exit codes of mtclient (listed in the usage text).
+#define CMD_EXIT_OK         0   // done (watch: the job succeeded)
+#define CMD_EXIT_ERROR      1   // the broker refused, bad input, or the job did not succeed
+#define CMD_EXIT_USAGE      2   // unknown command or option, missing argument
+#define CMD_EXIT_NO_BROKER  3   // no answer from the broker within --timeout
+
+#define CMD_DEFAULT_BROKER  "tcp://127.0.0.1:5555"
+#define CMD_DEFAULT_TIMEOUT 5.0 // s
+#define CMD_MAX_TIMEOUT     86400.0     // s
+
+//  What the global options say; one per run, passed to every subcommand.
+typedef struct {
+    const char *broker;         // endpoint of the broker's client socket (borrowed)
+    double timeout_s;           // how long to wait for any one reply, s
+    bool json;                  // machine output instead of tables
+    int verbose;                // -v count
+    bool tty;                   // stdout is a terminal (live redraws)
+    bool utf8;                  // the locale can show braille and block glyphs
+    bool usage_error;           // set by the option helpers: the last failure was a usage error
+} client_t;
+
+//  A subcommand: its name, one-line usage, a summary, and the function that
+//  runs it with argv [0] = the command name. exec returns a CMD_EXIT_ code.
+typedef struct {
+    const char *name;
+    const char *usage;
+    const char *summary;
+    int (*exec) (client_t *client, int argc, char **argv);
+} cmd_entry_t;
+
+extern const cmd_entry_t cmd_submit_entry;
+extern const cmd_entry_t cmd_status_entry;
+extern const cmd_entry_t cmd_watch_entry;
+extern const cmd_entry_t cmd_stop_entry;
+extern const cmd_entry_t cmd_list_entry;
+extern const cmd_entry_t cmd_workers_entry;
+extern const cmd_entry_t cmd_fetch_entry;
+extern const cmd_entry_t cmd_predict_entry;
+
+//  Run mtclient with its full argv; returns the process exit code.
+int cmd_main (int argc, char **argv);
+
+//  Set the defaults of the global options (broker from MT_BROKER).
+void cmd_client_init (client_t *client);
+
+//  The subcommand called name, or NULL.
+const cmd_entry_t *cmd_find (const char *name);
+
+//  Print the usage listing of every command (to stdout or stderr).
+void cmd_usage (bool to_stderr);
+
+//  Options every subcommand accepts after its name as well, for getopt_long
+//  tables: end a table with CMD_GLOBAL_OPTIONS, { 0 }.
+enum { CMD_OPT_BROKER = 1000, CMD_OPT_TIMEOUT, CMD_OPT_JSON, CMD_OPT_HELP, CMD_OPT_VERSION,
+       CMD_OPT_LOCAL = 1100 };
+#define CMD_GLOBAL_OPTIONS \
+    { "broker", required_argument, NULL, CMD_OPT_BROKER }, \
+    { "timeout", required_argument, NULL, CMD_OPT_TIMEOUT }, \
+    { "json", no_argument, NULL, CMD_OPT_JSON }, \
+    { "verbose", no_argument, NULL, 'v' }, \
+    { "help", no_argument, NULL, 'h' }
+#define CMD_GLOBAL_SHORT "-:vh"     // prefix of every short option string (operands in order)
+
+//  Parse argv with getopt_long (argv [0] is the command); calls handle for
+//  every option of the command, takes the global ones itself and collects
+//  the operands into operands (at most max). Returns 0, or -1 with *cause
+//  and client->usage_error for unknown options, missing values, too many
+//  operands, or --help (cause NULL: the usage was printed).
+typedef int (cmd_option_fn) (int opt, const char *arg, void *arg_p, char **cause);
+int cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+               const char *shorts, const struct option *longs,
+               cmd_option_fn *handle, void *handle_arg,
+               char **operands, int max_operands, int *n_operands, char **cause);
+
+//  Strict number parsers for option values: the whole string, finite, in
+//  range. Return 0, or -1 with *cause "--lr: 'abc' is not a number".
+int cmd_parse_real (const char *flag, const char *text, double lo, double hi,
+                    double *out, char **cause);
+int cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi,
+                   int64_t *out, char **cause);
+//  A job id operand (1 .. 2^53).
+int cmd_parse_job (const char *text, int64_t *job, char **cause);
+
+//  Print "mtclient: cause" on stderr (once) and return the exit code for a
+//  failure: usage, no broker (when conn timed out), or error.
+int cmd_fail (client_t *client, conn_t *conn, const char *cause);
+
+//  Open the connection to the broker given by the global options; NULL and
+//  a message printed when that is impossible.
+conn_t *cmd_connect (client_t *client);
+
+//  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
+int cmd_print_json (json_t *value);
+
+//  Follow a job until it ends, redrawing its progress (watch, submit --watch).
+//  Returns CMD_EXIT_OK when it succeeded, else a failure code.
+int cmd_watch_job (client_t *client, conn_t *conn, int64_t job);
+
+//  Request STATUS of job; returns the job map (caller owns) or NULL with *cause.
+json_t *cmd_job_status (conn_t *conn, int64_t job, char **cause);
+
+#endif

@@ -1,0 +1,55 @@
+/*  conn - mtclient's DEALER connection to the broker: requests, replies, uploads, fetches  */
+#ifndef MT_CLIENT_CONN_H_INCLUDED
+#define MT_CLIENT_CONN_H_INCLUDED
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mt/msg.h"
+#include "mt/spec.h"
+
+#define CONN_CHUNK      (256 * 1024)    // bytes per upload or fetch chunk
+#define CONN_CREDIT     8               // chunk requests in flight at most
+
+typedef struct conn_t conn_t;
+
+//  A connection to the broker's client socket at endpoint; every wait for a
+//  reply gives up after timeout_ms. Returns NULL with *cause when the
+//  endpoint is malformed. Connecting is lazy: a missing broker shows as a
+//  timeout on the first request.
+conn_t *conn_new (const char *endpoint, int timeout_ms, char **cause);
+void conn_destroy (conn_t **self_p);
+
+//  Send *request_p (taken, given a fresh `req`) and wait for its reply.
+//  On success *reply_p (caller owns) is a message named expect. Returns -1
+//  with *cause on a timeout, an ERROR reply ("<text> (<code>)"), or another
+//  reply; conn_timed_out and conn_error_code then tell which.
+int conn_call (conn_t *self, mt_msg_t **request_p, const char *expect,
+               mt_msg_t **reply_p, char **cause);
+
+//  True when the last failure was a timeout (no answer from the broker).
+bool conn_timed_out (const conn_t *self);
+//  The code of the last ERROR reply (MT_ERR_...), or NULL.
+const char *conn_error_code (const conn_t *self);
+//  The endpoint (borrowed).
+const char *conn_endpoint (const conn_t *self);
+
+//  SHA-256 of a file as lower-case hex, streaming, and its size in bytes.
+//  Returns 0, or -1 with *cause naming the file.
+int conn_hash_file (const char *path, char hex [MT_HASH_HEX + 1], int64_t *size, char **cause);
+
+//  Upload the file at path whose SHA-256 is hash (PROTOCOL.md section 5):
+//  probe at offset 0, then CONN_CHUNK chunks with CONN_CREDIT in flight,
+//  from the offset the broker wants. Returns 0 once the broker holds the
+//  blob, or -1 with *cause.
+int conn_upload (conn_t *self, const char *path, const char *hash, int64_t size, char **cause);
+
+//  Download the model of job into path: chunks with CONN_CREDIT requests in
+//  flight into a temp file beside path, checked against the SHA-256 the
+//  broker reports, then renamed over path. *hash (optional, caller frees)
+//  gets the hash and *size the bytes. Returns 0, or -1 with *cause.
+int conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
+                char **cause);
+
+#endif

@@ -1,0 +1,543 @@
+/*  render - mtclient's human output: job tables, progress bars, loss curves drawn in text  */
+#include "render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RENDER_MAX_COLS     12      // columns in a table
+#define RENDER_LABEL        10      // width of the y-axis labels of a curve
+
+//  A plot canvas: dots at sub-cell resolution (2x4 per cell in braille,
+//  1x1 in ASCII), plus cells marked with a validation dot.
+typedef struct {
+    int width, height;          // cells
+    int sx, sy;                 // dots per cell
+    unsigned char *bits;        // per cell: braille dot bits (ASCII: non-zero = set)
+    bool *marks;                // per cell: a validation point
+} s_canvas_t;
+
+typedef struct {
+    double xmin, xmax, ymin, ymax;
+    bool log_y;                 // plot log10 of the losses
+} s_range_t;
+
+static bool s_num (json_t *object, const char *key, double *out);
+static bool s_item_num (json_t *array, size_t index, double *out);
+static const char *s_str (json_t *object, const char *key, const char *none);
+static bool s_range (json_t *history, s_range_t *range);
+static void s_dot (s_canvas_t *canvas, int px, int py);
+static void s_line (s_canvas_t *canvas, int x0, int y0, int x1, int y1);
+static void s_plot (s_canvas_t *canvas, json_t *history, const s_range_t *range);
+static void s_print_canvas (FILE *out, const s_canvas_t *canvas, const s_range_t *range, bool utf8);
+static void s_table (FILE *out, int cols, int rows, char **cells);
+static void s_job_attempts (FILE *out, json_t *attempts);
+static void s_job_spec (FILE *out, json_t *spec);
+static const char *s_metric_label (json_t *job);
+
+//  A number field: integer or real, not nil.
+static bool
+s_num (json_t *object, const char *key, double *out)
+{
+    json_t *value = json_object_get (object, key);
+    if (!json_is_number (value))
+        return false;
+    *out = json_number_value (value);
+    return isfinite (*out);
+}
+
+static bool
+s_item_num (json_t *array, size_t index, double *out)
+{
+    json_t *value = json_array_get (array, index);
+    if (!json_is_number (value))
+        return false;
+    *out = json_number_value (value);
+    return isfinite (*out);
+}
+
+static const char *
+s_str (json_t *object, const char *key, const char *none)
+{
+    const char *value = json_string_value (json_object_get (object, key));
+    return value && *value ? value : none;
+}
+
+void
+render_time (int64_t ms, char *buf, size_t size)
+{
+    if (ms <= 0) {
+        snprintf (buf, size, "-");
+        return;
+    }
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!localtime_r (&seconds, &tm) || strftime (buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf (buf, size, "-");
+}
+
+void
+render_duration (double seconds, char *buf, size_t size)
+{
+    if (!isfinite (seconds) || seconds < 0 || seconds > 1e9)
+        snprintf (buf, size, "-");
+    else
+    if (seconds < 60)
+        snprintf (buf, size, "%.0fs", seconds);
+    else
+    if (seconds < 3600)
+        snprintf (buf, size, "%dm%02ds", (int) seconds / 60, (int) seconds % 60);
+    else
+        snprintf (buf, size, "%dh%02dm", (int) seconds / 3600, (int) seconds % 3600 / 60);
+}
+
+//  The box around the finite points of both series; false when none.
+static bool
+s_range (json_t *history, s_range_t *range)
+{
+    size_t i;
+    json_t *point;
+    bool any = false;
+    double ymin = INFINITY, ymax = -INFINITY;
+    json_array_foreach (history, i, point) {
+        double x, y;
+        if (!s_item_num (point, 0, &x))
+            continue;
+        for (size_t k = 2; k <= 3; k++)
+            if (s_item_num (point, k, &y)) {
+                if (!any || x < range->xmin) range->xmin = x;
+                if (!any || x > range->xmax) range->xmax = x;
+                any = true;
+                ymin = fmin (ymin, y);
+                ymax = fmax (ymax, y);
+            }
+    }
+    if (!any)
+        return false;
+    range->log_y = ymin > 0 && ymax / ymin > 100;
+    if (range->log_y) {
+        ymin = log10 (ymin);
+        ymax = log10 (ymax);
+    }
+    if (ymax - ymin < 1e-12 * fmax (1, fabs (ymax))) {
+        double pad = fabs (ymax) > 0 ? fabs (ymax) * 0.1 : 0.5;
+        ymin -= pad;
+        ymax += pad;
+    }
+    if (range->xmax <= range->xmin)
+        range->xmax = range->xmin + 1;
+    range->ymin = ymin;
+    range->ymax = ymax;
+    return true;
+}
+
+static void
+s_dot (s_canvas_t *canvas, int px, int py)
+{
+    int cx = px / canvas->sx, cy = py / canvas->sy;
+    if (px < 0 || py < 0 || cx >= canvas->width || cy >= canvas->height)
+        return;
+    //  Braille dot numbering: column 0 is dots 1,2,3,7; column 1 is 4,5,6,8
+    static const unsigned char braille [2][4] = { { 0x01, 0x02, 0x04, 0x40 },
+                                                  { 0x08, 0x10, 0x20, 0x80 } };
+    unsigned char bit = canvas->sx == 2 ? braille [px % 2][py % 4] : 1;
+    canvas->bits [cy * canvas->width + cx] |= bit;
+}
+
+//  A straight line of dots; steps along the longer axis.
+static void
+s_line (s_canvas_t *canvas, int x0, int y0, int x1, int y1)
+{
+    int steps = abs (x1 - x0) > abs (y1 - y0) ? abs (x1 - x0) : abs (y1 - y0);
+    if (steps == 0) {
+        s_dot (canvas, x0, y0);
+        return;
+    }
+    for (int i = 0; i <= steps; i++)
+        s_dot (canvas, x0 + (int) lround ((double) (x1 - x0) * i / steps),
+               y0 + (int) lround ((double) (y1 - y0) * i / steps));
+}
+
+static void
+s_plot (s_canvas_t *canvas, json_t *history, const s_range_t *range)
+{
+    int dots_x = canvas->width * canvas->sx - 1, dots_y = canvas->height * canvas->sy - 1;
+    bool have_last = false;
+    int last_x = 0, last_y = 0;
+    size_t i;
+    json_t *point;
+    json_array_foreach (history, i, point) {
+        double x, y;
+        if (!s_item_num (point, 0, &x))
+            continue;
+        int px = (int) lround ((x - range->xmin) / (range->xmax - range->xmin) * dots_x);
+        for (size_t k = 2; k <= 3; k++) {
+            if (!s_item_num (point, k, &y) || (range->log_y && y <= 0))
+                continue;
+            double ty = range->log_y ? log10 (y) : y;
+            int py = (int) lround ((range->ymax - ty) / (range->ymax - range->ymin) * dots_y);
+            if (k == 3) {
+                int cx = px / canvas->sx, cy = py / canvas->sy;
+                if (cx >= 0 && cx < canvas->width && cy >= 0 && cy < canvas->height)
+                    canvas->marks [cy * canvas->width + cx] = true;
+                continue;
+            }
+            if (have_last)
+                s_line (canvas, last_x, last_y, px, py);
+            else
+                s_dot (canvas, px, py);
+            have_last = true;
+            last_x = px;
+            last_y = py;
+        }
+    }
+}
+
+static void
+s_print_canvas (FILE *out, const s_canvas_t *canvas, const s_range_t *range, bool utf8)
+{
+    for (int row = 0; row < canvas->height; row++) {
+        char label [32] = "";
+        double frac = canvas->height > 1 ? (double) row / (canvas->height - 1) : 0;
+        if (row == 0 || row == canvas->height - 1 || row == canvas->height / 2) {
+            double value = range->ymax - frac * (range->ymax - range->ymin);
+            snprintf (label, sizeof label, "%.4g", range->log_y ? pow (10, value) : value);
+        }
+        fprintf (out, "%*s %s", RENDER_LABEL - 1, label, utf8 ? "\u2524" : "|");
+        for (int col = 0; col < canvas->width; col++) {
+            int cell = row * canvas->width + col;
+            unsigned char bits = canvas->bits [cell];
+            if (canvas->marks [cell])
+                fputs (utf8 ? "\u2022" : "o", out);
+            else
+            if (!bits)
+                fputc (' ', out);
+            else
+            if (utf8)
+                fprintf (out, "%c%c%c", 0xe2, 0xa0 | (bits >> 6), 0x80 | (bits & 0x3f));
+            else
+                fputc ('*', out);
+        }
+        fputc ('\n', out);
+    }
+    fprintf (out, "%*s %s", RENDER_LABEL - 1, "", utf8 ? "\u2514" : "+");
+    for (int col = 0; col < canvas->width; col++)
+        fputs (utf8 ? "\u2500" : "-", out);
+    char left [32], right [32];
+    snprintf (left, sizeof left, "%.0f", range->xmin);
+    snprintf (right, sizeof right, "%.0f", range->xmax);
+    int gap = canvas->width + 1 - (int) strlen (left) - (int) strlen (right) - 4;
+    fprintf (out, "\n%*s %s%*s%s%*s%s\n", RENDER_LABEL - 1, "", left,
+             gap > 1 ? gap / 2 : 1, "", "step", gap > 1 ? gap - gap / 2 : 1, "", right);
+}
+
+char *
+render_curve (json_t *history, int width, int height, bool utf8)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    s_range_t range = { 0 };
+    if (width < 2) width = 2;
+    if (height < 2) height = 2;
+    if (!json_is_array (history) || !s_range (history, &range)) {
+        fprintf (out, "  (no loss history yet)\n");
+        fclose (out);
+        return text;
+    }
+    s_canvas_t canvas = { width, height, utf8 ? 2 : 1, utf8 ? 4 : 1,
+                          calloc ((size_t) (width * height), 1),
+                          calloc ((size_t) (width * height), sizeof (bool)) };
+    if (canvas.bits && canvas.marks) {
+        s_plot (&canvas, history, &range);
+        fprintf (out, "%*s %s train loss   %s validation loss%s\n", RENDER_LABEL - 1, "",
+                 utf8 ? "\u2824\u2824" : "**", utf8 ? "\u2022" : "o",
+                 range.log_y ? "   (log scale)" : "");
+        s_print_canvas (out, &canvas, &range, utf8);
+    }
+    free (canvas.bits);
+    free (canvas.marks);
+    fclose (out);
+    return text;
+}
+
+//  "val_acc" for classification, "val_r2" for regression.
+static const char *
+s_metric_label (json_t *job)
+{
+    const char *task = s_str (json_object_get (job, "spec"), "task", "regression");
+    return strcmp (task, "classification") == 0 ? "val_acc" : "val_r2";
+}
+
+char *
+render_progress (json_t *job, int bar_width, bool utf8)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    json_t *progress = json_object_get (job, "progress");
+    double epoch = 0, epochs = 0, step = 0, steps = 0, value;
+    s_num (progress, "epoch", &epoch);
+    s_num (progress, "epochs", &epochs);
+    if (epochs <= 0)
+        s_num (json_object_get (job, "spec"), "epochs", &epochs);
+    s_num (progress, "step", &step);
+    s_num (progress, "steps", &steps);
+    double done = steps > 0 ? step / steps : epochs > 0 ? epoch / epochs : 0;
+    if (strcmp (s_str (job, "state", ""), "succeeded") == 0)
+        done = 1;
+    done = fmin (1, fmax (0, done));
+    int filled = (int) lround (done * bar_width);
+    fputc ('[', out);
+    for (int i = 0; i < bar_width; i++)
+        fputs (i < filled ? (utf8 ? "\u2588" : "#") : (utf8 ? "\u2591" : "."), out);
+    fprintf (out, "] %3.0f%%  epoch %.0f/%.0f  step %.0f", done * 100, epoch, epochs, step);
+    if (s_num (progress, "loss", &value))
+        fprintf (out, "  loss %.4g", value);
+    if (s_num (progress, "val_loss", &value))
+        fprintf (out, "  val_loss %.4g", value);
+    if (s_num (progress, "val_metric", &value))
+        fprintf (out, "  %s %.4g", s_metric_label (job), value);
+    if (s_num (progress, "samples_per_sec", &value) && value > 0)
+        fprintf (out, "  %.0f samples/s", value);
+    if (s_num (progress, "eta_s", &value) && done < 1) {
+        char eta [32];
+        render_duration (value, eta, sizeof eta);
+        fprintf (out, "  ETA %s", eta);
+    }
+    fclose (out);
+    return text;
+}
+
+void
+render_metrics (FILE *out, json_t *metrics)
+{
+    const char *key;
+    json_t *value;
+    const char *sep = "";
+    json_object_foreach (metrics, key, value) {
+        if (json_is_number (value))
+            fprintf (out, "%s%s %.6g", sep, key, json_number_value (value));
+        else
+        if (json_is_string (value))
+            fprintf (out, "%s%s %s", sep, key, json_string_value (value));
+        else
+        if (json_is_boolean (value))
+            fprintf (out, "%s%s %s", sep, key, json_is_true (value) ? "true" : "false");
+        else
+            fprintf (out, "%s%s -", sep, key);
+        sep = "  ";
+    }
+}
+
+//  Print cells (rows x cols, row 0 the header) in aligned columns.
+static void
+s_table (FILE *out, int cols, int rows, char **cells)
+{
+    int widths [RENDER_MAX_COLS] = { 0 };
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            int len = (int) strlen (cells [r * cols + c]);
+            if (len > widths [c])
+                widths [c] = len;
+        }
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++) {
+            if (c == cols - 1)
+                fprintf (out, "%s", cells [r * cols + c]);
+            else
+                fprintf (out, "%-*s  ", widths [c], cells [r * cols + c]);
+        }
+        fputc ('\n', out);
+    }
+}
+
+static char *
+s_cell_num (json_t *object, const char *key, const char *format)
+{
+    double value;
+    char *cell = NULL;
+    if (!s_num (object, key, &value) || asprintf (&cell, format, value) < 0)
+        cell = strdup ("-");
+    return cell;
+}
+
+void
+render_jobs (FILE *out, json_t *jobs)
+{
+    const char *header [] = { "ID", "NAME", "STATE", "ATTEMPT", "EPOCH", "LOSS", "WORKER", "CREATED" };
+    int cols = 8, rows = (int) json_array_size (jobs) + 1;
+    char **cells = calloc ((size_t) (cols * rows), sizeof (char *));
+    if (!cells)
+        return;
+    for (int c = 0; c < cols; c++)
+        cells [c] = strdup (header [c]);
+    for (int r = 1; r < rows; r++) {
+        json_t *job = json_array_get (jobs, (size_t) r - 1);
+        json_t *progress = json_object_get (job, "progress");
+        char **row = cells + r * cols;
+        double epoch = 0, epochs = 0, created = 0;
+        s_num (progress, "epoch", &epoch);
+        if (!s_num (progress, "epochs", &epochs))
+            s_num (json_object_get (job, "spec"), "epochs", &epochs);
+        char when [32];
+        s_num (job, "created_at", &created);
+        render_time ((int64_t) created, when, sizeof when);
+        row [0] = s_cell_num (job, "id", "%.0f");
+        row [1] = strdup (s_str (job, "name", "-"));
+        row [2] = strdup (s_str (job, "state", "?"));
+        row [3] = s_cell_num (job, "attempt", "%.0f");
+        if (asprintf (&row [4], "%.0f/%.0f", epoch, epochs) < 0)
+            row [4] = NULL;
+        row [5] = s_cell_num (progress, "loss", "%.4g");
+        row [6] = strdup (s_str (job, "worker", "-"));
+        row [7] = strdup (when);
+    }
+    bool ok = true;
+    for (int i = 0; i < cols * rows; i++)
+        ok = ok && cells [i];
+    if (ok)
+        s_table (out, cols, rows, cells);
+    for (int i = 0; i < cols * rows; i++)
+        free (cells [i]);
+    free (cells);
+}
+
+void
+render_workers (FILE *out, json_t *workers)
+{
+    const char *header [] = { "NAME", "HOST", "STATE", "JOB", "THREADS", "LAST SEEN" };
+    int cols = 6, rows = (int) json_array_size (workers) + 1;
+    char **cells = calloc ((size_t) (cols * rows), sizeof (char *));
+    if (!cells)
+        return;
+    for (int c = 0; c < cols; c++)
+        cells [c] = strdup (header [c]);
+    for (int r = 1; r < rows; r++) {
+        json_t *worker = json_array_get (workers, (size_t) r - 1);
+        char **row = cells + r * cols;
+        double job = 0, seen = -1;
+        row [0] = strdup (s_str (worker, "name", "?"));
+        row [1] = strdup (s_str (worker, "host", "-"));
+        row [2] = strdup (s_str (worker, "state", "?"));
+        if (s_num (worker, "job", &job) && job > 0)
+            row [3] = s_cell_num (worker, "job", "%.0f");
+        else
+            row [3] = strdup ("-");
+        row [4] = s_cell_num (worker, "threads", "%.0f");
+        if (s_num (worker, "last_seen_ms", &seen) && seen >= 0) {
+            if (asprintf (&row [5], "%.1f s ago", seen / 1000) < 0)
+                row [5] = NULL;
+        }
+        else
+            row [5] = strdup ("-");
+    }
+    bool ok = true;
+    for (int i = 0; i < cols * rows; i++)
+        ok = ok && cells [i];
+    if (ok)
+        s_table (out, cols, rows, cells);
+    for (int i = 0; i < cols * rows; i++)
+        free (cells [i]);
+    free (cells);
+}
+
+static void
+s_job_spec (FILE *out, json_t *spec)
+{
+    if (!json_is_object (spec))
+        return;
+    fprintf (out, "  spec      %s of '%s', hidden [", s_str (spec, "task", "?"),
+             s_str (spec, "target", "?"));
+    size_t i;
+    json_t *width;
+    json_array_foreach (json_object_get (spec, "hidden"), i, width)
+        fprintf (out, "%s%lld", i ? "," : "", (long long) json_integer_value (width));
+    double lr = 0, batch = 0, epochs = 0;
+    s_num (spec, "lr", &lr);
+    s_num (spec, "batch_size", &batch);
+    s_num (spec, "epochs", &epochs);
+    fprintf (out, "] %s, %s lr %g, batch %.0f, %.0f epochs\n", s_str (spec, "activation", "?"),
+             s_str (spec, "optimizer", "?"), lr, batch, epochs);
+    const char *path = s_str (spec, "data_path", NULL);
+    fprintf (out, "  data      %s%s\n", path ? "" : "sha256 ",
+             path ? path : s_str (spec, "data_hash", "-"));
+}
+
+static void
+s_job_attempts (FILE *out, json_t *attempts)
+{
+    if (json_array_size (attempts) == 0)
+        return;
+    fprintf (out, "\n  attempts\n");
+    size_t i;
+    json_t *attempt;
+    json_array_foreach (attempts, i, attempt) {
+        double number = 0, started = 0, finished = 0, resumed = 0;
+        s_num (attempt, "attempt", &number);
+        s_num (attempt, "started_at", &started);
+        s_num (attempt, "finished_at", &finished);
+        s_num (attempt, "resumed_from_epoch", &resumed);
+        char from [32], to [32];
+        render_time ((int64_t) started, from, sizeof from);
+        render_time ((int64_t) finished, to, sizeof to);
+        fprintf (out, "    #%-3.0f %-24s %s .. %-19s  %s", number, s_str (attempt, "worker", "-"),
+                 from, to, s_str (attempt, "outcome", "running"));
+        if (resumed > 0)
+            fprintf (out, " (resumed from epoch %.0f)", resumed);
+        fputc ('\n', out);
+    }
+}
+
+void
+render_job (FILE *out, json_t *job, bool utf8)
+{
+    double id = 0, attempt = 0, created = 0, started = 0, finished = 0;
+    s_num (job, "id", &id);
+    s_num (job, "attempt", &attempt);
+    s_num (job, "created_at", &created);
+    s_num (job, "started_at", &started);
+    s_num (job, "finished_at", &finished);
+    const char *state = s_str (job, "state", "?");
+    fprintf (out, "job %.0f  %s\n", id, s_str (job, "name", ""));
+    fprintf (out, "  state     %s (attempt %.0f", state, attempt);
+    if (json_is_string (json_object_get (job, "worker")) && *s_str (job, "worker", ""))
+        fprintf (out, ", worker %s", s_str (job, "worker", ""));
+    fprintf (out, ")\n");
+    s_job_spec (out, json_object_get (job, "spec"));
+    char when [32], took [32];
+    render_time ((int64_t) created, when, sizeof when);
+    fprintf (out, "  created   %s\n", when);
+    render_time ((int64_t) started, when, sizeof when);
+    fprintf (out, "  started   %s\n", when);
+    render_time ((int64_t) finished, when, sizeof when);
+    render_duration (started > 0 && finished >= started ? (finished - started) / 1000 : -1,
+                     took, sizeof took);
+    fprintf (out, "  finished  %s%s%s%s\n", when, finished > 0 ? " (took " : "",
+             finished > 0 ? took : "", finished > 0 ? ")" : "");
+    if (json_is_object (json_object_get (job, "progress"))) {
+        char *line = render_progress (job, 20, utf8);
+        fprintf (out, "  progress  %s\n", line ? line : "-");
+        free (line);
+    }
+    json_t *metrics = json_object_get (job, "metrics");
+    if (json_object_size (metrics) > 0) {
+        fprintf (out, "  metrics   ");
+        render_metrics (out, metrics);
+        fputc ('\n', out);
+    }
+    if (*s_str (job, "error", ""))
+        fprintf (out, "  error     %s\n", s_str (job, "error", ""));
+    if (*s_str (job, "model_hash", ""))
+        fprintf (out, "  model     sha256 %s (mtclient fetch %.0f)\n", s_str (job, "model_hash", ""), id);
+    s_job_attempts (out, json_object_get (job, "attempts"));
+    char *curve = render_curve (json_object_get (job, "history"), RENDER_CURVE_WIDTH,
+                                RENDER_CURVE_HEIGHT, utf8);
+    fprintf (out, "\n  loss\n%s", curve ? curve : "");
+    free (curve);
+}

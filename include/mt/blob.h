@@ -1,0 +1,55 @@
+/*  blob - content-addressed files in a folder, written in ordered chunks, checked by SHA-256  */
+#ifndef MT_BLOB_H_INCLUDED
+#define MT_BLOB_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BLOB_MAX_SIZE (INT64_C (1) << 40)   // bytes in one blob at most (1 TiB)
+#define BLOB_MAX_UPLOADS 64                 // uploads in progress at once
+
+typedef struct blob_store_t blob_store_t;
+
+//  Open the store under dir (creating dir/blobs and dir/incoming, mode 0700).
+//  Returns a new store, or NULL with *cause.
+blob_store_t *blob_store_new (const char *dir, char **cause);
+void blob_store_destroy (blob_store_t **self_p);
+
+//  True when a valid 64-hex-digit lower-case SHA-256 (so it is safe in a path).
+bool blob_hash_valid (const char *hash);
+
+//  True when the blob is stored; sets *size if size is not NULL.
+bool blob_store_has (blob_store_t *self, const char *hash, int64_t *size);
+
+//  The blob's path; the caller frees it. NULL for an invalid hash.
+char *blob_store_path (blob_store_t *self, const char *hash);
+
+//  Write one chunk of blob hash (total size bytes) at offset. Chunks must come
+//  in order: offset must equal the bytes received so far (*next says which
+//  offset is wanted). When the last byte arrives the SHA-256 is checked and the
+//  blob moves into place (*complete). A blob already stored is complete at
+//  once. Returns 0, or -1 with *cause (bad hash, out of order, disk error).
+int blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
+                      const void *data, size_t len, bool *complete, int64_t *next,
+                      char **cause);
+
+//  Drop an unfinished upload of hash (if any) and its partial file.
+void blob_store_abort (blob_store_t *self, const char *hash);
+
+//  Drop unfinished uploads idle for longer than idle_ms.
+void blob_store_expire (blob_store_t *self, int64_t idle_ms);
+
+//  Read up to len bytes of blob hash at offset into buf; *got says how many.
+//  Returns 0, or -1 with *cause.
+int blob_store_read (blob_store_t *self, const char *hash, int64_t offset, void *buf,
+                     size_t len, size_t *got, char **cause);
+
+//  Remove a stored blob. Returns 0 or -1.
+int blob_store_remove (blob_store_t *self, const char *hash);
+
+//  SHA-256 of a file as lower-case hex, streaming (never the whole file in
+//  memory); *size gets its length. Returns 0, or -1 with *cause.
+int blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause);
+
+#endif

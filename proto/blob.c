@@ -1,0 +1,317 @@
+/*  blob - content-addressed files in a folder, written in ordered chunks, checked by SHA-256  */
+#include "mt/blob.h"
+#include "mt/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char hash [65];
+    int64_t size;               // total bytes announced
+    int64_t received;           // bytes written so far
+    int fd;                     // the partial file
+    crypto_hash_sha256_state sha;
+    int64_t touched_ms;         // monotonic, last chunk
+} upload_t;
+
+struct blob_store_t {
+    char *dir;
+    upload_t uploads [BLOB_MAX_UPLOADS];
+    int n_uploads;
+};
+
+static char *s_part_path (blob_store_t *self, const char *hash);
+static upload_t *s_upload_find (blob_store_t *self, const char *hash);
+static void s_upload_drop (blob_store_t *self, upload_t *upload, bool unlink_part);
+static int s_finish (blob_store_t *self, upload_t *upload, char **cause);
+static void s_hex (const unsigned char *digest, char hex [65]);
+
+blob_store_t *
+blob_store_new (const char *dir, char **cause)
+{
+    if (sodium_init () < 0) {
+        mt_fail (cause, "libsodium failed to initialize");
+        return NULL;
+    }
+    const char *subdirs [] = { "", "/blobs", "/incoming" };
+    for (int i = 0; i < 3; i++) {
+        char path [4200];
+        snprintf (path, sizeof path, "%s%s", dir, subdirs [i]);
+        if (mkdir (path, 0700) && errno != EEXIST) {
+            mt_fail (cause, "%s: cannot create the folder: %s", path, strerror (errno));
+            return NULL;
+        }
+    }
+    blob_store_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->dir = strdup (dir);
+    if (!self || !self->dir) {
+        free (self);
+        mt_fail (cause, "out of memory");
+        return NULL;
+    }
+    return self;
+}
+
+void
+blob_store_destroy (blob_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    blob_store_t *self = *self_p;
+    while (self->n_uploads > 0)
+        s_upload_drop (self, &self->uploads [0], false);
+    free (self->dir);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+blob_hash_valid (const char *hash)
+{
+    if (!hash || strlen (hash) != 64)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!((hash [i] >= '0' && hash [i] <= '9') || (hash [i] >= 'a' && hash [i] <= 'f')))
+            return false;
+    return true;
+}
+
+char *
+blob_store_path (blob_store_t *self, const char *hash)
+{
+    char *path = NULL;
+    if (!blob_hash_valid (hash) || asprintf (&path, "%s/blobs/%s", self->dir, hash) < 0)
+        return NULL;
+    return path;
+}
+
+static char *
+s_part_path (blob_store_t *self, const char *hash)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/incoming/%s.part", self->dir, hash) < 0)
+        return NULL;
+    return path;
+}
+
+bool
+blob_store_has (blob_store_t *self, const char *hash, int64_t *size)
+{
+    char *path = blob_store_path (self, hash);
+    struct stat st;
+    bool has = path && stat (path, &st) == 0 && S_ISREG (st.st_mode);
+    if (has && size)
+        *size = st.st_size;
+    free (path);
+    return has;
+}
+
+static upload_t *
+s_upload_find (blob_store_t *self, const char *hash)
+{
+    for (int i = 0; i < self->n_uploads; i++)
+        if (strcmp (self->uploads [i].hash, hash) == 0)
+            return &self->uploads [i];
+    return NULL;
+}
+
+static void
+s_upload_drop (blob_store_t *self, upload_t *upload, bool unlink_part)
+{
+    close (upload->fd);
+    if (unlink_part) {
+        char *part = s_part_path (self, upload->hash);
+        if (part)
+            unlink (part);
+        free (part);
+    }
+    *upload = self->uploads [--self->n_uploads];
+}
+
+static upload_t *
+s_upload_start (blob_store_t *self, const char *hash, int64_t size, char **cause)
+{
+    if (self->n_uploads == BLOB_MAX_UPLOADS) {
+        mt_fail (cause, "too many uploads in progress (%d); retry later", BLOB_MAX_UPLOADS);
+        return NULL;
+    }
+    char *part = s_part_path (self, hash);
+    int fd = part ? open (part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd < 0) {
+        mt_fail (cause, "cannot create %s: %s", part ? part : hash, strerror (errno));
+        free (part);
+        return NULL;
+    }
+    free (part);
+    upload_t *upload = &self->uploads [self->n_uploads++];
+    memset (upload, 0, sizeof *upload);
+    memcpy (upload->hash, hash, 65);
+    upload->size = size;
+    upload->fd = fd;
+    crypto_hash_sha256_init (&upload->sha);
+    return upload;
+}
+
+int
+blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
+                  const void *data, size_t len, bool *complete, int64_t *next, char **cause)
+{
+    *complete = false;
+    *next = 0;
+    if (!blob_hash_valid (hash))
+        return mt_fail (cause, "'%.80s' is not a SHA-256 in lower-case hex", hash);
+    if (size < 0 || size > BLOB_MAX_SIZE)
+        return mt_fail (cause, "a blob of %lld bytes is over the limit of %lld bytes",
+                        (long long) size, (long long) BLOB_MAX_SIZE);
+    if (blob_store_has (self, hash, NULL)) {
+        *complete = true;
+        *next = size;
+        return 0;
+    }
+    upload_t *upload = s_upload_find (self, hash);
+    if (upload && upload->size != size)
+        return mt_fail (cause, "blob %.12s is being uploaded with size %lld, not %lld",
+                        hash, (long long) upload->size, (long long) size);
+    if (!upload && offset == 0 && !(upload = s_upload_start (self, hash, size, cause)))
+        return -1;
+    int64_t received = upload ? upload->received : 0;
+    *next = received;
+    if (offset != received || (int64_t) len > size - received)
+        return mt_fail (cause, "chunk at offset %lld of blob %.12s is out of order or past its"
+                        " end; send offset %lld next", (long long) offset, hash,
+                        (long long) received);
+    if (len > 0 && pwrite (upload->fd, data, len, offset) != (ssize_t) len) {
+        mt_fail (cause, "cannot write blob %.12s: %s", hash, strerror (errno));
+        s_upload_drop (self, upload, true);
+        return -1;
+    }
+    crypto_hash_sha256_update (&upload->sha, data, len);
+    upload->received += (int64_t) len;
+    upload->touched_ms = mt_mono_ms ();
+    *next = upload->received;
+    if (upload->received < upload->size)
+        return 0;
+    if (s_finish (self, upload, cause))
+        return -1;
+    *complete = true;
+    return 0;
+}
+
+//  All bytes are in: check the hash, make the file durable, move it into place.
+static int
+s_finish (blob_store_t *self, upload_t *upload, char **cause)
+{
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final (&upload->sha, digest);
+    char hex [65];
+    s_hex (digest, hex);
+    if (strcmp (hex, upload->hash) != 0) {
+        mt_fail (cause, "uploaded bytes hash to %.12s, not %.12s: the file changed or was"
+                 " corrupted on the way; upload it again", hex, upload->hash);
+        s_upload_drop (self, upload, true);
+        return -1;
+    }
+    char *part = s_part_path (self, upload->hash);
+    char *path = blob_store_path (self, upload->hash);
+    int rc = 0;
+    if (fsync (upload->fd) || !part || !path || rename (part, path))
+        rc = mt_fail (cause, "cannot store blob %.12s: %s", upload->hash, strerror (errno));
+    free (part);
+    free (path);
+    s_upload_drop (self, upload, rc != 0);
+    return rc;
+}
+
+void
+blob_store_abort (blob_store_t *self, const char *hash)
+{
+    upload_t *upload = s_upload_find (self, hash);
+    if (upload)
+        s_upload_drop (self, upload, true);
+}
+
+void
+blob_store_expire (blob_store_t *self, int64_t idle_ms)
+{
+    int64_t now = mt_mono_ms ();
+    for (int i = self->n_uploads - 1; i >= 0; i--)
+        if (now - self->uploads [i].touched_ms > idle_ms)
+            s_upload_drop (self, &self->uploads [i], true);
+}
+
+int
+blob_store_read (blob_store_t *self, const char *hash, int64_t offset, void *buf, size_t len,
+                 size_t *got, char **cause)
+{
+    *got = 0;
+    char *path = blob_store_path (self, hash);
+    int fd = path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+    free (path);
+    if (fd < 0)
+        return mt_fail (cause, "blob %.12s is not stored", hash ? hash : "?");
+    ssize_t n = offset >= 0 ? pread (fd, buf, len, offset) : -1;
+    int saved = errno;
+    close (fd);
+    if (n < 0)
+        return mt_fail (cause, "cannot read blob %.12s: %s", hash, strerror (saved));
+    *got = (size_t) n;
+    return 0;
+}
+
+int
+blob_store_remove (blob_store_t *self, const char *hash)
+{
+    char *path = blob_store_path (self, hash);
+    int rc = path ? unlink (path) : -1;
+    free (path);
+    return rc ? -1 : 0;
+}
+
+static void
+s_hex (const unsigned char *digest, char hex [65])
+{
+    static const char digits [] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex [2 * i] = digits [digest [i] >> 4];
+        hex [2 * i + 1] = digits [digest [i] & 15];
+    }
+    hex [64] = 0;
+}
+
+int
+blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause)
+{
+    if (sodium_init () < 0)
+        return mt_fail (cause, "libsodium failed to initialize");
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init (&sha);
+    static const size_t block = 1 << 20;
+    unsigned char *buf = malloc (block);
+    int64_t total = 0;
+    ssize_t n = 0;
+    while (buf && (n = read (fd, buf, block)) > 0) {
+        crypto_hash_sha256_update (&sha, buf, (unsigned long long) n);
+        total += n;
+    }
+    int saved = errno;
+    free (buf);
+    close (fd);
+    if (!buf || n < 0)
+        return mt_fail (cause, "%s: cannot read: %s", path, buf ? strerror (saved) : "out of memory");
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final (&sha, digest);
+    s_hex (digest, hex);
+    if (size)
+        *size = total;
+    return 0;
+}

@@ -1,0 +1,704 @@
+/*  test_dataset - the CSV/JSONL reader: good tables, every bad case, the float parser  */
+#include <float.h>
+#include <stdint.h>
+#include <time.h>
+#include "testutil.h"
+#include "dataset.h"
+#include "numparse.h"
+
+//  A deterministic generator (xorshift64*), so failures reproduce.
+typedef struct { uint64_t state; } rng64_t;
+
+static uint64_t
+s_next (rng64_t *rng)
+{
+    rng->state ^= rng->state >> 12;
+    rng->state ^= rng->state << 25;
+    rng->state ^= rng->state >> 27;
+    return rng->state * UINT64_C (2685821657736338717);
+}
+
+static int
+s_below (rng64_t *rng, int n)
+{
+    return (int) (s_next (rng) % (uint64_t) n);
+}
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+//  The float strtod gives for text, the reference every parse must equal.
+static float
+s_ref (const char *text)
+{
+    return (float) strtod (text, NULL);
+}
+
+static bool
+s_same_bits (float a, float b)
+{
+    return memcmp (&a, &b, sizeof a) == 0;
+}
+
+static dataset_t *
+s_load (const char *file, const char *target, mt_task_t task, char **cause)
+{
+    dataset_opts_t opts = { .target = target, .task = task };
+    return dataset_load (test_data (file), &opts, cause);
+}
+
+static dataset_t *
+s_load_ok (const char *file, const dataset_opts_t *opts)
+{
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (test_data (file), opts, &cause);
+    CHECK_MSG (ds, "%s: %s", file, cause);
+    CHECK (cause == NULL);
+    return ds;
+}
+
+static dataset_t *
+s_buffer_ok (const char *name, const char *text, const dataset_opts_t *opts)
+{
+    char *cause = NULL;
+    dataset_t *ds = dataset_load_buffer (name, text, strlen (text), opts, &cause);
+    CHECK_MSG (ds, "%s: %s", name, cause);
+    return ds;
+}
+
+//  Loading must fail with a message holding every non-NULL needle.
+static void
+s_expect_error (dataset_t *ds, char **cause, const char *needle1, const char *needle2)
+{
+    CHECK_MSG (ds == NULL, "expected a failure with '%s'", needle1);
+    CHECK_STR_CONTAINS (*cause, needle1);
+    if (needle2)
+        CHECK_STR_CONTAINS (*cause, needle2);
+    free (*cause);
+    *cause = NULL;
+}
+
+static void
+s_buffer_error (const char *name, const char *text, size_t len, const dataset_opts_t *opts,
+                const char *needle1, const char *needle2)
+{
+    char *cause = NULL;
+    dataset_t *ds = dataset_load_buffer (name, text, len, opts, &cause);
+    s_expect_error (ds, &cause, needle1, needle2);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The float parser
+
+static void
+s_check_parse (const char *text)
+{
+    float ref = s_ref (text);
+    float got = 0.0f;
+    int rc = numparse_float (text, strlen (text), &got);
+    if (isfinite (ref)) {
+        CHECK_MSG (rc == 0, "'%s' not parsed", text);
+        CHECK_MSG (s_same_bits (got, ref), "'%s': got %.9g, strtod %.9g", text,
+                   (double) got, (double) ref);
+    }
+    else
+        CHECK_MSG (rc == -1, "'%s' is out of range but parsed", text);
+    CHECK_MSG (numparse_is_decimal (text, strlen (text)), "'%s' not decimal", text);
+}
+
+//  Random decimal text: sign, 0-25 integer digits, fraction, exponent.
+static void
+s_random_decimal (rng64_t *rng, char *buf, size_t size)
+{
+    size_t n = 0;
+    int sign = s_below (rng, 20);
+    if (sign < 5)
+        buf [n++] = '-';
+    else
+    if (sign == 5)
+        buf [n++] = '+';
+    int int_digits = s_below (rng, 4) == 0 ? s_below (rng, 26) : s_below (rng, 8);
+    int frac_digits = s_below (rng, 3) == 0 ? -1 : s_below (rng, 4) == 0 ? s_below (rng, 26)
+                                                                            : s_below (rng, 10);
+    if (int_digits == 0 && frac_digits <= 0)
+        int_digits = 1;
+    bool zeros = s_below (rng, 8) == 0;     // runs of leading zeros
+    for (int i = 0; i < int_digits; i++)
+        buf [n++] = (char) ('0' + (zeros && i < 3 ? 0 : s_below (rng, 10)));
+    if (frac_digits >= 0) {
+        buf [n++] = '.';
+        for (int i = 0; i < frac_digits; i++)
+            buf [n++] = (char) ('0' + (zeros && i < 5 ? 0 : s_below (rng, 10)));
+    }
+    if (s_below (rng, 2)) {
+        int range = s_below (rng, 10) == 0 ? 400 : 50;
+        int exp = s_below (rng, 2 * range + 1) - range;
+        n += (size_t) snprintf (buf + n, size - n, "%c%s%d", s_below (rng, 2) ? 'e' : 'E',
+                                exp >= 0 && s_below (rng, 4) == 0 ? "+" : "", exp);
+    }
+    buf [n] = 0;
+}
+
+//  Text near a float32 rounding boundary: midpoints between neighbours,
+//  printed with various precisions, where double rounding could bite.
+static void
+s_boundary_decimal (rng64_t *rng, char *buf, size_t size)
+{
+    uint32_t bits = (uint32_t) s_next (rng) & 0x7F7FFFFFu;
+    float f;
+    memcpy (&f, &bits, sizeof f);
+    float up = nextafterf (f, INFINITY);
+    double mid = ((double) f + (double) up) / 2;
+    double value = s_below (rng, 2) ? mid : (double) f;
+    int digits = 1 + s_below (rng, 20);
+    snprintf (buf, size, s_below (rng, 2) ? "%.*g" : "%.*e", digits, value);
+}
+
+static void
+test_numparse_random (void)
+{
+    rng64_t rng = { 0x9E3779B97F4A7C15ull };
+    char buf [128];
+    for (int i = 0; i < 150000; i++) {
+        s_random_decimal (&rng, buf, sizeof buf);
+        s_check_parse (buf);
+    }
+    for (int i = 0; i < 100000; i++) {
+        s_boundary_decimal (&rng, buf, sizeof buf);
+        s_check_parse (buf);
+    }
+    //  Doubles printed in full: the shortest round trip and more.
+    for (int i = 0; i < 50000; i++) {
+        double value = (double) (s_next (&rng) >> 11) / 9007199254740992.0
+                     * pow (10, s_below (&rng, 80) - 40);
+        snprintf (buf, sizeof buf, "%.*g", 1 + s_below (&rng, 17), value);
+        s_check_parse (buf);
+    }
+}
+
+static void
+test_numparse_edges (void)
+{
+    static const char *good [] = {
+        "0", "-0", "+0", "0.0", "-0.0e5", "0e999999999999", "1", "-1", ".5", "5.", "-.5e1",
+        "0.1", "0.2", "0.3", "3.14159265358979323846264338327950288",
+        "16777216", "16777217", "16777218", "16777219", "33554431", "33554433",
+        "9007199254740992", "9007199254740993", "18446744073709551615",
+        "18446744073709551616", "99999999999999999999999",
+        "3.4028234663852886e38", "3.4028235e38", "3.40282356e38", "3.4028235677973366e38",
+        "1.17549435e-38", "1.4e-45", "1.401298464324817e-45", "7.006492321624085e-46",
+        "7.006492321624086e-46", "1e-46", "1e-400", "2.5e-324", "1e22", "1e23",
+        "123456789e-22", "9007199254740991e22", "4.35679149e-38", "0.000000000000000001",
+        "1e000000000000000000000001", "1E5", "1e+5", "1e-5", "000123.45000",
+        "8.589973e9", "1.00000005960464477539062499", "1.000000059604644775390625",
+        "1.00000005960464477539062501", "7.038531e-26", "1.5e308", "1e308", "1e309",
+        "3.5e38", "-3.5e38", "1e39", "1e999",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good [0]; i++)
+        s_check_parse (good [i]);
+    static const char *bad [] = {
+        "", "+", "-", ".", "-.", "e5", ".e5", "1e", "1e+", "1e-", "nan", "NaN", "-nan",
+        "inf", "-inf", "Infinity", "0x10", "0x1p3", " 1", "1 ", "1..2", "1.2.3", "--1",
+        "+-1", "1e5.5", "1,5", "abc", "1a", "1e5e5", "١", "1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        float value = 42.0f;
+        CHECK_MSG (numparse_float (bad [i], strlen (bad [i]), &value) == -1, "'%s'", bad [i]);
+        CHECK (value == 42.0f);
+        CHECK_MSG (!numparse_is_decimal (bad [i], strlen (bad [i])), "'%s'", bad [i]);
+    }
+    CHECK (numparse_is_nonfinite ("-Infinity", 9));
+    CHECK (numparse_is_nonfinite ("NAN", 3));
+    CHECK (!numparse_is_nonfinite ("1e999", 5));
+    //  Only len bytes are read: "12" of "123".
+    float value;
+    CHECK (numparse_float ("123", 2, &value) == 0 && value == 12.0f);
+    //  A very long number takes the strtod path.
+    char *big = malloc (5001);
+    CHECK (big);
+    memset (big, '7', 5000);
+    big [5000] = 0;
+    CHECK (numparse_float (big, 5000, &value) == -1);      // 7.7e4999 overflows
+    big [0] = '.';
+    s_check_parse (big);
+    free (big);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Good tables
+
+static void
+test_sample (void)
+{
+    char *cause = NULL;
+    dataset_t *ds = s_load ("sample_dataset.csv", "y", MT_TASK_REGRESSION, &cause);
+    CHECK_MSG (ds, "%s", cause);
+    CHECK (ds->rows == 30 && ds->cols == 1);
+    CHECK (strcmp (ds->feature_names [0], "x") == 0);
+    CHECK (strcmp (ds->target_name, "y") == 0);
+    CHECK (ds->task == MT_TASK_REGRESSION && ds->label == NULL && ds->classes == NULL);
+    for (int i = 1; i <= 30; i++) {
+        char x [16], y [16];
+        int y100 = 25 + 20 * (i - 1);          // y = 2x + 0.05, in hundredths
+        snprintf (x, sizeof x, "%d.%d", i / 10, i % 10);
+        snprintf (y, sizeof y, "%d.%02d", y100 / 100, y100 % 100);
+        CHECK_MSG (s_same_bits (ds->x [i - 1], s_ref (x)), "row %d", i);
+        CHECK_MSG (s_same_bits (ds->y [i - 1], s_ref (y)), "row %d", i);
+    }
+    dataset_destroy (&ds);
+    CHECK (ds == NULL);
+    dataset_destroy (&ds);
+    dataset_destroy (NULL);
+}
+
+static void
+s_check_iris (const dataset_t *ds)
+{
+    CHECK (ds->rows == 150 && ds->cols == 4);
+    CHECK (ds->task == MT_TASK_CLASSIFICATION && ds->y == NULL);
+    CHECK (ds->n_classes == 3);
+    CHECK (strcmp (ds->classes [0], "setosa") == 0);
+    CHECK (strcmp (ds->classes [1], "versicolor") == 0);
+    CHECK (strcmp (ds->classes [2], "virginica") == 0);
+    for (size_t r = 0; r < 150; r++)
+        CHECK (ds->label [r] == (int32_t) (r / 50));
+    static const char *names [] = { "sepal_length", "sepal_width", "petal_length",
+                                    "petal_width" };
+    for (int j = 0; j < 4; j++)
+        CHECK (strcmp (ds->feature_names [j], names [j]) == 0);
+    CHECK (strcmp (ds->target_name, "species") == 0);
+    //  First and last rows: 5.1,3.5,1.4,0.2 and 5.9,3.0,5.1,1.8.
+    CHECK (ds->x [0] == 5.1f && ds->x [1] == 3.5f && ds->x [2] == 1.4f && ds->x [3] == 0.2f);
+    const float *last = ds->x + 149 * 4;
+    CHECK (last [0] == 5.9f && last [1] == 3.0f && last [2] == 5.1f && last [3] == 1.8f);
+}
+
+static void
+test_iris (void)
+{
+    dataset_opts_t opts = { .target = "species", .task = MT_TASK_CLASSIFICATION };
+    dataset_t *csv = s_load_ok ("iris.csv", &opts);
+    s_check_iris (csv);
+    dataset_t *jsonl = s_load_ok ("iris.jsonl", &opts);
+    s_check_iris (jsonl);
+    CHECK (memcmp (csv->x, jsonl->x, 150 * 4 * sizeof (float)) == 0);
+    //  Forcing the format works too.
+    opts.format = MT_FORMAT_JSONL;
+    dataset_t *forced = s_load_ok ("iris.jsonl", &opts);
+    CHECK (forced->rows == 150);
+    dataset_destroy (&forced);
+    opts.format = MT_FORMAT_CSV;
+    char *cause = NULL;
+    CHECK (dataset_load (test_data ("iris.jsonl"), &opts, &cause) == NULL);
+    free (cause);
+    dataset_destroy (&csv);
+    dataset_destroy (&jsonl);
+}
+
+static void
+test_feature_subset (void)
+{
+    const char *features [] = { "petal_width", "sepal_length" };
+    dataset_opts_t opts = { .target = "petal_length", .features = features, .n_features = 2 };
+    dataset_t *ds = s_load_ok ("iris.csv", &opts);
+    CHECK (ds->cols == 2 && ds->rows == 150);
+    CHECK (strcmp (ds->feature_names [0], "petal_width") == 0);
+    CHECK (strcmp (ds->feature_names [1], "sepal_length") == 0);
+    CHECK (ds->x [0] == 0.2f && ds->x [1] == 5.1f && ds->y [0] == 1.4f);
+    CHECK (ds->label == NULL);
+    dataset_destroy (&ds);
+    ds = s_load_ok ("iris.jsonl", &opts);
+    CHECK (ds->x [0] == 0.2f && ds->x [1] == 5.1f && ds->y [0] == 1.4f);
+    dataset_destroy (&ds);
+}
+
+static void
+test_quoted (void)
+{
+    dataset_opts_t opts = { .target = "label", .task = MT_TASK_CLASSIFICATION };
+    dataset_t *ds = s_load_ok ("quoted.csv", &opts);
+    CHECK (ds->rows == 5 && ds->cols == 2);
+    CHECK (strcmp (ds->feature_names [0], "a") == 0);
+    CHECK (strcmp (ds->feature_names [1], "b") == 0);
+    static const float x [] = { 1.5f, 2, -3, 4e-2f, 0.25f, 7, 8, 9, 10, 11 };
+    CHECK (memcmp (ds->x, x, sizeof x) == 0);
+    CHECK (ds->n_classes == 4);
+    CHECK (strcmp (ds->classes [0], "plain") == 0);
+    CHECK (strcmp (ds->classes [1], "red, dark") == 0);
+    CHECK (strcmp (ds->classes [2], "say \"hi\"") == 0);
+    CHECK (strcmp (ds->classes [3], "two\r\nlines") == 0);
+    static const int32_t labels [] = { 1, 2, 3, 0, 1 };
+    CHECK (memcmp (ds->label, labels, sizeof labels) == 0);
+    dataset_destroy (&ds);
+}
+
+static void
+test_classes_order (void)
+{
+    dataset_opts_t opts = { .target = "label", .task = MT_TASK_CLASSIFICATION };
+    dataset_t *ds = s_load_ok ("int_classes.csv", &opts);
+    CHECK (ds->n_classes == 3);
+    CHECK (strcmp (ds->classes [0], "1") == 0);
+    CHECK (strcmp (ds->classes [1], "2") == 0);
+    CHECK (strcmp (ds->classes [2], "10") == 0);     // numerically: 2 < 10
+    static const int32_t labels [] = { 2, 1, 0, 1, 2 };
+    CHECK (memcmp (ds->label, labels, sizeof labels) == 0);
+    dataset_destroy (&ds);
+    //  Not all integers: bytewise, so "10" < "B" < "a" < "b".
+    ds = s_buffer_ok ("mixed.csv", "x,label\n1,b\n2,B\n3,a\n4,10\n5,b\n", &opts);
+    CHECK (ds->n_classes == 4);
+    CHECK (strcmp (ds->classes [0], "10") == 0 && strcmp (ds->classes [1], "B") == 0);
+    CHECK (strcmp (ds->classes [2], "a") == 0 && strcmp (ds->classes [3], "b") == 0);
+    static const int32_t mixed [] = { 3, 1, 2, 0, 3 };
+    CHECK (memcmp (ds->label, mixed, sizeof mixed) == 0);
+    dataset_destroy (&ds);
+    //  Negative integers and JSON integers.
+    ds = s_buffer_ok ("neg.jsonl", "{\"x\": 1, \"c\": -5}\n{\"x\": 2, \"c\": 3}\n"
+                      "{\"x\": 3, \"c\": \"-10\"}\n", &(dataset_opts_t) {
+                      .target = "c", .task = MT_TASK_CLASSIFICATION });
+    CHECK (ds->n_classes == 3);
+    CHECK (strcmp (ds->classes [0], "-10") == 0 && strcmp (ds->classes [1], "-5") == 0);
+    CHECK (ds->label [0] == 1 && ds->label [1] == 2 && ds->label [2] == 0);
+    dataset_destroy (&ds);
+}
+
+static void
+test_given_classes (void)
+{
+    const char *classes [] = { "virginica", "setosa", "versicolor" };
+    dataset_opts_t opts = { .target = "species", .task = MT_TASK_CLASSIFICATION,
+                            .classes = classes, .n_classes = 3 };
+    dataset_t *ds = s_load_ok ("iris.csv", &opts);
+    CHECK (ds->n_classes == 3);
+    for (int i = 0; i < 3; i++)
+        CHECK (strcmp (ds->classes [i], classes [i]) == 0);
+    CHECK (ds->label [0] == 1 && ds->label [50] == 2 && ds->label [100] == 0);
+    dataset_destroy (&ds);
+    //  A subset with one class is fine when the classes are given.
+    ds = s_buffer_ok ("one.csv", "x,species\n1,setosa\n", &opts);
+    CHECK (ds->rows == 1 && ds->label [0] == 1 && ds->n_classes == 3);
+    dataset_destroy (&ds);
+    //  A label the model does not know is an error, with its line.
+    opts.n_classes = 2;
+    opts.classes = (const char *[]) { "setosa", "versicolor" };
+    char *cause = NULL;
+    ds = dataset_load (test_data ("iris.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "iris.csv:102: column 'species': unknown class 'virginica'",
+                    NULL);
+    opts.classes = (const char *[]) { "a", "a" };
+    s_buffer_error ("twice.csv", "x,species\n1,a\n", 14, &opts, "class 'a' is given twice",
+                    NULL);
+}
+
+static void
+test_predict_style (void)
+{
+    const char *features [] = { "a", "b" };
+    dataset_opts_t opts = { .features = features, .n_features = 2 };
+    dataset_t *ds = s_load_ok ("predict.csv", &opts);
+    CHECK (ds->rows == 2 && ds->cols == 2);
+    CHECK (ds->y == NULL && ds->label == NULL && ds->target_name == NULL);
+    static const float x [] = { 1, 2.5f, 3.5f, -4 };
+    CHECK (memcmp (ds->x, x, sizeof x) == 0);
+    dataset_destroy (&ds);
+    //  No target and no list: every column is a feature.
+    ds = s_load_ok ("sample_dataset.csv", &(dataset_opts_t) { 0 });
+    CHECK (ds->cols == 2 && ds->rows == 30 && ds->y == NULL);
+    dataset_destroy (&ds);
+    ds = s_load_ok ("sample_dataset.csv", NULL);
+    CHECK (ds->cols == 2);
+    dataset_destroy (&ds);
+    features [1] = "zz";
+    char *cause = NULL;
+    ds = dataset_load (test_data ("predict.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "predict.csv:1: no column 'zz' (a feature)",
+                    "columns are: id, b, a, extra");
+}
+
+static void
+test_buffer (void)
+{
+    dataset_opts_t opts = { .target = "y" };
+    //  Blank lines skipped, no trailing newline, spaces around numbers.
+    dataset_t *ds = s_buffer_ok ("mem", "x,y\n\n 1 ,2\r\n\r\n3,\t4", &opts);
+    CHECK (ds->rows == 2 && ds->x [0] == 1 && ds->y [0] == 2 && ds->x [1] == 3 && ds->y [1] == 4);
+    dataset_destroy (&ds);
+    //  Content sniffing: an object means JSONL, whatever the name.
+    ds = s_buffer_ok ("blob", "\n  {\"y\": 1, \"x\": 2}\n\n{\"x\": 3, \"y\": 4, \"extra\": \"s\"}",
+                      &opts);
+    CHECK (ds->rows == 2 && ds->cols == 1);             // keys after the first are ignored
+    CHECK (ds->x [1] == 3 && ds->y [1] == 4);
+    dataset_destroy (&ds);
+    s_buffer_error ("blob", "{\"y\": 1, \"x\": 2, \"extra\": \"s\"}\n", 31, &opts,
+                    "blob:1: column 'extra': expected a number, got the string 's'", NULL);
+    const char *x_only [] = { "x" };
+    opts.features = x_only;
+    opts.n_features = 1;
+    ds = s_buffer_ok ("blob", "{\"y\": 1, \"x\": 2, \"extra\": \"s\"}\n{\"x\": 3, \"y\": 4}\n",
+                      &opts);
+    CHECK (ds->rows == 2 && ds->cols == 1 && ds->x [1] == 3 && ds->y [1] == 4);
+    dataset_destroy (&ds);
+    ds = dataset_load_buffer (NULL, NULL, 0, &opts, NULL);
+    CHECK (ds == NULL);
+    s_buffer_error (NULL, "", 0, &opts, "(buffer): empty file", NULL);
+    //  BOM only, and blank lines only.
+    s_buffer_error ("b.csv", "\xEF\xBB\xBF\r\n\n", 6, &opts, "b.csv: empty file", NULL);
+}
+
+//  One file per bad case, with the message it must give.
+typedef struct {
+    const char *file;
+    const char *target;
+    mt_task_t task;
+    const char *needle;
+} bad_case_t;
+
+static const bad_case_t s_bad_cases [] = {
+    { "missing_target.csv", "y", MT_TASK_REGRESSION,
+      "missing_target.csv:1: no column 'y' (the target); the columns are: x, z" },
+    { "not_a_number.csv", "y", MT_TASK_REGRESSION,
+      "not_a_number.csv:3: column 'x': 'abc' is not a number" },
+    { "empty_value.csv", "y", MT_TASK_REGRESSION, "empty_value.csv:3: column 'x': empty value" },
+    { "nan.csv", "y", MT_TASK_REGRESSION, "nan.csv:3: column 'x': 'nan' is not a finite number" },
+    { "inf.csv", "y", MT_TASK_REGRESSION,
+      "inf.csv:3: column 'y': '-Infinity' is not a finite number" },
+    { "overflow.csv", "y", MT_TASK_REGRESSION,
+      "overflow.csv:2: column 'x': '1e999' is out of range for float32" },
+    { "overflow_float.csv", "y", MT_TASK_REGRESSION,
+      "overflow_float.csv:4: column 'x': '1e39' is out of range for float32" },
+    { "ragged_short.csv", "y", MT_TASK_REGRESSION,
+      "ragged_short.csv:3: column 'z': missing (the row has 2 fields, the header 3)" },
+    { "ragged_long.csv", "y", MT_TASK_REGRESSION,
+      "ragged_long.csv:3: column 3: extra field (the row has 3 fields, the header 2)" },
+    { "empty.csv", "y", MT_TASK_REGRESSION, "empty.csv: empty file" },
+    { "header_only.csv", "y", MT_TASK_REGRESSION, "header_only.csv: no data rows" },
+    { "duplicate_column.csv", "y", MT_TASK_REGRESSION,
+      "duplicate_column.csv:1: column 'x': appears twice (columns 1 and 3)" },
+    { "one_class.csv", "label", MT_TASK_CLASSIFICATION,
+      "one_class.csv: column 'label': only one class ('a')" },
+    { "unterminated_quote.csv", "name", MT_TASK_CLASSIFICATION,
+      "unterminated_quote.csv:3: column 'name': unterminated quoted field" },
+    { "target_not_number.csv", "y", MT_TASK_REGRESSION,
+      "target_not_number.csv:3: column 'y': 'high' is not a number" },
+    { "empty_column_name.csv", "y", MT_TASK_REGRESSION,
+      "empty_column_name.csv:1: column 2 has an empty name" },
+    { "text_after_quote.csv", "y", MT_TASK_REGRESSION,
+      "text_after_quote.csv:2: column 'x': text after a closing quote" },
+    { "empty_class.csv", "label", MT_TASK_CLASSIFICATION,
+      "empty_class.csv:3: column 'label': empty class" },
+    { "quoted_line_count.csv", "note", MT_TASK_CLASSIFICATION,
+      "quoted_line_count.csv:7: column 'x': '3x' is not a number" },
+    { "missing_key.jsonl", "y", MT_TASK_REGRESSION,
+      "missing_key.jsonl:2: column 'x': missing from this object" },
+    { "string_feature.jsonl", "y", MT_TASK_REGRESSION,
+      "string_feature.jsonl:2: column 'x': expected a number, got the string '1.5'" },
+    { "bool_feature.jsonl", "y", MT_TASK_REGRESSION,
+      "bool_feature.jsonl:1: column 'x': expected a number, got true" },
+    { "invalid_json.jsonl", "y", MT_TASK_REGRESSION, "invalid_json.jsonl:3: invalid JSON" },
+    { "not_object.jsonl", "y", MT_TASK_REGRESSION,
+      "not_object.jsonl:2: not a JSON object but an array" },
+    { "overflow.jsonl", "y", MT_TASK_REGRESSION, "overflow.jsonl:2: invalid JSON" },
+    { "duplicate_key.jsonl", "y", MT_TASK_REGRESSION, "duplicate_key.jsonl:1: invalid JSON" },
+    { "null_target.jsonl", "y", MT_TASK_REGRESSION,
+      "null_target.jsonl:2: column 'y': expected a number, got null" },
+    { "real_class.jsonl", "label", MT_TASK_CLASSIFICATION,
+      "real_class.jsonl:2: column 'label': a class must be an integer or a string, "
+      "got a real number" },
+    { "empty.jsonl", "y", MT_TASK_REGRESSION, "empty.jsonl: empty file" },
+};
+
+static void
+test_bad_files (void)
+{
+    for (size_t i = 0; i < sizeof s_bad_cases / sizeof s_bad_cases [0]; i++) {
+        const bad_case_t *bad = &s_bad_cases [i];
+        char file [256];
+        snprintf (file, sizeof file, "bad/%s", bad->file);
+        char *cause = NULL;
+        dataset_t *ds = s_load (file, bad->target, bad->task, &cause);
+        s_expect_error (ds, &cause, bad->needle, NULL);
+    }
+    char *cause = NULL;
+    dataset_t *ds = s_load ("no/such/file.csv", "y", MT_TASK_REGRESSION, &cause);
+    s_expect_error (ds, &cause, "no/such/file.csv: cannot open: No such file", NULL);
+    ds = s_load ("bad", "y", MT_TASK_REGRESSION, &cause);
+    s_expect_error (ds, &cause, "bad: is a directory", NULL);
+}
+
+static void
+test_bad_options (void)
+{
+    const char *features [] = { "x", "q" };
+    dataset_opts_t opts = { .target = "y", .features = features, .n_features = 2 };
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (test_data ("sample_dataset.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "sample_dataset.csv:1: no column 'q' (a feature)", NULL);
+    features [1] = "y";
+    ds = dataset_load (test_data ("sample_dataset.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "column 'y': is both the target and a feature", NULL);
+    features [1] = "x";
+    ds = dataset_load (test_data ("sample_dataset.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "column 'x': is listed twice as a feature", NULL);
+    opts.n_features = 0;
+    ds = dataset_load (test_data ("sample_dataset.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "0 features asked for", NULL);
+    opts = (dataset_opts_t) { .target = "x" };
+    s_buffer_error ("one.csv", "x\n1\n", 4, &opts, "one.csv:1: no feature columns", NULL);
+    opts.task = (mt_task_t) 7;
+    s_buffer_error ("t.csv", "x,y\n1,2\n", 8, &opts, "unknown task 7", NULL);
+}
+
+//  Limits: record length, column names, feature count.
+static void
+test_limits (void)
+{
+    dataset_opts_t opts = { .target = "y" };
+    size_t len = DATASET_MAX_LINE + 64;
+    char *text = malloc (len + 1);
+    CHECK (text);
+    memcpy (text, "x,y\n1,2\n3,", 10);
+    memset (text + 10, '4', len - 10);
+    text [len] = 0;
+    s_buffer_error ("long.csv", text, len, &opts, "long.csv:3: record is longer than 1048576",
+                    NULL);
+    //  The same inside an open quote: too long, not unterminated.
+    text [10] = '"';
+    s_buffer_error ("long.csv", text, len, &opts, "long.csv:3: record is longer than", NULL);
+    //  Exactly at the limit is fine: header x,y then one record of the limit.
+    memcpy (text, "y,x\n1,", 6);
+    memset (text + 6, '0', DATASET_MAX_LINE - 2);
+    memcpy (text + 4 + DATASET_MAX_LINE, "\r\n", 2);
+    dataset_t *ds = dataset_load_buffer ("edge.csv", text, 4 + DATASET_MAX_LINE + 2, &opts,
+                                         NULL);
+    CHECK (ds && ds->rows == 1 && ds->x [0] == 0.0f);
+    dataset_destroy (&ds);
+    text [4 + DATASET_MAX_LINE] = '0';
+    s_buffer_error ("edge.csv", text, 4 + DATASET_MAX_LINE + 2, &opts,
+                    "edge.csv:2: record is longer", NULL);
+    //  JSONL lines too.
+    memcpy (text, "{\"x\": 1, \"y\": 2, \"s\": \"", 23);
+    memset (text + 23, 'a', len - 23);
+    s_buffer_error ("long.jsonl", text, len, &opts, "long.jsonl:1: line is longer than", NULL);
+    free (text);
+
+    char header [1024];
+    snprintf (header, sizeof header, "y,%0*d\n1,2\n", MT_SPEC_MAX_COLUMN + 1, 7);
+    s_buffer_error ("name.csv", header, strlen (header), &opts,
+                    "name.csv:1: column 2: name is longer than 256 bytes", NULL);
+    //  MT_SPEC_MAX_FEATURES + 1 feature columns.
+    size_t size = (MT_SPEC_MAX_FEATURES + 2) * 8 + 16;
+    char *wide = malloc (size);
+    CHECK (wide);
+    size_t used = (size_t) snprintf (wide, size, "y");
+    for (int i = 0; i <= MT_SPEC_MAX_FEATURES; i++)
+        used += (size_t) snprintf (wide + used, size - used, ",c%d", i);
+    used += (size_t) snprintf (wide + used, size - used, "\n");
+    s_buffer_error ("wide.csv", wide, used, &opts, "wide.csv:1: 10001 feature columns, "
+                    "more than the limit of 10000", NULL);
+    free (wide);
+}
+
+//  Every prefix of every fixture, and random mutations: errors, never crashes.
+static void
+s_fuzz_one (const char *name, const char *data, size_t len)
+{
+    static const dataset_opts_t opts [] = {
+        { .target = "y" }, { .target = "species", .task = MT_TASK_CLASSIFICATION },
+        { .target = "label", .task = MT_TASK_CLASSIFICATION }, { 0 },
+        { .format = MT_FORMAT_CSV, .target = "name", .task = MT_TASK_CLASSIFICATION },
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts [0]; i++) {
+        char *cause = NULL;
+        dataset_t *ds = dataset_load_buffer (name, data, len, &opts [i], &cause);
+        CHECK ((ds == NULL) == (cause != NULL));
+        if (ds)
+            CHECK (ds->rows > 0 && ds->cols > 0);
+        dataset_destroy (&ds);
+        free (cause);
+    }
+}
+
+static char *
+s_read (const char *path, size_t *len)
+{
+    FILE *file = fopen (path, "rb");
+    CHECK_MSG (file, "%s", path);
+    char *data = malloc (1 << 16);
+    CHECK (data);
+    *len = fread (data, 1, 1 << 16, file);
+    fclose (file);
+    return data;
+}
+
+static void
+test_fuzz (void)
+{
+    static const char *files [] = {
+        "sample_dataset.csv", "quoted.csv", "int_classes.csv", "predict.csv", "iris.jsonl",
+        "bad/unterminated_quote.csv", "bad/quoted_line_count.csv", "bad/missing_key.jsonl",
+        "bad/text_after_quote.csv", "bad/real_class.jsonl",
+    };
+    size_t n_files = sizeof files / sizeof files [0];
+    rng64_t rng = { 12345 };
+    for (size_t f = 0; f < n_files; f++) {
+        size_t len;
+        char *data = s_read (test_data (files [f]), &len);
+        const char *name = strchr (files [f], '.');
+        size_t step = len > 2000 ? 7 : 1;
+        for (size_t n = 0; n <= len; n += step) {
+            //  An exact-size copy, so a read past the end is caught by ASan.
+            char *copy = malloc (n ? n : 1);
+            memcpy (copy, data, n);
+            s_fuzz_one (name, copy, n);
+            free (copy);
+        }
+        free (data);
+    }
+    static const char alphabet [] = "\",\r\n\"0.e-+{}:[] a\xEF\xBB\xBF\0";
+    double stop = s_now () + 1.5;
+    while (s_now () < stop) {
+        size_t len;
+        char *data = s_read (test_data (files [s_below (&rng, (int) n_files)]), &len);
+        if (len > 4000)
+            len = 4000;
+        int edits = 1 + s_below (&rng, 8);
+        for (int e = 0; e < edits && len > 0; e++) {
+            size_t at = (size_t) s_below (&rng, (int) len);
+            data [at] = s_below (&rng, 2) ? alphabet [s_below (&rng, sizeof alphabet - 1)]
+                                          : (char) s_next (&rng);
+        }
+        char *copy = malloc (len ? len : 1);
+        memcpy (copy, data, len);
+        s_fuzz_one (s_below (&rng, 2) ? ".csv" : ".jsonl", copy, len);
+        free (copy);
+        free (data);
+    }
+}
+
+int
+main (void)
+{
+    test_numparse_edges ();
+    test_numparse_random ();
+    test_sample ();
+    test_iris ();
+    test_feature_subset ();
+    test_quoted ();
+    test_classes_order ();
+    test_given_classes ();
+    test_predict_style ();
+    test_buffer ();
+    test_bad_files ();
+    test_bad_options ();
+    test_limits ();
+    test_fuzz ();
+    printf ("test_dataset: ok\n");
+    return 0;
+}

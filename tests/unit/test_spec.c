@@ -1,0 +1,469 @@
+/*  test_spec - spec defaults, validation messages, and the JSON form both ways  */
+#include "mt/spec.h"
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
+#define HASH_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static void s_valid_spec (mt_spec_t *spec);
+static void s_full_spec (mt_spec_t *spec);
+static void s_expect_invalid (mt_spec_t *spec, const char *field, const char *flag);
+static void s_expect_bad_json (const char *json, const char *needle);
+static bool s_spec_equal (const mt_spec_t *a, const mt_spec_t *b);
+
+//  The smallest spec that validates: defaults plus data and target.
+static void
+s_valid_spec (mt_spec_t *spec)
+{
+    mt_spec_init (spec);
+    strcpy (spec->data_hash, HASH_A);
+    spec->target = strdup ("y");
+}
+
+//  A spec with every field away from its default.
+static void
+s_full_spec (mt_spec_t *spec)
+{
+    mt_spec_init (spec);
+    spec->name = strdup ("run-1.a_b: c");
+    spec->data_path = strdup ("/data/\xc3\xa9t\xc3\xa9 files/train.jsonl");
+    spec->format = MT_FORMAT_JSONL;
+    spec->target = strdup ("label \xe2\x9c\x93");
+    spec->n_features = 3;
+    spec->features = calloc (3, sizeof (char *));
+    spec->features [0] = strdup ("a");
+    spec->features [1] = strdup ("b c");
+    spec->features [2] = strdup ("\xce\xbb");
+    spec->task = MT_TASK_CLASSIFICATION;
+    spec->n_hidden = MT_SPEC_MAX_HIDDEN;
+    for (int i = 0; i < MT_SPEC_MAX_HIDDEN; i++)
+        spec->hidden [i] = i == 0 ? MT_SPEC_MAX_WIDTH : i + 1;
+    spec->activation = MT_ACT_TANH;
+    spec->optimizer = MT_OPT_SGD;
+    spec->lr = 0.1234567890123456789;
+    spec->momentum = 0.9;
+    spec->nesterov = true;
+    spec->weight_decay = 1e-4;
+    spec->beta1 = 0.8;
+    spec->beta2 = 0.99;
+    spec->eps = 1e-7;
+    spec->schedule = MT_SCHEDULE_COSINE;
+    spec->warmup_steps = 500;
+    spec->batch_size = 64;
+    spec->epochs = 7;
+    spec->seed = (uint64_t) INT64_MAX;
+    spec->val_split = 0.15;
+    spec->shuffle = false;
+    spec->patience = 3;
+    strcpy (spec->init_hash, HASH_B);
+    spec->checkpoint_every = 2;
+    spec->priority = -1000;
+    spec->max_retries = 100;
+    spec->time_limit_s = 3600;
+}
+
+static bool
+s_spec_equal (const mt_spec_t *a, const mt_spec_t *b)
+{
+#define SAME_STR(f) ((!a->f && !b->f) || (a->f && b->f && strcmp (a->f, b->f) == 0))
+    if (!SAME_STR (name) || !SAME_STR (data_path) || !SAME_STR (target)
+    ||  strcmp (a->data_hash, b->data_hash) || strcmp (a->init_hash, b->init_hash)
+    ||  a->n_features != b->n_features || (!a->features != !b->features)
+    ||  a->n_hidden != b->n_hidden)
+        return false;
+    for (int i = 0; i < a->n_features; i++)
+        if (strcmp (a->features [i], b->features [i]))
+            return false;
+    for (int i = 0; i < a->n_hidden; i++)
+        if (a->hidden [i] != b->hidden [i])
+            return false;
+    return a->format == b->format && a->task == b->task && a->activation == b->activation
+        && a->optimizer == b->optimizer && a->lr == b->lr && a->momentum == b->momentum
+        && a->nesterov == b->nesterov && a->weight_decay == b->weight_decay
+        && a->beta1 == b->beta1 && a->beta2 == b->beta2 && a->eps == b->eps
+        && a->schedule == b->schedule && a->warmup_steps == b->warmup_steps
+        && a->batch_size == b->batch_size && a->epochs == b->epochs && a->seed == b->seed
+        && a->val_split == b->val_split && a->shuffle == b->shuffle
+        && a->patience == b->patience && a->checkpoint_every == b->checkpoint_every
+        && a->priority == b->priority && a->max_retries == b->max_retries
+        && a->time_limit_s == b->time_limit_s;
+#undef SAME_STR
+}
+
+//  Validation must fail with a cause naming the field and its flag; clears spec.
+static void
+s_expect_invalid (mt_spec_t *spec, const char *field, const char *flag)
+{
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_validate (spec, &cause) == -1, "%s (%s) passed validation", field, flag);
+    CHECK_STR_CONTAINS (cause, field);
+    if (flag)
+        CHECK_STR_CONTAINS (cause, flag);
+    CHECK (mt_spec_validate (spec, NULL) == -1);    // cause is optional
+    free (cause);
+    mt_spec_clear (spec);
+}
+
+static void
+s_expect_bad_json (const char *json, const char *needle)
+{
+    mt_spec_t spec;
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_from_json (&spec, json, &cause) == -1, "accepted %s", json);
+    CHECK_STR_CONTAINS (cause, needle);
+    //  a failed parse leaves the defaults and nothing to free
+    CHECK (spec.name == NULL && spec.target == NULL && spec.features == NULL);
+    CHECK (spec.epochs == 100 && spec.n_hidden == 1);
+    free (cause);
+}
+
+static void
+test_defaults (void)
+{
+    mt_spec_t spec;
+    memset (&spec, 0x5a, sizeof spec);
+    mt_spec_init (&spec);
+    CHECK (spec.name == NULL && spec.data_path == NULL && spec.target == NULL);
+    CHECK (spec.features == NULL && spec.n_features == 0);
+    CHECK (spec.data_hash [0] == 0 && spec.init_hash [0] == 0);
+    CHECK (spec.format == MT_FORMAT_AUTO && spec.task == MT_TASK_REGRESSION);
+    CHECK (spec.n_hidden == 1 && spec.hidden [0] == 16);
+    CHECK (spec.activation == MT_ACT_RELU && spec.optimizer == MT_OPT_ADAM);
+    CHECK (spec.lr == 0.01 && spec.momentum == 0 && !spec.nesterov && spec.weight_decay == 0);
+    CHECK (spec.beta1 == 0.9 && spec.beta2 == 0.999 && spec.eps == 1e-8);
+    CHECK (spec.schedule == MT_SCHEDULE_CONSTANT && spec.warmup_steps == 0);
+    CHECK (spec.batch_size == 16 && spec.epochs == 100 && spec.seed == 0);
+    CHECK (spec.val_split == 0.2 && spec.shuffle && spec.patience == 0);
+    CHECK (spec.checkpoint_every == 10 && spec.priority == 0 && spec.max_retries == 3);
+    CHECK (spec.time_limit_s == 0);
+
+    //  the defaults alone lack data and target
+    char *cause = NULL;
+    CHECK (mt_spec_validate (&spec, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "--data");
+    s_valid_spec (&spec);
+    CHECK_MSG (mt_spec_validate (&spec, &cause) == 0, "%s", cause);
+    mt_spec_clear (&spec);
+    mt_spec_clear (&spec);              // clearing twice is safe
+    CHECK (spec.target == NULL && spec.epochs == 100);
+    free (cause);
+}
+
+static void
+test_round_trip (void)
+{
+    mt_spec_t spec, back, copy;
+    s_full_spec (&spec);
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_validate (&spec, &cause) == 0, "%s", cause);
+    //  data_path and data_hash are exclusive: round-trip each form
+    for (int form = 0; form < 2; form++) {
+        if (form == 1) {
+            free (spec.data_path);
+            spec.data_path = NULL;
+            strcpy (spec.data_hash, HASH_A);
+        }
+        char *json = mt_spec_to_json (&spec);
+        CHECK (json);
+        CHECK_MSG (mt_spec_from_json (&back, json, &cause) == 0, "%s: %s", cause, json);
+        CHECK_MSG (s_spec_equal (&spec, &back), "differs after %s", json);
+        char *again = mt_spec_to_json (&back);
+        CHECK (streq (json, again));
+        free (again);
+        free (json);
+        mt_spec_clear (&back);
+    }
+    CHECK (mt_spec_copy (&copy, &spec) == 0);
+    CHECK (s_spec_equal (&spec, &copy));
+    CHECK (copy.features != spec.features && copy.target != spec.target);
+    mt_spec_clear (&spec);
+    CHECK (copy.features && streq (copy.features [2], "\xce\xbb"));   // deep, not shared
+    mt_spec_clear (&copy);
+
+    //  the defaults round-trip too, and so do an empty feature list and no hidden layers
+    s_valid_spec (&spec);
+    spec.n_hidden = 0;
+    spec.features = calloc (1, sizeof (char *));
+    char *json = mt_spec_to_json (&spec);
+    CHECK_MSG (mt_spec_from_json (&back, json, &cause) == 0, "%s", cause);
+    CHECK (s_spec_equal (&spec, &back));
+    CHECK (strstr (json, "\"hidden\":[]") && strstr (json, "\"features\":[]"));
+    free (json);
+    mt_spec_clear (&back);
+    mt_spec_clear (&spec);
+
+    //  missing fields keep their defaults
+    CHECK (mt_spec_from_json (&spec, "{\"data_path\": \"d.csv\", \"target\": \"y\"}", &cause) == 0);
+    CHECK (spec.epochs == 100 && spec.lr == 0.01 && spec.features == NULL);
+    CHECK (streq (spec.data_path, "d.csv"));
+    mt_spec_clear (&spec);
+    //  an integer where a real goes is fine
+    CHECK (mt_spec_from_json (&spec, "{\"data_path\": \"d\", \"target\": \"y\", \"lr\": 1}", &cause) == 0);
+    CHECK (spec.lr == 1.0);
+    mt_spec_clear (&spec);
+    free (cause);
+}
+
+static void
+test_validation (void)
+{
+    mt_spec_t spec;
+    s_valid_spec (&spec); spec.lr = 0;              s_expect_invalid (&spec, "lr", "--lr");
+    s_valid_spec (&spec); spec.lr = -1;             s_expect_invalid (&spec, "lr", "--lr");
+    s_valid_spec (&spec); spec.lr = NAN;            s_expect_invalid (&spec, "lr", "--lr");
+    s_valid_spec (&spec); spec.lr = INFINITY;       s_expect_invalid (&spec, "lr", "--lr");
+    s_valid_spec (&spec); spec.lr = 1e300;          s_expect_invalid (&spec, "lr", "--lr");
+    s_valid_spec (&spec); spec.momentum = 1;        s_expect_invalid (&spec, "momentum", "--momentum");
+    s_valid_spec (&spec); spec.momentum = -0.1;     s_expect_invalid (&spec, "momentum", "--momentum");
+    s_valid_spec (&spec); spec.momentum = NAN;      s_expect_invalid (&spec, "momentum", "--momentum");
+    s_valid_spec (&spec); spec.weight_decay = -1;   s_expect_invalid (&spec, "weight_decay", "--weight-decay");
+    s_valid_spec (&spec); spec.beta1 = 1;           s_expect_invalid (&spec, "beta1", "--beta1");
+    s_valid_spec (&spec); spec.beta2 = 1;           s_expect_invalid (&spec, "beta2", "--beta2");
+    s_valid_spec (&spec); spec.eps = 0;             s_expect_invalid (&spec, "eps", "--eps");
+    //  nesterov: needs sgd and momentum
+    s_valid_spec (&spec); spec.nesterov = true;     s_expect_invalid (&spec, "nesterov", "--nesterov");
+    s_valid_spec (&spec); spec.nesterov = true; spec.optimizer = MT_OPT_SGD;
+    s_expect_invalid (&spec, "nesterov", "--momentum");
+    s_valid_spec (&spec); spec.nesterov = true; spec.momentum = 0.9;
+    s_expect_invalid (&spec, "nesterov", "--optimizer sgd");
+    //  hidden layers
+    s_valid_spec (&spec); spec.hidden [0] = 0;      s_expect_invalid (&spec, "hidden", "--hidden");
+    s_valid_spec (&spec); spec.hidden [0] = MT_SPEC_MAX_WIDTH + 1;
+    s_expect_invalid (&spec, "hidden", "--hidden");
+    s_valid_spec (&spec); spec.hidden [0] = -3;     s_expect_invalid (&spec, "hidden", "--hidden");
+    s_valid_spec (&spec); spec.n_hidden = MT_SPEC_MAX_HIDDEN + 1;
+    s_expect_invalid (&spec, "hidden", "--hidden");
+    s_valid_spec (&spec); spec.n_hidden = -1;       s_expect_invalid (&spec, "hidden", "--hidden");
+    //  the training loop
+    s_valid_spec (&spec); spec.batch_size = 0;      s_expect_invalid (&spec, "batch_size", "--batch-size");
+    s_valid_spec (&spec); spec.batch_size = MT_SPEC_MAX_BATCH + 1;
+    s_expect_invalid (&spec, "batch_size", "--batch-size");
+    s_valid_spec (&spec); spec.epochs = 0;          s_expect_invalid (&spec, "epochs", "--epochs");
+    s_valid_spec (&spec); spec.epochs = MT_SPEC_MAX_EPOCHS + 1;
+    s_expect_invalid (&spec, "epochs", "--epochs");
+    s_valid_spec (&spec); spec.val_split = 0.95;    s_expect_invalid (&spec, "val_split", "--val-split");
+    s_valid_spec (&spec); spec.val_split = -0.1;    s_expect_invalid (&spec, "val_split", "--val-split");
+    s_valid_spec (&spec); spec.val_split = NAN;     s_expect_invalid (&spec, "val_split", "--val-split");
+    s_valid_spec (&spec); spec.patience = 3; spec.val_split = 0;
+    s_expect_invalid (&spec, "patience", "--val-split");
+    s_valid_spec (&spec); spec.patience = -1;       s_expect_invalid (&spec, "patience", "--patience");
+    s_valid_spec (&spec); spec.warmup_steps = -1;   s_expect_invalid (&spec, "warmup_steps", "--warmup-steps");
+    s_valid_spec (&spec); spec.checkpoint_every = -1;
+    s_expect_invalid (&spec, "checkpoint_every", "--checkpoint-every");
+    s_valid_spec (&spec); spec.priority = 1001;     s_expect_invalid (&spec, "priority", "--priority");
+    s_valid_spec (&spec); spec.priority = -1001;    s_expect_invalid (&spec, "priority", "--priority");
+    s_valid_spec (&spec); spec.max_retries = 101;   s_expect_invalid (&spec, "max_retries", "--max-retries");
+    s_valid_spec (&spec); spec.time_limit_s = -1;   s_expect_invalid (&spec, "time_limit_s", "--time-limit");
+    s_valid_spec (&spec); spec.seed = (uint64_t) INT64_MAX + 1;
+    s_expect_invalid (&spec, "seed", "--seed");
+    //  names: strict characters, length
+    const char *names [] = { "", "a/b", "a\tb", "tab\x7f", "caf\xc3\xa9", "quote\"", "semi;colon" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
+        s_valid_spec (&spec);
+        spec.name = strdup (names [i]);
+        s_expect_invalid (&spec, "name", "--name");
+    }
+    char long_name [MT_SPEC_MAX_NAME + 2];
+    memset (long_name, 'n', sizeof long_name - 1);
+    long_name [sizeof long_name - 1] = 0;
+    s_valid_spec (&spec); spec.name = strdup (long_name);
+    s_expect_invalid (&spec, "name", "--name");
+    long_name [MT_SPEC_MAX_NAME] = 0;           // exactly the limit is fine
+    s_valid_spec (&spec); spec.name = strdup (long_name);
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_validate (&spec, &cause) == 0, "%s", cause);
+    mt_spec_clear (&spec);
+    //  data: exactly one of data_hash and data_path, hashes are lower-case hex
+    s_valid_spec (&spec); spec.data_path = strdup ("x.csv");
+    s_expect_invalid (&spec, "data_path", "--data-path");
+    s_valid_spec (&spec); spec.data_hash [0] = 0;   s_expect_invalid (&spec, "data", "--data");
+    s_valid_spec (&spec); spec.data_hash [3] = 'A'; s_expect_invalid (&spec, "data_hash", "--data");
+    s_valid_spec (&spec); spec.data_hash [3] = 'g'; s_expect_invalid (&spec, "data_hash", "--data");
+    s_valid_spec (&spec); spec.data_hash [63] = 0;  s_expect_invalid (&spec, "data_hash", "--data");
+    s_valid_spec (&spec); spec.data_hash [0] = 0; spec.data_path = strdup ("");
+    s_expect_invalid (&spec, "data_path", "--data-path");
+    s_valid_spec (&spec); spec.data_hash [0] = 0; spec.data_path = strdup ("a\nb");
+    s_expect_invalid (&spec, "data_path", "--data-path");
+    s_valid_spec (&spec); strcpy (spec.init_hash, HASH_B); spec.init_hash [10] = 'Z';
+    s_expect_invalid (&spec, "init_hash", NULL);    // no flag named in the cause yet
+    //  target and features
+    s_valid_spec (&spec); free (spec.target); spec.target = NULL;
+    s_expect_invalid (&spec, "target", "--target");
+    s_valid_spec (&spec); free (spec.target); spec.target = strdup ("");
+    s_expect_invalid (&spec, "target", "--target");
+    s_valid_spec (&spec); free (spec.target); spec.target = strdup ("a\x01");
+    s_expect_invalid (&spec, "target", "--target");
+    s_valid_spec (&spec);
+    spec.features = calloc (2, sizeof (char *));
+    spec.features [0] = strdup ("a");
+    spec.features [1] = strdup ("y");
+    spec.n_features = 2;
+    s_expect_invalid (&spec, "features", "--features");
+    s_valid_spec (&spec);
+    spec.features = calloc (3, sizeof (char *));
+    spec.features [0] = strdup ("a");
+    spec.features [1] = strdup ("b");
+    spec.features [2] = strdup ("a");
+    spec.n_features = 3;
+    s_expect_invalid (&spec, "features", "--features");
+    s_valid_spec (&spec);
+    spec.features = calloc (1, sizeof (char *));
+    spec.features [0] = strdup ("");
+    spec.n_features = 1;
+    s_expect_invalid (&spec, "features", "--features");
+    //  enums out of range
+    s_valid_spec (&spec); spec.activation = (mt_act_t) 7;
+    s_expect_invalid (&spec, "activation", NULL);
+    s_valid_spec (&spec); spec.task = (mt_task_t) -1;
+    s_expect_invalid (&spec, "task", NULL);
+    free (cause);
+}
+
+static void
+test_from_json (void)
+{
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"lr_rate\": 0.1}",
+                       "unknown field 'lr_rate'");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"Epochs\": 3}", "unknown field");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"epochs\": 3, \"epochs\": 4}",
+                       "duplicate");
+    s_expect_bad_json ("[]", "JSON object");
+    s_expect_bad_json ("\"spec\"", "");
+    s_expect_bad_json ("null", "");
+    s_expect_bad_json ("", "not valid JSON");
+    s_expect_bad_json ("{", "not valid JSON");
+    s_expect_bad_json ("{\"target\": \"y\",}", "not valid JSON");
+    s_expect_bad_json ("{\"target\": \"y\"} x", "not valid JSON");
+    s_expect_bad_json ("{\"target\": \"\\u0000\"}", "not valid JSON");
+    //  wrong types, field by field
+    const char *wrong [] = {
+        "\"name\": 1", "\"data_path\": true", "\"target\": [\"y\"]", "\"data_hash\": 5",
+        "\"init_hash\": \"abc\"", "\"features\": \"a,b\"", "\"features\": [1]",
+        "\"hidden\": 16", "\"hidden\": [1.5]", "\"hidden\": [\"8\"]", "\"hidden\": [-1]",
+        "\"lr\": \"0.1\"", "\"momentum\": null", "\"nesterov\": 1", "\"shuffle\": \"yes\"",
+        "\"batch_size\": 1.0", "\"epochs\": \"10\"", "\"epochs\": 4294967296",
+        "\"seed\": -1", "\"seed\": 1.5", "\"warmup_steps\": false", "\"time_limit_s\": {}",
+        "\"task\": 1", "\"task\": \"Regression\"", "\"activation\": \"gelu\"",
+        "\"optimizer\": null", "\"schedule\": \"step\"", "\"format\": \"parquet\"",
+        "\"priority\": 2147483648", "\"max_retries\": []", "\"patience\": true",
+        "\"checkpoint_every\": 0.5", "\"val_split\": \"0.1\"",
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong [0]; i++) {
+        char json [512];
+        snprintf (json, sizeof json, "{\"data_path\": \"d\", \"target\": \"y\", %s}", wrong [i]);
+        char field [64] = "";
+        sscanf (wrong [i], "\"%63[a-z_0-9]\"", field);
+        s_expect_bad_json (json, field);
+    }
+    //  too many layers or features, and values that parse but do not validate
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"hidden\": "
+                       "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}", "hidden");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"hidden\": [0]}", "--hidden");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"lr\": 1e308}", "--lr");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"lr\": -0.0}", "--lr");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"data_hash\": \"" HASH_A "\", \"target\": \"y\"}",
+                       "exactly one");
+    s_expect_bad_json ("{\"target\": \"y\"}", "exactly one");
+    s_expect_bad_json ("{\"data_path\": \"d\"}", "--target");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"features\": [\"a\", \"y\"]}",
+                       "target");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"features\": [\"a\", \"b\", \"a\"]}",
+                       "twice");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"features\": [\"a\", 3, \"b\"]}",
+                       "features");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"val_split\": 0.95}", "--val-split");
+    s_expect_bad_json ("{\"data_path\": \"d\", \"target\": \"y\", \"name\": \"a/b\"}", "--name");
+    //  a string over its limit
+    char *json = malloc (MT_SPEC_MAX_PATH + 100);
+    int n = snprintf (json, 64, "{\"target\": \"y\", \"data_path\": \"");
+    memset (json + n, 'p', MT_SPEC_MAX_PATH + 1);
+    strcpy (json + n + MT_SPEC_MAX_PATH + 1, "\"}");
+    s_expect_bad_json (json, "data_path");
+    free (json);
+    //  over the JSON size limit, and NULL
+    json = malloc (MT_SPEC_MAX_JSON + 2);
+    memset (json, ' ', MT_SPEC_MAX_JSON + 1);
+    json [0] = '{';
+    json [MT_SPEC_MAX_JSON] = '}';
+    json [MT_SPEC_MAX_JSON + 1] = 0;
+    s_expect_bad_json (json, "over");
+    free (json);
+    s_expect_bad_json (NULL, "missing");
+    //  deep nesting inside an unknown field is an error, not a crash
+    json = calloc (1, 20000);
+    strcpy (json, "{\"x\": ");
+    memset (json + strlen (json), '[', 5000);
+    s_expect_bad_json (json, "");
+    free (json);
+    //  a NULL cause is fine
+    mt_spec_t spec;
+    CHECK (mt_spec_from_json (&spec, "{\"bogus\": 1}", NULL) == -1);
+}
+
+static void
+test_enums (void)
+{
+    mt_task_t task = MT_TASK_REGRESSION;
+    CHECK (mt_task_parse ("classification", &task) == 0 && task == MT_TASK_CLASSIFICATION);
+    CHECK (mt_task_parse ("regression", &task) == 0 && task == MT_TASK_REGRESSION);
+    CHECK (mt_task_parse ("Regression", &task) == -1 && task == MT_TASK_REGRESSION);
+    CHECK (mt_task_parse ("", &task) == -1);
+    CHECK (mt_task_parse (NULL, &task) == -1);
+    CHECK (streq (mt_task_name (MT_TASK_CLASSIFICATION), "classification"));
+    CHECK (streq (mt_task_name ((mt_task_t) 2), "?"));
+    CHECK (streq (mt_task_name ((mt_task_t) -1), "?"));
+
+    const char *acts [] = { "relu", "tanh", "sigmoid" };
+    for (int i = 0; i < 3; i++) {
+        mt_act_t act;
+        CHECK (mt_act_parse (acts [i], &act) == 0 && (int) act == i);
+        CHECK (streq (mt_act_name (act), acts [i]));
+    }
+    mt_act_t act = MT_ACT_TANH;
+    CHECK (mt_act_parse ("relu6", &act) == -1 && act == MT_ACT_TANH);
+    CHECK (streq (mt_act_name ((mt_act_t) 3), "?"));
+
+    const char *opts [] = { "sgd", "adam", "adamw" };
+    for (int i = 0; i < 3; i++) {
+        mt_opt_t opt;
+        CHECK (mt_opt_parse (opts [i], &opt) == 0 && (int) opt == i);
+        CHECK (streq (mt_opt_name (opt), opts [i]));
+    }
+    mt_opt_t opt;
+    CHECK (mt_opt_parse ("adam ", &opt) == -1);
+    CHECK (streq (mt_opt_name ((mt_opt_t) 9), "?"));
+
+    mt_schedule_t schedule;
+    CHECK (mt_schedule_parse ("cosine", &schedule) == 0 && schedule == MT_SCHEDULE_COSINE);
+    CHECK (mt_schedule_parse ("constant", &schedule) == 0 && schedule == MT_SCHEDULE_CONSTANT);
+    CHECK (mt_schedule_parse ("linear", &schedule) == -1);
+    CHECK (streq (mt_schedule_name (MT_SCHEDULE_COSINE), "cosine"));
+    CHECK (streq (mt_schedule_name ((mt_schedule_t) 2), "?"));
+
+    const char *formats [] = { "auto", "csv", "jsonl" };
+    for (int i = 0; i < 3; i++) {
+        mt_format_t format;
+        CHECK (mt_format_parse (formats [i], &format) == 0 && (int) format == i);
+        CHECK (streq (mt_format_name (format), formats [i]));
+    }
+    mt_format_t format;
+    CHECK (mt_format_parse ("json", &format) == -1);
+    CHECK (streq (mt_format_name ((mt_format_t) 3), "?"));
+}
+
+int
+main (void)
+{
+    test_defaults ();
+    test_round_trip ();
+    test_validation ();
+    test_from_json ();
+    test_enums ();
+    printf ("test_spec: ok\n");
+    return 0;
+}

@@ -1,0 +1,421 @@
+/*  test_train - the training loop: accuracy, determinism, resume, stop, early stopping  */
+#include <stdint.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "dataset.h"
+#include "mlp.h"
+#include "model.h"
+#include "rng.h"
+#include "train.h"
+
+static char s_dir [256];
+
+static const char *
+s_path (const char *name)
+{
+    static char paths [64][512];
+    static int next;
+    char *path = paths [next++ % 64];
+    snprintf (path, 512, "%s/%s", s_dir, name);
+    return path;
+}
+
+static mt_spec_t
+s_spec (mt_task_t task, const char *target)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.data_path = strdup ("inline.csv");
+    spec.target = strdup (target);
+    spec.task = task;
+    return spec;
+}
+
+//  A dataset built in code: cols random features in [-1, 1) and a target
+//  from fn (regression) or labels from fn's sign and size (classification)
+static dataset_t *
+s_dataset (size_t rows, size_t cols, mt_task_t task, uint64_t seed,
+           double (*fn) (const float *x, rng_t *rng))
+{
+    dataset_t *ds = calloc (1, sizeof *ds);
+    ds->rows = rows;
+    ds->cols = cols;
+    ds->task = task;
+    ds->x = malloc (rows * cols * sizeof (float));
+    ds->feature_names = calloc (cols, sizeof (char *));
+    for (size_t j = 0; j < cols; j++) {
+        char name [16];
+        snprintf (name, sizeof name, "x%zu", j);
+        ds->feature_names [j] = strdup (name);
+    }
+    ds->target_name = strdup ("y");
+    rng_t rng;
+    rng_seed (&rng, seed);
+    for (size_t i = 0; i < rows * cols; i++)
+        ds->x [i] = rng_uniform (&rng, -1, 1);
+    if (task == MT_TASK_REGRESSION) {
+        ds->y = malloc (rows * sizeof (float));
+        for (size_t i = 0; i < rows; i++)
+            ds->y [i] = (float) fn (ds->x + i * cols, &rng);
+    }
+    else {
+        ds->label = malloc (rows * sizeof (int32_t));
+        ds->n_classes = 2;
+        ds->classes = calloc (2, sizeof (char *));
+        ds->classes [0] = strdup ("neg");
+        ds->classes [1] = strdup ("pos");
+        for (size_t i = 0; i < rows; i++)
+            ds->label [i] = fn (ds->x + i * cols, &rng) > 0;
+    }
+    return ds;
+}
+
+static double s_line (const float *x, rng_t *rng) { return 2.0 * x [0] + 0.05; }
+static double s_noise (const float *x, rng_t *rng) { return rng_uniform (rng, -1, 1); }
+static double s_side (const float *x, rng_t *rng) { return x [0] + 0.5 * x [1] - 0.1; }
+
+static void
+s_train (const mt_spec_t *spec, const dataset_t *ds, const char *out, train_opts_t *opts,
+         train_result_t *result)
+{
+    train_opts_t plain = { .threads = 1 };
+    char *cause = NULL;
+    int rc = train_run (spec, ds, out, opts ? opts : &plain, result, &cause);
+    CHECK_MSG (rc == 0, "train_run: %s", cause ? cause : "?");
+}
+
+//  The model's parameters, malloc'ed, and their count
+static float *
+s_params (const char *path, size_t *count)
+{
+    char *cause = NULL;
+    model_t *m = model_load (path, &cause);
+    CHECK_MSG (m, "%s", cause ? cause : "?");
+    *count = mlp_param_count (model_mlp (m));
+    float *copy = malloc (*count * sizeof (float));
+    memcpy (copy, mlp_params (model_mlp (m)), *count * sizeof (float));
+    model_destroy (&m);
+    return copy;
+}
+
+static bool
+s_same_params (const char *a, const char *b)
+{
+    size_t na, nb;
+    float *pa = s_params (a, &na), *pb = s_params (b, &nb);
+    bool same = na == nb && memcmp (pa, pb, na * sizeof (float)) == 0;
+    free (pa);
+    free (pb);
+    return same;
+}
+
+//  MSE of a regression model over a dataset, in the target's units
+static double
+s_model_mse (const char *path, const dataset_t *ds)
+{
+    model_t *m = model_load (path, NULL);
+    CHECK (m);
+    float *out = malloc (ds->rows * sizeof (float));
+    CHECK (model_predict (m, ds->x, ds->rows, out, NULL) == 0);
+    double sum = 0;
+    for (size_t i = 0; i < ds->rows; i++)
+        sum += (out [i] - ds->y [i]) * (double) (out [i] - ds->y [i]);
+    free (out);
+    model_destroy (&m);
+    return sum / (double) ds->rows;
+}
+
+static void
+s_test_regression (void)
+{
+    dataset_t *ds = NULL;
+    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+    if (access (test_data ("sample_dataset.csv"), R_OK) == 0)
+        ds = dataset_load (test_data ("sample_dataset.csv"), &opts, NULL);
+    if (!ds)
+        ds = s_dataset (40, 1, MT_TASK_REGRESSION, 3, s_line);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 16;
+    spec.epochs = 200;
+    train_result_t result;
+    s_train (&spec, ds, s_path ("reg.safetensors"), NULL, &result);
+    double mse = s_model_mse (s_path ("reg.safetensors"), ds);
+    printf ("regression: %zu rows, train MSE %.3g (original units), R^2 %.5f, %d epochs\n",
+            ds->rows, mse, result.train_metric, result.epochs_run);
+    CHECK (mse < 0.01);
+    CHECK (result.epochs_run == 200 && result.steps == (int64_t) (200 * ((ds->rows + 15) / 16)));
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+static void
+s_test_classification (void)
+{
+    dataset_t *ds = s_dataset (200, 3, MT_TASK_CLASSIFICATION, 5, s_side);
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 8;
+    spec.epochs = 60;
+    spec.val_split = 0.25;
+    train_result_t result;
+    s_train (&spec, ds, s_path ("cls.safetensors"), NULL, &result);
+    printf ("separable classification: train accuracy %.3f, val accuracy %.3f\n",
+            result.train_metric, result.val_metric);
+    CHECK (result.train_metric >= 0.95 && result.val_metric >= 0.9);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+static void
+s_test_iris (void)
+{
+    dataset_opts_t opts = { .target = "species", .task = MT_TASK_CLASSIFICATION };
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (test_data ("iris.csv"), &opts, &cause);
+    if (!ds) {
+        printf ("iris: skipped (%s)\n", cause ? cause : "?");
+        free (cause);
+        return;
+    }
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "species");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 16;
+    spec.epochs = 100;
+    spec.val_split = 0.2;
+    spec.seed = 1;
+    train_result_t result;
+    s_train (&spec, ds, s_path ("iris.safetensors"), NULL, &result);
+    printf ("iris: val accuracy %.3f, train accuracy %.3f\n", result.val_metric,
+            result.train_metric);
+    CHECK (result.val_metric >= 0.9);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+static int
+s_file_equal (const char *a, const char *b)
+{
+    FILE *fa = fopen (a, "rb"), *fb = fopen (b, "rb");
+    CHECK (fa && fb);
+    int ca, cb;
+    do {
+        ca = fgetc (fa);
+        cb = fgetc (fb);
+    } while (ca == cb && ca != EOF);
+    fclose (fa);
+    fclose (fb);
+    return ca == cb;
+}
+
+static mt_spec_t
+s_busy_spec (void)
+{
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 2;
+    spec.hidden [0] = 12;
+    spec.hidden [1] = 7;
+    spec.activation = MT_ACT_TANH;
+    spec.epochs = 9;
+    spec.batch_size = 7;
+    spec.val_split = 0.2;
+    spec.schedule = MT_SCHEDULE_COSINE;
+    spec.warmup_steps = 5;
+    spec.weight_decay = 0.01;
+    spec.optimizer = MT_OPT_ADAMW;
+    spec.seed = 99;
+    return spec;
+}
+
+static void
+s_test_determinism (void)
+{
+    dataset_t *ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
+    mt_spec_t spec = s_busy_spec ();
+    train_result_t r1, r2;
+    s_train (&spec, ds, s_path ("det1.safetensors"), NULL, &r1);
+    s_train (&spec, ds, s_path ("det2.safetensors"), NULL, &r2);
+    CHECK (s_file_equal (s_path ("det1.safetensors"), s_path ("det2.safetensors")));
+    spec.seed = 100;
+    s_train (&spec, ds, s_path ("det3.safetensors"), NULL, &r2);
+    CHECK (!s_same_params (s_path ("det1.safetensors"), s_path ("det3.safetensors")));
+    printf ("determinism: ok\n");
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+typedef struct {
+    int copy_epoch;             // copy the checkpoint of this epoch
+    int64_t stop_step;          // set stop after this step (0 = never)
+    volatile sig_atomic_t stop;
+    int checkpoints;
+    double val_loss [64];       // per epoch, from progress
+    int epochs_seen;
+    const char *tag;            // names the checkpoint copies
+} s_watch_t;
+
+static void
+s_copy_file (const char *from, const char *to)
+{
+    char cmd [1200];
+    snprintf (cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    CHECK (system (cmd) == 0);
+}
+
+static void
+s_on_checkpoint (const char *path, int epoch, void *arg)
+{
+    s_watch_t *watch = arg;
+    watch->checkpoints++;
+    char name [64];
+    snprintf (name, sizeof name, "%sepoch%d.ckpt", watch->tag ? watch->tag : "", epoch);
+    s_copy_file (path, s_path (name));
+}
+
+static void
+s_on_step (int64_t step, double loss, void *arg)
+{
+    s_watch_t *watch = arg;
+    CHECK (isfinite (loss));
+    if (watch->stop_step && step == watch->stop_step)
+        watch->stop = 1;
+}
+
+static void
+s_on_progress (const train_progress_t *p, void *arg)
+{
+    s_watch_t *watch = arg;
+    if (p->epoch_end && p->epoch <= 64) {
+        watch->val_loss [p->epoch - 1] = p->val_loss;
+        watch->epochs_seen = p->epoch;
+    }
+}
+
+static void
+s_test_resume (void)
+{
+    dataset_t *ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
+    mt_spec_t spec = s_busy_spec ();
+    spec.checkpoint_every = 1;
+    s_watch_t watch = { 0 };
+    train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .arg = &watch,
+                          .checkpoint_path = s_path ("run.ckpt") };
+    train_result_t straight, resumed;
+    s_train (&spec, ds, s_path ("straight.safetensors"), &opts, &straight);
+    CHECK (watch.checkpoints == 9);
+    //  resume from the epoch-4 checkpoint of the same run, to the end
+    train_opts_t again = { .threads = 1, .resume_path = s_path ("epoch4.ckpt") };
+    s_train (&spec, ds, s_path ("resumed.safetensors"), &again, &resumed);
+    CHECK (resumed.resumed_from_epoch == 4);
+    CHECK (s_same_params (s_path ("straight.safetensors"), s_path ("resumed.safetensors")));
+    CHECK (s_file_equal (s_path ("straight.safetensors"), s_path ("resumed.safetensors")));
+
+    //  stop mid-epoch (step 17 of 7 per epoch), then resume from that checkpoint
+    s_watch_t stopper = { .stop_step = 17 };
+    train_opts_t stopping = { .threads = 1, .stepped = s_on_step, .arg = &stopper,
+                              .stop = &stopper.stop, .checkpoint_path = s_path ("stop.ckpt") };
+    train_result_t stopped;
+    unlink (s_path ("stopped.safetensors"));
+    s_train (&spec, ds, s_path ("stopped.safetensors"), &stopping, &stopped);
+    CHECK (stopped.stopped && stopped.steps == 17 && stopped.epochs_run == 2);
+    CHECK (access (s_path ("stopped.safetensors"), F_OK) != 0);
+    model_t *ckpt = model_load (s_path ("stop.ckpt"), NULL);
+    CHECK (ckpt && model_meta (ckpt, "checkpoint") && strcmp (model_meta (ckpt, "step"), "17") == 0);
+    model_destroy (&ckpt);
+    train_opts_t finish = { .threads = 1, .resume_path = s_path ("stop.ckpt") };
+    s_train (&spec, ds, s_path ("finished.safetensors"), &finish, &resumed);
+    CHECK (s_same_params (s_path ("straight.safetensors"), s_path ("finished.safetensors")));
+    printf ("resume (epoch boundary and mid-epoch) bit-identical, stop flag: ok\n");
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+static void
+s_test_early_stopping (void)
+{
+    dataset_t *ds = s_dataset (60, 5, MT_TASK_REGRESSION, 11, s_noise);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 64;
+    spec.epochs = 60;
+    spec.val_split = 0.3;
+    spec.patience = 4;
+    spec.checkpoint_every = 1;
+    s_watch_t watch = { .tag = "early-" };
+    train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .progress = s_on_progress,
+                          .progress_ms = 1000000, .arg = &watch,
+                          .checkpoint_path = s_path ("early.ckpt") };
+    train_result_t result;
+    s_train (&spec, ds, s_path ("early.safetensors"), &opts, &result);
+    int best = 0;
+    for (int e = 1; e < watch.epochs_seen; e++)
+        best = watch.val_loss [e] < watch.val_loss [best] ? e : best;
+    printf ("early stopping: ran %d of 60 epochs, best epoch %d (val loss %.4f)\n",
+            result.epochs_run, result.best_epoch, result.val_loss);
+    CHECK (result.epochs_run < 60 && watch.epochs_seen == result.epochs_run);
+    CHECK (result.best_epoch == best + 1);
+    CHECK (result.epochs_run == result.best_epoch + spec.patience);
+    CHECK (result.val_loss == watch.val_loss [best]);
+    char name [64];
+    snprintf (name, sizeof name, "early-epoch%d.ckpt", result.best_epoch);
+    CHECK (s_same_params (s_path ("early.safetensors"), s_path (name)));
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+static void
+s_test_warm_start (void)
+{
+    dataset_t *ds = s_dataset (30, 2, MT_TASK_REGRESSION, 4, s_line);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.epochs = 30;
+    train_result_t result;
+    s_train (&spec, ds, s_path ("warm0.safetensors"), NULL, &result);
+    double before = s_model_mse (s_path ("warm0.safetensors"), ds);
+    //  one more epoch at a tiny rate from the trained model stays close to it
+    spec.epochs = 1;
+    spec.lr = 1e-6;
+    train_opts_t opts = { .threads = 1, .init_path = s_path ("warm0.safetensors") };
+    s_train (&spec, ds, s_path ("warm1.safetensors"), &opts, &result);
+    double after = s_model_mse (s_path ("warm1.safetensors"), ds);
+    CHECK_NEAR (after, before, 1e-3 + 0.01 * before);
+    //  a checkpoint is a valid init too; a shape mismatch is an error
+    opts.init_path = s_path ("epoch4.ckpt");
+    char *cause = NULL;
+    CHECK (train_run (&spec, ds, s_path ("warm2.safetensors"), &opts, &result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "shapes");
+    free (cause);
+    cause = NULL;
+    opts.init_path = s_path ("missing.safetensors");
+    CHECK (train_run (&spec, ds, s_path ("warm2.safetensors"), &opts, &result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "missing.safetensors");
+    free (cause);
+    dataset_destroy (&ds);
+    ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
+    mt_spec_clear (&spec);
+    spec = s_busy_spec ();
+    opts.init_path = s_path ("epoch4.ckpt");
+    s_train (&spec, ds, s_path ("warm3.safetensors"), &opts, &result);
+    printf ("warm start: ok (MSE %.4g -> %.4g)\n", before, after);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+int
+main (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/test_train.XXXXXX");
+    CHECK (mkdtemp (s_dir));
+    s_test_regression ();
+    s_test_classification ();
+    s_test_iris ();
+    s_test_determinism ();
+    s_test_resume ();
+    s_test_early_stopping ();
+    s_test_warm_start ();
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    CHECK (system (cmd) == 0);
+    printf ("test_train: ok\n");
+    return 0;
+}

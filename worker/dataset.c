@@ -1,0 +1,1020 @@
+/*  dataset - a CSV or JSONL table read into float features and a target  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mt/util.h"
+#include "csv.h"
+#include "dataset.h"
+#include "numparse.h"
+
+//  A string-to-index hash table over borrowed keys (column or class names).
+typedef struct {
+    const char *key;            // NULL = empty slot
+    size_t len;
+    int value;
+} s_slot_t;
+
+typedef struct {
+    s_slot_t *slots;
+    size_t cap;                 // a power of two
+    size_t count;
+} s_map_t;
+
+//  A dataset being built, whichever format it comes from.
+typedef struct {
+    const char *name;           // the file, for messages
+    const dataset_opts_t *opts;
+    char **cause;
+    dataset_t *ds;
+    char **columns;             // the file's column names (owned)
+    int n_columns;
+    int *feature_col;           // ds->cols entries: each feature's column
+    int target_col;             // -1 without a target
+    size_t cap_rows;            // rows allocated in ds->x, y, label
+    s_map_t class_map;          // class name -> id (index in class_names)
+    char **class_names;         // in order of first sight, or as opts gave them
+    int n_class_names;
+    int cap_class_names;
+    bool fixed_classes;         // opts->classes given: no new ones
+} s_build_t;
+
+//  A class name with what sorting needs.
+typedef struct {
+    char *name;
+    long long value;            // when all names are integers
+    int id;                     // id before sorting
+} s_class_t;
+
+#define S_VALUE_SHOWN 40        // bytes of a bad value quoted in a message
+#define S_COLUMNS_SHOWN 8       // column names listed when one is missing
+
+static int s_load (const char *name, const char *data, size_t len,
+                   const dataset_opts_t *opts, char **cause, dataset_t **out);
+static int s_read_file (const char *path, char **data, size_t *len, char **cause);
+static mt_format_t s_detect_format (const char *name, const char *data, size_t len);
+
+static int s_load_csv (s_build_t *b, const char *data, size_t len);
+static int s_csv_header (s_build_t *b, csv_t *csv, size_t count);
+static int s_csv_row (s_build_t *b, const csv_field_t *fields, size_t count, size_t line);
+static int s_csv_error (s_build_t *b, csv_t *csv);
+
+static int s_load_jsonl (s_build_t *b, const char *data, size_t len);
+static int s_jsonl_line (s_build_t *b, const char *p, size_t len, size_t line);
+static int s_jsonl_header (s_build_t *b, json_t *obj, size_t line);
+static int s_jsonl_row (s_build_t *b, json_t *obj, size_t line);
+static int s_json_number (s_build_t *b, json_t *value, int col, size_t line, float *out);
+static int s_json_label (s_build_t *b, json_t *value, size_t line, int32_t *out);
+static const char *s_json_type (const json_t *value);
+
+static int s_build_init (s_build_t *b, const char *name, const dataset_opts_t *opts,
+                         char **cause);
+static void s_build_free (s_build_t *b);
+static int s_build_columns (s_build_t *b, size_t line);
+static int s_build_check_name (s_build_t *b, const char *name, size_t len, int col,
+                               size_t line);
+static int s_build_target (s_build_t *b, const s_map_t *map, size_t line);
+static int s_build_features (s_build_t *b, const s_map_t *map, size_t line);
+static int s_build_all_features (s_build_t *b, size_t line);
+static int s_build_feature_names (s_build_t *b);
+static int s_build_missing (s_build_t *b, const char *column, const char *role, size_t line);
+static int s_build_row (s_build_t *b, size_t line, float **row);
+static int s_build_number (s_build_t *b, const char *s, size_t len, int col, size_t line,
+                           float *out);
+static int s_build_label (s_build_t *b, const char *s, size_t len, size_t line,
+                          int32_t *out);
+static int s_build_add_class (s_build_t *b, const char *s, size_t len, size_t line);
+static int s_build_finish (s_build_t *b);
+static int s_build_sort_classes (s_build_t *b);
+static void s_build_shrink (s_build_t *b);
+
+static bool s_integer (const char *s, long long *value);
+static int s_cmp_numeric (const void *a, const void *b);
+static int s_cmp_bytes (const void *a, const void *b);
+static const char *s_printable (char *buf, size_t size, const char *s, size_t len);
+#define S_SHOWN(n) ((n) * 4 + 8)   // buffer bytes to show n bytes escaped
+static int s_fail (s_build_t *b, size_t line, const char *column, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static int s_map_put (s_map_t *map, const char *key, size_t len, int value);
+static int s_map_get (const s_map_t *map, const char *key, size_t len);
+static void s_map_free (s_map_t *map);
+
+
+//  --------------------------------------------------------------------------
+//  Public API
+
+dataset_t *
+dataset_load (const char *path, const dataset_opts_t *opts, char **cause)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
+        return NULL;
+    }
+    struct stat st;
+    dataset_t *ds = NULL;
+    if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode)) {
+        close (fd);
+        mt_fail (cause, "%s: is a directory", path);
+        return NULL;
+    }
+    if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0
+    &&  (uint64_t) st.st_size <= SIZE_MAX) {
+        //  Parse straight from the page cache: no copy of the file is made.
+        size_t len = (size_t) st.st_size;
+        void *map = mmap (NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        close (fd);
+        if (map == MAP_FAILED) {
+            mt_fail (cause, "%s: cannot map: %s", path, strerror (errno));
+            return NULL;
+        }
+        madvise (map, len, MADV_SEQUENTIAL);
+        s_load (path, map, len, opts, cause, &ds);
+        munmap (map, len);
+        return ds;
+    }
+    //  Empty files, pipes and the like are read into memory.
+    char *data = NULL;
+    size_t len = 0;
+    int rc = s_read_file (path, &data, &len, cause);
+    close (fd);
+    if (rc == 0)
+        s_load (path, data, len, opts, cause, &ds);
+    free (data);
+    return ds;
+}
+
+dataset_t *
+dataset_load_buffer (const char *name, const char *data, size_t len,
+                     const dataset_opts_t *opts, char **cause)
+{
+    dataset_t *ds = NULL;
+    s_load (name ? name : "(buffer)", len ? data : "", len, opts, cause, &ds);
+    return ds;
+}
+
+void
+dataset_destroy (dataset_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dataset_t *self = *self_p;
+    free (self->x);
+    free (self->y);
+    free (self->label);
+    for (size_t i = 0; self->feature_names && i < self->cols; i++)
+        free (self->feature_names [i]);
+    free (self->feature_names);
+    free (self->target_name);
+    for (int i = 0; self->classes && i < self->n_classes; i++)
+        free (self->classes [i]);
+    free (self->classes);
+    free (self);
+    *self_p = NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Files and formats
+
+static int
+s_load (const char *name, const char *data, size_t len, const dataset_opts_t *opts,
+        char **cause, dataset_t **out)
+{
+    static const dataset_opts_t defaults = { .format = MT_FORMAT_AUTO };
+    s_build_t b;
+    if (s_build_init (&b, name, opts ? opts : &defaults, cause))
+        return -1;
+    mt_format_t format = b.opts->format;
+    if (format == MT_FORMAT_AUTO)
+        format = s_detect_format (name, data, len);
+    int rc;
+    if (format == MT_FORMAT_CSV)
+        rc = s_load_csv (&b, data, len);
+    else
+    if (format == MT_FORMAT_JSONL)
+        rc = s_load_jsonl (&b, data, len);
+    else
+        rc = s_fail (&b, 0, NULL, "unknown format %d", (int) format);
+    if (rc == 0)
+        rc = s_build_finish (&b);
+    if (rc == 0) {
+        *out = b.ds;
+        b.ds = NULL;
+    }
+    s_build_free (&b);
+    return rc;
+}
+
+//  Read what fd-less sources (pipes, empty files) hold, growing a buffer.
+static int
+s_read_file (const char *path, char **data, size_t *len, char **cause)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
+    size_t cap = 0, used = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (used == cap) {
+            size_t grown = cap ? cap * 2 : 65536;
+            char *bigger = grown > cap ? realloc (buf, grown) : NULL;
+            if (!bigger) {
+                free (buf);
+                fclose (file);
+                return mt_fail (cause, "%s: out of memory reading it", path);
+            }
+            buf = bigger;
+            cap = grown;
+        }
+        size_t got = fread (buf + used, 1, cap - used, file);
+        used += got;
+        if (got == 0)
+            break;
+    }
+    int error = ferror (file) ? errno : 0;
+    fclose (file);
+    if (error) {
+        free (buf);
+        return mt_fail (cause, "%s: cannot read: %s", path, strerror (error));
+    }
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+//  By the name's extension, then by the first byte that is not a space.
+static mt_format_t
+s_detect_format (const char *name, const char *data, size_t len)
+{
+    const char *dot = strrchr (name, '.');
+    if (dot && strcasecmp (dot, ".csv") == 0)
+        return MT_FORMAT_CSV;
+    if (dot && (strcasecmp (dot, ".jsonl") == 0 || strcasecmp (dot, ".ndjson") == 0))
+        return MT_FORMAT_JSONL;
+    size_t i = len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < len && (data [i] == ' ' || data [i] == '\t' || data [i] == '\r'
+                   ||  data [i] == '\n'))
+        i++;
+    return i < len && data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
+}
+
+
+//  --------------------------------------------------------------------------
+//  CSV
+
+static int
+s_load_csv (s_build_t *b, const char *data, size_t len)
+{
+    csv_t *csv = csv_new (data, len, DATASET_MAX_LINE);
+    if (!csv)
+        return s_fail (b, 0, NULL, "out of memory");
+    size_t count;
+    int rc = csv_next (csv, &count);
+    if (rc)
+        rc = s_csv_error (b, csv);
+    else
+    if (count == 0)
+        rc = s_fail (b, 0, NULL, "empty file (no header row)");
+    else
+        rc = s_csv_header (b, csv, count);
+    while (rc == 0) {
+        if (csv_next (csv, &count))
+            rc = s_csv_error (b, csv);
+        else
+        if (count == 0)
+            break;
+        else
+            rc = s_csv_row (b, csv_fields (csv), count, csv_line (csv));
+    }
+    csv_destroy (&csv);
+    return rc;
+}
+
+static int
+s_csv_header (s_build_t *b, csv_t *csv, size_t count)
+{
+    size_t line = csv_line (csv);
+    const csv_field_t *fields = csv_fields (csv);
+    b->columns = calloc (count, sizeof *b->columns);
+    if (!b->columns)
+        return s_fail (b, line, NULL, "out of memory");
+    b->n_columns = (int) count;
+    for (size_t i = 0; i < count; i++) {
+        if (s_build_check_name (b, fields [i].ptr, fields [i].len, (int) i, line))
+            return -1;
+        b->columns [i] = strndup (fields [i].ptr, fields [i].len);
+        if (!b->columns [i])
+            return s_fail (b, line, NULL, "out of memory");
+    }
+    return s_build_columns (b, line);
+}
+
+//  One data record: every feature and the target; other columns are skipped.
+static int
+s_csv_row (s_build_t *b, const csv_field_t *fields, size_t count, size_t line)
+{
+    if (count < (size_t) b->n_columns)
+        return s_fail (b, line, b->columns [count], "missing (the row has %zu fields, "
+                       "the header %d)", count, b->n_columns);
+    if (count > (size_t) b->n_columns)
+        return s_fail (b, line, NULL, "column %d: extra field (the row has %zu fields, "
+                       "the header %d)", b->n_columns + 1, count, b->n_columns);
+    float *row;
+    if (s_build_row (b, line, &row))
+        return -1;
+    size_t cols = b->ds->cols;
+    for (size_t j = 0; j < cols; j++) {
+        const csv_field_t *field = &fields [b->feature_col [j]];
+        if (numparse_float (field->ptr, field->len, &row [j]))
+            return s_build_number (b, field->ptr, field->len, b->feature_col [j], line,
+                                   &row [j]);
+    }
+    if (b->target_col < 0)
+        return 0;
+    const csv_field_t *target = &fields [b->target_col];
+    size_t r = b->ds->rows - 1;
+    if (b->ds->y)
+        return s_build_number (b, target->ptr, target->len, b->target_col, line,
+                               &b->ds->y [r]);
+    return s_build_label (b, target->ptr, target->len, line, &b->ds->label [r]);
+}
+
+static int
+s_csv_error (s_build_t *b, csv_t *csv)
+{
+    size_t field;
+    csv_error_t error = csv_error (csv, &field);
+    size_t line = csv_line (csv);
+    const char *column = b->columns && field < (size_t) b->n_columns
+                       ? b->columns [field] : NULL;
+    char number [32];
+    if (!column) {
+        snprintf (number, sizeof number, "%zu", field + 1);
+        column = number;
+    }
+    if (error == CSV_TOO_LONG)
+        return s_fail (b, line, NULL, "record is longer than %d bytes", DATASET_MAX_LINE);
+    if (error == CSV_UNTERMINATED)
+        return s_fail (b, line, column, "unterminated quoted field");
+    if (error == CSV_AFTER_QUOTE)
+        return s_fail (b, line, column, "text after a closing quote");
+    return s_fail (b, line, NULL, "out of memory");
+}
+
+
+//  --------------------------------------------------------------------------
+//  JSONL
+
+static int
+s_load_jsonl (s_build_t *b, const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    if (len >= 3 && memcmp (p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    for (size_t line = 1; p < end; line++) {
+        const char *nl = memchr (p, '\n', (size_t) (end - p));
+        const char *stop = nl ? nl : end;
+        const char *next = nl ? nl + 1 : end;
+        if (stop > p && stop [-1] == '\r')
+            stop--;
+        if (s_jsonl_line (b, p, (size_t) (stop - p), line))
+            return -1;
+        p = next;
+    }
+    if (!b->columns)
+        return s_fail (b, 0, NULL, "empty file (no JSON object)");
+    return 0;
+}
+
+static int
+s_jsonl_line (s_build_t *b, const char *p, size_t len, size_t line)
+{
+    if (len > DATASET_MAX_LINE)
+        return s_fail (b, line, NULL, "line is longer than %d bytes", DATASET_MAX_LINE);
+    size_t i = 0;
+    while (i < len && (p [i] == ' ' || p [i] == '\t'))
+        i++;
+    if (i == len)
+        return 0;               // blank lines are skipped
+    json_error_t error;
+    json_t *obj = json_loadb (p, len, JSON_REJECT_DUPLICATES, &error);
+    if (!obj)
+        return s_fail (b, line, NULL, "invalid JSON at character %d: %s",
+                       error.column, error.text);
+    int rc;
+    if (!json_is_object (obj))
+        rc = s_fail (b, line, NULL, "not a JSON object but %s", s_json_type (obj));
+    else
+    if (!b->columns && s_jsonl_header (b, obj, line))
+        rc = -1;
+    else
+        rc = s_jsonl_row (b, obj, line);
+    json_decref (obj);
+    return rc;
+}
+
+//  The first object's keys, in their order, are the columns.
+static int
+s_jsonl_header (s_build_t *b, json_t *obj, size_t line)
+{
+    size_t count = json_object_size (obj);
+    if (count == 0)
+        return s_fail (b, line, NULL, "the first object has no keys (no columns)");
+    b->columns = calloc (count, sizeof *b->columns);
+    if (!b->columns)
+        return s_fail (b, line, NULL, "out of memory");
+    const char *key;
+    json_t *value;
+    json_object_foreach (obj, key, value) {
+        int col = b->n_columns;
+        if (s_build_check_name (b, key, strlen (key), col, line))
+            return -1;
+        b->columns [col] = strdup (key);
+        if (!b->columns [col])
+            return s_fail (b, line, NULL, "out of memory");
+        b->n_columns++;
+    }
+    return s_build_columns (b, line);
+}
+
+//  Only the needed keys are read; others, in any line, are ignored.
+static int
+s_jsonl_row (s_build_t *b, json_t *obj, size_t line)
+{
+    float *row;
+    if (s_build_row (b, line, &row))
+        return -1;
+    for (size_t j = 0; j < b->ds->cols; j++) {
+        int col = b->feature_col [j];
+        if (s_json_number (b, json_object_get (obj, b->columns [col]), col, line, &row [j]))
+            return -1;
+    }
+    if (b->target_col < 0)
+        return 0;
+    json_t *target = json_object_get (obj, b->columns [b->target_col]);
+    size_t r = b->ds->rows - 1;
+    if (b->ds->y)
+        return s_json_number (b, target, b->target_col, line, &b->ds->y [r]);
+    if (!target)
+        return s_fail (b, line, b->columns [b->target_col], "missing from this object");
+    return s_json_label (b, target, line, &b->ds->label [r]);
+}
+
+//  A JSON number as float32: via double, as strtod reads it.
+static int
+s_json_number (s_build_t *b, json_t *value, int col, size_t line, float *out)
+{
+    const char *column = b->columns [col];
+    if (!value)
+        return s_fail (b, line, column, "missing from this object");
+    if (!json_is_number (value)) {
+        if (json_is_string (value)) {
+            char shown [S_SHOWN (S_VALUE_SHOWN)];
+            return s_fail (b, line, column, "expected a number, got the string '%s'",
+                           s_printable (shown, sizeof shown, json_string_value (value),
+                                        json_string_length (value)));
+        }
+        return s_fail (b, line, column, "expected a number, got %s", s_json_type (value));
+    }
+    float number = (float) json_number_value (value);
+    if (!isfinite (number))
+        return s_fail (b, line, column, "%g is out of range for float32",
+                       json_number_value (value));
+    *out = number;
+    return 0;
+}
+
+//  A class: a JSON integer (by its decimal form) or a string.
+static int
+s_json_label (s_build_t *b, json_t *value, size_t line, int32_t *out)
+{
+    if (json_is_integer (value)) {
+        char text [32];
+        int len = snprintf (text, sizeof text, "%" JSON_INTEGER_FORMAT,
+                            json_integer_value (value));
+        return s_build_label (b, text, (size_t) len, line, out);
+    }
+    if (json_is_string (value))
+        return s_build_label (b, json_string_value (value), json_string_length (value),
+                             line, out);
+    return s_fail (b, line, b->columns [b->target_col],
+                   "a class must be an integer or a string, got %s", s_json_type (value));
+}
+
+static const char *
+s_json_type (const json_t *value)
+{
+    switch (json_typeof (value)) {
+        case JSON_OBJECT:  return "an object";
+        case JSON_ARRAY:   return "an array";
+        case JSON_STRING:  return "a string";
+        case JSON_INTEGER: return "an integer";
+        case JSON_REAL:    return "a real number";
+        case JSON_TRUE:    return "true";
+        case JSON_FALSE:   return "false";
+        case JSON_NULL:    return "null";
+    }
+    return "an unknown value";
+}
+
+
+//  --------------------------------------------------------------------------
+//  Building the table
+
+static int
+s_build_init (s_build_t *b, const char *name, const dataset_opts_t *opts, char **cause)
+{
+    memset (b, 0, sizeof *b);
+    b->name = name;
+    b->opts = opts;
+    b->cause = cause;
+    b->target_col = -1;
+    b->ds = calloc (1, sizeof *b->ds);
+    if (!b->ds)
+        return mt_fail (cause, "%s: out of memory", name);
+    if (opts->task != MT_TASK_REGRESSION && opts->task != MT_TASK_CLASSIFICATION)
+        return s_fail (b, 0, NULL, "unknown task %d", (int) opts->task);
+    b->ds->task = opts->task;
+    if (!opts->target || opts->task != MT_TASK_CLASSIFICATION || opts->n_classes <= 0)
+        return 0;
+    if (!opts->classes || opts->n_classes > DATASET_MAX_CLASSES)
+        return s_fail (b, 0, NULL, "bad class list (%d classes)", opts->n_classes);
+    for (int i = 0; i < opts->n_classes; i++) {
+        const char *class = opts->classes [i] ? opts->classes [i] : "";
+        if (s_build_add_class (b, class, strlen (class), 0))
+            return -1;
+    }
+    b->fixed_classes = true;
+    return 0;
+}
+
+static void
+s_build_free (s_build_t *b)
+{
+    for (int i = 0; b->columns && i < b->n_columns; i++)
+        free (b->columns [i]);
+    free (b->columns);
+    free (b->feature_col);
+    for (int i = 0; i < b->n_class_names; i++)
+        free (b->class_names [i]);
+    free (b->class_names);
+    s_map_free (&b->class_map);
+    dataset_destroy (&b->ds);
+}
+
+//  With the column names known: find the target and the features.
+static int
+s_build_columns (s_build_t *b, size_t line)
+{
+    s_map_t map = { 0 };
+    int rc = 0;
+    for (int col = 0; col < b->n_columns && rc == 0; col++) {
+        const char *column = b->columns [col];
+        int seen = s_map_get (&map, column, strlen (column));
+        if (seen >= 0)
+            rc = s_fail (b, line, column, "appears twice (columns %d and %d)",
+                         seen + 1, col + 1);
+        else
+        if (s_map_put (&map, column, strlen (column), col))
+            rc = s_fail (b, line, NULL, "out of memory");
+    }
+    if (rc == 0)
+        rc = s_build_target (b, &map, line);
+    if (rc == 0)
+        rc = b->opts->features ? s_build_features (b, &map, line)
+                               : s_build_all_features (b, line);
+    if (rc == 0)
+        rc = s_build_feature_names (b);
+    s_map_free (&map);
+    return rc;
+}
+
+static int
+s_build_check_name (s_build_t *b, const char *name, size_t len, int col, size_t line)
+{
+    if (len == 0)
+        return s_fail (b, line, NULL, "column %d has an empty name", col + 1);
+    if (len > MT_SPEC_MAX_COLUMN)
+        return s_fail (b, line, NULL, "column %d: name is longer than %d bytes",
+                       col + 1, MT_SPEC_MAX_COLUMN);
+    if (memchr (name, 0, len))
+        return s_fail (b, line, NULL, "column %d: name holds a NUL byte", col + 1);
+    return 0;
+}
+
+static int
+s_build_target (s_build_t *b, const s_map_t *map, size_t line)
+{
+    const char *target = b->opts->target;
+    if (!target)
+        return 0;
+    b->target_col = s_map_get (map, target, strlen (target));
+    if (b->target_col < 0)
+        return s_build_missing (b, target, "the target", line);
+    b->ds->target_name = strdup (target);
+    size_t rows_bytes = 1024;
+    if (b->ds->task == MT_TASK_REGRESSION)
+        b->ds->y = malloc (rows_bytes * sizeof (float));
+    else
+        b->ds->label = malloc (rows_bytes * sizeof (int32_t));
+    if (!b->ds->target_name || (!b->ds->y && !b->ds->label))
+        return s_fail (b, line, NULL, "out of memory");
+    return 0;
+}
+
+//  The features the caller named, in its order.
+static int
+s_build_features (s_build_t *b, const s_map_t *map, size_t line)
+{
+    int n = b->opts->n_features;
+    if (n < 1 || n > MT_SPEC_MAX_FEATURES)
+        return s_fail (b, line, NULL, "%d features asked for; 1 to %d are allowed",
+                       n, MT_SPEC_MAX_FEATURES);
+    b->feature_col = malloc ((size_t) n * sizeof *b->feature_col);
+    bool *used = calloc ((size_t) b->n_columns, sizeof *used);
+    int rc = b->feature_col && used ? 0 : s_fail (b, line, NULL, "out of memory");
+    for (int j = 0; j < n && rc == 0; j++) {
+        const char *feature = b->opts->features [j] ? b->opts->features [j] : "";
+        int col = s_map_get (map, feature, strlen (feature));
+        if (col < 0)
+            rc = s_build_missing (b, feature, "a feature", line);
+        else
+        if (col == b->target_col)
+            rc = s_fail (b, line, feature, "is both the target and a feature");
+        else
+        if (used [col])
+            rc = s_fail (b, line, feature, "is listed twice as a feature");
+        else {
+            used [col] = true;
+            b->feature_col [j] = col;
+        }
+    }
+    free (used);
+    b->ds->cols = rc == 0 ? (size_t) n : 0;
+    return rc;
+}
+
+//  Every column but the target, in file order.
+static int
+s_build_all_features (s_build_t *b, size_t line)
+{
+    int n = b->n_columns - (b->target_col >= 0 ? 1 : 0);
+    if (n == 0)
+        return s_fail (b, line, NULL, "no feature columns (only the target '%s')",
+                       b->opts->target);
+    if (n > MT_SPEC_MAX_FEATURES)
+        return s_fail (b, line, NULL, "%d feature columns, more than the limit of %d",
+                       n, MT_SPEC_MAX_FEATURES);
+    b->feature_col = malloc ((size_t) n * sizeof *b->feature_col);
+    if (!b->feature_col)
+        return s_fail (b, line, NULL, "out of memory");
+    int j = 0;
+    for (int col = 0; col < b->n_columns; col++)
+        if (col != b->target_col)
+            b->feature_col [j++] = col;
+    b->ds->cols = (size_t) n;
+    return 0;
+}
+
+static int
+s_build_feature_names (s_build_t *b)
+{
+    dataset_t *ds = b->ds;
+    ds->feature_names = calloc (ds->cols, sizeof *ds->feature_names);
+    if (!ds->feature_names)
+        return s_fail (b, 0, NULL, "out of memory");
+    for (size_t j = 0; j < ds->cols; j++) {
+        ds->feature_names [j] = strdup (b->columns [b->feature_col [j]]);
+        if (!ds->feature_names [j])
+            return s_fail (b, 0, NULL, "out of memory");
+    }
+    return 0;
+}
+
+//  "no column 'z' (the target); the columns are: a, b, c"
+static int
+s_build_missing (s_build_t *b, const char *column, const char *role, size_t line)
+{
+    char list [S_COLUMNS_SHOWN * (MT_SPEC_MAX_COLUMN + 2) + 8] = "";
+    size_t used = 0;
+    for (int col = 0; col < b->n_columns && col < S_COLUMNS_SHOWN; col++)
+        used += (size_t) snprintf (list + used, sizeof list - used, "%s%s",
+                                   col ? ", " : "", b->columns [col]);
+    if (b->n_columns > S_COLUMNS_SHOWN)
+        snprintf (list + used, sizeof list - used, ", ...");
+    char shown [S_SHOWN (MT_SPEC_MAX_COLUMN)];
+    return s_fail (b, line, NULL, "no column '%s' (%s); the columns are: %s",
+                   s_printable (shown, sizeof shown, column, strlen (column)), role, list);
+}
+
+//  Room for one more row: arrays grow geometrically, so n rows cost O(n).
+static int
+s_build_row (s_build_t *b, size_t line, float **row)
+{
+    dataset_t *ds = b->ds;
+    if (ds->rows == b->cap_rows) {
+        size_t cap = b->cap_rows ? b->cap_rows * 2 : 1024;
+        if (cap > SIZE_MAX / sizeof (float) / ds->cols)
+            return s_fail (b, line, NULL, "too many rows");
+        float *x = realloc (ds->x, cap * ds->cols * sizeof *x);
+        if (x)
+            ds->x = x;
+        float *y = x && ds->y ? realloc (ds->y, cap * sizeof *y) : NULL;
+        if (y)
+            ds->y = y;
+        int32_t *label = x && ds->label ? realloc (ds->label, cap * sizeof *label) : NULL;
+        if (label)
+            ds->label = label;
+        if (!x || (ds->y && !y) || (ds->label && !label))
+            return s_fail (b, line, NULL, "out of memory at row %zu", ds->rows + 1);
+        b->cap_rows = cap;
+    }
+    *row = ds->x + ds->rows * ds->cols;
+    ds->rows++;
+    return 0;
+}
+
+//  A number for column col; explains why when it is not one.
+static int
+s_build_number (s_build_t *b, const char *s, size_t len, int col, size_t line, float *out)
+{
+    if (numparse_float (s, len, out) == 0)
+        return 0;
+    const char *column = b->columns [col];
+    char shown [S_SHOWN (S_VALUE_SHOWN)];
+    s_printable (shown, sizeof shown, s, len);
+    if (len == 0)
+        return s_fail (b, line, column, "empty value");
+    if (numparse_is_nonfinite (s, len))
+        return s_fail (b, line, column, "'%s' is not a finite number", shown);
+    if (numparse_is_decimal (s, len))
+        return s_fail (b, line, column, "'%s' is out of range for float32", shown);
+    return s_fail (b, line, column, "'%s' is not a number", shown);
+}
+
+//  The class id of a target value, adding it when classes come from the data.
+static int
+s_build_label (s_build_t *b, const char *s, size_t len, size_t line, int32_t *out)
+{
+    int id = s_map_get (&b->class_map, s, len);
+    if (id >= 0) {
+        *out = id;
+        return 0;
+    }
+    const char *column = b->columns [b->target_col];
+    char shown [S_SHOWN (S_VALUE_SHOWN)];
+    if (len == 0)
+        return s_fail (b, line, column, "empty class");
+    if (b->fixed_classes)
+        return s_fail (b, line, column, "unknown class '%s' (not one of the %d given)",
+                       s_printable (shown, sizeof shown, s, len), b->n_class_names);
+    if (s_build_add_class (b, s, len, line))
+        return -1;
+    *out = b->n_class_names - 1;
+    return 0;
+}
+
+static int
+s_build_add_class (s_build_t *b, const char *s, size_t len, size_t line)
+{
+    const char *column = b->opts->target;
+    char shown [S_SHOWN (S_VALUE_SHOWN)];
+    if (memchr (s, 0, len))
+        return s_fail (b, line, column, "a class name holds a NUL byte");
+    if (len == 0)
+        return s_fail (b, line, column, "empty class name");
+    if (s_map_get (&b->class_map, s, len) >= 0)
+        return s_fail (b, line, column, "class '%s' is given twice",
+                       s_printable (shown, sizeof shown, s, len));
+    if (b->n_class_names == DATASET_MAX_CLASSES)
+        return s_fail (b, line, column, "more than %d classes", DATASET_MAX_CLASSES);
+    if (b->n_class_names == b->cap_class_names) {
+        int cap = b->cap_class_names ? b->cap_class_names * 2 : 16;
+        char **names = realloc (b->class_names, (size_t) cap * sizeof *names);
+        if (!names)
+            return s_fail (b, line, NULL, "out of memory");
+        b->class_names = names;
+        b->cap_class_names = cap;
+    }
+    char *name = strndup (s, len);
+    if (!name || s_map_put (&b->class_map, name, len, b->n_class_names)) {
+        free (name);
+        return s_fail (b, line, NULL, "out of memory");
+    }
+    b->class_names [b->n_class_names++] = name;
+    return 0;
+}
+
+static int
+s_build_finish (s_build_t *b)
+{
+    dataset_t *ds = b->ds;
+    if (ds->rows == 0)
+        return s_fail (b, 0, NULL, "no data rows (only a header)");
+    if (ds->label && !b->fixed_classes && b->n_class_names < 2) {
+        char shown [S_SHOWN (S_VALUE_SHOWN)];
+        const char *only = b->class_names [0];
+        return s_fail (b, 0, ds->target_name, "only one class ('%s'); classification "
+                       "needs at least 2", s_printable (shown, sizeof shown, only,
+                                                        strlen (only)));
+    }
+    if (ds->label && !b->fixed_classes && s_build_sort_classes (b))
+        return -1;
+    if (ds->label) {
+        ds->classes = b->class_names;
+        ds->n_classes = b->n_class_names;
+        b->class_names = NULL;
+        b->n_class_names = 0;
+    }
+    s_build_shrink (b);
+    return 0;
+}
+
+//  Sort the classes (numerically when all are integers) and renumber labels.
+static int
+s_build_sort_classes (s_build_t *b)
+{
+    int n = b->n_class_names;
+    s_class_t *classes = malloc ((size_t) n * sizeof *classes);
+    int32_t *rank = malloc ((size_t) n * sizeof *rank);
+    if (!classes || !rank) {
+        free (classes);
+        free (rank);
+        return s_fail (b, 0, NULL, "out of memory");
+    }
+    bool numeric = true;
+    for (int i = 0; i < n; i++) {
+        classes [i] = (s_class_t) { b->class_names [i], 0, i };
+        numeric = numeric && s_integer (classes [i].name, &classes [i].value);
+    }
+    qsort (classes, (size_t) n, sizeof *classes, numeric ? s_cmp_numeric : s_cmp_bytes);
+    for (int i = 0; i < n; i++) {
+        rank [classes [i].id] = i;
+        b->class_names [i] = classes [i].name;
+    }
+    for (size_t r = 0; r < b->ds->rows; r++)
+        b->ds->label [r] = rank [b->ds->label [r]];
+    free (classes);
+    free (rank);
+    return 0;
+}
+
+//  Give back what geometric growth over-allocated.
+static void
+s_build_shrink (s_build_t *b)
+{
+    dataset_t *ds = b->ds;
+    float *x = realloc (ds->x, ds->rows * ds->cols * sizeof *x);
+    if (x)
+        ds->x = x;
+    float *y = ds->y ? realloc (ds->y, ds->rows * sizeof *y) : NULL;
+    if (y)
+        ds->y = y;
+    int32_t *label = ds->label ? realloc (ds->label, ds->rows * sizeof *label) : NULL;
+    if (label)
+        ds->label = label;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+//  An optional sign and digits that fit a long long.
+static bool
+s_integer (const char *s, long long *value)
+{
+    const char *digits = s + (*s == '-' || *s == '+');
+    if (!*digits || strspn (digits, "0123456789") != strlen (digits))
+        return false;
+    errno = 0;
+    *value = strtoll (s, NULL, 10);
+    return errno == 0;
+}
+
+static int
+s_cmp_numeric (const void *a, const void *b)
+{
+    const s_class_t *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    return strcmp (x->name, y->name);      // "02" and "2" are different classes
+}
+
+static int
+s_cmp_bytes (const void *a, const void *b)
+{
+    const s_class_t *x = a, *y = b;
+    return strcmp (x->name, y->name);
+}
+
+//  As much of s as fits buf (sized with S_SHOWN), with control and non-ASCII
+//  bytes as \xNN, and "..." when cut short.
+static const char *
+s_printable (char *buf, size_t size, const char *s, size_t len)
+{
+    size_t used = 0, shown = (size - 8) / 4;
+    if (shown > len)
+        shown = len;
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char) s [i];
+        if (c >= 0x20 && c < 0x7F && c != '\\')
+            buf [used++] = (char) c;
+        else
+            used += (size_t) snprintf (buf + used, size - used, "\\x%02X", c);
+    }
+    if (shown < len)
+        used += (size_t) snprintf (buf + used, size - used, "...");
+    buf [used] = 0;
+    return buf;
+}
+
+//  "name:line: column 'c': what", without the parts that are 0 or NULL.
+static int
+s_fail (s_build_t *b, size_t line, const char *column, const char *fmt, ...)
+{
+    char what [2048];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (what, sizeof what, fmt, args);
+    va_end (args);
+    char where [64] = "";
+    if (line)
+        snprintf (where, sizeof where, ":%zu", line);
+    if (!column)
+        return mt_fail (b->cause, "%s%s: %s", b->name, where, what);
+    char shown [S_SHOWN (MT_SPEC_MAX_COLUMN)];
+    return mt_fail (b->cause, "%s%s: column '%s': %s", b->name, where,
+                    s_printable (shown, sizeof shown, column, strlen (column)), what);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The hash map (FNV-1a, open addressing, kept at most half full)
+
+static uint64_t
+s_hash (const char *key, size_t len)
+{
+    uint64_t hash = UINT64_C (14695981039346656037);
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (unsigned char) key [i]) * UINT64_C (1099511628211);
+    return hash;
+}
+
+static int
+s_map_get (const s_map_t *map, const char *key, size_t len)
+{
+    if (map->cap == 0)
+        return -1;
+    for (size_t i = s_hash (key, len) & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
+        const s_slot_t *slot = &map->slots [i];
+        if (!slot->key)
+            return -1;
+        if (slot->len == len && memcmp (slot->key, key, len) == 0)
+            return slot->value;
+    }
+}
+
+static int
+s_map_put (s_map_t *map, const char *key, size_t len, int value)
+{
+    if ((map->count + 1) * 2 > map->cap) {
+        s_map_t grown = { calloc (map->cap ? map->cap * 2 : 16, sizeof (s_slot_t)),
+                          map->cap ? map->cap * 2 : 16, 0 };
+        if (!grown.slots)
+            return -1;
+        for (size_t i = 0; i < map->cap; i++)
+            if (map->slots [i].key)
+                s_map_put (&grown, map->slots [i].key, map->slots [i].len,
+                           map->slots [i].value);
+        free (map->slots);
+        *map = grown;
+    }
+    size_t i = s_hash (key, len) & (map->cap - 1);
+    while (map->slots [i].key)
+        i = (i + 1) & (map->cap - 1);
+    map->slots [i] = (s_slot_t) { key, len, value };
+    map->count++;
+    return 0;
+}
+
+static void
+s_map_free (s_map_t *map)
+{
+    free (map->slots);
+    *map = (s_map_t) { 0 };
+}

@@ -1,0 +1,721 @@
+/*  model - a trained MLP with its scaling, read from and written to safetensors  */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include "mt/util.h"
+#include "mlp.h"
+#include "model.h"
+
+#if !defined (__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "model.c reads and writes little-endian float32 directly; port s_le for this host"
+#endif
+
+#define S_MAX_HEADER   (100 * 1024 * 1024)      // bytes in a safetensors header at most
+#define S_MAX_DIMS     8                        // tensor rank at most
+#define S_VERSION      "1"
+
+typedef struct {
+    char *name;
+    int ndim;
+    int64_t shape [S_MAX_DIMS];
+    size_t count;               // elements
+    float *data;                // owned (for extras) or borrowed (on save)
+} s_tensor_t;
+
+struct model_t {
+    mt_spec_t spec;
+    char **features;
+    int n_features;
+    char *target;
+    char **classes;             // NULL for regression
+    int n_classes;
+    mlp_t *mlp;
+    float *in_mean, *in_std;    // n_features each
+    float target_scale [2];     // mean, std
+    s_tensor_t *extra;          // extra tensors, owned
+    int n_extra;
+    json_t *meta;               // extra metadata, string values
+};
+
+//  A file being read: its bytes and the tensors its header names
+typedef struct {
+    const char *path;
+    unsigned char *bytes;
+    size_t size;
+    const unsigned char *data;  // the data section
+    size_t data_len;
+    json_t *header;
+    json_t *metadata;           // borrowed from header, may be NULL
+} s_file_t;
+
+static char **s_strv_dup (const char *const *strv, int count);
+static void s_strv_free (char **strv, int count);
+static void s_tensor_free (s_tensor_t *tensor);
+static int s_main_tensors (const model_t *self, s_tensor_t *list, char (*names) [32]);
+static json_t *s_tensor_entry (const s_tensor_t *tensor, size_t offset);
+static json_t *s_metadata (const model_t *self);
+static json_t *s_string_list (char *const *strv, int count);
+static void s_set_json_string (json_t *object, const char *key, json_t *value);
+static int s_read_file (s_file_t *file, char **cause);
+static int s_parse_header (s_file_t *file, char **cause);
+static int s_tensor_get (const s_file_t *file, const char *name, json_t *entry,
+                         s_tensor_t *tensor, char **cause);
+static model_t *s_model_from_meta (const s_file_t *file, char **cause);
+static const char *s_meta_string (const s_file_t *file, const char *key, char **cause);
+static char **s_meta_list (const s_file_t *file, const char *key, int *count, char **cause);
+static int s_fill_tensor (const s_file_t *file, const char *name, float *dst,
+                          const int64_t *shape, int ndim, char **cause);
+static int s_fill_model (model_t *self, const s_file_t *file, char **cause);
+static int s_keep_extras (model_t *self, const s_file_t *file, char **cause);
+static bool s_is_main (const model_t *self, const char *name);
+
+//  ---------------------------------------------------------------------------
+//  Construction and accessors
+
+model_t *
+model_new (const mt_spec_t *spec, const char *const *features, int n_features,
+           const char *target, const char *const *classes, int n_classes, int max_batch,
+           char **cause)
+{
+    bool classify = spec->task == MT_TASK_CLASSIFICATION;
+    if (n_features < 1 || n_features > MT_SPEC_MAX_FEATURES)
+        return mt_fail (cause, "model: %d features (need 1 to %d)", n_features,
+                        MT_SPEC_MAX_FEATURES), NULL;
+    if (classify && (n_classes < 2 || !classes))
+        return mt_fail (cause, "model: classification needs at least 2 classes (got %d)",
+                        n_classes), NULL;
+    model_t *self = calloc (1, sizeof *self);
+    if (!self || mt_spec_copy (&self->spec, spec))
+        goto oom;
+    self->n_features = n_features;
+    self->features = s_strv_dup (features, n_features);
+    self->target = strdup (target ? target : "");
+    self->n_classes = classify ? n_classes : 0;
+    self->classes = classify ? s_strv_dup (classes, n_classes) : NULL;
+    self->mlp = mlp_new (n_features, spec->hidden, spec->n_hidden, classify ? n_classes : 1,
+                         spec->activation, max_batch);
+    self->in_mean = calloc ((size_t) n_features, sizeof (float));
+    self->in_std = calloc ((size_t) n_features, sizeof (float));
+    self->meta = json_object ();
+    if (!self->features || !self->target || (classify && !self->classes) || !self->mlp
+    ||  !self->in_mean || !self->in_std || !self->meta)
+        goto oom;
+    for (int i = 0; i < n_features; i++)
+        self->in_std [i] = 1.0f;
+    self->target_scale [1] = 1.0f;
+    return self;
+oom:
+    if (self && !self->mlp && self->features)
+        mt_fail (cause, "model: layer sizes out of range or out of memory");
+    else
+        mt_fail (cause, "model: out of memory");
+    model_destroy (&self);
+    return NULL;
+}
+
+void
+model_destroy (model_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    model_t *self = *self_p;
+    mt_spec_clear (&self->spec);
+    s_strv_free (self->features, self->n_features);
+    s_strv_free (self->classes, self->n_classes);
+    free (self->target);
+    mlp_destroy (&self->mlp);
+    free (self->in_mean);
+    free (self->in_std);
+    model_clear_extras (self);
+    json_decref (self->meta);
+    free (self);
+    *self_p = NULL;
+}
+
+mt_task_t model_task (const model_t *self) { return self->spec.task; }
+const char *model_target (const model_t *self) { return self->target; }
+const mt_spec_t *model_spec (const model_t *self) { return &self->spec; }
+mlp_t *model_mlp (model_t *self) { return self->mlp; }
+const mlp_t *model_mlp_const (const model_t *self) { return self->mlp; }
+float *model_input_mean (model_t *self) { return self->in_mean; }
+float *model_input_std (model_t *self) { return self->in_std; }
+float *model_target_scale (model_t *self) { return self->target_scale; }
+
+const char *const *
+model_features (const model_t *self, int *count)
+{
+    if (count)
+        *count = self->n_features;
+    return (const char *const *) self->features;
+}
+
+const char *const *
+model_classes (const model_t *self, int *count)
+{
+    if (count)
+        *count = self->n_classes;
+    return (const char *const *) self->classes;
+}
+
+void
+model_param_name (int layer, bool bias, char *name, size_t size)
+{
+    snprintf (name, size, "%d.%s", 2 * layer, bias ? "bias" : "weight");
+}
+
+int
+model_set_meta (model_t *self, const char *key, const char *value, char **cause)
+{
+    if (json_object_set_new (self->meta, key, json_string (value)))
+        return mt_fail (cause, "model: cannot set metadata '%s'", key);
+    return 0;
+}
+
+const char *
+model_meta (const model_t *self, const char *key)
+{
+    return json_string_value (json_object_get (self->meta, key));
+}
+
+int
+model_set_tensor (model_t *self, const char *name, const float *data, const int64_t *shape,
+                  int ndim, char **cause)
+{
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++)
+        count *= (size_t) shape [i];
+    if (ndim < 1 || ndim > S_MAX_DIMS || s_is_main (self, name))
+        return mt_fail (cause, "model: bad extra tensor '%s'", name);
+    s_tensor_t *tensor = NULL;
+    for (int i = 0; i < self->n_extra && !tensor; i++)
+        if (strcmp (self->extra [i].name, name) == 0)
+            tensor = &self->extra [i];
+    if (!tensor) {
+        s_tensor_t *grown = realloc (self->extra, (size_t) (self->n_extra + 1) * sizeof *grown);
+        if (!grown)
+            return mt_fail (cause, "model: out of memory");
+        self->extra = grown;
+        tensor = &self->extra [self->n_extra];
+        memset (tensor, 0, sizeof *tensor);
+        if (!(tensor->name = strdup (name)))
+            return mt_fail (cause, "model: out of memory");
+        self->n_extra++;
+    }
+    float *copy = malloc (count ? count * sizeof (float) : 1);
+    if (!copy)
+        return mt_fail (cause, "model: out of memory");
+    memcpy (copy, data, count * sizeof (float));
+    free (tensor->data);
+    tensor->data = copy;
+    tensor->count = count;
+    tensor->ndim = ndim;
+    memcpy (tensor->shape, shape, (size_t) ndim * sizeof (int64_t));
+    return 0;
+}
+
+const float *
+model_tensor (const model_t *self, const char *name, size_t *count)
+{
+    for (int i = 0; i < self->n_extra; i++)
+        if (strcmp (self->extra [i].name, name) == 0) {
+            if (count)
+                *count = self->extra [i].count;
+            return self->extra [i].data;
+        }
+    return NULL;
+}
+
+void
+model_clear_extras (model_t *self)
+{
+    for (int i = 0; i < self->n_extra; i++)
+        s_tensor_free (&self->extra [i]);
+    free (self->extra);
+    self->extra = NULL;
+    self->n_extra = 0;
+    if (self->meta)
+        json_object_clear (self->meta);
+}
+
+int
+model_predict (const model_t *self, const float *x, size_t rows, float *out, char **cause)
+{
+    if (rows == 0)
+        return 0;
+    size_t n_in = (size_t) self->n_features;
+    int chunk = 256;
+    float *scaled = malloc (rows * n_in * sizeof (float));
+    float *scratch = malloc (mlp_scratch_floats (self->mlp, chunk) * sizeof (float));
+    if (!scaled || !scratch) {
+        free (scaled);
+        free (scratch);
+        return mt_fail (cause, "model: out of memory predicting %zu rows", rows);
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n_in; j++)
+            scaled [r * n_in + j] = (x [r * n_in + j] - self->in_mean [j]) / self->in_std [j];
+    mlp_infer (self->mlp, scaled, rows, out, scratch, chunk);
+    if (self->spec.task == MT_TASK_CLASSIFICATION)
+        mlp_softmax (out, rows, self->n_classes);
+    else
+        for (size_t r = 0; r < rows; r++)
+            out [r] = out [r] * self->target_scale [1] + self->target_scale [0];
+    free (scaled);
+    free (scratch);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Writing
+
+//  The model's own tensors in file order (borrowed data); returns the count
+static int
+s_main_tensors (const model_t *self, s_tensor_t *list, char (*names) [32])
+{
+    int n = 0;
+    mlp_t *mlp = self->mlp;
+    for (int l = 0; l < mlp_layers (mlp); l++) {
+        int64_t out = mlp_layer_out (mlp, l), in = mlp_layer_in (mlp, l);
+        model_param_name (l, false, names [2 * l], 32);
+        model_param_name (l, true, names [2 * l + 1], 32);
+        list [n++] = (s_tensor_t) { .name = names [2 * l], .ndim = 2, .shape = { out, in },
+                                    .count = (size_t) (out * in), .data = mlp_weight (mlp, l) };
+        list [n++] = (s_tensor_t) { .name = names [2 * l + 1], .ndim = 1, .shape = { out },
+                                    .count = (size_t) out, .data = mlp_bias (mlp, l) };
+    }
+    list [n++] = (s_tensor_t) { .name = "input.mean", .ndim = 1, .shape = { self->n_features },
+                                .count = (size_t) self->n_features, .data = self->in_mean };
+    list [n++] = (s_tensor_t) { .name = "input.std", .ndim = 1, .shape = { self->n_features },
+                                .count = (size_t) self->n_features, .data = self->in_std };
+    if (self->spec.task == MT_TASK_REGRESSION) {
+        list [n++] = (s_tensor_t) { .name = "target.mean", .ndim = 1, .shape = { 1 },
+                                    .count = 1, .data = (float *) &self->target_scale [0] };
+        list [n++] = (s_tensor_t) { .name = "target.std", .ndim = 1, .shape = { 1 },
+                                    .count = 1, .data = (float *) &self->target_scale [1] };
+    }
+    return n;
+}
+
+static json_t *
+s_tensor_entry (const s_tensor_t *tensor, size_t offset)
+{
+    json_t *shape = json_array ();
+    for (int i = 0; i < tensor->ndim; i++)
+        json_array_append_new (shape, json_integer (tensor->shape [i]));
+    return json_pack ("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
+                      (json_int_t) offset, (json_int_t) (offset + tensor->count * 4));
+}
+
+static json_t *
+s_string_list (char *const *strv, int count)
+{
+    json_t *list = json_array ();
+    for (int i = 0; i < count; i++)
+        json_array_append_new (list, json_string (strv [i]));
+    return list;
+}
+
+//  Set key to the compact JSON text of value (stolen)
+static void
+s_set_json_string (json_t *object, const char *key, json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_object_set_new (object, key, json_string (text ? text : "null"));
+    free (text);
+    json_decref (value);
+}
+
+static json_t *
+s_metadata (const model_t *self)
+{
+    json_t *meta = json_object ();
+    char *spec = mt_spec_to_json (&self->spec);
+    json_object_set_new (meta, "spec", json_string (spec ? spec : "{}"));
+    free (spec);
+    s_set_json_string (meta, "features", s_string_list (self->features, self->n_features));
+    json_object_set_new (meta, "target", json_string (self->target));
+    json_object_set_new (meta, "task", json_string (mt_task_name (self->spec.task)));
+    if (self->classes)
+        s_set_json_string (meta, "classes", s_string_list (self->classes, self->n_classes));
+    json_object_set_new (meta, "epoch", json_string ("0"));
+    json_object_set_new (meta, "step", json_string ("0"));
+    json_object_set_new (meta, "metrics", json_string ("{}"));
+    json_object_update (meta, self->meta);
+    json_object_set_new (meta, "version", json_string (S_VERSION));
+    return meta;
+}
+
+int
+model_save (const model_t *self, const char *path, char **cause)
+{
+    s_tensor_t list [2 * MLP_MAX_LAYERS + 4];
+    char names [2 * MLP_MAX_LAYERS][32];
+    int n_main = s_main_tensors (self, list, names);
+    json_t *header = json_object ();
+    json_object_set_new (header, "__metadata__", s_metadata (self));
+    size_t offset = 0;
+    for (int i = 0; i < n_main + self->n_extra; i++) {
+        const s_tensor_t *t = i < n_main ? &list [i] : &self->extra [i - n_main];
+        json_object_set_new (header, t->name, s_tensor_entry (t, offset));
+        offset += t->count * 4;
+    }
+    char *text = json_dumps (header, JSON_COMPACT);
+    json_decref (header);
+    if (!text)
+        return mt_fail (cause, "%s: cannot encode the model header", path);
+    size_t text_len = strlen (text);
+    size_t header_len = (text_len + 7) & ~(size_t) 7;
+    size_t total = 8 + header_len + offset;
+    unsigned char *buf = malloc (total);
+    if (!buf) {
+        free (text);
+        return mt_fail (cause, "%s: out of memory (%zu bytes)", path, total);
+    }
+    for (int i = 0; i < 8; i++)
+        buf [i] = (unsigned char) ((uint64_t) header_len >> (8 * i));
+    memcpy (buf + 8, text, text_len);
+    memset (buf + 8 + text_len, ' ', header_len - text_len);
+    free (text);
+    unsigned char *data = buf + 8 + header_len;
+    for (int i = 0; i < n_main + self->n_extra; i++) {
+        const s_tensor_t *t = i < n_main ? &list [i] : &self->extra [i - n_main];
+        memcpy (data, t->data, t->count * 4);
+        data += t->count * 4;
+    }
+    int rc = mt_file_write_atomic (path, buf, total, cause);
+    free (buf);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  Reading: every length, offset, shape and name is checked before use
+
+model_t *
+model_load (const char *path, char **cause)
+{
+    s_file_t file = { .path = path };
+    model_t *self = NULL;
+    if (s_read_file (&file, cause) || s_parse_header (&file, cause))
+        goto done;
+    self = s_model_from_meta (&file, cause);
+    if (self && (s_fill_model (self, &file, cause) || s_keep_extras (self, &file, cause)))
+        model_destroy (&self);
+done:
+    json_decref (file.header);
+    free (file.bytes);
+    return self;
+}
+
+static int
+s_read_file (s_file_t *file, char **cause)
+{
+    FILE *stream = fopen (file->path, "rb");
+    if (!stream)
+        return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
+    struct stat st;
+    int rc = -1;
+    if (fstat (fileno (stream), &st) || !S_ISREG (st.st_mode))
+        mt_fail (cause, "%s: not a regular file", file->path);
+    else
+    if (st.st_size < 8)
+        mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
+                 file->path, (long long) st.st_size);
+    else
+    if (!(file->bytes = malloc ((size_t) st.st_size)))
+        mt_fail (cause, "%s: out of memory (%lld bytes)", file->path, (long long) st.st_size);
+    else
+    if (fread (file->bytes, 1, (size_t) st.st_size, stream) != (size_t) st.st_size)
+        mt_fail (cause, "%s: read error or file changed while reading", file->path);
+    else {
+        file->size = (size_t) st.st_size;
+        rc = 0;
+    }
+    fclose (stream);
+    return rc;
+}
+
+static int
+s_parse_header (s_file_t *file, char **cause)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t) file->bytes [i] << (8 * i);
+    if (len > S_MAX_HEADER)
+        return mt_fail (cause, "%s: header length %" PRIu64 " is over the %d-byte limit",
+                        file->path, len, S_MAX_HEADER);
+    if (len > file->size - 8)
+        return mt_fail (cause, "%s: truncated: header length %" PRIu64 " but only %zu bytes follow",
+                        file->path, len, file->size - 8);
+    json_error_t error;
+    file->header = json_loadb ((const char *) file->bytes + 8, (size_t) len,
+                               JSON_REJECT_DUPLICATES, &error);
+    if (!file->header)
+        return mt_fail (cause, "%s: header is not valid JSON: %s", file->path, error.text);
+    if (!json_is_object (file->header))
+        return mt_fail (cause, "%s: header is not a JSON object", file->path);
+    file->data = file->bytes + 8 + len;
+    file->data_len = file->size - 8 - (size_t) len;
+    file->metadata = json_object_get (file->header, "__metadata__");
+    if (!json_is_object (file->metadata))
+        return mt_fail (cause, "%s: no __metadata__ object (not an mt model)", file->path);
+    const char *key;
+    json_t *value;
+    json_object_foreach (file->metadata, key, value)
+        if (!json_is_string (value))
+            return mt_fail (cause, "%s: metadata '%s' is not a string", file->path, key);
+    const char *version = json_string_value (json_object_get (file->metadata, "version"));
+    if (!version || strcmp (version, S_VERSION))
+        return mt_fail (cause, "%s: unsupported model version '%s' (this build reads %s)",
+                        file->path, version ? version : "(none)", S_VERSION);
+    return 0;
+}
+
+//  Check one header entry and point tensor at its bytes (not copied)
+static int
+s_tensor_get (const s_file_t *file, const char *name, json_t *entry, s_tensor_t *tensor,
+              char **cause)
+{
+    const char *dtype = json_string_value (json_object_get (entry, "dtype"));
+    json_t *shape = json_object_get (entry, "shape");
+    json_t *offsets = json_object_get (entry, "data_offsets");
+    if (!json_is_object (entry) || !dtype || !json_is_array (shape) || !json_is_array (offsets)
+    ||  json_array_size (offsets) != 2)
+        return mt_fail (cause, "%s: tensor '%s' lacks dtype, shape or data_offsets",
+                        file->path, name);
+    if (strcmp (dtype, "F32"))
+        return mt_fail (cause, "%s: tensor '%s' has dtype %s, expected F32", file->path, name, dtype);
+    if (json_array_size (shape) > S_MAX_DIMS)
+        return mt_fail (cause, "%s: tensor '%s' has too many dimensions", file->path, name);
+    tensor->ndim = (int) json_array_size (shape);
+    tensor->count = 1;
+    for (int i = 0; i < tensor->ndim; i++) {
+        json_t *dim = json_array_get (shape, (size_t) i);
+        json_int_t d = json_is_integer (dim) ? json_integer_value (dim) : -1;
+        if (d < 0 || d > (json_int_t) (SIZE_MAX / 8) || (d && tensor->count > SIZE_MAX / 8 / (size_t) d))
+            return mt_fail (cause, "%s: tensor '%s' has a bad shape", file->path, name);
+        tensor->shape [i] = d;
+        tensor->count *= (size_t) d;
+    }
+    json_t *b = json_array_get (offsets, 0), *e = json_array_get (offsets, 1);
+    json_int_t begin = json_is_integer (b) ? json_integer_value (b) : -1;
+    json_int_t end = json_is_integer (e) ? json_integer_value (e) : -1;
+    if (begin < 0 || end < begin || (uint64_t) end > file->data_len)
+        return mt_fail (cause, "%s: tensor '%s' has data_offsets [%lld, %lld] outside the %zu data bytes",
+                        file->path, name, (long long) begin, (long long) end, file->data_len);
+    if ((uint64_t) (end - begin) != tensor->count * 4)
+        return mt_fail (cause, "%s: tensor '%s' has %lld bytes but its shape needs %zu",
+                        file->path, name, (long long) (end - begin), tensor->count * 4);
+    tensor->data = (float *) (file->data + begin);     // unaligned: read with memcpy only
+    return 0;
+}
+
+//  Copy a tensor the file must hold with exactly this shape into dst
+static int
+s_fill_tensor (const s_file_t *file, const char *name, float *dst, const int64_t *shape,
+               int ndim, char **cause)
+{
+    json_t *entry = json_object_get (file->header, name);
+    if (!entry)
+        return mt_fail (cause, "%s: missing tensor '%s'", file->path, name);
+    s_tensor_t t = { 0 };
+    if (s_tensor_get (file, name, entry, &t, cause))
+        return -1;
+    bool same = t.ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t.shape [i] == shape [i];
+    if (!same) {
+        if (ndim == 2)
+            return mt_fail (cause, "%s: tensor '%s' has the wrong shape (expected [%lld, %lld])",
+                            file->path, name, (long long) shape [0], (long long) shape [1]);
+        return mt_fail (cause, "%s: tensor '%s' has the wrong shape (expected [%lld])",
+                        file->path, name, (long long) shape [0]);
+    }
+    memcpy (dst, t.data, t.count * 4);
+    return 0;
+}
+
+static const char *
+s_meta_string (const s_file_t *file, const char *key, char **cause)
+{
+    const char *value = json_string_value (json_object_get (file->metadata, key));
+    if (!value)
+        mt_fail (cause, "%s: metadata '%s' is missing", file->path, key);
+    return value;
+}
+
+//  A metadata entry holding a JSON list of strings; caller frees
+static char **
+s_meta_list (const s_file_t *file, const char *key, int *count, char **cause)
+{
+    const char *text = s_meta_string (file, key, cause);
+    if (!text)
+        return NULL;
+    json_t *list = json_loads (text, 0, NULL);
+    char **strv = NULL;
+    size_t n = json_array_size (list);
+    if (!json_is_array (list) || n == 0 || n > MT_SPEC_MAX_FEATURES)
+        mt_fail (cause, "%s: metadata '%s' is not a non-empty JSON list", file->path, key);
+    else
+    if ((strv = calloc (n, sizeof (char *)))) {
+        for (size_t i = 0; i < n && strv; i++) {
+            const char *s = json_string_value (json_array_get (list, i));
+            if (!s || !(strv [i] = strdup (s))) {
+                mt_fail (cause, "%s: metadata '%s' item %zu is not a string", file->path, key, i);
+                s_strv_free (strv, (int) n);
+                strv = NULL;
+            }
+        }
+        *count = (int) n;
+    }
+    json_decref (list);
+    return strv;
+}
+
+static model_t *
+s_model_from_meta (const s_file_t *file, char **cause)
+{
+    mt_spec_t spec;
+    const char *spec_text = s_meta_string (file, "spec", cause);
+    const char *target = s_meta_string (file, "target", cause);
+    if (!spec_text || !target)
+        return NULL;
+    char *why = NULL;
+    if (mt_spec_from_json (&spec, spec_text, &why)) {
+        mt_fail (cause, "%s: metadata 'spec': %s", file->path, why);
+        free (why);
+        return NULL;
+    }
+    model_t *self = NULL;
+    int n_features = 0, n_classes = 0;
+    char **features = s_meta_list (file, "features", &n_features, cause);
+    char **classes = NULL;
+    if (features && spec.task == MT_TASK_CLASSIFICATION)
+        classes = s_meta_list (file, "classes", &n_classes, cause);
+    if (features && (classes || spec.task == MT_TASK_REGRESSION)) {
+        self = model_new (&spec, (const char *const *) features, n_features, target,
+                          (const char *const *) classes, n_classes, 1, &why);
+        if (!self) {
+            mt_fail (cause, "%s: %s", file->path, why);
+            free (why);
+        }
+    }
+    s_strv_free (features, n_features);
+    s_strv_free (classes, n_classes);
+    mt_spec_clear (&spec);
+    return self;
+}
+
+static int
+s_fill_model (model_t *self, const s_file_t *file, char **cause)
+{
+    mlp_t *mlp = self->mlp;
+    char name [32];
+    for (int l = 0; l < mlp_layers (mlp); l++) {
+        int64_t shape [2] = { mlp_layer_out (mlp, l), mlp_layer_in (mlp, l) };
+        model_param_name (l, false, name, sizeof name);
+        if (s_fill_tensor (file, name, mlp_weight (mlp, l), shape, 2, cause))
+            return -1;
+        model_param_name (l, true, name, sizeof name);
+        if (s_fill_tensor (file, name, mlp_bias (mlp, l), shape, 1, cause))
+            return -1;
+    }
+    int64_t n_in = self->n_features, one = 1;
+    if (s_fill_tensor (file, "input.mean", self->in_mean, &n_in, 1, cause)
+    ||  s_fill_tensor (file, "input.std", self->in_std, &n_in, 1, cause))
+        return -1;
+    if (self->spec.task == MT_TASK_REGRESSION
+    &&  (s_fill_tensor (file, "target.mean", &self->target_scale [0], &one, 1, cause)
+    ||   s_fill_tensor (file, "target.std", &self->target_scale [1], &one, 1, cause)))
+        return -1;
+    return 0;
+}
+
+//  Everything the model itself does not use is kept: extra tensors (checked
+//  and copied) and extra metadata
+static int
+s_keep_extras (model_t *self, const s_file_t *file, char **cause)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (file->header, key, value) {
+        if (strcmp (key, "__metadata__") == 0)
+            continue;
+        s_tensor_t t = { 0 };
+        if (s_tensor_get (file, key, value, &t, cause))
+            return -1;
+        if (s_is_main (self, key))
+            continue;
+        float *copy = malloc (t.count ? t.count * 4 : 1);
+        if (!copy)
+            return mt_fail (cause, "%s: out of memory", file->path);
+        memcpy (copy, t.data, t.count * 4);
+        int64_t scalar = 1;
+        int rc = model_set_tensor (self, key, copy, t.ndim ? t.shape : &scalar,
+                                   t.ndim ? t.ndim : 1, cause);
+        free (copy);
+        if (rc)
+            return -1;
+    }
+    static const char *own [] = { "spec", "features", "target", "task", "classes", "version" };
+    json_object_foreach (file->metadata, key, value) {
+        bool skip = false;
+        for (size_t i = 0; i < sizeof own / sizeof own [0]; i++)
+            skip = skip || strcmp (key, own [i]) == 0;
+        if (!skip && model_set_meta (self, key, json_string_value (value), cause))
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+s_is_main (const model_t *self, const char *name)
+{
+    if (strcmp (name, "input.mean") == 0 || strcmp (name, "input.std") == 0
+    ||  strcmp (name, "target.mean") == 0 || strcmp (name, "target.std") == 0)
+        return true;
+    char own [32];
+    for (int l = 0; l < mlp_layers (self->mlp); l++) {
+        model_param_name (l, false, own, sizeof own);
+        if (strcmp (name, own) == 0)
+            return true;
+        model_param_name (l, true, own, sizeof own);
+        if (strcmp (name, own) == 0)
+            return true;
+    }
+    return false;
+}
+
+//  ---------------------------------------------------------------------------
+//  Small helpers
+
+static char **
+s_strv_dup (const char *const *strv, int count)
+{
+    char **copy = calloc ((size_t) count, sizeof (char *));
+    for (int i = 0; copy && i < count; i++)
+        if (!(copy [i] = strdup (strv [i] ? strv [i] : ""))) {
+            s_strv_free (copy, count);
+            return NULL;
+        }
+    return copy;
+}
+
+static void
+s_strv_free (char **strv, int count)
+{
+    for (int i = 0; strv && i < count; i++)
+        free (strv [i]);
+    free (strv);
+}
+
+static void
+s_tensor_free (s_tensor_t *tensor)
+{
+    free (tensor->name);
+    free (tensor->data);
+}

@@ -1,0 +1,115 @@
+/*  predict - apply a model file to a data file and write the predictions as CSV  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mt/util.h"
+#include "dataset.h"
+#include "model.h"
+#include "predict.h"
+
+static void s_write_field (FILE *stream, const char *prefix, const char *text);
+static void s_write_rows (FILE *stream, const model_t *model, const float *out, size_t rows);
+static int s_emit (const char *out_path, const char *text, size_t len, char **cause);
+
+int
+predict_run (const char *model_path, const char *data_path, const char *out_path, char **cause)
+{
+    model_t *model = model_load (model_path, cause);
+    if (!model)
+        return -1;
+    int n_features = 0, n_classes = 0;
+    const char *const *features = model_features (model, &n_features);
+    model_classes (model, &n_classes);
+    dataset_opts_t opts = { .format = MT_FORMAT_AUTO, .target = NULL, .features = features,
+                            .n_features = n_features, .task = model_task (model) };
+    dataset_t *ds = dataset_load (data_path, &opts, cause);
+    float *out = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (!ds)
+        goto done;
+    size_t n_out = n_classes > 0 ? (size_t) n_classes : 1;
+    out = malloc ((ds->rows ? ds->rows : 1) * n_out * sizeof (float));
+    if (!out) {
+        mt_fail (cause, "predict: out of memory for %zu rows", ds->rows);
+        goto done;
+    }
+    if (model_predict (model, ds->x, ds->rows, out, cause))
+        goto done;
+    FILE *stream = open_memstream (&text, &len);
+    if (!stream) {
+        mt_fail (cause, "predict: out of memory");
+        goto done;
+    }
+    s_write_rows (stream, model, out, ds->rows);
+    if (fclose (stream) == 0)
+        rc = s_emit (out_path, text, len, cause);
+    else
+        mt_fail (cause, "predict: out of memory writing %zu rows", ds->rows);
+done:
+    free (text);
+    free (out);
+    dataset_destroy (&ds);
+    model_destroy (&model);
+    return rc;
+}
+
+static void
+s_write_rows (FILE *stream, const model_t *model, const float *out, size_t rows)
+{
+    int n_classes = 0;
+    const char *const *classes = model_classes (model, &n_classes);
+    if (model_task (model) == MT_TASK_REGRESSION) {
+        fputs ("prediction\n", stream);
+        for (size_t r = 0; r < rows; r++)
+            fprintf (stream, "%.9g\n", (double) out [r]);
+        return;
+    }
+    fputs ("label", stream);
+    for (int j = 0; j < n_classes; j++)
+        s_write_field (stream, ",p_", classes [j]);
+    fputc ('\n', stream);
+    for (size_t r = 0; r < rows; r++) {
+        const float *p = out + r * (size_t) n_classes;
+        int best = 0;
+        for (int j = 1; j < n_classes; j++)
+            best = p [j] > p [best] ? j : best;
+        s_write_field (stream, "", classes [best]);
+        for (int j = 0; j < n_classes; j++)
+            fprintf (stream, ",%.9g", (double) p [j]);
+        fputc ('\n', stream);
+    }
+}
+
+//  prefix and text as one CSV field, quoted when it needs to be; prefix may
+//  start with the separator, which stays outside the quotes
+static void
+s_write_field (FILE *stream, const char *prefix, const char *text)
+{
+    if (*prefix == ',') {
+        fputc (',', stream);
+        prefix++;
+    }
+    if (!strpbrk (text, ",\"\r\n")) {
+        fprintf (stream, "%s%s", prefix, text);
+        return;
+    }
+    fprintf (stream, "\"%s", prefix);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"')
+            fputc ('"', stream);
+        fputc (*c, stream);
+    }
+    fputc ('"', stream);
+}
+
+static int
+s_emit (const char *out_path, const char *text, size_t len, char **cause)
+{
+    if (out_path)
+        return mt_file_write_atomic (out_path, text, len, cause);
+    if (fwrite (text, 1, len, stdout) != len || fflush (stdout))
+        return mt_fail (cause, "predict: cannot write to stdout");
+    return 0;
+}

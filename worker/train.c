@@ -1,0 +1,638 @@
+/*  train - the training loop: splits, batches, epochs, validation, early stop  */
+//  Order of random draws, all from one rng_t seeded with spec->seed:
+//   1. the validation split (only when val_split > 0): one Fisher-Yates
+//      shuffle of the row numbers; the first round (val_split x rows) rows
+//      are held out; both splits are then used in ascending row order;
+//   2. the weights: mlp_init, layer by layer, weights then biases (always
+//      drawn, even when init_path or resume_path then replaces them);
+//   3. each epoch, when shuffle is on: the training rows are reset to
+//      ascending order and shuffled once.
+//  Features and regression targets are standardized with the training
+//  split's mean and population std (computed in double; a zero std counts
+//  as 1). Loss values are in standardized units; R^2 is in the target's
+//  own units. With patience > 0 the best validation epoch's weights are
+//  kept; otherwise the last epoch's.
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include "mt/util.h"
+#include "mlp.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "train.h"
+
+typedef struct {
+    const mt_spec_t *spec;
+    const dataset_t *ds;
+    const train_opts_t *opts;
+    model_t *model;
+    mlp_t *mlp;
+    optim_t *optim;
+    bool classify;
+    int n_out;
+    size_t cols;
+    rng_t rng;                  // the stream, at the start of the running epoch's shuffle
+    float *xs;                  // standardized features, rows x cols
+    float *ys;                  // standardized regression targets, rows
+    uint32_t *train, *val;      // row numbers of each split, ascending
+    size_t n_train, n_val;
+    uint32_t *order;            // this epoch's training order
+    float *xb, *yb;             // one batch, gathered
+    int32_t *lb;
+    float *best;                // best epoch's parameters
+    int batch;                  // rows per step
+    int64_t batches;            // steps per epoch
+    int epoch;                  // epochs completed
+    int64_t step;               // steps done
+    int64_t next_batch;         // batch of the running epoch to do next
+    double loss_sum;            // sum of batch losses in the running epoch
+    double best_val_loss;
+    int best_epoch, bad_epochs;
+    double best_val_metric, val_loss, val_metric;
+    double started_s, report_s; // mt_mono_s of the start and the last report
+    int64_t report_step;
+    int64_t start_step;
+} s_run_t;
+
+static int s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause);
+static int s_prepare (s_run_t *self, char **cause);
+static void s_split (s_run_t *self);
+static void s_standardize (s_run_t *self);
+static int s_warm_start (s_run_t *self, const char *path, bool resume, char **cause);
+static int s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause);
+static int s_restore (s_run_t *self, const model_t *from, const char *path, char **cause);
+static int s_loop (s_run_t *self, train_result_t *result, char **cause);
+static void s_step (s_run_t *self, int64_t b);
+static void s_gather (s_run_t *self, const uint32_t *rows, int n);
+static void s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, double *loss,
+                        double *metric);
+static int s_epoch_end (s_run_t *self, bool *early, char **cause);
+static void s_report (s_run_t *self, bool epoch_end);
+static int s_checkpoint (s_run_t *self, char **cause);
+static int s_save_final (s_run_t *self, const char *path, train_result_t *result, char **cause);
+static int s_set_meta_fmt (model_t *model, const char *key, char **cause, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+static void s_destroy (s_run_t *self);
+
+int
+train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
+           const train_opts_t *opts, train_result_t *result, char **cause)
+{
+    if (mt_spec_validate (spec, cause) || s_check_input (spec, ds, cause))
+        return -1;
+    s_run_t run = { .spec = spec, .ds = ds, .opts = opts };
+    train_result_t res = { .val_loss = NAN, .val_metric = NAN, .train_metric = NAN };
+    int rc = -1;
+    mlp_set_threads (opts->threads);
+    if (s_prepare (&run, cause))
+        goto done;
+    if (opts->init_path && s_warm_start (&run, opts->init_path, false, cause))
+        goto done;
+    if (opts->resume_path && s_warm_start (&run, opts->resume_path, true, cause))
+        goto done;
+    res.resumed_from_epoch = opts->resume_path ? run.epoch : 0;
+    if (s_loop (&run, &res, cause))
+        goto done;
+    if (!res.stopped && s_save_final (&run, model_path, &res, cause))
+        goto done;
+    rc = 0;
+    *result = res;
+done:
+    s_destroy (&run);
+    return rc;
+}
+
+static int
+s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause)
+{
+    if (!ds || ds->rows < 1 || ds->cols < 1 || !ds->x)
+        return mt_fail (cause, "train: the dataset has no rows or no feature columns");
+    if (ds->rows > UINT32_MAX)
+        return mt_fail (cause, "train: %zu rows is over the limit", ds->rows);
+    if (spec->task == MT_TASK_REGRESSION && !ds->y)
+        return mt_fail (cause, "train: regression needs a numeric target column");
+    if (spec->task == MT_TASK_CLASSIFICATION) {
+        if (!ds->label || ds->n_classes < 2)
+            return mt_fail (cause, "train: classification needs at least 2 classes in '%s' (found %d)",
+                            ds->target_name ? ds->target_name : "target", ds->n_classes);
+        for (size_t i = 0; i < ds->rows; i++)
+            if (ds->label [i] < 0 || ds->label [i] >= ds->n_classes)
+                return mt_fail (cause, "train: row %zu has class index %d out of range", i,
+                                (int) ds->label [i]);
+    }
+    for (size_t i = 0; i < ds->rows * ds->cols; i++)
+        if (!isfinite (ds->x [i]))
+            return mt_fail (cause, "train: row %zu column %zu is not finite", i / ds->cols,
+                            i % ds->cols);
+    return 0;
+}
+
+//  Split, scale, build the model and the optimizer, allocate every buffer
+static int
+s_prepare (s_run_t *self, char **cause)
+{
+    const mt_spec_t *spec = self->spec;
+    const dataset_t *ds = self->ds;
+    self->classify = spec->task == MT_TASK_CLASSIFICATION;
+    self->n_out = self->classify ? ds->n_classes : 1;
+    self->cols = ds->cols;
+    rng_seed (&self->rng, spec->seed);
+    self->train = malloc (ds->rows * sizeof (uint32_t));
+    self->val = malloc (ds->rows * sizeof (uint32_t));
+    self->order = malloc (ds->rows * sizeof (uint32_t));
+    if (!self->train || !self->val || !self->order)
+        return mt_fail (cause, "train: out of memory");
+    s_split (self);
+    if (self->n_train < 1)
+        return mt_fail (cause, "train: no training rows left after the validation split");
+    size_t largest = self->n_train > self->n_val ? self->n_train : self->n_val;
+    self->batch = (size_t) spec->batch_size < largest ? spec->batch_size : (int) largest;
+    self->batches = (int64_t) ((self->n_train + (size_t) spec->batch_size - 1) / (size_t) spec->batch_size);
+    self->model = model_new (spec, (const char *const *) ds->feature_names, (int) ds->cols,
+                             ds->target_name, (const char *const *) ds->classes,
+                             ds->n_classes, self->batch, cause);
+    if (!self->model)
+        return -1;
+    self->mlp = model_mlp (self->model);
+    size_t n_params = mlp_param_count (self->mlp);
+    self->optim = optim_new (spec, n_params);
+    self->xs = malloc (ds->rows * ds->cols * sizeof (float));
+    self->ys = malloc (ds->rows * sizeof (float));
+    self->xb = malloc ((size_t) self->batch * ds->cols * sizeof (float));
+    self->yb = malloc ((size_t) self->batch * sizeof (float));
+    self->lb = malloc ((size_t) self->batch * sizeof (int32_t));
+    self->best = malloc (n_params * sizeof (float));
+    if (!self->optim || !self->xs || !self->ys || !self->xb || !self->yb || !self->lb || !self->best)
+        return mt_fail (cause, "train: out of memory");
+    s_standardize (self);
+    mlp_init (self->mlp, &self->rng);
+    memcpy (self->best, mlp_params (self->mlp), n_params * sizeof (float));
+    self->best_val_loss = INFINITY;
+    self->best_val_metric = self->val_loss = self->val_metric = NAN;
+    return 0;
+}
+
+static int
+s_cmp_u32 (const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return (x > y) - (x < y);
+}
+
+static void
+s_split (s_run_t *self)
+{
+    size_t rows = self->ds->rows;
+    for (size_t i = 0; i < rows; i++)
+        self->order [i] = (uint32_t) i;
+    self->n_val = 0;
+    if (self->spec->val_split > 0) {
+        rng_shuffle (&self->rng, self->order, rows);
+        self->n_val = (size_t) floor (self->spec->val_split * (double) rows + 0.5);
+        if (self->n_val == 0)
+            self->n_val = 1;
+    }
+    if (self->n_val > rows)
+        self->n_val = rows;
+    self->n_train = rows - self->n_val;
+    memcpy (self->val, self->order, self->n_val * sizeof (uint32_t));
+    memcpy (self->train, self->order + self->n_val, self->n_train * sizeof (uint32_t));
+    qsort (self->val, self->n_val, sizeof (uint32_t), s_cmp_u32);
+    qsort (self->train, self->n_train, sizeof (uint32_t), s_cmp_u32);
+}
+
+//  Mean and population std of values [row * stride] over the training rows
+static void
+s_moments (const s_run_t *self, const float *values, size_t stride, float *mean, float *std)
+{
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < self->n_train; i++)
+        sum += values [self->train [i] * stride];
+    double m = sum / (double) self->n_train;
+    for (size_t i = 0; i < self->n_train; i++) {
+        double d = values [self->train [i] * stride] - m;
+        sq += d * d;
+    }
+    double s = sqrt (sq / (double) self->n_train);
+    *mean = (float) m;
+    *std = s > 0 && (float) s > 0 ? (float) s : 1.0f;
+}
+
+static void
+s_standardize (s_run_t *self)
+{
+    const dataset_t *ds = self->ds;
+    float *mean = model_input_mean (self->model), *std = model_input_std (self->model);
+    for (size_t j = 0; j < ds->cols; j++)
+        s_moments (self, ds->x + j, ds->cols, &mean [j], &std [j]);
+    for (size_t i = 0; i < ds->rows; i++)
+        for (size_t j = 0; j < ds->cols; j++)
+            self->xs [i * ds->cols + j] = (ds->x [i * ds->cols + j] - mean [j]) / std [j];
+    if (self->classify)
+        return;
+    float *scale = model_target_scale (self->model);
+    s_moments (self, ds->y, 1, &scale [0], &scale [1]);
+    for (size_t i = 0; i < ds->rows; i++)
+        self->ys [i] = (ds->y [i] - scale [0]) / scale [1];
+}
+
+//  Take weights (init) or the whole training state (resume) from a file
+static int
+s_warm_start (s_run_t *self, const char *path, bool resume, char **cause)
+{
+    model_t *from = model_load (path, cause);
+    if (!from)
+        return -1;
+    int rc = s_copy_params (self, from, path, cause);
+    if (rc == 0 && resume)
+        rc = s_restore (self, from, path, cause);
+    model_destroy (&from);
+    return rc;
+}
+
+static int
+s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause)
+{
+    const mlp_t *src = model_mlp_const (from);
+    bool same = mlp_layers (src) == mlp_layers (self->mlp);
+    for (int l = 0; same && l < mlp_layers (src); l++)
+        same = mlp_layer_in (src, l) == mlp_layer_in (self->mlp, l)
+            && mlp_layer_out (src, l) == mlp_layer_out (self->mlp, l);
+    if (!same)
+        return mt_fail (cause, "%s: its layer shapes differ from this job's", path);
+    memcpy (mlp_params (self->mlp), mlp_params_const (src),
+            mlp_param_count (src) * sizeof (float));
+    memcpy (self->best, mlp_params_const (src), mlp_param_count (src) * sizeof (float));
+    return 0;
+}
+
+//  Parse a decimal or %a metadata value; -1 when absent or malformed
+static int
+s_meta_double (const model_t *from, const char *key, double *value)
+{
+    const char *text = model_meta (from, key);
+    char *end = NULL;
+    if (!text)
+        return -1;
+    *value = strtod (text, &end);
+    return end == text || *end ? -1 : 0;
+}
+
+static int
+s_restore_optim (s_run_t *self, const model_t *from, const char *path, char **cause)
+{
+    char name [80], param [32];
+    for (int i = 0; i < optim_state_count (self->optim); i++)
+        for (int l = 0; l < mlp_layers (self->mlp); l++)
+            for (int bias = 0; bias < 2; bias++) {
+                model_param_name (l, bias, param, sizeof param);
+                snprintf (name, sizeof name, "optim.%s.%s", param,
+                          optim_state_name (self->optim, i));
+                size_t count = 0, want = (size_t) mlp_layer_out (self->mlp, l)
+                                       * (bias ? 1 : (size_t) mlp_layer_in (self->mlp, l));
+                const float *data = model_tensor (from, name, &count);
+                if (!data || count != want)
+                    return mt_fail (cause, "%s: checkpoint lacks tensor '%s'", path, name);
+                size_t off = bias ? mlp_bias_offset (self->mlp, l) : mlp_weight_offset (self->mlp, l);
+                memcpy (optim_state (self->optim, i) + off, data, count * sizeof (float));
+            }
+    return 0;
+}
+
+static int
+s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
+{
+    double epoch, step, batch, loss_sum, best_loss, best_metric, best_epoch, bad, val_loss, val_metric;
+    const char *rng = model_meta (from, "rng");
+    if (!model_meta (from, "checkpoint") || !rng
+    ||  s_meta_double (from, "epoch", &epoch) || s_meta_double (from, "step", &step)
+    ||  s_meta_double (from, "batch", &batch) || s_meta_double (from, "loss_sum", &loss_sum)
+    ||  s_meta_double (from, "best_val_loss", &best_loss)
+    ||  s_meta_double (from, "best_val_metric", &best_metric)
+    ||  s_meta_double (from, "best_epoch", &best_epoch)
+    ||  s_meta_double (from, "bad_epochs", &bad)
+    ||  s_meta_double (from, "val_loss", &val_loss)
+    ||  s_meta_double (from, "val_metric", &val_metric)
+    ||  sscanf (rng, "%16" SCNx64 ",%16" SCNx64 ",%16" SCNx64 ",%16" SCNx64, &self->rng.s [0],
+                &self->rng.s [1], &self->rng.s [2], &self->rng.s [3]) != 4)
+        return mt_fail (cause, "%s: not a checkpoint, or its training state is incomplete", path);
+    if (epoch < 0 || epoch > self->spec->epochs || batch < 0 || batch >= (double) self->batches
+    ||  step < 0)
+        return mt_fail (cause, "%s: checkpoint epoch/batch do not fit this job's spec and data", path);
+    self->epoch = (int) epoch;
+    self->step = (int64_t) step;
+    self->next_batch = (int64_t) batch;
+    self->loss_sum = loss_sum;
+    self->best_val_loss = best_loss;
+    self->best_val_metric = best_metric;
+    self->best_epoch = (int) best_epoch;
+    self->bad_epochs = (int) bad;
+    self->val_loss = val_loss;
+    self->val_metric = val_metric;
+    optim_set_steps (self->optim, self->step);
+    size_t count = 0;
+    const float *best = model_tensor (from, "best.params", &count);
+    if (!best || count != mlp_param_count (self->mlp))
+        return mt_fail (cause, "%s: checkpoint lacks tensor 'best.params'", path);
+    memcpy (self->best, best, count * sizeof (float));
+    return s_restore_optim (self, from, path, cause);
+}
+
+static int
+s_loop (s_run_t *self, train_result_t *result, char **cause)
+{
+    const train_opts_t *opts = self->opts;
+    self->started_s = self->report_s = mt_mono_s ();
+    self->start_step = self->report_step = self->step;
+    bool early = false;
+    while (self->epoch < self->spec->epochs && !early) {
+        //  self->rng is the state before this epoch's shuffle, so a
+        //  checkpoint taken mid-epoch can replay the same order
+        rng_t epoch_rng = self->rng;
+        memcpy (self->order, self->train, self->n_train * sizeof (uint32_t));
+        if (self->spec->shuffle)
+            rng_shuffle (&epoch_rng, self->order, self->n_train);
+        for (int64_t b = self->next_batch; b < self->batches; b++) {
+            if (opts->stop && *opts->stop) {
+                self->next_batch = b;
+                result->stopped = true;
+                break;
+            }
+            s_step (self, b);
+        }
+        if (result->stopped)
+            break;
+        self->rng = epoch_rng;
+        self->next_batch = 0;
+        if (s_epoch_end (self, &early, cause))
+            return -1;
+        result->loss = self->loss_sum / (double) self->batches;
+        self->loss_sum = 0;
+    }
+    if (result->stopped && opts->checkpoint_path && s_checkpoint (self, cause))
+        return -1;
+    result->epochs_run = self->epoch;
+    result->steps = self->step;
+    result->seconds = mt_mono_s () - self->started_s;
+    return 0;
+}
+
+static void
+s_step (s_run_t *self, int64_t b)
+{
+    size_t start = (size_t) b * (size_t) self->spec->batch_size;
+    size_t left = self->n_train - start;
+    int n = left < (size_t) self->batch ? (int) left : self->batch;
+    s_gather (self, self->order + start, n);
+    const float *out = mlp_forward (self->mlp, self->xb, n);
+    float *grad = mlp_output_grad (self->mlp);
+    double loss = self->classify
+                ? mlp_loss_xent (out, self->lb, n, self->n_out, grad)
+                : mlp_loss_mse (out, self->yb, n, 1, grad);
+    mlp_backward (self->mlp, self->xb, n);
+    double lr = optim_lr (self->spec, self->step, self->batches * self->spec->epochs);
+    optim_step (self->optim, mlp_params (self->mlp), mlp_grads (self->mlp), lr);
+    self->step++;
+    self->loss_sum += loss;
+    if (self->opts->stepped)
+        self->opts->stepped (self->step, loss, self->opts->arg);
+    if (self->opts->progress
+    &&  (mt_mono_s () - self->report_s) * 1000.0 >= self->opts->progress_ms)
+        s_report (self, false);
+}
+
+static void
+s_gather (s_run_t *self, const uint32_t *rows, int n)
+{
+    for (int r = 0; r < n; r++) {
+        uint32_t row = rows [r];
+        memcpy (self->xb + (size_t) r * self->cols, self->xs + (size_t) row * self->cols,
+                self->cols * sizeof (float));
+        if (self->classify)
+            self->lb [r] = self->ds->label [row];
+        else
+            self->yb [r] = self->ys [row];
+    }
+}
+
+//  Mean loss and the metric (R^2 in the target's units, or accuracy) of the
+//  current weights on the given rows
+static void
+s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, double *loss, double *metric)
+{
+    const float *scale = model_target_scale (self->model);
+    double loss_sum = 0, hits = 0, ss_res = 0, y_sum = 0, y_sq = 0;
+    for (size_t start = 0; start < n; start += (size_t) self->batch) {
+        int m = n - start < (size_t) self->batch ? (int) (n - start) : self->batch;
+        s_gather (self, rows + start, m);
+        const float *out = mlp_forward (self->mlp, self->xb, m);
+        if (self->classify) {
+            loss_sum += mlp_loss_xent (out, self->lb, m, self->n_out, NULL) * m;
+            for (int r = 0; r < m; r++) {
+                int arg = 0;
+                for (int j = 1; j < self->n_out; j++)
+                    arg = out [r * self->n_out + j] > out [r * self->n_out + arg] ? j : arg;
+                hits += arg == self->lb [r];
+            }
+            continue;
+        }
+        loss_sum += mlp_loss_mse (out, self->yb, m, 1, NULL) * m;
+        for (int r = 0; r < m; r++) {
+            double y = self->ds->y [rows [start + (size_t) r]];
+            double pred = (double) (out [r] * scale [1] + scale [0]);
+            ss_res += (y - pred) * (y - pred);
+            y_sum += y;
+            y_sq += y * y;
+        }
+    }
+    *loss = loss_sum / (double) n;
+    if (self->classify)
+        *metric = hits / (double) n;
+    else {
+        double ss_tot = y_sq - y_sum * y_sum / (double) n;
+        *metric = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
+    }
+}
+
+static int
+s_epoch_end (s_run_t *self, bool *early, char **cause)
+{
+    self->epoch++;
+    if (self->n_val > 0) {
+        s_evaluate (self, self->val, self->n_val, &self->val_loss, &self->val_metric);
+        if (self->val_loss < self->best_val_loss) {
+            self->best_val_loss = self->val_loss;
+            self->best_val_metric = self->val_metric;
+            self->best_epoch = self->epoch;
+            self->bad_epochs = 0;
+            memcpy (self->best, mlp_params (self->mlp),
+                    mlp_param_count (self->mlp) * sizeof (float));
+        }
+        else
+            self->bad_epochs++;
+        *early = self->spec->patience > 0 && self->bad_epochs >= self->spec->patience;
+    }
+    if (self->opts->progress)
+        s_report (self, true);
+    int every = self->spec->checkpoint_every;
+    if (self->opts->checkpoint_path && every > 0
+    &&  (self->epoch % every == 0 || self->epoch == self->spec->epochs || *early))
+        return s_checkpoint (self, cause);
+    return 0;
+}
+
+static void
+s_report (s_run_t *self, bool epoch_end)
+{
+    double now = mt_mono_s ();
+    int64_t done = self->step - self->start_step;
+    int64_t total = self->batches * self->spec->epochs;
+    double rows_per_step = (double) self->n_train / (double) self->batches;
+    int64_t in_epoch = epoch_end ? self->batches : self->step - (int64_t) self->epoch * self->batches;
+    train_progress_t progress = {
+        .epoch = self->epoch, .epochs = self->spec->epochs,
+        .step = self->step, .steps = total,
+        .loss = in_epoch > 0 ? self->loss_sum / (double) in_epoch : NAN,
+        .val_loss = self->val_loss, .val_metric = self->val_metric,
+        .samples_per_sec = now > self->report_s
+            ? (double) (self->step - self->report_step) * rows_per_step / (now - self->report_s) : 0,
+        .eta_s = done > 0 ? (now - self->started_s) / (double) done * (double) (total - self->step) : NAN,
+        .epoch_end = epoch_end
+    };
+    self->report_s = now;
+    self->report_step = self->step;
+    self->opts->progress (&progress, self->opts->arg);
+}
+
+static int
+s_set_meta_fmt (model_t *model, const char *key, char **cause, const char *fmt, ...)
+{
+    char text [256];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (text, sizeof text, fmt, args);
+    va_end (args);
+    return model_set_meta (model, key, text, cause);
+}
+
+static json_t *
+s_number (double value)
+{
+    return isfinite (value) ? json_real (value) : json_null ();
+}
+
+//  The metrics object as JSON text in metadata "metrics"
+static int
+s_set_metrics (s_run_t *self, double loss, double val_loss, double val_metric, double train_metric,
+               char **cause)
+{
+    json_t *metrics = json_object ();
+    json_object_set_new (metrics, "loss", s_number (loss));
+    json_object_set_new (metrics, "val_loss", s_number (val_loss));
+    json_object_set_new (metrics, "val_metric", s_number (val_metric));
+    json_object_set_new (metrics, "train_metric", s_number (train_metric));
+    json_object_set_new (metrics, "metric", json_string (self->classify ? "accuracy" : "r2"));
+    json_object_set_new (metrics, "best_epoch", json_integer (self->best_epoch));
+    char *text = json_dumps (metrics, JSON_COMPACT | JSON_REAL_PRECISION (9));
+    json_decref (metrics);
+    int rc = model_set_meta (self->model, "metrics", text ? text : "{}", cause);
+    free (text);
+    return rc;
+}
+
+static int
+s_checkpoint_tensors (s_run_t *self, char **cause)
+{
+    char name [80], param [32];
+    for (int i = 0; i < optim_state_count (self->optim); i++)
+        for (int l = 0; l < mlp_layers (self->mlp); l++)
+            for (int bias = 0; bias < 2; bias++) {
+                model_param_name (l, bias, param, sizeof param);
+                snprintf (name, sizeof name, "optim.%s.%s", param,
+                          optim_state_name (self->optim, i));
+                int64_t shape [2] = { mlp_layer_out (self->mlp, l), mlp_layer_in (self->mlp, l) };
+                size_t off = bias ? mlp_bias_offset (self->mlp, l) : mlp_weight_offset (self->mlp, l);
+                if (model_set_tensor (self->model, name, optim_state (self->optim, i) + off,
+                                      shape, bias ? 1 : 2, cause))
+                    return -1;
+            }
+    int64_t n = (int64_t) mlp_param_count (self->mlp);
+    return model_set_tensor (self->model, "best.params", self->best, &n, 1, cause);
+}
+
+static int
+s_checkpoint (s_run_t *self, char **cause)
+{
+    model_t *m = self->model;
+    const uint64_t *s = self->rng.s;
+    model_clear_extras (m);
+    double running = self->next_batch > 0 ? self->loss_sum / (double) self->next_batch : NAN;
+    if (s_set_meta_fmt (m, "checkpoint", cause, "1")
+    ||  s_set_meta_fmt (m, "epoch", cause, "%d", self->epoch)
+    ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
+    ||  s_set_meta_fmt (m, "batch", cause, "%" PRId64, self->next_batch)
+    ||  s_set_meta_fmt (m, "loss_sum", cause, "%a", self->loss_sum)
+    ||  s_set_meta_fmt (m, "best_val_loss", cause, "%a", self->best_val_loss)
+    ||  s_set_meta_fmt (m, "best_val_metric", cause, "%a", self->best_val_metric)
+    ||  s_set_meta_fmt (m, "best_epoch", cause, "%d", self->best_epoch)
+    ||  s_set_meta_fmt (m, "bad_epochs", cause, "%d", self->bad_epochs)
+    ||  s_set_meta_fmt (m, "val_loss", cause, "%a", self->val_loss)
+    ||  s_set_meta_fmt (m, "val_metric", cause, "%a", self->val_metric)
+    ||  s_set_meta_fmt (m, "rng", cause, "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64,
+                        s [0], s [1], s [2], s [3])
+    ||  s_set_metrics (self, running, self->val_loss, self->val_metric, NAN, cause)
+    ||  s_checkpoint_tensors (self, cause)
+    ||  model_save (m, self->opts->checkpoint_path, cause))
+        return -1;
+    if (self->opts->checkpointed)
+        self->opts->checkpointed (self->opts->checkpoint_path, self->epoch, self->opts->arg);
+    return 0;
+}
+
+static int
+s_save_final (s_run_t *self, const char *path, train_result_t *result, char **cause)
+{
+    bool keep_best = self->spec->patience > 0 && self->n_val > 0 && self->best_epoch > 0;
+    if (keep_best) {
+        memcpy (mlp_params (self->mlp), self->best, mlp_param_count (self->mlp) * sizeof (float));
+        result->val_loss = self->best_val_loss;
+        result->val_metric = self->best_val_metric;
+    }
+    else {
+        self->best_epoch = self->epoch;
+        result->val_loss = self->val_loss;
+        result->val_metric = self->val_metric;
+    }
+    result->best_epoch = self->best_epoch;
+    double train_loss;
+    s_evaluate (self, self->train, self->n_train, &train_loss, &result->train_metric);
+    model_t *m = self->model;
+    model_clear_extras (m);
+    if (s_set_meta_fmt (m, "epoch", cause, "%d", self->epoch)
+    ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
+    ||  s_set_metrics (self, result->loss, result->val_loss, result->val_metric,
+                       result->train_metric, cause))
+        return -1;
+    return path ? model_save (m, path, cause) : 0;
+}
+
+static void
+s_destroy (s_run_t *self)
+{
+    model_destroy (&self->model);
+    optim_destroy (&self->optim);
+    free (self->train);
+    free (self->val);
+    free (self->order);
+    free (self->xs);
+    free (self->ys);
+    free (self->xb);
+    free (self->yb);
+    free (self->lb);
+    free (self->best);
+}
