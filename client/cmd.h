@@ -27,14 +27,17 @@ typedef struct {
     bool tty;                   // stdout is a terminal (live redraws)
     bool utf8;                  // the locale can show braille and block glyphs
     bool usage_error;           // set by the option helpers: the last failure was a usage error
+    bool help_shown;            // --help printed a command's usage: exit 0
 } client_t;
 
-//  A subcommand: its name, one-line usage, a summary, and the function that
-//  runs it with argv [0] = the command name. exec returns a CMD_EXIT_ code.
+//  A subcommand: its name, its arguments, a summary, its options (for
+//  `mtclient help NAME`), and the function that runs it with argv [0] = the
+//  command name. exec returns a CMD_EXIT_ code.
 typedef struct {
     const char *name;
-    const char *usage;
-    const char *summary;
+    const char *usage;          // arguments after the name, one line
+    const char *summary;        // what it does, one line
+    const char *help;           // its options, one per line, or NULL
     int (*exec) (client_t *client, int argc, char **argv);
 } cmd_entry_t;
 
@@ -59,6 +62,9 @@ const cmd_entry_t *cmd_find (const char *name);
 //  Print the usage listing of every command (to stdout or stderr).
 void cmd_usage (bool to_stderr);
 
+//  Print one command's usage and options to stdout.
+void cmd_help (const cmd_entry_t *entry);
+
 //  Options every subcommand accepts after its name as well, for getopt_long
 //  tables: end a table with CMD_GLOBAL_OPTIONS, { 0 }.
 enum { CMD_OPT_BROKER = 1000, CMD_OPT_TIMEOUT, CMD_OPT_JSON, CMD_OPT_HELP, CMD_OPT_VERSION,
@@ -75,7 +81,8 @@ enum { CMD_OPT_BROKER = 1000, CMD_OPT_TIMEOUT, CMD_OPT_JSON, CMD_OPT_HELP, CMD_O
 //  every option of the command, takes the global ones itself and collects
 //  the operands into operands (at most max). Returns 0, or -1 with *cause
 //  and client->usage_error for unknown options, missing values, too many
-//  operands, or --help (cause NULL: the usage was printed).
+//  operands; also -1 (cause NULL, client->help_shown) after --help printed
+//  the command's usage.
 typedef int (cmd_option_fn) (int opt, const char *arg, void *arg_p, char **cause);
 int cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                const char *shorts, const struct option *longs,

@@ -30,8 +30,10 @@ static int s_unescape (csv_t *self, const char *from, const char *to, csv_field_
 static int s_end_of_field (csv_t *self, bool *last);
 static int s_fail (csv_t *self, csv_error_t error);
 static size_t s_count_newlines (const char *p, const char *end);
+static inline const char *s_find_delimiter (const char *p, const char *lim);
 
-csv_t *csv_new (const char *data, size_t len, size_t max_record)
+csv_t *
+csv_new (const char *data, size_t len, size_t max_record)
 {
     csv_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -46,7 +48,8 @@ csv_t *csv_new (const char *data, size_t len, size_t max_record)
     return self;
 }
 
-void csv_destroy (csv_t **self_p)
+void
+csv_destroy (csv_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -57,7 +60,8 @@ void csv_destroy (csv_t **self_p)
     *self_p = NULL;
 }
 
-int csv_next (csv_t *self, size_t *count)
+int
+csv_next (csv_t *self, size_t *count)
 {
     *count = 0;
     self->n_fields = 0;
@@ -85,24 +89,28 @@ int csv_next (csv_t *self, size_t *count)
     return 0;
 }
 
-const csv_field_t *csv_fields (const csv_t *self)
+const csv_field_t *
+csv_fields (const csv_t *self)
 {
     return self->fields;
 }
 
-size_t csv_line (const csv_t *self)
+size_t
+csv_line (const csv_t *self)
 {
     return self->record_line;
 }
 
-csv_error_t csv_error (const csv_t *self, size_t *field)
+csv_error_t
+csv_error (const csv_t *self, size_t *field)
 {
     if (field)
         *field = self->error_field;
     return self->error;
 }
 
-static void s_skip_blank_lines (csv_t *self)
+static void
+s_skip_blank_lines (csv_t *self)
 {
     while (self->p < self->end) {
         if (*self->p == '\n')
@@ -117,7 +125,8 @@ static void s_skip_blank_lines (csv_t *self)
 }
 
 //  Read one field at self->p and append it; stops at its delimiter.
-static int s_read_field (csv_t *self)
+static int
+s_read_field (csv_t *self)
 {
     if (self->n_fields == self->cap_fields) {
         size_t cap = self->cap_fields ? self->cap_fields * 2 : 64;
@@ -135,14 +144,10 @@ static int s_read_field (csv_t *self)
     if (q < lim && *q == '"')
         return s_read_quoted (self, q + 1, field);
     //  The hot loop: most fields are short unquoted numbers.
-    while (p < lim) {
-        char c = *p;
-        if (c == ',' || c == '\n')
-            break;
-        if (c == '\r' && (p + 1 == end || p [1] == '\n'))
-            break;
-        p++;
-    }
+    for (p = s_find_delimiter (p, lim);
+         p < lim && *p == '\r' && p + 1 < end && p [1] != '\n';
+         p = s_find_delimiter (p + 1, lim))
+        ;                       // a lone CR is data
     const char *s = self->p;
     self->p = p;
     while (s < p && (*s == ' ' || *s == '\t'))
@@ -154,7 +159,8 @@ static int s_read_field (csv_t *self)
 }
 
 //  A quoted field whose content starts at q: up to the lone closing quote.
-static int s_read_quoted (csv_t *self, const char *q, csv_field_t *field)
+static int
+s_read_quoted (csv_t *self, const char *q, csv_field_t *field)
 {
     const char *start = q, *lim = self->lim;
     bool escaped = false;
@@ -179,7 +185,8 @@ static int s_read_quoted (csv_t *self, const char *q, csv_field_t *field)
 //  Copy from..to into the scratch buffer with each "" made ". The scratch
 //  is sized once for the longest record from here on, so earlier fields'
 //  pointers into it stay valid.
-static int s_unescape (csv_t *self, const char *from, const char *to, csv_field_t *field)
+static int
+s_unescape (csv_t *self, const char *from, const char *to, csv_field_t *field)
 {
     if (!self->scratch) {
         size_t input = (size_t) (self->end - self->record_start);
@@ -203,7 +210,8 @@ static int s_unescape (csv_t *self, const char *from, const char *to, csv_field_
 
 //  After a field: a comma (more fields), a line end or the end of input
 //  (*last). Spaces after a closing quote are allowed, other text is not.
-static int s_end_of_field (csv_t *self, bool *last)
+static int
+s_end_of_field (csv_t *self, bool *last)
 {
     const char *p = self->p, *lim = self->lim;
     if (self->fields [self->n_fields - 1].quoted)
@@ -231,14 +239,16 @@ static int s_end_of_field (csv_t *self, bool *last)
     return s_fail (self, CSV_AFTER_QUOTE);
 }
 
-static int s_fail (csv_t *self, csv_error_t error)
+static int
+s_fail (csv_t *self, csv_error_t error)
 {
     self->error = error;
     self->error_field = self->n_fields ? self->n_fields - 1 : 0;
     return -1;
 }
 
-static size_t s_count_newlines (const char *p, const char *end)
+static size_t
+s_count_newlines (const char *p, const char *end)
 {
     size_t count = 0;
     while (p < end && (p = memchr (p, '\n', (size_t) (end - p)))) {
@@ -246,4 +256,32 @@ static size_t s_count_newlines (const char *p, const char *end)
         p++;
     }
     return count;
+}
+
+#define S_ONES  UINT64_C (0x0101010101010101)
+#define S_HIGHS UINT64_C (0x8080808080808080)
+
+//  The first ',', LF or CR at or after p, or lim. Eight bytes at a time: the
+//  lowest byte flagged by the zero-byte trick is always exact on a
+//  little-endian machine (only bytes above a match can be false alarms).
+static inline const char *
+s_find_delimiter (const char *p, const char *lim)
+{
+#if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (lim - p >= 8) {
+        uint64_t word;
+        memcpy (&word, p, sizeof word);
+        uint64_t comma = word ^ (S_ONES * ','), lf = word ^ (S_ONES * '\n'),
+                 cr = word ^ (S_ONES * '\r');
+        uint64_t hits = ((comma - S_ONES) & ~comma) | ((lf - S_ONES) & ~lf)
+                      | ((cr - S_ONES) & ~cr);
+        hits &= S_HIGHS;
+        if (hits)
+            return p + (__builtin_ctzll (hits) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < lim && *p != ',' && *p != '\n' && *p != '\r')
+        p++;
+    return p;
 }

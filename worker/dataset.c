@@ -197,8 +197,10 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
 {
     static const dataset_opts_t defaults = { .format = MT_FORMAT_AUTO };
     s_build_t b;
-    if (s_build_init (&b, name, opts ? opts : &defaults, cause))
+    if (s_build_init (&b, name, opts ? opts : &defaults, cause)) {
+        s_build_free (&b);
         return -1;
+    }
     mt_format_t format = b.opts->format;
     if (format == MT_FORMAT_AUTO)
         format = s_detect_format (name, data, len);

@@ -22,9 +22,9 @@ typedef struct {
 #define S_MAX_EXACT  22         // largest exactly representable power of ten
 #define S_EXP_CLAMP  1000000000 // explicit exponents past this are all the same
 
-static s_scan_t s_scan (const char *s, size_t len);
-static const char *s_scan_digits (s_scan_t *scan, const char *p, const char *end,
-                                  bool fraction, size_t *count);
+static inline s_scan_t s_scan (const char *s, size_t len) __attribute__ ((always_inline));
+static inline const char *s_scan_digits (s_scan_t *scan, const char *p, const char *end,
+                                         size_t *count) __attribute__ ((always_inline));
 static const char *s_scan_exponent (s_scan_t *scan, const char *p, const char *end);
 static double s_strtod (const char *s, size_t len, bool *ok);
 
@@ -33,7 +33,8 @@ static const double s_pow10 [S_MAX_EXACT + 1] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-int numparse_float (const char *s, size_t len, float *out)
+int
+numparse_float (const char *s, size_t len, float *out)
 {
     s_scan_t scan = s_scan (s, len);
     if (!scan.ok)
@@ -67,12 +68,14 @@ int numparse_float (const char *s, size_t len, float *out)
     return 0;
 }
 
-bool numparse_is_decimal (const char *s, size_t len)
+bool
+numparse_is_decimal (const char *s, size_t len)
 {
     return s_scan (s, len).ok;
 }
 
-bool numparse_is_nonfinite (const char *s, size_t len)
+bool
+numparse_is_nonfinite (const char *s, size_t len)
 {
     if (len > 0 && (*s == '+' || *s == '-')) {
         s++;
@@ -84,16 +87,19 @@ bool numparse_is_nonfinite (const char *s, size_t len)
 
 //  One pass: sign, integer digits, fraction digits, exponent; ok only when
 //  the text ends right after them and holds at least one mantissa digit.
-static s_scan_t s_scan (const char *s, size_t len)
+static inline s_scan_t
+s_scan (const char *s, size_t len)
 {
     s_scan_t scan = { 0 };
     const char *p = s, *end = s + len;
     if (p < end && (*p == '+' || *p == '-'))
         scan.neg = *p++ == '-';
     size_t int_digits = 0, frac_digits = 0;
-    p = s_scan_digits (&scan, p, end, false, &int_digits);
-    if (p < end && *p == '.')
-        p = s_scan_digits (&scan, p + 1, end, true, &frac_digits);
+    p = s_scan_digits (&scan, p, end, &int_digits);
+    if (p < end && *p == '.') {
+        p = s_scan_digits (&scan, p + 1, end, &frac_digits);
+        scan.exp10 -= (int64_t) frac_digits;    // exact unless many, and then unused
+    }
     if (int_digits + frac_digits == 0)
         return scan;
     if (p < end && (*p == 'e' || *p == 'E')) {
@@ -105,33 +111,27 @@ static s_scan_t s_scan (const char *s, size_t len)
     return scan;
 }
 
-//  Accumulate a run of digits into the mantissa; fraction digits move the
-//  exponent down. Returns where the run ends.
-static const char *s_scan_digits (s_scan_t *scan, const char *p, const char *end,
-                                  bool fraction, size_t *count)
+//  Accumulate a run of digits into the mantissa (leading zeros add nothing
+//  to it); past 19 significant digits only note that there are many.
+static inline const char *
+s_scan_digits (s_scan_t *scan, const char *p, const char *end, size_t *count)
 {
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned) (*p - '0');
-        (*count)++;
-        if (scan->mant == 0 && d == 0) {
-            if (fraction)
-                scan->exp10--;          // a leading zero after the point
-            continue;
-        }
-        //  Count significant digits by their value: below 10^18 another fits.
-        if (scan->mant < UINT64_C (1000000000000000000)) {
-            scan->mant = scan->mant * 10 + d;
-            if (fraction)
-                scan->exp10--;
-        }
+    const char *start = p;
+    uint64_t mant = scan->mant;
+    for (; p < end && (unsigned) (*p - '0') < 10; p++) {
+        if (mant < UINT64_C (1000000000000000000))
+            mant = mant * 10 + (unsigned) (*p - '0');
         else
             scan->many = true;          // strtod takes it from here
     }
+    scan->mant = mant;
+    *count = (size_t) (p - start);
     return p;
 }
 
 //  The digits after 'e': adds them to exp10, or returns NULL when there are none.
-static const char *s_scan_exponent (s_scan_t *scan, const char *p, const char *end)
+static const char *
+s_scan_exponent (s_scan_t *scan, const char *p, const char *end)
 {
     bool neg = false;
     if (p < end && (*p == '+' || *p == '-'))
@@ -148,7 +148,8 @@ static const char *s_scan_exponent (s_scan_t *scan, const char *p, const char *e
 }
 
 //  The slow path: strtod in the C locale, whatever the process's locale is.
-static double s_strtod (const char *s, size_t len, bool *ok)
+static double
+s_strtod (const char *s, size_t len, bool *ok)
 {
     char small [128];
     char *copy = len < sizeof small ? small : malloc (len + 1);

@@ -78,6 +78,15 @@ static int s_save_final (s_run_t *self, const char *path, train_result_t *result
 static int s_set_meta_fmt (model_t *model, const char *key, char **cause, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 static void s_destroy (s_run_t *self);
+static int s_cmp_u32 (const void *a, const void *b);
+static void s_moments (const s_run_t *self, const float *values, size_t stride, float *mean,
+                       float *std);
+static int s_meta_double (const model_t *from, const char *key, double *value);
+static int s_restore_optim (s_run_t *self, const model_t *from, const char *path, char **cause);
+static json_t *s_number (double value);
+static int s_set_metrics (s_run_t *self, double loss, double val_loss, double val_metric,
+                          double train_metric, char **cause);
+static int s_checkpoint_tensors (s_run_t *self, char **cause);
 
 int
 train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,

@@ -7,6 +7,7 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/broker/*.c")
 set(OLD_GLOB
   "/work/main/broker/broker.c"
   "/work/main/broker/fleet.c"
+  "/work/main/broker/mtbroker.c"
   "/work/main/broker/store.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -17,7 +18,10 @@ endif()
 # MT_CLIENT_SOURCES at CMakeLists.txt:79 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/client/*.c")
 set(OLD_GLOB
+  "/work/main/client/cmd.c"
   "/work/main/client/conn.c"
+  "/work/main/client/mtclient.c"
+  "/work/main/client/render.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -50,6 +54,7 @@ endif()
 # scripts at tests/CMakeLists.txt:23 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/torch/test_*.sh")
 set(OLD_GLOB
+  "/work/main/tests/torch/test_load_in_torch.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -61,8 +66,11 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
   "/work/main/tests/unit/test_codec.c"
   "/work/main/tests/unit/test_dataset.c"
+  "/work/main/tests/unit/test_golden.c"
   "/work/main/tests/unit/test_mlp.c"
+  "/work/main/tests/unit/test_model.c"
   "/work/main/tests/unit/test_optim.c"
+  "/work/main/tests/unit/test_spec.c"
   "/work/main/tests/unit/test_train.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -73,6 +81,7 @@ endif()
 # MT_ENGINE_SOURCES at CMakeLists.txt:60 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/*.c")
 set(OLD_GLOB
+  "/work/main/worker/agent.c"
   "/work/main/worker/csv.c"
   "/work/main/worker/dataset.c"
   "/work/main/worker/mlp.c"
@@ -91,6 +100,7 @@ endif()
 # MT_AGENT_SOURCES at CMakeLists.txt:74 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/agent*.c")
 set(OLD_GLOB
+  "/work/main/worker/agent.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -18,7 +18,15 @@ endif()
 # MT_CLIENT_SOURCES at CMakeLists.txt:79 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/client/*.c")
 set(OLD_GLOB
+  "/work/main/client/cmd.c"
+  "/work/main/client/cmd_fetch.c"
+  "/work/main/client/cmd_list.c"
+  "/work/main/client/cmd_status.c"
+  "/work/main/client/cmd_stop.c"
+  "/work/main/client/cmd_submit.c"
+  "/work/main/client/cmd_workers.c"
   "/work/main/client/conn.c"
+  "/work/main/client/mtclient.c"
   "/work/main/client/render.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -52,6 +60,7 @@ endif()
 # scripts at tests/CMakeLists.txt:23 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/torch/test_*.sh")
 set(OLD_GLOB
+  "/work/main/tests/torch/test_load_in_torch.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -63,7 +72,9 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
   "/work/main/tests/unit/test_codec.c"
   "/work/main/tests/unit/test_dataset.c"
+  "/work/main/tests/unit/test_golden.c"
   "/work/main/tests/unit/test_mlp.c"
+  "/work/main/tests/unit/test_model.c"
   "/work/main/tests/unit/test_optim.c"
   "/work/main/tests/unit/test_spec.c"
   "/work/main/tests/unit/test_train.c"
@@ -76,10 +87,13 @@ endif()
 # MT_ENGINE_SOURCES at CMakeLists.txt:60 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/*.c")
 set(OLD_GLOB
+  "/work/main/worker/agent.c"
+  "/work/main/worker/agent_child.c"
   "/work/main/worker/csv.c"
   "/work/main/worker/dataset.c"
   "/work/main/worker/mlp.c"
   "/work/main/worker/model.c"
+  "/work/main/worker/mtworker.c"
   "/work/main/worker/numparse.c"
   "/work/main/worker/optim.c"
   "/work/main/worker/predict.c"
@@ -94,6 +108,8 @@ endif()
 # MT_AGENT_SOURCES at CMakeLists.txt:74 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/worker/agent*.c")
 set(OLD_GLOB
+  "/work/main/worker/agent.c"
+  "/work/main/worker/agent_child.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

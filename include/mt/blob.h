@@ -29,7 +29,9 @@ char *blob_store_path (blob_store_t *self, const char *hash);
 //  in order: offset must equal the bytes received so far (*next says which
 //  offset is wanted). When the last byte arrives the SHA-256 is checked and the
 //  blob moves into place (*complete). A blob already stored is complete at
-//  once. Returns 0, or -1 with *cause (bad hash, out of order, disk error).
+//  once. An empty chunk of a non-empty blob is a probe: *next tells where to
+//  continue, nothing is written. Returns 0, or -1 with *cause (bad hash, out
+//  of order, disk error).
 int blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
                       const void *data, size_t len, bool *complete, int64_t *next,
                       char **cause);

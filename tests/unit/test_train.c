@@ -5,6 +5,7 @@
 #include "dataset.h"
 #include "mlp.h"
 #include "model.h"
+#include "predict.h"
 #include "rng.h"
 #include "train.h"
 
@@ -401,14 +402,84 @@ s_test_warm_start (void)
     mt_spec_clear (&spec);
 }
 
+//  For tests/torch/test_load_in_torch.sh: train two models into dir and
+//  write predict_run's output for their data beside them
+static void
+s_export (const char *dir)
+{
+    char path [1024], out [1024];
+    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+    dataset_t *ds = dataset_load (test_data ("sample_dataset.csv"), &opts, NULL);
+    CHECK (ds);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 2;
+    spec.hidden [0] = 8;
+    spec.hidden [1] = 4;
+    spec.activation = MT_ACT_TANH;
+    spec.epochs = 50;
+    train_result_t result;
+    snprintf (path, sizeof path, "%s/reg.safetensors", dir);
+    s_train (&spec, ds, path, NULL, &result);
+    snprintf (out, sizeof out, "%s/reg_pred.csv", dir);
+    char *cause = NULL;
+    CHECK_MSG (predict_run (path, test_data ("sample_dataset.csv"), out, &cause) == 0, "%s", cause);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+    opts = (dataset_opts_t) { .target = "species", .task = MT_TASK_CLASSIFICATION };
+    ds = dataset_load (test_data ("iris.csv"), &opts, NULL);
+    CHECK (ds);
+    spec = s_spec (MT_TASK_CLASSIFICATION, "species");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 6;
+    spec.activation = MT_ACT_SIGMOID;
+    spec.epochs = 20;
+    snprintf (path, sizeof path, "%s/cls.safetensors", dir);
+    s_train (&spec, ds, path, NULL, &result);
+    snprintf (out, sizeof out, "%s/cls_pred.csv", dir);
+    CHECK_MSG (predict_run (path, test_data ("iris.csv"), out, &cause) == 0, "%s", cause);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+//  predict_run's CSV for a classification model, and its errors
+static void
+s_test_predict (void)
+{
+    char *cause = NULL;
+    const char *out = s_path ("iris_pred.csv");
+    if (access (test_data ("iris.csv"), R_OK) != 0)
+        return;
+    CHECK_MSG (predict_run (s_path ("iris.safetensors"), test_data ("iris.csv"), out, &cause) == 0,
+               "%s", cause);
+    FILE *f = fopen (out, "r");
+    char line [512];
+    CHECK (f && fgets (line, sizeof line, f));
+    CHECK (strcmp (line, "label,p_setosa,p_versicolor,p_virginica\n") == 0);
+    CHECK (fgets (line, sizeof line, f) && strncmp (line, "setosa,", 7) == 0);
+    fclose (f);
+    CHECK (predict_run (s_path ("iris.safetensors"), test_data ("sample_dataset.csv"), out, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "sepal_length");
+    free (cause);
+    cause = NULL;
+    CHECK (predict_run (s_path ("nope.safetensors"), test_data ("iris.csv"), out, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "nope.safetensors");
+    free (cause);
+    printf ("predict: ok\n");
+}
+
 int
 main (void)
 {
+    if (getenv ("MT_EXPORT_DIR")) {
+        s_export (getenv ("MT_EXPORT_DIR"));
+        return 0;
+    }
     snprintf (s_dir, sizeof s_dir, "/tmp/test_train.XXXXXX");
     CHECK (mkdtemp (s_dir));
     s_test_regression ();
     s_test_classification ();
     s_test_iris ();
+    s_test_predict ();
     s_test_determinism ();
     s_test_resume ();
     s_test_early_stopping ();

@@ -4,7 +4,7 @@
 # compile C with /usr/bin/cc
 C_DEFINES = -D_GNU_SOURCE
 
-C_INCLUDES = -I/work/main/include -I/work/main/proto -isystem /usr/include/pgm-5.3 -isystem /usr/include/libxml2 -isystem /usr/include/uuid -isystem /usr/include/nss -isystem /usr/include/nspr -isystem /usr/include/mit-krb5
+C_INCLUDES = -I/work/main/include -I/work/main/proto -isystem /usr/include/pgm-5.3 -isystem /usr/include/libxml2 -isystem /usr/include/uuid -isystem /usr/include/nss -isystem /usr/include/nspr
 
-C_FLAGS = -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter -Werror -std=gnu11
+C_FLAGS = -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter -Werror -isystem /usr/include/mit-krb5 -std=gnu11
 

@@ -8,7 +8,9 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/client/cmd.c" "CMakeFiles/mt_client.dir/client/cmd.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd.c.o.d"
   "/work/main/client/conn.c" "CMakeFiles/mt_client.dir/client/conn.c.o" "gcc" "CMakeFiles/mt_client.dir/client/conn.c.o.d"
+  "/work/main/client/render.c" "CMakeFiles/mt_client.dir/client/render.c.o" "gcc" "CMakeFiles/mt_client.dir/client/render.c.o.d"
   )
 
 # Targets to which this target links.

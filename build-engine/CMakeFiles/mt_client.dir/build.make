@@ -69,10 +69,24 @@ include CMakeFiles/mt_client.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/mt_client.dir/flags.make
 
+CMakeFiles/mt_client.dir/client/cmd.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd.c.o: /work/main/client/cmd.c
+CMakeFiles/mt_client.dir/client/cmd.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_client.dir/client/cmd.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd.c.o -MF CMakeFiles/mt_client.dir/client/cmd.c.o.d -o CMakeFiles/mt_client.dir/client/cmd.c.o -c /work/main/client/cmd.c
+
+CMakeFiles/mt_client.dir/client/cmd.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd.c > CMakeFiles/mt_client.dir/client/cmd.c.i
+
+CMakeFiles/mt_client.dir/client/cmd.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd.c -o CMakeFiles/mt_client.dir/client/cmd.c.s
+
 CMakeFiles/mt_client.dir/client/conn.c.o: CMakeFiles/mt_client.dir/flags.make
 CMakeFiles/mt_client.dir/client/conn.c.o: /work/main/client/conn.c
 CMakeFiles/mt_client.dir/client/conn.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_client.dir/client/conn.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_client.dir/client/conn.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/conn.c.o -MF CMakeFiles/mt_client.dir/client/conn.c.o.d -o CMakeFiles/mt_client.dir/client/conn.c.o -c /work/main/client/conn.c
 
 CMakeFiles/mt_client.dir/client/conn.c.i: cmake_force
@@ -83,17 +97,35 @@ CMakeFiles/mt_client.dir/client/conn.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/conn.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/conn.c -o CMakeFiles/mt_client.dir/client/conn.c.s
 
+CMakeFiles/mt_client.dir/client/render.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/render.c.o: /work/main/client/render.c
+CMakeFiles/mt_client.dir/client/render.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_client.dir/client/render.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/render.c.o -MF CMakeFiles/mt_client.dir/client/render.c.o.d -o CMakeFiles/mt_client.dir/client/render.c.o -c /work/main/client/render.c
+
+CMakeFiles/mt_client.dir/client/render.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/render.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/render.c > CMakeFiles/mt_client.dir/client/render.c.i
+
+CMakeFiles/mt_client.dir/client/render.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/render.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/render.c -o CMakeFiles/mt_client.dir/client/render.c.s
+
 # Object files for target mt_client
 mt_client_OBJECTS = \
-"CMakeFiles/mt_client.dir/client/conn.c.o"
+"CMakeFiles/mt_client.dir/client/cmd.c.o" \
+"CMakeFiles/mt_client.dir/client/conn.c.o" \
+"CMakeFiles/mt_client.dir/client/render.c.o"
 
 # External object files for target mt_client
 mt_client_EXTERNAL_OBJECTS =
 
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd.c.o
 libmt_client.a: CMakeFiles/mt_client.dir/client/conn.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/render.c.o
 libmt_client.a: CMakeFiles/mt_client.dir/build.make
 libmt_client.a: CMakeFiles/mt_client.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libmt_client.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-engine/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking C static library libmt_client.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/mt_client.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/mt_client.dir/link.txt --verbose=$(VERBOSE)
 

@@ -1,6 +1,10 @@
 file(REMOVE_RECURSE
+  "CMakeFiles/mt_client.dir/client/cmd.c.o"
+  "CMakeFiles/mt_client.dir/client/cmd.c.o.d"
   "CMakeFiles/mt_client.dir/client/conn.c.o"
   "CMakeFiles/mt_client.dir/client/conn.c.o.d"
+  "CMakeFiles/mt_client.dir/client/render.c.o"
+  "CMakeFiles/mt_client.dir/client/render.c.o.d"
   "libmt_client.a"
   "libmt_client.pdb"
 )

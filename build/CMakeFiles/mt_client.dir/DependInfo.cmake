@@ -8,6 +8,13 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/client/cmd.c" "CMakeFiles/mt_client.dir/client/cmd.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd.c.o.d"
+  "/work/main/client/cmd_fetch.c" "CMakeFiles/mt_client.dir/client/cmd_fetch.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_fetch.c.o.d"
+  "/work/main/client/cmd_list.c" "CMakeFiles/mt_client.dir/client/cmd_list.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_list.c.o.d"
+  "/work/main/client/cmd_status.c" "CMakeFiles/mt_client.dir/client/cmd_status.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_status.c.o.d"
+  "/work/main/client/cmd_stop.c" "CMakeFiles/mt_client.dir/client/cmd_stop.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_stop.c.o.d"
+  "/work/main/client/cmd_submit.c" "CMakeFiles/mt_client.dir/client/cmd_submit.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_submit.c.o.d"
+  "/work/main/client/cmd_workers.c" "CMakeFiles/mt_client.dir/client/cmd_workers.c.o" "gcc" "CMakeFiles/mt_client.dir/client/cmd_workers.c.o.d"
   "/work/main/client/conn.c" "CMakeFiles/mt_client.dir/client/conn.c.o" "gcc" "CMakeFiles/mt_client.dir/client/conn.c.o.d"
   "/work/main/client/render.c" "CMakeFiles/mt_client.dir/client/render.c.o" "gcc" "CMakeFiles/mt_client.dir/client/render.c.o.d"
   )

@@ -69,10 +69,108 @@ include CMakeFiles/mt_client.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/mt_client.dir/flags.make
 
+CMakeFiles/mt_client.dir/client/cmd.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd.c.o: /work/main/client/cmd.c
+CMakeFiles/mt_client.dir/client/cmd.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_client.dir/client/cmd.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd.c.o -MF CMakeFiles/mt_client.dir/client/cmd.c.o.d -o CMakeFiles/mt_client.dir/client/cmd.c.o -c /work/main/client/cmd.c
+
+CMakeFiles/mt_client.dir/client/cmd.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd.c > CMakeFiles/mt_client.dir/client/cmd.c.i
+
+CMakeFiles/mt_client.dir/client/cmd.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd.c -o CMakeFiles/mt_client.dir/client/cmd.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_fetch.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_fetch.c.o: /work/main/client/cmd_fetch.c
+CMakeFiles/mt_client.dir/client/cmd_fetch.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_client.dir/client/cmd_fetch.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_fetch.c.o -MF CMakeFiles/mt_client.dir/client/cmd_fetch.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_fetch.c.o -c /work/main/client/cmd_fetch.c
+
+CMakeFiles/mt_client.dir/client/cmd_fetch.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_fetch.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_fetch.c > CMakeFiles/mt_client.dir/client/cmd_fetch.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_fetch.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_fetch.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_fetch.c -o CMakeFiles/mt_client.dir/client/cmd_fetch.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_list.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_list.c.o: /work/main/client/cmd_list.c
+CMakeFiles/mt_client.dir/client/cmd_list.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/mt_client.dir/client/cmd_list.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_list.c.o -MF CMakeFiles/mt_client.dir/client/cmd_list.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_list.c.o -c /work/main/client/cmd_list.c
+
+CMakeFiles/mt_client.dir/client/cmd_list.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_list.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_list.c > CMakeFiles/mt_client.dir/client/cmd_list.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_list.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_list.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_list.c -o CMakeFiles/mt_client.dir/client/cmd_list.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_status.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_status.c.o: /work/main/client/cmd_status.c
+CMakeFiles/mt_client.dir/client/cmd_status.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/mt_client.dir/client/cmd_status.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_status.c.o -MF CMakeFiles/mt_client.dir/client/cmd_status.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_status.c.o -c /work/main/client/cmd_status.c
+
+CMakeFiles/mt_client.dir/client/cmd_status.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_status.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_status.c > CMakeFiles/mt_client.dir/client/cmd_status.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_status.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_status.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_status.c -o CMakeFiles/mt_client.dir/client/cmd_status.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_stop.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_stop.c.o: /work/main/client/cmd_stop.c
+CMakeFiles/mt_client.dir/client/cmd_stop.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/mt_client.dir/client/cmd_stop.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_stop.c.o -MF CMakeFiles/mt_client.dir/client/cmd_stop.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_stop.c.o -c /work/main/client/cmd_stop.c
+
+CMakeFiles/mt_client.dir/client/cmd_stop.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_stop.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_stop.c > CMakeFiles/mt_client.dir/client/cmd_stop.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_stop.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_stop.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_stop.c -o CMakeFiles/mt_client.dir/client/cmd_stop.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_submit.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_submit.c.o: /work/main/client/cmd_submit.c
+CMakeFiles/mt_client.dir/client/cmd_submit.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/mt_client.dir/client/cmd_submit.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_submit.c.o -MF CMakeFiles/mt_client.dir/client/cmd_submit.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_submit.c.o -c /work/main/client/cmd_submit.c
+
+CMakeFiles/mt_client.dir/client/cmd_submit.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_submit.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_submit.c > CMakeFiles/mt_client.dir/client/cmd_submit.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_submit.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_submit.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_submit.c -o CMakeFiles/mt_client.dir/client/cmd_submit.c.s
+
+CMakeFiles/mt_client.dir/client/cmd_workers.c.o: CMakeFiles/mt_client.dir/flags.make
+CMakeFiles/mt_client.dir/client/cmd_workers.c.o: /work/main/client/cmd_workers.c
+CMakeFiles/mt_client.dir/client/cmd_workers.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/mt_client.dir/client/cmd_workers.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/cmd_workers.c.o -MF CMakeFiles/mt_client.dir/client/cmd_workers.c.o.d -o CMakeFiles/mt_client.dir/client/cmd_workers.c.o -c /work/main/client/cmd_workers.c
+
+CMakeFiles/mt_client.dir/client/cmd_workers.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/mt_client.dir/client/cmd_workers.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/client/cmd_workers.c > CMakeFiles/mt_client.dir/client/cmd_workers.c.i
+
+CMakeFiles/mt_client.dir/client/cmd_workers.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/mt_client.dir/client/cmd_workers.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/client/cmd_workers.c -o CMakeFiles/mt_client.dir/client/cmd_workers.c.s
+
 CMakeFiles/mt_client.dir/client/conn.c.o: CMakeFiles/mt_client.dir/flags.make
 CMakeFiles/mt_client.dir/client/conn.c.o: /work/main/client/conn.c
 CMakeFiles/mt_client.dir/client/conn.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/mt_client.dir/client/conn.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/mt_client.dir/client/conn.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/conn.c.o -MF CMakeFiles/mt_client.dir/client/conn.c.o.d -o CMakeFiles/mt_client.dir/client/conn.c.o -c /work/main/client/conn.c
 
 CMakeFiles/mt_client.dir/client/conn.c.i: cmake_force
@@ -86,7 +184,7 @@ CMakeFiles/mt_client.dir/client/conn.c.s: cmake_force
 CMakeFiles/mt_client.dir/client/render.c.o: CMakeFiles/mt_client.dir/flags.make
 CMakeFiles/mt_client.dir/client/render.c.o: /work/main/client/render.c
 CMakeFiles/mt_client.dir/client/render.c.o: CMakeFiles/mt_client.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/mt_client.dir/client/render.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/mt_client.dir/client/render.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/mt_client.dir/client/render.c.o -MF CMakeFiles/mt_client.dir/client/render.c.o.d -o CMakeFiles/mt_client.dir/client/render.c.o -c /work/main/client/render.c
 
 CMakeFiles/mt_client.dir/client/render.c.i: cmake_force
@@ -99,17 +197,31 @@ CMakeFiles/mt_client.dir/client/render.c.s: cmake_force
 
 # Object files for target mt_client
 mt_client_OBJECTS = \
+"CMakeFiles/mt_client.dir/client/cmd.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_fetch.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_list.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_status.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_stop.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_submit.c.o" \
+"CMakeFiles/mt_client.dir/client/cmd_workers.c.o" \
 "CMakeFiles/mt_client.dir/client/conn.c.o" \
 "CMakeFiles/mt_client.dir/client/render.c.o"
 
 # External object files for target mt_client
 mt_client_EXTERNAL_OBJECTS =
 
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_fetch.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_list.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_status.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_stop.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_submit.c.o
+libmt_client.a: CMakeFiles/mt_client.dir/client/cmd_workers.c.o
 libmt_client.a: CMakeFiles/mt_client.dir/client/conn.c.o
 libmt_client.a: CMakeFiles/mt_client.dir/client/render.c.o
 libmt_client.a: CMakeFiles/mt_client.dir/build.make
 libmt_client.a: CMakeFiles/mt_client.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libmt_client.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Linking C static library libmt_client.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/mt_client.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/mt_client.dir/link.txt --verbose=$(VERBOSE)
 

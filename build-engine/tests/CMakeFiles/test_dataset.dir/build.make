@@ -94,6 +94,7 @@ tests/test_dataset: tests/CMakeFiles/test_dataset.dir/unit/test_dataset.c.o
 tests/test_dataset: tests/CMakeFiles/test_dataset.dir/build.make
 tests/test_dataset: libmt_client.a
 tests/test_dataset: libmt_broker.a
+tests/test_dataset: libmt_agent.a
 tests/test_dataset: libmt_engine.a
 tests/test_dataset: libmt_proto.a
 tests/test_dataset: /usr/lib/x86_64-linux-gnu/libsqlite3.so

@@ -94,6 +94,7 @@ tests/test_mlp: tests/CMakeFiles/test_mlp.dir/unit/test_mlp.c.o
 tests/test_mlp: tests/CMakeFiles/test_mlp.dir/build.make
 tests/test_mlp: libmt_client.a
 tests/test_mlp: libmt_broker.a
+tests/test_mlp: libmt_agent.a
 tests/test_mlp: libmt_engine.a
 tests/test_mlp: libmt_proto.a
 tests/test_mlp: /usr/lib/x86_64-linux-gnu/libsqlite3.so

@@ -94,6 +94,7 @@ tests/test_optim: tests/CMakeFiles/test_optim.dir/unit/test_optim.c.o
 tests/test_optim: tests/CMakeFiles/test_optim.dir/build.make
 tests/test_optim: libmt_client.a
 tests/test_optim: libmt_broker.a
+tests/test_optim: libmt_agent.a
 tests/test_optim: libmt_engine.a
 tests/test_optim: libmt_proto.a
 tests/test_optim: /usr/lib/x86_64-linux-gnu/libsqlite3.so

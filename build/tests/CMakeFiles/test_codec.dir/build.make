@@ -94,6 +94,7 @@ tests/test_codec: tests/CMakeFiles/test_codec.dir/unit/test_codec.c.o
 tests/test_codec: tests/CMakeFiles/test_codec.dir/build.make
 tests/test_codec: libmt_client.a
 tests/test_codec: libmt_broker.a
+tests/test_codec: libmt_agent.a
 tests/test_codec: libmt_engine.a
 tests/test_codec: libmt_proto.a
 tests/test_codec: /usr/lib/x86_64-linux-gnu/libsqlite3.so

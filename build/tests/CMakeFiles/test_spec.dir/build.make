@@ -94,6 +94,7 @@ tests/test_spec: tests/CMakeFiles/test_spec.dir/unit/test_spec.c.o
 tests/test_spec: tests/CMakeFiles/test_spec.dir/build.make
 tests/test_spec: libmt_client.a
 tests/test_spec: libmt_broker.a
+tests/test_spec: libmt_agent.a
 tests/test_spec: libmt_engine.a
 tests/test_spec: libmt_proto.a
 tests/test_spec: /usr/lib/x86_64-linux-gnu/libsqlite3.so

@@ -15,6 +15,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
 set(CMAKE_TARGET_LINKED_INFO_FILES
   "/work/main/build/CMakeFiles/mt_client.dir/DependInfo.cmake"
   "/work/main/build/CMakeFiles/mt_broker.dir/DependInfo.cmake"
+  "/work/main/build/CMakeFiles/mt_agent.dir/DependInfo.cmake"
   "/work/main/build/CMakeFiles/mt_engine.dir/DependInfo.cmake"
   "/work/main/build/CMakeFiles/mt_proto.dir/DependInfo.cmake"
   )

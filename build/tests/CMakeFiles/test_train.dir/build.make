@@ -94,6 +94,7 @@ tests/test_train: tests/CMakeFiles/test_train.dir/unit/test_train.c.o
 tests/test_train: tests/CMakeFiles/test_train.dir/build.make
 tests/test_train: libmt_client.a
 tests/test_train: libmt_broker.a
+tests/test_train: libmt_agent.a
 tests/test_train: libmt_engine.a
 tests/test_train: libmt_proto.a
 tests/test_train: /usr/lib/x86_64-linux-gnu/libsqlite3.so

@@ -75,8 +75,8 @@ tests/CMakeFiles/test_train.dir/unit/test_train.c.o: \
  /work/main/worker/dataset.h /work/main/include/mt/spec.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdbool.h \
  /work/main/worker/mlp.h /work/main/worker/rng.h \
- /work/main/worker/model.h /work/main/worker/rng.h \
- /work/main/worker/train.h /usr/include/signal.h \
+ /work/main/worker/model.h /work/main/worker/predict.h \
+ /work/main/worker/rng.h /work/main/worker/train.h /usr/include/signal.h \
  /usr/include/x86_64-linux-gnu/bits/signum-generic.h \
  /usr/include/x86_64-linux-gnu/bits/signum-arch.h \
  /usr/include/x86_64-linux-gnu/bits/types/sig_atomic_t.h \

@@ -1,0 +1,22 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/broker/broker.c" "CMakeFiles/mt_broker.dir/broker/broker.c.o" "gcc" "CMakeFiles/mt_broker.dir/broker/broker.c.o.d"
+  "/work/main/broker/fleet.c" "CMakeFiles/mt_broker.dir/broker/fleet.c.o" "gcc" "CMakeFiles/mt_broker.dir/broker/fleet.c.o.d"
+  "/work/main/broker/store.c" "CMakeFiles/mt_broker.dir/broker/store.c.o" "gcc" "CMakeFiles/mt_broker.dir/broker/store.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/build-engine-asan/CMakeFiles/mt_proto.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

@@ -1,0 +1,360 @@
+/*  cmd - the subcommand table, global options and helpers every subcommand shares  */
+#include "cmd.h"
+#include "mt/log.h"
+#include "mt/util.h"
+#include "mt/version.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cmd_entry_t *s_table [] = {
+    &cmd_submit_entry, &cmd_status_entry, &cmd_watch_entry, &cmd_stop_entry,
+    &cmd_list_entry, &cmd_workers_entry, &cmd_fetch_entry, &cmd_predict_entry,
+};
+#define CMD_COUNT ((int) (sizeof s_table / sizeof s_table [0]))
+
+static const char *s_global_help =
+    "global options (before or after the command):\n"
+    "  --broker EP    the broker's client endpoint (default: $MT_BROKER, else "
+    CMD_DEFAULT_BROKER ")\n"
+    "  --timeout S    seconds to wait for each answer from the broker (default 5)\n"
+    "  --json         print JSON for scripts instead of tables\n"
+    "  -v, --verbose  log what mtclient does on stderr (twice: every message)\n"
+    "  -h, --help     this text; `mtclient help COMMAND` shows a command's options\n"
+    "  --version      print the version\n"
+    "\n"
+    "exit codes:\n"
+    "  0  done (watch and submit --watch: the job succeeded)\n"
+    "  1  an error: the broker refused, bad input, or the job failed or was stopped\n"
+    "  2  a usage error: unknown command or option, or a missing argument\n"
+    "  3  no answer from the broker within --timeout\n";
+
+static int s_global_main (client_t *client, int argc, char **argv, int *index, char **cause);
+static int s_operand (client_t *client, const cmd_entry_t *entry, const char *arg,
+                      char **operands, int max, int *count, char **cause);
+static void s_apply_verbosity (const client_t *client);
+
+void
+cmd_client_init (client_t *client)
+{
+    memset (client, 0, sizeof *client);
+    const char *env = getenv ("MT_BROKER");
+    client->broker = env && *env ? env : CMD_DEFAULT_BROKER;
+    client->timeout_s = CMD_DEFAULT_TIMEOUT;
+    client->tty = isatty (STDOUT_FILENO);
+    const char *codeset = nl_langinfo (CODESET);
+    client->utf8 = codeset && strcmp (codeset, "UTF-8") == 0;
+}
+
+const cmd_entry_t *
+cmd_find (const char *name)
+{
+    for (int i = 0; name && i < CMD_COUNT; i++)
+        if (strcmp (s_table [i]->name, name) == 0)
+            return s_table [i];
+    return NULL;
+}
+
+void
+cmd_usage (bool to_stderr)
+{
+    FILE *out = to_stderr ? stderr : stdout;
+    fprintf (out, "usage: mtclient [--broker EP] [--timeout S] [--json] [-v] COMMAND [ARGS]\n\n"
+             "commands:\n");
+    for (int i = 0; i < CMD_COUNT; i++)
+        fprintf (out, "  %-8s %s\n  %-8s   %s\n", s_table [i]->name, s_table [i]->usage, "",
+                 s_table [i]->summary);
+    fprintf (out, "  %-8s %s\n  %-8s   %s\n\n%s", "help", "[COMMAND]", "",
+             "this text, or a command's options", s_global_help);
+}
+
+void
+cmd_help (const cmd_entry_t *entry)
+{
+    printf ("usage: mtclient %s %s\n\n%s\n", entry->name, entry->usage, entry->summary);
+    if (entry->help)
+        printf ("\noptions:\n%s", entry->help);
+    printf ("\n%s", s_global_help);
+}
+
+int
+cmd_parse_real (const char *flag, const char *text, double lo, double hi, double *out,
+                char **cause)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = text && *text ? strtod (text, &end) : NAN;
+    if (!text || !*text || *end || !isfinite (value) || errno == ERANGE)
+        return mt_fail (cause, "%s: '%s' is not a number", flag, text ? text : "");
+    if (value < lo || value > hi)
+        return mt_fail (cause, "%s: %s is out of range (%g to %g)", flag, text, lo, hi);
+    *out = value;
+    return 0;
+}
+
+int
+cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out,
+               char **cause)
+{
+    char *end = NULL;
+    errno = 0;
+    long long value = text && *text ? strtoll (text, &end, 10) : 0;
+    if (!text || !*text || *end || errno == ERANGE)
+        return mt_fail (cause, "%s: '%s' is not a whole number", flag, text ? text : "");
+    if (value < lo || value > hi)
+        return mt_fail (cause, "%s: %s is out of range (%lld to %lld)", flag, text,
+                        (long long) lo, (long long) hi);
+    *out = value;
+    return 0;
+}
+
+int
+cmd_parse_job (const char *text, int64_t *job, char **cause)
+{
+    char *end = NULL;
+    errno = 0;
+    long long value = text && *text ? strtoll (text, &end, 10) : 0;
+    if (!text || !*text || *end || errno == ERANGE || value < 1 || value > ((int64_t) 1 << 53))
+        return mt_fail (cause, "'%s' is not a job id (a positive whole number, as `mtclient list` "
+                        "shows)", text ? text : "");
+    *job = value;
+    return 0;
+}
+
+static void
+s_apply_verbosity (const client_t *client)
+{
+    mt_log_set_level (client->verbose >= 2 ? MT_LOG_DEBUG
+                    : client->verbose == 1 ? MT_LOG_INFO : MT_LOG_WARN);
+}
+
+static int
+s_operand (client_t *client, const cmd_entry_t *entry, const char *arg, char **operands,
+           int max, int *count, char **cause)
+{
+    if (*count >= max) {
+        client->usage_error = true;
+        return mt_fail (cause, "%s: unexpected argument '%s' (usage: mtclient %s %s)",
+                        entry->name, arg, entry->name, entry->usage);
+    }
+    operands [(*count)++] = (char *) arg;
+    return 0;
+}
+
+int
+cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+           const char *shorts, const struct option *longs, cmd_option_fn *handle,
+           void *handle_arg, char **operands, int max_operands, int *n_operands, char **cause)
+{
+    char optstring [128];
+    snprintf (optstring, sizeof optstring, "%s%s", CMD_GLOBAL_SHORT, shorts ? shorts : "");
+    optind = 0;                 // glibc: a full re-initialisation
+    opterr = 0;
+    *n_operands = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, optstring, longs, NULL)) != -1) {
+        const char *flag = argv [optind - 1];
+        int rc = 0;
+        if (opt == 1)
+            rc = s_operand (client, entry, optarg, operands, max_operands, n_operands, cause);
+        else
+        if (opt == ':' || opt == '?') {
+            client->usage_error = true;
+            char name [3] = { '-', (char) optopt, 0 };
+            const char *which = strncmp (flag, "--", 2) == 0 || !optopt ? flag : name;
+            rc = opt == ':'
+               ? mt_fail (cause, "%s: option %s needs a value (see mtclient help %s)",
+                          entry->name, which, entry->name)
+               : mt_fail (cause, "%s: unknown option '%s' (see mtclient help %s)",
+                          entry->name, which, entry->name);
+        }
+        else
+        if (opt == 'h') {
+            cmd_help (entry);
+            client->help_shown = true;
+            return -1;
+        }
+        else
+        if (opt == 'v')
+            client->verbose++;
+        else
+        if (opt == CMD_OPT_JSON)
+            client->json = true;
+        else
+        if (opt == CMD_OPT_BROKER)
+            client->broker = optarg;
+        else
+        if (opt == CMD_OPT_TIMEOUT)
+            rc = cmd_parse_real ("--timeout", optarg, 0.001, CMD_MAX_TIMEOUT,
+                                 &client->timeout_s, cause);
+        else
+            rc = handle ? handle (opt, optarg, handle_arg, cause)
+                        : mt_fail (cause, "%s: unknown option '%s'", entry->name, flag);
+        if (rc)
+            return -1;
+    }
+    for (int i = optind; i < argc; i++)
+        if (s_operand (client, entry, argv [i], operands, max_operands, n_operands, cause))
+            return -1;
+    s_apply_verbosity (client);
+    return 0;
+}
+
+int
+cmd_fail (client_t *client, conn_t *conn, const char *cause)
+{
+    if (client->help_shown)
+        return CMD_EXIT_OK;
+    fprintf (stderr, "mtclient: %s\n", cause ? cause : "failed (no reason given)");
+    if (client->usage_error)
+        return CMD_EXIT_USAGE;
+    if (conn && conn_timed_out (conn))
+        return CMD_EXIT_NO_BROKER;
+    return CMD_EXIT_ERROR;
+}
+
+conn_t *
+cmd_connect (client_t *client)
+{
+    char *cause = NULL;
+    conn_t *conn = conn_new (client->broker, (int) ceil (client->timeout_s * 1000), &cause);
+    if (!conn)
+        cmd_fail (client, NULL, cause);
+    free (cause);
+    return conn;
+}
+
+int
+cmd_print_json (json_t *value)
+{
+    char *text = json_dumps (value, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY
+                                    | JSON_REAL_PRECISION (17));
+    if (!text)
+        return -1;
+    puts (text);
+    free (text);
+    return 0;
+}
+
+json_t *
+cmd_job_status (conn_t *conn, int64_t job, char **cause)
+{
+    mt_msg_t *request = mt_msg_new ("STATUS");
+    json_object_set_new (mt_msg_body (request), "job", json_integer (job));
+    mt_msg_t *reply = NULL;
+    if (conn_call (conn, &request, "JOB", &reply, cause))
+        return NULL;
+    json_t *map = json_object_get (mt_msg_body (reply), "job");
+    if (json_is_object (map))
+        json_incref (map);
+    else {
+        mt_fail (cause, "the broker's JOB reply has no job map; "
+                 "are mtclient and mtbroker the same version?");
+        map = NULL;
+    }
+    mt_msg_destroy (&reply);
+    return map;
+}
+
+//  Take one global option at argv [*index] before the command. Returns 0
+//  (moving *index past its value), or -1 with *cause.
+static int
+s_global_main (client_t *client, int argc, char **argv, int *index, char **cause)
+{
+    const char *arg = argv [*index];
+    const char *names [] = { "--broker", "--timeout" };
+    for (int i = 0; i < 2; i++) {
+        size_t len = strlen (names [i]);
+        if (strncmp (arg, names [i], len) || (arg [len] && arg [len] != '='))
+            continue;
+        const char *value = arg [len] == '=' ? arg + len + 1 : NULL;
+        if (!value && *index + 1 < argc)
+            value = argv [++*index];
+        if (!value) {
+            client->usage_error = true;
+            return mt_fail (cause, "option %s needs a value", names [i]);
+        }
+        if (i == 0) {
+            client->broker = value;
+            return 0;
+        }
+        return cmd_parse_real ("--timeout", value, 0.001, CMD_MAX_TIMEOUT, &client->timeout_s, cause);
+    }
+    if (strcmp (arg, "--json") == 0)
+        client->json = true;
+    else
+    if (strcmp (arg, "-v") == 0 || strcmp (arg, "--verbose") == 0)
+        client->verbose++;
+    else
+    if (strncmp (arg, "-vv", 3) == 0 && strspn (arg + 1, "v") == strlen (arg + 1))
+        client->verbose += (int) strlen (arg + 1);
+    else {
+        client->usage_error = true;
+        return mt_fail (cause, "unknown option '%s' (see mtclient --help)", arg);
+    }
+    return 0;
+}
+
+int
+cmd_main (int argc, char **argv)
+{
+    setlocale (LC_CTYPE, "");
+    mt_log_set_ident ("mtclient");
+    //  Keep the default SIGINT: Ctrl-C ends mtclient at once (czmq would
+    //  otherwise swallow it)
+    zsys_handler_set (NULL);
+    client_t client;
+    cmd_client_init (&client);
+    char *cause = NULL;
+    int index = 1;
+    for (; index < argc && argv [index][0] == '-' && argv [index][1]; index++) {
+        const char *arg = argv [index];
+        if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
+            cmd_usage (false);
+            return CMD_EXIT_OK;
+        }
+        if (strcmp (arg, "--version") == 0) {
+            printf ("mtclient %s (protocol %s)\n", MT_VERSION, MT_PROTOCOL);
+            return CMD_EXIT_OK;
+        }
+        if (s_global_main (&client, argc, argv, &index, &cause)) {
+            int code = cmd_fail (&client, NULL, cause);
+            free (cause);
+            return code;
+        }
+    }
+    s_apply_verbosity (&client);
+    if (index >= argc) {
+        fprintf (stderr, "mtclient: give a command\n");
+        cmd_usage (true);
+        return CMD_EXIT_USAGE;
+    }
+    const char *name = argv [index];
+    if (strcmp (name, "help") == 0) {
+        const cmd_entry_t *entry = index + 1 < argc ? cmd_find (argv [index + 1]) : NULL;
+        if (index + 1 < argc && !entry) {
+            fprintf (stderr, "mtclient: help: unknown command '%s'\n", argv [index + 1]);
+            cmd_usage (true);
+            return CMD_EXIT_USAGE;
+        }
+        if (entry)
+            cmd_help (entry);
+        else
+            cmd_usage (false);
+        return CMD_EXIT_OK;
+    }
+    const cmd_entry_t *entry = cmd_find (name);
+    if (!entry) {
+        fprintf (stderr, "mtclient: unknown command '%s'\n", name);
+        cmd_usage (true);
+        return CMD_EXIT_USAGE;
+    }
+    return entry->exec (&client, argc - index, argv + index);
+}

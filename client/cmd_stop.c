@@ -1,0 +1,65 @@
+/*  cmd_stop - `mtclient stop JOB`: stop a queued or running job  */
+#include "cmd.h"
+#include "mt/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int s_exec (client_t *client, int argc, char **argv);
+
+const cmd_entry_t cmd_stop_entry = {
+    .name = "stop",
+    .usage = "JOB",
+    .summary = "stop a job: a queued one at once, a running one after its checkpoint",
+    .help = "  --json    print the job map after the change\n",
+    .exec = s_exec,
+};
+
+static int
+s_exec (client_t *client, int argc, char **argv)
+{
+    char *operands [1];
+    int n = 0;
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    mt_msg_t *reply = NULL;
+    int64_t id;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse (client, &cmd_stop_entry, argc, argv, "", (struct option []) {
+                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                   NULL, NULL, operands, 1, &n, &cause))
+        goto fail;
+    if (n != 1) {
+        client->usage_error = true;
+        mt_fail (&cause, "stop: give a job id (usage: mtclient stop JOB)");
+        goto fail;
+    }
+    if (cmd_parse_job (operands [0], &id, &cause))
+        goto fail;
+    conn = cmd_connect (client);
+    if (!conn)
+        return CMD_EXIT_ERROR;
+    mt_msg_t *request = mt_msg_new ("STOP");
+    json_object_set_new (mt_msg_body (request), "job", json_integer (id));
+    if (conn_call (conn, &request, "JOB", &reply, &cause)) {
+        char *why = cause;
+        cause = NULL;
+        mt_fail (&cause, "cannot stop job %lld: %s", (long long) id, why);
+        free (why);
+        goto fail;
+    }
+    json_t *job = json_object_get (mt_msg_body (reply), "job");
+    const char *state = json_string_value (json_object_get (job, "state"));
+    if (client->json)
+        cmd_print_json (job);
+    else
+        printf ("job %lld: %s\n", (long long) id, state ? state : "?");
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    mt_msg_destroy (&reply);
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}

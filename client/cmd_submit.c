@@ -1,0 +1,419 @@
+/*  cmd_submit - `mtclient submit`: hash and upload the data, then submit the spec  */
+#include "cmd_submit.h"
+#include "mt/log.h"
+#include "mt/util.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    O_DATA = CMD_OPT_LOCAL, O_DATA_PATH, O_FORMAT, O_TARGET, O_FEATURES, O_TASK, O_HIDDEN,
+    O_ACTIVATION, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WEIGHT_DECAY, O_BETA1, O_BETA2,
+    O_EPS, O_SCHEDULE, O_WARMUP, O_BATCH, O_EPOCHS, O_SEED, O_VAL_SPLIT, O_NO_SHUFFLE,
+    O_PATIENCE, O_INIT, O_CHECKPOINT, O_PRIORITY, O_RETRIES, O_TIME_LIMIT, O_NAME, O_KEY,
+    O_WATCH
+};
+
+static const struct option s_options [] = {
+    { "data", required_argument, NULL, O_DATA },
+    { "data-path", required_argument, NULL, O_DATA_PATH },
+    { "format", required_argument, NULL, O_FORMAT },
+    { "target", required_argument, NULL, O_TARGET },
+    { "features", required_argument, NULL, O_FEATURES },
+    { "task", required_argument, NULL, O_TASK },
+    { "hidden", required_argument, NULL, O_HIDDEN },
+    { "activation", required_argument, NULL, O_ACTIVATION },
+    { "optimizer", required_argument, NULL, O_OPTIMIZER },
+    { "lr", required_argument, NULL, O_LR },
+    { "momentum", required_argument, NULL, O_MOMENTUM },
+    { "nesterov", no_argument, NULL, O_NESTEROV },
+    { "weight-decay", required_argument, NULL, O_WEIGHT_DECAY },
+    { "beta1", required_argument, NULL, O_BETA1 },
+    { "beta2", required_argument, NULL, O_BETA2 },
+    { "eps", required_argument, NULL, O_EPS },
+    { "schedule", required_argument, NULL, O_SCHEDULE },
+    { "warmup-steps", required_argument, NULL, O_WARMUP },
+    { "batch-size", required_argument, NULL, O_BATCH },
+    { "epochs", required_argument, NULL, O_EPOCHS },
+    { "seed", required_argument, NULL, O_SEED },
+    { "val-split", required_argument, NULL, O_VAL_SPLIT },
+    { "no-shuffle", no_argument, NULL, O_NO_SHUFFLE },
+    { "patience", required_argument, NULL, O_PATIENCE },
+    { "init", required_argument, NULL, O_INIT },
+    { "checkpoint-every", required_argument, NULL, O_CHECKPOINT },
+    { "priority", required_argument, NULL, O_PRIORITY },
+    { "max-retries", required_argument, NULL, O_RETRIES },
+    { "time-limit", required_argument, NULL, O_TIME_LIMIT },
+    { "name", required_argument, NULL, O_NAME },
+    { "key", required_argument, NULL, O_KEY },
+    { "watch", no_argument, NULL, O_WATCH },
+    CMD_GLOBAL_OPTIONS,
+    { NULL, 0, NULL, 0 }
+};
+
+//  What the option handler fills.
+typedef struct {
+    mt_spec_t *spec;
+    submit_opts_t *opts;
+} s_target_t;
+
+#define PLACEHOLDER_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static int s_option (int opt, const char *arg, void *target_p, char **cause);
+static int s_option_number (int opt, const char *arg, mt_spec_t *spec, char **cause);
+static int s_option_enum (int opt, const char *arg, mt_spec_t *spec, char **cause);
+static int s_set_string (char **field, const char *value, char **cause);
+static int s_parse_hidden (const char *arg, mt_spec_t *spec, char **cause);
+static int s_parse_features (const char *arg, mt_spec_t *spec, char **cause);
+static int s_hash_local (const char *flag, const char *path, char *hash, int64_t *size,
+                         char **cause);
+static int s_upload (conn_t *conn, const char *path, const char *hash, int64_t size,
+                     char **cause);
+static int s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec,
+                     const submit_opts_t *opts, int64_t *job, char **cause);
+static int s_exec (client_t *client, int argc, char **argv);
+
+const cmd_entry_t cmd_submit_entry = {
+    .name = "submit",
+    .usage = "(--data FILE | --data-path PATH) --target COLUMN [options]",
+    .summary = "submit a training job; prints its id (--watch: then follows it)",
+    .help =
+        "  --data FILE            a local CSV or JSONL file, uploaded to the broker once\n"
+        "  --data-path PATH       a file every worker can read itself (shared storage)\n"
+        "  --format csv|jsonl     the data's format (default: by file name, then content)\n"
+        "  --target COLUMN        the column to predict (required)\n"
+        "  --features A,B,C       the input columns (default: all but the target)\n"
+        "  --task regression|classification          (default regression)\n"
+        "  --hidden 64,64         hidden layer widths; '' or 0 for none (default 16)\n"
+        "  --activation relu|tanh|sigmoid            (default relu)\n"
+        "  --optimizer sgd|adam|adamw                (default adam)\n"
+        "  --lr R                 learning rate (default 0.01)\n"
+        "  --momentum R           sgd momentum, [0, 1) (default 0)\n"
+        "  --nesterov             Nesterov momentum (sgd, with --momentum above 0)\n"
+        "  --weight-decay R       L2 (sgd, adam) or decoupled (adamw) decay (default 0)\n"
+        "  --beta1 R, --beta2 R, --eps R             adam and adamw (0.9, 0.999, 1e-8)\n"
+        "  --schedule constant|cosine                learning-rate schedule (default constant)\n"
+        "  --warmup-steps N       linear warm-up steps (default 0)\n"
+        "  --batch-size N         rows per step (default 16)\n"
+        "  --epochs N             passes over the data (default 100)\n"
+        "  --seed N               random seed (default 0)\n"
+        "  --val-split R          fraction held out for validation, [0, 0.9] (default 0.2)\n"
+        "  --no-shuffle           keep the row order in every epoch\n"
+        "  --patience N           stop after N epochs without validation gain (default 0: off)\n"
+        "  --init MODEL           warm-start from a local model file (uploaded)\n"
+        "  --checkpoint-every N   epochs between checkpoints (default 10; 0: only on stop)\n"
+        "  --priority N           higher runs first, -1000 to 1000 (default 0)\n"
+        "  --max-retries N        attempts after the first, 0 to 100 (default 3)\n"
+        "  --time-limit SECONDS   wall-clock limit for the whole job (default 0: none)\n"
+        "  --name NAME            a name for the job\n"
+        "  --key K                an idempotency key: submitting it again returns the same job\n"
+        "  --watch                follow the job like `mtclient watch` after submitting\n",
+    .exec = s_exec,
+};
+
+static int
+s_set_string (char **field, const char *value, char **cause)
+{
+    char *copy = strdup (value);
+    if (!copy)
+        return mt_fail (cause, "out of memory");
+    free (*field);
+    *field = copy;
+    return 0;
+}
+
+//  "64,64" into spec->hidden; "" or "0" for no hidden layer.
+static int
+s_parse_hidden (const char *arg, mt_spec_t *spec, char **cause)
+{
+    spec->n_hidden = 0;
+    if (*arg == 0 || strcmp (arg, "0") == 0)
+        return 0;
+    char *copy = strdup (arg);
+    if (!copy)
+        return mt_fail (cause, "out of memory");
+    int rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ",", &save); item && rc == 0;
+         item = strtok_r (NULL, ",", &save)) {
+        int64_t width;
+        if (spec->n_hidden == MT_SPEC_MAX_HIDDEN)
+            rc = mt_fail (cause, "--hidden: at most %d layers (got '%s')", MT_SPEC_MAX_HIDDEN, arg);
+        else
+        if (cmd_parse_int ("--hidden", item, 1, MT_SPEC_MAX_WIDTH, &width, cause) == 0)
+            spec->hidden [spec->n_hidden++] = (int) width;
+        else
+            rc = mt_fail (cause, "--hidden: '%s' is not a list of layer widths from 1 to %d "
+                          "like 64,64 ('' or 0 for none)", arg, MT_SPEC_MAX_WIDTH);
+    }
+    if (rc == 0 && (spec->n_hidden == 0 || arg [strlen (arg) - 1] == ',' || arg [0] == ','
+                    || strstr (arg, ",,")))
+        rc = mt_fail (cause, "--hidden: '%s' has an empty layer width; write it like 64,64", arg);
+    free (copy);
+    return rc;
+}
+
+//  "a,b,c" into spec->features.
+static int
+s_parse_features (const char *arg, mt_spec_t *spec, char **cause)
+{
+    for (int i = 0; i < spec->n_features; i++)
+        free (spec->features [i]);
+    free (spec->features);
+    spec->features = NULL;
+    spec->n_features = 0;
+    size_t count = 1;
+    for (const char *p = arg; *p; p++)
+        count += *p == ',';
+    if (*arg == 0 || count > MT_SPEC_MAX_FEATURES)
+        return mt_fail (cause, "--features: give 1 to %d column names separated by commas",
+                        MT_SPEC_MAX_FEATURES);
+    spec->features = calloc (count, sizeof (char *));
+    if (!spec->features)
+        return mt_fail (cause, "out of memory");
+    const char *start = arg;
+    for (size_t i = 0; i < count; i++) {
+        const char *end = strchr (start, ',');
+        size_t len = end ? (size_t) (end - start) : strlen (start);
+        if (len == 0)
+            return mt_fail (cause, "--features: '%s' has an empty column name", arg);
+        spec->features [i] = strndup (start, len);
+        if (!spec->features [i])
+            return mt_fail (cause, "out of memory");
+        spec->n_features = (int) i + 1;
+        start = end ? end + 1 : start + len;
+    }
+    return 0;
+}
+
+static int
+s_option_enum (int opt, const char *arg, mt_spec_t *spec, char **cause)
+{
+    int rc;
+    const char *flag, *names;
+    switch (opt) {
+        case O_FORMAT:
+            rc = mt_format_parse (arg, &spec->format);
+            flag = "--format", names = "csv, jsonl, auto";
+            break;
+        case O_TASK:
+            rc = mt_task_parse (arg, &spec->task);
+            flag = "--task", names = "regression, classification";
+            break;
+        case O_ACTIVATION:
+            rc = mt_act_parse (arg, &spec->activation);
+            flag = "--activation", names = "relu, tanh, sigmoid";
+            break;
+        case O_OPTIMIZER:
+            rc = mt_opt_parse (arg, &spec->optimizer);
+            flag = "--optimizer", names = "sgd, adam, adamw";
+            break;
+        default:
+            rc = mt_schedule_parse (arg, &spec->schedule);
+            flag = "--schedule", names = "constant, cosine";
+            break;
+    }
+    if (rc)
+        return mt_fail (cause, "%s: '%s' is not one of %s", flag, arg, names);
+    return 0;
+}
+
+static int
+s_option_number (int opt, const char *arg, mt_spec_t *spec, char **cause)
+{
+    struct { int opt; const char *flag; double *real; int *integer; int64_t *wide; } fields [] = {
+        { O_LR, "--lr", &spec->lr, NULL, NULL },
+        { O_MOMENTUM, "--momentum", &spec->momentum, NULL, NULL },
+        { O_WEIGHT_DECAY, "--weight-decay", &spec->weight_decay, NULL, NULL },
+        { O_BETA1, "--beta1", &spec->beta1, NULL, NULL },
+        { O_BETA2, "--beta2", &spec->beta2, NULL, NULL },
+        { O_EPS, "--eps", &spec->eps, NULL, NULL },
+        { O_VAL_SPLIT, "--val-split", &spec->val_split, NULL, NULL },
+        { O_BATCH, "--batch-size", NULL, &spec->batch_size, NULL },
+        { O_EPOCHS, "--epochs", NULL, &spec->epochs, NULL },
+        { O_PATIENCE, "--patience", NULL, &spec->patience, NULL },
+        { O_CHECKPOINT, "--checkpoint-every", NULL, &spec->checkpoint_every, NULL },
+        { O_PRIORITY, "--priority", NULL, &spec->priority, NULL },
+        { O_RETRIES, "--max-retries", NULL, &spec->max_retries, NULL },
+        { O_WARMUP, "--warmup-steps", NULL, NULL, &spec->warmup_steps },
+        { O_TIME_LIMIT, "--time-limit", NULL, NULL, &spec->time_limit_s },
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields [0]; i++) {
+        if (fields [i].opt != opt)
+            continue;
+        if (fields [i].real)
+            return cmd_parse_real (fields [i].flag, arg, -HUGE_VAL, HUGE_VAL, fields [i].real, cause);
+        int64_t value;
+        int64_t lo = fields [i].integer ? INT_MIN : INT64_MIN;
+        int64_t hi = fields [i].integer ? INT_MAX : INT64_MAX;
+        if (cmd_parse_int (fields [i].flag, arg, lo, hi, &value, cause))
+            return -1;
+        if (fields [i].integer)
+            *fields [i].integer = (int) value;
+        else
+            *fields [i].wide = value;
+        return 0;
+    }
+    return mt_fail (cause, "submit: unknown option");
+}
+
+static int
+s_option (int opt, const char *arg, void *target_p, char **cause)
+{
+    s_target_t *target = target_p;
+    mt_spec_t *spec = target->spec;
+    submit_opts_t *opts = target->opts;
+    int64_t seed;
+    switch (opt) {
+        case O_DATA: opts->data_file = arg; return 0;
+        case O_INIT: opts->init_file = arg; return 0;
+        case O_WATCH: opts->watch = true; return 0;
+        case O_NESTEROV: spec->nesterov = true; return 0;
+        case O_NO_SHUFFLE: spec->shuffle = false; return 0;
+        case O_DATA_PATH: return s_set_string (&spec->data_path, arg, cause);
+        case O_TARGET: return s_set_string (&spec->target, arg, cause);
+        case O_NAME: return s_set_string (&spec->name, arg, cause);
+        case O_HIDDEN: return s_parse_hidden (arg, spec, cause);
+        case O_FEATURES: return s_parse_features (arg, spec, cause);
+        case O_KEY:
+            if (*arg == 0 || strlen (arg) > SUBMIT_MAX_KEY)
+                return mt_fail (cause, "--key: give 1 to %d bytes", SUBMIT_MAX_KEY);
+            opts->key = arg;
+            return 0;
+        case O_SEED:
+            if (cmd_parse_int ("--seed", arg, 0, INT64_MAX, &seed, cause))
+                return -1;
+            spec->seed = (uint64_t) seed;
+            return 0;
+        case O_FORMAT: case O_TASK: case O_ACTIVATION: case O_OPTIMIZER: case O_SCHEDULE:
+            return s_option_enum (opt, arg, spec, cause);
+        default:
+            return s_option_number (opt, arg, spec, cause);
+    }
+}
+
+int
+submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_opts_t *opts,
+              char **cause)
+{
+    mt_spec_init (spec);
+    memset (opts, 0, sizeof *opts);
+    s_target_t target = { spec, opts };
+    char *operands [1];
+    int n_operands;
+    if (cmd_parse (client, &cmd_submit_entry, argc, argv, "", s_options, s_option, &target,
+                   operands, 0, &n_operands, cause))
+        return -1;
+    //  Validate before touching any file or the network; the files' hashes
+    //  are not known yet, so stand-ins take their place
+    if (opts->data_file)
+        memcpy (spec->data_hash, PLACEHOLDER_HASH, sizeof spec->data_hash);
+    if (opts->init_file)
+        memcpy (spec->init_hash, PLACEHOLDER_HASH, sizeof spec->init_hash);
+    char *why = NULL;
+    if (mt_spec_validate (spec, &why)) {
+        mt_fail (cause, "submit: %s", why);
+        free (why);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_hash_local (const char *flag, const char *path, char *hash, int64_t *size, char **cause)
+{
+    char *why = NULL;
+    if (conn_hash_file (path, hash, size, &why)) {
+        mt_fail (cause, "%s: %s", flag, why);
+        free (why);
+        return -1;
+    }
+    if (*size == 0)
+        return mt_fail (cause, "%s: '%s' is empty", flag, path);
+    mt_info ("submit: %s is %lld bytes, sha256 %s", path, (long long) *size, hash);
+    return 0;
+}
+
+static int
+s_upload (conn_t *conn, const char *path, const char *hash, int64_t size, char **cause)
+{
+    char *why = NULL;
+    int64_t started = mt_mono_ms ();
+    if (conn_upload (conn, path, hash, size, &why)) {
+        mt_fail (cause, "cannot upload '%s': %s", path, why);
+        free (why);
+        return -1;
+    }
+    mt_info ("submit: uploaded %s in %.1f s", path, (mt_mono_ms () - started) / 1000.0);
+    return 0;
+}
+
+static int
+s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec, const submit_opts_t *opts,
+          int64_t *job, char **cause)
+{
+    char *text = mt_spec_to_json (spec);
+    json_t *spec_json = text ? json_loads (text, 0, NULL) : NULL;
+    free (text);
+    if (!spec_json)
+        return mt_fail (cause, "out of memory");
+    mt_msg_t *request = mt_msg_new ("SUBMIT");
+    json_object_set_new (mt_msg_body (request), "spec", spec_json);
+    if (opts->key)
+        json_object_set_new (mt_msg_body (request), "key", json_string (opts->key));
+    mt_msg_t *reply = NULL;
+    if (conn_call (conn, &request, "SUBMITTED", &reply, cause))
+        return -1;
+    bool existing = false;
+    int rc = mt_msg_get_int (reply, "job", 1, INT64_MAX, job, cause);
+    json_t *flag = json_object_get (mt_msg_body (reply), "existing");
+    existing = json_is_true (flag);
+    mt_msg_destroy (&reply);
+    if (rc)
+        return -1;
+    if (client->json) {
+        json_t *out = json_pack ("{sIsb}", "id", (json_int_t) *job, "existing", existing);
+        cmd_print_json (out);
+        json_decref (out);
+    }
+    else
+        printf ("%lld\n", (long long) *job);
+    fflush (stdout);
+    if (existing)
+        mt_info ("submit: key '%s' names job %lld already; nothing new was submitted",
+                 opts->key ? opts->key : "", (long long) *job);
+    return 0;
+}
+
+static int
+s_exec (client_t *client, int argc, char **argv)
+{
+    mt_spec_t spec;
+    submit_opts_t opts;
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    int64_t data_size = 0, init_size = 0, job = 0;
+    int code = CMD_EXIT_ERROR;
+    if (submit_parse (client, argc, argv, &spec, &opts, &cause)
+    ||  (opts.data_file && s_hash_local ("--data", opts.data_file, spec.data_hash, &data_size, &cause))
+    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause)))
+        goto fail;
+    conn = cmd_connect (client);
+    if (!conn)
+        goto done;
+    if ((opts.data_file && s_upload (conn, opts.data_file, spec.data_hash, data_size, &cause))
+    ||  (opts.init_file && s_upload (conn, opts.init_file, spec.init_hash, init_size, &cause))
+    ||  s_submit (client, conn, &spec, &opts, &job, &cause))
+        goto fail;
+    code = opts.watch ? cmd_watch_job (client, conn, job) : CMD_EXIT_OK;
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    free (cause);
+    conn_destroy (&conn);
+    mt_spec_clear (&spec);
+    return code;
+}

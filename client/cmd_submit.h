@@ -1,0 +1,29 @@
+/*  cmd_submit - `mtclient submit`: its flags, parsed into a training spec  */
+#ifndef MT_CLIENT_CMD_SUBMIT_H_INCLUDED
+#define MT_CLIENT_CMD_SUBMIT_H_INCLUDED
+
+#include <stdbool.h>
+
+#include "cmd.h"
+#include "mt/spec.h"
+
+//  What submit's flags say beyond the spec itself.
+typedef struct {
+    const char *data_file;      // --data: a local file to upload (borrowed from argv)
+    const char *init_file;      // --init: a local model file to upload
+    const char *key;            // --key: the idempotency key, or NULL
+    bool watch;                 // --watch: follow the job after submitting
+} submit_opts_t;
+
+#define SUBMIT_MAX_KEY 128      // bytes in an idempotency key
+
+//  Parse submit's argv (argv [0] = "submit") into spec (initialised here
+//  with the defaults; the caller mt_spec_clear's it in any case) and opts,
+//  then validate the spec locally, with placeholder hashes for the files
+//  still to be hashed. Global options are taken into client. Returns 0, or
+//  -1 with *cause naming the flag (client->usage_error for unknown flags and
+//  missing values).
+int submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec,
+                  submit_opts_t *opts, char **cause);
+
+#endif

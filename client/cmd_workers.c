@@ -1,0 +1,58 @@
+/*  cmd_workers - `mtclient workers`: the workers the broker knows  */
+#include "cmd.h"
+#include "mt/util.h"
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int s_exec (client_t *client, int argc, char **argv);
+
+const cmd_entry_t cmd_workers_entry = {
+    .name = "workers",
+    .usage = "",
+    .summary = "list the workers: name, host, state, job, threads, last seen",
+    .help = "  --json    print the list of worker maps\n",
+    .exec = s_exec,
+};
+
+static int
+s_exec (client_t *client, int argc, char **argv)
+{
+    char *operands [1];
+    int n = 0;
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    mt_msg_t *reply = NULL;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse (client, &cmd_workers_entry, argc, argv, "", (struct option []) {
+                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                   NULL, NULL, operands, 0, &n, &cause))
+        goto fail;
+    conn = cmd_connect (client);
+    if (!conn)
+        return CMD_EXIT_ERROR;
+    mt_msg_t *request = mt_msg_new ("WORKERS");
+    if (conn_call (conn, &request, "WORKERS", &reply, &cause))
+        goto fail;
+    json_t *workers = json_object_get (mt_msg_body (reply), "workers");
+    if (!json_is_array (workers)) {
+        mt_fail (&cause, "the broker's WORKERS reply has no list of workers");
+        goto fail;
+    }
+    if (client->json)
+        cmd_print_json (workers);
+    else
+    if (json_array_size (workers) == 0)
+        printf ("no workers; start one with: mtworker --broker tcp://BROKER-HOST:5556\n");
+    else
+        render_workers (stdout, workers);
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    mt_msg_destroy (&reply);
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# run_csv - build bench_csv against a build folder's libraries, time it on a ~100 MB CSV,
+# and compare with numpy's loadtxt (and pandas' read_csv when installed) for context.
+# usage: tests/bench/run_csv.sh BUILD_DIR [MB]
+set -eu
+BUILD=${1:?usage: run_csv.sh BUILD_DIR [MB]}
+MB=${2:-100}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+cmake --build "$BUILD" --target mt_engine mt_proto >/dev/null
+cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker" "$SRC/tests/bench/bench_csv.c" \
+   "$BUILD/libmt_engine.a" "$BUILD/libmt_proto.a" $(pkg-config --libs jansson) -lm \
+   -o "$TMP/bench_csv"
+"$TMP/bench_csv" make "$TMP/data.csv" "$MB"
+OUT=$("$TMP/bench_csv" load "$TMP/data.csv" 3)
+echo "$OUT"
+MT=$(echo "$OUT" | sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p')
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || exit 0
+for lib in numpy pandas; do
+    "$PY" -c "import $lib" 2>/dev/null || { echo "$lib: not installed, skipped"; continue; }
+    "$PY" - "$TMP/data.csv" "$lib" "$MT" <<'PYEOF'
+import os, statistics, sys, time
+path, lib, mt = sys.argv[1], sys.argv[2], float(sys.argv[3])
+mb = os.path.getsize(path) / 1e6
+def load():
+    if lib == "numpy":
+        import numpy as np
+        return np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32)
+    import pandas as pd
+    return pd.read_csv(path, dtype="float32")
+rates = []
+for _ in range(3):
+    start = time.perf_counter()
+    load()
+    rates.append(mb / (time.perf_counter() - start))
+median = statistics.median(rates)
+call = "np.loadtxt(float32)" if lib == "numpy" else "pd.read_csv(float32)"
+print("%s %s: best %.0f MB/s, median %.0f MB/s; mt is %.1fx" % (lib, call, max(rates), median, mt / median))
+PYEOF
+done

@@ -1,0 +1,279 @@
+/*  test_model - safetensors round trip, hostile and truncated files, torn checkpoints  */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "mlp.h"
+#include "model.h"
+#include "rng.h"
+
+static char s_dir [256];
+
+static const char *
+s_path (const char *name)
+{
+    static char paths [16][512];
+    static int next;
+    char *path = paths [next++ % 16];
+    snprintf (path, 512, "%s/%s", s_dir, name);
+    return path;
+}
+
+static model_t *
+s_model (mt_task_t task)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.data_path = strdup ("data.csv");
+    spec.target = strdup ("target");
+    spec.task = task;
+    spec.n_hidden = 2;
+    spec.hidden [0] = 5;
+    spec.hidden [1] = 4;
+    spec.activation = MT_ACT_TANH;
+    const char *features [3] = { "a", "b", "c, \"quoted\"" };
+    const char *classes [3] = { "setosa", "versicolor", "virginica" };
+    model_t *m = model_new (&spec, features, 3, "target", classes, 3, 8, NULL);
+    CHECK (m);
+    rng_t rng;
+    rng_seed (&rng, 1);
+    mlp_init (model_mlp (m), &rng);
+    for (int j = 0; j < 3; j++) {
+        model_input_mean (m) [j] = (float) j - 0.5f;
+        model_input_std (m) [j] = 1.5f + (float) j;
+    }
+    model_target_scale (m) [0] = 3.25f;
+    model_target_scale (m) [1] = 0.5f;
+    mt_spec_clear (&spec);
+    return m;
+}
+
+static void
+s_test_round_trip (mt_task_t task)
+{
+    model_t *m = s_model (task);
+    CHECK (model_set_meta (m, "epoch", "7", NULL) == 0);
+    float extra [6] = { 1, 2, 3, 4, 5, 6 };
+    int64_t shape [2] = { 2, 3 };
+    CHECK (model_set_tensor (m, "optim.0.weight.exp_avg", extra, shape, 2, NULL) == 0);
+    char *cause = NULL;
+    CHECK_MSG (model_save (m, s_path ("m.safetensors"), &cause) == 0, "%s", cause);
+    model_t *back = model_load (s_path ("m.safetensors"), &cause);
+    CHECK_MSG (back, "%s", cause);
+    mlp_t *a = model_mlp (m), *b = model_mlp (back);
+    CHECK (mlp_param_count (a) == mlp_param_count (b));
+    CHECK (memcmp (mlp_params (a), mlp_params (b), mlp_param_count (a) * sizeof (float)) == 0);
+    CHECK (memcmp (model_input_std (m), model_input_std (back), 3 * sizeof (float)) == 0);
+    CHECK (model_task (back) == task);
+    CHECK (mlp_activation (b) == MT_ACT_TANH);
+    int n = 0;
+    CHECK (strcmp (model_features (back, &n) [2], "c, \"quoted\"") == 0 && n == 3);
+    CHECK (strcmp (model_target (back), "target") == 0);
+    CHECK (strcmp (model_meta (back, "epoch"), "7") == 0);
+    size_t count = 0;
+    const float *t = model_tensor (back, "optim.0.weight.exp_avg", &count);
+    CHECK (t && count == 6 && t [5] == 6);
+    if (task == MT_TASK_CLASSIFICATION) {
+        CHECK (strcmp (model_classes (back, &n) [1], "versicolor") == 0 && n == 3);
+    }
+    else
+        CHECK (model_target_scale (back) [0] == 3.25f && model_classes (back, &n) == NULL);
+    //  predictions from the loaded model equal the original's
+    float x [6] = { 0.1f, 2, -3, 4, 5.5f, -6 }, pa [6], pb [6];
+    CHECK (model_predict (m, x, 2, pa, NULL) == 0);
+    CHECK (model_predict (back, x, 2, pb, NULL) == 0);
+    CHECK (memcmp (pa, pb, sizeof (float) * (task == MT_TASK_REGRESSION ? 2 : 6)) == 0);
+    if (task == MT_TASK_CLASSIFICATION)
+        CHECK_NEAR (pa [0] + pa [1] + pa [2], 1, 1e-6);
+    model_destroy (&m);
+    model_destroy (&back);
+    model_destroy (&back);
+}
+
+static unsigned char *
+s_read (const char *path, size_t *size)
+{
+    FILE *f = fopen (path, "rb");
+    CHECK (f);
+    fseek (f, 0, SEEK_END);
+    *size = (size_t) ftell (f);
+    rewind (f);
+    unsigned char *buf = malloc (*size + 1);
+    CHECK (fread (buf, 1, *size, f) == *size);
+    fclose (f);
+    return buf;
+}
+
+static void
+s_write (const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen (path, "wb");
+    CHECK (f && fwrite (data, 1, len, f) == len);
+    fclose (f);
+}
+
+//  Loading path must fail with a cause that names it and contains what
+static void
+s_expect_error (const char *path, const char *what)
+{
+    char *cause = NULL;
+    model_t *m = model_load (path, &cause);
+    CHECK_MSG (m == NULL, "loaded a bad file (%s)", what ? what : "?");
+    CHECK_STR_CONTAINS (cause, path);
+    if (what)
+        CHECK_STR_CONTAINS (cause, what);
+    free (cause);
+}
+
+//  A copy of the valid file with its header text replaced by header
+static void
+s_write_with_header (const unsigned char *valid, size_t size, const char *header)
+{
+    uint64_t old_len = 0;
+    for (int i = 0; i < 8; i++)
+        old_len |= (uint64_t) valid [i] << (8 * i);
+    size_t data_len = size - 8 - old_len, len = strlen (header);
+    unsigned char *buf = malloc (8 + len + data_len);
+    for (int i = 0; i < 8; i++)
+        buf [i] = (unsigned char) ((uint64_t) len >> (8 * i));
+    memcpy (buf + 8, header, len);
+    memcpy (buf + 8 + len, valid + 8 + old_len, data_len);
+    s_write (s_path ("bad.safetensors"), buf, 8 + len + data_len);
+    free (buf);
+}
+
+//  Replace the first occurrence of from in the valid header by to
+static void
+s_edit_header (const unsigned char *valid, size_t size, const char *from, const char *to)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t) valid [i] << (8 * i);
+    char *header = calloc (1, len + strlen (to) + 1);
+    memcpy (header, valid + 8, len);
+    char *at = strstr (header, from);
+    CHECK_MSG (at, "'%s' not in header", from);
+    char *edited = calloc (1, len + strlen (to) + 1);
+    memcpy (edited, header, (size_t) (at - header));
+    strcat (edited, to);
+    strcat (edited, at + strlen (from));
+    s_write_with_header (valid, size, edited);
+    free (header);
+    free (edited);
+}
+
+static void
+s_test_hostile (void)
+{
+    model_t *m = s_model (MT_TASK_REGRESSION);
+    CHECK (model_save (m, s_path ("good.safetensors"), NULL) == 0);
+    model_destroy (&m);
+    size_t size;
+    unsigned char *valid = s_read (s_path ("good.safetensors"), &size);
+    //  every truncation fails cleanly
+    for (size_t len = 0; len < size; len++) {
+        s_write (s_path ("bad.safetensors"), valid, len);
+        s_expect_error (s_path ("bad.safetensors"), NULL);
+    }
+    //  header length lies
+    unsigned char *copy = malloc (size);
+    memcpy (copy, valid, size);
+    memset (copy, 0xff, 8);
+    s_write (s_path ("bad.safetensors"), copy, size);
+    s_expect_error (s_path ("bad.safetensors"), "limit");
+    memcpy (copy, valid, size);
+    copy [0] = (unsigned char) (size & 0xff);
+    copy [1] = (unsigned char) (size >> 8);
+    copy [2] = (unsigned char) (size >> 16);
+    s_write (s_path ("bad.safetensors"), copy, size);
+    s_expect_error (s_path ("bad.safetensors"), "truncated");
+    free (copy);
+    s_write_with_header (valid, size, "{\"0.weight\": [");
+    s_expect_error (s_path ("bad.safetensors"), "not valid JSON");
+    s_write_with_header (valid, size, "[1, 2]");
+    s_expect_error (s_path ("bad.safetensors"), "not a JSON object");
+    s_write_with_header (valid, size, "{}");
+    s_expect_error (s_path ("bad.safetensors"), "__metadata__");
+    s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[3,5]");
+    s_expect_error (s_path ("bad.safetensors"), "wrong shape");
+    s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[5,4]");
+    s_expect_error (s_path ("bad.safetensors"), "bytes but its shape needs");
+    s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[5,-3]");
+    s_expect_error (s_path ("bad.safetensors"), "bad shape");
+    s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[4611686018427387904,4]");
+    s_expect_error (s_path ("bad.safetensors"), "bad shape");
+    s_edit_header (valid, size, "\"F32\"", "\"F64\"");
+    s_expect_error (s_path ("bad.safetensors"), "dtype F64");
+    s_edit_header (valid, size, "\"0.weight\"", "\"9.weight\"");
+    s_expect_error (s_path ("bad.safetensors"), "missing tensor '0.weight'");
+    s_edit_header (valid, size, "\"data_offsets\":[0,60]", "\"data_offsets\":[0,99999999]");
+    s_expect_error (s_path ("bad.safetensors"), "outside");
+    s_edit_header (valid, size, "\"data_offsets\":[0,60]", "\"data_offsets\":[60,0]");
+    s_expect_error (s_path ("bad.safetensors"), "outside");
+    s_edit_header (valid, size, "\"version\":\"1\"", "\"version\":2");
+    s_expect_error (s_path ("bad.safetensors"), "not a string");
+    s_edit_header (valid, size, "\"target\":\"target\",", "");
+    s_expect_error (s_path ("bad.safetensors"), "metadata 'target' is missing");
+    s_edit_header (valid, size, "\"features\":\"[", "\"features\":\"[1,");
+    s_expect_error (s_path ("bad.safetensors"), "features");
+    s_expect_error (s_path ("nonexistent.safetensors"), "cannot open");
+    free (valid);
+    printf ("hostile files: ok (%zu truncations)\n", size);
+}
+
+//  A child saves checkpoints in a loop; SIGKILL at random moments; the file
+//  at the path must always load
+static void
+s_test_torn (void)
+{
+    model_t *m = s_model (MT_TASK_CLASSIFICATION);
+    float big [20000];
+    for (int i = 0; i < 20000; i++)
+        big [i] = (float) i;
+    int64_t shape = 20000;
+    CHECK (model_set_tensor (m, "optim.big", big, &shape, 1, NULL) == 0);
+    const char *path = s_path ("torn.ckpt");
+    CHECK (model_save (m, path, NULL) == 0);
+    srand ((unsigned) time (NULL));
+    for (int round = 0; round < 8; round++) {
+        pid_t pid = fork ();
+        CHECK (pid >= 0);
+        if (pid == 0) {
+            for (int i = 0; ; i++) {
+                char epoch [16];
+                snprintf (epoch, sizeof epoch, "%d", i);
+                model_set_meta (m, "epoch", epoch, NULL);
+                model_save (m, path, NULL);
+            }
+        }
+        struct timespec pause = { 0, (rand () % 20 + 1) * 1000000L };
+        nanosleep (&pause, NULL);
+        kill (pid, SIGKILL);
+        waitpid (pid, NULL, 0);
+        char *cause = NULL;
+        model_t *back = model_load (path, &cause);
+        CHECK_MSG (back, "round %d: %s", round, cause);
+        CHECK (model_tensor (back, "optim.big", NULL) [19999] == 19999.0f);
+        model_destroy (&back);
+    }
+    model_destroy (&m);
+    printf ("torn checkpoints: ok\n");
+}
+
+int
+main (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/test_model.XXXXXX");
+    CHECK (mkdtemp (s_dir));
+    s_test_round_trip (MT_TASK_REGRESSION);
+    s_test_round_trip (MT_TASK_CLASSIFICATION);
+    s_test_hostile ();
+    s_test_torn ();
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    CHECK (system (cmd) == 0);
+    printf ("test_model: ok\n");
+    return 0;
+}

@@ -1,0 +1,37 @@
+/*  agent - the worker's side of the protocol: fetch, run a training child, report  */
+#ifndef MT_AGENT_H_INCLUDED
+#define MT_AGENT_H_INCLUDED
+
+#include <stdint.h>
+
+#define AGENT_HEARTBEAT_MS   1000       // until the broker's WELCOME says otherwise
+#define AGENT_LIVENESS       3
+#define AGENT_CHUNK          (256 * 1024)   // bytes per FETCH or UPLOAD chunk
+#define AGENT_CREDIT         8          // chunks in flight per transfer
+#define AGENT_STOP_GRACE_MS  10000      // a stopping child gets this long before SIGKILL
+
+typedef struct {
+    const char *broker;         // endpoint of the broker's workers socket
+    const char *cache_dir;      // datasets and models fetched, job folders
+    int threads;                // OpenBLAS threads per training
+    int progress_ms;            // min interval between progress reports
+    const char *self_exe;       // this program, to run training children
+} agent_config_t;
+
+typedef struct agent_t agent_t;
+
+void agent_config_init (agent_config_t *config);
+
+//  Connect and prepare. Returns a new agent, or NULL with *cause.
+agent_t *agent_new (const agent_config_t *config, char **cause);
+void agent_destroy (agent_t **self_p);
+
+//  Serve until interrupted. Returns 0.
+int agent_run (agent_t *self);
+
+//  The training child's entry point (mtworker --train-child ...): trains one
+//  job and reports to fd 3 as text lines. Returns the process exit code:
+//  0 done or stopped, 2 bad input (not worth a retry), 1 other failure.
+int agent_child_main (int argc, char **argv);
+
+#endif

@@ -1,0 +1,191 @@
+/*  agent_child - the training child: load the spec and data, train, report on fd 3  */
+#include "agent.h"
+#include "dataset.h"
+#include "train.h"
+#include "mt/log.h"
+#include "mt/spec.h"
+#include "mt/util.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHILD_FD 3
+
+typedef struct {
+    FILE *out;                  // the report stream (fd 3)
+    const char *dir;
+} child_t;
+
+//  The one piece of process state a signal handler may touch.
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_term (int sig)
+{
+    s_stop = 1;
+}
+
+static json_t *
+s_number (double value)
+{
+    return isfinite (value) ? json_real (value) : json_null ();
+}
+
+static void
+s_report (child_t *child, const char *kind, json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT);
+    fprintf (child->out, "%s %s\n", kind, text ? text : "{}");
+    fflush (child->out);
+    free (text);
+    json_decref (value);
+}
+
+static void
+s_on_progress (const train_progress_t *p, void *arg)
+{
+    json_t *value = json_object ();
+    json_object_set_new (value, "epoch", json_integer (p->epoch));
+    json_object_set_new (value, "epochs", json_integer (p->epochs));
+    json_object_set_new (value, "step", json_integer (p->step));
+    json_object_set_new (value, "steps", json_integer (p->steps));
+    json_object_set_new (value, "loss", s_number (p->loss));
+    json_object_set_new (value, "val_loss", s_number (p->val_loss));
+    json_object_set_new (value, "val_metric", s_number (p->val_metric));
+    json_object_set_new (value, "samples_per_sec", s_number (p->samples_per_sec));
+    json_object_set_new (value, "eta_s", s_number (p->eta_s));
+    s_report (arg, "progress", value);
+}
+
+static void
+s_on_checkpoint (const char *path, int epoch, void *arg)
+{
+    child_t *child = arg;
+    fprintf (child->out, "checkpoint %d\n", epoch);
+    fflush (child->out);
+}
+
+static json_t *
+s_metrics (const mt_spec_t *spec, const train_result_t *r)
+{
+    json_t *m = json_object ();
+    json_object_set_new (m, "loss", s_number (r->loss));
+    json_object_set_new (m, "val_loss", s_number (r->val_loss));
+    json_object_set_new (m, "val_metric", s_number (r->val_metric));
+    json_object_set_new (m, "train_metric", s_number (r->train_metric));
+    json_object_set_new (m, "metric", json_string (spec->task == MT_TASK_CLASSIFICATION
+                                                   ? "accuracy" : "r2"));
+    json_object_set_new (m, "epochs_run", json_integer (r->epochs_run));
+    json_object_set_new (m, "best_epoch", json_integer (r->best_epoch));
+    json_object_set_new (m, "steps", json_integer (r->steps));
+    json_object_set_new (m, "seconds", s_number (r->seconds));
+    json_object_set_new (m, "resumed_from_epoch", json_integer (r->resumed_from_epoch));
+    return m;
+}
+
+static int
+s_fail (child_t *child, const char *kind, const char *what, char *cause)
+{
+    fprintf (child->out, "%s %s%s\n", kind, what, cause ? cause : "unknown error");
+    fflush (child->out);
+    free (cause);
+    return strcmp (kind, "bad_input") == 0 ? 2 : 1;
+}
+
+static char *
+s_read_file (const char *path)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return NULL;
+    char *text = calloc (1, MT_SPEC_MAX_JSON + 1);
+    size_t n = text ? fread (text, 1, MT_SPEC_MAX_JSON, f) : 0;
+    fclose (f);
+    if (text)
+        text [n] = 0;
+    return text;
+}
+
+static int
+s_train (child_t *child, const char *spec_path, const char *data, const char *resume,
+         const char *init, int threads, int progress_ms)
+{
+    char *cause = NULL;
+    char *text = s_read_file (spec_path);
+    mt_spec_t spec;
+    if (mt_spec_from_json (&spec, text ? text : "", &cause)) {
+        free (text);
+        return s_fail (child, "bad_input", "bad spec: ", cause);
+    }
+    free (text);
+    const char *path = data ? data : spec.data_path;
+    dataset_opts_t opts = {
+        .format = spec.format, .target = spec.target,
+        .features = (const char *const *) spec.features, .n_features = spec.n_features,
+        .task = spec.task
+    };
+    dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
+    if (!ds) {
+        mt_spec_clear (&spec);
+        return s_fail (child, "bad_input", "dataset: ", cause);
+    }
+    char model [4200], checkpoint [4200];
+    snprintf (model, sizeof model, "%s/model.safetensors", child->dir);
+    snprintf (checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", child->dir);
+    train_opts_t topts = {
+        .threads = threads, .progress_ms = progress_ms, .progress = s_on_progress,
+        .checkpointed = s_on_checkpoint, .arg = child, .stop = &s_stop,
+        .checkpoint_path = checkpoint, .resume_path = resume, .init_path = init
+    };
+    train_result_t result;
+    int rc = train_run (&spec, ds, model, &topts, &result, &cause);
+    dataset_destroy (&ds);
+    if (rc == 0)
+        s_report (child, result.stopped ? "stopped" : "done", s_metrics (&spec, &result));
+    mt_spec_clear (&spec);
+    //  Errors in training itself (a shape mismatch with --init, a NaN loss)
+    //  are about the job, not the machine: a retry would fail the same way
+    return rc == 0 ? 0 : s_fail (child, "bad_input", "training: ", cause);
+}
+
+int
+agent_child_main (int argc, char **argv)
+{
+    static struct option options [] = {
+        { "train-child", no_argument, 0, 'T' }, { "dir", required_argument, 0, 'd' },
+        { "spec", required_argument, 0, 's' }, { "data", required_argument, 0, 'D' },
+        { "resume", required_argument, 0, 'r' }, { "init", required_argument, 0, 'i' },
+        { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
+        { 0, 0, 0, 0 }
+    };
+    const char *spec = NULL, *data = NULL, *resume = NULL, *init = NULL;
+    int threads = 1, progress_ms = 1000, opt;
+    child_t child = { .out = fdopen (CHILD_FD, "w"), .dir = "." };
+    if (!child.out)
+        child.out = stderr;
+    optind = 1;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+            case 'd': child.dir = optarg; break;
+            case 's': spec = optarg; break;
+            case 'D': data = optarg; break;
+            case 'r': resume = optarg; break;
+            case 'i': init = optarg; break;
+            case 't': threads = atoi (optarg) > 0 ? atoi (optarg) : 1; break;
+            case 'p': progress_ms = atoi (optarg) >= 0 ? atoi (optarg) : 1000; break;
+            case 'T': break;
+            default: return 1;
+        }
+    }
+    struct sigaction sa = { .sa_handler = s_on_term };
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    if (!spec)
+        return s_fail (&child, "error", "", strdup ("--spec is required"));
+    return s_train (&child, spec, data, resume, init, threads, progress_ms);
+}

@@ -1,0 +1,84 @@
+/*  mtworker - the worker's command line: options, then the agent (or a training child)  */
+#include "agent.h"
+#include "mt/log.h"
+#include "mt/version.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: mtworker [options]\n"
+        "  --broker EP         the broker's workers endpoint (default tcp://127.0.0.1:5556)\n"
+        "  --cache-dir DIR     fetched datasets and job folders (default mt-cache)\n"
+        "  --threads N         OpenBLAS threads per training (default 1)\n"
+        "  --progress-ms N     least interval between progress reports (default 1000)\n"
+        "  -v, --verbose       log more (twice: debug)\n"
+        "  -q, --quiet         log warnings and errors only\n"
+        "  --version           print the version\n");
+}
+
+static int
+s_int_arg (const char *flag, const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    long value = strtol (text, &end, 10);
+    if (*text == 0 || *end != 0 || value < lo || value > hi) {
+        fprintf (stderr, "mtworker: %s must be an integer from %d to %d (got '%s')\n",
+                 flag, lo, hi, text);
+        return -1;
+    }
+    *out = (int) value;
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc > 1 && strcmp (argv [1], "--train-child") == 0)
+        return agent_child_main (argc, argv);
+    static struct option options [] = {
+        { "broker", required_argument, 0, 'b' }, { "cache-dir", required_argument, 0, 'c' },
+        { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
+        { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
+        { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    agent_config_t config;
+    agent_config_init (&config);
+    int level = MT_LOG_INFO, opt;
+    while ((opt = getopt_long (argc, argv, "vqh", options, NULL)) != -1) {
+        switch (opt) {
+            case 'b': config.broker = optarg; break;
+            case 'c': config.cache_dir = optarg; break;
+            case 't': if (s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
+            case 'p': if (s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
+            case 'v': level++; break;
+            case 'q': level = MT_LOG_WARN; break;
+            case 'V': printf ("mtworker %s\n", MT_VERSION); return 0;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "mtworker: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    mt_log_set_ident ("mtworker");
+    mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    char *cause = NULL;
+    agent_t *agent = agent_new (&config, &cause);
+    if (!agent) {
+        fprintf (stderr, "mtworker: %s\n", cause ? cause : "cannot start");
+        free (cause);
+        return 1;
+    }
+    agent_run (agent);
+    agent_destroy (&agent);
+    return 0;
+}
