@@ -69,10 +69,10 @@ cmd_usage (bool to_stderr)
     fprintf (out, "usage: mtclient [--broker EP] [--timeout S] [--json] [-v] COMMAND [ARGS]\n\n"
              "commands:\n");
     for (int i = 0; i < CMD_COUNT; i++)
-        fprintf (out, "  %-8s %s\n  %-8s   %s\n", s_table [i]->name, s_table [i]->usage, "",
-                 s_table [i]->summary);
-    fprintf (out, "  %-8s %s\n  %-8s   %s\n\n%s", "help", "[COMMAND]", "",
-             "this text, or a command's options", s_global_help);
+        fprintf (out, "  %s%s%s\n             %s\n", s_table [i]->name,
+                 *s_table [i]->usage ? " " : "", s_table [i]->usage, s_table [i]->summary);
+    fprintf (out, "  help [COMMAND]\n             this text, or a command's options\n\n%s",
+             s_global_help);
 }
 
 void

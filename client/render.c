@@ -357,12 +357,14 @@ s_table (FILE *out, int cols, int rows, char **cells)
     }
 }
 
+//  A number cell: whole (%.0f) or with 4 significant digits; "-" when missing.
 static char *
-s_cell_num (json_t *object, const char *key, const char *format)
+s_cell_num (json_t *object, const char *key, bool whole)
 {
     double value;
     char *cell = NULL;
-    if (!s_num (object, key, &value) || asprintf (&cell, format, value) < 0)
+    if (!s_num (object, key, &value)
+    ||  (whole ? asprintf (&cell, "%.0f", value) : asprintf (&cell, "%.4g", value)) < 0)
         cell = strdup ("-");
     return cell;
 }
@@ -388,13 +390,13 @@ render_jobs (FILE *out, json_t *jobs)
         char when [32];
         s_num (job, "created_at", &created);
         render_time ((int64_t) created, when, sizeof when);
-        row [0] = s_cell_num (job, "id", "%.0f");
+        row [0] = s_cell_num (job, "id", true);
         row [1] = strdup (s_str (job, "name", "-"));
         row [2] = strdup (s_str (job, "state", "?"));
-        row [3] = s_cell_num (job, "attempt", "%.0f");
+        row [3] = s_cell_num (job, "attempt", true);
         if (asprintf (&row [4], "%.0f/%.0f", epoch, epochs) < 0)
             row [4] = NULL;
-        row [5] = s_cell_num (progress, "loss", "%.4g");
+        row [5] = s_cell_num (progress, "loss", false);
         row [6] = strdup (s_str (job, "worker", "-"));
         row [7] = strdup (when);
     }
@@ -426,10 +428,10 @@ render_workers (FILE *out, json_t *workers)
         row [1] = strdup (s_str (worker, "host", "-"));
         row [2] = strdup (s_str (worker, "state", "?"));
         if (s_num (worker, "job", &job) && job > 0)
-            row [3] = s_cell_num (worker, "job", "%.0f");
+            row [3] = s_cell_num (worker, "job", true);
         else
             row [3] = strdup ("-");
-        row [4] = s_cell_num (worker, "threads", "%.0f");
+        row [4] = s_cell_num (worker, "threads", true);
         if (s_num (worker, "last_seen_ms", &seen) && seen >= 0) {
             if (asprintf (&row [5], "%.1f s ago", seen / 1000) < 0)
                 row [5] = NULL;

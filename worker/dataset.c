@@ -1,4 +1,17 @@
 /*  dataset - a CSV or JSONL table read into float features and a target  */
+
+//  What is accepted:
+//  - CSV (RFC 4180): a header row, then records; "quoted" fields may hold
+//    commas, "" and line ends; LF or CRLF; a UTF-8 BOM is skipped; blank
+//    lines are skipped; unquoted fields are trimmed of spaces and tabs.
+//  - JSONL: one object per line; the first object's keys, in order, are the
+//    columns; later objects must have the needed keys (target, features),
+//    other keys are ignored; blank lines are skipped.
+//  - Features and regression targets are decimal numbers (JSON numbers in
+//    JSONL), read as (float) strtod would; nan, inf and values outside
+//    float32 are errors. Classes are integers or strings, never empty.
+//  - Every error names the file (the path as given), the 1-based physical
+//    line where the record starts, and the column when there is one.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

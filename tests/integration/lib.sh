@@ -1,0 +1,106 @@
+# lib.sh - shared set-up for integration tests: temp folders, free ports, real processes
+# Sourced by tests/integration/test_*.sh. Every process started here is killed on exit,
+# and only those.
+
+set -u
+MT_BIN_DIR=${MT_BIN_DIR:?MT_BIN_DIR must name the build folder}
+MT_TEST_DATA=${MT_TEST_DATA:?MT_TEST_DATA must name test_data}
+BROKER=$MT_BIN_DIR/mtbroker
+WORKER=$MT_BIN_DIR/mtworker
+CLIENT=$MT_BIN_DIR/mtclient
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/mt-test.XXXXXX")
+PIDS=()
+FAILED=0
+
+cleanup () {
+    for pid in "${PIDS[@]}"; do
+        kill -9 "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+    if [ "$FAILED" -ne 0 ] || [ -n "${MT_KEEP:-}" ]; then
+        echo "--- logs kept in $T"
+        for log in "$T"/*.log; do
+            [ -f "$log" ] && { echo "--- $log (last 30 lines)"; tail -n 30 "$log"; }
+        done
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+
+fail () {
+    echo "FAIL: $*" >&2
+    FAILED=1
+    exit 1
+}
+
+ok () {
+    echo "ok: $*"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port () {
+    local port
+    for _ in $(seq 1 200); do
+        port=$(( 20000 + RANDOM % 40000 ))
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    fail "no free port found"
+}
+
+# start_broker [extra flags...]: sets CLIENTS, WORKERS, BROKER_PID
+start_broker () {
+    CLIENT_PORT=${CLIENT_PORT:-$(free_port)}
+    WORKER_PORT=${WORKER_PORT:-$(free_port)}
+    CLIENTS=tcp://127.0.0.1:$CLIENT_PORT
+    WORKERS=tcp://127.0.0.1:$WORKER_PORT
+    export MT_BROKER=$CLIENTS
+    "$BROKER" --clients "$CLIENTS" --workers "$WORKERS" --db "$T/mt.db" \
+        --data-dir "$T/data" "$@" >>"$T/broker.log" 2>&1 &
+    BROKER_PID=$!
+    PIDS+=("$BROKER_PID")
+    wait_for "broker to answer" 10 "$CLIENT" --timeout 1 list
+}
+
+# start_worker NAME [extra flags...]: sets WORKER_PID
+start_worker () {
+    local name=$1
+    shift
+    "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-$name" --progress-ms 100 "$@" \
+        >>"$T/worker-$name.log" 2>&1 &
+    WORKER_PID=$!
+    PIDS+=("$WORKER_PID")
+}
+
+# wait_for WHAT SECONDS CMD...: retry CMD until it succeeds
+wait_for () {
+    local what=$1 seconds=$2
+    shift 2
+    local deadline=$(( $(date +%s) + seconds ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out waiting for $what"
+        sleep 0.1
+    done
+}
+
+# job_field JOB FIELD: one field of `mtclient status --json`
+job_field () {
+    "$CLIENT" status "$1" --json | jq -r ".$2"
+}
+
+job_state_is () {
+    [ "$(job_field "$1" state)" = "$2" ]
+}
+
+# wait_state JOB STATE SECONDS
+wait_state () {
+    wait_for "job $1 to be $2" "$3" job_state_is "$1" "$2"
+}
+
+workers_connected () {
+    [ "$("$CLIENT" workers --json | jq length)" -ge "$1" ]
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# run.sh - the test command: install what is missing, build strictly, run every test,
+# then again under AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=${MT_TEST_JOBS:-2}
+
+echo "=== build (warnings are errors)"
+MT_EXTRA_PACKAGES="clang libclang-rt-14-dev" deploy/setup.sh build-ci -DMT_WERROR=ON
+echo "=== tests"
+(cd build-ci && ctest -j "$jobs" --output-on-failure)
+
+echo "=== build with ASan + UBSan"
+deploy/setup.sh build-asan -DMT_WERROR=ON -DMT_SANITIZE=ON
+echo "=== tests under ASan + UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest -j "$jobs" --output-on-failure)
