@@ -30,6 +30,7 @@ struct broker_t {
     blob_store_t *blobs;
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
+    zlistx_t *doomed;           // blob hashes superseded in this batch
     int64_t started;            // monotonic ms
     bool recovered;             // jobs left running by a previous broker were handled
     char *clients_endpoint;
@@ -155,8 +156,10 @@ broker_new (const broker_config_t *config, char **cause)
     self->chunk = malloc (BROKER_CHUNK_MAX);
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
+    self->doomed = zlistx_new ();
+    zlistx_set_destructor (self->doomed, (zlistx_destructor_fn *) zstr_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox
+    if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
     ||  !(self->clients = s_bind (config->clients, &self->clients_endpoint, cause))
@@ -190,6 +193,7 @@ broker_destroy (broker_t **self_p)
         s_flush (self, false);
         zlistx_destroy (&self->outbox);
     }
+    zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
     free (self->workers_endpoint);
     free (self->chunk);
@@ -317,6 +321,14 @@ s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const ch
 static void
 s_flush (broker_t *self, bool committed)
 {
+    //  Superseded checkpoints go once the commit that superseded them is in
+    char *hash;
+    while ((hash = zlistx_detach (self->doomed, NULL))) {
+        if (committed && !store_blob_in_use (self->store, hash)
+        &&  blob_store_remove (self->blobs, hash) == 0)
+            mt_debug ("broker: removed superseded blob %.12s", hash);
+        zstr_free (&hash);
+    }
     outgoing_t *out;
     while ((out = zlistx_first (self->outbox))) {
         zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
@@ -842,6 +854,18 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
     store_job_progress (self->store, job, attempt, &p, zclock_time ());
 }
 
+//  The job's current checkpoint, unless it is keep, is deleted after commit.
+static void
+s_doom_checkpoint (broker_t *self, int64_t id, const char *keep)
+{
+    store_job_t job;
+    if (store_job_get (self->store, id, &job))
+        return;
+    if (job.checkpoint_hash [0] && (!keep || strcmp (job.checkpoint_hash, keep) != 0))
+        zlistx_add_end (self->doomed, strdup (job.checkpoint_hash));
+    store_job_clear (&job);
+}
+
 static void
 s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
@@ -859,6 +883,7 @@ s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     peer->wrote = true;
+    s_doom_checkpoint (self, job, hash);
     store_job_checkpoint (self->store, job, attempt, hash, (int) epoch);
 }
 
@@ -890,6 +915,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     char *text = json_dumps (metrics, JSON_COMPACT);
     peer->wrote = true;
+    s_doom_checkpoint (self, job, NULL);
     store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
                       zclock_time ());
     free (text);
@@ -958,9 +984,8 @@ s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
+    //  The checkpoint named here was recorded by the CHECKPOINT sent before
     peer->wrote = true;
-    if (hash && blob_store_has (self->blobs, hash, NULL))
-        store_job_checkpoint (self->store, job, attempt, hash, 0);
     store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
                       "stopped by request", NULL, zclock_time ());
     mt_info ("broker: job %lld stopped", (long long) job);

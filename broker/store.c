@@ -16,7 +16,7 @@ typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB, Q_COUNT
+    Q_BLOB, Q_BLOB_USED, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -41,7 +41,8 @@ static const char *s_sql [Q_COUNT] = {
     [Q_CHECKPOINT] = "UPDATE jobs SET checkpoint_hash = ?3, checkpoint_epoch = ?4"
                      " WHERE id = ?1 AND attempt = ?2",
     [Q_FINISH] = "UPDATE jobs SET state = ?3, metrics = coalesce (?4, metrics),"
-                 " error = ?5, model_hash = coalesce (?6, model_hash), finished_at = ?7"
+                 " error = ?5, model_hash = coalesce (?6, model_hash), finished_at = ?7,"
+                 " checkpoint_hash = CASE ?3 WHEN 'succeeded' THEN NULL ELSE checkpoint_hash END"
                  " WHERE id = ?1 AND attempt = ?2",
     [Q_ATTEMPT_END] = "UPDATE attempts SET finished_at = ?3, outcome = ?4"
                       " WHERE job = ?1 AND attempt = ?2",
@@ -60,6 +61,8 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+    [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
+                    " OR checkpoint_hash = ?1 OR instr (spec, ?1) > 0",
     [Q_BLOB] = "INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?1, ?2, ?3)",
 };
 
@@ -658,4 +661,14 @@ store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms)
     sqlite3_bind_int64 (stmt, 2, size);
     sqlite3_bind_int64 (stmt, 3, now_ms);
     return s_step_done (self, stmt, "record blob");
+}
+
+bool
+store_blob_in_use (store_t *self, const char *hash)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_USED);
+    if (!stmt)
+        return true;
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
+    return s_scalar (self, stmt) > 0;
 }

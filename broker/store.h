@@ -102,4 +102,8 @@ json_t *store_job_list (store_t *self, const char *state, int limit);
 //  blobs can be found. Returns 0 or -1.
 int store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms);
 
+//  True when a job still names the blob as its data, model, checkpoint or
+//  warm start (or when the store cannot tell).
+bool store_blob_in_use (store_t *self, const char *hash);
+
 #endif

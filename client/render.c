@@ -305,7 +305,8 @@ render_progress (json_t *job, int bar_width, bool utf8)
         fprintf (out, "  %s %.4g", s_metric_label (job), value);
     if (s_num (progress, "samples_per_sec", &value) && value > 0)
         fprintf (out, "  %.0f samples/s", value);
-    if (s_num (progress, "eta_s", &value) && done < 1) {
+    if (s_num (progress, "eta_s", &value) && done < 1
+    &&  strcmp (s_str (job, "state", "running"), "running") == 0) {
         char eta [32];
         render_duration (value, eta, sizeof eta);
         fprintf (out, "  ETA %s", eta);

@@ -712,6 +712,9 @@ s_spawn (agent_t *self)
     self->ending = END_NONE;
     zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_on_child, self);
+    //  libzmq reports a pipe's hang-up as ZMQ_POLLERR, on which zloop drops
+    //  an intolerant poller unheard: we want to read the end of file
+    zloop_poller_set_tolerant (self->loop, &item);
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
 }
 

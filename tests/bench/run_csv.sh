@@ -10,7 +10,8 @@ BUILD=$(cd "$BUILD" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
-cmake --build "$BUILD" --target mt_engine mt_proto >/dev/null
+cmake --build "$BUILD" --target mt_engine mt_proto >"$TMP/build.log" 2>&1 \
+    || { cat "$TMP/build.log"; exit 1; }
 cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker" "$SRC/tests/bench/bench_csv.c" \
    "$BUILD/libmt_engine.a" "$BUILD/libmt_proto.a" $(pkg-config --libs jansson) -lm \
    -o "$TMP/bench_csv"

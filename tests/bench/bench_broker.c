@@ -1,0 +1,801 @@
+/*  bench_broker - the broker's capacity over the wire: jobs/s, submit-to-start, progress/s  */
+//  One process plays many clients (DEALER to the clients socket) and many
+//  workers (DEALER to the workers socket), speaking MTP/1 through the codec.
+//  Every wait is bounded (S_WAIT_MS per reply, a limit per run). Each mode
+//  prints human lines and one "RESULT key=value ..." line for run_broker.sh.
+#include "mt/msg.h"
+
+#include <arpa/inet.h>
+#include <czmq.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define S_WAIT_MS      10000     // one reply from the broker, at most, ms
+#define S_RUN_MS       600000    // one measurement, at most, ms
+#define S_HEARTBEAT_MS 1000      // a fake worker's heartbeat interval, ms
+#define S_MAX_PEERS    256       // clients plus workers in one run
+
+typedef struct {
+    zsock_t *sock;
+    int64_t job;                 // held now, 0 when idle
+    int64_t attempt;
+    int64_t last_job;            // the last job it reported DONE for
+    char model [65];             // unique-model mode: the hash being uploaded
+} s_worker_t;
+
+static int s_ports (int count);
+static int s_throughput (const char *cep, const char *wep, int jobs, int nclients, int window,
+                         int nworkers, bool unique_model);
+static int s_latency (const char *cep, const char *wep, int samples);
+static int s_progress (const char *cep, const char *wep, int count);
+static int s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples);
+
+static int64_t s_usec (void) { return zclock_usecs (); }
+static zsock_t *s_dealer (const char *endpoint);
+static mt_msg_t *s_recv (zsock_t *sock, int timeout_ms);
+static int s_send (zsock_t *sock, mt_msg_t **msg_p);
+static mt_msg_t *s_request (zsock_t *sock, mt_msg_t **msg_p, const char *expect);
+static int s_upload (zsock_t *sock, const void *data, size_t size, char *hex);
+static int s_hello (s_worker_t *worker, int index);
+static mt_msg_t *s_submit_msg (const char *data_hash, int64_t req, bool real);
+static int s_done (s_worker_t *worker, const char *model_hash);
+static int s_heartbeat (s_worker_t *worker);
+static json_t *s_status (zsock_t *client, int64_t job);
+static int s_wait_state (zsock_t *client, int64_t job, const char *state);
+static int64_t s_int (mt_msg_t *msg, const char *key);
+static void s_percentiles (double *v, int n, double *p50, double *p99, double *max);
+static int s_cmp_double (const void *a, const void *b);
+
+//  A small CSV, as a data set blob for the synthetic jobs.
+static const char s_csv [] = "x,y\n0.1,0.25\n0.2,0.45\n0.3,0.65\n0.4,0.85\n0.5,1.05\n";
+
+int
+main (int argc, char **argv)
+{
+    if (argc >= 2 && sodium_init () < 0)
+        return 1;
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    zsys_set_sndhwm (100000);
+    zsys_set_rcvhwm (100000);
+    zsys_set_linger (0);
+    if (argc == 3 && strcmp (argv [1], "ports") == 0)
+        return s_ports (atoi (argv [2]));
+    if (argc == 9 && strcmp (argv [1], "throughput") == 0)
+        return s_throughput (argv [2], argv [3], atoi (argv [4]), atoi (argv [5]), atoi (argv [6]),
+                             atoi (argv [7]), strcmp (argv [8], "unique") == 0);
+    if (argc == 5 && strcmp (argv [1], "latency") == 0)
+        return s_latency (argv [2], argv [3], atoi (argv [4]));
+    if (argc == 5 && strcmp (argv [1], "progress") == 0)
+        return s_progress (argv [2], argv [3], atoi (argv [4]));
+    if (argc == 7 && strcmp (argv [1], "real") == 0)
+        return s_real (argv [2], argv [3], atoi (argv [4]), atoi (argv [5]), atoi (argv [6]));
+    fprintf (stderr,
+        "usage: bench_broker ports N\n"
+        "       bench_broker throughput CLIENTS_EP WORKERS_EP JOBS CLIENTS WINDOW WORKERS shared|unique\n"
+        "       bench_broker latency CLIENTS_EP WORKERS_EP SAMPLES\n"
+        "       bench_broker progress CLIENTS_EP WORKERS_EP COUNT\n"
+        "       bench_broker real CLIENTS_EP CSV WORKERS JOBS SAMPLES\n");
+    return 2;
+}
+
+//  Print count distinct free loopback TCP ports (bound to port 0 together,
+//  then released; another program could take one meanwhile, rarely).
+static int
+s_ports (int count)
+{
+    int fds [16];
+    if (count < 1 || count > 16)
+        return 2;
+    for (int i = 0; i < count; i++) {
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
+        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        fds [i] = socket (AF_INET, SOCK_STREAM, 0);
+        if (fds [i] < 0 || bind (fds [i], (struct sockaddr *) &addr, sizeof addr)
+        ||  getsockname (fds [i], (struct sockaddr *) &addr, &len)) {
+            perror ("bench_broker: ports");
+            return 1;
+        }
+        printf ("%s%d", i ? " " : "", ntohs (addr.sin_port));
+    }
+    printf ("\n");
+    for (int i = 0; i < count; i++)
+        close (fds [i]);
+    return 0;
+}
+
+//  --- Wire helpers ------------------------------------------------------------
+
+static zsock_t *
+s_dealer (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert (sock);
+    zsock_set_sndhwm (sock, 100000);
+    zsock_set_rcvhwm (sock, 100000);
+    zsock_set_linger (sock, 0);
+    if (zsock_connect (sock, "%s", endpoint)) {
+        fprintf (stderr, "bench_broker: cannot connect to %s\n", endpoint);
+        exit (1);
+    }
+    return sock;
+}
+
+//  The next message, or NULL after timeout_ms (0: only what is already there).
+static mt_msg_t *
+s_recv (zsock_t *sock, int timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
+    if (!(zsock_events (sock) & ZMQ_POLLIN)
+    &&  (timeout_ms == 0 || zmq_poll (&item, 1, timeout_ms) <= 0))
+        return NULL;
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg)
+        return NULL;
+    const char *code = NULL;
+    char *cause = NULL;
+    mt_msg_t *msg = mt_msg_decode (zmsg, &code, &cause);
+    zmsg_destroy (&zmsg);
+    if (!msg) {
+        fprintf (stderr, "bench_broker: undecodable message from the broker: %s\n",
+                 cause ? cause : "?");
+        free (cause);
+    }
+    return msg;
+}
+
+static int
+s_send (zsock_t *sock, mt_msg_t **msg_p)
+{
+    int rc = mt_msg_send (*msg_p, sock, NULL);
+    mt_msg_destroy (msg_p);
+    return rc;
+}
+
+//  Send and wait for the reply named expect (heartbeats and welcomes are
+//  skipped). NULL, with the reason on stderr, on an ERROR or a timeout.
+static mt_msg_t *
+s_request (zsock_t *sock, mt_msg_t **msg_p, const char *expect)
+{
+    const char *command = mt_msg_command (*msg_p);
+    char name [MT_MAX_COMMAND + 1];
+    snprintf (name, sizeof name, "%s", command);
+    if (s_send (sock, msg_p))
+        return NULL;
+    int64_t deadline = s_usec () + S_WAIT_MS * INT64_C (1000);
+    while (s_usec () < deadline) {
+        mt_msg_t *reply = s_recv (sock, 100);
+        if (!reply)
+            continue;
+        if (mt_msg_is (reply, expect))
+            return reply;
+        if (mt_msg_is (reply, "ERROR")) {
+            fprintf (stderr, "bench_broker: %s: ERROR %s: %s\n", name,
+                     json_string_value (json_object_get (mt_msg_body (reply), "code")),
+                     json_string_value (json_object_get (mt_msg_body (reply), "text")));
+            mt_msg_destroy (&reply);
+            return NULL;
+        }
+        mt_msg_destroy (&reply);
+    }
+    fprintf (stderr, "bench_broker: %s: no %s within %d ms\n", name, expect, S_WAIT_MS);
+    return NULL;
+}
+
+//  Upload a blob (probe, then one chunk when the broker lacks it); hex gets
+//  its SHA-256. Returns 0 or -1.
+static int
+s_upload (zsock_t *sock, const void *data, size_t size, char *hex)
+{
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, data, size);
+    sodium_bin2hex (hex, 65, digest, sizeof digest);
+    for (int chunk = 0; chunk < 2; chunk++) {
+        mt_msg_t *msg = mt_msg_new ("UPLOAD");
+        json_t *body = mt_msg_body (msg);
+        json_object_set_new (body, "hash", json_string (hex));
+        json_object_set_new (body, "size", json_integer ((json_int_t) size));
+        json_object_set_new (body, "offset", json_integer (0));
+        json_object_set_new (body, "last", json_boolean (chunk == 1));
+        if (chunk == 1)
+            mt_msg_set_payload (msg, data, size);
+        mt_msg_t *reply = s_request (sock, &msg, "UPLOADED");
+        if (!reply)
+            return -1;
+        bool complete = json_is_true (json_object_get (mt_msg_body (reply), "complete"));
+        mt_msg_destroy (&reply);
+        if (complete)
+            return 0;
+    }
+    fprintf (stderr, "bench_broker: upload of %.12s did not complete\n", hex);
+    return -1;
+}
+
+static int
+s_hello (s_worker_t *worker, int index)
+{
+    char name [64];
+    snprintf (name, sizeof name, "bench:%d:%d", (int) getpid (), index);
+    mt_msg_t *msg = mt_msg_new ("HELLO");
+    json_t *body = mt_msg_body (msg);
+    json_object_set_new (body, "name", json_string (name));
+    json_object_set_new (body, "host", json_string ("bench"));
+    json_object_set_new (body, "pid", json_integer (getpid ()));
+    json_object_set_new (body, "cores", json_integer (1));
+    json_object_set_new (body, "threads", json_integer (1));
+    json_object_set_new (body, "version", json_string ("bench"));
+    mt_msg_t *reply = s_request (worker->sock, &msg, "WELCOME");
+    int rc = reply ? 0 : -1;
+    mt_msg_destroy (&reply);
+    return rc;
+}
+
+static mt_msg_t *
+s_submit_msg (const char *data_hash, int64_t req, bool real)
+{
+    mt_msg_t *msg = mt_msg_new ("SUBMIT");
+    json_t *spec = json_object ();
+    json_object_set_new (spec, "data_hash", json_string (data_hash));
+    json_object_set_new (spec, "target", json_string ("y"));
+    json_object_set_new (spec, "epochs", json_integer (1));
+    if (real)
+        json_object_set_new (spec, "val_split", json_real (0));
+    json_object_set_new (mt_msg_body (msg), "spec", spec);
+    if (req >= 0)
+        json_object_set_new (mt_msg_body (msg), "req", json_integer (req));
+    return msg;
+}
+
+static int
+s_done (s_worker_t *worker, const char *model_hash)
+{
+    mt_msg_t *msg = mt_msg_new ("DONE");
+    json_t *body = mt_msg_body (msg);
+    json_object_set_new (body, "job", json_integer (worker->job));
+    json_object_set_new (body, "attempt", json_integer (worker->attempt));
+    json_object_set_new (body, "model_hash", json_string (model_hash));
+    json_object_set_new (body, "metrics", json_object ());
+    worker->last_job = worker->job;
+    worker->job = worker->attempt = 0;
+    return s_send (worker->sock, &msg);
+}
+
+static int
+s_heartbeat (s_worker_t *worker)
+{
+    mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (worker->job));
+    json_object_set_new (mt_msg_body (msg), "attempt", json_integer (worker->attempt));
+    return s_send (worker->sock, &msg);
+}
+
+//  The job map (caller owns), or NULL.
+static json_t *
+s_status (zsock_t *client, int64_t job)
+{
+    mt_msg_t *msg = mt_msg_new ("STATUS");
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (job));
+    mt_msg_t *reply = s_request (client, &msg, "JOB");
+    if (!reply)
+        return NULL;
+    json_t *map = json_incref (json_object_get (mt_msg_body (reply), "job"));
+    mt_msg_destroy (&reply);
+    return map;
+}
+
+//  Poll STATUS every millisecond until the job is in state. Returns 0 or -1.
+static int
+s_wait_state (zsock_t *client, int64_t job, const char *state)
+{
+    int64_t deadline = s_usec () + S_WAIT_MS * INT64_C (1000);
+    while (s_usec () < deadline) {
+        json_t *map = s_status (client, job);
+        const char *now = map ? json_string_value (json_object_get (map, "state")) : NULL;
+        bool there = now && strcmp (now, state) == 0;
+        bool ended = now && (strcmp (now, "failed") == 0 || strcmp (now, "stopped") == 0);
+        if (ended)
+            fprintf (stderr, "bench_broker: job %lld %s: %s\n", (long long) job, now,
+                     json_string_value (json_object_get (map, "error")));
+        json_decref (map);
+        if (there)
+            return 0;
+        if (!now || ended)
+            return -1;
+        zclock_sleep (1);
+    }
+    fprintf (stderr, "bench_broker: job %lld not %s within %d ms\n", (long long) job, state,
+             S_WAIT_MS);
+    return -1;
+}
+
+static int64_t
+s_int (mt_msg_t *msg, const char *key)
+{
+    return json_integer_value (json_object_get (mt_msg_body (msg), key));
+}
+
+//  Wait for the broker, upload the data set; 0 or -1.
+static int
+s_prepare (zsock_t *client, const void *csv, size_t size, char *data_hash)
+{
+    mt_msg_t *ping = mt_msg_new ("PING");
+    mt_msg_t *pong = s_request (client, &ping, "PONG");
+    if (!pong)
+        return -1;
+    mt_msg_destroy (&pong);
+    return s_upload (client, csv, size, data_hash);
+}
+
+//  --- a. Jobs per second end to end ------------------------------------------
+
+//  A worker's messages: answer ASSIGN at once (unique: upload a model of its
+//  own first), HEARTBEAT with HEARTBEAT. Counts errors.
+static void
+s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigned, int *done,
+                int *errors)
+{
+    mt_msg_t *msg;
+    while ((msg = s_recv (w->sock, 0))) {
+        if (mt_msg_is (msg, "ASSIGN")) {
+            w->job = s_int (msg, "job");
+            w->attempt = s_int (msg, "attempt");
+            (*assigned)++;
+            if (unique) {
+                char model [64];
+                snprintf (model, sizeof model, "bench model of job %lld", (long long) w->job);
+                unsigned char digest [crypto_hash_sha256_BYTES];
+                crypto_hash_sha256 (digest, (unsigned char *) model, strlen (model));
+                sodium_bin2hex (w->model, sizeof w->model, digest, sizeof digest);
+                mt_msg_t *up = mt_msg_new ("UPLOAD");
+                json_t *body = mt_msg_body (up);
+                json_object_set_new (body, "hash", json_string (w->model));
+                json_object_set_new (body, "size", json_integer ((json_int_t) strlen (model)));
+                json_object_set_new (body, "offset", json_integer (0));
+                json_object_set_new (body, "last", json_boolean (true));
+                mt_msg_set_payload (up, model, strlen (model));
+                s_send (w->sock, &up);
+            }
+            else {
+                s_done (w, model_hash);
+                (*done)++;
+            }
+        }
+        else
+        if (mt_msg_is (msg, "UPLOADED") && w->job) {
+            s_done (w, w->model);
+            (*done)++;
+        }
+        else
+        if (mt_msg_is (msg, "HEARTBEAT"))
+            s_heartbeat (w);
+        else {
+            if (*errors < 5)
+                fprintf (stderr, "bench_broker: worker got %s %s\n", mt_msg_command (msg),
+                         json_string_value (json_object_get (mt_msg_body (msg), "text")));
+            (*errors)++;
+        }
+        mt_msg_destroy (&msg);
+    }
+}
+
+static int
+s_client_drain (zsock_t *sock, int *inflight, int *acked, int *errors)
+{
+    mt_msg_t *msg;
+    while ((msg = s_recv (sock, 0))) {
+        (*inflight)--;
+        if (mt_msg_is (msg, "SUBMITTED"))
+            (*acked)++;
+        else {
+            if (*errors < 5)
+                fprintf (stderr, "bench_broker: client got %s %s\n", mt_msg_command (msg),
+                         json_string_value (json_object_get (mt_msg_body (msg), "text")));
+            (*errors)++;
+        }
+        mt_msg_destroy (&msg);
+    }
+    return 0;
+}
+
+static int
+s_throughput (const char *cep, const char *wep, int jobs, int nclients, int window, int nworkers,
+              bool unique)
+{
+    if (jobs < 1 || nclients < 1 || window < 1 || nworkers < 1
+    ||  nclients + nworkers > S_MAX_PEERS)
+        return 2;
+    zsock_t *clients [S_MAX_PEERS];
+    s_worker_t workers [S_MAX_PEERS];
+    int inflight [S_MAX_PEERS] = { 0 };
+    char data_hash [65], model_hash [65];
+    memset (workers, 0, sizeof workers);
+    for (int i = 0; i < nclients; i++)
+        clients [i] = s_dealer (cep);
+    if (s_prepare (clients [0], s_csv, strlen (s_csv), data_hash)
+    ||  s_upload (clients [0], "bench model", 11, model_hash))
+        return 1;
+    for (int i = 0; i < nworkers; i++) {
+        workers [i].sock = s_dealer (wep);
+        if (s_hello (&workers [i], i))
+            return 1;
+    }
+    zmq_pollitem_t items [S_MAX_PEERS];
+    for (int i = 0; i < nclients; i++)
+        items [i] = (zmq_pollitem_t) { zsock_resolve (clients [i]), 0, ZMQ_POLLIN, 0 };
+    for (int i = 0; i < nworkers; i++)
+        items [nclients + i] = (zmq_pollitem_t) { zsock_resolve (workers [i].sock), 0, ZMQ_POLLIN, 0 };
+
+    int submitted = 0, acked = 0, assigned = 0, done = 0, errors = 0;
+    int64_t start = s_usec (), acked_at = 0, beat = start;
+    while (done < jobs && errors == 0 && s_usec () - start < S_RUN_MS * INT64_C (1000)) {
+        for (int i = 0; i < nclients; i++)
+            while (inflight [i] < window && submitted < jobs) {
+                mt_msg_t *msg = s_submit_msg (data_hash, submitted, false);
+                s_send (clients [i], &msg);
+                inflight [i]++;
+                submitted++;
+            }
+        zmq_poll (items, nclients + nworkers, 100);
+        for (int i = 0; i < nclients; i++)
+            s_client_drain (clients [i], &inflight [i], &acked, &errors);
+        if (acked == jobs && !acked_at)
+            acked_at = s_usec ();
+        for (int i = 0; i < nworkers; i++)
+            s_worker_drain (&workers [i], model_hash, unique, &assigned, &done, &errors);
+        if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
+            for (int i = 0; i < nworkers; i++)
+                s_heartbeat (&workers [i]);
+            beat = s_usec ();
+        }
+    }
+    //  Each worker's DONEs arrive in order: when its last one is committed, all are
+    int64_t sent = s_usec ();
+    for (int i = 0; i < nworkers && errors == 0; i++)
+        if (workers [i].last_job && s_wait_state (clients [0], workers [i].last_job, "succeeded"))
+            errors++;
+    int64_t end = s_usec ();
+    for (int i = 0; i < nclients; i++)
+        zsock_destroy (&clients [i]);
+    for (int i = 0; i < nworkers; i++)
+        zsock_destroy (&workers [i].sock);
+    if (done < jobs || errors) {
+        fprintf (stderr, "bench_broker: throughput: %d of %d jobs done, %d errors\n",
+                 done, jobs, errors);
+        return 1;
+    }
+    double secs = (end - start) / 1e6;
+    printf ("broker jobs/s: %d jobs (%d clients x window %d, %d workers, %s model) in %.2f s:"
+            " %.0f jobs/s end to end (submits acked at %.0f/s; last DONEs confirmed in %.1f ms)\n",
+            jobs, nclients, window, nworkers, unique ? "unique uploaded" : "shared", secs,
+            jobs / secs, acked_at ? jobs / ((acked_at - start) / 1e6) : 0, (end - sent) / 1e3);
+    printf ("RESULT mode=throughput model=%s jobs=%d secs=%.3f jobs_per_s=%.0f\n",
+            unique ? "unique" : "shared", jobs, secs, jobs / secs);
+    return 0;
+}
+
+//  --- b. Submit-to-start latency, idle worker ---------------------------------
+
+static int
+s_latency (const char *cep, const char *wep, int samples)
+{
+    if (samples < 1 || samples > 1000000)
+        return 2;
+    zsock_t *client = s_dealer (cep);
+    s_worker_t worker = { .sock = s_dealer (wep) };
+    char data_hash [65], model_hash [65];
+    if (s_prepare (client, s_csv, strlen (s_csv), data_hash)
+    ||  s_upload (client, "bench model", 11, model_hash) || s_hello (&worker, 0))
+        return 1;
+    double *lat = calloc ((size_t) samples, sizeof *lat);
+    assert (lat);
+    int n = 0;
+    int64_t deadline = s_usec () + S_RUN_MS * INT64_C (1000);
+    for (; n < samples && s_usec () < deadline; n++) {
+        int64_t t0 = s_usec ();
+        mt_msg_t *msg = s_submit_msg (data_hash, n, false);
+        s_send (client, &msg);
+        mt_msg_t *assign = NULL;
+        while (!assign && s_usec () - t0 < S_WAIT_MS * INT64_C (1000)) {
+            assign = s_recv (worker.sock, 100);
+            if (assign && mt_msg_is (assign, "HEARTBEAT")) {
+                s_heartbeat (&worker);
+                mt_msg_destroy (&assign);
+            }
+        }
+        if (!assign || !mt_msg_is (assign, "ASSIGN")) {
+            fprintf (stderr, "bench_broker: latency: no ASSIGN for sample %d (got %s)\n", n,
+                     assign ? mt_msg_command (assign) : "nothing");
+            return 1;
+        }
+        lat [n] = (s_usec () - t0) / 1e3;
+        worker.job = s_int (assign, "job");
+        worker.attempt = s_int (assign, "attempt");
+        mt_msg_destroy (&assign);
+        mt_msg_t *ack = s_recv (client, S_WAIT_MS);
+        bool ok = ack && mt_msg_is (ack, "SUBMITTED");
+        mt_msg_destroy (&ack);
+        int64_t job = worker.job;
+        //  The worker must be idle again before the next sample
+        if (!ok || s_done (&worker, model_hash) || s_wait_state (client, job, "succeeded"))
+            return 1;
+    }
+    double p50, p99, max;
+    s_percentiles (lat, n, &p50, &p99, &max);
+    printf ("submit-to-start (SUBMIT sent -> ASSIGN received, idle worker): %d samples,"
+            " p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", n, p50, p99, max);
+    printf ("RESULT mode=latency samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", n, p50, p99, max);
+    free (lat);
+    zsock_destroy (&client);
+    zsock_destroy (&worker.sock);
+    return 0;
+}
+
+//  --- c. Progress messages per second into the history -----------------------
+
+//  The newest job's map from LIST (limit 1, no history); caller owns.
+static json_t *
+s_newest (zsock_t *client)
+{
+    mt_msg_t *msg = mt_msg_new ("LIST");
+    json_object_set_new (mt_msg_body (msg), "limit", json_integer (1));
+    mt_msg_t *reply = s_request (client, &msg, "JOBS");
+    if (!reply)
+        return NULL;
+    json_t *job = json_incref (json_array_get (json_object_get (mt_msg_body (reply), "jobs"), 0));
+    mt_msg_destroy (&reply);
+    return job;
+}
+
+static int
+s_progress (const char *cep, const char *wep, int count)
+{
+    if (count < 1)
+        return 2;
+    zsock_t *client = s_dealer (cep);
+    s_worker_t worker = { .sock = s_dealer (wep) };
+    char data_hash [65], model_hash [65];
+    if (s_prepare (client, s_csv, strlen (s_csv), data_hash)
+    ||  s_upload (client, "bench model", 11, model_hash) || s_hello (&worker, 0))
+        return 1;
+    mt_msg_t *msg = s_submit_msg (data_hash, -1, false);
+    mt_msg_t *reply = s_request (client, &msg, "SUBMITTED");
+    bool submitted = reply != NULL;
+    mt_msg_destroy (&reply);
+    mt_msg_t *assign = NULL;
+    for (int i = 0; i < 100 && !(assign && mt_msg_is (assign, "ASSIGN")); i++) {
+        mt_msg_destroy (&assign);
+        assign = s_recv (worker.sock, 100);
+    }
+    if (!submitted || !assign || !mt_msg_is (assign, "ASSIGN")) {
+        fprintf (stderr, "bench_broker: progress: the job was not assigned\n");
+        return 1;
+    }
+    worker.job = s_int (assign, "job");
+    worker.attempt = s_int (assign, "attempt");
+    mt_msg_destroy (&assign);
+
+    //  As mtworker sends them: every field, pipelined, no reply expected
+    int64_t start = s_usec ();
+    for (int step = 1; step <= count; step++) {
+        mt_msg_t *p = mt_msg_new ("PROGRESS");
+        json_t *body = mt_msg_body (p);
+        json_object_set_new (body, "job", json_integer (worker.job));
+        json_object_set_new (body, "attempt", json_integer (worker.attempt));
+        json_object_set_new (body, "epoch", json_integer (1));
+        json_object_set_new (body, "epochs", json_integer (1));
+        json_object_set_new (body, "step", json_integer (step));
+        json_object_set_new (body, "steps", json_integer (count));
+        json_object_set_new (body, "loss", json_real (1.0 / step));
+        json_object_set_new (body, "val_loss", json_null ());
+        json_object_set_new (body, "val_metric", json_null ());
+        json_object_set_new (body, "samples_per_sec", json_real (12345.6));
+        json_object_set_new (body, "eta_s", json_real ((count - step) * 1e-5));
+        if (s_send (worker.sock, &p))
+            return 1;
+        if (step % 4096 == 0) {
+            mt_msg_t *in;
+            while ((in = s_recv (worker.sock, 0))) {
+                if (mt_msg_is (in, "HEARTBEAT"))
+                    s_heartbeat (&worker);
+                else
+                    fprintf (stderr, "bench_broker: progress: worker got %s\n", mt_msg_command (in));
+                mt_msg_destroy (&in);
+            }
+        }
+    }
+    int64_t sent = s_usec ();
+    if (s_done (&worker, model_hash))
+        return 1;
+    int64_t step = 0, polls = 0;
+    const char *state = "";
+    json_t *job = NULL;
+    while (s_usec () - sent < S_RUN_MS * INT64_C (1000)) {
+        json_decref (job);
+        job = s_newest (client);
+        if (!job)
+            return 1;
+        state = json_string_value (json_object_get (job, "state"));
+        step = json_integer_value (json_object_get (json_object_get (job, "progress"), "step"));
+        polls++;
+        if (strcmp (state, "running") != 0)
+            break;
+        zclock_sleep (2);
+    }
+    int64_t end = s_usec ();
+    if (strcmp (state, "succeeded") != 0 || step != count) {
+        fprintf (stderr, "bench_broker: progress: job %s at step %lld of %d\n", state,
+                 (long long) step, count);
+        return 1;
+    }
+    json_decref (job);
+    double secs = (end - start) / 1e6;
+    printf ("progress ingest: %d PROGRESS + DONE in %.2f s: %.0f msgs/s stored (sent at %.0f/s;"
+            " %lld LIST polls after the last send)\n", count, secs, count / secs,
+            count / ((sent - start) / 1e6), (long long) polls);
+    printf ("RESULT mode=progress count=%d secs=%.3f msgs_per_s=%.0f\n", count, secs, count / secs);
+    zsock_destroy (&client);
+    zsock_destroy (&worker.sock);
+    return 0;
+}
+
+//  --- 3. Real mtworkers ------------------------------------------------------
+
+//  Jobs in state, counted from LIST (at most 10000); -1 on error.
+static int
+s_count (zsock_t *client, const char *state)
+{
+    mt_msg_t *msg = mt_msg_new ("LIST");
+    json_object_set_new (mt_msg_body (msg), "state", json_string (state));
+    json_object_set_new (mt_msg_body (msg), "limit", json_integer (10000));
+    mt_msg_t *reply = s_request (client, &msg, "JOBS");
+    if (!reply)
+        return -1;
+    int n = (int) json_array_size (json_object_get (mt_msg_body (reply), "jobs"));
+    mt_msg_destroy (&reply);
+    return n;
+}
+
+//  Wait until want jobs succeeded, polling every poll_ms; 0 or -1.
+static int
+s_wait_succeeded (zsock_t *client, int want, int poll_ms)
+{
+    int64_t start = s_usec ();
+    while (s_usec () - start < S_RUN_MS * INT64_C (1000)) {
+        int ok = s_count (client, "succeeded"), bad = s_count (client, "failed");
+        if (ok < 0 || bad != 0) {
+            fprintf (stderr, "bench_broker: real: %d jobs failed\n", bad);
+            return -1;
+        }
+        if (ok >= want)
+            return 0;
+        zclock_sleep (poll_ms);
+    }
+    fprintf (stderr, "bench_broker: real: jobs not done in time\n");
+    return -1;
+}
+
+static int
+s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
+{
+    if (nworkers < 1 || jobs < 1 || samples < 1 || samples > 100000)
+        return 2;
+    zchunk_t *data = zchunk_slurp (csv, 0);
+    if (!data) {
+        fprintf (stderr, "bench_broker: cannot read %s\n", csv);
+        return 1;
+    }
+    zsock_t *client = s_dealer (cep);
+    char data_hash [65];
+    if (s_prepare (client, zchunk_data (data), zchunk_size (data), data_hash))
+        return 1;
+    zchunk_destroy (&data);
+    //  Wait for the workers, then one job each so every cache holds the data set
+    for (int i = 0; i < 1000; i++) {
+        mt_msg_t *msg = mt_msg_new ("WORKERS");
+        mt_msg_t *reply = s_request (client, &msg, "WORKERS");
+        size_t n = reply ? json_array_size (json_object_get (mt_msg_body (reply), "workers")) : 0;
+        mt_msg_destroy (&reply);
+        if ((int) n >= nworkers)
+            break;
+        zclock_sleep (10);
+    }
+    for (int i = 0; i < nworkers; i++) {
+        mt_msg_t *msg = s_submit_msg (data_hash, -1, true);
+        mt_msg_t *reply = s_request (client, &msg, "SUBMITTED");
+        if (!reply)
+            return 1;
+        mt_msg_destroy (&reply);
+    }
+    if (s_wait_succeeded (client, nworkers, 10))
+        return 1;
+
+    //  Throughput: all submitted pipelined, then wait for every success
+    int64_t start = s_usec ();
+    for (int i = 0; i < jobs; i++) {
+        mt_msg_t *msg = s_submit_msg (data_hash, i, true);
+        s_send (client, &msg);
+    }
+    for (int i = 0; i < jobs; i++) {
+        mt_msg_t *reply = s_recv (client, S_WAIT_MS);
+        bool ok = reply && mt_msg_is (reply, "SUBMITTED");
+        mt_msg_destroy (&reply);
+        if (!ok) {
+            fprintf (stderr, "bench_broker: real: submit %d not acknowledged\n", i);
+            return 1;
+        }
+    }
+    if (s_wait_succeeded (client, nworkers + jobs, 5))
+        return 1;
+    double secs = (s_usec () - start) / 1e6;
+    printf ("real workers: %d trivial jobs on %d mtworkers in %.2f s: %.1f jobs/s\n", jobs,
+            nworkers, secs, jobs / secs);
+
+    //  Latency: one at a time, STATUS polled every ms until a step shows
+    double *lat = calloc ((size_t) samples, sizeof *lat);
+    assert (lat);
+    int n = 0;
+    for (; n < samples; n++) {
+        int64_t t0 = s_usec ();
+        mt_msg_t *msg = s_submit_msg (data_hash, -1, true);
+        mt_msg_t *reply = s_request (client, &msg, "SUBMITTED");
+        if (!reply)
+            return 1;
+        int64_t id = s_int (reply, "job");
+        mt_msg_destroy (&reply);
+        bool seen = false;
+        while (!seen && s_usec () - t0 < S_WAIT_MS * INT64_C (1000)) {
+            json_t *job = s_status (client, id);
+            if (!job)
+                return 1;
+            const char *state = json_string_value (json_object_get (job, "state"));
+            json_t *step = json_object_get (json_object_get (job, "progress"), "step");
+            seen = json_integer_value (step) >= 1 || strcmp (state, "succeeded") == 0;
+            if (strcmp (state, "failed") == 0)
+                return 1;
+            json_decref (job);
+            if (!seen)
+                zclock_sleep (1);
+        }
+        if (!seen)
+            return 1;
+        lat [n] = (s_usec () - t0) / 1e3;
+        if (s_wait_state (client, id, "succeeded"))
+            return 1;
+    }
+    double p50, p99, max;
+    s_percentiles (lat, n, &p50, &p99, &max);
+    printf ("real workers: submit-to-first-step (STATUS polled every 1 ms; an upper bound):"
+            " %d samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n, p50, p99, max);
+    printf ("RESULT mode=real jobs=%d secs=%.3f jobs_per_s=%.1f samples=%d p50_ms=%.2f"
+            " p99_ms=%.2f max_ms=%.2f\n", jobs, secs, jobs / secs, n, p50, p99, max);
+    free (lat);
+    zsock_destroy (&client);
+    return 0;
+}
+
+//  --- Statistics -------------------------------------------------------------
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+//  Nearest-rank percentiles of n values (sorted in place).
+static void
+s_percentiles (double *v, int n, double *p50, double *p99, double *max)
+{
+    qsort (v, (size_t) n, sizeof *v, s_cmp_double);
+    int i50 = (int) ceil (0.50 * n) - 1, i99 = (int) ceil (0.99 * n) - 1;
+    *p50 = v [i50 < 0 ? 0 : i50];
+    *p99 = v [i99 < 0 ? 0 : i99];
+    *max = v [n - 1];
+}
