@@ -104,3 +104,24 @@ wait_state () {
 workers_connected () {
     [ "$("$CLIENT" workers --json | jq length)" -ge "$1" ]
 }
+
+# make_data FILE ROWS: a regression table y = sum of 4 features, with noise
+make_data () {
+    awk -v rows="$2" 'BEGIN {
+        srand(7); print "a,b,c,d,y"
+        for (i = 0; i < rows; i++) {
+            a = rand(); b = rand(); c = rand(); d = rand()
+            printf "%.4f,%.4f,%.4f,%.4f,%.4f\n", a, b, c, d, a + 2*b - c + 0.5*d + 0.01*rand()
+        }
+    }' > "$1"
+}
+
+# wait_epoch JOB N SECONDS: until the job has reported epoch N or more
+epoch_at_least () {
+    local e
+    e=$(job_field "$1" progress.epoch)
+    [ "$e" != null ] && [ "$e" -ge "$2" ]
+}
+wait_epoch () {
+    wait_for "job $1 to reach epoch $2" "$3" epoch_at_least "$1" "$2"
+}

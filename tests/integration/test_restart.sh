@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test_restart - jobs survive a clean broker restart; a lost worker's job finishes elsewhere
+. "$(dirname "$0")/lib.sh"
+
+start_broker
+make_data "$T/big.csv" 20000
+a=$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y --epochs 5 --name before) || fail "submit"
+q=$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y --epochs 5 --name queued) || fail "submit"
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+grep -q "shutting down" "$T/broker.log" || fail "broker did not shut down cleanly"
+start_broker
+[ "$(job_field "$a" name)" = before ] || fail "job $a lost across restart"
+[ "$(job_field "$q" state)" = queued ] || fail "job $q not queued after restart"
+ok "jobs survive a clean restart"
+
+start_worker 1
+start_worker 2
+wait_for "2 workers" 10 workers_connected 2
+wait_state "$a" succeeded 30
+wait_state "$q" succeeded 30
+ok "queued jobs ran after the restart"
+
+# kill -9 the worker running a long job: it is requeued, attempt 2 resumes from a checkpoint
+j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 40 --checkpoint-every 1 --seed 3) || fail "submit"
+wait_state "$j" running 20
+wait_epoch "$j" 3 60
+victim=$(job_field "$j" worker)
+pid=${victim##*:}
+kill -9 "$pid"
+ok "killed worker $victim"
+wait_state "$j" succeeded 120
+[ "$(job_field "$j" attempt)" = 2 ] || fail "attempt is $(job_field "$j" attempt), not 2"
+[ "$(job_field "$j" attempts[0].outcome)" = worker_lost ] || fail "first attempt outcome"
+resumed=$(job_field "$j" attempts[1].resumed_from_epoch)
+[ "$resumed" -gt 0 ] || fail "second attempt did not resume from a checkpoint"
+[ "$(job_field "$j" worker)" != "$victim" ] || fail "job finished on the dead worker"
+ok "lost worker's job finished elsewhere, attempt 2 resumed from epoch $resumed"
+echo PASS
