@@ -308,8 +308,13 @@ submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_o
         return -1;
     //  Validate before touching any file or the network; the files' hashes
     //  are not known yet, so stand-ins take their place
-    if (opts->data_file)
+    if (opts->data_file) {
         memcpy (spec->data_hash, PLACEHOLDER_HASH, sizeof spec->data_hash);
+        //  Workers name the user's file, not their cache's, in dataset errors
+        const char *base = strrchr (opts->data_file, '/');
+        free (spec->data_name);
+        spec->data_name = strdup (base ? base + 1 : opts->data_file);
+    }
     if (opts->init_file)
         memcpy (spec->init_hash, PLACEHOLDER_HASH, sizeof spec->init_hash);
     char *why = NULL;

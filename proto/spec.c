@@ -85,6 +85,7 @@ mt_spec_clear (mt_spec_t *spec)
 {
     free (spec->name);
     free (spec->data_path);
+    free (spec->data_name);
     free (spec->target);
     for (int i = 0; i < spec->n_features; i++)
         free (spec->features [i]);
@@ -98,11 +99,12 @@ mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src)
     *dst = *src;
     dst->name = src->name ? strdup (src->name) : NULL;
     dst->data_path = src->data_path ? strdup (src->data_path) : NULL;
+    dst->data_name = src->data_name ? strdup (src->data_name) : NULL;
     dst->target = src->target ? strdup (src->target) : NULL;
     dst->features = NULL;
     dst->n_features = 0;
     bool oom = (src->name && !dst->name) || (src->data_path && !dst->data_path)
-            || (src->target && !dst->target);
+            || (src->target && !dst->target) || (src->data_name && !dst->data_name);
     if (src->features && !oom) {
         dst->features = calloc ((size_t) src->n_features, sizeof (char *));
         oom = dst->features == NULL;
@@ -145,7 +147,7 @@ s_check_range (const char *field, const char *flag, double value, double lo, dou
                char **cause)
 {
     if (!isfinite (value) || value < lo || value > hi)
-        return mt_fail (cause, "%s (%s) must be between %g and %g (got %g)",
+        return mt_fail (cause, "%s (%s) must be between %.15g and %.15g (got %.15g)",
                         field, flag, lo, hi, value);
     return 0;
 }
@@ -171,6 +173,9 @@ s_validate_data (const mt_spec_t *spec, char **cause)
         return mt_fail (cause, "data_hash (--data) must be 64 lower-case hex digits (a SHA-256)");
     if (spec->data_path
     &&  s_check_name ("data_path", "--data-path", spec->data_path, MT_SPEC_MAX_PATH, true, cause))
+        return -1;
+    if (spec->data_name
+    &&  s_check_name ("data_name", "--data", spec->data_name, MT_SPEC_MAX_COLUMN, true, cause))
         return -1;
     if (spec->init_hash [0] && !s_is_hash (spec->init_hash))
         return mt_fail (cause, "init_hash must be 64 lower-case hex digits (a SHA-256)");
@@ -266,6 +271,8 @@ mt_spec_to_json (const mt_spec_t *spec)
         json_object_set_new (root, "data_hash", json_string (spec->data_hash));
     if (spec->data_path)
         json_object_set_new (root, "data_path", json_string (spec->data_path));
+    if (spec->data_name)
+        json_object_set_new (root, "data_name", json_string (spec->data_name));
     json_object_set_new (root, "format", json_string (mt_format_name (spec->format)));
     if (spec->target)
         json_object_set_new (root, "target", json_string (spec->target));
@@ -383,6 +390,8 @@ s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
             rc = s_read_string (value, key, MT_SPEC_MAX_NAME, &spec->name, cause);
         else if (strcmp (key, "data_path") == 0)
             rc = s_read_string (value, key, MT_SPEC_MAX_PATH, &spec->data_path, cause);
+        else if (strcmp (key, "data_name") == 0)
+            rc = s_read_string (value, key, MT_SPEC_MAX_COLUMN, &spec->data_name, cause);
         else if (strcmp (key, "target") == 0)
             rc = s_read_string (value, key, MT_SPEC_MAX_COLUMN, &spec->target, cause);
         else if (strcmp (key, "data_hash") == 0)

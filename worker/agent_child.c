@@ -130,6 +130,14 @@ s_train (child_t *child, const char *spec_path, const char *data, const char *re
         .task = spec.task
     };
     dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
+    if (!ds && cause && data && spec.data_name && strncmp (cause, data, strlen (data)) == 0) {
+        //  Name the user's file rather than the cache's copy of it
+        char *named = NULL;
+        if (asprintf (&named, "%s%s", spec.data_name, cause + strlen (data)) > 0) {
+            free (cause);
+            cause = named;
+        }
+    }
     if (!ds) {
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "dataset: ", cause);

@@ -27,6 +27,7 @@ typedef struct {
     char *name;                 // job name, may be NULL
     char data_hash [MT_HASH_HEX + 1];   // uploaded dataset, "" when data_path is used
     char *data_path;            // a file every worker reads directly, or NULL
+    char *data_name;            // the uploaded file's name, for messages; may be NULL
     mt_format_t format;         // csv or jsonl; auto = by file name, then content
     char *target;               // target column name
     char **features;            // feature column names, NULL = all but the target

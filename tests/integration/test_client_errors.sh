@@ -46,7 +46,7 @@ printf 'x,y\n1,2\n2,abc\n3,6\n' > "$T/bad.csv"
 j=$("$CLIENT" submit --data "$T/bad.csv" --target y --epochs 3) || fail "submit of a bad dataset"
 wait_state "$j" failed 30
 err=$(job_field "$j" error)
-echo "$err" | grep -q ":3: column 'y': 'abc' is not a number" || fail "dataset error says '$err'"
+echo "$err" | grep -q "bad.csv:3: column 'y': 'abc' is not a number" || fail "dataset error says '$err'"
 [ "$(job_field "$j" attempt)" = 1 ] || fail "a bad dataset was retried"
 expect_error "fetch of a failed job" "no model" "$CLIENT" fetch "$j"
 expect_error "watch of a failed job" "failed" "$CLIENT" watch "$j"
