@@ -30,13 +30,20 @@ struct broker_t {
     blob_store_t *blobs;
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
-    zlistx_t *doomed;           // blob hashes superseded in this batch
+    zlistx_t *doomed;           // doomed_t: superseded blobs, deleted after a delay
     int64_t started;            // monotonic ms
     bool recovered;             // jobs left running by a previous broker were handled
     char *clients_endpoint;
     char *workers_endpoint;
     void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
 };
+
+//  A superseded blob. Blobs are stored by content, so an identical job may
+//  have uploaded the same bytes and not yet named them: deletion waits.
+typedef struct {
+    char hash [65];
+    int64_t since;              // monotonic ms
+} doomed_t;
 
 //  The peer and request a handler is answering.
 typedef struct {
@@ -105,6 +112,8 @@ static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *co
                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
 static bool s_is_loopback (const char *endpoint);
+static void s_doomed_free (void **item);
+static void s_reap (broker_t *self);
 
 void
 broker_config_init (broker_config_t *config)
@@ -157,7 +166,7 @@ broker_new (const broker_config_t *config, char **cause)
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
     self->doomed = zlistx_new ();
-    zlistx_set_destructor (self->doomed, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
     if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
     ||  !(self->store = store_open (config->db, cause))
@@ -223,44 +232,58 @@ s_is_loopback (const char *endpoint)
         || strncmp (endpoint, "tcp://[::1]:", 12) == 0;
 }
 
-//  One batch: up to BROKER_BATCH messages in one transaction, then dispatch,
-//  then commit, then the replies. A reply never leaves before its commit.
+//  Handle one message from sock. Returns false when none was waiting.
+static bool
+s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
+{
+    if (!(zsock_events (sock) & ZMQ_POLLIN))
+        return false;
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg)
+        return false;
+    peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
+    if (workers && peer.identity) {
+        peer.worker = fleet_find (self->fleet, peer.identity);
+        if (peer.worker)
+            peer.worker->last_seen = zclock_mono ();
+    }
+    const char *code = NULL;
+    char *cause = NULL;
+    mt_msg_t *msg = peer.identity ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+    if (!msg)
+        s_error (self, sock, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s",
+                 cause ? cause : "empty message");
+    else {
+        mt_msg_opt_int (msg, "req", 0, INT64_C (1) << 53, &peer.req, NULL);
+        const handler_t *h = table;
+        while (h->command && !mt_msg_is (msg, h->command))
+            h++;
+        if (h->handler)
+            h->handler (self, &peer, msg);
+        else
+            s_error (self, sock, &peer, MT_ERR_BAD_COMMAND, "unknown command %s on the %s"
+                     " socket", mt_msg_command (msg), workers ? "workers" : "clients");
+    }
+    free (cause);
+    mt_msg_destroy (&msg);
+    zframe_destroy (&peer.identity);
+    zmsg_destroy (&zmsg);
+    return true;
+}
+
+//  One batch: up to BROKER_BATCH messages from both sockets in one
+//  transaction, then dispatch, then commit, then the replies. A reply never
+//  leaves before its commit, and one commit serves every peer in the batch.
 static void
-s_batch (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
+s_batch (broker_t *self)
 {
     if (store_begin (self->store))
         mt_error ("broker: cannot begin a transaction; writes will fail");
-    for (int n = 0; n < BROKER_BATCH && (zsock_events (sock) & ZMQ_POLLIN); n++) {
-        zmsg_t *zmsg = zmsg_recv (sock);
-        if (!zmsg)
+    for (int n = 0; n < BROKER_BATCH; n++) {
+        bool any = s_handle_one (self, self->clients, s_client_handlers, false);
+        any |= s_handle_one (self, self->workers, s_worker_handlers, true);
+        if (!any)
             break;
-        peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
-        if (workers && peer.identity) {
-            peer.worker = fleet_find (self->fleet, peer.identity);
-            if (peer.worker)
-                peer.worker->last_seen = zclock_mono ();
-        }
-        const char *code = NULL;
-        char *cause = NULL;
-        mt_msg_t *msg = peer.identity ? mt_msg_decode (zmsg, &code, &cause) : NULL;
-        if (!msg)
-            s_error (self, sock, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s",
-                     cause ? cause : "empty message");
-        else {
-            mt_msg_opt_int (msg, "req", 0, INT64_C (1) << 53, &peer.req, NULL);
-            const handler_t *h = table;
-            while (h->command && !mt_msg_is (msg, h->command))
-                h++;
-            if (h->handler)
-                h->handler (self, &peer, msg);
-            else
-                s_error (self, sock, &peer, MT_ERR_BAD_COMMAND, "unknown command %s on the %s"
-                         " socket", mt_msg_command (msg), workers ? "workers" : "clients");
-        }
-        free (cause);
-        mt_msg_destroy (&msg);
-        zframe_destroy (&peer.identity);
-        zmsg_destroy (&zmsg);
     }
     s_dispatch (self);
     s_flush (self, store_commit (self->store) == 0);
@@ -269,14 +292,14 @@ s_batch (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
 static int
 s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    s_batch ((broker_t *) arg, sock, s_client_handlers, false);
+    s_batch ((broker_t *) arg);
     return 0;
 }
 
 static int
 s_on_workers (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    s_batch ((broker_t *) arg, sock, s_worker_handlers, true);
+    s_batch ((broker_t *) arg);
     return 0;
 }
 
@@ -321,14 +344,6 @@ s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const ch
 static void
 s_flush (broker_t *self, bool committed)
 {
-    //  Superseded checkpoints go once the commit that superseded them is in
-    char *hash;
-    while ((hash = zlistx_detach (self->doomed, NULL))) {
-        if (committed && !store_blob_in_use (self->store, hash)
-        &&  blob_store_remove (self->blobs, hash) == 0)
-            mt_debug ("broker: removed superseded blob %.12s", hash);
-        zstr_free (&hash);
-    }
     outgoing_t *out;
     while ((out = zlistx_first (self->outbox))) {
         zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
@@ -854,16 +869,46 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
     store_job_progress (self->store, job, attempt, &p, zclock_time ());
 }
 
-//  The job's current checkpoint, unless it is keep, is deleted after commit.
+static void
+s_doomed_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  The job's current checkpoint, unless it is keep, is deleted later, once
+//  no job names it.
 static void
 s_doom_checkpoint (broker_t *self, int64_t id, const char *keep)
 {
     store_job_t job;
     if (store_job_get (self->store, id, &job))
         return;
-    if (job.checkpoint_hash [0] && (!keep || strcmp (job.checkpoint_hash, keep) != 0))
-        zlistx_add_end (self->doomed, strdup (job.checkpoint_hash));
+    doomed_t *doomed = calloc (1, sizeof *doomed);
+    if (doomed && job.checkpoint_hash [0] && (!keep || strcmp (job.checkpoint_hash, keep) != 0)) {
+        memcpy (doomed->hash, job.checkpoint_hash, 65);
+        doomed->since = zclock_mono ();
+        zlistx_add_end (self->doomed, doomed);
+    }
+    else
+        free (doomed);
     store_job_clear (&job);
+}
+
+//  Delete superseded blobs that have waited BROKER_DOOM_DELAY_MS and that no
+//  committed job names.
+static void
+s_reap (broker_t *self)
+{
+    int64_t now = zclock_mono ();
+    doomed_t *doomed = zlistx_first (self->doomed);
+    while (doomed && now - doomed->since > BROKER_DOOM_DELAY_MS) {
+        if (!store_blob_in_use (self->store, doomed->hash)
+        &&  blob_store_remove (self->blobs, doomed->hash) == 0)
+            mt_debug ("broker: removed superseded blob %.12s", doomed->hash);
+        zlistx_delete (self->doomed, zlistx_cursor (self->doomed));
+        doomed = zlistx_first (self->doomed);
+    }
 }
 
 static void
@@ -1115,6 +1160,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     if (!self->recovered && now - self->started > dead_after)
         s_recover (self);
     blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);
+    s_reap (self);
     s_dispatch (self);
     s_flush (self, store_commit (self->store) == 0);
     return 0;

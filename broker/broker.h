@@ -13,6 +13,7 @@
 #define BROKER_UPLOAD_IDLE_MS 60000     // an unfinished upload idle this long is dropped
 #define BROKER_BACKOFF_MS     1000      // first retry delay; doubles per attempt
 #define BROKER_BACKOFF_MAX_MS 60000
+#define BROKER_DOOM_DELAY_MS  30000     // a superseded checkpoint lives this long, ms
 
 typedef struct {
     const char *clients;        // endpoint for clients

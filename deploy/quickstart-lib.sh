@@ -18,7 +18,7 @@ qs_running() {
     pid=$(qs_pid "$1")
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [ -r "/proc/$pid/cmdline" ] || return 1
-    cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+    cmdline=$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null) || return 1
     case $cmdline in
         *mtbroker*"$qs/"*|*mtworker*"$qs/"*) return 0 ;;
         *) return 1 ;;
@@ -80,7 +80,7 @@ qs_kill_children() {
     local cache p cmdline
     case $1 in worker-*) cache="$qs/cache-${1#worker-}/" ;; *) return 0 ;; esac
     for p in /proc/[0-9]*; do
-        cmdline=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+        cmdline=$({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
         case $cmdline in
             *mtworker\ --train-child*"--dir $cache"*)
                 echo "killing the orphaned training process ${p#/proc/}"

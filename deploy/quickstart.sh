@@ -150,15 +150,26 @@ $ok || { echo "quickstart: the workers did not register with the broker within 1
 # --- 3. a job --------------------------------------------------------------------------------
 step "Training: mtclient submit --data test_data/sample_dataset.csv --target y --name quickstart --watch"
 out="$qs/logs/submit.out"
+limit=${MT_QUICKSTART_TIMEOUT:-300}    # seconds; this job takes about one
 set +e
-"$build/mtclient" submit --data test_data/sample_dataset.csv --target y --name quickstart --watch \
-    | tee "$out"
+timeout "$limit" "$build/mtclient" submit --data test_data/sample_dataset.csv --target y \
+    --name quickstart --watch | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 job=$(head -n 1 "$out" | tr -dc '0-9')
 if [ "$rc" -ne 0 ] || [ -z "$job" ]; then
-    echo "quickstart: the job did not succeed (mtclient exit $rc)." >&2
-    [ -n "$job" ] && echo "See: build/mtclient status $job; logs in $rel/logs/" >&2
+    echo >&2
+    if [ "$rc" -eq 124 ]; then
+        echo "quickstart: the job did not end within $limit s (MT_QUICKSTART_TIMEOUT)." >&2
+    else
+        echo "quickstart: the job did not succeed (mtclient exit $rc)." >&2
+    fi
+    if [ -n "$job" ]; then
+        echo "Its state:" >&2
+        "$build/mtclient" status "$job" 2>&1 | head -n 9 | sed 's/^/    /' >&2 || true
+        echo "See build/mtclient status $job and the logs in $rel/logs/." >&2
+    fi
+    echo "The fleet is left running; stop it with deploy/stop.sh." >&2
     exit 1
 fi
 

@@ -227,7 +227,9 @@ s_unpack_map (const msgpack_object_map *map, int depth, char **cause)
             goto err;
         }
         char name [257];
-        memcpy (name, key->via.str.ptr, key->via.str.size);
+        //  msgpack-c may give an empty string a NULL pointer
+        if (key->via.str.size)
+            memcpy (name, key->via.str.ptr, key->via.str.size);
         name [key->via.str.size] = 0;
         if (strlen (name) != key->via.str.size) {
             mt_fail (cause, "a map key holds a NUL byte");
@@ -284,7 +286,7 @@ s_unpack (const msgpack_object *obj, int depth, char **cause)
                 mt_fail (cause, "a string is over %d bytes", MT_MAX_STRING);
                 return NULL;
             }
-            value = json_stringn (obj->via.str.ptr, obj->via.str.size);
+            value = json_stringn (obj->via.str.size ? obj->via.str.ptr : "", obj->via.str.size);
             if (!value)
                 mt_fail (cause, "a string is not valid UTF-8");
             return value;

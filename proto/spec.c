@@ -131,6 +131,10 @@ s_check_name (const char *field, const char *flag, const char *value,
     if (len == 0 || len > max)
         return mt_fail (cause, "%s (%s) must be 1 to %zu bytes long (got %zu)",
                         field, flag, max, len);
+    json_t *utf8 = json_string (value);
+    if (!utf8)
+        return mt_fail (cause, "%s (%s) is not valid UTF-8", field, flag);
+    json_decref (utf8);
     for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
         bool ok = relaxed ? (*p >= 0x20 && *p != 0x7f)
                           : (isalnum (*p) || strchr ("._-: ", *p));
@@ -183,6 +187,8 @@ s_validate_data (const mt_spec_t *spec, char **cause)
         return mt_fail (cause, "target (--target) is required: name the column to predict");
     if (s_check_name ("target", "--target", spec->target, MT_SPEC_MAX_COLUMN, true, cause))
         return -1;
+    if (spec->features && spec->n_features == 0)
+        return mt_fail (cause, "features (--features) must name at least one column, or be left out for all but the target");
     if (spec->n_features < 0 || spec->n_features > MT_SPEC_MAX_FEATURES)
         return mt_fail (cause, "features (--features) lists at most %d columns", MT_SPEC_MAX_FEATURES);
     for (int i = 0; i < spec->n_features; i++) {

@@ -20,6 +20,7 @@
 #define S_RUN_MS       600000    // one measurement, at most, ms
 #define S_HEARTBEAT_MS 1000      // a fake worker's heartbeat interval, ms
 #define S_MAX_PEERS    256       // clients plus workers in one run
+#define S_STALL_MS     30000     // real workers: no job ended for this long, ms
 
 typedef struct {
     zsock_t *sock;
@@ -60,6 +61,7 @@ main (int argc, char **argv)
 {
     if (argc >= 2 && sodium_init () < 0)
         return 1;
+    zsys_handler_set (NULL);        // SIGINT and SIGTERM end the run at once
     zsys_init ();
     zsys_set_logstream (NULL);
     zsys_set_sndhwm (100000);
@@ -662,12 +664,15 @@ s_count (zsock_t *client, const char *state)
     return n;
 }
 
-//  Wait until want jobs succeeded, polling every poll_ms; 0 or -1.
+//  Wait until want jobs succeeded, polling every poll_ms; 0 or -1. Gives up
+//  when none ends for S_STALL_MS.
 static int
 s_wait_succeeded (zsock_t *client, int want, int poll_ms)
 {
-    int64_t start = s_usec ();
-    while (s_usec () - start < S_RUN_MS * INT64_C (1000)) {
+    int64_t start = s_usec (), moved = start;
+    int last = -1;
+    while (s_usec () - moved < S_STALL_MS * INT64_C (1000)
+    &&     s_usec () - start < S_RUN_MS * INT64_C (1000)) {
         int ok = s_count (client, "succeeded"), bad = s_count (client, "failed");
         if (ok < 0 || bad != 0) {
             fprintf (stderr, "bench_broker: real: %d jobs failed\n", bad);
@@ -675,9 +680,14 @@ s_wait_succeeded (zsock_t *client, int want, int poll_ms)
         }
         if (ok >= want)
             return 0;
+        if (ok != last) {
+            last = ok;
+            moved = s_usec ();
+        }
         zclock_sleep (poll_ms);
     }
-    fprintf (stderr, "bench_broker: real: jobs not done in time\n");
+    fprintf (stderr, "bench_broker: real: stalled at %d of %d jobs succeeded (queued: %d)\n",
+             last, want, s_count (client, "queued"));
     return -1;
 }
 

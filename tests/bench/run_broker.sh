@@ -28,12 +28,14 @@ cleanup () {
     for pid in $PIDS; do
         wait "$pid" 2>/dev/null || true
     done
+    PIDS=""
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'cleanup; exit 130' INT TERM
 
-cmake --build "$BUILD" --target mtbroker mtworker mt_proto >/dev/null
+cmake --build "$BUILD" --target mtbroker mtworker mt_proto >"$TMP/build.log" 2>&1 \
+    || { cat "$TMP/build.log"; exit 1; }
 DEPS=$(pkg-config --cflags --libs libczmq libzmq msgpack jansson libsodium)
 # shellcheck disable=SC2086
 cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/proto" "$SRC/tests/bench/bench_broker.c" \

@@ -161,7 +161,7 @@ test_round_trip (void)
     CHECK (size == 0);
 
     //  send through a real socket pair, with and without a routing frame
-    zsock_t *server = zsock_new_pair ("inproc://test_codec");
+    zsock_t *server = zsock_new_pair ("@inproc://test_codec");
     zsock_t *client = zsock_new_pair (">inproc://test_codec");
     CHECK (server && client);
     CHECK (mt_msg_send (msg, client, NULL) == 0);
@@ -186,9 +186,10 @@ test_round_trip (void)
     zsock_destroy (&client);
     zsock_destroy (&server);
 
-    mt_msg_t *msgs [] = { msg, copy, bare, full, empty, empty_copy, received, routed };
+    mt_msg_t *msgs [] = { copy, bare, full, empty, empty_copy, received, routed };
     for (size_t i = 0; i < sizeof msgs / sizeof msgs [0]; i++)
         mt_msg_destroy (&msgs [i]);
+    mt_msg_destroy (&msg);
     mt_msg_destroy (&msg);              // safe twice
     mt_msg_destroy (NULL);
     json_decref (sample);
@@ -394,12 +395,12 @@ test_malformed (void)
         { "\x81\xc0\x02", 3, "keys must be strings" },
         { "\x81\x90\x02", 3, "keys must be strings" },
         { "\x81\x80\x02", 3, "keys must be strings" },
-        { "\x81\xc4\x01k\x02", 5, "binary and extension" },
+        { "\x81\xc4\x01k\x02", 5, "keys must be strings" },
         //  duplicate keys, and a NUL inside a key
         { "\x82\xa1k\x01\xa1k\x02", 7, "repeated" },
         { "\x81\xa3k\0k\x01", 6, "NUL" },
         //  bin and ext values, in maps and arrays
-        { "\x81\xa1k\xc4\x02xy", 6, "binary and extension" },
+        { "\x81\xa1k\xc4\x02xy", 7, "binary and extension" },
         { "\x81\xa1k\xc5\x00\x01x", 7, "binary and extension" },
         { "\x81\xa1k\xd4\x01x", 6, "binary and extension" },
         { "\x81\xa1k\xd8\x01xxxxxxxxxxxxxxxx", 21, "binary and extension" },
@@ -440,7 +441,7 @@ test_malformed (void)
         "\x83\xa1n\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00\xa1i\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00"
         "\xa1m\xca\xff\x80\x00\x00" };
     char *cause = NULL;
-    json_t *value = mt_msgpack_to_json (floats [0], 28, &cause);
+    json_t *value = mt_msgpack_to_json (floats [0], 30, &cause);
     CHECK_MSG (value, "%s", cause);
     CHECK (json_is_null (json_object_get (value, "n")));
     CHECK (json_is_null (json_object_get (value, "i")));
@@ -456,6 +457,11 @@ test_malformed (void)
     //  int64 min as int64
     value = mt_msgpack_to_json ("\x81\xa1i\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 12, &cause);
     CHECK (value && json_integer_value (json_object_get (value, "i")) == INT64_MIN);
+    json_decref (value);
+    //  an empty key and an empty string value (msgpack-c hands these over as NULL)
+    value = mt_msgpack_to_json ("\x82\xa0\xa0\xa1k\x91\xa0", 7, &cause);
+    CHECK_MSG (value, "%s", cause);
+    CHECK (streq (json_string_value (json_object_get (value, "")), ""));
     json_decref (value);
     //  a key of 256 bytes passes, 257 does not
     unsigned char long_key [270] = { 0x81, 0xda, 0x01, 0x00 };

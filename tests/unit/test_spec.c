@@ -32,6 +32,7 @@ s_full_spec (mt_spec_t *spec)
     mt_spec_init (spec);
     spec->name = strdup ("run-1.a_b: c");
     spec->data_path = strdup ("/data/\xc3\xa9t\xc3\xa9 files/train.jsonl");
+    spec->data_name = strdup ("train set.jsonl");
     spec->format = MT_FORMAT_JSONL;
     spec->target = strdup ("label \xe2\x9c\x93");
     spec->n_features = 3;
@@ -71,7 +72,7 @@ static bool
 s_spec_equal (const mt_spec_t *a, const mt_spec_t *b)
 {
 #define SAME_STR(f) ((!a->f && !b->f) || (a->f && b->f && strcmp (a->f, b->f) == 0))
-    if (!SAME_STR (name) || !SAME_STR (data_path) || !SAME_STR (target)
+    if (!SAME_STR (name) || !SAME_STR (data_path) || !SAME_STR (target) || !SAME_STR (data_name)
     ||  strcmp (a->data_hash, b->data_hash) || strcmp (a->init_hash, b->init_hash)
     ||  a->n_features != b->n_features || (!a->features != !b->features)
     ||  a->n_hidden != b->n_hidden)
@@ -129,6 +130,7 @@ test_defaults (void)
     memset (&spec, 0x5a, sizeof spec);
     mt_spec_init (&spec);
     CHECK (spec.name == NULL && spec.data_path == NULL && spec.target == NULL);
+    CHECK (spec.data_name == NULL);
     CHECK (spec.features == NULL && spec.n_features == 0);
     CHECK (spec.data_hash [0] == 0 && spec.init_hash [0] == 0);
     CHECK (spec.format == MT_FORMAT_AUTO && spec.task == MT_TASK_REGRESSION);
@@ -289,6 +291,8 @@ test_validation (void)
     s_expect_invalid (&spec, "data_path", "--data-path");
     s_valid_spec (&spec); spec.data_hash [0] = 0; spec.data_path = strdup ("a\nb");
     s_expect_invalid (&spec, "data_path", "--data-path");
+    s_valid_spec (&spec); spec.data_name = strdup ("bad\x01name.csv");
+    s_expect_invalid (&spec, "data_name", "--data");
     s_valid_spec (&spec); strcpy (spec.init_hash, HASH_B); spec.init_hash [10] = 'Z';
     s_expect_invalid (&spec, "init_hash", NULL);    // no flag named in the cause yet
     //  target and features
@@ -342,7 +346,8 @@ test_from_json (void)
     s_expect_bad_json ("{\"target\": \"\\u0000\"}", "not valid JSON");
     //  wrong types, field by field
     const char *wrong [] = {
-        "\"name\": 1", "\"data_path\": true", "\"target\": [\"y\"]", "\"data_hash\": 5",
+        "\"name\": 1", "\"data_path\": true", "\"data_name\": 2", "\"target\": [\"y\"]",
+        "\"data_hash\": 5",
         "\"init_hash\": \"abc\"", "\"features\": \"a,b\"", "\"features\": [1]",
         "\"hidden\": 16", "\"hidden\": [1.5]", "\"hidden\": [\"8\"]", "\"hidden\": [-1]",
         "\"lr\": \"0.1\"", "\"momentum\": null", "\"nesterov\": 1", "\"shuffle\": \"yes\"",
