@@ -76,6 +76,8 @@ static void s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_worker_failed (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg);
 
 static const handler_t s_client_handlers [] = {
     { "PING", s_client_ping },
@@ -99,6 +101,8 @@ static const handler_t s_worker_handlers [] = {
     { "DONE", s_worker_done },
     { "FAILED", s_worker_failed },
     { "STOPPED", s_worker_stopped },
+    { "RELEASE", s_worker_release },
+    { "BYE", s_worker_bye },
     { NULL, NULL }
 };
 
@@ -113,6 +117,8 @@ static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *co
 static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
+static int64_t s_deadline (const char *spec, int64_t started_at);
+static void s_release (broker_t *self, fleet_worker_t *worker);
 static void s_reap (broker_t *self);
 
 void
@@ -125,6 +131,7 @@ broker_config_init (broker_config_t *config)
     config->data_dir = "mt-data";
     config->heartbeat_ms = BROKER_HEARTBEAT_MS;
     config->liveness = BROKER_LIVENESS;
+    config->stall_ms = BROKER_STALL_MS;
 }
 
 static zsock_t *
@@ -495,8 +502,18 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
 
 //  Why a queued job has not started yet, in words.
 static json_t *
-s_waiting (broker_t *self)
+s_waiting (broker_t *self, json_t *job)
 {
+    int64_t not_before = json_integer_value (json_object_get (job, "not_before"));
+    if (not_before > zclock_time ()) {
+        char stamp [32];
+        time_t when = (time_t) (not_before / 1000);
+        struct tm tm;
+        localtime_r (&when, &tm);
+        strftime (stamp, sizeof stamp, "%H:%M:%S", &tm);
+        return json_sprintf ("backing off until %s before attempt %lld", stamp,
+                             (long long) json_integer_value (json_object_get (job, "attempt")) + 1);
+    }
     size_t workers = fleet_size (self->fleet);
     if (workers == 0)
         return json_string ("no worker connected");
@@ -525,7 +542,7 @@ s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
         return;
     }
     if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
-        json_object_set_new (job, "waiting", s_waiting (self));
+        json_object_set_new (job, "waiting", s_waiting (self, job));
     mt_msg_t *reply = mt_msg_new ("JOB");
     json_object_set_new (mt_msg_body (reply), "job", job);
     s_send (self, self->clients, peer, &reply);
@@ -724,6 +741,9 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
     if (current && (!other || other == peer->worker)) {
         peer->worker->job = job_id;
         peer->worker->attempt = attempt;
+        peer->worker->deadline = s_deadline (job.spec, job.started_at);
+        peer->worker->last_step = -1;
+        peer->worker->step_moved = zclock_mono ();
         mt_info ("broker: worker %s still runs job %lld attempt %d: adopted",
                  peer->worker->name, (long long) job_id, attempt);
         if (strcmp (job.state, "stopping") == 0) {
@@ -866,6 +886,10 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
         .eta_s = s_real_or_nan (msg, "eta_s")
     };
     peer->wrote = true;
+    if (step != peer->worker->last_step) {
+        peer->worker->last_step = step;
+        peer->worker->step_moved = zclock_mono ();
+    }
     store_job_progress (self->store, job, attempt, &p, zclock_time ());
 }
 
@@ -981,7 +1005,7 @@ s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char
     if (strcmp (job.state, "stopping") == 0)
         store_job_finish (self->store, id, attempt, "stopped", outcome, NULL, reason, NULL, now);
     else
-    if (retryable && attempt <= job.max_retries) {
+    if (retryable && store_job_failures (self->store, id) < job.max_retries) {
         int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
         if (backoff > BROKER_BACKOFF_MAX_MS)
             backoff = BROKER_BACKOFF_MAX_MS;
@@ -1037,6 +1061,51 @@ s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
     s_release (self, peer->worker);
 }
 
+//  A draining worker hands its job back: queued again at once, resuming from
+//  the checkpoint it just recorded; this costs no retry.
+static void
+s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t job;
+    int attempt;
+    if (!s_fenced_in (self, peer, msg, &job, &attempt))
+        return;
+    peer->wrote = true;
+    store_job_t record;
+    if (store_job_get (self->store, job, &record) == 0) {
+        if (strcmp (record.state, "stopping") == 0)
+            store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
+                              "stopped by request", NULL, zclock_time ());
+        else
+            store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time ());
+        store_job_clear (&record);
+    }
+    mt_info ("broker: worker %s handed back job %lld", peer->worker->name, (long long) job);
+    s_release (self, peer->worker);
+}
+
+//  A worker leaving: forget it now rather than after the heartbeat timeout.
+static void
+s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    if (!peer->worker)
+        return;
+    peer->wrote = true;
+    mt_info ("broker: worker %s left", peer->worker->name);
+    s_worker_lost (self, peer->worker, "it said goodbye");
+    peer->worker = NULL;
+}
+
+//  When a job that started at started_at (0 = now) runs out of time.
+static int64_t
+s_deadline (const char *spec, int64_t started_at)
+{
+    json_t *root = json_loads (spec, 0, NULL);
+    int64_t limit = json_integer_value (json_object_get (root, "time_limit_s"));
+    json_decref (root);
+    return limit > 0 ? (started_at ? started_at : zclock_time ()) + limit * 1000 : 0;
+}
+
 //  --- Dispatch and housekeeping ---------------------------------------------
 
 //  Build the ASSIGN for a job just started on worker.
@@ -1080,10 +1149,13 @@ s_dispatch (broker_t *self)
             break;
         }
         mt_msg_t *msg = s_assignment (self, &job, attempt);
+        worker->deadline = s_deadline (job.spec, job.started_at);
         store_job_clear (&job);
         worker->job = id;
         worker->attempt = attempt;
         worker->stop_sent = 0;
+        worker->last_step = -1;
+        worker->step_moved = zclock_mono ();
         peer_t peer = { .identity = worker->identity, .req = -1 };
         s_send (self, self->workers, &peer, &msg);
         outgoing_t *out = zlistx_last (self->outbox);
@@ -1126,6 +1198,18 @@ s_recover (broker_t *self)
     self->recovered = true;
 }
 
+//  Fail a running attempt for good from the broker's side and tell its
+//  worker to drop it.
+static void
+s_end_attempt (broker_t *self, fleet_worker_t *w, const char *outcome, const char *reason)
+{
+    mt_warn ("broker: job %lld on %s: %s", (long long) w->job, w->name, reason);
+    store_job_finish (self->store, w->job, w->attempt, "failed", outcome, NULL, reason, NULL,
+                      zclock_time ());
+    s_send_worker (self, w, "ABANDON", w->job, w->attempt);
+    s_release (self, w);
+}
+
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
@@ -1147,6 +1231,14 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
             s_send_worker (self, w, "ABANDON", w->job, w->attempt);
             s_release (self, w);
         }
+        else
+        if (w->job && !w->stop_sent && w->deadline && zclock_time () > w->deadline)
+            s_end_attempt (self, w, "timed_out", "the job ran past its time limit (--time-limit)");
+        else
+        if (w->job && !w->stop_sent && self->config.stall_ms
+        &&  now - w->step_moved > self->config.stall_ms)
+            s_end_attempt (self, w, "stalled", "no training step for longer than the stall"
+                           " timeout (mtbroker --stall-timeout): the training hung");
         else {
             mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
             peer_t peer = { .identity = w->identity, .req = -1 };

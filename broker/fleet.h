@@ -21,6 +21,9 @@ typedef struct {
     int64_t connected_at;       // wall clock, ms since epoch
     int64_t last_seen;          // monotonic ms of its last message
     int64_t stop_sent;          // monotonic ms a STOP was sent, 0 when none
+    int64_t deadline;           // wall clock ms the job's time limit ends, 0 = none
+    int64_t last_step;          // the job's last reported step
+    int64_t step_moved;         // monotonic ms the step last changed (or the job started)
 } fleet_worker_t;
 
 typedef struct fleet_t fleet_t;

@@ -19,11 +19,13 @@ s_usage (FILE *out)
         "  --data-dir DIR      datasets, checkpoints and models (default mt-data)\n"
         "  --heartbeat-ms N    heartbeat interval (default %d)\n"
         "  --liveness N        missed heartbeats before a worker is lost (default %d)\n"
+        "  --stall-timeout S   fail a running job whose step has not moved for S seconds\n"
+        "                      (default %d; 0 = never)\n"
         "  --insecure          allow binding a non-loopback address without keys\n"
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n",
-        BROKER_HEARTBEAT_MS, BROKER_LIVENESS);
+        BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_STALL_MS / 1000);
 }
 
 static int
@@ -47,7 +49,7 @@ main (int argc, char **argv)
         { "clients", required_argument, 0, 'c' }, { "workers", required_argument, 0, 'w' },
         { "db", required_argument, 0, 'd' }, { "data-dir", required_argument, 0, 'D' },
         { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
-        { "insecure", no_argument, 0, 'I' }, { "verbose", no_argument, 0, 'v' },
+        { "stall-timeout", required_argument, 0, 'S' }, { "insecure", no_argument, 0, 'I' }, { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
@@ -62,6 +64,13 @@ main (int argc, char **argv)
             case 'D': config.data_dir = optarg; break;
             case 'H': if (s_int_arg ("--heartbeat-ms", optarg, 10, 600000, &config.heartbeat_ms)) return 2; break;
             case 'L': if (s_int_arg ("--liveness", optarg, 1, 1000, &config.liveness)) return 2; break;
+            case 'S': {
+                int seconds;
+                if (s_int_arg ("--stall-timeout", optarg, 0, 100000000, &seconds))
+                    return 2;
+                config.stall_ms = (int64_t) seconds * 1000;
+                break;
+            }
             case 'I': config.insecure = true; break;
             case 'v': level++; break;
             case 'q': level = MT_LOG_WARN; break;

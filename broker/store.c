@@ -10,13 +10,14 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
+#define STORE_AGING_MS       60000  // a queued job gains one priority level per minute
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB, Q_BLOB_USED, Q_COUNT
+    Q_BLOB, Q_BLOB_USED, Q_FAILURES, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -24,9 +25,13 @@ static const char *s_sql [Q_COUNT] = {
                  " created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
-              " checkpoint_hash, checkpoint_epoch, worker FROM jobs WHERE id = ?1",
-    [Q_NEXT] = "SELECT id FROM jobs WHERE state = 'queued' AND not_before <= ?1"
-               " ORDER BY priority DESC, id LIMIT 1",
+              " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before"
+              " FROM jobs WHERE id = ?1",
+    //  Aging: the oldest job of each priority competes with priority plus
+    //  one level per STORE_AGING_MS waited, so nothing starves
+    [Q_NEXT] = "SELECT id FROM (SELECT priority, min (id) AS id, min (created_at) AS created"
+               " FROM jobs WHERE state = 'queued' AND not_before <= ?1 GROUP BY priority)"
+               " ORDER BY priority + (?1 - created) / ?2 DESC, id LIMIT 1",
     [Q_QUEUED] = "SELECT count(*) FROM jobs WHERE state = 'queued'",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
@@ -52,7 +57,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_ACTIVE] = "SELECT id FROM jobs WHERE state IN ('running', 'stopping')",
     [Q_JSON] = "SELECT id, name, state, attempt, worker, created_at, started_at, finished_at,"
                " epoch, epochs, step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s,"
-               " metrics, error, model_hash, spec, priority, checkpoint_epoch"
+               " metrics, error, model_hash, spec, priority, checkpoint_epoch, not_before"
                " FROM jobs WHERE id = ?1",
     [Q_ATTEMPTS] = "SELECT attempt, worker, started_at, finished_at, outcome, resumed_from_epoch"
                    " FROM attempts WHERE job = ?1 ORDER BY attempt",
@@ -61,6 +66,8 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+    [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
+                   " AND outcome IN ('crashed', 'worker_lost')",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
                     " OR checkpoint_hash = ?1 OR instr (spec, ?1) > 0",
     [Q_BLOB] = "INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?1, ?2, ?3)",
@@ -346,6 +353,8 @@ store_job_get (store_t *self, int64_t id, store_job_t *job)
     s_copy_column (stmt, 7, job->checkpoint_hash, sizeof job->checkpoint_hash);
     job->checkpoint_epoch = sqlite3_column_int (stmt, 8);
     s_copy_column (stmt, 9, job->worker, sizeof job->worker);
+    job->started_at = sqlite3_column_int64 (stmt, 10);
+    job->not_before = sqlite3_column_int64 (stmt, 11);
     sqlite3_reset (stmt);
     return job->spec ? 0 : -1;
 }
@@ -372,7 +381,18 @@ store_job_next (store_t *self, int64_t now_ms)
     if (!stmt)
         return 0;
     sqlite3_bind_int64 (stmt, 1, now_ms);
+    sqlite3_bind_int64 (stmt, 2, STORE_AGING_MS);
     return s_scalar (self, stmt);
+}
+
+int
+store_job_failures (store_t *self, int64_t id)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_FAILURES);
+    if (!stmt)
+        return 0;
+    sqlite3_bind_int64 (stmt, 1, id);
+    return (int) s_scalar (self, stmt);
 }
 
 int64_t
@@ -618,6 +638,7 @@ store_job_json (store_t *self, int64_t id, bool history)
     json_object_set_new (job, "spec", s_column_parsed (stmt, 20));
     json_object_set_new (job, "priority", s_column_json (stmt, 21));
     json_object_set_new (job, "checkpoint_epoch", s_column_json (stmt, 22));
+    json_object_set_new (job, "not_before", s_column_json (stmt, 23));
     int attempt = sqlite3_column_int (stmt, 3);
     sqlite3_reset (stmt);
     json_object_set_new (job, "attempts", s_attempts_json (self, id));

@@ -20,6 +20,8 @@ typedef struct {
     char checkpoint_hash [65];  // latest checkpoint, "" when none
     int checkpoint_epoch;
     char worker [129];          // current worker's name, "" when none
+    int64_t started_at;         // first start, ms since epoch; 0 before it
+    int64_t not_before;         // queued: not to start before, ms since epoch
 } store_job_t;
 
 //  Progress of a running attempt.
@@ -59,8 +61,13 @@ int store_job_get (store_t *self, int64_t id, store_job_t *job);
 void store_job_clear (store_job_t *job);
 
 //  The next job to run: queued, not backing off, highest effective priority
-//  first, then oldest. Returns its id, or 0 when none.
+//  (priority + one level per minute waited) first, then oldest. Returns its
+//  id, or 0 when none.
 int64_t store_job_next (store_t *self, int64_t now_ms);
+
+//  Attempts of a job that ended in a failure a retry may fix (crashed,
+//  worker_lost): what counts against max_retries.
+int store_job_failures (store_t *self, int64_t id);
 
 //  Count queued jobs (for status: why a job waits).
 int64_t store_queued_count (store_t *self);

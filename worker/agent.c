@@ -65,6 +65,9 @@ struct agent_t {
     bool retryable;
     json_t *metrics;
     char *self_exe;
+    int signals_seen;           // how many of config.signals we acted on
+    bool draining;              // hand the job back and leave
+    bool quit;                  // end the reactor
 };
 
 static int s_on_socket (zloop_t *loop, zsock_t *sock, void *arg);
@@ -79,6 +82,7 @@ static void s_finish (agent_t *self);
 static void s_upload_next (agent_t *self);
 static void s_reset (agent_t *self);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
+static void s_leave (agent_t *self);
 
 void
 agent_config_init (agent_config_t *config)
@@ -470,7 +474,7 @@ s_on_socket (zloop_t *loop, zsock_t *sock, void *arg)
     else if (mt_msg_is (msg, "ERROR"))
         s_on_error (self, msg);
     mt_msg_destroy (&msg);
-    return 0;
+    return self->quit ? -1 : 0;
 }
 
 //  --- Uploads: checkpoints and the final model --------------------------------
@@ -628,13 +632,16 @@ s_finish (agent_t *self)
             if (self->xfer.active)
                 return;
         }
-        mt_msg_t *msg = s_job_msg (self, "STOPPED");
+        mt_msg_t *msg = s_job_msg (self, self->draining ? "RELEASE" : "STOPPED");
         if (self->checkpoint_hash [0])
             json_object_set_new (mt_msg_body (msg), "checkpoint_hash",
                                  json_string (self->checkpoint_hash));
         s_send (self, &msg);
-        mt_info ("agent: job %lld stopped", (long long) self->job);
+        mt_info ("agent: job %lld %s", (long long) self->job,
+                 self->draining ? "handed back to the broker" : "stopped");
         s_reset (self);
+        if (self->draining)
+            s_leave (self);
         return;
     }
     s_fail (self, self->reason ? self->reason : "the training process failed", self->retryable);
@@ -829,7 +836,46 @@ s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     waitpid (self->child, &status, 0);
     self->child = 0;
     s_child_exit (self, status);
-    return 0;
+    return self->quit ? -1 : 0;
+}
+
+//  Say goodbye and end the reactor; a job still in hand is killed (the
+//  broker requeues it).
+static void
+s_leave (agent_t *self)
+{
+    s_kill_child (self);
+    mt_msg_t *msg = s_job_msg (self, "BYE");
+    s_send (self, &msg);
+    mt_info ("agent: leaving");
+    self->quit = true;
+}
+
+//  SIGTERM or SIGINT: the first drains, the second leaves at once.
+static void
+s_on_signal (agent_t *self)
+{
+    self->signals_seen = *self->config.signals;
+    if (self->signals_seen >= 2 || self->phase == PHASE_IDLE) {
+        s_leave (self);
+        return;
+    }
+    if (self->draining)
+        return;
+    self->draining = true;
+    mt_info ("agent: draining: job %lld will checkpoint and go back to the broker",
+             (long long) self->job);
+    if (self->phase == PHASE_TRAINING && self->child > 0) {
+        kill (self->child, SIGTERM);
+        self->stop_sent = zclock_mono ();
+    }
+    else
+    if (self->phase == PHASE_FETCHING) {
+        mt_msg_t *msg = s_job_msg (self, "RELEASE");
+        s_send (self, &msg);
+        s_reset (self);
+        s_leave (self);
+    }
 }
 
 //  Heartbeats, broker liveness, and the stop grace period.
@@ -838,6 +884,10 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
     agent_t *self = arg;
     int64_t now = zclock_mono ();
+    if (self->config.signals && *self->config.signals != self->signals_seen)
+        s_on_signal (self);
+    if (self->quit)
+        return -1;
     if (now - self->last_heard > (int64_t) self->heartbeat_ms * self->liveness) {
         mt_warn ("agent: no word from the broker at %s for %lld ms; reconnecting",
                  self->config.broker, (long long) (now - self->last_heard));

@@ -2,6 +2,7 @@
 #ifndef MT_AGENT_H_INCLUDED
 #define MT_AGENT_H_INCLUDED
 
+#include <signal.h>
 #include <stdint.h>
 
 #define AGENT_HEARTBEAT_MS   1000       // until the broker's WELCOME says otherwise
@@ -16,6 +17,7 @@ typedef struct {
     int threads;                // OpenBLAS threads per training
     int progress_ms;            // min interval between progress reports
     const char *self_exe;       // this program, to run training children
+    volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL
 } agent_config_t;
 
 typedef struct agent_t agent_t;
@@ -26,7 +28,9 @@ void agent_config_init (agent_config_t *config);
 agent_t *agent_new (const agent_config_t *config, char **cause);
 void agent_destroy (agent_t **self_p);
 
-//  Serve until interrupted. Returns 0.
+//  Serve until told to leave. The first signal drains: no new job, the
+//  running one checkpoints and is handed back to the broker, then the agent
+//  says goodbye. A second signal leaves at once. Returns 0.
 int agent_run (agent_t *self);
 
 //  The training child's entry point (mtworker --train-child ...): trains one

@@ -5,8 +5,19 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+//  SIGTERM and SIGINT are counted; the agent drains on the first and leaves
+//  on the second. The count is the one piece of state a handler may touch.
+static volatile sig_atomic_t s_signals = 0;
+
+static void
+s_on_signal (int sig)
+{
+    s_signals++;
+}
 
 static void
 s_usage (FILE *out)
@@ -18,6 +29,8 @@ s_usage (FILE *out)
         "  --threads N         OpenBLAS threads per training (default 1)\n"
         "  --progress-ms N     least interval between progress reports (default 1000)\n"
         "  -v, --verbose       log more (twice: debug)\n"
+        "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
+        "to the broker to resume elsewhere; a second signal leaves at once.\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n");
 }
@@ -69,8 +82,13 @@ main (int argc, char **argv)
     }
     mt_log_set_ident ("mtworker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
+    zsys_handler_set (NULL);
     zsys_init ();
     zsys_set_logstream (NULL);
+    struct sigaction sa = { .sa_handler = s_on_signal };
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    config.signals = &s_signals;
     char *cause = NULL;
     agent_t *agent = agent_new (&config, &cause);
     if (!agent) {

@@ -51,6 +51,7 @@ typedef struct {
     int64_t step;               // steps done
     int64_t next_batch;         // batch of the running epoch to do next
     double loss_sum;            // sum of batch losses in the running epoch
+    double last_loss;           // mean batch loss of the last completed epoch, NAN before
     double best_val_loss;
     int best_epoch, bad_epochs;
     double best_val_metric, val_loss, val_metric;
@@ -66,6 +67,8 @@ static void s_standardize (s_run_t *self);
 static int s_warm_start (s_run_t *self, const char *path, bool resume, char **cause);
 static int s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause);
 static int s_restore (s_run_t *self, const model_t *from, const char *path, char **cause);
+static void s_restore_loss (s_run_t *self, const model_t *from);
+static bool s_patience_spent (const s_run_t *self);
 static int s_loop (s_run_t *self, train_result_t *result, char **cause);
 static void s_step (s_run_t *self, int64_t b);
 static void s_gather (s_run_t *self, const uint32_t *rows, int n);
@@ -182,7 +185,7 @@ s_prepare (s_run_t *self, char **cause)
     mlp_init (self->mlp, &self->rng);
     memcpy (self->best, mlp_params (self->mlp), n_params * sizeof (float));
     self->best_val_loss = INFINITY;
-    self->best_val_metric = self->val_loss = self->val_metric = NAN;
+    self->best_val_metric = self->val_loss = self->val_metric = self->last_loss = NAN;
     return 0;
 }
 
@@ -343,6 +346,7 @@ s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
     self->bad_epochs = (int) bad;
     self->val_loss = val_loss;
     self->val_metric = val_metric;
+    s_restore_loss (self, from);
     optim_set_steps (self->optim, self->step);
     size_t count = 0;
     const float *best = model_tensor (from, "best.params", &count);
@@ -352,13 +356,40 @@ s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
     return s_restore_optim (self, from, path, cause);
 }
 
+//  The last completed epoch's mean loss. Checkpoints written before
+//  "last_loss" existed kept that epoch's sum in "loss_sum" at an epoch
+//  boundary (the running epoch's sum only mid-epoch).
+static void
+s_restore_loss (s_run_t *self, const model_t *from)
+{
+    double last_loss = NAN;
+    if (model_meta (from, "last_loss"))
+        s_meta_double (from, "last_loss", &last_loss);
+    else
+    if (self->epoch > 0 && self->next_batch == 0) {
+        last_loss = self->loss_sum / (double) self->batches;
+        self->loss_sum = 0;
+    }
+    self->last_loss = last_loss;
+}
+
+//  True when early stopping has ended the run: a resume from the checkpoint
+//  of the epoch it stopped on has nothing left to train
+static bool
+s_patience_spent (const s_run_t *self)
+{
+    return self->n_val > 0 && self->spec->patience > 0 && self->bad_epochs >= self->spec->patience;
+}
+
 static int
 s_loop (s_run_t *self, train_result_t *result, char **cause)
 {
     const train_opts_t *opts = self->opts;
     self->started_s = self->report_s = mt_mono_s ();
     self->start_step = self->report_step = self->step;
-    bool early = false;
+    bool early = s_patience_spent (self);
+    if (self->epoch > 0)
+        result->loss = self->last_loss;     // a resume at the last epoch runs none
     while (self->epoch < self->spec->epochs && !early) {
         //  self->rng is the state before this epoch's shuffle, so a
         //  checkpoint taken mid-epoch can replay the same order
@@ -378,10 +409,11 @@ s_loop (s_run_t *self, train_result_t *result, char **cause)
             break;
         self->rng = epoch_rng;
         self->next_batch = 0;
+        self->last_loss = self->loss_sum / (double) self->batches;
+        self->loss_sum = 0;
         if (s_epoch_end (self, &early, cause))
             return -1;
-        result->loss = self->loss_sum / (double) self->batches;
-        self->loss_sum = 0;
+        result->loss = self->last_loss;
     }
     if (result->stopped && opts->checkpoint_path && s_checkpoint (self, cause))
         return -1;
@@ -506,7 +538,8 @@ s_report (s_run_t *self, bool epoch_end)
     train_progress_t progress = {
         .epoch = self->epoch, .epochs = self->spec->epochs,
         .step = self->step, .steps = total,
-        .loss = in_epoch > 0 ? self->loss_sum / (double) in_epoch : NAN,
+        .loss = epoch_end ? self->last_loss
+              : in_epoch > 0 ? self->loss_sum / (double) in_epoch : NAN,
         .val_loss = self->val_loss, .val_metric = self->val_metric,
         .samples_per_sec = now > self->report_s
             ? (double) (self->step - self->report_step) * rows_per_step / (now - self->report_s) : 0,
@@ -586,6 +619,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
     ||  s_set_meta_fmt (m, "batch", cause, "%" PRId64, self->next_batch)
     ||  s_set_meta_fmt (m, "loss_sum", cause, "%a", self->loss_sum)
+    ||  s_set_meta_fmt (m, "last_loss", cause, "%a", self->last_loss)
     ||  s_set_meta_fmt (m, "best_val_loss", cause, "%a", self->best_val_loss)
     ||  s_set_meta_fmt (m, "best_val_metric", cause, "%a", self->best_val_metric)
     ||  s_set_meta_fmt (m, "best_epoch", cause, "%d", self->best_epoch)

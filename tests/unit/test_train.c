@@ -331,6 +331,74 @@ s_test_resume (void)
     mt_spec_clear (&spec);
 }
 
+//  Same doubles, NaN equal to NaN
+static bool
+s_same_double (double a, double b)
+{
+    return a == b || (isnan (a) && isnan (b));
+}
+
+static void
+s_check_same_result (const train_result_t *a, const train_result_t *b)
+{
+    CHECK_MSG (s_same_double (a->loss, b->loss), "loss %.17g vs %.17g", a->loss, b->loss);
+    CHECK_MSG (s_same_double (a->val_loss, b->val_loss), "val_loss %.17g vs %.17g",
+               a->val_loss, b->val_loss);
+    CHECK_MSG (s_same_double (a->val_metric, b->val_metric), "val_metric %.17g vs %.17g",
+               a->val_metric, b->val_metric);
+    CHECK (s_same_double (a->train_metric, b->train_metric));
+    CHECK_MSG (a->best_epoch == b->best_epoch, "best_epoch %d vs %d", a->best_epoch, b->best_epoch);
+    CHECK_MSG (a->epochs_run == b->epochs_run, "epochs_run %d vs %d", a->epochs_run, b->epochs_run);
+    CHECK (a->steps == b->steps && !a->stopped && !b->stopped);
+}
+
+//  Resuming from the checkpoint of a run's last epoch (the final epoch, or
+//  the epoch early stopping ended on) trains nothing more and reports and
+//  writes exactly what the uninterrupted run did; so does a resume that
+//  runs only the final epoch. Uses the checkpoints s_test_resume and
+//  s_test_early_stopping left behind.
+static void
+s_test_resume_at_end (void)
+{
+    dataset_t *ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
+    mt_spec_t spec = s_busy_spec ();
+    spec.checkpoint_every = 1;          // as s_test_resume's run (the spec is in the model)
+    train_result_t straight, resumed;
+    s_train (&spec, ds, s_path ("end-straight.safetensors"), NULL, &straight);
+    CHECK (s_file_equal (s_path ("straight.safetensors"), s_path ("end-straight.safetensors")));
+    const char *from [] = { "epoch9.ckpt", "epoch8.ckpt" };
+    for (int i = 0; i < 2; i++) {
+        train_opts_t again = { .threads = 1, .resume_path = s_path (from [i]) };
+        s_train (&spec, ds, s_path ("end-resumed.safetensors"), &again, &resumed);
+        CHECK (resumed.resumed_from_epoch == 9 - i);
+        s_check_same_result (&straight, &resumed);
+        CHECK_MSG (s_file_equal (s_path ("straight.safetensors"),
+                                 s_path ("end-resumed.safetensors")), "resumed from %s", from [i]);
+    }
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+
+    ds = s_dataset (60, 5, MT_TASK_REGRESSION, 11, s_noise);
+    spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 64;
+    spec.epochs = 60;
+    spec.val_split = 0.3;
+    spec.patience = 4;
+    spec.checkpoint_every = 1;
+    s_train (&spec, ds, s_path ("end-early.safetensors"), NULL, &straight);
+    CHECK (straight.epochs_run < 60);
+    char name [64];
+    snprintf (name, sizeof name, "early-epoch%d.ckpt", straight.epochs_run);
+    train_opts_t again = { .threads = 1, .resume_path = s_path (name) };
+    s_train (&spec, ds, s_path ("end-early-resumed.safetensors"), &again, &resumed);
+    s_check_same_result (&straight, &resumed);
+    CHECK (s_file_equal (s_path ("end-early.safetensors"), s_path ("end-early-resumed.safetensors")));
+    printf ("resume at the last epoch (final and early-stopped): same result and model: ok\n");
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
 static void
 s_test_early_stopping (void)
 {
@@ -483,6 +551,7 @@ main (void)
     s_test_determinism ();
     s_test_resume ();
     s_test_early_stopping ();
+    s_test_resume_at_end ();
     s_test_warm_start ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
