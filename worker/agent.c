@@ -149,7 +149,9 @@ agent_run (agent_t *self)
 {
     mt_info ("agent: %s serving %s with %d threads", self->name, self->config.broker,
              self->config.threads);
-    zloop_start (self->loop);
+    //  A signal interrupts the poll and zloop returns 0; the timer acts on it
+    while (!self->quit && zloop_start (self->loop) == 0)
+        ;
     return 0;
 }
 

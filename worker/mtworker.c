@@ -85,7 +85,7 @@ main (int argc, char **argv)
     zsys_handler_set (NULL);
     zsys_init ();
     zsys_set_logstream (NULL);
-    struct sigaction sa = { .sa_handler = s_on_signal };
+    struct sigaction sa = { .sa_handler = s_on_signal, .sa_flags = SA_RESTART };
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     config.signals = &s_signals;

@@ -9,7 +9,7 @@ start_worker 2
 wait_for "2 workers" 10 workers_connected 2
 
 # Drain: SIGTERM to a busy worker hands its job back; it resumes on the other
-j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 60 --checkpoint-every 1) || fail "submit"
+j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 250 --checkpoint-every 1) || fail "submit"
 wait_state "$j" running 20
 wait_epoch "$j" 3 60
 w=$(job_field "$j" worker)

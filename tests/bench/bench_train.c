@@ -1,0 +1,314 @@
+/*  bench_train - the training engine's speed: a whole trainer process, samples/s, sgemm GFLOP/s  */
+//  Modes (tests/bench/run_train.sh drives them, with bench_train.py for the
+//  PyTorch and numpy side):
+//    fit CSV MODEL EPOCHS THREADS   the original system's job as one process:
+//                                   load CSV (target y), 1 -> 16 -> 1 ReLU,
+//                                   MSE, Adam, batch 16, write the model
+//    tab CSV THREADS RUNS           10 -> 64 -> 64 -> 1 ReLU, MSE, Adam,
+//                                   batch 32, one epoch over the CSV
+//    wide X.f32 Y.i32 ROWS THREADS RUNS
+//                                   784 -> 256 -> 256 -> 10 ReLU, cross-entropy,
+//                                   Adam, batch 128, one epoch (raw float32
+//                                   features and int32 labels, from the script)
+//    sgemm ROWS THREADS RUNS        the sgemm calls of wide's epoch alone
+//  The timed modes print "samples_per_s S seconds T gflops G": samples/s
+//  over train_result_t.seconds (the training loop only: no load, no
+//  standardization, no final evaluation or save), median of RUNS runs;
+//  gflops counts only the matrix products (2 m n k per sgemm), see s_flops.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cblas.h>
+#include "dataset.h"
+#include "mlp.h"
+#include "train.h"
+
+#define S_WIDE_IN 784
+#define S_WIDE_HIDDEN 256
+#define S_WIDE_CLASSES 10
+#define S_WIDE_BATCH 128
+
+static int s_fit (const char *csv, const char *model, int epochs, int threads);
+static int s_tab (const char *csv, int threads, int runs);
+static int s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs);
+static int s_sgemm (size_t rows, int threads, int runs);
+static int s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model, int threads,
+                  train_result_t *result);
+static void s_print (const char *what, double *seconds, int runs, size_t rows, double flops);
+static double s_flops (const int *width, int layers, size_t rows);
+static dataset_t *s_wide_data (const char *xpath, const char *ypath, size_t rows);
+static double s_now (void);
+static int s_cmp_double (const void *a, const void *b);
+
+int
+main (int argc, char **argv)
+{
+    if (argc == 6 && strcmp (argv [1], "fit") == 0)
+        return s_fit (argv [2], argv [3], atoi (argv [4]), atoi (argv [5])) ? 1 : 0;
+    if (argc == 5 && strcmp (argv [1], "tab") == 0)
+        return s_tab (argv [2], atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
+    if (argc == 7 && strcmp (argv [1], "wide") == 0)
+        return s_wide (argv [2], argv [3], (size_t) atol (argv [4]), atoi (argv [5]),
+                       atoi (argv [6])) ? 1 : 0;
+    if (argc == 5 && strcmp (argv [1], "sgemm") == 0)
+        return s_sgemm ((size_t) atol (argv [2]), atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
+    fprintf (stderr, "usage: bench_train fit CSV MODEL EPOCHS THREADS\n"
+                     "       bench_train tab CSV THREADS RUNS\n"
+                     "       bench_train wide X.f32 Y.i32 ROWS THREADS RUNS\n"
+                     "       bench_train sgemm ROWS THREADS RUNS\n");
+    return 2;
+}
+
+//  The spec every mode shares: Adam (lr 0.01), no validation split, a shuffle
+//  every epoch, no checkpoints
+static mt_spec_t
+s_spec (mt_task_t task, int batch, int epochs)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.data_path = strdup ("bench.csv");
+    spec.target = strdup ("y");
+    spec.task = task;
+    spec.activation = MT_ACT_RELU;
+    spec.optimizer = MT_OPT_ADAM;
+    spec.lr = 0.01;
+    spec.batch_size = batch;
+    spec.epochs = epochs;
+    spec.val_split = 0;
+    spec.shuffle = true;
+    spec.patience = 0;
+    spec.checkpoint_every = 0;
+    spec.seed = 1;
+    return spec;
+}
+
+static int
+s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model, int threads,
+       train_result_t *result)
+{
+    train_opts_t opts = { .threads = threads };
+    char *cause = NULL;
+    if (train_run (spec, ds, model, &opts, result, &cause)) {
+        fprintf (stderr, "bench_train: %s\n", cause ? cause : "train_run failed");
+        free (cause);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_fit (const char *csv, const char *model, int epochs, int threads)
+{
+    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (csv, &opts, &cause);
+    if (!ds) {
+        fprintf (stderr, "bench_train: %s\n", cause);
+        free (cause);
+        return -1;
+    }
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 16, epochs);
+    spec.n_hidden = 1;
+    spec.hidden [0] = 16;
+    train_result_t result;
+    int rc = s_run (&spec, ds, model, threads, &result);
+    mt_spec_clear (&spec);
+    dataset_destroy (&ds);
+    return rc;
+}
+
+static int
+s_tab (const char *csv, int threads, int runs)
+{
+    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (csv, &opts, &cause);
+    if (!ds) {
+        fprintf (stderr, "bench_train: %s\n", cause);
+        free (cause);
+        return -1;
+    }
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 32, 1);
+    spec.n_hidden = 2;
+    spec.hidden [0] = spec.hidden [1] = 64;
+    double seconds [64];
+    int rc = 0;
+    runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+    for (int i = 0; i < runs && rc == 0; i++) {
+        train_result_t result;
+        rc = s_run (&spec, ds, NULL, threads, &result);
+        seconds [i] = result.seconds;
+    }
+    int width [] = { (int) ds->cols, 64, 64, 1 };
+    if (rc == 0)
+        s_print ("tab", seconds, runs, ds->rows, s_flops (width, 3, ds->rows));
+    mt_spec_clear (&spec);
+    dataset_destroy (&ds);
+    return rc;
+}
+
+static int
+s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs)
+{
+    dataset_t *ds = s_wide_data (xpath, ypath, rows);
+    if (!ds)
+        return -1;
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, S_WIDE_BATCH, 1);
+    spec.n_hidden = 2;
+    spec.hidden [0] = spec.hidden [1] = S_WIDE_HIDDEN;
+    double seconds [64];
+    int rc = 0;
+    runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+    for (int i = 0; i < runs && rc == 0; i++) {
+        train_result_t result;
+        rc = s_run (&spec, ds, NULL, threads, &result);
+        seconds [i] = result.seconds;
+    }
+    int width [] = { S_WIDE_IN, S_WIDE_HIDDEN, S_WIDE_HIDDEN, S_WIDE_CLASSES };
+    if (rc == 0)
+        s_print ("wide", seconds, runs, rows, s_flops (width, 3, rows));
+    mt_spec_clear (&spec);
+    dataset_destroy (&ds);
+    return rc;
+}
+
+//  The script's raw files as a classification dataset with classes "0".."9"
+static dataset_t *
+s_wide_data (const char *xpath, const char *ypath, size_t rows)
+{
+    dataset_t *ds = calloc (1, sizeof *ds);
+    FILE *fx = fopen (xpath, "rb"), *fy = fopen (ypath, "rb");
+    if (!ds || !fx || !fy) {
+        perror (!fx ? xpath : ypath);
+        goto err;
+    }
+    ds->rows = rows;
+    ds->cols = S_WIDE_IN;
+    ds->task = MT_TASK_CLASSIFICATION;
+    ds->x = malloc (rows * S_WIDE_IN * sizeof (float));
+    ds->label = malloc (rows * sizeof (int32_t));
+    ds->feature_names = calloc (S_WIDE_IN, sizeof (char *));
+    ds->classes = calloc (S_WIDE_CLASSES, sizeof (char *));
+    ds->target_name = strdup ("y");
+    if (!ds->x || !ds->label || !ds->feature_names || !ds->classes
+    ||  fread (ds->x, sizeof (float) * S_WIDE_IN, rows, fx) != rows
+    ||  fread (ds->label, sizeof (int32_t), rows, fy) != rows) {
+        fprintf (stderr, "bench_train: cannot read %zu rows from %s and %s\n", rows, xpath, ypath);
+        goto err;
+    }
+    char name [16];
+    for (int j = 0; j < S_WIDE_IN; j++) {
+        snprintf (name, sizeof name, "p%d", j);
+        ds->feature_names [j] = strdup (name);
+    }
+    ds->n_classes = S_WIDE_CLASSES;
+    for (int k = 0; k < S_WIDE_CLASSES; k++) {
+        snprintf (name, sizeof name, "%d", k);
+        ds->classes [k] = strdup (name);
+    }
+    fclose (fx);
+    fclose (fy);
+    return ds;
+err:
+    if (fx)
+        fclose (fx);
+    if (fy)
+        fclose (fy);
+    dataset_destroy (&ds);
+    return NULL;
+}
+
+//  FLOPs of the matrix products in one epoch of rows: per layer of in x out
+//  and per row, the forward X.W^T (2 in out), dW = delta^T.A (2 in out), and
+//  dX = delta.W (2 in out) for every layer but the first. Bias adds,
+//  activations, the loss and Adam (O(params) per step) are not counted.
+static double
+s_flops (const int *width, int layers, size_t rows)
+{
+    double per_row = 0;
+    for (int l = 0; l < layers; l++)
+        per_row += 2.0 * width [l] * width [l + 1] * (l > 0 ? 3 : 2);
+    return per_row * (double) rows;
+}
+
+//  The same cblas_sgemm calls (shapes, layouts, transposes) as mlp_forward
+//  and mlp_backward make in wide's epoch, on fixed data, and nothing else
+static int
+s_sgemm (size_t rows, int threads, int runs)
+{
+    int width [] = { S_WIDE_IN, S_WIDE_HIDDEN, S_WIDE_HIDDEN, S_WIDE_CLASSES };
+    float *w [3], *a [4], *d [4], *g [3];
+    for (int l = 0; l < 4; l++) {
+        size_t n = (size_t) S_WIDE_BATCH * width [l];
+        a [l] = malloc (n * sizeof (float));
+        d [l] = malloc (n * sizeof (float));
+        for (size_t i = 0; i < n; i++)
+            a [l][i] = d [l][i] = (float) ((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+        if (l < 3) {
+            size_t nw = (size_t) width [l] * width [l + 1];
+            w [l] = malloc (nw * sizeof (float));
+            g [l] = malloc (nw * sizeof (float));
+            for (size_t i = 0; i < nw; i++)
+                w [l][i] = (float) ((i * 40503u) % 1000) / 20000.0f - 0.025f;
+        }
+    }
+    mlp_set_threads (threads);
+    double seconds [64];
+    runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+    for (int i = 0; i < runs; i++) {
+        double start = s_now ();
+        for (size_t first = 0; first < rows; first += S_WIDE_BATCH) {
+            int m = rows - first < S_WIDE_BATCH ? (int) (rows - first) : S_WIDE_BATCH;
+            for (int l = 0; l < 3; l++)
+                cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, width [l + 1], width [l],
+                             1.0f, a [l], width [l], w [l], width [l], 0.0f, a [l + 1],
+                             width [l + 1]);
+            for (int l = 2; l >= 0; l--) {
+                int in = width [l], out = width [l + 1];
+                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, m,
+                             1.0f, d [l + 1], out, a [l], in, 0.0f, g [l], in);
+                if (l > 0)
+                    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, in, out,
+                                 1.0f, d [l + 1], out, w [l], in, 0.0f, d [l], in);
+            }
+        }
+        seconds [i] = s_now () - start;
+    }
+    s_print ("sgemm", seconds, runs, rows, s_flops (width, 3, rows));
+    for (int l = 0; l < 4; l++) {
+        free (a [l]);
+        free (d [l]);
+        if (l < 3) {
+            free (w [l]);
+            free (g [l]);
+        }
+    }
+    return 0;
+}
+
+static void
+s_print (const char *what, double *seconds, int runs, size_t rows, double flops)
+{
+    qsort (seconds, (size_t) runs, sizeof (double), s_cmp_double);
+    double median = seconds [runs / 2];
+    printf ("%s: samples_per_s %.0f seconds %.4f gflops %.2f (median of %d, best %.0f samples/s)\n",
+            what, (double) rows / median, median, flops / median / 1e9, runs,
+            (double) rows / seconds [0]);
+}
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# run_train - build bench_train against a build folder's static libraries and run the
+# training benchmark side by side with PyTorch 1.13 and numpy (bench_train.py), then
+# print a table of ratios with PASS/MISS per target. Informational: exits 0 on a miss.
+# usage: tests/bench/run_train.sh BUILD_DIR [--no-csv]
+set -eu
+BUILD=${1:?usage: run_train.sh BUILD_DIR [--no-csv]}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+PY=/usr/bin/python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+cmake --build "$BUILD" --target mt_engine mt_proto >"$TMP/build.log" 2>&1 \
+    || { cat "$TMP/build.log"; exit 1; }
+cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker" "$SRC/tests/bench/bench_train.c" \
+   "$BUILD/libmt_engine.a" "$BUILD/libmt_proto.a" \
+   $(pkg-config --cflags --libs openblas jansson libczmq libzmq msgpack libsodium) -lm \
+   -o "$TMP/bench_train"
+"$PY" -c "import numpy, torch" 2>/dev/null \
+    || { echo "run_train: $PY lacks numpy or torch; nothing to compare with"; exit 0; }
+
+CSV_MBS=
+if [ "${2:-}" != "--no-csv" ]; then
+    echo "== CSV load (tests/bench/run_csv.sh) =="
+    OUT=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE sh "$SRC/tests/bench/run_csv.sh" "$BUILD" 100)
+    echo "$OUT"
+    CSV_MBS=$(echo "$OUT" | sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p' | head -n 1)
+fi
+echo "== training (bench_train.c vs bench_train.py), $(nproc) CPUs =="
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    "$PY" "$SRC/tests/bench/bench_train.py" report "$TMP/bench_train" "$TMP" $CSV_MBS
