@@ -1025,7 +1025,7 @@ main (void)
     jobs = EXPECT (client, "JOBS");
     CHECK (json_array_size (json_object_get (mt_msg_body (jobs), "jobs")) == 1);
     mt_msg_destroy (&jobs);
-    // TEMP s_field_cases (client, s_regression_cases);
+    s_field_cases (client, s_regression_cases);
     zsock_destroy (&client);
     CHECK (s_broker_alive ());
 
