@@ -1,4 +1,5 @@
 /*  broker - the reactor: two ROUTER sockets, the job store, the fleet, dispatch  */
+#include "auth.h"
 #include "broker.h"
 #include "fleet.h"
 #include "store.h"
@@ -10,6 +11,7 @@
 #include "mt/version.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <math.h>
 
 //  A message waiting for the batch's commit before it is sent.
@@ -36,6 +38,7 @@ struct broker_t {
     char *clients_endpoint;
     char *workers_endpoint;
     void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
+    auth_t *auth;               // CurveZMQ, with --keys; NULL otherwise
 };
 
 //  A superseded blob. Blobs are stored by content, so an identical job may
@@ -134,8 +137,10 @@ broker_config_init (broker_config_t *config)
     config->stall_ms = BROKER_STALL_MS;
 }
 
+//  A ROUTER bound to endpoint; with auth, a CURVE server admitting the keys
+//  of domain only (its handshake settings must precede the bind).
 static zsock_t *
-s_bind (const char *endpoint, char **bound, char **cause)
+s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, char **cause)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
@@ -146,6 +151,8 @@ s_bind (const char *endpoint, char **bound, char **cause)
     zsock_set_sndhwm (sock, 100000);
     zsock_set_rcvhwm (sock, 100000);
     zsock_set_linger (sock, 0);
+    if (auth)
+        auth_server (auth, sock, domain);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         mt_fail (cause, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
@@ -158,9 +165,11 @@ s_bind (const char *endpoint, char **bound, char **cause)
 broker_t *
 broker_new (const broker_config_t *config, char **cause)
 {
-    if (!config->insecure && (!s_is_loopback (config->clients) || !s_is_loopback (config->workers))) {
+    bool public = !s_is_loopback (config->clients) || !s_is_loopback (config->workers);
+    if (public && !config->keys && !config->insecure) {
         mt_fail (cause, "refusing to bind a non-loopback address without keys: a job port runs"
-                 " code on every worker; bind 127.0.0.1, or pass --insecure on a trusted network");
+                 " code on every worker; bind 127.0.0.1, give --keys DIR (README, Security),"
+                 " or pass --insecure on a trusted network");
         return NULL;
     }
     broker_t *self = calloc (1, sizeof *self);
@@ -178,18 +187,23 @@ broker_new (const broker_config_t *config, char **cause)
     if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
-    ||  !(self->clients = s_bind (config->clients, &self->clients_endpoint, cause))
-    ||  !(self->workers = s_bind (config->workers, &self->workers_endpoint, cause))) {
+    ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
+    ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
+                                  &self->clients_endpoint, cause))
+    ||  !(self->workers = s_bind (self->auth, AUTH_WORKERS, config->workers,
+                                  &self->workers_endpoint, cause))) {
         broker_destroy (&self);
         return NULL;
     }
-    if (config->insecure && (!s_is_loopback (config->clients) || !s_is_loopback (config->workers)))
+    if (public && !config->keys)
         mt_warn ("broker: --insecure: listening beyond loopback with no authentication; anyone"
                  " who reaches these ports can submit jobs or pose as a worker");
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->clients, s_on_clients, self);
     zloop_reader (self->loop, self->workers, s_on_workers, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_on_timer, self);
+    if (self->auth)
+        auth_attach (self->auth, self->loop);
     return self;
 }
 
@@ -202,6 +216,7 @@ broker_destroy (broker_t **self_p)
     zloop_destroy (&self->loop);
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
+    auth_destroy (&self->auth);
     store_destroy (&self->store);
     blob_store_destroy (&self->blobs);
     fleet_destroy (&self->fleet);
@@ -222,7 +237,14 @@ broker_run (broker_t *self)
 {
     mt_info ("broker: clients on %s, workers on %s, database %s", self->clients_endpoint,
              self->workers_endpoint, self->config.db);
-    zloop_start (self->loop);
+    //  A SIGHUP (reload the keys) also interrupts the poll and ends
+    //  zloop_start with 0; only SIGINT and SIGTERM (zsys_interrupted) stop us
+    errno = 0;
+    while (zloop_start (self->loop) == 0 && !zsys_interrupted && errno == EINTR) {
+        if (self->auth)
+            auth_refresh (self->auth);
+        errno = 0;
+    }
     mt_info ("broker: shutting down");
     return 0;
 }
@@ -249,6 +271,14 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
     if (!zmsg)
         return false;
     peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
+    //  A key removed since its connection's handshake: drop its messages, as
+    //  the handshake of a new connection would be refused
+    if (self->auth && !auth_admits (self->auth, workers ? AUTH_WORKERS : AUTH_CLIENTS,
+                                    zmsg_first (zmsg))) {
+        zframe_destroy (&peer.identity);
+        zmsg_destroy (&zmsg);
+        return true;
+    }
     if (workers && peer.identity) {
         peer.worker = fleet_find (self->fleet, peer.identity);
         if (peer.worker)
@@ -412,8 +442,11 @@ s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
     bool complete;
     int64_t next;
     if (blob_store_write (self->blobs, hash, size, offset, data, len, &complete, &next, &cause)) {
-        bool bad_hash = strstr (cause, "hash to") != NULL;
-        s_error (self, sock, peer, bad_hash ? MT_ERR_BAD_HASH : MT_ERR_BAD_MESSAGE, "%s", cause);
+        static const char *codes [] = {
+            [BLOB_ERR_REQUEST] = MT_ERR_BAD_MESSAGE, [BLOB_ERR_HASH] = MT_ERR_BAD_HASH,
+            [BLOB_ERR_DISK] = MT_ERR_STORAGE, [BLOB_ERR_BUSY] = MT_ERR_TOO_LARGE
+        };
+        s_error (self, sock, peer, codes [blob_store_error (self->blobs)], "%s", cause);
         free (cause);
         return;
     }
@@ -767,6 +800,7 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
     int64_t pid, cores, threads, job = 0, attempt = 0;
     char *cause = NULL;
     if (mt_msg_get_str (msg, "name", 128, &name, &cause)
+    ||  (!*name && mt_fail (&cause, "HELLO: field 'name' must not be empty"))
     ||  mt_msg_get_str (msg, "host", 128, &host, &cause)
     ||  mt_msg_get_str (msg, "version", 32, &version, &cause)
     ||  mt_msg_get_int (msg, "pid", 0, INT32_MAX, &pid, &cause)

@@ -2,6 +2,7 @@
 #ifndef MT_BROKER_H_INCLUDED
 #define MT_BROKER_H_INCLUDED
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ typedef struct {
     int liveness;
     int64_t stall_ms;           // a running job whose step has not moved this long fails; 0 = off
     bool insecure;              // allow a non-loopback bind without keys
+    const char *keys;           // CurveZMQ keys folder (broker_secret, clients/, workers/), or NULL
+    volatile sig_atomic_t *hups;    // SIGHUP count: a change reloads the keys; may be NULL
 } broker_config_t;
 
 typedef struct broker_t broker_t;

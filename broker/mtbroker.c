@@ -5,8 +5,18 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+//  SIGHUP count: with --keys, the broker reloads its key folders when it moves
+static volatile sig_atomic_t s_hups = 0;
+
+static void
+s_on_hup (int sig)
+{
+    s_hups++;
+}
 
 static void
 s_usage (FILE *out)
@@ -21,7 +31,11 @@ s_usage (FILE *out)
         "  --liveness N        missed heartbeats before a worker is lost (default %d)\n"
         "  --stall-timeout S   fail a running job whose step has not moved for S seconds\n"
         "                      (default %d; 0 = never)\n"
-        "  --insecure          allow binding a non-loopback address without keys\n"
+        "  --keys DIR          CurveZMQ: encrypt and admit only known keys. DIR/broker_secret\n"
+        "                      is the broker's cert; DIR/clients/ and DIR/workers/ hold the\n"
+        "                      public certs allowed on each socket (mtclient keygen makes\n"
+        "                      them). Changes apply within a second, or at once on SIGHUP\n"
+        "  --insecure          allow binding a non-loopback address without --keys\n"
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n",
@@ -49,7 +63,8 @@ main (int argc, char **argv)
         { "clients", required_argument, 0, 'c' }, { "workers", required_argument, 0, 'w' },
         { "db", required_argument, 0, 'd' }, { "data-dir", required_argument, 0, 'D' },
         { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
-        { "stall-timeout", required_argument, 0, 'S' }, { "insecure", no_argument, 0, 'I' }, { "verbose", no_argument, 0, 'v' },
+        { "stall-timeout", required_argument, 0, 'S' }, { "insecure", no_argument, 0, 'I' },
+        { "keys", required_argument, 0, 'K' }, { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
@@ -72,6 +87,7 @@ main (int argc, char **argv)
                 break;
             }
             case 'I': config.insecure = true; break;
+            case 'K': config.keys = optarg; break;
             case 'v': level++; break;
             case 'q': level = MT_LOG_WARN; break;
             case 'V': printf ("mtbroker %s\n", MT_VERSION); return 0;
@@ -87,6 +103,11 @@ main (int argc, char **argv)
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
     zsys_init ();
     zsys_set_logstream (NULL);
+    if (config.keys) {
+        struct sigaction sa = { .sa_handler = s_on_hup, .sa_flags = SA_RESTART };
+        sigaction (SIGHUP, &sa, NULL);
+        config.hups = &s_hups;
+    }
     char *cause = NULL;
     broker_t *broker = broker_new (&config, &cause);
     if (!broker) {

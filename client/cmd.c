@@ -17,6 +17,7 @@
 static const cmd_entry_t *s_table [] = {
     &cmd_submit_entry, &cmd_status_entry, &cmd_watch_entry, &cmd_stop_entry,
     &cmd_list_entry, &cmd_workers_entry, &cmd_fetch_entry, &cmd_predict_entry,
+    &cmd_keygen_entry,
 };
 #define CMD_COUNT ((int) (sizeof s_table / sizeof s_table [0]))
 
@@ -25,6 +26,9 @@ static const char *s_global_help =
     "  --broker EP    the broker's client endpoint (default: $MT_BROKER, else "
     CMD_DEFAULT_BROKER ")\n"
     "  --timeout S    seconds to wait for each answer from the broker (default 5)\n"
+    "  --cert FILE    CurveZMQ: this client's secret cert, NAME_secret from `mtclient keygen\n"
+    "                 NAME` (default: $MT_CERT); needs --broker-key\n"
+    "  --broker-key FILE  CurveZMQ: the broker's public cert (default: $MT_BROKER_KEY)\n"
     "  --json         print JSON for scripts instead of tables\n"
     "  -v, --verbose  log what mtclient does on stderr (twice: every message)\n"
     "  -h, --help     this text; `mtclient help COMMAND` shows a command's options\n"
@@ -47,6 +51,10 @@ cmd_client_init (client_t *client)
     memset (client, 0, sizeof *client);
     const char *env = getenv ("MT_BROKER");
     client->broker = env && *env ? env : CMD_DEFAULT_BROKER;
+    env = getenv ("MT_CERT");
+    client->cert = env && *env ? env : NULL;
+    env = getenv ("MT_BROKER_KEY");
+    client->broker_key = env && *env ? env : NULL;
     client->timeout_s = CMD_DEFAULT_TIMEOUT;
     client->tty = isatty (STDOUT_FILENO);
     const char *codeset = nl_langinfo (CODESET);
@@ -191,6 +199,12 @@ cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
         if (opt == CMD_OPT_BROKER)
             client->broker = optarg;
         else
+        if (opt == CMD_OPT_CERT)
+            client->cert = optarg;
+        else
+        if (opt == CMD_OPT_BROKER_KEY)
+            client->broker_key = optarg;
+        else
         if (opt == CMD_OPT_TIMEOUT)
             rc = cmd_parse_real ("--timeout", optarg, 0.001, CMD_MAX_TIMEOUT,
                                  &client->timeout_s, cause);
@@ -224,7 +238,15 @@ conn_t *
 cmd_connect (client_t *client)
 {
     char *cause = NULL;
-    conn_t *conn = conn_new (client->broker, (int) ceil (client->timeout_s * 1000), &cause);
+    conn_t *conn = NULL;
+    if (!client->cert != !client->broker_key) {
+        client->usage_error = true;
+        mt_fail (&cause, "CurveZMQ needs both --cert FILE (this client's NAME_secret) and "
+                 "--broker-key FILE (the broker's public cert), or MT_CERT and MT_BROKER_KEY");
+    }
+    else
+        conn = conn_new_curve (client->broker, (int) ceil (client->timeout_s * 1000),
+                               client->cert, client->broker_key, &cause);
     if (!conn)
         cmd_fail (client, NULL, cause);
     free (cause);
@@ -269,8 +291,8 @@ static int
 s_global_main (client_t *client, int argc, char **argv, int *index, char **cause)
 {
     const char *arg = argv [*index];
-    const char *names [] = { "--broker", "--timeout" };
-    for (int i = 0; i < 2; i++) {
+    const char *names [] = { "--broker", "--timeout", "--cert", "--broker-key" };
+    for (int i = 0; i < 4; i++) {
         size_t len = strlen (names [i]);
         if (strncmp (arg, names [i], len) || (arg [len] && arg [len] != '='))
             continue;
@@ -281,8 +303,9 @@ s_global_main (client_t *client, int argc, char **argv, int *index, char **cause
             client->usage_error = true;
             return mt_fail (cause, "option %s needs a value", names [i]);
         }
-        if (i == 0) {
-            client->broker = value;
+        if (i == 0 || i >= 2) {
+            const char **field [] = { &client->broker, NULL, &client->cert, &client->broker_key };
+            *field [i] = value;
             return 0;
         }
         return cmd_parse_real ("--timeout", value, 0.001, CMD_MAX_TIMEOUT, &client->timeout_s, cause);

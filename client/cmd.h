@@ -21,6 +21,8 @@
 //  What the global options say; one per run, passed to every subcommand.
 typedef struct {
     const char *broker;         // endpoint of the broker's client socket (borrowed)
+    const char *cert;           // CurveZMQ: this client's NAME_secret cert file, or NULL
+    const char *broker_key;     // CurveZMQ: the broker's public cert file, or NULL
     double timeout_s;           // how long to wait for any one reply, s
     bool json;                  // machine output instead of tables
     int verbose;                // -v count
@@ -49,6 +51,7 @@ extern const cmd_entry_t cmd_list_entry;
 extern const cmd_entry_t cmd_workers_entry;
 extern const cmd_entry_t cmd_fetch_entry;
 extern const cmd_entry_t cmd_predict_entry;
+extern const cmd_entry_t cmd_keygen_entry;
 
 //  Run mtclient with its full argv; returns the process exit code.
 int cmd_main (int argc, char **argv);
@@ -68,10 +71,12 @@ void cmd_help (const cmd_entry_t *entry);
 //  Options every subcommand accepts after its name as well, for getopt_long
 //  tables: end a table with CMD_GLOBAL_OPTIONS, { 0 }.
 enum { CMD_OPT_BROKER = 1000, CMD_OPT_TIMEOUT, CMD_OPT_JSON, CMD_OPT_HELP, CMD_OPT_VERSION,
-       CMD_OPT_LOCAL = 1100 };
+       CMD_OPT_CERT, CMD_OPT_BROKER_KEY, CMD_OPT_LOCAL = 1100 };
 #define CMD_GLOBAL_OPTIONS \
     { "broker", required_argument, NULL, CMD_OPT_BROKER }, \
     { "timeout", required_argument, NULL, CMD_OPT_TIMEOUT }, \
+    { "cert", required_argument, NULL, CMD_OPT_CERT }, \
+    { "broker-key", required_argument, NULL, CMD_OPT_BROKER_KEY }, \
     { "json", no_argument, NULL, CMD_OPT_JSON }, \
     { "verbose", no_argument, NULL, 'v' }, \
     { "help", no_argument, NULL, 'h' }

@@ -1,5 +1,6 @@
 /*  conn - mtclient's DEALER connection to the broker: requests, replies, uploads, fetches  */
 #include "conn.h"
+#include "mt/curve.h"
 #include "mt/log.h"
 #include "mt/util.h"
 
@@ -22,7 +23,14 @@ struct conn_t {
     int64_t next_req;           // the `req` of the next request
     bool timed_out;             // the last failure was a timeout
     char error_code [32];       // code of the last ERROR reply, "" when none
+    const char *hint;           // added to a timeout's message
 };
+
+//  CURVE refuses an unknown key by closing the handshake: to the client
+//  that is silence, so a timeout with keys may mean either
+#define CONN_HINT       "is mtbroker running? (--broker, MT_BROKER)"
+#define CONN_HINT_KEYS  "is mtbroker running (--broker, MT_BROKER), and is this client's " \
+                        "public key in its clients/ folder (--cert, --broker-key)?"
 
 //  A transfer's window of requests in flight.
 typedef struct {
@@ -46,6 +54,13 @@ static int s_write_at (int fd, const void *data, size_t len, int64_t offset);
 conn_t *
 conn_new (const char *endpoint, int timeout_ms, char **cause)
 {
+    return conn_new_curve (endpoint, timeout_ms, NULL, NULL, cause);
+}
+
+conn_t *
+conn_new_curve (const char *endpoint, int timeout_ms, const char *cert, const char *broker_key,
+                char **cause)
+{
     conn_t *self = calloc (1, sizeof *self);
     if (!self) {
         mt_fail (cause, "out of memory");
@@ -63,6 +78,14 @@ conn_new (const char *endpoint, int timeout_ms, char **cause)
     //  a timeout, not a hang
     zsock_set_linger (self->sock, 0);
     zsock_set_sndtimeo (self->sock, timeout_ms);
+    self->hint = cert ? CONN_HINT_KEYS : CONN_HINT;
+    if (cert) {
+        mt_curve_t *curve = mt_curve_new (cert, broker_key, cause);
+        if (!curve)
+            goto err;
+        mt_curve_apply (curve, self->sock);
+        mt_curve_destroy (&curve);
+    }
     if (zsock_connect (self->sock, "%s", endpoint)) {
         mt_fail (cause, "cannot connect to '%s' (%s); give an endpoint like %s with --broker",
                  endpoint, zmq_strerror (zmq_errno ()), "tcp://127.0.0.1:5555");
@@ -117,9 +140,8 @@ s_send (conn_t *self, mt_msg_t **msg_p, int64_t *req, char **cause)
     if (rc) {
         self->timed_out = zmq_errno () == EAGAIN;
         if (self->timed_out)
-            mt_fail (cause, "no answer from the broker at %s within %g s; "
-                     "is mtbroker running? (--broker, MT_BROKER)",
-                     self->endpoint, self->timeout_ms / 1000.0);
+            mt_fail (cause, "no answer from the broker at %s within %g s; %s",
+                     self->endpoint, self->timeout_ms / 1000.0, self->hint);
         else
             mt_fail (cause, "cannot send to the broker at %s: %s", self->endpoint,
                      zmq_strerror (zmq_errno ()));
@@ -141,9 +163,8 @@ s_recv (conn_t *self, int64_t min_req, mt_msg_t **msg_p, char **cause)
         void *which = left > 0 ? zpoller_wait (self->poller, (int) left) : NULL;
         if (!which) {
             self->timed_out = true;
-            return mt_fail (cause, "no answer from the broker at %s within %g s; "
-                            "is mtbroker running? (--broker, MT_BROKER)",
-                            self->endpoint, self->timeout_ms / 1000.0);
+            return mt_fail (cause, "no answer from the broker at %s within %g s; %s",
+                            self->endpoint, self->timeout_ms / 1000.0, self->hint);
         }
         zmsg_t *zmsg = zmsg_recv (self->sock);
         if (!zmsg)

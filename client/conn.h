@@ -19,6 +19,11 @@ typedef struct conn_t conn_t;
 //  endpoint is malformed. Connecting is lazy: a missing broker shows as a
 //  timeout on the first request.
 conn_t *conn_new (const char *endpoint, int timeout_ms, char **cause);
+//  The same, as a CurveZMQ client: cert is this client's NAME_secret file and
+//  broker_key the broker's public cert (both, or cert NULL for none). NULL
+//  with *cause naming the file when one cannot be loaded.
+conn_t *conn_new_curve (const char *endpoint, int timeout_ms, const char *cert,
+                        const char *broker_key, char **cause);
 void conn_destroy (conn_t **self_p);
 
 //  Send *request_p (taken, given a fresh `req`) and wait for its reply.

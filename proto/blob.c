@@ -22,6 +22,7 @@ typedef struct {
 
 struct blob_store_t {
     char *dir;
+    blob_error_t error;         // the kind of the last write failure
     upload_t uploads [BLOB_MAX_UPLOADS];
     int n_uploads;
 };
@@ -139,12 +140,14 @@ static upload_t *
 s_upload_start (blob_store_t *self, const char *hash, int64_t size, char **cause)
 {
     if (self->n_uploads == BLOB_MAX_UPLOADS) {
+        self->error = BLOB_ERR_BUSY;
         mt_fail (cause, "too many uploads in progress (%d); retry later", BLOB_MAX_UPLOADS);
         return NULL;
     }
     char *part = s_part_path (self, hash);
     int fd = part ? open (part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     if (fd < 0) {
+        self->error = BLOB_ERR_DISK;
         mt_fail (cause, "cannot create %s: %s", part ? part : hash, strerror (errno));
         free (part);
         return NULL;
@@ -165,6 +168,7 @@ blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t of
 {
     *complete = false;
     *next = 0;
+    self->error = BLOB_ERR_REQUEST;
     if (!blob_hash_valid (hash))
         return mt_fail (cause, "'%.80s' is not a SHA-256 in lower-case hex", hash);
     if (size < 0 || size > BLOB_MAX_SIZE)
@@ -193,6 +197,7 @@ blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t of
                         " end; send offset %lld next", (long long) offset, hash,
                         (long long) received);
     if (len > 0 && pwrite (upload->fd, data, len, offset) != (ssize_t) len) {
+        self->error = BLOB_ERR_DISK;
         mt_fail (cause, "cannot write blob %.12s: %s", hash, strerror (errno));
         s_upload_drop (self, upload, true);
         return -1;
@@ -218,6 +223,7 @@ s_finish (blob_store_t *self, upload_t *upload, char **cause)
     char hex [65];
     s_hex (digest, hex);
     if (strcmp (hex, upload->hash) != 0) {
+        self->error = BLOB_ERR_HASH;
         mt_fail (cause, "uploaded bytes hash to %.12s, not %.12s: the file changed or was"
                  " corrupted on the way; upload it again", hex, upload->hash);
         s_upload_drop (self, upload, true);
@@ -226,12 +232,20 @@ s_finish (blob_store_t *self, upload_t *upload, char **cause)
     char *part = s_part_path (self, upload->hash);
     char *path = blob_store_path (self, upload->hash);
     int rc = 0;
-    if (fsync (upload->fd) || !part || !path || rename (part, path))
+    if (fsync (upload->fd) || !part || !path || rename (part, path)) {
+        self->error = BLOB_ERR_DISK;
         rc = mt_fail (cause, "cannot store blob %.12s: %s", upload->hash, strerror (errno));
+    }
     free (part);
     free (path);
     s_upload_drop (self, upload, rc != 0);
     return rc;
+}
+
+blob_error_t
+blob_store_error (blob_store_t *self)
+{
+    return self->error;
 }
 
 void

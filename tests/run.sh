@@ -17,3 +17,12 @@ echo "=== tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest -j "$jobs" --output-on-failure)
+
+if command -v clang >/dev/null 2>&1; then
+    echo "=== fuzz targets under libFuzzer (clang), 20 s each"
+    CC=clang cmake -S . -B build-fuzz -DMT_FUZZ=ON -DMT_WERROR=ON >/dev/null
+    targets=$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
+    # shellcheck disable=SC2086
+    cmake --build build-fuzz -j "$(nproc)" --target $targets
+    (cd build-fuzz && ctest -j "$jobs" -R '^fuzz_' --output-on-failure)
+fi

@@ -1,6 +1,7 @@
 /*  agent - the worker's side of the protocol: fetch, run a training child, report  */
 #include "agent.h"
 #include "mt/blob.h"
+#include "mt/curve.h"
 #include "mt/log.h"
 #include "mt/msg.h"
 #include "mt/util.h"
@@ -41,6 +42,7 @@ struct agent_t {
     zsock_t *sock;
     zloop_t *loop;
     blob_store_t *cache;
+    mt_curve_t *curve;          // keys for the broker, NULL without --cert
     int heartbeat_ms, liveness;
     int64_t last_heard;         // monotonic ms
     int64_t last_beat;          // monotonic ms of our last heartbeat
@@ -113,7 +115,8 @@ agent_new (const agent_config_t *config, char **cause)
     snprintf (self->name, sizeof self->name, "%s:%ld", self->host, (long) getpid ());
     char jobs [4200];
     snprintf (jobs, sizeof jobs, "%s/jobs", config->cache_dir);
-    if (!(self->cache = blob_store_new (config->cache_dir, cause))
+    if ((config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
+    ||  !(self->cache = blob_store_new (config->cache_dir, cause))
     ||  (mkdir (jobs, 0700) && errno != EEXIST && mt_fail (cause, "%s: %s", jobs, strerror (errno)))) {
         agent_destroy (&self);
         return NULL;
@@ -139,6 +142,7 @@ agent_destroy (agent_t **self_p)
     zloop_destroy (&self->loop);
     zsock_destroy (&self->sock);
     blob_store_destroy (&self->cache);
+    mt_curve_destroy (&self->curve);
     free (self->self_exe);
     free (self);
     *self_p = NULL;
@@ -168,6 +172,8 @@ s_connect (agent_t *self)
     zsock_set_linger (self->sock, 0);
     zsock_set_maxmsgsize (self->sock, MT_MAX_MESSAGE);
     zsock_set_sndhwm (self->sock, 10000);
+    if (self->curve)
+        mt_curve_apply (self->curve, self->sock);
     zsock_connect (self->sock, "%s", self->config.broker);
     zloop_reader (self->loop, self->sock, s_on_socket, self);
     self->last_heard = zclock_mono ();
@@ -418,6 +424,13 @@ s_on_error (agent_t *self, mt_msg_t *msg)
         return;
     }
     mt_warn ("agent: broker says %s: %s", code, text);
+    if (self->phase == PHASE_FETCHING) {
+        //  A file of the job cannot be fetched: fail the attempt rather than wait
+        char reason [4200];
+        snprintf (reason, sizeof reason, "cannot fetch the job's files from the broker: %s", text);
+        s_fail (self, reason, true);
+    }
+    else
     if (self->xfer.active) {
         //  An upload was refused: report the job failed rather than hang
         s_kill_child (self);

@@ -18,6 +18,8 @@ typedef struct {
     int progress_ms;            // min interval between progress reports
     const char *self_exe;       // this program, to run training children
     volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL
+    const char *cert;           // CurveZMQ: this worker's NAME_secret cert file, or NULL
+    const char *broker_key;     // CurveZMQ: the broker's public cert file (with cert)
 } agent_config_t;
 
 typedef struct agent_t agent_t;

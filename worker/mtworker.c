@@ -28,6 +28,9 @@ s_usage (FILE *out)
         "  --cache-dir DIR     fetched datasets and job folders (default mt-cache)\n"
         "  --threads N         OpenBLAS threads per training (default 1)\n"
         "  --progress-ms N     least interval between progress reports (default 1000)\n"
+        "  --cert FILE         CurveZMQ: this worker's secret cert (NAME_secret from\n"
+        "                      `mtclient keygen NAME`; default $MT_CERT); needs --broker-key\n"
+        "  --broker-key FILE   CurveZMQ: the broker's public cert (default $MT_BROKER_KEY)\n"
         "  -v, --verbose       log more (twice: debug)\n"
         "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
         "to the broker to resume elsewhere; a second signal leaves at once.\n"
@@ -57,11 +60,16 @@ main (int argc, char **argv)
     static struct option options [] = {
         { "broker", required_argument, 0, 'b' }, { "cache-dir", required_argument, 0, 'c' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
+        { "cert", required_argument, 0, 'C' }, { "broker-key", required_argument, 0, 'K' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
         { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     agent_config_t config;
     agent_config_init (&config);
+    const char *env = getenv ("MT_CERT");
+    config.cert = env && *env ? env : NULL;
+    env = getenv ("MT_BROKER_KEY");
+    config.broker_key = env && *env ? env : NULL;
     int level = MT_LOG_INFO, opt;
     while ((opt = getopt_long (argc, argv, "vqh", options, NULL)) != -1) {
         switch (opt) {
@@ -69,6 +77,8 @@ main (int argc, char **argv)
             case 'c': config.cache_dir = optarg; break;
             case 't': if (s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
             case 'p': if (s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
+            case 'C': config.cert = optarg; break;
+            case 'K': config.broker_key = optarg; break;
             case 'v': level++; break;
             case 'q': level = MT_LOG_WARN; break;
             case 'V': printf ("mtworker %s\n", MT_VERSION); return 0;
@@ -78,6 +88,11 @@ main (int argc, char **argv)
     }
     if (optind < argc) {
         fprintf (stderr, "mtworker: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!config.cert != !config.broker_key) {
+        fprintf (stderr, "mtworker: CurveZMQ needs both --cert FILE (this worker's NAME_secret)"
+                 " and --broker-key FILE (the broker's public cert)\n");
         return 2;
     }
     mt_log_set_ident ("mtworker");

@@ -358,7 +358,8 @@ s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
 
 //  The last completed epoch's mean loss. Checkpoints written before
 //  "last_loss" existed kept that epoch's sum in "loss_sum" at an epoch
-//  boundary (the running epoch's sum only mid-epoch).
+//  boundary (the running epoch's sum only mid-epoch); a stop there wrote 0,
+//  which only a resume that still trains (and so replaces it) can meet.
 static void
 s_restore_loss (s_run_t *self, const model_t *from)
 {

@@ -11,6 +11,14 @@
 
 typedef struct blob_store_t blob_store_t;
 
+//  Why the last blob_store_write failed.
+typedef enum {
+    BLOB_ERR_REQUEST,           // bad hash, size or offset: the sender's mistake
+    BLOB_ERR_HASH,              // the bytes do not match their SHA-256
+    BLOB_ERR_DISK,              // the disk refused (full, I/O error)
+    BLOB_ERR_BUSY               // too many uploads in progress
+} blob_error_t;
+
 //  Open the store under dir (creating dir/blobs and dir/incoming, mode 0700).
 //  Returns a new store, or NULL with *cause.
 blob_store_t *blob_store_new (const char *dir, char **cause);
@@ -35,6 +43,9 @@ char *blob_store_path (blob_store_t *self, const char *hash);
 int blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
                       const void *data, size_t len, bool *complete, int64_t *next,
                       char **cause);
+
+//  The kind of the last blob_store_write failure.
+blob_error_t blob_store_error (blob_store_t *self);
 
 //  Drop an unfinished upload of hash (if any) and its partial file.
 void blob_store_abort (blob_store_t *self, const char *hash);

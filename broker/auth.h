@@ -1,0 +1,42 @@
+/*  auth - the broker's CurveZMQ: its own cert, and a ZAP handler that admits keys per socket  */
+#ifndef MT_AUTH_H_INCLUDED
+#define MT_AUTH_H_INCLUDED
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#define AUTH_CLIENTS     "clients"      // ZAP domain of the clients socket, and its key folder
+#define AUTH_WORKERS     "workers"      // ZAP domain of the workers socket, and its key folder
+#define AUTH_OWN_CERT    "broker_secret"    // the broker's own cert in the keys folder
+#define AUTH_POLL_MS     1000           // the key folders are checked for changes this often, ms
+#define AUTH_LOG_MS      60000          // a refused key is logged once per this long, ms
+#define AUTH_ZAP_ENDPOINT "inproc://zeromq.zap.01"  // fixed by libzmq (RFC 27)
+
+typedef struct auth_t auth_t;
+
+//  Load dir/broker_secret and the public certs in dir/clients and dir/workers,
+//  and bind the ZAP handler (one per process). hups, if not NULL, counts
+//  SIGHUPs: a change forces a reload. Returns a new auth, or NULL with *cause.
+auth_t *auth_new (const char *dir, volatile sig_atomic_t *hups, char **cause);
+void auth_destroy (auth_t **self_p);
+
+//  Make sock a CURVE server with the broker's key whose peers are checked
+//  against the keys of domain (AUTH_CLIENTS or AUTH_WORKERS). Call before bind.
+void auth_server (auth_t *self, zsock_t *sock, const char *domain);
+
+//  Serve ZAP requests and check the folders for changes from loop.
+void auth_attach (auth_t *self, zloop_t *loop);
+
+//  Reload the key folders if they changed or a SIGHUP came since last time.
+void auth_refresh (auth_t *self);
+
+//  True when frame (a message part received on the socket of domain) came
+//  over a connection whose key is still authorized there: a key removed
+//  since its handshake is refused from then on.
+bool auth_admits (auth_t *self, const char *domain, zframe_t *frame);
+
+//  Keys loaded for domain now.
+size_t auth_keys (auth_t *self, const char *domain);
+
+#endif
