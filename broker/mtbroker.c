@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 //  SIGHUP count: with --keys, the broker reloads its key folders when it moves
 static volatile sig_atomic_t s_hups = 0;
@@ -101,6 +102,8 @@ main (int argc, char **argv)
     }
     mt_log_set_ident ("mtbroker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
+    //  The database, blobs and caches are private to the service's user
+    umask (077);
     zsys_init ();
     zsys_set_logstream (NULL);
     if (config.keys) {

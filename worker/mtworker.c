@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 //  SIGTERM and SIGINT are counted; the agent drains on the first and leaves
 //  on the second. The count is the one piece of state a handler may touch.
@@ -98,6 +99,8 @@ main (int argc, char **argv)
     mt_log_set_ident ("mtworker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
     zsys_handler_set (NULL);
+    //  The database, blobs and caches are private to the service's user
+    umask (077);
     zsys_init ();
     zsys_set_logstream (NULL);
     struct sigaction sa = { .sa_handler = s_on_signal, .sa_flags = SA_RESTART };

@@ -14,6 +14,13 @@ start_broker
 [ "$(job_field "$q" state)" = queued ] || fail "job $q not queued after restart"
 ok "jobs survive a clean restart"
 
+# The database and blobs are private to the broker's user
+[ "$(stat -c %a "$T/mt.db")" = 600 ] || fail "database mode is $(stat -c %a "$T/mt.db")"
+[ "$(stat -c %a "$T/data")" = 700 ] || fail "data folder mode is $(stat -c %a "$T/data")"
+bad=$(find "$T/data" -type f ! -perm 600 | head -3)
+[ -z "$bad" ] || fail "blobs not private: $bad"
+ok "database 0600, data folder 0700, blobs 0600"
+
 start_worker 1
 start_worker 2
 wait_for "2 workers" 10 workers_connected 2
