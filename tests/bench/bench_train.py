@@ -244,9 +244,7 @@ def report(bench, tmp, csv_mbs):
     if csv_mbs:
         print("%-42s %14s %14s %10s %8s  %s" % ("CSV load, 100 MB (run_csv.sh)", csv_mbs, "", "MB/s",
                                                 "", "(info)"))
-    print("env: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed for every command (mt, torch, numpy);"
-          " set here before: %s" % (", ".join(k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                                               if k in os.environ) or "neither"))
+    print("env: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed for every command (mt, torch, numpy)")
 
 
 def main(argv):

@@ -28,5 +28,7 @@ if [ "${2:-}" != "--no-csv" ]; then
     CSV_MBS=$(echo "$OUT" | sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p' | head -n 1)
 fi
 echo "== training (bench_train.c vs bench_train.py), $(nproc) CPUs =="
+echo "caller's environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)}" \
+     "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)}; both removed for every command below"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
     "$PY" "$SRC/tests/bench/bench_train.py" report "$TMP/bench_train" "$TMP" $CSV_MBS

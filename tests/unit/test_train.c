@@ -45,7 +45,7 @@ s_dataset (size_t rows, size_t cols, mt_task_t task, uint64_t seed,
     ds->x = malloc (rows * cols * sizeof (float));
     ds->feature_names = calloc (cols, sizeof (char *));
     for (size_t j = 0; j < cols; j++) {
-        char name [16];
+        char name [24];
         snprintf (name, sizeof name, "x%zu", j);
         ds->feature_names [j] = strdup (name);
     }
