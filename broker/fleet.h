@@ -24,6 +24,8 @@ typedef struct {
     int64_t deadline;           // wall clock ms the job's time limit ends, 0 = none
     int64_t last_step;          // the job's last reported step
     int64_t step_moved;         // monotonic ms the step last changed (or the job started)
+    int64_t abandoned_job;      // the last (job, attempt) it was told to abandon, so a
+    int abandoned_attempt;      //   backlog of stale messages gets one ABANDON, not many
 } fleet_worker_t;
 
 typedef struct fleet_t fleet_t;

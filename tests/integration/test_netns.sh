@@ -27,7 +27,11 @@ OCTET=$(( 200 + $$ % 50 ))          # 10.200.x.x .. 10.249.x.x, random-ish per r
 NETS_MADE=()
 
 netns_cleanup () {
-    local rc=$?
+    local rc=$? pid
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    for pid in $(pgrep -f -- "--train-child --dir $T/" 2>/dev/null); do   # their training processes
+        kill -9 "$pid" 2>/dev/null
+    done
     cleanup                         # lib.sh: kills every process we started, keeps logs on failure
     for ns in "${NETS_MADE[@]}"; do
         ip netns del "$ns" 2>/dev/null   # deleting a namespace deletes the veth ends in it
@@ -151,6 +155,10 @@ state=$(job_field "$j" state)
 grep -q "adopted" "$T/broker.log" && fail "the broker adopted a stale attempt: $(grep adopted "$T/broker.log")"
 ok "link restored: worker $a's stale attempt 1 was fenced: $(fenced | head -n 1 | sed 's/.*broker: //')"
 wait_for "worker $a to be back in the fleet" 20 workers_connected 2
+no_stale_child () { ! pgrep -f -- "--train-child --dir $T/cache-$a/" >/dev/null; }
+wait_for "worker $a to end its abandoned training process" 20 no_stale_child
+grep -q "job $j attempt 1 is superseded: abandoning it" "$T/worker-$a.log" || fail "worker $a did not log the abandon"
+ok "worker $a is back in the fleet and its abandoned training process ended"
 
 wait_state "$j" succeeded 120
 resumed=$(job_field "$j" attempts[1].resumed_from_epoch)
