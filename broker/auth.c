@@ -134,8 +134,8 @@ auth_refresh (auth_t *self)
         if (s_load (set, &cause))
             mt_warn ("auth: %s; keeping no %s keys", cause, set->domain);
         else
-            mt_info ("auth: reloaded %s: %zu %s keys (was %zu)", set->dir,
-                     zhashx_size (set->keys), set->domain, before);
+            mt_info ("auth: reloaded %s: %zu keys (was %zu)", set->dir,
+                     zhashx_size (set->keys), before);
         free (cause);
         zhashx_purge (self->refused);
     }

@@ -185,9 +185,9 @@ broker_new (const broker_config_t *config, char **cause)
     zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
     if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
+    ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
-    ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
                                   &self->clients_endpoint, cause))
     ||  !(self->workers = s_bind (self->auth, AUTH_WORKERS, config->workers,
@@ -850,6 +850,10 @@ s_fenced_in (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *job, int *att
     *attempt = (int) a;
     if (peer->worker->job == *job && peer->worker->attempt == *attempt)
         return true;
+    if (peer->worker->abandoned_job == *job && peer->worker->abandoned_attempt == *attempt)
+        return false;
+    peer->worker->abandoned_job = *job;
+    peer->worker->abandoned_attempt = *attempt;
     mt_info ("broker: %s from %s for job %lld attempt %d, which it does not hold: abandon",
              mt_msg_command (msg), peer->worker->name, (long long) *job, *attempt);
     s_send_worker (self, peer->worker, "ABANDON", *job, *attempt);

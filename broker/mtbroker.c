@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-//  SIGHUP count: with --keys, the broker reloads its key folders when it moves
+//  SIGHUP count: with --keys, the broker reloads its key folders when it
+//  moves; without, SIGHUP is ignored (so `systemctl reload` is always safe)
 static volatile sig_atomic_t s_hups = 0;
 
 static void
@@ -106,11 +107,9 @@ main (int argc, char **argv)
     umask (077);
     zsys_init ();
     zsys_set_logstream (NULL);
-    if (config.keys) {
-        struct sigaction sa = { .sa_handler = s_on_hup, .sa_flags = SA_RESTART };
-        sigaction (SIGHUP, &sa, NULL);
-        config.hups = &s_hups;
-    }
+    struct sigaction sa = { .sa_handler = s_on_hup, .sa_flags = SA_RESTART };
+    sigaction (SIGHUP, &sa, NULL);
+    config.hups = &s_hups;
     char *cause = NULL;
     broker_t *broker = broker_new (&config, &cause);
     if (!broker) {

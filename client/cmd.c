@@ -239,11 +239,9 @@ cmd_connect (client_t *client)
 {
     char *cause = NULL;
     conn_t *conn = NULL;
-    if (!client->cert != !client->broker_key) {
-        client->usage_error = true;
+    if (!client->cert != !client->broker_key)
         mt_fail (&cause, "CurveZMQ needs both --cert FILE (this client's NAME_secret) and "
                  "--broker-key FILE (the broker's public cert), or MT_CERT and MT_BROKER_KEY");
-    }
     else
         conn = conn_new_curve (client->broker, (int) ceil (client->timeout_s * 1000),
                                client->cert, client->broker_key, &cause);

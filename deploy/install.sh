@@ -43,6 +43,9 @@ if [ ! -e /etc/mt/worker.env ]; then
 #MT_BROKER_WORKERS=tcp://broker-host:5556
 # OpenBLAS threads per training (default 1):
 #MT_WORKER_THREADS=1
+# CurveZMQ (deploy/MULTIHOST.md): this worker's secret cert and the broker's public cert
+#MT_CERT=/etc/mt/keys/worker-1_secret
+#MT_BROKER_KEY=/etc/mt/keys/broker
 ENV
     chmod 0644 /etc/mt/worker.env
     echo "install: wrote /etc/mt/worker.env (all commented out)"

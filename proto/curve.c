@@ -35,8 +35,12 @@ mt_curve_load (const char *file, bool need_secret, char **cause)
         return mt_fail (cause, "%s: holds no secret key; give the NAME" MT_CURVE_SECRET_SUFFIX
                         " file `mtclient keygen NAME` wrote", file), NULL;
     }
-    if (need_secret && (st.st_mode & 077))
-        mt_warn ("curve: %s holds a secret key and others may read it: chmod 600 it", file);
+    //  The secret came from FILE_secret when there is one (zcert's rule)
+    char twin [4200];
+    snprintf (twin, sizeof twin, "%s" MT_CURVE_SECRET_SUFFIX, file);
+    const char *secret = stat (twin, &st) == 0 ? twin : file;
+    if (need_secret && stat (secret, &st) == 0 && (st.st_mode & 077))
+        mt_warn ("curve: %s holds a secret key and others may read it: chmod 600 it", secret);
     return cert;
 }
 
