@@ -249,6 +249,7 @@ broker_run (broker_t *self)
     return 0;
 }
 
+struct store_t *broker_store (broker_t *self) { return self->store; }
 const char *broker_clients_endpoint (broker_t *self) { return self->clients_endpoint; }
 const char *broker_workers_endpoint (broker_t *self) { return self->workers_endpoint; }
 

@@ -43,6 +43,9 @@ void broker_destroy (broker_t **self_p);
 //  Run the reactor until interrupted (SIGINT, SIGTERM). Returns 0.
 int broker_run (broker_t *self);
 
+//  The broker's job store (borrowed), so a test can reach its fault seam.
+struct store_t *broker_store (broker_t *self);
+
 //  The endpoints actually bound (after ephemeral ports are resolved); borrowed.
 const char *broker_clients_endpoint (broker_t *self);
 const char *broker_workers_endpoint (broker_t *self);

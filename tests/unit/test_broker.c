@@ -1,0 +1,124 @@
+/*  test_broker - a broker whose disk fails: submits refused with a clear error, reads go on  */
+#include "testutil.h"
+#include "broker.h"
+#include "store.h"
+#include "mt/msg.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_int s_fault;          // shared with the broker's thread
+
+static int
+s_fault_fn (void *arg)
+{
+    return atomic_load (&s_fault);
+}
+
+static void *
+s_run (void *arg)
+{
+    broker_run (arg);
+    return NULL;
+}
+
+//  Send command with body (JSON text) and return the reply (caller destroys).
+static mt_msg_t *
+s_call (zsock_t *sock, const char *command, const char *body)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_t *fields = json_loads (body, 0, NULL);
+    CHECK (fields);
+    json_object_update (mt_msg_body (msg), fields);
+    json_decref (fields);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+    zmsg_t *zmsg = zmsg_recv (sock);
+    CHECK_MSG (zmsg, "no reply to %s", command);
+    const char *code;
+    char *cause = NULL;
+    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
+    CHECK_MSG (reply, "%s", cause);
+    zmsg_destroy (&zmsg);
+    return reply;
+}
+
+static const char *s_submit = "{\"spec\": {\"target\": \"y\", \"data_path\": \"/nowhere.csv\"}}";
+
+int
+main (void)
+{
+    char dir [] = "/tmp/mt-broker.XXXXXX";
+    CHECK (mkdtemp (dir));
+    char clients [256], workers [256], db [256], data [256];
+    snprintf (clients, sizeof clients, "ipc://%s/clients", dir);
+    snprintf (workers, sizeof workers, "ipc://%s/workers", dir);
+    snprintf (db, sizeof db, "%s/mt.db", dir);
+    snprintf (data, sizeof data, "%s/data", dir);
+    broker_config_t config;
+    broker_config_init (&config);
+    config.clients = clients;
+    config.workers = workers;
+    config.db = db;
+    config.data_dir = data;
+    config.heartbeat_ms = 100;
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    store_set_fault (broker_store (broker), s_fault_fn, NULL);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_run, broker) == 0);
+
+    zsock_t *sock = zsock_new_dealer (clients);
+    CHECK (sock);
+    zsock_set_rcvtimeo (sock, 5000);
+    mt_msg_t *reply = s_call (sock, "SUBMIT", s_submit);
+    CHECK (mt_msg_is (reply, "SUBMITTED"));
+    mt_msg_destroy (&reply);
+
+    //  The disk fails: a submit is refused with storage, nothing is recorded
+    atomic_store (&s_fault, 1);
+    reply = s_call (sock, "SUBMIT", s_submit);
+    CHECK (mt_msg_is (reply, "ERROR"));
+    const char *code = NULL, *text = NULL;
+    CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0 && streq (code, MT_ERR_STORAGE));
+    CHECK (mt_msg_get_str (reply, "text", 4096, &text, NULL) == 0);
+    CHECK_STR_CONTAINS (text, "retry");
+    mt_msg_destroy (&reply);
+    //  ... while reads go on
+    reply = s_call (sock, "STATUS", "{\"job\": 1}");
+    CHECK (mt_msg_is (reply, "JOB"));
+    mt_msg_destroy (&reply);
+    reply = s_call (sock, "LIST", "{}");
+    CHECK (mt_msg_is (reply, "JOBS"));
+    CHECK (json_array_size (json_object_get (mt_msg_body (reply), "jobs")) == 1);
+    mt_msg_destroy (&reply);
+    reply = s_call (sock, "STOP", "{\"job\": 1}");
+    CHECK (mt_msg_is (reply, "ERROR"));
+    mt_msg_destroy (&reply);
+
+    //  The disk is back: submits work again and the job refused earlier is not there
+    atomic_store (&s_fault, 0);
+    reply = s_call (sock, "SUBMIT", s_submit);
+    CHECK (mt_msg_is (reply, "SUBMITTED"));
+    mt_msg_destroy (&reply);
+    reply = s_call (sock, "LIST", "{}");
+    CHECK (json_array_size (json_object_get (mt_msg_body (reply), "jobs")) == 2);
+    mt_msg_destroy (&reply);
+    reply = s_call (sock, "STATUS", "{\"job\": 1}");
+    CHECK (mt_msg_is (reply, "JOB"));
+    json_t *state = json_object_get (json_object_get (mt_msg_body (reply), "job"), "state");
+    CHECK (streq (json_string_value (state), "queued"));
+    mt_msg_destroy (&reply);
+
+    zsock_destroy (&sock);
+    zsys_interrupted = 1;
+    pthread_join (thread, NULL);
+    broker_destroy (&broker);
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK (system (cmd) == 0);
+    printf ("test_broker: ok\n");
+    return 0;
+}
