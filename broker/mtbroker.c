@@ -1,10 +1,12 @@
 /*  mtbroker - the broker's command line: options, logging, then the reactor  */
 #include "broker.h"
 #include "mt/log.h"
+#include "mt/util.h"
 #include "mt/version.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,18 +46,19 @@ s_usage (FILE *out)
         BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_STALL_MS / 1000);
 }
 
-static int
+//  An integer option in [lo, hi], or a message and false.
+static bool
 s_int_arg (const char *flag, const char *text, int lo, int hi, int *out)
 {
-    char *end;
-    long value = strtol (text, &end, 10);
-    if (*text == 0 || *end != 0 || value < lo || value > hi) {
-        fprintf (stderr, "mtbroker: %s must be an integer from %d to %d (got '%s')\n",
-                 flag, lo, hi, text);
-        return -1;
+    int64_t value;
+    char *cause = NULL;
+    if (mt_parse_int (flag, text, lo, hi, &value, &cause)) {
+        fprintf (stderr, "mtbroker: %s\n", cause);
+        free (cause);
+        return false;
     }
     *out = (int) value;
-    return 0;
+    return true;
 }
 
 int
@@ -79,11 +82,11 @@ main (int argc, char **argv)
             case 'w': config.workers = optarg; break;
             case 'd': config.db = optarg; break;
             case 'D': config.data_dir = optarg; break;
-            case 'H': if (s_int_arg ("--heartbeat-ms", optarg, 10, 600000, &config.heartbeat_ms)) return 2; break;
-            case 'L': if (s_int_arg ("--liveness", optarg, 1, 1000, &config.liveness)) return 2; break;
+            case 'H': if (!s_int_arg ("--heartbeat-ms", optarg, 10, 600000, &config.heartbeat_ms)) return 2; break;
+            case 'L': if (!s_int_arg ("--liveness", optarg, 1, 1000, &config.liveness)) return 2; break;
             case 'S': {
                 int seconds;
-                if (s_int_arg ("--stall-timeout", optarg, 0, 100000000, &seconds))
+                if (!s_int_arg ("--stall-timeout", optarg, 0, 100000000, &seconds))
                     return 2;
                 config.stall_ms = (int64_t) seconds * 1000;
                 break;

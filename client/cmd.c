@@ -111,16 +111,7 @@ int
 cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out,
                char **cause)
 {
-    char *end = NULL;
-    errno = 0;
-    long long value = text && *text ? strtoll (text, &end, 10) : 0;
-    if (!text || !*text || *end || errno == ERANGE)
-        return mt_fail (cause, "%s: '%s' is not a whole number", flag, text ? text : "");
-    if (value < lo || value > hi)
-        return mt_fail (cause, "%s: %s is out of range (%lld to %lld)", flag, text,
-                        (long long) lo, (long long) hi);
-    *out = value;
-    return 0;
+    return mt_parse_int (flag, text, lo, hi, out, cause);
 }
 
 int
@@ -378,4 +369,22 @@ cmd_main (int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     return entry->exec (&client, argc - index, argv + index);
+}
+
+int
+cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                       int64_t *job, char **cause)
+{
+    char *operands [1];
+    int n = 0;
+    if (cmd_parse (client, entry, argc, argv, "", (struct option []) {
+                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                   NULL, NULL, operands, 1, &n, cause))
+        return -1;
+    if (n != 1) {
+        client->usage_error = true;
+        return mt_fail (cause, "%s: give a job id (usage: mtclient %s JOB)", entry->name,
+                        entry->name);
+    }
+    return cmd_parse_job (operands [0], job, cause);
 }

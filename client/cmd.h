@@ -103,6 +103,11 @@ int cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi,
 //  A job id operand (1 .. 2^53).
 int cmd_parse_job (const char *text, int64_t *job, char **cause);
 
+//  Parse the arguments of a command that takes one job id and the global
+//  options only (status, stop, watch). Returns 0, or -1 with *cause.
+int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                           int64_t *job, char **cause);
+
 //  Print "mtclient: cause" on stderr (once) and return the exit code for a
 //  failure: usage, no broker (when conn timed out), or error.
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);

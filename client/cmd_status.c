@@ -18,23 +18,12 @@ const cmd_entry_t cmd_status_entry = {
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    char *operands [1];
-    int n = 0;
     char *cause = NULL;
     conn_t *conn = NULL;
     json_t *job = NULL;
     int64_t id;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_status_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 1, &n, &cause))
-        goto fail;
-    if (n != 1) {
-        client->usage_error = true;
-        mt_fail (&cause, "status: give a job id (usage: mtclient status JOB)");
-        goto fail;
-    }
-    if (cmd_parse_job (operands [0], &id, &cause))
+    if (cmd_parse_job_command (client, &cmd_status_entry, argc, argv, &id, &cause))
         goto fail;
     conn = cmd_connect (client);
     if (!conn)

@@ -165,16 +165,9 @@ cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    char *operands [1];
-    int n = 0;
     char *cause = NULL;
     int64_t id;
-    if (cmd_parse (client, &cmd_watch_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 1, &n, &cause)
-    ||  (n != 1 && (client->usage_error = true)
-         && mt_fail (&cause, "watch: give a job id (usage: mtclient watch JOB)"))
-    ||  cmd_parse_job (operands [0], &id, &cause)) {
+    if (cmd_parse_job_command (client, &cmd_watch_entry, argc, argv, &id, &cause)) {
         int code = cmd_fail (client, NULL, cause);
         free (cause);
         return code;

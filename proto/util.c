@@ -29,6 +29,22 @@ mt_fail (char **cause, const char *fmt, ...)
     return -1;
 }
 
+int
+mt_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out,
+              char **cause)
+{
+    char *end = NULL;
+    errno = 0;
+    long long value = text && *text ? strtoll (text, &end, 10) : 0;
+    if (!text || !*text || *end || errno == ERANGE)
+        return mt_fail (cause, "%s: '%s' is not a whole number", flag, text ? text : "");
+    if (value < lo || value > hi)
+        return mt_fail (cause, "%s: %s is out of range (%lld to %lld)", flag, text,
+                        (long long) lo, (long long) hi);
+    *out = value;
+    return 0;
+}
+
 int64_t
 mt_wall_ms (void)
 {

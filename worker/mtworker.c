@@ -1,10 +1,12 @@
 /*  mtworker - the worker's command line: options, then the agent (or a training child)  */
 #include "agent.h"
 #include "mt/log.h"
+#include "mt/util.h"
 #include "mt/version.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +41,19 @@ s_usage (FILE *out)
         "  --version           print the version\n");
 }
 
-static int
+//  An integer option in [lo, hi], or a message and false.
+static bool
 s_int_arg (const char *flag, const char *text, int lo, int hi, int *out)
 {
-    char *end;
-    long value = strtol (text, &end, 10);
-    if (*text == 0 || *end != 0 || value < lo || value > hi) {
-        fprintf (stderr, "mtworker: %s must be an integer from %d to %d (got '%s')\n",
-                 flag, lo, hi, text);
-        return -1;
+    int64_t value;
+    char *cause = NULL;
+    if (mt_parse_int (flag, text, lo, hi, &value, &cause)) {
+        fprintf (stderr, "mtworker: %s\n", cause);
+        free (cause);
+        return false;
     }
     *out = (int) value;
-    return 0;
+    return true;
 }
 
 int
@@ -76,8 +79,8 @@ main (int argc, char **argv)
         switch (opt) {
             case 'b': config.broker = optarg; break;
             case 'c': config.cache_dir = optarg; break;
-            case 't': if (s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
-            case 'p': if (s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
+            case 't': if (!s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
+            case 'p': if (!s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
             case 'C': config.cert = optarg; break;
             case 'K': config.broker_key = optarg; break;
             case 'v': level++; break;

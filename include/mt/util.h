@@ -11,6 +11,11 @@
 int mt_fail (char **cause, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  Parse a whole decimal integer option value in [lo, hi]. Returns 0, or -1
+//  with *cause naming the flag: "--threads: 'x' is not a whole number".
+int mt_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out,
+                  char **cause);
+
 //  Wall clock in ms since the epoch.
 int64_t mt_wall_ms (void);
 
