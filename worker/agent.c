@@ -664,6 +664,33 @@ s_finish (agent_t *self)
 
 //  --- The training child --------------------------------------------------
 
+//  The file a spec's data_path names, inside config.data_root, as a real
+//  path the caller frees; NULL with *cause when it is elsewhere or missing.
+//  A path from a peer never reaches a file outside the folder it was given.
+static char *
+s_data_path (agent_t *self, const char *path, char **cause)
+{
+    if (!self->config.data_root) {
+        mt_fail (cause, "this worker reads no shared files (data_path '%.200s'); start it with"
+                 " --data-root DIR, or submit with --data to upload the file", path);
+        return NULL;
+    }
+    char *root = realpath (self->config.data_root, NULL);
+    char *joined = NULL, *real = NULL;
+    if (root && asprintf (&joined, "%s/%s", root, path) > 0)
+        real = realpath (path [0] == '/' ? path : joined, NULL);
+    size_t len = root ? strlen (root) : 0;
+    if (!real || strncmp (real, root, len) != 0 || (real [len] != '/' && real [len] != 0)) {
+        mt_fail (cause, "data_path '%.200s' is not a readable file inside this worker's"
+                 " --data-root", path);
+        free (real);
+        real = NULL;
+    }
+    free (root);
+    free (joined);
+    return real;
+}
+
 static void
 s_spawn (agent_t *self)
 {
@@ -679,8 +706,16 @@ s_spawn (agent_t *self)
         return;
     }
     const char *data_hash = json_string_value (json_object_get (self->assign, "data_hash"));
-    char *blob = data_hash ? blob_store_path (self->cache, data_hash) : NULL;
-    snprintf (data_path, sizeof data_path, "%s", blob ? blob : "");
+    const char *shared = json_string_value (json_object_get (json_object_get (self->assign,
+                                                                              "spec"), "data_path"));
+    char *blob = data_hash ? blob_store_path (self->cache, data_hash)
+               : shared ? s_data_path (self, shared, &cause) : NULL;
+    if (!blob) {
+        s_fail (self, cause ? cause : "the job names no data", false);
+        free (cause);
+        return;
+    }
+    snprintf (data_path, sizeof data_path, "%s", blob);
     free (blob);
     snprintf (threads, sizeof threads, "%d", self->config.threads);
     snprintf (progress, sizeof progress, "%d", self->config.progress_ms);

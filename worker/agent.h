@@ -14,6 +14,8 @@
 typedef struct {
     const char *broker;         // endpoint of the broker's workers socket
     const char *cache_dir;      // datasets and models fetched, job folders
+    const char *data_root;      // the only folder a spec's data_path may name a file in;
+                                //   NULL = this worker takes no data_path jobs
     int threads;                // OpenBLAS threads per training
     int progress_ms;            // min interval between progress reports
     const char *self_exe;       // this program, to run training children

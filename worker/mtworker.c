@@ -29,6 +29,8 @@ s_usage (FILE *out)
         "usage: mtworker [options]\n"
         "  --broker EP         the broker's workers endpoint (default tcp://127.0.0.1:5556)\n"
         "  --cache-dir DIR     fetched datasets and job folders (default mt-cache)\n"
+        "  --data-root DIR     allow jobs whose --data-path names a file inside DIR\n"
+        "                      (shared storage); without it such jobs fail\n"
         "  --threads N         OpenBLAS threads per training (default 1)\n"
         "  --progress-ms N     least interval between progress reports (default 1000)\n"
         "  --cert FILE         CurveZMQ: this worker's secret cert (NAME_secret from\n"
@@ -63,6 +65,7 @@ main (int argc, char **argv)
         return agent_child_main (argc, argv);
     static struct option options [] = {
         { "broker", required_argument, 0, 'b' }, { "cache-dir", required_argument, 0, 'c' },
+        { "data-root", required_argument, 0, 'r' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
         { "cert", required_argument, 0, 'C' }, { "broker-key", required_argument, 0, 'K' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
@@ -79,6 +82,7 @@ main (int argc, char **argv)
         switch (opt) {
             case 'b': config.broker = optarg; break;
             case 'c': config.cache_dir = optarg; break;
+            case 'r': config.data_root = optarg; break;
             case 't': if (!s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
             case 'p': if (!s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
             case 'C': config.cert = optarg; break;
