@@ -39,11 +39,12 @@ ok () {
     echo "ok: $*"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
+# A TCP port on 127.0.0.1 that nothing listens on now, below the kernel's
+# ephemeral range (32768 and up), so no outgoing connection holds it either.
 free_port () {
     local port
     for _ in $(seq 1 200); do
-        port=$(( 20000 + RANDOM % 40000 ))
+        port=$(( 20000 + RANDOM % 12000 ))
         if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
             echo "$port"
             return 0
@@ -52,18 +53,31 @@ free_port () {
     fail "no free port found"
 }
 
-# start_broker [extra flags...]: sets CLIENTS, WORKERS, BROKER_PID
+# start_broker [extra flags...]: sets CLIENTS, WORKERS, BROKER_PID. A first
+# start that loses its ports to another process tries other ones.
 start_broker () {
-    CLIENT_PORT=${CLIENT_PORT:-$(free_port)}
-    WORKER_PORT=${WORKER_PORT:-$(free_port)}
-    CLIENTS=tcp://127.0.0.1:$CLIENT_PORT
-    WORKERS=tcp://127.0.0.1:$WORKER_PORT
-    export MT_BROKER=$CLIENTS
-    "$BROKER" --clients "$CLIENTS" --workers "$WORKERS" --db "$T/mt.db" \
-        --data-dir "$T/data" "$@" >>"$T/broker.log" 2>&1 &
-    BROKER_PID=$!
-    PIDS+=("$BROKER_PID")
-    wait_for "broker to answer" 10 "$CLIENT" --timeout 1 list
+    local try
+    for try in 1 2 3; do
+        CLIENT_PORT=${CLIENT_PORT:-$(free_port)}
+        WORKER_PORT=${WORKER_PORT:-$(free_port)}
+        CLIENTS=tcp://127.0.0.1:$CLIENT_PORT
+        WORKERS=tcp://127.0.0.1:$WORKER_PORT
+        export MT_BROKER=$CLIENTS
+        "$BROKER" --clients "$CLIENTS" --workers "$WORKERS" --db "$T/mt.db" \
+            --data-dir "$T/data" "$@" >>"$T/broker.log" 2>&1 &
+        BROKER_PID=$!
+        PIDS+=("$BROKER_PID")
+        sleep 0.2
+        if kill -0 "$BROKER_PID" 2>/dev/null; then
+            wait_for "broker to answer" 10 "$CLIENT" --timeout 1 list
+            BROKER_STARTED=1
+            return 0
+        fi
+        grep -q "Address already in use" "$T/broker.log" || fail "the broker did not start"
+        [ -z "${BROKER_STARTED:-}" ] || fail "the broker lost its ports on restart"
+        unset CLIENT_PORT WORKER_PORT
+    done
+    fail "the broker found no free ports"
 }
 
 # start_worker NAME [extra flags...]: sets WORKER_PID
