@@ -54,6 +54,7 @@ typedef struct {
     int64_t req;                // -1 when the request had none
     fleet_worker_t *worker;     // workers socket: the sender, NULL before HELLO
     bool wrote;                 // the handler changed the store
+    char user [64];             // the peer's public key (Z85) with --keys, else "local"
 } peer_t;
 
 typedef void (handler_fn) (broker_t *self, peer_t *peer, mt_msg_t *msg);
@@ -135,6 +136,7 @@ broker_config_init (broker_config_t *config)
     config->heartbeat_ms = BROKER_HEARTBEAT_MS;
     config->liveness = BROKER_LIVENESS;
     config->stall_ms = BROKER_STALL_MS;
+    config->max_queued = BROKER_MAX_QUEUED;
 }
 
 //  A ROUTER bound to endpoint; with auth, a CURVE server admitting the keys
@@ -148,8 +150,10 @@ s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, ch
         return NULL;
     }
     zsock_set_maxmsgsize (sock, MT_MAX_MESSAGE);
+    //  Per peer: a peer that sends faster than the broker reads is held back
+    //  by ZeroMQ at this many messages, so no peer can fill the broker's memory
     zsock_set_sndhwm (sock, 100000);
-    zsock_set_rcvhwm (sock, 100000);
+    zsock_set_rcvhwm (sock, BROKER_PEER_HWM);
     zsock_set_linger (sock, 0);
     if (auth)
         auth_server (auth, sock, domain);
@@ -280,6 +284,8 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
         zmsg_destroy (&zmsg);
         return true;
     }
+    const char *user = self->auth ? zframe_meta (zmsg_first (zmsg), "User-Id") : NULL;
+    snprintf (peer.user, sizeof peer.user, "%s", user ? user : "local");
     if (workers && peer.identity) {
         peer.worker = fleet_find (self->fleet, peer.identity);
         if (peer.worker)
@@ -511,13 +517,20 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         return;
     }
+    int64_t queued = store_client_queued (self->store, peer->user);
+    if (queued >= self->config.max_queued) {
+        s_error (self, self->clients, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the"
+                 " limit per client (mtbroker --max-queued); wait for some to start",
+                 (long long) queued);
+        return;
+    }
     mt_spec_t spec;
     char *json = NULL;
     if (s_read_spec (self, peer, msg, &spec, &json))
         return;
     bool existing;
     int64_t id = store_job_insert (self->store, json, spec.name, spec.data_hash, spec.priority,
-                                   spec.max_retries, key, zclock_time (), &existing);
+                                   spec.max_retries, key, peer->user, zclock_time (), &existing);
     free (json);
     mt_spec_clear (&spec);
     peer->wrote = true;

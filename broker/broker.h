@@ -14,6 +14,8 @@
 #define BROKER_UPLOAD_IDLE_MS 60000     // an unfinished upload idle this long is dropped
 #define BROKER_BACKOFF_MS     1000      // first retry delay; doubles per attempt
 #define BROKER_BACKOFF_MAX_MS 60000
+#define BROKER_MAX_QUEUED     10000     // default --max-queued: queued jobs per client
+#define BROKER_PEER_HWM       256       // messages queued per peer before backpressure
 #define BROKER_STALL_MS       600000    // default --stall-timeout: no step for this long, ms
 #define BROKER_DOOM_DELAY_MS  30000     // a superseded checkpoint lives this long, ms
 
@@ -24,6 +26,7 @@ typedef struct {
     const char *data_dir;       // blobs: datasets, checkpoints, models
     int heartbeat_ms;
     int liveness;
+    int64_t max_queued;         // queued jobs per client (per key; all keyless clients share)
     int64_t stall_ms;           // a running job whose step has not moved this long fails; 0 = off
     bool insecure;              // allow a non-loopback bind without keys
     const char *keys;           // CurveZMQ keys folder (broker_secret, clients/, workers/), or NULL

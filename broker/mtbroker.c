@@ -33,6 +33,8 @@ s_usage (FILE *out)
         "  --data-dir DIR      datasets, checkpoints and models (default mt-data)\n"
         "  --heartbeat-ms N    heartbeat interval (default %d)\n"
         "  --liveness N        missed heartbeats before a worker is lost (default %d)\n"
+        "  --max-queued N      queued jobs per client key (keyless clients share one\n"
+        "                      count) (default %d)\n"
         "  --stall-timeout S   fail a running job whose step has not moved for S seconds\n"
         "                      (default %d; 0 = never)\n"
         "  --keys DIR          CurveZMQ: encrypt and admit only known keys. DIR/broker_secret\n"
@@ -43,7 +45,7 @@ s_usage (FILE *out)
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n",
-        BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_STALL_MS / 1000);
+        BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_MAX_QUEUED, BROKER_STALL_MS / 1000);
 }
 
 //  An integer option in [lo, hi], or a message and false.
@@ -68,7 +70,8 @@ main (int argc, char **argv)
         { "clients", required_argument, 0, 'c' }, { "workers", required_argument, 0, 'w' },
         { "db", required_argument, 0, 'd' }, { "data-dir", required_argument, 0, 'D' },
         { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
-        { "stall-timeout", required_argument, 0, 'S' }, { "insecure", no_argument, 0, 'I' },
+        { "stall-timeout", required_argument, 0, 'S' },
+        { "max-queued", required_argument, 0, 'Q' }, { "insecure", no_argument, 0, 'I' },
         { "keys", required_argument, 0, 'K' }, { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
@@ -89,6 +92,13 @@ main (int argc, char **argv)
                 if (!s_int_arg ("--stall-timeout", optarg, 0, 100000000, &seconds))
                     return 2;
                 config.stall_ms = (int64_t) seconds * 1000;
+                break;
+            }
+            case 'Q': {
+                int queued;
+                if (!s_int_arg ("--max-queued", optarg, 1, 100000000, &queued))
+                    return 2;
+                config.max_queued = queued;
                 break;
             }
             case 'I': config.insecure = true; break;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_AGING_MS       60000  // a queued job gains one priority level per minute
 
@@ -17,12 +17,12 @@ typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB, Q_BLOB_USED, Q_FAILURES, Q_COUNT
+    Q_BLOB, Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO jobs (name, key, state, spec, data_hash, priority, max_retries,"
-                 " created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+                 " created_at, client) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
               " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before"
@@ -66,6 +66,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+    [Q_CLIENT_QUEUED] = "SELECT count(*) FROM jobs WHERE client = ?1 AND state = 'queued'",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
                    " AND outcome IN ('crashed', 'worker_lost')",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
@@ -176,14 +177,24 @@ s_migrate (store_t *self, char **cause)
     if (version > STORE_SCHEMA_VERSION)
         return mt_fail (cause, "%s: the database has schema version %d; this mtbroker knows"
                         " up to %d: upgrade mtbroker", self->path, version, STORE_SCHEMA_VERSION);
-    if (version == 0) {
-        if (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, s_schema)
-        ||  s_exec (self, "PRAGMA user_version = 1") || s_exec (self, "COMMIT")) {
+    //  Each step takes the schema one version up, in one transaction
+    static const char *steps [STORE_SCHEMA_VERSION] = {
+        NULL,       // 0 -> 1: s_schema
+        "ALTER TABLE jobs ADD COLUMN client TEXT;"                  // 1 -> 2: who submitted
+        "CREATE INDEX jobs_client ON jobs (client, state);"
+    };
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char pragma [64];
+        snprintf (pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, v == 0 ? s_schema : steps [v])
+        ||  s_exec (self, pragma) || s_exec (self, "COMMIT")) {
             s_exec (self, "ROLLBACK");
             return -1;
         }
-        mt_info ("store: created %s (schema %d)", self->path, STORE_SCHEMA_VERSION);
     }
+    if (version < STORE_SCHEMA_VERSION)
+        mt_info ("store: %s %s (schema %d)", version ? "migrated" : "created", self->path,
+                 STORE_SCHEMA_VERSION);
     return 0;
 }
 
@@ -296,7 +307,8 @@ s_bind_real (sqlite3_stmt *stmt, int col, double value)
 
 int64_t
 store_job_insert (store_t *self, const char *spec_json, const char *name, const char *data_hash,
-                  int priority, int max_retries, const char *key, int64_t now_ms, bool *existing)
+                  int priority, int max_retries, const char *key, const char *client,
+                  int64_t now_ms, bool *existing)
 {
     *existing = false;
     sqlite3_stmt *stmt;
@@ -319,6 +331,7 @@ store_job_insert (store_t *self, const char *spec_json, const char *name, const 
     sqlite3_bind_int (stmt, 5, priority);
     sqlite3_bind_int (stmt, 6, max_retries);
     sqlite3_bind_int64 (stmt, 7, now_ms);
+    s_bind_text (stmt, 8, client);
     if (s_step_done (self, stmt, "insert job"))
         return -1;
     return sqlite3_last_insert_rowid (self->db);
@@ -382,6 +395,16 @@ store_job_next (store_t *self, int64_t now_ms)
         return 0;
     sqlite3_bind_int64 (stmt, 1, now_ms);
     sqlite3_bind_int64 (stmt, 2, STORE_AGING_MS);
+    return s_scalar (self, stmt);
+}
+
+int64_t
+store_client_queued (store_t *self, const char *client)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_CLIENT_QUEUED);
+    if (!stmt)
+        return 0;
+    s_bind_text (stmt, 1, client);
     return s_scalar (self, stmt);
 }
 

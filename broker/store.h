@@ -50,10 +50,15 @@ void store_set_fault (store_t *self, store_fault_fn *fault, void *arg);
 
 //  Insert a queued job. spec_json is validated already. key (optional)
 //  makes it idempotent: an existing job with that key is returned instead,
-//  with *existing set. Returns the job id, or -1.
+//  with *existing set. client names the submitter (its key), or NULL.
+//  Returns the job id, or -1.
 int64_t store_job_insert (store_t *self, const char *spec_json, const char *name,
                           const char *data_hash, int priority, int max_retries,
-                          const char *key, int64_t now_ms, bool *existing);
+                          const char *key, const char *client, int64_t now_ms,
+                          bool *existing);
+
+//  Queued jobs submitted by client (NULL: by clients without keys).
+int64_t store_client_queued (store_t *self, const char *client);
 
 //  Read a job's scheduling facts into job (caller frees job->spec via
 //  store_job_clear). Returns 0, or -1 when there is no such job.

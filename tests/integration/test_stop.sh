@@ -2,8 +2,20 @@
 # test_stop - stop a queued job, a running job, and refuse to stop a finished one
 . "$(dirname "$0")/lib.sh"
 
-start_broker
+start_broker --max-queued 3
 make_data "$T/big.csv" 20000
+
+# At most 3 queued jobs per client: the fourth is refused with the reason
+extra=()
+for i in 1 2 3; do
+    extra+=("$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y --epochs 5)") || fail "submit $i"
+done
+if out=$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y 2>&1); then
+    fail "a fourth queued job was accepted"
+fi
+echo "$out" | grep -q "limit per client" || fail "queue limit said '$out'"
+for id in "${extra[@]}"; do "$CLIENT" stop "$id" >/dev/null || fail "stop $id"; done
+ok "queue limit per client: $out"
 
 # No worker yet: the job stays queued, and status says why
 q=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 5) || fail "submit"

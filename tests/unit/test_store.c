@@ -17,7 +17,7 @@ static int64_t
 s_insert (store_t *store, int priority, int64_t created, const char *key)
 {
     bool existing;
-    return store_job_insert (store, s_spec, NULL, NULL, priority, 3, key, created, &existing);
+    return store_job_insert (store, s_spec, NULL, NULL, priority, 3, key, NULL, created, &existing);
 }
 
 static void
@@ -52,10 +52,12 @@ static void
 test_keys_and_retries (store_t *store)
 {
     bool existing;
-    int64_t a = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", 1000, &existing);
+    int64_t a = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 1000, &existing);
     CHECK (a > 0 && !existing);
-    int64_t b = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", 2000, &existing);
+    int64_t b = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 2000, &existing);
     CHECK (b == a && existing);
+    CHECK (store_client_queued (store, "alice") == 1);
+    CHECK (store_client_queued (store, "bob") == 0);
     //  Two lost attempts count against max_retries; a drained one does not
     CHECK (store_job_start (store, a, "w1", 0, 3000) == 1);
     CHECK (store_job_requeue (store, a, 1, "worker_lost", 5000, 4000) == 0);
@@ -126,8 +128,17 @@ main (void)
     json_decref (list);
     store_destroy (&store);
     store_destroy (&store);
-    //  A database from a newer mt is refused
+    //  A version-1 database is migrated: the client column comes back
     char cmd [512];
+    snprintf (cmd, sizeof cmd, "sqlite3 %s 'DROP INDEX jobs_client; ALTER TABLE jobs DROP COLUMN"
+              " client; PRAGMA user_version = 1'", path);
+    if (system (cmd) == 0) {
+        store = store_open (path, &cause);
+        CHECK_MSG (store, "%s", cause);
+        CHECK (store_client_queued (store, NULL) == 0);
+        store_destroy (&store);
+    }
+    //  A database from a newer mt is refused
     snprintf (cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version = 99'", path);
     if (system (cmd) == 0) {
         CHECK (store_open (path, &cause) == NULL);
