@@ -10,11 +10,24 @@ WORKER=$MT_BIN_DIR/mtworker
 CLIENT=$MT_BIN_DIR/mtclient
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mt-test.XXXXXX")
+# MT_WRAP runs the broker and workers under a tool, e.g.
+# MT_WRAP="valgrind --leak-check=full --error-exitcode=99 --log-file=/tmp/vg-%p.log"
+read -r -a WRAP <<< "${MT_WRAP:-}"
 PIDS=()
 FAILED=0
 
 cleanup () {
+    # TERM first, so the processes exit cleanly (and tools like valgrind can
+    # report), then KILL what is left
+    local pid deadline=$(( $(date +%s) + ${MT_STOP_WAIT:-3} ))
     for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+            sleep 0.1
+        done
         kill -9 "$pid" 2>/dev/null
     done
     wait 2>/dev/null
@@ -63,7 +76,7 @@ start_broker () {
         CLIENTS=tcp://127.0.0.1:$CLIENT_PORT
         WORKERS=tcp://127.0.0.1:$WORKER_PORT
         export MT_BROKER=$CLIENTS
-        "$BROKER" --clients "$CLIENTS" --workers "$WORKERS" --db "$T/mt.db" \
+        "${WRAP[@]}" "$BROKER" --clients "$CLIENTS" --workers "$WORKERS" --db "$T/mt.db" \
             --data-dir "$T/data" "$@" >>"$T/broker.log" 2>&1 &
         BROKER_PID=$!
         PIDS+=("$BROKER_PID")
@@ -84,7 +97,7 @@ start_broker () {
 start_worker () {
     local name=$1
     shift
-    "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-$name" --progress-ms 100 "$@" \
+    "${WRAP[@]}" "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-$name" --progress-ms 100 "$@" \
         >>"$T/worker-$name.log" 2>&1 &
     WORKER_PID=$!
     PIDS+=("$WORKER_PID")
