@@ -344,7 +344,7 @@ mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause)
 static int
 s_read_scalar (mt_spec_t *spec, const char *key, json_t *value, char **cause)
 {
-    int64_t i64;
+    int64_t i64 = 0;
     double *reals [] = { &spec->lr, &spec->momentum, &spec->weight_decay, &spec->beta1,
                          &spec->beta2, &spec->eps, &spec->val_split };
     const char *real_keys [] = { "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
@@ -493,7 +493,7 @@ s_read_list (mt_spec_t *spec, json_t *value, const char *key, char **cause)
     if (hidden) {
         spec->n_hidden = 0;
         json_array_foreach (value, i, item) {
-            int64_t width;
+            int64_t width = 0;
             if (s_read_int (item, key, 0, INT32_MAX, &width, cause))
                 return -1;
             spec->hidden [spec->n_hidden++] = (int) width;
