@@ -14,7 +14,7 @@
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT_PRIORITY, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB, Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_COUNT
@@ -27,11 +27,12 @@ static const char *s_sql [Q_COUNT] = {
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
               " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before"
               " FROM jobs WHERE id = ?1",
-    //  Aging: the oldest job of each priority competes with priority plus
-    //  one level per STORE_AGING_MS waited, so nothing starves
-    [Q_NEXT] = "SELECT id FROM (SELECT priority, min (id) AS id, min (created_at) AS created"
-               " FROM jobs WHERE state = 'queued' AND not_before <= ?1 GROUP BY priority)"
-               " ORDER BY priority + (?1 - created) / ?2 DESC, id LIMIT 1",
+    //  Dispatch walks the queued priorities with index seeks: the next lower
+    //  priority present, then the oldest job of that priority that may start
+    [Q_NEXT_PRIORITY] = "SELECT priority FROM jobs WHERE state = 'queued' AND priority < ?1"
+                        " ORDER BY priority DESC LIMIT 1",
+    [Q_NEXT] = "SELECT id, created_at FROM jobs WHERE state = 'queued' AND priority = ?1"
+               " AND not_before <= ?2 ORDER BY id LIMIT 1",
     [Q_QUEUED] = "SELECT count(*) FROM jobs WHERE state = 'queued'",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
@@ -66,7 +67,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
-    [Q_CLIENT_QUEUED] = "SELECT count(*) FROM jobs WHERE client = ?1 AND state = 'queued'",
+    [Q_CLIENT_QUEUED] = "SELECT queued FROM queue_counts WHERE client = coalesce (?1, '')",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
                    " AND outcome IN ('crashed', 'worker_lost')",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
@@ -180,8 +181,24 @@ s_migrate (store_t *self, char **cause)
     //  Each step takes the schema one version up, in one transaction
     static const char *steps [STORE_SCHEMA_VERSION] = {
         NULL,       // 0 -> 1: s_schema
-        "ALTER TABLE jobs ADD COLUMN client TEXT;"                  // 1 -> 2: who submitted
-        "CREATE INDEX jobs_client ON jobs (client, state);"
+        //  1 -> 2: who submitted, and queued jobs per submitter kept by
+        //  triggers, so the limit check is one lookup and rolls back with
+        //  the rest of a failed transaction
+        "ALTER TABLE jobs ADD COLUMN client TEXT;"
+        "CREATE TABLE queue_counts (client TEXT PRIMARY KEY, queued INTEGER NOT NULL);"
+        "CREATE TRIGGER jobs_enter_queue AFTER INSERT ON jobs WHEN new.state = 'queued' BEGIN"
+        "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
+        "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
+        "CREATE TRIGGER jobs_requeue AFTER UPDATE OF state ON jobs"
+        "  WHEN old.state != 'queued' AND new.state = 'queued' BEGIN"
+        "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
+        "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
+        "CREATE TRIGGER jobs_leave_queue AFTER UPDATE OF state ON jobs"
+        "  WHEN old.state = 'queued' AND new.state != 'queued' BEGIN"
+        "  UPDATE queue_counts SET queued = queued - 1 WHERE client = coalesce (old.client, '');"
+        "  END;"
+        "INSERT INTO queue_counts SELECT coalesce (client, ''), count(*) FROM jobs"
+        "  WHERE state = 'queued' GROUP BY 1;"
     };
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char pragma [64];
@@ -387,15 +404,37 @@ s_scalar (store_t *self, sqlite3_stmt *stmt)
     return value;
 }
 
+//  Aging: a job's effective priority is its priority plus one level per
+//  STORE_AGING_MS waited. Only the oldest startable job of each priority can
+//  win, so one seek per priority present finds the next job.
 int64_t
 store_job_next (store_t *self, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = s_stmt (self, Q_NEXT);
-    if (!stmt)
-        return 0;
-    sqlite3_bind_int64 (stmt, 1, now_ms);
-    sqlite3_bind_int64 (stmt, 2, STORE_AGING_MS);
-    return s_scalar (self, stmt);
+    int64_t best = 0, best_rank = INT64_MIN, below = INT64_MAX;
+    sqlite3_stmt *level, *oldest;
+    while ((level = s_stmt (self, Q_NEXT_PRIORITY))) {
+        sqlite3_bind_int64 (level, 1, below);
+        if (sqlite3_step (level) != SQLITE_ROW)
+            break;
+        below = sqlite3_column_int64 (level, 0);
+        sqlite3_reset (level);
+        if (!(oldest = s_stmt (self, Q_NEXT)))
+            break;
+        sqlite3_bind_int64 (oldest, 1, below);
+        sqlite3_bind_int64 (oldest, 2, now_ms);
+        if (sqlite3_step (oldest) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64 (oldest, 0);
+            int64_t rank = below + (now_ms - sqlite3_column_int64 (oldest, 1)) / STORE_AGING_MS;
+            if (rank > best_rank || (rank == best_rank && id < best)) {
+                best = id;
+                best_rank = rank;
+            }
+        }
+        sqlite3_reset (oldest);
+    }
+    if (level)
+        sqlite3_reset (level);
+    return best;
 }
 
 int64_t
