@@ -51,7 +51,7 @@ start_broker () {
     CEP="tcp://127.0.0.1:$1"
     WEP="tcp://127.0.0.1:$2"
     "$BUILD/mtbroker" --clients "$CEP" --workers "$WEP" --db "$dir/mt.db" \
-        --data-dir "$dir/data" -q 2>>"$TMP/broker.log" &
+        --data-dir "$dir/data" --max-queued 1000000 -q 2>>"$TMP/broker.log" &
     BPID=$!
     PIDS="$PIDS $BPID"
 }
