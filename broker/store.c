@@ -14,10 +14,10 @@
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT_PRIORITY, Q_NEXT, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT_PRIORITY, Q_NEXT, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB, Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -33,7 +33,6 @@ static const char *s_sql [Q_COUNT] = {
                         " ORDER BY priority DESC LIMIT 1",
     [Q_NEXT] = "SELECT id, created_at FROM jobs WHERE state = 'queued' AND priority = ?1"
                " AND not_before <= ?2 ORDER BY id LIMIT 1",
-    [Q_QUEUED] = "SELECT count(*) FROM jobs WHERE state = 'queued'",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
                 " RETURNING attempt",
@@ -72,7 +71,6 @@ static const char *s_sql [Q_COUNT] = {
                    " AND outcome IN ('crashed', 'worker_lost')",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
                     " OR checkpoint_hash = ?1 OR instr (spec, ?1) > 0",
-    [Q_BLOB] = "INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?1, ?2, ?3)",
 };
 
 static const char *s_schema =
@@ -102,9 +100,7 @@ static const char *s_schema =
     "CREATE TABLE progress ("
     "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
     "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL);"
-    "CREATE INDEX progress_job ON progress (job, attempt);"
-    "CREATE TABLE blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-    "  created_at INTEGER NOT NULL);";
+    "CREATE INDEX progress_job ON progress (job, attempt);";
 
 struct store_t {
     sqlite3 *db;
@@ -457,13 +453,6 @@ store_job_failures (store_t *self, int64_t id)
     return (int) s_scalar (self, stmt);
 }
 
-int64_t
-store_queued_count (store_t *self)
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_QUEUED);
-    return stmt ? s_scalar (self, stmt) : 0;
-}
-
 int
 store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
                  int64_t now_ms)
@@ -732,18 +721,6 @@ store_job_list (store_t *self, const char *state, int limit)
     }
     json_decref (ids);
     return list;
-}
-
-int
-store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms)
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (stmt, 2, size);
-    sqlite3_bind_int64 (stmt, 3, now_ms);
-    return s_step_done (self, stmt, "record blob");
 }
 
 bool

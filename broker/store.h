@@ -74,9 +74,6 @@ int64_t store_job_next (store_t *self, int64_t now_ms);
 //  worker_lost): what counts against max_retries.
 int store_job_failures (store_t *self, int64_t id);
 
-//  Count queued jobs (for status: why a job waits).
-int64_t store_queued_count (store_t *self);
-
 //  queued -> running with attempt + 1 on worker. Returns the new attempt, or -1.
 int store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
                      int64_t now_ms);
@@ -109,10 +106,6 @@ json_t *store_job_json (store_t *self, int64_t id, bool history);
 
 //  Jobs newest first, optionally in one state; a new JSON array.
 json_t *store_job_list (store_t *self, const char *state, int limit);
-
-//  Record a blob's use by a job (dataset, checkpoint, model) so superseded
-//  blobs can be found. Returns 0 or -1.
-int store_blob_ref (store_t *self, const char *hash, int64_t size, int64_t now_ms);
 
 //  True when a job still names the blob as its data, model, checkpoint or
 //  warm start (or when the store cannot tell).
