@@ -49,7 +49,6 @@ static int s_fetch_store (conn_t *self, mt_msg_t *reply, int fd, char **hash, in
                           int64_t *wanted, char **cause);
 static int s_fetch_into (conn_t *self, int64_t job, int fd, char **hash, int64_t *size,
                          char **cause);
-static int s_write_at (int fd, const void *data, size_t len, int64_t offset);
 
 conn_t *
 conn_new (const char *endpoint, int timeout_ms, char **cause)
@@ -365,23 +364,6 @@ s_fetch_chunk (conn_t *self, int64_t job, int64_t offset, char **cause)
     return s_send (self, &msg, NULL, cause);
 }
 
-static int
-s_write_at (int fd, const void *data, size_t len, int64_t offset)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = pwrite (fd, p, len, offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t) n;
-        offset += n;
-    }
-    return 0;
-}
-
 //  Check one CHUNK reply against what the first one said and write it.
 //  The first reply sets *hash and *size. *wanted counts bytes still missing.
 static int
@@ -409,7 +391,7 @@ s_fetch_store (conn_t *self, mt_msg_t *reply, int fd, char **hash, int64_t *size
     if ((int64_t) len != expect)
         return mt_fail (cause, "the broker sent %zu bytes at offset %lld where %lld were due",
                         len, (long long) offset, (long long) expect);
-    if (len > 0 && s_write_at (fd, data, len, offset))
+    if (len > 0 && mt_write_at (fd, data, len, offset))
         return mt_fail (cause, "cannot write the model: %s", strerror (errno));
     *wanted -= (int64_t) len;
     return 0;

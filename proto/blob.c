@@ -196,7 +196,7 @@ blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t of
         return mt_fail (cause, "chunk at offset %lld of blob %.12s is out of order or past its"
                         " end; send offset %lld next", (long long) offset, hash,
                         (long long) received);
-    if (len > 0 && pwrite (upload->fd, data, len, offset) != (ssize_t) len) {
+    if (len > 0 && mt_write_at (upload->fd, data, len, offset)) {
         self->error = BLOB_ERR_DISK;
         mt_fail (cause, "cannot write blob %.12s: %s", hash, strerror (errno));
         s_upload_drop (self, upload, true);

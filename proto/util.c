@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int s_write_all (int fd, const void *data, size_t len);
 static void s_fsync_dir (const char *path);
 
 int
@@ -81,7 +80,7 @@ mt_file_write_atomic (const char *path, const void *data, size_t len, char **cau
         free (tmp);
         return -1;
     }
-    if (s_write_all (fd, data, len) || fsync (fd)) {
+    if (mt_write_at (fd, data, len, -1) || fsync (fd)) {
         mt_fail (cause, "%s: cannot write: %s", tmp, strerror (errno));
         goto err;
     }
@@ -106,18 +105,20 @@ err:
     return -1;
 }
 
-static int
-s_write_all (int fd, const void *data, size_t len)
+int
+mt_write_at (int fd, const void *data, size_t len, int64_t offset)
 {
     const char *p = data;
     while (len > 0) {
-        ssize_t n = write (fd, p, len);
+        ssize_t n = offset < 0 ? write (fd, p, len) : pwrite (fd, p, len, offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
         p += n;
         len -= (size_t) n;
+        if (offset >= 0)
+            offset += n;
     }
     return 0;
 }

@@ -25,6 +25,10 @@ int64_t mt_mono_ms (void);
 //  Monotonic clock in seconds with ns resolution, for benchmarks and rates.
 double mt_mono_s (void);
 
+//  Write all len bytes to fd at offset (offset < 0: at the file position),
+//  retrying short writes and EINTR. Returns 0, or -1 with errno set.
+int mt_write_at (int fd, const void *data, size_t len, int64_t offset);
+
 //  Write len bytes to path atomically: a temp file beside it, fsync, rename,
 //  fsync of the folder. A crash leaves the old file or the new one, never a
 //  torn one. Returns 0, or -1 with *cause.

@@ -19,7 +19,7 @@ expect_error () {
 port=$(free_port)
 start=$(date +%s)
 expect_error "broker away" "no answer from the broker" "$CLIENT" --broker "tcp://127.0.0.1:$port" --timeout 1 list
-[ $(( $(date +%s) - start )) -le 4 ] || fail "client took too long with no broker"
+[ $(( $(date +%s) - start )) -le 30 ] || fail "the client hung with no broker"
 
 start_broker
 expect_error "unknown command" "unknown command|usage" "$CLIENT" frobnicate

@@ -319,14 +319,16 @@ test_render_job (void)
     CHECK (strcmp (buf, "-") == 0);
 }
 
-//  An endpoint on 127.0.0.1 where nothing listens.
+//  A peer on 127.0.0.1 that accepts connections and never answers, as a
+//  broker that hangs (or a refused CurveZMQ key) looks. It stays bound, so
+//  no other process can take its port meanwhile. *silent_p gets the socket.
 static char *
-s_dead_endpoint (void)
+s_silent_endpoint (zsock_t **silent_p)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     int port = zsock_bind (sock, "tcp://127.0.0.1:*");
     CHECK (port > 0);
-    zsock_destroy (&sock);
+    *silent_p = sock;
     char *endpoint = NULL;
     CHECK (asprintf (&endpoint, "tcp://127.0.0.1:%d", port) > 0);
     return endpoint;
@@ -335,7 +337,8 @@ s_dead_endpoint (void)
 static void
 test_no_broker (void)
 {
-    char *endpoint = s_dead_endpoint ();
+    zsock_t *silent;
+    char *endpoint = s_silent_endpoint (&silent);
     char *cause = NULL;
     conn_t *conn = conn_new (endpoint, 1000, &cause);
     CHECK (conn);
@@ -344,7 +347,8 @@ test_no_broker (void)
     int64_t started = mt_mono_ms ();
     CHECK (conn_call (conn, &request, "PONG", &reply, &cause) == -1);
     int64_t took = mt_mono_ms () - started;
-    CHECK_MSG (took >= 900 && took < 2500, "took %lld ms", (long long) took);
+    //  It waited for the timeout, and did not hang (a generous bound)
+    CHECK_MSG (took >= 900 && took < 30000, "took %lld ms", (long long) took);
     CHECK (request == NULL && reply == NULL);
     CHECK (conn_timed_out (conn));
     char expect [256];
@@ -358,7 +362,8 @@ test_no_broker (void)
     char *argv [] = { "mtclient", "--timeout", "1", "--broker", endpoint, "list", NULL };
     started = mt_mono_ms ();
     CHECK (cmd_main (6, argv) == CMD_EXIT_NO_BROKER);
-    CHECK (mt_mono_ms () - started < 2500);
+    CHECK (mt_mono_ms () - started < 30000);
+    zsock_destroy (&silent);
     CHECK (conn_new ("nonsense", 1000, &cause) == NULL);
     CHECK_STR_CONTAINS (cause, "--broker");
     free (cause);

@@ -1033,10 +1033,10 @@ main (void)
     CHECK (kill (s_broker, SIGTERM) == 0);
     int status_code = -1;
     pid_t gone = 0;
-    int64_t deadline = zclock_mono () + 5000;
+    int64_t deadline = zclock_mono () + 30000;      // a hang check, not a timing one
     while ((gone = waitpid (s_broker, &status_code, WNOHANG)) == 0 && zclock_mono () < deadline)
         zclock_sleep (20);
-    CHECK_MSG (gone == s_broker, "the broker did not exit within 5 s of SIGTERM");
+    CHECK_MSG (gone == s_broker, "the broker did not exit after SIGTERM");
     s_broker = -1;
     CHECK_MSG (WIFEXITED (status_code) && WEXITSTATUS (status_code) == 0,
                "the broker exited with status %d (signal %d)",
