@@ -1269,11 +1269,11 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     int64_t now = zclock_mono ();
     int64_t dead_after = (int64_t) self->config.heartbeat_ms * self->config.liveness;
     store_begin (self->store);
-    fleet_worker_t *w = fleet_first (self->fleet);
-    while (w) {
-        fleet_worker_t *next = fleet_next (self->fleet);
+    //  Lost workers are collected first: removing one moves the fleet's cursor
+    zlistx_t *lost = zlistx_new ();
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
         if (now - w->last_seen > dead_after)
-            s_worker_lost (self, w, "missed heartbeats");
+            zlistx_add_end (lost, w);
         else
         if (w->stop_sent && now - w->stop_sent > BROKER_STOP_GRACE_MS) {
             mt_warn ("broker: worker %s did not confirm the stop of job %lld in time",
@@ -1296,11 +1296,10 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
             peer_t peer = { .identity = w->identity, .req = -1 };
             s_send (self, self->workers, &peer, &msg);
         }
-        //  fleet_remove invalidates the cursor: restart from the front
-        w = next ? fleet_first (self->fleet) : NULL;
-        while (w && w != next)
-            w = fleet_next (self->fleet);
     }
+    for (fleet_worker_t *w = zlistx_first (lost); w; w = zlistx_next (lost))
+        s_worker_lost (self, w, "missed heartbeats");
+    zlistx_destroy (&lost);
     if (!self->recovered && now - self->started > dead_after)
         s_recover (self);
     blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);
