@@ -2,6 +2,7 @@
 #ifndef MT_OPTIM_H_INCLUDED
 #define MT_OPTIM_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mt/spec.h"
@@ -26,6 +27,10 @@ void optim_destroy (optim_t **self_p);
 
 //  One update of params from grads with learning rate lr. Allocates nothing.
 void optim_step (optim_t *self, float *params, const float *grads, double lr);
+
+//  Whether Adam may use 8-wide AVX lanes (on by default where the processor
+//  has AVX). The wide and narrow paths give the same bits; tests check it.
+void optim_set_wide (optim_t *self, bool wide);
 
 //  Steps taken so far (torch's state 'step'); settable when resuming.
 int64_t optim_steps (const optim_t *self);
