@@ -67,6 +67,7 @@ struct agent_t {
     bool retryable;
     json_t *metrics;
     char *self_exe;
+    char *chunk;                // AGENT_CHUNK bytes: the upload chunk being sent
     int signals_seen;           // how many of config.signals we acted on
     bool draining;              // hand the job back and leave
     bool quit;                  // end the reactor
@@ -108,6 +109,7 @@ agent_new (const agent_config_t *config, char **cause)
     self->child_fd = -1;
     self->heartbeat_ms = AGENT_HEARTBEAT_MS;
     self->liveness = AGENT_LIVENESS;
+    self->chunk = malloc (AGENT_CHUNK);
     self->self_exe = realpath (config->self_exe ? config->self_exe : "/proc/self/exe", NULL);
     if (!self->self_exe)
         self->self_exe = strdup ("/proc/self/exe");
@@ -115,7 +117,8 @@ agent_new (const agent_config_t *config, char **cause)
     snprintf (self->name, sizeof self->name, "%s:%ld", self->host, (long) getpid ());
     char jobs [4200];
     snprintf (jobs, sizeof jobs, "%s/jobs", config->cache_dir);
-    if ((config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
+    if ((!self->chunk && mt_fail (cause, "out of memory"))
+    ||  (config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
     ||  !(self->cache = blob_store_new (config->cache_dir, cause))
     ||  (mkdir (jobs, 0700) && errno != EEXIST && mt_fail (cause, "%s: %s", jobs, strerror (errno)))) {
         agent_destroy (&self);
@@ -144,6 +147,7 @@ agent_destroy (agent_t **self_p)
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
     free (self->self_exe);
+    free (self->chunk);
     free (self);
     *self_p = NULL;
 }
@@ -595,10 +599,9 @@ s_upload_next (agent_t *self)
         s_upload_complete (self);
         return;
     }
-    static char buf [AGENT_CHUNK];
     while (t->in_flight < AGENT_CREDIT && t->next < t->size) {
         int64_t length = t->size - t->next < AGENT_CHUNK ? t->size - t->next : AGENT_CHUNK;
-        if (pread (t->fd, buf, (size_t) length, t->next) != length) {
+        if (pread (t->fd, self->chunk, (size_t) length, t->next) != length) {
             s_kill_child (self);
             s_fail (self, "cannot read the file being uploaded", true);
             return;
@@ -608,7 +611,7 @@ s_upload_next (agent_t *self)
         json_object_set_new (mt_msg_body (msg), "size", json_integer (t->size));
         json_object_set_new (mt_msg_body (msg), "offset", json_integer (t->next));
         json_object_set_new (mt_msg_body (msg), "last", json_boolean (t->next + length == t->size));
-        mt_msg_set_payload (msg, buf, (size_t) length);
+        mt_msg_set_payload (msg, self->chunk, (size_t) length);
         s_send (self, &msg);
         t->next += length;
         t->in_flight++;
