@@ -255,23 +255,30 @@ cmd_print_json (json_t *value)
 }
 
 json_t *
+cmd_request (conn_t *conn, mt_msg_t **request_p, const char *reply_command, const char *field,
+             json_type type, char **cause)
+{
+    mt_msg_t *reply = NULL;
+    if (conn_call (conn, request_p, reply_command, &reply, cause))
+        return NULL;
+    json_t *value = json_object_get (mt_msg_body (reply), field);
+    if (value && json_typeof (value) == type)
+        json_incref (value);
+    else {
+        mt_fail (cause, "the broker's %s reply has no '%s'; are mtclient and mtbroker the same"
+                 " version?", reply_command, field);
+        value = NULL;
+    }
+    mt_msg_destroy (&reply);
+    return value;
+}
+
+json_t *
 cmd_job_status (conn_t *conn, int64_t job, char **cause)
 {
     mt_msg_t *request = mt_msg_new ("STATUS");
     json_object_set_new (mt_msg_body (request), "job", json_integer (job));
-    mt_msg_t *reply = NULL;
-    if (conn_call (conn, &request, "JOB", &reply, cause))
-        return NULL;
-    json_t *map = json_object_get (mt_msg_body (reply), "job");
-    if (json_is_object (map))
-        json_incref (map);
-    else {
-        mt_fail (cause, "the broker's JOB reply has no job map; "
-                 "are mtclient and mtbroker the same version?");
-        map = NULL;
-    }
-    mt_msg_destroy (&reply);
-    return map;
+    return cmd_request (conn, &request, "JOB", "job", JSON_OBJECT, cause);
 }
 
 //  Take one global option at argv [*index] before the command. Returns 0

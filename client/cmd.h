@@ -123,6 +123,11 @@ int cmd_print_json (json_t *value);
 //  Returns CMD_EXIT_OK when it succeeded, else a failure code.
 int cmd_watch_job (client_t *client, conn_t *conn, int64_t job);
 
+//  Send request (taken) and wait for reply_command; returns a new reference
+//  to the reply's field, which must be of type, or NULL with *cause.
+json_t *cmd_request (conn_t *conn, mt_msg_t **request_p, const char *reply_command,
+                     const char *field, json_type type, char **cause);
+
 //  Request STATUS of job; returns the job map (caller owns) or NULL with *cause.
 json_t *cmd_job_status (conn_t *conn, int64_t job, char **cause);
 

@@ -89,7 +89,7 @@ s_exec (client_t *client, int argc, char **argv)
     int n = 0;
     char *cause = NULL;
     conn_t *conn = NULL;
-    mt_msg_t *reply = NULL;
+    json_t *jobs = NULL;
     int code = CMD_EXIT_OK;
     if (cmd_parse (client, &cmd_list_entry, argc, argv, "", (struct option []) {
                        { "state", required_argument, NULL, O_STATE },
@@ -104,13 +104,9 @@ s_exec (client_t *client, int argc, char **argv)
     if (list.state)
         json_object_set_new (mt_msg_body (request), "state", json_string (list.state));
     json_object_set_new (mt_msg_body (request), "limit", json_integer (list.limit));
-    if (conn_call (conn, &request, "JOBS", &reply, &cause))
+    jobs = cmd_request (conn, &request, "JOBS", "jobs", JSON_ARRAY, &cause);
+    if (!jobs)
         goto fail;
-    json_t *jobs = json_object_get (mt_msg_body (reply), "jobs");
-    if (!json_is_array (jobs)) {
-        mt_fail (&cause, "the broker's JOBS reply has no list of jobs");
-        goto fail;
-    }
     if (client->json)
         cmd_print_json (jobs);
     else
@@ -119,7 +115,7 @@ s_exec (client_t *client, int argc, char **argv)
 fail:
     code = cmd_fail (client, conn, cause);
 done:
-    mt_msg_destroy (&reply);
+    json_decref (jobs);
     free (cause);
     conn_destroy (&conn);
     return code;

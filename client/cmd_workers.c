@@ -23,7 +23,7 @@ s_exec (client_t *client, int argc, char **argv)
     int n = 0;
     char *cause = NULL;
     conn_t *conn = NULL;
-    mt_msg_t *reply = NULL;
+    json_t *workers = NULL;
     int code = CMD_EXIT_OK;
     if (cmd_parse (client, &cmd_workers_entry, argc, argv, "", (struct option []) {
                        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
@@ -33,13 +33,9 @@ s_exec (client_t *client, int argc, char **argv)
     if (!conn)
         return CMD_EXIT_ERROR;
     mt_msg_t *request = mt_msg_new ("WORKERS");
-    if (conn_call (conn, &request, "WORKERS", &reply, &cause))
+    workers = cmd_request (conn, &request, "WORKERS", "workers", JSON_ARRAY, &cause);
+    if (!workers)
         goto fail;
-    json_t *workers = json_object_get (mt_msg_body (reply), "workers");
-    if (!json_is_array (workers)) {
-        mt_fail (&cause, "the broker's WORKERS reply has no list of workers");
-        goto fail;
-    }
     if (client->json)
         cmd_print_json (workers);
     else
@@ -51,7 +47,7 @@ s_exec (client_t *client, int argc, char **argv)
 fail:
     code = cmd_fail (client, conn, cause);
 done:
-    mt_msg_destroy (&reply);
+    json_decref (workers);
     free (cause);
     conn_destroy (&conn);
     return code;
