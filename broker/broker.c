@@ -121,7 +121,7 @@ static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *co
 static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
-static int64_t s_deadline (const char *spec, int64_t started_at);
+static int64_t s_deadline (json_t *spec, int64_t started_at);
 static void s_release (broker_t *self, fleet_worker_t *worker);
 static void s_reap (broker_t *self);
 
@@ -788,7 +788,9 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
     if (current && (!other || other == peer->worker)) {
         peer->worker->job = job_id;
         peer->worker->attempt = attempt;
-        peer->worker->deadline = s_deadline (job.spec, job.started_at);
+        json_t *spec = json_loads (job.spec, 0, NULL);
+        peer->worker->deadline = s_deadline (spec, job.started_at);
+        json_decref (spec);
         peer->worker->last_step = -1;
         peer->worker->step_moved = zclock_mono ();
         mt_info ("broker: worker %s still runs job %lld attempt %d: adopted",
@@ -957,18 +959,17 @@ s_doomed_free (void **item)
 static void
 s_doom_checkpoint (broker_t *self, int64_t id, const char *keep)
 {
-    store_job_t job;
-    if (store_job_get (self->store, id, &job))
+    char hash [65];
+    if (store_job_checkpoint_hash (self->store, id, hash))
         return;
     doomed_t *doomed = calloc (1, sizeof *doomed);
-    if (doomed && job.checkpoint_hash [0] && (!keep || strcmp (job.checkpoint_hash, keep) != 0)) {
-        memcpy (doomed->hash, job.checkpoint_hash, 65);
+    if (doomed && hash [0] && (!keep || strcmp (hash, keep) != 0)) {
+        memcpy (doomed->hash, hash, 65);
         doomed->since = zclock_mono ();
         zlistx_add_end (self->doomed, doomed);
     }
     else
         free (doomed);
-    store_job_clear (&job);
 }
 
 //  Delete superseded blobs that have waited BROKER_DOOM_DELAY_MS and that no
@@ -1148,13 +1149,12 @@ s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg)
     peer->worker = NULL;
 }
 
-//  When a job that started at started_at (0 = now) runs out of time.
+//  When a job whose parsed spec is spec (NULL when unparsable) that started
+//  at started_at (0 = now) runs out of time.
 static int64_t
-s_deadline (const char *spec, int64_t started_at)
+s_deadline (json_t *spec, int64_t started_at)
 {
-    json_t *root = json_loads (spec, 0, NULL);
-    int64_t limit = json_integer_value (json_object_get (root, "time_limit_s"));
-    json_decref (root);
+    int64_t limit = json_integer_value (json_object_get (spec, "time_limit_s"));
     return limit > 0 ? (started_at ? started_at : zclock_time ()) + limit * 1000 : 0;
 }
 
@@ -1193,15 +1193,13 @@ s_dispatch (broker_t *self)
     while ((worker = fleet_idle (self->fleet)) && worker->name [0]) {
         int64_t id = store_job_next (self->store, now);
         store_job_t job;
-        if (id <= 0 || store_job_get (self->store, id, &job))
+        int attempt = id > 0 ? store_job_take (self->store, id, worker->name, now, &job) : -1;
+        if (attempt < 0)
             break;
-        int attempt = store_job_start (self->store, id, worker->name, job.checkpoint_epoch, now);
-        if (attempt < 0) {
-            store_job_clear (&job);
-            break;
-        }
         mt_msg_t *msg = s_assignment (self, &job, attempt);
-        worker->deadline = s_deadline (job.spec, job.started_at);
+        //  job is the row after the start: started_at is the first start's time
+        worker->deadline = s_deadline (json_object_get (mt_msg_body (msg), "spec"),
+                                       job.started_at);
         store_job_clear (&job);
         worker->job = id;
         worker->attempt = attempt;

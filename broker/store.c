@@ -17,7 +17,7 @@ typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT_PRIORITY, Q_NEXT, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_CHECKPOINT_HASH, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -35,7 +35,8 @@ static const char *s_sql [Q_COUNT] = {
                " AND not_before <= ?2 ORDER BY id LIMIT 1",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
-                " RETURNING attempt",
+                " RETURNING id, state, attempt, max_retries, spec, data_hash, model_hash,"
+                " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before",
     [Q_ATTEMPT_INSERT] = "INSERT INTO attempts (job, attempt, worker, started_at,"
                          " resumed_from_epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_PROGRESS] = "UPDATE jobs SET epoch = ?3, epochs = ?4, step = ?5, steps = ?6, loss = ?7,"
@@ -66,6 +67,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
+    [Q_CHECKPOINT_HASH] = "SELECT checkpoint_hash FROM jobs WHERE id = ?1",
     [Q_CLIENT_QUEUED] = "SELECT queued FROM queue_counts WHERE client = coalesce (?1, '')",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
                    " AND outcome IN ('crashed', 'worker_lost')",
@@ -357,18 +359,10 @@ s_copy_column (sqlite3_stmt *stmt, int col, char *out, size_t size)
     snprintf (out, size, "%s", text ? text : "");
 }
 
-int
-store_job_get (store_t *self, int64_t id, store_job_t *job)
+//  Q_GET and Q_START return a job's facts in the same columns.
+static int
+s_job_row (sqlite3_stmt *stmt, store_job_t *job)
 {
-    memset (job, 0, sizeof *job);
-    sqlite3_stmt *stmt = s_stmt (self, Q_GET);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    if (sqlite3_step (stmt) != SQLITE_ROW) {
-        sqlite3_reset (stmt);
-        return -1;
-    }
     job->id = sqlite3_column_int64 (stmt, 0);
     s_copy_column (stmt, 1, job->state, sizeof job->state);
     job->attempt = sqlite3_column_int (stmt, 2);
@@ -381,8 +375,36 @@ store_job_get (store_t *self, int64_t id, store_job_t *job)
     s_copy_column (stmt, 9, job->worker, sizeof job->worker);
     job->started_at = sqlite3_column_int64 (stmt, 10);
     job->not_before = sqlite3_column_int64 (stmt, 11);
-    sqlite3_reset (stmt);
     return job->spec ? 0 : -1;
+}
+
+int
+store_job_get (store_t *self, int64_t id, store_job_t *job)
+{
+    memset (job, 0, sizeof *job);
+    sqlite3_stmt *stmt = s_stmt (self, Q_GET);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int rc = sqlite3_step (stmt) == SQLITE_ROW ? s_job_row (stmt, job) : -1;
+    sqlite3_reset (stmt);
+    return rc;
+}
+
+int
+store_job_checkpoint_hash (store_t *self, int64_t id, char hash [65])
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_CHECKPOINT_HASH);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int rc = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        s_copy_column (stmt, 0, hash, 65);
+        rc = 0;
+    }
+    sqlite3_reset (stmt);
+    return rc;
 }
 
 void
@@ -453,9 +475,11 @@ store_job_failures (store_t *self, int64_t id)
     return (int) s_scalar (self, stmt);
 }
 
-int
-store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
-                 int64_t now_ms)
+//  queued -> running; with job, the attempt resumes from the job's checkpoint
+//  epoch (not resumed_from_epoch) and job gets the row as it is after the start.
+static int
+s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
+             int64_t now_ms, store_job_t *job)
 {
     sqlite3_stmt *stmt = s_stmt (self, Q_START);
     if (!stmt)
@@ -465,7 +489,15 @@ store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from
     sqlite3_bind_int64 (stmt, 3, now_ms);
     if (self->fault && self->fault (self->fault_arg))
         return -1;
-    int attempt = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
+    int attempt = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        attempt = sqlite3_column_int (stmt, 2);
+        if (job && s_job_row (stmt, job))
+            attempt = -1;
+        else
+        if (job)
+            resumed_from_epoch = job->checkpoint_epoch;
+    }
     sqlite3_reset (stmt);
     if (attempt < 0 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
         return -1;
@@ -475,6 +507,23 @@ store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from
     sqlite3_bind_int64 (stmt, 4, now_ms);
     sqlite3_bind_int (stmt, 5, resumed_from_epoch);
     return s_step_done (self, stmt, "insert attempt") ? -1 : attempt;
+}
+
+int
+store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
+                 int64_t now_ms)
+{
+    return s_job_start (self, id, worker, resumed_from_epoch, now_ms, NULL);
+}
+
+int
+store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, store_job_t *job)
+{
+    memset (job, 0, sizeof *job);
+    int attempt = s_job_start (self, id, worker, 0, now_ms, job);
+    if (attempt < 0)
+        store_job_clear (job);
+    return attempt;
 }
 
 int

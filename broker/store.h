@@ -63,6 +63,10 @@ int64_t store_client_queued (store_t *self, const char *client);
 //  Read a job's scheduling facts into job (caller frees job->spec via
 //  store_job_clear). Returns 0, or -1 when there is no such job.
 int store_job_get (store_t *self, int64_t id, store_job_t *job);
+
+//  Copy a job's latest checkpoint hash ("" when none) into hash. Returns 0,
+//  or -1 when there is no such job.
+int store_job_checkpoint_hash (store_t *self, int64_t id, char hash [65]);
 void store_job_clear (store_job_t *job);
 
 //  The next job to run: queued, not backing off, highest effective priority
@@ -77,6 +81,13 @@ int store_job_failures (store_t *self, int64_t id);
 //  queued -> running with attempt + 1 on worker. Returns the new attempt, or -1.
 int store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
                      int64_t now_ms);
+
+//  store_job_start resuming from the job's checkpoint epoch, in one statement:
+//  job gets the job's facts as they are after the start (caller frees them
+//  via store_job_clear; nothing to free on failure). Returns the new attempt,
+//  or -1.
+int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
+                    store_job_t *job);
 
 int store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
                         int64_t now_ms);

@@ -2,6 +2,7 @@
 #include "mt/blob.h"
 #include "mt/util.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -25,6 +26,10 @@ struct blob_store_t {
     blob_error_t error;         // the kind of the last write failure
     upload_t uploads [BLOB_MAX_UPLOADS];
     int n_uploads;
+    //  Blobs known to be stored: hash -> int64_t size. Filled by a stat that
+    //  found the blob or a finished upload, emptied by blob_store_remove, so
+    //  blob_store_has needs no stat for them; absence is always checked on disk
+    zhashx_t *known;
 };
 
 static char *s_part_path (blob_store_t *self, const char *hash);
@@ -32,6 +37,8 @@ static upload_t *s_upload_find (blob_store_t *self, const char *hash);
 static void s_upload_drop (blob_store_t *self, upload_t *upload, bool unlink_part);
 static int s_finish (blob_store_t *self, upload_t *upload, char **cause);
 static void s_hex (const unsigned char *digest, char hex [65]);
+static void s_known_add (blob_store_t *self, const char *hash, int64_t size);
+static void s_known_free (void **item);
 
 blob_store_t *
 blob_store_new (const char *dir, char **cause)
@@ -50,13 +57,20 @@ blob_store_new (const char *dir, char **cause)
         }
     }
     blob_store_t *self = calloc (1, sizeof *self);
-    if (self)
+    if (self) {
         self->dir = strdup (dir);
-    if (!self || !self->dir) {
+        self->known = zhashx_new ();
+    }
+    if (!self || !self->dir || !self->known) {
+        if (self) {
+            free (self->dir);
+            zhashx_destroy (&self->known);
+        }
         free (self);
         mt_fail (cause, "out of memory");
         return NULL;
     }
+    zhashx_set_destructor (self->known, s_known_free);
     return self;
 }
 
@@ -68,6 +82,7 @@ blob_store_destroy (blob_store_t **self_p)
     blob_store_t *self = *self_p;
     while (self->n_uploads > 0)
         s_upload_drop (self, &self->uploads [0], false);
+    zhashx_destroy (&self->known);
     free (self->dir);
     free (self);
     *self_p = NULL;
@@ -105,13 +120,41 @@ s_part_path (blob_store_t *self, const char *hash)
 bool
 blob_store_has (blob_store_t *self, const char *hash, int64_t *size)
 {
+    int64_t *known = hash ? zhashx_lookup (self->known, hash) : NULL;
+    if (known) {
+        if (size)
+            *size = *known;
+        return true;
+    }
     char *path = blob_store_path (self, hash);
     struct stat st;
     bool has = path && stat (path, &st) == 0 && S_ISREG (st.st_mode);
+    if (has)
+        s_known_add (self, hash, (int64_t) st.st_size);
     if (has && size)
         *size = st.st_size;
     free (path);
     return has;
+}
+
+//  Remember that blob hash (a valid hash) is stored with size bytes; without
+//  memory it is simply not remembered.
+static void
+s_known_add (blob_store_t *self, const char *hash, int64_t size)
+{
+    int64_t *item = malloc (sizeof *item);
+    if (!item)
+        return;
+    *item = size;
+    if (zhashx_insert (self->known, hash, item))
+        free (item);
+}
+
+static void
+s_known_free (void **item)
+{
+    free (*item);
+    *item = NULL;
 }
 
 static upload_t *
@@ -236,6 +279,8 @@ s_finish (blob_store_t *self, upload_t *upload, char **cause)
         self->error = BLOB_ERR_DISK;
         rc = mt_fail (cause, "cannot store blob %.12s: %s", upload->hash, strerror (errno));
     }
+    else
+        s_known_add (self, upload->hash, upload->size);
     free (part);
     free (path);
     s_upload_drop (self, upload, rc != 0);
@@ -287,6 +332,8 @@ blob_store_read (blob_store_t *self, const char *hash, int64_t offset, void *buf
 int
 blob_store_remove (blob_store_t *self, const char *hash)
 {
+    if (hash)
+        zhashx_delete (self->known, hash);
     char *path = blob_store_path (self, hash);
     int rc = path ? unlink (path) : -1;
     free (path);

@@ -29,7 +29,7 @@ wait_state "$q" succeeded 30
 ok "queued jobs ran after the restart"
 
 # kill -9 the worker running a long job: it is requeued, attempt 2 resumes from a checkpoint
-j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 40 --checkpoint-every 1 --seed 3) || fail "submit"
+j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 400 --checkpoint-every 1 --seed 3) || fail "submit"
 wait_state "$j" running 20
 wait_epoch "$j" 3 60
 victim=$(job_field "$j" worker)
