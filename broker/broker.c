@@ -137,6 +137,7 @@ broker_config_init (broker_config_t *config)
     config->liveness = BROKER_LIVENESS;
     config->stall_ms = BROKER_STALL_MS;
     config->max_queued = BROKER_MAX_QUEUED;
+    config->max_workers = FLEET_MAX_WORKERS;
 }
 
 //  A ROUTER bound to endpoint; with auth, a CURVE server admitting the keys
@@ -827,9 +828,14 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    if (!peer->worker && !(peer->worker = fleet_add (self->fleet, peer->identity))) {
+    if (!peer->worker && fleet_size (self->fleet) >= (size_t) self->config.max_workers) {
         s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its"
-                 " limit", FLEET_MAX_WORKERS);
+                 " limit (mtbroker --max-workers)", self->config.max_workers);
+        return;
+    }
+    if (!peer->worker && !(peer->worker = fleet_add (self->fleet, peer->identity))) {
+        s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker cannot add a worker"
+                 " (out of memory)");
         return;
     }
     fleet_worker_t *w = peer->worker;

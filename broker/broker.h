@@ -27,6 +27,7 @@ typedef struct {
     int heartbeat_ms;
     int liveness;
     int64_t max_queued;         // queued jobs per client (per key; all keyless clients share)
+    int max_workers;            // connected workers at most
     int64_t stall_ms;           // a running job whose step has not moved this long fails; 0 = off
     bool insecure;              // allow a non-loopback bind without keys
     const char *keys;           // CurveZMQ keys folder (broker_secret, clients/, workers/), or NULL

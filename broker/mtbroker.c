@@ -1,5 +1,6 @@
 /*  mtbroker - the broker's command line: options, logging, then the reactor  */
 #include "broker.h"
+#include "fleet.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -35,6 +36,7 @@ s_usage (FILE *out)
         "  --liveness N        missed heartbeats before a worker is lost (default %d)\n"
         "  --max-queued N      queued jobs per client key (keyless clients share one\n"
         "                      count) (default %d)\n"
+        "  --max-workers N     connected workers at most (default %d)\n"
         "  --stall-timeout S   fail a running job whose step has not moved for S seconds\n"
         "                      (default %d; 0 = never)\n"
         "  --keys DIR          CurveZMQ: encrypt and admit only known keys. DIR/broker_secret\n"
@@ -45,7 +47,8 @@ s_usage (FILE *out)
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n",
-        BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_MAX_QUEUED, BROKER_STALL_MS / 1000);
+        BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_MAX_QUEUED, FLEET_MAX_WORKERS,
+        BROKER_STALL_MS / 1000);
 }
 
 //  An integer option in [lo, hi], or a message and false.
@@ -71,7 +74,8 @@ main (int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "data-dir", required_argument, 0, 'D' },
         { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "stall-timeout", required_argument, 0, 'S' },
-        { "max-queued", required_argument, 0, 'Q' }, { "insecure", no_argument, 0, 'I' },
+        { "max-queued", required_argument, 0, 'Q' },
+        { "max-workers", required_argument, 0, 'M' }, { "insecure", no_argument, 0, 'I' },
         { "keys", required_argument, 0, 'K' }, { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
@@ -101,6 +105,10 @@ main (int argc, char **argv)
                 config.max_queued = queued;
                 break;
             }
+            case 'M':
+                if (!s_int_arg ("--max-workers", optarg, 1, FLEET_MAX_WORKERS, &config.max_workers))
+                    return 2;
+                break;
             case 'I': config.insecure = true; break;
             case 'K': config.keys = optarg; break;
             case 'v': level++; break;

@@ -1,4 +1,4 @@
-/*  test_broker - a broker whose disk fails: submits refused with a clear error, reads go on  */
+/*  test_broker - an in-process broker: a failing disk, and the uploads and workers limits  */
 #include "testutil.h"
 #include "broker.h"
 #include "store.h"
@@ -63,6 +63,7 @@ main (void)
     config.db = db;
     config.data_dir = data;
     config.heartbeat_ms = 100;
+    config.max_workers = 2;
     char *cause = NULL;
     broker_t *broker = broker_new (&config, &cause);
     CHECK_MSG (broker, "%s", cause);
@@ -111,6 +112,59 @@ main (void)
     json_t *state = json_object_get (json_object_get (mt_msg_body (reply), "job"), "state");
     CHECK (streq (json_string_value (state), "queued"));
     mt_msg_destroy (&reply);
+
+    //  At most 64 uploads in progress: the 65th is refused, the broker goes on
+    for (int i = 0; i < 65; i++) {
+        char body [256];
+        snprintf (body, sizeof body, "{\"hash\": \"%064x\", \"size\": 4, \"offset\": 0,"
+                  " \"last\": false}", i + 1);
+        mt_msg_t *msg = mt_msg_new ("UPLOAD");
+        json_t *fields = json_loads (body, 0, NULL);
+        json_object_update (mt_msg_body (msg), fields);
+        json_decref (fields);
+        mt_msg_set_payload (msg, "ab", 2);
+        CHECK (mt_msg_send (msg, sock, NULL) == 0);
+        mt_msg_destroy (&msg);
+        zmsg_t *zmsg = zmsg_recv (sock);
+        CHECK (zmsg);
+        const char *err;
+        reply = mt_msg_decode (zmsg, &err, &cause);
+        zmsg_destroy (&zmsg);
+        CHECK (reply);
+        if (i < 64)
+            CHECK (mt_msg_is (reply, "UPLOADED"));
+        else {
+            CHECK (mt_msg_is (reply, "ERROR"));
+            CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0
+                   && streq (code, MT_ERR_TOO_LARGE));
+        }
+        mt_msg_destroy (&reply);
+    }
+    reply = s_call (sock, "PING", "{}");
+    CHECK (mt_msg_is (reply, "PONG"));
+    mt_msg_destroy (&reply);
+
+    //  At most max_workers workers: the third is refused, the first two stay
+    zsock_t *w [3];
+    for (int i = 0; i < 3; i++) {
+        w [i] = zsock_new_dealer (workers);
+        zsock_set_rcvtimeo (w [i], 5000);
+        char body [200];
+        snprintf (body, sizeof body, "{\"name\": \"w%d\", \"host\": \"h\", \"version\":"
+                  " \"t\", \"pid\": %d, \"cores\": 1, \"threads\": 1}", i, i + 1);
+        reply = s_call (w [i], "HELLO", body);
+        CHECK (mt_msg_is (reply, i < 2 ? "WELCOME" : "ERROR"));
+        if (i == 2) {
+            CHECK (mt_msg_get_str (reply, "text", 4096, &text, NULL) == 0);
+            CHECK_STR_CONTAINS (text, "--max-workers");
+        }
+        mt_msg_destroy (&reply);
+    }
+    reply = s_call (sock, "WORKERS", "{}");
+    CHECK (json_array_size (json_object_get (mt_msg_body (reply), "workers")) == 2);
+    mt_msg_destroy (&reply);
+    for (int i = 0; i < 3; i++)
+        zsock_destroy (&w [i]);
 
     zsock_destroy (&sock);
     zsys_interrupted = 1;
