@@ -73,12 +73,19 @@ s_broker_alive (void)
 static int
 s_free_port (void)
 {
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    CHECK (sock);
-    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
-    zsock_destroy (&sock);
-    CHECK (port > 0);
-    return port;
+    //  Below the kernel's ephemeral range (32768 and up), so no outgoing
+    //  connection of another test can hold the port when the broker binds it
+    for (int tries = 0; tries < 200; tries++) {
+        int port = 20000 + (int) (randof (12000));
+        zsock_t *sock = zsock_new (ZMQ_ROUTER);
+        CHECK (sock);
+        int bound = zsock_bind (sock, "tcp://127.0.0.1:%d", port);
+        zsock_destroy (&sock);
+        if (bound == port)
+            return port;
+    }
+    CHECK_MSG (false, "no free port on 127.0.0.1");
+    return -1;
 }
 
 static zsock_t *
@@ -157,7 +164,7 @@ s_broker_start (const char *binary)
     CHECK (mt_msg_send (ping, sock, NULL) == 0);
     mt_msg_destroy (&ping);
     mt_msg_t *pong = NULL;
-    int64_t deadline = zclock_mono () + 10000;
+    int64_t deadline = zclock_mono () + 20000;
     while (!pong && zclock_mono () < deadline && s_broker_alive ())
         pong = s_recv_within (sock, 100);
     zsock_destroy (&sock);
@@ -170,6 +177,11 @@ s_broker_start (const char *binary)
         kill (s_broker, SIGKILL);
     waitpid (s_broker, NULL, 0);
     s_broker = -1;
+    char command [400];
+    snprintf (command, sizeof command, "tail -n 5 %s/broker.log >&2", s_dir);
+    fprintf (stderr, "test_wire: mtbroker on %s did not answer; its log:\n", s_clients);
+    if (system (command) != 0)
+        fprintf (stderr, "(no log)\n");
     return false;
 }
 
@@ -930,6 +942,7 @@ main (void)
     zsys_handler_set (NULL);
     int64_t started = zclock_mono ();
 
+    srandom ((unsigned) getpid () ^ (unsigned) zclock_mono ());
     bool up = false;
     for (int tries = 0; tries < 5 && !up; tries++)
         up = s_broker_start (binary);
