@@ -32,6 +32,8 @@ static void s_line (s_canvas_t *canvas, int x0, int y0, int x1, int y1);
 static void s_plot (s_canvas_t *canvas, json_t *history, const s_range_t *range);
 static void s_print_canvas (FILE *out, const s_canvas_t *canvas, const s_range_t *range, bool utf8);
 static void s_table (FILE *out, int cols, int rows, char **cells);
+static char **s_cells_new (const char **header, int cols, int rows);
+static void s_cells_print (FILE *out, char **cells, int cols, int rows);
 static void s_job_attempts (FILE *out, json_t *attempts);
 static void s_job_spec (FILE *out, json_t *spec);
 static const char *s_metric_label (json_t *job);
@@ -370,16 +372,40 @@ s_cell_num (json_t *object, const char *key, bool whole)
     return cell;
 }
 
+//  A table of cols x rows owned strings, the header row filled; NULL on
+//  allocation failure.
+static char **
+s_cells_new (const char **header, int cols, int rows)
+{
+    char **cells = calloc ((size_t) (cols * rows), sizeof (char *));
+    for (int c = 0; cells && c < cols; c++)
+        cells [c] = strdup (header [c]);
+    return cells;
+}
+
+//  Print the table if every cell was made (an allocation may have failed),
+//  then free it.
+static void
+s_cells_print (FILE *out, char **cells, int cols, int rows)
+{
+    bool ok = true;
+    for (int i = 0; i < cols * rows; i++)
+        ok = ok && cells [i];
+    if (ok)
+        s_table (out, cols, rows, cells);
+    for (int i = 0; i < cols * rows; i++)
+        free (cells [i]);
+    free (cells);
+}
+
 void
 render_jobs (FILE *out, json_t *jobs)
 {
     const char *header [] = { "ID", "NAME", "STATE", "ATTEMPT", "EPOCH", "LOSS", "WORKER", "CREATED" };
     int cols = 8, rows = (int) json_array_size (jobs) + 1;
-    char **cells = calloc ((size_t) (cols * rows), sizeof (char *));
+    char **cells = s_cells_new (header, cols, rows);
     if (!cells)
         return;
-    for (int c = 0; c < cols; c++)
-        cells [c] = strdup (header [c]);
     for (int r = 1; r < rows; r++) {
         json_t *job = json_array_get (jobs, (size_t) r - 1);
         json_t *progress = json_object_get (job, "progress");
@@ -401,14 +427,7 @@ render_jobs (FILE *out, json_t *jobs)
         row [6] = strdup (s_str (job, "worker", "-"));
         row [7] = strdup (when);
     }
-    bool ok = true;
-    for (int i = 0; i < cols * rows; i++)
-        ok = ok && cells [i];
-    if (ok)
-        s_table (out, cols, rows, cells);
-    for (int i = 0; i < cols * rows; i++)
-        free (cells [i]);
-    free (cells);
+    s_cells_print (out, cells, cols, rows);
 }
 
 void
@@ -416,11 +435,9 @@ render_workers (FILE *out, json_t *workers)
 {
     const char *header [] = { "NAME", "HOST", "STATE", "JOB", "THREADS", "LAST SEEN" };
     int cols = 6, rows = (int) json_array_size (workers) + 1;
-    char **cells = calloc ((size_t) (cols * rows), sizeof (char *));
+    char **cells = s_cells_new (header, cols, rows);
     if (!cells)
         return;
-    for (int c = 0; c < cols; c++)
-        cells [c] = strdup (header [c]);
     for (int r = 1; r < rows; r++) {
         json_t *worker = json_array_get (workers, (size_t) r - 1);
         char **row = cells + r * cols;
@@ -440,14 +457,7 @@ render_workers (FILE *out, json_t *workers)
         else
             row [5] = strdup ("-");
     }
-    bool ok = true;
-    for (int i = 0; i < cols * rows; i++)
-        ok = ok && cells [i];
-    if (ok)
-        s_table (out, cols, rows, cells);
-    for (int i = 0; i < cols * rows; i++)
-        free (cells [i]);
-    free (cells);
+    s_cells_print (out, cells, cols, rows);
 }
 
 static void
