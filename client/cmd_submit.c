@@ -1,6 +1,7 @@
 /*  cmd_submit - `mtclient submit`: hash and upload the data, then submit the spec  */
 #include "cmd_submit.h"
 #include "mt/log.h"
+#include "mt/blob.h"
 #include "mt/util.h"
 
 #include <limits.h>
@@ -330,7 +331,7 @@ static int
 s_hash_local (const char *flag, const char *path, char *hash, int64_t *size, char **cause)
 {
     char *why = NULL;
-    if (conn_hash_file (path, hash, size, &why)) {
+    if (blob_hash_file (path, hash, size, &why)) {
         mt_fail (cause, "%s: %s", flag, why);
         free (why);
         return -1;

@@ -2,12 +2,12 @@
 #include "conn.h"
 #include "mt/curve.h"
 #include "mt/log.h"
+#include "mt/blob.h"
 #include "mt/util.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,34 +229,6 @@ conn_call (conn_t *self, mt_msg_t **request_p, const char *expect, mt_msg_t **re
     return 0;
 }
 
-int
-conn_hash_file (const char *path, char hex [MT_HASH_HEX + 1], int64_t *size, char **cause)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return mt_fail (cause, "cannot open '%s': %s", path, strerror (errno));
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init (&state);
-    unsigned char buffer [64 * 1024];
-    int64_t total = 0;
-    size_t got;
-    while ((got = fread (buffer, 1, sizeof buffer, file)) > 0) {
-        crypto_hash_sha256_update (&state, buffer, got);
-        total += (int64_t) got;
-    }
-    int rc = 0;
-    if (ferror (file))
-        rc = mt_fail (cause, "cannot read '%s': %s", path, strerror (errno));
-    fclose (file);
-    if (rc)
-        return -1;
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&state, digest);
-    sodium_bin2hex (hex, MT_HASH_HEX + 1, digest, sizeof digest);
-    *size = total;
-    return 0;
-}
-
 static mt_msg_t *
 s_upload_msg (const char *hash, int64_t size, int64_t offset, bool last)
 {
@@ -458,7 +430,7 @@ conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *s
     }
     char check [MT_HASH_HEX + 1];
     int64_t check_size;
-    if (conn_hash_file (tmp, check, &check_size, cause))
+    if (blob_hash_file (tmp, check, &check_size, cause))
         goto done;
     if (strcmp (check, got_hash) || check_size != got_size) {
         mt_fail (cause, "the downloaded model's SHA-256 is %s, not the %s the broker reports; "

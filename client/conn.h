@@ -40,10 +40,6 @@ const char *conn_error_code (const conn_t *self);
 //  The endpoint (borrowed).
 const char *conn_endpoint (const conn_t *self);
 
-//  SHA-256 of a file as lower-case hex, streaming, and its size in bytes.
-//  Returns 0, or -1 with *cause naming the file.
-int conn_hash_file (const char *path, char hex [MT_HASH_HEX + 1], int64_t *size, char **cause);
-
 //  Upload the file at path whose SHA-256 is hash (PROTOCOL.md section 5):
 //  probe at offset 0, then CONN_CHUNK chunks with CONN_CREDIT in flight,
 //  from the offset the broker wants. Returns 0 once the broker holds the

@@ -352,32 +352,45 @@ s_hex (const unsigned char *digest, char hex [65])
 }
 
 int
-blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause)
+blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause)
 {
     if (sodium_init () < 0)
         return mt_fail (cause, "libsodium failed to initialize");
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
     crypto_hash_sha256_state sha;
     crypto_hash_sha256_init (&sha);
     static const size_t block = 1 << 20;
     unsigned char *buf = malloc (block);
+    if (!buf)
+        return mt_fail (cause, "out of memory");
     int64_t total = 0;
-    ssize_t n = 0;
-    while (buf && (n = read (fd, buf, block)) > 0) {
+    ssize_t n;
+    while ((n = pread (fd, buf, block, total)) > 0) {
         crypto_hash_sha256_update (&sha, buf, (unsigned long long) n);
         total += n;
     }
     int saved = errno;
     free (buf);
-    close (fd);
-    if (!buf || n < 0)
-        return mt_fail (cause, "%s: cannot read: %s", path, buf ? strerror (saved) : "out of memory");
+    if (n < 0)
+        return mt_fail (cause, "cannot read: %s", strerror (saved));
     unsigned char digest [crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final (&sha, digest);
     s_hex (digest, hex);
     if (size)
         *size = total;
     return 0;
+}
+
+int
+blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mt_fail (cause, "cannot open '%s': %s", path, strerror (errno));
+    char *why = NULL;
+    int rc = blob_hash_fd (fd, hex, size, &why);
+    close (fd);
+    if (rc)
+        mt_fail (cause, "'%s': %s", path, why);
+    free (why);
+    return rc;
 }

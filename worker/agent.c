@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -498,38 +497,16 @@ s_on_socket (zloop_t *loop, zsock_t *sock, void *arg)
 
 //  --- Uploads: checkpoints and the final model --------------------------------
 
-//  Hash an open file from its descriptor, so what is hashed is what is sent
-//  even if the child renames a newer file over the path meanwhile.
-static int
-s_hash_fd (int fd, char hex [65], int64_t *size)
-{
-    crypto_hash_sha256_state sha;
-    crypto_hash_sha256_init (&sha);
-    unsigned char buf [65536];
-    int64_t total = 0;
-    ssize_t n;
-    while ((n = pread (fd, buf, sizeof buf, total)) > 0) {
-        crypto_hash_sha256_update (&sha, buf, (unsigned long long) n);
-        total += n;
-    }
-    if (n < 0)
-        return -1;
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&sha, digest);
-    for (int i = 0; i < 32; i++)
-        snprintf (hex + 2 * i, 3, "%02x", digest [i]);
-    *size = total;
-    return 0;
-}
-
 //  Start uploading the file at path; returns 0, or -1 when it cannot be read.
+//  The file is hashed through the descriptor it is sent from, so a newer
+//  checkpoint renamed over the path meanwhile does not mix in.
 static int
 s_upload_start (agent_t *self, const char *path, purpose_t purpose, int epoch)
 {
     transfer_t *t = &self->xfer;
     memset (t, 0, sizeof *t);
     t->fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0 || s_hash_fd (t->fd, t->hash, &t->size)) {
+    if (t->fd < 0 || blob_hash_fd (t->fd, t->hash, &t->size, NULL)) {
         if (t->fd >= 0)
             close (t->fd);
         t->fd = -1;

@@ -65,4 +65,8 @@ int blob_store_remove (blob_store_t *self, const char *hash);
 //  memory); *size gets its length. Returns 0, or -1 with *cause.
 int blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause);
 
+//  The same for an open file, read from its start with pread (the file
+//  position is not moved), so what is hashed is what the caller then sends.
+int blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause);
+
 #endif

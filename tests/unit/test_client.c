@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "mt/msg.h"
+#include "mt/blob.h"
 #include "mt/util.h"
 
 #include <czmq.h>
@@ -548,9 +549,9 @@ test_transfers (void)
     char hash [MT_HASH_HEX + 1];
     int64_t size = 0;
     char *cause = NULL;
-    CHECK (conn_hash_file (data, hash, &size, &cause) == 0);
+    CHECK (blob_hash_file (data, hash, &size, &cause) == 0);
     CHECK (size == FAKE_MODEL_SIZE && strcmp (hash, fake.model_hash) == 0);
-    CHECK (conn_hash_file ("/nonexistent/file", hash, &size, &cause) == -1);
+    CHECK (blob_hash_file ("/nonexistent/file", hash, &size, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "/nonexistent/file");
 
     conn_t *conn = conn_new (endpoint, 5000, &cause);
