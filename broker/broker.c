@@ -271,9 +271,8 @@ s_is_loopback (const char *endpoint)
 static bool
 s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
 {
-    if (!(zsock_events (sock) & ZMQ_POLLIN))
-        return false;
-    zmsg_t *zmsg = zmsg_recv (sock);
+    //  A non-blocking read: asking ZMQ_EVENTS first costs a poll per call
+    zmsg_t *zmsg = zmsg_recv_nowait (sock);
     if (!zmsg)
         return false;
     peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
