@@ -2,6 +2,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "fleet.h"
+#include "queue.h"
 #include "store.h"
 #include "mt/blob.h"
 #include "mt/log.h"
@@ -29,6 +30,7 @@ struct broker_t {
     zsock_t *workers;
     zloop_t *loop;
     store_t *store;
+    queue_t *queue;             // the store's queued jobs, in dispatch order
     blob_store_t *blobs;
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
@@ -124,6 +126,10 @@ static void s_doomed_free (void **item);
 static int64_t s_deadline (json_t *spec, int64_t started_at);
 static void s_release (broker_t *self, fleet_worker_t *worker);
 static void s_reap (broker_t *self);
+static int s_enqueue (void *queue, int64_t id, int priority, int64_t created_at,
+                      int64_t not_before, const char *client);
+static void s_begin (broker_t *self);
+static void s_end (broker_t *self);
 
 void
 broker_config_init (broker_config_t *config)
@@ -192,6 +198,9 @@ broker_new (const broker_config_t *config, char **cause)
     if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->store = store_open (config->db, cause))
+    ||  !(self->queue = queue_new ())
+    ||  (store_queued_load (self->store, s_enqueue, self->queue)
+         && mt_fail (cause, "%s: cannot load the queued jobs", config->db))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
     ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
                                   &self->clients_endpoint, cause))
@@ -223,6 +232,7 @@ broker_destroy (broker_t **self_p)
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
     store_destroy (&self->store);
+    queue_destroy (&self->queue);
     blob_store_destroy (&self->blobs);
     fleet_destroy (&self->fleet);
     if (self->outbox) {
@@ -321,8 +331,7 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
 static void
 s_batch (broker_t *self)
 {
-    if (store_begin (self->store))
-        mt_error ("broker: cannot begin a transaction; writes will fail");
+    s_begin (self);
     for (int n = 0; n < BROKER_BATCH; n++) {
         bool any = s_handle_one (self, self->clients, s_client_handlers, false);
         any |= s_handle_one (self, self->workers, s_worker_handlers, true);
@@ -330,7 +339,36 @@ s_batch (broker_t *self)
             break;
     }
     s_dispatch (self);
-    s_flush (self, store_commit (self->store) == 0);
+    s_end (self);
+}
+
+//  A batch's transaction covers the store and the queue in memory alike.
+static void
+s_begin (broker_t *self)
+{
+    if (store_begin (self->store))
+        mt_error ("broker: cannot begin a transaction; writes will fail");
+    queue_begin (self->queue);
+}
+
+//  Commit, then send the replies; when the commit fails the queue is put
+//  back as it was and writers hear a storage error.
+static void
+s_end (broker_t *self)
+{
+    bool committed = store_commit (self->store) == 0;
+    if (committed)
+        queue_commit (self->queue);
+    else
+        queue_rollback (self->queue);
+    s_flush (self, committed);
+}
+
+static int
+s_enqueue (void *queue, int64_t id, int priority, int64_t created_at, int64_t not_before,
+           const char *client)
+{
+    return queue_add (queue, id, priority, created_at, not_before, client);
 }
 
 static int
@@ -481,13 +519,16 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
         s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "SUBMIT: field 'spec' must be a map");
         return -1;
     }
-    *json = json_dumps (value, JSON_COMPACT);
     char *cause = NULL;
-    if (!*json || mt_spec_from_json (spec, *json, &cause)) {
+    if (mt_spec_from_value (spec, value, &cause)) {
         s_error (self, self->clients, peer, MT_ERR_BAD_SPEC, "bad spec: %s", cause ? cause : "?");
         free (cause);
-        free (*json);
-        *json = NULL;
+        return -1;
+    }
+    if (!(*json = json_dumps (value, JSON_COMPACT))) {
+        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker is out of memory;"
+                 " retry later");
+        mt_spec_clear (spec);
         return -1;
     }
     const char *missing = NULL;
@@ -517,7 +558,7 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         return;
     }
-    int64_t queued = store_client_queued (self->store, peer->user);
+    int64_t queued = queue_count (self->queue, peer->user);
     if (queued >= self->config.max_queued) {
         s_error (self, self->clients, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the"
                  " limit per client (mtbroker --max-queued); wait for some to start",
@@ -529,8 +570,11 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     if (s_read_spec (self, peer, msg, &spec, &json))
         return;
     bool existing;
+    int64_t now = zclock_time ();
     int64_t id = store_job_insert (self->store, json, spec.name, spec.data_hash, spec.priority,
-                                   spec.max_retries, key, peer->user, zclock_time (), &existing);
+                                   spec.max_retries, key, peer->user, now, &existing);
+    if (id > 0 && !existing && queue_add (self->queue, id, spec.priority, now, 0, peer->user))
+        id = -1;
     free (json);
     mt_spec_clear (&spec);
     peer->wrote = true;
@@ -656,9 +700,12 @@ s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     int rc = 0;
     peer->wrote = true;
-    if (strcmp (job.state, "queued") == 0)
+    if (strcmp (job.state, "queued") == 0) {
         rc = store_job_finish (self->store, id, job.attempt, "stopped", "stopped", NULL,
                                "stopped by request before it started", NULL, zclock_time ());
+        if (rc == 0)
+            queue_remove (self->queue, id);
+    }
     else
     if (strcmp (job.state, "running") == 0) {
         rc = store_job_set_state (self->store, id, "stopping");
@@ -788,6 +835,7 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
     if (current && (!other || other == peer->worker)) {
         peer->worker->job = job_id;
         peer->worker->attempt = attempt;
+        memcpy (peer->worker->checkpoint, job.checkpoint_hash, sizeof peer->worker->checkpoint);
         json_t *spec = json_loads (job.spec, 0, NULL);
         peer->worker->deadline = s_deadline (spec, job.started_at);
         json_decref (spec);
@@ -959,14 +1007,12 @@ s_doomed_free (void **item)
     *item = NULL;
 }
 
-//  The job's current checkpoint, unless it is keep, is deleted later, once
-//  no job names it.
+//  The latest checkpoint of the job worker runs, unless it is keep, is
+//  deleted later, once no job names it.
 static void
-s_doom_checkpoint (broker_t *self, int64_t id, const char *keep)
+s_doom_checkpoint (broker_t *self, fleet_worker_t *worker, const char *keep)
 {
-    char hash [65];
-    if (store_job_checkpoint_hash (self->store, id, hash))
-        return;
+    const char *hash = worker->checkpoint;
     doomed_t *doomed = calloc (1, sizeof *doomed);
     if (doomed && hash [0] && (!keep || strcmp (hash, keep) != 0)) {
         memcpy (doomed->hash, hash, 65);
@@ -1010,8 +1056,9 @@ s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     peer->wrote = true;
-    s_doom_checkpoint (self, job, hash);
-    store_job_checkpoint (self->store, job, attempt, hash, (int) epoch);
+    s_doom_checkpoint (self, peer->worker, hash);
+    if (store_job_checkpoint (self->store, job, attempt, hash, (int) epoch) == 0)
+        snprintf (peer->worker->checkpoint, sizeof peer->worker->checkpoint, "%s", hash);
 }
 
 //  The worker is free again; the job ended one way or another.
@@ -1042,7 +1089,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     char *text = json_dumps (metrics, JSON_COMPACT);
     peer->wrote = true;
-    s_doom_checkpoint (self, job, NULL);
+    s_doom_checkpoint (self, peer->worker, NULL);
     store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
                       zclock_time ());
     free (text);
@@ -1067,7 +1114,8 @@ s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char
         int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
         if (backoff > BROKER_BACKOFF_MAX_MS)
             backoff = BROKER_BACKOFF_MAX_MS;
-        store_job_requeue (self->store, id, attempt, outcome, now + backoff, now);
+        if (store_job_requeue (self->store, id, attempt, outcome, now + backoff, now) == 0)
+            queue_add (self->queue, id, job.priority, job.created_at, now + backoff, job.client);
         mt_info ("broker: job %lld attempt %d: %s (%s); retry in %lld ms", (long long) id,
                  attempt, outcome, reason, (long long) backoff);
     }
@@ -1135,7 +1183,8 @@ s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg)
             store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
                               "stopped by request", NULL, zclock_time ());
         else
-            store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time ());
+        if (store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time ()) == 0)
+            queue_add (self->queue, job, record.priority, record.created_at, 0, record.client);
         store_job_clear (&record);
     }
     mt_info ("broker: worker %s handed back job %lld", peer->worker->name, (long long) job);
@@ -1196,11 +1245,17 @@ s_dispatch (broker_t *self)
     int64_t now = zclock_time ();
     fleet_worker_t *worker;
     while ((worker = fleet_idle (self->fleet)) && worker->name [0]) {
-        int64_t id = store_job_next (self->store, now);
+        int64_t id = queue_next (self->queue, now);
+        if (id == 0)
+            break;
         store_job_t job;
-        int attempt = id > 0 ? store_job_take (self->store, id, worker->name, now, &job) : -1;
+        int attempt = store_job_take (self->store, id, worker->name, now, &job);
+        //  Out of the queue either way: a job the store would not start is
+        //  not startable (a failed write fails the batch, which puts it back)
+        queue_remove (self->queue, id);
         if (attempt < 0)
             break;
+        memcpy (worker->checkpoint, job.checkpoint_hash, sizeof worker->checkpoint);
         mt_msg_t *msg = s_assignment (self, &job, attempt);
         //  job is the row after the start: started_at is the first start's time
         worker->deadline = s_deadline (json_object_get (mt_msg_body (msg), "spec"),
@@ -1271,7 +1326,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     broker_t *self = arg;
     int64_t now = zclock_mono ();
     int64_t dead_after = (int64_t) self->config.heartbeat_ms * self->config.liveness;
-    store_begin (self->store);
+    s_begin (self);
     //  Lost workers are collected first: removing one moves the fleet's cursor
     zlistx_t *lost = zlistx_new ();
     for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
@@ -1308,6 +1363,6 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);
     s_reap (self);
     s_dispatch (self);
-    s_flush (self, store_commit (self->store) == 0);
+    s_end (self);
     return 0;
 }

@@ -18,6 +18,7 @@ typedef struct {
     int cores, threads;
     int64_t job;                // job it runs, 0 when idle
     int attempt;
+    char checkpoint [65];       // the job's latest checkpoint hash, "" when none
     int64_t connected_at;       // wall clock, ms since epoch
     int64_t last_seen;          // monotonic ms of its last message
     int64_t stop_sent;          // monotonic ms a STOP was sent, 0 when none

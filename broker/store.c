@@ -8,16 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
-#define STORE_AGING_MS       60000  // a queued job gains one priority level per minute
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_NEXT_PRIORITY, Q_NEXT, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB_USED, Q_FAILURES, Q_CLIENT_QUEUED, Q_CHECKPOINT_HASH, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -25,18 +24,16 @@ static const char *s_sql [Q_COUNT] = {
                  " created_at, client) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
-              " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before"
-              " FROM jobs WHERE id = ?1",
-    //  Dispatch walks the queued priorities with index seeks: the next lower
-    //  priority present, then the oldest job of that priority that may start
-    [Q_NEXT_PRIORITY] = "SELECT priority FROM jobs WHERE state = 'queued' AND priority < ?1"
-                        " ORDER BY priority DESC LIMIT 1",
-    [Q_NEXT] = "SELECT id, created_at FROM jobs WHERE state = 'queued' AND priority = ?1"
-               " AND not_before <= ?2 ORDER BY id LIMIT 1",
+              " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
+              " created_at, client FROM jobs WHERE id = ?1",
+    //  The queue in memory is loaded from here at start
+    [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
+                 " WHERE state = 'queued'",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
                 " RETURNING id, state, attempt, max_retries, spec, data_hash, model_hash,"
-                " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before",
+                " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
+                " created_at, client",
     [Q_ATTEMPT_INSERT] = "INSERT INTO attempts (job, attempt, worker, started_at,"
                          " resumed_from_epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_PROGRESS] = "UPDATE jobs SET epoch = ?3, epochs = ?4, step = ?5, steps = ?6, loss = ?7,"
@@ -67,10 +64,10 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
-    [Q_CHECKPOINT_HASH] = "SELECT checkpoint_hash FROM jobs WHERE id = ?1",
-    [Q_CLIENT_QUEUED] = "SELECT queued FROM queue_counts WHERE client = coalesce (?1, '')",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
                    " AND outcome IN ('crashed', 'worker_lost')",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
                     " OR checkpoint_hash = ?1 OR instr (spec, ?1) > 0",
 };
@@ -116,6 +113,7 @@ struct store_t {
 static sqlite3_stmt *s_stmt (store_t *self, query_t q);
 static int s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what);
 static int s_exec (store_t *self, const char *sql);
+static int s_run (store_t *self, query_t q, const char *what);
 static int s_migrate (store_t *self, char **cause);
 static void s_bind_text (sqlite3_stmt *stmt, int col, const char *text);
 static void s_bind_real (sqlite3_stmt *stmt, int col, double value);
@@ -196,7 +194,12 @@ s_migrate (store_t *self, char **cause)
         "  UPDATE queue_counts SET queued = queued - 1 WHERE client = coalesce (old.client, '');"
         "  END;"
         "INSERT INTO queue_counts SELECT coalesce (client, ''), count(*) FROM jobs"
-        "  WHERE state = 'queued' GROUP BY 1;"
+        "  WHERE state = 'queued' GROUP BY 1;",
+        //  2 -> 3: the queue and its counts live in the broker's memory,
+        //  loaded from the jobs at start; the triggers and the queue index
+        //  only cost writes
+        "DROP TRIGGER jobs_enter_queue; DROP TRIGGER jobs_requeue;"
+        "DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts; DROP INDEX jobs_queue;"
     };
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char pragma [64];
@@ -225,6 +228,22 @@ s_exec (store_t *self, const char *sql)
     return 0;
 }
 
+//  Run a prepared statement that returns no rows (BEGIN, COMMIT).
+static int
+s_run (store_t *self, query_t q, const char *what)
+{
+    sqlite3_stmt *stmt = s_stmt (self, q);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        mt_error ("store: %s: %s", what, sqlite3_errmsg (self->db));
+        return -1;
+    }
+    return 0;
+}
+
 void
 store_set_fault (store_t *self, store_fault_fn *fault, void *arg)
 {
@@ -237,7 +256,7 @@ store_begin (store_t *self)
 {
     if (self->in_tx)
         return 0;
-    if (s_exec (self, "BEGIN IMMEDIATE"))
+    if (s_run (self, Q_BEGIN, "begin"))
         return -1;
     self->in_tx = true;
     return 0;
@@ -253,7 +272,7 @@ store_commit (store_t *self)
         store_rollback (self);
         return -1;
     }
-    if (s_exec (self, "COMMIT")) {
+    if (s_run (self, Q_COMMIT, "commit")) {
         store_rollback (self);
         return -1;
     }
@@ -375,6 +394,9 @@ s_job_row (sqlite3_stmt *stmt, store_job_t *job)
     s_copy_column (stmt, 9, job->worker, sizeof job->worker);
     job->started_at = sqlite3_column_int64 (stmt, 10);
     job->not_before = sqlite3_column_int64 (stmt, 11);
+    job->priority = sqlite3_column_int (stmt, 12);
+    job->created_at = sqlite3_column_int64 (stmt, 13);
+    s_copy_column (stmt, 14, job->client, sizeof job->client);
     return job->spec ? 0 : -1;
 }
 
@@ -387,22 +409,6 @@ store_job_get (store_t *self, int64_t id, store_job_t *job)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     int rc = sqlite3_step (stmt) == SQLITE_ROW ? s_job_row (stmt, job) : -1;
-    sqlite3_reset (stmt);
-    return rc;
-}
-
-int
-store_job_checkpoint_hash (store_t *self, int64_t id, char hash [65])
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_CHECKPOINT_HASH);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        s_copy_column (stmt, 0, hash, 65);
-        rc = 0;
-    }
     sqlite3_reset (stmt);
     return rc;
 }
@@ -422,47 +428,25 @@ s_scalar (store_t *self, sqlite3_stmt *stmt)
     return value;
 }
 
-//  Aging: a job's effective priority is its priority plus one level per
-//  STORE_AGING_MS waited. Only the oldest startable job of each priority can
-//  win, so one seek per priority present finds the next job.
-int64_t
-store_job_next (store_t *self, int64_t now_ms)
+int
+store_queued_load (store_t *self, store_queued_fn *fn, void *arg)
 {
-    int64_t best = 0, best_rank = INT64_MIN, below = INT64_MAX;
-    sqlite3_stmt *level, *oldest;
-    while ((level = s_stmt (self, Q_NEXT_PRIORITY))) {
-        sqlite3_bind_int64 (level, 1, below);
-        if (sqlite3_step (level) != SQLITE_ROW)
-            break;
-        below = sqlite3_column_int64 (level, 0);
-        sqlite3_reset (level);
-        if (!(oldest = s_stmt (self, Q_NEXT)))
-            break;
-        sqlite3_bind_int64 (oldest, 1, below);
-        sqlite3_bind_int64 (oldest, 2, now_ms);
-        if (sqlite3_step (oldest) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64 (oldest, 0);
-            int64_t rank = below + (now_ms - sqlite3_column_int64 (oldest, 1)) / STORE_AGING_MS;
-            if (rank > best_rank || (rank == best_rank && id < best)) {
-                best = id;
-                best_rank = rank;
-            }
-        }
-        sqlite3_reset (oldest);
-    }
-    if (level)
-        sqlite3_reset (level);
-    return best;
-}
-
-int64_t
-store_client_queued (store_t *self, const char *client)
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_CLIENT_QUEUED);
+    sqlite3_stmt *stmt = s_stmt (self, Q_QUEUED);
     if (!stmt)
-        return 0;
-    s_bind_text (stmt, 1, client);
-    return s_scalar (self, stmt);
+        return -1;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (stmt)) == SQLITE_ROW) {
+        const char *client = (const char *) sqlite3_column_text (stmt, 4);
+        rc = fn (arg, sqlite3_column_int64 (stmt, 0), sqlite3_column_int (stmt, 1),
+                 sqlite3_column_int64 (stmt, 2), sqlite3_column_int64 (stmt, 3),
+                 client ? client : "");
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        mt_error ("store: reading the queued jobs: %s", sqlite3_errmsg (self->db));
+        rc = -1;
+    }
+    sqlite3_reset (stmt);
+    return rc;
 }
 
 int

@@ -22,6 +22,9 @@ typedef struct {
     char worker [129];          // current worker's name, "" when none
     int64_t started_at;         // first start, ms since epoch; 0 before it
     int64_t not_before;         // queued: not to start before, ms since epoch
+    int priority;
+    int64_t created_at;         // ms since epoch
+    char client [64];           // who submitted it ("" when unknown)
 } store_job_t;
 
 //  Progress of a running attempt.
@@ -57,22 +60,18 @@ int64_t store_job_insert (store_t *self, const char *spec_json, const char *name
                           const char *key, const char *client, int64_t now_ms,
                           bool *existing);
 
-//  Queued jobs submitted by client (NULL: by clients without keys).
-int64_t store_client_queued (store_t *self, const char *client);
+//  Call fn for every queued job, in no particular order (the broker's queue
+//  is loaded from here). Stops at the first non-zero return of fn. Returns
+//  0, or -1 when reading failed or fn said stop.
+typedef int (store_queued_fn) (void *arg, int64_t id, int priority, int64_t created_at,
+                               int64_t not_before, const char *client);
+int store_queued_load (store_t *self, store_queued_fn *fn, void *arg);
 
 //  Read a job's scheduling facts into job (caller frees job->spec via
 //  store_job_clear). Returns 0, or -1 when there is no such job.
 int store_job_get (store_t *self, int64_t id, store_job_t *job);
 
-//  Copy a job's latest checkpoint hash ("" when none) into hash. Returns 0,
-//  or -1 when there is no such job.
-int store_job_checkpoint_hash (store_t *self, int64_t id, char hash [65]);
 void store_job_clear (store_job_t *job);
-
-//  The next job to run: queued, not backing off, highest effective priority
-//  (priority + one level per minute waited) first, then oldest. Returns its
-//  id, or 0 when none.
-int64_t store_job_next (store_t *self, int64_t now_ms);
 
 //  Attempts of a job that ended in a failure a retry may fix (crashed,
 //  worker_lost): what counts against max_retries.

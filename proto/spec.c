@@ -329,13 +329,21 @@ mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause)
     if (!root)
         return mt_fail (cause, "spec is not valid JSON: %s (line %d, column %d)",
                         error.text, error.line, error.column);
+    int rc = mt_spec_from_value (spec, root, cause);
+    json_decref (root);
+    return rc;
+}
+
+int
+mt_spec_from_value (mt_spec_t *spec, json_t *root, char **cause)
+{
+    mt_spec_init (spec);
     int rc = -1;
     if (!json_is_object (root))
         mt_fail (cause, "spec must be a JSON object");
     else
     if (s_read_fields (spec, root, cause) == 0)
         rc = mt_spec_validate (spec, cause);
-    json_decref (root);
     if (rc)
         mt_spec_clear (spec);
     return rc;

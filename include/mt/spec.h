@@ -2,6 +2,7 @@
 #ifndef MT_SPEC_H_INCLUDED
 #define MT_SPEC_H_INCLUDED
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,8 @@ char *mt_spec_to_json (const mt_spec_t *spec);
 //  fields keep their defaults, unknown fields and wrong types are errors.
 //  Validates. Returns 0, or -1 with *cause (caller frees).
 int mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause);
+//  The same from a parsed JSON object (borrowed).
+int mt_spec_from_value (mt_spec_t *spec, json_t *root, char **cause);
 
 //  Names of enum values, as used in JSON and on the command line, and back.
 //  The parsers return 0 or -1 for an unknown name.

@@ -1,4 +1,4 @@
-/*  test_store - the job store: insert, idempotent keys, dispatch order, aging, retries, faults  */
+/*  test_store - the job store: insert, start, idempotent keys, retries, faults, migration  */
 #include "testutil.h"
 #include "store.h"
 
@@ -20,32 +20,51 @@ s_insert (store_t *store, int priority, int64_t created, const char *key)
     return store_job_insert (store, s_spec, NULL, NULL, priority, 3, key, NULL, created, &existing);
 }
 
+//  The queued jobs as store_queued_load reports them: a sum of ids and a count
+typedef struct {
+    int64_t ids, count;
+    char client [64];
+} queued_t;
+
+static int
+s_queued (void *arg, int64_t id, int priority, int64_t created_at, int64_t not_before,
+          const char *client)
+{
+    queued_t *q = arg;
+    q->ids += id;
+    q->count++;
+    snprintf (q->client, sizeof q->client, "%s", client);
+    return 0;
+}
+
+static queued_t
+s_load (store_t *store)
+{
+    queued_t q = { 0 };
+    CHECK (store_queued_load (store, s_queued, &q) == 0);
+    return q;
+}
+
+//  Jobs start once, from queued only; the queued ones are what the broker loads
 static void
-test_order_and_aging (store_t *store)
+test_start (store_t *store)
 {
     int64_t now = 10 * 60000;
     CHECK (store_begin (store) == 0);
     int64_t low = s_insert (store, 0, now, NULL);
     int64_t high = s_insert (store, 5, now, NULL);
-    int64_t high2 = s_insert (store, 5, now, NULL);
     CHECK (store_commit (store) == 0);
-    //  Highest priority first, then oldest
-    CHECK (store_job_next (store, now) == high);
+    queued_t q = s_load (store);
+    CHECK (q.count == 2 && q.ids == low + high);
     CHECK (store_job_start (store, high, "w1", 0, now) == 1);
-    CHECK (store_job_next (store, now) == high2);
-    CHECK (store_job_start (store, high2, "w1", 0, now) == 1);
-    CHECK (store_job_next (store, now) == low);
-    //  A priority-3 job arriving two minutes later runs first; another arriving
-    //  at five minutes does not: the priority-0 job has gained five levels
-    int64_t mid = s_insert (store, 3, now + 2 * 60000, NULL);
-    CHECK (store_job_next (store, now + 2 * 60000) == mid);
-    CHECK (store_job_start (store, mid, "w2", 0, now + 2 * 60000) == 1);
-    int64_t mid2 = s_insert (store, 3, now + 5 * 60000, NULL);
-    CHECK (store_job_next (store, now + 5 * 60000) == low);
-    CHECK (store_job_start (store, low, "w2", 0, now + 5 * 60000) == 1);
-    CHECK (store_job_next (store, now + 5 * 60000) == mid2);
-    CHECK (store_job_start (store, mid2, "w2", 0, now + 5 * 60000) == 1);
-    CHECK (store_job_next (store, now) == 0);
+    CHECK (store_job_start (store, high, "w1", 0, now) == -1);     // not queued any more
+    store_job_t job;
+    CHECK (store_job_take (store, low, "w2", now + 5, &job) == 1);
+    CHECK (job.id == low && job.priority == 0 && job.created_at == now);
+    CHECK (strcmp (job.state, "running") == 0 && strcmp (job.worker, "w2") == 0);
+    store_job_clear (&job);
+    CHECK (store_job_take (store, low, "w2", now, &job) == -1);
+    CHECK (s_load (store).count == 0);
 }
 
 static void
@@ -56,21 +75,21 @@ test_keys_and_retries (store_t *store)
     CHECK (a > 0 && !existing);
     int64_t b = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 2000, &existing);
     CHECK (b == a && existing);
-    CHECK (store_client_queued (store, "alice") == 1);
-    CHECK (store_client_queued (store, "bob") == 0);
-    //  Counts follow the job: out of the queue on start, back on requeue
-    //  Two lost attempts count against max_retries; a drained one does not
+    queued_t q = s_load (store);
+    CHECK (q.count == 1 && q.ids == a && strcmp (q.client, "alice") == 0);
+    //  Out of the queue on start, back on requeue; two lost attempts count
+    //  against max_retries, a drained one does not
     CHECK (store_job_start (store, a, "w1", 0, 3000) == 1);
-    CHECK (store_client_queued (store, "alice") == 0);
+    CHECK (s_load (store).count == 0);
     CHECK (store_job_requeue (store, a, 1, "worker_lost", 5000, 4000) == 0);
-    CHECK (store_client_queued (store, "alice") == 1);
-    CHECK (store_job_next (store, 4500) != a);       // backing off
+    CHECK (s_load (store).count == 1);
     CHECK (store_job_start (store, a, "w2", 0, 5000) == 2);
     CHECK (store_job_requeue (store, a, 2, "drained", 0, 6000) == 0);
     CHECK (store_job_failures (store, a) == 1);
     store_job_t job;
     CHECK (store_job_get (store, a, &job) == 0);
     CHECK (strcmp (job.state, "queued") == 0 && job.attempt == 2 && job.started_at == 3000);
+    CHECK (job.not_before == 0 && job.created_at == 1000 && strcmp (job.client, "alice") == 0);
     store_job_clear (&job);
     json_t *json = store_job_json (store, a, true);
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
@@ -119,7 +138,7 @@ main (void)
     char *cause = NULL;
     store_t *store = store_open (path, &cause);
     CHECK_MSG (store, "%s", cause);
-    test_order_and_aging (store);
+    test_start (store);
     test_keys_and_retries (store);
     test_faults (store);
     store_destroy (&store);
@@ -127,20 +146,21 @@ main (void)
     store = store_open (path, &cause);
     CHECK (store);
     json_t *list = store_job_list (store, NULL, 1000);
-    CHECK (json_array_size (list) >= 5);
+    CHECK (json_array_size (list) == 4);
     json_decref (list);
     store_destroy (&store);
     store_destroy (&store);
-    //  A version-1 database is migrated: the submitter column and the queue
-    //  counts come back, counted from the jobs
+    //  A version-1 database is migrated through every step to the current
+    //  schema; its queued jobs are still there to load
     char cmd [512];
-    snprintf (cmd, sizeof cmd, "sqlite3 %s 'DROP TRIGGER jobs_enter_queue; DROP TRIGGER"
-              " jobs_requeue; DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts;"
-              " ALTER TABLE jobs DROP COLUMN client; PRAGMA user_version = 1'", path);
+    snprintf (cmd, sizeof cmd, "sqlite3 %s 'CREATE INDEX jobs_queue ON jobs (state,"
+              " priority DESC, id); ALTER TABLE jobs DROP COLUMN client;"
+              " PRAGMA user_version = 1'", path);
     CHECK (system (cmd) == 0);
     store = store_open (path, &cause);
     CHECK_MSG (store, "%s", cause);
-    CHECK (store_client_queued (store, NULL) == 2);     // the two queued jobs, submitters gone
+    queued_t q = s_load (store);
+    CHECK (q.count == 2 && strcmp (q.client, "") == 0);     // submitters unknown before v2
     store_destroy (&store);
     //  A database from a newer mt is refused
     snprintf (cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version = 99'", path);
