@@ -34,6 +34,10 @@ struct broker_t {
     blob_store_t *blobs;
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
+    zlistx_t *pending;          // outgoing_t committed, sent once the sync in flight ends
+    zactor_t *syncer;           // the sync thread: makes commits durable
+    bool syncing;               // a sync is in flight; batches meanwhile join the next commit
+    bool fatal;                 // the database could not be made durable: stop
     zlistx_t *doomed;           // doomed_t: superseded blobs, deleted after a delay
     int64_t started;            // monotonic ms
     bool recovered;             // jobs left running by a previous broker were handled
@@ -130,6 +134,10 @@ static int s_enqueue (void *queue, int64_t id, int priority, int64_t created_at,
                       int64_t not_before, const char *client);
 static void s_begin (broker_t *self);
 static void s_end (broker_t *self);
+static void s_syncer (zsock_t *pipe, void *store);
+static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
+static void s_finish (broker_t *self);
+static void s_drop (zlistx_t *list);
 
 void
 broker_config_init (broker_config_t *config)
@@ -192,13 +200,15 @@ broker_new (const broker_config_t *config, char **cause)
     self->chunk = malloc (BROKER_CHUNK_MAX);
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
+    self->pending = zlistx_new ();
     self->doomed = zlistx_new ();
     zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->queue = queue_new ())
+    ||  !(self->syncer = zactor_new (s_syncer, self->store))
     ||  (store_queued_load (self->store, s_enqueue, self->queue)
          && mt_fail (cause, "%s: cannot load the queued jobs", config->db))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
@@ -215,6 +225,7 @@ broker_new (const broker_config_t *config, char **cause)
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->clients, s_on_clients, self);
     zloop_reader (self->loop, self->workers, s_on_workers, self);
+    zloop_reader (self->loop, zactor_sock (self->syncer), s_on_synced, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_on_timer, self);
     if (self->auth)
         auth_attach (self->auth, self->loop);
@@ -228,6 +239,7 @@ broker_destroy (broker_t **self_p)
         return;
     broker_t *self = *self_p;
     zloop_destroy (&self->loop);
+    s_finish (self);
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
@@ -238,6 +250,10 @@ broker_destroy (broker_t **self_p)
     if (self->outbox) {
         s_flush (self, false);
         zlistx_destroy (&self->outbox);
+    }
+    if (self->pending) {
+        s_drop (self->pending);
+        zlistx_destroy (&self->pending);
     }
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
@@ -261,7 +277,7 @@ broker_run (broker_t *self)
         errno = 0;
     }
     mt_info ("broker: shutting down");
-    return 0;
+    return self->fatal ? 1 : 0;
 }
 
 struct store_t *broker_store (broker_t *self) { return self->store; }
@@ -343,25 +359,131 @@ s_batch (broker_t *self)
 }
 
 //  A batch's transaction covers the store and the queue in memory alike.
+//  While a sync is in flight the transaction stays open, and the batches
+//  that arrive meanwhile commit together when it ends (group commit).
 static void
 s_begin (broker_t *self)
 {
+    if (store_in_transaction (self->store))
+        return;
     if (store_begin (self->store))
         mt_error ("broker: cannot begin a transaction; writes will fail");
     queue_begin (self->queue);
 }
 
-//  Commit, then send the replies; when the commit fails the queue is put
-//  back as it was and writers hear a storage error.
+//  Commit, unless a sync is in flight. A commit that wrote is made durable
+//  by the sync thread before its replies leave; one that wrote nothing
+//  replies at once; when the commit fails the queue is put back as it was
+//  and writers hear a storage error.
 static void
 s_end (broker_t *self)
 {
+    if (self->syncing)
+        return;
+    bool wrote = store_dirty (self->store);
     bool committed = store_commit (self->store) == 0;
     if (committed)
         queue_commit (self->queue);
     else
         queue_rollback (self->queue);
-    s_flush (self, committed);
+    if (committed && wrote) {
+        zstr_send (self->syncer, "SYNC");
+        self->syncing = true;
+        outgoing_t *out;
+        while ((out = zlistx_first (self->outbox))) {
+            zlistx_detach_cur (self->outbox);
+            zlistx_add_end (self->pending, out);
+        }
+    }
+    else
+        s_flush (self, committed);
+}
+
+//  The sync thread: one fdatasync of the write-ahead log per request,
+//  answered with the errno (0 when the commits are durable).
+static void
+s_syncer (zsock_t *pipe, void *store)
+{
+    zsock_signal (pipe, 0);
+    char *request;
+    while ((request = zstr_recv (pipe)) && strcmp (request, "SYNC") == 0) {
+        zstr_sendf (pipe, "%d", store_sync (store));
+        zstr_free (&request);
+    }
+    zstr_free (&request);
+}
+
+//  A sync ended: the replies it covers leave, and what gathered meanwhile
+//  commits now.
+static int
+s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    broker_t *self = arg;
+    char *reply = zstr_recv (sock);
+    int err = reply ? atoi (reply) : EINTR;
+    zstr_free (&reply);
+    self->syncing = false;
+    if (err) {
+        //  What was committed may or may not be on disk; nobody has been told
+        //  of it, so stopping here keeps every acknowledgement true
+        mt_error ("broker: cannot make the database durable (fdatasync of %s-wal: %s);"
+                  " stopping without acknowledging the last commits", self->config.db,
+                  strerror (err));
+        self->fatal = true;
+        return -1;
+    }
+    outgoing_t *out;
+    while ((out = zlistx_first (self->pending))) {
+        zlistx_detach_cur (self->pending);
+        zlistx_add_end (self->outbox, out);
+    }
+    s_flush (self, true);
+    if (store_in_transaction (self->store))
+        s_end (self);
+    return 0;
+}
+
+static void
+s_drop (zlistx_t *list)
+{
+    outgoing_t *out;
+    while ((out = zlistx_first (list))) {
+        zlistx_detach_cur (list);
+        zmsg_destroy (&out->zmsg);
+        free (out);
+    }
+}
+
+//  At exit: commit what gathered, make it durable and send what can be sent.
+static void
+s_finish (broker_t *self)
+{
+    if (!self->syncer)
+        return;
+    if (self->syncing) {
+        char *reply = zstr_recv (self->syncer);
+        self->syncing = false;
+        if (!reply || atoi (reply) != 0)
+            self->fatal = true;
+        zstr_free (&reply);
+    }
+    zactor_destroy (&self->syncer);
+    if (self->fatal) {
+        //  Nothing more is said: a reply could speak of what is not on disk
+        store_rollback (self->store);
+        s_drop (self->outbox);
+        s_drop (self->pending);
+        return;
+    }
+    bool committed = !store_in_transaction (self->store) || store_commit (self->store) == 0;
+    if (committed && store_sync (self->store) == 0) {
+        outgoing_t *out;
+        while ((out = zlistx_first (self->pending))) {
+            zlistx_detach_cur (self->pending);
+            zlistx_add_end (self->outbox, out);
+        }
+        s_flush (self, true);
+    }
 }
 
 static int

@@ -3,10 +3,13 @@
 #include "mt/log.h"
 #include "mt/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STORE_SCHEMA_VERSION 3
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
@@ -107,7 +110,11 @@ struct store_t {
     sqlite3_stmt *stmt [Q_COUNT];
     store_fault_fn *fault;          // the fault-injection seam, NULL normally
     void *fault_arg;
+    store_fault_fn *sync_fault;     // the same for store_sync
+    void *sync_fault_arg;
     bool in_tx;
+    int64_t changes_mark;           // sqlite3_total_changes64 when the last transaction ended
+    int wal_fd;                     // the write-ahead log, for store_sync; -1 when closed
 };
 
 static sqlite3_stmt *s_stmt (store_t *self, query_t q);
@@ -128,6 +135,7 @@ store_open (const char *path, char **cause)
         return NULL;
     }
     self->path = strdup (path);
+    self->wal_fd = -1;
     int rc = sqlite3_open_v2 (path, &self->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -137,10 +145,23 @@ store_open (const char *path, char **cause)
         return NULL;
     }
     sqlite3_busy_timeout (self->db, 5000);
-    if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = FULL")
+    //  A commit writes its frames to the write-ahead log without waiting for
+    //  the disk (synchronous=NORMAL); store_sync then makes every commit
+    //  before it durable with one fdatasync of the log, which is what
+    //  synchronous=FULL does at each commit. The broker tells no one of a
+    //  commit before its sync, and the sync runs beside the next batch.
+    if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = NORMAL")
     ||  s_exec (self, "PRAGMA foreign_keys = ON") || s_migrate (self, cause)) {
         if (cause && !*cause)
             mt_fail (cause, "%s: cannot set up the database: %s", path, sqlite3_errmsg (self->db));
+        store_destroy (&self);
+        return NULL;
+    }
+    char wal [4096];
+    snprintf (wal, sizeof wal, "%s-wal", path);
+    self->wal_fd = open (wal, O_RDWR | O_CLOEXEC);
+    if (self->wal_fd < 0) {
+        mt_fail (cause, "%s: cannot open the write-ahead log %s: %s", path, wal, strerror (errno));
         store_destroy (&self);
         return NULL;
     }
@@ -156,6 +177,8 @@ store_destroy (store_t **self_p)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize (self->stmt [i]);
     sqlite3_close (self->db);
+    if (self->wal_fd >= 0)
+        close (self->wal_fd);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -265,8 +288,11 @@ store_begin (store_t *self)
 int
 store_commit (store_t *self)
 {
-    if (!self->in_tx)
+    if (!self->in_tx) {
+        //  Writes made outside a transaction committed one by one
+        self->changes_mark = sqlite3_total_changes64 (self->db);
         return 0;
+    }
     if (self->fault && self->fault (self->fault_arg)) {
         mt_error ("store: commit failed: injected I/O error");
         store_rollback (self);
@@ -277,7 +303,35 @@ store_commit (store_t *self)
         return -1;
     }
     self->in_tx = false;
+    self->changes_mark = sqlite3_total_changes64 (self->db);
     return 0;
+}
+
+bool
+store_dirty (store_t *self)
+{
+    return sqlite3_total_changes64 (self->db) != self->changes_mark;
+}
+
+bool
+store_in_transaction (store_t *self)
+{
+    return self->in_tx;
+}
+
+int
+store_sync (store_t *self)
+{
+    if (self->sync_fault && self->sync_fault (self->sync_fault_arg))
+        return EIO;
+    return fdatasync (self->wal_fd) == 0 ? 0 : errno;
+}
+
+void
+store_set_sync_fault (store_t *self, store_fault_fn *fault, void *arg)
+{
+    self->sync_fault = fault;
+    self->sync_fault_arg = arg;
 }
 
 void
@@ -286,6 +340,7 @@ store_rollback (store_t *self)
     if (self->in_tx && !sqlite3_get_autocommit (self->db))
         s_exec (self, "ROLLBACK");
     self->in_tx = false;
+    self->changes_mark = sqlite3_total_changes64 (self->db);
 }
 
 static sqlite3_stmt *

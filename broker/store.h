@@ -42,14 +42,29 @@ void store_destroy (store_t **self_p);
 
 //  Transactions: the broker wraps each batch of messages in one, so commits
 //  are grouped across peers. Return 0, or -1 with the error logged.
+//  store_begin inside a transaction does nothing. A commit is visible at
+//  once but durable only after a store_sync that starts after it.
 int store_begin (store_t *self);
 int store_commit (store_t *self);
 void store_rollback (store_t *self);
+bool store_in_transaction (store_t *self);
+
+//  True when something was written since the last commit or rollback.
+bool store_dirty (store_t *self);
+
+//  Make every commit so far durable (fdatasync of the write-ahead log).
+//  Safe to call from another thread while this one goes on. Returns 0, or
+//  the errno of the failure.
+int store_sync (store_t *self);
 
 //  Fault-injection seam: when set, every write statement first calls it and
 //  fails with SQLITE_IOERR if it returns non-zero. NULL restores normal writes.
 typedef int (store_fault_fn) (void *arg);
 void store_set_fault (store_t *self, store_fault_fn *fault, void *arg);
+
+//  Fault-injection seam for store_sync, which then fails with EIO while
+//  fault returns non-zero; fault runs on the thread that calls store_sync.
+void store_set_sync_fault (store_t *self, store_fault_fn *fault, void *arg);
 
 //  Insert a queued job. spec_json is validated already. key (optional)
 //  makes it idempotent: an existing job with that key is returned instead,

@@ -1,4 +1,7 @@
 /*  codec - the only code that speaks msgpack: message frames to and from JSON bodies  */
+//  Bodies are small: start the pack buffer small rather than at msgpack-c's
+//  8 KiB, whose every allocation makes glibc consolidate its free lists
+#define MSGPACK_SBUFFER_INIT_SIZE 512
 #include "mt/msg.h"
 #include "mt/util.h"
 
