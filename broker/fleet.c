@@ -3,7 +3,22 @@
 
 struct fleet_t {
     zlistx_t *workers;          // fleet_worker_t, in order of becoming idle
+    zhashx_t *by_identity;      // routing id in hex -> fleet_worker_t (not owned)
 };
+
+//  A routing id (at most 255 bytes) in hex, as a hash key.
+static void
+s_key (zframe_t *identity, char key [511])
+{
+    static const char hex [] = "0123456789abcdef";
+    const byte *data = zframe_data (identity);
+    size_t size = zframe_size (identity) < 255 ? zframe_size (identity) : 255;
+    for (size_t i = 0; i < size; i++) {
+        key [2 * i] = hex [data [i] >> 4];
+        key [2 * i + 1] = hex [data [i] & 15];
+    }
+    key [2 * size] = 0;
+}
 
 static void
 s_worker_free (void **item)
@@ -23,6 +38,11 @@ fleet_new (void)
     if (!self)
         return NULL;
     self->workers = zlistx_new ();
+    self->by_identity = zhashx_new ();
+    if (!self->workers || !self->by_identity) {
+        fleet_destroy (&self);
+        return NULL;
+    }
     zlistx_set_destructor (self->workers, s_worker_free);
     return self;
 }
@@ -32,6 +52,7 @@ fleet_destroy (fleet_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    zhashx_destroy (&(*self_p)->by_identity);
     zlistx_destroy (&(*self_p)->workers);
     free (*self_p);
     *self_p = NULL;
@@ -40,10 +61,10 @@ fleet_destroy (fleet_t **self_p)
 fleet_worker_t *
 fleet_find (fleet_t *self, zframe_t *identity)
 {
-    for (fleet_worker_t *w = zlistx_first (self->workers); w; w = zlistx_next (self->workers))
-        if (zframe_eq (w->identity, identity))
-            return w;
-    return NULL;
+    char key [511];
+    s_key (identity, key);
+    fleet_worker_t *worker = zhashx_lookup (self->by_identity, key);
+    return worker && zframe_eq (worker->identity, identity) ? worker : NULL;
 }
 
 fleet_worker_t *
@@ -66,6 +87,13 @@ fleet_add (fleet_t *self, zframe_t *identity)
     worker->identity = zframe_dup (identity);
     worker->connected_at = zclock_time ();
     worker->last_seen = zclock_mono ();
+    char key [511];
+    s_key (identity, key);
+    if (!worker->identity || zhashx_insert (self->by_identity, key, worker)) {
+        zframe_destroy (&worker->identity);
+        free (worker);
+        return NULL;
+    }
     zlistx_add_end (self->workers, worker);
     return worker;
 }
@@ -74,8 +102,12 @@ void
 fleet_remove (fleet_t *self, fleet_worker_t *worker)
 {
     void *handle = zlistx_find (self->workers, worker);
-    if (handle)
+    if (handle) {
+        char key [511];
+        s_key (worker->identity, key);
+        zhashx_delete (self->by_identity, key);
         zlistx_delete (self->workers, handle);
+    }
 }
 
 fleet_worker_t *

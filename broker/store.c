@@ -136,6 +136,9 @@ store_open (const char *path, char **cause)
     }
     self->path = strdup (path);
     self->wal_fd = -1;
+    //  No memory statistics: they put a global mutex around every allocation
+    //  (fails harmlessly once SQLite is initialized)
+    sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
     int rc = sqlite3_open_v2 (path, &self->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
