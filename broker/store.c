@@ -33,10 +33,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
                  " WHERE state = 'queued'",
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
-                " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'"
-                " RETURNING id, state, attempt, max_retries, spec, data_hash, model_hash,"
-                " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
-                " created_at, client",
+                " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'",
     [Q_ATTEMPT_INSERT] = "INSERT INTO attempts (job, attempt, worker, started_at,"
                          " resumed_from_epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_PROGRESS] = "UPDATE jobs SET epoch = ?3, epochs = ?4, step = ?5, steps = ?6, loss = ?7,"
@@ -531,16 +528,26 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
     sqlite3_bind_int64 (stmt, 3, now_ms);
     if (self->fault && self->fault (self->fault_arg))
         return -1;
+    //  A plain update and a read by rowid: cheaper than UPDATE ... RETURNING,
+    //  which gathers its rows in a temporary table
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1 || !(stmt = s_stmt (self, Q_GET)))
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
     int attempt = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        attempt = sqlite3_column_int (stmt, 2);
-        if (job && s_job_row (stmt, job))
-            attempt = -1;
-        else
-        if (job)
+    store_job_t row;
+    if (!job)
+        job = &row;
+    memset (job, 0, sizeof *job);
+    if (sqlite3_step (stmt) == SQLITE_ROW && s_job_row (stmt, job) == 0) {
+        attempt = job->attempt;
+        if (job != &row)
             resumed_from_epoch = job->checkpoint_epoch;
     }
     sqlite3_reset (stmt);
+    if (job == &row)
+        store_job_clear (&row);
     if (attempt < 0 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
