@@ -69,7 +69,7 @@ field () {
 }
 
 echo "== mt broker capacity benchmark: $(nproc) cores, $(df -T "$TMP" | awk 'NR==2 {print $2}')" \
-     "under ${BENCH_DIR:-${TMPDIR:-/tmp}}, SQLite WAL + synchronous=FULL"
+     "under ${BENCH_DIR:-${TMPDIR:-/tmp}}, SQLite WAL, every commit fdatasync'ed before any reply"
 
 start_broker jobs
 OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$WORKERS" shared) || true
