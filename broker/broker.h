@@ -44,7 +44,8 @@ void broker_config_init (broker_config_t *config);
 broker_t *broker_new (const broker_config_t *config, char **cause);
 void broker_destroy (broker_t **self_p);
 
-//  Run the reactor until interrupted (SIGINT, SIGTERM). Returns 0.
+//  Run the reactor until interrupted (SIGINT, SIGTERM). Returns 0, or 1
+//  when it stopped because the database could not be made durable.
 int broker_run (broker_t *self);
 
 //  The broker's job store (borrowed), so a test can reach its fault seam.

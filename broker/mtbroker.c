@@ -47,7 +47,9 @@ s_usage (FILE *out)
         "  --insecure          allow binding a non-loopback address without --keys\n"
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
-        "  --version           print the version\n",
+        "  --version           print the version\n"
+        "Exits 0 on SIGINT or SIGTERM, 1 when it cannot start or cannot make its\n"
+        "database durable (it then acknowledges nothing more), 2 on a bad option.\n",
         BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_MAX_QUEUED, FLEET_MAX_WORKERS,
         BROKER_STALL_MS / 1000);
 }
@@ -144,7 +146,7 @@ main (int argc, char **argv)
         free (cause);
         return 1;
     }
-    broker_run (broker);
+    int rc = broker_run (broker);
     broker_destroy (&broker);
-    return 0;
+    return rc;
 }
