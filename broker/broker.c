@@ -14,6 +14,8 @@
 #include <czmq.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 
 //  A message waiting for the batch's commit before it is sent.
 typedef struct {
@@ -400,17 +402,31 @@ s_end (broker_t *self)
 }
 
 //  The sync thread: one fdatasync of the write-ahead log per request,
-//  answered with the errno (0 when the commits are durable).
+//  answered "SYNCED errno" (0 when the commits are durable). It takes no
+//  signal (SIGHUP reloads keys, SIGTERM stops the reactor), so a signal can
+//  never cut its wait short.
 static void
 s_syncer (zsock_t *pipe, void *store)
 {
+    sigset_t all;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, NULL);
     zsock_signal (pipe, 0);
     char *request;
     while ((request = zstr_recv (pipe)) && strcmp (request, "SYNC") == 0) {
-        zstr_sendf (pipe, "%d", store_sync (store));
+        zstr_sendf (pipe, "SYNCED %d", store_sync (store));
         zstr_free (&request);
     }
     zstr_free (&request);
+}
+
+//  The errno in a sync thread's answer; EIO for anything else, such as the
+//  note a thread leaves when it ends.
+static int
+s_sync_result (const char *reply)
+{
+    int err;
+    return reply && sscanf (reply, "SYNCED %d", &err) == 1 ? err : EIO;
 }
 
 //  A sync ended: the replies it covers leave, and what gathered meanwhile
@@ -420,7 +436,7 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
 {
     broker_t *self = arg;
     char *reply = zstr_recv (sock);
-    int err = reply ? atoi (reply) : EINTR;
+    int err = s_sync_result (reply);
     zstr_free (&reply);
     self->syncing = false;
     if (err) {
@@ -463,7 +479,7 @@ s_finish (broker_t *self)
     if (self->syncing) {
         char *reply = zstr_recv (self->syncer);
         self->syncing = false;
-        if (!reply || atoi (reply) != 0)
+        if (s_sync_result (reply) != 0)
             self->fatal = true;
         zstr_free (&reply);
     }
