@@ -25,9 +25,10 @@ wait_for "2 workers" 10 workers_connected 2
 # kill -9 the broker with jobs running and queued; restart: every job ends once
 ids=()
 for i in 1 2 3 4; do
-    ids+=("$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 25 --checkpoint-every 1 --seed "$i")")
+    ids+=("$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 250 --checkpoint-every 5 --seed "$i")")
 done
-wait_state "${ids[0]}" running 20
+#  A job may run and finish between two polls: started is what matters here
+wait_for "job ${ids[0]} to start" 20 bash -c "\"$CLIENT\" status ${ids[0]} --json | jq -e '.state == \"running\" or .state == \"succeeded\"' >/dev/null"
 kill -9 "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
 start_broker --stall-timeout 3
