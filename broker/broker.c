@@ -140,6 +140,8 @@ static void s_syncer (zsock_t *pipe, void *store);
 static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_finish (broker_t *self);
 static void s_drop (zlistx_t *list);
+static void s_move (zlistx_t *from, zlistx_t *to);
+static int s_sync_reply (zsock_t *sock);
 
 void
 broker_config_init (broker_config_t *config)
@@ -391,11 +393,7 @@ s_end (broker_t *self)
     if (committed && wrote) {
         zstr_send (self->syncer, "SYNC");
         self->syncing = true;
-        outgoing_t *out;
-        while ((out = zlistx_first (self->outbox))) {
-            zlistx_detach_cur (self->outbox);
-            zlistx_add_end (self->pending, out);
-        }
+        s_move (self->outbox, self->pending);
     }
     else
         s_flush (self, committed);
@@ -420,13 +418,28 @@ s_syncer (zsock_t *pipe, void *store)
     zstr_free (&request);
 }
 
-//  The errno in a sync thread's answer; EIO for anything else, such as the
-//  note a thread leaves when it ends.
+//  Read the sync thread's answer: the errno it carries; EIO for anything
+//  else, such as the note a thread leaves when it ends.
 static int
-s_sync_result (const char *reply)
+s_sync_reply (zsock_t *sock)
 {
+    char *reply = zstr_recv (sock);
     int err;
-    return reply && sscanf (reply, "SYNCED %d", &err) == 1 ? err : EIO;
+    if (!reply || sscanf (reply, "SYNCED %d", &err) != 1)
+        err = EIO;
+    zstr_free (&reply);
+    return err;
+}
+
+//  Move every message from one list to the end of another, in order.
+static void
+s_move (zlistx_t *from, zlistx_t *to)
+{
+    outgoing_t *out;
+    while ((out = zlistx_first (from))) {
+        zlistx_detach_cur (from);
+        zlistx_add_end (to, out);
+    }
 }
 
 //  A sync ended: the replies it covers leave, and what gathered meanwhile
@@ -435,9 +448,7 @@ static int
 s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
 {
     broker_t *self = arg;
-    char *reply = zstr_recv (sock);
-    int err = s_sync_result (reply);
-    zstr_free (&reply);
+    int err = s_sync_reply (sock);
     self->syncing = false;
     if (err) {
         //  What was committed may or may not be on disk; nobody has been told
@@ -448,11 +459,7 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
         self->fatal = true;
         return -1;
     }
-    outgoing_t *out;
-    while ((out = zlistx_first (self->pending))) {
-        zlistx_detach_cur (self->pending);
-        zlistx_add_end (self->outbox, out);
-    }
+    s_move (self->pending, self->outbox);
     s_flush (self, true);
     if (store_in_transaction (self->store))
         s_end (self);
@@ -477,11 +484,9 @@ s_finish (broker_t *self)
     if (!self->syncer)
         return;
     if (self->syncing) {
-        char *reply = zstr_recv (self->syncer);
         self->syncing = false;
-        if (s_sync_result (reply) != 0)
+        if (s_sync_reply (zactor_sock (self->syncer)) != 0)
             self->fatal = true;
-        zstr_free (&reply);
     }
     zactor_destroy (&self->syncer);
     if (self->fatal) {
@@ -493,11 +498,7 @@ s_finish (broker_t *self)
     }
     bool committed = !store_in_transaction (self->store) || store_commit (self->store) == 0;
     if (committed && store_sync (self->store) == 0) {
-        outgoing_t *out;
-        while ((out = zlistx_first (self->pending))) {
-            zlistx_detach_cur (self->pending);
-            zlistx_add_end (self->outbox, out);
-        }
+        s_move (self->pending, self->outbox);
         s_flush (self, true);
     }
 }

@@ -1,6 +1,8 @@
 /*  fleet - the workers connected to the broker: who they are, what they run, when last heard  */
 #include "fleet.h"
 
+#include <sodium.h>
+
 struct fleet_t {
     zlistx_t *workers;          // fleet_worker_t, in order of becoming idle
     zhashx_t *by_identity;      // routing id in hex -> fleet_worker_t (not owned)
@@ -10,14 +12,8 @@ struct fleet_t {
 static void
 s_key (zframe_t *identity, char key [511])
 {
-    static const char hex [] = "0123456789abcdef";
-    const byte *data = zframe_data (identity);
     size_t size = zframe_size (identity) < 255 ? zframe_size (identity) : 255;
-    for (size_t i = 0; i < size; i++) {
-        key [2 * i] = hex [data [i] >> 4];
-        key [2 * i + 1] = hex [data [i] & 15];
-    }
-    key [2 * size] = 0;
+    sodium_bin2hex (key, 511, zframe_data (identity), size);
 }
 
 static void

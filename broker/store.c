@@ -532,21 +532,14 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
     //  which gathers its rows in a temporary table
     int rc = sqlite3_step (stmt);
     sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1 || !(stmt = s_stmt (self, Q_GET)))
+    if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1)
         return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    int attempt = -1;
     store_job_t row;
+    store_job_t *read = job ? job : &row;
+    int attempt = store_job_get (self, id, read) == 0 ? read->attempt : -1;
+    if (attempt >= 0 && job)
+        resumed_from_epoch = job->checkpoint_epoch;
     if (!job)
-        job = &row;
-    memset (job, 0, sizeof *job);
-    if (sqlite3_step (stmt) == SQLITE_ROW && s_job_row (stmt, job) == 0) {
-        attempt = job->attempt;
-        if (job != &row)
-            resumed_from_epoch = job->checkpoint_epoch;
-    }
-    sqlite3_reset (stmt);
-    if (job == &row)
         store_job_clear (&row);
     if (attempt < 0 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
         return -1;

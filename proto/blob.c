@@ -36,7 +36,6 @@ static char *s_part_path (blob_store_t *self, const char *hash);
 static upload_t *s_upload_find (blob_store_t *self, const char *hash);
 static void s_upload_drop (blob_store_t *self, upload_t *upload, bool unlink_part);
 static int s_finish (blob_store_t *self, upload_t *upload, char **cause);
-static void s_hex (const unsigned char *digest, char hex [65]);
 static void s_known_add (blob_store_t *self, const char *hash, int64_t size);
 static void s_known_free (void **item);
 
@@ -264,7 +263,7 @@ s_finish (blob_store_t *self, upload_t *upload, char **cause)
     unsigned char digest [crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final (&upload->sha, digest);
     char hex [65];
-    s_hex (digest, hex);
+    sodium_bin2hex (hex, 65, digest, crypto_hash_sha256_BYTES);
     if (strcmp (hex, upload->hash) != 0) {
         self->error = BLOB_ERR_HASH;
         mt_fail (cause, "uploaded bytes hash to %.12s, not %.12s: the file changed or was"
@@ -340,17 +339,6 @@ blob_store_remove (blob_store_t *self, const char *hash)
     return rc ? -1 : 0;
 }
 
-static void
-s_hex (const unsigned char *digest, char hex [65])
-{
-    static const char digits [] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        hex [2 * i] = digits [digest [i] >> 4];
-        hex [2 * i + 1] = digits [digest [i] & 15];
-    }
-    hex [64] = 0;
-}
-
 int
 blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause)
 {
@@ -374,7 +362,7 @@ blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause)
         return mt_fail (cause, "cannot read: %s", strerror (saved));
     unsigned char digest [crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final (&sha, digest);
-    s_hex (digest, hex);
+    sodium_bin2hex (hex, 65, digest, crypto_hash_sha256_BYTES);
     if (size)
         *size = total;
     return 0;
