@@ -339,6 +339,16 @@ s_prepare (zsock_t *client, const void *csv, size_t size, char *data_hash)
 
 //  A worker's messages: answer ASSIGN at once (unique: upload a model of its
 //  own first), HEARTBEAT with HEARTBEAT. Counts errors.
+//  Count a reply the run did not expect; print the first few.
+static void
+s_unexpected (const char *who, mt_msg_t *msg, int *errors)
+{
+    if (*errors < 5)
+        fprintf (stderr, "bench_broker: %s got %s %s\n", who, mt_msg_command (msg),
+                 json_string_value (json_object_get (mt_msg_body (msg), "text")));
+    (*errors)++;
+}
+
 static void
 s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigned, int *done,
                 int *errors)
@@ -377,12 +387,8 @@ s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigne
         else
         if (mt_msg_is (msg, "HEARTBEAT"))
             s_heartbeat (w);
-        else {
-            if (*errors < 5)
-                fprintf (stderr, "bench_broker: worker got %s %s\n", mt_msg_command (msg),
-                         json_string_value (json_object_get (mt_msg_body (msg), "text")));
-            (*errors)++;
-        }
+        else
+            s_unexpected ("worker", msg, errors);
         mt_msg_destroy (&msg);
     }
 }
@@ -395,12 +401,8 @@ s_client_drain (zsock_t *sock, int *inflight, int *acked, int *errors)
         (*inflight)--;
         if (mt_msg_is (msg, "SUBMITTED"))
             (*acked)++;
-        else {
-            if (*errors < 5)
-                fprintf (stderr, "bench_broker: client got %s %s\n", mt_msg_command (msg),
-                         json_string_value (json_object_get (mt_msg_body (msg), "text")));
-            (*errors)++;
-        }
+        else
+            s_unexpected ("client", msg, errors);
         mt_msg_destroy (&msg);
     }
     return 0;

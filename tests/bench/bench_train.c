@@ -98,8 +98,9 @@ s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model, int thread
     return 0;
 }
 
-static int
-s_fit (const char *csv, const char *model, int epochs, int threads)
+//  The regression table csv with target y, or NULL with the reason printed.
+static dataset_t *
+s_load (const char *csv)
 {
     dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
     char *cause = NULL;
@@ -107,8 +108,16 @@ s_fit (const char *csv, const char *model, int epochs, int threads)
     if (!ds) {
         fprintf (stderr, "bench_train: %s\n", cause);
         free (cause);
-        return -1;
     }
+    return ds;
+}
+
+static int
+s_fit (const char *csv, const char *model, int epochs, int threads)
+{
+    dataset_t *ds = s_load (csv);
+    if (!ds)
+        return -1;
     mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 16, epochs);
     spec.n_hidden = 1;
     spec.hidden [0] = 16;
@@ -122,14 +131,9 @@ s_fit (const char *csv, const char *model, int epochs, int threads)
 static int
 s_tab (const char *csv, int threads, int runs)
 {
-    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
-    char *cause = NULL;
-    dataset_t *ds = dataset_load (csv, &opts, &cause);
-    if (!ds) {
-        fprintf (stderr, "bench_train: %s\n", cause);
-        free (cause);
+    dataset_t *ds = s_load (csv);
+    if (!ds)
         return -1;
-    }
     mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 32, 1);
     spec.n_hidden = 2;
     spec.hidden [0] = spec.hidden [1] = 64;

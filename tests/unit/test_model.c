@@ -11,16 +11,6 @@
 
 static char s_dir [256];
 
-static const char *
-s_path (const char *name)
-{
-    static char paths [16][512];
-    static int next;
-    char *path = paths [next++ % 16];
-    snprintf (path, 512, "%s/%s", s_dir, name);
-    return path;
-}
-
 static model_t *
 s_model (mt_task_t task)
 {
@@ -59,8 +49,8 @@ s_test_round_trip (mt_task_t task)
     int64_t shape [2] = { 2, 3 };
     CHECK (model_set_tensor (m, "optim.0.weight.exp_avg", extra, shape, 2, NULL) == 0);
     char *cause = NULL;
-    CHECK_MSG (model_save (m, s_path ("m.safetensors"), &cause) == 0, "%s", cause);
-    model_t *back = model_load (s_path ("m.safetensors"), &cause);
+    CHECK_MSG (model_save (m, test_path (s_dir, "m.safetensors"), &cause) == 0, "%s", cause);
+    model_t *back = model_load (test_path (s_dir, "m.safetensors"), &cause);
     CHECK_MSG (back, "%s", cause);
     mlp_t *a = model_mlp (m), *b = model_mlp (back);
     CHECK (mlp_param_count (a) == mlp_param_count (b));
@@ -140,7 +130,7 @@ s_write_with_header (const unsigned char *valid, size_t size, const char *header
         buf [i] = (unsigned char) ((uint64_t) len >> (8 * i));
     memcpy (buf + 8, header, len);
     memcpy (buf + 8 + len, valid + 8 + old_len, data_len);
-    s_write (s_path ("bad.safetensors"), buf, 8 + len + data_len);
+    s_write (test_path (s_dir, "bad.safetensors"), buf, 8 + len + data_len);
     free (buf);
 }
 
@@ -168,57 +158,57 @@ static void
 s_test_hostile (void)
 {
     model_t *m = s_model (MT_TASK_REGRESSION);
-    CHECK (model_save (m, s_path ("good.safetensors"), NULL) == 0);
+    CHECK (model_save (m, test_path (s_dir, "good.safetensors"), NULL) == 0);
     model_destroy (&m);
     size_t size;
-    unsigned char *valid = s_read (s_path ("good.safetensors"), &size);
+    unsigned char *valid = s_read (test_path (s_dir, "good.safetensors"), &size);
     //  every truncation fails cleanly
     for (size_t len = 0; len < size; len++) {
-        s_write (s_path ("bad.safetensors"), valid, len);
-        s_expect_error (s_path ("bad.safetensors"), NULL);
+        s_write (test_path (s_dir, "bad.safetensors"), valid, len);
+        s_expect_error (test_path (s_dir, "bad.safetensors"), NULL);
     }
     //  header length lies
     unsigned char *copy = malloc (size);
     memcpy (copy, valid, size);
     memset (copy, 0xff, 8);
-    s_write (s_path ("bad.safetensors"), copy, size);
-    s_expect_error (s_path ("bad.safetensors"), "limit");
+    s_write (test_path (s_dir, "bad.safetensors"), copy, size);
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "limit");
     memcpy (copy, valid, size);
     copy [0] = (unsigned char) (size & 0xff);
     copy [1] = (unsigned char) (size >> 8);
     copy [2] = (unsigned char) (size >> 16);
-    s_write (s_path ("bad.safetensors"), copy, size);
-    s_expect_error (s_path ("bad.safetensors"), "truncated");
+    s_write (test_path (s_dir, "bad.safetensors"), copy, size);
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "truncated");
     free (copy);
     s_write_with_header (valid, size, "{\"0.weight\": [");
-    s_expect_error (s_path ("bad.safetensors"), "not valid JSON");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "not valid JSON");
     s_write_with_header (valid, size, "[1, 2]");
-    s_expect_error (s_path ("bad.safetensors"), "not a JSON object");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "not a JSON object");
     s_write_with_header (valid, size, "{}");
-    s_expect_error (s_path ("bad.safetensors"), "__metadata__");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "__metadata__");
     s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[3,5]");
-    s_expect_error (s_path ("bad.safetensors"), "wrong shape");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "wrong shape");
     s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[5,4]");
-    s_expect_error (s_path ("bad.safetensors"), "bytes but its shape needs");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "bytes but its shape needs");
     s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[5,-3]");
-    s_expect_error (s_path ("bad.safetensors"), "bad shape");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "bad shape");
     s_edit_header (valid, size, "\"shape\":[5,3]", "\"shape\":[4611686018427387904,4]");
-    s_expect_error (s_path ("bad.safetensors"), "bad shape");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "bad shape");
     s_edit_header (valid, size, "\"F32\"", "\"F64\"");
-    s_expect_error (s_path ("bad.safetensors"), "dtype F64");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "dtype F64");
     s_edit_header (valid, size, "\"0.weight\"", "\"9.weight\"");
-    s_expect_error (s_path ("bad.safetensors"), "missing tensor '0.weight'");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "missing tensor '0.weight'");
     s_edit_header (valid, size, "\"data_offsets\":[0,60]", "\"data_offsets\":[0,99999999]");
-    s_expect_error (s_path ("bad.safetensors"), "outside");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "outside");
     s_edit_header (valid, size, "\"data_offsets\":[0,60]", "\"data_offsets\":[60,0]");
-    s_expect_error (s_path ("bad.safetensors"), "outside");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "outside");
     s_edit_header (valid, size, "\"version\":\"1\"", "\"version\":2");
-    s_expect_error (s_path ("bad.safetensors"), "not a string");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "not a string");
     s_edit_header (valid, size, "\"target\":\"target\",", "");
-    s_expect_error (s_path ("bad.safetensors"), "metadata 'target' is missing");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "metadata 'target' is missing");
     s_edit_header (valid, size, "\"features\":\"[", "\"features\":\"[1,");
-    s_expect_error (s_path ("bad.safetensors"), "features");
-    s_expect_error (s_path ("nonexistent.safetensors"), "cannot open");
+    s_expect_error (test_path (s_dir, "bad.safetensors"), "features");
+    s_expect_error (test_path (s_dir, "nonexistent.safetensors"), "cannot open");
     free (valid);
     printf ("hostile files: ok (%zu truncations)\n", size);
 }
@@ -234,7 +224,7 @@ s_test_torn (void)
         big [i] = (float) i;
     int64_t shape = 20000;
     CHECK (model_set_tensor (m, "optim.big", big, &shape, 1, NULL) == 0);
-    const char *path = s_path ("torn.ckpt");
+    const char *path = test_path (s_dir, "torn.ckpt");
     CHECK (model_save (m, path, NULL) == 0);
     srand ((unsigned) time (NULL));
     for (int round = 0; round < 8; round++) {

@@ -11,16 +11,6 @@
 
 static char s_dir [256];
 
-static const char *
-s_path (const char *name)
-{
-    static char paths [64][512];
-    static int next;
-    char *path = paths [next++ % 64];
-    snprintf (path, 512, "%s/%s", s_dir, name);
-    return path;
-}
-
 static mt_spec_t
 s_spec (mt_task_t task, const char *target)
 {
@@ -140,8 +130,8 @@ s_test_regression (void)
     spec.hidden [0] = 16;
     spec.epochs = 200;
     train_result_t result;
-    s_train (&spec, ds, s_path ("reg.safetensors"), NULL, &result);
-    double mse = s_model_mse (s_path ("reg.safetensors"), ds);
+    s_train (&spec, ds, test_path (s_dir, "reg.safetensors"), NULL, &result);
+    double mse = s_model_mse (test_path (s_dir, "reg.safetensors"), ds);
     printf ("regression: %zu rows, train MSE %.3g (original units), R^2 %.5f, %d epochs\n",
             ds->rows, mse, result.train_metric, result.epochs_run);
     CHECK (mse < 0.01);
@@ -160,7 +150,7 @@ s_test_classification (void)
     spec.epochs = 60;
     spec.val_split = 0.25;
     train_result_t result;
-    s_train (&spec, ds, s_path ("cls.safetensors"), NULL, &result);
+    s_train (&spec, ds, test_path (s_dir, "cls.safetensors"), NULL, &result);
     printf ("separable classification: train accuracy %.3f, val accuracy %.3f\n",
             result.train_metric, result.val_metric);
     CHECK (result.train_metric >= 0.95 && result.val_metric >= 0.9);
@@ -186,7 +176,7 @@ s_test_iris (void)
     spec.val_split = 0.2;
     spec.seed = 1;
     train_result_t result;
-    s_train (&spec, ds, s_path ("iris.safetensors"), NULL, &result);
+    s_train (&spec, ds, test_path (s_dir, "iris.safetensors"), NULL, &result);
     printf ("iris: val accuracy %.3f, train accuracy %.3f\n", result.val_metric,
             result.train_metric);
     CHECK (result.val_metric >= 0.9);
@@ -234,12 +224,12 @@ s_test_determinism (void)
     dataset_t *ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
     mt_spec_t spec = s_busy_spec ();
     train_result_t r1, r2;
-    s_train (&spec, ds, s_path ("det1.safetensors"), NULL, &r1);
-    s_train (&spec, ds, s_path ("det2.safetensors"), NULL, &r2);
-    CHECK (s_file_equal (s_path ("det1.safetensors"), s_path ("det2.safetensors")));
+    s_train (&spec, ds, test_path (s_dir, "det1.safetensors"), NULL, &r1);
+    s_train (&spec, ds, test_path (s_dir, "det2.safetensors"), NULL, &r2);
+    CHECK (s_file_equal (test_path (s_dir, "det1.safetensors"), test_path (s_dir, "det2.safetensors")));
     spec.seed = 100;
-    s_train (&spec, ds, s_path ("det3.safetensors"), NULL, &r2);
-    CHECK (!s_same_params (s_path ("det1.safetensors"), s_path ("det3.safetensors")));
+    s_train (&spec, ds, test_path (s_dir, "det3.safetensors"), NULL, &r2);
+    CHECK (!s_same_params (test_path (s_dir, "det1.safetensors"), test_path (s_dir, "det3.safetensors")));
     printf ("determinism: ok\n");
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -270,7 +260,7 @@ s_on_checkpoint (const char *path, int epoch, void *arg)
     watch->checkpoints++;
     char name [64];
     snprintf (name, sizeof name, "%sepoch%d.ckpt", watch->tag ? watch->tag : "", epoch);
-    s_copy_file (path, s_path (name));
+    s_copy_file (path, test_path (s_dir, name));
 }
 
 static void
@@ -300,32 +290,32 @@ s_test_resume (void)
     spec.checkpoint_every = 1;
     s_watch_t watch = { 0 };
     train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .arg = &watch,
-                          .checkpoint_path = s_path ("run.ckpt") };
+                          .checkpoint_path = test_path (s_dir, "run.ckpt") };
     train_result_t straight, resumed;
-    s_train (&spec, ds, s_path ("straight.safetensors"), &opts, &straight);
+    s_train (&spec, ds, test_path (s_dir, "straight.safetensors"), &opts, &straight);
     CHECK (watch.checkpoints == 9);
     //  resume from the epoch-4 checkpoint of the same run, to the end
-    train_opts_t again = { .threads = 1, .resume_path = s_path ("epoch4.ckpt") };
-    s_train (&spec, ds, s_path ("resumed.safetensors"), &again, &resumed);
+    train_opts_t again = { .threads = 1, .resume_path = test_path (s_dir, "epoch4.ckpt") };
+    s_train (&spec, ds, test_path (s_dir, "resumed.safetensors"), &again, &resumed);
     CHECK (resumed.resumed_from_epoch == 4);
-    CHECK (s_same_params (s_path ("straight.safetensors"), s_path ("resumed.safetensors")));
-    CHECK (s_file_equal (s_path ("straight.safetensors"), s_path ("resumed.safetensors")));
+    CHECK (s_same_params (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "resumed.safetensors")));
+    CHECK (s_file_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "resumed.safetensors")));
 
     //  stop mid-epoch (step 17 of 7 per epoch), then resume from that checkpoint
     s_watch_t stopper = { .stop_step = 17 };
     train_opts_t stopping = { .threads = 1, .stepped = s_on_step, .arg = &stopper,
-                              .stop = &stopper.stop, .checkpoint_path = s_path ("stop.ckpt") };
+                              .stop = &stopper.stop, .checkpoint_path = test_path (s_dir, "stop.ckpt") };
     train_result_t stopped;
-    unlink (s_path ("stopped.safetensors"));
-    s_train (&spec, ds, s_path ("stopped.safetensors"), &stopping, &stopped);
+    unlink (test_path (s_dir, "stopped.safetensors"));
+    s_train (&spec, ds, test_path (s_dir, "stopped.safetensors"), &stopping, &stopped);
     CHECK (stopped.stopped && stopped.steps == 17 && stopped.epochs_run == 2);
-    CHECK (access (s_path ("stopped.safetensors"), F_OK) != 0);
-    model_t *ckpt = model_load (s_path ("stop.ckpt"), NULL);
+    CHECK (access (test_path (s_dir, "stopped.safetensors"), F_OK) != 0);
+    model_t *ckpt = model_load (test_path (s_dir, "stop.ckpt"), NULL);
     CHECK (ckpt && model_meta (ckpt, "checkpoint") && strcmp (model_meta (ckpt, "step"), "17") == 0);
     model_destroy (&ckpt);
-    train_opts_t finish = { .threads = 1, .resume_path = s_path ("stop.ckpt") };
-    s_train (&spec, ds, s_path ("finished.safetensors"), &finish, &resumed);
-    CHECK (s_same_params (s_path ("straight.safetensors"), s_path ("finished.safetensors")));
+    train_opts_t finish = { .threads = 1, .resume_path = test_path (s_dir, "stop.ckpt") };
+    s_train (&spec, ds, test_path (s_dir, "finished.safetensors"), &finish, &resumed);
+    CHECK (s_same_params (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "finished.safetensors")));
     printf ("resume (epoch boundary and mid-epoch) bit-identical, stop flag: ok\n");
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -364,16 +354,16 @@ s_test_resume_at_end (void)
     mt_spec_t spec = s_busy_spec ();
     spec.checkpoint_every = 1;          // as s_test_resume's run (the spec is in the model)
     train_result_t straight, resumed;
-    s_train (&spec, ds, s_path ("end-straight.safetensors"), NULL, &straight);
-    CHECK (s_file_equal (s_path ("straight.safetensors"), s_path ("end-straight.safetensors")));
+    s_train (&spec, ds, test_path (s_dir, "end-straight.safetensors"), NULL, &straight);
+    CHECK (s_file_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "end-straight.safetensors")));
     const char *from [] = { "epoch9.ckpt", "epoch8.ckpt" };
     for (int i = 0; i < 2; i++) {
-        train_opts_t again = { .threads = 1, .resume_path = s_path (from [i]) };
-        s_train (&spec, ds, s_path ("end-resumed.safetensors"), &again, &resumed);
+        train_opts_t again = { .threads = 1, .resume_path = test_path (s_dir, from [i]) };
+        s_train (&spec, ds, test_path (s_dir, "end-resumed.safetensors"), &again, &resumed);
         CHECK (resumed.resumed_from_epoch == 9 - i);
         s_check_same_result (&straight, &resumed);
-        CHECK_MSG (s_file_equal (s_path ("straight.safetensors"),
-                                 s_path ("end-resumed.safetensors")), "resumed from %s", from [i]);
+        CHECK_MSG (s_file_equal (test_path (s_dir, "straight.safetensors"),
+                                 test_path (s_dir, "end-resumed.safetensors")), "resumed from %s", from [i]);
     }
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -386,14 +376,14 @@ s_test_resume_at_end (void)
     spec.val_split = 0.3;
     spec.patience = 4;
     spec.checkpoint_every = 1;
-    s_train (&spec, ds, s_path ("end-early.safetensors"), NULL, &straight);
+    s_train (&spec, ds, test_path (s_dir, "end-early.safetensors"), NULL, &straight);
     CHECK (straight.epochs_run < 60);
     char name [64];
     snprintf (name, sizeof name, "early-epoch%d.ckpt", straight.epochs_run);
-    train_opts_t again = { .threads = 1, .resume_path = s_path (name) };
-    s_train (&spec, ds, s_path ("end-early-resumed.safetensors"), &again, &resumed);
+    train_opts_t again = { .threads = 1, .resume_path = test_path (s_dir, name) };
+    s_train (&spec, ds, test_path (s_dir, "end-early-resumed.safetensors"), &again, &resumed);
     s_check_same_result (&straight, &resumed);
-    CHECK (s_file_equal (s_path ("end-early.safetensors"), s_path ("end-early-resumed.safetensors")));
+    CHECK (s_file_equal (test_path (s_dir, "end-early.safetensors"), test_path (s_dir, "end-early-resumed.safetensors")));
     printf ("resume at the last epoch (final and early-stopped): same result and model: ok\n");
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -413,9 +403,9 @@ s_test_early_stopping (void)
     s_watch_t watch = { .tag = "early-" };
     train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .progress = s_on_progress,
                           .progress_ms = 1000000, .arg = &watch,
-                          .checkpoint_path = s_path ("early.ckpt") };
+                          .checkpoint_path = test_path (s_dir, "early.ckpt") };
     train_result_t result;
-    s_train (&spec, ds, s_path ("early.safetensors"), &opts, &result);
+    s_train (&spec, ds, test_path (s_dir, "early.safetensors"), &opts, &result);
     int best = 0;
     for (int e = 1; e < watch.epochs_seen; e++)
         best = watch.val_loss [e] < watch.val_loss [best] ? e : best;
@@ -427,7 +417,7 @@ s_test_early_stopping (void)
     CHECK (result.val_loss == watch.val_loss [best]);
     char name [64];
     snprintf (name, sizeof name, "early-epoch%d.ckpt", result.best_epoch);
-    CHECK (s_same_params (s_path ("early.safetensors"), s_path (name)));
+    CHECK (s_same_params (test_path (s_dir, "early.safetensors"), test_path (s_dir, name)));
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
 }
@@ -439,32 +429,32 @@ s_test_warm_start (void)
     mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
     spec.epochs = 30;
     train_result_t result;
-    s_train (&spec, ds, s_path ("warm0.safetensors"), NULL, &result);
-    double before = s_model_mse (s_path ("warm0.safetensors"), ds);
+    s_train (&spec, ds, test_path (s_dir, "warm0.safetensors"), NULL, &result);
+    double before = s_model_mse (test_path (s_dir, "warm0.safetensors"), ds);
     //  one more epoch at a tiny rate from the trained model stays close to it
     spec.epochs = 1;
     spec.lr = 1e-6;
-    train_opts_t opts = { .threads = 1, .init_path = s_path ("warm0.safetensors") };
-    s_train (&spec, ds, s_path ("warm1.safetensors"), &opts, &result);
-    double after = s_model_mse (s_path ("warm1.safetensors"), ds);
+    train_opts_t opts = { .threads = 1, .init_path = test_path (s_dir, "warm0.safetensors") };
+    s_train (&spec, ds, test_path (s_dir, "warm1.safetensors"), &opts, &result);
+    double after = s_model_mse (test_path (s_dir, "warm1.safetensors"), ds);
     CHECK_NEAR (after, before, 1e-3 + 0.01 * before);
     //  a checkpoint is a valid init too; a shape mismatch is an error
-    opts.init_path = s_path ("epoch4.ckpt");
+    opts.init_path = test_path (s_dir, "epoch4.ckpt");
     char *cause = NULL;
-    CHECK (train_run (&spec, ds, s_path ("warm2.safetensors"), &opts, &result, &cause) == -1);
+    CHECK (train_run (&spec, ds, test_path (s_dir, "warm2.safetensors"), &opts, &result, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "shapes");
     free (cause);
     cause = NULL;
-    opts.init_path = s_path ("missing.safetensors");
-    CHECK (train_run (&spec, ds, s_path ("warm2.safetensors"), &opts, &result, &cause) == -1);
+    opts.init_path = test_path (s_dir, "missing.safetensors");
+    CHECK (train_run (&spec, ds, test_path (s_dir, "warm2.safetensors"), &opts, &result, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "missing.safetensors");
     free (cause);
     dataset_destroy (&ds);
     ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
     mt_spec_clear (&spec);
     spec = s_busy_spec ();
-    opts.init_path = s_path ("epoch4.ckpt");
-    s_train (&spec, ds, s_path ("warm3.safetensors"), &opts, &result);
+    opts.init_path = test_path (s_dir, "epoch4.ckpt");
+    s_train (&spec, ds, test_path (s_dir, "warm3.safetensors"), &opts, &result);
     printf ("warm start: ok (MSE %.4g -> %.4g)\n", before, after);
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -514,10 +504,10 @@ static void
 s_test_predict (void)
 {
     char *cause = NULL;
-    const char *out = s_path ("iris_pred.csv");
+    const char *out = test_path (s_dir, "iris_pred.csv");
     if (access (test_data ("iris.csv"), R_OK) != 0)
         return;
-    CHECK_MSG (predict_run (s_path ("iris.safetensors"), test_data ("iris.csv"), out, &cause) == 0,
+    CHECK_MSG (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("iris.csv"), out, &cause) == 0,
                "%s", cause);
     FILE *f = fopen (out, "r");
     char line [512];
@@ -525,11 +515,11 @@ s_test_predict (void)
     CHECK (strcmp (line, "label,p_setosa,p_versicolor,p_virginica\n") == 0);
     CHECK (fgets (line, sizeof line, f) && strncmp (line, "setosa,", 7) == 0);
     fclose (f);
-    CHECK (predict_run (s_path ("iris.safetensors"), test_data ("sample_dataset.csv"), out, &cause) == -1);
+    CHECK (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("sample_dataset.csv"), out, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "sepal_length");
     free (cause);
     cause = NULL;
-    CHECK (predict_run (s_path ("nope.safetensors"), test_data ("iris.csv"), out, &cause) == -1);
+    CHECK (predict_run (test_path (s_dir, "nope.safetensors"), test_data ("iris.csv"), out, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "nope.safetensors");
     free (cause);
     printf ("predict: ok\n");

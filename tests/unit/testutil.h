@@ -31,4 +31,14 @@ static inline const char *test_data (const char *name)
     return path;
 }
 
+//  dir/name in one of 64 rotating buffers, so several can be in use at once.
+static inline const char *test_path (const char *dir, const char *name)
+{
+    static char paths [64][512];
+    static int next;
+    char *path = paths [next++ % 64];
+    snprintf (path, 512, "%s/%s", dir, name);
+    return path;
+}
+
 #endif
