@@ -486,16 +486,29 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
 
 //  --- b. Submit-to-start latency, idle worker ---------------------------------
 
+//  One client with the data set and a model uploaded, and one worker after
+//  HELLO. Returns 0, or -1 when the broker did not answer.
+static int
+s_one_each (const char *cep, const char *wep, zsock_t **client, s_worker_t *worker,
+            char data_hash [65], char model_hash [65])
+{
+    *client = s_dealer (cep);
+    *worker = (s_worker_t) { .sock = s_dealer (wep) };
+    if (s_prepare (*client, s_csv, strlen (s_csv), data_hash)
+    ||  s_upload (*client, "bench model", 11, model_hash) || s_hello (worker, 0))
+        return -1;
+    return 0;
+}
+
 static int
 s_latency (const char *cep, const char *wep, int samples)
 {
     if (samples < 1 || samples > 1000000)
         return 2;
-    zsock_t *client = s_dealer (cep);
-    s_worker_t worker = { .sock = s_dealer (wep) };
+    zsock_t *client;
+    s_worker_t worker;
     char data_hash [65], model_hash [65];
-    if (s_prepare (client, s_csv, strlen (s_csv), data_hash)
-    ||  s_upload (client, "bench model", 11, model_hash) || s_hello (&worker, 0))
+    if (s_one_each (cep, wep, &client, &worker, data_hash, model_hash))
         return 1;
     double *lat = calloc ((size_t) samples, sizeof *lat);
     assert (lat);
@@ -562,11 +575,10 @@ s_progress (const char *cep, const char *wep, int count)
 {
     if (count < 1)
         return 2;
-    zsock_t *client = s_dealer (cep);
-    s_worker_t worker = { .sock = s_dealer (wep) };
+    zsock_t *client;
+    s_worker_t worker;
     char data_hash [65], model_hash [65];
-    if (s_prepare (client, s_csv, strlen (s_csv), data_hash)
-    ||  s_upload (client, "bench model", 11, model_hash) || s_hello (&worker, 0))
+    if (s_one_each (cep, wep, &client, &worker, data_hash, model_hash))
         return 1;
     mt_msg_t *msg = s_submit_msg (data_hash, -1, false);
     mt_msg_t *reply = s_request (client, &msg, "SUBMITTED");

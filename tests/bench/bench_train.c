@@ -128,6 +128,19 @@ s_fit (const char *csv, const char *model, int epochs, int threads)
     return rc;
 }
 
+//  Train runs times, each from scratch; seconds gets each run's training time.
+static int
+s_repeat (const mt_spec_t *spec, const dataset_t *ds, int threads, int runs, double *seconds)
+{
+    for (int i = 0; i < runs; i++) {
+        train_result_t result;
+        if (s_run (spec, ds, NULL, threads, &result))
+            return -1;
+        seconds [i] = result.seconds;
+    }
+    return 0;
+}
+
 static int
 s_tab (const char *csv, int threads, int runs)
 {
@@ -138,13 +151,8 @@ s_tab (const char *csv, int threads, int runs)
     spec.n_hidden = 2;
     spec.hidden [0] = spec.hidden [1] = 64;
     double seconds [64];
-    int rc = 0;
     runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
-    for (int i = 0; i < runs && rc == 0; i++) {
-        train_result_t result;
-        rc = s_run (&spec, ds, NULL, threads, &result);
-        seconds [i] = result.seconds;
-    }
+    int rc = s_repeat (&spec, ds, threads, runs, seconds);
     int width [] = { (int) ds->cols, 64, 64, 1 };
     if (rc == 0)
         s_print ("tab", seconds, runs, ds->rows, s_flops (width, 3, ds->rows));
@@ -163,13 +171,8 @@ s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs
     spec.n_hidden = 2;
     spec.hidden [0] = spec.hidden [1] = S_WIDE_HIDDEN;
     double seconds [64];
-    int rc = 0;
     runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
-    for (int i = 0; i < runs && rc == 0; i++) {
-        train_result_t result;
-        rc = s_run (&spec, ds, NULL, threads, &result);
-        seconds [i] = result.seconds;
-    }
+    int rc = s_repeat (&spec, ds, threads, runs, seconds);
     int width [] = { S_WIDE_IN, S_WIDE_HIDDEN, S_WIDE_HIDDEN, S_WIDE_CLASSES };
     if (rc == 0)
         s_print ("wide", seconds, runs, rows, s_flops (width, 3, rows));
