@@ -315,7 +315,7 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
         return true;
     }
     const char *user = self->auth ? zframe_meta (zmsg_first (zmsg), "User-Id") : NULL;
-    snprintf (peer.user, sizeof peer.user, "%s", user ? user : "local");
+    mt_strlcpy (peer.user, user ? user : "local", sizeof peer.user);
     if (workers && peer.identity) {
         peer.worker = fleet_find (self->fleet, peer.identity);
         if (peer.worker)
@@ -1353,15 +1353,22 @@ s_deadline (json_t *spec, int64_t started_at)
 
 //  --- Dispatch and housekeeping ---------------------------------------------
 
-//  Build the ASSIGN for a job just started on worker.
+//  Build the ASSIGN for a job just started on worker. The spec travels as
+//  the JSON text stored at submit, parsed by the worker; the broker parses
+//  it only for the two fields it acts on, when the text has them (it was
+//  written by json_dumps, which never escapes a plain ASCII key).
 static mt_msg_t *
-s_assignment (broker_t *self, store_job_t *job, int attempt)
+s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
 {
     mt_msg_t *msg = mt_msg_new ("ASSIGN");
     json_t *body = mt_msg_body (msg);
     json_object_set_new (body, "job", json_integer (job->id));
     json_object_set_new (body, "attempt", json_integer (attempt));
-    json_object_set_new (body, "spec", json_loads (job->spec, 0, NULL));
+    json_object_set_new (body, "spec", json_string (job->spec));
+    json_t *spec = strstr (job->spec, "\"time_limit_s\"") || strstr (job->spec, "\"init_hash\"")
+                 ? json_loads (job->spec, 0, NULL) : NULL;
+    //  job is the row after the start: started_at is the first start's time
+    *deadline = s_deadline (spec, job->started_at);
     int64_t size;
     if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
         json_object_set_new (body, "data_hash", json_string (job->data_hash));
@@ -1371,9 +1378,10 @@ s_assignment (broker_t *self, store_job_t *job, int attempt)
         json_object_set_new (body, "resume_hash", json_string (job->checkpoint_hash));
         json_object_set_new (body, "resume_size", json_integer (size));
     }
-    json_t *init = json_object_get (json_object_get (body, "spec"), "init_hash");
+    json_t *init = json_object_get (spec, "init_hash");
     if (init && blob_store_has (self->blobs, json_string_value (init), &size))
         json_object_set_new (body, "init_size", json_integer (size));
+    json_decref (spec);
     return msg;
 }
 
@@ -1395,10 +1403,7 @@ s_dispatch (broker_t *self)
         if (attempt < 0)
             break;
         memcpy (worker->checkpoint, job.checkpoint_hash, sizeof worker->checkpoint);
-        mt_msg_t *msg = s_assignment (self, &job, attempt);
-        //  job is the row after the start: started_at is the first start's time
-        worker->deadline = s_deadline (json_object_get (mt_msg_body (msg), "spec"),
-                                       job.started_at);
+        mt_msg_t *msg = s_assignment (self, &job, attempt, &worker->deadline);
         store_job_clear (&job);
         worker->job = id;
         worker->attempt = attempt;

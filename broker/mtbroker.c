@@ -7,7 +7,6 @@
 
 #include <czmq.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,11 +128,6 @@ main (int argc, char **argv)
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
     //  The database, blobs and caches are private to the service's user
     umask (077);
-    //  Every message allocates and frees; keep freed memory at the top of the
-    //  heap rather than handing it back to the kernel and asking again
-    mallopt (M_TRIM_THRESHOLD, 256 << 20);
-    mallopt (M_TOP_PAD, 64 << 20);
-    mallopt (M_MMAP_THRESHOLD, 4 << 20);
     zsys_init ();
     zsys_set_logstream (NULL);
     struct sigaction sa = { .sa_handler = s_on_hup, .sa_flags = SA_RESTART };

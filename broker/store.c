@@ -429,8 +429,7 @@ store_job_insert (store_t *self, const char *spec_json, const char *name, const 
 static void
 s_copy_column (sqlite3_stmt *stmt, int col, char *out, size_t size)
 {
-    const char *text = (const char *) sqlite3_column_text (stmt, col);
-    snprintf (out, size, "%s", text ? text : "");
+    mt_strlcpy (out, (const char *) sqlite3_column_text (stmt, col), size);
 }
 
 //  Q_GET and Q_START return a job's facts in the same columns.

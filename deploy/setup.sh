@@ -7,7 +7,8 @@ build=${1:-$top/build}
 shift || true
 
 packages=(build-essential cmake pkg-config libczmq-dev libzmq3-dev libmsgpack-dev
-          libsqlite3-dev libopenblas-dev libsodium-dev libjansson-dev sqlite3 jq
+          libsqlite3-dev libopenblas-dev libsodium-dev libjansson-dev libgoogle-perftools-dev
+          sqlite3 jq
           python3-torch python3-numpy ${MT_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -44,6 +44,15 @@ mt_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_
     return 0;
 }
 
+char *
+mt_strlcpy (char *out, const char *src, size_t size)
+{
+    size_t len = src ? strnlen (src, size - 1) : 0;
+    memcpy (out, src ? src : "", len);
+    out [len] = 0;
+    return out;
+}
+
 int64_t
 mt_wall_ms (void)
 {

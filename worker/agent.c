@@ -305,13 +305,20 @@ static void
 s_on_assign (agent_t *self, mt_msg_t *msg)
 {
     int64_t job, attempt;
-    if (self->phase != PHASE_IDLE
-    ||  mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL)
-    ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL)
-    ||  !json_is_object (json_object_get (mt_msg_body (msg), "spec"))) {
+    const char *text = NULL;
+    json_t *spec = NULL;
+    if (self->phase == PHASE_IDLE
+    &&  mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL) == 0
+    &&  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL) == 0
+    &&  mt_msg_get_str (msg, "spec", MT_MAX_STRING, &text, NULL) == 0)
+        spec = json_loads (text, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object (spec)) {
         mt_warn ("agent: ignoring an ASSIGN while busy or malformed");
+        json_decref (spec);
         return;
     }
+    //  From here on the body holds the spec as a map
+    json_object_set_new (mt_msg_body (msg), "spec", spec);
     self->job = job;
     self->attempt = (int) attempt;
     self->assign = json_incref (mt_msg_body (msg));

@@ -16,6 +16,10 @@ int mt_fail (char **cause, const char *fmt, ...)
 int mt_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out,
                   char **cause);
 
+//  Copy the string src (NULL counts as "") into out of size bytes (size >
+//  0), cut to fit and always terminated. Returns out.
+char *mt_strlcpy (char *out, const char *src, size_t size);
+
 //  Wall clock in ms since the epoch.
 int64_t mt_wall_ms (void);
 

@@ -134,11 +134,12 @@ s_dealer (const char *endpoint)
 static mt_msg_t *
 s_recv (zsock_t *sock, int timeout_ms)
 {
-    zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
-    if (!(zsock_events (sock) & ZMQ_POLLIN)
-    &&  (timeout_ms == 0 || zmq_poll (&item, 1, timeout_ms) <= 0))
-        return NULL;
-    zmsg_t *zmsg = zmsg_recv (sock);
+    zmsg_t *zmsg = zmsg_recv_nowait (sock);
+    if (!zmsg && timeout_ms > 0) {
+        zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, timeout_ms) > 0)
+            zmsg = zmsg_recv_nowait (sock);
+    }
     if (!zmsg)
         return NULL;
     const char *code = NULL;
@@ -448,11 +449,13 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
             }
         zmq_poll (items, nclients + nworkers, 100);
         for (int i = 0; i < nclients; i++)
-            s_client_drain (clients [i], &inflight [i], &acked, &errors);
+            if (items [i].revents & ZMQ_POLLIN)
+                s_client_drain (clients [i], &inflight [i], &acked, &errors);
         if (acked == jobs && !acked_at)
             acked_at = s_usec ();
         for (int i = 0; i < nworkers; i++)
-            s_worker_drain (&workers [i], model_hash, unique, &assigned, &done, &errors);
+            if (items [nclients + i].revents & ZMQ_POLLIN)
+                s_worker_drain (&workers [i], model_hash, unique, &assigned, &done, &errors);
         if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
             for (int i = 0; i < nworkers; i++)
                 s_heartbeat (&workers [i]);

@@ -819,9 +819,13 @@ s_lost_worker (zsock_t *client, zsock_t *worker, const char *data_hash, int64_t 
     CHECK (s_int (assign, "job") == job);
     CHECK (s_int (assign, "attempt") == 1);
     CHECK (s_int (assign, "data_size") == data_size);
-    json_t *spec = json_object_get (mt_msg_body (assign), "spec");
+    //  The spec travels as the JSON text the broker stored
+    const char *spec_text = json_string_value (json_object_get (mt_msg_body (assign), "spec"));
+    CHECK (spec_text);
+    json_t *spec = json_loads (spec_text ? spec_text : "", 0, NULL);
     CHECK (json_is_object (spec));
     CHECK (strcmp (json_string_value (json_object_get (spec, "data_name")), "d.csv") == 0);
+    json_decref (spec);
     CHECK (strcmp (json_string_value (json_object_get (mt_msg_body (assign), "data_hash")),
                    data_hash) == 0);
     mt_msg_destroy (&assign);
