@@ -9,7 +9,8 @@
 #define BROKER_HEARTBEAT_MS   1000      // heartbeat interval, ms
 #define BROKER_LIVENESS       3         // missed heartbeats before a peer is dead
 #define BROKER_STOP_GRACE_MS  10000     // a worker has this long to confirm a stop, ms
-#define BROKER_BATCH          256       // messages handled per transaction at most
+#define BROKER_BATCH          16        // messages read per turn of the reactor: a short
+                                        // turn sees a finished sync soon
 #define BROKER_CHUNK_MAX      (1 << 20) // bytes per FETCH reply at most
 #define BROKER_UPLOAD_IDLE_MS 60000     // an unfinished upload idle this long is dropped
 #define BROKER_BACKOFF_MS     1000      // first retry delay; doubles per attempt
