@@ -142,10 +142,9 @@ auth_refresh (auth_t *self)
 }
 
 bool
-auth_admits (auth_t *self, const char *domain, zframe_t *frame)
+auth_admits (auth_t *self, const char *domain, const char *key)
 {
     keyset_t *set = s_set (self, domain);
-    const char *key = frame ? zframe_meta (frame, "User-Id") : NULL;
     return set && key && zhashx_lookup (set->keys, key);
 }
 

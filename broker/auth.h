@@ -31,10 +31,10 @@ void auth_attach (auth_t *self, zloop_t *loop);
 //  Reload the key folders if they changed or a SIGHUP came since last time.
 void auth_refresh (auth_t *self);
 
-//  True when frame (a message part received on the socket of domain) came
-//  over a connection whose key is still authorized there: a key removed
+//  True when key (the User-Id of a connection on the socket of domain, from
+//  its handshake; NULL for none) is still authorized there: a key removed
 //  since its handshake is refused from then on.
-bool auth_admits (auth_t *self, const char *domain, zframe_t *frame);
+bool auth_admits (auth_t *self, const char *domain, const char *key);
 
 //  Keys loaded for domain now.
 size_t auth_keys (auth_t *self, const char *domain);

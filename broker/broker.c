@@ -17,10 +17,12 @@
 #include <pthread.h>
 #include <signal.h>
 
-//  A message waiting for the batch's commit before it is sent.
+//  A message waiting for the batch's commit before it is sent; it is
+//  encoded as it leaves.
 typedef struct {
     zsock_t *sock;
-    zmsg_t *zmsg;               // with the identity frame first
+    mt_msg_t *msg;
+    zframe_t *identity;         // the peer's routing identity
     bool needs_commit;          // a write's reply: ERROR storage when the commit fails
     int64_t req;                // the client's req, for that ERROR
     int64_t assigned_job;       // an ASSIGN: undo the worker's job on failure
@@ -140,6 +142,7 @@ static void s_syncer (zsock_t *pipe, void *store);
 static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_finish (broker_t *self);
 static void s_drop (zlistx_t *list);
+static void s_outgoing_free (outgoing_t *out);
 static void s_move (zlistx_t *from, zlistx_t *to);
 static int s_sync_reply (zsock_t *sock);
 
@@ -301,20 +304,21 @@ s_is_loopback (const char *endpoint)
 static bool
 s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
 {
-    //  A non-blocking read: asking ZMQ_EVENTS first costs a poll per call
-    zmsg_t *zmsg = zmsg_recv_nowait (sock);
-    if (!zmsg)
+    //  A non-blocking read of the frames straight from ZeroMQ (asking
+    //  ZMQ_EVENTS first costs a poll per call, czmq frames an allocation each)
+    mt_frames_t frames;
+    if (mt_frames_recv (&frames, zsock_resolve (sock)) <= 0)
         return false;
-    peer_t peer = { .identity = zmsg_pop (zmsg), .req = -1 };
-    //  A key removed since its connection's handshake: drop its messages, as
-    //  the handshake of a new connection would be refused
-    if (self->auth && !auth_admits (self->auth, workers ? AUTH_WORKERS : AUTH_CLIENTS,
-                                    zmsg_first (zmsg))) {
-        zframe_destroy (&peer.identity);
-        zmsg_destroy (&zmsg);
+    //  The connection's key, from the handshake: a key removed since then
+    //  has its messages dropped, as a new connection's handshake would be
+    const char *user = self->auth && frames.count > 1
+                     ? zmq_msg_gets (&frames.part [1], "User-Id") : NULL;
+    if (self->auth && !auth_admits (self->auth, workers ? AUTH_WORKERS : AUTH_CLIENTS, user)) {
+        mt_frames_close (&frames);
         return true;
     }
-    const char *user = self->auth ? zframe_meta (zmsg_first (zmsg), "User-Id") : NULL;
+    peer_t peer = { .req = -1 };
+    peer.identity = zframe_new (mt_frames_data (&frames, 0), mt_frames_size (&frames, 0));
     mt_strlcpy (peer.user, user ? user : "local", sizeof peer.user);
     if (workers && peer.identity) {
         peer.worker = fleet_find (self->fleet, peer.identity);
@@ -323,7 +327,7 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
     }
     const char *code = NULL;
     char *cause = NULL;
-    mt_msg_t *msg = peer.identity ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+    mt_msg_t *msg = mt_frames_decode (&frames, 1, &code, &cause);
     if (!msg)
         s_error (self, sock, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s",
                  cause ? cause : "empty message");
@@ -341,7 +345,7 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
     free (cause);
     mt_msg_destroy (&msg);
     zframe_destroy (&peer.identity);
-    zmsg_destroy (&zmsg);
+    mt_frames_close (&frames);
     return true;
 }
 
@@ -467,13 +471,20 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 static void
+s_outgoing_free (outgoing_t *out)
+{
+    mt_msg_destroy (&out->msg);
+    zframe_destroy (&out->identity);
+    free (out);
+}
+
+static void
 s_drop (zlistx_t *list)
 {
     outgoing_t *out;
     while ((out = zlistx_first (list))) {
         zlistx_detach_cur (list);
-        zmsg_destroy (&out->zmsg);
-        free (out);
+        s_outgoing_free (out);
     }
 }
 
@@ -529,17 +540,14 @@ static void
 s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
 {
     mt_msg_t *msg = *msg_p;
+    *msg_p = NULL;
     if (peer->req >= 0)
         json_object_set_new (mt_msg_body (msg), "req", json_integer (peer->req));
-    zmsg_t *zmsg = mt_msg_encode (msg);
-    mt_msg_destroy (msg_p);
-    if (!zmsg)
-        return;
-    zmsg_pushmem (zmsg, zframe_data (peer->identity), zframe_size (peer->identity));
     outgoing_t *out = calloc (1, sizeof *out);
     assert (out);
     out->sock = sock;
-    out->zmsg = zmsg;
+    out->msg = msg;
+    out->identity = zframe_dup (peer->identity);
     out->needs_commit = peer->wrote;
     out->req = peer->req;
     zlistx_add_end (self->outbox, out);
@@ -569,28 +577,22 @@ s_flush (broker_t *self, bool committed)
     while ((out = zlistx_first (self->outbox))) {
         zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
         if (!committed && out->needs_commit) {
-            zframe_t *identity = zmsg_pop (out->zmsg);
-            zmsg_destroy (&out->zmsg);
-            peer_t peer = { .identity = identity, .req = out->req };
-            mt_msg_t *msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
-                                          " database (disk full or I/O error); nothing was"
-                                          " changed: retry later");
-            if (peer.req >= 0)
-                json_object_set_new (mt_msg_body (msg), "req", json_integer (peer.req));
-            mt_msg_send (msg, out->sock, identity);
-            mt_msg_destroy (&msg);
-            zframe_destroy (&identity);
+            mt_msg_destroy (&out->msg);
+            out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
+                                     " database (disk full or I/O error); nothing was"
+                                     " changed: retry later");
+            if (out->req >= 0)
+                json_object_set_new (mt_msg_body (out->msg), "req", json_integer (out->req));
         }
-        else
-        if (!committed && out->assigned_job) {
+        if (!committed && out->assigned_job && !out->needs_commit) {
             fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
             if (worker)
                 worker->job = 0;
-            zmsg_destroy (&out->zmsg);
         }
         else
-            zmsg_send (&out->zmsg, out->sock);
-        free (out);
+            mt_msg_send_to (out->msg, zsock_resolve (out->sock), zframe_data (out->identity),
+                            zframe_size (out->identity));
+        s_outgoing_free (out);
     }
 }
 

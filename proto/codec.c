@@ -5,6 +5,7 @@
 #include "mt/msg.h"
 #include "mt/util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ static json_t *s_unpack (const msgpack_object *obj, int depth, char **cause);
 static bool s_valid_command (const char *data, size_t size);
 static int s_prescan (const uint8_t *data, size_t size);
 static json_t *s_ascii (const char *text);
+static mt_msg_t *s_decode (const void *const *data, const size_t *size, size_t count,
+                           const char **code, char **cause);
 
 mt_msg_t *
 mt_msg_new (const char *command)
@@ -128,13 +131,68 @@ mt_msg_encode (const mt_msg_t *self)
 int
 mt_msg_send (const mt_msg_t *self, zsock_t *sock, zframe_t *identity)
 {
-    zmsg_t *zmsg = mt_msg_encode (self);
-    if (!zmsg)
-        return -1;
-    if (identity)
-        zmsg_pushmem (zmsg, zframe_data (identity), zframe_size (identity));
-    return zmsg_send (&zmsg, sock);
+    return mt_msg_send_to (self, zsock_resolve (sock), identity ? zframe_data (identity) : NULL,
+                           identity ? zframe_size (identity) : 0);
 }
+
+//  The frames of mt_msg_encode, each handed to ZeroMQ at once: no czmq
+//  frames or lists on the way.
+int
+mt_msg_send_to (const mt_msg_t *self, void *handle, const void *identity, size_t identity_size)
+{
+    char *data = NULL;
+    size_t size = 0;
+    if (mt_msgpack_from_json (self->body, &data, &size))
+        return -1;
+    int last = self->payload ? ZMQ_SNDMORE : 0;
+    int rc = (identity && zmq_send (handle, identity, identity_size, ZMQ_SNDMORE) < 0)
+          || zmq_send (handle, MT_PROTOCOL, strlen (MT_PROTOCOL), ZMQ_SNDMORE) < 0
+          || zmq_send (handle, self->command, strlen (self->command), ZMQ_SNDMORE) < 0
+          || zmq_send (handle, data, size, last) < 0
+          || (self->payload && zmq_send (handle, self->payload, self->payload_size, 0) < 0)
+           ? -1 : 0;
+    free (data);
+    return rc;
+}
+
+int
+mt_frames_recv (mt_frames_t *self, void *handle)
+{
+    self->count = self->total = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t scratch, *part = self->count < MT_MAX_FRAMES ? &self->part [self->count]
+                                                                 : &scratch;
+        zmq_msg_init (part);
+        //  The first frame without waiting; the rest of a message is there
+        //  with it (ZeroMQ delivers messages whole)
+        if (zmq_msg_recv (part, handle, self->total ? 0 : ZMQ_DONTWAIT) < 0) {
+            int err = errno;
+            zmq_msg_close (part);
+            mt_frames_close (self);
+            errno = err;
+            return err == EAGAIN ? 0 : -1;
+        }
+        more = zmq_msg_more (part);
+        self->total++;
+        if (part == &scratch)
+            zmq_msg_close (part);
+        else
+            self->count++;
+    }
+    return 1;
+}
+
+void
+mt_frames_close (mt_frames_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        zmq_msg_close (&self->part [i]);
+    self->count = self->total = 0;
+}
+
+const void *mt_frames_data (mt_frames_t *self, size_t index) { return zmq_msg_data (&self->part [index]); }
+size_t mt_frames_size (mt_frames_t *self, size_t index) { return zmq_msg_size (&self->part [index]); }
 
 static int
 s_pack_object (msgpack_packer *pk, json_t *value, int depth)
@@ -315,36 +373,60 @@ s_unpack (const msgpack_object *obj, int depth, char **cause)
 mt_msg_t *
 mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause)
 {
+    const void *data [4] = { NULL };
+    size_t size [4] = { 0 };
+    size_t count = zmsg_size (zmsg);
+    zframe_t *frame = zmsg_first (zmsg);
+    for (size_t i = 0; i < 4 && frame; i++, frame = zmsg_next (zmsg)) {
+        data [i] = zframe_data (frame);
+        size [i] = zframe_size (frame);
+    }
+    return s_decode (data, size, count, code, cause);
+}
+
+mt_msg_t *
+mt_frames_decode (mt_frames_t *self, size_t first, const char **code, char **cause)
+{
+    const void *data [4] = { NULL };
+    size_t size [4] = { 0 };
+    size_t count = first <= self->total ? self->total - first : 0;
+    for (size_t i = 0; i < 4 && first + i < self->count; i++) {
+        data [i] = zmq_msg_data (&self->part [first + i]);
+        size [i] = zmq_msg_size (&self->part [first + i]);
+    }
+    return s_decode (data, size, count, code, cause);
+}
+
+//  The decoder proper, over a message's frames: count frames, the first
+//  four of them in data and size.
+static mt_msg_t *
+s_decode (const void *const *data, const size_t *size, size_t count, const char **code,
+          char **cause)
+{
     *code = MT_ERR_BAD_MESSAGE;
-    size_t frames = zmsg_size (zmsg);
-    if (frames < 3 || frames > 4) {
-        mt_fail (cause, "a message has 3 or 4 frames (got %zu)", frames);
+    if (count < 3 || count > 4) {
+        mt_fail (cause, "a message has 3 or 4 frames (got %zu)", count);
         return NULL;
     }
-    zframe_t *frame = zmsg_first (zmsg);
-    if (zframe_size (frame) != strlen (MT_PROTOCOL)
-    ||  memcmp (zframe_data (frame), MT_PROTOCOL, strlen (MT_PROTOCOL))) {
+    if (size [0] != strlen (MT_PROTOCOL) || memcmp (data [0], MT_PROTOCOL, strlen (MT_PROTOCOL))) {
         *code = MT_ERR_VERSION;
         mt_fail (cause, "frame 0 must be the protocol signature '%s'", MT_PROTOCOL);
         return NULL;
     }
-    frame = zmsg_next (zmsg);
     char command [MT_MAX_COMMAND + 1];
-    if (!s_valid_command ((const char *) zframe_data (frame), zframe_size (frame))) {
+    if (!s_valid_command ((const char *) data [1], size [1])) {
         mt_fail (cause, "frame 1 must be a command name (A-Z, 0-9, _; 1 to %d bytes)",
                  MT_MAX_COMMAND);
         return NULL;
     }
-    memcpy (command, zframe_data (frame), zframe_size (frame));
-    command [zframe_size (frame)] = 0;
-    frame = zmsg_next (zmsg);
-    if (zframe_size (frame) > MT_MAX_BODY) {
+    memcpy (command, data [1], size [1]);
+    command [size [1]] = 0;
+    if (size [2] > MT_MAX_BODY) {
         *code = MT_ERR_TOO_LARGE;
-        mt_fail (cause, "body is %zu bytes, over the limit of %d", zframe_size (frame),
-                 MT_MAX_BODY);
+        mt_fail (cause, "body is %zu bytes, over the limit of %d", size [2], MT_MAX_BODY);
         return NULL;
     }
-    json_t *body = mt_msgpack_to_json ((const char *) zframe_data (frame), zframe_size (frame), cause);
+    json_t *body = mt_msgpack_to_json ((const char *) data [2], size [2], cause);
     if (!body)
         return NULL;
     if (!json_is_object (body)) {
@@ -360,16 +442,15 @@ mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause)
     }
     json_decref (self->body);
     self->body = body;
-    frame = zmsg_next (zmsg);
-    if (frame) {
-        if (zframe_size (frame) > MT_MAX_PAYLOAD) {
+    if (count == 4) {
+        if (size [3] > MT_MAX_PAYLOAD) {
             *code = MT_ERR_TOO_LARGE;
-            mt_fail (cause, "payload is %zu bytes, over the limit of %d", zframe_size (frame),
+            mt_fail (cause, "payload is %zu bytes, over the limit of %d", size [3],
                      MT_MAX_PAYLOAD);
             mt_msg_destroy (&self);
             return NULL;
         }
-        mt_msg_set_payload (self, zframe_data (frame), zframe_size (frame));
+        mt_msg_set_payload (self, data [3], size [3]);
     }
     return self;
 }

@@ -58,6 +58,33 @@ mt_msg_t *mt_msg_decode (zmsg_t *zmsg, const char **code, char **cause);
 //  Returns 0 or -1.
 int mt_msg_send (const mt_msg_t *self, zsock_t *sock, zframe_t *identity);
 
+//  The same on a ZeroMQ socket handle (zsock_resolve), the identity as bytes
+//  (NULL for none), with no czmq frames on the way. Returns 0 or -1.
+int mt_msg_send_to (const mt_msg_t *self, void *handle, const void *identity,
+                    size_t identity_size);
+
+//  One received message's frames, read straight from ZeroMQ: the first
+//  MT_MAX_FRAMES are kept (routing identity, signature, command, body,
+//  payload, one more to tell a message that has too many).
+#define MT_MAX_FRAMES 6
+typedef struct {
+    zmq_msg_t part [MT_MAX_FRAMES];
+    size_t count;               // frames kept in part
+    size_t total;               // frames the message had
+} mt_frames_t;
+
+//  Read one whole message without waiting. Returns 1, 0 when none is
+//  waiting, -1 on a socket error (errno set). A message read must be
+//  released with mt_frames_close.
+int mt_frames_recv (mt_frames_t *self, void *handle);
+void mt_frames_close (mt_frames_t *self);
+const void *mt_frames_data (mt_frames_t *self, size_t index);
+size_t mt_frames_size (mt_frames_t *self, size_t index);
+
+//  Decode the message in frames first.. (the frames before it are routing
+//  identities), with the checks of mt_msg_decode.
+mt_msg_t *mt_frames_decode (mt_frames_t *self, size_t first, const char **code, char **cause);
+
 //  Typed field reads. Each returns 0 and sets *out, or -1 with *cause
 //  naming the field (missing, wrong type, out of range).
 int mt_msg_get_int (mt_msg_t *self, const char *key, int64_t lo, int64_t hi,
