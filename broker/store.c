@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 
 //  Every statement the store runs, prepared once on first use.
@@ -155,8 +155,8 @@ store_open (const char *path, char **cause)
     //  1,000, so a page written over and over (the newest jobs' pages)
     //  reaches the database file once per checkpoint.
     if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = NORMAL")
-    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000")
-    ||  s_exec (self, "PRAGMA foreign_keys = ON") || s_migrate (self, cause)) {
+    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000") || s_migrate (self, cause)
+    ||  s_exec (self, "PRAGMA foreign_keys = ON")) {
         if (cause && !*cause)
             mt_fail (cause, "%s: cannot set up the database: %s", path, sqlite3_errmsg (self->db));
         store_destroy (&self);
@@ -227,7 +227,35 @@ s_migrate (store_t *self, char **cause)
         //  loaded from the jobs at start; the triggers and the queue index
         //  only cost writes
         "DROP TRIGGER jobs_enter_queue; DROP TRIGGER jobs_requeue;"
-        "DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts; DROP INDEX jobs_queue;"
+        "DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts; DROP INDEX jobs_queue;",
+        //  3 -> 4: fewer pages written per job: keys are indexed only where
+        //  a job has one (a UNIQUE column indexes every NULL too), and an
+        //  attempt is one b-tree row keyed by (job, attempt), not a rowid
+        //  row plus an index entry
+        "CREATE TABLE jobs_4 ("
+        "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
+        "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+        "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
+        "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+        "  not_before INTEGER NOT NULL DEFAULT 0,"
+        "  epoch INTEGER, epochs INTEGER, step INTEGER, steps INTEGER,"
+        "  loss REAL, val_loss REAL, val_metric REAL, samples_per_sec REAL, eta_s REAL,"
+        "  updated_at INTEGER, metrics TEXT, error TEXT, model_hash TEXT,"
+        "  checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0, client TEXT);"
+        "INSERT INTO jobs_4 SELECT id, name, key, state, spec, data_hash, priority, attempt,"
+        "  max_retries, worker, created_at, started_at, finished_at, not_before, epoch, epochs,"
+        "  step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s, updated_at, metrics,"
+        "  error, model_hash, checkpoint_hash, checkpoint_epoch, client FROM jobs;"
+        "CREATE TABLE attempts_4 ("
+        "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
+        "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
+        "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
+        "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
+        "INSERT INTO attempts_4 SELECT job, attempt, worker, started_at, finished_at, outcome,"
+        "  resumed_from_epoch FROM attempts;"
+        "DROP TABLE attempts; DROP TABLE jobs;"
+        "ALTER TABLE jobs_4 RENAME TO jobs; ALTER TABLE attempts_4 RENAME TO attempts;"
+        "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
     };
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char pragma [64];

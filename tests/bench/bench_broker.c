@@ -134,18 +134,20 @@ s_dealer (const char *endpoint)
 static mt_msg_t *
 s_recv (zsock_t *sock, int timeout_ms)
 {
-    zmsg_t *zmsg = zmsg_recv_nowait (sock);
-    if (!zmsg && timeout_ms > 0) {
-        zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
+    mt_frames_t frames;
+    void *handle = zsock_resolve (sock);
+    int rc = mt_frames_recv (&frames, handle);
+    if (rc == 0 && timeout_ms > 0) {
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, timeout_ms) > 0)
-            zmsg = zmsg_recv_nowait (sock);
+            rc = mt_frames_recv (&frames, handle);
     }
-    if (!zmsg)
+    if (rc <= 0)
         return NULL;
     const char *code = NULL;
     char *cause = NULL;
-    mt_msg_t *msg = mt_msg_decode (zmsg, &code, &cause);
-    zmsg_destroy (&zmsg);
+    mt_msg_t *msg = mt_frames_decode (&frames, 0, &code, &cause);
+    mt_frames_close (&frames);
     if (!msg) {
         fprintf (stderr, "bench_broker: undecodable message from the broker: %s\n",
                  cause ? cause : "?");

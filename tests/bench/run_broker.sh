@@ -38,7 +38,7 @@ trap 'cleanup; exit 130' INT TERM
 
 cmake --build "$BUILD" --target mtbroker mtworker mt_proto >"$TMP/build.log" 2>&1 \
     || { cat "$TMP/build.log"; exit 1; }
-DEPS=$(pkg-config --cflags --libs libczmq libzmq msgpack jansson libsodium)
+DEPS=$(pkg-config --cflags --libs libczmq libzmq msgpack jansson libsodium libtcmalloc_minimal)
 # shellcheck disable=SC2086
 cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/proto" "$SRC/tests/bench/bench_broker.c" \
    "$BUILD/libmt_proto.a" $DEPS -lm -o "$TMP/bench_broker"

@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "store.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -35,6 +36,22 @@ s_queued (void *arg, int64_t id, int priority, int64_t created_at, int64_t not_b
     q->count++;
     snprintf (q->client, sizeof q->client, "%s", client);
     return 0;
+}
+
+//  The first column of the first row of query on the database at path, as
+//  text ("" when there is none).
+static void
+s_query (const char *path, const char *query, char *out, size_t size)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    out [0] = 0;
+    CHECK (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK (sqlite3_prepare_v2 (db, query, -1, &stmt, NULL) == SQLITE_OK);
+    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_text (stmt, 0))
+        snprintf (out, size, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
 }
 
 static queued_t
@@ -151,7 +168,11 @@ main (void)
     store_destroy (&store);
     store_destroy (&store);
     //  A version-1 database is migrated through every step to the current
-    //  schema; its queued jobs are still there to load
+    //  schema; its jobs and attempts are still there, its queued jobs load
+    char jobs [32], attempts [32], after [256];
+    s_query (path, "SELECT count(*) FROM jobs", jobs, sizeof jobs);
+    s_query (path, "SELECT count(*) FROM attempts", attempts, sizeof attempts);
+    CHECK (atoi (jobs) == 4 && atoi (attempts) > 0);
     char cmd [512];
     snprintf (cmd, sizeof cmd, "sqlite3 %s 'CREATE INDEX jobs_queue ON jobs (state,"
               " priority DESC, id); ALTER TABLE jobs DROP COLUMN client;"
@@ -161,7 +182,19 @@ main (void)
     CHECK_MSG (store, "%s", cause);
     queued_t q = s_load (store);
     CHECK (q.count == 2 && strcmp (q.client, "") == 0);     // submitters unknown before v2
+    bool existing = false;
+    CHECK (store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 3000,
+                             &existing) > 0 && existing);  // keys still found
     store_destroy (&store);
+    s_query (path, "SELECT count(*) FROM jobs", after, sizeof after);
+    CHECK (strcmp (after, jobs) == 0);
+    s_query (path, "SELECT count(*) FROM attempts", after, sizeof after);
+    CHECK (strcmp (after, attempts) == 0);
+    //  Schema 4: attempts keyed by (job, attempt), keys indexed where set
+    s_query (path, "SELECT sql FROM sqlite_master WHERE name = 'attempts'", after, sizeof after);
+    CHECK_STR_CONTAINS (after, "WITHOUT ROWID");
+    s_query (path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_key'", after, sizeof after);
+    CHECK_STR_CONTAINS (after, "WHERE key IS NOT NULL");
     //  A database from a newer mt is refused
     snprintf (cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version = 99'", path);
     CHECK (system (cmd) == 0);
