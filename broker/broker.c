@@ -666,7 +666,7 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
         free (cause);
         return -1;
     }
-    if (!(*json = json_dumps (value, JSON_COMPACT))) {
+    if (!(*json = mt_json_compact (value))) {
         s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker is out of memory;"
                  " retry later");
         mt_spec_clear (spec);
@@ -1228,7 +1228,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    char *text = json_dumps (metrics, JSON_COMPACT);
+    char *text = mt_json_compact (metrics);
     peer->wrote = true;
     s_doom_checkpoint (self, peer->worker, NULL);
     store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
@@ -1358,7 +1358,7 @@ s_deadline (json_t *spec, int64_t started_at)
 //  Build the ASSIGN for a job just started on worker. The spec travels as
 //  the JSON text stored at submit, parsed by the worker; the broker parses
 //  it only for the two fields it acts on, when the text has them (it was
-//  written by json_dumps, which never escapes a plain ASCII key).
+//  written by mt_json_compact, which never escapes a plain ASCII key).
 static mt_msg_t *
 s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
 {

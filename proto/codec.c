@@ -636,3 +636,134 @@ s_prescan (const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+//  --- Compact JSON text ---------------------------------------------------------
+
+//  A growing text buffer; a failed growth marks it broken.
+typedef struct {
+    char *data;
+    size_t size, used;
+    bool broken;
+} s_text_t;
+
+static void
+s_text_add (s_text_t *text, const char *data, size_t len)
+{
+    if (text->broken)
+        return;
+    if (text->used + len + 1 > text->size) {
+        size_t size = text->size ? text->size : 256;
+        while (text->used + len + 1 > size)
+            size *= 2;
+        char *grown = realloc (text->data, size);
+        if (!grown) {
+            text->broken = true;
+            return;
+        }
+        text->data = grown;
+        text->size = size;
+    }
+    memcpy (text->data + text->used, data, len);
+    text->used += len;
+    text->data [text->used] = 0;
+}
+
+//  A JSON string: quotes, backslashes and control characters escaped,
+//  everything else (UTF-8, checked when the value was made) as it is.
+static void
+s_text_string (s_text_t *text, const char *data, size_t len)
+{
+    s_text_add (text, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) data [i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        s_text_add (text, data + run, i - run);
+        char escape [8];
+        const char *named = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
+                          : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+        if (!named)
+            snprintf (escape, sizeof escape, "\\u%04x", c);
+        s_text_add (text, named ? named : escape, strlen (named ? named : escape));
+        run = i + 1;
+    }
+    s_text_add (text, data + run, len - run);
+    s_text_add (text, "\"", 1);
+}
+
+static void
+s_text_value (s_text_t *text, const json_t *value, int depth)
+{
+    char number [40];
+    if (depth > 2 * MT_MAX_DEPTH + 64) {
+        text->broken = true;
+        return;
+    }
+    switch (json_typeof (value)) {
+        case JSON_OBJECT: {
+            const char *key;
+            json_t *item;
+            bool first = true;
+            s_text_add (text, "{", 1);
+            json_object_foreach ((json_t *) value, key, item) {
+                if (!first)
+                    s_text_add (text, ",", 1);
+                first = false;
+                s_text_string (text, key, strlen (key));
+                s_text_add (text, ":", 1);
+                s_text_value (text, item, depth + 1);
+            }
+            s_text_add (text, "}", 1);
+            break;
+        }
+        case JSON_ARRAY:
+            s_text_add (text, "[", 1);
+            for (size_t i = 0; i < json_array_size (value); i++) {
+                if (i)
+                    s_text_add (text, ",", 1);
+                s_text_value (text, json_array_get (value, i), depth + 1);
+            }
+            s_text_add (text, "]", 1);
+            break;
+        case JSON_STRING:
+            s_text_string (text, json_string_value (value), json_string_length (value));
+            break;
+        case JSON_INTEGER:
+            s_text_add (text, number, (size_t) snprintf (number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                                                         json_integer_value (value)));
+            break;
+        case JSON_REAL: {
+            //  17 significant digits bring the same double back; a real that
+            //  prints like an integer gets ".0" so that it reads back as a real
+            int len = snprintf (number, sizeof number, "%.17g", json_real_value (value));
+            s_text_add (text, number, (size_t) len);
+            if (strspn (number, "-0123456789") == (size_t) len)
+                s_text_add (text, ".0", 2);
+            break;
+        }
+        case JSON_TRUE:
+            s_text_add (text, "true", 4);
+            break;
+        case JSON_FALSE:
+            s_text_add (text, "false", 5);
+            break;
+        case JSON_NULL:
+            s_text_add (text, "null", 4);
+            break;
+    }
+}
+
+char *
+mt_json_compact (const json_t *value)
+{
+    s_text_t text = { NULL, 0, 0, false };
+    if (!json_is_object (value) && !json_is_array (value))
+        return NULL;
+    s_text_value (&text, value, 0);
+    if (text.broken) {
+        free (text.data);
+        return NULL;
+    }
+    return text.data;
+}

@@ -105,6 +105,11 @@ mt_msg_t *mt_msg_error (const char *code, const char *text);
 //  Pack a JSON value as msgpack into a new buffer (for tests and fuzzing);
 //  returns 0 or -1.
 int mt_msgpack_from_json (json_t *value, char **data, size_t *size);
+//  The compact JSON text of value (an object or array), as json_dumps with
+//  JSON_COMPACT writes it, in one pass; reals with 17 significant digits.
+//  The caller frees it. NULL when out of memory or not an object or array.
+char *mt_json_compact (const json_t *value);
+
 //  Unpack a msgpack buffer into a JSON value with the decoder's limits;
 //  returns NULL with *cause.
 json_t *mt_msgpack_to_json (const char *data, size_t size, char **cause);

@@ -59,6 +59,13 @@ s_check_round_trip (mt_msg_t *msg)
         abort ();
     mt_msg_destroy (&again);
     zmsg_destroy (&zmsg);
+    //  Its body as compact JSON text reads back to the same body
+    char *text = mt_json_compact (mt_msg_body (msg));
+    json_t *back = text ? json_loads (text, JSON_ALLOW_NUL, NULL) : NULL;
+    if (!back || !json_equal (back, mt_msg_body (msg)))
+        abort ();
+    json_decref (back);
+    free (text);
 }
 
 int
