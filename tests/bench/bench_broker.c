@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -433,12 +434,23 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
         if (s_hello (&workers [i], i))
             return 1;
     }
-    zmq_pollitem_t items [S_MAX_PEERS];
-    for (int i = 0; i < nclients; i++)
-        items [i] = (zmq_pollitem_t) { zsock_resolve (clients [i]), 0, ZMQ_POLLIN, 0 };
-    for (int i = 0; i < nworkers; i++)
-        items [nclients + i] = (zmq_pollitem_t) { zsock_resolve (workers [i].sock), 0, ZMQ_POLLIN, 0 };
-
+    //  Which peers to read is learnt from epoll on each socket's ZMQ_FD
+    //  rather than zmq_poll, which asks every socket (two system calls
+    //  each) on every turn: that cost the driver more than its messages.
+    //  ZMQ_FD is edge-triggered and a send can take the edge, so a peer is
+    //  also read after anything is sent on it, until ZMQ_EVENTS says no.
+    int npeers = nclients + nworkers;
+    zsock_t *peers [S_MAX_PEERS];
+    bool dirty [S_MAX_PEERS];
+    int ep = epoll_create1 (0);
+    assert (ep >= 0);
+    for (int i = 0; i < npeers; i++) {
+        peers [i] = i < nclients ? clients [i] : workers [i - nclients].sock;
+        dirty [i] = true;
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t) i };
+        int rc = epoll_ctl (ep, EPOLL_CTL_ADD, zsock_fd (peers [i]), &ev);
+        assert (rc == 0);
+    }
     int submitted = 0, acked = 0, assigned = 0, done = 0, errors = 0;
     int64_t start = s_usec (), acked_at = 0, beat = start;
     while (done < jobs && errors == 0 && s_usec () - start < S_RUN_MS * INT64_C (1000)) {
@@ -448,22 +460,36 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
                 s_send (clients [i], &msg);
                 inflight [i]++;
                 submitted++;
+                dirty [i] = true;
             }
-        zmq_poll (items, nclients + nworkers, 100);
-        for (int i = 0; i < nclients; i++)
-            if (items [i].revents & ZMQ_POLLIN)
+        bool any = false;
+        for (int i = 0; i < npeers && !any; i++)
+            any = dirty [i];
+        struct epoll_event events [S_MAX_PEERS];
+        int ready = epoll_wait (ep, events, S_MAX_PEERS, any ? 0 : 100);
+        for (int e = 0; e < ready; e++)
+            dirty [events [e].data.u32] = true;
+        for (int i = 0; i < npeers; i++) {
+            if (!dirty [i])
+                continue;
+            if (i < nclients)
                 s_client_drain (clients [i], &inflight [i], &acked, &errors);
+            else
+                s_worker_drain (&workers [i - nclients], model_hash, unique, &assigned, &done,
+                                &errors);
+            dirty [i] = (zsock_events (peers [i]) & ZMQ_POLLIN) != 0;
+        }
         if (acked == jobs && !acked_at)
             acked_at = s_usec ();
-        for (int i = 0; i < nworkers; i++)
-            if (items [nclients + i].revents & ZMQ_POLLIN)
-                s_worker_drain (&workers [i], model_hash, unique, &assigned, &done, &errors);
         if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
-            for (int i = 0; i < nworkers; i++)
+            for (int i = 0; i < nworkers; i++) {
                 s_heartbeat (&workers [i]);
+                dirty [nclients + i] = true;
+            }
             beat = s_usec ();
         }
     }
+    close (ep);
     //  Each worker's DONEs arrive in order: when its last one is committed, all are
     int64_t sent = s_usec ();
     for (int i = 0; i < nworkers && errors == 0; i++)
