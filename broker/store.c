@@ -409,11 +409,14 @@ s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what)
     return 0;
 }
 
+//  Text is bound SQLITE_STATIC (not copied): every statement is stepped and
+//  reset while the caller's strings live, and s_stmt clears the bindings
+//  before the next use.
 static void
 s_bind_text (sqlite3_stmt *stmt, int col, const char *text)
 {
     if (text && *text)
-        sqlite3_bind_text (stmt, col, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (stmt, col, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null (stmt, col);
 }
@@ -435,7 +438,7 @@ store_job_insert (store_t *self, const char *spec_json, const char *name, const 
     *existing = false;
     sqlite3_stmt *stmt;
     if (key && (stmt = s_stmt (self, Q_BY_KEY))) {
-        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
         if (sqlite3_step (stmt) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64 (stmt, 0);
             sqlite3_reset (stmt);
@@ -556,7 +559,7 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, worker, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 2, worker, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 3, now_ms);
     if (self->fault && self->fault (self->fault_arg))
         return -1;
@@ -577,7 +580,7 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_text (stmt, 3, worker, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 3, worker, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 4, now_ms);
     sqlite3_bind_int (stmt, 5, resumed_from_epoch);
     return s_step_done (self, stmt, "insert attempt") ? -1 : attempt;
@@ -640,7 +643,7 @@ store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, 
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int (stmt, 4, epoch);
     return s_step_done (self, stmt, "record checkpoint");
 }
@@ -654,7 +657,7 @@ s_attempt_end (store_t *self, int64_t id, int attempt, const char *outcome, int6
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
     sqlite3_bind_int64 (stmt, 3, now_ms);
-    sqlite3_bind_text (stmt, 4, outcome, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 4, outcome, -1, SQLITE_STATIC);
     return s_step_done (self, stmt, "end attempt");
 }
 
@@ -667,7 +670,7 @@ store_job_finish (store_t *self, int64_t id, int attempt, const char *state, con
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_text (stmt, 3, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 3, state, -1, SQLITE_STATIC);
     s_bind_text (stmt, 4, metrics);
     s_bind_text (stmt, 5, error);
     s_bind_text (stmt, 6, model_hash);
@@ -699,7 +702,7 @@ store_job_set_state (store_t *self, int64_t id, const char *state)
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
     return s_step_done (self, stmt, "set state");
 }
 
@@ -830,7 +833,7 @@ store_job_list (store_t *self, const char *state, int limit)
         return list;
     sqlite3_bind_int (stmt, 1, limit);
     if (state)
-        sqlite3_bind_text (stmt, 2, state, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
     json_t *ids = json_array ();
     while (sqlite3_step (stmt) == SQLITE_ROW)
         json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
@@ -852,6 +855,6 @@ store_blob_in_use (store_t *self, const char *hash)
     sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_USED);
     if (!stmt)
         return true;
-    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
     return s_scalar (self, stmt) > 0;
 }
