@@ -6,6 +6,8 @@
 #   env: BENCH_DIR (parent of the temp folder; default $TMPDIR or /tmp: it decides what fsync costs)
 #        CLIENTS=8 WINDOW=32 WORKERS=128 FEW_WORKERS=16 SAMPLES=2000 PROGRESS=200000
 #        REAL_JOBS=200 REAL_SAMPLES=100 (throughput is measured with WORKERS and FEW_WORKERS)
+#        ROUNDS=5: throughput rounds, mt and beanstalkd taking turns in each; the summary gives
+#        each figure's median (and range) over the rounds, and ratios of medians
 #        SKIP_REAL=1 to skip the mtworker part, SKIP_BEANSTALKD=1 to skip beanstalkd
 set -eu
 BUILD=${1:?usage: run_broker.sh BUILD_DIR [JOBS]}
@@ -18,6 +20,7 @@ SAMPLES=${SAMPLES:-2000}
 PROGRESS=${PROGRESS:-200000}
 REAL_JOBS=${REAL_JOBS:-200}
 REAL_SAMPLES=${REAL_SAMPLES:-100}
+ROUNDS=${ROUNDS:-5}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 TMP=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mt-bench.XXXXXX")
@@ -71,17 +74,66 @@ field () {
 echo "== mt broker capacity benchmark: $(nproc) cores, $(df -T "$TMP" | awk 'NR==2 {print $2}')" \
      "under ${BENCH_DIR:-${TMPDIR:-/tmp}}, SQLite WAL, every commit fdatasync'ed before any reply"
 
-start_broker jobs
-OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$WORKERS" shared) || true
-echo "$OUT" | grep -v '^RESULT'
-MT_JOBS=$(field "$OUT" jobs_per_s)
-stop "$BPID"
+# mt's jobs/s with $1 workers on a fresh broker, in VALUE ("" when the run failed)
+mt_jobs () {
+    start_broker "jobs-$1-$round"
+    OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$1" shared) || true
+    echo "$OUT" | grep -v '^RESULT'
+    stop "$BPID"
+    VALUE=$(field "$OUT" jobs_per_s)
+}
 
-start_broker jobs-few
-OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$FEW_WORKERS" shared) || true
-echo "$OUT" | grep -v '^RESULT'
-MT_FEW=$(field "$OUT" jobs_per_s)
-stop "$BPID"
+# beanstalkd's jobs/s with binlog mode $1 (default or f0) and $2 consumers, in VALUE
+bs_jobs () {
+    rm -rf "$TMP/bs"
+    mkdir -p "$TMP/bs"
+    PORT=$("$B" ports 1)
+    if [ "$1" = f0 ]; then
+        "$BEANSTALKD" -l 127.0.0.1 -p "$PORT" -b "$TMP/bs" -f 0 &
+    else
+        "$BEANSTALKD" -l 127.0.0.1 -p "$PORT" -b "$TMP/bs" &
+    fi
+    BS=$!
+    PIDS="$PIDS $BS"
+    OUT=$("$TMP/bench_beanstalkd" "$PORT" "$JOBS" "$CLIENTS" "$WINDOW" "$2") || true
+    echo "beanstalkd ($1 binlog): $(echo "$OUT" | grep -v '^RESULT')"
+    stop "$BS"
+    VALUE=$(field "$OUT" jobs_per_s)
+}
+
+# "median min max" of the numbers given ("" when none)
+stats () {
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{ v [NR] = $1 }
+        END { if (NR) print v [int ((NR + 1) / 2)], v [1], v [NR] }'
+}
+
+BEANSTALKD=""
+if [ -z "${SKIP_BEANSTALKD:-}" ]; then
+    BEANSTALKD=$(command -v beanstalkd || true)
+    [ -n "$BEANSTALKD" ] || echo "beanstalkd: not installed (apt-get install -y beanstalkd), skipped"
+fi
+# Throughput rounds: the same 2 cores serve every run, and their speed drifts over
+# seconds on a shared machine, so the two systems take turns and medians are compared
+MT_RUNS=""; FEW_RUNS=""; DEF_RUNS=""; F0_RUNS=""; FDEF_RUNS=""; FF0_RUNS=""
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    echo "-- round $round of $ROUNDS"
+    mt_jobs "$WORKERS"; MT_RUNS="$MT_RUNS $VALUE"
+    mt_jobs "$FEW_WORKERS"; FEW_RUNS="$FEW_RUNS $VALUE"
+    if [ -n "$BEANSTALKD" ]; then
+        bs_jobs default "$WORKERS"; DEF_RUNS="$DEF_RUNS $VALUE"
+        bs_jobs default "$FEW_WORKERS"; FDEF_RUNS="$FDEF_RUNS $VALUE"
+        bs_jobs f0 "$WORKERS"; F0_RUNS="$F0_RUNS $VALUE"
+        bs_jobs f0 "$FEW_WORKERS"; FF0_RUNS="$FF0_RUNS $VALUE"
+    fi
+    round=$((round + 1))
+done
+# shellcheck disable=SC2086
+{
+    MT_JOBS=$(stats $MT_RUNS); MT_FEW=$(stats $FEW_RUNS)
+    BS_DEF=$(stats $DEF_RUNS); BS_F0=$(stats $F0_RUNS)
+    BS_FEW_DEF=$(stats $FDEF_RUNS); BS_FEW_F0=$(stats $FF0_RUNS)
+}
 
 start_broker jobs-unique
 OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$WORKERS" unique) || true
@@ -124,61 +176,26 @@ if [ -z "${SKIP_REAL:-}" ]; then
     stop "$BPID"
 fi
 
-BS_DEF=""
-BS_F0=""
-BS_FEW_DEF=""
-BS_FEW_F0=""
-if [ -z "${SKIP_BEANSTALKD:-}" ]; then
-    BEANSTALKD=$(command -v beanstalkd || true)
-    if [ -z "$BEANSTALKD" ]; then
-        echo "beanstalkd: not installed (apt-get install -y beanstalkd), skipped"
-    else
-        for run in "default $WORKERS" "f0 $WORKERS" "default $FEW_WORKERS" "f0 $FEW_WORKERS"; do
-            set -- $run
-            mode=$1
-            n=$2
-            rm -rf "$TMP/bs"
-            mkdir -p "$TMP/bs"
-            PORT=$("$B" ports 1)
-            if [ "$mode" = f0 ]; then
-                "$BEANSTALKD" -l 127.0.0.1 -p "$PORT" -b "$TMP/bs" -f 0 &
-            else
-                "$BEANSTALKD" -l 127.0.0.1 -p "$PORT" -b "$TMP/bs" &
-            fi
-            BS=$!
-            PIDS="$PIDS $BS"
-            OUT=$("$TMP/bench_beanstalkd" "$PORT" "$JOBS" "$CLIENTS" "$WINDOW" "$n") || true
-            echo "beanstalkd ($mode binlog): $(echo "$OUT" | grep -v '^RESULT')"
-            value=$(field "$OUT" jobs_per_s)
-            case "$mode $n" in
-                "default $WORKERS") BS_DEF=$value ;;
-                "f0 $WORKERS") BS_F0=$value ;;
-                "default $FEW_WORKERS") BS_FEW_DEF=$value ;;
-                "f0 $FEW_WORKERS") BS_FEW_F0=$value ;;
-            esac
-            stop "$BS"
-        done
-    fi
-fi
-
 # The summary: figures, ratios and the issue's targets (informational)
 awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     -v few="$MT_FEW" -v fdef="$BS_FEW_DEF" -v ff0="$BS_FEW_F0" -v w="$WORKERS" -v fw="$FEW_WORKERS" \
     -v p50="$LAT_P50" -v p99="$LAT_P99" -v prog="$PROGRESS" -v progr="$PROG" \
-    -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" 'BEGIN {
-    printf "\n== summary (%d jobs per throughput run)\n", jobs
-    printf "%-58s %14s\n", "measure", "value"
-    printf "%-58s %14s\n", "mt broker jobs/s (shared model hash), " w " workers", mt == "" ? "failed" : mt
-    printf "%-58s %14s\n", "mt broker jobs/s (a model uploaded per job), " w " workers", mtu == "" ? "failed" : mtu
-    printf "%-58s %14s\n", "beanstalkd jobs/s, binlog default fsync, " w " consumers", def == "" ? "skipped" : def
-    printf "%-58s %14s\n", "beanstalkd jobs/s, -f 0 (fsync every write), " w " consumers", f0 == "" ? "skipped" : f0
-    printf "%-58s %14s\n", "mt broker jobs/s (shared model hash), " fw " workers", few == "" ? "failed" : few
-    printf "%-58s %14s\n", "beanstalkd jobs/s, binlog default, " fw " consumers", fdef == "" ? "skipped" : fdef
-    printf "%-58s %14s\n", "beanstalkd jobs/s, -f 0, " fw " consumers", ff0 == "" ? "skipped" : ff0
-    printf "%-58s %14s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? "failed" : p50 " / " p99
-    printf "%-58s %14s\n", "progress messages/s into the history", progr == "" ? "failed" : progr
-    printf "%-58s %14s\n", "real mtworkers: trivial jobs/s (2 workers)", real == "" ? "skipped" : real
-    printf "%-58s %14s\n", "real: submit-to-first-step p50 / p99, ms (upper bound)", rp50 == "" ? "skipped" : rp50 " / " rp99
+    -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" -v rounds="$ROUNDS" 'BEGIN {
+    printf "\n== summary (%d jobs per throughput run; jobs/s as the median of %d rounds [min-max])\n", jobs, rounds
+    printf "%-58s %20s\n", "measure", "value"
+    row("mt broker jobs/s (shared model hash), " w " workers", mt, "failed")
+    printf "%-58s %20s\n", "mt broker jobs/s (a model uploaded per job), " w " workers", mtu == "" ? "failed" : mtu
+    row("beanstalkd jobs/s, binlog default fsync, " w " consumers", def, "skipped")
+    row("beanstalkd jobs/s, -f 0 (fsync every write), " w " consumers", f0, "skipped")
+    row("mt broker jobs/s (shared model hash), " fw " workers", few, "failed")
+    row("beanstalkd jobs/s, binlog default, " fw " consumers", fdef, "skipped")
+    row("beanstalkd jobs/s, -f 0, " fw " consumers", ff0, "skipped")
+    split (mt, m); split (def, d); split (f0, z); split (few, n); split (fdef, fd); split (ff0, fz)
+    mt = m [1]; def = d [1]; f0 = z [1]; few = n [1]; fdef = fd [1]; ff0 = fz [1]
+    printf "%-58s %20s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? "failed" : p50 " / " p99
+    printf "%-58s %20s\n", "progress messages/s into the history", progr == "" ? "failed" : progr
+    printf "%-58s %20s\n", "real mtworkers: trivial jobs/s (2 workers)", real == "" ? "skipped" : real
+    printf "%-58s %20s\n", "real: submit-to-first-step p50 / p99, ms (upper bound)", rp50 == "" ? "skipped" : rp50 " / " rp99
     if (mt != "" && def != "") printf "ratio mt / beanstalkd default binlog (%d workers): %.2fx\n", w, mt / def
     if (mt != "" && f0 != "") printf "ratio mt / beanstalkd -f 0 (%d workers):           %.2fx\n", w, mt / f0
     if (few != "" && fdef != "") printf "ratio mt / beanstalkd default binlog (%d workers):  %.2fx\n", fw, few / fdef
@@ -189,6 +206,10 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     verdict("submit-to-start p99 < 2 ms", p99 != "", p99 < 2)
     verdict("progress >= 50,000 messages/s", progr != "", progr >= 50000)
     verdict("real: submit-to-first-step p99 < 50 ms", rp99 != "", rp99 < 50)
+}
+function row (what, stats, missing,    v) {
+    split (stats, v)
+    printf "%-58s %20s\n", what, stats == "" ? missing : sprintf ("%d [%d-%d]", v [1], v [2], v [3])
 }
 function verdict (what, known, ok) {
     printf "%-48s %s\n", what, !known ? "n/a" : ok ? "PASS" : "MISS"
