@@ -16,7 +16,7 @@
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_STARTED, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
     Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
@@ -29,6 +29,9 @@ static const char *s_sql [Q_COUNT] = {
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
               " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
               " created_at, client FROM jobs WHERE id = ?1",
+    //  What a start needs of the row it just changed
+    [Q_STARTED] = "SELECT attempt, spec, data_hash, checkpoint_hash, checkpoint_epoch, started_at"
+                  " FROM jobs WHERE id = ?1",
     //  The queue in memory is loaded from here at start
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
                  " WHERE state = 'queued'",
@@ -153,10 +156,11 @@ store_open (const char *path, char **cause)
     //  A checkpoint runs in the committing thread and syncs the log and the
     //  database: one per 10,000 pages of log (40 MB) rather than SQLite's
     //  1,000, so a page written over and over (the newest jobs' pages)
-    //  reaches the database file once per checkpoint.
+    //  reaches the database file once per checkpoint. Foreign keys are not
+    //  enforced (SQLite's default): the one there is, attempts.job, is only
+    //  written right after its job's row was, and checking it cost a lookup.
     if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = NORMAL")
-    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000") || s_migrate (self, cause)
-    ||  s_exec (self, "PRAGMA foreign_keys = ON")) {
+    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000") || s_migrate (self, cause)) {
         if (cause && !*cause)
             mt_fail (cause, "%s: cannot set up the database: %s", path, sqlite3_errmsg (self->db));
         store_destroy (&self);
@@ -549,6 +553,30 @@ store_job_failures (store_t *self, int64_t id)
     return (int) s_scalar (self, stmt);
 }
 
+//  Read what a start needs of job id into job (the other fields zero).
+static int
+s_started (store_t *self, int64_t id, store_job_t *job)
+{
+    memset (job, 0, sizeof *job);
+    sqlite3_stmt *stmt = s_stmt (self, Q_STARTED);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int rc = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        job->id = id;
+        job->attempt = sqlite3_column_int (stmt, 0);
+        job->spec = strdup ((const char *) sqlite3_column_text (stmt, 1));
+        s_copy_column (stmt, 2, job->data_hash, sizeof job->data_hash);
+        s_copy_column (stmt, 3, job->checkpoint_hash, sizeof job->checkpoint_hash);
+        job->checkpoint_epoch = sqlite3_column_int (stmt, 4);
+        job->started_at = sqlite3_column_int64 (stmt, 5);
+        rc = job->spec ? 0 : -1;
+    }
+    sqlite3_reset (stmt);
+    return rc;
+}
+
 //  queued -> running; with job, the attempt resumes from the job's checkpoint
 //  epoch (not resumed_from_epoch) and job gets the row as it is after the start.
 static int
@@ -571,7 +599,7 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
         return -1;
     store_job_t row;
     store_job_t *read = job ? job : &row;
-    int attempt = store_job_get (self, id, read) == 0 ? read->attempt : -1;
+    int attempt = s_started (self, id, read) == 0 ? read->attempt : -1;
     if (attempt >= 0 && job)
         resumed_from_epoch = job->checkpoint_epoch;
     if (!job)

@@ -96,10 +96,11 @@ int store_job_failures (store_t *self, int64_t id);
 int store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
                      int64_t now_ms);
 
-//  store_job_start resuming from the job's checkpoint epoch, in one statement:
-//  job gets the job's facts as they are after the start (caller frees them
-//  via store_job_clear; nothing to free on failure). Returns the new attempt,
-//  or -1.
+//  store_job_start resuming from the job's checkpoint epoch: job gets what
+//  the start needs, as it is after the start: id, attempt, spec, data_hash,
+//  checkpoint_hash, checkpoint_epoch and started_at (the other fields are
+//  zero; the caller frees them via store_job_clear; nothing to free on
+//  failure). Returns the new attempt, or -1.
 int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
                     store_job_t *job);
 

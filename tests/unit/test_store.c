@@ -77,7 +77,11 @@ test_start (store_t *store)
     CHECK (store_job_start (store, high, "w1", 0, now) == -1);     // not queued any more
     store_job_t job;
     CHECK (store_job_take (store, low, "w2", now + 5, &job) == 1);
-    CHECK (job.id == low && job.priority == 0 && job.created_at == now);
+    CHECK (job.id == low && job.attempt == 1 && job.started_at == now + 5);
+    CHECK (job.spec && strcmp (job.spec, s_spec) == 0 && job.checkpoint_hash [0] == 0);
+    store_job_clear (&job);
+    CHECK (store_job_get (store, low, &job) == 0);
+    CHECK (job.priority == 0 && job.created_at == now);
     CHECK (strcmp (job.state, "running") == 0 && strcmp (job.worker, "w2") == 0);
     store_job_clear (&job);
     CHECK (store_job_take (store, low, "w2", now, &job) == -1);
