@@ -30,8 +30,8 @@ static const char *s_sql [Q_COUNT] = {
               " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
               " created_at, client FROM jobs WHERE id = ?1",
     //  What a start needs of the row it just changed
-    [Q_STARTED] = "SELECT attempt, spec, data_hash, checkpoint_hash, checkpoint_epoch, started_at"
-                  " FROM jobs WHERE id = ?1",
+    [Q_STARTED] = "SELECT id, attempt, spec, data_hash, checkpoint_hash, checkpoint_epoch,"
+                  " started_at FROM jobs WHERE id = ?1",
     //  The queue in memory is loaded from here at start
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
                  " WHERE state = 'queued'",
@@ -494,17 +494,39 @@ s_job_row (sqlite3_stmt *stmt, store_job_t *job)
     return job->spec ? 0 : -1;
 }
 
-int
-store_job_get (store_t *self, int64_t id, store_job_t *job)
+//  What a start needs of the row (Q_STARTED), the other fields left zero.
+static int
+s_started_row (sqlite3_stmt *stmt, store_job_t *job)
+{
+    job->id = sqlite3_column_int64 (stmt, 0);
+    job->attempt = sqlite3_column_int (stmt, 1);
+    job->spec = strdup ((const char *) sqlite3_column_text (stmt, 2));
+    s_copy_column (stmt, 3, job->data_hash, sizeof job->data_hash);
+    s_copy_column (stmt, 4, job->checkpoint_hash, sizeof job->checkpoint_hash);
+    job->checkpoint_epoch = sqlite3_column_int (stmt, 5);
+    job->started_at = sqlite3_column_int64 (stmt, 6);
+    return job->spec ? 0 : -1;
+}
+
+//  Read job id's row with query q (bound to the id) through row.
+static int
+s_job_read (store_t *self, query_t q, int64_t id, store_job_t *job,
+            int (*row) (sqlite3_stmt *stmt, store_job_t *job))
 {
     memset (job, 0, sizeof *job);
-    sqlite3_stmt *stmt = s_stmt (self, Q_GET);
+    sqlite3_stmt *stmt = s_stmt (self, q);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    int rc = sqlite3_step (stmt) == SQLITE_ROW ? s_job_row (stmt, job) : -1;
+    int rc = sqlite3_step (stmt) == SQLITE_ROW ? row (stmt, job) : -1;
     sqlite3_reset (stmt);
     return rc;
+}
+
+int
+store_job_get (store_t *self, int64_t id, store_job_t *job)
+{
+    return s_job_read (self, Q_GET, id, job, s_job_row);
 }
 
 void
@@ -553,30 +575,6 @@ store_job_failures (store_t *self, int64_t id)
     return (int) s_scalar (self, stmt);
 }
 
-//  Read what a start needs of job id into job (the other fields zero).
-static int
-s_started (store_t *self, int64_t id, store_job_t *job)
-{
-    memset (job, 0, sizeof *job);
-    sqlite3_stmt *stmt = s_stmt (self, Q_STARTED);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        job->id = id;
-        job->attempt = sqlite3_column_int (stmt, 0);
-        job->spec = strdup ((const char *) sqlite3_column_text (stmt, 1));
-        s_copy_column (stmt, 2, job->data_hash, sizeof job->data_hash);
-        s_copy_column (stmt, 3, job->checkpoint_hash, sizeof job->checkpoint_hash);
-        job->checkpoint_epoch = sqlite3_column_int (stmt, 4);
-        job->started_at = sqlite3_column_int64 (stmt, 5);
-        rc = job->spec ? 0 : -1;
-    }
-    sqlite3_reset (stmt);
-    return rc;
-}
-
 //  queued -> running; with job, the attempt resumes from the job's checkpoint
 //  epoch (not resumed_from_epoch) and job gets the row as it is after the start.
 static int
@@ -599,7 +597,7 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
         return -1;
     store_job_t row;
     store_job_t *read = job ? job : &row;
-    int attempt = s_started (self, id, read) == 0 ? read->attempt : -1;
+    int attempt = s_job_read (self, Q_STARTED, id, read, s_started_row) == 0 ? read->attempt : -1;
     if (attempt >= 0 && job)
         resumed_from_epoch = job->checkpoint_epoch;
     if (!job)
