@@ -135,6 +135,18 @@ mt_msg_send (const mt_msg_t *self, zsock_t *sock, zframe_t *identity)
                            identity ? zframe_size (identity) : 0);
 }
 
+//  One frame of a message; once the first has gone, a signal must not leave
+//  the message half sent, so later frames are sent again after EINTR.
+static int
+s_send_frame (void *handle, const void *data, size_t size, int flags, bool first)
+{
+    int rc;
+    do
+        rc = zmq_send (handle, data, size, flags);
+    while (rc < 0 && errno == EINTR && !first);
+    return rc < 0 ? -1 : 0;
+}
+
 //  The frames of mt_msg_encode, each handed to ZeroMQ at once: no czmq
 //  frames or lists on the way.
 int
@@ -145,12 +157,12 @@ mt_msg_send_to (const mt_msg_t *self, void *handle, const void *identity, size_t
     if (mt_msgpack_from_json (self->body, &data, &size))
         return -1;
     int last = self->payload ? ZMQ_SNDMORE : 0;
-    int rc = (identity && zmq_send (handle, identity, identity_size, ZMQ_SNDMORE) < 0)
-          || zmq_send (handle, MT_PROTOCOL, strlen (MT_PROTOCOL), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, self->command, strlen (self->command), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, data, size, last) < 0
-          || (self->payload && zmq_send (handle, self->payload, self->payload_size, 0) < 0)
-           ? -1 : 0;
+    int rc = (identity && s_send_frame (handle, identity, identity_size, ZMQ_SNDMORE, true))
+          || s_send_frame (handle, MT_PROTOCOL, strlen (MT_PROTOCOL), ZMQ_SNDMORE, !identity)
+          || s_send_frame (handle, self->command, strlen (self->command), ZMQ_SNDMORE, false)
+          || s_send_frame (handle, data, size, last, false)
+          || (self->payload
+              && s_send_frame (handle, self->payload, self->payload_size, 0, false)) ? -1 : 0;
     free (data);
     return rc;
 }
@@ -165,8 +177,13 @@ mt_frames_recv (mt_frames_t *self, void *handle)
                                                                  : &scratch;
         zmq_msg_init (part);
         //  The first frame without waiting; the rest of a message is there
-        //  with it (ZeroMQ delivers messages whole)
-        if (zmq_msg_recv (part, handle, self->total ? 0 : ZMQ_DONTWAIT) < 0) {
+        //  with it (ZeroMQ delivers messages whole), and a signal must not
+        //  leave it half read
+        int rc;
+        do
+            rc = zmq_msg_recv (part, handle, self->total ? 0 : ZMQ_DONTWAIT);
+        while (rc < 0 && errno == EINTR && self->total);
+        if (rc < 0) {
             int err = errno;
             zmq_msg_close (part);
             mt_frames_close (self);
