@@ -1369,7 +1369,7 @@ s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
     json_t *body = mt_msg_body (msg);
     json_object_set_new (body, "job", json_integer (job->id));
     json_object_set_new (body, "attempt", json_integer (attempt));
-    json_object_set_new (body, "spec", json_string (job->spec));
+    json_object_set_new (body, "spec", mt_json_string (job->spec, strlen (job->spec)));
     json_t *spec = strstr (job->spec, "\"time_limit_s\"") || strstr (job->spec, "\"init_hash\"")
                  ? json_loads (job->spec, 0, NULL) : NULL;
     //  job is the row after the start: started_at is the first start's time

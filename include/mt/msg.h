@@ -105,6 +105,10 @@ mt_msg_t *mt_msg_error (const char *code, const char *text);
 //  Pack a JSON value as msgpack into a new buffer (for tests and fuzzing);
 //  returns 0 or -1.
 int mt_msgpack_from_json (json_t *value, char **data, size_t *size);
+//  A JSON string of len bytes of text; NULL when it is not UTF-8. ASCII text
+//  skips jansson's byte-by-byte UTF-8 check.
+json_t *mt_json_string (const char *text, size_t len);
+
 //  The compact JSON text of value (an object or array), as json_dumps with
 //  JSON_COMPACT writes it, in one pass; reals with 17 significant digits.
 //  The caller frees it. NULL when out of memory or not an object or array.
