@@ -446,7 +446,8 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     //  rather than zmq_poll, which asks every socket (two system calls
     //  each) on every turn: that cost the driver more than its messages.
     //  ZMQ_FD is edge-triggered and a send can take the edge, so a peer is
-    //  also read after anything is sent on it, until ZMQ_EVENTS says no.
+    //  also read after anything is sent on it; a read that finds nothing
+    //  (each drain ends with one) rearms the edge.
     int npeers = nclients + nworkers;
     zsock_t *peers [S_MAX_PEERS];
     bool dirty [S_MAX_PEERS];
@@ -486,7 +487,7 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
             else
                 s_worker_drain (&workers [i - nclients], model_hash, unique, &assigned, &done,
                                 &errors);
-            dirty [i] = (zsock_events (peers [i]) & ZMQ_POLLIN) != 0;
+            dirty [i] = false;
         }
         if (acked == jobs && !acked_at)
             acked_at = s_usec ();
