@@ -344,6 +344,13 @@ s_garbage_frames (zsock_t *sock)
            (const void *) "\x80", (size_t) 1, (const void *) f, (size_t) 1, (const void *) f,
            (size_t) 1);
     EXPECT_ERROR (sock, MT_ERR_BAD_MESSAGE, "got 5");
+    //  More frames than the broker keeps: all are read (the next message is
+    //  framed right) and counted
+    s_raw (sock, 9, (const void *) MT_PROTOCOL, (size_t) 4, (const void *) "PING", (size_t) 4,
+           (const void *) "\x80", (size_t) 1, (const void *) f, (size_t) 1, (const void *) f,
+           (size_t) 1, (const void *) f, (size_t) 1, (const void *) f, (size_t) 1,
+           (const void *) f, (size_t) 1, (const void *) f, (size_t) 1);
+    EXPECT_ERROR (sock, MT_ERR_BAD_MESSAGE, "got 9");
     //  The signature and version
     const char *signatures [] = { "MTP2", "MTP", "MTP10", "mtp1", "", "ZMTP" };
     for (size_t i = 0; i < sizeof signatures / sizeof signatures [0]; i++) {
