@@ -103,6 +103,15 @@ start_worker () {
     PIDS+=("$WORKER_PID")
 }
 
+# start_workers N: workers named 1..N, and wait until all N are connected
+start_workers () {
+    local i
+    for i in $(seq "$1"); do
+        start_worker "$i"
+    done
+    wait_for "$1 workers" 10 workers_connected "$1"
+}
+
 # wait_for WHAT SECONDS CMD...: retry CMD until it succeeds
 wait_for () {
     local what=$1 seconds=$2

@@ -40,8 +40,7 @@ printf 'not a model' > "$T/bad.safetensors"
 expect_error "predict bad model" "bad.safetensors" "$CLIENT" predict --model "$T/bad.safetensors" --data "$MT_TEST_DATA/sample_dataset.csv"
 
 # A bad dataset fails its job at once (no retry), with the file's line and column
-start_worker 1
-wait_for "a worker" 10 workers_connected 1
+start_workers 1
 printf 'x,y\n1,2\n2,abc\n3,6\n' > "$T/bad.csv"
 j=$("$CLIENT" submit --data "$T/bad.csv" --target y --epochs 3) || fail "submit of a bad dataset"
 wait_state "$j" failed 30

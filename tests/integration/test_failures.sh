@@ -4,9 +4,7 @@
 
 start_broker --stall-timeout 3
 make_data "$T/big.csv" 20000
-start_worker 1
-start_worker 2
-wait_for "2 workers" 10 workers_connected 2
+start_workers 2
 
 # Drain: SIGTERM to a busy worker hands its job back; it resumes on the other
 j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 250 --checkpoint-every 1) || fail "submit"

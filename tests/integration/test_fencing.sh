@@ -4,9 +4,7 @@
 
 start_broker
 make_data "$T/big.csv" 20000
-start_worker 1
-start_worker 2
-wait_for "2 workers" 10 workers_connected 2
+start_workers 2
 
 # Freeze the worker holding a job (as a network cut would look to the broker)
 j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 200 --checkpoint-every 1) || fail "submit"

@@ -3,8 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_broker
-for w in 1 2 3; do start_worker "$w"; done
-wait_for "3 workers" 10 workers_connected 3
+start_workers 3
 ok "broker and 3 workers up"
 
 # The dataset is uploaded with the submit: deleting the file right after must not matter

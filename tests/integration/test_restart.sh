@@ -21,9 +21,7 @@ bad=$(find "$T/data" -type f ! -perm 600 | head -3)
 [ -z "$bad" ] || fail "blobs not private: $bad"
 ok "database 0600, data folder 0700, blobs 0600"
 
-start_worker 1
-start_worker 2
-wait_for "2 workers" 10 workers_connected 2
+start_workers 2
 wait_state "$a" succeeded 30
 wait_state "$q" succeeded 30
 ok "queued jobs ran after the restart"

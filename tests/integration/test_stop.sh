@@ -25,8 +25,7 @@ q=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 5) || fail "submit"
 [ "$(job_field "$q" state)" = stopped ] || fail "queued job did not stop at once"
 ok "queued job stopped at once"
 
-start_worker 1
-wait_for "a worker" 10 workers_connected 1
+start_workers 1
 r=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 100000 --checkpoint-every 1) || fail "submit"
 wait_state "$r" running 20
 wait_epoch "$r" 2 60
