@@ -199,6 +199,20 @@ s_file_equal (const char *a, const char *b)
     return ca == cb;
 }
 
+//  A run that stops early: 60 epochs allowed, patience 4, a checkpoint per epoch.
+static mt_spec_t
+s_early_spec (void)
+{
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 64;
+    spec.epochs = 60;
+    spec.val_split = 0.3;
+    spec.patience = 4;
+    spec.checkpoint_every = 1;
+    return spec;
+}
+
 static mt_spec_t
 s_busy_spec (void)
 {
@@ -369,13 +383,7 @@ s_test_resume_at_end (void)
     mt_spec_clear (&spec);
 
     ds = s_dataset (60, 5, MT_TASK_REGRESSION, 11, s_noise);
-    spec = s_spec (MT_TASK_REGRESSION, "y");
-    spec.n_hidden = 1;
-    spec.hidden [0] = 64;
-    spec.epochs = 60;
-    spec.val_split = 0.3;
-    spec.patience = 4;
-    spec.checkpoint_every = 1;
+    spec = s_early_spec ();
     s_train (&spec, ds, test_path (s_dir, "end-early.safetensors"), NULL, &straight);
     CHECK (straight.epochs_run < 60);
     char name [64];
@@ -393,13 +401,7 @@ static void
 s_test_early_stopping (void)
 {
     dataset_t *ds = s_dataset (60, 5, MT_TASK_REGRESSION, 11, s_noise);
-    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
-    spec.n_hidden = 1;
-    spec.hidden [0] = 64;
-    spec.epochs = 60;
-    spec.val_split = 0.3;
-    spec.patience = 4;
-    spec.checkpoint_every = 1;
+    mt_spec_t spec = s_early_spec ();
     s_watch_t watch = { .tag = "early-" };
     train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .progress = s_on_progress,
                           .progress_ms = 1000000, .arg = &watch,
