@@ -22,7 +22,8 @@
 typedef struct {
     zsock_t *sock;
     mt_msg_t *msg;
-    zframe_t *identity;         // the peer's routing identity
+    size_t identity_size;
+    byte identity [255];        // the peer's routing identity (ZMTP allows 255 bytes)
     bool needs_commit;          // a write's reply: ERROR storage when the commit fails
     int64_t req;                // the client's req, for that ERROR
     int64_t assigned_job;       // an ASSIGN: undo the worker's job on failure
@@ -477,7 +478,6 @@ static void
 s_outgoing_free (outgoing_t *out)
 {
     mt_msg_destroy (&out->msg);
-    zframe_destroy (&out->identity);
     free (out);
 }
 
@@ -550,7 +550,9 @@ s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
     assert (out);
     out->sock = sock;
     out->msg = msg;
-    out->identity = zframe_dup (peer->identity);
+    out->identity_size = zframe_size (peer->identity);
+    assert (out->identity_size <= sizeof out->identity);
+    memcpy (out->identity, zframe_data (peer->identity), out->identity_size);
     out->needs_commit = peer->wrote;
     out->req = peer->req;
     zlistx_add_end (self->outbox, out);
@@ -593,8 +595,8 @@ s_flush (broker_t *self, bool committed)
                 worker->job = 0;
         }
         else
-            mt_msg_send_to (out->msg, zsock_resolve (out->sock), zframe_data (out->identity),
-                            zframe_size (out->identity));
+            mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity,
+                            out->identity_size);
         s_outgoing_free (out);
     }
 }
