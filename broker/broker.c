@@ -850,7 +850,7 @@ s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
     peer->wrote = true;
     if (strcmp (job.state, "queued") == 0) {
         rc = store_job_finish (self->store, id, job.attempt, "stopped", "stopped", NULL,
-                               "stopped by request before it started", NULL, zclock_time ());
+                               "stopped by request before it started", NULL, zclock_time (), NULL);
         if (rc == 0)
             queue_remove (self->queue, id);
     }
@@ -983,6 +983,7 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
     if (current && (!other || other == peer->worker)) {
         peer->worker->job = job_id;
         peer->worker->attempt = attempt;
+        peer->worker->attempt_started_at = 0;       // the job's row knows
         memcpy (peer->worker->checkpoint, job.checkpoint_hash, sizeof peer->worker->checkpoint);
         json_t *spec = json_loads (job.spec, 0, NULL);
         peer->worker->deadline = s_deadline (spec, job.started_at);
@@ -1215,7 +1216,21 @@ s_release (broker_t *self, fleet_worker_t *worker)
 {
     worker->job = 0;
     worker->attempt = 0;
+    worker->attempt_started_at = 0;
     worker->stop_sent = 0;
+}
+
+//  The attempt worker runs as its attempts row will record it, when the
+//  broker knows it without asking the store; else NULL.
+static const store_run_t *
+s_run (const fleet_worker_t *worker, store_run_t *run)
+{
+    if (!worker->attempt_started_at)
+        return NULL;
+    mt_strlcpy (run->worker, worker->name, sizeof run->worker);
+    run->started_at = worker->attempt_started_at;
+    run->resumed_from_epoch = worker->resumed_from_epoch;
+    return run;
 }
 
 static void
@@ -1238,8 +1253,9 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     char *text = mt_json_compact (metrics);
     peer->wrote = true;
     s_doom_checkpoint (self, peer->worker, NULL);
+    store_run_t run;
     store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
-                      zclock_time ());
+                      zclock_time (), s_run (peer->worker, &run));
     free (text);
     mt_info ("broker: job %lld succeeded on %s", (long long) job, peer->worker->name);
     s_release (self, peer->worker);
@@ -1256,19 +1272,21 @@ s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char
         return;
     int64_t now = zclock_time ();
     if (strcmp (job.state, "stopping") == 0)
-        store_job_finish (self->store, id, attempt, "stopped", outcome, NULL, reason, NULL, now);
+        store_job_finish (self->store, id, attempt, "stopped", outcome, NULL, reason, NULL, now,
+                          NULL);
     else
     if (retryable && store_job_failures (self->store, id) < job.max_retries) {
         int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
         if (backoff > BROKER_BACKOFF_MAX_MS)
             backoff = BROKER_BACKOFF_MAX_MS;
-        if (store_job_requeue (self->store, id, attempt, outcome, now + backoff, now) == 0)
+        if (store_job_requeue (self->store, id, attempt, outcome, now + backoff, now, NULL) == 0)
             queue_add (self->queue, id, job.priority, job.created_at, now + backoff, job.client);
         mt_info ("broker: job %lld attempt %d: %s (%s); retry in %lld ms", (long long) id,
                  attempt, outcome, reason, (long long) backoff);
     }
     else {
-        store_job_finish (self->store, id, attempt, "failed", outcome, NULL, reason, NULL, now);
+        store_job_finish (self->store, id, attempt, "failed", outcome, NULL, reason, NULL, now,
+                          NULL);
         mt_info ("broker: job %lld failed: %s", (long long) id, reason);
     }
     store_job_clear (&job);
@@ -1310,7 +1328,7 @@ s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
     //  The checkpoint named here was recorded by the CHECKPOINT sent before
     peer->wrote = true;
     store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
-                      "stopped by request", NULL, zclock_time ());
+                      "stopped by request", NULL, zclock_time (), NULL);
     mt_info ("broker: job %lld stopped", (long long) job);
     s_release (self, peer->worker);
 }
@@ -1329,9 +1347,9 @@ s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg)
     if (store_job_get (self->store, job, &record) == 0) {
         if (strcmp (record.state, "stopping") == 0)
             store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
-                              "stopped by request", NULL, zclock_time ());
+                              "stopped by request", NULL, zclock_time (), NULL);
         else
-        if (store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time ()) == 0)
+        if (store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time (), NULL) == 0)
             queue_add (self->queue, job, record.priority, record.created_at, 0, record.client);
         store_job_clear (&record);
     }
@@ -1416,6 +1434,8 @@ s_dispatch (broker_t *self)
         store_job_clear (&job);
         worker->job = id;
         worker->attempt = attempt;
+        worker->attempt_started_at = now;
+        worker->resumed_from_epoch = job.checkpoint_epoch;
         worker->stop_sent = 0;
         worker->last_step = -1;
         worker->step_moved = zclock_mono ();
@@ -1468,7 +1488,7 @@ s_end_attempt (broker_t *self, fleet_worker_t *w, const char *outcome, const cha
 {
     mt_warn ("broker: job %lld on %s: %s", (long long) w->job, w->name, reason);
     store_job_finish (self->store, w->job, w->attempt, "failed", outcome, NULL, reason, NULL,
-                      zclock_time ());
+                      zclock_time (), NULL);
     s_send_worker (self, w, "ABANDON", w->job, w->attempt);
     s_release (self, w);
 }
@@ -1490,7 +1510,8 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
             mt_warn ("broker: worker %s did not confirm the stop of job %lld in time",
                      w->name, (long long) w->job);
             store_job_finish (self->store, w->job, w->attempt, "stopped", "stopped", NULL,
-                              "stopped (the worker did not confirm in time)", NULL, zclock_time ());
+                              "stopped (the worker did not confirm in time)", NULL,
+                              zclock_time (), NULL);
             s_send_worker (self, w, "ABANDON", w->job, w->attempt);
             s_release (self, w);
         }

@@ -18,6 +18,8 @@ typedef struct {
     int cores, threads;
     int64_t job;                // job it runs, 0 when idle
     int attempt;
+    int64_t attempt_started_at; // wall clock ms the broker started it; 0 when not known
+    int resumed_from_epoch;     //   (adopted after a restart) and the epoch it resumed from
     char checkpoint [65];       // the job's latest checkpoint hash, "" when none
     int64_t connected_at;       // wall clock, ms since epoch
     int64_t last_seen;          // monotonic ms of its last message

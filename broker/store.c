@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 
 //  Every statement the store runs, prepared once on first use.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_STARTED, Q_QUEUED, Q_START, Q_ATTEMPT_INSERT, Q_PROGRESS,
-    Q_HISTORY_INSERT, Q_CHECKPOINT, Q_FINISH, Q_ATTEMPT_END, Q_REQUEUE, Q_SET_STATE,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_STARTED, Q_QUEUED, Q_START, Q_RUN, Q_ATTEMPT_INSERT,
+    Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
 } query_t;
@@ -35,31 +35,37 @@ static const char *s_sql [Q_COUNT] = {
     //  The queue in memory is loaded from here at start
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
                  " WHERE state = 'queued'",
+    //  The running attempt lives in the job's row until it ends; attempts
+    //  holds the attempts that ended
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
-                " started_at = coalesce (started_at, ?3) WHERE id = ?1 AND state = 'queued'",
-    [Q_ATTEMPT_INSERT] = "INSERT INTO attempts (job, attempt, worker, started_at,"
-                         " resumed_from_epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_PROGRESS] = "UPDATE jobs SET epoch = ?3, epochs = ?4, step = ?5, steps = ?6, loss = ?7,"
-                   " val_loss = ?8, val_metric = ?9, samples_per_sec = ?10, eta_s = ?11,"
-                   " updated_at = ?12 WHERE id = ?1 AND attempt = ?2",
-    [Q_HISTORY_INSERT] = "INSERT INTO progress (job, attempt, at, epoch, step, loss, val_loss,"
-                         " val_metric) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                " started_at = coalesce (started_at, ?3), attempt_started_at = ?3,"
+                " resumed_from_epoch = checkpoint_epoch WHERE id = ?1 AND state = 'queued'",
+    [Q_RUN] = "SELECT worker, attempt_started_at, resumed_from_epoch FROM jobs"
+              " WHERE id = ?1 AND attempt = ?2 AND state IN ('running', 'stopping')",
+    [Q_ATTEMPT_INSERT] = "INSERT OR REPLACE INTO attempts (job, attempt, worker, started_at,"
+                         " resumed_from_epoch, finished_at, outcome)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    //  A job's latest progress is its newest report in the history
+    [Q_PROGRESS] = "INSERT INTO progress (job, attempt, at, epoch, epochs, step, steps, loss,"
+                   " val_loss, val_metric, samples_per_sec, eta_s)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_CHECKPOINT] = "UPDATE jobs SET checkpoint_hash = ?3, checkpoint_epoch = ?4"
                      " WHERE id = ?1 AND attempt = ?2",
     [Q_FINISH] = "UPDATE jobs SET state = ?3, metrics = coalesce (?4, metrics),"
                  " error = ?5, model_hash = coalesce (?6, model_hash), finished_at = ?7,"
                  " checkpoint_hash = CASE ?3 WHEN 'succeeded' THEN NULL ELSE checkpoint_hash END"
                  " WHERE id = ?1 AND attempt = ?2",
-    [Q_ATTEMPT_END] = "UPDATE attempts SET finished_at = ?3, outcome = ?4"
-                      " WHERE job = ?1 AND attempt = ?2",
     [Q_REQUEUE] = "UPDATE jobs SET state = 'queued', worker = NULL, not_before = ?3"
                   " WHERE id = ?1 AND attempt = ?2",
     [Q_SET_STATE] = "UPDATE jobs SET state = ?2 WHERE id = ?1",
     [Q_ACTIVE] = "SELECT id FROM jobs WHERE state IN ('running', 'stopping')",
-    [Q_JSON] = "SELECT id, name, state, attempt, worker, created_at, started_at, finished_at,"
-               " epoch, epochs, step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s,"
-               " metrics, error, model_hash, spec, priority, checkpoint_epoch, not_before"
-               " FROM jobs WHERE id = ?1",
+    [Q_JSON] = "SELECT j.id, j.name, j.state, j.attempt, j.worker, j.created_at, j.started_at,"
+               " j.finished_at, p.epoch, p.epochs, p.step, p.steps, p.loss, p.val_loss,"
+               " p.val_metric, p.samples_per_sec, p.eta_s, j.metrics, j.error, j.model_hash,"
+               " j.spec, j.priority, j.checkpoint_epoch, j.not_before, j.attempt_started_at,"
+               " j.resumed_from_epoch FROM jobs j LEFT JOIN progress p ON p.rowid ="
+               " (SELECT rowid FROM progress WHERE job = j.id ORDER BY attempt DESC, rowid DESC"
+               " LIMIT 1) WHERE j.id = ?1",
     [Q_ATTEMPTS] = "SELECT attempt, worker, started_at, finished_at, outcome, resumed_from_epoch"
                    " FROM attempts WHERE job = ?1 ORDER BY attempt",
     [Q_HISTORY] = "SELECT step, epoch, loss, val_loss, val_metric FROM progress"
@@ -259,6 +265,36 @@ s_migrate (store_t *self, char **cause)
         "  resumed_from_epoch FROM attempts;"
         "DROP TABLE attempts; DROP TABLE jobs;"
         "ALTER TABLE jobs_4 RENAME TO jobs; ALTER TABLE attempts_4 RENAME TO attempts;"
+        "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;",
+        //  4 -> 5: a narrower job row, rewritten at each start and end: the
+        //  latest progress is the newest row of the history (which gains
+        //  the four fields only the job row had), and the running attempt
+        //  is described by the job row until its attempts row is written,
+        //  once, when it ends
+        "ALTER TABLE progress ADD COLUMN epochs INTEGER;"
+        "ALTER TABLE progress ADD COLUMN steps INTEGER;"
+        "ALTER TABLE progress ADD COLUMN samples_per_sec REAL;"
+        "ALTER TABLE progress ADD COLUMN eta_s REAL;"
+        "UPDATE progress SET epochs = j.epochs, steps = j.steps,"
+        "  samples_per_sec = j.samples_per_sec, eta_s = j.eta_s FROM jobs j"
+        "  WHERE progress.rowid = (SELECT rowid FROM progress WHERE job = j.id"
+        "  ORDER BY attempt DESC, rowid DESC LIMIT 1);"
+        "CREATE TABLE jobs_5 ("
+        "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
+        "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+        "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
+        "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+        "  not_before INTEGER NOT NULL DEFAULT 0, attempt_started_at INTEGER,"
+        "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
+        "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
+        "  client TEXT);"
+        "INSERT INTO jobs_5 SELECT j.id, j.name, j.key, j.state, j.spec, j.data_hash, j.priority,"
+        "  j.attempt, j.max_retries, j.worker, j.created_at, j.started_at, j.finished_at,"
+        "  j.not_before, a.started_at, coalesce (a.resumed_from_epoch, 0), j.metrics, j.error,"
+        "  j.model_hash, j.checkpoint_hash, j.checkpoint_epoch, j.client FROM jobs j"
+        "  LEFT JOIN attempts a ON a.job = j.id AND a.attempt = j.attempt AND a.outcome IS NULL;"
+        "DELETE FROM attempts WHERE outcome IS NULL;"
+        "DROP TABLE jobs; ALTER TABLE jobs_5 RENAME TO jobs;"
         "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
     };
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
@@ -575,12 +611,12 @@ store_job_failures (store_t *self, int64_t id)
     return (int) s_scalar (self, stmt);
 }
 
-//  queued -> running; with job, the attempt resumes from the job's checkpoint
-//  epoch (not resumed_from_epoch) and job gets the row as it is after the start.
-static int
-s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
-             int64_t now_ms, store_job_t *job)
+int
+store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, store_job_t *job)
 {
+    store_job_t row;
+    store_job_t *read = job ? job : &row;
+    memset (read, 0, sizeof *read);
     sqlite3_stmt *stmt = s_stmt (self, Q_START);
     if (!stmt)
         return -1;
@@ -595,37 +631,9 @@ s_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epo
     sqlite3_reset (stmt);
     if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1)
         return -1;
-    store_job_t row;
-    store_job_t *read = job ? job : &row;
     int attempt = s_job_read (self, Q_STARTED, id, read, s_started_row) == 0 ? read->attempt : -1;
-    if (attempt >= 0 && job)
-        resumed_from_epoch = job->checkpoint_epoch;
-    if (!job)
-        store_job_clear (&row);
-    if (attempt < 0 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_text (stmt, 3, worker, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 4, now_ms);
-    sqlite3_bind_int (stmt, 5, resumed_from_epoch);
-    return s_step_done (self, stmt, "insert attempt") ? -1 : attempt;
-}
-
-int
-store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
-                 int64_t now_ms)
-{
-    return s_job_start (self, id, worker, resumed_from_epoch, now_ms, NULL);
-}
-
-int
-store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, store_job_t *job)
-{
-    memset (job, 0, sizeof *job);
-    int attempt = s_job_start (self, id, worker, 0, now_ms, job);
-    if (attempt < 0)
-        store_job_clear (job);
+    if (attempt < 0 || !job)
+        store_job_clear (read);
     return attempt;
 }
 
@@ -638,26 +646,16 @@ store_job_progress (store_t *self, int64_t id, int attempt, const store_progress
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_int (stmt, 3, p->epoch);
-    sqlite3_bind_int (stmt, 4, p->epochs);
-    sqlite3_bind_int64 (stmt, 5, p->step);
-    sqlite3_bind_int64 (stmt, 6, p->steps);
-    s_bind_real (stmt, 7, p->loss);
-    s_bind_real (stmt, 8, p->val_loss);
-    s_bind_real (stmt, 9, p->val_metric);
-    s_bind_real (stmt, 10, p->samples_per_sec);
-    s_bind_real (stmt, 11, p->eta_s);
-    sqlite3_bind_int64 (stmt, 12, now_ms);
-    if (s_step_done (self, stmt, "update progress") || !(stmt = s_stmt (self, Q_HISTORY_INSERT)))
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
     sqlite3_bind_int64 (stmt, 3, now_ms);
     sqlite3_bind_int (stmt, 4, p->epoch);
-    sqlite3_bind_int64 (stmt, 5, p->step);
-    s_bind_real (stmt, 6, p->loss);
-    s_bind_real (stmt, 7, p->val_loss);
-    s_bind_real (stmt, 8, p->val_metric);
+    sqlite3_bind_int (stmt, 5, p->epochs);
+    sqlite3_bind_int64 (stmt, 6, p->step);
+    sqlite3_bind_int64 (stmt, 7, p->steps);
+    s_bind_real (stmt, 8, p->loss);
+    s_bind_real (stmt, 9, p->val_loss);
+    s_bind_real (stmt, 10, p->val_metric);
+    s_bind_real (stmt, 11, p->samples_per_sec);
+    s_bind_real (stmt, 12, p->eta_s);
     return s_step_done (self, stmt, "insert progress");
 }
 
@@ -674,22 +672,55 @@ store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, 
     return s_step_done (self, stmt, "record checkpoint");
 }
 
-static int
-s_attempt_end (store_t *self, int64_t id, int attempt, const char *outcome, int64_t now_ms)
+int
+store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run)
 {
-    sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPT_END);
+    memset (run, 0, sizeof *run);
+    sqlite3_stmt *stmt = s_stmt (self, Q_RUN);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_int64 (stmt, 3, now_ms);
-    sqlite3_bind_text (stmt, 4, outcome, -1, SQLITE_STATIC);
-    return s_step_done (self, stmt, "end attempt");
+    int rc = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        s_copy_column (stmt, 0, run->worker, sizeof run->worker);
+        run->started_at = sqlite3_column_int64 (stmt, 1);
+        run->resumed_from_epoch = sqlite3_column_int (stmt, 2);
+        rc = 0;
+    }
+    sqlite3_reset (stmt);
+    return rc;
+}
+
+//  Run stmt, the change that ends attempt (bound already); when it changed
+//  the job, write the attempt's row. Without run, what the job's row says
+//  of the attempt is read first (and no row is written when it is not
+//  running any more).
+static int
+s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt, const char *outcome,
+               int64_t now_ms, const store_run_t *run, const char *what)
+{
+    store_run_t found;
+    if (!run && store_job_run (self, id, attempt, &found) == 0)
+        run = &found;
+    if (s_step_done (self, stmt, what))
+        return -1;
+    if (!run || sqlite3_changes (self->db) != 1 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
+        return 0;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    s_bind_text (stmt, 3, run->worker);
+    sqlite3_bind_int64 (stmt, 4, run->started_at);
+    sqlite3_bind_int (stmt, 5, run->resumed_from_epoch);
+    sqlite3_bind_int64 (stmt, 6, now_ms);
+    sqlite3_bind_text (stmt, 7, outcome, -1, SQLITE_STATIC);
+    return s_step_done (self, stmt, "record attempt");
 }
 
 int
 store_job_finish (store_t *self, int64_t id, int attempt, const char *state, const char *outcome,
-                  const char *metrics, const char *error, const char *model_hash, int64_t now_ms)
+                  const char *metrics, const char *error, const char *model_hash, int64_t now_ms,
+                  const store_run_t *run)
 {
     sqlite3_stmt *stmt = s_stmt (self, Q_FINISH);
     if (!stmt)
@@ -701,14 +732,12 @@ store_job_finish (store_t *self, int64_t id, int attempt, const char *state, con
     s_bind_text (stmt, 5, error);
     s_bind_text (stmt, 6, model_hash);
     sqlite3_bind_int64 (stmt, 7, now_ms);
-    if (s_step_done (self, stmt, "finish job"))
-        return -1;
-    return attempt > 0 ? s_attempt_end (self, id, attempt, outcome, now_ms) : 0;
+    return s_attempt_end (self, stmt, id, attempt, outcome, now_ms, run, "finish job");
 }
 
 int
 store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
-                   int64_t not_before_ms, int64_t now_ms)
+                   int64_t not_before_ms, int64_t now_ms, const store_run_t *run)
 {
     sqlite3_stmt *stmt = s_stmt (self, Q_REQUEUE);
     if (!stmt)
@@ -716,9 +745,7 @@ store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
     sqlite3_bind_int64 (stmt, 3, not_before_ms);
-    if (s_step_done (self, stmt, "requeue job"))
-        return -1;
-    return s_attempt_end (self, id, attempt, outcome, now_ms);
+    return s_attempt_end (self, stmt, id, attempt, outcome, now_ms, run, "requeue job");
 }
 
 int
@@ -764,12 +791,25 @@ s_column_parsed (sqlite3_stmt *stmt, int col)
     return value ? value : json_null ();
 }
 
+//  The attempts that ended, then the running one, which stmt (the job's
+//  Q_JSON row) describes when the job is running or stopping.
 static json_t *
-s_attempts_json (store_t *self, int64_t id)
+s_attempts_json (store_t *self, int64_t id, sqlite3_stmt *job)
 {
     static const char *names [] = { "attempt", "worker", "started_at", "finished_at", "outcome",
                                     "resumed_from_epoch" };
     json_t *list = json_array ();
+    json_t *running = NULL;
+    const char *state = (const char *) sqlite3_column_text (job, 2);
+    if (state && (strcmp (state, "running") == 0 || strcmp (state, "stopping") == 0)) {
+        running = json_object ();
+        json_object_set_new (running, "attempt", s_column_json (job, 3));
+        json_object_set_new (running, "worker", s_column_json (job, 4));
+        json_object_set_new (running, "started_at", s_column_json (job, 24));
+        json_object_set_new (running, "finished_at", json_null ());
+        json_object_set_new (running, "outcome", json_null ());
+        json_object_set_new (running, "resumed_from_epoch", s_column_json (job, 25));
+    }
     sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPTS);
     if (!stmt)
         return list;
@@ -781,6 +821,8 @@ s_attempts_json (store_t *self, int64_t id)
         json_array_append_new (list, item);
     }
     sqlite3_reset (stmt);
+    if (running)
+        json_array_append_new (list, running);
     return list;
 }
 
@@ -843,8 +885,9 @@ store_job_json (store_t *self, int64_t id, bool history)
     json_object_set_new (job, "checkpoint_epoch", s_column_json (stmt, 22));
     json_object_set_new (job, "not_before", s_column_json (stmt, 23));
     int attempt = sqlite3_column_int (stmt, 3);
+    json_t *attempts = s_attempts_json (self, id, stmt);
     sqlite3_reset (stmt);
-    json_object_set_new (job, "attempts", s_attempts_json (self, id));
+    json_object_set_new (job, "attempts", attempts);
     if (history)
         json_object_set_new (job, "history", s_history_json (self, id, attempt));
     return job;

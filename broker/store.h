@@ -27,6 +27,13 @@ typedef struct {
     char client [64];           // who submitted it ("" when unknown)
 } store_job_t;
 
+//  Who runs an attempt and since when: what its attempts row will say.
+typedef struct {
+    char worker [129];
+    int64_t started_at;         // ms since epoch
+    int resumed_from_epoch;
+} store_run_t;
+
 //  Progress of a running attempt.
 typedef struct {
     int epoch, epochs;
@@ -92,32 +99,36 @@ void store_job_clear (store_job_t *job);
 //  worker_lost): what counts against max_retries.
 int store_job_failures (store_t *self, int64_t id);
 
-//  queued -> running with attempt + 1 on worker. Returns the new attempt, or -1.
-int store_job_start (store_t *self, int64_t id, const char *worker, int resumed_from_epoch,
-                     int64_t now_ms);
-
-//  store_job_start resuming from the job's checkpoint epoch: job gets what
-//  the start needs, as it is after the start: id, attempt, spec, data_hash,
-//  checkpoint_hash, checkpoint_epoch and started_at (the other fields are
-//  zero; the caller frees them via store_job_clear; nothing to free on
-//  failure). Returns the new attempt, or -1.
+//  queued -> running with attempt + 1 on worker, resuming from the job's
+//  checkpoint epoch. job (optional) gets what the start needs, as it is
+//  after the start: id, attempt, spec, data_hash, checkpoint_hash,
+//  checkpoint_epoch and started_at (the other fields are zero; the caller
+//  frees them via store_job_clear; nothing to free on failure). Returns the
+//  new attempt, or -1.
 int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
                     store_job_t *job);
+
+//  What the job's row says of its running attempt. Returns 0, or -1 when
+//  that attempt is not running (or stopping).
+int store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run);
 
 int store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
                         int64_t now_ms);
 int store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, int epoch);
 
-//  End the current attempt: state is succeeded, failed or stopped. metrics
-//  (JSON text), error and model_hash may be NULL.
+//  End the job's attempt: state is succeeded, failed or stopped. metrics
+//  (JSON text), error and model_hash may be NULL. When the attempt was
+//  running its attempts row is written, from run when the caller knows the
+//  attempt (as store_job_take started it), else from the job's row. A
+//  queued job (attempt 0, or requeued) just takes state.
 int store_job_finish (store_t *self, int64_t id, int attempt, const char *state,
                       const char *outcome, const char *metrics, const char *error,
-                      const char *model_hash, int64_t now_ms);
+                      const char *model_hash, int64_t now_ms, const store_run_t *run);
 
-//  End the current attempt with outcome (e.g. worker_lost) and queue the job
-//  again, not before not_before_ms.
+//  End the running attempt with outcome (e.g. worker_lost) and queue the job
+//  again, not before not_before_ms; run as for store_job_finish.
 int store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
-                       int64_t not_before_ms, int64_t now_ms);
+                       int64_t not_before_ms, int64_t now_ms, const store_run_t *run);
 
 //  Set a job's state only (running -> stopping).
 int store_job_set_state (store_t *self, int64_t id, const char *state);

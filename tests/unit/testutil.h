@@ -17,6 +17,10 @@
     if (!h_ || !strstr (h_, (needle))) { \
     fprintf (stderr, "%s:%d: expected '%s' in '%s'\n", __FILE__, __LINE__, \
              (needle), h_ ? h_ : "(null)"); exit (1); } } while (0)
+#define CHECK_STR_EQ(got, want) do { const char *g_ = (got), *w_ = (want); \
+    if (!g_ || strcmp (g_, w_) != 0) { \
+    fprintf (stderr, "%s:%d: %s = '%s', expected '%s'\n", __FILE__, __LINE__, #got, \
+             g_ ? g_ : "(null)", w_); exit (1); } } while (0)
 #define CHECK_NEAR(a, b, tol) do { double a_ = (a), b_ = (b); \
     if (!(fabs (a_ - b_) <= (tol))) { \
     fprintf (stderr, "%s:%d: %s = %.9g, expected %.9g (tol %g)\n", \
