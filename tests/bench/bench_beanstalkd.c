@@ -1,13 +1,15 @@
 /*  bench_beanstalkd - beanstalkd's put -> reserve -> delete rate, pipelined, for comparison  */
-//  Producers keep WINDOW puts in flight each; consumers hold one job at a
-//  time each (reserve, then delete and reserve again), as mt's workers do.
+//  Producers keep WINDOW puts in flight each, topped up with one write;
+//  consumers hold one job at a time each (reserve, then delete and reserve
+//  again), as mt's workers do. Which connections to read is learnt from
+//  epoll, as bench_broker does for its sockets.
 //  The body is an mt spec of the same size as bench_broker's. Bounded: the
 //  run gives up after S_RUN_MS. Prints one human line and one RESULT line.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,11 @@ main (int argc, char **argv)
     if (jobs < 1 || producers < 1 || window < 1 || consumers < 1 || n > S_MAX_CONNS)
         return 2;
     static s_conn_t conns [S_MAX_CONNS];
-    struct pollfd fds [S_MAX_CONNS];
+    int ep = epoll_create1 (0);
+    if (ep < 0) {
+        perror ("bench_beanstalkd: epoll_create1");
+        return 1;
+    }
     double start = s_now ();
     for (int i = 0; i < n; i++) {
         //  beanstalkd may still be starting: retry for up to a second
@@ -61,32 +67,48 @@ main (int argc, char **argv)
             return 1;
         }
         conns [i].producer = i < producers;
-        fds [i] = (struct pollfd) { .fd = conns [i].fd, .events = POLLIN };
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t) i };
+        if (epoll_ctl (ep, EPOLL_CTL_ADD, conns [i].fd, &ev)) {
+            perror ("bench_beanstalkd: epoll_ctl");
+            return 1;
+        }
         if (!conns [i].producer && s_write (conns [i].fd, "reserve\r\n", 9))
             return 1;
     }
     char put [256];
     int len = snprintf (put, sizeof put, "put 0 0 60 %zu\r\n%s\r\n", strlen (s_body), s_body);
+    static char puts [S_BUF];
+    if ((size_t) window * (size_t) len > sizeof puts) {
+        fprintf (stderr, "bench_beanstalkd: a window of %d puts is over %zu bytes\n", window,
+                 sizeof puts);
+        return 2;
+    }
     int submitted = 0, acked = 0, deleted = 0;
     start = s_now ();
     while (deleted < jobs && (s_now () - start) * 1000 < S_RUN_MS) {
-        for (int i = 0; i < producers; i++)
+        for (int i = 0; i < producers; i++) {
+            size_t size = 0;
             while (conns [i].inflight < window && submitted < jobs) {
-                if (s_write (conns [i].fd, put, (size_t) len))
-                    return 1;
+                memcpy (puts + size, put, (size_t) len);
+                size += (size_t) len;
                 conns [i].inflight++;
                 submitted++;
             }
-        if (poll (fds, (nfds_t) n, 100) < 0 && errno != EINTR)
+            if (size && s_write (conns [i].fd, puts, size))
+                return 1;
+        }
+        struct epoll_event events [S_MAX_CONNS];
+        int ready = epoll_wait (ep, events, S_MAX_CONNS, 100);
+        if (ready < 0 && errno != EINTR)
             return 1;
-        for (int i = 0; i < n; i++)
-            if ((fds [i].revents & (POLLIN | POLLHUP | POLLERR))
-            &&  s_read (&conns [i], &acked, &deleted))
+        for (int e = 0; e < ready; e++)
+            if (s_read (&conns [events [e].data.u32], &acked, &deleted))
                 return 1;
     }
     double secs = s_now () - start;
     for (int i = 0; i < n; i++)
         close (conns [i].fd);
+    close (ep);
     if (deleted < jobs) {
         fprintf (stderr, "bench_beanstalkd: %d of %d jobs deleted in time\n", deleted, jobs);
         return 1;

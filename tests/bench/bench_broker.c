@@ -50,6 +50,8 @@ static int s_done (s_worker_t *worker, const char *model_hash);
 static int s_heartbeat (s_worker_t *worker);
 static json_t *s_status (zsock_t *client, int64_t job);
 static int s_wait_state (zsock_t *client, int64_t job, const char *state);
+static int s_confirm (zsock_t *client, const int64_t *jobs, int count);
+static void s_unexpected (const char *who, mt_msg_t *msg, int *errors);
 static int64_t s_int (mt_msg_t *msg, const char *key);
 static void s_percentiles (double *v, int n, double *p50, double *p99, double *max);
 static int s_cmp_double (const void *a, const void *b);
@@ -329,6 +331,67 @@ s_wait_state (zsock_t *client, int64_t job, const char *state)
     return -1;
 }
 
+//  Wait until every job of jobs [count] has succeeded, asking for all of
+//  them at once (each STATUS carries its index as req) and again for those
+//  not there yet: one round trip per round rather than one per job.
+//  Returns 0 or -1.
+static int
+s_confirm (zsock_t *client, const int64_t *jobs, int count)
+{
+    bool *pending = calloc ((size_t) count, sizeof *pending);
+    int left = 0;
+    for (int i = 0; i < count; i++)
+        if (jobs [i]) {
+            pending [i] = true;
+            left++;
+        }
+    int64_t deadline = s_usec () + S_WAIT_MS * INT64_C (1000);
+    int rc = 0;
+    while (left > 0 && rc == 0 && s_usec () < deadline) {
+        int asked = 0;
+        for (int i = 0; i < count; i++)
+            if (pending [i]) {
+                mt_msg_t *msg = mt_msg_new ("STATUS");
+                json_object_set_new (mt_msg_body (msg), "job", json_integer (jobs [i]));
+                json_object_set_new (mt_msg_body (msg), "req", json_integer (i));
+                if (s_send (client, &msg) == 0)
+                    asked++;
+            }
+        while (asked > 0 && rc == 0 && s_usec () < deadline) {
+            mt_msg_t *reply = s_recv (client, 100);
+            if (!reply)
+                continue;
+            int64_t i = s_int (reply, "req");
+            json_t *job = json_object_get (mt_msg_body (reply), "job");
+            const char *state = json_string_value (json_object_get (job, "state"));
+            if (!mt_msg_is (reply, "JOB") || i < 0 || i >= count || !state) {
+                s_unexpected ("client", reply, &rc);
+                rc = -1;
+            }
+            else {
+                asked--;
+                if (strcmp (state, "succeeded") == 0 && pending [i]) {
+                    pending [i] = false;
+                    left--;
+                }
+                else
+                if (strcmp (state, "failed") == 0 || strcmp (state, "stopped") == 0) {
+                    fprintf (stderr, "bench_broker: job %lld %s: %s\n", (long long) jobs [i],
+                             state, json_string_value (json_object_get (job, "error")));
+                    rc = -1;
+                }
+            }
+            mt_msg_destroy (&reply);
+        }
+    }
+    if (left > 0 && rc == 0) {
+        fprintf (stderr, "bench_broker: %d jobs not succeeded within %d ms\n", left, S_WAIT_MS);
+        rc = -1;
+    }
+    free (pending);
+    return rc;
+}
+
 static int64_t
 s_int (mt_msg_t *msg, const char *key)
 {
@@ -503,9 +566,11 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     mt_msg_destroy (&submit);
     //  Each worker's DONEs arrive in order: when its last one is committed, all are
     int64_t sent = s_usec ();
-    for (int i = 0; i < nworkers && errors == 0; i++)
-        if (workers [i].last_job && s_wait_state (clients [0], workers [i].last_job, "succeeded"))
-            errors++;
+    int64_t last [S_MAX_PEERS];
+    for (int i = 0; i < nworkers; i++)
+        last [i] = workers [i].last_job;
+    if (errors == 0 && s_confirm (clients [0], last, nworkers))
+        errors++;
     int64_t end = s_usec ();
     for (int i = 0; i < nclients; i++)
         zsock_destroy (&clients [i]);
