@@ -545,7 +545,7 @@ s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
     mt_msg_t *msg = *msg_p;
     *msg_p = NULL;
     if (peer->req >= 0)
-        json_object_set_new_nocheck (mt_msg_body (msg), "req", json_integer (peer->req));
+        mt_msg_add_int (msg, "req", peer->req);
     outgoing_t *out = calloc (1, sizeof *out);
     assert (out);
     out->sock = sock;
@@ -731,11 +731,10 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     if (!existing)
         mt_info ("broker: job %lld queued", (long long) id);
-    //  The hot replies name their fields with json_object_set_new_nocheck:
-    //  the keys are our own ASCII literals
+    //  The hot messages are packed as they are built, without a JSON tree
     mt_msg_t *reply = mt_msg_new ("SUBMITTED");
-    json_object_set_new_nocheck (mt_msg_body (reply), "job", json_integer (id));
-    json_object_set_new_nocheck (mt_msg_body (reply), "existing", json_boolean (existing));
+    mt_msg_add_int (reply, "job", id);
+    mt_msg_add_bool (reply, "existing", existing);
     s_send (self, self->clients, peer, &reply);
 }
 
@@ -1388,26 +1387,25 @@ static mt_msg_t *
 s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
 {
     mt_msg_t *msg = mt_msg_new ("ASSIGN");
-    json_t *body = mt_msg_body (msg);
-    json_object_set_new_nocheck (body, "job", json_integer (job->id));
-    json_object_set_new_nocheck (body, "attempt", json_integer (attempt));
-    json_object_set_new_nocheck (body, "spec", mt_json_string (job->spec, strlen (job->spec)));
+    mt_msg_add_int (msg, "job", job->id);
+    mt_msg_add_int (msg, "attempt", attempt);
+    mt_msg_add_str (msg, "spec", job->spec, strlen (job->spec));
     json_t *spec = strstr (job->spec, "\"time_limit_s\"") || strstr (job->spec, "\"init_hash\"")
                  ? json_loads (job->spec, 0, NULL) : NULL;
     //  job is the row after the start: started_at is the first start's time
     *deadline = s_deadline (spec, job->started_at);
     int64_t size;
     if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
-        json_object_set_new_nocheck (body, "data_hash", json_string (job->data_hash));
-        json_object_set_new_nocheck (body, "data_size", json_integer (size));
+        mt_msg_add_str (msg, "data_hash", job->data_hash, strlen (job->data_hash));
+        mt_msg_add_int (msg, "data_size", size);
     }
     if (job->checkpoint_hash [0] && blob_store_has (self->blobs, job->checkpoint_hash, &size)) {
-        json_object_set_new (body, "resume_hash", json_string (job->checkpoint_hash));
-        json_object_set_new (body, "resume_size", json_integer (size));
+        mt_msg_add_str (msg, "resume_hash", job->checkpoint_hash, strlen (job->checkpoint_hash));
+        mt_msg_add_int (msg, "resume_size", size);
     }
     json_t *init = json_object_get (spec, "init_hash");
     if (init && blob_store_has (self->blobs, json_string_value (init), &size))
-        json_object_set_new (body, "init_size", json_integer (size));
+        mt_msg_add_int (msg, "init_size", size);
     json_decref (spec);
     return msg;
 }

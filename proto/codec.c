@@ -11,11 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Bytes being packed: in place up to S_BUF_LOCAL, then on the heap.
+#define S_BUF_LOCAL 256
+typedef struct {
+    char *data;
+    size_t size, alloc;
+    char local [S_BUF_LOCAL];
+} s_buf_t;
+
 struct mt_msg_t {
     char command [MT_MAX_COMMAND + 1];
     json_t *body;               // always an object
     void *payload;              // binary chunk or NULL
     size_t payload_size;
+    s_buf_t added;              // fields of mt_msg_add_*, packed (key, value)...
+    size_t added_count;         //   and how many
+    bool added_failed;          // one could not be stored: the message cannot be encoded
 };
 
 static int s_pack (msgpack_packer *pk, json_t *value, int depth);
@@ -27,6 +38,9 @@ static int s_prescan (const uint8_t *data, size_t size);
 static json_t *s_ascii (const char *text);
 static mt_msg_t *s_decode (const void *const *data, const size_t *size, size_t count,
                            const char **code, char **cause);
+static int s_buf_write (void *data, const char *bytes, size_t len);
+static void s_buf_free (s_buf_t *buf);
+static int s_encode_body (const mt_msg_t *self, s_buf_t *buf);
 
 mt_msg_t *
 mt_msg_new (const char *command)
@@ -48,6 +62,8 @@ s_msg_new (const char *command, size_t len, json_t *body)
     memcpy (self->command, command, len);
     self->command [len] = 0;
     self->body = body;
+    self->added.data = self->added.local;
+    self->added.alloc = sizeof self->added.local;
     return self;
 }
 
@@ -59,6 +75,7 @@ mt_msg_destroy (mt_msg_t **self_p)
     mt_msg_t *self = *self_p;
     json_decref (self->body);
     free (self->payload);
+    s_buf_free (&self->added);
     free (self);
     *self_p = NULL;
 }
@@ -119,6 +136,37 @@ s_valid_command (const char *data, size_t size)
     return true;
 }
 
+//  msgpack-c's write callback into an s_buf_t (initialized by the caller
+//  with data pointing at local).
+static int
+s_buf_write (void *data, const char *bytes, size_t len)
+{
+    s_buf_t *buf = data;
+    if (buf->size + len > buf->alloc) {
+        size_t alloc = buf->alloc * 2 > buf->size + len ? buf->alloc * 2 : buf->size + len;
+        char *grown = buf->data == buf->local ? malloc (alloc) : realloc (buf->data, alloc);
+        if (!grown)
+            return -1;
+        if (buf->data == buf->local)
+            memcpy (grown, buf->local, buf->size);
+        buf->data = grown;
+        buf->alloc = alloc;
+    }
+    memcpy (buf->data + buf->size, bytes, len);
+    buf->size += len;
+    return 0;
+}
+
+static void
+s_buf_free (s_buf_t *buf)
+{
+    if (buf->data != buf->local)
+        free (buf->data);
+    buf->data = buf->local;
+    buf->size = 0;
+    buf->alloc = sizeof buf->local;
+}
+
 int
 mt_msgpack_from_json (json_t *value, char **data, size_t *size)
 {
@@ -135,18 +183,80 @@ mt_msgpack_from_json (json_t *value, char **data, size_t *size)
     return 0;
 }
 
+//  A packer that appends one field's key to the message's added fields.
+static int
+s_add_key (mt_msg_t *self, msgpack_packer *pk, const char *key)
+{
+    msgpack_packer_init (pk, &self->added, s_buf_write);
+    size_t len = strlen (key);
+    self->added_count++;
+    return msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, key, len);
+}
+
+int
+mt_msg_add_int (mt_msg_t *self, const char *key, int64_t value)
+{
+    msgpack_packer pk;
+    if (s_add_key (self, &pk, key) || msgpack_pack_int64 (&pk, value))
+        self->added_failed = true;
+    return self->added_failed ? -1 : 0;
+}
+
+int
+mt_msg_add_bool (mt_msg_t *self, const char *key, bool value)
+{
+    msgpack_packer pk;
+    if (s_add_key (self, &pk, key) || (value ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk)))
+        self->added_failed = true;
+    return self->added_failed ? -1 : 0;
+}
+
+int
+mt_msg_add_str (mt_msg_t *self, const char *key, const char *value, size_t len)
+{
+    msgpack_packer pk;
+    if (s_add_key (self, &pk, key) || msgpack_pack_str (&pk, len)
+    ||  msgpack_pack_str_body (&pk, value, len))
+        self->added_failed = true;
+    return self->added_failed ? -1 : 0;
+}
+
+//  The body as msgpack into buf (initialized here): the JSON fields, then
+//  the added ones, in one map. Returns 0, or -1 (buf freed).
+static int
+s_encode_body (const mt_msg_t *self, s_buf_t *buf)
+{
+    buf->data = buf->local;
+    buf->size = 0;
+    buf->alloc = sizeof buf->local;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, s_buf_write);
+    const char *key;
+    json_t *item;
+    int rc = self->added_failed
+          || msgpack_pack_map (&pk, json_object_size (self->body) + self->added_count);
+    json_object_foreach (self->body, key, item) {
+        size_t len = strlen (key);
+        rc = rc || msgpack_pack_str (&pk, len) || msgpack_pack_str_body (&pk, key, len)
+          || s_pack (&pk, item, 1);
+    }
+    rc = rc || s_buf_write (buf, self->added.data, self->added.size);
+    if (rc)
+        s_buf_free (buf);
+    return rc ? -1 : 0;
+}
+
 zmsg_t *
 mt_msg_encode (const mt_msg_t *self)
 {
-    char *data = NULL;
-    size_t size = 0;
-    if (mt_msgpack_from_json (self->body, &data, &size))
+    s_buf_t body;
+    if (s_encode_body (self, &body))
         return NULL;
     zmsg_t *zmsg = zmsg_new ();
     zmsg_addstr (zmsg, MT_PROTOCOL);
     zmsg_addstr (zmsg, self->command);
-    zmsg_addmem (zmsg, data, size);
-    free (data);
+    zmsg_addmem (zmsg, body.data, body.size);
+    s_buf_free (&body);
     if (self->payload)
         zmsg_addmem (zmsg, self->payload, self->payload_size);
     return zmsg;
@@ -176,18 +286,17 @@ s_send_frame (void *handle, const void *data, size_t size, int flags, bool first
 int
 mt_msg_send_to (const mt_msg_t *self, void *handle, const void *identity, size_t identity_size)
 {
-    char *data = NULL;
-    size_t size = 0;
-    if (mt_msgpack_from_json (self->body, &data, &size))
+    s_buf_t body;
+    if (s_encode_body (self, &body))
         return -1;
     int last = self->payload ? ZMQ_SNDMORE : 0;
     int rc = (identity && s_send_frame (handle, identity, identity_size, ZMQ_SNDMORE, true))
           || s_send_frame (handle, MT_PROTOCOL, strlen (MT_PROTOCOL), ZMQ_SNDMORE, !identity)
           || s_send_frame (handle, self->command, strlen (self->command), ZMQ_SNDMORE, false)
-          || s_send_frame (handle, data, size, last, false)
+          || s_send_frame (handle, body.data, body.size, last, false)
           || (self->payload
               && s_send_frame (handle, self->payload, self->payload_size, 0, false)) ? -1 : 0;
-    free (data);
+    s_buf_free (&body);
     return rc;
 }
 

@@ -38,6 +38,15 @@ bool mt_msg_is (const mt_msg_t *self, const char *command);
 //  The body, a JSON object (borrowed; add fields with jansson calls).
 json_t *mt_msg_body (mt_msg_t *self);
 
+//  Fields packed as they are added, for messages sent many times a second
+//  (no JSON value is built for them). They go out after the body's fields,
+//  in the same map, but mt_msg_body does not show them; a key must not be
+//  in both. Returns 0, or -1 when out of memory (the message then fails to
+//  encode).
+int mt_msg_add_int (mt_msg_t *self, const char *key, int64_t value);
+int mt_msg_add_bool (mt_msg_t *self, const char *key, bool value);
+int mt_msg_add_str (mt_msg_t *self, const char *key, const char *value, size_t len);
+
 //  The payload (binary chunk), NULL when none. Borrowed.
 const void *mt_msg_payload (const mt_msg_t *self, size_t *size);
 //  Set the payload (copied).

@@ -244,6 +244,51 @@ test_new_and_encode_limits (void)
     mt_msg_destroy (&error);
 }
 
+//  Fields packed as they are added go out with the body's, in one map, and
+//  decode like any other; many of them outgrow the in-place buffer
+static void
+test_added_fields (void)
+{
+    mt_msg_t *msg = mt_msg_new ("ASSIGN");
+    json_object_set_new (mt_msg_body (msg), "tree", json_pack ("{s:[i,s]}", "a", 1, "b"));
+    CHECK (mt_msg_add_int (msg, "job", 42) == 0);
+    CHECK (mt_msg_add_int (msg, "big", -(INT64_C (1) << 62)) == 0);
+    CHECK (mt_msg_add_bool (msg, "existing", true) == 0);
+    CHECK (mt_msg_add_bool (msg, "no", false) == 0);
+    CHECK (mt_msg_add_str (msg, "spec", "{\"x\":1}", 7) == 0);
+    CHECK (mt_msg_add_str (msg, "nul", "a\0b", 3) == 0);
+    CHECK (json_object_size (mt_msg_body (msg)) == 1);      // added fields are not in the tree
+    mt_msg_set_payload (msg, "xyz", 3);
+    mt_msg_t *copy = s_round_trip (msg);
+    json_t *body = mt_msg_body (copy);
+    CHECK (json_object_size (body) == 7);
+    CHECK (json_integer_value (json_object_get (body, "job")) == 42);
+    CHECK (json_integer_value (json_object_get (body, "big")) == -(INT64_C (1) << 62));
+    CHECK (json_is_true (json_object_get (body, "existing")));
+    CHECK (json_is_false (json_object_get (body, "no")));
+    CHECK (streq (json_string_value (json_object_get (body, "spec")), "{\"x\":1}"));
+    CHECK (json_string_length (json_object_get (body, "nul")) == 3);
+    CHECK (json_integer_value (json_array_get (json_object_get (
+           json_object_get (body, "tree"), "a"), 0)) == 1);
+    size_t size;
+    CHECK (mt_msg_payload (copy, &size) && size == 3);
+    mt_msg_destroy (&copy);
+    mt_msg_destroy (&msg);
+
+    msg = mt_msg_new ("MANY");
+    char key [32], value [600];
+    memset (value, 'v', sizeof value);
+    for (int i = 0; i < 100; i++) {
+        snprintf (key, sizeof key, "k%d", i);
+        CHECK (mt_msg_add_str (msg, key, value, (size_t) i * 6) == 0);
+    }
+    copy = s_round_trip (msg);
+    CHECK (json_object_size (mt_msg_body (copy)) == 100);
+    CHECK (json_string_length (json_object_get (mt_msg_body (copy), "k99")) == 594);
+    mt_msg_destroy (&copy);
+    mt_msg_destroy (&msg);
+}
+
 static void
 test_frames (void)
 {
@@ -760,6 +805,7 @@ main (int argc, char *argv [])
         return s_write_corpus (argv [2]);
     test_round_trip ();
     test_new_and_encode_limits ();
+    test_added_fields ();
     test_frames ();
     test_sizes ();
     test_truncation ();
