@@ -103,7 +103,7 @@ bs_jobs () {
 
 # "median min max" of the numbers given ("" when none)
 stats () {
-    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{ v [NR] = $1 }
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | grep -vx '0' | sort -n | awk '{ v [NR] = $1 }
         END { if (NR) print v [int ((NR + 1) / 2)], v [1], v [NR] }'
 }
 
@@ -118,13 +118,14 @@ MT_RUNS=""; FEW_RUNS=""; DEF_RUNS=""; F0_RUNS=""; FDEF_RUNS=""; FF0_RUNS=""
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     echo "-- round $round of $ROUNDS"
-    mt_jobs "$WORKERS"; MT_RUNS="$MT_RUNS $VALUE"
-    mt_jobs "$FEW_WORKERS"; FEW_RUNS="$FEW_RUNS $VALUE"
+    # a run that failed counts as 0, which the statistics leave out
+    mt_jobs "$WORKERS"; MT_RUNS="$MT_RUNS ${VALUE:-0}"
+    mt_jobs "$FEW_WORKERS"; FEW_RUNS="$FEW_RUNS ${VALUE:-0}"
     if [ -n "$BEANSTALKD" ]; then
-        bs_jobs default "$WORKERS"; DEF_RUNS="$DEF_RUNS $VALUE"
-        bs_jobs default "$FEW_WORKERS"; FDEF_RUNS="$FDEF_RUNS $VALUE"
-        bs_jobs f0 "$WORKERS"; F0_RUNS="$F0_RUNS $VALUE"
-        bs_jobs f0 "$FEW_WORKERS"; FF0_RUNS="$FF0_RUNS $VALUE"
+        bs_jobs default "$WORKERS"; DEF_RUNS="$DEF_RUNS ${VALUE:-0}"
+        bs_jobs default "$FEW_WORKERS"; FDEF_RUNS="$FDEF_RUNS ${VALUE:-0}"
+        bs_jobs f0 "$WORKERS"; F0_RUNS="$F0_RUNS ${VALUE:-0}"
+        bs_jobs f0 "$FEW_WORKERS"; FF0_RUNS="$FF0_RUNS ${VALUE:-0}"
     fi
     round=$((round + 1))
 done
@@ -180,7 +181,8 @@ fi
 awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     -v few="$MT_FEW" -v fdef="$BS_FEW_DEF" -v ff0="$BS_FEW_F0" -v w="$WORKERS" -v fw="$FEW_WORKERS" \
     -v p50="$LAT_P50" -v p99="$LAT_P99" -v prog="$PROGRESS" -v progr="$PROG" \
-    -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" -v rounds="$ROUNDS" 'BEGIN {
+    -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" -v rounds="$ROUNDS" \
+    -v mt_runs="$MT_RUNS" -v def_runs="$DEF_RUNS" -v few_runs="$FEW_RUNS" -v fdef_runs="$FDEF_RUNS" 'BEGIN {
     printf "\n== summary (%d jobs per throughput run; jobs/s as the median of %d rounds [min-max])\n", jobs, rounds
     printf "%-58s %20s\n", "measure", "value"
     row("mt broker jobs/s (shared model hash), " w " workers", mt, "failed")
@@ -200,6 +202,8 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     if (mt != "" && f0 != "") printf "ratio mt / beanstalkd -f 0 (%d workers):           %.2fx\n", w, mt / f0
     if (few != "" && fdef != "") printf "ratio mt / beanstalkd default binlog (%d workers):  %.2fx\n", fw, few / fdef
     if (few != "" && ff0 != "") printf "ratio mt / beanstalkd -f 0 (%d workers):            %.2fx\n", fw, few / ff0
+    per_round("per round, mt / beanstalkd default binlog (" w " workers):", mt_runs, def_runs)
+    per_round("per round, mt / beanstalkd default binlog (" fw " workers): ", few_runs, fdef_runs)
     print "\n== targets (from the issue; informational)"
     verdict("broker jobs/s >= beanstalkd default binlog", mt != "" && def != "", mt >= def)
     verdict("broker jobs/s >= 5x beanstalkd -f 0", mt != "" && f0 != "", mt >= 5 * f0)
@@ -210,6 +214,14 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
 function row (what, stats, missing,    v) {
     split (stats, v)
     printf "%-58s %20s\n", what, stats == "" ? missing : sprintf ("%d [%d-%d]", v [1], v [2], v [3])
+}
+function per_round (what, a, b,    x, y, n, i, line) {
+    n = split (a, x); split (b, y); line = ""
+    for (i = 1; i <= n; i++)
+        if (x [i] > 0 && y [i] > 0)
+            line = line sprintf ("%s%.2f", line == "" ? " " : ", ", x [i] / y [i])
+    if (line != "")
+        print what line
 }
 function verdict (what, known, ok) {
     printf "%-48s %s\n", what, !known ? "n/a" : ok ? "PASS" : "MISS"
