@@ -592,7 +592,7 @@ s_flush (broker_t *self, bool committed)
         if (!committed && out->assigned_job && !out->needs_commit) {
             fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
             if (worker)
-                worker->job = 0;
+                s_release (self, worker);
         }
         else
             mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity,
