@@ -254,11 +254,11 @@ broker_destroy (broker_t **self_p)
     store_destroy (&self->store);
     queue_destroy (&self->queue);
     blob_store_destroy (&self->blobs);
-    fleet_destroy (&self->fleet);
     if (self->outbox) {
         s_flush (self, false);
         zlistx_destroy (&self->outbox);
     }
+    fleet_destroy (&self->fleet);
     if (self->pending) {
         s_drop (self->pending);
         zlistx_destroy (&self->pending);
@@ -1034,6 +1034,8 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     fleet_worker_t *w = peer->worker;
+    if (strcmp (w->name, name) != 0)
+        w->attempt_started_at = 0;      // its attempt's row names it as it was
     snprintf (w->name, sizeof w->name, "%s", name);
     snprintf (w->host, sizeof w->host, "%s", host);
     snprintf (w->version, sizeof w->version, "%s", version);

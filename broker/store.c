@@ -54,9 +54,9 @@ static const char *s_sql [Q_COUNT] = {
     [Q_FINISH] = "UPDATE jobs SET state = ?3, metrics = coalesce (?4, metrics),"
                  " error = ?5, model_hash = coalesce (?6, model_hash), finished_at = ?7,"
                  " checkpoint_hash = CASE ?3 WHEN 'succeeded' THEN NULL ELSE checkpoint_hash END"
-                 " WHERE id = ?1 AND attempt = ?2",
+                 " WHERE id = ?1 AND attempt = ?2 AND state IN ('queued', 'running', 'stopping')",
     [Q_REQUEUE] = "UPDATE jobs SET state = 'queued', worker = NULL, not_before = ?3"
-                  " WHERE id = ?1 AND attempt = ?2",
+                  " WHERE id = ?1 AND attempt = ?2 AND state IN ('running', 'stopping')",
     [Q_SET_STATE] = "UPDATE jobs SET state = ?2 WHERE id = ?1",
     [Q_ACTIVE] = "SELECT id FROM jobs WHERE state IN ('running', 'stopping')",
     [Q_JSON] = "SELECT j.id, j.name, j.state, j.attempt, j.worker, j.created_at, j.started_at,"
@@ -142,6 +142,13 @@ store_open (const char *path, char **cause)
     }
     self->path = strdup (path);
     self->wal_fd = -1;
+    //  The schema's migrations use UPDATE ... FROM (SQLite 3.33)
+    if (sqlite3_libversion_number () < 3033000) {
+        mt_fail (cause, "%s: this SQLite is %s; mtbroker needs 3.33 or newer", path,
+                 sqlite3_libversion ());
+        store_destroy (&self);
+        return NULL;
+    }
     //  No memory statistics: they put a global mutex around every allocation
     //  (fails harmlessly once SQLite is initialized)
     sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
@@ -681,15 +688,18 @@ store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
+    int step = sqlite3_step (stmt);
+    if (step == SQLITE_ROW) {
         s_copy_column (stmt, 0, run->worker, sizeof run->worker);
         run->started_at = sqlite3_column_int64 (stmt, 1);
         run->resumed_from_epoch = sqlite3_column_int (stmt, 2);
-        rc = 0;
     }
+    else
+    if (step != SQLITE_DONE)
+        mt_error ("store: reading job %lld's attempt: %s", (long long) id,
+                  sqlite3_errmsg (self->db));
     sqlite3_reset (stmt);
-    return rc;
+    return step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
 }
 
 //  Run stmt, the change that ends attempt (bound already); when it changed
@@ -701,8 +711,14 @@ s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt, const
                int64_t now_ms, const store_run_t *run, const char *what)
 {
     store_run_t found;
-    if (!run && store_job_run (self, id, attempt, &found) == 0)
-        run = &found;
+    if (!run) {
+        int rc = store_job_run (self, id, attempt, &found);
+        if (rc < 0) {
+            sqlite3_reset (stmt);
+            return -1;          // fail the batch rather than end it unrecorded
+        }
+        run = rc == 0 ? &found : NULL;
+    }
     if (s_step_done (self, stmt, what))
         return -1;
     if (!run || sqlite3_changes (self->db) != 1 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
@@ -799,6 +815,9 @@ s_attempts_json (store_t *self, int64_t id, sqlite3_stmt *job)
     static const char *names [] = { "attempt", "worker", "started_at", "finished_at", "outcome",
                                     "resumed_from_epoch" };
     json_t *list = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPTS);
+    if (!stmt)
+        return list;
     json_t *running = NULL;
     const char *state = (const char *) sqlite3_column_text (job, 2);
     if (state && (strcmp (state, "running") == 0 || strcmp (state, "stopping") == 0)) {
@@ -810,9 +829,6 @@ s_attempts_json (store_t *self, int64_t id, sqlite3_stmt *job)
         json_object_set_new (running, "outcome", json_null ());
         json_object_set_new (running, "resumed_from_epoch", s_column_json (job, 25));
     }
-    sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPTS);
-    if (!stmt)
-        return list;
     sqlite3_bind_int64 (stmt, 1, id);
     while (sqlite3_step (stmt) == SQLITE_ROW) {
         json_t *item = json_object ();

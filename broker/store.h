@@ -108,8 +108,8 @@ int store_job_failures (store_t *self, int64_t id);
 int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
                     store_job_t *job);
 
-//  What the job's row says of its running attempt. Returns 0, or -1 when
-//  that attempt is not running (or stopping).
+//  What the job's row says of its running attempt. Returns 0, 1 when that
+//  attempt is not running (or stopping), or -1 when the database failed.
 int store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run);
 
 int store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
@@ -120,13 +120,15 @@ int store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *ha
 //  (JSON text), error and model_hash may be NULL. When the attempt was
 //  running its attempts row is written, from run when the caller knows the
 //  attempt (as store_job_take started it), else from the job's row. A
-//  queued job (attempt 0, or requeued) just takes state.
+//  queued job (attempt 0, or requeued) just takes state; a job that has
+//  ended already, or a job whose attempt is not attempt, is left as it is.
 int store_job_finish (store_t *self, int64_t id, int attempt, const char *state,
                       const char *outcome, const char *metrics, const char *error,
                       const char *model_hash, int64_t now_ms, const store_run_t *run);
 
 //  End the running attempt with outcome (e.g. worker_lost) and queue the job
-//  again, not before not_before_ms; run as for store_job_finish.
+//  again, not before not_before_ms; run as for store_job_finish. Changes
+//  nothing unless that attempt is running or stopping.
 int store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
                        int64_t not_before_ms, int64_t now_ms, const store_run_t *run);
 

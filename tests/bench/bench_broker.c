@@ -357,6 +357,9 @@ s_confirm (zsock_t *client, const int64_t *jobs, int count)
             int64_t i = s_int (reply, "req");
             json_t *job = json_object_get (mt_msg_body (reply), "job");
             const char *state = json_string_value (json_object_get (job, "state"));
+            if (mt_msg_is (reply, "SUBMITTED"))
+                ;                           // a submit's reply not read before
+            else
             if (!mt_msg_is (reply, "JOB") || i < 0 || i >= count || !state) {
                 s_unexpected ("client", reply, &rc);
                 rc = -1;
@@ -532,8 +535,11 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
             while (inflight [i] < window && submitted < jobs) {
                 void *handle = zsock_resolve (clients [i]);
                 for (int f = 0; f < 3; f++)
-                    zmq_send (handle, zframe_data (part [f]), zframe_size (part [f]),
-                              f < 2 ? ZMQ_SNDMORE : 0);
+                    if (zmq_send (handle, zframe_data (part [f]), zframe_size (part [f]),
+                                  f < 2 ? ZMQ_SNDMORE : 0) < 0) {
+                        fprintf (stderr, "bench_broker: SUBMIT: %s\n", zmq_strerror (errno));
+                        errors++;
+                    }
                 inflight [i]++;
                 submitted++;
                 dirty [i] = true;

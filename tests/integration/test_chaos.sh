@@ -176,7 +176,7 @@ failed=$(sql "select id || ' (' || state || ', attempt ' || attempt || '): ' || 
 # The succeeded attempt is each job's last, and every attempt ended is recorded
 bad=$(sql "select j.id from jobs j join attempts a on a.job = j.id and a.outcome = 'succeeded' where a.attempt != j.attempt")
 [ -z "$bad" ] || fail "jobs whose success is not their last attempt: $bad"
-unrecorded=$(sql "select j.id || '/' || a.n from jobs j, (select job, count(*) as n from attempts group by job) a where a.job = j.id and a.n != j.attempt")
+unrecorded=$(sql "select j.id || '/' || coalesce(a.n, 0) from jobs j left join (select job, count(*) as n from attempts group by job) a on a.job = j.id where coalesce(a.n, 0) != j.attempt")
 [ -z "$unrecorded" ] || fail "jobs whose attempts are not all recorded (job/rows): $unrecorded"
 [ "$fetched" = "$JOBS" ] || fail "only $fetched of $JOBS models could be fetched: $(tail -n 3 "$T/fetch.err")"
 ok "$JOBS jobs succeeded exactly once through $WORKER_KILLS worker kills and $BROKER_KILLS broker kills; every model fetched"

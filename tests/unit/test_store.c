@@ -159,7 +159,7 @@ static void
 test_attempts_and_progress (store_t *store)
 {
     int64_t id = s_insert (store, 0, 100, NULL);
-    CHECK (store_job_checkpoint (store, id, 0, "cp", 0) == 0);      // no attempt 0: no change
+    CHECK (store_job_requeue (store, id, 0, "drained", 0, 150, NULL) == 0);   // not running
     CHECK (store_job_take (store, id, "w1", 200, NULL) == 1);
     CHECK (store_job_checkpoint (store, id, 1, "c1", 2) == 0);
     //  Lost: the next attempt resumes from epoch 2
@@ -170,7 +170,7 @@ test_attempts_and_progress (store_t *store)
     CHECK (job.started_at == 200);                                  // the first start
     store_job_clear (&job);
     store_run_t run;
-    CHECK (store_job_run (store, id, 1, &run) == -1);               // not the running one
+    CHECK (store_job_run (store, id, 1, &run) == 1);                // not the running one
     CHECK (store_job_run (store, id, 2, &run) == 0);
     CHECK (strcmp (run.worker, "w2") == 0 && run.started_at == 400 && run.resumed_from_epoch == 2);
     json_t *json = store_job_json (store, id, true);
@@ -203,23 +203,24 @@ test_attempts_and_progress (store_t *store)
     CHECK (json_array_size (json_object_get (json, "history")) == 2);
     json_decref (json);
     //  Done, with what the caller knows of the attempt; a second end of the
-    //  same attempt rewrites its row rather than failing
+    //  ended job changes nothing
     mt_strlcpy (run.worker, "w2", sizeof run.worker);
     CHECK (store_job_finish (store, id, 2, "succeeded", "succeeded", "{\"loss\":0.25}", NULL,
                              "m", 700, &run) == 0);
     CHECK (store_job_finish (store, id, 2, "stopped", "stopped", NULL, NULL, NULL, 800,
                              &run) == 0);
+    CHECK (store_job_requeue (store, id, 2, "worker_lost", 0, 800, &run) == 0);
     json = store_job_json (store, id, false);
-    CHECK_STR_EQ (s_field_str (json, "state"), "stopped");
+    CHECK_STR_EQ (s_field_str (json, "state"), "succeeded");
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
-    CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "stopped");
-    CHECK (s_attempt_int (json, 1, "started_at") == 400 && s_attempt_int (json, 1, "finished_at") == 800);
+    CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "succeeded");
+    CHECK (s_attempt_int (json, 1, "started_at") == 400 && s_attempt_int (json, 1, "finished_at") == 700);
     CHECK (json_integer_value (json_object_get (json_object_get (json, "progress"), "epoch")) == 4);
     json_decref (json);
     //  An end that names another attempt changes nothing
     CHECK (store_job_finish (store, id, 1, "failed", "failed", NULL, "x", NULL, 900, &run) == 0);
     json = store_job_json (store, id, false);
-    CHECK_STR_EQ (s_field_str (json, "state"), "stopped");
+    CHECK_STR_EQ (s_field_str (json, "state"), "succeeded");
     CHECK_STR_EQ (s_attempt_str (json, 0, "outcome"), "worker_lost");
     json_decref (json);
 }
