@@ -74,12 +74,17 @@ field () {
 echo "== mt broker capacity benchmark: $(nproc) cores, $(df -T "$TMP" | awk 'NR==2 {print $2}')" \
      "under ${BENCH_DIR:-${TMPDIR:-/tmp}}, SQLite WAL, every commit fdatasync'ed before any reply"
 
-# mt's jobs/s with $1 workers on a fresh broker, in VALUE ("" when the run failed)
+# mt's jobs/s with $1 workers on a fresh broker, in VALUE ("" when the run failed).
+# Each throughput run, mt's or beanstalkd's, starts with nothing left to write back
+# and leaves nothing behind: a folder deleted before the kernel wrote it back costs
+# no disk time, so no run pays for an earlier one's writes.
 mt_jobs () {
+    sync
     start_broker "jobs-$1-$round"
     OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$1" shared) || true
     echo "$OUT" | grep -v '^RESULT'
     stop "$BPID"
+    rm -rf "$TMP/jobs-$1-$round"
     VALUE=$(field "$OUT" jobs_per_s)
 }
 
@@ -87,6 +92,7 @@ mt_jobs () {
 bs_jobs () {
     rm -rf "$TMP/bs"
     mkdir -p "$TMP/bs"
+    sync
     PORT=$("$B" ports 1)
     if [ "$1" = f0 ]; then
         "$BEANSTALKD" -l 127.0.0.1 -p "$PORT" -b "$TMP/bs" -f 0 &
@@ -98,6 +104,7 @@ bs_jobs () {
     OUT=$("$TMP/bench_beanstalkd" "$PORT" "$JOBS" "$CLIENTS" "$WINDOW" "$2") || true
     echo "beanstalkd ($1 binlog): $(echo "$OUT" | grep -v '^RESULT')"
     stop "$BS"
+    rm -rf "$TMP/bs"
     VALUE=$(field "$OUT" jobs_per_s)
 }
 
