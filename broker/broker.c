@@ -40,6 +40,7 @@ struct broker_t {
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
     zlistx_t *pending;          // outgoing_t committed, sent once the sync in flight ends
+    zlistx_t *ready;            // outgoing_t being sent, workers' first
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
     bool fatal;                 // the database could not be made durable: stop
@@ -209,10 +210,12 @@ broker_new (const broker_config_t *config, char **cause)
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
     self->pending = zlistx_new ();
+    self->ready = zlistx_new ();
     self->doomed = zlistx_new ();
     zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->ready
+    ||  !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->queue = queue_new ())
@@ -255,7 +258,10 @@ broker_destroy (broker_t **self_p)
     queue_destroy (&self->queue);
     blob_store_destroy (&self->blobs);
     if (self->outbox) {
-        s_flush (self, false);
+        if (self->ready)
+            s_flush (self, false);
+        else
+            s_drop (self->outbox);
         zlistx_destroy (&self->outbox);
     }
     fleet_destroy (&self->fleet);
@@ -263,6 +269,7 @@ broker_destroy (broker_t **self_p)
         s_drop (self->pending);
         zlistx_destroy (&self->pending);
     }
+    zlistx_destroy (&self->ready);
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
     free (self->workers_endpoint);
@@ -578,9 +585,18 @@ s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const ch
 static void
 s_flush (broker_t *self, bool committed)
 {
+    //  Workers' messages first: a worker waits for its next ASSIGN, while a
+    //  client keeps many requests in flight. Each peer's messages keep
+    //  their order (a peer talks on one socket).
     outgoing_t *out;
-    while ((out = zlistx_first (self->outbox))) {
-        zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
+    for (out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
+        if (out->sock == self->workers) {
+            zlistx_detach_cur (self->outbox);
+            zlistx_add_end (self->ready, out);
+        }
+    s_move (self->outbox, self->ready);
+    while ((out = zlistx_first (self->ready))) {
+        zlistx_detach_cur (self->ready);
         if (!committed && out->needs_commit) {
             mt_msg_destroy (&out->msg);
             out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
