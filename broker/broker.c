@@ -40,7 +40,6 @@ struct broker_t {
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t, sent after commit
     zlistx_t *pending;          // outgoing_t committed, sent once the sync in flight ends
-    zlistx_t *ready;            // outgoing_t being sent, workers' first
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
     bool fatal;                 // the database could not be made durable: stop
@@ -127,6 +126,7 @@ static int s_on_workers (zloop_t *loop, zsock_t *sock, void *arg);
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static void s_dispatch (broker_t *self);
 static void s_flush (broker_t *self, bool committed);
+static void s_flush_one (broker_t *self, outgoing_t *out, bool committed);
 static void s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p);
 static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code,
                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
@@ -210,12 +210,10 @@ broker_new (const broker_config_t *config, char **cause)
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
     self->pending = zlistx_new ();
-    self->ready = zlistx_new ();
     self->doomed = zlistx_new ();
     zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->ready
-    ||  !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->queue = queue_new ())
@@ -258,10 +256,7 @@ broker_destroy (broker_t **self_p)
     queue_destroy (&self->queue);
     blob_store_destroy (&self->blobs);
     if (self->outbox) {
-        if (self->ready)
-            s_flush (self, false);
-        else
-            s_drop (self->outbox);
+        s_flush (self, false);
         zlistx_destroy (&self->outbox);
     }
     fleet_destroy (&self->fleet);
@@ -269,7 +264,6 @@ broker_destroy (broker_t **self_p)
         s_drop (self->pending);
         zlistx_destroy (&self->pending);
     }
-    zlistx_destroy (&self->ready);
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
     free (self->workers_endpoint);
@@ -592,29 +586,34 @@ s_flush (broker_t *self, bool committed)
     for (out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
         if (out->sock == self->workers) {
             zlistx_detach_cur (self->outbox);
-            zlistx_add_end (self->ready, out);
+            s_flush_one (self, out, committed);
         }
-    s_move (self->outbox, self->ready);
-    while ((out = zlistx_first (self->ready))) {
-        zlistx_detach_cur (self->ready);
-        if (!committed && out->needs_commit) {
-            mt_msg_destroy (&out->msg);
-            out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
-                                     " database (disk full or I/O error); nothing was"
-                                     " changed: retry later");
-            if (out->req >= 0)
-                json_object_set_new (mt_msg_body (out->msg), "req", json_integer (out->req));
-        }
-        if (!committed && out->assigned_job && !out->needs_commit) {
-            fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
-            if (worker)
-                s_release (self, worker);
-        }
-        else
-            mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity,
-                            out->identity_size);
-        s_outgoing_free (out);
+    while ((out = zlistx_first (self->outbox))) {
+        zlistx_detach_cur (self->outbox);
+        s_flush_one (self, out, committed);
     }
+}
+
+//  Send one message taken off the outbox, and free it. When the commit
+//  failed, a write's reply becomes a storage error and an ASSIGN is undone.
+static void
+s_flush_one (broker_t *self, outgoing_t *out, bool committed)
+{
+    if (!committed && out->needs_commit) {
+        mt_msg_destroy (&out->msg);
+        out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its database"
+                                 " (disk full or I/O error); nothing was changed: retry later");
+        if (out->req >= 0)
+            mt_msg_add_int (out->msg, "req", out->req);
+    }
+    if (!committed && out->assigned_job && !out->needs_commit) {
+        fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
+        if (worker)
+            s_release (self, worker);
+    }
+    else
+        mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity, out->identity_size);
+    s_outgoing_free (out);
 }
 
 //  --- Clients -------------------------------------------------------------

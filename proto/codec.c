@@ -38,6 +38,8 @@ static int s_prescan (const uint8_t *data, size_t size);
 static json_t *s_ascii (const char *text);
 static mt_msg_t *s_decode (const void *const *data, const size_t *size, size_t count,
                            const char **code, char **cause);
+static int s_pack_map (msgpack_packer *pk, json_t *object, int depth, size_t more);
+static void s_buf_init (s_buf_t *buf);
 static int s_buf_write (void *data, const char *bytes, size_t len);
 static void s_buf_free (s_buf_t *buf);
 static int s_encode_body (const mt_msg_t *self, s_buf_t *buf);
@@ -62,8 +64,7 @@ s_msg_new (const char *command, size_t len, json_t *body)
     memcpy (self->command, command, len);
     self->command [len] = 0;
     self->body = body;
-    self->added.data = self->added.local;
-    self->added.alloc = sizeof self->added.local;
+    s_buf_init (&self->added);
     return self;
 }
 
@@ -136,8 +137,16 @@ s_valid_command (const char *data, size_t size)
     return true;
 }
 
-//  msgpack-c's write callback into an s_buf_t (initialized by the caller
-//  with data pointing at local).
+//  An empty buffer, writing in place.
+static void
+s_buf_init (s_buf_t *buf)
+{
+    buf->data = buf->local;
+    buf->size = 0;
+    buf->alloc = sizeof buf->local;
+}
+
+//  msgpack-c's write callback into an s_buf_t.
 static int
 s_buf_write (void *data, const char *bytes, size_t len)
 {
@@ -162,9 +171,7 @@ s_buf_free (s_buf_t *buf)
 {
     if (buf->data != buf->local)
         free (buf->data);
-    buf->data = buf->local;
-    buf->size = 0;
-    buf->alloc = sizeof buf->local;
+    s_buf_init (buf);
 }
 
 int
@@ -226,21 +233,11 @@ mt_msg_add_str (mt_msg_t *self, const char *key, const char *value, size_t len)
 static int
 s_encode_body (const mt_msg_t *self, s_buf_t *buf)
 {
-    buf->data = buf->local;
-    buf->size = 0;
-    buf->alloc = sizeof buf->local;
+    s_buf_init (buf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, s_buf_write);
-    const char *key;
-    json_t *item;
-    int rc = self->added_failed
-          || msgpack_pack_map (&pk, json_object_size (self->body) + self->added_count);
-    json_object_foreach (self->body, key, item) {
-        size_t len = strlen (key);
-        rc = rc || msgpack_pack_str (&pk, len) || msgpack_pack_str_body (&pk, key, len)
-          || s_pack (&pk, item, 1);
-    }
-    rc = rc || s_buf_write (buf, self->added.data, self->added.size);
+    int rc = self->added_failed || s_pack_map (&pk, self->body, 0, self->added_count)
+          || s_buf_write (buf, self->added.data, self->added.size);
     if (rc)
         s_buf_free (buf);
     return rc ? -1 : 0;
@@ -344,17 +341,19 @@ mt_frames_close (mt_frames_t *self)
 const void *mt_frames_data (mt_frames_t *self, size_t index) { return zmq_msg_data (&self->part [index]); }
 size_t mt_frames_size (mt_frames_t *self, size_t index) { return zmq_msg_size (&self->part [index]); }
 
+//  A map of the object's fields and, to follow them, more entries the
+//  caller packs itself.
 static int
-s_pack_object (msgpack_packer *pk, json_t *value, int depth)
+s_pack_map (msgpack_packer *pk, json_t *object, int depth, size_t more)
 {
     const char *key;
     json_t *item;
-    msgpack_pack_map (pk, json_object_size (value));
-    json_object_foreach (value, key, item) {
+    if (msgpack_pack_map (pk, json_object_size (object) + more))
+        return -1;
+    json_object_foreach (object, key, item) {
         size_t len = strlen (key);
-        msgpack_pack_str (pk, len);
-        msgpack_pack_str_body (pk, key, len);
-        if (s_pack (pk, item, depth + 1))
+        if (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, key, len)
+        ||  s_pack (pk, item, depth + 1))
             return -1;
     }
     return 0;
@@ -368,7 +367,7 @@ s_pack (msgpack_packer *pk, json_t *value, int depth)
         return -1;
     switch (json_typeof (value)) {
         case JSON_OBJECT:
-            return s_pack_object (pk, value, depth);
+            return s_pack_map (pk, value, depth, 0);
         case JSON_ARRAY: {
             size_t i;
             json_t *item;
