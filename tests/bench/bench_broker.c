@@ -4,11 +4,13 @@
 //  Every wait is bounded (S_WAIT_MS per reply, a limit per run). Each mode
 //  prints human lines and one "RESULT key=value ..." line for run_broker.sh.
 #include "mt/msg.h"
+#include "zmtp_peer.h"
 
 #include <arpa/inet.h>
 #include <czmq.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,8 @@
 #define S_STALL_MS     30000     // real workers: no job ended for this long, ms
 
 typedef struct {
-    zsock_t *sock;
+    zsock_t *sock;               // through libzmq, or
+    zmtp_peer_t *peer;           // on a plain socket (throughput)
     int64_t job;                 // held now, 0 when idle
     int64_t attempt;
     int64_t last_job;            // the last job it reported DONE for
@@ -42,6 +45,9 @@ static int64_t s_usec (void) { return zclock_usecs (); }
 static zsock_t *s_dealer (const char *endpoint);
 static mt_msg_t *s_recv (zsock_t *sock, int timeout_ms);
 static int s_send (zsock_t *sock, mt_msg_t **msg_p);
+static int s_peer_send (zmtp_peer_t *peer, mt_msg_t **msg_p);
+static mt_msg_t *s_peer_recv (zmtp_peer_t *peer, int timeout_ms, int *errors);
+static int s_worker_send (s_worker_t *worker, mt_msg_t **msg_p);
 static mt_msg_t *s_request (zsock_t *sock, mt_msg_t **msg_p, const char *expect);
 static int s_upload (zsock_t *sock, const void *data, size_t size, char *hex);
 static int s_hello (s_worker_t *worker, int index);
@@ -167,6 +173,61 @@ s_send (zsock_t *sock, mt_msg_t **msg_p)
     return rc;
 }
 
+//  Queue a message on a plain-socket peer for its next flush; 0 or -1.
+static int
+s_peer_send (zmtp_peer_t *peer, mt_msg_t **msg_p)
+{
+    zmsg_t *frames = mt_msg_encode (*msg_p);
+    int rc = frames ? zmtp_peer_queue_msg (peer, frames) : -1;
+    zmsg_destroy (&frames);
+    mt_msg_destroy (msg_p);
+    return rc;
+}
+
+//  The next message already read from a plain-socket peer; with timeout_ms
+//  above 0, wait that long for one. NULL when none; a broken connection or
+//  an undecodable message counts in *errors.
+static mt_msg_t *
+s_peer_recv (zmtp_peer_t *peer, int timeout_ms, int *errors)
+{
+    int64_t deadline = s_usec () + timeout_ms * INT64_C (1000);
+    while (true) {
+        zmsg_t *frames = NULL;
+        int rc = zmtp_peer_next (peer, &frames);
+        if (rc < 0) {
+            (*errors)++;
+            return NULL;
+        }
+        if (rc == 1) {
+            const char *code = NULL;
+            char *cause = NULL;
+            mt_msg_t *msg = mt_msg_decode (frames, &code, &cause);
+            zmsg_destroy (&frames);
+            if (!msg) {
+                fprintf (stderr, "bench_broker: undecodable message from the broker: %s\n",
+                         cause ? cause : "?");
+                free (cause);
+                (*errors)++;
+            }
+            return msg;
+        }
+        int64_t left = (deadline - s_usec ()) / 1000;
+        if (left <= 0)
+            return NULL;
+        struct pollfd item = { .fd = zmtp_peer_fd (peer), .events = POLLIN };
+        if (poll (&item, 1, (int) left) == 1 && zmtp_peer_read (peer)) {
+            (*errors)++;
+            return NULL;
+        }
+    }
+}
+
+static int
+s_worker_send (s_worker_t *worker, mt_msg_t **msg_p)
+{
+    return worker->peer ? s_peer_send (worker->peer, msg_p) : s_send (worker->sock, msg_p);
+}
+
 //  Send and wait for the reply named expect (heartbeats and welcomes are
 //  skipped). NULL, with the reason on stderr, on an ERROR or a timeout.
 static mt_msg_t *
@@ -239,8 +300,20 @@ s_hello (s_worker_t *worker, int index)
     json_object_set_new (body, "cores", json_integer (1));
     json_object_set_new (body, "threads", json_integer (1));
     json_object_set_new (body, "version", json_string ("bench"));
-    mt_msg_t *reply = s_request (worker->sock, &msg, "WELCOME");
-    int rc = reply ? 0 : -1;
+    if (!worker->peer) {
+        mt_msg_t *reply = s_request (worker->sock, &msg, "WELCOME");
+        int rc = reply ? 0 : -1;
+        mt_msg_destroy (&reply);
+        return rc;
+    }
+    int errors = 0;
+    if (s_peer_send (worker->peer, &msg) || zmtp_peer_flush (worker->peer))
+        return -1;
+    mt_msg_t *reply = s_peer_recv (worker->peer, S_WAIT_MS, &errors);
+    int rc = reply && mt_msg_is (reply, "WELCOME") ? 0 : -1;
+    if (rc)
+        fprintf (stderr, "bench_broker: HELLO: %s\n",
+                 reply ? mt_msg_command (reply) : "no WELCOME");
     mt_msg_destroy (&reply);
     return rc;
 }
@@ -273,7 +346,7 @@ s_done (s_worker_t *worker, const char *model_hash)
     mt_msg_add_str (msg, "model_hash", model_hash, strlen (model_hash));
     worker->last_job = worker->job;
     worker->job = worker->attempt = 0;
-    return s_send (worker->sock, &msg);
+    return s_worker_send (worker, &msg);
 }
 
 static int
@@ -282,7 +355,7 @@ s_heartbeat (s_worker_t *worker)
     mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
     json_object_set_new (mt_msg_body (msg), "job", json_integer (worker->job));
     json_object_set_new (mt_msg_body (msg), "attempt", json_integer (worker->attempt));
-    return s_send (worker->sock, &msg);
+    return s_worker_send (worker, &msg);
 }
 
 //  The job map (caller owns), or NULL.
@@ -424,8 +497,12 @@ static void
 s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigned, int *done,
                 int *errors)
 {
+    if (zmtp_peer_read (w->peer)) {
+        (*errors)++;
+        return;
+    }
     mt_msg_t *msg;
-    while ((msg = s_recv (w->sock, 0))) {
+    while ((msg = s_peer_recv (w->peer, 0, errors))) {
         if (mt_msg_is (msg, "ASSIGN")) {
             w->job = s_int (msg, "job");
             w->attempt = s_int (msg, "attempt");
@@ -443,7 +520,7 @@ s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigne
                 json_object_set_new (body, "offset", json_integer (0));
                 json_object_set_new (body, "last", json_boolean (true));
                 mt_msg_set_payload (up, model, strlen (model));
-                s_send (w->sock, &up);
+                s_worker_send (w, &up);
             }
             else {
                 s_done (w, model_hash);
@@ -464,11 +541,15 @@ s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigne
     }
 }
 
-static int
-s_client_drain (zsock_t *sock, int *inflight, int *acked, int *errors)
+static void
+s_client_drain (zmtp_peer_t *peer, int *inflight, int *acked, int *errors)
 {
+    if (zmtp_peer_read (peer)) {
+        (*errors)++;
+        return;
+    }
     mt_msg_t *msg;
-    while ((msg = s_recv (sock, 0))) {
+    while ((msg = s_peer_recv (peer, 0, errors))) {
         (*inflight)--;
         if (mt_msg_is (msg, "SUBMITTED"))
             (*acked)++;
@@ -476,9 +557,13 @@ s_client_drain (zsock_t *sock, int *inflight, int *acked, int *errors)
             s_unexpected ("client", msg, errors);
         mt_msg_destroy (&msg);
     }
-    return 0;
 }
 
+//  The clients and workers of this mode talk ZMTP on plain sockets, with
+//  no libzmq I/O thread in between, as bench_beanstalkd talks to beanstalkd:
+//  the driver shares the cores with the broker, and the lighter it is, the
+//  more of the broker's capacity the run shows. One more client, through
+//  libzmq, uploads the data set and the model and confirms the last jobs.
 static int
 s_throughput (const char *cep, const char *wep, int jobs, int nclients, int window, int nworkers,
               bool unique)
@@ -486,106 +571,95 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     if (jobs < 1 || nclients < 1 || window < 1 || nworkers < 1
     ||  nclients + nworkers > S_MAX_PEERS)
         return 2;
-    zsock_t *clients [S_MAX_PEERS];
+    zmtp_peer_t *clients [S_MAX_PEERS];
     s_worker_t workers [S_MAX_PEERS];
     int inflight [S_MAX_PEERS] = { 0 };
     char data_hash [65], model_hash [65];
     memset (workers, 0, sizeof workers);
-    for (int i = 0; i < nclients; i++)
-        clients [i] = s_dealer (cep);
-    if (s_prepare (clients [0], s_csv, strlen (s_csv), data_hash)
-    ||  s_upload (clients [0], "bench model", 11, model_hash))
+    zsock_t *setup = s_dealer (cep);
+    if (s_prepare (setup, s_csv, strlen (s_csv), data_hash)
+    ||  s_upload (setup, "bench model", 11, model_hash))
         return 1;
-    for (int i = 0; i < nworkers; i++) {
-        workers [i].sock = s_dealer (wep);
-        if (s_hello (&workers [i], i))
+    for (int i = 0; i < nclients; i++)
+        if (!(clients [i] = zmtp_peer_connect (cep, S_WAIT_MS)))
             return 1;
-    }
-    //  Which peers to read is learnt from epoll on each socket's ZMQ_FD
-    //  rather than zmq_poll, which asks every socket (two system calls
-    //  each) on every turn: that cost the driver more than its messages.
-    //  ZMQ_FD is edge-triggered and a send can take the edge, so a peer is
-    //  also read after anything is sent on it; a read that finds nothing
-    //  (each drain ends with one) rearms the edge.
+    for (int i = 0; i < nworkers; i++)
+        if (!(workers [i].peer = zmtp_peer_connect (wep, S_WAIT_MS)) || s_hello (&workers [i], i))
+            return 1;
     int npeers = nclients + nworkers;
-    zsock_t *peers [S_MAX_PEERS];
-    bool dirty [S_MAX_PEERS];
+    zmtp_peer_t *peers [S_MAX_PEERS];
     int ep = epoll_create1 (0);
     assert (ep >= 0);
     for (int i = 0; i < npeers; i++) {
-        peers [i] = i < nclients ? clients [i] : workers [i - nclients].sock;
-        dirty [i] = true;
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t) i };
-        int rc = epoll_ctl (ep, EPOLL_CTL_ADD, zsock_fd (peers [i]), &ev);
+        peers [i] = i < nclients ? clients [i] : workers [i - nclients].peer;
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t) i };
+        int rc = epoll_ctl (ep, EPOLL_CTL_ADD, zmtp_peer_fd (peers [i]), &ev);
         assert (rc == 0);
     }
     //  Every job's SUBMIT is the same (no req: replies are counted, not
     //  matched), encoded once, as bench_beanstalkd formats its put once
     mt_msg_t *submit = s_submit_msg (data_hash, -1, false);
     zmsg_t *frames = mt_msg_encode (submit);
-    assert (frames && zmsg_size (frames) == 3);
-    zframe_t *part [3];
-    part [0] = zmsg_first (frames);
-    part [1] = zmsg_next (frames);
-    part [2] = zmsg_next (frames);
+    char *wire;
+    size_t wire_size;
+    int rc = frames ? zmtp_wire (frames, &wire, &wire_size) : -1;
+    assert (rc == 0);
+    zmsg_destroy (&frames);
+    mt_msg_destroy (&submit);
     int submitted = 0, acked = 0, assigned = 0, done = 0, errors = 0;
     int64_t start = s_usec (), acked_at = 0, beat = start;
+    bool stuck = false;                 // output the sockets did not take
     while (done < jobs && errors == 0 && s_usec () - start < S_RUN_MS * INT64_C (1000)) {
         for (int i = 0; i < nclients; i++)
-            while (inflight [i] < window && submitted < jobs) {
-                void *handle = zsock_resolve (clients [i]);
-                for (int f = 0; f < 3; f++)
-                    if (zmq_send (handle, zframe_data (part [f]), zframe_size (part [f]),
-                                  f < 2 ? ZMQ_SNDMORE : 0) < 0) {
-                        fprintf (stderr, "bench_broker: SUBMIT: %s\n", zmq_strerror (errno));
-                        errors++;
-                    }
-                inflight [i]++;
-                submitted++;
-                dirty [i] = true;
+            for (; inflight [i] < window && submitted < jobs; inflight [i]++, submitted++)
+                if (zmtp_peer_queue (clients [i], wire, wire_size))
+                    errors++;
+        //  What each peer has to say goes out in one write
+        stuck = false;
+        for (int i = 0; i < npeers; i++)
+            if (zmtp_peer_pending (peers [i])) {
+                if (zmtp_peer_flush (peers [i]))
+                    errors++;
+                stuck |= zmtp_peer_pending (peers [i]);
             }
-        bool any = false;
-        for (int i = 0; i < npeers && !any; i++)
-            any = dirty [i];
         struct epoll_event events [S_MAX_PEERS];
-        int ready = epoll_wait (ep, events, S_MAX_PEERS, any ? 0 : 100);
-        for (int e = 0; e < ready; e++)
-            dirty [events [e].data.u32] = true;
-        for (int i = 0; i < npeers; i++) {
-            if (!dirty [i])
-                continue;
+        int ready = epoll_wait (ep, events, S_MAX_PEERS, stuck ? 1 : 100);
+        for (int e = 0; e < ready; e++) {
+            int i = (int) events [e].data.u32;
             if (i < nclients)
                 s_client_drain (clients [i], &inflight [i], &acked, &errors);
             else
                 s_worker_drain (&workers [i - nclients], model_hash, unique, &assigned, &done,
                                 &errors);
-            dirty [i] = false;
         }
         if (acked == jobs && !acked_at)
             acked_at = s_usec ();
         if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
-            for (int i = 0; i < nworkers; i++) {
+            for (int i = 0; i < nworkers; i++)
                 s_heartbeat (&workers [i]);
-                dirty [nclients + i] = true;
-            }
             beat = s_usec ();
         }
     }
+    //  The last DONEs go out before they are confirmed
+    for (int i = 0; i < npeers && errors == 0; i++)
+        while (zmtp_peer_pending (peers [i]) && errors == 0)
+            if (zmtp_peer_flush (peers [i]))
+                errors++;
     close (ep);
-    zmsg_destroy (&frames);
-    mt_msg_destroy (&submit);
+    free (wire);
     //  Each worker's DONEs arrive in order: when its last one is committed, all are
     int64_t sent = s_usec ();
     int64_t last [S_MAX_PEERS];
     for (int i = 0; i < nworkers; i++)
         last [i] = workers [i].last_job;
-    if (errors == 0 && s_confirm (clients [0], last, nworkers))
+    if (errors == 0 && s_confirm (setup, last, nworkers))
         errors++;
     int64_t end = s_usec ();
     for (int i = 0; i < nclients; i++)
-        zsock_destroy (&clients [i]);
+        zmtp_peer_destroy (&clients [i]);
     for (int i = 0; i < nworkers; i++)
-        zsock_destroy (&workers [i].sock);
+        zmtp_peer_destroy (&workers [i].peer);
+    zsock_destroy (&setup);
     if (done < jobs || errors) {
         fprintf (stderr, "bench_broker: throughput: %d of %d jobs done, %d errors\n",
                  done, jobs, errors);

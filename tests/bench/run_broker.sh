@@ -44,7 +44,7 @@ cmake --build "$BUILD" --target mtbroker mtworker mt_proto >"$TMP/build.log" 2>&
 DEPS=$(pkg-config --cflags --libs libczmq libzmq msgpack jansson libsodium libtcmalloc_minimal)
 # shellcheck disable=SC2086
 cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/proto" "$SRC/tests/bench/bench_broker.c" \
-   "$BUILD/libmt_proto.a" $DEPS -lm -o "$TMP/bench_broker"
+   "$SRC/tests/bench/zmtp_peer.c" "$BUILD/libmt_proto.a" $DEPS -lm -o "$TMP/bench_broker"
 cc -O2 -D_GNU_SOURCE "$SRC/tests/bench/bench_beanstalkd.c" -o "$TMP/bench_beanstalkd"
 B="$TMP/bench_broker"
 
