@@ -1381,7 +1381,7 @@ s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     peer->wrote = true;
     mt_info ("broker: worker %s left", peer->worker->name);
-    s_worker_lost (self, peer->worker, "it said goodbye");
+    s_worker_lost (self, peer->worker, "left (BYE)");
     peer->worker = NULL;
 }
 
@@ -1462,14 +1462,18 @@ s_dispatch (broker_t *self)
     }
 }
 
-//  A worker went silent: forget it and requeue what it ran.
+//  A worker is gone (why ends "its worker ..."): forget it and requeue what
+//  it ran, or fail it when out of attempts.
 static void
 s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why)
 {
-    mt_warn ("broker: worker %s lost (%s)", worker->name, why);
-    if (worker->job)
-        s_fail (self, worker->job, worker->attempt, "worker_lost",
-                "its worker stopped answering heartbeats", true);
+    if (worker->job) {
+        char text [128];
+        snprintf (text, sizeof text, "its worker %s", why);
+        mt_warn ("broker: worker %s %s while running job %lld", worker->name, why,
+                 (long long) worker->job);
+        s_fail (self, worker->job, worker->attempt, "worker_lost", text, true);
+    }
     fleet_remove (self->fleet, worker);
 }
 
@@ -1544,8 +1548,10 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
             s_send (self, self->workers, &peer, &msg);
         }
     }
-    for (fleet_worker_t *w = zlistx_first (lost); w; w = zlistx_next (lost))
-        s_worker_lost (self, w, "missed heartbeats");
+    for (fleet_worker_t *w = zlistx_first (lost); w; w = zlistx_next (lost)) {
+        mt_warn ("broker: worker %s lost (missed heartbeats)", w->name);
+        s_worker_lost (self, w, "stopped answering heartbeats");
+    }
     zlistx_destroy (&lost);
     if (!self->recovered && now - self->started > dead_after)
         s_recover (self);

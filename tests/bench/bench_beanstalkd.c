@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static int s_connect (int port);
 static int s_write (int fd, const char *data, size_t size);
 static int s_read (s_conn_t *conn, int *put_acked, int *deleted);
 static double s_now (void);
+static double s_cpu_seconds (void);
 
 int
 main (int argc, char **argv)
@@ -85,6 +87,7 @@ main (int argc, char **argv)
     }
     int submitted = 0, acked = 0, deleted = 0;
     start = s_now ();
+    double cpu = s_cpu_seconds ();
     while (deleted < jobs && (s_now () - start) * 1000 < S_RUN_MS) {
         for (int i = 0; i < producers; i++) {
             size_t size = 0;
@@ -106,6 +109,7 @@ main (int argc, char **argv)
                 return 1;
     }
     double secs = s_now () - start;
+    cpu = s_cpu_seconds () - cpu;
     for (int i = 0; i < n; i++)
         close (conns [i].fd);
     close (ep);
@@ -114,8 +118,10 @@ main (int argc, char **argv)
         return 1;
     }
     printf ("%d jobs (%d producers x window %d, %d consumers) in %.2f s: %.0f jobs/s"
-            " put -> reserve -> delete\n", jobs, producers, window, consumers, secs, jobs / secs);
-    printf ("RESULT mode=beanstalkd jobs=%d secs=%.3f jobs_per_s=%.0f\n", jobs, secs, jobs / secs);
+            " put -> reserve -> delete (driver CPU %.2f s)\n", jobs, producers, window, consumers,
+            secs, jobs / secs, cpu);
+    printf ("RESULT mode=beanstalkd jobs=%d secs=%.3f jobs_per_s=%.0f driver_cpu_s=%.3f\n", jobs,
+            secs, jobs / secs, cpu);
     return 0;
 }
 
@@ -212,4 +218,13 @@ s_now (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+s_cpu_seconds (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+         + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +34,26 @@ typedef struct {
     int64_t last_job;            // the last job it reported DONE for
     char model [65];             // unique-model mode: the hash being uploaded
 } s_worker_t;
+
+//  The throughput run. Its clients and workers speak ZMTP on plain sockets,
+//  with no libzmq I/O thread in between, as bench_beanstalkd speaks
+//  beanstalkd's protocol: the driver shares the cores with the broker, and
+//  the lighter it is, the more of the broker's capacity the run shows. Peer
+//  i is client i below nclients, worker i - nclients from there.
+typedef struct {
+    int jobs, nclients, window, nworkers;
+    bool unique;                 // each job uploads a model of its own
+    zmtp_peer_t *peers [S_MAX_PEERS];
+    s_worker_t workers [S_MAX_PEERS];
+    int inflight [S_MAX_PEERS];  // client: SUBMITs not yet answered
+    bool want_out [S_MAX_PEERS]; // epoll also waits for room to send
+    int ep;
+    char data_hash [65], model_hash [65];
+    char *submit;                // one SUBMIT as it goes on the wire
+    size_t submit_size;
+    int submitted, acked, assigned, done, errors;
+    int64_t acked_at;            // when the last SUBMITTED came, us
+} s_run_t;
 
 static int s_ports (int count);
 static int s_throughput (const char *cep, const char *wep, int jobs, int nclients, int window,
@@ -58,6 +79,17 @@ static json_t *s_status (zsock_t *client, int64_t job);
 static int s_wait_state (zsock_t *client, int64_t job, const char *state);
 static int s_confirm (zsock_t *client, const int64_t *jobs, int count);
 static void s_unexpected (const char *who, mt_msg_t *msg, int *errors);
+static int s_prepare (zsock_t *client, const void *csv, size_t size, char *data_hash);
+static int s_run_open (s_run_t *run, const char *cep, const char *wep);
+static void s_run_loop (s_run_t *run);
+static void s_drain (s_run_t *run, int i, bool read);
+static void s_worker_drain (s_run_t *run, s_worker_t *w, bool read);
+static void s_upload_own_model (s_worker_t *w);
+static void s_client_drain (s_run_t *run, int i, bool read);
+static void s_run_flush (s_run_t *run, int i);
+static int s_run_send_all (s_run_t *run);
+static void s_run_close (s_run_t *run);
+static double s_cpu_seconds (void);
 static int64_t s_int (mt_msg_t *msg, const char *key);
 static void s_percentiles (double *v, int n, double *p50, double *p99, double *max);
 static int s_cmp_double (const void *a, const void *b);
@@ -192,13 +224,13 @@ s_peer_recv (zmtp_peer_t *peer, int timeout_ms, int *errors)
 {
     int64_t deadline = s_usec () + timeout_ms * INT64_C (1000);
     while (true) {
-        zmsg_t *frames = NULL;
-        int rc = zmtp_peer_next (peer, &frames);
-        if (rc < 0) {
+        zmsg_t *frames;
+        if (zmtp_peer_next (peer, &frames)) {
+            fprintf (stderr, "bench_broker: %s\n", zmtp_peer_failure (peer));
             (*errors)++;
             return NULL;
         }
-        if (rc == 1) {
+        if (frames) {
             const char *code = NULL;
             char *cause = NULL;
             mt_msg_t *msg = mt_msg_decode (frames, &code, &cause);
@@ -216,6 +248,7 @@ s_peer_recv (zmtp_peer_t *peer, int timeout_ms, int *errors)
             return NULL;
         struct pollfd item = { .fd = zmtp_peer_fd (peer), .events = POLLIN };
         if (poll (&item, 1, (int) left) == 1 && zmtp_peer_read (peer)) {
+            fprintf (stderr, "bench_broker: %s\n", zmtp_peer_failure (peer));
             (*errors)++;
             return NULL;
         }
@@ -310,6 +343,10 @@ s_hello (s_worker_t *worker, int index)
     if (s_peer_send (worker->peer, &msg) || zmtp_peer_flush (worker->peer))
         return -1;
     mt_msg_t *reply = s_peer_recv (worker->peer, S_WAIT_MS, &errors);
+    while (reply && mt_msg_is (reply, "HEARTBEAT")) {
+        mt_msg_destroy (&reply);
+        reply = s_peer_recv (worker->peer, S_WAIT_MS, &errors);
+    }
     int rc = reply && mt_msg_is (reply, "WELCOME") ? 0 : -1;
     if (rc)
         fprintf (stderr, "bench_broker: HELLO: %s\n",
@@ -481,8 +518,6 @@ s_prepare (zsock_t *client, const void *csv, size_t size, char *data_hash)
 
 //  --- a. Jobs per second end to end ------------------------------------------
 
-//  A worker's messages: answer ASSIGN at once (unique: upload a model of its
-//  own first), HEARTBEAT with HEARTBEAT. Counts errors.
 //  Count a reply the run did not expect; print the first few.
 static void
 s_unexpected (const char *who, mt_msg_t *msg, int *errors)
@@ -493,77 +528,228 @@ s_unexpected (const char *who, mt_msg_t *msg, int *errors)
     (*errors)++;
 }
 
-static void
-s_worker_drain (s_worker_t *w, const char *model_hash, bool unique, int *assigned, int *done,
-                int *errors)
+//  Connect the peers, say HELLO for the workers and encode the SUBMIT; 0 or -1.
+static int
+s_run_open (s_run_t *run, const char *cep, const char *wep)
 {
-    if (zmtp_peer_read (w->peer)) {
-        (*errors)++;
+    run->ep = epoll_create1 (0);
+    if (run->ep < 0)
+        return -1;
+    for (int i = 0; i < run->nclients + run->nworkers; i++) {
+        char *cause = NULL;
+        bool client = i < run->nclients;
+        s_worker_t *w = client ? NULL : &run->workers [i - run->nclients];
+        run->peers [i] = zmtp_peer_connect (client ? cep : wep, S_WAIT_MS, &cause);
+        if (!run->peers [i]) {
+            fprintf (stderr, "bench_broker: %s\n", cause);
+            free (cause);
+            return -1;
+        }
+        if (w) {
+            w->peer = run->peers [i];
+            if (s_hello (w, i - run->nclients))
+                return -1;
+        }
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t) i };
+        if (epoll_ctl (run->ep, EPOLL_CTL_ADD, zmtp_peer_fd (run->peers [i]), &ev))
+            return -1;
+    }
+    //  Every job's SUBMIT is the same (no req: replies are counted, not
+    //  matched), encoded once, as bench_beanstalkd formats its put once
+    mt_msg_t *submit = s_submit_msg (run->data_hash, -1, false);
+    zmsg_t *frames = mt_msg_encode (submit);
+    int rc = frames ? zmtp_peer_encode (frames, &run->submit, &run->submit_size) : -1;
+    zmsg_destroy (&frames);
+    mt_msg_destroy (&submit);
+    return rc;
+}
+
+//  A worker's messages: answer ASSIGN at once (unique: upload a model of its
+//  own first), HEARTBEAT with HEARTBEAT. With read, what the socket has is
+//  read first.
+static void
+s_worker_drain (s_run_t *run, s_worker_t *w, bool read)
+{
+    if (read && zmtp_peer_read (w->peer)) {
+        fprintf (stderr, "bench_broker: worker: %s\n", zmtp_peer_failure (w->peer));
+        run->errors++;
         return;
     }
     mt_msg_t *msg;
-    while ((msg = s_peer_recv (w->peer, 0, errors))) {
+    while ((msg = s_peer_recv (w->peer, 0, &run->errors))) {
         if (mt_msg_is (msg, "ASSIGN")) {
             w->job = s_int (msg, "job");
             w->attempt = s_int (msg, "attempt");
-            (*assigned)++;
-            if (unique) {
-                char model [64];
-                snprintf (model, sizeof model, "bench model of job %lld", (long long) w->job);
-                unsigned char digest [crypto_hash_sha256_BYTES];
-                crypto_hash_sha256 (digest, (unsigned char *) model, strlen (model));
-                sodium_bin2hex (w->model, sizeof w->model, digest, sizeof digest);
-                mt_msg_t *up = mt_msg_new ("UPLOAD");
-                json_t *body = mt_msg_body (up);
-                json_object_set_new (body, "hash", json_string (w->model));
-                json_object_set_new (body, "size", json_integer ((json_int_t) strlen (model)));
-                json_object_set_new (body, "offset", json_integer (0));
-                json_object_set_new (body, "last", json_boolean (true));
-                mt_msg_set_payload (up, model, strlen (model));
-                s_worker_send (w, &up);
-            }
+            run->assigned++;
+            if (run->unique)
+                s_upload_own_model (w);
             else {
-                s_done (w, model_hash);
-                (*done)++;
+                s_done (w, run->model_hash);
+                run->done++;
             }
         }
         else
         if (mt_msg_is (msg, "UPLOADED") && w->job) {
             s_done (w, w->model);
-            (*done)++;
+            run->done++;
         }
         else
         if (mt_msg_is (msg, "HEARTBEAT"))
             s_heartbeat (w);
         else
-            s_unexpected ("worker", msg, errors);
+            s_unexpected ("worker", msg, &run->errors);
+        mt_msg_destroy (&msg);
+    }
+}
+
+//  A model of the worker's own for its job, in one UPLOAD chunk.
+static void
+s_upload_own_model (s_worker_t *w)
+{
+    char model [64];
+    snprintf (model, sizeof model, "bench model of job %lld", (long long) w->job);
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, (unsigned char *) model, strlen (model));
+    sodium_bin2hex (w->model, sizeof w->model, digest, sizeof digest);
+    mt_msg_t *up = mt_msg_new ("UPLOAD");
+    json_t *body = mt_msg_body (up);
+    json_object_set_new (body, "hash", json_string (w->model));
+    json_object_set_new (body, "size", json_integer ((json_int_t) strlen (model)));
+    json_object_set_new (body, "offset", json_integer (0));
+    json_object_set_new (body, "last", json_boolean (true));
+    mt_msg_set_payload (up, model, strlen (model));
+    s_worker_send (w, &up);
+}
+
+static void
+s_client_drain (s_run_t *run, int i, bool read)
+{
+    zmtp_peer_t *peer = run->peers [i];
+    if (read && zmtp_peer_read (peer)) {
+        fprintf (stderr, "bench_broker: client: %s\n", zmtp_peer_failure (peer));
+        run->errors++;
+        return;
+    }
+    mt_msg_t *msg;
+    while ((msg = s_peer_recv (peer, 0, &run->errors))) {
+        run->inflight [i]--;
+        if (mt_msg_is (msg, "SUBMITTED"))
+            run->acked++;
+        else
+            s_unexpected ("client", msg, &run->errors);
         mt_msg_destroy (&msg);
     }
 }
 
 static void
-s_client_drain (zmtp_peer_t *peer, int *inflight, int *acked, int *errors)
+s_drain (s_run_t *run, int i, bool read)
 {
-    if (zmtp_peer_read (peer)) {
-        (*errors)++;
+    if (i < run->nclients)
+        s_client_drain (run, i, read);
+    else
+        s_worker_drain (run, &run->workers [i - run->nclients], read);
+}
+
+//  Send what peer i has queued; epoll waits for room to send the rest.
+static void
+s_run_flush (s_run_t *run, int i)
+{
+    if (zmtp_peer_flush (run->peers [i])) {
+        fprintf (stderr, "bench_broker: %s\n", zmtp_peer_failure (run->peers [i]));
+        run->errors++;
         return;
     }
-    mt_msg_t *msg;
-    while ((msg = s_peer_recv (peer, 0, errors))) {
-        (*inflight)--;
-        if (mt_msg_is (msg, "SUBMITTED"))
-            (*acked)++;
-        else
-            s_unexpected ("client", msg, errors);
-        mt_msg_destroy (&msg);
+    bool want_out = zmtp_peer_pending (run->peers [i]);
+    if (want_out != run->want_out [i]) {
+        struct epoll_event ev = { .events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+                                  .data.u32 = (uint32_t) i };
+        if (epoll_ctl (run->ep, EPOLL_CTL_MOD, zmtp_peer_fd (run->peers [i]), &ev))
+            run->errors++;
+        run->want_out [i] = want_out;
     }
 }
 
-//  The clients and workers of this mode talk ZMTP on plain sockets, with
-//  no libzmq I/O thread in between, as bench_beanstalkd talks to beanstalkd:
-//  the driver shares the cores with the broker, and the lighter it is, the
-//  more of the broker's capacity the run shows. One more client, through
-//  libzmq, uploads the data set and the model and confirms the last jobs.
+//  Until every job is done and every submit answered: top up the clients'
+//  windows, send what each peer has to say in one send, read what epoll names.
+static void
+s_run_loop (s_run_t *run)
+{
+    int npeers = run->nclients + run->nworkers;
+    int64_t start = s_usec (), beat = start;
+    //  What the handshakes and HELLOs read past their replies
+    for (int i = 0; i < npeers; i++)
+        s_drain (run, i, false);
+    while ((run->done < run->jobs || run->acked < run->jobs) && run->errors == 0
+    &&     s_usec () - start < S_RUN_MS * INT64_C (1000)) {
+        for (int i = 0; i < run->nclients; i++)
+            for (; run->inflight [i] < run->window && run->submitted < run->jobs;
+                 run->inflight [i]++, run->submitted++)
+                if (zmtp_peer_queue (run->peers [i], run->submit, run->submit_size))
+                    run->errors++;
+        for (int i = 0; i < npeers; i++)
+            if (zmtp_peer_pending (run->peers [i]))
+                s_run_flush (run, i);
+        struct epoll_event events [S_MAX_PEERS];
+        int ready = epoll_wait (run->ep, events, S_MAX_PEERS, 100);
+        for (int e = 0; e < ready; e++)
+            if (events [e].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                s_drain (run, (int) events [e].data.u32, true);
+        if (run->acked == run->jobs && !run->acked_at)
+            run->acked_at = s_usec ();
+        if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
+            for (int i = 0; i < run->nworkers; i++)
+                s_heartbeat (&run->workers [i]);
+            beat = s_usec ();
+        }
+    }
+}
+
+//  Send what is still queued (the last DONEs), within S_WAIT_MS; 0 or -1.
+static int
+s_run_send_all (s_run_t *run)
+{
+    int64_t deadline = zclock_mono () + S_WAIT_MS;
+    for (int i = 0; i < run->nclients + run->nworkers; i++)
+        while (run->peers [i] && zmtp_peer_pending (run->peers [i])) {
+            struct pollfd item = { .fd = zmtp_peer_fd (run->peers [i]), .events = POLLOUT };
+            int64_t left = deadline - zclock_mono ();
+            if (left <= 0 || poll (&item, 1, (int) left) < 0
+            ||  zmtp_peer_flush (run->peers [i])) {
+                fprintf (stderr, "bench_broker: the last messages could not be sent\n");
+                return -1;
+            }
+        }
+    return 0;
+}
+
+//  Each worker says BYE, so the broker forgets it at once; then close all.
+static void
+s_run_close (s_run_t *run)
+{
+    for (int i = 0; i < run->nworkers; i++)
+        if (run->workers [i].peer) {
+            mt_msg_t *bye = mt_msg_new ("BYE");
+            mt_msg_add_int (bye, "job", 0);
+            mt_msg_add_int (bye, "attempt", 0);
+            s_worker_send (&run->workers [i], &bye);
+        }
+    s_run_send_all (run);
+    for (int i = 0; i < S_MAX_PEERS; i++)
+        zmtp_peer_destroy (&run->peers [i]);
+    if (run->ep >= 0)
+        close (run->ep);
+    free (run->submit);
+}
+
+static double
+s_cpu_seconds (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+         + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
 static int
 s_throughput (const char *cep, const char *wep, int jobs, int nclients, int window, int nworkers,
               bool unique)
@@ -571,107 +757,51 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     if (jobs < 1 || nclients < 1 || window < 1 || nworkers < 1
     ||  nclients + nworkers > S_MAX_PEERS)
         return 2;
-    zmtp_peer_t *clients [S_MAX_PEERS];
-    s_worker_t workers [S_MAX_PEERS];
-    int inflight [S_MAX_PEERS] = { 0 };
-    char data_hash [65], model_hash [65];
-    memset (workers, 0, sizeof workers);
+    s_run_t *run = calloc (1, sizeof *run);
+    assert (run);
+    *run = (s_run_t) { .jobs = jobs, .nclients = nclients, .window = window,
+                       .nworkers = nworkers, .unique = unique, .ep = -1 };
+    //  One more client, through libzmq, uploads the data set and the model
+    //  and confirms the last jobs
     zsock_t *setup = s_dealer (cep);
-    if (s_prepare (setup, s_csv, strlen (s_csv), data_hash)
-    ||  s_upload (setup, "bench model", 11, model_hash))
-        return 1;
-    for (int i = 0; i < nclients; i++)
-        if (!(clients [i] = zmtp_peer_connect (cep, S_WAIT_MS)))
-            return 1;
-    for (int i = 0; i < nworkers; i++)
-        if (!(workers [i].peer = zmtp_peer_connect (wep, S_WAIT_MS)) || s_hello (&workers [i], i))
-            return 1;
-    int npeers = nclients + nworkers;
-    zmtp_peer_t *peers [S_MAX_PEERS];
-    int ep = epoll_create1 (0);
-    assert (ep >= 0);
-    for (int i = 0; i < npeers; i++) {
-        peers [i] = i < nclients ? clients [i] : workers [i - nclients].peer;
-        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t) i };
-        int rc = epoll_ctl (ep, EPOLL_CTL_ADD, zmtp_peer_fd (peers [i]), &ev);
-        assert (rc == 0);
-    }
-    //  Every job's SUBMIT is the same (no req: replies are counted, not
-    //  matched), encoded once, as bench_beanstalkd formats its put once
-    mt_msg_t *submit = s_submit_msg (data_hash, -1, false);
-    zmsg_t *frames = mt_msg_encode (submit);
-    char *wire;
-    size_t wire_size;
-    int rc = frames ? zmtp_wire (frames, &wire, &wire_size) : -1;
-    assert (rc == 0);
-    zmsg_destroy (&frames);
-    mt_msg_destroy (&submit);
-    int submitted = 0, acked = 0, assigned = 0, done = 0, errors = 0;
-    int64_t start = s_usec (), acked_at = 0, beat = start;
-    bool stuck = false;                 // output the sockets did not take
-    while (done < jobs && errors == 0 && s_usec () - start < S_RUN_MS * INT64_C (1000)) {
-        for (int i = 0; i < nclients; i++)
-            for (; inflight [i] < window && submitted < jobs; inflight [i]++, submitted++)
-                if (zmtp_peer_queue (clients [i], wire, wire_size))
-                    errors++;
-        //  What each peer has to say goes out in one write
-        stuck = false;
-        for (int i = 0; i < npeers; i++)
-            if (zmtp_peer_pending (peers [i])) {
-                if (zmtp_peer_flush (peers [i]))
-                    errors++;
-                stuck |= zmtp_peer_pending (peers [i]);
-            }
-        struct epoll_event events [S_MAX_PEERS];
-        int ready = epoll_wait (ep, events, S_MAX_PEERS, stuck ? 1 : 100);
-        for (int e = 0; e < ready; e++) {
-            int i = (int) events [e].data.u32;
-            if (i < nclients)
-                s_client_drain (clients [i], &inflight [i], &acked, &errors);
-            else
-                s_worker_drain (&workers [i - nclients], model_hash, unique, &assigned, &done,
-                                &errors);
-        }
-        if (acked == jobs && !acked_at)
-            acked_at = s_usec ();
-        if (s_usec () - beat > S_HEARTBEAT_MS * INT64_C (1000)) {
-            for (int i = 0; i < nworkers; i++)
-                s_heartbeat (&workers [i]);
-            beat = s_usec ();
+    int rc = s_prepare (setup, s_csv, strlen (s_csv), run->data_hash)
+          || s_upload (setup, "bench model", 11, run->model_hash)
+          || s_run_open (run, cep, wep) ? 1 : 0;
+    int64_t start = s_usec (), sent = 0, end = 0;
+    double cpu = s_cpu_seconds ();
+    if (rc == 0) {
+        s_run_loop (run);
+        if (run->errors == 0 && s_run_send_all (run))
+            run->errors++;
+        //  Each worker's DONEs arrive in order: when its last one is committed, all are
+        sent = s_usec ();
+        int64_t last [S_MAX_PEERS];
+        for (int i = 0; i < nworkers; i++)
+            last [i] = run->workers [i].last_job;
+        if (run->errors == 0 && s_confirm (setup, last, nworkers))
+            run->errors++;
+        end = s_usec ();
+        cpu = s_cpu_seconds () - cpu;
+        if (run->done < jobs || run->errors) {
+            fprintf (stderr, "bench_broker: throughput: %d of %d jobs done, %d errors\n",
+                     run->done, jobs, run->errors);
+            rc = 1;
         }
     }
-    //  The last DONEs go out before they are confirmed
-    for (int i = 0; i < npeers && errors == 0; i++)
-        while (zmtp_peer_pending (peers [i]) && errors == 0)
-            if (zmtp_peer_flush (peers [i]))
-                errors++;
-    close (ep);
-    free (wire);
-    //  Each worker's DONEs arrive in order: when its last one is committed, all are
-    int64_t sent = s_usec ();
-    int64_t last [S_MAX_PEERS];
-    for (int i = 0; i < nworkers; i++)
-        last [i] = workers [i].last_job;
-    if (errors == 0 && s_confirm (setup, last, nworkers))
-        errors++;
-    int64_t end = s_usec ();
-    for (int i = 0; i < nclients; i++)
-        zmtp_peer_destroy (&clients [i]);
-    for (int i = 0; i < nworkers; i++)
-        zmtp_peer_destroy (&workers [i].peer);
+    int64_t acked_at = run->acked_at;
+    s_run_close (run);
+    free (run);
     zsock_destroy (&setup);
-    if (done < jobs || errors) {
-        fprintf (stderr, "bench_broker: throughput: %d of %d jobs done, %d errors\n",
-                 done, jobs, errors);
-        return 1;
-    }
+    if (rc)
+        return rc;
     double secs = (end - start) / 1e6;
     printf ("broker jobs/s: %d jobs (%d clients x window %d, %d workers, %s model) in %.2f s:"
-            " %.0f jobs/s end to end (submits acked at %.0f/s; last DONEs confirmed in %.1f ms)\n",
-            jobs, nclients, window, nworkers, unique ? "unique uploaded" : "shared", secs,
-            jobs / secs, acked_at ? jobs / ((acked_at - start) / 1e6) : 0, (end - sent) / 1e3);
-    printf ("RESULT mode=throughput model=%s jobs=%d secs=%.3f jobs_per_s=%.0f\n",
-            unique ? "unique" : "shared", jobs, secs, jobs / secs);
+            " %.0f jobs/s end to end (submits acked at %.0f/s; last DONEs confirmed in %.1f ms;"
+            " driver CPU %.2f s)\n", jobs, nclients, window, nworkers,
+            unique ? "unique uploaded" : "shared", secs, jobs / secs,
+            jobs / ((acked_at - start) / 1e6), (end - sent) / 1e3, cpu);
+    printf ("RESULT mode=throughput model=%s jobs=%d secs=%.3f jobs_per_s=%.0f driver_cpu_s=%.3f\n",
+            unique ? "unique" : "shared", jobs, secs, jobs / secs, cpu);
     return 0;
 }
 

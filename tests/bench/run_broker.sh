@@ -86,6 +86,7 @@ mt_jobs () {
     stop "$BPID"
     rm -rf "$TMP/jobs-$1-$round"
     VALUE=$(field "$OUT" jobs_per_s)
+    CPU=$(field "$OUT" driver_cpu_s)
 }
 
 # beanstalkd's jobs/s with binlog mode $1 (default or f0) and $2 consumers, in VALUE
@@ -106,6 +107,7 @@ bs_jobs () {
     stop "$BS"
     rm -rf "$TMP/bs"
     VALUE=$(field "$OUT" jobs_per_s)
+    CPU=$(field "$OUT" driver_cpu_s)
 }
 
 # "median min max" of the numbers given ("" when none)
@@ -122,14 +124,16 @@ fi
 # Throughput rounds: the same 2 cores serve every run, and their speed drifts over
 # seconds on a shared machine, so the two systems take turns and medians are compared
 MT_RUNS=""; FEW_RUNS=""; DEF_RUNS=""; F0_RUNS=""; FDEF_RUNS=""; FF0_RUNS=""
+MT_CPU_RUNS=""; DEF_CPU_RUNS=""     # each driver's CPU seconds per run, at WORKERS
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     echo "-- round $round of $ROUNDS"
     # a run that failed counts as 0, which the statistics leave out
-    mt_jobs "$WORKERS"; MT_RUNS="$MT_RUNS ${VALUE:-0}"
+    mt_jobs "$WORKERS"; MT_RUNS="$MT_RUNS ${VALUE:-0}"; MT_CPU_RUNS="$MT_CPU_RUNS ${CPU:-0}"
     mt_jobs "$FEW_WORKERS"; FEW_RUNS="$FEW_RUNS ${VALUE:-0}"
     if [ -n "$BEANSTALKD" ]; then
         bs_jobs default "$WORKERS"; DEF_RUNS="$DEF_RUNS ${VALUE:-0}"
+        DEF_CPU_RUNS="$DEF_CPU_RUNS ${CPU:-0}"
         bs_jobs default "$FEW_WORKERS"; FDEF_RUNS="$FDEF_RUNS ${VALUE:-0}"
         bs_jobs f0 "$WORKERS"; F0_RUNS="$F0_RUNS ${VALUE:-0}"
         bs_jobs f0 "$FEW_WORKERS"; FF0_RUNS="$FF0_RUNS ${VALUE:-0}"
@@ -141,6 +145,7 @@ done
     MT_JOBS=$(stats $MT_RUNS); MT_FEW=$(stats $FEW_RUNS)
     BS_DEF=$(stats $DEF_RUNS); BS_F0=$(stats $F0_RUNS)
     BS_FEW_DEF=$(stats $FDEF_RUNS); BS_FEW_F0=$(stats $FF0_RUNS)
+    MT_CPU=$(stats $MT_CPU_RUNS); BS_CPU=$(stats $DEF_CPU_RUNS)
 }
 
 start_broker jobs-unique
@@ -189,7 +194,8 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     -v few="$MT_FEW" -v fdef="$BS_FEW_DEF" -v ff0="$BS_FEW_F0" -v w="$WORKERS" -v fw="$FEW_WORKERS" \
     -v p50="$LAT_P50" -v p99="$LAT_P99" -v prog="$PROGRESS" -v progr="$PROG" \
     -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" -v rounds="$ROUNDS" \
-    -v mt_runs="$MT_RUNS" -v def_runs="$DEF_RUNS" -v few_runs="$FEW_RUNS" -v fdef_runs="$FDEF_RUNS" 'BEGIN {
+    -v mt_runs="$MT_RUNS" -v def_runs="$DEF_RUNS" -v few_runs="$FEW_RUNS" -v fdef_runs="$FDEF_RUNS" \
+    -v mt_cpu="$MT_CPU" -v bs_cpu="$BS_CPU" 'BEGIN {
     printf "\n== summary (%d jobs per throughput run; jobs/s as the median of %d rounds [min-max])\n", jobs, rounds
     printf "%-58s %20s\n", "measure", "value"
     row("mt broker jobs/s (shared model hash), " w " workers", mt, "failed")
@@ -199,6 +205,8 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     row("mt broker jobs/s (shared model hash), " fw " workers", few, "failed")
     row("beanstalkd jobs/s, binlog default, " fw " consumers", fdef, "skipped")
     row("beanstalkd jobs/s, -f 0, " fw " consumers", ff0, "skipped")
+    row_s("driver CPU s per run: bench_broker, " w " workers", mt_cpu, "failed")
+    row_s("driver CPU s per run: bench_beanstalkd (default), " w, bs_cpu, "skipped")
     split (mt, m); split (def, d); split (f0, z); split (few, n); split (fdef, fd); split (ff0, fz)
     mt = m [1]; def = d [1]; f0 = z [1]; few = n [1]; fdef = fd [1]; ff0 = fz [1]
     printf "%-58s %20s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? "failed" : p50 " / " p99
@@ -221,6 +229,10 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
 function row (what, stats, missing,    v) {
     split (stats, v)
     printf "%-58s %20s\n", what, stats == "" ? missing : sprintf ("%d [%d-%d]", v [1], v [2], v [3])
+}
+function row_s (what, stats, missing,    v) {
+    split (stats, v)
+    printf "%-58s %20s\n", what, stats == "" ? missing : sprintf ("%.2f [%.2f-%.2f]", v [1], v [2], v [3])
 }
 function per_round (what, a, b,    x, y, n, i, line) {
     n = split (a, x); split (b, y); line = ""

@@ -1,5 +1,6 @@
 /*  zmtp_peer - a ZMTP 3.0 DEALER on a plain TCP socket, for load generators  */
 #include "zmtp_peer.h"
+#include "mt/msg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,18 +8,18 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_GREETING  64
-#define S_MORE      0x01
-#define S_LONG      0x02
-#define S_COMMAND   0x04
-#define S_MAX_FRAME (64 << 20)   // larger than anything the broker sends
-#define S_READ      (64 << 10)   // bytes asked of one read
+#define S_GREETING 64            // bytes of a ZMTP 3 greeting
+#define S_MORE     0x01          // frame flags
+#define S_LONG     0x02
+#define S_COMMAND  0x04
+#define S_READ     (64 << 10)    // bytes asked of one recv
 
 typedef struct {
     char *data;
@@ -27,12 +28,30 @@ typedef struct {
     size_t size;
 } s_buf_t;
 
+typedef struct {
+    unsigned char flags;
+    const char *data;            // NULL when the next frame has not all arrived
+    size_t size;
+} s_frame_t;
+
 struct zmtp_peer_t {
     int fd;
     s_buf_t in;
     s_buf_t out;
     zmsg_t *partial;             // frames of a message not yet whole
+    char failure [256];          // why the last call failed
 };
+
+static int s_reserve (s_buf_t *buf, size_t more);
+static int s_append (s_buf_t *buf, const void *bytes, size_t size);
+static int s_append_frame (s_buf_t *buf, unsigned char flags, const void *data, size_t size);
+static int s_fail (zmtp_peer_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static int s_take_frame (zmtp_peer_t *self, s_frame_t *frame);
+static int s_address (const char *endpoint, struct sockaddr_in *addr);
+static int s_wait (zmtp_peer_t *self, short events, int64_t deadline);
+static int s_connect (zmtp_peer_t *self, const struct sockaddr_in *addr, int64_t deadline);
+static int s_handshake (zmtp_peer_t *self, int64_t deadline);
 
 //  Room for more bytes at the end; 0 or -1.
 static int
@@ -75,67 +94,57 @@ static int
 s_append_frame (s_buf_t *buf, unsigned char flags, const void *data, size_t size)
 {
     unsigned char head [9];
-    size_t head_size;
+    size_t head_size = 2;
+    head [0] = flags;
+    head [1] = (unsigned char) size;
     if (size > 255) {
-        head [0] = flags | S_LONG;
+        head [0] |= S_LONG;
         for (int i = 0; i < 8; i++)
             head [1 + i] = (unsigned char) ((uint64_t) size >> (56 - 8 * i));
         head_size = 9;
-    }
-    else {
-        head [0] = flags;
-        head [1] = (unsigned char) size;
-        head_size = 2;
     }
     if (s_append (buf, head, head_size))
         return -1;
     return size ? s_append (buf, data, size) : 0;
 }
 
-//  The next whole frame on the input: 1 (flags, data and size set; its bytes
-//  consumed), 0 when it has not all arrived, -1 when it is too large.
 static int
-s_take_frame (zmtp_peer_t *self, unsigned char *flags, const char **data, size_t *size)
+s_fail (zmtp_peer_t *self, const char *format, ...)
 {
-    const unsigned char *at = (const unsigned char *) self->in.data + self->in.start;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->failure, sizeof self->failure, format, args);
+    va_end (args);
+    return -1;
+}
+
+//  The next frame on the input, consumed when it has all arrived (frame->data
+//  NULL when not). 0, or -1 when it is larger than any message of mtbroker.
+static int
+s_take_frame (zmtp_peer_t *self, s_frame_t *frame)
+{
     size_t have = self->in.end - self->in.start;
+    frame->data = NULL;
     if (have < 2)
         return 0;
+    const unsigned char *at = (const unsigned char *) self->in.data + self->in.start;
     size_t head = (at [0] & S_LONG) ? 9 : 2;
     if (have < head)
         return 0;
-    uint64_t body = 0;
+    uint64_t body = at [1];
     if (head == 9)
-        for (int i = 0; i < 8; i++)
-            body = (body << 8) | at [1 + i];
-    else
-        body = at [1];
-    if (body > S_MAX_FRAME) {
-        fprintf (stderr, "zmtp_peer: a frame of %llu bytes: not ZMTP from mtbroker\n",
-                 (unsigned long long) body);
-        return -1;
-    }
-    if (have < head + body)
+        for (int i = 2; i < 9; i++)
+            body = (body << 8) | at [i];
+    if (body > MT_MAX_MESSAGE)
+        return s_fail (self, "a frame of %llu bytes, over the %d a message may have",
+                       (unsigned long long) body, MT_MAX_MESSAGE);
+    if (have - head < body)
         return 0;
-    *flags = at [0];
-    *data = (const char *) at + head;
-    *size = (size_t) body;
+    frame->flags = at [0];
+    frame->data = (const char *) at + head;
+    frame->size = (size_t) body;
     self->in.start += head + (size_t) body;
-    return 1;
-}
-
-//  Wait up to timeout_ms for the socket to be readable, then read; 0 when
-//  something was read, -1 on a timeout or an error.
-static int
-s_read_wait (zmtp_peer_t *self, int timeout_ms)
-{
-    struct pollfd item = { .fd = self->fd, .events = POLLIN };
-    if (poll (&item, 1, timeout_ms) != 1)
-        return -1;
-    size_t before = self->in.end - self->in.start;
-    if (zmtp_peer_read (self))
-        return -1;
-    return self->in.end - self->in.start > before ? 0 : -1;
+    return 0;
 }
 
 //  tcp://A.B.C.D:PORT to an address; 0 or -1.
@@ -152,9 +161,49 @@ s_address (const char *endpoint, struct sockaddr_in *addr)
     return inet_pton (AF_INET, host, &addr->sin_addr) == 1 ? 0 : -1;
 }
 
-//  Greeting and READY, both ways; 0 or -1 (the reason on stderr).
+//  Wait until the socket is ready for events or the deadline (zclock_mono,
+//  ms) passes; 0, or -1 at the deadline.
 static int
-s_handshake (zmtp_peer_t *self, const char *endpoint, int timeout_ms)
+s_wait (zmtp_peer_t *self, short events, int64_t deadline)
+{
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            return -1;
+        struct pollfd item = { .fd = self->fd, .events = events };
+        int rc = poll (&item, 1, (int) left);
+        if (rc == 1)
+            return 0;
+        if (rc < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+static int
+s_connect (zmtp_peer_t *self, const struct sockaddr_in *addr, int64_t deadline)
+{
+    int one = 1;
+    self->fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (self->fd < 0)
+        return s_fail (self, "socket: %s", strerror (errno));
+    //  As libzmq does on its TCP connections
+    setsockopt (self->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect (self->fd, (const struct sockaddr *) addr, sizeof *addr) == 0)
+        return 0;
+    if (errno != EINPROGRESS)
+        return s_fail (self, "%s", strerror (errno));
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (s_wait (self, POLLOUT, deadline))
+        return s_fail (self, "no connection in time");
+    if (getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
+        return s_fail (self, "%s", strerror (err ? err : errno));
+    return 0;
+}
+
+//  Greeting and READY, both ways; 0 or -1.
+static int
+s_handshake (zmtp_peer_t *self, int64_t deadline)
 {
     unsigned char greeting [S_GREETING] = { 0xFF };
     greeting [9] = 0x7F;
@@ -162,63 +211,47 @@ s_handshake (zmtp_peer_t *self, const char *endpoint, int timeout_ms)
     memcpy (greeting + 12, "NULL", 4);           // mechanism; as-server 0
     static const char ready [] = "\5READY" "\13Socket-Type" "\0\0\0\6DEALER";
     if (s_append (&self->out, greeting, sizeof greeting)
-    ||  s_append_frame (&self->out, S_COMMAND, ready, sizeof ready - 1)
-    ||  zmtp_peer_flush (self) || zmtp_peer_pending (self)) {
-        fprintf (stderr, "zmtp_peer: %s: cannot send the greeting\n", endpoint);
-        return -1;
-    }
+    ||  s_append_frame (&self->out, S_COMMAND, ready, sizeof ready - 1))
+        return s_fail (self, "out of memory");
+    while (zmtp_peer_pending (self))
+        if (zmtp_peer_flush (self)
+        ||  (zmtp_peer_pending (self) && s_wait (self, POLLOUT, deadline)))
+            return s_fail (self, "cannot send the greeting");
     while (self->in.end - self->in.start < S_GREETING)
-        if (s_read_wait (self, timeout_ms)) {
-            fprintf (stderr, "zmtp_peer: %s: no ZMTP greeting\n", endpoint);
-            return -1;
-        }
+        if (s_wait (self, POLLIN, deadline) || zmtp_peer_read (self))
+            return s_fail (self, "no ZMTP greeting");
     const unsigned char *peer = (const unsigned char *) self->in.data + self->in.start;
-    if (peer [0] != 0xFF || peer [9] != 0x7F || peer [10] < 3 || memcmp (peer + 12, "NULL", 5)) {
-        fprintf (stderr, "zmtp_peer: %s: not a ZMTP 3 peer with the NULL mechanism\n",
-                 endpoint);
-        return -1;
-    }
+    if (peer [0] != 0xFF || peer [9] != 0x7F || peer [10] < 3 || memcmp (peer + 12, "NULL", 5))
+        return s_fail (self, "not a ZMTP 3 server with the NULL mechanism");
     self->in.start += S_GREETING;
-    unsigned char flags;
-    const char *data;
-    size_t size;
-    int rc;
-    while ((rc = s_take_frame (self, &flags, &data, &size)) == 0)
-        if (s_read_wait (self, timeout_ms)) {
-            fprintf (stderr, "zmtp_peer: %s: no READY\n", endpoint);
-            return -1;
-        }
-    if (rc < 0 || !(flags & S_COMMAND) || size < 6 || memcmp (data, "\5READY", 6)) {
-        fprintf (stderr, "zmtp_peer: %s: the peer's first command is not READY\n", endpoint);
-        return -1;
-    }
+    s_frame_t frame;
+    while (s_take_frame (self, &frame) == 0 && !frame.data)
+        if (s_wait (self, POLLIN, deadline) || zmtp_peer_read (self))
+            return s_fail (self, "no READY");
+    if (!frame.data || !(frame.flags & S_COMMAND) || frame.size < 6
+    ||  memcmp (frame.data, "\5READY", 6))
+        return s_fail (self, "the server's first command is not READY");
     return 0;
 }
 
 zmtp_peer_t *
-zmtp_peer_connect (const char *endpoint, int timeout_ms)
+zmtp_peer_connect (const char *endpoint, int timeout_ms, char **cause)
 {
     struct sockaddr_in addr;
-    if (s_address (endpoint, &addr)) {
-        fprintf (stderr, "zmtp_peer: %s: not tcp://A.B.C.D:PORT\n", endpoint);
-        return NULL;
-    }
     zmtp_peer_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    int one = 1;
-    self->fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (self->fd < 0 || connect (self->fd, (struct sockaddr *) &addr, sizeof addr)) {
-        fprintf (stderr, "zmtp_peer: %s: %s\n", endpoint, strerror (errno));
-        zmtp_peer_destroy (&self);
-        return NULL;
-    }
-    //  As libzmq does on its TCP connections
-    setsockopt (self->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fcntl (self->fd, F_SETFL, fcntl (self->fd, F_GETFL) | O_NONBLOCK)
-    ||  s_handshake (self, endpoint, timeout_ms))
-        zmtp_peer_destroy (&self);
-    return self;
+    self->fd = -1;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    if (s_address (endpoint, &addr))
+        s_fail (self, "not tcp://A.B.C.D:PORT");
+    else
+    if (s_connect (self, &addr, deadline) == 0 && s_handshake (self, deadline) == 0)
+        return self;
+    if (cause)
+        *cause = zsys_sprintf ("%s: %s", endpoint, self->failure);
+    zmtp_peer_destroy (&self);
+    return NULL;
 }
 
 void
@@ -242,8 +275,14 @@ zmtp_peer_fd (zmtp_peer_t *self)
     return self->fd;
 }
 
+const char *
+zmtp_peer_failure (zmtp_peer_t *self)
+{
+    return self->failure;
+}
+
 int
-zmtp_wire (zmsg_t *frames, char **bytes, size_t *size)
+zmtp_peer_encode (zmsg_t *frames, char **bytes, size_t *size)
 {
     s_buf_t buf = { 0 };
     size_t count = zmsg_size (frames), index = 0;
@@ -261,7 +300,7 @@ zmtp_wire (zmsg_t *frames, char **bytes, size_t *size)
 int
 zmtp_peer_queue (zmtp_peer_t *self, const void *bytes, size_t size)
 {
-    return s_append (&self->out, bytes, size);
+    return s_append (&self->out, bytes, size) ? s_fail (self, "out of memory") : 0;
 }
 
 int
@@ -271,7 +310,7 @@ zmtp_peer_queue_msg (zmtp_peer_t *self, zmsg_t *frames)
     for (zframe_t *frame = zmsg_first (frames); frame; frame = zmsg_next (frames))
         if (s_append_frame (&self->out, ++index < count ? S_MORE : 0, zframe_data (frame),
                             zframe_size (frame)))
-            return -1;
+            return s_fail (self, "out of memory");
     return 0;
 }
 
@@ -289,14 +328,11 @@ zmtp_peer_flush (zmtp_peer_t *self)
                           self->out.end - self->out.start, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;
-        if (n < 0 && errno != EINTR) {
-            fprintf (stderr, "zmtp_peer: send: %s\n", strerror (errno));
-            return -1;
-        }
+        if (n < 0 && errno != EINTR)
+            return s_fail (self, "send: %s", strerror (errno));
         if (n > 0)
             self->out.start += (size_t) n;
     }
-    self->out.start = self->out.end = 0;
     return 0;
 }
 
@@ -304,36 +340,39 @@ int
 zmtp_peer_read (zmtp_peer_t *self)
 {
     if (s_reserve (&self->in, S_READ))
-        return -1;
+        return s_fail (self, "out of memory");
     ssize_t n = recv (self->fd, self->in.data + self->in.end, S_READ, 0);
-    if (n > 0) {
+    if (n > 0)
         self->in.end += (size_t) n;
-        return 0;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return 0;
-    fprintf (stderr, "zmtp_peer: the broker %s\n",
-             n == 0 ? "closed the connection" : strerror (errno));
-    return -1;
+    else
+    if (n == 0)
+        return s_fail (self, "the server closed the connection");
+    else
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return s_fail (self, "recv: %s", strerror (errno));
+    return 0;
 }
 
 int
 zmtp_peer_next (zmtp_peer_t *self, zmsg_t **msg_p)
 {
-    unsigned char flags;
-    const char *data;
-    size_t size;
+    *msg_p = NULL;
+    s_frame_t frame;
     int rc;
-    while ((rc = s_take_frame (self, &flags, &data, &size)) == 1) {
-        if (flags & S_COMMAND)
-            continue;
-        if (!self->partial)
-            self->partial = zmsg_new ();
-        zmsg_addmem (self->partial, data, size);
-        if (!(flags & S_MORE)) {
+    while ((rc = s_take_frame (self, &frame)) == 0 && frame.data) {
+        if (frame.flags & S_COMMAND) {
+            if (frame.size >= 6 && memcmp (frame.data, "\5ERROR", 6) == 0)
+                return s_fail (self, "the server sent a ZMTP ERROR command");
+            continue;                   // PING and the like: nothing to do
+        }
+        if (!self->partial && !(self->partial = zmsg_new ()))
+            return s_fail (self, "out of memory");
+        if (zmsg_addmem (self->partial, frame.data, frame.size))
+            return s_fail (self, "out of memory");
+        if (!(frame.flags & S_MORE)) {
             *msg_p = self->partial;
             self->partial = NULL;
-            return 1;
+            return 0;
         }
     }
     return rc;

@@ -934,6 +934,45 @@ s_lost_worker (zsock_t *client, zsock_t *worker, const char *data_hash, int64_t 
     json_decref (status);
 }
 
+//  A worker that says BYE is forgotten at once; the job it held ends its
+//  attempt as worker_lost, and with no retries left fails saying why.
+static void
+s_worker_bye (zsock_t *client, const char *data_hash)
+{
+    zsock_t *worker = s_dealer (s_workers);
+    s_send (worker, "HELLO", s_hello_json);
+    mt_msg_destroy ((mt_msg_t *[]) { EXPECT (worker, "WELCOME") });
+    CHECK (s_worker_count (client) == 1);
+    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\","
+             " \"max_retries\": 0}}", data_hash);
+    mt_msg_t *reply = EXPECT (client, "SUBMITTED");
+    int64_t job = s_int (reply, "job");
+    mt_msg_destroy (&reply);
+    mt_msg_t *assign = EXPECT (worker, "ASSIGN");
+    CHECK (s_int (assign, "job") == job);
+    mt_msg_destroy (&assign);
+    s_sendf (worker, "BYE", "{\"job\": %lld, \"attempt\": 1}", (long long) job);
+    EXPECT_QUIET (worker);
+    CHECK (s_worker_count (client) == 0);
+    json_t *status = s_status (client, job);
+    CHECK_MSG (strcmp (s_state (status), "failed") == 0, "job %s", s_state (status));
+    const char *error = json_string_value (json_object_get (status, "error"));
+    CHECK_MSG (error && strstr (error, "left (BYE)"), "error: %s", error ? error : "none");
+    json_t *attempts = json_object_get (status, "attempts");
+    CHECK (json_array_size (attempts) == 1);
+    CHECK (strcmp (json_string_value (json_object_get (json_array_get (attempts, 0), "outcome")),
+                   "worker_lost") == 0);
+    json_decref (status);
+    //  An idle worker's BYE
+    s_send (worker, "HELLO", s_hello_json);
+    mt_msg_destroy ((mt_msg_t *[]) { EXPECT (worker, "WELCOME") });
+    CHECK (s_worker_count (client) == 1);
+    s_send (worker, "BYE", "{\"job\": 0, \"attempt\": 0}");
+    EXPECT_QUIET (worker);
+    CHECK (s_worker_count (client) == 0);
+    zsock_destroy (&worker);
+}
+
 int
 main (void)
 {
@@ -1013,6 +1052,7 @@ main (void)
     s_lost_worker (client, worker, data_hash, data_size);
     zsock_destroy (&worker);
     s_wait_no_workers (client);
+    s_worker_bye (client, data_hash);
 
     //  Frames over ZMQ_MAXMSGSIZE on both sockets
     s_oversize (s_clients, true);
