@@ -13,9 +13,11 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 
 //  A message waiting for the batch's commit before it is sent; it is
 //  encoded as it leaves.
@@ -42,6 +44,8 @@ struct broker_t {
     zlistx_t *pending;          // outgoing_t committed, sent once the sync in flight ends
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
+    int64_t last_tick;          // monotonic ms of the last liveness check
+    int lock_fd;                // DB.lock, held (flock) while the broker runs; -1 when not
     bool fatal;                 // the database could not be made durable: stop
     zlistx_t *doomed;           // doomed_t: superseded blobs, deleted after a delay
     int64_t started;            // monotonic ms
@@ -131,6 +135,11 @@ static void s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_
 static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code,
                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
+static void s_forget_old_connection (broker_t *self, peer_t *peer, const char *name,
+                                     int64_t job, int attempt);
+static void s_stalled (broker_t *self, int64_t now, int64_t since);
+static int s_lock_db (broker_t *self, const char *db, char **cause);
+static bool s_same_spec (broker_t *self, int64_t id, json_t *spec);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
 static int64_t s_deadline (json_t *spec, int64_t started_at);
@@ -206,6 +215,7 @@ broker_new (const broker_config_t *config, char **cause)
         return NULL;
     }
     self->config = *config;
+    self->lock_fd = -1;
     self->chunk = malloc (BROKER_CHUNK_MAX);
     self->fleet = fleet_new ();
     self->outbox = zlistx_new ();
@@ -215,6 +225,7 @@ broker_new (const broker_config_t *config, char **cause)
     self->started = zclock_mono ();
     if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
+    ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->queue = queue_new ())
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
@@ -268,8 +279,43 @@ broker_destroy (broker_t **self_p)
     free (self->clients_endpoint);
     free (self->workers_endpoint);
     free (self->chunk);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);
     free (self);
     *self_p = NULL;
+}
+
+//  One broker per database: its queue and its workers' claims live in its
+//  memory, so a second broker on the same file would hand out the same jobs.
+//  The lock is DB.lock, held with flock for the life of the broker (the
+//  kernel drops it when the process ends, however it ends); it holds the
+//  pid, for the message the second broker prints. 0 or -1.
+static int
+s_lock_db (broker_t *self, const char *db, char **cause)
+{
+    char path [4096];
+    if (snprintf (path, sizeof path, "%s.lock", db) >= (int) sizeof path)
+        return mt_fail (cause, "%s: the path is too long", db);
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (self->lock_fd < 0) {
+        mt_fail (cause, "%s: cannot create the lock file: %s", path, strerror (errno));
+        return -1;
+    }
+    if (flock (self->lock_fd, LOCK_EX | LOCK_NB)) {
+        char pid [32] = "";
+        ssize_t n = pread (self->lock_fd, pid, sizeof pid - 1, 0);
+        pid [n > 0 ? n : 0] = 0;
+        pid [strcspn (pid, "\n")] = 0;
+        mt_fail (cause, "%s: another mtbroker%s%s%s uses this database (it holds %s); stop it"
+                 " or give this one another --db", db, *pid ? " (pid " : "", pid, *pid ? ")" : "",
+                 path);
+        return -1;
+    }
+    char pid [32];
+    int len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    if (ftruncate (self->lock_fd, 0) || pwrite (self->lock_fd, pid, (size_t) len, 0) != len)
+        mt_warn ("broker: %s: cannot write the pid: %s", path, strerror (errno));
+    return 0;
 }
 
 int
@@ -657,7 +703,7 @@ s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
         return;
     }
     if (complete && offset + (int64_t) len == size && len > 0)
-        mt_info ("broker: stored blob %.12s (%lld bytes)", hash, (long long) size);
+        mt_debug ("broker: stored blob %.12s (%lld bytes)", hash, (long long) size);
     mt_msg_t *reply = mt_msg_new ("UPLOADED");
     json_object_set_new (mt_msg_body (reply), "hash", json_string (hash));
     json_object_set_new (mt_msg_body (reply), "offset", json_integer (next));
@@ -739,6 +785,12 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     free (json);
     mt_spec_clear (&spec);
     peer->wrote = true;
+    if (id > 0 && existing && !s_same_spec (self, id, json_object_get (mt_msg_body (msg), "spec"))) {
+        s_error (self, self->clients, peer, MT_ERR_KEY_CONFLICT, "key '%s' names job %lld, which"
+                 " was submitted with another spec; use a new key for a new job", key,
+                 (long long) id);
+        return;
+    }
     if (id < 0) {
         s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the"
                  " job (disk full or I/O error); retry later");
@@ -751,6 +803,21 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     mt_msg_add_int (reply, "job", id);
     mt_msg_add_bool (reply, "existing", existing);
     s_send (self, self->clients, peer, &reply);
+}
+
+//  True when job id was submitted with this spec (as JSON values: the order
+//  of its keys aside), as a SUBMIT repeated under its key must be.
+static bool
+s_same_spec (broker_t *self, int64_t id, json_t *spec)
+{
+    store_job_t job;
+    if (store_job_get (self->store, id, &job))
+        return false;
+    json_t *stored = json_loads (job.spec, 0, NULL);
+    bool same = stored && json_equal (stored, spec);
+    json_decref (stored);
+    store_job_clear (&job);
+    return same;
 }
 
 //  Why a queued job has not started yet, in words.
@@ -1020,6 +1087,29 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
         store_job_clear (&job);
 }
 
+//  A HELLO under a name the fleet knows from another connection is that
+//  worker reconnecting (a name is host:pid): the old connection is
+//  forgotten. A job it held is adopted by the new one when the HELLO claims
+//  it, and ends its attempt otherwise.
+static void
+s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, int64_t job,
+                         int attempt)
+{
+    fleet_worker_t *old = NULL;
+    for (fleet_worker_t *w = fleet_first (self->fleet); w && !old; w = fleet_next (self->fleet))
+        if (w != peer->worker && strcmp (w->name, name) == 0)
+            old = w;
+    if (!old)
+        return;
+    peer->wrote = true;
+    if (old->job && (old->job != job || old->attempt != attempt))
+        s_worker_lost (self, old, "reconnected without its job");
+    else {
+        mt_info ("broker: worker %s reconnected; its old connection is forgotten", name);
+        fleet_remove (self->fleet, old);
+    }
+}
+
 static void
 s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
@@ -1038,6 +1128,7 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
+    s_forget_old_connection (self, peer, name, job, (int) attempt);
     if (!peer->worker && fleet_size (self->fleet) >= (size_t) self->config.max_workers) {
         s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its"
                  " limit (mtbroker --max-workers)", self->config.max_workers);
@@ -1462,6 +1553,22 @@ s_dispatch (broker_t *self)
     }
 }
 
+//  The reactor did not run for a liveness period (the process was stopped,
+//  the machine suspended or starved): the workers' heartbeats wait unread,
+//  so nobody is judged on that gap. Each worker's clocks restart now.
+static void
+s_stalled (broker_t *self, int64_t now, int64_t since)
+{
+    mt_warn ("broker: the broker did not run for %lld ms (stopped, suspended or starved);"
+             " every worker gets a fresh liveness period", (long long) (now - since));
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
+        w->last_seen = now;
+        w->step_moved = now;
+        if (w->stop_sent)
+            w->stop_sent = now;
+    }
+}
+
 //  A worker is gone (why ends "its worker ..."): forget it and requeue what
 //  it ran, or fail it when out of attempts.
 static void
@@ -1518,6 +1625,9 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     broker_t *self = arg;
     int64_t now = zclock_mono ();
     int64_t dead_after = (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    if (self->last_tick && now - self->last_tick > dead_after)
+        s_stalled (self, now, self->last_tick);
+    self->last_tick = now;
     s_begin (self);
     //  Lost workers are collected first: removing one moves the fleet's cursor
     zlistx_t *lost = zlistx_new ();

@@ -41,4 +41,14 @@ resumed=$(job_field "$j" attempts[1].resumed_from_epoch)
 [ "$resumed" -gt 0 ] || fail "second attempt did not resume from a checkpoint"
 [ "$(job_field "$j" worker)" != "$victim" ] || fail "job finished on the dead worker"
 ok "lost worker's job finished elsewhere, attempt 2 resumed from epoch $resumed"
+
+# A second broker on the same database is refused, naming the first
+if "$BROKER" --clients "tcp://127.0.0.1:$(free_port)" --workers "tcp://127.0.0.1:$(free_port)" \
+        --db "$T/mt.db" --data-dir "$T/data" >"$T/second.log" 2>&1; then
+    fail "a second broker ran on the same database"
+fi
+grep -q "another mtbroker (pid $BROKER_PID) uses this database" "$T/second.log" \
+    || fail "second broker: $(cat "$T/second.log")"
+"$CLIENT" list >/dev/null || fail "the first broker stopped answering"
+ok "a second broker on the same database is refused: $(tail -1 "$T/second.log")"
 echo PASS

@@ -814,13 +814,19 @@ s_lost_worker (zsock_t *client, zsock_t *worker, const char *data_hash, int64_t 
     CHECK (s_int (reply, "req") == 77);
     CHECK (json_is_false (json_object_get (mt_msg_body (reply), "existing")));
     mt_msg_destroy (&reply);
-    //  The same key again: the same job
-    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\"},"
-             " \"key\": \"wire-1\"}", data_hash);
+    //  The same key and spec again (its fields in another order): the same job
+    s_sendf (client, "SUBMIT", "{\"spec\": {\"hidden\": [4], \"target\": \"y\", \"epochs\": 1,"
+             " \"data_name\": \"d.csv\", \"data_hash\": \"%s\"}, \"key\": \"wire-1\"}", data_hash);
     reply = EXPECT (client, "SUBMITTED");
     CHECK (s_int (reply, "job") == job);
     CHECK (json_is_true (json_object_get (mt_msg_body (reply), "existing")));
     mt_msg_destroy (&reply);
+    //  The same key with another spec: refused, naming the job
+    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\"},"
+             " \"key\": \"wire-1\"}", data_hash);
+    char needle [64];
+    snprintf (needle, sizeof needle, "names job %lld", (long long) job);
+    EXPECT_ERROR (client, MT_ERR_KEY_CONFLICT, needle);
     //  The idle worker gets it
     mt_msg_t *assign = EXPECT (worker, "ASSIGN");
     CHECK (s_int (assign, "job") == job);
