@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh - install what mt needs from Debian (only what is missing) and build it
 # Usage: deploy/setup.sh [BUILD_DIR [extra cmake flags...]]
+#   env: MT_EXTRA_PACKAGES, more Debian packages to install (tests/run.sh adds the test tools)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -8,8 +9,7 @@ shift || true
 
 packages=(build-essential cmake pkg-config libczmq-dev libzmq3-dev libmsgpack-dev
           libsqlite3-dev libopenblas-dev libsodium-dev libjansson-dev libgoogle-perftools-dev
-          sqlite3 jq
-          python3-torch python3-numpy ${MT_EXTRA_PACKAGES:-})
+          sqlite3 jq ${MT_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

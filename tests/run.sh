@@ -7,7 +7,8 @@ cd "$top"
 jobs=${MT_TEST_JOBS:-2}
 
 echo "=== build (warnings are errors)"
-MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2" deploy/setup.sh build-ci -DMT_WERROR=ON
+MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2 python3-torch python3-numpy" \
+    deploy/setup.sh build-ci -DMT_WERROR=ON
 echo "=== tests"
 (cd build-ci && ctest -j "$jobs" --output-on-failure)
 
