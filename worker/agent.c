@@ -94,6 +94,7 @@ agent_config_init (agent_config_t *config)
     config->cache_dir = "mt-cache";
     config->threads = 1;
     config->progress_ms = 1000;
+    config->checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS;
 }
 
 agent_t *
@@ -681,7 +682,7 @@ s_data_path (agent_t *self, const char *path, char **cause)
 static void
 s_spawn (agent_t *self)
 {
-    char spec_path [4200], data_path [4200], threads [16], progress [16];
+    char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
     snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
     char *spec = json_dumps (json_object_get (self->assign, "spec"), JSON_COMPACT);
     char *cause = NULL;
@@ -706,9 +707,11 @@ s_spawn (agent_t *self)
     free (blob);
     snprintf (threads, sizeof threads, "%d", self->config.threads);
     snprintf (progress, sizeof progress, "%d", self->config.progress_ms);
+    snprintf (min_ms, sizeof min_ms, "%d", self->config.checkpoint_min_ms);
     const char *argv [20] = { "mtworker", "--train-child", "--dir", self->dir, "--spec",
-                              spec_path, "--threads", threads, "--progress-ms", progress };
-    int argc = 10;
+                              spec_path, "--threads", threads, "--progress-ms", progress,
+                              "--checkpoint-min-ms", min_ms };
+    int argc = 12;
     if (data_path [0]) {
         argv [argc++] = "--data";
         argv [argc++] = data_path;

@@ -10,6 +10,7 @@
 #define AGENT_CHUNK          (256 * 1024)   // bytes per FETCH or UPLOAD chunk
 #define AGENT_CREDIT         8          // chunks in flight per transfer
 #define AGENT_STOP_GRACE_MS  10000      // a stopping child gets this long before SIGKILL
+#define AGENT_CHECKPOINT_MIN_MS 10000   // least wall time between periodic checkpoints
 
 typedef struct {
     const char *broker;         // endpoint of the broker's workers socket
@@ -18,6 +19,8 @@ typedef struct {
                                 //   NULL = this worker takes no data_path jobs
     int threads;                // OpenBLAS threads per training
     int progress_ms;            // min interval between progress reports
+    int checkpoint_min_ms;      // least time between periodic checkpoints (stops and the
+                                //   last epoch checkpoint regardless); 0 = none
     const char *self_exe;       // this program, to run training children
     volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL
     const char *cert;           // CurveZMQ: this worker's NAME_secret cert file, or NULL

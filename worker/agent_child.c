@@ -21,6 +21,14 @@ typedef struct {
     const char *dir;
 } child_t;
 
+//  The options of one training child.
+typedef struct {
+    const char *spec, *data, *resume, *init;    // paths; NULL = not given
+    int threads;                // OpenBLAS threads
+    int progress_ms;            // least interval between progress reports
+    int checkpoint_min_ms;      // least time between periodic checkpoints
+} child_args_t;
+
 //  The one piece of process state a signal handler may touch.
 static volatile sig_atomic_t s_stop = 0;
 
@@ -111,10 +119,21 @@ s_read_file (const char *path)
     return text;
 }
 
-static int
-s_train (child_t *child, const char *spec_path, const char *data, const char *resume,
-         const char *init, int threads, int progress_ms)
+//  How messages name the --init model. The user knows it by a file name we
+//  never saw; its hash is the next best name (the cache's path would mean
+//  nothing to them)
+static void
+s_init_name (const mt_spec_t *spec, const char *init, char *buf, size_t size)
 {
+    const char *slash = init ? strrchr (init, '/') : NULL;
+    snprintf (buf, size, "the --init model %.12s",
+              spec->init_hash [0] ? spec->init_hash : slash ? slash + 1 : init ? init : "");
+}
+
+static int
+s_train (child_t *child, const child_args_t *args)
+{
+    const char *spec_path = args->spec, *data = args->data;
     char *cause = NULL;
     char *text = s_read_file (spec_path);
     mt_spec_t spec;
@@ -142,13 +161,15 @@ s_train (child_t *child, const char *spec_path, const char *data, const char *re
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "dataset: ", cause);
     }
-    char model [4200], checkpoint [4200];
+    char model [4200], checkpoint [4200], init_name [80];
     snprintf (model, sizeof model, "%s/model.safetensors", child->dir);
     snprintf (checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", child->dir);
+    s_init_name (&spec, args->init, init_name, sizeof init_name);
     train_opts_t topts = {
-        .threads = threads, .progress_ms = progress_ms, .progress = s_on_progress,
+        .threads = args->threads, .progress_ms = args->progress_ms, .progress = s_on_progress,
         .checkpointed = s_on_checkpoint, .arg = child, .stop = &s_stop,
-        .checkpoint_path = checkpoint, .resume_path = resume, .init_path = init
+        .checkpoint_path = checkpoint, .resume_path = args->resume, .init_path = args->init,
+        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms
     };
     train_result_t result;
     int rc = train_run (&spec, ds, model, &topts, &result, &cause);
@@ -169,10 +190,11 @@ agent_child_main (int argc, char **argv)
         { "spec", required_argument, 0, 's' }, { "data", required_argument, 0, 'D' },
         { "resume", required_argument, 0, 'r' }, { "init", required_argument, 0, 'i' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
-        { 0, 0, 0, 0 }
+        { "checkpoint-min-ms", required_argument, 0, 'c' }, { 0, 0, 0, 0 }
     };
-    const char *spec = NULL, *data = NULL, *resume = NULL, *init = NULL;
-    int threads = 1, progress_ms = 1000, opt;
+    child_args_t args = { .threads = 1, .progress_ms = 1000,
+                          .checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS };
+    int opt;
     child_t child = { .out = fdopen (CHILD_FD, "w"), .dir = "." };
     if (!child.out)
         child.out = stderr;
@@ -180,12 +202,14 @@ agent_child_main (int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
             case 'd': child.dir = optarg; break;
-            case 's': spec = optarg; break;
-            case 'D': data = optarg; break;
-            case 'r': resume = optarg; break;
-            case 'i': init = optarg; break;
-            case 't': threads = atoi (optarg) > 0 ? atoi (optarg) : 1; break;
-            case 'p': progress_ms = atoi (optarg) >= 0 ? atoi (optarg) : 1000; break;
+            case 's': args.spec = optarg; break;
+            case 'D': args.data = optarg; break;
+            case 'r': args.resume = optarg; break;
+            case 'i': args.init = optarg; break;
+            case 't': args.threads = atoi (optarg) > 0 ? atoi (optarg) : 1; break;
+            case 'p': args.progress_ms = atoi (optarg) >= 0 ? atoi (optarg) : 1000; break;
+            case 'c': args.checkpoint_min_ms = atoi (optarg) >= 0 ? atoi (optarg)
+                                             : AGENT_CHECKPOINT_MIN_MS; break;
             case 'T': break;
             default: return 1;
         }
@@ -193,7 +217,7 @@ agent_child_main (int argc, char **argv)
     struct sigaction sa = { .sa_handler = s_on_term };
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
-    if (!spec)
+    if (!args.spec)
         return s_fail (&child, "error", "", strdup ("--spec is required"));
-    return s_train (&child, spec, data, resume, init, threads, progress_ms);
+    return s_train (&child, &args);
 }

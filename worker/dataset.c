@@ -74,6 +74,8 @@ typedef struct {
 
 #define S_VALUE_SHOWN 40        // bytes of a bad value quoted in a message
 #define S_COLUMNS_SHOWN 8       // column names listed when one is missing
+//  After a text value in a regression target: iris's 'setosa' is a class
+#define S_TEXT_TARGET_HINT " (the target holds text: for class labels use --task classification)"
 
 static int s_load (const char *name, const char *data, size_t len,
                    const dataset_opts_t *opts, char **cause, dataset_t **out);
@@ -107,6 +109,7 @@ static int s_build_missing (s_build_t *b, const char *column, const char *role, 
 static int s_build_row (s_build_t *b, size_t line, float **row);
 static int s_build_number (s_build_t *b, const char *s, size_t len, int col, size_t line,
                            float *out);
+static const char *s_text_hint (const s_build_t *b, int col);
 static int s_build_label (s_build_t *b, const char *s, size_t len, size_t line,
                           int32_t *out);
 static int s_build_add_class (s_build_t *b, const char *s, size_t len, size_t line);
@@ -500,9 +503,9 @@ s_json_number (s_build_t *b, json_t *value, int col, size_t line, float *out)
     if (!json_is_number (value)) {
         if (json_is_string (value)) {
             char shown [S_SHOWN (S_VALUE_SHOWN)];
-            return s_fail (b, line, column, "expected a number, got the string '%s'",
+            return s_fail (b, line, column, "expected a number, got the string '%s'%s",
                            s_printable (shown, sizeof shown, json_string_value (value),
-                                        json_string_length (value)));
+                                        json_string_length (value)), s_text_hint (b, col));
         }
         return s_fail (b, line, column, "expected a number, got %s", s_json_type (value));
     }
@@ -779,7 +782,18 @@ s_build_number (s_build_t *b, const char *s, size_t len, int col, size_t line, f
         return s_fail (b, line, column, "'%s' is not a finite number", shown);
     if (numparse_is_decimal (s, len))
         return s_fail (b, line, column, "'%s' is out of range for float32", shown);
-    return s_fail (b, line, column, "'%s' is not a number", shown);
+    return s_fail (b, line, column, "'%s' is not a number%s", shown, s_text_hint (b, col));
+}
+
+//  What to add to "not a number" for column col: a hint when it is the
+//  target of a regression and text from its first row on (class labels,
+//  most likely; a stray word further down is more likely a typo)
+static const char *
+s_text_hint (const s_build_t *b, int col)
+{
+    bool first_row = b->ds->rows == 1;
+    return col == b->target_col && first_row && b->ds->task == MT_TASK_REGRESSION
+         ? S_TEXT_TARGET_HINT : "";
 }
 
 //  The class id of a target value, adding it when classes come from the data.

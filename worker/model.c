@@ -446,8 +446,9 @@ s_parse_header (s_file_t *file, char **cause)
     for (int i = 0; i < 8; i++)
         len |= (uint64_t) file->bytes [i] << (8 * i);
     if (len > S_MAX_HEADER)
-        return mt_fail (cause, "%s: header length %" PRIu64 " is over the %d-byte limit",
-                        file->path, len, S_MAX_HEADER);
+        return mt_fail (cause, "%s: not a safetensors file (its first 8 bytes give a header"
+                        " length of %" PRIu64 ", over the %d-byte limit)", file->path, len,
+                        S_MAX_HEADER);
     if (len > file->size - 8)
         return mt_fail (cause, "%s: truncated: header length %" PRIu64 " but only %zu bytes follow",
                         file->path, len, file->size - 8);

@@ -33,14 +33,23 @@ s_usage (FILE *out)
         "                      (shared storage); without it such jobs fail\n"
         "  --threads N         OpenBLAS threads per training (default 1)\n"
         "  --progress-ms N     least interval between progress reports (default 1000)\n"
+        "  --checkpoint-min-ms N\n"
+        "                      least milliseconds between a job's periodic checkpoints\n"
+        "                      (default %d; 0: every --checkpoint-every epochs)\n"
         "  --cert FILE         CurveZMQ: this worker's secret cert (NAME_secret from\n"
         "                      `mtclient keygen NAME`; default $MT_CERT); needs --broker-key\n"
         "  --broker-key FILE   CurveZMQ: the broker's public cert (default $MT_BROKER_KEY)\n"
         "  -v, --verbose       log more (twice: debug)\n"
-        "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
-        "to the broker to resume elsewhere; a second signal leaves at once.\n"
         "  -q, --quiet         log warnings and errors only\n"
-        "  --version           print the version\n");
+        "  --version           print the version\n"
+        "  -h, --help          print this help\n"
+        "\n"
+        "A job checkpoints every --checkpoint-every epochs (mtclient submit), but no sooner\n"
+        "than --checkpoint-min-ms after its last checkpoint or its start; a stop or a drain\n"
+        "always checkpoints.\n"
+        "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
+        "to the broker to resume elsewhere; a second signal leaves at once.\n",
+        AGENT_CHECKPOINT_MIN_MS);
 }
 
 //  An integer option in [lo, hi], or a message and false.
@@ -67,6 +76,7 @@ main (int argc, char **argv)
         { "broker", required_argument, 0, 'b' }, { "cache-dir", required_argument, 0, 'c' },
         { "data-root", required_argument, 0, 'r' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
+        { "checkpoint-min-ms", required_argument, 0, 'm' },
         { "cert", required_argument, 0, 'C' }, { "broker-key", required_argument, 0, 'K' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
         { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
@@ -85,6 +95,7 @@ main (int argc, char **argv)
             case 'r': config.data_root = optarg; break;
             case 't': if (!s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
             case 'p': if (!s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
+            case 'm': if (!s_int_arg ("--checkpoint-min-ms", optarg, 0, 86400000, &config.checkpoint_min_ms)) return 2; break;
             case 'C': config.cert = optarg; break;
             case 'K': config.broker_key = optarg; break;
             case 'v': level++; break;

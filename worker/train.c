@@ -56,6 +56,7 @@ typedef struct {
     int best_epoch, bad_epochs;
     double best_val_metric, val_loss, val_metric;
     double started_s, report_s; // mt_mono_s of the start and the last report
+    double checkpoint_s;        // mt_mono_s of the last checkpoint, or of the start
     int64_t report_step;
     int64_t start_step;
 } s_run_t;
@@ -65,7 +66,9 @@ static int s_prepare (s_run_t *self, char **cause);
 static void s_split (s_run_t *self);
 static void s_standardize (s_run_t *self);
 static int s_warm_start (s_run_t *self, const char *path, bool resume, char **cause);
+static void s_name_cause (char **cause, const char *path, const char *name);
 static int s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause);
+static const char *s_shapes (const mlp_t *mlp, char *buf, size_t size);
 static int s_restore (s_run_t *self, const model_t *from, const char *path, char **cause);
 static void s_restore_loss (s_run_t *self, const model_t *from);
 static bool s_patience_spent (const s_run_t *self);
@@ -258,13 +261,27 @@ static int
 s_warm_start (s_run_t *self, const char *path, bool resume, char **cause)
 {
     model_t *from = model_load (path, cause);
-    if (!from)
-        return -1;
-    int rc = s_copy_params (self, from, path, cause);
+    int rc = from ? s_copy_params (self, from, path, cause) : -1;
     if (rc == 0 && resume)
         rc = s_restore (self, from, path, cause);
     model_destroy (&from);
+    if (rc && !resume && self->opts->init_name)
+        s_name_cause (cause, path, self->opts->init_name);
     return rc;
+}
+
+//  A cause that starts with path starts with name instead (a path on this
+//  machine means nothing to whoever submitted the job)
+static void
+s_name_cause (char **cause, const char *path, const char *name)
+{
+    size_t len = strlen (path);
+    char *named = NULL;
+    if (!cause || !*cause || strncmp (*cause, path, len) != 0
+    ||  asprintf (&named, "%s%s", name, *cause + len) < 0)
+        return;
+    free (*cause);
+    *cause = named;
 }
 
 static int
@@ -275,12 +292,27 @@ s_copy_params (s_run_t *self, const model_t *from, const char *path, char **caus
     for (int l = 0; same && l < mlp_layers (src); l++)
         same = mlp_layer_in (src, l) == mlp_layer_in (self->mlp, l)
             && mlp_layer_out (src, l) == mlp_layer_out (self->mlp, l);
-    if (!same)
-        return mt_fail (cause, "%s: its layer shapes differ from this job's", path);
+    if (!same) {
+        char theirs [256], ours [256];
+        return mt_fail (cause, "%s: its layer shapes %s differ from this job's %s"
+                        " (features, --hidden, outputs)", path,
+                        s_shapes (src, theirs, sizeof theirs),
+                        s_shapes (self->mlp, ours, sizeof ours));
+    }
     memcpy (mlp_params (self->mlp), mlp_params_const (src),
             mlp_param_count (src) * sizeof (float));
     memcpy (self->best, mlp_params_const (src), mlp_param_count (src) * sizeof (float));
     return 0;
+}
+
+//  The layer widths as text, inputs first: "4-16-3"
+static const char *
+s_shapes (const mlp_t *mlp, char *buf, size_t size)
+{
+    size_t used = (size_t) snprintf (buf, size, "%d", mlp_layer_in (mlp, 0));
+    for (int l = 0; l < mlp_layers (mlp) && used < size; l++)
+        used += (size_t) snprintf (buf + used, size - used, "-%d", mlp_layer_out (mlp, l));
+    return buf;
 }
 
 //  Parse a decimal or %a metadata value; -1 when absent or malformed
@@ -386,7 +418,7 @@ static int
 s_loop (s_run_t *self, train_result_t *result, char **cause)
 {
     const train_opts_t *opts = self->opts;
-    self->started_s = self->report_s = mt_mono_s ();
+    self->started_s = self->report_s = self->checkpoint_s = mt_mono_s ();
     self->start_step = self->report_step = self->step;
     bool early = s_patience_spent (self);
     if (self->epoch > 0)
@@ -522,10 +554,14 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
     if (self->opts->progress)
         s_report (self, true);
     int every = self->spec->checkpoint_every;
-    if (self->opts->checkpoint_path && every > 0
-    &&  (self->epoch % every == 0 || self->epoch == self->spec->epochs || *early))
-        return s_checkpoint (self, cause);
-    return 0;
+    if (!self->opts->checkpoint_path || every <= 0)
+        return 0;
+    //  Periodic checkpoints wait out the floor, or a fast job would spend
+    //  its time writing (and the broker storing) them; the last one does not
+    bool last = self->epoch == self->spec->epochs || *early;
+    bool due = self->epoch % every == 0
+            && (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
+    return last || due ? s_checkpoint (self, cause) : 0;
 }
 
 static void
@@ -633,6 +669,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  s_checkpoint_tensors (self, cause)
     ||  model_save (m, self->opts->checkpoint_path, cause))
         return -1;
+    self->checkpoint_s = mt_mono_s ();
     if (self->opts->checkpointed)
         self->opts->checkpointed (self->opts->checkpoint_path, self->epoch, self->opts->arg);
     return 0;

@@ -40,6 +40,9 @@ typedef struct {
     const char *checkpoint_path;        // where checkpoints are written; NULL = none
     const char *resume_path;            // checkpoint to resume from; NULL = fresh start
     const char *init_path;              // model file to warm start from; NULL = none
+    const char *init_name;              // names init_path in messages; NULL = init_path
+    int checkpoint_min_ms;              // least wall time, ms, from the start or the last
+                                        //   checkpoint to a periodic one; 0 = no floor
     train_step_fn *stepped;             // after every step (tests, loss curves); may be NULL
 } train_opts_t;
 
@@ -56,8 +59,11 @@ typedef struct {
     int resumed_from_epoch;     // epoch of the checkpoint resumed from, 0 = fresh
 } train_result_t;
 
-//  Train spec on ds and write the model (safetensors) to model_path. On stop
-//  writes a checkpoint (if checkpoint_path) and returns 0 with result->stopped.
+//  Train spec on ds and write the model (safetensors) to model_path. With
+//  checkpoint_path, writes a checkpoint at an epoch that is a multiple of
+//  spec->checkpoint_every once checkpoint_min_ms have passed since the last
+//  one (or the start), at the last epoch or an early stop (checkpoint_every
+//  > 0), and on stop, which returns 0 with result->stopped.
 //  Returns 0, or -1 with *cause (caller frees).
 int train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
                const train_opts_t *opts, train_result_t *result, char **cause);

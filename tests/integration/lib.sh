@@ -97,7 +97,8 @@ start_broker () {
 start_worker () {
     local name=$1
     shift
-    "${WRAP[@]}" "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-$name" --progress-ms 100 "$@" \
+    "${WRAP[@]}" "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-$name" --progress-ms 100 \
+        --checkpoint-min-ms "${MT_CHECKPOINT_MIN_MS:-0}" "$@" \
         >>"$T/worker-$name.log" 2>&1 &
     WORKER_PID=$!
     PIDS+=("$WORKER_PID")

@@ -95,7 +95,8 @@ ok "broker binds tcp://0.0.0.0:5556 with --insecure, and warns"
 declare -A WPID
 for i in 1 2; do
     run_in "$TAG-w$i" "$TAG-mtworker$i" "$T/worker-$i.log" "$WORKER" \
-        --broker "tcp://10.$OCTET.$i.1:5556" --cache-dir "$T/cache-$i" --progress-ms 100
+        --broker "tcp://10.$OCTET.$i.1:5556" --cache-dir "$T/cache-$i" --progress-ms 100 \
+        --checkpoint-min-ms 0
     WPID[$i]=$LAST_PID
 done
 for i in 1 2; do     # TCP across each veth, before asking more of it

@@ -550,6 +550,48 @@ test_bad_files (void)
     s_expect_error (ds, &cause, "bad: is a directory", NULL);
 }
 
+//  Text in a regression target from its first row (iris without --task
+//  classification) hints at the task; text in a feature, or in a later row
+//  of a numeric target, gets no such hint
+static void
+test_text_target (void)
+{
+    const char *hint = "(the target holds text: for class labels use --task classification)";
+    dataset_opts_t opts = { .target = "species", .task = MT_TASK_REGRESSION };
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (test_data ("iris.csv"), &opts, &cause);
+    s_expect_error (ds, &cause, "iris.csv:2: column 'species': 'setosa' is not a number", hint);
+    ds = dataset_load (test_data ("iris.jsonl"), &opts, &cause);
+    s_expect_error (ds, &cause,
+                    "iris.jsonl:1: column 'species': expected a number, got the string 'setosa'",
+                    hint);
+    opts.target = "petal_width";
+    ds = dataset_load (test_data ("iris.csv"), &opts, &cause);
+    CHECK (ds == NULL && cause);
+    CHECK_STR_CONTAINS (cause, "column 'species': 'setosa' is not a number");
+    CHECK_MSG (!strstr (cause, "--task"), "a feature's error hints at the task: %s", cause);
+    free (cause);
+    cause = NULL;
+    ds = dataset_load (test_data ("iris.jsonl"), &opts, &cause);
+    CHECK (ds == NULL && cause);
+    CHECK_MSG (!strstr (cause, "--task"), "a feature's error hints at the task: %s", cause);
+    free (cause);
+    cause = NULL;
+    opts.target = "y";
+    ds = dataset_load (test_data ("bad/target_not_number.csv"), &opts, &cause);
+    CHECK (ds == NULL && cause);
+    CHECK_STR_CONTAINS (cause, "target_not_number.csv:3: column 'y': 'high' is not a number");
+    CHECK_MSG (!strstr (cause, "--task"), "a typo in row 2 hints at the task: %s", cause);
+    free (cause);
+    cause = NULL;
+    ds = dataset_load_buffer ("t.jsonl", "{\"x\": 1, \"y\": 2}\n{\"x\": 2, \"y\": \"a\"}\n", 36,
+                              &opts, &cause);
+    CHECK (ds == NULL && cause);
+    CHECK_STR_CONTAINS (cause, "t.jsonl:2: column 'y': expected a number, got the string 'a'");
+    CHECK_MSG (!strstr (cause, "--task"), "a typo in row 2 hints at the task: %s", cause);
+    free (cause);
+}
+
 static void
 test_bad_options (void)
 {
@@ -723,6 +765,7 @@ main (void)
     test_predict_style ();
     test_buffer ();
     test_bad_files ();
+    test_text_target ();
     test_bad_options ();
     test_limits ();
     test_fuzz ();

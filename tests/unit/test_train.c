@@ -335,6 +335,60 @@ s_test_resume (void)
     mt_spec_clear (&spec);
 }
 
+static void
+s_on_slow_step (int64_t step, double loss, void *arg)
+{
+    usleep (5000);
+}
+
+static bool
+s_exists (const char *name)
+{
+    return access (test_path (s_dir, name), F_OK) == 0;
+}
+
+//  checkpoint_min_ms: a periodic checkpoint waits until that long has passed
+//  since the last one (or the start); the last epoch's and a stop's do not
+static void
+s_test_checkpoint_floor (void)
+{
+    dataset_t *ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
+    mt_spec_t spec = s_busy_spec ();
+    spec.checkpoint_every = 1;
+    s_watch_t watch = { .tag = "floor" };
+    train_opts_t opts = { .threads = 1, .checkpointed = s_on_checkpoint, .arg = &watch,
+                          .checkpoint_path = test_path (s_dir, "floor.ckpt"),
+                          .checkpoint_min_ms = 600000 };
+    train_result_t result;
+    s_train (&spec, ds, test_path (s_dir, "floor.safetensors"), &opts, &result);
+    CHECK_MSG (watch.checkpoints == 1, "%d checkpoints in a run shorter than the floor",
+               watch.checkpoints);
+    CHECK (s_exists ("floorepoch9.ckpt") && !s_exists ("floorepoch1.ckpt"));
+
+    //  a stop checkpoints whatever the floor
+    s_watch_t stopper = { .stop_step = 17, .tag = "floorstop" };
+    train_opts_t stopping = opts;
+    stopping.stepped = s_on_step;
+    stopping.arg = &stopper;
+    stopping.stop = &stopper.stop;
+    s_train (&spec, ds, test_path (s_dir, "floorstop.safetensors"), &stopping, &result);
+    CHECK (result.stopped && stopper.checkpoints == 1 && s_exists ("floorstopepoch2.ckpt"));
+
+    //  past the floor (each step sleeps 5 ms), only due epochs checkpoint
+    spec.checkpoint_every = 3;
+    s_watch_t slow = { .tag = "floorslow" };
+    opts.checkpoint_min_ms = 20;
+    opts.stepped = s_on_slow_step;
+    opts.arg = &slow;
+    s_train (&spec, ds, test_path (s_dir, "floorslow.safetensors"), &opts, &result);
+    CHECK_MSG (slow.checkpoints == 3, "%d checkpoints, expected 3", slow.checkpoints);
+    CHECK (s_exists ("floorslowepoch3.ckpt") && s_exists ("floorslowepoch6.ckpt")
+        && s_exists ("floorslowepoch9.ckpt"));
+    printf ("checkpoint floor: ok\n");
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
 //  Same doubles, NaN equal to NaN
 static bool
 s_same_double (double a, double b)
@@ -451,6 +505,21 @@ s_test_warm_start (void)
     CHECK (train_run (&spec, ds, test_path (s_dir, "warm2.safetensors"), &opts, &result, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "missing.safetensors");
     free (cause);
+    //  with init_name, messages name the model that way, not by its path
+    opts.init_name = "the --init model 0123456789ab";
+    cause = NULL;
+    CHECK (train_run (&spec, ds, test_path (s_dir, "warm2.safetensors"), &opts, &result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "the --init model 0123456789ab: cannot open");
+    CHECK_MSG (!strstr (cause, s_dir), "the path is in '%s'", cause);
+    free (cause);
+    opts.init_path = test_path (s_dir, "epoch4.ckpt");
+    cause = NULL;
+    CHECK (train_run (&spec, ds, test_path (s_dir, "warm2.safetensors"), &opts, &result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "the --init model 0123456789ab: its layer shapes 4-12-7-1 differ"
+                        " from this job's 2-");
+    CHECK_MSG (!strstr (cause, s_dir), "the path is in '%s'", cause);
+    free (cause);
+    opts.init_name = NULL;
     dataset_destroy (&ds);
     ds = s_dataset (50, 4, MT_TASK_REGRESSION, 8, s_line);
     mt_spec_clear (&spec);
@@ -542,6 +611,7 @@ main (void)
     s_test_predict ();
     s_test_determinism ();
     s_test_resume ();
+    s_test_checkpoint_floor ();
     s_test_early_stopping ();
     s_test_resume_at_end ();
     s_test_warm_start ();

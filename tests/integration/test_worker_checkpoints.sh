@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# test_worker_checkpoints - periodic checkpoints wait out mtworker --checkpoint-min-ms; a stop
+# checkpoints at once; the option is in --help, with every option before the signal paragraph
+. "$(dirname "$0")/lib.sh"
+
+# --help: all options first, then the paragraphs on checkpoints and signals
+help=$("$WORKER" --help) || fail "mtworker --help"
+for opt in --checkpoint-min-ms -q --version; do
+    echo "$help" | grep -q -- "^  $opt" || fail "--help lacks $opt"
+done
+late=$(echo "$help" | awk '/^SIGTERM/ { after = 1 } after && /^  -/ { print }')
+[ -z "$late" ] || fail "options after the signal paragraph: $late"
+echo "$help" | grep -q "no sooner" || fail "--help does not explain the checkpoint floor"
+ok "--help lists every option before the signal paragraph"
+
+start_broker
+# Worker 1 keeps the default floor (10 s): started here, not by start_worker, which may
+# pass other flags; worker 2 has no floor
+"${WRAP[@]}" "$WORKER" --broker "$WORKERS" --cache-dir "$T/cache-1" --progress-ms 100 \
+    >>"$T/worker-1.log" 2>&1 &
+WORKER_PID=$!
+PIDS+=("$WORKER_PID")
+wait_for "worker 1" 10 workers_connected 1
+
+# A fast job (iris: an epoch in about a millisecond) with a checkpoint due every 10 epochs
+# writes none in its first seconds
+j=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+    --epochs 1000000 --checkpoint-every 10) || fail "submit"
+wait_state "$j" running 20
+began=$(date +%s)
+wait_epoch "$j" 200 30
+sleep 1
+e=$(job_field "$j" progress.epoch)
+c=$(job_field "$j" checkpoint_epoch)
+if [ $(( $(date +%s) - began )) -lt 8 ]; then
+    [ "$c" = null ] || [ "$c" = 0 ] || fail "checkpoint at epoch $c within the floor (epoch $e)"
+    ok "no periodic checkpoint in the first seconds (epoch $e, checkpoint_epoch $c)"
+else
+    ok "skipped the floor check: this machine took over 8 s to reach epoch 200"
+fi
+
+# A stop checkpoints whatever the floor
+"$CLIENT" stop "$j" >/dev/null || fail "stop"
+wait_state "$j" stopped 30
+c=$(job_field "$j" checkpoint_epoch)
+[ "$c" != null ] && [ "$c" -gt 0 ] || fail "stopped job has no checkpoint ($c)"
+ok "the stop checkpointed at epoch $c"
+
+# Without the floor the same job checkpoints every 10 epochs
+kill -TERM "$WORKER_PID"
+wait "$WORKER_PID" 2>/dev/null
+start_worker 2 --checkpoint-min-ms 0
+k=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+    --epochs 1000000 --checkpoint-every 10) || fail "submit"
+wait_state "$k" running 20
+has_checkpoint () { c=$(job_field "$k" checkpoint_epoch); [ "$c" != null ] && [ "$c" -gt 0 ]; }
+wait_for "a periodic checkpoint with --checkpoint-min-ms 0" 10 has_checkpoint
+"$CLIENT" stop "$k" >/dev/null || fail "stop"
+wait_state "$k" stopped 30
+ok "--checkpoint-min-ms 0: periodic checkpoints at once"
+echo PASS
