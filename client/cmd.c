@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static const cmd_entry_t *s_table [] = {
@@ -36,8 +37,16 @@ static const char *s_global_help =
     "\n"
     "exit codes:\n"
     "  0  done (watch and submit --watch: the job succeeded)\n"
-    "  1  an error: the broker refused, bad input, or the job failed or was stopped\n"
-    "  2  a usage error: unknown command or option, or a missing argument\n"
+    "  1  the work failed: the broker answered with an error (no such job, a job in the\n"
+    "     wrong state, ...), the watched job failed or was stopped, a file could not be\n"
+    "     read or written while working (an upload, a fetched model, predict's rows,\n"
+    "     keygen's files)\n"
+    "  2  a usage error, refused before anything is sent or written: an unknown command\n"
+    "     or option, a missing argument, or a bad value of an option or argument (a\n"
+    "     number out of range, a job id that is not a number, a --target or --features\n"
+    "     column that is not in the --data file, a --data, --init or --model file that\n"
+    "     cannot be used, a malformed --broker, a --cert or --broker-key that cannot be\n"
+    "     used)\n"
     "  3  no answer from the broker within --timeout\n";
 
 static int s_global_main (client_t *client, int argc, char **argv, int *index, char **cause);
@@ -202,8 +211,11 @@ cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
         else
             rc = handle ? handle (opt, optarg, handle_arg, cause)
                         : mt_fail (cause, "%s: unknown option '%s'", entry->name, flag);
-        if (rc)
+        if (rc) {
+            //  A bad value is as much a usage error as an unknown option
+            client->usage_error = true;
             return -1;
+        }
     }
     for (int i = optind; i < argc; i++)
         if (s_operand (client, entry, argv [i], operands, max_operands, n_operands, cause))
@@ -226,7 +238,7 @@ cmd_fail (client_t *client, conn_t *conn, const char *cause)
 }
 
 conn_t *
-cmd_connect (client_t *client)
+cmd_connect (client_t *client, int *code)
 {
     char *cause = NULL;
     conn_t *conn = NULL;
@@ -236,10 +248,27 @@ cmd_connect (client_t *client)
     else
         conn = conn_new_curve (client->broker, (int) ceil (client->timeout_s * 1000),
                                client->cert, client->broker_key, &cause);
-    if (!conn)
-        cmd_fail (client, NULL, cause);
+    //  A --broker, --cert or --broker-key that cannot be used is a bad value
+    //  of an option: a usage error, like every other one (s_global_help)
+    if (!conn) {
+        client->usage_error = true;
+        *code = cmd_fail (client, NULL, cause);
+    }
     free (cause);
     return conn;
+}
+
+int
+cmd_terminal_width (void)
+{
+    struct winsize ws;
+    int64_t columns = 0;
+    if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        columns = ws.ws_col;
+    else
+    if (mt_parse_int ("COLUMNS", getenv ("COLUMNS"), 1, 10000, &columns, NULL))
+        columns = CMD_DEFAULT_COLUMNS;
+    return columns > 1 ? (int) columns - 1 : 1;
 }
 
 int
@@ -304,7 +333,12 @@ s_global_main (client_t *client, int argc, char **argv, int *index, char **cause
             *field [i] = value;
             return 0;
         }
-        return cmd_parse_real ("--timeout", value, 0.001, CMD_MAX_TIMEOUT, &client->timeout_s, cause);
+        if (cmd_parse_real ("--timeout", value, 0.001, CMD_MAX_TIMEOUT, &client->timeout_s,
+                            cause)) {
+            client->usage_error = true;
+            return -1;
+        }
+        return 0;
     }
     if (strcmp (arg, "--json") == 0)
         client->json = true;
@@ -393,5 +427,9 @@ cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, cha
         return mt_fail (cause, "%s: give a job id (usage: mtclient %s JOB)", entry->name,
                         entry->name);
     }
-    return cmd_parse_job (operands [0], job, cause);
+    if (cmd_parse_job (operands [0], job, cause)) {
+        client->usage_error = true;
+        return -1;
+    }
+    return 0;
 }

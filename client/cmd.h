@@ -10,13 +10,15 @@
 
 //  Exit codes of mtclient (listed in the usage text).
 #define CMD_EXIT_OK         0   // done (watch: the job succeeded)
-#define CMD_EXIT_ERROR      1   // the broker refused, bad input, or the job did not succeed
-#define CMD_EXIT_USAGE      2   // unknown command or option, missing argument
+#define CMD_EXIT_ERROR      1   // the broker refused, the job did not succeed, a file or the
+                                // connection's set-up failed
+#define CMD_EXIT_USAGE      2   // refused before sending: unknown or bad command, option, value
 #define CMD_EXIT_NO_BROKER  3   // no answer from the broker within --timeout
 
 #define CMD_DEFAULT_BROKER  "tcp://127.0.0.1:5555"
 #define CMD_DEFAULT_TIMEOUT 5.0 // s
 #define CMD_MAX_TIMEOUT     86400.0     // s
+#define CMD_DEFAULT_COLUMNS 80      // terminal width when neither the tty nor $COLUMNS says
 
 //  What the global options say; one per run, passed to every subcommand.
 typedef struct {
@@ -28,7 +30,7 @@ typedef struct {
     int verbose;                // -v count
     bool tty;                   // stdout is a terminal (live redraws)
     bool utf8;                  // the locale can show braille and block glyphs
-    bool usage_error;           // set by the option helpers: the last failure was a usage error
+    bool usage_error;           // the last failure was found before any work: exit 2
     bool help_shown;            // --help printed a command's usage: exit 0
 } client_t;
 
@@ -85,9 +87,9 @@ enum { CMD_OPT_BROKER = 1000, CMD_OPT_TIMEOUT, CMD_OPT_JSON, CMD_OPT_HELP, CMD_O
 //  Parse argv with getopt_long (argv [0] is the command); calls handle for
 //  every option of the command, takes the global ones itself and collects
 //  the operands into operands (at most max). Returns 0, or -1 with *cause
-//  and client->usage_error for unknown options, missing values, too many
-//  operands; also -1 (cause NULL, client->help_shown) after --help printed
-//  the command's usage.
+//  and client->usage_error for unknown options, missing values, values
+//  handle (or --timeout) refuses, too many operands; also -1 (cause NULL,
+//  client->help_shown) after --help printed the command's usage.
 typedef int (cmd_option_fn) (int opt, const char *arg, void *arg_p, char **cause);
 int cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                const char *shorts, const struct option *longs,
@@ -104,7 +106,8 @@ int cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi,
 int cmd_parse_job (const char *text, int64_t *job, char **cause);
 
 //  Parse the arguments of a command that takes one job id and the global
-//  options only (status, stop, watch). Returns 0, or -1 with *cause.
+//  options only (status, stop, watch). Returns 0, or -1 with *cause and
+//  client->usage_error.
 int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                            int64_t *job, char **cause);
 
@@ -112,9 +115,15 @@ int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc,
 //  failure: usage, no broker (when conn timed out), or error.
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);
 
-//  Open the connection to the broker given by the global options; NULL and
-//  a message printed when that is impossible.
-conn_t *cmd_connect (client_t *client);
+//  Open the connection to the broker given by the global options; NULL, a
+//  message printed and *code the exit code (CMD_EXIT_ERROR: a malformed
+//  --broker, a --cert or --broker-key that cannot be used) when that is
+//  impossible.
+conn_t *cmd_connect (client_t *client, int *code);
+
+//  Columns a live line may use on stdout: the terminal's width (TIOCGWINSZ),
+//  else $COLUMNS, else 80; less one, so the cursor never wraps.
+int cmd_terminal_width (void);
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);

@@ -12,6 +12,7 @@ typedef struct {
 } s_fetch_t;
 
 static int s_option (int opt, const char *arg, void *fetch_p, char **cause);
+static bool s_no_model (conn_t *conn, int64_t id, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_fetch_entry = {
@@ -31,6 +32,32 @@ s_option (int opt, const char *arg, void *fetch_p, char **cause)
         return mt_fail (cause, "-o: give a file name");
     fetch->output = arg;
     return 0;
+}
+
+//  The broker refused with bad_state: the job has no model. Say whether one
+//  may still come, by the job's state. Returns true when *cause was
+//  replaced, false (the broker's words kept) when the state is unknown.
+static bool
+s_no_model (conn_t *conn, int64_t id, char **cause)
+{
+    char *why = NULL;
+    json_t *job = cmd_job_status (conn, id, &why);
+    const char *state = json_string_value (json_object_get (job, "state"));
+    const char *error = json_string_value (json_object_get (job, "error"));
+    bool ended = state && (strcmp (state, "failed") == 0 || strcmp (state, "stopped") == 0
+                       ||  strcmp (state, "succeeded") == 0);
+    if (ended)
+        mt_fail (cause, "job %lld ended without a model (it is %s%s%s); there is nothing to "
+                 "fetch", (long long) id, state, error && *error ? ": " : "",
+                 error && *error ? error : "");
+    else
+    if (state)
+        mt_fail (cause, "job %lld is %s and has no model yet; `mtclient watch %lld` follows "
+                 "it to the end", (long long) id, state, (long long) id);
+    bool known = state != NULL;
+    json_decref (job);
+    free (why);
+    return known;
 }
 
 static int
@@ -53,19 +80,28 @@ s_exec (client_t *client, int argc, char **argv)
         mt_fail (&cause, "fetch: give a job id (usage: mtclient fetch JOB [-o FILE])");
         goto fail;
     }
-    if (cmd_parse_job (operands [0], &id, &cause))
+    if (cmd_parse_job (operands [0], &id, &cause)) {
+        client->usage_error = true;
         goto fail;
+    }
     if (fetch.output)
         path = strdup (fetch.output);
     else
     if (asprintf (&path, "job-%lld.safetensors", (long long) id) < 0)
         path = NULL;
-    conn = path ? cmd_connect (client) : NULL;
+    if (!path) {
+        mt_fail (&cause, "out of memory");
+        goto fail;
+    }
+    conn = cmd_connect (client, &code);
     if (!conn) {
         free (path);
-        return CMD_EXIT_ERROR;
+        return code;
     }
     if (conn_fetch (conn, id, path, &hash, &size, &cause)) {
+        const char *error = conn_error_code (conn);
+        if (error && strcmp (error, MT_ERR_BAD_STATE) == 0 && s_no_model (conn, id, &cause))
+            goto fail;
         char *why = cause;
         cause = NULL;
         mt_fail (&cause, "cannot fetch the model of job %lld: %s", (long long) id, why);

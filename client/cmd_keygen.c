@@ -117,8 +117,10 @@ s_exec (client_t *client, int argc, char **argv)
         mt_fail (&cause, "keygen: give a NAME (usage: mtclient keygen %s)", cmd_keygen_entry.usage);
         goto fail;
     }
-    if (s_check_name (operands [0], &cause))
+    if (s_check_name (operands [0], &cause)) {
+        client->usage_error = true;
         goto fail;
+    }
     if (asprintf (&public_path, "%s/%s", keygen.dir, operands [0]) < 0
     ||  asprintf (&secret_path, "%s/%s%s", keygen.dir, operands [0], MT_CURVE_SECRET_SUFFIX) < 0
     ||  !(cert = zcert_new ())) {

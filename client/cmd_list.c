@@ -97,9 +97,9 @@ s_exec (client_t *client, int argc, char **argv)
                        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
                    s_option, &list, operands, 0, &n, &cause))
         goto fail;
-    conn = cmd_connect (client);
+    conn = cmd_connect (client, &code);
     if (!conn)
-        return CMD_EXIT_ERROR;
+        return code;
     mt_msg_t *request = mt_msg_new ("LIST");
     if (list.state)
         json_object_set_new (mt_msg_body (request), "state", json_string (list.state));

@@ -25,9 +25,9 @@ s_exec (client_t *client, int argc, char **argv)
     int code = CMD_EXIT_OK;
     if (cmd_parse_job_command (client, &cmd_status_entry, argc, argv, &id, &cause))
         goto fail;
-    conn = cmd_connect (client);
+    conn = cmd_connect (client, &code);
     if (!conn)
-        return CMD_EXIT_ERROR;
+        return code;
     job = cmd_job_status (conn, id, &cause);
     if (!job)
         goto fail;

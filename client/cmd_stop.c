@@ -25,9 +25,9 @@ s_exec (client_t *client, int argc, char **argv)
     int code = CMD_EXIT_OK;
     if (cmd_parse_job_command (client, &cmd_stop_entry, argc, argv, &id, &cause))
         goto fail;
-    conn = cmd_connect (client);
+    conn = cmd_connect (client, &code);
     if (!conn)
-        return CMD_EXIT_ERROR;
+        return code;
     mt_msg_t *request = mt_msg_new ("STOP");
     json_object_set_new (mt_msg_body (request), "job", json_integer (id));
     if (conn_call (conn, &request, "JOB", &reply, &cause)) {

@@ -1,5 +1,6 @@
 /*  cmd_submit - `mtclient submit`: hash and upload the data, then submit the spec  */
 #include "cmd_submit.h"
+#include "columns.h"
 #include "mt/log.h"
 #include "mt/blob.h"
 #include "mt/util.h"
@@ -104,7 +105,9 @@ const cmd_entry_t cmd_submit_entry = {
         "  --no-shuffle           keep the row order in every epoch\n"
         "  --patience N           stop after N epochs without validation gain (default 0: off)\n"
         "  --init MODEL           warm-start from a local model file (uploaded)\n"
-        "  --checkpoint-every N   epochs between checkpoints (default 10; 0: only on stop)\n"
+        "  --checkpoint-every N   epochs between checkpoints (default 10; 0: only on stop); the\n"
+        "                         worker keeps them at least 10 s apart (mtworker\n"
+        "                         --checkpoint-min-ms)\n"
         "  --priority N           higher runs first, -1000 to 1000 (default 0)\n"
         "  --max-retries N        attempts after the first, 0 to 100 (default 3)\n"
         "  --time-limit SECONDS   wall-clock limit for the whole job (default 0: none)\n"
@@ -320,11 +323,34 @@ submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_o
         memcpy (spec->init_hash, PLACEHOLDER_HASH, sizeof spec->init_hash);
     char *why = NULL;
     if (mt_spec_validate (spec, &why)) {
+        client->usage_error = true;
         mt_fail (cause, "submit: %s", why);
         free (why);
         return -1;
     }
     return 0;
+}
+
+int
+submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts, char **cause)
+{
+    if (!opts->data_file)
+        return 0;
+    char *why = NULL;
+    columns_t *columns = columns_read (opts->data_file, spec->format, &why);
+    int rc = columns ? columns_require (columns, "--target", spec->target, cause) : -1;
+    for (int i = 0; rc == 0 && i < spec->n_features; i++)
+        rc = columns_require (columns, "--features", spec->features [i], cause);
+    if (!columns)
+        mt_fail (cause, "--data: %s", why);
+    else
+    if (rc == 0)
+        spec->format = columns_format (columns);
+    if (rc)
+        client->usage_error = true;
+    columns_destroy (&columns);
+    free (why);
+    return rc;
 }
 
 static int
@@ -403,10 +429,14 @@ s_exec (client_t *client, int argc, char **argv)
     int64_t data_size = 0, init_size = 0, job = 0;
     int code = CMD_EXIT_ERROR;
     if (submit_parse (client, argc, argv, &spec, &opts, &cause)
-    ||  (opts.data_file && s_hash_local ("--data", opts.data_file, spec.data_hash, &data_size, &cause))
-    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause)))
+    ||  submit_check_data (client, &spec, &opts, &cause))
         goto fail;
-    conn = cmd_connect (client);
+    if ((opts.data_file && s_hash_local ("--data", opts.data_file, spec.data_hash, &data_size, &cause))
+    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause))) {
+        client->usage_error = true;     // a file that cannot be used; nothing was sent
+        goto fail;
+    }
+    conn = cmd_connect (client, &code);
     if (!conn)
         goto done;
     if ((opts.data_file && s_upload (conn, opts.data_file, spec.data_hash, data_size, &cause))

@@ -21,9 +21,17 @@ typedef struct {
 //  with the defaults; the caller mt_spec_clear's it in any case) and opts,
 //  then validate the spec locally, with placeholder hashes for the files
 //  still to be hashed. Global options are taken into client. Returns 0, or
-//  -1 with *cause naming the flag (client->usage_error for unknown flags and
-//  missing values).
+//  -1 with *cause naming the flag and client->usage_error.
 int submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec,
                   submit_opts_t *opts, char **cause);
+
+//  When --data names a local file, check its header (read alone, never the
+//  whole file) for the --target and --features columns, and resolve
+//  spec->format auto to the format it was read as (by the file's name, then
+//  its content), so the workers, which see only the bytes, read it the same
+//  way. Returns 0, or -1 with *cause naming the flag and listing the file's
+//  columns, and client->usage_error.
+int submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
+                       char **cause);
 
 #endif

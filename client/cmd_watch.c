@@ -7,17 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define WATCH_POLL_MS   500     // between STATUS requests
-#define WATCH_BAR       24      // characters in the progress bar
+#define WATCH_PLAIN_MS  1000    // between progress lines when stdout is not a terminal
 
 //  What was shown last, to print only changes.
 typedef struct {
     char state [16];
     int64_t attempt;
-    int64_t epoch;
+    double step;                // progress step shown last, -1 for none
+    int64_t shown_ms;           // monotonic time of the last plain progress line
+    int reports;                // STATUS replies seen
     bool live;                  // a \r line is on the screen
 } s_watch_t;
 
@@ -25,6 +26,7 @@ static int s_exec (client_t *client, int argc, char **argv);
 static bool s_ended (const char *state);
 static void s_end_line (s_watch_t *watch);
 static void s_show (client_t *client, s_watch_t *watch, int64_t id, json_t *job);
+static void s_show_progress (client_t *client, s_watch_t *watch, json_t *job);
 static void s_live (const char *line);
 static int s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job);
 
@@ -32,7 +34,9 @@ const cmd_entry_t cmd_watch_entry = {
     .name = "watch",
     .usage = "JOB",
     .summary = "follow a job's progress until it ends; exit 0 only if it succeeded",
-    .help = "  --json    print nothing while it runs, then the final job map\n",
+    .help = "  --json    print nothing while it runs, then the final job map\n"
+            "On a terminal it redraws one progress line fit to its width; otherwise it\n"
+            "prints a plain line when the progress changes, at most one a second.\n",
     .exec = s_exec,
 };
 
@@ -53,21 +57,11 @@ s_end_line (s_watch_t *watch)
     watch->live = false;
 }
 
-//  Redraw line in place, cut to the terminal's width so it never wraps.
+//  Redraw line in place (render_progress_fit made it fit the width).
 static void
 s_live (const char *line)
 {
-    struct winsize ws;
-    size_t columns = ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1
-                   ? ws.ws_col - 1 : 79;
-    size_t bytes = 0, shown = 0;
-    while (line [bytes] && shown < columns) {
-        bytes++;
-        while ((line [bytes] & 0xc0) == 0x80)
-            bytes++;            // the rest of a UTF-8 sequence
-        shown++;
-    }
-    printf ("\r%.*s\033[K", (int) bytes, line);
+    printf ("\r%s\033[K", line);
     fflush (stdout);
 }
 
@@ -76,8 +70,9 @@ s_show (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
 {
     const char *state = json_string_value (json_object_get (job, "state"));
     int64_t attempt = json_integer_value (json_object_get (job, "attempt"));
-    int64_t epoch = json_integer_value (json_object_get (json_object_get (job, "progress"), "epoch"));
-    if (!state || client->json)
+    bool first = watch->reports++ == 0;
+    //  A job over at the first look gets its final line only (s_finish)
+    if (!state || client->json || (first && s_ended (state)))
         return;
     if (strcmp (state, watch->state) || attempt != watch->attempt) {
         s_end_line (watch);
@@ -87,23 +82,41 @@ s_show (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
         fflush (stdout);
         snprintf (watch->state, sizeof watch->state, "%s", state);
         watch->attempt = attempt;
+        watch->step = -1;
     }
-    if (strcmp (state, "running") && strcmp (state, "stopping"))
-        return;
-    char *line = render_progress (job, WATCH_BAR, client->utf8);
-    if (!line)
-        return;
+    if (strcmp (state, "running") == 0 || strcmp (state, "stopping") == 0)
+        s_show_progress (client, watch, job);
+}
+
+//  On a terminal, redraw the bar; elsewhere (a log, a pipe) print a plain
+//  line, without a bar, only once the worker has reported and when the step
+//  moved, at most one a WATCH_PLAIN_MS.
+static void
+s_show_progress (client_t *client, s_watch_t *watch, json_t *job)
+{
+    json_t *progress = json_object_get (job, "progress");
+    json_t *step = json_object_get (progress, "step");
     if (client->tty) {
-        s_live (line);
-        watch->live = true;
+        char *line = render_progress_fit (job, cmd_terminal_width (), client->utf8);
+        if (line) {
+            s_live (line);
+            watch->live = true;
+        }
+        free (line);
+        return;
     }
-    else
-    if (epoch != watch->epoch) {
+    int64_t now = mt_mono_ms ();
+    if (!json_is_number (step) || json_number_value (step) == watch->step
+    ||  (watch->shown_ms && now - watch->shown_ms < WATCH_PLAIN_MS))
+        return;
+    char *line = render_progress (job, 0, client->utf8);
+    if (line) {
         printf ("%s\n", line);
         fflush (stdout);
     }
-    watch->epoch = epoch;
     free (line);
+    watch->step = json_number_value (step);
+    watch->shown_ms = now;
 }
 
 static int
@@ -140,7 +153,7 @@ s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
 int
 cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
 {
-    s_watch_t watch = { "", -1, -1, false };
+    s_watch_t watch = { .state = "", .attempt = -1, .step = -1 };
     while (true) {
         char *cause = NULL;
         json_t *job = cmd_job_status (conn, id, &cause);
@@ -172,10 +185,11 @@ s_exec (client_t *client, int argc, char **argv)
         free (cause);
         return code;
     }
-    conn_t *conn = cmd_connect (client);
+    int code = CMD_EXIT_OK;
+    conn_t *conn = cmd_connect (client, &code);
     if (!conn)
-        return CMD_EXIT_ERROR;
-    int code = cmd_watch_job (client, conn, id);
+        return code;
+    code = cmd_watch_job (client, conn, id);
     conn_destroy (&conn);
     return code;
 }

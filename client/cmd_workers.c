@@ -29,9 +29,9 @@ s_exec (client_t *client, int argc, char **argv)
                        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
                    NULL, NULL, operands, 0, &n, &cause))
         goto fail;
-    conn = cmd_connect (client);
+    conn = cmd_connect (client, &code);
     if (!conn)
-        return CMD_EXIT_ERROR;
+        return code;
     mt_msg_t *request = mt_msg_new ("WORKERS");
     workers = cmd_request (conn, &request, "WORKERS", "workers", JSON_ARRAY, &cause);
     if (!workers)

@@ -26,6 +26,8 @@ struct conn_t {
     const char *hint;           // added to a timeout's message
 };
 
+#define CONN_DEFAULT_CLIENTS "tcp://127.0.0.1:5555"    // mtbroker's default --clients
+
 //  CURVE refuses an unknown key by closing the handshake: to the client
 //  that is silence, so a timeout with keys may mean either
 #define CONN_HINT       "is mtbroker running? (--broker, MT_BROKER)"
@@ -87,7 +89,7 @@ conn_new_curve (const char *endpoint, int timeout_ms, const char *cert, const ch
     }
     if (zsock_connect (self->sock, "%s", endpoint)) {
         mt_fail (cause, "cannot connect to '%s' (%s); give an endpoint like %s with --broker",
-                 endpoint, zmq_strerror (zmq_errno ()), "tcp://127.0.0.1:5555");
+                 endpoint, zmq_strerror (zmq_errno ()), CONN_DEFAULT_CLIENTS);
         goto err;
     }
     self->poller = zpoller_new (self->sock, NULL);
@@ -200,7 +202,14 @@ s_check_reply (conn_t *self, mt_msg_t *reply, const char *expect, char **cause)
         mt_msg_get_str (reply, "code", 64, &code, NULL);
         mt_msg_get_str (reply, "text", MT_MAX_STRING, &text, NULL);
         snprintf (self->error_code, sizeof self->error_code, "%s", code);
-        return mt_fail (cause, "%s (%s)", text, code);
+        //  mtclient pointed at the port workers use: say which one it wants
+        bool workers = strcmp (code, MT_ERR_BAD_COMMAND) == 0
+                    && strstr (text, "on the workers socket");
+        return mt_fail (cause, "%s (%s)%s%s%s", text, code,
+                        workers ? "; " : "", workers ? self->endpoint : "",
+                        workers ? " is the broker's workers socket: point --broker (or "
+                                  "MT_BROKER) at its clients socket (default "
+                                  CONN_DEFAULT_CLIENTS ", mtbroker --clients)" : "");
     }
     if (!mt_msg_is (reply, expect))
         return mt_fail (cause, "the broker answered %s where %s was expected; "

@@ -18,6 +18,17 @@ typedef struct {
     bool *marks;                // per cell: a validation point
 } s_canvas_t;
 
+//  The parts of a progress line, in the order shown.
+enum { RENDER_PART_PERCENT, RENDER_PART_EPOCH, RENDER_PART_STEP, RENDER_PART_LOSS,
+       RENDER_PART_VAL_LOSS, RENDER_PART_METRIC, RENDER_PART_SPEED, RENDER_PART_ETA,
+       RENDER_PARTS };
+#define RENDER_PART         48      // bytes of one part's text
+
+typedef struct {
+    char text [RENDER_PARTS][RENDER_PART];  // "" when the job map lacks it
+    double done;                // 0 .. 1
+} s_progress_t;
+
 typedef struct {
     double xmin, xmax, ymin, ymax;
     bool log_y;                 // plot log10 of the losses
@@ -37,6 +48,10 @@ static void s_cells_print (FILE *out, char **cells, int cols, int rows);
 static void s_job_attempts (FILE *out, json_t *attempts);
 static void s_job_spec (FILE *out, json_t *spec);
 static const char *s_metric_label (json_t *job);
+static void s_progress_parts (json_t *job, s_progress_t *parts);
+static char *s_progress_line (const s_progress_t *parts, unsigned shown, int bar_width,
+                              bool utf8);
+static int s_columns (const char *text);
 
 //  A number field: integer or real, not nil.
 static bool
@@ -274,14 +289,11 @@ s_metric_label (json_t *job)
     return strcmp (task, "classification") == 0 ? "val_acc" : "val_r2";
 }
 
-char *
-render_progress (json_t *job, int bar_width, bool utf8)
+//  The parts of a progress line from a job map; "" for what it lacks.
+static void
+s_progress_parts (json_t *job, s_progress_t *parts)
 {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream (&text, &size);
-    if (!out)
-        return NULL;
+    memset (parts, 0, sizeof *parts);
     json_t *progress = json_object_get (job, "progress");
     double epoch = 0, epochs = 0, step = 0, steps = 0, value;
     s_num (progress, "epoch", &epoch);
@@ -293,28 +305,104 @@ render_progress (json_t *job, int bar_width, bool utf8)
     double done = steps > 0 ? step / steps : epochs > 0 ? epoch / epochs : 0;
     if (strcmp (s_str (job, "state", ""), "succeeded") == 0)
         done = 1;
-    done = fmin (1, fmax (0, done));
-    int filled = (int) lround (done * bar_width);
-    fputc ('[', out);
-    for (int i = 0; i < bar_width; i++)
-        fputs (i < filled ? (utf8 ? "\u2588" : "#") : (utf8 ? "\u2591" : "."), out);
-    fprintf (out, "] %3.0f%%  epoch %.0f/%.0f  step %.0f", done * 100, epoch, epochs, step);
+    parts->done = fmin (1, fmax (0, done));
+    char (*text) [RENDER_PART] = parts->text;
+    snprintf (text [RENDER_PART_PERCENT], RENDER_PART, "%.0f%%", parts->done * 100);
+    snprintf (text [RENDER_PART_EPOCH], RENDER_PART, "epoch %.0f/%.0f", epoch, epochs);
+    snprintf (text [RENDER_PART_STEP], RENDER_PART, "step %.0f", step);
     if (s_num (progress, "loss", &value))
-        fprintf (out, "  loss %.4g", value);
+        snprintf (text [RENDER_PART_LOSS], RENDER_PART, "loss %.4g", value);
     if (s_num (progress, "val_loss", &value))
-        fprintf (out, "  val_loss %.4g", value);
+        snprintf (text [RENDER_PART_VAL_LOSS], RENDER_PART, "val_loss %.4g", value);
     if (s_num (progress, "val_metric", &value))
-        fprintf (out, "  %s %.4g", s_metric_label (job), value);
+        snprintf (text [RENDER_PART_METRIC], RENDER_PART, "%s %.4g", s_metric_label (job), value);
     if (s_num (progress, "samples_per_sec", &value) && value > 0)
-        fprintf (out, "  %.0f samples/s", value);
-    if (s_num (progress, "eta_s", &value) && done < 1
+        snprintf (text [RENDER_PART_SPEED], RENDER_PART, "%.0f samples/s", value);
+    if (s_num (progress, "eta_s", &value) && parts->done < 1
     &&  strcmp (s_str (job, "state", "running"), "running") == 0) {
         char eta [32];
         render_duration (value, eta, sizeof eta);
-        fprintf (out, "  ETA %s", eta);
+        snprintf (text [RENDER_PART_ETA], RENDER_PART, "ETA %s", eta);
     }
+}
+
+//  The line of the parts whose bit is set in shown, with a bar of bar_width
+//  cells first (none when 0). Caller frees.
+static char *
+s_progress_line (const s_progress_t *parts, unsigned shown, int bar_width, bool utf8)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    if (bar_width > 0) {
+        int filled = (int) lround (parts->done * bar_width);
+        fputc ('[', out);
+        for (int i = 0; i < bar_width; i++)
+            fputs (i < filled ? (utf8 ? "\u2588" : "#") : (utf8 ? "\u2591" : "."), out);
+        //  The percent right-aligned after a bar, so the line does not jump
+        fprintf (out, "] %4s", parts->text [RENDER_PART_PERCENT]);
+    }
+    else
+        fputs (parts->text [RENDER_PART_PERCENT], out);
+    for (int i = RENDER_PART_PERCENT + 1; i < RENDER_PARTS; i++)
+        if ((shown & (1u << i)) && parts->text [i][0])
+            fprintf (out, "  %s", parts->text [i]);
     fclose (out);
     return text;
+}
+
+//  Characters on screen: UTF-8 continuation bytes take no column.
+static int
+s_columns (const char *text)
+{
+    int columns = 0;
+    for (; text && *text; text++)
+        columns += (*text & 0xc0) != 0x80;
+    return columns;
+}
+
+char *
+render_progress (json_t *job, int bar_width, bool utf8)
+{
+    s_progress_t parts;
+    s_progress_parts (job, &parts);
+    return s_progress_line (&parts, ~0u, bar_width, utf8);
+}
+
+char *
+render_progress_fit (json_t *job, int width, bool utf8)
+{
+    //  What goes first when the line is too long: the bar shrinks to its
+    //  least, then these parts go, least important first; the bar itself
+    //  goes before the ETA
+    static const int drop [] = { RENDER_PART_STEP, RENDER_PART_VAL_LOSS, RENDER_PART_SPEED,
+                                 -1, RENDER_PART_ETA, RENDER_PART_METRIC, RENDER_PART_LOSS,
+                                 RENDER_PART_EPOCH };
+    s_progress_t parts;
+    s_progress_parts (job, &parts);
+    unsigned shown = ~0u;
+    int bar = RENDER_BAR_MAX;
+    char *line = s_progress_line (&parts, shown, bar, utf8);
+    for (size_t next = 0; line && s_columns (line) > width; ) {
+        int over = s_columns (line) - width;
+        if (bar > RENDER_BAR_MIN)
+            bar = bar - over > RENDER_BAR_MIN ? bar - over : RENDER_BAR_MIN;
+        else
+        if (next == sizeof drop / sizeof drop [0])
+            break;              // the percent alone: never cut it
+        else
+        if (drop [next] < 0) {
+            bar = 0;
+            next++;
+        }
+        else
+            shown &= ~(1u << drop [next++]);
+        free (line);
+        line = s_progress_line (&parts, shown, bar, utf8);
+    }
+    return line;
 }
 
 void

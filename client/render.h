@@ -9,6 +9,8 @@
 
 #define RENDER_CURVE_WIDTH  60      // plot columns (characters)
 #define RENDER_CURVE_HEIGHT 12      // plot rows (lines)
+#define RENDER_BAR_MAX      24      // progress bar cells when the line has room
+#define RENDER_BAR_MIN      8       // the least a bar shrinks to before it goes
 
 //  The loss curve of a job's history ([[step, epoch, loss, val_loss,
 //  val_metric], ...], nil for missing values): train loss as a line and
@@ -19,8 +21,16 @@
 char *render_curve (json_t *history, int width, int height, bool utf8);
 
 //  One line of progress for a job map: bar, percent, epoch/epochs, step,
-//  loss, validation loss and metric, samples/s, ETA. Caller frees.
+//  loss, validation loss and metric, samples/s, ETA. bar_width 0: no bar,
+//  the line starts at the percent. Caller frees.
 char *render_progress (json_t *job, int bar_width, bool utf8);
+
+//  The same line fit into width characters: the bar shrinks from
+//  RENDER_BAR_MAX to RENDER_BAR_MIN cells, then whole parts go, least
+//  important first: step, val_loss, samples/s, the bar, ETA, the metric,
+//  loss, epoch. The percent always stays, so a width below it is exceeded;
+//  no part is ever cut. Caller frees; NULL when out of memory.
+char *render_progress_fit (json_t *job, int width, bool utf8);
 
 //  The full status of one job map (with history) as for `mtclient status`.
 void render_job (FILE *out, json_t *job, bool utf8);

@@ -64,12 +64,12 @@ MT_CERT= MT_BROKER_KEY= client_refused || fail "a client without keys was let in
 ok "client without keys refused"
 rc=0
 out=$(MT_BROKER_KEY= "$CLIENT" --timeout 1 list 2>&1) || rc=$?
-[ "$rc" -eq 1 ] && echo "$out" | grep -q "needs both --cert" \
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "needs both --cert" \
     || fail "--cert without --broker-key said '$out' (exit $rc)"
 cp "$O/alice" "$T/public-only"
 rc=0
 out=$("$CLIENT" --cert "$T/public-only" list 2>&1) || rc=$?
-[ "$rc" -eq 1 ] && echo "$out" | grep -q "public-only: holds no secret key" \
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "public-only: holds no secret key" \
     || fail "a public cert as --cert said '$out' (exit $rc)"
 ok "key options: both needed; --cert must hold a secret key"
 

@@ -1,7 +1,9 @@
 /*  test_client - mtclient without a broker: flags into specs, rendering, timeouts, transfers  */
 #include "cmd.h"
 #include "cmd_submit.h"
+#include "columns.h"
 #include "conn.h"
+#include "model.h"
 #include "render.h"
 #include "testutil.h"
 
@@ -10,10 +12,99 @@
 #include "mt/util.h"
 
 #include <czmq.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FAKE_MODEL_SIZE (3 * CONN_CHUNK + 1234)     // bytes the fake broker serves
+
+//  A fresh temp folder for one test (the caller removes it).
+static void
+s_temp_dir (char *dir, size_t size)
+{
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (dir, size, "%s/test_client.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    CHECK (mkdtemp (dir));
+}
+
+static void
+s_write_file (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "wb");
+    CHECK (file);
+    CHECK (fwrite (text, 1, strlen (text), file) == strlen (text));
+    fclose (file);
+}
+
+//  What fd 1 or 2 got while it pointed at path; caller frees.
+static char *
+s_slurp (const char *path)
+{
+    FILE *file = fopen (path, "rb");
+    CHECK (file);
+    char *text = calloc (1, 1 << 20);
+    size_t got = fread (text, 1, (1 << 20) - 1, file);
+    text [got] = 0;
+    fclose (file);
+    return text;
+}
+
+//  Run mtclient with argv (NULL-terminated, argv [0] "mtclient") and its
+//  stdout and stderr in files. Returns the exit code; *out and *err (caller
+//  frees) get what it printed.
+static int
+s_run (char **argv, char **out, char **err)
+{
+    int argc = 0;
+    while (argv [argc])
+        argc++;
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    const char *out_path = test_path (dir, "stdout"), *err_path = test_path (dir, "stderr");
+    fflush (stdout);
+    fflush (stderr);
+    int saved_out = dup (1), saved_err = dup (2);
+    int out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK (saved_out >= 0 && saved_err >= 0 && out_fd >= 0 && err_fd >= 0);
+    dup2 (out_fd, 1);
+    dup2 (err_fd, 2);
+    int code = cmd_main (argc, argv);
+    fflush (stdout);
+    fflush (stderr);
+    dup2 (saved_out, 1);
+    dup2 (saved_err, 2);
+    close (saved_out);
+    close (saved_err);
+    close (out_fd);
+    close (err_fd);
+    *out = s_slurp (out_path);
+    *err = s_slurp (err_path);
+    unlink (out_path);
+    unlink (err_path);
+    CHECK (rmdir (dir) == 0);
+    return code;
+}
+
+//  mtclient with these arguments must exit code, print one line on stderr
+//  that holds needle, and nothing on stdout.
+static void
+s_exits (int code, const char *needle, char **argv)
+{
+    char *out = NULL, *err = NULL;
+    int got = s_run (argv, &out, &err);
+    CHECK_MSG (got == code, "'%s %s ...' exited %d, not %d: %s", argv [1], argv [2], got, code, err);
+    CHECK_STR_CONTAINS (err, needle);
+    CHECK_MSG (strchr (err, '\n') == err + strlen (err) - 1, "more than one line: %s", err);
+    CHECK_STR_EQ (out, "");
+    free (out);
+    free (err);
+}
+#define EXITS(code, needle, ...) do { char *a_ [] = { "mtclient", __VA_ARGS__, NULL }; \
+    s_exits (code, needle, a_); } while (0)
 
 //  Run submit_parse on a NULL-terminated list of arguments.
 static int
@@ -117,40 +208,40 @@ test_submit_every_flag (void)
 static void
 test_submit_bad_flags (void)
 {
-    PARSE_FAILS (false, "--lr: 'abc' is not a number", "--data", "d", "--target", "y", "--lr", "abc");
-    PARSE_FAILS (false, "--lr", "--data", "d", "--target", "y", "--lr", "nan");
-    PARSE_FAILS (false, "--lr", "--data", "d", "--target", "y", "--lr", "1e999");
-    PARSE_FAILS (false, "--lr", "--data", "d", "--target", "y", "--lr", "-1");
-    PARSE_FAILS (false, "--lr", "--data", "d", "--target", "y", "--lr", "0.1x");
-    PARSE_FAILS (false, "--epochs: '1.5' is not a whole number", "--data", "d", "--target", "y",
+    PARSE_FAILS (true, "--lr: 'abc' is not a number", "--data", "d", "--target", "y", "--lr", "abc");
+    PARSE_FAILS (true, "--lr", "--data", "d", "--target", "y", "--lr", "nan");
+    PARSE_FAILS (true, "--lr", "--data", "d", "--target", "y", "--lr", "1e999");
+    PARSE_FAILS (true, "--lr", "--data", "d", "--target", "y", "--lr", "-1");
+    PARSE_FAILS (true, "--lr", "--data", "d", "--target", "y", "--lr", "0.1x");
+    PARSE_FAILS (true, "--epochs: '1.5' is not a whole number", "--data", "d", "--target", "y",
                  "--epochs", "1.5");
-    PARSE_FAILS (false, "--epochs", "--data", "d", "--target", "y", "--epochs", "0");
-    PARSE_FAILS (false, "--batch-size", "--data", "d", "--target", "y", "--batch-size", "99999999999");
-    PARSE_FAILS (false, "--seed", "--data", "d", "--target", "y", "--seed", "-1");
-    PARSE_FAILS (false, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,,64");
-    PARSE_FAILS (false, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,x");
-    PARSE_FAILS (false, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,0");
-    PARSE_FAILS (false, "--features", "--data", "d", "--target", "y", "--features", "a,,b");
-    PARSE_FAILS (false, "--features", "--data", "d", "--target", "y", "--features", "a,y");
-    PARSE_FAILS (false, "--task: 'foo' is not one of", "--data", "d", "--target", "y", "--task", "foo");
-    PARSE_FAILS (false, "--optimizer", "--data", "d", "--target", "y", "--optimizer", "rmsprop");
-    PARSE_FAILS (false, "--activation", "--data", "d", "--target", "y", "--activation", "gelu");
-    PARSE_FAILS (false, "--schedule", "--data", "d", "--target", "y", "--schedule", "step");
-    PARSE_FAILS (false, "--format", "--data", "d", "--target", "y", "--format", "xml");
-    PARSE_FAILS (false, "--momentum", "--data", "d", "--target", "y", "--momentum", "1.5");
-    PARSE_FAILS (false, "--val-split", "--data", "d", "--target", "y", "--val-split", "0.95");
-    PARSE_FAILS (false, "--nesterov", "--data", "d", "--target", "y", "--nesterov");
-    PARSE_FAILS (false, "--patience", "--data", "d", "--target", "y", "--patience", "2",
+    PARSE_FAILS (true, "--epochs", "--data", "d", "--target", "y", "--epochs", "0");
+    PARSE_FAILS (true, "--batch-size", "--data", "d", "--target", "y", "--batch-size", "99999999999");
+    PARSE_FAILS (true, "--seed", "--data", "d", "--target", "y", "--seed", "-1");
+    PARSE_FAILS (true, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,,64");
+    PARSE_FAILS (true, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,x");
+    PARSE_FAILS (true, "--hidden", "--data", "d", "--target", "y", "--hidden", "64,0");
+    PARSE_FAILS (true, "--features", "--data", "d", "--target", "y", "--features", "a,,b");
+    PARSE_FAILS (true, "--features", "--data", "d", "--target", "y", "--features", "a,y");
+    PARSE_FAILS (true, "--task: 'foo' is not one of", "--data", "d", "--target", "y", "--task", "foo");
+    PARSE_FAILS (true, "--optimizer", "--data", "d", "--target", "y", "--optimizer", "rmsprop");
+    PARSE_FAILS (true, "--activation", "--data", "d", "--target", "y", "--activation", "gelu");
+    PARSE_FAILS (true, "--schedule", "--data", "d", "--target", "y", "--schedule", "step");
+    PARSE_FAILS (true, "--format", "--data", "d", "--target", "y", "--format", "xml");
+    PARSE_FAILS (true, "--momentum", "--data", "d", "--target", "y", "--momentum", "1.5");
+    PARSE_FAILS (true, "--val-split", "--data", "d", "--target", "y", "--val-split", "0.95");
+    PARSE_FAILS (true, "--nesterov", "--data", "d", "--target", "y", "--nesterov");
+    PARSE_FAILS (true, "--patience", "--data", "d", "--target", "y", "--patience", "2",
                  "--val-split", "0");
-    PARSE_FAILS (false, "--priority", "--data", "d", "--target", "y", "--priority", "5000");
-    PARSE_FAILS (false, "--time-limit", "--data", "d", "--target", "y", "--time-limit", "-3");
-    PARSE_FAILS (false, "--name", "--data", "d", "--target", "y", "--name", "a/b");
-    PARSE_FAILS (false, "--key", "--data", "d", "--target", "y", "--key", "");
-    PARSE_FAILS (false, "--target", "--data", "d");
-    PARSE_FAILS (false, "--data-path", "--target", "y");
-    PARSE_FAILS (false, "--data-path", "--data", "d", "--data-path", "p", "--target", "y");
-    PARSE_FAILS (false, "--timeout", "--data", "d", "--target", "y", "--timeout", "0");
-    //  Usage errors: unknown options, missing values, stray operands
+    PARSE_FAILS (true, "--priority", "--data", "d", "--target", "y", "--priority", "5000");
+    PARSE_FAILS (true, "--time-limit", "--data", "d", "--target", "y", "--time-limit", "-3");
+    PARSE_FAILS (true, "--name", "--data", "d", "--target", "y", "--name", "a/b");
+    PARSE_FAILS (true, "--key", "--data", "d", "--target", "y", "--key", "");
+    PARSE_FAILS (true, "--target", "--data", "d");
+    PARSE_FAILS (true, "--data-path", "--target", "y");
+    PARSE_FAILS (true, "--data-path", "--data", "d", "--data-path", "p", "--target", "y");
+    PARSE_FAILS (true, "--timeout", "--data", "d", "--target", "y", "--timeout", "0");
+    //  Unknown options, missing values, stray operands
     PARSE_FAILS (true, "unknown option '--bogus'", "--data", "d", "--target", "y", "--bogus");
     PARSE_FAILS (true, "--target needs a value", "--data", "d", "--target");
     PARSE_FAILS (true, "unexpected argument 'extra'", "--data", "d", "--target", "y", "extra");
@@ -383,12 +474,378 @@ test_usage (void)
     char *missing [] = { "mtclient", "status", NULL };
     CHECK (cmd_main (2, missing) == CMD_EXIT_USAGE);
     char *badjob [] = { "mtclient", "stop", "x", NULL };
-    CHECK (cmd_main (3, badjob) == CMD_EXIT_ERROR);
+    CHECK (cmd_main (3, badjob) == CMD_EXIT_USAGE);
     char *predict [] = { "mtclient", "predict", "--model", "/nonexistent/m", "--data", "/nonexistent/d", NULL };
-    CHECK (cmd_main (6, predict) == CMD_EXIT_ERROR);
+    CHECK (cmd_main (6, predict) == CMD_EXIT_USAGE);
     for (const char *name = "submit"; name; name = NULL)
         CHECK (cmd_find (name) == &cmd_submit_entry);
     CHECK (cmd_find ("nope") == NULL);
+}
+
+//  Every value refused before a request is sent is a usage error (exit 2),
+//  with one line naming what to fix; the help says so
+static void
+test_exit_codes (void)
+{
+    //  Nothing answers there: a request sent by mistake exits 3, not 2
+    setenv ("MT_BROKER", "tcp://127.0.0.1:9", 1);
+    char data [4096];
+    snprintf (data, sizeof data, "%s", test_data ("sample_dataset.csv"));
+    EXITS (2, "--hidden", "submit", "--data", data, "--target", "y", "--hidden", "abc");
+    EXITS (2, "--hidden", "submit", "--data", data, "--target", "y", "--hidden", "64,,64");
+    EXITS (2, "--lr", "submit", "--data", data, "--target", "y", "--lr", "-1");
+    EXITS (2, "--lr", "submit", "--data", data, "--target", "y", "--lr", "0");
+    EXITS (2, "--target", "submit", "--data", data);
+    EXITS (2, "--data", "submit", "--target", "y");
+    EXITS (2, "--epochs", "submit", "--data", data, "--target", "y", "--epochs", "0");
+    EXITS (2, "nonexistent.csv", "submit", "--data", "/nonexistent.csv", "--target", "y");
+    EXITS (2, "--target: no column 'z' in sample_dataset.csv; its columns are: x, y",
+           "submit", "--data", data, "--target", "z");
+    EXITS (2, "--features: no column 'nope' in sample_dataset.csv; its columns are: x, y",
+           "submit", "--data", data, "--target", "y", "--features", "nope");
+    EXITS (2, "'abc' is not a job id", "status", "abc");
+    EXITS (2, "'0' is not a job id", "watch", "0");
+    EXITS (2, "'x' is not a job id", "fetch", "x");
+    EXITS (2, "--state: 'nope' is not one of", "list", "--state", "nope");
+    EXITS (2, "--limit: 0 is out of range", "list", "--limit", "0");
+    EXITS (2, "--timeout: 0 is out of range", "list", "--timeout", "0");
+    EXITS (2, "--timeout: 'abc' is not a number", "--timeout", "abc", "list");
+    EXITS (2, "--timeout: 'abc' is not a number", "workers", "--timeout", "abc");
+    //  So is a connection that cannot be set up (tests/integration/test_keys.sh)
+    EXITS (2, "--broker", "--broker", "nonsense", "list");
+    EXITS (2, "--broker-key", "list", "--cert", "/nonexistent/alice_secret");
+    EXITS (2, "is not a key name", "keygen", ".hidden");
+    EXITS (2, "is not a safetensors file", "predict", "--model", data, "--data", data);
+    unsetenv ("MT_BROKER");
+
+    char *help [] = { "mtclient", "help", NULL };
+    char *out = NULL, *err = NULL;
+    CHECK (s_run (help, &out, &err) == 0);
+    CHECK_STR_CONTAINS (out, "  1  the work failed: the broker answered with an error");
+    CHECK_STR_CONTAINS (out, "  2  a usage error, refused before anything is sent or written");
+    CHECK_STR_CONTAINS (out, "a bad value of an option or argument");
+    CHECK_STR_CONTAINS (out, "  3  no answer from the broker within --timeout");
+    free (out);
+    free (err);
+}
+
+//  The columns of name (written with text) joined by '|', or the cause.
+static char *
+s_columns_of (const char *dir, const char *name, const char *text, mt_format_t format)
+{
+    const char *path = test_path (dir, name);
+    if (text)
+        s_write_file (path, text);
+    char *cause = NULL;
+    columns_t *columns = columns_read (path, format, &cause);
+    if (text)
+        unlink (path);
+    if (!columns)
+        return cause;
+    char *joined = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&joined, &size);
+    for (size_t i = 0; i < columns_size (columns); i++)
+        fprintf (out, "%s%s", i ? "|" : "", columns_name (columns, i));
+    fprintf (out, "%s", columns_format (columns) == MT_FORMAT_JSONL ? " (jsonl)" : "");
+    fclose (out);
+    columns_destroy (&columns);
+    columns_destroy (&columns);
+    free (cause);
+    return joined;
+}
+
+static void
+test_columns (void)
+{
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    struct { const char *name, *text; mt_format_t format; const char *want; } cases [] = {
+        { "plain.csv", "a,b,y\n1,2,3\n", MT_FORMAT_AUTO, "a|b|y" },
+        { "bom.csv", "\xEF\xBB\xBF\"a\", b ,\"c,d\"\r\n1,2,3\r\n", MT_FORMAT_AUTO, "a|b|c,d" },
+        { "blank.csv", "\n\r\n  x,\"new\nline\"\n1,2\n", MT_FORMAT_AUTO, "x|new\nline" },
+        { "quotes.csv", "\"say \"\"hi\"\"\",y\n", MT_FORMAT_AUTO, "say \"hi\"|y" },
+        { "nolf.csv", "a,b", MT_FORMAT_AUTO, "a|b" },
+        { "noext", "  {\"p\": 1, \"q\": 2}\n{\"p\": 3}\n", MT_FORMAT_AUTO, "p|q (jsonl)" },
+        { "noext.txt", "p,q\n", MT_FORMAT_AUTO, "p|q" },
+        { "data.jsonl", "\xEF\xBB\xBF\n \t\n{\"k\": 1, \"y\": 2}\r\n", MT_FORMAT_AUTO, "k|y (jsonl)" },
+        { "data.NDJSON", "{\"k\": 1}", MT_FORMAT_AUTO, "k (jsonl)" },
+        { "obj.csv", "{a,b}\n", MT_FORMAT_AUTO, "{a|b}" },
+        { "forced.csv", "{\"a\": 1, \"b\": 2}\n", MT_FORMAT_JSONL, "a|b (jsonl)" },
+        //  Failures name the file and what is wrong
+        { "empty.csv", "", MT_FORMAT_AUTO, "empty.csv: empty file (no header row)" },
+        { "blank2.csv", "\n\r\n\n", MT_FORMAT_AUTO, "empty file (no header row)" },
+        { "empty.jsonl", "\n  \n", MT_FORMAT_AUTO, "empty file (no JSON object)" },
+        { "open.csv", "\"a,b\n1,2\n", MT_FORMAT_AUTO, "open.csv:1: column 1 of the header row: "
+          "unterminated quoted field" },
+        { "after.csv", "\"a\"x,b\n", MT_FORMAT_AUTO, "text after a closing quote" },
+        { "list.jsonl", "[1, 2]\n", MT_FORMAT_AUTO, "list.jsonl:1: the first line is not a JSON "
+          "object" },
+        { "nokeys.jsonl", "\n{}\n", MT_FORMAT_AUTO, "nokeys.jsonl:2: the first line is not a JSON "
+          "object" },
+        { "bad.jsonl", "{nope\n", MT_FORMAT_AUTO, "bad.jsonl:1: invalid JSON" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char *got = s_columns_of (dir, cases [i].name, cases [i].text, cases [i].format);
+        CHECK_MSG (got && strstr (got, cases [i].want), "%s: got '%s', expected '%s'",
+                   cases [i].name, got ? got : "(null)", cases [i].want);
+        free (got);
+    }
+    char *got = s_columns_of (dir, "missing.csv", NULL, MT_FORMAT_AUTO);
+    CHECK_STR_CONTAINS (got, "cannot open");
+    free (got);
+
+    //  A header over several reads, with quoted line ends; a message lists
+    //  the first COLUMNS_SHOWN names only
+    const char *path = test_path (dir, "wide.csv");
+    FILE *file = fopen (path, "wb");
+    for (int i = 0; i < 1000; i++)
+        fprintf (file, i % 10 == 9 ? "%s\"col\n%04d%0100d\"" : "%scol%04d%0100d", i ? "," : "", i, 0);
+    fprintf (file, "\n1,2\n");
+    fclose (file);
+    char *cause = NULL;
+    columns_t *columns = columns_read (path, MT_FORMAT_AUTO, &cause);
+    CHECK_MSG (columns, "%s", cause);
+    CHECK (columns_size (columns) == 1000);
+    char name [200];
+    snprintf (name, sizeof name, "col\n%04d%0100d", 999, 0);
+    CHECK_STR_EQ (columns_name (columns, 999), name);
+    CHECK (columns_has (columns, name) && !columns_has (columns, "col"));
+    CHECK (columns_require (columns, "--target", name, &cause) == 0);
+    CHECK (columns_require (columns, "--target", "z", &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "--target: no column 'z' in wide.csv; its columns are: col0000");
+    CHECK_STR_CONTAINS (cause, ", ... (1000 in all)");
+    columns_destroy (&columns);
+    unlink (path);
+
+    //  A header longer than the dataset reader takes is refused, not read on
+    file = fopen (path, "wb");
+    for (int i = 0; i < 6000; i++)
+        fprintf (file, "%sc%0250d", i ? "," : "", i);
+    fprintf (file, "\n");
+    fclose (file);
+    CHECK (columns_read (path, MT_FORMAT_CSV, &cause) == NULL);
+    CHECK_STR_CONTAINS (cause, "bytes");
+    unlink (path);
+    free (cause);
+    CHECK (rmdir (dir) == 0);
+}
+
+//  Writes a header into a FIFO and holds it open (never an end of file)
+//  until told to stop or 10 s have passed.
+typedef struct {
+    const char *path;
+    int stop [2];               // a pipe: a byte on it ends the writer
+} s_fifo_t;
+
+static void *
+s_fifo_writer (void *arg)
+{
+    s_fifo_t *fifo = arg;
+    int fd = open (fifo->path, O_WRONLY);
+    CHECK (fd >= 0);
+    const char *head = "a,b,y\n1,2,3\n";
+    CHECK (write (fd, head, strlen (head)) == (ssize_t) strlen (head));
+    struct pollfd item = { fifo->stop [0], POLLIN, 0 };
+    poll (&item, 1, 10000);
+    close (fd);
+    return NULL;
+}
+
+//  Only the head is read: a file that never ends gives its columns at once
+static void
+test_columns_head_only (void)
+{
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    s_fifo_t fifo = { test_path (dir, "endless.csv"), { -1, -1 } };
+    CHECK (mkfifo (fifo.path, 0600) == 0 && pipe (fifo.stop) == 0);
+    pthread_t writer;
+    CHECK (pthread_create (&writer, NULL, s_fifo_writer, &fifo) == 0);
+    int64_t started = mt_mono_ms ();
+    char *cause = NULL;
+    columns_t *columns = columns_read (fifo.path, MT_FORMAT_AUTO, &cause);
+    int64_t took = mt_mono_ms () - started;
+    CHECK (write (fifo.stop [1], "x", 1) == 1);
+    pthread_join (writer, NULL);
+    CHECK_MSG (columns, "%s", cause);
+    CHECK_MSG (took < 5000, "columns_read waited %lld ms for the end of the file",
+               (long long) took);
+    CHECK (columns_size (columns) == 3 && columns_has (columns, "y"));
+    columns_destroy (&columns);
+    close (fifo.stop [0]);
+    close (fifo.stop [1]);
+    unlink (fifo.path);
+    CHECK (rmdir (dir) == 0);
+}
+
+//  Characters on screen of a UTF-8 line.
+static int
+s_screen_width (const char *text)
+{
+    int width = 0;
+    for (; *text; text++)
+        width += (*text & 0xc0) != 0x80;
+    return width;
+}
+
+//  Every part of line after its percent is a whole part of full.
+static void
+s_whole_parts (const char *line, const char *full)
+{
+    const char *p = strchr (line, '%');
+    CHECK (p);
+    for (p = strstr (p, "  "); p; ) {
+        const char *next = strstr (p + 2, "  ");
+        size_t len = next ? (size_t) (next - p) : strlen (p);
+        char part [128];
+        snprintf (part, sizeof part, "%.*s", (int) len, p);
+        const char *at = strstr (full, part);
+        CHECK_MSG (at && (at [len] == 0 || at [len] == ' '), "'%s' is cut in '%s'", part, line);
+        p = next;
+    }
+}
+
+static void
+test_progress_fit (void)
+{
+    json_t *job = json_pack ("{sss{sisisisisfsfsfsfsf}s{ss}}", "state", "running", "progress",
+                             "epoch", 37, "epochs", 100, "step", 12345, "steps", 40000,
+                             "loss", 0.0123456, "val_loss", 0.0234567, "val_metric", 0.95678,
+                             "samples_per_sec", 123456.0, "eta_s", 65.0,
+                             "spec", "task", "classification");
+    CHECK (job);
+    for (int utf8 = 0; utf8 < 2; utf8++) {
+        char *full = render_progress (job, RENDER_BAR_MAX, utf8);
+        CHECK (s_screen_width (full) > 79);
+        int widths [] = { 500, 132, 100, 79, 70, 60, 45, 30, 12, 3 };
+        for (size_t i = 0; i < sizeof widths / sizeof widths [0]; i++) {
+            char *line = render_progress_fit (job, widths [i], utf8);
+            CHECK (line);
+            CHECK_MSG (s_screen_width (line) <= widths [i] || strcmp (line, "31%") == 0,
+                       "%d columns: '%s'", widths [i], line);
+            s_whole_parts (line, full);
+            if (widths [i] == 500)
+                CHECK_STR_EQ (line, full);
+            if (widths [i] == 79) {
+                //  An 80-column terminal shows what matters most, the bar too
+                CHECK_STR_CONTAINS (line, "[");
+                CHECK_STR_CONTAINS (line, "31%  epoch 37/100");
+                CHECK_STR_CONTAINS (line, "loss 0.01235");
+                CHECK_STR_CONTAINS (line, "val_acc 0.9568");
+                CHECK_STR_CONTAINS (line, "ETA 1m05s");
+            }
+            free (line);
+        }
+        free (full);
+    }
+    //  Without a bar: the plain line for logs and pipes
+    char *plain = render_progress (job, 0, false);
+    CHECK_MSG (strncmp (plain, "31%  epoch 37/100  step 12345  loss", 35) == 0, "%s", plain);
+    CHECK (!strchr (plain, '['));
+    free (plain);
+    json_decref (job);
+
+    if (!isatty (STDOUT_FILENO)) {
+        setenv ("COLUMNS", "100", 1);
+        CHECK (cmd_terminal_width () == 99);
+        setenv ("COLUMNS", "wide", 1);
+        CHECK (cmd_terminal_width () == 79);
+        unsetenv ("COLUMNS");
+        CHECK (cmd_terminal_width () == 79);
+    }
+}
+
+//  A model with zero weights (so every row gets the same prediction).
+static void
+s_write_model (const char *path, const char *const *classes, int n_classes)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.data_path = strdup ("rows.csv");
+    spec.target = strdup ("y");
+    spec.task = n_classes ? MT_TASK_CLASSIFICATION : MT_TASK_REGRESSION;
+    spec.n_hidden = 1;
+    spec.hidden [0] = 3;
+    const char *features [] = { "x" };
+    char *cause = NULL;
+    model_t *model = model_new (&spec, features, 1, "y", classes, n_classes, 8, &cause);
+    CHECK_MSG (model && model_save (model, path, &cause) == 0, "%s", cause);
+    model_destroy (&model);
+    mt_spec_clear (&spec);
+}
+
+static void
+test_predict_json (void)
+{
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    char regression [300], classes [300], data [300], nox [300], bad [300], out_path [300];
+    snprintf (regression, sizeof regression, "%s/r.safetensors", dir);
+    snprintf (classes, sizeof classes, "%s/c.safetensors", dir);
+    snprintf (data, sizeof data, "%s/rows.csv", dir);
+    snprintf (nox, sizeof nox, "%s/nox.csv", dir);
+    snprintf (bad, sizeof bad, "%s/bad.csv", dir);
+    snprintf (out_path, sizeof out_path, "%s/out.json", dir);
+    s_write_model (regression, NULL, 0);
+    const char *names [] = { "a \"quoted\" one", "b,c" };
+    s_write_model (classes, names, 2);
+    s_write_file (data, "x,z\n1,a\n2,b\n3,c\n");
+    s_write_file (nox, "z\n1\n");
+    s_write_file (bad, "x\n1\nabc\n");
+
+    //  Regression, to stdout: the CSV's column and one list per row
+    char *out = NULL, *err = NULL;
+    char *argv [] = { "mtclient", "predict", "--model", regression, "--data", data, "--json", NULL };
+    CHECK_MSG (s_run (argv, &out, &err) == CMD_EXIT_OK, "%s", err);
+    json_error_t error;
+    json_t *doc = json_loads (out, 0, &error);
+    CHECK_MSG (doc, "not JSON (%s): %s", error.text, out);
+    json_t *want = json_pack ("[s]", "prediction");
+    CHECK (json_equal (json_object_get (doc, "columns"), want));
+    json_decref (want);
+    json_t *rows = json_object_get (doc, "predictions");
+    CHECK (json_array_size (rows) == 3);
+    CHECK (json_array_size (json_array_get (rows, 2)) == 1
+           && json_is_number (json_array_get (json_array_get (rows, 2), 0)));
+    json_decref (doc);
+    free (out);
+    free (err);
+
+    //  Classification, to a file: label and a probability per class
+    char *to_file [] = { "mtclient", "predict", "--json", "--model", classes, "--data", data,
+                         "--out", out_path, NULL };
+    CHECK_MSG (s_run (to_file, &out, &err) == CMD_EXIT_OK, "%s", err);
+    CHECK_STR_EQ (out, "");
+    doc = json_load_file (out_path, 0, &error);
+    CHECK_MSG (doc, "not JSON: %s", error.text);
+    want = json_pack ("[sss]", "label", "p_a \"quoted\" one", "p_b,c");
+    CHECK (json_equal (json_object_get (doc, "columns"), want));
+    json_decref (want);
+    rows = json_object_get (doc, "predictions");
+    CHECK (json_array_size (rows) == 3);
+    json_t *row = json_array_get (rows, 0);
+    CHECK (json_array_size (row) == 3 && json_is_string (json_array_get (row, 0)));
+    CHECK_NEAR (json_number_value (json_array_get (row, 1))
+                + json_number_value (json_array_get (row, 2)), 1, 1e-6);
+    json_decref (doc);
+    free (out);
+    free (err);
+    unlink (out_path);
+
+    //  Refused before predicting (exit 2): not a model, no feature column;
+    //  a bad row is found while predicting (exit 1)
+    EXITS (2, "rows.csv' is not a safetensors file", "predict", "--model", data,
+           "--data", data);
+    EXITS (2, "--data: no column 'x' in nox.csv; its columns are: z", "predict", "--model",
+           regression, "--data", nox);
+    EXITS (1, "bad.csv:3: column 'x'", "predict", "--model", regression, "--data", bad);
+    unlink (regression);
+    unlink (classes);
+    unlink (data);
+    unlink (nox);
+    unlink (bad);
+    CHECK (rmdir (dir) == 0);
 }
 
 //  A stand-in for mtbroker's client socket: answers UPLOAD (checking order
@@ -400,6 +857,7 @@ typedef struct {
     int chunks;
     bool held;                  // the upload completed
     char model_hash [MT_HASH_HEX + 1];
+    int polls;                  // STATUS requests for job 12
 } s_fake_t;
 
 static void
@@ -465,6 +923,8 @@ s_fake_fetch (s_fake_t *fake, mt_msg_t *request)
     CHECK (mt_msg_get_int (request, "job", 1, INT64_MAX, &job, NULL) == 0);
     CHECK (mt_msg_get_int (request, "offset", 0, INT64_MAX, &offset, NULL) == 0);
     CHECK (mt_msg_get_int (request, "length", 1, MT_MAX_PAYLOAD, &length, NULL) == 0);
+    if (job == 8)
+        return mt_msg_error ("bad_state", "job 8 is failed and has no model yet");
     if (job != 7)
         return mt_msg_error ("not_found", "no job 9 has a model");
     if (offset > FAKE_MODEL_SIZE)
@@ -477,6 +937,32 @@ s_fake_fetch (s_fake_t *fake, mt_msg_t *request)
     json_object_set_new (mt_msg_body (reply), "size", json_integer (FAKE_MODEL_SIZE));
     json_object_set_new (mt_msg_body (reply), "offset", json_integer (offset));
     mt_msg_set_payload (reply, fake->model + offset, (size_t) length);
+    return reply;
+}
+
+//  STATUS: job 8 failed, job 11 succeeded, job 12 runs for three polls
+//  (the first before any progress report), then succeeds.
+static mt_msg_t *
+s_fake_status (s_fake_t *fake, mt_msg_t *request)
+{
+    int64_t id = 0;
+    CHECK (mt_msg_get_int (request, "job", 1, INT64_MAX, &id, NULL) == 0);
+    json_t *job = json_pack ("{sisiss}", "id", (int) id, "attempt", 1, "worker", "h:1");
+    json_object_set_new (job, "spec", json_pack ("{sssi}", "task", "regression", "epochs", 100));
+    const char *state = id == 8 ? "failed" : id == 11 ? "succeeded" : "running";
+    if (id == 8)
+        json_object_set_new (job, "error", json_string ("d.csv:3: column 'y': 'abc' is not a number"));
+    if (id == 12) {
+        int n = fake->polls++;
+        state = n < 3 ? "running" : "succeeded";
+        json_object_set_new (job, "progress", n == 0 ? json_null ()
+                           : json_pack ("{sisisisisf}", "epoch", n, "epochs", 100, "step", n * 10,
+                                        "steps", 1000, "loss", 0.5 / n));
+    }
+    json_object_set_new (job, "state", json_string (state));
+    json_object_set_new (job, "metrics", json_pack ("{sf}", "loss", 0.125));
+    mt_msg_t *reply = mt_msg_new ("JOB");
+    json_object_set_new (mt_msg_body (reply), "job", job);
     return reply;
 }
 
@@ -504,6 +990,12 @@ s_fake_broker (zsock_t *pipe, void *arg)
         else
         if (mt_msg_is (request, "FETCH"))
             reply = s_fake_fetch (fake, request);
+        else
+        if (mt_msg_is (request, "STATUS"))
+            reply = s_fake_status (fake, request);
+        else
+        if (mt_msg_is (request, "LIST"))   // as the broker's workers socket answers
+            reply = mt_msg_error ("bad_command", "unknown command LIST on the workers socket");
         else {
             reply = mt_msg_new ("SUBMITTED");
             json_object_set_new (mt_msg_body (reply), "job", json_integer (7));
@@ -516,6 +1008,45 @@ s_fake_broker (zsock_t *pipe, void *arg)
     }
     zpoller_destroy (&poller);
     zsock_destroy (&router);
+}
+
+//  Messages that say what to do: a job that ended without a model, a client
+//  pointed at the workers socket
+static void
+s_fake_messages (const char *endpoint, const char *dir)
+{
+    char *broker = (char *) endpoint;
+    char *model = (char *) test_path (dir, "none.safetensors");
+    EXITS (1, "job 8 ended without a model (it is failed: d.csv:3: column 'y': 'abc' is not a "
+           "number); there is nothing to fetch", "--broker", broker, "fetch", "8", "-o", model);
+    char hint [512];
+    snprintf (hint, sizeof hint, "unknown command LIST on the workers socket (bad_command); %s is "
+              "the broker's workers socket: point --broker (or MT_BROKER) at its clients socket "
+              "(default tcp://127.0.0.1:5555, mtbroker --clients)", endpoint);
+    EXITS (1, hint, "--broker", broker, "list");
+}
+
+//  watch with stdout not a terminal: a job over at the first look prints its
+//  final line only; a running one prints plain lines, no bar, nothing before
+//  the first progress report
+static void
+s_fake_watch (const char *endpoint)
+{
+    char *out = NULL, *err = NULL;
+    char *ended [] = { "mtclient", "--broker", (char *) endpoint, "watch", "11", NULL };
+    CHECK (s_run (ended, &out, &err) == CMD_EXIT_OK);
+    CHECK_MSG (strncmp (out, "job 11 succeeded in ", 20) == 0 && s_count_lines (out) == 1,
+               "watch of an ended job printed:\n%s", out);
+    free (out);
+    free (err);
+    char *running [] = { "mtclient", "--broker", (char *) endpoint, "watch", "12", NULL };
+    CHECK (s_run (running, &out, &err) == CMD_EXIT_OK);
+    CHECK_MSG (!strchr (out, '[') && !strstr (out, "epoch 0/") && !strchr (out, '\r'),
+               "watch into a file drew a bar:\n%s", out);
+    CHECK_STR_CONTAINS (out, "job 12: running (attempt 1, worker h:1)\n1%  epoch 1/100  step 10  loss 0.5\n");
+    CHECK_STR_CONTAINS (out, "job 12: succeeded (attempt 1, worker h:1)\njob 12 succeeded in ");
+    free (out);
+    free (err);
 }
 
 static void
@@ -574,11 +1105,20 @@ test_transfers (void)
     CHECK_STR_CONTAINS (cause, "(not_found)");
     CHECK (strcmp (conn_error_code (conn), "not_found") == 0 && !conn_timed_out (conn));
 
-    //  submit end to end against the fake: prints the id
-    char *argv [] = { "mtclient", "--broker", endpoint, "submit", "--data", data, "--target", "y",
+    //  submit end to end against the fake: prints the id (the fake holds
+    //  every blob after the first upload, so the probe finds this one too)
+    char table [300];
+    snprintf (table, sizeof table, "%s/table.csv", dir);
+    file = fopen (table, "wb");
+    fputs ("x,y\n1,2\n", file);
+    fclose (file);
+    char *argv [] = { "mtclient", "--broker", endpoint, "submit", "--data", table, "--target", "y",
                       "--json", NULL };
     CHECK (cmd_main (9, argv) == CMD_EXIT_OK);
     CHECK (fake.chunks == 4);   // the probe found the blob: nothing sent again
+    unlink (table);
+    s_fake_messages (endpoint, dir);
+    s_fake_watch (endpoint);
     conn_destroy (&conn);
     zactor_destroy (&actor);
 
@@ -599,6 +1139,11 @@ main (void)
     test_curve ();
     test_render_job ();
     test_usage ();
+    test_exit_codes ();
+    test_columns ();
+    test_columns_head_only ();
+    test_progress_fit ();
+    test_predict_json ();
     test_no_broker ();
     test_transfers ();
     printf ("test_client: ok\n");
