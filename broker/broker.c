@@ -140,6 +140,7 @@ static void s_forget_old_connection (broker_t *self, peer_t *peer, const char *n
 static void s_stalled (broker_t *self, int64_t now, int64_t since);
 static int s_lock_db (broker_t *self, const char *db, char **cause);
 static bool s_same_spec (broker_t *self, int64_t id, json_t *spec);
+static bool s_ended (const char *state);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
 static int64_t s_deadline (json_t *spec, int64_t started_at);
@@ -805,6 +806,14 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     s_send (self, self->clients, peer, &reply);
 }
 
+//  True for the states a job does not leave.
+static bool
+s_ended (const char *state)
+{
+    return strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
+        || strcmp (state, "stopped") == 0;
+}
+
 //  True when job id was submitted with this spec (as JSON values: the order
 //  of its keys aside), as a SUBMIT repeated under its key must be.
 static bool
@@ -1023,8 +1032,8 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     if (!job.model_hash [0])
-        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model"
-                 " yet", (long long) id, job.state);
+        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
+                 (long long) id, job.state, s_ended (job.state) ? "" : " yet");
     else {
         json_t *extra = json_object ();
         json_object_set_new (extra, "job", json_integer (id));
