@@ -25,11 +25,7 @@ typedef struct {
 static int s_option (int opt, const char *arg, void *predict_p, char **cause);
 static int s_safetensors (const char *path, char **cause);
 static model_t *s_check (const s_predict_t *predict, char **cause);
-static int s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause);
-static int s_run_json (const s_predict_t *predict, const model_t *model, char **cause);
-static void s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows);
-static void s_write_string (FILE *stream, const char *prefix, const char *text);
-static void s_write_number (FILE *stream, float value);
+static int s_run (const s_predict_t *predict, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_predict_entry = {
@@ -114,123 +110,15 @@ s_check (const s_predict_t *predict, char **cause)
 }
 
 static int
-s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause)
+s_run (const s_predict_t *predict, bool json, char **cause)
 {
     char *why = NULL;
-    int rc = json ? s_run_json (predict, model, &why)
-                  : predict_run (predict->model, predict->data, predict->out, &why);
+    int rc = predict_run (predict->model, predict->data, predict->out,
+                          json ? PREDICT_JSON : PREDICT_CSV, &why);
     if (rc)
         mt_fail (cause, "predict: %s", why ? why : "failed");
     free (why);
     return rc;
-}
-
-//  As predict_run, with JSON for the CSV.
-static int
-s_run_json (const s_predict_t *predict, const model_t *model, char **cause)
-{
-    int n_features = 0, n_classes = 0;
-    const char *const *features = model_features (model, &n_features);
-    model_classes (model, &n_classes);
-    dataset_opts_t opts = { .format = MT_FORMAT_AUTO, .target = NULL, .features = features,
-                            .n_features = n_features, .task = model_task (model) };
-    dataset_t *ds = dataset_load (predict->data, &opts, cause);
-    float *out = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    int rc = -1;
-    if (!ds)
-        goto done;
-    size_t n_out = n_classes > 0 ? (size_t) n_classes : 1;
-    out = malloc ((ds->rows ? ds->rows : 1) * n_out * sizeof (float));
-    if (!out) {
-        mt_fail (cause, "out of memory for %zu rows", ds->rows);
-        goto done;
-    }
-    if (model_predict (model, ds->x, ds->rows, out, cause))
-        goto done;
-    FILE *stream = open_memstream (&text, &len);
-    if (!stream) {
-        mt_fail (cause, "out of memory");
-        goto done;
-    }
-    s_write_json (stream, model, out, ds->rows);
-    if (fclose (stream))
-        mt_fail (cause, "out of memory writing %zu rows", ds->rows);
-    else
-    if (predict->out)
-        rc = mt_file_write_atomic (predict->out, text, len, cause);
-    else
-    if (fwrite (text, 1, len, stdout) != len || fflush (stdout))
-        mt_fail (cause, "cannot write to stdout");
-    else
-        rc = 0;
-done:
-    free (text);
-    free (out);
-    dataset_destroy (&ds);
-    return rc;
-}
-
-//  The CSV's header as "columns" and each of its rows as a list.
-static void
-s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows)
-{
-    int n_classes = 0;
-    const char *const *classes = model_classes (model, &n_classes);
-    bool regression = model_task (model) == MT_TASK_REGRESSION;
-    fputs ("{\n  \"columns\": [", stream);
-    s_write_string (stream, "", regression ? "prediction" : "label");
-    for (int j = 0; !regression && j < n_classes; j++) {
-        fputs (", ", stream);
-        s_write_string (stream, "p_", classes [j]);
-    }
-    fputs ("],\n  \"predictions\": [", stream);
-    for (size_t r = 0; r < rows; r++) {
-        fputs (r ? ",\n    [" : "\n    [", stream);
-        if (regression)
-            s_write_number (stream, out [r]);
-        else {
-            const float *p = out + r * (size_t) n_classes;
-            int best = 0;
-            for (int j = 1; j < n_classes; j++)
-                best = p [j] > p [best] ? j : best;
-            s_write_string (stream, "", classes [best]);
-            for (int j = 0; j < n_classes; j++) {
-                fputs (", ", stream);
-                s_write_number (stream, p [j]);
-            }
-        }
-        fputc (']', stream);
-    }
-    fputs (rows ? "\n  ]\n}\n" : "]\n}\n", stream);
-}
-
-//  prefix and text as one JSON string.
-static void
-s_write_string (FILE *stream, const char *prefix, const char *text)
-{
-    fputc ('"', stream);
-    for (int part = 0; part < 2; part++)
-        for (const unsigned char *c = (const unsigned char *) (part ? text : prefix); *c; c++)
-            if (*c == '"' || *c == '\\')
-                fprintf (stream, "\\%c", *c);
-            else
-            if (*c < 0x20)
-                fprintf (stream, "\\u%04x", *c);
-            else
-                fputc (*c, stream);
-    fputc ('"', stream);
-}
-
-//  As the CSV's %.9g; JSON has no NaN or infinity.
-static void
-s_write_number (FILE *stream, float value)
-{
-    if (isfinite (value))
-        fprintf (stream, "%.9g", (double) value);
-    else
-        fputs ("null", stream);
 }
 
 static int
@@ -260,7 +148,7 @@ s_exec (client_t *client, int argc, char **argv)
         client->usage_error = true;
         goto fail;
     }
-    if (s_run (&predict, model, client->json, &cause))
+    if (s_run (&predict, client->json, &cause))
         goto fail;
     goto done;
 fail:

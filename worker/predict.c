@@ -1,4 +1,5 @@
-/*  predict - apply a model file to a data file and write the predictions as CSV  */
+/*  predict - apply a model file to a data file and write the predictions as CSV or JSON  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,14 @@
 
 static void s_write_field (FILE *stream, const char *prefix, const char *text);
 static void s_write_rows (FILE *stream, const model_t *model, const float *out, size_t rows);
+static void s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows);
+static void s_write_string (FILE *stream, const char *prefix, const char *text);
+static void s_write_number (FILE *stream, float value);
 static int s_emit (const char *out_path, const char *text, size_t len, char **cause);
 
 int
-predict_run (const char *model_path, const char *data_path, const char *out_path, char **cause)
+predict_run (const char *model_path, const char *data_path, const char *out_path,
+             predict_format_t format, char **cause)
 {
     model_t *model = model_load (model_path, cause);
     if (!model)
@@ -42,7 +47,10 @@ predict_run (const char *model_path, const char *data_path, const char *out_path
         mt_fail (cause, "predict: out of memory");
         goto done;
     }
-    s_write_rows (stream, model, out, ds->rows);
+    if (format == PREDICT_JSON)
+        s_write_json (stream, model, out, ds->rows);
+    else
+        s_write_rows (stream, model, out, ds->rows);
     if (fclose (stream) == 0)
         rc = s_emit (out_path, text, len, cause);
     else
@@ -102,6 +110,67 @@ s_write_field (FILE *stream, const char *prefix, const char *text)
         fputc (*c, stream);
     }
     fputc ('"', stream);
+}
+
+//  The CSV's header as "columns" and each of its rows as a list.
+static void
+s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows)
+{
+    int n_classes = 0;
+    const char *const *classes = model_classes (model, &n_classes);
+    bool regression = model_task (model) == MT_TASK_REGRESSION;
+    fputs ("{\n  \"columns\": [", stream);
+    s_write_string (stream, "", regression ? "prediction" : "label");
+    for (int j = 0; !regression && j < n_classes; j++) {
+        fputs (", ", stream);
+        s_write_string (stream, "p_", classes [j]);
+    }
+    fputs ("],\n  \"predictions\": [", stream);
+    for (size_t r = 0; r < rows; r++) {
+        fputs (r ? ",\n    [" : "\n    [", stream);
+        if (regression)
+            s_write_number (stream, out [r]);
+        else {
+            const float *p = out + r * (size_t) n_classes;
+            int best = 0;
+            for (int j = 1; j < n_classes; j++)
+                best = p [j] > p [best] ? j : best;
+            s_write_string (stream, "", classes [best]);
+            for (int j = 0; j < n_classes; j++) {
+                fputs (", ", stream);
+                s_write_number (stream, p [j]);
+            }
+        }
+        fputc (']', stream);
+    }
+    fputs (rows ? "\n  ]\n}\n" : "]\n}\n", stream);
+}
+
+//  prefix and text as one JSON string.
+static void
+s_write_string (FILE *stream, const char *prefix, const char *text)
+{
+    fputc ('"', stream);
+    for (int part = 0; part < 2; part++)
+        for (const unsigned char *c = (const unsigned char *) (part ? text : prefix); *c; c++)
+            if (*c == '"' || *c == '\\')
+                fprintf (stream, "\\%c", *c);
+            else
+            if (*c < 0x20)
+                fprintf (stream, "\\u%04x", *c);
+            else
+                fputc (*c, stream);
+    fputc ('"', stream);
+}
+
+//  As the CSV's %.9g; JSON has no NaN or infinity.
+static void
+s_write_number (FILE *stream, float value)
+{
+    if (isfinite (value))
+        fprintf (stream, "%.9g", (double) value);
+    else
+        fputs ("null", stream);
 }
 
 static int

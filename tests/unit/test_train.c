@@ -551,7 +551,7 @@ s_export (const char *dir)
     s_train (&spec, ds, path, NULL, &result);
     snprintf (out, sizeof out, "%s/reg_pred.csv", dir);
     char *cause = NULL;
-    CHECK_MSG (predict_run (path, test_data ("sample_dataset.csv"), out, &cause) == 0, "%s", cause);
+    CHECK_MSG (predict_run (path, test_data ("sample_dataset.csv"), out, PREDICT_CSV, &cause) == 0, "%s", cause);
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
     opts = (dataset_opts_t) { .target = "species", .task = MT_TASK_CLASSIFICATION };
@@ -565,7 +565,7 @@ s_export (const char *dir)
     snprintf (path, sizeof path, "%s/cls.safetensors", dir);
     s_train (&spec, ds, path, NULL, &result);
     snprintf (out, sizeof out, "%s/cls_pred.csv", dir);
-    CHECK_MSG (predict_run (path, test_data ("iris.csv"), out, &cause) == 0, "%s", cause);
+    CHECK_MSG (predict_run (path, test_data ("iris.csv"), out, PREDICT_CSV, &cause) == 0, "%s", cause);
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
 }
@@ -578,7 +578,7 @@ s_test_predict (void)
     const char *out = test_path (s_dir, "iris_pred.csv");
     if (access (test_data ("iris.csv"), R_OK) != 0)
         return;
-    CHECK_MSG (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("iris.csv"), out, &cause) == 0,
+    CHECK_MSG (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("iris.csv"), out, PREDICT_CSV, &cause) == 0,
                "%s", cause);
     FILE *f = fopen (out, "r");
     char line [512];
@@ -586,11 +586,11 @@ s_test_predict (void)
     CHECK (strcmp (line, "label,p_setosa,p_versicolor,p_virginica\n") == 0);
     CHECK (fgets (line, sizeof line, f) && strncmp (line, "setosa,", 7) == 0);
     fclose (f);
-    CHECK (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("sample_dataset.csv"), out, &cause) == -1);
+    CHECK (predict_run (test_path (s_dir, "iris.safetensors"), test_data ("sample_dataset.csv"), out, PREDICT_CSV, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "sepal_length");
     free (cause);
     cause = NULL;
-    CHECK (predict_run (test_path (s_dir, "nope.safetensors"), test_data ("iris.csv"), out, &cause) == -1);
+    CHECK (predict_run (test_path (s_dir, "nope.safetensors"), test_data ("iris.csv"), out, PREDICT_CSV, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "nope.safetensors");
     free (cause);
     printf ("predict: ok\n");
