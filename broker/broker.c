@@ -14,6 +14,8 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,10 +138,10 @@ static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *co
                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
 static void s_forget_old_connection (broker_t *self, peer_t *peer, const char *name,
-                                     int64_t job, int attempt);
-static void s_stalled (broker_t *self, int64_t now, int64_t since);
+                                     const char *instance, int64_t job, int attempt);
+static void s_stalled (broker_t *self, int64_t late, int64_t dead_after);
 static int s_lock_db (broker_t *self, const char *db, char **cause);
-static bool s_same_spec (broker_t *self, int64_t id, json_t *spec);
+static int s_same_spec (broker_t *self, int64_t id, const mt_spec_t *spec);
 static bool s_ended (const char *state);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
@@ -288,14 +290,29 @@ broker_destroy (broker_t **self_p)
 
 //  One broker per database: its queue and its workers' claims live in its
 //  memory, so a second broker on the same file would hand out the same jobs.
-//  The lock is DB.lock, held with flock for the life of the broker (the
-//  kernel drops it when the process ends, however it ends); it holds the
-//  pid, for the message the second broker prints. 0 or -1.
+//  The lock is DB.lock beside the database's real path (links resolved, so
+//  two spellings of one file share it), held with flock for the life of the
+//  broker (the kernel drops it when the process ends, however it ends); it
+//  holds the pid, for the message the second broker prints. flock is local
+//  to a host: on NFS two hosts can each take it. 0 or -1.
 static int
 s_lock_db (broker_t *self, const char *db, char **cause)
 {
-    char path [4096];
-    if (snprintf (path, sizeof path, "%s.lock", db) >= (int) sizeof path)
+    char path [PATH_MAX + 16];
+    char *real = realpath (db, NULL);
+    if (!real) {
+        //  A database not created yet: its folder's real path and its name
+        char *copy = strdup (db), *name = strdup (db);
+        char *folder = copy && name ? realpath (dirname (copy), NULL) : NULL;
+        if (folder && asprintf (&real, "%s/%s", folder, basename (name)) < 0)
+            real = NULL;
+        free (folder);
+        free (copy);
+        free (name);
+    }
+    int len = snprintf (path, sizeof path, "%s.lock", real ? real : db);
+    free (real);
+    if (len >= (int) sizeof path)
         return mt_fail (cause, "%s: the path is too long", db);
     self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (self->lock_fd < 0) {
@@ -313,7 +330,7 @@ s_lock_db (broker_t *self, const char *db, char **cause)
         return -1;
     }
     char pid [32];
-    int len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
     if (ftruncate (self->lock_fd, 0) || pwrite (self->lock_fd, pid, (size_t) len, 0) != len)
         mt_warn ("broker: %s: cannot write the pid: %s", path, strerror (errno));
     return 0;
@@ -783,15 +800,18 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
                                    spec.max_retries, key, peer->user, now, &existing);
     if (id > 0 && !existing && queue_add (self->queue, id, spec.priority, now, 0, peer->user))
         id = -1;
+    int same = id > 0 && existing ? s_same_spec (self, id, &spec) : 1;
     free (json);
     mt_spec_clear (&spec);
     peer->wrote = true;
-    if (id > 0 && existing && !s_same_spec (self, id, json_object_get (mt_msg_body (msg), "spec"))) {
+    if (same == 0) {
         s_error (self, self->clients, peer, MT_ERR_KEY_CONFLICT, "key '%s' names job %lld, which"
                  " was submitted with another spec; use a new key for a new job", key,
                  (long long) id);
         return;
     }
+    if (same < 0)
+        id = -1;
     if (id < 0) {
         s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the"
                  " job (disk full or I/O error); retry later");
@@ -814,17 +834,26 @@ s_ended (const char *state)
         || strcmp (state, "stopped") == 0;
 }
 
-//  True when job id was submitted with this spec (as JSON values: the order
-//  of its keys aside), as a SUBMIT repeated under its key must be.
-static bool
-s_same_spec (broker_t *self, int64_t id, json_t *spec)
+//  Whether job id was submitted with the same spec, as a SUBMIT repeated
+//  under its key must be: both as the spec module writes them (defaults
+//  filled, numbers as numbers, fields in one order). 1 same, 0 not, -1
+//  when the job cannot be read.
+static int
+s_same_spec (broker_t *self, int64_t id, const mt_spec_t *spec)
 {
     store_job_t job;
     if (store_job_get (self->store, id, &job))
-        return false;
-    json_t *stored = json_loads (job.spec, 0, NULL);
-    bool same = stored && json_equal (stored, spec);
-    json_decref (stored);
+        return -1;
+    mt_spec_t stored;
+    char *a = NULL, *b = NULL;
+    int same = mt_spec_from_json (&stored, job.spec, NULL) ? -1 : 0;
+    if (same == 0 && (a = mt_spec_to_json (&stored)) && (b = mt_spec_to_json (spec)))
+        same = strcmp (a, b) == 0;
+    else
+        same = -1;
+    free (a);
+    free (b);
+    mt_spec_clear (&stored);
     store_job_clear (&job);
     return same;
 }
@@ -1096,17 +1125,20 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
         store_job_clear (&job);
 }
 
-//  A HELLO under a name the fleet knows from another connection is that
-//  worker reconnecting (a name is host:pid): the old connection is
-//  forgotten. A job it held is adopted by the new one when the HELLO claims
-//  it, and ends its attempt otherwise.
+//  A HELLO from a worker process the fleet knows on another connection (the
+//  same name, the same random instance id and, with --keys, the same key)
+//  is that worker reconnecting: the old connection is forgotten. A job it
+//  held is adopted by the new one when the HELLO claims it, and ends its
+//  attempt otherwise. Two processes that share a name (containers that are
+//  all pid 1 on one host name) have different instance ids and stay apart.
 static void
-s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, int64_t job,
-                         int attempt)
+s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, const char *instance,
+                         int64_t job, int attempt)
 {
     fleet_worker_t *old = NULL;
     for (fleet_worker_t *w = fleet_first (self->fleet); w && !old; w = fleet_next (self->fleet))
-        if (w != peer->worker && strcmp (w->name, name) == 0)
+        if (w != peer->worker && *instance && strcmp (w->instance, instance) == 0
+        &&  strcmp (w->name, name) == 0 && strcmp (w->user, peer->user) == 0)
             old = w;
     if (!old)
         return;
@@ -1122,7 +1154,7 @@ s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, int64_t
 static void
 s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    const char *name, *host, *version;
+    const char *name, *host, *version, *instance = "";
     int64_t pid, cores, threads, job = 0, attempt = 0;
     char *cause = NULL;
     if (mt_msg_get_str (msg, "name", 128, &name, &cause)
@@ -1133,11 +1165,12 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
     ||  mt_msg_get_int (msg, "cores", 0, 1 << 20, &cores, &cause)
     ||  mt_msg_get_int (msg, "threads", 0, 1 << 20, &threads, &cause)
     ||  mt_msg_opt_int (msg, "job", 0, INT64_MAX, &job, &cause)
-    ||  mt_msg_opt_int (msg, "attempt", 0, INT32_MAX, &attempt, &cause)) {
+    ||  mt_msg_opt_int (msg, "attempt", 0, INT32_MAX, &attempt, &cause)
+    ||  mt_msg_opt_str (msg, "instance", 32, &instance, &cause)) {
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    s_forget_old_connection (self, peer, name, job, (int) attempt);
+    s_forget_old_connection (self, peer, name, instance, job, (int) attempt);
     if (!peer->worker && fleet_size (self->fleet) >= (size_t) self->config.max_workers) {
         s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its"
                  " limit (mtbroker --max-workers)", self->config.max_workers);
@@ -1152,6 +1185,8 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
     if (strcmp (w->name, name) != 0)
         w->attempt_started_at = 0;      // its attempt's row names it as it was
     snprintf (w->name, sizeof w->name, "%s", name);
+    snprintf (w->instance, sizeof w->instance, "%s", instance);
+    snprintf (w->user, sizeof w->user, "%s", peer->user);
     snprintf (w->host, sizeof w->host, "%s", host);
     snprintf (w->version, sizeof w->version, "%s", version);
     w->pid = pid;
@@ -1562,20 +1597,25 @@ s_dispatch (broker_t *self)
     }
 }
 
-//  The reactor did not run for a liveness period (the process was stopped,
-//  the machine suspended or starved): the workers' heartbeats wait unread,
-//  so nobody is judged on that gap. Each worker's clocks restart now.
+//  This tick came late ms after it was due: the reactor did not run (the
+//  process was stopped or starved), and what the workers sent meanwhile
+//  waits unread (timers run before readers). Nobody is judged on that gap:
+//  every worker's clocks, and the grace before jobs left running by a
+//  previous broker are requeued, move on by it.
 static void
-s_stalled (broker_t *self, int64_t now, int64_t since)
+s_stalled (broker_t *self, int64_t late, int64_t dead_after)
 {
-    mt_warn ("broker: the broker did not run for %lld ms (stopped, suspended or starved);"
-             " every worker gets a fresh liveness period", (long long) (now - since));
+    if (late > dead_after)
+        mt_warn ("broker: the broker did not run for %lld ms (stopped or starved); no worker"
+                 " is judged on that gap", (long long) late);
     for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
-        w->last_seen = now;
-        w->step_moved = now;
+        w->last_seen += late;
+        w->step_moved += late;
         if (w->stop_sent)
-            w->stop_sent = now;
+            w->stop_sent += late;
     }
+    if (!self->recovered)
+        self->started += late;
 }
 
 //  A worker is gone (why ends "its worker ..."): forget it and requeue what
@@ -1634,8 +1674,9 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     broker_t *self = arg;
     int64_t now = zclock_mono ();
     int64_t dead_after = (int64_t) self->config.heartbeat_ms * self->config.liveness;
-    if (self->last_tick && now - self->last_tick > dead_after)
-        s_stalled (self, now, self->last_tick);
+    int64_t late = self->last_tick ? now - self->last_tick - self->config.heartbeat_ms : 0;
+    if (late > 0)
+        s_stalled (self, late, dead_after);
     self->last_tick = now;
     s_begin (self);
     //  Lost workers are collected first: removing one moves the fleet's cursor

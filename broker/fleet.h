@@ -12,6 +12,8 @@
 typedef struct {
     zframe_t *identity;         // ROUTER routing id (owned)
     char name [129];            // host:pid as the worker announced it
+    char instance [33];         // its process's random instance id from HELLO, "" when none
+    char user [64];             // the key it connected with (Z85) with --keys, else "local"
     char host [129];
     char version [33];
     int64_t pid;

@@ -10,9 +10,9 @@
 
 //  Exit codes of mtclient (listed in the usage text).
 #define CMD_EXIT_OK         0   // done (watch: the job succeeded)
-#define CMD_EXIT_ERROR      1   // the broker refused, the job did not succeed, a file or the
-                                // connection's set-up failed
+#define CMD_EXIT_ERROR      1   // the broker refused, the job did not succeed, a file failed
 #define CMD_EXIT_USAGE      2   // refused before sending: unknown or bad command, option, value
+                                // (a --broker, --cert or --broker-key that cannot be used too)
 #define CMD_EXIT_NO_BROKER  3   // no answer from the broker within --timeout
 
 #define CMD_DEFAULT_BROKER  "tcp://127.0.0.1:5555"
@@ -116,7 +116,7 @@ int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc,
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);
 
 //  Open the connection to the broker given by the global options; NULL, a
-//  message printed and *code the exit code (CMD_EXIT_ERROR: a malformed
+//  message printed and *code the exit code (CMD_EXIT_USAGE: a malformed
 //  --broker, a --cert or --broker-key that cannot be used) when that is
 //  impossible.
 conn_t *cmd_connect (client_t *client, int *code);

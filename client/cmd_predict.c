@@ -91,6 +91,11 @@ s_check (const s_predict_t *predict, char **cause)
         return NULL;
     char *why = NULL;
     model_t *model = model_load (predict->model, &why);
+    //  A pipe is read once, by the prediction: its columns are checked there
+    if (model && columns_special (predict->data)) {
+        free (why);
+        return model;
+    }
     columns_t *columns = model ? columns_read (predict->data, MT_FORMAT_AUTO, &why) : NULL;
     int rc = columns ? 0 : -1;
     if (!model)

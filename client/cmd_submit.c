@@ -336,6 +336,12 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
 {
     if (!opts->data_file)
         return 0;
+    if (columns_special (opts->data_file)) {
+        client->usage_error = true;
+        return mt_fail (cause, "--data: %s is not a regular file (a pipe or a device?): it is"
+                        " hashed, then uploaded, so it is read twice; save it to a file first",
+                        opts->data_file);
+    }
     char *why = NULL;
     columns_t *columns = columns_read (opts->data_file, spec->format, &why);
     int rc = columns ? columns_require (columns, "--target", spec->target, cause) : -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -308,4 +309,11 @@ s_add (columns_t *self, const char *name, size_t len)
         return -1;
     self->count++;
     return 0;
+}
+
+bool
+columns_special (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0 && !S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode);
 }

@@ -28,6 +28,11 @@ typedef struct columns_t columns_t;
 columns_t *columns_read (const char *path, mt_format_t format, char **cause);
 void columns_destroy (columns_t **self_p);
 
+//  True when path names something that is there but not a regular file
+//  (after links), such as a pipe: a pipe's head, once read here, would be
+//  gone for the reader after us. A path that is not there is not special.
+bool columns_special (const char *path);
+
 //  The format the file was read as (never MT_FORMAT_AUTO).
 mt_format_t columns_format (const columns_t *self);
 

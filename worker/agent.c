@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ struct agent_t {
     agent_config_t config;
     char name [160];
     char host [128];
+    char instance [17];         // random, per process: tells a reconnect from a namesake
     zsock_t *sock;
     zloop_t *loop;
     blob_store_t *cache;
@@ -124,6 +126,10 @@ agent_new (const agent_config_t *config, char **cause)
         agent_destroy (&self);
         return NULL;
     }
+    //  libsodium is initialised: blob_store_new did it
+    unsigned char random [8];
+    randombytes_buf (random, sizeof random);
+    sodium_bin2hex (self->instance, sizeof self->instance, random, sizeof random);
     self->loop = zloop_new ();
     zloop_timer (self->loop, AGENT_HEARTBEAT_MS / 4, 0, s_on_timer, self);
     s_connect (self);
@@ -189,6 +195,7 @@ s_connect (agent_t *self)
     json_object_set_new (body, "cores", json_integer (sysconf (_SC_NPROCESSORS_ONLN)));
     json_object_set_new (body, "threads", json_integer (self->config.threads));
     json_object_set_new (body, "version", json_string (MT_VERSION));
+    json_object_set_new (body, "instance", json_string (self->instance));
     if (self->phase != PHASE_IDLE) {
         json_object_set_new (body, "job", json_integer (self->job));
         json_object_set_new (body, "attempt", json_integer (self->attempt));

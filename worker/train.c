@@ -57,6 +57,7 @@ typedef struct {
     double best_val_metric, val_loss, val_metric;
     double started_s, report_s; // mt_mono_s of the start and the last report
     double checkpoint_s;        // mt_mono_s of the last checkpoint, or of the start
+    bool checkpoint_due;        // a multiple of checkpoint_every passed since the last one
     int64_t report_step;
     int64_t start_step;
 } s_run_t;
@@ -558,8 +559,11 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
         return 0;
     //  Periodic checkpoints wait out the floor, or a fast job would spend
     //  its time writing (and the broker storing) them; the last one does not
+    //  A multiple of every that came within the floor is written at the
+    //  first epoch end after it, not at the next multiple
     bool last = self->epoch == self->spec->epochs || *early;
-    bool due = self->epoch % every == 0
+    self->checkpoint_due |= self->epoch % every == 0;
+    bool due = self->checkpoint_due
             && (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
     return last || due ? s_checkpoint (self, cause) : 0;
 }
@@ -670,6 +674,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  model_save (m, self->opts->checkpoint_path, cause))
         return -1;
     self->checkpoint_s = mt_mono_s ();
+    self->checkpoint_due = false;
     if (self->opts->checkpointed)
         self->opts->checkpointed (self->opts->checkpoint_path, self->epoch, self->opts->arg);
     return 0;

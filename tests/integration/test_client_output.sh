@@ -31,10 +31,17 @@ ok "watch of an ended job: $(cut -c1-60 "$T/ended.out")..."
 # watch on an 80-column terminal: the bar's line fits, and keeps loss, the validation
 # metric and the ETA (script(1) gives it a terminal; its size is unknown, so COLUMNS says)
 if command -v script >/dev/null 2>&1; then
-    k=$("$CLIENT" submit --data "$T/data.csv" --target y --epochs 20 --hidden 256,256 --batch-size 32) \
+    # A job that runs until it is stopped, so the watch sees reports however fast this
+    # machine is; it is stopped 3 s after its validation metric first shows
+    k=$("$CLIENT" submit --data "$T/data.csv" --target y --epochs 1000000 --hidden 64) \
         || fail "submit"
+    wait_epoch "$k" 2 60
+    ( sleep 3; "$CLIENT" stop "$k" >/dev/null ) &
+    stopper=$!
     COLUMNS=80 script -qec "stty cols 0 rows 0 2>/dev/null; $CLIENT watch $k" /dev/null \
-        >"$T/tty.out" 2>&1 || fail "watch on a terminal: $(cat "$T/tty.out")"
+        >"$T/tty.out" 2>&1 || true          # exit 1: the watched job was stopped
+    wait "$stopper"
+    grep -q "stopped" "$T/tty.out" || fail "watch on a terminal did not follow the job to its stop: $(tail -c 300 "$T/tty.out")"
     tr '\r' '\n' <"$T/tty.out" | sed 's/\x1b\[K//g' | grep '%  epoch' >"$T/bars" || true
     [ -s "$T/bars" ] || fail "no progress bar on a terminal: $(cat "$T/tty.out")"
     while IFS= read -r line; do
@@ -68,4 +75,15 @@ wait_state "$c" succeeded 30
 jq -e '.predictions | length == 150 and all(.[]; (.[0] | type) == "string" and length == 4)' \
     "$T/iris.json" >/dev/null || fail "predict --json iris rows"
 ok "predict --json"
+
+# --data from a pipe: predict reads it once, whole; submit refuses it (it hashes the file
+# before uploading it, so it reads it twice), naming the flag
+cat "$T/data.csv" | "$CLIENT" predict --model "$T/m.safetensors" --data /dev/stdin >"$T/piped.csv" \
+    || fail "predict from a pipe"
+cmp -s "$T/piped.csv" "$T/p.csv" || fail "predict from a pipe differs from predict from the file"
+rc=0
+out=$(cat "$T/data.csv" | "$CLIENT" submit --data /dev/stdin --target y 2>&1) || rc=$?
+[ "$rc" = 2 ] && echo "$out" | grep -q -- "--data: /dev/stdin is not a regular file" \
+    || fail "submit from a pipe said '$out' (exit $rc)"
+ok "--data from a pipe: predict reads it, submit refuses it ($out)"
 echo PASS

@@ -940,6 +940,67 @@ s_lost_worker (zsock_t *client, zsock_t *worker, const char *data_hash, int64_t 
     json_decref (status);
 }
 
+//  HELLO of the worker process "twin:1" with instance id, optionally naming
+//  the job it runs, on a new connection.
+static zsock_t *
+s_twin (const char *instance, int64_t job)
+{
+    zsock_t *sock = s_dealer (s_workers);
+    s_sendf (sock, "HELLO", "{\"name\": \"twin:1\", \"host\": \"twin\", \"pid\": 1, \"cores\": 1,"
+             " \"threads\": 1, \"version\": \"test\", \"instance\": \"%s\", \"job\": %lld,"
+             " \"attempt\": %d}", instance, (long long) job, job ? 1 : 0);
+    mt_msg_destroy ((mt_msg_t *[]) { EXPECT (sock, "WELCOME") });
+    return sock;
+}
+
+//  Two processes with one name (containers, all pid 1) stay apart; a process
+//  that reconnects replaces its old connection, keeping the job it names,
+//  or ending the attempt of the one it no longer names.
+static void
+s_reconnects (zsock_t *client, const char *data_hash)
+{
+    zsock_t *a = s_twin ("aaaa", 0);
+    zsock_t *b = s_twin ("bbbb", 0);
+    CHECK_MSG (s_worker_count (client) == 2, "namesakes: %zu workers", s_worker_count (client));
+    s_send (b, "BYE", "{\"job\": 0, \"attempt\": 0}");
+    EXPECT_QUIET (b);
+    CHECK (s_worker_count (client) == 1);
+    zsock_destroy (&b);
+    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\","
+             " \"max_retries\": 0}}", data_hash);
+    mt_msg_t *reply = EXPECT (client, "SUBMITTED");
+    int64_t job = s_int (reply, "job");
+    mt_msg_destroy (&reply);
+    mt_msg_t *assign = EXPECT (a, "ASSIGN");
+    CHECK (s_int (assign, "job") == job);
+    mt_msg_destroy (&assign);
+    //  a reconnects naming its job: adopted, the old connection a stranger
+    zsock_t *a2 = s_twin ("aaaa", job);
+    EXPECT_QUIET (a2);
+    s_sendf (a2, "PROGRESS", "{\"job\": %lld, \"attempt\": 1, \"epoch\": 1, \"epochs\": 1,"
+             " \"step\": 1, \"steps\": 1}", (long long) job);
+    EXPECT_QUIET (a2);
+    s_sendf (a, "PROGRESS", "{\"job\": %lld, \"attempt\": 1, \"epoch\": 1, \"epochs\": 1,"
+             " \"step\": 2, \"steps\": 1}", (long long) job);
+    EXPECT_ERROR (a, "unknown_peer", "HELLO");
+    json_t *status = s_status (client, job);
+    CHECK (strcmp (s_state (status), "running") == 0);
+    CHECK (json_integer_value (json_object_get (status, "attempt")) == 1);
+    json_decref (status);
+    //  a reconnects again naming no job: the attempt ends, and with no retry the job fails
+    zsock_t *a3 = s_twin ("aaaa", 0);
+    status = s_status (client, job);
+    CHECK_MSG (strcmp (s_state (status), "failed") == 0, "job %s", s_state (status));
+    CHECK_STR_CONTAINS (json_string_value (json_object_get (status, "error")),
+                        "reconnected without its job");
+    json_decref (status);
+    s_send (a3, "BYE", "{\"job\": 0, \"attempt\": 0}");
+    EXPECT_QUIET (a3);
+    zsock_destroy (&a);
+    zsock_destroy (&a2);
+    zsock_destroy (&a3);
+}
+
 //  A worker that says BYE is forgotten at once; the job it held ends its
 //  attempt as worker_lost, and with no retries left fails saying why.
 static void
@@ -1059,6 +1120,8 @@ main (void)
     zsock_destroy (&worker);
     s_wait_no_workers (client);
     s_worker_bye (client, data_hash);
+    s_reconnects (client, data_hash);
+    s_wait_no_workers (client);
 
     //  Frames over ZMQ_MAXMSGSIZE on both sockets
     s_oversize (s_clients, true);
