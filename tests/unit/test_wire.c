@@ -940,6 +940,21 @@ s_lost_worker (zsock_t *client, zsock_t *worker, const char *data_hash, int64_t 
     json_decref (status);
 }
 
+//  Submit a job with no retries; the idle worker must be assigned it. Its id.
+static int64_t
+s_submit_to (zsock_t *client, zsock_t *worker, const char *data_hash)
+{
+    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\","
+             " \"max_retries\": 0}}", data_hash);
+    mt_msg_t *reply = EXPECT (client, "SUBMITTED");
+    int64_t job = s_int (reply, "job");
+    mt_msg_destroy (&reply);
+    mt_msg_t *assign = EXPECT (worker, "ASSIGN");
+    CHECK (s_int (assign, "job") == job);
+    mt_msg_destroy (&assign);
+    return job;
+}
+
 //  HELLO of the worker process "twin:1" with instance id, optionally naming
 //  the job it runs, on a new connection.
 static zsock_t *
@@ -966,14 +981,7 @@ s_reconnects (zsock_t *client, const char *data_hash)
     EXPECT_QUIET (b);
     CHECK (s_worker_count (client) == 1);
     zsock_destroy (&b);
-    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\","
-             " \"max_retries\": 0}}", data_hash);
-    mt_msg_t *reply = EXPECT (client, "SUBMITTED");
-    int64_t job = s_int (reply, "job");
-    mt_msg_destroy (&reply);
-    mt_msg_t *assign = EXPECT (a, "ASSIGN");
-    CHECK (s_int (assign, "job") == job);
-    mt_msg_destroy (&assign);
+    int64_t job = s_submit_to (client, a, data_hash);
     //  a reconnects naming its job: adopted, the old connection a stranger
     zsock_t *a2 = s_twin ("aaaa", job);
     EXPECT_QUIET (a2);
@@ -1010,14 +1018,7 @@ s_worker_bye (zsock_t *client, const char *data_hash)
     s_send (worker, "HELLO", s_hello_json);
     mt_msg_destroy ((mt_msg_t *[]) { EXPECT (worker, "WELCOME") });
     CHECK (s_worker_count (client) == 1);
-    s_sendf (client, "SUBMIT", "{\"spec\": {\"data_hash\": \"%s\", \"target\": \"y\","
-             " \"max_retries\": 0}}", data_hash);
-    mt_msg_t *reply = EXPECT (client, "SUBMITTED");
-    int64_t job = s_int (reply, "job");
-    mt_msg_destroy (&reply);
-    mt_msg_t *assign = EXPECT (worker, "ASSIGN");
-    CHECK (s_int (assign, "job") == job);
-    mt_msg_destroy (&assign);
+    int64_t job = s_submit_to (client, worker, data_hash);
     s_sendf (worker, "BYE", "{\"job\": %lld, \"attempt\": 1}", (long long) job);
     EXPECT_QUIET (worker);
     CHECK (s_worker_count (client) == 0);
