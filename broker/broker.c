@@ -1135,16 +1135,19 @@ static void
 s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, const char *instance,
                          int64_t job, int attempt)
 {
+    if (!*instance)
+        return;                         // nothing tells it from a namesake
     fleet_worker_t *old = NULL;
     for (fleet_worker_t *w = fleet_first (self->fleet); w && !old; w = fleet_next (self->fleet))
-        if (w != peer->worker && *instance && strcmp (w->instance, instance) == 0
+        if (w != peer->worker && strcmp (w->instance, instance) == 0
         &&  strcmp (w->name, name) == 0 && strcmp (w->user, peer->user) == 0)
             old = w;
     if (!old)
         return;
-    peer->wrote = true;
-    if (old->job && (old->job != job || old->attempt != attempt))
+    if (old->job && (old->job != job || old->attempt != attempt)) {
+        peer->wrote = true;             // the attempt's end is written
         s_worker_lost (self, old, "reconnected without its job");
+    }
     else {
         mt_info ("broker: worker %s reconnected; its old connection is forgotten", name);
         fleet_remove (self->fleet, old);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <strings.h>
 #include <unistd.h>
 
 struct columns_t {
@@ -34,8 +33,6 @@ typedef struct {
 typedef enum { S_FAILED = -1, S_FOUND = 0, S_MORE = 1 } s_look_t;
 
 static int s_read_more (s_head_t *head, int fd, char **cause);
-static mt_format_t s_format_by_name (const char *path);
-static s_look_t s_format_by_content (const s_head_t *head, mt_format_t *format);
 static s_look_t s_look (columns_t *self, const s_head_t *head, char **cause);
 static s_look_t s_look_csv (columns_t *self, const s_head_t *head, char **cause);
 static s_look_t s_csv_failed (const s_head_t *head, csv_t *csv, char **cause);
@@ -59,8 +56,6 @@ columns_read (const char *path, mt_format_t format, char **cause)
         self->path = path;
     else
         look = mt_fail (cause, "out of memory");
-    if (format == MT_FORMAT_AUTO)
-        format = s_format_by_name (path);
     while (look == S_MORE) {
         if (head.len >= COLUMNS_MAX_HEAD)
             look = mt_fail (cause, "%s: no header row in its first %d bytes (a record may "
@@ -68,10 +63,14 @@ columns_read (const char *path, mt_format_t format, char **cause)
         else
         if (s_read_more (&head, fd, cause))
             look = S_FAILED;
-        else
-        if (format != MT_FORMAT_AUTO || s_format_by_content (&head, &format) == S_FOUND) {
-            self->format = format;
-            look = s_look (self, &head, cause);
+        else {
+            //  The dataset reader's choice; spaces only so far: read on
+            self->format = format != MT_FORMAT_AUTO ? format
+                         : dataset_format (path, head.data, head.len);
+            if (self->format == MT_FORMAT_AUTO && head.eof)
+                self->format = MT_FORMAT_CSV;
+            if (self->format != MT_FORMAT_AUTO)
+                look = s_look (self, &head, cause);
         }
     }
     close (fd);
@@ -156,33 +155,6 @@ s_read_more (s_head_t *head, int fd, char **cause)
     head->len += (size_t) got;
     head->eof = got == 0;
     return 0;
-}
-
-//  As dataset.c's s_detect_format: the extension decides first.
-static mt_format_t
-s_format_by_name (const char *path)
-{
-    const char *dot = strrchr (path, '.');
-    if (dot && strcasecmp (dot, ".csv") == 0)
-        return MT_FORMAT_CSV;
-    if (dot && (strcasecmp (dot, ".jsonl") == 0 || strcasecmp (dot, ".ndjson") == 0))
-        return MT_FORMAT_JSONL;
-    return MT_FORMAT_AUTO;
-}
-
-//  Then the first byte that is not a space: '{' is JSONL, anything else CSV.
-static s_look_t
-s_format_by_content (const s_head_t *head, mt_format_t *format)
-{
-    const char *data = head->data;
-    size_t i = head->len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < head->len && (data [i] == ' ' || data [i] == '\t' || data [i] == '\r'
-                         ||  data [i] == '\n'))
-        i++;
-    if (i == head->len && !head->eof)
-        return S_MORE;
-    *format = i < head->len && data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
-    return S_FOUND;
 }
 
 static s_look_t

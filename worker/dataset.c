@@ -80,7 +80,6 @@ typedef struct {
 static int s_load (const char *name, const char *data, size_t len,
                    const dataset_opts_t *opts, char **cause, dataset_t **out);
 static int s_read_file (const char *path, char **data, size_t *len, char **cause);
-static mt_format_t s_detect_format (const char *name, const char *data, size_t len);
 
 static int s_load_csv (s_build_t *b, const char *data, size_t len);
 static int s_csv_header (s_build_t *b, csv_t *csv, size_t count);
@@ -219,7 +218,9 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
     }
     mt_format_t format = b.opts->format;
     if (format == MT_FORMAT_AUTO)
-        format = s_detect_format (name, data, len);
+        format = dataset_format (name, data, len);
+    if (format == MT_FORMAT_AUTO)
+        format = MT_FORMAT_CSV;         // spaces only: the CSV reader says it is empty
     int rc;
     if (format == MT_FORMAT_CSV)
         rc = s_load_csv (&b, data, len);
@@ -275,9 +276,8 @@ s_read_file (const char *path, char **data, size_t *len, char **cause)
     return 0;
 }
 
-//  By the name's extension, then by the first byte that is not a space.
-static mt_format_t
-s_detect_format (const char *name, const char *data, size_t len)
+mt_format_t
+dataset_format (const char *name, const char *data, size_t len)
 {
     const char *dot = strrchr (name, '.');
     if (dot && strcasecmp (dot, ".csv") == 0)
@@ -288,7 +288,9 @@ s_detect_format (const char *name, const char *data, size_t len)
     while (i < len && (data [i] == ' ' || data [i] == '\t' || data [i] == '\r'
                    ||  data [i] == '\n'))
         i++;
-    return i < len && data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
+    if (i == len)
+        return MT_FORMAT_AUTO;
+    return data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
 }
 
 

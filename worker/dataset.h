@@ -45,4 +45,11 @@ dataset_t *dataset_load_buffer (const char *name, const char *data, size_t len,
 
 void dataset_destroy (dataset_t **self_p);
 
+//  The format MT_FORMAT_AUTO settles on for a file called name that starts
+//  with data: by the name's extension (.csv; .jsonl, .ndjson), else by the
+//  first byte that is not a space ('{' is JSONL, anything else CSV), after a
+//  byte order mark. MT_FORMAT_AUTO when neither decides yet (data holds
+//  spaces only): a reader with the whole file takes that as CSV.
+mt_format_t dataset_format (const char *name, const char *data, size_t len);
+
 #endif
