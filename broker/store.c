@@ -3,21 +3,157 @@
 #include "mt/log.h"
 #include "mt/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
+#define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
+
+//  The schema of a new database, version STORE_SCHEMA_VERSION: the one place
+//  it is written whole. Its columns stand in the order the migrations leave
+//  them (ALTER TABLE adds at the end), so a migrated database is the same as
+//  a new one (test_store compares them).
+//  - jobs: one row per job. The running attempt lives in it (worker,
+//    attempt_started_at, resumed_from_epoch) until it ends; the spec's
+//    fields the broker acts on have columns, so nothing reads the spec's text.
+//  - attempts: the attempts that ended, one b-tree row each, keyed by (job,
+//    attempt) rather than a rowid plus an index entry.
+//  - progress: every report; a job's latest progress is its newest row.
+//  - jobs_key: keys indexed only where a job has one (a UNIQUE column would
+//    index every NULL too).
+static const char *s_schema =
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
+    "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+    "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    "  not_before INTEGER NOT NULL DEFAULT 0, attempt_started_at INTEGER,"
+    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
+    "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
+    "  client TEXT, time_limit_s INTEGER NOT NULL DEFAULT 0, init_hash TEXT);"
+    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
+    "CREATE TABLE attempts ("
+    "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
+    "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
+    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE progress ("
+    "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
+    "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL,"
+    "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL);"
+    "CREATE INDEX progress_job ON progress (job, attempt);";
+
+//  An older database climbs to s_schema one version at a time: s_migrations
+//  [v] takes version v to v + 1, in one transaction. They are history, to
+//  be kept as they were; the first schema is tests/unit/store_v1.sql.
+static const char *s_migrations [STORE_SCHEMA_VERSION] = {
+    //  1 -> 2: who submitted, and queued jobs per submitter kept by
+    //  triggers, so the limit check is one lookup and rolls back with
+    //  the rest of a failed transaction
+    [1] =
+    "ALTER TABLE jobs ADD COLUMN client TEXT;"
+    "CREATE TABLE queue_counts (client TEXT PRIMARY KEY, queued INTEGER NOT NULL);"
+    "CREATE TRIGGER jobs_enter_queue AFTER INSERT ON jobs WHEN new.state = 'queued' BEGIN"
+    "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
+    "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
+    "CREATE TRIGGER jobs_requeue AFTER UPDATE OF state ON jobs"
+    "  WHEN old.state != 'queued' AND new.state = 'queued' BEGIN"
+    "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
+    "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
+    "CREATE TRIGGER jobs_leave_queue AFTER UPDATE OF state ON jobs"
+    "  WHEN old.state = 'queued' AND new.state != 'queued' BEGIN"
+    "  UPDATE queue_counts SET queued = queued - 1 WHERE client = coalesce (old.client, '');"
+    "  END;"
+    "INSERT INTO queue_counts SELECT coalesce (client, ''), count(*) FROM jobs"
+    "  WHERE state = 'queued' GROUP BY 1;",
+    //  2 -> 3: the queue and its counts live in the broker's memory,
+    //  loaded from the jobs at start; the triggers and the queue index
+    //  only cost writes
+    [2] =
+    "DROP TRIGGER jobs_enter_queue; DROP TRIGGER jobs_requeue;"
+    "DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts; DROP INDEX jobs_queue;",
+    //  3 -> 4: fewer pages written per job: keys are indexed only where
+    //  a job has one, and an attempt is one b-tree row keyed by (job,
+    //  attempt), not a rowid row plus an index entry
+    [3] =
+    "CREATE TABLE jobs_4 ("
+    "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
+    "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+    "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    "  epoch INTEGER, epochs INTEGER, step INTEGER, steps INTEGER,"
+    "  loss REAL, val_loss REAL, val_metric REAL, samples_per_sec REAL, eta_s REAL,"
+    "  updated_at INTEGER, metrics TEXT, error TEXT, model_hash TEXT,"
+    "  checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0, client TEXT);"
+    "INSERT INTO jobs_4 SELECT id, name, key, state, spec, data_hash, priority, attempt,"
+    "  max_retries, worker, created_at, started_at, finished_at, not_before, epoch, epochs,"
+    "  step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s, updated_at, metrics,"
+    "  error, model_hash, checkpoint_hash, checkpoint_epoch, client FROM jobs;"
+    "CREATE TABLE attempts_4 ("
+    "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
+    "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
+    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
+    "INSERT INTO attempts_4 SELECT job, attempt, worker, started_at, finished_at, outcome,"
+    "  resumed_from_epoch FROM attempts;"
+    "DROP TABLE attempts; DROP TABLE jobs;"
+    "ALTER TABLE jobs_4 RENAME TO jobs; ALTER TABLE attempts_4 RENAME TO attempts;"
+    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;",
+    //  4 -> 5: a narrower job row, rewritten at each start and end: the
+    //  latest progress is the newest row of the history (which gains
+    //  the four fields only the job row had), and the running attempt
+    //  is described by the job row until its attempts row is written,
+    //  once, when it ends
+    [4] =
+    "ALTER TABLE progress ADD COLUMN epochs INTEGER;"
+    "ALTER TABLE progress ADD COLUMN steps INTEGER;"
+    "ALTER TABLE progress ADD COLUMN samples_per_sec REAL;"
+    "ALTER TABLE progress ADD COLUMN eta_s REAL;"
+    "UPDATE progress SET epochs = j.epochs, steps = j.steps,"
+    "  samples_per_sec = j.samples_per_sec, eta_s = j.eta_s FROM jobs j"
+    "  WHERE progress.rowid = (SELECT rowid FROM progress WHERE job = j.id"
+    "  ORDER BY attempt DESC, rowid DESC LIMIT 1);"
+    "CREATE TABLE jobs_5 ("
+    "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
+    "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+    "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    "  not_before INTEGER NOT NULL DEFAULT 0, attempt_started_at INTEGER,"
+    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
+    "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
+    "  client TEXT);"
+    "INSERT INTO jobs_5 SELECT j.id, j.name, j.key, j.state, j.spec, j.data_hash, j.priority,"
+    "  j.attempt, j.max_retries, j.worker, j.created_at, j.started_at, j.finished_at,"
+    "  j.not_before, a.started_at, coalesce (a.resumed_from_epoch, 0), j.metrics, j.error,"
+    "  j.model_hash, j.checkpoint_hash, j.checkpoint_epoch, j.client FROM jobs j"
+    "  LEFT JOIN attempts a ON a.job = j.id AND a.attempt = j.attempt AND a.outcome IS NULL;"
+    "DELETE FROM attempts WHERE outcome IS NULL;"
+    "DROP TABLE jobs; ALTER TABLE jobs_5 RENAME TO jobs;"
+    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;",
+    //  5 -> 6: the spec's time limit and warm-start model get columns, so
+    //  the broker reads no field out of the spec's text (this is the one
+    //  place that does, once)
+    [5] =
+    "ALTER TABLE jobs ADD COLUMN time_limit_s INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN init_hash TEXT;"
+    "UPDATE jobs SET time_limit_s = coalesce (json_extract (spec, '$.time_limit_s'), 0),"
+    "  init_hash = nullif (json_extract (spec, '$.init_hash'), '') WHERE json_valid (spec);"
+};
 
 //  Every statement the store runs, prepared once on first use. A list of
 //  three or more values after IN makes SQLite build a temporary index each
 //  time the statement runs (it more than doubled the cost of a finish), so
-//  such tests are spelled out with OR.
+//  such tests are spelled out with OR. A statement's columns are read by
+//  their names (see s_readers), so each is named as its reader names it.
 typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_STARTED, Q_QUEUED, Q_START, Q_RUN, Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
@@ -26,15 +162,16 @@ typedef enum {
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
-    [Q_INSERT] = "INSERT INTO jobs (name, key, state, spec, data_hash, priority, max_retries,"
-                 " created_at, client) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_INSERT] = "INSERT INTO jobs (name, key, state, spec, data_hash, init_hash, priority,"
+                 " max_retries, time_limit_s, created_at, client)"
+                 " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
-    [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, model_hash,"
-              " checkpoint_hash, checkpoint_epoch, worker, started_at, not_before, priority,"
-              " created_at, client FROM jobs WHERE id = ?1",
+    [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, init_hash, time_limit_s,"
+              " model_hash, checkpoint_hash, checkpoint_epoch, worker, started_at, not_before,"
+              " priority, created_at, client FROM jobs WHERE id = ?1",
     //  What a start needs of the row it just changed
-    [Q_STARTED] = "SELECT id, attempt, spec, data_hash, checkpoint_hash, checkpoint_epoch,"
-                  " started_at FROM jobs WHERE id = ?1",
+    [Q_STARTED] = "SELECT id, state, attempt, spec, data_hash, init_hash, time_limit_s,"
+                  " checkpoint_hash, checkpoint_epoch, started_at FROM jobs WHERE id = ?1",
     //  The queue in memory is loaded from here at start
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
                  " WHERE state = 'queued'",
@@ -43,7 +180,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3), attempt_started_at = ?3,"
                 " resumed_from_epoch = checkpoint_epoch WHERE id = ?1 AND state = 'queued'",
-    [Q_RUN] = "SELECT worker, attempt_started_at, resumed_from_epoch FROM jobs"
+    [Q_RUN] = "SELECT worker, attempt_started_at AS started_at, resumed_from_epoch FROM jobs"
               " WHERE id = ?1 AND attempt = ?2 AND state IN ('running', 'stopping')",
     [Q_ATTEMPT_INSERT] = "INSERT OR REPLACE INTO attempts (job, attempt, worker, started_at,"
                          " resumed_from_epoch, finished_at, outcome)"
@@ -63,6 +200,7 @@ static const char *s_sql [Q_COUNT] = {
                   " WHERE id = ?1 AND attempt = ?2 AND state IN ('running', 'stopping')",
     [Q_SET_STATE] = "UPDATE jobs SET state = ?2 WHERE id = ?1",
     [Q_ACTIVE] = "SELECT id FROM jobs WHERE state IN ('running', 'stopping')",
+    //  The job's map, in the order of PROTOCOL.md section 9
     [Q_JSON] = "SELECT j.id, j.name, j.state, j.attempt, j.worker, j.created_at, j.started_at,"
                " j.finished_at, p.epoch, p.epochs, p.step, p.steps, p.loss, p.val_loss,"
                " p.val_metric, p.samples_per_sec, p.eta_s, j.metrics, j.error, j.model_hash,"
@@ -70,8 +208,11 @@ static const char *s_sql [Q_COUNT] = {
                " j.resumed_from_epoch FROM jobs j LEFT JOIN progress p ON p.rowid ="
                " (SELECT rowid FROM progress WHERE job = j.id ORDER BY attempt DESC, rowid DESC"
                " LIMIT 1) WHERE j.id = ?1",
+    //  An attempt's map: each column under its name
     [Q_ATTEMPTS] = "SELECT attempt, worker, started_at, finished_at, outcome, resumed_from_epoch"
                    " FROM attempts WHERE job = ?1 ORDER BY attempt",
+    //  A history point is [step, epoch, loss, val_loss, val_metric] (PROTOCOL.md
+    //  section 9): these columns, in this order
     [Q_HISTORY] = "SELECT step, epoch, loss, val_loss, val_metric FROM progress"
                   " WHERE job = ?1 AND attempt = ?2 ORDER BY rowid",
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
@@ -82,42 +223,96 @@ static const char *s_sql [Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
-                    " OR checkpoint_hash = ?1 OR instr (spec, ?1) > 0",
+                    " OR checkpoint_hash = ?1 OR init_hash = ?1",
 };
 
-static const char *s_schema =
-    "CREATE TABLE jobs ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT, key TEXT UNIQUE,"
-    "  state TEXT NOT NULL,"
-    "  spec TEXT NOT NULL,"
-    "  data_hash TEXT,"
-    "  priority INTEGER NOT NULL DEFAULT 0,"
-    "  attempt INTEGER NOT NULL DEFAULT 0,"
-    "  max_retries INTEGER NOT NULL DEFAULT 3,"
-    "  worker TEXT,"
-    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
-    "  not_before INTEGER NOT NULL DEFAULT 0,"
-    "  epoch INTEGER, epochs INTEGER, step INTEGER, steps INTEGER,"
-    "  loss REAL, val_loss REAL, val_metric REAL, samples_per_sec REAL, eta_s REAL,"
-    "  updated_at INTEGER,"
-    "  metrics TEXT, error TEXT, model_hash TEXT,"
-    "  checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX jobs_queue ON jobs (state, priority DESC, id);"
-    "CREATE TABLE attempts ("
-    "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
-    "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
-    "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (job, attempt));"
-    "CREATE TABLE progress ("
-    "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
-    "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL);"
-    "CREATE INDEX progress_job ON progress (job, attempt);";
+//  Where a result column goes. A statement's columns are matched by name
+//  (sqlite3_column_name) to its reader's fields once, when it is prepared:
+//  a SELECT lists its columns in any order, and a column no field names
+//  fails the prepare.
+typedef enum {
+    F_INT, F_INT64, F_TEXT, F_TEXT_OWNED, F_STATE,      // a record's field
+    F_JSON, F_JSON_PARSED, F_JSON_PROGRESS, F_JSON_RUN  // a key of the job's map
+} field_kind_t;
+
+typedef struct {
+    const char *name;           // the column's name
+    field_kind_t kind;
+    size_t offset;              // a record's field: where it is in the record
+    size_t size;                // ... and its size (F_TEXT: the buffer's)
+} field_t;
+
+typedef struct {
+    const field_t *fields;
+    size_t count;
+} reader_t;
+
+#define S_FIELD(type, kind, field) \
+    { #field, kind, offsetof (type, field), sizeof (((type *) 0)->field) }
+#define S_KEY(kind, key) { key, kind, 0, 0 }
+#define S_READER(fields) { fields, sizeof fields / sizeof fields [0] }
+
+//  The columns of jobs, into a store_job_t
+static const field_t s_job_fields [] = {
+    S_FIELD (store_job_t, F_INT64, id),
+    S_FIELD (store_job_t, F_STATE, state),
+    S_FIELD (store_job_t, F_INT, attempt),
+    S_FIELD (store_job_t, F_INT, max_retries),
+    S_FIELD (store_job_t, F_TEXT_OWNED, spec),
+    S_FIELD (store_job_t, F_TEXT, data_hash),
+    S_FIELD (store_job_t, F_TEXT, init_hash),
+    S_FIELD (store_job_t, F_INT64, time_limit_s),
+    S_FIELD (store_job_t, F_TEXT, model_hash),
+    S_FIELD (store_job_t, F_TEXT, checkpoint_hash),
+    S_FIELD (store_job_t, F_INT, checkpoint_epoch),
+    S_FIELD (store_job_t, F_TEXT, worker),
+    S_FIELD (store_job_t, F_INT64, started_at),
+    S_FIELD (store_job_t, F_INT64, not_before),
+    S_FIELD (store_job_t, F_INT, priority),
+    S_FIELD (store_job_t, F_INT64, created_at),
+    S_FIELD (store_job_t, F_TEXT, client),
+};
+
+//  The running attempt's columns of jobs, into a store_run_t
+static const field_t s_run_fields [] = {
+    S_FIELD (store_run_t, F_TEXT, worker),
+    S_FIELD (store_run_t, F_INT64, started_at),
+    S_FIELD (store_run_t, F_INT, resumed_from_epoch),
+};
+
+//  The columns of Q_JSON: each a key of the job's map, of its progress
+//  map, or of the running attempt's map
+static const field_t s_json_fields [] = {
+    S_KEY (F_JSON, "id"), S_KEY (F_JSON, "name"), S_KEY (F_JSON, "state"),
+    S_KEY (F_JSON, "attempt"), S_KEY (F_JSON, "worker"), S_KEY (F_JSON, "created_at"),
+    S_KEY (F_JSON, "started_at"), S_KEY (F_JSON, "finished_at"),
+    S_KEY (F_JSON_PROGRESS, "epoch"), S_KEY (F_JSON_PROGRESS, "epochs"),
+    S_KEY (F_JSON_PROGRESS, "step"), S_KEY (F_JSON_PROGRESS, "steps"),
+    S_KEY (F_JSON_PROGRESS, "loss"), S_KEY (F_JSON_PROGRESS, "val_loss"),
+    S_KEY (F_JSON_PROGRESS, "val_metric"), S_KEY (F_JSON_PROGRESS, "samples_per_sec"),
+    S_KEY (F_JSON_PROGRESS, "eta_s"),
+    S_KEY (F_JSON_PARSED, "metrics"), S_KEY (F_JSON, "error"), S_KEY (F_JSON, "model_hash"),
+    S_KEY (F_JSON_PARSED, "spec"), S_KEY (F_JSON, "priority"),
+    S_KEY (F_JSON, "checkpoint_epoch"), S_KEY (F_JSON, "not_before"),
+    S_KEY (F_JSON_RUN, "attempt_started_at"), S_KEY (F_JSON_RUN, "resumed_from_epoch"),
+};
+
+static const reader_t s_job_reader = S_READER (s_job_fields);
+static const reader_t s_run_reader = S_READER (s_run_fields);
+static const reader_t s_json_reader = S_READER (s_json_fields);
+
+//  The reader of each statement whose rows are read by column name
+static const reader_t *s_readers [Q_COUNT] = {
+    [Q_GET] = &s_job_reader, [Q_STARTED] = &s_job_reader, [Q_QUEUED] = &s_job_reader,
+    [Q_RUN] = &s_run_reader, [Q_JSON] = &s_json_reader,
+};
 
 struct store_t {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmt [Q_COUNT];
+    //  For a statement with a reader, the reader's field of each column
+    unsigned char fields [Q_COUNT][STORE_MAX_COLUMNS];
     store_fault_fn *fault;          // the fault-injection seam, NULL normally
     void *fault_arg;
     store_fault_fn *sync_fault;     // the same for store_sync
@@ -127,14 +322,25 @@ struct store_t {
     int wal_fd;                     // the write-ahead log, for store_sync; -1 when closed
 };
 
-static sqlite3_stmt *s_stmt (store_t *self, query_t q);
-static int s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what);
+static int s_migrate (store_t *self, char **cause);
+static int s_schema_step (store_t *self, const char *sql, int version);
 static int s_exec (store_t *self, const char *sql);
 static int s_run (store_t *self, query_t q, const char *what);
-static int s_migrate (store_t *self, char **cause);
+static sqlite3_stmt *s_stmt (store_t *self, query_t q);
+static int s_map_columns (store_t *self, query_t q);
+static int s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what);
 static void s_bind_text (sqlite3_stmt *stmt, int col, const char *text);
 static void s_bind_real (sqlite3_stmt *stmt, int col, double value);
+static int s_row_read (store_t *self, query_t q, sqlite3_stmt *stmt, void *record);
+static int s_job_read (store_t *self, query_t q, int64_t id, store_job_t *job);
+static int64_t s_scalar (sqlite3_stmt *stmt);
+static int s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt,
+                          const store_end_t *end, bool *changed);
 static json_t *s_column_json (sqlite3_stmt *stmt, int col);
+static json_t *s_column_parsed (sqlite3_stmt *stmt, int col);
+static json_t *s_job_row_json (store_t *self, sqlite3_stmt *stmt, json_t *run);
+static json_t *s_attempts_json (store_t *self, int64_t id, json_t *job, json_t *run);
+static json_t *s_history_json (store_t *self, int64_t id, int attempt);
 
 store_t *
 store_open (const char *path, char **cause)
@@ -146,7 +352,8 @@ store_open (const char *path, char **cause)
     }
     self->path = strdup (path);
     self->wal_fd = -1;
-    //  The schema's migrations use UPDATE ... FROM (SQLite 3.33)
+    //  The schema's migrations use UPDATE ... FROM (SQLite 3.33) and
+    //  json_extract (built in since 3.38, an option before)
     if (sqlite3_libversion_number () < 3033000) {
         mt_fail (cause, "%s: this SQLite is %s; mtbroker needs 3.33 or newer", path,
                  sqlite3_libversion ());
@@ -210,116 +417,45 @@ store_destroy (store_t **self_p)
     *self_p = NULL;
 }
 
-//  The schema is versioned with PRAGMA user_version; each step migrates one
-//  version up inside a transaction.
+//  The schema is versioned with PRAGMA user_version. A new database gets
+//  s_schema; an older one each migration from its version up.
 static int
 s_migrate (store_t *self, char **cause)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
         return -1;
-    int version = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0;
+    int version = (int) s_scalar (stmt);
     sqlite3_finalize (stmt);
     if (version > STORE_SCHEMA_VERSION)
         return mt_fail (cause, "%s: the database has schema version %d; this mtbroker knows"
                         " up to %d: upgrade mtbroker", self->path, version, STORE_SCHEMA_VERSION);
-    //  Each step takes the schema one version up, in one transaction
-    static const char *steps [STORE_SCHEMA_VERSION] = {
-        NULL,       // 0 -> 1: s_schema
-        //  1 -> 2: who submitted, and queued jobs per submitter kept by
-        //  triggers, so the limit check is one lookup and rolls back with
-        //  the rest of a failed transaction
-        "ALTER TABLE jobs ADD COLUMN client TEXT;"
-        "CREATE TABLE queue_counts (client TEXT PRIMARY KEY, queued INTEGER NOT NULL);"
-        "CREATE TRIGGER jobs_enter_queue AFTER INSERT ON jobs WHEN new.state = 'queued' BEGIN"
-        "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
-        "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
-        "CREATE TRIGGER jobs_requeue AFTER UPDATE OF state ON jobs"
-        "  WHEN old.state != 'queued' AND new.state = 'queued' BEGIN"
-        "  INSERT INTO queue_counts VALUES (coalesce (new.client, ''), 1)"
-        "  ON CONFLICT (client) DO UPDATE SET queued = queued + 1; END;"
-        "CREATE TRIGGER jobs_leave_queue AFTER UPDATE OF state ON jobs"
-        "  WHEN old.state = 'queued' AND new.state != 'queued' BEGIN"
-        "  UPDATE queue_counts SET queued = queued - 1 WHERE client = coalesce (old.client, '');"
-        "  END;"
-        "INSERT INTO queue_counts SELECT coalesce (client, ''), count(*) FROM jobs"
-        "  WHERE state = 'queued' GROUP BY 1;",
-        //  2 -> 3: the queue and its counts live in the broker's memory,
-        //  loaded from the jobs at start; the triggers and the queue index
-        //  only cost writes
-        "DROP TRIGGER jobs_enter_queue; DROP TRIGGER jobs_requeue;"
-        "DROP TRIGGER jobs_leave_queue; DROP TABLE queue_counts; DROP INDEX jobs_queue;",
-        //  3 -> 4: fewer pages written per job: keys are indexed only where
-        //  a job has one (a UNIQUE column indexes every NULL too), and an
-        //  attempt is one b-tree row keyed by (job, attempt), not a rowid
-        //  row plus an index entry
-        "CREATE TABLE jobs_4 ("
-        "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
-        "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
-        "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
-        "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
-        "  not_before INTEGER NOT NULL DEFAULT 0,"
-        "  epoch INTEGER, epochs INTEGER, step INTEGER, steps INTEGER,"
-        "  loss REAL, val_loss REAL, val_metric REAL, samples_per_sec REAL, eta_s REAL,"
-        "  updated_at INTEGER, metrics TEXT, error TEXT, model_hash TEXT,"
-        "  checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0, client TEXT);"
-        "INSERT INTO jobs_4 SELECT id, name, key, state, spec, data_hash, priority, attempt,"
-        "  max_retries, worker, created_at, started_at, finished_at, not_before, epoch, epochs,"
-        "  step, steps, loss, val_loss, val_metric, samples_per_sec, eta_s, updated_at, metrics,"
-        "  error, model_hash, checkpoint_hash, checkpoint_epoch, client FROM jobs;"
-        "CREATE TABLE attempts_4 ("
-        "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
-        "  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,"
-        "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,"
-        "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
-        "INSERT INTO attempts_4 SELECT job, attempt, worker, started_at, finished_at, outcome,"
-        "  resumed_from_epoch FROM attempts;"
-        "DROP TABLE attempts; DROP TABLE jobs;"
-        "ALTER TABLE jobs_4 RENAME TO jobs; ALTER TABLE attempts_4 RENAME TO attempts;"
-        "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;",
-        //  4 -> 5: a narrower job row, rewritten at each start and end: the
-        //  latest progress is the newest row of the history (which gains
-        //  the four fields only the job row had), and the running attempt
-        //  is described by the job row until its attempts row is written,
-        //  once, when it ends
-        "ALTER TABLE progress ADD COLUMN epochs INTEGER;"
-        "ALTER TABLE progress ADD COLUMN steps INTEGER;"
-        "ALTER TABLE progress ADD COLUMN samples_per_sec REAL;"
-        "ALTER TABLE progress ADD COLUMN eta_s REAL;"
-        "UPDATE progress SET epochs = j.epochs, steps = j.steps,"
-        "  samples_per_sec = j.samples_per_sec, eta_s = j.eta_s FROM jobs j"
-        "  WHERE progress.rowid = (SELECT rowid FROM progress WHERE job = j.id"
-        "  ORDER BY attempt DESC, rowid DESC LIMIT 1);"
-        "CREATE TABLE jobs_5 ("
-        "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
-        "  data_hash TEXT, priority INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
-        "  max_retries INTEGER NOT NULL DEFAULT 3, worker TEXT,"
-        "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
-        "  not_before INTEGER NOT NULL DEFAULT 0, attempt_started_at INTEGER,"
-        "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
-        "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
-        "  client TEXT);"
-        "INSERT INTO jobs_5 SELECT j.id, j.name, j.key, j.state, j.spec, j.data_hash, j.priority,"
-        "  j.attempt, j.max_retries, j.worker, j.created_at, j.started_at, j.finished_at,"
-        "  j.not_before, a.started_at, coalesce (a.resumed_from_epoch, 0), j.metrics, j.error,"
-        "  j.model_hash, j.checkpoint_hash, j.checkpoint_epoch, j.client FROM jobs j"
-        "  LEFT JOIN attempts a ON a.job = j.id AND a.attempt = j.attempt AND a.outcome IS NULL;"
-        "DELETE FROM attempts WHERE outcome IS NULL;"
-        "DROP TABLE jobs; ALTER TABLE jobs_5 RENAME TO jobs;"
-        "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
-    };
-    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
-        char pragma [64];
-        snprintf (pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        if (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, v == 0 ? s_schema : steps [v])
-        ||  s_exec (self, pragma) || s_exec (self, "COMMIT")) {
-            s_exec (self, "ROLLBACK");
+    if (version == 0) {
+        if (s_schema_step (self, s_schema, STORE_SCHEMA_VERSION))
             return -1;
-        }
+        mt_info ("store: created %s (schema %d)", self->path, STORE_SCHEMA_VERSION);
+        return 0;
     }
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++)
+        if (s_schema_step (self, s_migrations [v], v + 1))
+            return -1;
     if (version < STORE_SCHEMA_VERSION)
-        mt_info ("store: %s %s (schema %d)", version ? "migrated" : "created", self->path,
+        mt_info ("store: migrated %s from schema %d to %d", self->path, version,
                  STORE_SCHEMA_VERSION);
+    return 0;
+}
+
+//  Run sql and set the schema version to version, in one transaction.
+static int
+s_schema_step (store_t *self, const char *sql, int version)
+{
+    char pragma [64];
+    snprintf (pragma, sizeof pragma, "PRAGMA user_version = %d", version);
+    if (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, sql) || s_exec (self, pragma)
+    ||  s_exec (self, "COMMIT")) {
+        s_exec (self, "ROLLBACK");
+        return -1;
+    }
     return 0;
 }
 
@@ -430,15 +566,43 @@ store_rollback (store_t *self)
 static sqlite3_stmt *
 s_stmt (store_t *self, query_t q)
 {
-    if (!self->stmt [q]
-    &&  sqlite3_prepare_v3 (self->db, s_sql [q], -1, SQLITE_PREPARE_PERSISTENT,
-                            &self->stmt [q], NULL) != SQLITE_OK) {
-        mt_error ("store: cannot prepare query %d: %s", q, sqlite3_errmsg (self->db));
-        return NULL;
+    if (!self->stmt [q]) {
+        if (sqlite3_prepare_v3 (self->db, s_sql [q], -1, SQLITE_PREPARE_PERSISTENT,
+                                &self->stmt [q], NULL) != SQLITE_OK) {
+            mt_error ("store: cannot prepare query %d: %s", q, sqlite3_errmsg (self->db));
+            return NULL;
+        }
+        if (s_readers [q] && s_map_columns (self, q)) {
+            sqlite3_finalize (self->stmt [q]);
+            self->stmt [q] = NULL;
+            return NULL;
+        }
     }
     sqlite3_reset (self->stmt [q]);
     sqlite3_clear_bindings (self->stmt [q]);
     return self->stmt [q];
+}
+
+//  Match each column of q's statement to the field of q's reader that bears
+//  its name (a column's own name, or its AS alias).
+static int
+s_map_columns (store_t *self, query_t q)
+{
+    const reader_t *reader = s_readers [q];
+    int count = sqlite3_column_count (self->stmt [q]);
+    assert (count <= STORE_MAX_COLUMNS);
+    for (int col = 0; col < count; col++) {
+        const char *name = sqlite3_column_name (self->stmt [q], col);
+        size_t f = 0;
+        while (f < reader->count && strcmp (reader->fields [f].name, name) != 0)
+            f++;
+        if (f == reader->count) {
+            mt_error ("store: query %d: no field reads its column %s", q, name);
+            return -1;
+        }
+        self->fields [q][col] = (unsigned char) f;
+    }
+    return 0;
 }
 
 //  Run a write statement to its end. The fault seam makes it fail as a full
@@ -481,99 +645,114 @@ s_bind_real (sqlite3_stmt *stmt, int col, double value)
         sqlite3_bind_null (stmt, col);
 }
 
-int64_t
-store_job_insert (store_t *self, const char *spec_json, const char *name, const char *data_hash,
-                  int priority, int max_retries, const char *key, const char *client,
-                  int64_t now_ms, bool *existing)
+//  Read the row stmt (query q) stands on into record through q's reader.
+//  Returns 0, or -1 when a state is unknown or memory ran out.
+static int
+s_row_read (store_t *self, query_t q, sqlite3_stmt *stmt, void *record)
 {
-    *existing = false;
-    sqlite3_stmt *stmt;
-    if (key && (stmt = s_stmt (self, Q_BY_KEY))) {
-        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_step (stmt) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64 (stmt, 0);
-            sqlite3_reset (stmt);
-            *existing = true;
-            return id;
+    const reader_t *reader = s_readers [q];
+    int rc = 0;
+    for (int col = 0; col < sqlite3_column_count (stmt); col++) {
+        const field_t *field = &reader->fields [self->fields [q][col]];
+        void *at = (char *) record + field->offset;
+        const char *text = NULL;
+        if (field->kind == F_TEXT || field->kind == F_TEXT_OWNED || field->kind == F_STATE)
+            text = (const char *) sqlite3_column_text (stmt, col);
+        switch (field->kind) {
+            case F_INT:
+                assert (field->size == sizeof (int));
+                *(int *) at = sqlite3_column_int (stmt, col);
+                break;
+            case F_INT64:
+                assert (field->size == sizeof (int64_t));
+                *(int64_t *) at = sqlite3_column_int64 (stmt, col);
+                break;
+            case F_TEXT:
+                mt_strlcpy (at, text, field->size);
+                break;
+            case F_TEXT_OWNED:
+                assert (field->size == sizeof (char *));
+                if (text && !(*(char **) at = strdup (text)))
+                    rc = -1;
+                break;
+            case F_STATE:
+                assert (field->size == sizeof (job_state_t));
+                if (job_state_parse (text, at)) {
+                    mt_error ("store: a job in the unknown state '%s'", text ? text : "");
+                    rc = -1;
+                }
+                break;
+            default:
+                assert (!"a column of a map read into a record");
         }
-        sqlite3_reset (stmt);
     }
-    if (!(stmt = s_stmt (self, Q_INSERT)))
-        return -1;
-    s_bind_text (stmt, 1, name);
-    s_bind_text (stmt, 2, key);
-    s_bind_text (stmt, 3, spec_json);
-    s_bind_text (stmt, 4, data_hash);
-    sqlite3_bind_int (stmt, 5, priority);
-    sqlite3_bind_int (stmt, 6, max_retries);
-    sqlite3_bind_int64 (stmt, 7, now_ms);
-    s_bind_text (stmt, 8, client);
-    if (s_step_done (self, stmt, "insert job"))
-        return -1;
-    return sqlite3_last_insert_rowid (self->db);
+    return rc;
 }
 
-static void
-s_copy_column (sqlite3_stmt *stmt, int col, char *out, size_t size)
-{
-    mt_strlcpy (out, (const char *) sqlite3_column_text (stmt, col), size);
-}
-
-//  Q_GET and Q_START return a job's facts in the same columns.
+//  Read job id's row with query q (bound to the id) into job. Returns 0, or
+//  -1 with job cleared.
 static int
-s_job_row (sqlite3_stmt *stmt, store_job_t *job)
-{
-    job->id = sqlite3_column_int64 (stmt, 0);
-    s_copy_column (stmt, 1, job->state, sizeof job->state);
-    job->attempt = sqlite3_column_int (stmt, 2);
-    job->max_retries = sqlite3_column_int (stmt, 3);
-    job->spec = strdup ((const char *) sqlite3_column_text (stmt, 4));
-    s_copy_column (stmt, 5, job->data_hash, sizeof job->data_hash);
-    s_copy_column (stmt, 6, job->model_hash, sizeof job->model_hash);
-    s_copy_column (stmt, 7, job->checkpoint_hash, sizeof job->checkpoint_hash);
-    job->checkpoint_epoch = sqlite3_column_int (stmt, 8);
-    s_copy_column (stmt, 9, job->worker, sizeof job->worker);
-    job->started_at = sqlite3_column_int64 (stmt, 10);
-    job->not_before = sqlite3_column_int64 (stmt, 11);
-    job->priority = sqlite3_column_int (stmt, 12);
-    job->created_at = sqlite3_column_int64 (stmt, 13);
-    s_copy_column (stmt, 14, job->client, sizeof job->client);
-    return job->spec ? 0 : -1;
-}
-
-//  What a start needs of the row (Q_STARTED), the other fields left zero.
-static int
-s_started_row (sqlite3_stmt *stmt, store_job_t *job)
-{
-    job->id = sqlite3_column_int64 (stmt, 0);
-    job->attempt = sqlite3_column_int (stmt, 1);
-    job->spec = strdup ((const char *) sqlite3_column_text (stmt, 2));
-    s_copy_column (stmt, 3, job->data_hash, sizeof job->data_hash);
-    s_copy_column (stmt, 4, job->checkpoint_hash, sizeof job->checkpoint_hash);
-    job->checkpoint_epoch = sqlite3_column_int (stmt, 5);
-    job->started_at = sqlite3_column_int64 (stmt, 6);
-    return job->spec ? 0 : -1;
-}
-
-//  Read job id's row with query q (bound to the id) through row.
-static int
-s_job_read (store_t *self, query_t q, int64_t id, store_job_t *job,
-            int (*row) (sqlite3_stmt *stmt, store_job_t *job))
+s_job_read (store_t *self, query_t q, int64_t id, store_job_t *job)
 {
     memset (job, 0, sizeof *job);
     sqlite3_stmt *stmt = s_stmt (self, q);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    int rc = sqlite3_step (stmt) == SQLITE_ROW ? row (stmt, job) : -1;
+    int rc = sqlite3_step (stmt) == SQLITE_ROW ? s_row_read (self, q, stmt, job) : -1;
     sqlite3_reset (stmt);
+    if (rc)
+        store_job_clear (job);
     return rc;
+}
+
+//  The one column of the first row of stmt (0 when there is none).
+static int64_t
+s_scalar (sqlite3_stmt *stmt)
+{
+    int64_t value = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+    sqlite3_reset (stmt);
+    return value;
+}
+
+int64_t
+store_job_insert (store_t *self, const mt_spec_t *spec, const char *key, const char *client,
+                  int64_t now_ms, bool *existing)
+{
+    *existing = false;
+    sqlite3_stmt *stmt;
+    if (key && (stmt = s_stmt (self, Q_BY_KEY))) {
+        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+        int64_t id = s_scalar (stmt);
+        if (id > 0) {
+            *existing = true;
+            return id;
+        }
+    }
+    char *text = mt_spec_to_json (spec);
+    if (!text || !(stmt = s_stmt (self, Q_INSERT))) {
+        free (text);
+        return -1;
+    }
+    s_bind_text (stmt, 1, spec->name);
+    s_bind_text (stmt, 2, key);
+    s_bind_text (stmt, 3, text);
+    s_bind_text (stmt, 4, spec->data_hash);
+    s_bind_text (stmt, 5, spec->init_hash);
+    sqlite3_bind_int (stmt, 6, spec->priority);
+    sqlite3_bind_int (stmt, 7, spec->max_retries);
+    sqlite3_bind_int64 (stmt, 8, spec->time_limit_s);
+    sqlite3_bind_int64 (stmt, 9, now_ms);
+    s_bind_text (stmt, 10, client);
+    int rc = s_step_done (self, stmt, "insert job");
+    free (text);
+    return rc ? -1 : sqlite3_last_insert_rowid (self->db);
 }
 
 int
 store_job_get (store_t *self, int64_t id, store_job_t *job)
 {
-    return s_job_read (self, Q_GET, id, job, s_job_row);
+    return s_job_read (self, Q_GET, id, job);
 }
 
 void
@@ -583,27 +762,17 @@ store_job_clear (store_job_t *job)
     job->spec = NULL;
 }
 
-static int64_t
-s_scalar (store_t *self, sqlite3_stmt *stmt)
-{
-    int64_t value = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
-    sqlite3_reset (stmt);
-    return value;
-}
-
 int
 store_queued_load (store_t *self, store_queued_fn *fn, void *arg)
 {
     sqlite3_stmt *stmt = s_stmt (self, Q_QUEUED);
     if (!stmt)
         return -1;
+    store_job_t job = { 0 };
     int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step (stmt)) == SQLITE_ROW) {
-        const char *client = (const char *) sqlite3_column_text (stmt, 4);
-        rc = fn (arg, sqlite3_column_int64 (stmt, 0), sqlite3_column_int (stmt, 1),
-                 sqlite3_column_int64 (stmt, 2), sqlite3_column_int64 (stmt, 3),
-                 client ? client : "");
-    }
+    while (rc == 0 && (step = sqlite3_step (stmt)) == SQLITE_ROW)
+        rc = s_row_read (self, Q_QUEUED, stmt, &job) ? -1
+           : fn (arg, job.id, job.priority, job.created_at, job.not_before, job.client);
     if (rc == 0 && step != SQLITE_DONE) {
         mt_error ("store: reading the queued jobs: %s", sqlite3_errmsg (self->db));
         rc = -1;
@@ -619,7 +788,7 @@ store_job_failures (store_t *self, int64_t id)
     if (!stmt)
         return 0;
     sqlite3_bind_int64 (stmt, 1, id);
-    return (int) s_scalar (self, stmt);
+    return (int) s_scalar (stmt);
 }
 
 int
@@ -642,8 +811,8 @@ store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, s
     sqlite3_reset (stmt);
     if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1)
         return -1;
-    int attempt = s_job_read (self, Q_STARTED, id, read, s_started_row) == 0 ? read->attempt : -1;
-    if (attempt < 0 || !job)
+    int attempt = s_job_read (self, Q_STARTED, id, read) == 0 ? read->attempt : -1;
+    if (attempt >= 0 && !job)
         store_job_clear (read);
     return attempt;
 }
@@ -693,11 +862,8 @@ store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run)
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
     int step = sqlite3_step (stmt);
-    if (step == SQLITE_ROW) {
-        s_copy_column (stmt, 0, run->worker, sizeof run->worker);
-        run->started_at = sqlite3_column_int64 (stmt, 1);
-        run->resumed_from_epoch = sqlite3_column_int (stmt, 2);
-    }
+    if (step == SQLITE_ROW)
+        s_row_read (self, Q_RUN, stmt, run);
     else
     if (step != SQLITE_DONE)
         mt_error ("store: reading job %lld's attempt: %s", (long long) id,
@@ -706,16 +872,39 @@ store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run)
     return step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
 }
 
-//  Run stmt, the change that ends attempt (bound already); when it changed
-//  the job, write the attempt's row. Without run, what the job's row says
-//  of the attempt is read first (and no row is written when it is not
-//  running any more).
-static int
-s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt, const char *outcome,
-               int64_t now_ms, const store_run_t *run, const char *what)
+int
+store_job_end (store_t *self, int64_t id, int attempt, const store_end_t *end, bool *changed)
 {
+    assert (end->state == JOB_QUEUED || job_state_ended (end->state));
+    bool requeue = end->state == JOB_QUEUED;
+    sqlite3_stmt *stmt = s_stmt (self, requeue ? Q_REQUEUE : Q_FINISH);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    if (requeue)
+        sqlite3_bind_int64 (stmt, 3, end->not_before_ms);
+    else {
+        sqlite3_bind_text (stmt, 3, job_state_name (end->state), -1, SQLITE_STATIC);
+        s_bind_text (stmt, 4, end->metrics);
+        s_bind_text (stmt, 5, end->error);
+        s_bind_text (stmt, 6, end->model_hash);
+        sqlite3_bind_int64 (stmt, 7, end->now_ms);
+    }
+    return s_attempt_end (self, stmt, id, attempt, end, changed);
+}
+
+//  Run stmt, the change that ends attempt (bound already); when it changed
+//  the job and the attempt was running, write the attempt's row with end's
+//  outcome. Without end->run, what the job's row says of the attempt is
+//  read first (and no row is written when it is not running any more).
+static int
+s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt,
+               const store_end_t *end, bool *changed)
+{
+    const store_run_t *run = end->run;
     store_run_t found;
-    if (!run) {
+    if (end->outcome && !run) {
         int rc = store_job_run (self, id, attempt, &found);
         if (rc < 0) {
             sqlite3_reset (stmt);
@@ -723,59 +912,35 @@ s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt, const
         }
         run = rc == 0 ? &found : NULL;
     }
-    if (s_step_done (self, stmt, what))
+    if (s_step_done (self, stmt, end->state == JOB_QUEUED ? "requeue job" : "finish job"))
         return -1;
-    if (!run || sqlite3_changes (self->db) != 1 || !(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
-        return 0;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
-    s_bind_text (stmt, 3, run->worker);
-    sqlite3_bind_int64 (stmt, 4, run->started_at);
-    sqlite3_bind_int (stmt, 5, run->resumed_from_epoch);
-    sqlite3_bind_int64 (stmt, 6, now_ms);
-    sqlite3_bind_text (stmt, 7, outcome, -1, SQLITE_STATIC);
-    return s_step_done (self, stmt, "record attempt");
+    bool ended = sqlite3_changes (self->db) == 1;
+    if (ended && end->outcome && run) {
+        if (!(stmt = s_stmt (self, Q_ATTEMPT_INSERT)))
+            return -1;
+        sqlite3_bind_int64 (stmt, 1, id);
+        sqlite3_bind_int (stmt, 2, attempt);
+        s_bind_text (stmt, 3, run->worker);
+        sqlite3_bind_int64 (stmt, 4, run->started_at);
+        sqlite3_bind_int (stmt, 5, run->resumed_from_epoch);
+        sqlite3_bind_int64 (stmt, 6, end->now_ms);
+        sqlite3_bind_text (stmt, 7, end->outcome, -1, SQLITE_STATIC);
+        if (s_step_done (self, stmt, "record attempt"))
+            return -1;
+    }
+    if (changed)
+        *changed = ended;
+    return 0;
 }
 
 int
-store_job_finish (store_t *self, int64_t id, int attempt, const char *state, const char *outcome,
-                  const char *metrics, const char *error, const char *model_hash, int64_t now_ms,
-                  const store_run_t *run)
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_FINISH);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_text (stmt, 3, state, -1, SQLITE_STATIC);
-    s_bind_text (stmt, 4, metrics);
-    s_bind_text (stmt, 5, error);
-    s_bind_text (stmt, 6, model_hash);
-    sqlite3_bind_int64 (stmt, 7, now_ms);
-    return s_attempt_end (self, stmt, id, attempt, outcome, now_ms, run, "finish job");
-}
-
-int
-store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
-                   int64_t not_before_ms, int64_t now_ms, const store_run_t *run)
-{
-    sqlite3_stmt *stmt = s_stmt (self, Q_REQUEUE);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_int64 (stmt, 3, not_before_ms);
-    return s_attempt_end (self, stmt, id, attempt, outcome, now_ms, run, "requeue job");
-}
-
-int
-store_job_set_state (store_t *self, int64_t id, const char *state)
+store_job_set_state (store_t *self, int64_t id, job_state_t state)
 {
     sqlite3_stmt *stmt = s_stmt (self, Q_SET_STATE);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, job_state_name (state), -1, SQLITE_STATIC);
     return s_step_done (self, stmt, "set state");
 }
 
@@ -811,43 +976,74 @@ s_column_parsed (sqlite3_stmt *stmt, int col)
     return value ? value : json_null ();
 }
 
-//  The attempts that ended, then the running one, which stmt (the job's
-//  Q_JSON row) describes when the job is running or stopping.
+//  The job's map from the row stmt (Q_JSON) stands on, each column under
+//  its name; the running attempt's columns go into run.
 static json_t *
-s_attempts_json (store_t *self, int64_t id, sqlite3_stmt *job)
+s_job_row_json (store_t *self, sqlite3_stmt *stmt, json_t *run)
 {
-    static const char *names [] = { "attempt", "worker", "started_at", "finished_at", "outcome",
-                                    "resumed_from_epoch" };
+    json_t *job = json_object ();
+    json_t *progress = NULL;
+    for (int col = 0; col < sqlite3_column_count (stmt); col++) {
+        const field_t *field = &s_json_fields [self->fields [Q_JSON][col]];
+        switch (field->kind) {
+            case F_JSON:
+                json_object_set_new (job, field->name, s_column_json (stmt, col));
+                break;
+            case F_JSON_PARSED:
+                json_object_set_new (job, field->name, s_column_parsed (stmt, col));
+                break;
+            case F_JSON_PROGRESS:
+                if (!progress)
+                    json_object_set_new (job, "progress", progress = json_object ());
+                json_object_set_new (progress, field->name, s_column_json (stmt, col));
+                break;
+            case F_JSON_RUN:
+                json_object_set_new (run, field->name, s_column_json (stmt, col));
+                break;
+            default:
+                assert (!"a column of a record read into a map");
+        }
+    }
+    return job;
+}
+
+//  The attempts that ended, each column under its name, then the running
+//  one, described by the job's map and run when the job is running or
+//  stopping.
+static json_t *
+s_attempts_json (store_t *self, int64_t id, json_t *job, json_t *run)
+{
     json_t *list = json_array ();
     sqlite3_stmt *stmt = s_stmt (self, Q_ATTEMPTS);
     if (!stmt)
         return list;
-    json_t *running = NULL;
-    const char *state = (const char *) sqlite3_column_text (job, 2);
-    if (state && (strcmp (state, "running") == 0 || strcmp (state, "stopping") == 0)) {
-        running = json_object ();
-        json_object_set_new (running, "attempt", s_column_json (job, 3));
-        json_object_set_new (running, "worker", s_column_json (job, 4));
-        json_object_set_new (running, "started_at", s_column_json (job, 24));
-        json_object_set_new (running, "finished_at", json_null ());
-        json_object_set_new (running, "outcome", json_null ());
-        json_object_set_new (running, "resumed_from_epoch", s_column_json (job, 25));
-    }
     sqlite3_bind_int64 (stmt, 1, id);
     while (sqlite3_step (stmt) == SQLITE_ROW) {
         json_t *item = json_object ();
-        for (int i = 0; i < 6; i++)
-            json_object_set_new (item, names [i], s_column_json (stmt, i));
+        for (int col = 0; col < sqlite3_column_count (stmt); col++)
+            json_object_set_new (item, sqlite3_column_name (stmt, col), s_column_json (stmt, col));
         json_array_append_new (list, item);
     }
     sqlite3_reset (stmt);
-    if (running)
+    job_state_t state;
+    if (job_state_parse (json_string_value (json_object_get (job, "state")), &state) == 0
+    &&  (state == JOB_RUNNING || state == JOB_STOPPING)) {
+        json_t *running = json_object ();
+        json_object_set (running, "attempt", json_object_get (job, "attempt"));
+        json_object_set (running, "worker", json_object_get (job, "worker"));
+        json_object_set (running, "started_at", json_object_get (run, "attempt_started_at"));
+        json_object_set_new (running, "finished_at", json_null ());
+        json_object_set_new (running, "outcome", json_null ());
+        json_object_set (running, "resumed_from_epoch",
+                         json_object_get (run, "resumed_from_epoch"));
         json_array_append_new (list, running);
+    }
     return list;
 }
 
 //  The current attempt's progress history, thinned evenly to at most
-//  STORE_HISTORY_POINTS points (the last point is always kept).
+//  STORE_HISTORY_POINTS points (the last point is always kept). A point is
+//  Q_HISTORY's columns in their order.
 static json_t *
 s_history_json (store_t *self, int64_t id, int attempt)
 {
@@ -857,7 +1053,7 @@ s_history_json (store_t *self, int64_t id, int attempt)
         return list;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    int64_t count = s_scalar (self, stmt);
+    int64_t count = s_scalar (stmt);
     int64_t every = count / STORE_HISTORY_POINTS + 1;
     if (!(stmt = s_stmt (self, Q_HISTORY)))
         return list;
@@ -867,8 +1063,8 @@ s_history_json (store_t *self, int64_t id, int attempt)
         if (row % every != 0 && row != count - 1)
             continue;
         json_t *point = json_array ();
-        for (int i = 0; i < 5; i++)
-            json_array_append_new (point, s_column_json (stmt, i));
+        for (int col = 0; col < sqlite3_column_count (stmt); col++)
+            json_array_append_new (point, s_column_json (stmt, col));
         json_array_append_new (list, point);
     }
     sqlite3_reset (stmt);
@@ -878,10 +1074,6 @@ s_history_json (store_t *self, int64_t id, int attempt)
 json_t *
 store_job_json (store_t *self, int64_t id, bool history)
 {
-    static const char *top [] = { "id", "name", "state", "attempt", "worker", "created_at",
-                                  "started_at", "finished_at" };
-    static const char *progress [] = { "epoch", "epochs", "step", "steps", "loss", "val_loss",
-                                       "val_metric", "samples_per_sec", "eta_s" };
     sqlite3_stmt *stmt = s_stmt (self, Q_JSON);
     if (!stmt)
         return NULL;
@@ -890,39 +1082,28 @@ store_job_json (store_t *self, int64_t id, bool history)
         sqlite3_reset (stmt);
         return NULL;
     }
-    json_t *job = json_object ();
-    for (int i = 0; i < 8; i++)
-        json_object_set_new (job, top [i], s_column_json (stmt, i));
-    json_t *p = json_object ();
-    for (int i = 0; i < 9; i++)
-        json_object_set_new (p, progress [i], s_column_json (stmt, 8 + i));
-    json_object_set_new (job, "progress", p);
-    json_object_set_new (job, "metrics", s_column_parsed (stmt, 17));
-    json_object_set_new (job, "error", s_column_json (stmt, 18));
-    json_object_set_new (job, "model_hash", s_column_json (stmt, 19));
-    json_object_set_new (job, "spec", s_column_parsed (stmt, 20));
-    json_object_set_new (job, "priority", s_column_json (stmt, 21));
-    json_object_set_new (job, "checkpoint_epoch", s_column_json (stmt, 22));
-    json_object_set_new (job, "not_before", s_column_json (stmt, 23));
-    int attempt = sqlite3_column_int (stmt, 3);
-    json_t *attempts = s_attempts_json (self, id, stmt);
+    json_t *run = json_object ();
+    json_t *job = s_job_row_json (self, stmt, run);
     sqlite3_reset (stmt);
-    json_object_set_new (job, "attempts", attempts);
-    if (history)
+    json_object_set_new (job, "attempts", s_attempts_json (self, id, job, run));
+    json_decref (run);
+    if (history) {
+        int attempt = (int) json_integer_value (json_object_get (job, "attempt"));
         json_object_set_new (job, "history", s_history_json (self, id, attempt));
+    }
     return job;
 }
 
 json_t *
-store_job_list (store_t *self, const char *state, int limit)
+store_job_list (store_t *self, int state, int limit)
 {
     json_t *list = json_array ();
-    sqlite3_stmt *stmt = s_stmt (self, state ? Q_LIST_STATE : Q_LIST);
+    sqlite3_stmt *stmt = s_stmt (self, state >= 0 ? Q_LIST_STATE : Q_LIST);
     if (!stmt)
         return list;
     sqlite3_bind_int (stmt, 1, limit);
-    if (state)
-        sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
+    if (state >= 0)
+        sqlite3_bind_text (stmt, 2, job_state_name (state), -1, SQLITE_STATIC);
     json_t *ids = json_array ();
     while (sqlite3_step (stmt) == SQLITE_ROW)
         json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
@@ -945,5 +1126,5 @@ store_blob_in_use (store_t *self, const char *hash)
     if (!stmt)
         return true;
     sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
-    return s_scalar (self, stmt) > 0;
+    return s_scalar (stmt) > 0;
 }

@@ -2,6 +2,9 @@
 #ifndef MT_STORE_H_INCLUDED
 #define MT_STORE_H_INCLUDED
 
+#include "jobs.h"
+#include "mt/spec.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,11 +14,13 @@ typedef struct store_t store_t;
 //  A job's scheduling facts, as the broker needs them to dispatch.
 typedef struct {
     int64_t id;
-    char state [16];            // queued, running, stopping, succeeded, failed, stopped
+    job_state_t state;
     int attempt;                // current attempt, 0 before the first start
     int max_retries;
-    char *spec;                 // the spec as JSON (owned)
+    char *spec;                 // the spec as JSON, as mt_spec_to_json wrote it (owned)
     char data_hash [65];
+    char init_hash [65];        // warm-start model, "" when none
+    int64_t time_limit_s;       // wall clock for the whole job, s; 0 = none
     char model_hash [65];
     char checkpoint_hash [65];  // latest checkpoint, "" when none
     int checkpoint_epoch;
@@ -73,14 +78,12 @@ void store_set_fault (store_t *self, store_fault_fn *fault, void *arg);
 //  fault returns non-zero; fault runs on the thread that calls store_sync.
 void store_set_sync_fault (store_t *self, store_fault_fn *fault, void *arg);
 
-//  Insert a queued job. spec_json is validated already. key (optional)
-//  makes it idempotent: an existing job with that key is returned instead,
-//  with *existing set. client names the submitter (its key), or NULL.
-//  Returns the job id, or -1.
-int64_t store_job_insert (store_t *self, const char *spec_json, const char *name,
-                          const char *data_hash, int priority, int max_retries,
-                          const char *key, const char *client, int64_t now_ms,
-                          bool *existing);
+//  Insert a queued job from a validated spec: the spec's text (mt_spec_to_json, written by the
+//  store), name, data_hash, init_hash, priority, max_retries and time_limit_s go in its row.
+//  key (optional) makes it idempotent: an existing job with that key is returned instead, with
+//  *existing set. client names the submitter, or NULL. Returns the job id, or -1.
+int64_t store_job_insert (store_t *self, const mt_spec_t *spec, const char *key,
+                          const char *client, int64_t now_ms, bool *existing);
 
 //  Call fn for every queued job, in no particular order (the broker's queue
 //  is loaded from here). Stops at the first non-zero return of fn. Returns
@@ -101,10 +104,10 @@ int store_job_failures (store_t *self, int64_t id);
 
 //  queued -> running with attempt + 1 on worker, resuming from the job's
 //  checkpoint epoch. job (optional) gets what the start needs, as it is
-//  after the start: id, attempt, spec, data_hash, checkpoint_hash,
-//  checkpoint_epoch and started_at (the other fields are zero; the caller
-//  frees them via store_job_clear; nothing to free on failure). Returns the
-//  new attempt, or -1.
+//  after the start: id, state, attempt, spec, data_hash, init_hash,
+//  time_limit_s, checkpoint_hash, checkpoint_epoch and started_at (the
+//  other fields are zero; the caller frees them via store_job_clear;
+//  nothing to free on failure). Returns the new attempt, or -1.
 int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
                     store_job_t *job);
 
@@ -116,24 +119,26 @@ int store_job_progress (store_t *self, int64_t id, int attempt, const store_prog
                         int64_t now_ms);
 int store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, int epoch);
 
-//  End the job's attempt: state is succeeded, failed or stopped. metrics
-//  (JSON text), error and model_hash may be NULL. When the attempt was
-//  running its attempts row is written, from run when the caller knows the
-//  attempt (as store_job_take started it), else from the job's row. A
-//  queued job (attempt 0, or requeued) just takes state; a job that has
-//  ended already, or a job whose attempt is not attempt, is left as it is.
-int store_job_finish (store_t *self, int64_t id, int attempt, const char *state,
-                      const char *outcome, const char *metrics, const char *error,
-                      const char *model_hash, int64_t now_ms, const store_run_t *run);
+//  How an attempt ends (store_job_end).
+typedef struct {
+    job_state_t state;          // succeeded, failed, stopped; or queued: requeue the job
+    const char *outcome;        // the attempts row's outcome; NULL when no attempt was running
+    const char *metrics;        // JSON text, or NULL
+    const char *error;          // why, for a person, or NULL
+    const char *model_hash;     // or NULL
+    int64_t not_before_ms;      // queued: not to start before, ms since epoch
+    int64_t now_ms;
+    const store_run_t *run;     // the running attempt as the caller knows it, or NULL: read the row
+} store_end_t;
 
-//  End the running attempt with outcome (e.g. worker_lost) and queue the job
-//  again, not before not_before_ms; run as for store_job_finish. Changes
-//  nothing unless that attempt is running or stopping.
-int store_job_requeue (store_t *self, int64_t id, int attempt, const char *outcome,
-                       int64_t not_before_ms, int64_t now_ms, const store_run_t *run);
+//  End job id's attempt as end says: finish it (when queued, running or stopping), or requeue
+//  it when end->state is JOB_QUEUED (when running or stopping). A job whose attempt is not
+//  attempt, or that has ended already, is left as it is. *changed (optional) says whether the
+//  job's row changed. Returns 0, or -1 when the database failed.
+int store_job_end (store_t *self, int64_t id, int attempt, const store_end_t *end, bool *changed);
 
-//  Set a job's state only (running -> stopping).
-int store_job_set_state (store_t *self, int64_t id, const char *state);
+//  Set a job's state only (running -> stopping). Returns 0 or -1.
+int store_job_set_state (store_t *self, int64_t id, job_state_t state);
 
 //  Jobs in state running or stopping (for recovery after a restart).
 //  Returns a JSON array of ids (caller decrefs).
@@ -143,11 +148,12 @@ json_t *store_jobs_active (store_t *self);
 //  loss curve. Returns a new reference, or NULL when there is no such job.
 json_t *store_job_json (store_t *self, int64_t id, bool history);
 
-//  Jobs newest first, optionally in one state; a new JSON array.
-json_t *store_job_list (store_t *self, const char *state, int limit);
+//  At most limit jobs newest first, each as store_job_json makes it (without history); state is
+//  a job_state_t, or -1 for all. Returns a new JSON array (caller decrefs).
+json_t *store_job_list (store_t *self, int state, int limit);
 
 //  True when a job still names the blob as its data, model, checkpoint or
-//  warm start (or when the store cannot tell).
+//  warm start (init_hash), or when the store cannot tell.
 bool store_blob_in_use (store_t *self, const char *hash);
 
 #endif

@@ -46,4 +46,7 @@ INSERT INTO jobs (id, name, key, state, spec, created_at)
   VALUES (3, 'keyed', 'key-1', 'queued', '{"target":"y","data_path":"/x.csv"}', 1200);
 INSERT INTO jobs (id, name, state, spec, priority, created_at)
   VALUES (4, 'plain', 'queued', '{"target":"y","data_path":"/x.csv"}', 5, 1300);
+-- 5: queued, warm-started from a model, with a time limit (schema 6 keeps both in columns)
+INSERT INTO jobs (id, name, state, spec, created_at)
+  VALUES (5, 'warm', 'queued', '{"target":"y","data_path":"/x.csv","init_hash":"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","time_limit_s":90}', 1400);
 PRAGMA user_version = 1;

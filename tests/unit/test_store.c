@@ -3,12 +3,16 @@
 #include "store.h"
 #include "mt/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static const char *s_spec = "{\"target\":\"y\",\"data_path\":\"/x.csv\"}";
+#define S_INIT_HASH "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+static mt_spec_t s_spec;            // a plain spec, set up by main
+static char *s_spec_json;           // ... as the store writes it
 
 static int
 s_fault_on (void *arg)
@@ -20,7 +24,19 @@ static int64_t
 s_insert (store_t *store, int priority, int64_t created, const char *key)
 {
     bool existing;
-    return store_job_insert (store, s_spec, NULL, NULL, priority, 3, key, NULL, created, &existing);
+    mt_spec_t spec = s_spec;        // a shallow copy: the store only reads it
+    spec.priority = priority;
+    return store_job_insert (store, &spec, key, NULL, created, &existing);
+}
+
+//  End job id's attempt as a broker would; the job's row must change or not as changed says
+static void
+s_end (store_t *store, int64_t id, int attempt, store_end_t end, bool changed)
+{
+    bool did = !changed;
+    CHECK (store_job_end (store, id, attempt, &end, &did) == 0);
+    CHECK_MSG (did == changed, "job %lld attempt %d to %s", (long long) id, attempt,
+               job_state_name (end.state));
 }
 
 //  The queued jobs as store_queued_load reports them: a sum of ids and a count
@@ -40,20 +56,81 @@ s_queued (void *arg, int64_t id, int priority, int64_t created_at, int64_t not_b
     return 0;
 }
 
+//  The rows of query on the database at path, one line each, their columns
+//  joined by spaces and white space folded to one space ("" when none).
+//  Caller frees.
+static char *
+s_query_all (const char *path, const char *query)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    CHECK (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK_MSG (sqlite3_prepare_v2 (db, query, -1, &stmt, NULL) == SQLITE_OK, "%s",
+               sqlite3_errmsg (db));
+    size_t size = 0;
+    char *text = NULL;
+    FILE *out = open_memstream (&text, &size);
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        for (int col = 0; col < sqlite3_column_count (stmt); col++) {
+            const char *value = (const char *) sqlite3_column_text (stmt, col);
+            bool space = col > 0;
+            for (const char *c = value ? value : ""; *c; c++)
+                if (isspace ((unsigned char) *c))
+                    space = true;
+                else {
+                    if (space)
+                        fputc (' ', out);
+                    fputc (*c, out);
+                    space = false;
+                }
+        }
+        fputc ('\n', out);
+    }
+    fclose (out);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return text;
+}
+
 //  The first column of the first row of query on the database at path, as
 //  text ("" when there is none).
 static void
 s_query (const char *path, const char *query, char *out, size_t size)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    out [0] = 0;
-    CHECK (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK (sqlite3_prepare_v2 (db, query, -1, &stmt, NULL) == SQLITE_OK);
-    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_text (stmt, 0))
-        snprintf (out, size, "%s", (const char *) sqlite3_column_text (stmt, 0));
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
+    char *text = s_query_all (path, query);
+    text [strcspn (text, " \n")] = 0;
+    snprintf (out, size, "%s", text);
+    free (text);
+}
+
+//  The schema of the database at path, normalized: one line for every object,
+//  table, column, foreign key, index, index column, and the text of every
+//  index, trigger and view (SQLite keeps a table's text as the statements
+//  that made it wrote it, so tables are compared by what their pragmas say).
+//  Two databases with the same text have the same schema. Caller frees.
+static char *
+s_schema_text (const char *path)
+{
+    return s_query_all (path,
+        "SELECT printf ('object %s %s on %s', type, name, tbl_name) FROM sqlite_schema"
+        " UNION ALL SELECT printf ('table %s without rowid %d strict %d', name, wr, strict)"
+        "  FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite%'"
+        " UNION ALL SELECT printf ('column %s %d %s %s not null %d default %s pk %d hidden %d',"
+        "  m.name, c.cid, c.name, c.type, c.\"notnull\", coalesce (c.dflt_value, '-'), c.pk,"
+        "  c.hidden) FROM sqlite_schema m, pragma_table_xinfo (m.name) c WHERE m.type = 'table'"
+        " UNION ALL SELECT printf ('foreign key %s %d %d %s -> %s (%s) %s %s %s', m.name, f.id,"
+        "  f.seq, f.\"from\", f.\"table\", coalesce (f.\"to\", '-'), f.on_update, f.on_delete,"
+        "  f.\"match\") FROM sqlite_schema m, pragma_foreign_key_list (m.name) f"
+        "  WHERE m.type = 'table'"
+        " UNION ALL SELECT printf ('index %s on %s unique %d origin %s partial %d', l.name, m.name,"
+        "  l.\"unique\", l.origin, l.partial)"
+        "  FROM sqlite_schema m, pragma_index_list (m.name) l WHERE m.type = 'table'"
+        " UNION ALL SELECT printf ('index column %s %d %d %s desc %d %s key %d', l.name, x.seqno,"
+        "  x.cid, coalesce (x.name, '-'), x.\"desc\", x.coll, x.\"key\") FROM sqlite_schema m,"
+        "  pragma_index_list (m.name) l, pragma_index_xinfo (l.name) x WHERE m.type = 'table'"
+        " UNION ALL SELECT printf ('text %s %s: %s', type, name, replace (sql, '\"', ''))"
+        "  FROM sqlite_schema WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL"
+        " ORDER BY 1");
 }
 
 static queued_t
@@ -104,23 +181,75 @@ test_start (store_t *store)
     store_job_t job;
     CHECK (store_job_take (store, low, "w2", now + 5, &job) == 1);
     CHECK (job.id == low && job.attempt == 1 && job.started_at == now + 5);
-    CHECK (job.spec && strcmp (job.spec, s_spec) == 0 && job.checkpoint_hash [0] == 0);
+    CHECK (job.state == JOB_RUNNING);
+    CHECK (job.spec && strcmp (job.spec, s_spec_json) == 0 && job.checkpoint_hash [0] == 0);
+    CHECK (job.init_hash [0] == 0 && job.time_limit_s == 0);
     store_job_clear (&job);
     CHECK (store_job_get (store, low, &job) == 0);
     CHECK (job.priority == 0 && job.created_at == now);
-    CHECK (strcmp (job.state, "running") == 0 && strcmp (job.worker, "w2") == 0);
+    CHECK (job.state == JOB_RUNNING && strcmp (job.worker, "w2") == 0);
     store_job_clear (&job);
     CHECK (store_job_take (store, low, "w2", now, &job) == -1);
     CHECK (s_load (store).count == 0);
+    //  running -> stopping
+    CHECK (store_job_set_state (store, low, JOB_STOPPING) == 0);
+    CHECK (store_job_get (store, low, &job) == 0 && job.state == JOB_STOPPING);
+    store_job_clear (&job);
+}
+
+//  The spec's fields the broker acts on are columns of the job's row, as
+//  the spec says them; the spec's text is the spec module's
+static void
+test_spec_columns (store_t *store)
+{
+    mt_spec_t spec;
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_from_json (&spec, "{\"name\":\"warm\",\"target\":\"y\",\"data_hash\":\""
+                                  "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+                                  "\",\"init_hash\":\"" S_INIT_HASH "\",\"time_limit_s\":90,"
+                                  "\"priority\":7,\"max_retries\":1}", &cause) == 0, "%s", cause);
+    bool existing;
+    int64_t id = store_job_insert (store, &spec, NULL, "bob", 100, &existing);
+    CHECK (id > 0 && !existing);
+    store_job_t job;
+    CHECK (store_job_get (store, id, &job) == 0);
+    CHECK (job.state == JOB_QUEUED && job.priority == 7 && job.max_retries == 1);
+    CHECK_STR_EQ (job.init_hash, S_INIT_HASH);
+    CHECK (job.time_limit_s == 90 && job.data_hash [0] == 'd' && job.checkpoint_hash [0] == 0);
+    CHECK_STR_EQ (job.client, "bob");
+    char *text = mt_spec_to_json (&spec);
+    CHECK_STR_EQ (job.spec, text);
+    free (text);
+    store_job_clear (&job);
+    json_t *json = store_job_json (store, id, false);
+    CHECK_STR_EQ (s_field_str (json, "name"), "warm");
+    CHECK_STR_EQ (s_field_str (json_object_get (json, "spec"), "init_hash"), S_INIT_HASH);
+    json_decref (json);
+    //  ... and what a start hands the broker
+    CHECK (store_job_take (store, id, "w", 200, &job) == 1);
+    CHECK_STR_EQ (job.init_hash, S_INIT_HASH);
+    CHECK (job.time_limit_s == 90 && job.started_at == 200);
+    store_job_clear (&job);
+    //  A warm start's model is in use while a job names it, even once ended
+    CHECK (store_blob_in_use (store, S_INIT_HASH));
+    CHECK (store_blob_in_use (store, spec.data_hash));
+    CHECK (!store_blob_in_use (store, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"));
+    s_end (store, id, 1, (store_end_t) { .state = JOB_SUCCEEDED, .outcome = "succeeded",
+                                         .model_hash = "m1", .now_ms = 300 }, true);
+    CHECK (store_blob_in_use (store, S_INIT_HASH) && store_blob_in_use (store, "m1"));
+    mt_spec_clear (&spec);
 }
 
 static void
 test_keys_and_retries (store_t *store)
 {
     bool existing;
-    int64_t a = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 1000, &existing);
+    mt_spec_t spec = s_spec;
+    spec.name = "named";
+    spec.max_retries = 2;
+    int64_t a = store_job_insert (store, &spec, "key-1", "alice", 1000, &existing);
     CHECK (a > 0 && !existing);
-    int64_t b = store_job_insert (store, s_spec, "named", NULL, 0, 2, "key-1", "alice", 2000, &existing);
+    int64_t b = store_job_insert (store, &spec, "key-1", "alice", 2000, &existing);
     CHECK (b == a && existing);
     queued_t q = s_load (store);
     CHECK (q.count == 1 && q.ids == a && strcmp (q.client, "alice") == 0);
@@ -128,15 +257,21 @@ test_keys_and_retries (store_t *store)
     //  against max_retries, a drained one does not
     CHECK (store_job_take (store, a, "w1", 3000, NULL) == 1);
     CHECK (s_load (store).count == 0);
-    CHECK (store_job_requeue (store, a, 1, "worker_lost", 5000, 4000, NULL) == 0);
+    s_end (store, a, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
+                                        .not_before_ms = 5000, .now_ms = 4000 }, true);
     CHECK (s_load (store).count == 1);
+    //  A queued job is not requeued again
+    s_end (store, a, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
+                                        .now_ms = 4500 }, false);
     CHECK (store_job_take (store, a, "w2", 5000, NULL) == 2);
-    CHECK (store_job_requeue (store, a, 2, "drained", 0, 6000, NULL) == 0);
+    s_end (store, a, 2, (store_end_t) { .state = JOB_QUEUED, .outcome = "drained",
+                                        .now_ms = 6000 }, true);
     CHECK (store_job_failures (store, a) == 1);
     store_job_t job;
     CHECK (store_job_get (store, a, &job) == 0);
-    CHECK (strcmp (job.state, "queued") == 0 && job.attempt == 2 && job.started_at == 3000);
+    CHECK (job.state == JOB_QUEUED && job.attempt == 2 && job.started_at == 3000);
     CHECK (job.not_before == 0 && job.created_at == 1000 && strcmp (job.client, "alice") == 0);
+    CHECK (job.max_retries == 2);
     store_job_clear (&job);
     json_t *json = store_job_json (store, a, true);
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
@@ -144,10 +279,11 @@ test_keys_and_retries (store_t *store)
     json_decref (json);
     CHECK (store_job_json (store, 999999, false) == NULL);
     //  A stop while queued ends no attempt: the last one keeps its outcome
-    CHECK (store_job_finish (store, a, 2, "stopped", "stopped", NULL, "stopped", NULL, 7000,
-                             NULL) == 0);
+    s_end (store, a, 2, (store_end_t) { .state = JOB_STOPPED, .error = "stopped",
+                                        .now_ms = 7000 }, true);
     json = store_job_json (store, a, false);
     CHECK_STR_EQ (s_field_str (json, "state"), "stopped");
+    CHECK_STR_EQ (s_field_str (json, "error"), "stopped");
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
     CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "drained");
     json_decref (json);
@@ -159,11 +295,13 @@ static void
 test_attempts_and_progress (store_t *store)
 {
     int64_t id = s_insert (store, 0, 100, NULL);
-    CHECK (store_job_requeue (store, id, 0, "drained", 0, 150, NULL) == 0);   // not running
+    s_end (store, id, 0, (store_end_t) { .state = JOB_QUEUED, .outcome = "drained",
+                                         .now_ms = 150 }, false);             // not running
     CHECK (store_job_take (store, id, "w1", 200, NULL) == 1);
     CHECK (store_job_checkpoint (store, id, 1, "c1", 2) == 0);
     //  Lost: the next attempt resumes from epoch 2
-    CHECK (store_job_requeue (store, id, 1, "worker_lost", 0, 300, NULL) == 0);
+    s_end (store, id, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
+                                         .now_ms = 300 }, true);
     store_job_t job;
     CHECK (store_job_take (store, id, "w2", 400, &job) == 2);
     CHECK (job.checkpoint_epoch == 2 && strcmp (job.checkpoint_hash, "c1") == 0);
@@ -200,29 +338,57 @@ test_attempts_and_progress (store_t *store)
     CHECK (json_real_value (json_object_get (progress, "loss")) == 0.25);
     CHECK (json_real_value (json_object_get (progress, "eta_s")) == 6);
     CHECK (json_is_null (json_object_get (progress, "val_loss")));
-    CHECK (json_array_size (json_object_get (json, "history")) == 2);
+    json_t *history = json_object_get (json, "history");
+    CHECK (json_array_size (history) == 2);
+    CHECK (json_integer_value (json_array_get (json_array_get (history, 1), 0)) == 40);  // step
+    CHECK (json_integer_value (json_array_get (json_array_get (history, 1), 1)) == 4);   // epoch
     json_decref (json);
     //  Done, with what the caller knows of the attempt; a second end of the
     //  ended job changes nothing
     mt_strlcpy (run.worker, "w2", sizeof run.worker);
-    CHECK (store_job_finish (store, id, 2, "succeeded", "succeeded", "{\"loss\":0.25}", NULL,
-                             "m", 700, &run) == 0);
-    CHECK (store_job_finish (store, id, 2, "stopped", "stopped", NULL, NULL, NULL, 800,
-                             &run) == 0);
-    CHECK (store_job_requeue (store, id, 2, "worker_lost", 0, 800, &run) == 0);
+    s_end (store, id, 2, (store_end_t) { .state = JOB_SUCCEEDED, .outcome = "succeeded",
+                                         .metrics = "{\"loss\":0.25}", .model_hash = "m",
+                                         .now_ms = 700, .run = &run }, true);
+    s_end (store, id, 2, (store_end_t) { .state = JOB_STOPPED, .outcome = "stopped",
+                                         .now_ms = 800, .run = &run }, false);
+    s_end (store, id, 2, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
+                                         .now_ms = 800, .run = &run }, false);
     json = store_job_json (store, id, false);
     CHECK_STR_EQ (s_field_str (json, "state"), "succeeded");
+    CHECK_STR_EQ (s_field_str (json, "model_hash"), "m");
+    CHECK (json_real_value (json_object_get (json_object_get (json, "metrics"), "loss")) == 0.25);
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
     CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "succeeded");
     CHECK (s_attempt_int (json, 1, "started_at") == 400 && s_attempt_int (json, 1, "finished_at") == 700);
     CHECK (json_integer_value (json_object_get (json_object_get (json, "progress"), "epoch")) == 4);
     json_decref (json);
     //  An end that names another attempt changes nothing
-    CHECK (store_job_finish (store, id, 1, "failed", "failed", NULL, "x", NULL, 900, &run) == 0);
+    s_end (store, id, 1, (store_end_t) { .state = JOB_FAILED, .outcome = "failed", .error = "x",
+                                         .now_ms = 900, .run = &run }, false);
     json = store_job_json (store, id, false);
     CHECK_STR_EQ (s_field_str (json, "state"), "succeeded");
     CHECK_STR_EQ (s_attempt_str (json, 0, "outcome"), "worker_lost");
     json_decref (json);
+}
+
+//  Lists are newest first, in one state or all
+static void
+test_list (store_t *store)
+{
+    json_t *all = store_job_list (store, -1, 1000);
+    json_t *queued = store_job_list (store, JOB_QUEUED, 1000);
+    json_t *succeeded = store_job_list (store, JOB_SUCCEEDED, 1);
+    CHECK (json_array_size (all) > json_array_size (queued) && json_array_size (succeeded) == 1);
+    CHECK (json_integer_value (json_object_get (json_array_get (all, 0), "id"))
+         > json_integer_value (json_object_get (json_array_get (all, 1), "id")));
+    size_t i;
+    json_t *job;
+    json_array_foreach (queued, i, job)
+        CHECK_STR_EQ (s_field_str (job, "state"), "queued");
+    CHECK_STR_EQ (s_field_str (json_array_get (succeeded, 0), "state"), "succeeded");
+    json_decref (all);
+    json_decref (queued);
+    json_decref (succeeded);
 }
 
 //  A failing disk: writes fail, the commit fails and changes nothing, reads go on
@@ -231,13 +397,13 @@ test_faults (store_t *store)
 {
     int fault = 0;
     store_set_fault (store, s_fault_on, &fault);
-    json_t *before = store_job_list (store, NULL, 1000);
+    json_t *before = store_job_list (store, -1, 1000);
     CHECK (store_begin (store) == 0);
     int64_t id = s_insert (store, 0, 1, NULL);
     CHECK (id > 0);
     fault = 1;
     CHECK (store_commit (store) == -1);
-    json_t *after = store_job_list (store, NULL, 1000);
+    json_t *after = store_job_list (store, -1, 1000);
     CHECK (json_array_size (after) == json_array_size (before));
     CHECK (store_job_json (store, id, false) == NULL);
     json_decref (after);
@@ -248,43 +414,72 @@ test_faults (store_t *store)
     CHECK (store_begin (store) == 0);
     CHECK (s_insert (store, 0, 1, NULL) > 0);
     CHECK (store_commit (store) == 0);
-    after = store_job_list (store, NULL, 1000);
+    after = store_job_list (store, -1, 1000);
     CHECK (json_array_size (after) == json_array_size (before) + 1);
     json_decref (after);
     json_decref (before);
     store_set_fault (store, NULL, NULL);
 }
 
-//  A database made by the first schema (tests/unit/store_v1.sql) is migrated
-//  through every step: its jobs, ended attempts, running attempt, latest
-//  progress, keys and queue are all still there, in the current layout
+//  A database at path made from the fixture tests/unit/store_vVERSION.sql
 static void
-test_migration (const char *dir)
+s_fixture_db (const char *path, int version)
 {
-    char path [256], fixture [4096];
-    snprintf (path, sizeof path, "%s/v1.db", dir);
-    snprintf (fixture, sizeof fixture, "%s/tests/unit/store_v1.sql",
-              getenv ("MT_SOURCE_DIR") ? getenv ("MT_SOURCE_DIR") : ".");
+    char fixture [4096];
+    snprintf (fixture, sizeof fixture, "%s/tests/unit/store_v%d.sql",
+              getenv ("MT_SOURCE_DIR") ? getenv ("MT_SOURCE_DIR") : ".", version);
     FILE *file = fopen (fixture, "r");
     CHECK_MSG (file, "%s: %s", fixture, strerror (errno));
-    static char sql [16384];
-    size_t size = fread (sql, 1, sizeof sql - 1, file);
-    fclose (file);
-    CHECK (size > 0 && size < sizeof sql - 1);
+    CHECK (fseek (file, 0, SEEK_END) == 0);
+    long size = ftell (file);
+    CHECK (size > 0);
+    rewind (file);
+    char *sql = malloc ((size_t) size + 1);
+    CHECK (sql && fread (sql, 1, (size_t) size, file) == (size_t) size);
     sql [size] = 0;
+    fclose (file);
+    unlink (path);
     sqlite3 *db;
     CHECK (sqlite3_open (path, &db) == SQLITE_OK);
-    CHECK_MSG (sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg (db));
+    CHECK_MSG (sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", fixture,
+               sqlite3_errmsg (db));
     sqlite3_close (db);
+    free (sql);
+    char text [64];
+    s_query (path, "PRAGMA user_version", text, sizeof text);
+    CHECK (atoi (text) == version);
+}
+
+//  A database of schema version (tests/unit/store_vVERSION.sql, each with
+//  the same jobs) is migrated through every later step: its schema is then
+//  the same as a new database's, and its jobs, ended attempts, running
+//  attempt, latest progress, keys, queue and the spec's columns are all there
+static void
+test_migration (const char *dir, int version, const char *fresh_schema)
+{
+    char path [256];
+    snprintf (path, sizeof path, "%s/v%d.db", dir, version);
+    s_fixture_db (path, version);
 
     char *cause = NULL;
     store_t *store = store_open (path, &cause);
-    CHECK_MSG (store, "%s", cause);
+    CHECK_MSG (store, "v%d: %s", version, cause);
     queued_t q = s_load (store);
-    CHECK (q.count == 2 && q.ids == 3 + 4 && strcmp (q.client, "") == 0);
+    CHECK (q.count == 3 && q.ids == 3 + 4 + 5 && strcmp (q.client, "") == 0);
     bool existing = false;
-    CHECK (store_job_insert (store, s_spec, "keyed", NULL, 0, 2, "key-1", "alice", 3000,
-                             &existing) == 3 && existing);          // keys still found
+    CHECK (store_job_insert (store, &s_spec, "key-1", "alice", 3000, &existing) == 3
+           && existing);                                            // keys still found
+    //  The spec's fields got their columns
+    store_job_t job;
+    CHECK (store_job_get (store, 5, &job) == 0);
+    CHECK (job.state == JOB_QUEUED && job.time_limit_s == 90 && job.created_at == 1400);
+    CHECK_STR_EQ (job.init_hash, S_INIT_HASH);
+    store_job_clear (&job);
+    CHECK (store_job_get (store, 1, &job) == 0);
+    CHECK (job.state == JOB_SUCCEEDED && job.time_limit_s == 0 && job.init_hash [0] == 0);
+    CHECK_STR_EQ (job.model_hash, "aa");
+    store_job_clear (&job);
+    CHECK (store_blob_in_use (store, S_INIT_HASH));
     //  The succeeded job: its attempt, metrics and last report
     json_t *json = store_job_json (store, 1, true);
     CHECK_STR_EQ (s_field_str (json, "state"), "succeeded");
@@ -298,6 +493,11 @@ test_migration (const char *dir)
     CHECK (json_real_value (json_object_get (json_object_get (json, "metrics"), "loss")) == 0.5);
     json_decref (json);
     //  The running job: one ended attempt, the running one now in its row
+    CHECK (store_job_get (store, 2, &job) == 0);
+    CHECK (job.state == JOB_RUNNING && job.attempt == 2 && job.checkpoint_epoch == 3);
+    CHECK_STR_EQ (job.worker, "h:2");
+    CHECK_STR_EQ (job.checkpoint_hash, "cc");
+    store_job_clear (&job);
     json = store_job_json (store, 2, false);
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
     CHECK_STR_EQ (s_attempt_str (json, 0, "outcome"), "worker_lost");
@@ -311,8 +511,8 @@ test_migration (const char *dir)
     CHECK (json_real_value (json_object_get (progress, "eta_s")) == 12.5);
     json_decref (json);
     //  ... which ends as any running attempt does
-    CHECK (store_job_finish (store, 2, 2, "succeeded", "succeeded", NULL, NULL, "m", 6000,
-                             NULL) == 0);
+    s_end (store, 2, 2, (store_end_t) { .state = JOB_SUCCEEDED, .outcome = "succeeded",
+                                        .model_hash = "m", .now_ms = 6000 }, true);
     json = store_job_json (store, 2, false);
     CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "succeeded");
     CHECK (s_attempt_int (json, 1, "started_at") == 5000);
@@ -322,46 +522,60 @@ test_migration (const char *dir)
 
     char text [512];
     s_query (path, "SELECT count(*) FROM jobs", text, sizeof text);
-    CHECK_STR_EQ (text, "4");
+    CHECK_STR_EQ (text, "5");
     s_query (path, "SELECT count(*) FROM attempts", text, sizeof text);
     CHECK_STR_EQ (text, "3");
+    s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
+    CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK (atoi (text) >= 5);
-    //  Attempts keyed by (job, attempt), keys indexed where set, no
-    //  progress columns in the job row
-    s_query (path, "SELECT sql FROM sqlite_master WHERE name = 'attempts'", text, sizeof text);
-    CHECK_STR_CONTAINS (text, "WITHOUT ROWID");
-    s_query (path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_key'", text, sizeof text);
-    CHECK_STR_CONTAINS (text, "WHERE key IS NOT NULL");
-    s_query (path, "SELECT count(*) FROM pragma_table_info ('jobs') WHERE name = 'loss'",
-             text, sizeof text);
-    CHECK_STR_EQ (text, "0");
+    CHECK_STR_EQ (text, "6");
+    char *schema = s_schema_text (path);
+    CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
+               schema, fresh_schema);
+    free (schema);
 }
 
 int
 main (void)
 {
+    char *cause = NULL;
+    CHECK_MSG (mt_spec_from_json (&s_spec, "{\"target\":\"y\",\"data_path\":\"/x.csv\"}",
+                                  &cause) == 0, "%s", cause);
+    CHECK ((s_spec_json = mt_spec_to_json (&s_spec)));
     char dir [] = "/tmp/mt-store.XXXXXX";
     CHECK (mkdtemp (dir));
     char path [256];
     snprintf (path, sizeof path, "%s/mt.db", dir);
-    char *cause = NULL;
     store_t *store = store_open (path, &cause);
     CHECK_MSG (store, "%s", cause);
     test_start (store);
+    test_spec_columns (store);
     test_keys_and_retries (store);
     test_attempts_and_progress (store);
+    test_list (store);
     test_faults (store);
     store_destroy (&store);
     //  Reopening finds the schema and the jobs
     store = store_open (path, &cause);
     CHECK (store);
-    json_t *list = store_job_list (store, NULL, 1000);
-    CHECK (json_array_size (list) == 5);
+    json_t *list = store_job_list (store, -1, 1000);
+    CHECK (json_array_size (list) == 6);
     json_decref (list);
     store_destroy (&store);
     store_destroy (&store);
-    test_migration (dir);
+    //  A new database has the current schema, which every older one reaches
+    char text [64];
+    s_query (path, "PRAGMA user_version", text, sizeof text);
+    CHECK_STR_EQ (text, "6");
+    char *fresh_schema = s_schema_text (path);
+    CHECK_STR_CONTAINS (fresh_schema, "column jobs 22 time_limit_s INTEGER not null 1 default 0");
+    CHECK_STR_CONTAINS (fresh_schema, "column jobs 23 init_hash TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "table attempts without rowid 1");
+    CHECK_STR_CONTAINS (fresh_schema, "text index jobs_key: CREATE UNIQUE INDEX jobs_key ON jobs"
+                        " (key) WHERE key IS NOT NULL");
+    test_migration (dir, 1, fresh_schema);                  // through every step
+    test_migration (dir, 5, fresh_schema);                  // the last step alone
+    free (fresh_schema);
     //  A database from a newer mt is refused
     char cmd [512];
     snprintf (cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version = 99'", path);
@@ -371,6 +585,8 @@ main (void)
     free (cause);
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK (system (cmd) == 0);
+    free (s_spec_json);
+    mt_spec_clear (&s_spec);
     printf ("test_store: ok\n");
     return 0;
 }
