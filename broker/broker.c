@@ -142,10 +142,9 @@ static void s_forget_old_connection (broker_t *self, peer_t *peer, const char *n
 static void s_stalled (broker_t *self, int64_t late, int64_t dead_after);
 static int s_lock_db (broker_t *self, const char *db, char **cause);
 static int s_same_spec (broker_t *self, int64_t id, const mt_spec_t *spec);
-static bool s_ended (const char *state);
 static bool s_is_loopback (const char *endpoint);
 static void s_doomed_free (void **item);
-static int64_t s_deadline (json_t *spec, int64_t started_at);
+static int64_t s_deadline (int64_t limit_s, int64_t started_at);
 static void s_release (broker_t *self, fleet_worker_t *worker);
 static void s_reap (broker_t *self);
 static int s_enqueue (void *queue, int64_t id, int priority, int64_t created_at,
@@ -737,7 +736,7 @@ s_client_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
 
 //  Read a spec from the body's "spec" map; validated. Returns 0 or -1 (answered).
 static int
-s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char **json)
+s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec)
 {
     json_t *value = json_object_get (mt_msg_body (msg), "spec");
     if (!json_is_object (value)) {
@@ -750,12 +749,6 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
         free (cause);
         return -1;
     }
-    if (!(*json = mt_json_compact (value))) {
-        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker is out of memory;"
-                 " retry later");
-        mt_spec_clear (spec);
-        return -1;
-    }
     const char *missing = NULL;
     if (spec->data_hash [0] && !blob_store_has (self->blobs, spec->data_hash, NULL))
         missing = spec->data_hash;
@@ -766,8 +759,6 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
         s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded;"
                  " send it with UPLOAD first", missing);
         mt_spec_clear (spec);
-        free (*json);
-        *json = NULL;
         return -1;
     }
     return 0;
@@ -791,17 +782,14 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     mt_spec_t spec;
-    char *json = NULL;
-    if (s_read_spec (self, peer, msg, &spec, &json))
+    if (s_read_spec (self, peer, msg, &spec))
         return;
     bool existing;
     int64_t now = zclock_time ();
-    int64_t id = store_job_insert (self->store, json, spec.name, spec.data_hash, spec.priority,
-                                   spec.max_retries, key, peer->user, now, &existing);
+    int64_t id = store_job_insert (self->store, &spec, key, peer->user, now, &existing);
     if (id > 0 && !existing && queue_add (self->queue, id, spec.priority, now, 0, peer->user))
         id = -1;
     int same = id > 0 && existing ? s_same_spec (self, id, &spec) : 1;
-    free (json);
     mt_spec_clear (&spec);
     peer->wrote = true;
     if (same == 0) {
@@ -824,14 +812,6 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     mt_msg_add_int (reply, "job", id);
     mt_msg_add_bool (reply, "existing", existing);
     s_send (self, self->clients, peer, &reply);
-}
-
-//  True for the states a job does not leave.
-static bool
-s_ended (const char *state)
-{
-    return strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
-        || strcmp (state, "stopped") == 0;
 }
 
 //  Whether job id was submitted with the same spec, as a SUBMIT repeated
@@ -914,32 +894,24 @@ s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_reply_job (self, peer, id, true);
 }
 
-static bool
-s_state_valid (const char *state)
-{
-    static const char *states [] = { "queued", "running", "stopping", "succeeded", "failed",
-                                     "stopped" };
-    for (size_t i = 0; i < sizeof states / sizeof states [0]; i++)
-        if (strcmp (state, states [i]) == 0)
-            return true;
-    return false;
-}
-
 static void
 s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     const char *state = NULL;
+    job_state_t parsed;
     int64_t limit = 100;
     char *cause = NULL;
     if (mt_msg_opt_str (msg, "state", 16, &state, &cause)
     ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
-    ||  (state && !s_state_valid (state) && mt_fail (&cause, "LIST: unknown state '%s'", state))) {
+    ||  (state && job_state_parse (state, &parsed)
+         && mt_fail (&cause, "LIST: unknown state '%s'", state))) {
         s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
     mt_msg_t *reply = mt_msg_new ("JOBS");
-    json_object_set_new (mt_msg_body (reply), "jobs", store_job_list (self->store, state, (int) limit));
+    int filter = state ? (int) parsed : -1;
+    json_object_set_new (mt_msg_body (reply), "jobs", store_job_list (self->store, filter, (int) limit));
     s_send (self, self->clients, peer, &reply);
 }
 
@@ -967,15 +939,16 @@ s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     int rc = 0;
     peer->wrote = true;
-    if (strcmp (job.state, "queued") == 0) {
-        rc = store_job_finish (self->store, id, job.attempt, "stopped", "stopped", NULL,
-                               "stopped by request before it started", NULL, zclock_time (), NULL);
+    if (job.state == JOB_QUEUED) {
+        store_end_t end = { .state = JOB_STOPPED, .error = "stopped by request before it started",
+                            .now_ms = zclock_time () };
+        rc = store_job_end (self->store, id, job.attempt, &end, NULL);
         if (rc == 0)
             queue_remove (self->queue, id);
     }
     else
-    if (strcmp (job.state, "running") == 0) {
-        rc = store_job_set_state (self->store, id, "stopping");
+    if (job.state == JOB_RUNNING) {
+        rc = store_job_set_state (self->store, id, JOB_STOPPING);
         fleet_worker_t *worker = fleet_find_job (self->fleet, id);
         if (worker && rc == 0) {
             s_send_worker (self, worker, "STOP", id, job.attempt);
@@ -983,9 +956,9 @@ s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
         }
     }
     else
-    if (strcmp (job.state, "stopping") != 0) {
+    if (job.state != JOB_STOPPING) {
         s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld already %s; there is"
-                 " nothing to stop", (long long) id, job.state);
+                 " nothing to stop", (long long) id, job_state_name (job.state));
         store_job_clear (&job);
         return;
     }
@@ -1062,7 +1035,8 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     if (!job.model_hash [0])
         s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
-                 (long long) id, job.state, s_ended (job.state) ? "" : " yet");
+                 (long long) id, job_state_name (job.state),
+                 job_state_ended (job.state) ? "" : " yet");
     else {
         json_t *extra = json_object ();
         json_object_set_new (extra, "job", json_integer (id));
@@ -1097,21 +1071,19 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
 {
     store_job_t job;
     bool current = store_job_get (self->store, job_id, &job) == 0 && job.attempt == attempt
-                && (strcmp (job.state, "running") == 0 || strcmp (job.state, "stopping") == 0);
+                && (job.state == JOB_RUNNING || job.state == JOB_STOPPING);
     fleet_worker_t *other = current ? fleet_find_job (self->fleet, job_id) : NULL;
     if (current && (!other || other == peer->worker)) {
         peer->worker->job = job_id;
         peer->worker->attempt = attempt;
         peer->worker->attempt_started_at = 0;       // the job's row knows
         memcpy (peer->worker->checkpoint, job.checkpoint_hash, sizeof peer->worker->checkpoint);
-        json_t *spec = json_loads (job.spec, 0, NULL);
-        peer->worker->deadline = s_deadline (spec, job.started_at);
-        json_decref (spec);
+        peer->worker->deadline = s_deadline (job.time_limit_s, job.started_at);
         peer->worker->last_step = -1;
         peer->worker->step_moved = zclock_mono ();
         mt_info ("broker: worker %s still runs job %lld attempt %d: adopted",
                  peer->worker->name, (long long) job_id, attempt);
-        if (strcmp (job.state, "stopping") == 0) {
+        if (job.state == JOB_STOPPING) {
             s_send_worker (self, peer->worker, "STOP", job_id, attempt);
             peer->worker->stop_sent = zclock_mono ();
         }
@@ -1408,8 +1380,10 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     peer->wrote = true;
     s_doom_checkpoint (self, peer->worker, NULL);
     store_run_t run;
-    store_job_finish (self->store, job, attempt, "succeeded", "succeeded", text, NULL, hash,
-                      zclock_time (), s_run (peer->worker, &run));
+    store_end_t end = { .state = JOB_SUCCEEDED, .outcome = "succeeded", .metrics = text,
+                        .model_hash = hash, .now_ms = zclock_time (),
+                        .run = s_run (peer->worker, &run) };
+    store_job_end (self->store, job, attempt, &end, NULL);
     free (text);
     mt_info ("broker: job %lld succeeded on %s", (long long) job, peer->worker->name);
     s_release (self, peer->worker);
@@ -1425,22 +1399,25 @@ s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char
     if (store_job_get (self->store, id, &job))
         return;
     int64_t now = zclock_time ();
-    if (strcmp (job.state, "stopping") == 0)
-        store_job_finish (self->store, id, attempt, "stopped", outcome, NULL, reason, NULL, now,
-                          NULL);
+    store_end_t end = { .state = JOB_FAILED, .outcome = outcome, .error = reason, .now_ms = now };
+    if (job.state == JOB_STOPPING) {
+        end.state = JOB_STOPPED;
+        store_job_end (self->store, id, attempt, &end, NULL);
+    }
     else
     if (retryable && store_job_failures (self->store, id) < job.max_retries) {
         int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
         if (backoff > BROKER_BACKOFF_MAX_MS)
             backoff = BROKER_BACKOFF_MAX_MS;
-        if (store_job_requeue (self->store, id, attempt, outcome, now + backoff, now, NULL) == 0)
+        store_end_t requeue = { .state = JOB_QUEUED, .outcome = outcome,
+                                .not_before_ms = now + backoff, .now_ms = now };
+        if (store_job_end (self->store, id, attempt, &requeue, NULL) == 0)
             queue_add (self->queue, id, job.priority, job.created_at, now + backoff, job.client);
         mt_info ("broker: job %lld attempt %d: %s (%s); retry in %lld ms", (long long) id,
                  attempt, outcome, reason, (long long) backoff);
     }
     else {
-        store_job_finish (self->store, id, attempt, "failed", outcome, NULL, reason, NULL, now,
-                          NULL);
+        store_job_end (self->store, id, attempt, &end, NULL);
         mt_info ("broker: job %lld failed: %s", (long long) id, reason);
     }
     store_job_clear (&job);
@@ -1481,8 +1458,9 @@ s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     //  The checkpoint named here was recorded by the CHECKPOINT sent before
     peer->wrote = true;
-    store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
-                      "stopped by request", NULL, zclock_time (), NULL);
+    store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped", .error = "stopped by request",
+                        .now_ms = zclock_time () };
+    store_job_end (self->store, job, attempt, &end, NULL);
     mt_info ("broker: job %lld stopped", (long long) job);
     s_release (self, peer->worker);
 }
@@ -1499,11 +1477,14 @@ s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg)
     peer->wrote = true;
     store_job_t record;
     if (store_job_get (self->store, job, &record) == 0) {
-        if (strcmp (record.state, "stopping") == 0)
-            store_job_finish (self->store, job, attempt, "stopped", "stopped", NULL,
-                              "stopped by request", NULL, zclock_time (), NULL);
+        store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped",
+                            .error = "stopped by request", .now_ms = zclock_time () };
+        store_end_t requeue = { .state = JOB_QUEUED, .outcome = "drained",
+                                .now_ms = zclock_time () };
+        if (record.state == JOB_STOPPING)
+            store_job_end (self->store, job, attempt, &end, NULL);
         else
-        if (store_job_requeue (self->store, job, attempt, "drained", 0, zclock_time (), NULL) == 0)
+        if (store_job_end (self->store, job, attempt, &requeue, NULL) == 0)
             queue_add (self->queue, job, record.priority, record.created_at, 0, record.client);
         store_job_clear (&record);
     }
@@ -1523,21 +1504,19 @@ s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg)
     peer->worker = NULL;
 }
 
-//  When a job whose parsed spec is spec (NULL when unparsable) that started
-//  at started_at (0 = now) runs out of time.
+//  When a job with a time limit of limit_s (0 = none) that started at
+//  started_at (0 = now) runs out of time.
 static int64_t
-s_deadline (json_t *spec, int64_t started_at)
+s_deadline (int64_t limit_s, int64_t started_at)
 {
-    int64_t limit = json_integer_value (json_object_get (spec, "time_limit_s"));
-    return limit > 0 ? (started_at ? started_at : zclock_time ()) + limit * 1000 : 0;
+    return limit_s > 0 ? (started_at ? started_at : zclock_time ()) + limit_s * 1000 : 0;
 }
 
 //  --- Dispatch and housekeeping ---------------------------------------------
 
 //  Build the ASSIGN for a job just started on worker. The spec travels as
-//  the JSON text stored at submit, parsed by the worker; the broker parses
-//  it only for the two fields it acts on, when the text has them (it was
-//  written by mt_json_compact, which never escapes a plain ASCII key).
+//  the JSON text stored at submit, parsed by the worker; the two fields the
+//  broker acts on are columns of the job's row.
 static mt_msg_t *
 s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
 {
@@ -1545,10 +1524,8 @@ s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
     mt_msg_add_int (msg, "job", job->id);
     mt_msg_add_int (msg, "attempt", attempt);
     mt_msg_add_str (msg, "spec", job->spec, strlen (job->spec));
-    json_t *spec = strstr (job->spec, "\"time_limit_s\"") || strstr (job->spec, "\"init_hash\"")
-                 ? json_loads (job->spec, 0, NULL) : NULL;
     //  job is the row after the start: started_at is the first start's time
-    *deadline = s_deadline (spec, job->started_at);
+    *deadline = s_deadline (job->time_limit_s, job->started_at);
     int64_t size;
     if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
         mt_msg_add_str (msg, "data_hash", job->data_hash, strlen (job->data_hash));
@@ -1558,10 +1535,8 @@ s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
         mt_msg_add_str (msg, "resume_hash", job->checkpoint_hash, strlen (job->checkpoint_hash));
         mt_msg_add_int (msg, "resume_size", size);
     }
-    json_t *init = json_object_get (spec, "init_hash");
-    if (init && blob_store_has (self->blobs, json_string_value (init), &size))
+    if (job->init_hash [0] && blob_store_has (self->blobs, job->init_hash, &size))
         mt_msg_add_int (msg, "init_size", size);
-    json_decref (spec);
     return msg;
 }
 
@@ -1665,8 +1640,9 @@ static void
 s_end_attempt (broker_t *self, fleet_worker_t *w, const char *outcome, const char *reason)
 {
     mt_warn ("broker: job %lld on %s: %s", (long long) w->job, w->name, reason);
-    store_job_finish (self->store, w->job, w->attempt, "failed", outcome, NULL, reason, NULL,
-                      zclock_time (), NULL);
+    store_end_t end = { .state = JOB_FAILED, .outcome = outcome, .error = reason,
+                        .now_ms = zclock_time () };
+    store_job_end (self->store, w->job, w->attempt, &end, NULL);
     s_send_worker (self, w, "ABANDON", w->job, w->attempt);
     s_release (self, w);
 }
@@ -1691,9 +1667,10 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
         if (w->stop_sent && now - w->stop_sent > BROKER_STOP_GRACE_MS) {
             mt_warn ("broker: worker %s did not confirm the stop of job %lld in time",
                      w->name, (long long) w->job);
-            store_job_finish (self->store, w->job, w->attempt, "stopped", "stopped", NULL,
-                              "stopped (the worker did not confirm in time)", NULL,
-                              zclock_time (), NULL);
+            store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped",
+                                .error = "stopped (the worker did not confirm in time)",
+                                .now_ms = zclock_time () };
+            store_job_end (self->store, w->job, w->attempt, &end, NULL);
             s_send_worker (self, w, "ABANDON", w->job, w->attempt);
             s_release (self, w);
         }
