@@ -7,8 +7,15 @@ cd "$top"
 jobs=${MT_TEST_JOBS:-2}
 
 echo "=== build (warnings are errors)"
-MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2 python3-torch python3-numpy" \
+MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2 locales python3-torch python3-numpy" \
     deploy/setup.sh build-ci -DMT_WERROR=ON
+# unit_dataset checks numbers read the same in a decimal-comma locale, and fails without one
+if ! grep -qixE 'de_DE\.utf-?8' <<<"$(locale -a 2>/dev/null)"; then
+    echo "=== generating the de_DE.UTF-8 locale"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo localedef -i de_DE -f UTF-8 de_DE.UTF-8
+fi
 echo "=== tests"
 (cd build-ci && ctest -j "$jobs" --output-on-failure)
 

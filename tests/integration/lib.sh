@@ -1,6 +1,7 @@
 # lib.sh - shared set-up for integration tests: temp folders, free ports, real processes
 # Sourced by tests/integration/test_*.sh. Every process started here is killed on exit,
-# and only those.
+# and only those: signals go to pids this test started (PIDS) or to their children whose
+# command line names this test's temp folder, never to a name or a pattern.
 
 set -u
 MT_BIN_DIR=${MT_BIN_DIR:?MT_BIN_DIR must name the build folder}
@@ -14,21 +15,26 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mt-test.XXXXXX")
 # MT_WRAP="valgrind --leak-check=full --error-exitcode=99 --log-file=/tmp/vg-%p.log"
 read -r -a WRAP <<< "${MT_WRAP:-}"
 PIDS=()
+TRAINING=()         # pids a killed worker's training processes may still have: see kill_hard
 FAILED=0
 
 cleanup () {
     # TERM first, so the processes exit cleanly (and tools like valgrind can
-    # report), then KILL what is left
+    # report), then KILL what is left; then the training processes left behind
     local pid deadline=$(( $(date +%s) + ${MT_STOP_WAIT:-3} ))
     for pid in "${PIDS[@]}"; do
+        our_child "$pid" || continue    # ended already: its pid may be another's now
         kill -TERM "$pid" 2>/dev/null
         kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${PIDS[@]}"; do
-        while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+        while our_child "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do
             sleep 0.1
         done
-        kill -9 "$pid" 2>/dev/null
+        kill_hard "$pid"
+    done
+    for pid in "${TRAINING[@]}"; do
+        kill_ours -9 "$pid" 2>/dev/null
     done
     wait 2>/dev/null
     if [ "$FAILED" -ne 0 ] || [ -n "${MT_KEEP:-}" ]; then
@@ -50,6 +56,105 @@ fail () {
 
 ok () {
     echo "ok: $*"
+}
+
+# need COMMAND PACKAGE: fail, saying what to install, when COMMAND is missing (a check
+# that needs it must not pass unrun)
+need () {
+    command -v "$1" >/dev/null 2>&1 \
+        || fail "the $1 command is missing (install $2): a check here needs it"
+}
+need jq jq
+
+# --- Our processes, by pid ---------------------------------------------------------------
+
+# our_child PID: PID is a process this test's shell started that has not been waited for
+# (its parent is this shell): a pid in PIDS whose process ended may be reused by another
+our_child () {
+    local stat ppid
+    stat=$(cat /proc/"$1"/stat 2>/dev/null) || return 1
+    stat=${stat##*) }                   # after the command name, which may hold anything
+    read -r _ ppid _ <<<"$stat"
+    [ "$ppid" = "$$" ]
+}
+
+# cmdline PID: PID's command line, its arguments joined by spaces; fails once PID has
+# ended (a zombie has none)
+cmdline () {
+    local line
+    line=$(tr '\0' ' ' 2>/dev/null </proc/"$1"/cmdline) && [ -n "$line" ] && echo "$line"
+}
+
+# ours PID: PID's command line names our temp folder, as our brokers', workers' and their
+# training processes' do; a pid that ended and was reused by another process does not
+ours () {
+    [[ "$(cmdline "$1")" == *" $T/"* ]]
+}
+
+# kill_ours SIGNAL PID: send SIGNAL to PID if it is still ours; fails otherwise
+kill_ours () {
+    ours "$2" || { echo "not signalling pid $2: it is not ours (any more)" >&2; return 1; }
+    kill "$1" "$2"
+}
+
+# children_of PID: the processes PID started that are still its children, one a line
+# (/proc lists each thread's)
+children_of () {
+    local pid
+    for pid in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$pid"
+    done
+}
+
+# training_children WORKER_PID: the worker's training processes (mtworker --train-child
+# with its --dir in our temp folder), one pid a line
+training_children () {
+    local pid
+    for pid in $(children_of "$1"); do
+        [[ "$(cmdline "$pid")" == *"--train-child --dir $T/"* ]] && echo "$pid"
+    done
+    return 0
+}
+
+# training_pid JOB ATTEMPT: the pid of that attempt's training process, a child of one of
+# our workers (its --dir is the attempt's folder in the worker's cache); fails when none runs
+training_pid () {
+    local worker pid
+    for worker in "${PIDS[@]}"; do
+        for pid in $(training_children "$worker"); do
+            [[ "$(cmdline "$pid")" == *"--train-child --dir $T/cache-"*"/jobs/$1-$2 "* ]] \
+                && { echo "$pid"; return 0; }
+        done
+    done
+    return 1
+}
+
+# job_worker_pid JOB: the pid of the worker of ours that runs JOB (its name is host:pid);
+# fails, saying so, when the broker names none of ours
+job_worker_pid () {
+    local name pid
+    name=$(job_field "$1" worker)
+    for pid in "${PIDS[@]}"; do
+        [ "${name##*:}" = "$pid" ] && { echo "$pid"; return 0; }
+    done
+    echo "job $1 runs on '$name', none of the workers this test started" >&2
+    return 1
+}
+
+# kill_hard PID...: SIGKILL these processes this shell started. A worker's training
+# processes outlive it (until their next write to it), so they are noted first, to be killed
+# on exit; the worker is stopped meanwhile, so it starts none after the note.
+kill_hard () {
+    local pid child
+    for pid in "$@"; do
+        our_child "$pid" && kill -STOP "$pid" 2>/dev/null || continue
+        for child in $(children_of "$pid"); do
+            TRAINING+=("$child")
+        done
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null         # and bash says nothing of it
+    done
+    return 0
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on now, below the kernel's

@@ -12,7 +12,7 @@
 #   MT_CHAOS_GAP_MIN_MS, MT_CHAOS_GAP_MAX_MS (400, 2400: the pause before each kill)
 #   MT_CHAOS_SECONDS (60: the chaos phase)  MT_CHAOS_FINISH (120: seconds to finish after it)
 . "$(dirname "$0")/lib.sh"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: the sqlite3 command is not installed"; exit 77; }
+need sqlite3 sqlite3
 
 JOBS=${MT_CHAOS_JOBS:-60}
 NWORKERS=${MT_CHAOS_WORKERS:-3}
@@ -28,19 +28,6 @@ CHAOS_SECONDS=${MT_CHAOS_SECONDS:-60}
 FINISH_SECONDS=${MT_CHAOS_FINISH:-120}
 SEED=${MT_CHAOS_SEED:-$(( ($(date +%s) + $$) % 32768 ))}
 DB=$T/mt.db
-
-# Training processes outlive a worker killed with SIGKILL until their next write to it:
-# kill ours (their command line names our temporary folder), by pid, on the way out.
-chaos_cleanup () {
-    local rc=$? pid
-    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    for pid in $(pgrep -f -- "--train-child --dir $T/" 2>/dev/null); do
-        kill -9 "$pid" 2>/dev/null
-    done
-    cleanup
-    exit "$rc"
-}
-trap chaos_cleanup EXIT
 
 sql () { sqlite3 -cmd ".timeout 5000" "$DB" "$@"; }
 
@@ -121,8 +108,7 @@ for _ in $(seq 1 200); do
         k=$(( RANDOM % ${#WLIVE[@]} ))
         victim=${WLIVE[$k]}
         running=$(sql "select id || '/' || attempt from jobs where state = 'running' and worker like '%:$victim'" 2>/dev/null)
-        kill -9 "$victim"
-        wait "$victim" 2>/dev/null
+        kill_hard "$victim"             # its training process is killed on exit
         WLIVE=("${WLIVE[@]:0:$k}" "${WLIVE[@]:$(( k + 1 ))}")
         WORKER_KILLS=$(( WORKER_KILLS + 1 ))
         new_worker

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_client_output - what mtclient prints: watch on a terminal and into a file, predict --json
 . "$(dirname "$0")/lib.sh"
+need script bsdutils            # the terminal for watch
 
 start_broker
 start_workers 1
@@ -33,30 +34,27 @@ ok "watch of an ended job: $(cut -c1-60 "$T/ended.out")..."
 
 # watch on an 80-column terminal: the bar's line fits, and keeps loss, the validation
 # metric and the ETA (script(1) gives it a terminal; its size is unknown, so COLUMNS says)
-if command -v script >/dev/null 2>&1; then
-    # A job that runs until it is stopped, so the watch sees reports however fast this
-    # machine is; it is stopped 3 s after its validation metric first shows
-    k=$("$CLIENT" submit --data "$T/data.csv" --target y --epochs 1000000 --hidden 64) \
-        || fail "submit"
-    wait_epoch "$k" 2 60
-    ( sleep 3; "$CLIENT" stop "$k" >/dev/null ) &
-    stopper=$!
-    COLUMNS=80 script -qec "stty cols 0 rows 0 2>/dev/null; $CLIENT watch $k" /dev/null \
-        >"$T/tty.out" 2>&1 || true          # exit 1: the watched job was stopped
-    wait "$stopper"
-    grep -q "stopped" "$T/tty.out" || fail "watch on a terminal did not follow the job to its stop: $(tail -c 300 "$T/tty.out")"
-    tr '\r' '\n' <"$T/tty.out" | sed 's/\x1b\[K//g' | grep '%  epoch' >"$T/bars" || true
-    [ -s "$T/bars" ] || fail "no progress bar on a terminal: $(cat "$T/tty.out")"
-    while IFS= read -r line; do
-        [ "$(LC_ALL=C.UTF-8 bash -c 'echo ${#1}' _ "$line")" -le 79 ] \
-            || fail "a progress line is wider than 79 columns: $line"
-    done <"$T/bars"
-    grep -E "loss [^ ]+  val_r2 [^ ]+ .*ETA [0-9]" "$T/bars" | grep -q '\[' \
-        || fail "an 80-column line lost the bar, the validation metric or the ETA: $(tail -n 3 "$T/bars")"
-    ok "watch on 80 columns: $(grep ETA "$T/bars" | tail -n 1)"
-else
-    echo "skip: no script(1) for a terminal"
-fi
+# A job that runs until it is stopped, so the watch sees reports however fast this
+# machine is; it is stopped 3 s after its validation metric first shows
+k=$("$CLIENT" submit --data "$T/data.csv" --target y --epochs 1000000 --hidden 64) \
+    || fail "submit"
+wait_epoch "$k" 2 60
+( sleep 3; "$CLIENT" stop "$k" >/dev/null ) &
+stopper=$!
+PIDS+=("$stopper")
+COLUMNS=80 script -qec "stty cols 0 rows 0 2>/dev/null; $CLIENT watch $k" /dev/null \
+    >"$T/tty.out" 2>&1 || true          # exit 1: the watched job was stopped
+wait "$stopper"
+grep -q "stopped" "$T/tty.out" || fail "watch on a terminal did not follow the job to its stop: $(tail -c 300 "$T/tty.out")"
+tr '\r' '\n' <"$T/tty.out" | sed 's/\x1b\[K//g' | grep '%  epoch' >"$T/bars" || true
+[ -s "$T/bars" ] || fail "no progress bar on a terminal: $(cat "$T/tty.out")"
+while IFS= read -r line; do
+    [ "$(LC_ALL=C.UTF-8 bash -c 'echo ${#1}' _ "$line")" -le 79 ] \
+        || fail "a progress line is wider than 79 columns: $line"
+done <"$T/bars"
+grep -E "loss [^ ]+  val_r2 [^ ]+ .*ETA [0-9]" "$T/bars" | grep -q '\[' \
+    || fail "an 80-column line lost the bar, the validation metric or the ETA: $(tail -n 3 "$T/bars")"
+ok "watch on 80 columns: $(grep ETA "$T/bars" | tail -n 1)"
 
 # predict --json: the CSV's columns, and one list per row
 "$CLIENT" fetch "$j" -o "$T/m.safetensors" >/dev/null || fail "fetch"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_failures - drain, broker kill -9, retries with backoff, poison job, time limit, stall
 . "$(dirname "$0")/lib.sh"
+need sqlite3 sqlite3
 
 start_broker --stall-timeout 3
 make_data "$T/big.csv" 20000
@@ -10,12 +11,12 @@ start_workers 2
 j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 250 --checkpoint-every 1) || fail "submit"
 wait_state "$j" running 20
 wait_epoch "$j" 3 60
-w=$(job_field "$j" worker)
-kill -TERM "${w##*:}"
+w=$(job_worker_pid "$j") || fail "drain: no worker of ours to signal"
+kill -TERM "$w"
 wait_state "$j" succeeded 120
 [ "$(job_field "$j" attempts[0].outcome)" = drained ] || fail "drained attempt outcome: $(job_field "$j" attempts[0].outcome)"
 [ "$(job_field "$j" attempts[1].resumed_from_epoch)" -gt 0 ] || fail "drained job did not resume"
-wait_for "the drained worker to exit" 10 bash -c "! kill -0 ${w##*:} 2>/dev/null"
+wait_for "the drained worker to exit" 10 bash -c "! kill -0 $w 2>/dev/null"
 ok "drained worker handed its job back, it resumed from epoch $(job_field "$j" attempts[1].resumed_from_epoch) and finished"
 start_worker 3
 wait_for "2 workers" 10 workers_connected 2
@@ -31,16 +32,16 @@ kill -9 "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
 start_broker --stall-timeout 3
 for id in "${ids[@]}"; do wait_state "$id" succeeded 180; done
-dups=$(sqlite3 "$T/mt.db" "select count(*) from attempts where outcome='succeeded' group by job having count(*) > 1" | wc -l)
-[ "$dups" = 0 ] || fail "$dups jobs succeeded more than once"
+dups=$(sqlite3 "$T/mt.db" "select count(*) from (select job from attempts where outcome='succeeded' group by job having count(*) > 1)")
+[ "$dups" = 0 ] || fail "jobs that succeeded more than once: '$dups'"
 ok "broker kill -9 and restart: 4 jobs ended once each"
 
 # Poison job: its training process is killed on every attempt; retries back off, then it fails
 p=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 100000 --max-retries 2) || fail "submit"
 for attempt in 1 2 3; do
     wait_for "attempt $attempt to run" 60 bash -c "[ \"\$($CLIENT status $p --json | jq -r '.state + \" \" + (.attempt|tostring)')\" = 'running $attempt' ]"
-    wait_for "the training process" 20 pgrep -f "train-child.*/jobs/$p-$attempt"
-    pkill -9 -f "train-child.*/jobs/$p-$attempt"
+    wait_for "the training process" 20 training_pid "$p" "$attempt"
+    kill_ours -9 "$(training_pid "$p" "$attempt")" || fail "attempt $attempt: no training process to kill"
     [ "$attempt" -lt 3 ] && wait_state "$p" queued 20 && job_field "$p" waiting | grep -q "backing off" || true
 done
 wait_state "$p" failed 30
@@ -58,10 +59,11 @@ ok "time limit: $(job_field "$t" error)"
 # Stall: the training process is frozen (SIGSTOP) while its worker heartbeats
 s=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 100000) || fail "submit"
 wait_state "$s" running 20
-wait_for "the training process" 20 pgrep -f "train-child.*/jobs/$s-1"
-pkill -STOP -f "train-child.*/jobs/$s-1"
+wait_for "the training process" 20 training_pid "$s" 1
+child=$(training_pid "$s" 1)
+kill_ours -STOP "$child" || fail "no training process to freeze"
 wait_state "$s" failed 30
 job_field "$s" error | grep -q "stall" || fail "stall error: $(job_field "$s" error)"
-pkill -CONT -f "train-child.*/jobs/$s-1" 2>/dev/null || true
+kill_ours -CONT "$child" 2>/dev/null || true       # the worker may have killed it already
 ok "stall: $(job_field "$s" error)"
 echo PASS

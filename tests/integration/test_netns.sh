@@ -16,7 +16,7 @@ skip () {
     exit 77
 }
 command -v ip >/dev/null 2>&1 || skip "the ip command (iproute2) is not installed"
-command -v sqlite3 >/dev/null 2>&1 || skip "the sqlite3 command is not installed"
+need sqlite3 sqlite3
 [ "$(id -u)" = 0 ] || skip "running as uid $(id -u), not root"
 
 TAG=mt$$                            # unique per run: namespaces and veths carry it
@@ -27,11 +27,8 @@ OCTET=$(( 200 + $$ % 50 ))          # 10.200.x.x .. 10.249.x.x, random-ish per r
 NETS_MADE=()
 
 netns_cleanup () {
-    local rc=$? pid
-    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    for pid in $(pgrep -f -- "--train-child --dir $T/" 2>/dev/null); do   # their training processes
-        kill -9 "$pid" 2>/dev/null
-    done
+    local rc=$? ns
+    kill_hard "${PIDS[@]}"          # lib.sh: and their training processes, by pid
     cleanup                         # lib.sh: kills every process we started, keeps logs on failure
     for ns in "${NETS_MADE[@]}"; do
         ip netns del "$ns" 2>/dev/null   # deleting a namespace deletes the veth ends in it
@@ -123,6 +120,11 @@ b=$(( 3 - a ))
 other=$("$CLIENT" workers --json | jq -r --arg v "$victim" '.[] | select(.name != $v) | .name')
 ok "job $j runs on worker $a ($victim), epoch $(job_field "$j" progress.epoch), checkpoint at epoch $(job_field "$j" checkpoint_epoch)"
 
+# A trains in a process of its own, which must end once A is fenced (seen now, so that
+# the check of its end below is not a check of nothing)
+trains_on_a () { [ -n "$(training_children "${WPID[$a]}")" ]; }
+wait_for "worker $a's training process" 10 trains_on_a
+
 # Cut A's link, on both ends. A keeps training, alone.
 cut_at=$(date +%s)
 ip -n "$NS_B" link set "${TAG}b$a" down || fail "link down"
@@ -156,7 +158,7 @@ state=$(job_field "$j" state)
 grep -q "adopted" "$T/broker.log" && fail "the broker adopted a stale attempt: $(grep adopted "$T/broker.log")"
 ok "link restored: worker $a's stale attempt 1 was fenced: $(fenced | head -n 1 | sed 's/.*broker: //')"
 wait_for "worker $a to be back in the fleet" 20 workers_connected 2
-no_stale_child () { ! pgrep -f -- "--train-child --dir $T/cache-$a/" >/dev/null; }
+no_stale_child () { [ -z "$(training_children "${WPID[$a]}")" ]; }
 wait_for "worker $a to end its abandoned training process" 20 no_stale_child
 grep -q "job $j attempt 1 is superseded: abandoning it" "$T/worker-$a.log" || fail "worker $a did not log the abandon"
 ok "worker $a is back in the fleet and its abandoned training process ended"

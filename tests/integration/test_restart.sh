@@ -31,8 +31,8 @@ j=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 400 --checkpoint-ev
 wait_state "$j" running 20
 wait_epoch "$j" 3 60
 victim=$(job_field "$j" worker)
-pid=${victim##*:}
-kill -9 "$pid"
+pid=$(job_worker_pid "$j") || fail "no worker of ours to kill"
+kill_hard "$pid"
 ok "killed worker $victim"
 wait_state "$j" succeeded 120
 [ "$(job_field "$j" attempt)" = 2 ] || fail "attempt is $(job_field "$j" attempt), not 2"
