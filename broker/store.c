@@ -317,7 +317,11 @@ struct store_t {
     void *fault_arg;
     store_fault_fn *sync_fault;     // the same for store_sync
     void *sync_fault_arg;
+    store_fault_fn *commit_fault;   // the same for the commit alone
+    void *commit_fault_arg;
     bool in_tx;
+    bool failed;                    // a write in the open transaction failed: it must not commit
+    uint64_t writes;                // write statements run or tried, ever
     int64_t changes_mark;           // sqlite3_total_changes64 when the last transaction ended
     int wal_fd;                     // the write-ahead log, for store_sync; -1 when closed
 };
@@ -494,6 +498,13 @@ store_set_fault (store_t *self, store_fault_fn *fault, void *arg)
     self->fault_arg = arg;
 }
 
+void
+store_set_commit_fault (store_t *self, store_fault_fn *fault, void *arg)
+{
+    self->commit_fault = fault;
+    self->commit_fault_arg = arg;
+}
+
 int
 store_begin (store_t *self)
 {
@@ -502,7 +513,34 @@ store_begin (store_t *self)
     if (s_run (self, Q_BEGIN, "begin"))
         return -1;
     self->in_tx = true;
+    self->failed = false;
     return 0;
+}
+
+void
+store_abort (store_t *self)
+{
+    if (self->in_tx)
+        self->failed = true;
+}
+
+uint64_t
+store_writes (store_t *self)
+{
+    return self->writes;
+}
+
+//  A write statement is about to run: counted, and failed at once (false)
+//  when the fault seam says so, as a full disk would fail it.
+static bool
+s_write_allowed (store_t *self, const char *what)
+{
+    self->writes++;
+    if (!self->fault || !self->fault (self->fault_arg))
+        return true;
+    mt_error ("store: %s: injected I/O error", what);
+    store_abort (self);
+    return false;
 }
 
 int
@@ -513,7 +551,13 @@ store_commit (store_t *self)
         self->changes_mark = sqlite3_total_changes64 (self->db);
         return 0;
     }
-    if (self->fault && self->fault (self->fault_arg)) {
+    if (self->failed) {
+        mt_error ("store: commit refused: a write of this transaction failed; rolled back");
+        store_rollback (self);
+        return -1;
+    }
+    if ((self->fault && self->fault (self->fault_arg))
+    ||  (self->commit_fault && self->commit_fault (self->commit_fault_arg))) {
         mt_error ("store: commit failed: injected I/O error");
         store_rollback (self);
         return -1;
@@ -560,6 +604,7 @@ store_rollback (store_t *self)
     if (self->in_tx && !sqlite3_get_autocommit (self->db))
         s_exec (self, "ROLLBACK");
     self->in_tx = false;
+    self->failed = false;
     self->changes_mark = sqlite3_total_changes64 (self->db);
 }
 
@@ -605,13 +650,12 @@ s_map_columns (store_t *self, query_t q)
     return 0;
 }
 
-//  Run a write statement to its end. The fault seam makes it fail as a full
-//  disk would.
+//  Run a write statement to its end. A failed write fails its transaction:
+//  the commit refuses it, so no transaction commits half a change.
 static int
 s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what)
 {
-    if (self->fault && self->fault (self->fault_arg)) {
-        mt_error ("store: %s: injected I/O error", what);
+    if (!s_write_allowed (self, what)) {
         sqlite3_reset (stmt);
         return -1;
     }
@@ -619,6 +663,7 @@ s_step_done (store_t *self, sqlite3_stmt *stmt, const char *what)
     sqlite3_reset (stmt);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         mt_error ("store: %s: %s", what, sqlite3_errmsg (self->db));
+        store_abort (self);
         return -1;
     }
     return 0;
@@ -803,13 +848,18 @@ store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, s
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_text (stmt, 2, worker, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 3, now_ms);
-    if (self->fault && self->fault (self->fault_arg))
+    if (!s_write_allowed (self, "start job"))
         return -1;
     //  A plain update and a read by rowid: cheaper than UPDATE ... RETURNING,
     //  which gathers its rows in a temporary table
     int rc = sqlite3_step (stmt);
     sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE || sqlite3_changes (self->db) != 1)
+    if (rc != SQLITE_DONE) {
+        mt_error ("store: start job %lld: %s", (long long) id, sqlite3_errmsg (self->db));
+        store_abort (self);
+        return -1;
+    }
+    if (sqlite3_changes (self->db) != 1)
         return -1;
     int attempt = s_job_read (self, Q_STARTED, id, read) == 0 ? read->attempt : -1;
     if (attempt >= 0 && !job)

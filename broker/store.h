@@ -12,7 +12,7 @@
 typedef struct store_t store_t;
 
 //  A job's scheduling facts, as the broker needs them to dispatch.
-typedef struct {
+typedef struct store_job_t {
     int64_t id;
     job_state_t state;
     int attempt;                // current attempt, 0 before the first start
@@ -64,6 +64,16 @@ bool store_in_transaction (store_t *self);
 //  True when something was written since the last commit or rollback.
 bool store_dirty (store_t *self);
 
+//  Write statements run or tried since the store opened, failed ones too:
+//  the broker tells from it whether a handler wrote.
+uint64_t store_writes (store_t *self);
+
+//  Fail the open transaction: its commit will roll it back and return -1.
+//  A write statement that fails does this itself, so no transaction
+//  commits half a change; a caller does it when a change it made in
+//  memory alongside cannot be made. Outside a transaction, nothing.
+void store_abort (store_t *self);
+
 //  Make every commit so far durable (fdatasync of the write-ahead log).
 //  Safe to call from another thread while this one goes on. Returns 0, or
 //  the errno of the failure.
@@ -77,6 +87,10 @@ void store_set_fault (store_t *self, store_fault_fn *fault, void *arg);
 //  Fault-injection seam for store_sync, which then fails with EIO while
 //  fault returns non-zero; fault runs on the thread that calls store_sync.
 void store_set_sync_fault (store_t *self, store_fault_fn *fault, void *arg);
+
+//  Fault-injection seam for the commit alone: while fault returns non-zero,
+//  statements succeed and the commit fails (as when the log cannot grow).
+void store_set_commit_fault (store_t *self, store_fault_fn *fault, void *arg);
 
 //  Insert a queued job from a validated spec: the spec's text (mt_spec_to_json, written by the
 //  store), name, data_hash, init_hash, priority, max_retries and time_limit_s go in its row.
