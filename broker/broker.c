@@ -1,8 +1,22 @@
-/*  broker - the reactor: two ROUTER sockets, the job store, the fleet, dispatch  */
+/*  broker - the reactor: reads both sockets, dispatches to handlers, commits, then sends  */
+//  A turn of the reactor reads up to BROKER_BATCH messages into one
+//  transaction that spans the store, the queue (jobs) and the fleet, hands
+//  each to its handler, starts queued jobs on idle workers, and commits.
+//  Handlers never send or log a change themselves: what they produce waits
+//  in the outbox (messages, the log lines that announce changes, blobs to
+//  delete), and the outbox is let go only by the commit's outcome:
+//  - committed and durable (after the sync thread's fdatasync): all of it;
+//  - commit failed: the store, queue and fleet roll back together; replies
+//    composed after the transaction's first write become ERROR storage,
+//    messages to workers composed then are dropped, the announcements are
+//    dropped, and every worker whose message tried to write hears ERROR
+//    storage, so it sends that message again.
+//  Whether a message waits for a write is decided here, when it is queued,
+//  from the store itself; no handler can forget to say so.
 #include "auth.h"
 #include "broker.h"
 #include "fleet.h"
-#include "queue.h"
+#include "jobs.h"
 #include "store.h"
 #include "mt/blob.h"
 #include "mt/log.h"
@@ -21,16 +35,23 @@
 #include <signal.h>
 #include <sys/file.h>
 
-//  A message waiting for the batch's commit before it is sent; it is
-//  encoded as it leaves.
+//  What a batch produced, let go by its commit's outcome.
+typedef enum {
+    OUT_MESSAGE,                // a message to a peer
+    OUT_NOTE,                   // a log line announcing a change
+    OUT_DOOM                    // a superseded blob, deleted later
+} out_kind_t;
+
 typedef struct {
-    zsock_t *sock;
-    mt_msg_t *msg;
+    out_kind_t kind;
+    zsock_t *sock;              // OUT_MESSAGE: the socket, and the peer's routing id
     size_t identity_size;
-    byte identity [255];        // the peer's routing identity (ZMTP allows 255 bytes)
-    bool needs_commit;          // a write's reply: ERROR storage when the commit fails
-    int64_t req;                // the client's req, for that ERROR
-    int64_t assigned_job;       // an ASSIGN: undo the worker's job on failure
+    byte identity [FLEET_MAX_IDENTITY];
+    mt_msg_t *msg;              //   encoded as it leaves
+    int64_t req;                //   the client's req, for an ERROR storage in its place
+    bool after_write;           //   queued after the transaction's first write
+    mt_log_level_t level;       // OUT_NOTE
+    char *text;                 // OUT_NOTE: the line; OUT_DOOM: the hash
 } outgoing_t;
 
 struct broker_t {
@@ -39,11 +60,13 @@ struct broker_t {
     zsock_t *workers;
     zloop_t *loop;
     store_t *store;
-    queue_t *queue;             // the store's queued jobs, in dispatch order
+    jobs_t *jobs;               // the job's life, and the queue in memory
     blob_store_t *blobs;
     fleet_t *fleet;
-    zlistx_t *outbox;           // outgoing_t, sent after commit
-    zlistx_t *pending;          // outgoing_t committed, sent once the sync in flight ends
+    zlistx_t *outbox;           // outgoing_t of the open transaction
+    zlistx_t *pending;          // outgoing_t committed, let go once the sync in flight ends
+    zlistx_t *writers;          // outgoing_t: workers whose messages wrote in the open
+                                //   transaction, told ERROR storage if it fails
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
     int64_t last_tick;          // monotonic ms of the last liveness check
@@ -52,6 +75,7 @@ struct broker_t {
     zlistx_t *doomed;           // doomed_t: superseded blobs, deleted after a delay
     int64_t started;            // monotonic ms
     bool recovered;             // jobs left running by a previous broker were handled
+    bool recovering;            //   in the open transaction
     char *clients_endpoint;
     char *workers_endpoint;
     void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
@@ -67,10 +91,11 @@ typedef struct {
 
 //  The peer and request a handler is answering.
 typedef struct {
-    zframe_t *identity;
+    zsock_t *sock;              // the socket it spoke on
+    const void *identity;       // its routing id (borrowed from the frames)
+    size_t identity_size;
     int64_t req;                // -1 when the request had none
     fleet_worker_t *worker;     // workers socket: the sender, NULL before HELLO
-    bool wrote;                 // the handler changed the store
     char user [64];             // the peer's public key (Z85) with --keys, else "local"
 } peer_t;
 
@@ -81,7 +106,7 @@ typedef struct {
 } handler_t;
 
 static void s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg);
-static void s_client_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
@@ -102,7 +127,7 @@ static void s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg);
 
 static const handler_t s_client_handlers [] = {
     { "PING", s_client_ping },
-    { "UPLOAD", s_client_upload },
+    { "UPLOAD", s_upload },
     { "SUBMIT", s_client_submit },
     { "STATUS", s_client_status },
     { "LIST", s_client_list },
@@ -130,34 +155,35 @@ static const handler_t s_worker_handlers [] = {
 static int s_on_clients (zloop_t *loop, zsock_t *sock, void *arg);
 static int s_on_workers (zloop_t *loop, zsock_t *sock, void *arg);
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
-static void s_dispatch (broker_t *self);
-static void s_flush (broker_t *self, bool committed);
-static void s_flush_one (broker_t *self, outgoing_t *out, bool committed);
-static void s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p);
-static void s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code,
-                     const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
-static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
-static void s_forget_old_connection (broker_t *self, peer_t *peer, const char *name,
-                                     const char *instance, int64_t job, int attempt);
-static void s_stalled (broker_t *self, int64_t late, int64_t dead_after);
-static int s_lock_db (broker_t *self, const char *db, char **cause);
-static int s_same_spec (broker_t *self, int64_t id, const mt_spec_t *spec);
-static bool s_is_loopback (const char *endpoint);
-static void s_doomed_free (void **item);
-static int64_t s_deadline (int64_t limit_s, int64_t started_at);
-static void s_release (broker_t *self, fleet_worker_t *worker);
-static void s_reap (broker_t *self);
-static int s_enqueue (void *queue, int64_t id, int priority, int64_t created_at,
-                      int64_t not_before, const char *client);
+static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_begin (broker_t *self);
 static void s_end (broker_t *self);
+static void s_flush (broker_t *self, bool committed);
+static void s_flush_one (broker_t *self, outgoing_t *out, bool committed);
+static void s_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p);
+static void s_writer (broker_t *self, peer_t *peer);
+static void s_tell (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
+                    int attempt);
+static void s_error (broker_t *self, peer_t *peer, const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+static void s_announce (broker_t *self, mt_log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void s_doom (broker_t *self, const char *hash);
+static void s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt,
+                     job_event_t event, const job_report_t *report);
+static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why);
+static void s_dispatch (broker_t *self);
+static void s_reap (broker_t *self);
+static int s_lock_db (broker_t *self, const char *db, char **cause);
+static bool s_is_loopback (const char *endpoint);
+static int64_t s_deadline (int64_t time_limit_s, int64_t started_at);
 static void s_syncer (zsock_t *pipe, void *store);
-static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
+static int s_sync_reply (zsock_t *sock);
 static void s_finish (broker_t *self);
 static void s_drop (zlistx_t *list);
-static void s_outgoing_free (outgoing_t *out);
 static void s_move (zlistx_t *from, zlistx_t *to);
-static int s_sync_reply (zsock_t *sock);
+static void s_outgoing_free (void **item);
+static void s_doomed_free (void **item);
 
 void
 broker_config_init (broker_config_t *config)
@@ -201,6 +227,15 @@ s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, ch
     return sock;
 }
 
+static zlistx_t *
+s_outlist (void)
+{
+    zlistx_t *list = zlistx_new ();
+    if (list)
+        zlistx_set_destructor (list, s_outgoing_free);
+    return list;
+}
+
 broker_t *
 broker_new (const broker_config_t *config, char **cause)
 {
@@ -220,19 +255,20 @@ broker_new (const broker_config_t *config, char **cause)
     self->lock_fd = -1;
     self->chunk = malloc (BROKER_CHUNK_MAX);
     self->fleet = fleet_new ();
-    self->outbox = zlistx_new ();
-    self->pending = zlistx_new ();
+    self->outbox = s_outlist ();
+    self->pending = s_outlist ();
+    self->writers = s_outlist ();
     self->doomed = zlistx_new ();
-    zlistx_set_destructor (self->doomed, s_doomed_free);
+    if (self->doomed)
+        zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->writers
+    ||  !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
-    ||  !(self->queue = queue_new ())
+    ||  !(self->jobs = jobs_new (self->store, cause))
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
-    ||  (store_queued_load (self->store, s_enqueue, self->queue)
-         && mt_fail (cause, "%s: cannot load the queued jobs", config->db))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))
     ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
                                   &self->clients_endpoint, cause))
@@ -265,18 +301,13 @@ broker_destroy (broker_t **self_p)
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
+    jobs_destroy (&self->jobs);
     store_destroy (&self->store);
-    queue_destroy (&self->queue);
     blob_store_destroy (&self->blobs);
-    if (self->outbox) {
-        s_flush (self, false);
-        zlistx_destroy (&self->outbox);
-    }
     fleet_destroy (&self->fleet);
-    if (self->pending) {
-        s_drop (self->pending);
-        zlistx_destroy (&self->pending);
-    }
+    zlistx_destroy (&self->outbox);
+    zlistx_destroy (&self->pending);
+    zlistx_destroy (&self->writers);
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
     free (self->workers_endpoint);
@@ -365,6 +396,8 @@ s_is_loopback (const char *endpoint)
         || strncmp (endpoint, "tcp://[::1]:", 12) == 0;
 }
 
+//  --- The reactor: read, dispatch, commit, send --------------------------------
+
 //  Handle one message from sock. Returns false when none was waiting.
 static bool
 s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool workers)
@@ -382,20 +415,18 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
         mt_frames_close (&frames);
         return true;
     }
-    peer_t peer = { .req = -1 };
-    peer.identity = zframe_new (mt_frames_data (&frames, 0), mt_frames_size (&frames, 0));
+    peer_t peer = { .sock = sock, .req = -1 };
+    peer.identity = mt_frames_data (&frames, 0);
+    peer.identity_size = mt_frames_size (&frames, 0);
     mt_strlcpy (peer.user, user ? user : "local", sizeof peer.user);
-    if (workers && peer.identity) {
-        peer.worker = fleet_find (self->fleet, peer.identity);
-        if (peer.worker)
-            peer.worker->last_seen = zclock_mono ();
-    }
+    if (workers && (peer.worker = fleet_find (self->fleet, peer.identity, peer.identity_size)))
+        fleet_worker_seen (peer.worker, zclock_mono ());
+    uint64_t writes = store_writes (self->store);
     const char *code = NULL;
     char *cause = NULL;
     mt_msg_t *msg = mt_frames_decode (&frames, 1, &code, &cause);
     if (!msg)
-        s_error (self, sock, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s",
-                 cause ? cause : "empty message");
+        s_error (self, &peer, code ? code : MT_ERR_BAD_MESSAGE, "%s", cause ? cause : "empty message");
     else {
         mt_msg_opt_int (msg, "req", 0, INT64_C (1) << 53, &peer.req, NULL);
         const handler_t *h = table;
@@ -404,12 +435,15 @@ s_handle_one (broker_t *self, zsock_t *sock, const handler_t *table, bool worker
         if (h->handler)
             h->handler (self, &peer, msg);
         else
-            s_error (self, sock, &peer, MT_ERR_BAD_COMMAND, "unknown command %s on the %s"
-                     " socket", mt_msg_command (msg), workers ? "workers" : "clients");
+            s_error (self, &peer, MT_ERR_BAD_COMMAND, "unknown command %s on the %s socket",
+                     mt_msg_command (msg), workers ? "workers" : "clients");
     }
+    //  A worker whose message wrote (or tried to) hears of a failed commit,
+    //  so it sends that message again
+    if (workers && store_writes (self->store) != writes)
+        s_writer (self, &peer);
     free (cause);
     mt_msg_destroy (&msg);
-    zframe_destroy (&peer.identity);
     mt_frames_close (&frames);
     return true;
 }
@@ -434,7 +468,21 @@ s_batch (broker_t *self)
     s_end (self);
 }
 
-//  A batch's transaction covers the store and the queue in memory alike.
+static int
+s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_batch ((broker_t *) arg);
+    return 0;
+}
+
+static int
+s_on_workers (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_batch ((broker_t *) arg);
+    return 0;
+}
+
+//  A batch's transaction covers the store, the queue and the fleet alike.
 //  While a sync is in flight the transaction stays open, and the batches
 //  that arrive meanwhile commit together when it ends (group commit).
 static void
@@ -444,13 +492,13 @@ s_begin (broker_t *self)
         return;
     if (store_begin (self->store))
         mt_error ("broker: cannot begin a transaction; writes will fail");
-    queue_begin (self->queue);
+    jobs_begin (self->jobs);
+    fleet_begin (self->fleet);
 }
 
 //  Commit, unless a sync is in flight. A commit that wrote is made durable
-//  by the sync thread before its replies leave; one that wrote nothing
-//  replies at once; when the commit fails the queue is put back as it was
-//  and writers hear a storage error.
+//  by the sync thread before its outbox is let go; one that wrote nothing
+//  lets it go at once; a failed one rolls everything back.
 static void
 s_end (broker_t *self)
 {
@@ -458,10 +506,18 @@ s_end (broker_t *self)
         return;
     bool wrote = store_dirty (self->store);
     bool committed = store_commit (self->store) == 0;
-    if (committed)
-        queue_commit (self->queue);
-    else
-        queue_rollback (self->queue);
+    if (committed) {
+        jobs_commit (self->jobs);
+        fleet_commit (self->fleet);
+        s_drop (self->writers);
+    }
+    else {
+        jobs_rollback (self->jobs);
+        fleet_rollback (self->fleet);
+        if (self->recovering)
+            self->recovered = false;
+    }
+    self->recovering = false;
     if (committed && wrote) {
         zstr_send (self->syncer, "SYNC");
         self->syncing = true;
@@ -503,19 +559,8 @@ s_sync_reply (zsock_t *sock)
     return err;
 }
 
-//  Move every message from one list to the end of another, in order.
-static void
-s_move (zlistx_t *from, zlistx_t *to)
-{
-    outgoing_t *out;
-    while ((out = zlistx_first (from))) {
-        zlistx_detach_cur (from);
-        zlistx_add_end (to, out);
-    }
-}
-
-//  A sync ended: the replies it covers leave, and what gathered meanwhile
-//  commits now.
+//  A sync ended: the outbox it covers is let go, and what gathered
+//  meanwhile commits now.
 static int
 s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -531,31 +576,18 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
         self->fatal = true;
         return -1;
     }
-    s_move (self->pending, self->outbox);
-    s_flush (self, true);
+    zlistx_t *committed = self->pending;
+    outgoing_t *out;
+    while ((out = zlistx_first (committed))) {
+        zlistx_detach_cur (committed);
+        s_flush_one (self, out, true);
+    }
     if (store_in_transaction (self->store))
         s_end (self);
     return 0;
 }
 
-static void
-s_outgoing_free (outgoing_t *out)
-{
-    mt_msg_destroy (&out->msg);
-    free (out);
-}
-
-static void
-s_drop (zlistx_t *list)
-{
-    outgoing_t *out;
-    while ((out = zlistx_first (list))) {
-        zlistx_detach_cur (list);
-        s_outgoing_free (out);
-    }
-}
-
-//  At exit: commit what gathered, make it durable and send what can be sent.
+//  At exit: commit what gathered, make it durable and let it go.
 static void
 s_finish (broker_t *self)
 {
@@ -576,35 +608,54 @@ s_finish (broker_t *self)
     }
     bool committed = !store_in_transaction (self->store) || store_commit (self->store) == 0;
     if (committed && store_sync (self->store) == 0) {
+        //  The older commit's outbox first
+        s_move (self->outbox, self->pending);
         s_move (self->pending, self->outbox);
         s_flush (self, true);
     }
 }
 
-static int
-s_enqueue (void *queue, int64_t id, int priority, int64_t created_at, int64_t not_before,
-           const char *client)
-{
-    return queue_add (queue, id, priority, created_at, not_before, client);
-}
+//  --- The outbox -----------------------------------------------------------------
 
-static int
-s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
-{
-    s_batch ((broker_t *) arg);
-    return 0;
-}
-
-static int
-s_on_workers (zloop_t *loop, zsock_t *sock, void *arg)
-{
-    s_batch ((broker_t *) arg);
-    return 0;
-}
-
-//  Queue a message for after the commit.
 static void
-s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
+s_outgoing_free (void **item)
+{
+    outgoing_t *out = *item;
+    if (out) {
+        mt_msg_destroy (&out->msg);
+        free (out->text);
+        free (out);
+        *item = NULL;
+    }
+}
+
+static void
+s_doomed_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_drop (zlistx_t *list)
+{
+    zlistx_purge (list);
+}
+
+//  Move every item from one list to the end of another, in order.
+static void
+s_move (zlistx_t *from, zlistx_t *to)
+{
+    void *item;
+    while ((item = zlistx_first (from))) {
+        zlistx_detach_cur (from);
+        zlistx_add_end (to, item);
+    }
+}
+
+//  A message to peer, as the outbox holds it.
+static outgoing_t *
+s_outgoing (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
 {
     mt_msg_t *msg = *msg_p;
     *msg_p = NULL;
@@ -612,18 +663,55 @@ s_send (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t **msg_p)
         mt_msg_add_int (msg, "req", peer->req);
     outgoing_t *out = calloc (1, sizeof *out);
     assert (out);
-    out->sock = sock;
+    assert (peer->identity_size <= sizeof out->identity);
+    out->kind = OUT_MESSAGE;
+    out->sock = peer->sock;
     out->msg = msg;
-    out->identity_size = zframe_size (peer->identity);
-    assert (out->identity_size <= sizeof out->identity);
-    memcpy (out->identity, zframe_data (peer->identity), out->identity_size);
-    out->needs_commit = peer->wrote;
+    out->identity_size = peer->identity_size;
+    memcpy (out->identity, peer->identity, peer->identity_size);
     out->req = peer->req;
-    zlistx_add_end (self->outbox, out);
+    out->after_write = store_dirty (self->store);
+    return out;
+}
+
+//  Queue a message to peer for after the commit.
+static void
+s_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
+{
+    zlistx_add_end (self->outbox, s_outgoing (self, peer, msg_p));
+}
+
+//  The worker peer wrote in the open transaction: should its commit fail,
+//  it hears ERROR storage (once), so it sends its message again.
+static void
+s_writer (broker_t *self, peer_t *peer)
+{
+    for (outgoing_t *out = zlistx_first (self->writers); out; out = zlistx_next (self->writers))
+        if (out->identity_size == peer->identity_size
+        &&  memcmp (out->identity, peer->identity, peer->identity_size) == 0)
+            return;
+    mt_msg_t *error = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its database"
+                                    " (disk full or I/O error); nothing was changed: send it"
+                                    " again later");
+    peer_t quiet = *peer;
+    quiet.req = -1;
+    zlistx_add_end (self->writers, s_outgoing (self, &quiet, &error));
+}
+
+//  Queue a message to a worker the broker speaks to first.
+static void
+s_tell (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job, int attempt)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    mt_msg_add_int (msg, "job", job);
+    mt_msg_add_int (msg, "attempt", attempt);
+    peer_t peer = { .sock = self->workers, .req = -1 };
+    peer.identity = fleet_worker_identity (worker, &peer.identity_size);
+    s_send (self, &peer, &msg);
 }
 
 static void
-s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const char *fmt, ...)
+s_error (broker_t *self, peer_t *peer, const char *code, const char *fmt, ...)
 {
     char text [1024];
     va_list args;
@@ -631,23 +719,62 @@ s_error (broker_t *self, zsock_t *sock, peer_t *peer, const char *code, const ch
     vsnprintf (text, sizeof text, fmt, args);
     va_end (args);
     mt_debug ("broker: %s: %s", code, text);
-    if (!peer->identity)
-        return;
     mt_msg_t *msg = mt_msg_error (code, text);
-    s_send (self, sock, peer, &msg);
+    s_send (self, peer, &msg);
 }
 
-//  Send everything queued. When the commit failed, clients hear a storage
-//  error instead of their reply and workers' assignments are undone.
+//  A log line that announces a change: written once the change is durable,
+//  never when it is rolled back.
+static void
+s_announce (broker_t *self, mt_log_level_t level, const char *fmt, ...)
+{
+    if (!mt_log_enabled (level))
+        return;
+    outgoing_t *out = calloc (1, sizeof *out);
+    va_list args;
+    va_start (args, fmt);
+    if (!out || vasprintf (&out->text, fmt, args) < 0) {
+        free (out);
+        out = NULL;
+    }
+    va_end (args);
+    if (out) {
+        out->kind = OUT_NOTE;
+        out->level = level;
+        zlistx_add_end (self->outbox, out);
+    }
+}
+
+//  A blob the transaction superseded: deleted later, if it commits.
+static void
+s_doom (broker_t *self, const char *hash)
+{
+    outgoing_t *out = calloc (1, sizeof *out);
+    if (out && (out->text = strdup (hash))) {
+        out->kind = OUT_DOOM;
+        zlistx_add_end (self->outbox, out);
+    }
+    else
+        free (out);
+}
+
+//  Let the outbox go. Workers' messages first: a worker waits for its next
+//  ASSIGN, while a client keeps many requests in flight. Each peer's
+//  messages keep their order (a peer talks on one socket).
 static void
 s_flush (broker_t *self, bool committed)
 {
-    //  Workers' messages first: a worker waits for its next ASSIGN, while a
-    //  client keeps many requests in flight. Each peer's messages keep
-    //  their order (a peer talks on one socket).
+    if (!committed) {
+        size_t undone = 0;
+        for (outgoing_t *out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
+            undone += out->kind == OUT_NOTE;
+        s_move (self->writers, self->outbox);
+        mt_warn ("broker: a commit failed (disk full or I/O error); the batch's changes were"
+                 " undone (%zu announced), and its writers were told 'storage'", undone);
+    }
     outgoing_t *out;
     for (out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
-        if (out->sock == self->workers) {
+        if (out->kind == OUT_MESSAGE && out->sock == self->workers) {
             zlistx_detach_cur (self->outbox);
             s_flush_one (self, out, committed);
         }
@@ -657,29 +784,44 @@ s_flush (broker_t *self, bool committed)
     }
 }
 
-//  Send one message taken off the outbox, and free it. When the commit
-//  failed, a write's reply becomes a storage error and an ASSIGN is undone.
+//  Let one item of the outbox go, as the commit's outcome says, and free it.
 static void
 s_flush_one (broker_t *self, outgoing_t *out, bool committed)
 {
-    if (!committed && out->needs_commit) {
-        mt_msg_destroy (&out->msg);
-        out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its database"
-                                 " (disk full or I/O error); nothing was changed: retry later");
-        if (out->req >= 0)
-            mt_msg_add_int (out->msg, "req", out->req);
-    }
-    if (!committed && out->assigned_job && !out->needs_commit) {
-        fleet_worker_t *worker = fleet_find_job (self->fleet, out->assigned_job);
-        if (worker)
-            s_release (self, worker);
+    if (out->kind == OUT_NOTE && committed)
+        mt_log (out->level, "%s", out->text);
+    else
+    if (out->kind == OUT_DOOM && committed) {
+        doomed_t *doomed = calloc (1, sizeof *doomed);
+        if (doomed) {
+            mt_strlcpy (doomed->hash, out->text, sizeof doomed->hash);
+            doomed->since = zclock_mono ();
+            zlistx_add_end (self->doomed, doomed);
+        }
     }
     else
-        mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity, out->identity_size);
-    s_outgoing_free (out);
+    if (out->kind == OUT_MESSAGE) {
+        bool send = true;
+        if (!committed && out->after_write && !mt_msg_is (out->msg, "ERROR")) {
+            //  It may speak of what was undone: a client hears why instead,
+            //  a worker nothing (what the broker started there was undone)
+            send = out->sock == self->clients;
+            mt_msg_destroy (&out->msg);
+            out->msg = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its database"
+                                     " (disk full or I/O error); nothing was changed: retry"
+                                     " later");
+            if (out->req >= 0)
+                mt_msg_add_int (out->msg, "req", out->req);
+        }
+        if (send)
+            mt_msg_send_to (out->msg, zsock_resolve (out->sock), out->identity,
+                            out->identity_size);
+    }
+    void *item = out;
+    s_outgoing_free (&item);
 }
 
-//  --- Clients -------------------------------------------------------------
+//  --- Clients --------------------------------------------------------------------
 
 static void
 s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg)
@@ -687,12 +829,12 @@ s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg)
     mt_msg_t *reply = mt_msg_new ("PONG");
     json_object_set_new (mt_msg_body (reply), "version", json_string (MT_VERSION));
     json_object_set_new (mt_msg_body (reply), "protocol", json_string (MT_PROTOCOL));
-    s_send (self, self->clients, peer, &reply);
+    s_send (self, peer, &reply);
 }
 
 //  UPLOAD, on either socket: one chunk of a blob, in order.
 static void
-s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
+s_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     const char *hash;
     int64_t size, offset;
@@ -702,7 +844,7 @@ s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
     ||  mt_msg_get_int (msg, "size", 0, BLOB_MAX_SIZE, &size, &cause)
     ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
     ||  mt_msg_get_bool (msg, "last", &last, &cause)) {
-        s_error (self, sock, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        s_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
@@ -715,7 +857,7 @@ s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
             [BLOB_ERR_REQUEST] = MT_ERR_BAD_MESSAGE, [BLOB_ERR_HASH] = MT_ERR_BAD_HASH,
             [BLOB_ERR_DISK] = MT_ERR_STORAGE, [BLOB_ERR_BUSY] = MT_ERR_TOO_LARGE
         };
-        s_error (self, sock, peer, codes [blob_store_error (self->blobs)], "%s", cause);
+        s_error (self, peer, codes [blob_store_error (self->blobs)], "%s", cause);
         free (cause);
         return;
     }
@@ -725,27 +867,22 @@ s_upload (broker_t *self, zsock_t *sock, peer_t *peer, mt_msg_t *msg)
     json_object_set_new (mt_msg_body (reply), "hash", json_string (hash));
     json_object_set_new (mt_msg_body (reply), "offset", json_integer (next));
     json_object_set_new (mt_msg_body (reply), "complete", json_boolean (complete));
-    s_send (self, sock, peer, &reply);
+    s_send (self, peer, &reply);
 }
 
-static void
-s_client_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
-{
-    s_upload (self, self->clients, peer, msg);
-}
-
-//  Read a spec from the body's "spec" map; validated. Returns 0 or -1 (answered).
+//  Read the spec from the body's "spec" map: parsed and validated by the
+//  spec module, its blobs stored. Returns 0, or -1 (answered).
 static int
 s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec)
 {
     json_t *value = json_object_get (mt_msg_body (msg), "spec");
     if (!json_is_object (value)) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "SUBMIT: field 'spec' must be a map");
+        s_error (self, peer, MT_ERR_BAD_MESSAGE, "SUBMIT: field 'spec' must be a map");
         return -1;
     }
     char *cause = NULL;
     if (mt_spec_from_value (spec, value, &cause)) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_SPEC, "bad spec: %s", cause ? cause : "?");
+        s_error (self, peer, MT_ERR_BAD_SPEC, "bad spec: %s", cause ? cause : "?");
         free (cause);
         return -1;
     }
@@ -756,8 +893,8 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec)
     if (spec->init_hash [0] && !blob_store_has (self->blobs, spec->init_hash, NULL))
         missing = spec->init_hash;
     if (missing) {
-        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded;"
-                 " send it with UPLOAD first", missing);
+        s_error (self, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded; send it with"
+                 " UPLOAD first", missing);
         mt_spec_clear (spec);
         return -1;
     }
@@ -770,72 +907,39 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
     const char *key = NULL;
     char *cause = NULL;
     if (mt_msg_opt_str (msg, "key", 128, &key, &cause)) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        s_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
-    int64_t queued = queue_count (self->queue, peer->user);
+    int64_t queued = jobs_queued (self->jobs, peer->user);
     if (queued >= self->config.max_queued) {
-        s_error (self, self->clients, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the"
-                 " limit per client (mtbroker --max-queued); wait for some to start",
-                 (long long) queued);
+        s_error (self, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the limit per"
+                 " client (mtbroker --max-queued); wait for some to start", (long long) queued);
         return;
     }
     mt_spec_t spec;
     if (s_read_spec (self, peer, msg, &spec))
         return;
-    bool existing;
-    int64_t now = zclock_time ();
-    int64_t id = store_job_insert (self->store, &spec, key, peer->user, now, &existing);
-    if (id > 0 && !existing && queue_add (self->queue, id, spec.priority, now, 0, peer->user))
-        id = -1;
-    int same = id > 0 && existing ? s_same_spec (self, id, &spec) : 1;
+    bool existing = false, conflict = false;
+    int64_t id = jobs_submit (self->jobs, &spec, key, peer->user, zclock_time (), &existing,
+                              &conflict);
     mt_spec_clear (&spec);
-    peer->wrote = true;
-    if (same == 0) {
-        s_error (self, self->clients, peer, MT_ERR_KEY_CONFLICT, "key '%s' names job %lld, which"
-                 " was submitted with another spec; use a new key for a new job", key,
-                 (long long) id);
-        return;
-    }
-    if (same < 0)
-        id = -1;
-    if (id < 0) {
-        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the"
-                 " job (disk full or I/O error); retry later");
-        return;
-    }
-    if (!existing)
-        mt_info ("broker: job %lld queued", (long long) id);
-    //  The hot messages are packed as they are built, without a JSON tree
-    mt_msg_t *reply = mt_msg_new ("SUBMITTED");
-    mt_msg_add_int (reply, "job", id);
-    mt_msg_add_bool (reply, "existing", existing);
-    s_send (self, self->clients, peer, &reply);
-}
-
-//  Whether job id was submitted with the same spec, as a SUBMIT repeated
-//  under its key must be: both as the spec module writes them (defaults
-//  filled, numbers as numbers, fields in one order). 1 same, 0 not, -1
-//  when the job cannot be read.
-static int
-s_same_spec (broker_t *self, int64_t id, const mt_spec_t *spec)
-{
-    store_job_t job;
-    if (store_job_get (self->store, id, &job))
-        return -1;
-    mt_spec_t stored;
-    char *a = NULL, *b = NULL;
-    int same = mt_spec_from_json (&stored, job.spec, NULL) ? -1 : 0;
-    if (same == 0 && (a = mt_spec_to_json (&stored)) && (b = mt_spec_to_json (spec)))
-        same = strcmp (a, b) == 0;
+    if (id < 0)
+        s_error (self, peer, MT_ERR_STORAGE, "the broker could not record the job (disk full"
+                 " or I/O error); retry later");
     else
-        same = -1;
-    free (a);
-    free (b);
-    mt_spec_clear (&stored);
-    store_job_clear (&job);
-    return same;
+    if (conflict)
+        s_error (self, peer, MT_ERR_KEY_CONFLICT, "key '%s' names job %lld, which was"
+                 " submitted with another spec; use a new key for a new job", key, (long long) id);
+    else {
+        if (!existing)
+            s_announce (self, MT_LOG_INFO, "broker: job %lld queued", (long long) id);
+        //  The hot messages are packed as they are built, without a JSON tree
+        mt_msg_t *reply = mt_msg_new ("SUBMITTED");
+        mt_msg_add_int (reply, "job", id);
+        mt_msg_add_bool (reply, "existing", existing);
+        s_send (self, peer, &reply);
+    }
 }
 
 //  Why a queued job has not started yet, in words.
@@ -866,7 +970,7 @@ s_job_arg (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *id)
     char *cause = NULL;
     if (mt_msg_get_int (msg, "job", 1, INT64_MAX, id, &cause) == 0)
         return 0;
-    s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+    s_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
     free (cause);
     return -1;
 }
@@ -876,14 +980,14 @@ s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
 {
     json_t *job = store_job_json (self->store, id, history);
     if (!job) {
-        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        s_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
         return;
     }
     if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
         json_object_set_new (job, "waiting", s_waiting (self, job));
     mt_msg_t *reply = mt_msg_new ("JOB");
     json_object_set_new (mt_msg_body (reply), "job", job);
-    s_send (self, self->clients, peer, &reply);
+    s_send (self, peer, &reply);
 }
 
 static void
@@ -897,76 +1001,50 @@ s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
 static void
 s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    const char *state = NULL;
-    job_state_t parsed;
+    const char *name = NULL;
     int64_t limit = 100;
+    job_state_t state;
     char *cause = NULL;
-    if (mt_msg_opt_str (msg, "state", 16, &state, &cause)
+    if (mt_msg_opt_str (msg, "state", 16, &name, &cause)
     ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
-    ||  (state && job_state_parse (state, &parsed)
-         && mt_fail (&cause, "LIST: unknown state '%s'", state))) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+    ||  (name && job_state_parse (name, &state)
+         && mt_fail (&cause, "LIST: unknown state '%s'", name))) {
+        s_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
     mt_msg_t *reply = mt_msg_new ("JOBS");
-    int filter = state ? (int) parsed : -1;
-    json_object_set_new (mt_msg_body (reply), "jobs", store_job_list (self->store, filter, (int) limit));
-    s_send (self, self->clients, peer, &reply);
-}
-
-static void
-s_send_worker (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
-               int attempt)
-{
-    mt_msg_t *msg = mt_msg_new (command);
-    json_object_set_new (mt_msg_body (msg), "job", json_integer (job));
-    json_object_set_new (mt_msg_body (msg), "attempt", json_integer (attempt));
-    peer_t peer = { .identity = worker->identity, .req = -1 };
-    s_send (self, self->workers, &peer, &msg);
+    json_object_set_new (mt_msg_body (reply), "jobs",
+                         store_job_list (self->store, name ? (int) state : -1, (int) limit));
+    s_send (self, peer, &reply);
 }
 
 static void
 s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     int64_t id;
-    store_job_t job;
     if (s_job_arg (self, peer, msg, &id))
         return;
-    if (store_job_get (self->store, id, &job)) {
-        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
-        return;
-    }
-    int rc = 0;
-    peer->wrote = true;
-    if (job.state == JOB_QUEUED) {
-        store_end_t end = { .state = JOB_STOPPED, .error = "stopped by request before it started",
-                            .now_ms = zclock_time () };
-        rc = store_job_end (self->store, id, job.attempt, &end, NULL);
-        if (rc == 0)
-            queue_remove (self->queue, id);
-    }
+    job_move_t move;
+    if (jobs_event (self->jobs, id, -1, JOB_EV_STOP, NULL, zclock_time (), &move))
+        s_error (self, peer, MT_ERR_STORAGE, "the broker could not record the stop (disk full"
+                 " or I/O error); retry later");
     else
-    if (job.state == JOB_RUNNING) {
-        rc = store_job_set_state (self->store, id, JOB_STOPPING);
+    if (!move.found)
+        s_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+    else
+    if (move.refusal [0])
+        s_error (self, peer, MT_ERR_BAD_STATE, "%s", move.refusal);
+    else {
         fleet_worker_t *worker = fleet_find_job (self->fleet, id);
-        if (worker && rc == 0) {
-            s_send_worker (self, worker, "STOP", id, job.attempt);
-            worker->stop_sent = zclock_mono ();
+        if (worker && move.tell == JOB_TELL_STOP) {
+            s_tell (self, worker, "STOP", id, fleet_worker_attempt (worker));
+            fleet_worker_stop_sent (self->fleet, worker, zclock_mono ());
         }
-    }
-    else
-    if (job.state != JOB_STOPPING) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld already %s; there is"
-                 " nothing to stop", (long long) id, job_state_name (job.state));
-        store_job_clear (&job);
-        return;
-    }
-    store_job_clear (&job);
-    if (rc)
-        s_error (self, self->clients, peer, MT_ERR_STORAGE, "the broker could not record the stop");
-    else
+        if (move.note [0])
+            s_announce (self, MT_LOG_INFO, "broker: %s", move.note);
         s_reply_job (self, peer, id, false);
+    }
 }
 
 static void
@@ -974,17 +1052,18 @@ s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     json_t *list = json_array ();
     int64_t now = zclock_mono ();
-    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet))
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet, w))
         json_array_append_new (list, fleet_worker_json (w, now));
     mt_msg_t *reply = mt_msg_new ("WORKERS");
     json_object_set_new (mt_msg_body (reply), "workers", list);
-    s_send (self, self->clients, peer, &reply);
+    s_send (self, peer, &reply);
 }
 
-//  A CHUNK reply: bytes of blob hash at offset.
+//  A CHUNK reply: bytes of blob hash at offset; job > 0 names the job whose
+//  model it is.
 static void
-s_chunk (broker_t *self, zsock_t *sock, peer_t *peer, const char *hash, int64_t offset,
-         int64_t length, json_t *extra)
+s_chunk (broker_t *self, peer_t *peer, const char *hash, int64_t offset, int64_t length,
+         int64_t job)
 {
     int64_t size;
     char *cause = NULL;
@@ -998,21 +1077,19 @@ s_chunk (broker_t *self, zsock_t *sock, peer_t *peer, const char *hash, int64_t 
     else
         blob_store_read (self->blobs, hash, offset, self->chunk, (size_t) length, &got, &cause);
     if (cause) {
-        s_error (self, sock, peer, MT_ERR_NOT_FOUND, "%s", cause);
+        s_error (self, peer, MT_ERR_NOT_FOUND, "%s", cause);
         free (cause);
-        json_decref (extra);
         return;
     }
     mt_msg_t *reply = mt_msg_new ("CHUNK");
     json_t *body = mt_msg_body (reply);
-    if (extra)
-        json_object_update (body, extra);
-    json_decref (extra);
+    if (job > 0)
+        json_object_set_new (body, "job", json_integer (job));
     json_object_set_new (body, "hash", json_string (hash));
     json_object_set_new (body, "size", json_integer (size));
     json_object_set_new (body, "offset", json_integer (offset));
     mt_msg_set_payload (reply, self->chunk, got);
-    s_send (self, sock, peer, &reply);
+    s_send (self, peer, &reply);
 }
 
 static void
@@ -1024,44 +1101,50 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     if (mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
     ||  mt_msg_get_int (msg, "length", 1, BROKER_CHUNK_MAX, &length, &cause)) {
-        s_error (self, self->clients, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        s_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
     store_job_t job;
     if (store_job_get (self->store, id, &job)) {
-        s_error (self, self->clients, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        s_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
         return;
     }
     if (!job.model_hash [0])
-        s_error (self, self->clients, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
+        s_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
                  (long long) id, job_state_name (job.state),
                  job_state_ended (job.state) ? "" : " yet");
-    else {
-        json_t *extra = json_object ();
-        json_object_set_new (extra, "job", json_integer (id));
-        s_chunk (self, self->clients, peer, job.model_hash, offset, length, extra);
-    }
+    else
+        s_chunk (self, peer, job.model_hash, offset, length, id);
     store_job_clear (&job);
 }
 
-//  --- Workers -------------------------------------------------------------
+//  --- Workers --------------------------------------------------------------------
 
 static void
 s_worker_error (broker_t *self, peer_t *peer, const char *code, char **cause)
 {
-    s_error (self, self->workers, peer, code, "%s", *cause ? *cause : code);
+    s_error (self, peer, code, "%s", *cause ? *cause : code);
     free (*cause);
     *cause = NULL;
 }
 
-static void
-s_welcome (broker_t *self, peer_t *peer)
+//  True when the peer said HELLO; else it is told to.
+static bool
+s_known (broker_t *self, peer_t *peer)
 {
-    mt_msg_t *reply = mt_msg_new ("WELCOME");
-    json_object_set_new (mt_msg_body (reply), "heartbeat_ms", json_integer (self->config.heartbeat_ms));
-    json_object_set_new (mt_msg_body (reply), "liveness", json_integer (self->config.liveness));
-    s_send (self, self->workers, peer, &reply);
+    if (!peer->worker)
+        s_error (self, peer, MT_ERR_UNKNOWN_PEER, "send HELLO first");
+    return peer->worker != NULL;
+}
+
+//  When a job that started at started_at (0 = now) with a time limit runs out.
+static int64_t
+s_deadline (int64_t time_limit_s, int64_t started_at)
+{
+    if (time_limit_s <= 0)
+        return 0;
+    return (started_at ? started_at : zclock_time ()) + time_limit_s * 1000;
 }
 
 //  A worker that comes back names the attempt it runs: adopt it if it is
@@ -1070,30 +1153,31 @@ static void
 s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
 {
     store_job_t job;
-    bool current = store_job_get (self->store, job_id, &job) == 0 && job.attempt == attempt
+    bool found = store_job_get (self->store, job_id, &job) == 0;
+    bool current = found && job.attempt == attempt
                 && (job.state == JOB_RUNNING || job.state == JOB_STOPPING);
     fleet_worker_t *other = current ? fleet_find_job (self->fleet, job_id) : NULL;
+    const char *name = fleet_worker_name (peer->worker);
     if (current && (!other || other == peer->worker)) {
-        peer->worker->job = job_id;
-        peer->worker->attempt = attempt;
-        peer->worker->attempt_started_at = 0;       // the job's row knows
-        memcpy (peer->worker->checkpoint, job.checkpoint_hash, sizeof peer->worker->checkpoint);
-        peer->worker->deadline = s_deadline (job.time_limit_s, job.started_at);
-        peer->worker->last_step = -1;
-        peer->worker->step_moved = zclock_mono ();
-        mt_info ("broker: worker %s still runs job %lld attempt %d: adopted",
-                 peer->worker->name, (long long) job_id, attempt);
+        fleet_run_t run = {
+            .job = job_id, .attempt = attempt, .started_at = 0,     // the job's row knows
+            .checkpoint = job.checkpoint_hash,
+            .deadline = s_deadline (job.time_limit_s, job.started_at)
+        };
+        fleet_worker_assign (self->fleet, peer->worker, &run, zclock_mono ());
+        s_announce (self, MT_LOG_INFO, "broker: worker %s still runs job %lld attempt %d:"
+                    " adopted", name, (long long) job_id, attempt);
         if (job.state == JOB_STOPPING) {
-            s_send_worker (self, peer->worker, "STOP", job_id, attempt);
-            peer->worker->stop_sent = zclock_mono ();
+            s_tell (self, peer->worker, "STOP", job_id, attempt);
+            fleet_worker_stop_sent (self->fleet, peer->worker, zclock_mono ());
         }
     }
     else {
         mt_info ("broker: worker %s runs job %lld attempt %d, which is superseded: abandon",
-                 peer->worker->name, (long long) job_id, attempt);
-        s_send_worker (self, peer->worker, "ABANDON", job_id, attempt);
+                 name, (long long) job_id, attempt);
+        s_tell (self, peer->worker, "ABANDON", job_id, attempt);
     }
-    if (job.spec)
+    if (found)
         store_job_clear (&job);
 }
 
@@ -1107,21 +1191,15 @@ static void
 s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, const char *instance,
                          int64_t job, int attempt)
 {
-    if (!*instance)
-        return;                         // nothing tells it from a namesake
-    fleet_worker_t *old = NULL;
-    for (fleet_worker_t *w = fleet_first (self->fleet); w && !old; w = fleet_next (self->fleet))
-        if (w != peer->worker && strcmp (w->instance, instance) == 0
-        &&  strcmp (w->name, name) == 0 && strcmp (w->user, peer->user) == 0)
-            old = w;
+    fleet_worker_t *old = fleet_find_twin (self->fleet, peer->worker, name, instance, peer->user);
     if (!old)
         return;
-    if (old->job && (old->job != job || old->attempt != attempt)) {
-        peer->wrote = true;             // the attempt's end is written
+    int64_t old_job = fleet_worker_job (old);
+    if (old_job && (old_job != job || fleet_worker_attempt (old) != attempt))
         s_worker_lost (self, old, "reconnected without its job");
-    }
     else {
-        mt_info ("broker: worker %s reconnected; its old connection is forgotten", name);
+        s_announce (self, MT_LOG_INFO, "broker: worker %s reconnected; its old connection is"
+                    " forgotten", name);
         fleet_remove (self->fleet, old);
     }
 }
@@ -1129,50 +1207,45 @@ s_forget_old_connection (broker_t *self, peer_t *peer, const char *name, const c
 static void
 s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    const char *name, *host, *version, *instance = "";
+    fleet_hello_t hello = { .instance = "", .user = peer->user };
     int64_t pid, cores, threads, job = 0, attempt = 0;
     char *cause = NULL;
-    if (mt_msg_get_str (msg, "name", 128, &name, &cause)
-    ||  (!*name && mt_fail (&cause, "HELLO: field 'name' must not be empty"))
-    ||  mt_msg_get_str (msg, "host", 128, &host, &cause)
-    ||  mt_msg_get_str (msg, "version", 32, &version, &cause)
+    if (mt_msg_get_str (msg, "name", 128, &hello.name, &cause)
+    ||  (!*hello.name && mt_fail (&cause, "HELLO: field 'name' must not be empty"))
+    ||  mt_msg_get_str (msg, "host", 128, &hello.host, &cause)
+    ||  mt_msg_get_str (msg, "version", 32, &hello.version, &cause)
     ||  mt_msg_get_int (msg, "pid", 0, INT32_MAX, &pid, &cause)
     ||  mt_msg_get_int (msg, "cores", 0, 1 << 20, &cores, &cause)
     ||  mt_msg_get_int (msg, "threads", 0, 1 << 20, &threads, &cause)
     ||  mt_msg_opt_int (msg, "job", 0, INT64_MAX, &job, &cause)
     ||  mt_msg_opt_int (msg, "attempt", 0, INT32_MAX, &attempt, &cause)
-    ||  mt_msg_opt_str (msg, "instance", 32, &instance, &cause)) {
+    ||  mt_msg_opt_str (msg, "instance", 32, &hello.instance, &cause)) {
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    s_forget_old_connection (self, peer, name, instance, job, (int) attempt);
+    hello.pid = pid;
+    hello.cores = (int) cores;
+    hello.threads = (int) threads;
+    s_forget_old_connection (self, peer, hello.name, hello.instance, job, (int) attempt);
     if (!peer->worker && fleet_size (self->fleet) >= (size_t) self->config.max_workers) {
-        s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its"
-                 " limit (mtbroker --max-workers)", self->config.max_workers);
+        s_error (self, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its limit (mtbroker"
+                 " --max-workers)", self->config.max_workers);
         return;
     }
-    if (!peer->worker && !(peer->worker = fleet_add (self->fleet, peer->identity))) {
-        s_error (self, self->workers, peer, MT_ERR_TOO_LARGE, "the broker cannot add a worker"
-                 " (out of memory)");
+    if (!peer->worker && !(peer->worker = fleet_add (self->fleet, peer->identity,
+                                                     peer->identity_size, zclock_mono ()))) {
+        s_error (self, peer, MT_ERR_TOO_LARGE, "the broker cannot add a worker (out of memory)");
         return;
     }
-    fleet_worker_t *w = peer->worker;
-    if (strcmp (w->name, name) != 0)
-        w->attempt_started_at = 0;      // its attempt's row names it as it was
-    snprintf (w->name, sizeof w->name, "%s", name);
-    snprintf (w->instance, sizeof w->instance, "%s", instance);
-    snprintf (w->user, sizeof w->user, "%s", peer->user);
-    snprintf (w->host, sizeof w->host, "%s", host);
-    snprintf (w->version, sizeof w->version, "%s", version);
-    w->pid = pid;
-    w->cores = (int) cores;
-    w->threads = (int) threads;
-    mt_info ("broker: worker %s connected (%d threads, version %s)", w->name, w->threads, version);
-    s_welcome (self, peer);
-    if (job > 0 && w->job != job) {
-        peer->wrote = true;
+    fleet_worker_hello (self->fleet, peer->worker, &hello);
+    s_announce (self, MT_LOG_INFO, "broker: worker %s connected (%d threads, version %s)",
+                hello.name, hello.threads, hello.version);
+    mt_msg_t *reply = mt_msg_new ("WELCOME");
+    mt_msg_add_int (reply, "heartbeat_ms", self->config.heartbeat_ms);
+    mt_msg_add_int (reply, "liveness", self->config.liveness);
+    s_send (self, peer, &reply);
+    if (job > 0 && fleet_worker_job (peer->worker) != job)
         s_adopt (self, peer, job, (int) attempt);
-    }
 }
 
 //  A worker message about (job, attempt): true when it is the job's current
@@ -1182,33 +1255,29 @@ s_fenced_in (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *job, int *att
 {
     char *cause = NULL;
     int64_t a;
-    if (!peer->worker) {
-        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+    if (!s_known (self, peer))
         return false;
-    }
     if (mt_msg_get_int (msg, "job", 1, INT64_MAX, job, &cause)
     ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &a, &cause)) {
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return false;
     }
     *attempt = (int) a;
-    if (peer->worker->job == *job && peer->worker->attempt == *attempt)
+    fleet_worker_t *w = peer->worker;
+    if (fleet_worker_job (w) == *job && fleet_worker_attempt (w) == *attempt)
         return true;
-    if (peer->worker->abandoned_job == *job && peer->worker->abandoned_attempt == *attempt)
-        return false;
-    peer->worker->abandoned_job = *job;
-    peer->worker->abandoned_attempt = *attempt;
-    mt_info ("broker: %s from %s for job %lld attempt %d, which it does not hold: abandon",
-             mt_msg_command (msg), peer->worker->name, (long long) *job, *attempt);
-    s_send_worker (self, peer->worker, "ABANDON", *job, *attempt);
+    if (fleet_worker_abandon_once (self->fleet, w, *job, *attempt)) {
+        mt_info ("broker: %s from %s for job %lld attempt %d, which it does not hold: abandon",
+                 mt_msg_command (msg), fleet_worker_name (w), (long long) *job, *attempt);
+        s_tell (self, w, "ABANDON", *job, *attempt);
+    }
     return false;
 }
 
 static void
 s_worker_heartbeat (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    if (!peer->worker)
-        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+    s_known (self, peer);
 }
 
 static void
@@ -1217,25 +1286,21 @@ s_worker_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
     const char *hash;
     int64_t offset, length;
     char *cause = NULL;
-    if (!peer->worker) {
-        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
+    if (!s_known (self, peer))
         return;
-    }
     if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
     ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
     ||  mt_msg_get_int (msg, "length", 1, BROKER_CHUNK_MAX, &length, &cause))
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
     else
-        s_chunk (self, self->workers, peer, hash, offset, length, NULL);
+        s_chunk (self, peer, hash, offset, length, 0);
 }
 
 static void
 s_worker_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    if (!peer->worker)
-        s_error (self, self->workers, peer, "unknown_peer", "send HELLO first");
-    else
-        s_upload (self, self->workers, peer, msg);
+    if (s_known (self, peer))
+        s_upload (self, peer, msg);
 }
 
 static double
@@ -1267,51 +1332,9 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
         .samples_per_sec = s_real_or_nan (msg, "samples_per_sec"),
         .eta_s = s_real_or_nan (msg, "eta_s")
     };
-    peer->wrote = true;
-    if (step != peer->worker->last_step) {
-        peer->worker->last_step = step;
-        peer->worker->step_moved = zclock_mono ();
-    }
-    store_job_progress (self->store, job, attempt, &p, zclock_time ());
-}
-
-static void
-s_doomed_free (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-//  The latest checkpoint of the job worker runs, unless it is keep, is
-//  deleted later, once no job names it.
-static void
-s_doom_checkpoint (broker_t *self, fleet_worker_t *worker, const char *keep)
-{
-    const char *hash = worker->checkpoint;
-    doomed_t *doomed = calloc (1, sizeof *doomed);
-    if (doomed && hash [0] && (!keep || strcmp (hash, keep) != 0)) {
-        memcpy (doomed->hash, hash, 65);
-        doomed->since = zclock_mono ();
-        zlistx_add_end (self->doomed, doomed);
-    }
-    else
-        free (doomed);
-}
-
-//  Delete superseded blobs that have waited BROKER_DOOM_DELAY_MS and that no
-//  committed job names.
-static void
-s_reap (broker_t *self)
-{
-    int64_t now = zclock_mono ();
-    doomed_t *doomed = zlistx_first (self->doomed);
-    while (doomed && now - doomed->since > BROKER_DOOM_DELAY_MS) {
-        if (!store_blob_in_use (self->store, doomed->hash)
-        &&  blob_store_remove (self->blobs, doomed->hash) == 0)
-            mt_debug ("broker: removed superseded blob %.12s", doomed->hash);
-        zlistx_delete (self->doomed, zlistx_cursor (self->doomed));
-        doomed = zlistx_first (self->doomed);
-    }
+    //  A failed write fails the batch, and the worker hears 'storage'
+    if (store_job_progress (self->store, job, attempt, &p, zclock_time ()) == 0)
+        fleet_worker_step (peer->worker, step, zclock_mono ());
 }
 
 static void
@@ -1330,33 +1353,42 @@ s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    peer->wrote = true;
-    s_doom_checkpoint (self, peer->worker, hash);
-    if (store_job_checkpoint (self->store, job, attempt, hash, (int) epoch) == 0)
-        snprintf (peer->worker->checkpoint, sizeof peer->worker->checkpoint, "%s", hash);
+    if (store_job_checkpoint (self->store, job, attempt, hash, (int) epoch))
+        return;
+    fleet_run_t run;
+    fleet_worker_run (peer->worker, &run);
+    if (run.checkpoint [0] && strcmp (run.checkpoint, hash) != 0)
+        s_doom (self, run.checkpoint);
+    fleet_worker_set_checkpoint (self->fleet, peer->worker, hash);
 }
 
-//  The worker is free again; the job ended one way or another.
+//  Apply event to the attempt worker runs (worker may be NULL: no worker
+//  holds it), and carry out what the move says: the worker told, released,
+//  a superseded checkpoint doomed, the move announced. A failed write fails
+//  the batch; nothing is carried out then.
 static void
-s_release (broker_t *self, fleet_worker_t *worker)
+s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_event_t event,
+         const job_report_t *report)
 {
-    worker->job = 0;
-    worker->attempt = 0;
-    worker->attempt_started_at = 0;
-    worker->stop_sent = 0;
-}
-
-//  The attempt worker runs as its attempts row will record it, when the
-//  broker knows it without asking the store; else NULL.
-static const store_run_t *
-s_run (const fleet_worker_t *worker, store_run_t *run)
-{
-    if (!worker->attempt_started_at)
-        return NULL;
-    mt_strlcpy (run->worker, worker->name, sizeof run->worker);
-    run->started_at = worker->attempt_started_at;
-    run->resumed_from_epoch = worker->resumed_from_epoch;
-    return run;
+    job_report_t r = report ? *report : (job_report_t) { 0 };
+    fleet_run_t run = { .checkpoint = "" };
+    if (worker) {
+        fleet_worker_run (worker, &run);
+        r.worker = fleet_worker_name (worker);
+        r.started_at = run.started_at;
+        r.resumed_from_epoch = run.resumed_from_epoch;
+    }
+    job_move_t move;
+    if (jobs_event (self->jobs, job, attempt, event, &r, zclock_time (), &move))
+        return;
+    if (worker && move.tell == JOB_TELL_ABANDON)
+        s_tell (self, worker, "ABANDON", job, attempt);
+    if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
+        s_doom (self, run.checkpoint);
+    if (worker && move.release)
+        fleet_worker_release (self->fleet, worker);
+    if (move.note [0])
+        s_announce (self, MT_LOG_INFO, "broker: %s", move.note);
 }
 
 static void
@@ -1377,50 +1409,9 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     char *text = mt_json_compact (metrics);
-    peer->wrote = true;
-    s_doom_checkpoint (self, peer->worker, NULL);
-    store_run_t run;
-    store_end_t end = { .state = JOB_SUCCEEDED, .outcome = "succeeded", .metrics = text,
-                        .model_hash = hash, .now_ms = zclock_time (),
-                        .run = s_run (peer->worker, &run) };
-    store_job_end (self->store, job, attempt, &end, NULL);
+    job_report_t report = { .metrics = text, .model_hash = hash };
+    s_apply (self, peer->worker, job, attempt, JOB_EV_DONE, &report);
     free (text);
-    mt_info ("broker: job %lld succeeded on %s", (long long) job, peer->worker->name);
-    s_release (self, peer->worker);
-}
-
-//  End an attempt that failed: again after a backoff when a retry can help
-//  and retries remain, else for good.
-static void
-s_fail (broker_t *self, int64_t id, int attempt, const char *outcome, const char *reason,
-        bool retryable)
-{
-    store_job_t job;
-    if (store_job_get (self->store, id, &job))
-        return;
-    int64_t now = zclock_time ();
-    store_end_t end = { .state = JOB_FAILED, .outcome = outcome, .error = reason, .now_ms = now };
-    if (job.state == JOB_STOPPING) {
-        end.state = JOB_STOPPED;
-        store_job_end (self->store, id, attempt, &end, NULL);
-    }
-    else
-    if (retryable && store_job_failures (self->store, id) < job.max_retries) {
-        int64_t backoff = BROKER_BACKOFF_MS << (attempt - 1 < 6 ? attempt - 1 : 6);
-        if (backoff > BROKER_BACKOFF_MAX_MS)
-            backoff = BROKER_BACKOFF_MAX_MS;
-        store_end_t requeue = { .state = JOB_QUEUED, .outcome = outcome,
-                                .not_before_ms = now + backoff, .now_ms = now };
-        if (store_job_end (self->store, id, attempt, &requeue, NULL) == 0)
-            queue_add (self->queue, id, job.priority, job.created_at, now + backoff, job.client);
-        mt_info ("broker: job %lld attempt %d: %s (%s); retry in %lld ms", (long long) id,
-                 attempt, outcome, reason, (long long) backoff);
-    }
-    else {
-        store_job_end (self->store, id, attempt, &end, NULL);
-        mt_info ("broker: job %lld failed: %s", (long long) id, reason);
-    }
-    store_job_clear (&job);
 }
 
 static void
@@ -1438,9 +1429,9 @@ s_worker_failed (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    peer->wrote = true;
-    s_fail (self, job, attempt, retryable ? "crashed" : "failed", reason, retryable);
-    s_release (self, peer->worker);
+    job_report_t report = { .reason = reason };
+    s_apply (self, peer->worker, job, attempt, retryable ? JOB_EV_CRASHED : JOB_EV_FAILED,
+             &report);
 }
 
 static void
@@ -1457,12 +1448,7 @@ s_worker_stopped (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     //  The checkpoint named here was recorded by the CHECKPOINT sent before
-    peer->wrote = true;
-    store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped", .error = "stopped by request",
-                        .now_ms = zclock_time () };
-    store_job_end (self->store, job, attempt, &end, NULL);
-    mt_info ("broker: job %lld stopped", (long long) job);
-    s_release (self, peer->worker);
+    s_apply (self, peer->worker, job, attempt, JOB_EV_STOPPED, NULL);
 }
 
 //  A draining worker hands its job back: queued again at once, resuming from
@@ -1472,24 +1458,8 @@ s_worker_release (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     int64_t job;
     int attempt;
-    if (!s_fenced_in (self, peer, msg, &job, &attempt))
-        return;
-    peer->wrote = true;
-    store_job_t record;
-    if (store_job_get (self->store, job, &record) == 0) {
-        store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped",
-                            .error = "stopped by request", .now_ms = zclock_time () };
-        store_end_t requeue = { .state = JOB_QUEUED, .outcome = "drained",
-                                .now_ms = zclock_time () };
-        if (record.state == JOB_STOPPING)
-            store_job_end (self->store, job, attempt, &end, NULL);
-        else
-        if (store_job_end (self->store, job, attempt, &requeue, NULL) == 0)
-            queue_add (self->queue, job, record.priority, record.created_at, 0, record.client);
-        store_job_clear (&record);
-    }
-    mt_info ("broker: worker %s handed back job %lld", peer->worker->name, (long long) job);
-    s_release (self, peer->worker);
+    if (s_fenced_in (self, peer, msg, &job, &attempt))
+        s_apply (self, peer->worker, job, attempt, JOB_EV_DRAINED, NULL);
 }
 
 //  A worker leaving: forget it now rather than after the heartbeat timeout.
@@ -1498,34 +1468,40 @@ s_worker_bye (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     if (!peer->worker)
         return;
-    peer->wrote = true;
-    mt_info ("broker: worker %s left", peer->worker->name);
+    s_announce (self, MT_LOG_INFO, "broker: worker %s left", fleet_worker_name (peer->worker));
     s_worker_lost (self, peer->worker, "left (BYE)");
     peer->worker = NULL;
 }
 
-//  When a job with a time limit of limit_s (0 = none) that started at
-//  started_at (0 = now) runs out of time.
-static int64_t
-s_deadline (int64_t limit_s, int64_t started_at)
+//  A worker is gone (why ends "its worker ..."): its job is lost (requeued,
+//  or failed when out of retries) and the worker forgotten.
+static void
+s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why)
 {
-    return limit_s > 0 ? (started_at ? started_at : zclock_time ()) + limit_s * 1000 : 0;
+    int64_t job = fleet_worker_job (worker);
+    if (job) {
+        char reason [300];
+        snprintf (reason, sizeof reason, "its worker %s", why);
+        s_announce (self, MT_LOG_WARN, "broker: worker %s %s while running job %lld",
+                    fleet_worker_name (worker), why, (long long) job);
+        job_report_t report = { .reason = reason };
+        s_apply (self, worker, job, fleet_worker_attempt (worker), JOB_EV_LOST, &report);
+    }
+    fleet_remove (self->fleet, worker);
 }
 
-//  --- Dispatch and housekeeping ---------------------------------------------
+//  --- Dispatch and housekeeping ------------------------------------------------
 
-//  Build the ASSIGN for a job just started on worker. The spec travels as
-//  the JSON text stored at submit, parsed by the worker; the two fields the
-//  broker acts on are columns of the job's row.
+//  The ASSIGN for a job just started on a worker. The spec travels as the
+//  JSON text the store keeps (the spec module wrote it), parsed by the
+//  worker; what the broker acts on has columns of its own.
 static mt_msg_t *
-s_assignment (broker_t *self, store_job_t *job, int attempt, int64_t *deadline)
+s_assignment (broker_t *self, const store_job_t *job)
 {
     mt_msg_t *msg = mt_msg_new ("ASSIGN");
     mt_msg_add_int (msg, "job", job->id);
-    mt_msg_add_int (msg, "attempt", attempt);
+    mt_msg_add_int (msg, "attempt", job->attempt);
     mt_msg_add_str (msg, "spec", job->spec, strlen (job->spec));
-    //  job is the row after the start: started_at is the first start's time
-    *deadline = s_deadline (job->time_limit_s, job->started_at);
     int64_t size;
     if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
         mt_msg_add_str (msg, "data_hash", job->data_hash, strlen (job->data_hash));
@@ -1546,32 +1522,42 @@ s_dispatch (broker_t *self)
 {
     int64_t now = zclock_time ();
     fleet_worker_t *worker;
-    while ((worker = fleet_idle (self->fleet)) && worker->name [0]) {
-        int64_t id = queue_next (self->queue, now);
-        if (id == 0)
-            break;
+    while ((worker = fleet_idle (self->fleet))) {
+        const char *name = fleet_worker_name (worker);
         store_job_t job;
-        int attempt = store_job_take (self->store, id, worker->name, now, &job);
-        //  Out of the queue either way: a job the store would not start is
-        //  not startable (a failed write fails the batch, which puts it back)
-        queue_remove (self->queue, id);
-        if (attempt < 0)
+        bool started;
+        if (jobs_start (self->jobs, name, now, &job, &started) || !started)
             break;
-        memcpy (worker->checkpoint, job.checkpoint_hash, sizeof worker->checkpoint);
-        mt_msg_t *msg = s_assignment (self, &job, attempt, &worker->deadline);
+        //  job is the row after the start: started_at is the first start's time
+        fleet_run_t run = {
+            .job = job.id, .attempt = job.attempt, .started_at = now,
+            .resumed_from_epoch = job.checkpoint_epoch, .checkpoint = job.checkpoint_hash,
+            .deadline = s_deadline (job.time_limit_s, job.started_at)
+        };
+        fleet_worker_assign (self->fleet, worker, &run, zclock_mono ());
+        mt_msg_t *msg = s_assignment (self, &job);
+        peer_t peer = { .sock = self->workers, .req = -1 };
+        peer.identity = fleet_worker_identity (worker, &peer.identity_size);
+        s_send (self, &peer, &msg);
+        s_announce (self, MT_LOG_INFO, "broker: job %lld attempt %d -> %s", (long long) job.id,
+                    job.attempt, name);
         store_job_clear (&job);
-        worker->job = id;
-        worker->attempt = attempt;
-        worker->attempt_started_at = now;
-        worker->resumed_from_epoch = job.checkpoint_epoch;
-        worker->stop_sent = 0;
-        worker->last_step = -1;
-        worker->step_moved = zclock_mono ();
-        peer_t peer = { .identity = worker->identity, .req = -1 };
-        s_send (self, self->workers, &peer, &msg);
-        outgoing_t *out = zlistx_last (self->outbox);
-        out->assigned_job = id;
-        mt_info ("broker: job %lld attempt %d -> %s", (long long) id, attempt, worker->name);
+    }
+}
+
+//  Delete superseded blobs that have waited BROKER_DOOM_DELAY_MS and that no
+//  committed job names.
+static void
+s_reap (broker_t *self)
+{
+    int64_t now = zclock_mono ();
+    doomed_t *doomed = zlistx_first (self->doomed);
+    while (doomed && now - doomed->since > BROKER_DOOM_DELAY_MS) {
+        if (!store_blob_in_use (self->store, doomed->hash)
+        &&  blob_store_remove (self->blobs, doomed->hash) == 0)
+            mt_debug ("broker: removed superseded blob %.12s", doomed->hash);
+        zlistx_delete (self->doomed, zlistx_cursor (self->doomed));
+        doomed = zlistx_first (self->doomed);
     }
 }
 
@@ -1586,29 +1572,9 @@ s_stalled (broker_t *self, int64_t late, int64_t dead_after)
     if (late > dead_after)
         mt_warn ("broker: the broker did not run for %lld ms (stopped or starved); no worker"
                  " is judged on that gap", (long long) late);
-    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
-        w->last_seen += late;
-        w->step_moved += late;
-        if (w->stop_sent)
-            w->stop_sent += late;
-    }
+    fleet_shift (self->fleet, late);
     if (!self->recovered)
         self->started += late;
-}
-
-//  A worker is gone (why ends "its worker ..."): forget it and requeue what
-//  it ran, or fail it when out of attempts.
-static void
-s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why)
-{
-    if (worker->job) {
-        char text [128];
-        snprintf (text, sizeof text, "its worker %s", why);
-        mt_warn ("broker: worker %s %s while running job %lld", worker->name, why,
-                 (long long) worker->job);
-        s_fail (self, worker->job, worker->attempt, "worker_lost", text, true);
-    }
-    fleet_remove (self->fleet, worker);
 }
 
 //  Jobs a previous broker left running that no worker has claimed within
@@ -1620,31 +1586,47 @@ s_recover (broker_t *self)
     size_t i;
     json_t *id;
     json_array_foreach (ids, i, id) {
-        int64_t job_id = json_integer_value (id);
-        if (fleet_find_job (self->fleet, job_id))
-            continue;
-        store_job_t job;
-        if (store_job_get (self->store, job_id, &job) == 0) {
-            s_fail (self, job_id, job.attempt, "worker_lost", "no worker claimed it after the"
-                    " broker restarted", true);
-            store_job_clear (&job);
+        int64_t job = json_integer_value (id);
+        if (!fleet_find_job (self->fleet, job)) {
+            job_report_t report = { .reason = "no worker claimed it after the broker restarted" };
+            s_apply (self, NULL, job, -1, JOB_EV_LOST, &report);
         }
     }
     json_decref (ids);
     self->recovered = true;
+    self->recovering = true;
 }
 
-//  Fail a running attempt for good from the broker's side and tell its
-//  worker to drop it.
+//  What the liveness tick finds of one worker: lost, late with a stop, past
+//  its time limit, stalled, or well (it gets a heartbeat).
 static void
-s_end_attempt (broker_t *self, fleet_worker_t *w, const char *outcome, const char *reason)
+s_check (broker_t *self, fleet_worker_t *w, int64_t now, int64_t dead_after)
 {
-    mt_warn ("broker: job %lld on %s: %s", (long long) w->job, w->name, reason);
-    store_end_t end = { .state = JOB_FAILED, .outcome = outcome, .error = reason,
-                        .now_ms = zclock_time () };
-    store_job_end (self->store, w->job, w->attempt, &end, NULL);
-    s_send_worker (self, w, "ABANDON", w->job, w->attempt);
-    s_release (self, w);
+    int64_t job = fleet_worker_job (w), stop_sent = fleet_worker_stop_sent_at (w);
+    int attempt = fleet_worker_attempt (w);
+    fleet_run_t run;
+    fleet_worker_run (w, &run);
+    if (now - fleet_worker_last_seen (w) > dead_after) {
+        s_announce (self, MT_LOG_WARN, "broker: worker %s lost (missed heartbeats)",
+                    fleet_worker_name (w));
+        s_worker_lost (self, w, "stopped answering heartbeats");
+    }
+    else
+    if (stop_sent && now - stop_sent > BROKER_STOP_GRACE_MS)
+        s_apply (self, w, job, attempt, JOB_EV_STOP_LATE, NULL);
+    else
+    if (job && !stop_sent && run.deadline && zclock_time () > run.deadline)
+        s_apply (self, w, job, attempt, JOB_EV_TIMED_OUT, NULL);
+    else
+    if (job && !stop_sent && self->config.stall_ms
+    &&  now - fleet_worker_step_moved (w) > self->config.stall_ms)
+        s_apply (self, w, job, attempt, JOB_EV_STALLED, NULL);
+    else {
+        mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
+        peer_t peer = { .sock = self->workers, .req = -1 };
+        peer.identity = fleet_worker_identity (w, &peer.identity_size);
+        s_send (self, &peer, &msg);
+    }
 }
 
 static int
@@ -1658,41 +1640,11 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
         s_stalled (self, late, dead_after);
     self->last_tick = now;
     s_begin (self);
-    //  Lost workers are collected first: removing one moves the fleet's cursor
-    zlistx_t *lost = zlistx_new ();
-    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet)) {
-        if (now - w->last_seen > dead_after)
-            zlistx_add_end (lost, w);
-        else
-        if (w->stop_sent && now - w->stop_sent > BROKER_STOP_GRACE_MS) {
-            mt_warn ("broker: worker %s did not confirm the stop of job %lld in time",
-                     w->name, (long long) w->job);
-            store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped",
-                                .error = "stopped (the worker did not confirm in time)",
-                                .now_ms = zclock_time () };
-            store_job_end (self->store, w->job, w->attempt, &end, NULL);
-            s_send_worker (self, w, "ABANDON", w->job, w->attempt);
-            s_release (self, w);
-        }
-        else
-        if (w->job && !w->stop_sent && w->deadline && zclock_time () > w->deadline)
-            s_end_attempt (self, w, "timed_out", "the job ran past its time limit (--time-limit)");
-        else
-        if (w->job && !w->stop_sent && self->config.stall_ms
-        &&  now - w->step_moved > self->config.stall_ms)
-            s_end_attempt (self, w, "stalled", "no training step for longer than the stall"
-                           " timeout (mtbroker --stall-timeout): the training hung");
-        else {
-            mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
-            peer_t peer = { .identity = w->identity, .req = -1 };
-            s_send (self, self->workers, &peer, &msg);
-        }
+    fleet_worker_t *next;
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = next) {
+        next = fleet_next (self->fleet, w);     // w may leave the fleet
+        s_check (self, w, now, dead_after);
     }
-    for (fleet_worker_t *w = zlistx_first (lost); w; w = zlistx_next (lost)) {
-        mt_warn ("broker: worker %s lost (missed heartbeats)", w->name);
-        s_worker_lost (self, w, "stopped answering heartbeats");
-    }
-    zlistx_destroy (&lost);
     if (!self->recovered && now - self->started > dead_after)
         s_recover (self);
     blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);

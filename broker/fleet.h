@@ -2,59 +2,117 @@
 #ifndef MT_FLEET_H_INCLUDED
 #define MT_FLEET_H_INCLUDED
 
-#include <czmq.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#define FLEET_MAX_WORKERS 4096      // connected workers at most
-
-typedef struct {
-    zframe_t *identity;         // ROUTER routing id (owned)
-    char name [129];            // host:pid as the worker announced it
-    char instance [33];         // its process's random instance id from HELLO, "" when none
-    char user [64];             // the key it connected with (Z85) with --keys, else "local"
-    char host [129];
-    char version [33];
-    int64_t pid;
-    int cores, threads;
-    int64_t job;                // job it runs, 0 when idle
-    int attempt;
-    int64_t attempt_started_at; // wall clock ms the broker started it; 0 when not known
-    int resumed_from_epoch;     //   (adopted after a restart) and the epoch it resumed from
-    char checkpoint [65];       // the job's latest checkpoint hash, "" when none
-    int64_t connected_at;       // wall clock, ms since epoch
-    int64_t last_seen;          // monotonic ms of its last message
-    int64_t stop_sent;          // monotonic ms a STOP was sent, 0 when none
-    int64_t deadline;           // wall clock ms the job's time limit ends, 0 = none
-    int64_t last_step;          // the job's last reported step
-    int64_t step_moved;         // monotonic ms the step last changed (or the job started)
-    int64_t abandoned_job;      // the last (job, attempt) it was told to abandon, so a
-    int abandoned_attempt;      //   backlog of stale messages gets one ABANDON, not many
-} fleet_worker_t;
+#define FLEET_MAX_WORKERS  4096     // connected workers at most
+#define FLEET_MAX_IDENTITY 255      // bytes in a routing id (ZMTP allows 255)
 
 typedef struct fleet_t fleet_t;
+typedef struct fleet_worker_t fleet_worker_t;
 
+//  What a worker says of itself in HELLO (strings borrowed; copied, cut to fit).
+typedef struct {
+    const char *name;           // host:pid
+    const char *instance;       // its process's random id, "" when none
+    const char *user;           // the key it connected with (Z85), or "local"
+    const char *host;
+    const char *version;
+    int64_t pid;
+    int cores, threads;
+} fleet_hello_t;
+
+//  The attempt a worker runs, as the broker started (or adopted) it.
+typedef struct {
+    int64_t job;
+    int attempt;
+    int64_t started_at;         // wall clock ms the broker started it; 0 when not known
+    int resumed_from_epoch;     //   (adopted after a restart), and the epoch it resumed from
+    const char *checkpoint;     // the job's latest checkpoint hash, "" when none
+    int64_t deadline;           // wall clock ms its time limit ends, 0 = none
+} fleet_run_t;
+
+//  A new, empty fleet. NULL when out of memory.
 fleet_t *fleet_new (void);
 void fleet_destroy (fleet_t **self_p);
 
-//  The worker with this routing id, or NULL.
-fleet_worker_t *fleet_find (fleet_t *self, zframe_t *identity);
-//  The worker running job, or NULL.
+//  Transactions: the broker brackets each commit with these, so what its
+//  handlers did to the fleet follows the commit. Between begin and commit
+//  every change made through this API (a worker added, removed, assigned,
+//  released, renamed) is recorded; rollback undoes them, newest first, and
+//  commit forgets them (and frees the workers removed). Liveness (when a
+//  worker was last heard, its step) and the round-robin order are not
+//  recorded: they describe the connection, not what was committed.
+//  Outside a transaction changes take effect at once.
+void fleet_begin (fleet_t *self);
+void fleet_commit (fleet_t *self);
+void fleet_rollback (fleet_t *self);
+
+//  Lookups: the worker or NULL. None moves an iteration's place.
+fleet_worker_t *fleet_find (fleet_t *self, const void *identity, size_t size);
 fleet_worker_t *fleet_find_job (fleet_t *self, int64_t job);
-//  Add a worker for identity (copied). NULL when the fleet is full.
-fleet_worker_t *fleet_add (fleet_t *self, zframe_t *identity);
-//  Remove and free a worker.
+//  Another connection (not except) of the same worker process: the same
+//  name, instance and user. NULL when instance is "" (nothing tells it from
+//  a namesake) or none matches.
+fleet_worker_t *fleet_find_twin (fleet_t *self, const fleet_worker_t *except,
+                                 const char *name, const char *instance, const char *user);
+
+//  Add a worker for a routing id (copied), idle and nameless until
+//  fleet_worker_hello. NULL when the fleet holds FLEET_MAX_WORKERS, the id
+//  is too long or known already, or memory ran out.
+fleet_worker_t *fleet_add (fleet_t *self, const void *identity, size_t size, int64_t now_mono);
+//  Take a worker out of the fleet; it is freed now, or at commit inside a
+//  transaction. The pointer must not be used after.
 void fleet_remove (fleet_t *self, fleet_worker_t *worker);
 
-//  The idle worker that has waited longest, or NULL.
+//  The named idle worker least recently chosen, which goes to the back of
+//  the line (round robin), or NULL when none is idle.
 fleet_worker_t *fleet_idle (fleet_t *self);
 size_t fleet_size (fleet_t *self);
 size_t fleet_busy (fleet_t *self);
 
-//  Iterate: first/next over all workers (removal during iteration is not allowed).
+//  Iterate in line order: fleet_next (self, w) is the worker after w, or
+//  NULL. Take the next one before removing w.
 fleet_worker_t *fleet_first (fleet_t *self);
-fleet_worker_t *fleet_next (fleet_t *self);
+fleet_worker_t *fleet_next (fleet_t *self, const fleet_worker_t *worker);
+
+//  Every worker's clocks move on by ms, as if the gap had not happened
+//  (the reactor did not run for that long).
+void fleet_shift (fleet_t *self, int64_t ms);
+
+//  --- One worker ---------------------------------------------------------------
+
+//  What it said in HELLO; recorded.
+void fleet_worker_hello (fleet_t *self, fleet_worker_t *worker, const fleet_hello_t *hello);
+//  It runs run now; recorded. Its stop and step clocks start over at now_mono.
+void fleet_worker_assign (fleet_t *self, fleet_worker_t *worker, const fleet_run_t *run,
+                          int64_t now_mono);
+//  It is idle again; recorded.
+void fleet_worker_release (fleet_t *self, fleet_worker_t *worker);
+//  Its job's latest checkpoint is hash; recorded.
+void fleet_worker_set_checkpoint (fleet_t *self, fleet_worker_t *worker, const char *hash);
+//  A STOP for its job was sent at now_mono; recorded.
+void fleet_worker_stop_sent (fleet_t *self, fleet_worker_t *worker, int64_t now_mono);
+//  True the first time it is to be told to abandon (job, attempt), which is
+//  recorded, so a backlog of stale messages gets one ABANDON, not many.
+bool fleet_worker_abandon_once (fleet_t *self, fleet_worker_t *worker, int64_t job, int attempt);
+
+//  It was heard from at now_mono; it reported step at now_mono. Not recorded.
+void fleet_worker_seen (fleet_worker_t *worker, int64_t now_mono);
+void fleet_worker_step (fleet_worker_t *worker, int64_t step, int64_t now_mono);
+
+//  Reads. Strings are borrowed and live as long as the worker.
+const void *fleet_worker_identity (const fleet_worker_t *worker, size_t *size);
+const char *fleet_worker_name (const fleet_worker_t *worker);     // "" before HELLO
+int64_t fleet_worker_job (const fleet_worker_t *worker);          // 0 when idle
+int fleet_worker_attempt (const fleet_worker_t *worker);
+//  The run it holds; started_at is 0 when the broker does not know it.
+void fleet_worker_run (const fleet_worker_t *worker, fleet_run_t *run);
+int64_t fleet_worker_stop_sent_at (const fleet_worker_t *worker);  // monotonic ms, 0 = none
+int64_t fleet_worker_last_seen (const fleet_worker_t *worker);     // monotonic ms
+int64_t fleet_worker_step_moved (const fleet_worker_t *worker);    // monotonic ms
 
 //  A worker as the JSON map of PROTOCOL.md section 10 (new reference).
 json_t *fleet_worker_json (const fleet_worker_t *worker, int64_t now_mono);

@@ -25,6 +25,7 @@
 #define MT_ERR_TOO_LARGE     "too_large"      // over a size limit
 #define MT_ERR_BAD_HASH      "bad_hash"       // uploaded bytes do not match their SHA-256
 #define MT_ERR_KEY_CONFLICT  "key_conflict"   // a SUBMIT's key names a job of another spec
+#define MT_ERR_UNKNOWN_PEER  "unknown_peer"   // a worker message before its HELLO
 #define MT_ERR_VERSION       "version"        // protocol signature or version mismatch
 
 typedef struct mt_msg_t mt_msg_t;
