@@ -556,8 +556,10 @@ store_commit (store_t *self)
         store_rollback (self);
         return -1;
     }
-    if ((self->fault && self->fault (self->fault_arg))
-    ||  (self->commit_fault && self->commit_fault (self->commit_fault_arg))) {
+    //  A transaction that wrote nothing commits as a read does, disk full or not
+    if (store_dirty (self)
+    &&  ((self->fault && self->fault (self->fault_arg))
+         || (self->commit_fault && self->commit_fault (self->commit_fault_arg)))) {
         mt_error ("store: commit failed: injected I/O error");
         store_rollback (self);
         return -1;

@@ -1,0 +1,394 @@
+/*  test_commit - an in-process broker whose commits fail or wait: nothing is told or changed early  */
+#include "testutil.h"
+#include "broker.h"
+#include "store.h"
+#include "mt/log.h"
+#include "mt/msg.h"
+#include "mt/util.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#define COMMIT_WAIT_MS  5000        // longest wait for an expected message
+#define COMMIT_QUIET_MS 400         // how long "nothing arrives" is watched for
+
+static atomic_int s_commit_fails;   // shared with the broker's thread
+static atomic_int s_sync_held;      // shared with the broker's sync thread
+static char s_log [300];            // the broker's log lines (stderr)
+static int s_stderr = -1;           // the real stderr, for the log at exit
+
+static int s_commit_fault (void *arg) { return atomic_load (&s_commit_fails); }
+
+//  The sync thread waits here while the test holds it: a commit stays not
+//  yet durable for as long as the test likes.
+static int
+s_sync_gate (void *arg)
+{
+    while (atomic_load (&s_sync_held))
+        usleep (1000);
+    return 0;
+}
+
+static void *
+s_run (void *arg)
+{
+    broker_run (arg);
+    return NULL;
+}
+
+static void
+s_send (zsock_t *sock, const char *command, const char *body, const void *payload, size_t size)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_t *fields = json_loads (body, 0, NULL);
+    CHECK_MSG (fields, "bad test body %s", body);
+    json_object_update (mt_msg_body (msg), fields);
+    json_decref (fields);
+    if (payload)
+        mt_msg_set_payload (msg, payload, size);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+}
+
+//  The next message within timeout_ms, HEARTBEATs skipped; NULL if none.
+static mt_msg_t *
+s_next (zsock_t *sock, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    mt_msg_t *msg = NULL;
+    while (!msg && zclock_mono () < deadline
+    &&     zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
+        zmsg_t *zmsg = zmsg_recv (sock);
+        const char *code;
+        char *cause = NULL;
+        msg = zmsg ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+        zmsg_destroy (&zmsg);
+        free (cause);
+        if (msg && mt_msg_is (msg, "HEARTBEAT"))
+            mt_msg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+//  Expect command next (for ERROR, with code); returns it (caller destroys).
+static mt_msg_t *
+s_expect (zsock_t *sock, const char *command, const char *code, int line)
+{
+    mt_msg_t *msg = s_next (sock, COMMIT_WAIT_MS);
+    CHECK_MSG (msg, "line %d: no %s within %d ms", line, command, COMMIT_WAIT_MS);
+    CHECK_MSG (mt_msg_is (msg, command), "line %d: expected %s, got %s", line, command,
+               mt_msg_command (msg));
+    const char *got = NULL;
+    if (code)
+        CHECK_MSG (mt_msg_get_str (msg, "code", 64, &got, NULL) == 0 && streq (got, code),
+                   "line %d: expected code %s, got %s", line, code, got ? got : "none");
+    return msg;
+}
+
+static void
+s_expect_quiet (zsock_t *sock, int line)
+{
+    mt_msg_t *msg = s_next (sock, COMMIT_QUIET_MS);
+    CHECK_MSG (!msg, "line %d: expected nothing, got %s", line, msg ? mt_msg_command (msg) : "");
+}
+
+static void
+s_ok (zsock_t *sock, const char *command, int line)
+{
+    mt_msg_t *msg = s_expect (sock, command, NULL, line);
+    mt_msg_destroy (&msg);
+}
+
+static void
+s_refused (zsock_t *sock, int line)
+{
+    mt_msg_t *msg = s_expect (sock, "ERROR", MT_ERR_STORAGE, line);
+    mt_msg_destroy (&msg);
+}
+
+static int64_t
+s_submit (zsock_t *client)
+{
+    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
+    mt_msg_t *reply = s_expect (client, "SUBMITTED", NULL, __LINE__);
+    int64_t id = json_integer_value (json_object_get (mt_msg_body (reply), "job"));
+    mt_msg_destroy (&reply);
+    return id;
+}
+
+//  The job's state as STATUS tells it ("" when there is no such job).
+static char *
+s_state (zsock_t *client, int64_t job)
+{
+    static char state [32];
+    char body [64];
+    snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
+    s_send (client, "STATUS", body, NULL, 0);
+    mt_msg_t *reply = s_next (client, COMMIT_WAIT_MS);
+    CHECK (reply);
+    json_t *value = json_object_get (json_object_get (mt_msg_body (reply), "job"), "state");
+    mt_strlcpy (state, json_is_string (value) ? json_string_value (value) : "", sizeof state);
+    mt_msg_destroy (&reply);
+    return state;
+}
+
+//  Wait for the job to reach state: a worker's report and a client's
+//  STATUS come in on two sockets, in either order.
+static void
+s_wait_state (zsock_t *client, int64_t job, const char *state, int line)
+{
+    int64_t deadline = zclock_mono () + COMMIT_WAIT_MS;
+    while (strcmp (s_state (client, job), state) != 0) {
+        CHECK_MSG (zclock_mono () < deadline, "line %d: job %lld is %s, not %s", line,
+                   (long long) job, s_state (client, job), state);
+        usleep (10 * 1000);
+    }
+}
+
+//  The job the one worker runs, as WORKERS tells it (0 when idle).
+static int64_t
+s_worker_job (zsock_t *client)
+{
+    s_send (client, "WORKERS", "{}", NULL, 0);
+    mt_msg_t *reply = s_expect (client, "WORKERS", NULL, __LINE__);
+    json_t *list = json_object_get (mt_msg_body (reply), "workers");
+    CHECK (json_array_size (list) == 1);
+    int64_t job = json_integer_value (json_object_get (json_array_get (list, 0), "job"));
+    mt_msg_destroy (&reply);
+    return job;
+}
+
+//  The worker takes its next ASSIGN: the job's id.
+static int64_t
+s_assigned (zsock_t *worker)
+{
+    mt_msg_t *msg = s_expect (worker, "ASSIGN", NULL, __LINE__);
+    int64_t job = json_integer_value (json_object_get (mt_msg_body (msg), "job"));
+    mt_msg_destroy (&msg);
+    return job;
+}
+
+//  At exit (a failed check exits too): the log, and the check's message at
+//  its end, where ctest shows them
+static void
+s_show_log (void)
+{
+    if (!s_log [0])
+        return;
+    fflush (stderr);
+    FILE *file = fopen (s_log, "r");
+    char line [1024];
+    while (file && fgets (line, sizeof line, file))
+        if (write (s_stderr, line, strlen (line)) < 0)
+            break;
+    if (file)
+        fclose (file);
+}
+
+static bool
+s_logged (const char *needle)
+{
+    fflush (stderr);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file = fopen (s_log, "r");
+    CHECK (file);
+    bool found = getdelim (&text, &size, 0, file) > 0 && strstr (text, needle);
+    free (text);
+    fclose (file);
+    return found;
+}
+
+static void
+s_job_body (char *body, size_t size, int64_t job, const char *extra)
+{
+    snprintf (body, size, "{\"job\": %lld, \"attempt\": 1%s}", (long long) job, extra);
+}
+
+//  (a) A commit that fails while a client submits or stops, or while a
+//  worker reports DONE, FAILED or STOPPED: the sender hears 'storage', and
+//  the job, the fleet and the log are as before; sent again once the disk
+//  is back, the report is taken.
+static void
+test_failed_commits (zsock_t *client, zsock_t *worker)
+{
+    char body [512];
+    int64_t first = s_submit (client);
+    CHECK (s_assigned (worker) == first);
+
+    //  SUBMIT
+    atomic_store (&s_commit_fails, 1);
+    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
+    s_refused (client, __LINE__);
+    CHECK_STR_EQ (s_state (client, first + 1), "");
+    CHECK (!s_logged ("job 2 queued"));
+
+    //  STOP of a running job: not stopping, and its worker hears nothing
+    snprintf (body, sizeof body, "{\"job\": %lld}", (long long) first);
+    s_send (client, "STOP", body, NULL, 0);
+    s_refused (client, __LINE__);
+    CHECK_STR_EQ (s_state (client, first), "running");
+    s_expect_quiet (worker, __LINE__);
+    atomic_store (&s_commit_fails, 0);
+    s_send (client, "STOP", body, NULL, 0);
+    s_ok (client, "JOB", __LINE__);
+    s_ok (worker, "STOP", __LINE__);
+    CHECK_STR_EQ (s_state (client, first), "stopping");
+
+    //  STOPPED
+    atomic_store (&s_commit_fails, 1);
+    s_job_body (body, sizeof body, first, "");
+    s_send (worker, "STOPPED", body, NULL, 0);
+    s_refused (worker, __LINE__);
+    CHECK_STR_EQ (s_state (client, first), "stopping");
+    CHECK (s_worker_job (client) == first);
+    atomic_store (&s_commit_fails, 0);
+    s_send (worker, "STOPPED", body, NULL, 0);
+    s_wait_state (client, first, "stopped", __LINE__);
+    CHECK (s_worker_job (client) == 0);
+
+    //  DONE, with a model uploaded
+    int64_t second = s_submit (client);
+    CHECK (second == first + 1 && s_assigned (worker) == second);
+    const char *model = "a model's bytes";
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, (const unsigned char *) model, strlen (model));
+    char hash [65];
+    sodium_bin2hex (hash, sizeof hash, digest, sizeof digest);
+    snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0, \"last\": true}",
+              hash, strlen (model));
+    s_send (worker, "UPLOAD", body, model, strlen (model));
+    s_ok (worker, "UPLOADED", __LINE__);
+    atomic_store (&s_commit_fails, 1);
+    char extra [200];
+    snprintf (extra, sizeof extra, ", \"model_hash\": \"%s\", \"metrics\": {\"loss\": 0.5}", hash);
+    s_job_body (body, sizeof body, second, extra);
+    s_send (worker, "DONE", body, NULL, 0);
+    s_refused (worker, __LINE__);
+    CHECK_STR_EQ (s_state (client, second), "running");
+    CHECK (s_worker_job (client) == second);
+    CHECK (!s_logged ("succeeded"));
+    atomic_store (&s_commit_fails, 0);
+    s_send (worker, "DONE", body, NULL, 0);
+    s_wait_state (client, second, "succeeded", __LINE__);
+    CHECK (s_worker_job (client) == 0);
+    CHECK (s_logged ("succeeded on"));
+
+    //  FAILED: after it is taken the worker gets the next job, not before
+    int64_t third = s_submit (client);
+    CHECK (s_assigned (worker) == third);
+    int64_t fourth = s_submit (client);
+    atomic_store (&s_commit_fails, 1);
+    s_job_body (body, sizeof body, third, ", \"reason\": \"bad data\", \"retryable\": false");
+    s_send (worker, "FAILED", body, NULL, 0);
+    s_refused (worker, __LINE__);
+    s_expect_quiet (worker, __LINE__);
+    CHECK_STR_EQ (s_state (client, third), "running");
+    CHECK_STR_EQ (s_state (client, fourth), "queued");
+    atomic_store (&s_commit_fails, 0);
+    s_send (worker, "FAILED", body, NULL, 0);
+    CHECK (s_assigned (worker) == fourth);
+    CHECK_STR_EQ (s_state (client, third), "failed");
+    CHECK (s_logged ("broker: a commit failed"));
+
+    //  Reads go on while the disk is full
+    atomic_store (&s_commit_fails, 1);
+    CHECK_STR_EQ (s_state (client, third), "failed");
+    atomic_store (&s_commit_fails, 0);
+}
+
+//  (b) No handler can let a reply out early: while a commit is not yet
+//  durable, nothing composed after its writes leaves (the submitter's reply,
+//  the worker's next ASSIGN, a read that followed, the log line), and what
+//  joins the open transaction meanwhile fails with it.
+static void
+test_held_sync (zsock_t *client, zsock_t *worker)
+{
+    char body [512];
+    //  The worker's job from test_failed_commits ends; the next one waits
+    int64_t running = s_worker_job (client);
+    atomic_store (&s_sync_held, 1);
+    s_job_body (body, sizeof body, running, ", \"reason\": \"x\", \"retryable\": false");
+    s_send (worker, "FAILED", body, NULL, 0);
+    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
+    s_expect_quiet (client, __LINE__);
+    s_expect_quiet (worker, __LINE__);
+    CHECK (!s_logged ("failed (failed): x"));
+    //  Meanwhile a submit joins the next commit, which fails
+    atomic_store (&s_commit_fails, 1);
+    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"z\", \"data_path\": \"/d.csv\"}}", NULL, 0);
+    usleep (200 * 1000);
+    atomic_store (&s_sync_held, 0);
+    //  The durable commit's messages leave; the failed one's are refused
+    mt_msg_t *reply = s_expect (client, "SUBMITTED", NULL, __LINE__);
+    int64_t held = json_integer_value (json_object_get (mt_msg_body (reply), "job"));
+    mt_msg_destroy (&reply);
+    CHECK (s_assigned (worker) == held);
+    s_refused (client, __LINE__);
+    atomic_store (&s_commit_fails, 0);
+    CHECK (s_logged ("failed (failed): x"));
+    CHECK_STR_EQ (s_state (client, running), "failed");
+    CHECK_STR_EQ (s_state (client, held + 1), "");
+}
+
+int
+main (void)
+{
+    char dir [] = "/tmp/mt-commit.XXXXXX";
+    CHECK (mkdtemp (dir));
+    char clients [256], workers [256], db [256], data [256];
+    snprintf (clients, sizeof clients, "ipc://%s/clients", dir);
+    snprintf (workers, sizeof workers, "ipc://%s/workers", dir);
+    snprintf (db, sizeof db, "%s/mt.db", dir);
+    snprintf (data, sizeof data, "%s/data", dir);
+    snprintf (s_log, sizeof s_log, "%s/broker.log", dir);
+    //  The broker's log goes to a file the test reads
+    s_stderr = dup (2);
+    CHECK (s_stderr >= 0 && freopen (s_log, "w", stderr));
+    setvbuf (stderr, NULL, _IOLBF, 0);
+    mt_log_set_level (MT_LOG_INFO);
+
+    broker_config_t config;
+    broker_config_init (&config);
+    config.clients = clients;
+    config.workers = workers;
+    config.db = db;
+    config.data_dir = data;
+    config.liveness = 1000;         // the test's worker needs send no heartbeat
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    store_set_commit_fault (broker_store (broker), s_commit_fault, NULL);
+    store_set_sync_fault (broker_store (broker), s_sync_gate, NULL);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_run, broker) == 0);
+
+    zsock_t *client = zsock_new_dealer (clients);
+    zsock_t *worker = zsock_new_dealer (workers);
+    CHECK (client && worker);
+    atexit (s_show_log);            // after czmq's own, so it runs before them
+    s_send (worker, "HELLO", "{\"name\": \"host:1\", \"host\": \"host\", \"version\": \"t\","
+            " \"pid\": 1, \"cores\": 1, \"threads\": 1}", NULL, 0);
+    s_ok (worker, "WELCOME", __LINE__);
+
+    test_failed_commits (client, worker);
+    test_held_sync (client, worker);
+
+    zsys_interrupted = 1;
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    pthread_join (thread, NULL);
+    broker_destroy (&broker);
+    s_show_log ();
+    s_log [0] = 0;
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK (system (cmd) == 0);
+    printf ("test_commit: ok\n");
+    return 0;
+}
