@@ -1,6 +1,5 @@
 /*  cmd_predict - `mtclient predict`: run a model file on a data file, offline  */
 #include "cmd.h"
-#include "columns.h"
 #include "dataset.h"
 #include "model.h"
 #include "mt/util.h"
@@ -92,11 +91,12 @@ s_check (const s_predict_t *predict, char **cause)
     char *why = NULL;
     model_t *model = model_load (predict->model, &why);
     //  A pipe is read once, by the prediction: its columns are checked there
-    if (model && columns_special (predict->data)) {
+    if (model && cmd_special_file (predict->data)) {
         free (why);
         return model;
     }
-    columns_t *columns = model ? columns_read (predict->data, MT_FORMAT_AUTO, &why) : NULL;
+    dataset_columns_t *columns = model ? dataset_columns (predict->data, MT_FORMAT_AUTO, &why)
+                                       : NULL;
     int rc = columns ? 0 : -1;
     if (!model)
         mt_fail (cause, "--model: %s", why);
@@ -106,10 +106,10 @@ s_check (const s_predict_t *predict, char **cause)
     int n_features = 0;
     const char *const *features = model ? model_features (model, &n_features) : NULL;
     for (int i = 0; rc == 0 && i < n_features; i++)
-        rc = columns_require (columns, "--data", features [i], cause);
+        rc = cmd_require_column (columns, predict->data, "--data", features [i], cause);
     if (rc)
         model_destroy (&model);
-    columns_destroy (&columns);
+    dataset_columns_destroy (&columns);
     free (why);
     return model;
 }
