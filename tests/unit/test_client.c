@@ -514,7 +514,8 @@ test_exit_codes (void)
     EXITS (2, "--broker", "--broker", "nonsense", "list");
     EXITS (2, "--broker-key", "list", "--cert", "/nonexistent/alice_secret");
     EXITS (2, "is not a key name", "keygen", ".hidden");
-    EXITS (2, "is not a safetensors file", "predict", "--model", data, "--data", data);
+    EXITS (2, "sample_dataset.csv: not a safetensors file", "predict", "--model", data,
+           "--data", data);
     unsetenv ("MT_BROKER");
 
     char *help [] = { "mtclient", "help", NULL };
@@ -720,7 +721,7 @@ test_predict_json (void)
 
     //  Refused before predicting (exit 2): not a model, no feature column;
     //  a bad row is found while predicting (exit 1)
-    EXITS (2, "rows.csv' is not a safetensors file", "predict", "--model", data,
+    EXITS (2, "rows.csv: not a safetensors file", "predict", "--model", data,
            "--data", data);
     EXITS (2, "--data: no column 'x' in nox.csv; its columns are: z", "predict", "--model",
            regression, "--data", nox);
