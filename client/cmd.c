@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const cmd_entry_t *s_table [] = {
@@ -269,6 +270,37 @@ cmd_terminal_width (void)
     if (mt_parse_int ("COLUMNS", getenv ("COLUMNS"), 1, 10000, &columns, NULL))
         columns = CMD_DEFAULT_COLUMNS;
     return columns > 1 ? (int) columns - 1 : 1;
+}
+
+bool
+cmd_special_file (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0 && !S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode);
+}
+
+int
+cmd_require_column (const dataset_columns_t *columns, const char *path, const char *flag,
+                    const char *name, char **cause)
+{
+    for (size_t i = 0; name && i < columns->count; i++)
+        if (strcmp (columns->names [i], name) == 0)
+            return 0;
+    char *list = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&list, &size);
+    if (!out)
+        return mt_fail (cause, "out of memory");
+    for (size_t i = 0; i < columns->count && i < CMD_COLUMNS_SHOWN; i++)
+        fprintf (out, "%s%s", i ? ", " : "", columns->names [i]);
+    if (columns->count > CMD_COLUMNS_SHOWN)
+        fprintf (out, ", ... (%zu in all)", columns->count);
+    fclose (out);
+    const char *base = strrchr (path, '/');
+    mt_fail (cause, "%s: no column '%s' in %s; its columns are: %s", flag, name,
+             base ? base + 1 : path, list ? list : "?");
+    free (list);
+    return -1;
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "dataset.h"
 
 //  Exit codes of mtclient (listed in the usage text).
 #define CMD_EXIT_OK         0   // done (watch: the job succeeded)
@@ -19,6 +20,7 @@
 #define CMD_DEFAULT_TIMEOUT 5.0 // s
 #define CMD_MAX_TIMEOUT     86400.0     // s
 #define CMD_DEFAULT_COLUMNS 80      // terminal width when neither the tty nor $COLUMNS says
+#define CMD_COLUMNS_SHOWN   20      // a data file's column names listed in a message at most
 
 //  What the global options say; one per run, passed to every subcommand.
 typedef struct {
@@ -124,6 +126,18 @@ conn_t *cmd_connect (client_t *client, int *code);
 //  Columns a live line may use on stdout: the terminal's width (TIOCGWINSZ),
 //  else $COLUMNS, else 80; less one, so the cursor never wraps.
 int cmd_terminal_width (void);
+
+//  True when path names something that is there but is not a regular file
+//  or a folder (after links), such as a pipe: its head, once read, would be
+//  gone for the reader after us. A path that is not there is not special.
+bool cmd_special_file (const char *path);
+
+//  0 when name is one of columns' names (the data file path's, borrowed);
+//  else -1 with *cause, one line naming flag and listing the columns:
+//  "--target: no column 'z' in d.csv; its columns are: a, b, y" (at most
+//  CMD_COLUMNS_SHOWN names, then "... (N in all)").
+int cmd_require_column (const dataset_columns_t *columns, const char *path, const char *flag,
+                        const char *name, char **cause);
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);

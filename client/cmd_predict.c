@@ -1,18 +1,12 @@
 /*  cmd_predict - `mtclient predict`: run a model file on a data file, offline  */
 #include "cmd.h"
-#include "columns.h"
 #include "dataset.h"
 #include "model.h"
 #include "mt/util.h"
 #include "predict.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 enum { O_MODEL = CMD_OPT_LOCAL, O_DATA, O_OUT };
 
@@ -23,9 +17,8 @@ typedef struct {
 } s_predict_t;
 
 static int s_option (int opt, const char *arg, void *predict_p, char **cause);
-static int s_safetensors (const char *path, char **cause);
 static model_t *s_check (const s_predict_t *predict, char **cause);
-static int s_run (const s_predict_t *predict, bool json, char **cause);
+static int s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_predict_entry = {
@@ -56,69 +49,40 @@ s_option (int opt, const char *arg, void *predict_p, char **cause)
     return 0;
 }
 
-//  A safetensors file starts with the length of its JSON header (8 bytes,
-//  little-endian), then the header's '{'. Anything else (a CSV given as the
-//  model, say) is named for what it is not, before the model loader would
-//  read its first 8 bytes as an absurd length.
-static int
-s_safetensors (const char *path, char **cause)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return mt_fail (cause, "--model: cannot open '%s': %s", path, strerror (errno));
-    unsigned char head [9];
-    struct stat st;
-    size_t got = fread (head, 1, sizeof head, file);
-    int rc = fstat (fileno (file), &st);
-    fclose (file);
-    uint64_t len = 0;
-    for (size_t i = 0; i < 8 && got == sizeof head; i++)
-        len |= (uint64_t) head [i] << (8 * i);
-    if (rc == 0 && got == sizeof head && len >= 2 && len <= (uint64_t) st.st_size - 8
-    &&  head [8] == '{')
-        return 0;
-    return mt_fail (cause, "--model: '%s' is not a safetensors file (give a model written by "
-                    "`mtclient fetch JOB`)", path);
-}
-
 //  Everything that can be known before predicting: the model loads and the
 //  data file has its feature columns. Returns the model (caller destroys),
 //  or NULL with *cause.
 static model_t *
 s_check (const s_predict_t *predict, char **cause)
 {
-    if (s_safetensors (predict->model, cause))
-        return NULL;
     char *why = NULL;
     model_t *model = model_load (predict->model, &why);
-    //  A pipe is read once, by the prediction: its columns are checked there
-    if (model && columns_special (predict->data)) {
-        free (why);
-        return model;
-    }
-    columns_t *columns = model ? columns_read (predict->data, MT_FORMAT_AUTO, &why) : NULL;
-    int rc = columns ? 0 : -1;
-    if (!model)
+    if (!model) {
         mt_fail (cause, "--model: %s", why);
-    else
-    if (!columns)
-        mt_fail (cause, "--data: %s", why);
+        free (why);
+        return NULL;
+    }
+    //  A pipe is read once, by the prediction: its columns are checked there
+    if (cmd_special_file (predict->data))
+        return model;
+    dataset_columns_t *columns = dataset_columns (predict->data, MT_FORMAT_AUTO, &why);
+    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
     int n_features = 0;
-    const char *const *features = model ? model_features (model, &n_features) : NULL;
+    const char *const *features = model_features (model, &n_features);
     for (int i = 0; rc == 0 && i < n_features; i++)
-        rc = columns_require (columns, "--data", features [i], cause);
+        rc = cmd_require_column (columns, predict->data, "--data", features [i], cause);
     if (rc)
         model_destroy (&model);
-    columns_destroy (&columns);
+    dataset_columns_destroy (&columns);
     free (why);
     return model;
 }
 
 static int
-s_run (const s_predict_t *predict, bool json, char **cause)
+s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause)
 {
     char *why = NULL;
-    int rc = predict_run (predict->model, predict->data, predict->out,
+    int rc = predict_run (model, predict->data, predict->out,
                           json ? PREDICT_JSON : PREDICT_CSV, &why);
     if (rc)
         mt_fail (cause, "predict: %s", why ? why : "failed");
@@ -153,7 +117,7 @@ s_exec (client_t *client, int argc, char **argv)
         client->usage_error = true;
         goto fail;
     }
-    if (s_run (&predict, client->json, &cause))
+    if (s_run (&predict, model, client->json, &cause))
         goto fail;
     goto done;
 fail:

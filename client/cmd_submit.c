@@ -1,6 +1,5 @@
 /*  cmd_submit - `mtclient submit`: hash and upload the data, then submit the spec  */
 #include "cmd_submit.h"
-#include "columns.h"
 #include "mt/log.h"
 #include "mt/blob.h"
 #include "mt/util.h"
@@ -336,25 +335,26 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
 {
     if (!opts->data_file)
         return 0;
-    if (columns_special (opts->data_file)) {
+    if (cmd_special_file (opts->data_file)) {
         client->usage_error = true;
         return mt_fail (cause, "--data: %s is not a regular file (a pipe or a device?): it is"
                         " hashed, then uploaded, so it is read twice; save it to a file first",
                         opts->data_file);
     }
+    const char *path = opts->data_file;
     char *why = NULL;
-    columns_t *columns = columns_read (opts->data_file, spec->format, &why);
-    int rc = columns ? columns_require (columns, "--target", spec->target, cause) : -1;
+    dataset_columns_t *columns = dataset_columns (path, spec->format, &why);
+    int rc = columns ? cmd_require_column (columns, path, "--target", spec->target, cause) : -1;
     for (int i = 0; rc == 0 && i < spec->n_features; i++)
-        rc = columns_require (columns, "--features", spec->features [i], cause);
+        rc = cmd_require_column (columns, path, "--features", spec->features [i], cause);
     if (!columns)
         mt_fail (cause, "--data: %s", why);
     else
     if (rc == 0)
-        spec->format = columns_format (columns);
+        spec->format = columns->format;
     if (rc)
         client->usage_error = true;
-    columns_destroy (&columns);
+    dataset_columns_destroy (&columns);
     free (why);
     return rc;
 }

@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 cmake --build "$BUILD" --target mt_engine mt_proto >"$TMP/build.log" 2>&1 \
     || { cat "$TMP/build.log"; exit 1; }
-cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker" "$SRC/tests/bench/bench_csv.c" \
+cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker/engine/include" "$SRC/tests/bench/bench_csv.c" \
    "$BUILD/libmt_engine.a" "$BUILD/libmt_proto.a" $(pkg-config --libs jansson) -lm \
    -o "$TMP/bench_csv"
 "$TMP/bench_csv" make "$TMP/data.csv" "$MB"

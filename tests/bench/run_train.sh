@@ -13,7 +13,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 cmake --build "$BUILD" --target mt_engine mt_proto >"$TMP/build.log" 2>&1 \
     || { cat "$TMP/build.log"; exit 1; }
-cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker" "$SRC/tests/bench/bench_train.c" \
+cc -O2 -D_GNU_SOURCE -I "$SRC/include" -I "$SRC/worker/engine/include" "$SRC/tests/bench/bench_train.c" \
    "$BUILD/libmt_engine.a" "$BUILD/libmt_proto.a" \
    $(pkg-config --cflags --libs openblas jansson libczmq libzmq msgpack libsodium) -lm \
    -o "$TMP/bench_train"

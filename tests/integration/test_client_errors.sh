@@ -38,8 +38,8 @@ expect_error 1 "fetch no such job" "no job 999" "$CLIENT" fetch 999
 expect_error 2 "bad list state" "state" "$CLIENT" list --state sideways
 expect_error 2 "predict missing model" "nope.safetensors" "$CLIENT" predict --model "$T/nope.safetensors" --data "$MT_TEST_DATA/sample_dataset.csv"
 printf 'not a model' > "$T/bad.safetensors"
-expect_error 2 "predict bad model" "bad.safetensors' is not a safetensors file" "$CLIENT" predict --model "$T/bad.safetensors" --data "$MT_TEST_DATA/sample_dataset.csv"
-expect_error 2 "predict with a CSV for a model" "iris.csv' is not a safetensors file" "$CLIENT" predict --model "$MT_TEST_DATA/iris.csv" --data "$MT_TEST_DATA/iris.csv"
+expect_error 2 "predict bad model" "bad.safetensors: not a safetensors file" "$CLIENT" predict --model "$T/bad.safetensors" --data "$MT_TEST_DATA/sample_dataset.csv"
+expect_error 2 "predict with a CSV for a model" "iris.csv: not a safetensors file" "$CLIENT" predict --model "$MT_TEST_DATA/iris.csv" --data "$MT_TEST_DATA/iris.csv"
 
 # Every value refused before a request is sent is a usage error (exit 2), and nothing is sent
 d=$MT_TEST_DATA/sample_dataset.csv

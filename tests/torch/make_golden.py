@@ -11,7 +11,7 @@ exactly as the engine does (standardized with the rows' mean and population
 std, computed in float64 and rounded to float32; a zero std counts as 1),
 without shuffling or a validation split, in mini-batches taken in row order
 with the last partial batch kept. The learning rate of step t is the engine's
-documented schedule: lr * warm(t) * cos(t) (see worker/optim.h), set on the
+documented schedule: lr * warm(t) * cos(t) (see worker/engine/include/optim.h), set on the
 param group before each optimizer step. The file keeps the raw data, the
 spec, the initial weights, every step's loss and the final weights.
 """

@@ -1,7 +1,6 @@
 /*  test_client - mtclient without a broker: flags into specs, rendering, timeouts, transfers  */
 #include "cmd.h"
 #include "cmd_submit.h"
-#include "columns.h"
 #include "conn.h"
 #include "model.h"
 #include "render.h"
@@ -515,7 +514,8 @@ test_exit_codes (void)
     EXITS (2, "--broker", "--broker", "nonsense", "list");
     EXITS (2, "--broker-key", "list", "--cert", "/nonexistent/alice_secret");
     EXITS (2, "is not a key name", "keygen", ".hidden");
-    EXITS (2, "is not a safetensors file", "predict", "--model", data, "--data", data);
+    EXITS (2, "sample_dataset.csv: not a safetensors file", "predict", "--model", data,
+           "--data", data);
     unsetenv ("MT_BROKER");
 
     char *help [] = { "mtclient", "help", NULL };
@@ -529,153 +529,39 @@ test_exit_codes (void)
     free (err);
 }
 
-//  The columns of name (written with text) joined by '|', or the cause.
-static char *
-s_columns_of (const char *dir, const char *name, const char *text, mt_format_t format)
-{
-    const char *path = test_path (dir, name);
-    if (text)
-        s_write_file (path, text);
-    char *cause = NULL;
-    columns_t *columns = columns_read (path, format, &cause);
-    if (text)
-        unlink (path);
-    if (!columns)
-        return cause;
-    char *joined = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream (&joined, &size);
-    for (size_t i = 0; i < columns_size (columns); i++)
-        fprintf (out, "%s%s", i ? "|" : "", columns_name (columns, i));
-    fprintf (out, "%s", columns_format (columns) == MT_FORMAT_JSONL ? " (jsonl)" : "");
-    fclose (out);
-    columns_destroy (&columns);
-    columns_destroy (&columns);
-    free (cause);
-    return joined;
-}
-
+//  A column missing from a data file is named with the file's columns, the
+//  first CMD_COLUMNS_SHOWN of them
 static void
-test_columns (void)
+test_require_column (void)
 {
-    char dir [256];
-    s_temp_dir (dir, sizeof dir);
-    struct { const char *name, *text; mt_format_t format; const char *want; } cases [] = {
-        { "plain.csv", "a,b,y\n1,2,3\n", MT_FORMAT_AUTO, "a|b|y" },
-        { "bom.csv", "\xEF\xBB\xBF\"a\", b ,\"c,d\"\r\n1,2,3\r\n", MT_FORMAT_AUTO, "a|b|c,d" },
-        { "blank.csv", "\n\r\n  x,\"new\nline\"\n1,2\n", MT_FORMAT_AUTO, "x|new\nline" },
-        { "quotes.csv", "\"say \"\"hi\"\"\",y\n", MT_FORMAT_AUTO, "say \"hi\"|y" },
-        { "nolf.csv", "a,b", MT_FORMAT_AUTO, "a|b" },
-        { "noext", "  {\"p\": 1, \"q\": 2}\n{\"p\": 3}\n", MT_FORMAT_AUTO, "p|q (jsonl)" },
-        { "noext.txt", "p,q\n", MT_FORMAT_AUTO, "p|q" },
-        { "data.jsonl", "\xEF\xBB\xBF\n \t\n{\"k\": 1, \"y\": 2}\r\n", MT_FORMAT_AUTO, "k|y (jsonl)" },
-        { "data.NDJSON", "{\"k\": 1}", MT_FORMAT_AUTO, "k (jsonl)" },
-        { "obj.csv", "{a,b}\n", MT_FORMAT_AUTO, "{a|b}" },
-        { "forced.csv", "{\"a\": 1, \"b\": 2}\n", MT_FORMAT_JSONL, "a|b (jsonl)" },
-        //  Failures name the file and what is wrong
-        { "empty.csv", "", MT_FORMAT_AUTO, "empty.csv: empty file (no header row)" },
-        { "blank2.csv", "\n\r\n\n", MT_FORMAT_AUTO, "empty file (no header row)" },
-        { "empty.jsonl", "\n  \n", MT_FORMAT_AUTO, "empty file (no JSON object)" },
-        { "open.csv", "\"a,b\n1,2\n", MT_FORMAT_AUTO, "open.csv:1: column 1 of the header row: "
-          "unterminated quoted field" },
-        { "after.csv", "\"a\"x,b\n", MT_FORMAT_AUTO, "text after a closing quote" },
-        { "list.jsonl", "[1, 2]\n", MT_FORMAT_AUTO, "list.jsonl:1: the first line is not a JSON "
-          "object" },
-        { "nokeys.jsonl", "\n{}\n", MT_FORMAT_AUTO, "nokeys.jsonl:2: the first line is not a JSON "
-          "object" },
-        { "bad.jsonl", "{nope\n", MT_FORMAT_AUTO, "bad.jsonl:1: invalid JSON" },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        char *got = s_columns_of (dir, cases [i].name, cases [i].text, cases [i].format);
-        CHECK_MSG (got && strstr (got, cases [i].want), "%s: got '%s', expected '%s'",
-                   cases [i].name, got ? got : "(null)", cases [i].want);
-        free (got);
-    }
-    char *got = s_columns_of (dir, "missing.csv", NULL, MT_FORMAT_AUTO);
-    CHECK_STR_CONTAINS (got, "cannot open");
-    free (got);
-
-    //  A header over several reads, with quoted line ends; a message lists
-    //  the first COLUMNS_SHOWN names only
-    const char *path = test_path (dir, "wide.csv");
-    FILE *file = fopen (path, "wb");
+    char *names [1000], *cause = NULL;
     for (int i = 0; i < 1000; i++)
-        fprintf (file, i % 10 == 9 ? "%s\"col\n%04d%0100d\"" : "%scol%04d%0100d", i ? "," : "", i, 0);
-    fprintf (file, "\n1,2\n");
-    fclose (file);
-    char *cause = NULL;
-    columns_t *columns = columns_read (path, MT_FORMAT_AUTO, &cause);
-    CHECK_MSG (columns, "%s", cause);
-    CHECK (columns_size (columns) == 1000);
-    char name [200];
-    snprintf (name, sizeof name, "col\n%04d%0100d", 999, 0);
-    CHECK_STR_EQ (columns_name (columns, 999), name);
-    CHECK (columns_has (columns, name) && !columns_has (columns, "col"));
-    CHECK (columns_require (columns, "--target", name, &cause) == 0);
-    CHECK (columns_require (columns, "--target", "z", &cause) == -1);
-    CHECK_STR_CONTAINS (cause, "--target: no column 'z' in wide.csv; its columns are: col0000");
-    CHECK_STR_CONTAINS (cause, ", ... (1000 in all)");
-    columns_destroy (&columns);
-    unlink (path);
-
-    //  A header longer than the dataset reader takes is refused, not read on
-    file = fopen (path, "wb");
-    for (int i = 0; i < 6000; i++)
-        fprintf (file, "%sc%0250d", i ? "," : "", i);
-    fprintf (file, "\n");
-    fclose (file);
-    CHECK (columns_read (path, MT_FORMAT_CSV, &cause) == NULL);
-    CHECK_STR_CONTAINS (cause, "bytes");
-    unlink (path);
+        CHECK (asprintf (&names [i], "col%04d", i) > 0);
+    dataset_columns_t columns = { MT_FORMAT_CSV, names, 1000 };
+    CHECK (cmd_require_column (&columns, "/d/wide.csv", "--target", "col0999", &cause) == 0);
+    CHECK (cause == NULL);
+    CHECK (cmd_require_column (&columns, "/d/wide.csv", "--target", "z", &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "--target: no column 'z' in wide.csv; its columns are: col0000, "
+                        "col0001, ");
+    CHECK_STR_CONTAINS (cause, ", col0019, ... (1000 in all)");
+    CHECK (!strstr (cause, "col0020"));
     free (cause);
-    CHECK (rmdir (dir) == 0);
-}
+    cause = NULL;
+    columns.count = 2;
+    CHECK (cmd_require_column (&columns, "d.csv", "--features", "y", &cause) == -1);
+    CHECK_STR_EQ (cause, "--features: no column 'y' in d.csv; its columns are: col0000, col0001");
+    free (cause);
+    for (int i = 0; i < 1000; i++)
+        free (names [i]);
 
-//  Writes a header into a FIFO and holds it open (never an end of file)
-//  until told to stop or 10 s have passed.
-typedef struct {
-    const char *path;
-    int stop [2];               // a pipe: a byte on it ends the writer
-} s_fifo_t;
-
-static void *
-s_fifo_writer (void *arg)
-{
-    s_fifo_t *fifo = arg;
-    int fd = open (fifo->path, O_WRONLY);
-    CHECK (fd >= 0);
-    const char *head = "a,b,y\n1,2,3\n";
-    CHECK (write (fd, head, strlen (head)) == (ssize_t) strlen (head));
-    struct pollfd item = { fifo->stop [0], POLLIN, 0 };
-    poll (&item, 1, 10000);
-    close (fd);
-    return NULL;
-}
-
-//  Only the head is read: a file that never ends gives its columns at once
-static void
-test_columns_head_only (void)
-{
+    //  Only what a reader would be left: a pipe is special, a file or a folder not
     char dir [256];
     s_temp_dir (dir, sizeof dir);
-    s_fifo_t fifo = { test_path (dir, "endless.csv"), { -1, -1 } };
-    CHECK (mkfifo (fifo.path, 0600) == 0 && pipe (fifo.stop) == 0);
-    pthread_t writer;
-    CHECK (pthread_create (&writer, NULL, s_fifo_writer, &fifo) == 0);
-    int64_t started = mt_mono_ms ();
-    char *cause = NULL;
-    columns_t *columns = columns_read (fifo.path, MT_FORMAT_AUTO, &cause);
-    int64_t took = mt_mono_ms () - started;
-    CHECK (write (fifo.stop [1], "x", 1) == 1);
-    pthread_join (writer, NULL);
-    CHECK_MSG (columns, "%s", cause);
-    CHECK_MSG (took < 5000, "columns_read waited %lld ms for the end of the file",
-               (long long) took);
-    CHECK (columns_size (columns) == 3 && columns_has (columns, "y"));
-    columns_destroy (&columns);
-    close (fifo.stop [0]);
-    close (fifo.stop [1]);
-    unlink (fifo.path);
+    const char *fifo = test_path (dir, "fifo.csv");
+    CHECK (mkfifo (fifo, 0600) == 0);
+    CHECK (cmd_special_file (fifo));
+    CHECK (!cmd_special_file (dir) && !cmd_special_file (test_path (dir, "none.csv")));
+    unlink (fifo);
     CHECK (rmdir (dir) == 0);
 }
 
@@ -835,7 +721,7 @@ test_predict_json (void)
 
     //  Refused before predicting (exit 2): not a model, no feature column;
     //  a bad row is found while predicting (exit 1)
-    EXITS (2, "rows.csv' is not a safetensors file", "predict", "--model", data,
+    EXITS (2, "rows.csv: not a safetensors file", "predict", "--model", data,
            "--data", data);
     EXITS (2, "--data: no column 'x' in nox.csv; its columns are: z", "predict", "--model",
            regression, "--data", nox);
@@ -1140,8 +1026,7 @@ main (void)
     test_render_job ();
     test_usage ();
     test_exit_codes ();
-    test_columns ();
-    test_columns_head_only ();
+    test_require_column ();
     test_progress_fit ();
     test_predict_json ();
     test_no_broker ();

@@ -1,7 +1,13 @@
 /*  test_dataset - the CSV/JSONL reader: good tables, every bad case, the float parser  */
+#include <fcntl.h>
 #include <float.h>
 #include <locale.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "dataset.h"
 #include "numparse.h"
@@ -765,6 +771,224 @@ test_fuzz (void)
     printf ("test_dataset: fuzz: every prefix of %zu fixtures, %d mutations\n", n_files, done);
 }
 
+//  --------------------------------------------------------------------------
+//  dataset_columns: a file's head only, read by the loader's own rules
+
+//  A fresh temp folder for one test (the caller removes it).
+static void
+s_temp_dir (char *dir, size_t size)
+{
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (dir, size, "%s/test_dataset.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    CHECK (mkdtemp (dir));
+}
+
+//  The columns of dir/name (written with text first, unless NULL) joined by
+//  '|', with " (jsonl)" after them when read as JSONL; or the cause.
+static char *
+s_columns_of (const char *dir, const char *name, const char *text, mt_format_t format)
+{
+    const char *path = test_path (dir, name);
+    if (text) {
+        FILE *file = fopen (path, "wb");
+        CHECK (file && fwrite (text, 1, strlen (text), file) == strlen (text));
+        fclose (file);
+    }
+    char *cause = NULL;
+    dataset_columns_t *columns = dataset_columns (path, format, &cause);
+    if (text)
+        unlink (path);
+    if (!columns)
+        return cause;
+    CHECK (columns->format == MT_FORMAT_CSV || columns->format == MT_FORMAT_JSONL);
+    char *joined = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&joined, &size);
+    for (size_t i = 0; i < columns->count; i++)
+        fprintf (out, "%s%s", i ? "|" : "", columns->names [i]);
+    fprintf (out, "%s", columns->format == MT_FORMAT_JSONL ? " (jsonl)" : "");
+    fclose (out);
+    dataset_columns_destroy (&columns);
+    dataset_columns_destroy (&columns);
+    free (cause);
+    return joined;
+}
+
+static void
+test_columns (void)
+{
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    struct { const char *name, *text; mt_format_t format; const char *want; } cases [] = {
+        { "plain.csv", "a,b,y\n1,2,3\n", MT_FORMAT_AUTO, "a|b|y" },
+        { "bom.csv", "\xEF\xBB\xBF\"a\", b ,\"c,d\"\r\n1,2,3\r\n", MT_FORMAT_AUTO, "a|b|c,d" },
+        { "blank.csv", "\n\r\n  x,\"new\nline\"\n1,2\n", MT_FORMAT_AUTO, "x|new\nline" },
+        { "quotes.csv", "\"say \"\"hi\"\"\",y\n", MT_FORMAT_AUTO, "say \"hi\"|y" },
+        { "nolf.csv", "a,b", MT_FORMAT_AUTO, "a|b" },
+        { "rows.csv", "a,b\n1,\"open\n", MT_FORMAT_AUTO, "a|b" },   // rows are not read
+        { "noext", "  {\"p\": 1, \"q\": 2}\n{\"p\": 3}\n", MT_FORMAT_AUTO, "p|q (jsonl)" },
+        { "noext.txt", "p,q\n", MT_FORMAT_AUTO, "p|q" },
+        { "data.jsonl", "\xEF\xBB\xBF\n \t\n{\"k\": 1, \"y\": 2}\r\n", MT_FORMAT_AUTO, "k|y (jsonl)" },
+        { "data.NDJSON", "{\"k\": 1}", MT_FORMAT_AUTO, "k (jsonl)" },
+        { "rows.jsonl", "{\"k\": 1}\n[nope\n", MT_FORMAT_AUTO, "k (jsonl)" },
+        { "obj.csv", "{a,b}\n", MT_FORMAT_AUTO, "{a|b}" },
+        { "forced.csv", "{\"a\": 1, \"b\": 2}\n", MT_FORMAT_JSONL, "a|b (jsonl)" },
+        //  Failures name the file and what is wrong, as the loader does
+        { "empty.csv", "", MT_FORMAT_AUTO, "empty.csv: empty file (no header row)" },
+        { "blank2.csv", "\n\r\n\n", MT_FORMAT_AUTO, "blank2.csv: empty file (no header row)" },
+        { "spaces", "\n\r\n", MT_FORMAT_AUTO, "spaces: empty file (no header row)" },
+        { "empty.jsonl", "\n  \n", MT_FORMAT_AUTO, "empty.jsonl: empty file (no JSON object)" },
+        { "open.csv", "\"a,b\n1,2\n", MT_FORMAT_AUTO, "open.csv:1: column '1': unterminated "
+          "quoted field" },
+        { "after.csv", "\"a\"x,b\n", MT_FORMAT_AUTO, "after.csv:1: column '1': text after a "
+          "closing quote" },
+        { "twice.csv", "a,b,a\n1,2,3\n", MT_FORMAT_AUTO, "twice.csv:1: column 'a': appears "
+          "twice (columns 1 and 3)" },
+        { "unnamed.csv", "\na,,b\n", MT_FORMAT_AUTO, "unnamed.csv:2: column 2 has an empty name" },
+        { "list.jsonl", "[1, 2]\n", MT_FORMAT_AUTO, "list.jsonl:1: not a JSON object but an "
+          "array" },
+        { "nokeys.jsonl", "\n{}\n", MT_FORMAT_AUTO, "nokeys.jsonl:2: the first object has no "
+          "keys (no columns)" },
+        { "bad.jsonl", "{nope\n", MT_FORMAT_AUTO, "bad.jsonl:1: invalid JSON" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char *got = s_columns_of (dir, cases [i].name, cases [i].text, cases [i].format);
+        CHECK_MSG (got && strstr (got, cases [i].want), "%s: got '%s', expected '%s'",
+                   cases [i].name, got ? got : "(null)", cases [i].want);
+        free (got);
+    }
+    char *got = s_columns_of (dir, "missing.csv", NULL, MT_FORMAT_AUTO);
+    CHECK_STR_CONTAINS (got, "missing.csv: cannot open: ");
+    free (got);
+    got = s_columns_of (dir, ".", NULL, MT_FORMAT_AUTO);
+    CHECK_STR_CONTAINS (got, "/.: is a directory");
+    free (got);
+
+    //  A header over several reads, cut inside quoted line ends
+    const char *path = test_path (dir, "wide.csv");
+    FILE *file = fopen (path, "wb");
+    for (int i = 0; i < 1000; i++)
+        fprintf (file, i % 10 == 9 ? "%s\"col\n%04d%0100d\"" : "%scol%04d%0100d", i ? "," : "", i, 0);
+    fprintf (file, "\n1,2\n");
+    fclose (file);
+    char *cause = NULL;
+    dataset_columns_t *columns = dataset_columns (path, MT_FORMAT_AUTO, &cause);
+    CHECK_MSG (columns, "%s", cause);
+    CHECK (columns->count == 1000 && columns->format == MT_FORMAT_CSV);
+    char name [200];
+    snprintf (name, sizeof name, "col\n%04d%0100d", 999, 0);
+    CHECK_STR_EQ (columns->names [999], name);
+    dataset_columns_destroy (&columns);
+
+    //  A header longer than the loader takes is refused, not read on: with
+    //  no line end, or with line ends inside a quoted field
+    file = fopen (path, "wb");
+    for (int i = 0; i < 6000; i++)
+        fprintf (file, "%sc%0250d", i ? "," : "", i);
+    fprintf (file, "\n");
+    fclose (file);
+    CHECK (dataset_columns (path, MT_FORMAT_CSV, &cause) == NULL);
+    CHECK_STR_CONTAINS (cause, "wide.csv: no header row in its first");
+    free (cause);
+    cause = NULL;
+    file = fopen (path, "wb");
+    fprintf (file, "a,\"");
+    for (int i = 0; i < 12000; i++)
+        fprintf (file, "%0100d\n", i);
+    fprintf (file, "\"\n");
+    fclose (file);
+    CHECK (dataset_columns (path, MT_FORMAT_CSV, &cause) == NULL);
+    CHECK_STR_CONTAINS (cause, "wide.csv:1: record is longer than 1048576 bytes");
+    free (cause);
+    cause = NULL;
+    unlink (path);
+    CHECK (rmdir (dir) == 0);
+
+    //  The fixtures: what the loader refuses in a header is refused in its
+    //  words; what it reads has the columns named here
+    static const char *refused [] = {
+        "bad/empty.csv", "bad/duplicate_column.csv", "bad/empty_column_name.csv",
+        "bad/duplicate_key.jsonl", "bad/empty.jsonl",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        char *loaded = NULL;
+        columns = dataset_columns (test_data (refused [i]), MT_FORMAT_AUTO, &cause);
+        dataset_t *ds = dataset_load (test_data (refused [i]), NULL, &loaded);
+        CHECK_MSG (!columns && !ds, "%s was read", refused [i]);
+        CHECK_STR_EQ (cause, loaded);
+        free (cause);
+        free (loaded);
+        cause = NULL;
+    }
+    struct { const char *file, *target; mt_task_t task; } read [] = {
+        { "sample_dataset.csv", "y", MT_TASK_REGRESSION },
+        { "iris.csv", "species", MT_TASK_CLASSIFICATION },
+        { "iris.jsonl", "species", MT_TASK_CLASSIFICATION },
+        { "quoted.csv", "label", MT_TASK_CLASSIFICATION },
+    };
+    for (size_t i = 0; i < sizeof read / sizeof read [0]; i++) {
+        columns = dataset_columns (test_data (read [i].file), MT_FORMAT_AUTO, &cause);
+        CHECK_MSG (columns, "%s", cause);
+        dataset_opts_t opts = { .target = read [i].target, .task = read [i].task };
+        dataset_t *ds = s_load_ok (read [i].file, &opts);
+        CHECK (columns->count == ds->cols + 1);
+        for (size_t j = 0; j < ds->cols; j++)
+            CHECK_STR_EQ (columns->names [j], ds->feature_names [j]);
+        CHECK_STR_EQ (columns->names [ds->cols], ds->target_name);
+        dataset_columns_destroy (&columns);
+        dataset_destroy (&ds);
+    }
+    printf ("columns: ok\n");
+}
+
+//  Writes a header into a FIFO and holds it open (no end of file) until told
+//  to stop, or for a minute.
+typedef struct {
+    const char *path;
+    int stop [2];               // a pipe: a byte on it ends the writer
+    bool waited_out;            // the minute passed first
+} s_fifo_t;
+
+static void *
+s_fifo_writer (void *arg)
+{
+    s_fifo_t *fifo = arg;
+    int fd = open (fifo->path, O_WRONLY);
+    CHECK (fd >= 0);
+    const char *head = "a,b,y\n1,2,3\n";
+    CHECK (write (fd, head, strlen (head)) == (ssize_t) strlen (head));
+    struct pollfd item = { fifo->stop [0], POLLIN, 0 };
+    fifo->waited_out = poll (&item, 1, 60000) == 0;
+    close (fd);
+    return NULL;
+}
+
+//  Only the head is read: a file that does not end yet gives its columns,
+//  without waiting for its writer
+static void
+test_columns_head_only (void)
+{
+    char dir [256];
+    s_temp_dir (dir, sizeof dir);
+    s_fifo_t fifo = { test_path (dir, "endless.csv"), { -1, -1 }, false };
+    CHECK (mkfifo (fifo.path, 0600) == 0 && pipe (fifo.stop) == 0);
+    pthread_t writer;
+    CHECK (pthread_create (&writer, NULL, s_fifo_writer, &fifo) == 0);
+    char *cause = NULL;
+    dataset_columns_t *columns = dataset_columns (fifo.path, MT_FORMAT_AUTO, &cause);
+    CHECK (write (fifo.stop [1], "x", 1) == 1);
+    pthread_join (writer, NULL);
+    CHECK_MSG (columns, "%s", cause);
+    CHECK_MSG (!fifo.waited_out, "dataset_columns waited for the end of the file");
+    CHECK (columns->count == 3 && strcmp (columns->names [2], "y") == 0);
+    dataset_columns_destroy (&columns);
+    close (fifo.stop [0]);
+    close (fifo.stop [1]);
+    unlink (fifo.path);
+    CHECK (rmdir (dir) == 0);
+    printf ("columns, head only: ok\n");
+}
+
 int
 main (void)
 {
@@ -784,6 +1008,8 @@ main (void)
     test_bad_options ();
     test_limits ();
     test_fuzz ();
+    test_columns ();
+    test_columns_head_only ();
     printf ("test_dataset: ok\n");
     return 0;
 }

@@ -59,7 +59,9 @@ typedef struct {
     int resumed_from_epoch;     // epoch of the checkpoint resumed from, 0 = fresh
 } train_result_t;
 
-//  Train spec on ds and write the model (safetensors) to model_path. With
+//  Train spec on ds and write the model (safetensors) to model_path. The
+//  spec must be valid: it is checked where it enters (mt_spec_from_json,
+//  or mt_spec_validate by whoever builds it), not again here. With
 //  checkpoint_path, writes a checkpoint at an epoch that is a multiple of
 //  spec->checkpoint_every once checkpoint_min_ms have passed since the last
 //  one (or the start), at the last epoch or an early stop (checkpoint_every

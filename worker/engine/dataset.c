@@ -63,6 +63,10 @@ typedef struct {
     int n_class_names;
     int cap_class_names;
     bool fixed_classes;         // opts->classes given: no new ones
+    mt_format_t format;         // the format settled on: csv or jsonl
+    bool head_only;             // the columns only (dataset_columns): no rows are read,
+    bool partial;               //   from a head that may stop short of the file's end
+    bool more;                  //   and did stop before the header's end: read on
 } s_build_t;
 
 //  A class name with what sorting needs.
@@ -73,15 +77,25 @@ typedef struct {
 } s_class_t;
 
 #define S_VALUE_SHOWN 40        // bytes of a bad value quoted in a message
+#define S_HEAD_CHUNK 65536      // bytes dataset_columns reads at a time
 #define S_COLUMNS_SHOWN 8       // column names listed when one is missing
 //  After a text value in a regression target: iris's 'setosa' is a class
 #define S_TEXT_TARGET_HINT " (the target holds text: for class labels use --task classification)"
 
 static int s_load (const char *name, const char *data, size_t len,
                    const dataset_opts_t *opts, char **cause, dataset_t **out);
+static int s_open (const char *path, char **cause);
 static int s_read_file (const char *path, char **data, size_t *len, char **cause);
+static int s_read_some (int fd, const char *path, char **data, size_t *len, bool *eof,
+                        char **cause);
+static int s_head (const char *path, const char *data, size_t len, bool eof,
+                   mt_format_t format, dataset_columns_t **out, char **cause);
+static int s_parse (s_build_t *b, const char *data, size_t len);
+static mt_format_t s_format (const char *name, const char *data, size_t len);
+static int s_more (s_build_t *b);
 
 static int s_load_csv (s_build_t *b, const char *data, size_t len);
+static int s_csv_first (s_build_t *b, csv_t *csv);
 static int s_csv_header (s_build_t *b, csv_t *csv, size_t count);
 static int s_csv_row (s_build_t *b, const csv_field_t *fields, size_t count, size_t line);
 static int s_csv_error (s_build_t *b, csv_t *csv);
@@ -98,6 +112,7 @@ static int s_build_init (s_build_t *b, const char *name, const dataset_opts_t *o
                          char **cause);
 static void s_build_free (s_build_t *b);
 static int s_build_columns (s_build_t *b, size_t line);
+static int s_build_roles (s_build_t *b, const s_map_t *map, size_t line);
 static int s_build_check_name (s_build_t *b, const char *name, size_t len, int col,
                                size_t line);
 static int s_build_target (s_build_t *b, const s_map_t *map, size_t line);
@@ -135,18 +150,11 @@ static void s_map_free (s_map_t *map);
 dataset_t *
 dataset_load (const char *path, const dataset_opts_t *opts, char **cause)
 {
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
+    int fd = s_open (path, cause);
+    if (fd < 0)
         return NULL;
-    }
     struct stat st;
     dataset_t *ds = NULL;
-    if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode)) {
-        close (fd);
-        mt_fail (cause, "%s: is a directory", path);
-        return NULL;
-    }
     if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0
     &&  (uint64_t) st.st_size <= SIZE_MAX) {
         //  Parse straight from the page cache: no copy of the file is made.
@@ -202,6 +210,48 @@ dataset_destroy (dataset_t **self_p)
     *self_p = NULL;
 }
 
+//  The head grows a read at a time until it holds the header: a pipe gives
+//  what its writer has written so far, so nothing waits for the writer to
+//  close it.
+dataset_columns_t *
+dataset_columns (const char *path, mt_format_t format, char **cause)
+{
+    int fd = s_open (path, cause);
+    if (fd < 0)
+        return NULL;
+    dataset_columns_t *columns = NULL;
+    char *head = NULL;
+    size_t len = 0;
+    bool eof = false;
+    int rc = 1;
+    while (rc == 1) {
+        if (len >= DATASET_MAX_HEAD)
+            rc = mt_fail (cause, "%s: no header row in its first %d bytes (a record may have "
+                          "%d at most)", path, DATASET_MAX_HEAD, DATASET_MAX_LINE);
+        else
+        if (s_read_some (fd, path, &head, &len, &eof, cause))
+            rc = -1;
+        else
+            rc = s_head (path, head, len, eof, format, &columns, cause);
+    }
+    close (fd);
+    free (head);
+    return columns;
+}
+
+void
+dataset_columns_destroy (dataset_columns_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dataset_columns_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++)
+        free (self->names [i]);
+    free (self->names);
+    free (self);
+    *self_p = NULL;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Files and formats
@@ -212,23 +262,9 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
 {
     static const dataset_opts_t defaults = { .format = MT_FORMAT_AUTO };
     s_build_t b;
-    if (s_build_init (&b, name, opts ? opts : &defaults, cause)) {
-        s_build_free (&b);
-        return -1;
-    }
-    mt_format_t format = b.opts->format;
-    if (format == MT_FORMAT_AUTO)
-        format = dataset_format (name, data, len);
-    if (format == MT_FORMAT_AUTO)
-        format = MT_FORMAT_CSV;         // spaces only: the CSV reader says it is empty
-    int rc;
-    if (format == MT_FORMAT_CSV)
-        rc = s_load_csv (&b, data, len);
-    else
-    if (format == MT_FORMAT_JSONL)
-        rc = s_load_jsonl (&b, data, len);
-    else
-        rc = s_fail (&b, 0, NULL, "unknown format %d", (int) format);
+    int rc = s_build_init (&b, name, opts ? opts : &defaults, cause);
+    if (rc == 0)
+        rc = s_parse (&b, data, len);
     if (rc == 0)
         rc = s_build_finish (&b);
     if (rc == 0) {
@@ -237,6 +273,24 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
     }
     s_build_free (&b);
     return rc;
+}
+
+//  path opened for reading, or -1 with *cause; a folder is refused by name.
+static int
+s_open (const char *path, char **cause)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode)) {
+        close (fd);
+        mt_fail (cause, "%s: is a directory", path);
+        return -1;
+    }
+    return fd;
 }
 
 //  Read what fd-less sources (pipes, empty files) hold, growing a buffer.
@@ -276,8 +330,85 @@ s_read_file (const char *path, char **data, size_t *len, char **cause)
     return 0;
 }
 
-mt_format_t
-dataset_format (const char *name, const char *data, size_t len)
+//  Append what one read of fd gives to *data (S_HEAD_CHUNK bytes at most);
+//  *eof when it gave nothing.
+static int
+s_read_some (int fd, const char *path, char **data, size_t *len, bool *eof, char **cause)
+{
+    char *bigger = realloc (*data, *len + S_HEAD_CHUNK);
+    if (!bigger)
+        return mt_fail (cause, "%s: out of memory reading it", path);
+    *data = bigger;
+    ssize_t got;
+    do
+        got = read (fd, *data + *len, S_HEAD_CHUNK);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return mt_fail (cause, "%s: cannot read: %s", path, strerror (errno));
+    *len += (size_t) got;
+    *eof = got == 0;
+    return 0;
+}
+
+//  The columns in the first len bytes of path (all of it when eof): 0 with
+//  *out, 1 when the header may go on past them, or -1 with *cause.
+static int
+s_head (const char *path, const char *data, size_t len, bool eof, mt_format_t format,
+        dataset_columns_t **out, char **cause)
+{
+    //  Whole lines only: a record cut short by the read would look shorter
+    if (!eof) {
+        const char *lf = memrchr (data, '\n', len);
+        if (!lf)
+            return 1;
+        len = (size_t) (lf + 1 - data);
+    }
+    dataset_opts_t opts = { .format = format };
+    s_build_t b;
+    int rc = s_build_init (&b, path, &opts, cause);
+    b.head_only = true;
+    b.partial = !eof;
+    if (rc == 0)
+        rc = s_parse (&b, data, len);
+    dataset_columns_t *columns = rc == 0 ? calloc (1, sizeof *columns) : NULL;
+    if (rc == 0 && !columns)
+        rc = s_fail (&b, 0, NULL, "out of memory");
+    if (rc == 0) {
+        *columns = (dataset_columns_t) { b.format, b.columns, (size_t) b.n_columns };
+        b.columns = NULL;
+        b.n_columns = 0;
+        *out = columns;
+    }
+    if (b.more)
+        rc = 1;
+    s_build_free (&b);
+    return rc;
+}
+
+//  data read in the format the options give, or else the one it settles on.
+static int
+s_parse (s_build_t *b, const char *data, size_t len)
+{
+    b->format = b->opts->format;
+    if (b->format == MT_FORMAT_AUTO)
+        b->format = s_format (b->name, data, len);
+    if (b->format == MT_FORMAT_AUTO && b->partial)
+        return s_more (b);
+    if (b->format == MT_FORMAT_AUTO)
+        b->format = MT_FORMAT_CSV;      // spaces only: the CSV reader says it is empty
+    if (b->format == MT_FORMAT_CSV)
+        return s_load_csv (b, data, len);
+    if (b->format == MT_FORMAT_JSONL)
+        return s_load_jsonl (b, data, len);
+    return s_fail (b, 0, NULL, "unknown format %d", (int) b->format);
+}
+
+//  The format auto settles on for a file called name that starts with data:
+//  by the name's extension (.csv; .jsonl, .ndjson), else by the first byte
+//  that is not a space ('{' is JSONL, anything else CSV), after a byte order
+//  mark. MT_FORMAT_AUTO when neither decides yet (data holds spaces only).
+static mt_format_t
+s_format (const char *name, const char *data, size_t len)
 {
     const char *dot = strrchr (name, '.');
     if (dot && strcasecmp (dot, ".csv") == 0)
@@ -304,15 +435,8 @@ s_load_csv (s_build_t *b, const char *data, size_t len)
     if (!csv)
         return s_fail (b, 0, NULL, "out of memory");
     size_t count;
-    int rc = csv_next (csv, &count);
-    if (rc)
-        rc = s_csv_error (b, csv);
-    else
-    if (count == 0)
-        rc = s_fail (b, 0, NULL, "empty file (no header row)");
-    else
-        rc = s_csv_header (b, csv, count);
-    while (rc == 0) {
+    int rc = s_csv_first (b, csv);
+    while (rc == 0 && !b->head_only) {
         if (csv_next (csv, &count))
             rc = s_csv_error (b, csv);
         else
@@ -323,6 +447,22 @@ s_load_csv (s_build_t *b, const char *data, size_t len)
     }
     csv_destroy (&csv);
     return rc;
+}
+
+//  The header, the first record; a head that ends before it or inside it
+//  may hold it once more is read.
+static int
+s_csv_first (s_build_t *b, csv_t *csv)
+{
+    size_t count, field;
+    int rc = csv_next (csv, &count);
+    if (b->partial && (rc ? csv_error (csv, &field) == CSV_UNTERMINATED : count == 0))
+        return s_more (b);
+    if (rc)
+        return s_csv_error (b, csv);
+    if (count == 0)
+        return s_fail (b, 0, NULL, "empty file (no header row)");
+    return s_csv_header (b, csv, count);
 }
 
 static int
@@ -406,7 +546,7 @@ s_load_jsonl (s_build_t *b, const char *data, size_t len)
     const char *p = data, *end = data + len;
     if (len >= 3 && memcmp (p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
-    for (size_t line = 1; p < end; line++) {
+    for (size_t line = 1; p < end && !(b->head_only && b->columns); line++) {
         const char *nl = memchr (p, '\n', (size_t) (end - p));
         const char *stop = nl ? nl : end;
         const char *next = nl ? nl + 1 : end;
@@ -416,6 +556,8 @@ s_load_jsonl (s_build_t *b, const char *data, size_t len)
             return -1;
         p = next;
     }
+    if (!b->columns && b->partial)
+        return s_more (b);          // blank lines so far
     if (!b->columns)
         return s_fail (b, 0, NULL, "empty file (no JSON object)");
     return 0;
@@ -443,7 +585,7 @@ s_jsonl_line (s_build_t *b, const char *p, size_t len, size_t line)
     if (!b->columns && s_jsonl_header (b, obj, line))
         rc = -1;
     else
-        rc = s_jsonl_row (b, obj, line);
+        rc = b->head_only ? 0 : s_jsonl_row (b, obj, line);
     json_decref (obj);
     return rc;
 }
@@ -613,14 +755,22 @@ s_build_columns (s_build_t *b, size_t line)
         if (s_map_put (&map, column, strlen (column), col))
             rc = s_fail (b, line, NULL, "out of memory");
     }
+    if (rc == 0 && !b->head_only)
+        rc = s_build_roles (b, &map, line);
+    s_map_free (&map);
+    return rc;
+}
+
+//  The target and the features among the columns (map: name -> column).
+static int
+s_build_roles (s_build_t *b, const s_map_t *map, size_t line)
+{
+    int rc = s_build_target (b, map, line);
     if (rc == 0)
-        rc = s_build_target (b, &map, line);
-    if (rc == 0)
-        rc = b->opts->features ? s_build_features (b, &map, line)
+        rc = b->opts->features ? s_build_features (b, map, line)
                                : s_build_all_features (b, line);
     if (rc == 0)
         rc = s_build_feature_names (b);
-    s_map_free (&map);
     return rc;
 }
 
@@ -972,6 +1122,14 @@ s_printable (char *buf, size_t size, const char *s, size_t len)
         used += (size_t) snprintf (buf + used, size - used, "...");
     buf [used] = 0;
     return buf;
+}
+
+//  The head read so far ends before the header does: -1, with no cause.
+static int
+s_more (s_build_t *b)
+{
+    b->more = true;
+    return -1;
 }
 
 //  "name:line: column 'c': what", without the parts that are 0 or NULL.

@@ -1,18 +1,21 @@
-/*  predict - apply a model file to a data file and write the predictions as CSV or JSON  */
+/*  predict - apply a model to a data file and write the predictions as CSV or JSON  */
 #ifndef MT_PREDICT_H_INCLUDED
 #define MT_PREDICT_H_INCLUDED
 
+#include "model.h"
+
 typedef enum { PREDICT_CSV, PREDICT_JSON } predict_format_t;
 
-//  Load the model at model_path, read its feature columns (by name; other
-//  columns are ignored) from data_path, and write CSV to out_path
+//  Apply model (borrowed; loaded by the caller with model_load): read its
+//  feature columns (by name; other columns are ignored) from data_path, and
+//  write CSV to out_path
 //  (atomically) or to stdout when out_path is NULL: a "prediction" column
 //  for regression (in the target's units), or "label" (the most probable
 //  class) then "p_<class>" per class for classification; floats as %.9g.
 //  PREDICT_JSON writes {"columns": [the CSV's header], "predictions": [one
 //  list per row]} instead (a value that is not finite as null).
 //  Returns 0, or -1 with *cause (caller frees) naming the file and problem.
-int predict_run (const char *model_path, const char *data_path, const char *out_path,
+int predict_run (const model_t *model, const char *data_path, const char *out_path,
                  predict_format_t format, char **cause);
 
 #endif

@@ -1,4 +1,4 @@
-/*  predict - apply a model file to a data file and write the predictions as CSV or JSON  */
+/*  predict - apply a model to a data file and write the predictions as CSV or JSON  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +16,9 @@ static void s_write_number (FILE *stream, float value);
 static int s_emit (const char *out_path, const char *text, size_t len, char **cause);
 
 int
-predict_run (const char *model_path, const char *data_path, const char *out_path,
+predict_run (const model_t *model, const char *data_path, const char *out_path,
              predict_format_t format, char **cause)
 {
-    model_t *model = model_load (model_path, cause);
-    if (!model)
-        return -1;
     int n_features = 0, n_classes = 0;
     const char *const *features = model_features (model, &n_features);
     model_classes (model, &n_classes);
@@ -59,7 +56,6 @@ done:
     free (text);
     free (out);
     dataset_destroy (&ds);
-    model_destroy (&model);
     return rc;
 }
 

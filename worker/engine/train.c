@@ -12,6 +12,7 @@
 //  as 1). Loss values are in standardized units; R^2 is in the target's
 //  own units. With patience > 0 the best validation epoch's weights are
 //  kept; otherwise the last epoch's.
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,7 +100,8 @@ int
 train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
            const train_opts_t *opts, train_result_t *result, char **cause)
 {
-    if (mt_spec_validate (spec, cause) || s_check_input (spec, ds, cause))
+    assert (mt_spec_validate (spec, NULL) == 0);    // the caller's to check
+    if (s_check_input (spec, ds, cause))
         return -1;
     s_run_t run = { .spec = spec, .ds = ds, .opts = opts };
     train_result_t res = { .val_loss = NAN, .val_metric = NAN, .train_metric = NAN };

@@ -8,6 +8,9 @@
 
 #define DATASET_MAX_LINE (1 << 20)   // bytes in one CSV record or JSONL line
 #define DATASET_MAX_CLASSES 65536   // distinct classes in a classification target
+//  Bytes dataset_columns reads at most: the longest record, with room for a
+//  byte order mark, blank lines and a line end.
+#define DATASET_MAX_HEAD (DATASET_MAX_LINE + 65536)
 
 //  What to read from a table.
 typedef struct {
@@ -45,11 +48,23 @@ dataset_t *dataset_load_buffer (const char *name, const char *data, size_t len,
 
 void dataset_destroy (dataset_t **self_p);
 
-//  The format MT_FORMAT_AUTO settles on for a file called name that starts
-//  with data: by the name's extension (.csv; .jsonl, .ndjson), else by the
-//  first byte that is not a space ('{' is JSONL, anything else CSV), after a
-//  byte order mark. MT_FORMAT_AUTO when neither decides yet (data holds
-//  spaces only): a reader with the whole file takes that as CSV.
-mt_format_t dataset_format (const char *name, const char *data, size_t len);
+//  A table's columns, as its head gives them. Plain record;
+//  dataset_columns_destroy frees it.
+typedef struct {
+    mt_format_t format;         // the format the file is read in: csv or jsonl, never auto
+    char **names;               // count column names, in the file's order
+    size_t count;
+} dataset_columns_t;
+
+//  The columns of the file at path, from its head only: a CSV's first
+//  record, or the keys of a JSONL file's first object, found and checked as
+//  dataset_load finds and checks them (format auto settled the same way:
+//  by the name's extension, .csv, .jsonl or .ndjson, else by the first byte
+//  that is not a space, '{' being JSONL). Reads DATASET_MAX_HEAD bytes at
+//  most and only until the header ends: a pipe is not read to its end.
+//  Returns a new record the caller destroys, or NULL with *cause naming the
+//  file as dataset_load's do ("d.csv: empty file (no header row)").
+dataset_columns_t *dataset_columns (const char *path, mt_format_t format, char **cause);
+void dataset_columns_destroy (dataset_columns_t **self_p);
 
 #endif
