@@ -1,4 +1,4 @@
-/*  broker - the reactor: two ROUTER sockets, the job store, the fleet, dispatch  */
+/*  broker - the reactor: two ROUTER sockets read in batches, dispatched, committed, then sent  */
 #ifndef MT_BROKER_H_INCLUDED
 #define MT_BROKER_H_INCLUDED
 

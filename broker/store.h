@@ -1,4 +1,4 @@
-/*  store - the job table, attempts and progress history, on SQLite (WAL)  */
+/*  store - the job table, attempts and progress history on SQLite (WAL): the schema, its migrations  */
 #ifndef MT_STORE_H_INCLUDED
 #define MT_STORE_H_INCLUDED
 

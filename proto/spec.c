@@ -1,4 +1,4 @@
-/*  spec - the training spec: defaults, validation, and its JSON form (jansson)  */
+/*  spec - the training spec: parsed, validated and defaulted here, and written here (jansson)  */
 #include "mt/spec.h"
 #include "mt/util.h"
 

@@ -1,4 +1,4 @@
-/*  spec - the training spec of a job: its fields, defaults, limits and JSON form  */
+/*  spec - the training spec of a job: its fields, defaults and limits; its one parser and writer  */
 #ifndef MT_SPEC_H_INCLUDED
 #define MT_SPEC_H_INCLUDED
 
