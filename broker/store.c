@@ -338,6 +338,7 @@ static void s_bind_real (sqlite3_stmt *stmt, int col, double value);
 static int s_row_read (store_t *self, query_t q, sqlite3_stmt *stmt, void *record);
 static int s_job_read (store_t *self, query_t q, int64_t id, store_job_t *job);
 static int64_t s_scalar (sqlite3_stmt *stmt);
+static json_t *s_ids (sqlite3_stmt *stmt);
 static int s_attempt_end (store_t *self, sqlite3_stmt *stmt, int64_t id, int attempt,
                           const store_end_t *end, bool *changed);
 static json_t *s_column_json (sqlite3_stmt *stmt, int col);
@@ -996,16 +997,23 @@ store_job_set_state (store_t *self, int64_t id, job_state_t state)
     return s_step_done (self, stmt, "set state");
 }
 
-json_t *
-store_jobs_active (store_t *self)
+//  The ids a one-column SELECT id (bound already; NULL: none) returns, as
+//  a new JSON array.
+static json_t *
+s_ids (sqlite3_stmt *stmt)
 {
     json_t *ids = json_array ();
-    sqlite3_stmt *stmt = s_stmt (self, Q_ACTIVE);
     while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
         json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
     if (stmt)
         sqlite3_reset (stmt);
     return ids;
+}
+
+json_t *
+store_jobs_active (store_t *self)
+{
+    return s_ids (s_stmt (self, Q_ACTIVE));
 }
 
 static json_t *
@@ -1156,10 +1164,7 @@ store_job_list (store_t *self, int state, int limit)
     sqlite3_bind_int (stmt, 1, limit);
     if (state >= 0)
         sqlite3_bind_text (stmt, 2, job_state_name (state), -1, SQLITE_STATIC);
-    json_t *ids = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
-    sqlite3_reset (stmt);
+    json_t *ids = s_ids (stmt);
     size_t i;
     json_t *id;
     json_array_foreach (ids, i, id) {
