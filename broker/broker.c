@@ -871,9 +871,10 @@ s_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
 }
 
 //  Read the spec from the body's "spec" map: parsed and validated by the
-//  spec module, its blobs stored. Returns 0, or -1 (answered).
+//  spec module, its blobs stored, *text the map's compact JSON (caller
+//  frees). Returns 0, or -1 (answered).
 static int
-s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec)
+s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char **text)
 {
     json_t *value = json_object_get (mt_msg_body (msg), "spec");
     if (!json_is_object (value)) {
@@ -898,6 +899,11 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec)
         mt_spec_clear (spec);
         return -1;
     }
+    if (!(*text = mt_json_compact (value))) {
+        s_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        mt_spec_clear (spec);
+        return -1;
+    }
     return 0;
 }
 
@@ -918,12 +924,14 @@ s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     mt_spec_t spec;
-    if (s_read_spec (self, peer, msg, &spec))
+    char *text;
+    if (s_read_spec (self, peer, msg, &spec, &text))
         return;
     bool existing = false, conflict = false;
-    int64_t id = jobs_submit (self->jobs, &spec, key, peer->user, zclock_time (), &existing,
-                              &conflict);
+    int64_t id = jobs_submit (self->jobs, &spec, text, key, peer->user, zclock_time (),
+                              &existing, &conflict);
     mt_spec_clear (&spec);
+    free (text);
     if (id < 0)
         s_error (self, peer, MT_ERR_STORAGE, "the broker could not record the job (disk full"
                  " or I/O error); retry later");

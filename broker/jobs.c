@@ -154,11 +154,11 @@ jobs_queued (jobs_t *self, const char *client)
 }
 
 int64_t
-jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *key, const char *client,
-             int64_t now_ms, bool *existing, bool *conflict)
+jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json, const char *key,
+             const char *client, int64_t now_ms, bool *existing, bool *conflict)
 {
     *conflict = false;
-    int64_t id = store_job_insert (self->store, spec, key, client, now_ms, existing);
+    int64_t id = store_job_insert (self->store, spec, spec_json, key, client, now_ms, existing);
     if (id < 0)
         return -1;
     if (*existing) {

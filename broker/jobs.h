@@ -92,13 +92,15 @@ void jobs_rollback (jobs_t *self);
 //  Jobs queued by client, for the per-client limit.
 int64_t jobs_queued (jobs_t *self, const char *client);
 
-//  Record and queue a new job for spec (validated), submitted by client
+//  Record and queue a new job for spec (validated; spec_json is the text it
+//  was parsed from, or NULL for the spec module's own), submitted by client
 //  (NULL: unknown) under key (optional). A key the store knows returns that
 //  job with *existing set, and with *conflict set when its spec differs
 //  (nothing is recorded then). Returns the job's id, or -1 when the store
 //  failed.
-int64_t jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *key,
-                     const char *client, int64_t now_ms, bool *existing, bool *conflict);
+int64_t jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
+                     const char *key, const char *client, int64_t now_ms, bool *existing,
+                     bool *conflict);
 
 //  Start the next queued job due at now_ms on worker (queued -> running).
 //  *job gets the row as started (the caller frees it with store_job_clear);

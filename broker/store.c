@@ -764,8 +764,8 @@ s_scalar (sqlite3_stmt *stmt)
 }
 
 int64_t
-store_job_insert (store_t *self, const mt_spec_t *spec, const char *key, const char *client,
-                  int64_t now_ms, bool *existing)
+store_job_insert (store_t *self, const mt_spec_t *spec, const char *spec_json, const char *key,
+                  const char *client, int64_t now_ms, bool *existing)
 {
     *existing = false;
     sqlite3_stmt *stmt;
@@ -777,9 +777,12 @@ store_job_insert (store_t *self, const mt_spec_t *spec, const char *key, const c
             return id;
         }
     }
-    char *text = mt_spec_to_json (spec);
+    //  The text as received costs nothing more; writing it again from the
+    //  struct would near double the broker's cost per submit
+    char *written = spec_json ? NULL : mt_spec_to_json (spec);
+    const char *text = spec_json ? spec_json : written;
     if (!text || !(stmt = s_stmt (self, Q_INSERT))) {
-        free (text);
+        free (written);
         return -1;
     }
     s_bind_text (stmt, 1, spec->name);
@@ -793,7 +796,7 @@ store_job_insert (store_t *self, const mt_spec_t *spec, const char *key, const c
     sqlite3_bind_int64 (stmt, 9, now_ms);
     s_bind_text (stmt, 10, client);
     int rc = s_step_done (self, stmt, "insert job");
-    free (text);
+    free (written);
     return rc ? -1 : sqlite3_last_insert_rowid (self->db);
 }
 

@@ -17,7 +17,7 @@ typedef struct store_job_t {
     job_state_t state;
     int attempt;                // current attempt, 0 before the first start
     int max_retries;
-    char *spec;                 // the spec as JSON, as mt_spec_to_json wrote it (owned)
+    char *spec;                 // the spec as JSON, as submitted; parse it with mt_spec_from_json (owned)
     char data_hash [65];
     char init_hash [65];        // warm-start model, "" when none
     int64_t time_limit_s;       // wall clock for the whole job, s; 0 = none
@@ -92,12 +92,15 @@ void store_set_sync_fault (store_t *self, store_fault_fn *fault, void *arg);
 //  statements succeed and the commit fails (as when the log cannot grow).
 void store_set_commit_fault (store_t *self, store_fault_fn *fault, void *arg);
 
-//  Insert a queued job from a validated spec: the spec's text (mt_spec_to_json, written by the
-//  store), name, data_hash, init_hash, priority, max_retries and time_limit_s go in its row.
-//  key (optional) makes it idempotent: an existing job with that key is returned instead, with
-//  *existing set. client names the submitter, or NULL. Returns the job id, or -1.
-int64_t store_job_insert (store_t *self, const mt_spec_t *spec, const char *key,
-                          const char *client, int64_t now_ms, bool *existing);
+//  Insert a queued job from a validated spec: its JSON text (spec_json, the
+//  text the spec was parsed from; NULL: as mt_spec_to_json writes it),
+//  name, data_hash, init_hash, priority, max_retries and time_limit_s go in
+//  its row. key (optional) makes it idempotent: an existing job with that
+//  key is returned instead, with *existing set. client names the submitter,
+//  or NULL. Returns the job id, or -1.
+int64_t store_job_insert (store_t *self, const mt_spec_t *spec, const char *spec_json,
+                          const char *key, const char *client, int64_t now_ms,
+                          bool *existing);
 
 //  Call fn for every queued job, in no particular order (the broker's queue
 //  is loaded from here). Stops at the first non-zero return of fn. Returns

@@ -19,7 +19,7 @@ s_submit (int max_retries)
     spec.data_path = strdup ("/data.csv");
     spec.max_retries = max_retries;
     bool existing, conflict;
-    int64_t id = jobs_submit (s_jobs, &spec, NULL, "alice", 1000, &existing, &conflict);
+    int64_t id = jobs_submit (s_jobs, &spec, NULL, NULL, "alice", 1000, &existing, &conflict);
     CHECK (id > 0 && !existing && !conflict);
     mt_spec_clear (&spec);
     return id;
@@ -174,12 +174,12 @@ test_keys (void)
     spec.target = strdup ("y");
     spec.data_path = strdup ("/data.csv");
     bool existing, conflict;
-    int64_t id = jobs_submit (s_jobs, &spec, "k1", NULL, 1000, &existing, &conflict);
+    int64_t id = jobs_submit (s_jobs, &spec, NULL, "k1", NULL, 1000, &existing, &conflict);
     CHECK (id > 0 && !existing);
-    CHECK (jobs_submit (s_jobs, &spec, "k1", NULL, 1000, &existing, &conflict) == id);
+    CHECK (jobs_submit (s_jobs, &spec, NULL, "k1", NULL, 1000, &existing, &conflict) == id);
     CHECK (existing && !conflict);
     spec.epochs = 7;
-    CHECK (jobs_submit (s_jobs, &spec, "k1", NULL, 1000, &existing, &conflict) == id);
+    CHECK (jobs_submit (s_jobs, &spec, NULL, "k1", NULL, 1000, &existing, &conflict) == id);
     CHECK (existing && conflict);
     mt_spec_clear (&spec);
     CHECK (s_event (id, -1, JOB_EV_STOP, NULL).to == JOB_STOPPED);    // the queue is empty again

@@ -26,7 +26,7 @@ s_insert (store_t *store, int priority, int64_t created, const char *key)
     bool existing;
     mt_spec_t spec = s_spec;        // a shallow copy: the store only reads it
     spec.priority = priority;
-    return store_job_insert (store, &spec, key, NULL, created, &existing);
+    return store_job_insert (store, &spec, NULL, key, NULL, created, &existing);
 }
 
 //  End job id's attempt as a broker would; the job's row must change or not as changed says
@@ -209,7 +209,7 @@ test_spec_columns (store_t *store)
                                   "\",\"init_hash\":\"" S_INIT_HASH "\",\"time_limit_s\":90,"
                                   "\"priority\":7,\"max_retries\":1}", &cause) == 0, "%s", cause);
     bool existing;
-    int64_t id = store_job_insert (store, &spec, NULL, "bob", 100, &existing);
+    int64_t id = store_job_insert (store, &spec, NULL, NULL, "bob", 100, &existing);
     CHECK (id > 0 && !existing);
     store_job_t job;
     CHECK (store_job_get (store, id, &job) == 0);
@@ -247,9 +247,9 @@ test_keys_and_retries (store_t *store)
     mt_spec_t spec = s_spec;
     spec.name = "named";
     spec.max_retries = 2;
-    int64_t a = store_job_insert (store, &spec, "key-1", "alice", 1000, &existing);
+    int64_t a = store_job_insert (store, &spec, NULL, "key-1", "alice", 1000, &existing);
     CHECK (a > 0 && !existing);
-    int64_t b = store_job_insert (store, &spec, "key-1", "alice", 2000, &existing);
+    int64_t b = store_job_insert (store, &spec, NULL, "key-1", "alice", 2000, &existing);
     CHECK (b == a && existing);
     queued_t q = s_load (store);
     CHECK (q.count == 1 && q.ids == a && strcmp (q.client, "alice") == 0);
@@ -467,7 +467,7 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     queued_t q = s_load (store);
     CHECK (q.count == 3 && q.ids == 3 + 4 + 5 && strcmp (q.client, "") == 0);
     bool existing = false;
-    CHECK (store_job_insert (store, &s_spec, "key-1", "alice", 3000, &existing) == 3
+    CHECK (store_job_insert (store, &s_spec, NULL, "key-1", "alice", 3000, &existing) == 3
            && existing);                                            // keys still found
     //  The spec's fields got their columns
     store_job_t job;
