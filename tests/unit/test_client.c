@@ -9,6 +9,7 @@
 
 #include "mt/msg.h"
 #include "mt/blob.h"
+#include "mt/transfer.h"
 #include "mt/util.h"
 
 #include <czmq.h>
@@ -19,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FAKE_MODEL_SIZE (3 * CONN_CHUNK + 1234)     // bytes the fake broker serves
+#define FAKE_MODEL_SIZE (3 * MT_TRANSFER_CHUNK + 1234)     // bytes the fake broker serves
 
 //  A fresh temp folder for one test (the caller removes it).
 static void
