@@ -544,8 +544,10 @@ s_on_error (agent_t *self, mt_msg_t *msg)
     mt_msg_get_str (msg, "text", 4096, &text, NULL);
     if (strcmp (code, "unknown_peer") == 0) {
         //  Leaving, it answers the HEARTBEAT after our BYE: all before it is recorded
-        if (self->leaving && !self->retry_at)
+        if (self->leaving && !self->retry_at) {
+            mt_info ("agent: the broker has taken our goodbye; leaving");
             self->quit = true;
+        }
         else
         if (!self->leaving)
             s_connect (self);
