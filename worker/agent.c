@@ -119,6 +119,7 @@ static void s_checkpoint_upload (agent_t *self);
 static void s_upload_complete (agent_t *self);
 static void s_reset (agent_t *self);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
+static void s_fail_because (agent_t *self, const char *what, const char *why);
 static void s_end_job (agent_t *self, mt_msg_t **final_p);
 static void s_final_again (agent_t *self);
 static void s_leave (agent_t *self, bool at_once);
@@ -316,8 +317,7 @@ s_pump (agent_t *self, mt_transfer_t *transfer)
         s_send (self, &msg);
     if (!cause)
         return 0;
-    s_kill_child (self);
-    s_fail (self, cause, true);
+    s_fail_because (self, "cannot send a file of the job", cause);
     free (cause);
     return -1;
 }
@@ -447,11 +447,8 @@ s_fetch_next (agent_t *self)
         self->fetch = path ? mt_transfer_fetch_new (path, need->hash, need->size, &cause) : NULL;
         free (path);
         if (!self->fetch) {
-            char reason [4200];
-            snprintf (reason, sizeof reason, "cannot fetch %.12s into the cache: %s",
-                      need->hash, cause ? cause : "out of memory");
+            s_fail_because (self, "cannot fetch a file of the job into the cache", cause);
             free (cause);
-            s_fail (self, reason, true);
             return;
         }
     }
@@ -461,20 +458,37 @@ s_fetch_next (agent_t *self)
         s_spawn (self);
 }
 
+//  Fail the job in hand, retryable, because of what and why; its child, if
+//  any, is killed first.
+static void
+s_fail_because (agent_t *self, const char *what, const char *why)
+{
+    char reason [4200];
+    snprintf (reason, sizeof reason, "%s: %s", what, why ? why : "out of memory");
+    s_kill_child (self);
+    s_fail (self, reason, true);
+}
+
+//  Give transfer its reply. True when taken; else the job has failed, with
+//  what as the reason's start.
+static bool
+s_take (agent_t *self, mt_transfer_t *transfer, mt_msg_t *msg, const char *what)
+{
+    char *cause = NULL;
+    if (mt_transfer_take (transfer, msg, &cause) == 0)
+        return true;
+    s_fail_because (self, what, cause);
+    free (cause);
+    return false;
+}
+
 static void
 s_on_chunk (agent_t *self, mt_msg_t *msg)
 {
     if (!self->fetch || !mt_transfer_concerns (self->fetch, msg))
         return;     // left over from a fetch that ended
-    char *cause = NULL;
-    if (mt_transfer_take (self->fetch, msg, &cause)) {
-        char reason [4200];
-        snprintf (reason, sizeof reason, "cannot fetch the job's files from the broker: %s",
-                  cause);
-        free (cause);
-        s_fail (self, reason, true);
+    if (!s_take (self, self->fetch, msg, "cannot fetch the job's files from the broker"))
         return;
-    }
     if (mt_transfer_done (self->fetch)) {
         mt_info ("agent: fetched %.12s (%lld bytes)", mt_transfer_hash (self->fetch),
                  (long long) mt_transfer_size (self->fetch));
@@ -488,15 +502,8 @@ s_on_uploaded (agent_t *self, mt_msg_t *msg)
 {
     if (!self->upload || !mt_transfer_concerns (self->upload, msg))
         return;     // left over from an upload that ended
-    char *cause = NULL;
-    if (mt_transfer_take (self->upload, msg, &cause)) {
-        char reason [4200];
-        snprintf (reason, sizeof reason, "the broker refused an upload: %s", cause);
-        free (cause);
-        s_kill_child (self);
-        s_fail (self, reason, true);
+    if (!s_take (self, self->upload, msg, "the broker refused an upload"))
         return;
-    }
     if (mt_transfer_done (self->upload))
         s_upload_complete (self);
     else
@@ -561,20 +568,13 @@ s_on_error (agent_t *self, mt_msg_t *msg)
             self->retry_at = zclock_mono () + AGENT_RETRY_MS;
         return;
     }
-    if (self->phase == PHASE_FETCHING) {
-        //  A file of the job cannot be fetched: fail the attempt rather than wait
-        char reason [4200];
-        snprintf (reason, sizeof reason, "cannot fetch the job's files from the broker: %s", text);
-        s_fail (self, reason, true);
-    }
+    //  A file of the job cannot be fetched, or an upload was refused: fail
+    //  the attempt rather than wait
+    if (self->phase == PHASE_FETCHING)
+        s_fail_because (self, "cannot fetch the job's files from the broker", text);
     else
-    if (self->upload) {
-        //  An upload was refused: report the job failed rather than hang
-        s_kill_child (self);
-        char reason [4200];
-        snprintf (reason, sizeof reason, "the broker refused an upload: %s", text);
-        s_fail (self, reason, true);
-    }
+    if (self->upload)
+        s_fail_because (self, "the broker refused an upload", text);
 }
 
 //  --- The job's end ----------------------------------------------------------
