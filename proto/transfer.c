@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +38,7 @@ struct mt_transfer_t {
 static mt_transfer_t *s_new (bool upload, char **cause);
 static mt_transfer_t *s_fetch_new (const char *path, const char *hash, int64_t size,
                                    int64_t job, char **cause);
-static int s_over (mt_transfer_t *self, char **cause, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-static int s_refused (mt_transfer_t *self, mt_msg_t *reply, const char *expect, char **cause);
+static int s_refused (mt_msg_t *reply, const char *expect, char **cause);
 static int64_t s_chunk_at (const mt_transfer_t *self, int64_t offset);
 static int s_upload_next (mt_transfer_t *self, mt_msg_t **msg_p, char **cause);
 static int s_upload_take (mt_transfer_t *self, mt_msg_t *reply, char **cause);
@@ -195,35 +192,17 @@ mt_transfer_concerns (mt_transfer_t *self, mt_msg_t *reply)
     return !hash || !self->hash [0] || strcmp (hash, self->hash) == 0;
 }
 
-//  End the transfer with a cause; returns -1.
-static int
-s_over (mt_transfer_t *self, char **cause, const char *fmt, ...)
-{
-    self->over = true;
-    if (cause) {
-        va_list args;
-        va_start (args, fmt);
-        char *text = NULL;
-        if (vasprintf (&text, fmt, args) < 0)
-            text = NULL;
-        va_end (args);
-        free (*cause);
-        *cause = text;
-    }
-    return -1;
-}
-
 //  A reply that is not the one expected: the broker's ERROR in its words.
 static int
-s_refused (mt_transfer_t *self, mt_msg_t *reply, const char *expect, char **cause)
+s_refused (mt_msg_t *reply, const char *expect, char **cause)
 {
     if (!mt_msg_is (reply, "ERROR"))
-        return s_over (self, cause, "the broker answered %s where %s was expected",
-                       mt_msg_command (reply), expect);
+        return mt_fail (cause, "the broker answered %s where %s was expected",
+                        mt_msg_command (reply), expect);
     const char *code = "?", *text = "(no text)";
     mt_msg_get_str (reply, "code", 64, &code, NULL);
     mt_msg_get_str (reply, "text", MT_MAX_STRING, &text, NULL);
-    return s_over (self, cause, "%s (%s)", text, code);
+    return mt_fail (cause, "%s (%s)", text, code);
 }
 
 //  Bytes of the chunk at offset: a whole chunk, or what is left.
@@ -240,16 +219,20 @@ mt_transfer_next (mt_transfer_t *self, mt_msg_t **msg_p, char **cause)
     *msg_p = NULL;
     if (self->finished || self->over)
         return 0;
-    return self->upload ? s_upload_next (self, msg_p, cause) : s_fetch_next (self, msg_p);
+    if (!self->upload)
+        return s_fetch_next (self, msg_p);
+    self->over = s_upload_next (self, msg_p, cause) != 0;
+    return self->over ? -1 : 0;
 }
 
 int
 mt_transfer_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
 {
-    if (self->finished || self->over || self->in_flight == 0)
-        return s_over (self, cause, "the broker sent a %s that was not asked for",
-                       mt_msg_command (reply));
-    return self->upload ? s_upload_take (self, reply, cause) : s_fetch_take (self, reply, cause);
+    int rc = self->finished || self->over || self->in_flight == 0
+           ? mt_fail (cause, "the broker sent a %s that was not asked for", mt_msg_command (reply))
+           : self->upload ? s_upload_take (self, reply, cause) : s_fetch_take (self, reply, cause);
+    self->over = self->over || rc != 0;
+    return rc;
 }
 
 //  --- Upload --------------------------------------------------------------
@@ -283,9 +266,9 @@ s_upload_next (mt_transfer_t *self, mt_msg_t **msg_p, char **cause)
     int64_t length = s_chunk_at (self, self->next);
     errno = 0;
     if (length > 0 && pread (self->fd, self->chunk, (size_t) length, self->next) != length)
-        return s_over (self, cause, "cannot read the file being uploaded at offset %lld"
-                       " (did it change?): %s", (long long) self->next,
-                       errno ? strerror (errno) : "short read");
+        return mt_fail (cause, "cannot read the file being uploaded at offset %lld"
+                        " (did it change?): %s", (long long) self->next,
+                        errno ? strerror (errno) : "short read");
     mt_msg_t *msg = s_upload_msg (self, self->next, self->next + length == self->size);
     mt_msg_set_payload (msg, self->chunk, (size_t) length);
     self->next += length > 0 ? length : 1;
@@ -301,16 +284,16 @@ s_upload_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
     int64_t offset = 0;
     char *why = NULL;
     if (!mt_msg_is (reply, "UPLOADED"))
-        return s_refused (self, reply, "UPLOADED", cause);
+        return s_refused (reply, "UPLOADED", cause);
     if (mt_msg_get_bool (reply, "complete", &complete, &why)
     ||  mt_msg_get_int (reply, "offset", 0, BLOB_MAX_SIZE, &offset, &why)) {
-        s_over (self, cause, "the broker sent a malformed UPLOADED: %s", why);
+        mt_fail (cause, "the broker sent a malformed UPLOADED: %s", why);
         free (why);
         return -1;
     }
     if (!mt_transfer_concerns (self, reply))
-        return s_over (self, cause, "the broker's UPLOADED names another blob than %.12s",
-                       self->hash);
+        return mt_fail (cause, "the broker's UPLOADED names another blob than %.12s",
+                        self->hash);
     self->in_flight--;
     if (complete) {
         self->finished = true;
@@ -320,12 +303,12 @@ s_upload_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
     //  The probe says where to begin; a chunk's reply, where it ended
     int64_t due = self->probing ? offset : self->done + s_chunk_at (self, self->done);
     if (offset != due || offset >= self->size)
-        return s_over (self, cause, offset >= self->size
-                       ? "the broker took every byte of %.12s but did not report the upload"
-                         " complete (offset %lld of %lld)"
-                       : "the broker confirmed blob %.12s up to offset %lld where %lld was due",
-                       self->hash, (long long) offset,
-                       (long long) (offset >= self->size ? self->size : due));
+        return mt_fail (cause, offset >= self->size
+                        ? "the broker took every byte of %.12s but did not report the upload"
+                          " complete (offset %lld of %lld)"
+                        : "the broker confirmed blob %.12s up to offset %lld where %lld was due",
+                        self->hash, (long long) offset,
+                        (long long) (offset >= self->size ? self->size : due));
     if (self->probing)
         self->next = offset;
     self->probing = false;
@@ -371,37 +354,37 @@ s_fetch_check (mt_transfer_t *self, mt_msg_t *reply, char **cause)
     if (mt_msg_get_str (reply, "hash", MT_HASH_HEX, &hash, &why)
     ||  mt_msg_get_int (reply, "size", 0, BLOB_MAX_SIZE, &size, &why)
     ||  mt_msg_get_int (reply, "offset", 0, BLOB_MAX_SIZE, &offset, &why)) {
-        s_over (self, cause, "the broker sent a malformed CHUNK: %s", why);
+        mt_fail (cause, "the broker sent a malformed CHUNK: %s", why);
         free (why);
         return -1;
     }
     if (!blob_hash_valid (hash))
-        return s_over (self, cause, "the broker sent a CHUNK whose hash is not a SHA-256");
+        return mt_fail (cause, "the broker sent a CHUNK whose hash is not a SHA-256");
     bool learning = self->job && !self->hash [0];
     if (learning) {
         memcpy (self->hash, hash, sizeof self->hash);
         self->size = size;
     }
     if (!mt_transfer_concerns (self, reply) || strcmp (hash, self->hash))
-        return s_over (self, cause, self->job
-                       ? "the job's model changed during the download (now %.12s); fetch it again"
-                       : "the broker sent a chunk of blob %.12s where another was asked for",
-                       hash);
+        return mt_fail (cause, self->job
+                        ? "the job's model changed during the download (now %.12s); fetch it again"
+                        : "the broker sent a chunk of blob %.12s where another was asked for",
+                        hash);
     if (self->size < 0)
         self->size = size;
     if (size != self->size)
-        return s_over (self, cause, "the broker says blob %.12s is %lld bytes, not %lld",
-                       hash, (long long) size, (long long) self->size);
+        return mt_fail (cause, "the broker says blob %.12s is %lld bytes, not %lld",
+                        hash, (long long) size, (long long) self->size);
     if (offset != self->done)
-        return s_over (self, cause, "the broker sent the chunk at offset %lld of blob %.12s"
-                       " where offset %lld was due", (long long) offset, hash,
-                       (long long) self->done);
+        return mt_fail (cause, "the broker sent the chunk at offset %lld of blob %.12s"
+                        " where offset %lld was due", (long long) offset, hash,
+                        (long long) self->done);
     size_t len = 0;
     mt_msg_payload (reply, &len);
     int64_t due = s_chunk_at (self, offset);
     if ((int64_t) len != due)
-        return s_over (self, cause, "the broker sent %zu bytes at offset %lld of blob %.12s"
-                       " where %lld were due", len, (long long) offset, hash, (long long) due);
+        return mt_fail (cause, "the broker sent %zu bytes at offset %lld of blob %.12s"
+                        " where %lld were due", len, (long long) offset, hash, (long long) due);
     return 0;
 }
 
@@ -409,13 +392,13 @@ static int
 s_fetch_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
 {
     if (!mt_msg_is (reply, "CHUNK"))
-        return s_refused (self, reply, "CHUNK", cause);
+        return s_refused (reply, "CHUNK", cause);
     if (s_fetch_check (self, reply, cause))
         return -1;
     size_t len = 0;
     const void *data = mt_msg_payload (reply, &len);
     if (len > 0 && mt_write_at (self->fd, data, len, self->done))
-        return s_over (self, cause, "cannot write '%s': %s", self->temp, strerror (errno));
+        return mt_fail (cause, "cannot write '%s': %s", self->temp, strerror (errno));
     crypto_hash_sha256_update (&self->sha, data, len);
     self->in_flight--;
     self->done += (int64_t) len;
@@ -433,13 +416,13 @@ s_fetch_finish (mt_transfer_t *self, char **cause)
     char hex [MT_HASH_HEX + 1];
     sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
     if (strcmp (hex, self->hash))
-        return s_over (self, cause, "the bytes fetched hash to %s, not the %s the broker"
-                       " reports; fetch it again", hex, self->hash);
+        return mt_fail (cause, "the bytes fetched hash to %s, not the %s the broker"
+                        " reports; fetch it again", hex, self->hash);
     if (fsync (self->fd))
-        return s_over (self, cause, "cannot write '%s': %s", self->temp, strerror (errno));
+        return mt_fail (cause, "cannot write '%s': %s", self->temp, strerror (errno));
     if (rename (self->temp, self->path))
-        return s_over (self, cause, "cannot rename the download to '%s': %s", self->path,
-                       strerror (errno));
+        return mt_fail (cause, "cannot rename the download to '%s': %s", self->path,
+                        strerror (errno));
     free (self->temp);
     self->temp = NULL;
     self->finished = true;

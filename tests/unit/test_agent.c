@@ -1,4 +1,4 @@
-/*  test_agent - the worker's agent against a broker played by the test: a job's end sent again after ERROR storage, drains  */
+/*  test_agent - the agent against a broker played by the test: a job's end resent, drains  */
 #include "agent.h"
 #include "testutil.h"
 

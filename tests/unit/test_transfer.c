@@ -1,4 +1,4 @@
-/*  test_transfer - chunked uploads and fetches against a broker played by the test, honest and hostile  */
+/*  test_transfer - chunked uploads and fetches against an honest and a hostile broker  */
 #include "mt/blob.h"
 #include "mt/msg.h"
 #include "mt/transfer.h"
