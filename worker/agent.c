@@ -123,6 +123,7 @@ static void s_fail_because (agent_t *self, const char *what, const char *why);
 static void s_end_job (agent_t *self, mt_msg_t **final_p);
 static void s_final_again (agent_t *self);
 static void s_leave (agent_t *self, bool at_once);
+static void s_bye (agent_t *self, bool barrier);
 
 void
 agent_config_init (agent_config_t *config)
@@ -606,12 +607,8 @@ s_final_again (agent_t *self)
     mt_info ("agent: sending %s of job %lld again", mt_msg_command (self->final),
              (long long) job);
     mt_msg_send (self->final, self->sock, NULL);
-    if (self->leaving) {
-        mt_msg_t *bye = s_job_msg (self, "BYE");
-        s_send (self, &bye);
-        mt_msg_t *beat = s_job_msg (self, "HEARTBEAT");
-        s_send (self, &beat);
-    }
+    if (self->leaving)
+        s_bye (self, true);
 }
 
 //  --- Uploads: checkpoints and the final model --------------------------------
@@ -957,20 +954,31 @@ static void
 s_leave (agent_t *self, bool at_once)
 {
     s_kill_child (self);
-    mt_msg_t *msg = s_job_msg (self, "BYE");
-    s_send (self, &msg);
-    if (at_once || !self->final) {
+    bool wait = !at_once && self->final;
+    s_bye (self, wait);
+    if (!wait) {
         mt_info ("agent: leaving");
         self->quit = true;
         return;
     }
-    msg = s_job_msg (self, "HEARTBEAT");
-    s_send (self, &msg);
     if (!self->leaving) {
         mt_info ("agent: leaving once the broker has recorded the %s",
                  mt_msg_command (self->final));
         self->leaving = true;
         self->leave_by = zclock_mono () + AGENT_LEAVE_WAIT_MS;
+    }
+}
+
+//  BYE; with barrier, a HEARTBEAT after it, which the broker answers
+//  unknown_peer once it has taken the BYE and everything before it.
+static void
+s_bye (agent_t *self, bool barrier)
+{
+    mt_msg_t *msg = s_job_msg (self, "BYE");
+    s_send (self, &msg);
+    if (barrier) {
+        msg = s_job_msg (self, "HEARTBEAT");
+        s_send (self, &msg);
     }
 }
 
