@@ -954,9 +954,9 @@ static void
 s_leave (agent_t *self, bool at_once)
 {
     s_kill_child (self);
-    bool wait = !at_once && self->final;
-    s_bye (self, wait);
-    if (!wait) {
+    bool linger = !at_once && self->final;
+    s_bye (self, linger);
+    if (!linger) {
         mt_info ("agent: leaving");
         self->quit = true;
         return;
