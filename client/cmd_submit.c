@@ -392,13 +392,11 @@ static int
 s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec, const submit_opts_t *opts,
           int64_t *job, char **cause)
 {
-    char *text = mt_spec_to_json (spec);
-    json_t *spec_json = text ? json_loads (text, 0, NULL) : NULL;
-    free (text);
-    if (!spec_json)
+    json_t *value = mt_spec_to_value (spec);
+    if (!value)
         return mt_fail (cause, "out of memory");
     mt_msg_t *request = mt_msg_new ("SUBMIT");
-    json_object_set_new (mt_msg_body (request), "spec", spec_json);
+    json_object_set_new (mt_msg_body (request), "spec", value);
     if (opts->key)
         json_object_set_new (mt_msg_body (request), "key", json_string (opts->key));
     mt_msg_t *reply = NULL;

@@ -2,16 +2,14 @@
 #include "conn.h"
 #include "mt/curve.h"
 #include "mt/log.h"
-#include "mt/blob.h"
+#include "mt/transfer.h"
 #include "mt/util.h"
 
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CONN_MAX_REQ    ((int64_t) 1 << 53)     // largest `req` the protocol allows
 
@@ -34,23 +32,11 @@ struct conn_t {
 #define CONN_HINT_KEYS  "is mtbroker running (--broker, MT_BROKER), and is this client's " \
                         "public key in its clients/ folder (--cert, --broker-key)?"
 
-//  A transfer's window of requests in flight.
-typedef struct {
-    int64_t first_req;          // replies with a smaller req are stale
-    int inflight;
-} s_window_t;
-
 static int s_send (conn_t *self, mt_msg_t **msg_p, int64_t *req, char **cause);
 static int s_recv (conn_t *self, int64_t min_req, mt_msg_t **msg_p, char **cause);
 static int s_check_reply (conn_t *self, mt_msg_t *reply, const char *expect, char **cause);
-static mt_msg_t *s_upload_msg (const char *hash, int64_t size, int64_t offset, bool last);
-static int s_upload_chunks (conn_t *self, int fd, const char *hash, int64_t size,
-                            int64_t offset, char **cause);
-static int s_fetch_chunk (conn_t *self, int64_t job, int64_t offset, char **cause);
-static int s_fetch_store (conn_t *self, mt_msg_t *reply, int fd, char **hash, int64_t *size,
-                          int64_t *wanted, char **cause);
-static int s_fetch_into (conn_t *self, int64_t job, int fd, char **hash, int64_t *size,
-                         char **cause);
+static int s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect,
+                       char **cause);
 
 conn_t *
 conn_new (const char *endpoint, int timeout_ms, char **cause)
@@ -238,231 +224,61 @@ conn_call (conn_t *self, mt_msg_t **request_p, const char *expect, mt_msg_t **re
     return 0;
 }
 
-static mt_msg_t *
-s_upload_msg (const char *hash, int64_t size, int64_t offset, bool last)
+//  Run transfer over this connection until it is done: send what it has to
+//  send, and give it each reply to its requests (replies to older requests
+//  are dropped by their req); an ERROR is turned into a cause here, so its
+//  code is kept for conn_error_code.
+static int
+s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect, char **cause)
 {
-    mt_msg_t *msg = mt_msg_new ("UPLOAD");
-    json_t *body = mt_msg_body (msg);
-    json_object_set_new (body, "hash", json_string (hash));
-    json_object_set_new (body, "size", json_integer (size));
-    json_object_set_new (body, "offset", json_integer (offset));
-    json_object_set_new (body, "last", json_boolean (last));
-    return msg;
+    self->timed_out = false;
+    self->error_code [0] = 0;
+    int64_t first_req = self->next_req;
+    while (!mt_transfer_done (transfer)) {
+        bool sent = true;
+        while (sent) {
+            mt_msg_t *msg = NULL;
+            if (mt_transfer_next (transfer, &msg, cause))
+                return -1;
+            sent = msg != NULL;
+            if (msg && s_send (self, &msg, NULL, cause))
+                return -1;
+        }
+        mt_msg_t *reply = NULL;
+        if (s_recv (self, first_req, &reply, cause))
+            return -1;
+        int rc = s_check_reply (self, reply, expect, cause) ? -1
+               : mt_transfer_take (transfer, reply, cause);
+        mt_msg_destroy (&reply);
+        if (rc)
+            return -1;
+    }
+    return 0;
 }
 
 int
 conn_upload (conn_t *self, const char *path, const char *hash, int64_t size, char **cause)
 {
-    self->timed_out = false;
-    self->error_code [0] = 0;
-    //  The probe: does the broker hold the blob already, or where to go on
-    mt_msg_t *probe = s_upload_msg (hash, size, 0, false);
-    mt_msg_set_payload (probe, "", 0);
-    mt_msg_t *reply = NULL;
-    if (conn_call (self, &probe, "UPLOADED", &reply, cause))
+    mt_transfer_t *transfer = mt_transfer_upload_new (path, hash, size, cause);
+    if (!transfer)
         return -1;
-    bool complete = false;
-    int64_t offset = 0;
-    int rc = mt_msg_get_bool (reply, "complete", &complete, cause);
-    if (rc == 0 && !complete)
-        rc = mt_msg_get_int (reply, "offset", 0, size, &offset, cause);
-    mt_msg_destroy (&reply);
-    if (rc || complete) {
-        if (complete)
-            mt_debug ("conn: the broker holds %s already", hash);
-        return rc;
-    }
-    int fd = open (path, O_RDONLY);
-    if (fd < 0)
-        return mt_fail (cause, "cannot open '%s': %s", path, strerror (errno));
-    rc = s_upload_chunks (self, fd, hash, size, offset, cause);
-    close (fd);
+    int rc = s_transfer (self, transfer, "UPLOADED", cause);
+    mt_transfer_destroy (&transfer);
     return rc;
-}
-
-//  Send chunks from offset with up to CONN_CREDIT unanswered until the
-//  broker says complete.
-static int
-s_upload_chunks (conn_t *self, int fd, const char *hash, int64_t size, int64_t offset,
-                 char **cause)
-{
-    unsigned char *buffer = malloc (CONN_CHUNK);
-    if (!buffer)
-        return mt_fail (cause, "out of memory");
-    s_window_t window = { self->next_req, 0 };
-    int64_t next = offset;
-    int rc = -1;
-    while (true) {
-        while (window.inflight < CONN_CREDIT && (next < size || (size == 0 && next == 0))) {
-            size_t want = (size_t) (size - next < CONN_CHUNK ? size - next : CONN_CHUNK);
-            ssize_t got = pread (fd, buffer, want, next);
-            if (got != (ssize_t) want) {
-                mt_fail (cause, "cannot read the file being uploaded at offset %lld "
-                         "(did it change?): %s", (long long) next,
-                         got < 0 ? strerror (errno) : "short read");
-                goto done;
-            }
-            mt_msg_t *chunk = s_upload_msg (hash, size, next, next + (int64_t) want == size);
-            mt_msg_set_payload (chunk, buffer, want);
-            if (s_send (self, &chunk, NULL, cause))
-                goto done;
-            next += (int64_t) want;
-            window.inflight++;
-            if (size == 0)
-                next = 1;   // the one empty chunk is out
-        }
-        if (window.inflight == 0) {
-            mt_fail (cause, "the broker took every byte but did not report the upload complete");
-            goto done;
-        }
-        mt_msg_t *reply = NULL;
-        if (s_recv (self, window.first_req, &reply, cause))
-            goto done;
-        window.inflight--;
-        bool complete = false;
-        int bad = s_check_reply (self, reply, "UPLOADED", cause)
-               || mt_msg_get_bool (reply, "complete", &complete, cause);
-        mt_msg_destroy (&reply);
-        if (bad)
-            goto done;
-        if (complete)
-            break;
-    }
-    rc = 0;
-done:
-    free (buffer);
-    return rc;
-}
-
-static int
-s_fetch_chunk (conn_t *self, int64_t job, int64_t offset, char **cause)
-{
-    mt_msg_t *msg = mt_msg_new ("FETCH");
-    json_t *body = mt_msg_body (msg);
-    json_object_set_new (body, "job", json_integer (job));
-    json_object_set_new (body, "offset", json_integer (offset));
-    json_object_set_new (body, "length", json_integer (CONN_CHUNK));
-    return s_send (self, &msg, NULL, cause);
-}
-
-//  Check one CHUNK reply against what the first one said and write it.
-//  The first reply sets *hash and *size. *wanted counts bytes still missing.
-static int
-s_fetch_store (conn_t *self, mt_msg_t *reply, int fd, char **hash, int64_t *size,
-               int64_t *wanted, char **cause)
-{
-    const char *chunk_hash;
-    int64_t chunk_size, offset;
-    if (s_check_reply (self, reply, "CHUNK", cause)
-    ||  mt_msg_get_str (reply, "hash", MT_HASH_HEX, &chunk_hash, cause)
-    ||  mt_msg_get_int (reply, "size", 0, (int64_t) 1 << 40, &chunk_size, cause)
-    ||  mt_msg_get_int (reply, "offset", 0, chunk_size, &offset, cause))
-        return -1;
-    if (!*hash) {
-        *hash = strdup (chunk_hash);
-        *size = chunk_size;
-        *wanted = chunk_size;
-    }
-    else
-    if (strcmp (*hash, chunk_hash) || *size != chunk_size)
-        return mt_fail (cause, "the job's model changed during the download; fetch it again");
-    size_t len = 0;
-    const void *data = mt_msg_payload (reply, &len);
-    int64_t expect = chunk_size - offset < CONN_CHUNK ? chunk_size - offset : CONN_CHUNK;
-    if ((int64_t) len != expect)
-        return mt_fail (cause, "the broker sent %zu bytes at offset %lld where %lld were due",
-                        len, (long long) offset, (long long) expect);
-    if (len > 0 && mt_write_at (fd, data, len, offset))
-        return mt_fail (cause, "cannot write the model: %s", strerror (errno));
-    *wanted -= (int64_t) len;
-    return 0;
-}
-
-static int
-s_fetch_into (conn_t *self, int64_t job, int fd, char **hash, int64_t *size, char **cause)
-{
-    s_window_t window = { self->next_req, 0 };
-    int64_t wanted = 0;
-    //  The first chunk tells the size; then up to CONN_CREDIT in flight
-    if (s_fetch_chunk (self, job, 0, cause))
-        return -1;
-    window.inflight = 1;
-    int64_t next = CONN_CHUNK;
-    bool first = true;
-    while (window.inflight > 0) {
-        mt_msg_t *reply = NULL;
-        if (s_recv (self, window.first_req, &reply, cause))
-            return -1;
-        window.inflight--;
-        int rc = s_fetch_store (self, reply, fd, hash, size, &wanted, cause);
-        mt_msg_destroy (&reply);
-        if (rc)
-            return -1;
-        if (first && *size <= 0)
-            break;
-        first = false;
-        while (window.inflight < CONN_CREDIT && next < *size) {
-            if (s_fetch_chunk (self, job, next, cause))
-                return -1;
-            window.inflight++;
-            next += CONN_CHUNK;
-        }
-    }
-    if (wanted != 0)
-        return mt_fail (cause, "the download ended %lld bytes short", (long long) wanted);
-    return 0;
 }
 
 int
 conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
             char **cause)
 {
-    self->timed_out = false;
-    self->error_code [0] = 0;
-    char *tmp = NULL;
-    char *got_hash = NULL;
-    int64_t got_size = 0;
-    int rc = -1;
-    if (asprintf (&tmp, "%s.XXXXXX", path) < 0)
-        return mt_fail (cause, "out of memory");
-    int fd = mkstemp (tmp);
-    if (fd < 0) {
-        mt_fail (cause, "cannot create a file beside '%s': %s", path, strerror (errno));
-        goto done;
-    }
-    fchmod (fd, 0644);
-    if (s_fetch_into (self, job, fd, &got_hash, &got_size, cause))
-        goto done;
-    if (fsync (fd)) {
-        mt_fail (cause, "cannot write '%s': %s", tmp, strerror (errno));
-        goto done;
-    }
-    char check [MT_HASH_HEX + 1];
-    int64_t check_size;
-    if (blob_hash_file (tmp, check, &check_size, cause))
-        goto done;
-    if (strcmp (check, got_hash) || check_size != got_size) {
-        mt_fail (cause, "the downloaded model's SHA-256 is %s, not the %s the broker reports; "
-                 "fetch it again", check, got_hash);
-        goto done;
-    }
-    if (rename (tmp, path)) {
-        mt_fail (cause, "cannot rename the download to '%s': %s", path, strerror (errno));
-        goto done;
-    }
-    rc = 0;
-    if (hash) {
-        *hash = got_hash;
-        got_hash = NULL;
-    }
-    if (size)
-        *size = got_size;
-done:
-    if (fd >= 0)
-        close (fd);
-    if (rc && fd >= 0)
-        unlink (tmp);
-    free (tmp);
-    free (got_hash);
+    mt_transfer_t *transfer = mt_transfer_fetch_job_new (path, job, cause);
+    if (!transfer)
+        return -1;
+    int rc = s_transfer (self, transfer, "CHUNK", cause);
+    if (rc == 0 && hash && !(*hash = strdup (mt_transfer_hash (transfer))))
+        rc = mt_fail (cause, "out of memory");
+    if (rc == 0 && size)
+        *size = mt_transfer_size (transfer);
+    mt_transfer_destroy (&transfer);
     return rc;
 }

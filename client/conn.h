@@ -9,9 +9,6 @@
 #include "mt/msg.h"
 #include "mt/spec.h"
 
-#define CONN_CHUNK      (256 * 1024)    // bytes per upload or fetch chunk
-#define CONN_CREDIT     8               // chunk requests in flight at most
-
 typedef struct conn_t conn_t;
 
 //  A connection to the broker's client socket at endpoint; every wait for a
@@ -40,16 +37,17 @@ const char *conn_error_code (const conn_t *self);
 //  The endpoint (borrowed).
 const char *conn_endpoint (const conn_t *self);
 
-//  Upload the file at path whose SHA-256 is hash (PROTOCOL.md section 5):
-//  probe at offset 0, then CONN_CHUNK chunks with CONN_CREDIT in flight,
-//  from the offset the broker wants. Returns 0 once the broker holds the
+//  Upload the file at path whose SHA-256 is hash (PROTOCOL.md section 5),
+//  through an mt_transfer: a probe, then chunks from the offset the broker
+//  wants, MT_TRANSFER_CREDIT in flight. Returns 0 once the broker holds the
 //  blob, or -1 with *cause.
 int conn_upload (conn_t *self, const char *path, const char *hash, int64_t size, char **cause);
 
-//  Download the model of job into path: chunks with CONN_CREDIT requests in
-//  flight into a temp file beside path, checked against the SHA-256 the
-//  broker reports, then renamed over path. *hash (optional, caller frees)
-//  gets the hash and *size the bytes. Returns 0, or -1 with *cause.
+//  Download the model of job into path through an mt_transfer: chunks with
+//  MT_TRANSFER_CREDIT requests in flight into a temp file beside path,
+//  checked against the SHA-256 the broker reports, then renamed over path.
+//  *hash (optional, caller frees) gets the hash and *size the bytes.
+//  Returns 0, or -1 with *cause (conn_error_code tells an ERROR's code).
 int conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
                 char **cause);
 

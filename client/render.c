@@ -1,5 +1,7 @@
 /*  render - mtclient's human output: job tables, progress bars, loss curves drawn in text  */
 #include "render.h"
+#include "mt/spec.h"
+#include "mt/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,8 +48,9 @@ static void s_table (FILE *out, int cols, int rows, char **cells);
 static char **s_cells_new (const char **header, int cols, int rows);
 static void s_cells_print (FILE *out, char **cells, int cols, int rows);
 static void s_job_attempts (FILE *out, json_t *attempts);
-static void s_job_spec (FILE *out, json_t *spec);
-static const char *s_metric_label (json_t *job);
+static bool s_spec_read (json_t *job, mt_spec_t *spec, char **cause);
+static void s_job_spec (FILE *out, json_t *job);
+static const char *s_metric_label (mt_task_t task);
 static void s_progress_parts (json_t *job, s_progress_t *parts);
 static char *s_progress_line (const s_progress_t *parts, unsigned shown, int bar_width,
                               bool utf8);
@@ -281,12 +284,25 @@ render_curve (json_t *history, int width, int height, bool utf8)
     return text;
 }
 
+//  The spec of a job map, read by the spec module into *spec (the caller
+//  clears it). False, with spec at its defaults, when the map has no spec
+//  or one the spec module refuses (*cause, optional, says why).
+static bool
+s_spec_read (json_t *job, mt_spec_t *spec, char **cause)
+{
+    json_t *value = json_object_get (job, "spec");
+    if (json_is_object (value))
+        return mt_spec_from_value (spec, value, cause) == 0;
+    mt_spec_init (spec);
+    mt_fail (cause, "the job map has no spec");
+    return false;
+}
+
 //  "val_acc" for classification, "val_r2" for regression.
 static const char *
-s_metric_label (json_t *job)
+s_metric_label (mt_task_t task)
 {
-    const char *task = s_str (json_object_get (job, "spec"), "task", "regression");
-    return strcmp (task, "classification") == 0 ? "val_acc" : "val_r2";
+    return task == MT_TASK_CLASSIFICATION ? "val_acc" : "val_r2";
 }
 
 //  The parts of a progress line from a job map; "" for what it lacks.
@@ -295,11 +311,13 @@ s_progress_parts (json_t *job, s_progress_t *parts)
 {
     memset (parts, 0, sizeof *parts);
     json_t *progress = json_object_get (job, "progress");
+    mt_spec_t spec;
+    bool known = s_spec_read (job, &spec, NULL);
     double epoch = 0, epochs = 0, step = 0, steps = 0, value;
     s_num (progress, "epoch", &epoch);
     s_num (progress, "epochs", &epochs);
-    if (epochs <= 0)
-        s_num (json_object_get (job, "spec"), "epochs", &epochs);
+    if (epochs <= 0 && known)
+        epochs = spec.epochs;
     s_num (progress, "step", &step);
     s_num (progress, "steps", &steps);
     double done = steps > 0 ? step / steps : epochs > 0 ? epoch / epochs : 0;
@@ -315,7 +333,8 @@ s_progress_parts (json_t *job, s_progress_t *parts)
     if (s_num (progress, "val_loss", &value))
         snprintf (text [RENDER_PART_VAL_LOSS], RENDER_PART, "val_loss %.4g", value);
     if (s_num (progress, "val_metric", &value))
-        snprintf (text [RENDER_PART_METRIC], RENDER_PART, "%s %.4g", s_metric_label (job), value);
+        snprintf (text [RENDER_PART_METRIC], RENDER_PART, "%s %.4g", s_metric_label (spec.task),
+                  value);
     if (s_num (progress, "samples_per_sec", &value) && value > 0)
         snprintf (text [RENDER_PART_SPEED], RENDER_PART, "%.0f samples/s", value);
     if (s_num (progress, "eta_s", &value) && parts->done < 1
@@ -324,6 +343,7 @@ s_progress_parts (json_t *job, s_progress_t *parts)
         render_duration (value, eta, sizeof eta);
         snprintf (text [RENDER_PART_ETA], RENDER_PART, "ETA %s", eta);
     }
+    mt_spec_clear (&spec);
 }
 
 //  The line of the parts whose bit is set in shown, with a bar of bar_width
@@ -500,8 +520,12 @@ render_jobs (FILE *out, json_t *jobs)
         char **row = cells + r * cols;
         double epoch = 0, epochs = 0, created = 0;
         s_num (progress, "epoch", &epoch);
-        if (!s_num (progress, "epochs", &epochs))
-            s_num (json_object_get (job, "spec"), "epochs", &epochs);
+        if (!s_num (progress, "epochs", &epochs)) {
+            mt_spec_t spec;
+            if (s_spec_read (job, &spec, NULL))
+                epochs = spec.epochs;
+            mt_spec_clear (&spec);
+        }
         char when [32];
         s_num (job, "created_at", &created);
         render_time ((int64_t) created, when, sizeof when);
@@ -548,26 +572,27 @@ render_workers (FILE *out, json_t *workers)
     s_cells_print (out, cells, cols, rows);
 }
 
+//  The spec's line and the data's, as the spec module reads the job's spec.
 static void
-s_job_spec (FILE *out, json_t *spec)
+s_job_spec (FILE *out, json_t *job)
 {
-    if (!json_is_object (spec))
+    if (!json_is_object (json_object_get (job, "spec")))
         return;
-    fprintf (out, "  spec      %s of '%s', hidden [", s_str (spec, "task", "?"),
-             s_str (spec, "target", "?"));
-    size_t i;
-    json_t *width;
-    json_array_foreach (json_object_get (spec, "hidden"), i, width)
-        fprintf (out, "%s%lld", i ? "," : "", (long long) json_integer_value (width));
-    double lr = 0, batch = 0, epochs = 0;
-    s_num (spec, "lr", &lr);
-    s_num (spec, "batch_size", &batch);
-    s_num (spec, "epochs", &epochs);
-    fprintf (out, "] %s, %s lr %g, batch %.0f, %.0f epochs\n", s_str (spec, "activation", "?"),
-             s_str (spec, "optimizer", "?"), lr, batch, epochs);
-    const char *path = s_str (spec, "data_path", NULL);
-    fprintf (out, "  data      %s%s\n", path ? "" : "sha256 ",
-             path ? path : s_str (spec, "data_hash", "-"));
+    mt_spec_t spec;
+    char *cause = NULL;
+    if (!s_spec_read (job, &spec, &cause)) {
+        fprintf (out, "  spec      (unreadable: %s)\n", cause ? cause : "?");
+        free (cause);
+        return;
+    }
+    fprintf (out, "  spec      %s of '%s', hidden [", mt_task_name (spec.task), spec.target);
+    for (int i = 0; i < spec.n_hidden; i++)
+        fprintf (out, "%s%d", i ? "," : "", spec.hidden [i]);
+    fprintf (out, "] %s, %s lr %g, batch %d, %d epochs\n", mt_act_name (spec.activation),
+             mt_opt_name (spec.optimizer), spec.lr, spec.batch_size, spec.epochs);
+    fprintf (out, "  data      %s%s\n", spec.data_path ? "" : "sha256 ",
+             spec.data_path ? spec.data_path : spec.data_hash);
+    mt_spec_clear (&spec);
 }
 
 static void
@@ -610,7 +635,7 @@ render_job (FILE *out, json_t *job, bool utf8)
     if (json_is_string (json_object_get (job, "worker")) && *s_str (job, "worker", ""))
         fprintf (out, ", worker %s", s_str (job, "worker", ""));
     fprintf (out, ")\n");
-    s_job_spec (out, json_object_get (job, "spec"));
+    s_job_spec (out, job);
     char when [32], took [32];
     render_time ((int64_t) created, when, sizeof when);
     fprintf (out, "  created   %s\n", when);

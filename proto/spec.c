@@ -264,56 +264,89 @@ mt_spec_validate (const mt_spec_t *spec, char **cause)
     return 0;
 }
 
-char *
-mt_spec_to_json (const mt_spec_t *spec)
+//  Set key to value (taken) in root; a failure (no value, no memory)
+//  clears *ok, so a spec is written whole or not at all.
+static void
+s_put (json_t *root, const char *key, json_t *value, bool *ok)
+{
+    if (json_object_set_new (root, key, value))
+        *ok = false;
+}
+
+static json_t *
+s_strings (char *const *items, int count)
+{
+    json_t *list = json_array ();
+    for (int i = 0; list && i < count; i++)
+        if (json_array_append_new (list, json_string (items [i]))) {
+            json_decref (list);
+            list = NULL;
+        }
+    return list;
+}
+
+json_t *
+mt_spec_to_value (const mt_spec_t *spec)
 {
     json_t *root = json_object ();
     json_t *hidden = json_array ();
-    for (int i = 0; i < spec->n_hidden; i++)
-        json_array_append_new (hidden, json_integer (spec->hidden [i]));
-    if (spec->name)
-        json_object_set_new (root, "name", json_string (spec->name));
-    if (spec->data_hash [0])
-        json_object_set_new (root, "data_hash", json_string (spec->data_hash));
-    if (spec->data_path)
-        json_object_set_new (root, "data_path", json_string (spec->data_path));
-    if (spec->data_name)
-        json_object_set_new (root, "data_name", json_string (spec->data_name));
-    json_object_set_new (root, "format", json_string (mt_format_name (spec->format)));
-    if (spec->target)
-        json_object_set_new (root, "target", json_string (spec->target));
-    if (spec->features) {
-        json_t *list = json_array ();
-        for (int i = 0; i < spec->n_features; i++)
-            json_array_append_new (list, json_string (spec->features [i]));
-        json_object_set_new (root, "features", list);
+    bool ok = root && hidden;
+    for (int i = 0; ok && i < spec->n_hidden; i++)
+        ok = json_array_append_new (hidden, json_integer (spec->hidden [i])) == 0;
+    if (!ok) {
+        json_decref (root);
+        json_decref (hidden);
+        return NULL;
     }
-    json_object_set_new (root, "task", json_string (mt_task_name (spec->task)));
-    json_object_set_new (root, "hidden", hidden);
-    json_object_set_new (root, "activation", json_string (mt_act_name (spec->activation)));
-    json_object_set_new (root, "optimizer", json_string (mt_opt_name (spec->optimizer)));
-    json_object_set_new (root, "lr", json_real (spec->lr));
-    json_object_set_new (root, "momentum", json_real (spec->momentum));
-    json_object_set_new (root, "nesterov", json_boolean (spec->nesterov));
-    json_object_set_new (root, "weight_decay", json_real (spec->weight_decay));
-    json_object_set_new (root, "beta1", json_real (spec->beta1));
-    json_object_set_new (root, "beta2", json_real (spec->beta2));
-    json_object_set_new (root, "eps", json_real (spec->eps));
-    json_object_set_new (root, "schedule", json_string (mt_schedule_name (spec->schedule)));
-    json_object_set_new (root, "warmup_steps", json_integer (spec->warmup_steps));
-    json_object_set_new (root, "batch_size", json_integer (spec->batch_size));
-    json_object_set_new (root, "epochs", json_integer (spec->epochs));
-    json_object_set_new (root, "seed", json_integer ((json_int_t) spec->seed));
-    json_object_set_new (root, "val_split", json_real (spec->val_split));
-    json_object_set_new (root, "shuffle", json_boolean (spec->shuffle));
-    json_object_set_new (root, "patience", json_integer (spec->patience));
+    if (spec->name)
+        s_put (root, "name", json_string (spec->name), &ok);
+    if (spec->data_hash [0])
+        s_put (root, "data_hash", json_string (spec->data_hash), &ok);
+    if (spec->data_path)
+        s_put (root, "data_path", json_string (spec->data_path), &ok);
+    if (spec->data_name)
+        s_put (root, "data_name", json_string (spec->data_name), &ok);
+    s_put (root, "format", json_string (mt_format_name (spec->format)), &ok);
+    if (spec->target)
+        s_put (root, "target", json_string (spec->target), &ok);
+    if (spec->features)
+        s_put (root, "features", s_strings (spec->features, spec->n_features), &ok);
+    s_put (root, "task", json_string (mt_task_name (spec->task)), &ok);
+    s_put (root, "hidden", hidden, &ok);
+    s_put (root, "activation", json_string (mt_act_name (spec->activation)), &ok);
+    s_put (root, "optimizer", json_string (mt_opt_name (spec->optimizer)), &ok);
+    s_put (root, "lr", json_real (spec->lr), &ok);
+    s_put (root, "momentum", json_real (spec->momentum), &ok);
+    s_put (root, "nesterov", json_boolean (spec->nesterov), &ok);
+    s_put (root, "weight_decay", json_real (spec->weight_decay), &ok);
+    s_put (root, "beta1", json_real (spec->beta1), &ok);
+    s_put (root, "beta2", json_real (spec->beta2), &ok);
+    s_put (root, "eps", json_real (spec->eps), &ok);
+    s_put (root, "schedule", json_string (mt_schedule_name (spec->schedule)), &ok);
+    s_put (root, "warmup_steps", json_integer (spec->warmup_steps), &ok);
+    s_put (root, "batch_size", json_integer (spec->batch_size), &ok);
+    s_put (root, "epochs", json_integer (spec->epochs), &ok);
+    s_put (root, "seed", json_integer ((json_int_t) spec->seed), &ok);
+    s_put (root, "val_split", json_real (spec->val_split), &ok);
+    s_put (root, "shuffle", json_boolean (spec->shuffle), &ok);
+    s_put (root, "patience", json_integer (spec->patience), &ok);
     if (spec->init_hash [0])
-        json_object_set_new (root, "init_hash", json_string (spec->init_hash));
-    json_object_set_new (root, "checkpoint_every", json_integer (spec->checkpoint_every));
-    json_object_set_new (root, "priority", json_integer (spec->priority));
-    json_object_set_new (root, "max_retries", json_integer (spec->max_retries));
-    json_object_set_new (root, "time_limit_s", json_integer (spec->time_limit_s));
-    char *text = json_dumps (root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (17));
+        s_put (root, "init_hash", json_string (spec->init_hash), &ok);
+    s_put (root, "checkpoint_every", json_integer (spec->checkpoint_every), &ok);
+    s_put (root, "priority", json_integer (spec->priority), &ok);
+    s_put (root, "max_retries", json_integer (spec->max_retries), &ok);
+    s_put (root, "time_limit_s", json_integer (spec->time_limit_s), &ok);
+    if (!ok)
+        json_decref (root);
+    return ok ? root : NULL;
+}
+
+char *
+mt_spec_to_json (const mt_spec_t *spec)
+{
+    json_t *root = mt_spec_to_value (spec);
+    char *text = root ? json_dumps (root, JSON_COMPACT | JSON_PRESERVE_ORDER
+                                          | JSON_REAL_PRECISION (17)) : NULL;
     json_decref (root);
     return text;
 }

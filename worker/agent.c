@@ -4,6 +4,8 @@
 #include "mt/curve.h"
 #include "mt/log.h"
 #include "mt/msg.h"
+#include "mt/spec.h"
+#include "mt/transfer.h"
 #include "mt/util.h"
 #include "mt/version.h"
 
@@ -17,23 +19,15 @@
 #include <unistd.h>
 
 typedef enum { PHASE_IDLE, PHASE_FETCHING, PHASE_TRAINING, PHASE_FINISHING } phase_t;
-typedef enum { FOR_DATA, FOR_RESUME, FOR_INIT, FOR_MODEL, FOR_CHECKPOINT } purpose_t;
 typedef enum { END_NONE, END_DONE, END_STOPPED, END_FAILED } ending_t;
 
-//  One file moving between the broker and us, in chunks with a credit window.
+//  The blobs a job may need from the broker, fetched in this order.
+enum { NEED_DATA, NEED_RESUME, NEED_INIT, NEEDS };
+
 typedef struct {
-    bool active;
-    bool upload;                // else a fetch
-    purpose_t purpose;
-    char hash [65];
-    int64_t size;
-    int64_t next;               // next offset to ask for or send
-    int64_t done;               // bytes confirmed
-    int in_flight;
-    bool probing;               // upload: waiting to hear where to start
-    int fd;                     // upload: the file being sent
-    int epoch;                  // checkpoint: its epoch
-} transfer_t;
+    char hash [MT_HASH_HEX + 1];    // "" = not needed
+    int64_t size;               // bytes, -1 when the ASSIGN did not say
+} need_t;
 
 struct agent_t {
     agent_config_t config;
@@ -51,10 +45,14 @@ struct agent_t {
     phase_t phase;
     int64_t job;
     int attempt;
-    json_t *assign;             // the ASSIGN body
+    mt_spec_t spec;             // the ASSIGN's spec, parsed once
     char *dir;                  // the job's folder
-    transfer_t fetches [3];     // data, resume, init
-    transfer_t xfer;            // the upload in progress
+    need_t needs [NEEDS];       // data, resume, init
+    int next_need;              // the next of needs to look at
+    mt_transfer_t *fetch;       // the fetch in progress, NULL when none
+    mt_transfer_t *upload;      // the upload in progress, NULL when none
+    bool upload_model;          // the upload is the model (else a checkpoint)
+    int upload_epoch;           // checkpoint: its epoch
     int pending_checkpoint;     // epoch of a checkpoint waiting to upload, 0 = none
     char checkpoint_hash [65];  // last checkpoint uploaded
     pid_t child;
@@ -68,10 +66,43 @@ struct agent_t {
     bool retryable;
     json_t *metrics;
     char *self_exe;
-    char *chunk;                // AGENT_CHUNK bytes: the upload chunk being sent
+    //  The last job's end, kept until the next ASSIGN (which the broker sends
+    //  only once it took it) and sent again after an ERROR storage
+    mt_msg_t *final;            // DONE, FAILED, STOPPED or RELEASE; NULL = none
+    int64_t retry_at;           // monotonic ms to send final again, 0 = not due
     int signals_seen;           // how many of config.signals we acted on
     bool draining;              // hand the job back and leave
+    bool leaving;               // BYE sent: waiting to hear the final was recorded
+    int64_t leave_by;           // monotonic ms: leave then in any case
     bool quit;                  // end the reactor
+};
+
+//  A message from the broker, by command (as the broker's own tables).
+typedef void (handler_fn) (agent_t *self, mt_msg_t *msg);
+typedef struct {
+    const char *command;
+    handler_fn *handler;
+} handler_t;
+
+static void s_on_welcome (agent_t *self, mt_msg_t *msg);
+static void s_on_heartbeat (agent_t *self, mt_msg_t *msg);
+static void s_on_assign (agent_t *self, mt_msg_t *msg);
+static void s_on_chunk (agent_t *self, mt_msg_t *msg);
+static void s_on_uploaded (agent_t *self, mt_msg_t *msg);
+static void s_on_stop (agent_t *self, mt_msg_t *msg);
+static void s_on_abandon (agent_t *self, mt_msg_t *msg);
+static void s_on_error (agent_t *self, mt_msg_t *msg);
+
+static const handler_t s_handlers [] = {
+    { "WELCOME", s_on_welcome },
+    { "HEARTBEAT", s_on_heartbeat },
+    { "ASSIGN", s_on_assign },
+    { "CHUNK", s_on_chunk },
+    { "UPLOADED", s_on_uploaded },
+    { "STOP", s_on_stop },
+    { "ABANDON", s_on_abandon },
+    { "ERROR", s_on_error },
+    { NULL, NULL }
 };
 
 static int s_on_socket (zloop_t *loop, zsock_t *sock, void *arg);
@@ -80,13 +111,19 @@ static int s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_connect (agent_t *self);
 static void s_send (agent_t *self, mt_msg_t **msg_p);
 static mt_msg_t *s_job_msg (agent_t *self, const char *command);
+static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
 static void s_finish (agent_t *self);
-static void s_upload_next (agent_t *self);
+static void s_checkpoint_upload (agent_t *self);
+static void s_upload_complete (agent_t *self);
 static void s_reset (agent_t *self);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
-static void s_leave (agent_t *self);
+static void s_fail_because (agent_t *self, const char *what, const char *why);
+static void s_end_job (agent_t *self, mt_msg_t **final_p);
+static void s_final_again (agent_t *self);
+static void s_leave (agent_t *self, bool at_once);
+static void s_bye (agent_t *self, bool barrier);
 
 void
 agent_config_init (agent_config_t *config)
@@ -111,7 +148,7 @@ agent_new (const agent_config_t *config, char **cause)
     self->child_fd = -1;
     self->heartbeat_ms = AGENT_HEARTBEAT_MS;
     self->liveness = AGENT_LIVENESS;
-    self->chunk = malloc (AGENT_CHUNK);
+    mt_spec_init (&self->spec);
     self->self_exe = realpath (config->self_exe ? config->self_exe : "/proc/self/exe", NULL);
     if (!self->self_exe)
         self->self_exe = strdup ("/proc/self/exe");
@@ -119,8 +156,7 @@ agent_new (const agent_config_t *config, char **cause)
     snprintf (self->name, sizeof self->name, "%s:%ld", self->host, (long) getpid ());
     char jobs [4200];
     snprintf (jobs, sizeof jobs, "%s/jobs", config->cache_dir);
-    if ((!self->chunk && mt_fail (cause, "out of memory"))
-    ||  (config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
+    if ((config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
     ||  !(self->cache = blob_store_new (config->cache_dir, cause))
     ||  (mkdir (jobs, 0700) && errno != EEXIST && mt_fail (cause, "%s: %s", jobs, strerror (errno)))) {
         agent_destroy (&self);
@@ -148,12 +184,12 @@ agent_destroy (agent_t **self_p)
         self->child = 0;
     }
     s_reset (self);
+    mt_msg_destroy (&self->final);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->sock);
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
     free (self->self_exe);
-    free (self->chunk);
     free (self);
     *self_p = NULL;
 }
@@ -202,22 +238,15 @@ s_connect (agent_t *self)
     }
     s_send (self, &hello);
     //  Chunks in flight on the old socket are lost: ask again from what we have
-    for (int i = 0; i < 3; i++) {
-        transfer_t *t = &self->fetches [i];
-        if (t->active && t->in_flight) {
-            t->next = t->done;
-            t->in_flight = 0;
-        }
+    if (self->fetch) {
+        mt_transfer_resend (self->fetch);
+        if (s_pump (self, self->fetch))
+            return;
     }
-    if (self->xfer.active) {
-        self->xfer.next = self->xfer.done;
-        self->xfer.in_flight = 0;
-        self->xfer.probing = false;
+    if (self->upload) {
+        mt_transfer_resend (self->upload);
+        s_pump (self, self->upload);
     }
-    if (self->phase == PHASE_FETCHING)
-        s_fetch_next (self);
-    if (self->xfer.active)
-        s_upload_next (self);
 }
 
 static void
@@ -236,26 +265,24 @@ s_job_msg (agent_t *self, const char *command)
     return msg;
 }
 
-//  Forget the job in hand (the child, if any, is gone already).
+//  Forget the job in hand (the child, if any, is gone already). The final
+//  message stays: it outlives its job.
 static void
 s_reset (agent_t *self)
 {
-    for (int i = 0; i < 3; i++)
-        if (self->fetches [i].active)
-            blob_store_abort (self->cache, self->fetches [i].hash);
-    memset (self->fetches, 0, sizeof self->fetches);
-    if (self->xfer.active && self->xfer.fd >= 0)
-        close (self->xfer.fd);
-    memset (&self->xfer, 0, sizeof self->xfer);
+    mt_transfer_destroy (&self->fetch);
+    mt_transfer_destroy (&self->upload);
+    memset (self->needs, 0, sizeof self->needs);
+    self->next_need = 0;
     if (self->child_fd >= 0) {
         zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
         zloop_poller_end (self->loop, &item);
         close (self->child_fd);
         self->child_fd = -1;
     }
-    json_decref (self->assign);
+    mt_spec_clear (&self->spec);
     json_decref (self->metrics);
-    self->assign = self->metrics = NULL;
+    self->metrics = NULL;
     free (self->dir);
     free (self->reason);
     self->dir = self->reason = NULL;
@@ -280,183 +307,23 @@ s_kill_child (agent_t *self)
     }
 }
 
-//  --- Messages from the broker ----------------------------------------------
-
-static bool
-s_about_our_job (agent_t *self, mt_msg_t *msg)
+//  Send what transfer has to send now. Returns 0, or -1 when the file being
+//  uploaded could not be read: the job has then failed.
+static int
+s_pump (agent_t *self, mt_transfer_t *transfer)
 {
-    int64_t job = 0, attempt = 0;
-    mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL);
-    mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL);
-    return self->phase != PHASE_IDLE && job == self->job && attempt == self->attempt;
-}
-
-static void
-s_add_fetch (agent_t *self, int slot, purpose_t purpose, const char *hash_key, const char *size_key)
-{
-    json_t *body = self->assign;
-    const char *hash = json_string_value (json_object_get (body, hash_key));
-    if (!hash && purpose == FOR_INIT)
-        hash = json_string_value (json_object_get (json_object_get (body, "spec"), hash_key));
-    json_t *size = json_object_get (body, size_key);
-    if (!hash || !blob_hash_valid (hash) || !json_is_integer (size))
-        return;
-    transfer_t *t = &self->fetches [slot];
-    memset (t, 0, sizeof *t);
-    memcpy (t->hash, hash, 65);
-    t->size = json_integer_value (size);
-    t->purpose = purpose;
-    t->active = !blob_store_has (self->cache, hash, NULL);
-}
-
-static void
-s_on_assign (agent_t *self, mt_msg_t *msg)
-{
-    int64_t job, attempt;
-    const char *text = NULL;
-    json_t *spec = NULL;
-    if (self->phase == PHASE_IDLE
-    &&  mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL) == 0
-    &&  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL) == 0
-    &&  mt_msg_get_str (msg, "spec", MT_MAX_STRING, &text, NULL) == 0)
-        spec = json_loads (text, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object (spec)) {
-        mt_warn ("agent: ignoring an ASSIGN while busy or malformed");
-        json_decref (spec);
-        return;
-    }
-    //  From here on the body holds the spec as a map
-    json_object_set_new (mt_msg_body (msg), "spec", spec);
-    self->job = job;
-    self->attempt = (int) attempt;
-    self->assign = json_incref (mt_msg_body (msg));
-    self->phase = PHASE_FETCHING;
-    if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
-                  self->attempt) < 0 || (mkdir (self->dir, 0700) && errno != EEXIST)) {
-        s_fail (self, "cannot create the job's folder in the cache", true);
-        return;
-    }
-    mt_info ("agent: job %lld attempt %d assigned", (long long) job, self->attempt);
-    s_add_fetch (self, FOR_DATA, FOR_DATA, "data_hash", "data_size");
-    s_add_fetch (self, FOR_RESUME, FOR_RESUME, "resume_hash", "resume_size");
-    s_add_fetch (self, FOR_INIT, FOR_INIT, "init_hash", "init_size");
-    s_fetch_next (self);
-}
-
-//  Keep AGENT_CREDIT chunk requests in flight for the first unfinished
-//  fetch; when all are in, start training.
-static void
-s_fetch_next (agent_t *self)
-{
-    transfer_t *t = NULL;
-    for (int i = 0; i < 3 && !t; i++)
-        if (self->fetches [i].active)
-            t = &self->fetches [i];
-    if (!t) {
-        s_spawn (self);
-        return;
-    }
-    while (t->in_flight < AGENT_CREDIT && t->next < t->size) {
-        int64_t length = t->size - t->next < AGENT_CHUNK ? t->size - t->next : AGENT_CHUNK;
-        mt_msg_t *msg = mt_msg_new ("FETCH");
-        json_object_set_new (mt_msg_body (msg), "hash", json_string (t->hash));
-        json_object_set_new (mt_msg_body (msg), "offset", json_integer (t->next));
-        json_object_set_new (mt_msg_body (msg), "length", json_integer (length));
-        s_send (self, &msg);
-        t->next += length;
-        t->in_flight++;
-    }
-}
-
-static void
-s_on_chunk (agent_t *self, mt_msg_t *msg)
-{
-    const char *hash;
-    int64_t offset;
-    transfer_t *t = NULL;
-    if (self->phase != PHASE_FETCHING || mt_msg_get_str (msg, "hash", 64, &hash, NULL)
-    ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, NULL))
-        return;
-    for (int i = 0; i < 3 && !t; i++)
-        if (self->fetches [i].active && strcmp (self->fetches [i].hash, hash) == 0)
-            t = &self->fetches [i];
-    if (!t || offset != t->done)
-        return;     // a stale chunk from before a reconnect
-    size_t len;
-    const void *data = mt_msg_payload (msg, &len);
-    bool complete;
-    int64_t next;
     char *cause = NULL;
-    t->in_flight--;
-    if (len == 0 && t->size > 0)
-        mt_fail (&cause, "the broker sent an empty chunk of %.12s", hash);
-    else
-        blob_store_write (self->cache, hash, t->size, offset, data, len, &complete, &next, &cause);
-    if (cause) {
-        s_fail (self, cause, true);
-        free (cause);
-        return;
-    }
-    t->done = next;
-    if (complete) {
-        t->active = false;
-        mt_info ("agent: fetched %.12s (%lld bytes)", hash, (long long) t->size);
-    }
-    s_fetch_next (self);
-}
-
-static void
-s_on_stop (agent_t *self)
-{
-    self->stop_requested = true;
-    if (self->phase == PHASE_FETCHING) {
-        mt_msg_t *msg = s_job_msg (self, "STOPPED");
+    mt_msg_t *msg = NULL;
+    while (mt_transfer_next (transfer, &msg, &cause) == 0 && msg)
         s_send (self, &msg);
-        s_reset (self);
-    }
-    else
-    if (self->phase == PHASE_TRAINING && self->child > 0 && !self->stop_sent) {
-        mt_info ("agent: stopping job %lld", (long long) self->job);
-        kill (self->child, SIGTERM);
-        self->stop_sent = zclock_mono ();
-    }
+    if (!cause)
+        return 0;
+    s_fail_because (self, "cannot send a file of the job", cause);
+    free (cause);
+    return -1;
 }
 
-static void
-s_on_abandon (agent_t *self)
-{
-    mt_info ("agent: job %lld attempt %d is superseded: abandoning it", (long long) self->job,
-             self->attempt);
-    s_kill_child (self);
-    s_reset (self);
-}
-
-static void
-s_on_error (agent_t *self, mt_msg_t *msg)
-{
-    const char *code = "?", *text = "?";
-    mt_msg_get_str (msg, "code", 64, &code, NULL);
-    mt_msg_get_str (msg, "text", 4096, &text, NULL);
-    if (strcmp (code, "unknown_peer") == 0) {
-        s_connect (self);
-        return;
-    }
-    mt_warn ("agent: broker says %s: %s", code, text);
-    if (self->phase == PHASE_FETCHING) {
-        //  A file of the job cannot be fetched: fail the attempt rather than wait
-        char reason [4200];
-        snprintf (reason, sizeof reason, "cannot fetch the job's files from the broker: %s", text);
-        s_fail (self, reason, true);
-    }
-    else
-    if (self->xfer.active) {
-        //  An upload was refused: report the job failed rather than hang
-        s_kill_child (self);
-        char reason [4200];
-        snprintf (reason, sizeof reason, "the broker refused an upload: %s", text);
-        s_fail (self, reason, true);
-    }
-}
+//  --- Messages from the broker ----------------------------------------------
 
 static int
 s_on_socket (zloop_t *loop, zsock_t *sock, void *arg)
@@ -475,39 +342,273 @@ s_on_socket (zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
     }
     self->last_heard = zclock_mono ();
-    if (mt_msg_is (msg, "WELCOME")) {
-        int64_t hb = self->heartbeat_ms, liveness = self->liveness;
-        mt_msg_get_int (msg, "heartbeat_ms", 10, 600000, &hb, NULL);
-        mt_msg_get_int (msg, "liveness", 1, 1000, &liveness, NULL);
-        self->heartbeat_ms = (int) hb;
-        self->liveness = (int) liveness;
-    }
-    else if (mt_msg_is (msg, "ASSIGN"))
-        s_on_assign (self, msg);
-    else if (mt_msg_is (msg, "CHUNK"))
-        s_on_chunk (self, msg);
-    else if (mt_msg_is (msg, "UPLOADED")) {
-        int64_t offset = 0;
-        bool complete = false;
-        mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, NULL);
-        mt_msg_get_bool (msg, "complete", &complete, NULL);
-        if (self->xfer.active) {
-            self->xfer.in_flight = self->xfer.in_flight > 0 ? self->xfer.in_flight - 1 : 0;
-            self->xfer.probing = false;
-            self->xfer.done = complete ? self->xfer.size : offset;
-            if (self->xfer.done > self->xfer.next || complete)
-                self->xfer.next = self->xfer.done;
-            s_upload_next (self);
-        }
-    }
-    else if (mt_msg_is (msg, "STOP") && s_about_our_job (self, msg))
-        s_on_stop (self);
-    else if (mt_msg_is (msg, "ABANDON") && s_about_our_job (self, msg))
-        s_on_abandon (self);
-    else if (mt_msg_is (msg, "ERROR"))
-        s_on_error (self, msg);
+    const handler_t *h = s_handlers;
+    while (h->command && !mt_msg_is (msg, h->command))
+        h++;
+    if (h->handler)
+        h->handler (self, msg);
+    else
+        mt_debug ("agent: ignoring %s from the broker", mt_msg_command (msg));
     mt_msg_destroy (&msg);
     return self->quit ? -1 : 0;
+}
+
+static void
+s_on_welcome (agent_t *self, mt_msg_t *msg)
+{
+    int64_t hb = self->heartbeat_ms, liveness = self->liveness;
+    mt_msg_get_int (msg, "heartbeat_ms", 10, 600000, &hb, NULL);
+    mt_msg_get_int (msg, "liveness", 1, 1000, &liveness, NULL);
+    self->heartbeat_ms = (int) hb;
+    self->liveness = (int) liveness;
+}
+
+//  A sign of life, which s_on_socket has noted already.
+static void
+s_on_heartbeat (agent_t *self, mt_msg_t *msg)
+{
+}
+
+//  True when msg names the (job, attempt) we run.
+static bool
+s_about_our_job (agent_t *self, mt_msg_t *msg)
+{
+    int64_t job = 0, attempt = 0;
+    mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL);
+    mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL);
+    return self->phase != PHASE_IDLE && job == self->job && attempt == self->attempt;
+}
+
+//  Note blob hash (none when NULL or "") as needed by the job, with its size
+//  from the ASSIGN's size_key.
+static void
+s_need (agent_t *self, int which, const char *hash, mt_msg_t *assign, const char *size_key)
+{
+    need_t *need = &self->needs [which];
+    need->hash [0] = 0;
+    need->size = -1;
+    if (!hash || !blob_hash_valid (hash))
+        return;
+    mt_strlcpy (need->hash, hash, sizeof need->hash);
+    mt_msg_opt_int (assign, size_key, 0, BLOB_MAX_SIZE, &need->size, NULL);
+}
+
+static void
+s_on_assign (agent_t *self, mt_msg_t *msg)
+{
+    int64_t job, attempt;
+    const char *text = NULL, *resume = NULL;
+    if (self->phase != PHASE_IDLE || self->leaving
+    ||  mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL)
+    ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL)
+    ||  mt_msg_get_str (msg, "spec", MT_MAX_STRING, &text, NULL)) {
+        mt_warn ("agent: ignoring an ASSIGN while busy, leaving or malformed");
+        return;
+    }
+    //  The broker assigns only to a worker whose last job's end it recorded
+    mt_msg_destroy (&self->final);
+    self->retry_at = 0;
+    self->job = job;
+    self->attempt = (int) attempt;
+    self->phase = PHASE_FETCHING;
+    mt_info ("agent: job %lld attempt %d assigned", (long long) job, self->attempt);
+    char *cause = NULL;
+    if (mt_spec_from_json (&self->spec, text, &cause)) {
+        char reason [4200];
+        snprintf (reason, sizeof reason, "bad spec: %s", cause ? cause : "?");
+        free (cause);
+        s_fail (self, reason, false);   // the same spec fails the same way anywhere
+        return;
+    }
+    if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
+                  self->attempt) < 0)
+        self->dir = NULL;
+    if (!self->dir || (mkdir (self->dir, 0700) && errno != EEXIST)) {
+        s_fail (self, "cannot create the job's folder in the cache", true);
+        return;
+    }
+    mt_msg_opt_str (msg, "resume_hash", MT_HASH_HEX, &resume, NULL);
+    s_need (self, NEED_DATA, self->spec.data_hash, msg, "data_size");
+    s_need (self, NEED_RESUME, resume, msg, "resume_size");
+    s_need (self, NEED_INIT, self->spec.init_hash, msg, "init_size");
+    s_fetch_next (self);
+}
+
+//  Fetch the job's blobs that are not in the cache, one after another, up
+//  to MT_TRANSFER_CREDIT requests in flight; when all are in, start training.
+static void
+s_fetch_next (agent_t *self)
+{
+    while (!self->fetch && self->next_need < NEEDS) {
+        need_t *need = &self->needs [self->next_need++];
+        if (!need->hash [0] || blob_store_has (self->cache, need->hash, NULL))
+            continue;
+        char *path = blob_store_path (self->cache, need->hash);
+        char *cause = NULL;
+        self->fetch = path ? mt_transfer_fetch_new (path, need->hash, need->size, &cause) : NULL;
+        free (path);
+        if (!self->fetch) {
+            s_fail_because (self, "cannot fetch a file of the job into the cache", cause);
+            free (cause);
+            return;
+        }
+    }
+    if (self->fetch)
+        s_pump (self, self->fetch);
+    else
+        s_spawn (self);
+}
+
+//  Fail the job in hand, retryable, because of what and why; its child, if
+//  any, is killed first.
+static void
+s_fail_because (agent_t *self, const char *what, const char *why)
+{
+    char reason [4200];
+    snprintf (reason, sizeof reason, "%s: %s", what, why ? why : "out of memory");
+    s_kill_child (self);
+    s_fail (self, reason, true);
+}
+
+//  Give transfer its reply. True when taken; else the job has failed, with
+//  what as the reason's start.
+static bool
+s_take (agent_t *self, mt_transfer_t *transfer, mt_msg_t *msg, const char *what)
+{
+    char *cause = NULL;
+    if (mt_transfer_take (transfer, msg, &cause) == 0)
+        return true;
+    s_fail_because (self, what, cause);
+    free (cause);
+    return false;
+}
+
+static void
+s_on_chunk (agent_t *self, mt_msg_t *msg)
+{
+    if (!self->fetch || !mt_transfer_concerns (self->fetch, msg))
+        return;     // left over from a fetch that ended
+    if (!s_take (self, self->fetch, msg, "cannot fetch the job's files from the broker"))
+        return;
+    if (mt_transfer_done (self->fetch)) {
+        mt_info ("agent: fetched %.12s (%lld bytes)", mt_transfer_hash (self->fetch),
+                 (long long) mt_transfer_size (self->fetch));
+        mt_transfer_destroy (&self->fetch);
+    }
+    s_fetch_next (self);
+}
+
+static void
+s_on_uploaded (agent_t *self, mt_msg_t *msg)
+{
+    if (!self->upload || !mt_transfer_concerns (self->upload, msg))
+        return;     // left over from an upload that ended
+    if (!s_take (self, self->upload, msg, "the broker refused an upload"))
+        return;
+    if (mt_transfer_done (self->upload))
+        s_upload_complete (self);
+    else
+        s_pump (self, self->upload);
+}
+
+static void
+s_on_stop (agent_t *self, mt_msg_t *msg)
+{
+    if (!s_about_our_job (self, msg))
+        return;
+    self->stop_requested = true;
+    if (self->phase == PHASE_FETCHING) {
+        mt_msg_t *stopped = s_job_msg (self, "STOPPED");
+        s_end_job (self, &stopped);
+    }
+    else
+    if (self->phase == PHASE_TRAINING && self->child > 0 && !self->stop_sent) {
+        mt_info ("agent: stopping job %lld", (long long) self->job);
+        kill (self->child, SIGTERM);
+        self->stop_sent = zclock_mono ();
+    }
+}
+
+//  The attempt is not ours any more. An ABANDON of one we do not run (a
+//  final message sent again after the broker took it) changes nothing.
+static void
+s_on_abandon (agent_t *self, mt_msg_t *msg)
+{
+    if (!s_about_our_job (self, msg))
+        return;
+    mt_info ("agent: job %lld attempt %d is superseded: abandoning it", (long long) self->job,
+             self->attempt);
+    s_kill_child (self);
+    s_reset (self);
+    if (self->draining)
+        s_leave (self, false);
+}
+
+static void
+s_on_error (agent_t *self, mt_msg_t *msg)
+{
+    const char *code = "?", *text = "?";
+    mt_msg_get_str (msg, "code", 64, &code, NULL);
+    mt_msg_get_str (msg, "text", 4096, &text, NULL);
+    if (strcmp (code, "unknown_peer") == 0) {
+        //  Leaving, it answers the HEARTBEAT after our BYE: all before it is recorded
+        if (self->leaving && !self->retry_at) {
+            mt_info ("agent: the broker has taken our goodbye; leaving");
+            self->quit = true;
+        }
+        else
+        if (!self->leaving)
+            s_connect (self);
+        return;
+    }
+    mt_warn ("agent: broker says %s: %s", code, text);
+    if (strcmp (code, MT_ERR_STORAGE) == 0 && self->final) {
+        //  The broker could not record the job's end: once the delay is over
+        //  (however many errors come meanwhile), say it again
+        if (!self->retry_at)
+            self->retry_at = zclock_mono () + AGENT_RETRY_MS;
+        return;
+    }
+    //  A file of the job cannot be fetched, or an upload was refused: fail
+    //  the attempt rather than wait
+    if (self->phase == PHASE_FETCHING)
+        s_fail_because (self, "cannot fetch the job's files from the broker", text);
+    else
+    if (self->upload)
+        s_fail_because (self, "the broker refused an upload", text);
+}
+
+//  --- The job's end ----------------------------------------------------------
+
+//  Send the job's final message (DONE, FAILED, STOPPED or RELEASE, taken)
+//  and keep it until the next ASSIGN, to send again should the broker
+//  answer ERROR storage; then forget the job. A draining worker then leaves.
+static void
+s_end_job (agent_t *self, mt_msg_t **final_p)
+{
+    mt_msg_destroy (&self->final);
+    self->final = *final_p;
+    *final_p = NULL;
+    self->retry_at = 0;
+    mt_msg_send (self->final, self->sock, NULL);
+    s_reset (self);
+    if (self->draining)
+        s_leave (self, false);
+}
+
+//  The delay after an ERROR storage is over: the kept final message again,
+//  and a leaving worker's goodbye after it.
+static void
+s_final_again (agent_t *self)
+{
+    self->retry_at = 0;
+    int64_t job = 0;
+    mt_msg_get_int (self->final, "job", 1, INT64_MAX, &job, NULL);
+    mt_info ("agent: sending %s of job %lld again", mt_msg_command (self->final),
+             (long long) job);
+    mt_msg_send (self->final, self->sock, NULL);
+    if (self->leaving)
+        s_bye (self, true);
 }
 
 //  --- Uploads: checkpoints and the final model --------------------------------
@@ -516,29 +617,18 @@ s_on_socket (zloop_t *loop, zsock_t *sock, void *arg)
 //  The file is hashed through the descriptor it is sent from, so a newer
 //  checkpoint renamed over the path meanwhile does not mix in.
 static int
-s_upload_start (agent_t *self, const char *path, purpose_t purpose, int epoch)
+s_upload_start (agent_t *self, const char *path, bool model, int epoch)
 {
-    transfer_t *t = &self->xfer;
-    memset (t, 0, sizeof *t);
-    t->fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0 || blob_hash_fd (t->fd, t->hash, &t->size, NULL)) {
-        if (t->fd >= 0)
-            close (t->fd);
-        t->fd = -1;
+    char *cause = NULL;
+    self->upload = mt_transfer_upload_new (path, NULL, 0, &cause);
+    if (!self->upload) {
+        mt_debug ("agent: %s", cause);
+        free (cause);
         return -1;
     }
-    t->active = true;
-    t->upload = true;
-    t->purpose = purpose;
-    t->epoch = epoch;
-    t->probing = true;
-    t->in_flight = 1;
-    mt_msg_t *msg = mt_msg_new ("UPLOAD");
-    json_object_set_new (mt_msg_body (msg), "hash", json_string (t->hash));
-    json_object_set_new (mt_msg_body (msg), "size", json_integer (t->size));
-    json_object_set_new (mt_msg_body (msg), "offset", json_integer (0));
-    json_object_set_new (mt_msg_body (msg), "last", json_false ());
-    s_send (self, &msg);
+    self->upload_model = model;
+    self->upload_epoch = epoch;
+    s_pump (self, self->upload);
     return 0;
 }
 
@@ -549,7 +639,7 @@ s_checkpoint_upload (agent_t *self)
     snprintf (path, sizeof path, "%s/checkpoint.safetensors", self->dir);
     int epoch = self->pending_checkpoint;
     self->pending_checkpoint = 0;
-    if (s_upload_start (self, path, FOR_CHECKPOINT, epoch))
+    if (s_upload_start (self, path, false, epoch))
         mt_warn ("agent: cannot read checkpoint %s", path);
 }
 
@@ -557,14 +647,14 @@ s_checkpoint_upload (agent_t *self)
 static void
 s_upload_complete (agent_t *self)
 {
-    transfer_t *t = &self->xfer;
-    close (t->fd);
-    t->active = false;
-    if (t->purpose == FOR_CHECKPOINT) {
-        memcpy (self->checkpoint_hash, t->hash, 65);
+    char hash [MT_HASH_HEX + 1];
+    mt_strlcpy (hash, mt_transfer_hash (self->upload), sizeof hash);
+    mt_transfer_destroy (&self->upload);
+    if (!self->upload_model) {
+        memcpy (self->checkpoint_hash, hash, sizeof hash);
         mt_msg_t *msg = s_job_msg (self, "CHECKPOINT");
-        json_object_set_new (mt_msg_body (msg), "hash", json_string (t->hash));
-        json_object_set_new (mt_msg_body (msg), "epoch", json_integer (t->epoch));
+        json_object_set_new (mt_msg_body (msg), "hash", json_string (hash));
+        json_object_set_new (mt_msg_body (msg), "epoch", json_integer (self->upload_epoch));
         s_send (self, &msg);
         if (self->pending_checkpoint)
             s_checkpoint_upload (self);
@@ -574,40 +664,10 @@ s_upload_complete (agent_t *self)
         return;
     }
     mt_msg_t *msg = s_job_msg (self, "DONE");
-    json_object_set_new (mt_msg_body (msg), "model_hash", json_string (t->hash));
+    json_object_set_new (mt_msg_body (msg), "model_hash", json_string (hash));
     json_object_set_new (mt_msg_body (msg), "metrics", json_incref (self->metrics));
-    s_send (self, &msg);
     mt_info ("agent: job %lld done", (long long) self->job);
-    s_reset (self);
-}
-
-static void
-s_upload_next (agent_t *self)
-{
-    transfer_t *t = &self->xfer;
-    if (!t->active || t->probing)
-        return;
-    if (t->done >= t->size) {
-        s_upload_complete (self);
-        return;
-    }
-    while (t->in_flight < AGENT_CREDIT && t->next < t->size) {
-        int64_t length = t->size - t->next < AGENT_CHUNK ? t->size - t->next : AGENT_CHUNK;
-        if (pread (t->fd, self->chunk, (size_t) length, t->next) != length) {
-            s_kill_child (self);
-            s_fail (self, "cannot read the file being uploaded", true);
-            return;
-        }
-        mt_msg_t *msg = mt_msg_new ("UPLOAD");
-        json_object_set_new (mt_msg_body (msg), "hash", json_string (t->hash));
-        json_object_set_new (mt_msg_body (msg), "size", json_integer (t->size));
-        json_object_set_new (mt_msg_body (msg), "offset", json_integer (t->next));
-        json_object_set_new (mt_msg_body (msg), "last", json_boolean (t->next + length == t->size));
-        mt_msg_set_payload (msg, self->chunk, (size_t) length);
-        s_send (self, &msg);
-        t->next += length;
-        t->in_flight++;
-    }
+    s_end_job (self, &msg);
 }
 
 //  Report a failure of the job in hand and go idle.
@@ -618,8 +678,7 @@ s_fail (agent_t *self, const char *reason, bool retryable)
     mt_msg_t *msg = s_job_msg (self, "FAILED");
     json_object_set_new (mt_msg_body (msg), "reason", json_string (reason));
     json_object_set_new (mt_msg_body (msg), "retryable", json_boolean (retryable));
-    s_send (self, &msg);
-    s_reset (self);
+    s_end_job (self, &msg);
 }
 
 //  The child is gone: upload what it left and report how it ended.
@@ -627,31 +686,28 @@ static void
 s_finish (agent_t *self)
 {
     self->phase = PHASE_FINISHING;
-    if (self->xfer.active)
+    if (self->upload)
         return;         // a checkpoint upload is still going; it calls us again
     char path [4200];
     if (self->ending == END_DONE) {
         snprintf (path, sizeof path, "%s/model.safetensors", self->dir);
-        if (s_upload_start (self, path, FOR_MODEL, 0))
+        if (s_upload_start (self, path, true, 0))
             s_fail (self, "the training finished but its model file cannot be read", true);
         return;
     }
     if (self->ending == END_STOPPED) {
         if (self->pending_checkpoint) {
             s_checkpoint_upload (self);
-            if (self->xfer.active)
-                return;
+            if (self->upload || self->phase == PHASE_IDLE)
+                return;     // uploading, or failed reading it
         }
         mt_msg_t *msg = s_job_msg (self, self->draining ? "RELEASE" : "STOPPED");
         if (self->checkpoint_hash [0])
             json_object_set_new (mt_msg_body (msg), "checkpoint_hash",
                                  json_string (self->checkpoint_hash));
-        s_send (self, &msg);
         mt_info ("agent: job %lld %s", (long long) self->job,
                  self->draining ? "handed back to the broker" : "stopped");
-        s_reset (self);
-        if (self->draining)
-            s_leave (self);
+        s_end_job (self, &msg);
         return;
     }
     s_fail (self, self->reason ? self->reason : "the training process failed", self->retryable);
@@ -691,7 +747,8 @@ s_spawn (agent_t *self)
 {
     char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
     snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
-    char *spec = json_dumps (json_object_get (self->assign, "spec"), JSON_COMPACT);
+    //  The child reads the spec as the spec module writes it, defaults filled in
+    char *spec = mt_spec_to_json (&self->spec);
     char *cause = NULL;
     int rc = spec ? mt_file_write_atomic (spec_path, spec, strlen (spec), &cause) : -1;
     free (spec);
@@ -700,9 +757,8 @@ s_spawn (agent_t *self)
         free (cause);
         return;
     }
-    const char *data_hash = json_string_value (json_object_get (self->assign, "data_hash"));
-    const char *shared = json_string_value (json_object_get (json_object_get (self->assign,
-                                                                              "spec"), "data_path"));
+    const char *data_hash = self->spec.data_hash [0] ? self->spec.data_hash : NULL;
+    const char *shared = self->spec.data_path;
     char *blob = data_hash ? blob_store_path (self->cache, data_hash)
                : shared ? s_data_path (self, shared, &cause) : NULL;
     if (!blob) {
@@ -723,10 +779,10 @@ s_spawn (agent_t *self)
         argv [argc++] = "--data";
         argv [argc++] = data_path;
     }
-    char *resume = self->fetches [FOR_RESUME].hash [0]
-                 ? blob_store_path (self->cache, self->fetches [FOR_RESUME].hash) : NULL;
-    char *init = self->fetches [FOR_INIT].hash [0]
-               ? blob_store_path (self->cache, self->fetches [FOR_INIT].hash) : NULL;
+    char *resume = self->needs [NEED_RESUME].hash [0]
+                 ? blob_store_path (self->cache, self->needs [NEED_RESUME].hash) : NULL;
+    char *init = self->needs [NEED_INIT].hash [0]
+               ? blob_store_path (self->cache, self->needs [NEED_INIT].hash) : NULL;
     if (resume) {
         argv [argc++] = "--resume";
         argv [argc++] = resume;
@@ -801,7 +857,7 @@ s_child_line (agent_t *self, char *line)
     else
     if (strcmp (line, "checkpoint") == 0) {
         self->pending_checkpoint = atoi (arg) > 0 ? atoi (arg) : 1;
-        if (!self->xfer.active)
+        if (!self->upload)
             s_checkpoint_upload (self);
     }
     else
@@ -886,16 +942,44 @@ s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return self->quit ? -1 : 0;
 }
 
+//  --- Leaving ------------------------------------------------------------------
+
 //  Say goodbye and end the reactor; a job still in hand is killed (the
-//  broker requeues it).
+//  broker requeues it). Unless at_once, a worker that sent a final message
+//  first waits, up to AGENT_LEAVE_WAIT_MS, to hear that the broker recorded
+//  it: the broker answers the HEARTBEAT sent after BYE with unknown_peer
+//  once BYE, and all before it, is taken; an ERROR storage before that
+//  sends the final message and BYE again (s_final_again).
 static void
-s_leave (agent_t *self)
+s_leave (agent_t *self, bool at_once)
 {
     s_kill_child (self);
+    bool linger = !at_once && self->final;
+    s_bye (self, linger);
+    if (!linger) {
+        mt_info ("agent: leaving");
+        self->quit = true;
+        return;
+    }
+    if (!self->leaving) {
+        mt_info ("agent: leaving once the broker has recorded the %s",
+                 mt_msg_command (self->final));
+        self->leaving = true;
+        self->leave_by = zclock_mono () + AGENT_LEAVE_WAIT_MS;
+    }
+}
+
+//  BYE; with barrier, a HEARTBEAT after it, which the broker answers
+//  unknown_peer once it has taken the BYE and everything before it.
+static void
+s_bye (agent_t *self, bool barrier)
+{
     mt_msg_t *msg = s_job_msg (self, "BYE");
     s_send (self, &msg);
-    mt_info ("agent: leaving");
-    self->quit = true;
+    if (barrier) {
+        msg = s_job_msg (self, "HEARTBEAT");
+        s_send (self, &msg);
+    }
 }
 
 //  SIGTERM or SIGINT: the first drains, the second leaves at once.
@@ -903,13 +987,17 @@ static void
 s_on_signal (agent_t *self)
 {
     self->signals_seen = *self->config.signals;
-    if (self->signals_seen >= 2 || self->phase == PHASE_IDLE) {
-        s_leave (self);
+    if (self->signals_seen >= 2) {
+        s_leave (self, true);
         return;
     }
     if (self->draining)
         return;
     self->draining = true;
+    if (self->phase == PHASE_IDLE) {
+        s_leave (self, false);
+        return;
+    }
     mt_info ("agent: draining: job %lld will checkpoint and go back to the broker",
              (long long) self->job);
     if (self->phase == PHASE_TRAINING && self->child > 0) {
@@ -919,13 +1007,12 @@ s_on_signal (agent_t *self)
     else
     if (self->phase == PHASE_FETCHING) {
         mt_msg_t *msg = s_job_msg (self, "RELEASE");
-        s_send (self, &msg);
-        s_reset (self);
-        s_leave (self);
+        s_end_job (self, &msg);
     }
 }
 
-//  Heartbeats, broker liveness, and the stop grace period.
+//  Heartbeats, broker liveness, the stop grace period, a final message due
+//  again, and the bound on leaving.
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
@@ -933,9 +1020,16 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     int64_t now = zclock_mono ();
     if (self->config.signals && *self->config.signals != self->signals_seen)
         s_on_signal (self);
+    if (self->leaving && now >= self->leave_by) {
+        mt_warn ("agent: the broker did not confirm the %s within %d ms; leaving anyway",
+                 mt_msg_command (self->final), AGENT_LEAVE_WAIT_MS);
+        self->quit = true;
+    }
     if (self->quit)
         return -1;
-    if (now - self->last_heard > (int64_t) self->heartbeat_ms * self->liveness) {
+    if (self->retry_at && now >= self->retry_at)
+        s_final_again (self);
+    if (!self->leaving && now - self->last_heard > (int64_t) self->heartbeat_ms * self->liveness) {
         mt_warn ("agent: no word from the broker at %s for %lld ms; reconnecting",
                  self->config.broker, (long long) (now - self->last_heard));
         s_connect (self);

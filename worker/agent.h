@@ -7,10 +7,12 @@
 
 #define AGENT_HEARTBEAT_MS   1000       // until the broker's WELCOME says otherwise
 #define AGENT_LIVENESS       3
-#define AGENT_CHUNK          (256 * 1024)   // bytes per FETCH or UPLOAD chunk
-#define AGENT_CREDIT         8          // chunks in flight per transfer
 #define AGENT_STOP_GRACE_MS  10000      // a stopping child gets this long before SIGKILL
 #define AGENT_CHECKPOINT_MIN_MS 10000   // least wall time between periodic checkpoints
+#define AGENT_RETRY_MS       1000       // after ERROR storage, wait this long before
+                                        //   sending a job's final message again
+#define AGENT_LEAVE_WAIT_MS  5000       // a draining worker waits at most this long to
+                                        //   hear that its final message was recorded
 
 typedef struct {
     const char *broker;         // endpoint of the broker's workers socket
@@ -37,7 +39,8 @@ void agent_destroy (agent_t **self_p);
 
 //  Serve until told to leave. The first signal drains: no new job, the
 //  running one checkpoints and is handed back to the broker, then the agent
-//  says goodbye. A second signal leaves at once. Returns 0.
+//  says goodbye, and leaves once the broker has recorded the job's end (or
+//  AGENT_LEAVE_WAIT_MS has passed). A second signal leaves at once. Returns 0.
 int agent_run (agent_t *self);
 
 //  The training child's entry point (mtworker --train-child ...): trains one

@@ -48,8 +48,9 @@ s_usage (FILE *out)
         "than --checkpoint-min-ms after its last checkpoint or its start; a stop or a drain\n"
         "always checkpoints.\n"
         "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
-        "to the broker to resume elsewhere; a second signal leaves at once.\n",
-        AGENT_CHECKPOINT_MIN_MS);
+        "to the broker to resume elsewhere, and the worker leaves once the broker has\n"
+        "recorded that (at most %d s later); a second signal leaves at once.\n",
+        AGENT_CHECKPOINT_MIN_MS, AGENT_LEAVE_WAIT_MS / 1000);
 }
 
 //  An integer option in [lo, hi], or a message and false.

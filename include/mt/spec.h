@@ -72,8 +72,14 @@ int mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src);
 //  naming the field, e.g. "lr must be positive and finite (got -1)".
 int mt_spec_validate (const mt_spec_t *spec, char **cause);
 
-//  The spec as a compact JSON object; the caller frees the string. NULL on
-//  allocation failure.
+//  The spec as a new JSON object: every field, defaults included (name,
+//  data_hash, data_path, data_name, target, features and init_hash only when
+//  set), in the order of mt_spec_t. The caller owns it (json_decref). NULL
+//  on allocation failure.
+json_t *mt_spec_to_value (const mt_spec_t *spec);
+
+//  The same as compact JSON text (mt_spec_to_value, dumped with reals at 17
+//  digits); the caller frees the string. NULL on allocation failure.
 char *mt_spec_to_json (const mt_spec_t *spec);
 
 //  Parse a JSON object into spec (which is mt_spec_init'ed first); missing

@@ -8,6 +8,7 @@
 
 #include "mt/msg.h"
 #include "mt/blob.h"
+#include "mt/transfer.h"
 #include "mt/util.h"
 
 #include <czmq.h>
@@ -18,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FAKE_MODEL_SIZE (3 * CONN_CHUNK + 1234)     // bytes the fake broker serves
+#define FAKE_MODEL_SIZE (3 * MT_TRANSFER_CHUNK + 1234)     // bytes the fake broker serves
 
 //  A fresh temp folder for one test (the caller removes it).
 static void
@@ -355,6 +356,10 @@ test_render_job (void)
     json_t *job = json_pack ("{si}", "id", 1);
     render_job (out, job, true);
     json_decref (job);
+    //  A spec the spec module refuses is said to be so, not half read
+    job = json_pack ("{sis{sisi}}", "id", 5, "spec", "epochs", 3, "bogus", 1);
+    render_job (out, job, true);
+    json_decref (job);
     job = json_pack ("{sisssisnsnsnsnsnsnsnsn}", "id", 2, "state", "queued", "attempt", 0,
                      "worker", "created_at", "started_at", "finished_at", "progress",
                      "metrics", "error", "spec", "history");
@@ -364,7 +369,7 @@ test_render_job (void)
     free (line);
     json_decref (job);
     job = json_pack ("{sisssssisssIsIsI s{sisisisisfsfsfsfsf} s{sfsf} ssss"
-                     "s{sss[ii]sssisf} s[{sisssIsIsssi}] so}",
+                     "s{sss[ii]sssisfss} s[{sisssIsIsssi}] so}",
                      "id", 3, "name", "iris", "state", "succeeded", "attempt", 2,
                      "worker", "host:1", "created_at", (json_int_t) 1700000000000,
                      "started_at", (json_int_t) 1700000001000, "finished_at", (json_int_t) 1700000065000,
@@ -374,12 +379,14 @@ test_render_job (void)
                      "metrics", "val_accuracy", 0.95, "loss", 0.05,
                      "error", "", "model_hash", "ab",
                      "spec", "task", "classification", "hidden", 8, 8, "optimizer", "adam",
-                     "epochs", 10, "lr", 0.01,
+                     "epochs", 10, "lr", 0.01, "target", "species",
                      "attempts", "attempt", 1, "worker", "host:0", "started_at", (json_int_t) 1700000000500,
                      "finished_at", (json_int_t) 1700000000900, "outcome", "worker_lost",
                      "resumed_from_epoch", 0,
                      "history", s_history (20, true));
     CHECK (job);
+    json_object_set_new (json_object_get (job, "spec"), "data_hash", json_string (
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
     render_job (out, job, true);
     line = render_progress (job, 10, true);
     CHECK_STR_CONTAINS (line, "100%");
@@ -394,7 +401,11 @@ test_render_job (void)
     render_workers (out, workers);
     json_decref (workers);
     fclose (out);
+    CHECK_STR_CONTAINS (text, "  spec      (unreadable: spec has an unknown field 'bogus')\n");
     CHECK_STR_CONTAINS (text, "job 3  iris");
+    //  The spec as the spec module reads it, its defaults filled in
+    CHECK_STR_CONTAINS (text, "  spec      classification of 'species', hidden [8,8] relu, adam "
+                        "lr 0.01, batch 16, 10 epochs\n  data      sha256 0123456789abcdef");
     CHECK_STR_CONTAINS (text, "took 1m04s");
     CHECK_STR_CONTAINS (text, "worker_lost");
     CHECK_STR_CONTAINS (text, "val_accuracy 0.95");
@@ -600,6 +611,8 @@ test_progress_fit (void)
                              "loss", 0.0123456, "val_loss", 0.0234567, "val_metric", 0.95678,
                              "samples_per_sec", 123456.0, "eta_s", 65.0,
                              "spec", "task", "classification");
+    json_object_set_new (json_object_get (job, "spec"), "target", json_string ("y"));
+    json_object_set_new (json_object_get (job, "spec"), "data_path", json_string ("d.csv"));
     CHECK (job);
     for (int utf8 = 0; utf8 < 2; utf8++) {
         char *full = render_progress (job, RENDER_BAR_MAX, utf8);
@@ -834,7 +847,8 @@ s_fake_status (s_fake_t *fake, mt_msg_t *request)
     int64_t id = 0;
     CHECK (mt_msg_get_int (request, "job", 1, INT64_MAX, &id, NULL) == 0);
     json_t *job = json_pack ("{sisiss}", "id", (int) id, "attempt", 1, "worker", "h:1");
-    json_object_set_new (job, "spec", json_pack ("{sssi}", "task", "regression", "epochs", 100));
+    json_object_set_new (job, "spec", json_pack ("{sssissss}", "task", "regression", "epochs", 100,
+                                                 "target", "y", "data_path", "d.csv"));
     const char *state = id == 8 ? "failed" : id == 11 ? "succeeded" : "running";
     if (id == 8)
         json_object_set_new (job, "error", json_string ("d.csv:3: column 'y': 'abc' is not a number"));

@@ -216,6 +216,57 @@ test_round_trip (void)
     free (cause);
 }
 
+//  mt_spec_to_value is the one writer: the text form is its dump, a value
+//  parses back to the same spec, and a partial spec comes back whole
+static void
+test_to_value (void)
+{
+    mt_spec_t spec, back;
+    s_full_spec (&spec);
+    char *cause = NULL;
+    json_t *value = mt_spec_to_value (&spec);
+    CHECK (json_is_object (value));
+    char *json = mt_spec_to_json (&spec);
+    json_t *parsed = json_loads (json, 0, NULL);
+    CHECK (json_equal (value, parsed));
+    char *dumped = json_dumps (value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (17));
+    CHECK_STR_EQ (dumped, json);
+    free (dumped);
+    json_decref (parsed);
+    free (json);
+    CHECK_MSG (mt_spec_from_value (&back, value, &cause) == 0, "%s", cause);
+    CHECK (s_spec_equal (&spec, &back));
+    mt_spec_clear (&back);
+    //  typed values, not text: the seed an integer, the lr a real, lists as arrays
+    CHECK (json_integer_value (json_object_get (value, "seed")) == INT64_MAX);
+    CHECK (json_is_real (json_object_get (value, "lr")));
+    CHECK (json_array_size (json_object_get (value, "hidden")) == MT_SPEC_MAX_HIDDEN);
+    CHECK (streq (json_string_value (json_array_get (json_object_get (value, "features"), 1)),
+                  "b c"));
+    CHECK (streq (json_string_value (json_object_get (value, "task")), "classification"));
+    json_decref (value);
+    mt_spec_clear (&spec);
+
+    //  The defaults are written out; what is not set is left out
+    CHECK (mt_spec_from_json (&spec, "{\"data_hash\": \"" HASH_A "\", \"target\": \"y\"}",
+                              &cause) == 0);
+    value = mt_spec_to_value (&spec);
+    CHECK (json_integer_value (json_object_get (value, "epochs")) == 100);
+    CHECK (json_real_value (json_object_get (value, "lr")) == 0.01);
+    CHECK (json_integer_value (json_object_get (value, "max_retries")) == 3);
+    CHECK (streq (json_string_value (json_object_get (value, "optimizer")), "adam"));
+    CHECK (streq (json_string_value (json_object_get (value, "format")), "auto"));
+    CHECK (json_is_true (json_object_get (value, "shuffle")));
+    CHECK (json_integer_value (json_array_get (json_object_get (value, "hidden"), 0)) == 16);
+    const char *absent [] = { "name", "data_path", "data_name", "features", "init_hash" };
+    for (size_t i = 0; i < sizeof absent / sizeof absent [0]; i++)
+        CHECK_MSG (!json_object_get (value, absent [i]), "%s written", absent [i]);
+    CHECK (json_object_size (value) == 26);
+    json_decref (value);
+    mt_spec_clear (&spec);
+    free (cause);
+}
+
 static void
 test_validation (void)
 {
@@ -471,6 +522,7 @@ main (void)
 {
     test_defaults ();
     test_round_trip ();
+    test_to_value ();
     test_validation ();
     test_from_json ();
     test_enums ();

@@ -1,0 +1,309 @@
+/*  test_agent - the agent against a broker played by the test: a job's end resent, drains  */
+#include "agent.h"
+#include "testutil.h"
+
+#include "mt/msg.h"
+#include "mt/util.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+//  Every wait for the agent's next message gives up after this long: a
+//  guard against a hang, not a bound on how fast it is
+#define WAIT_MS 120000
+
+//  The test's broker: a ROUTER the agent connects to, and the agent's
+//  routing identity once it has said HELLO.
+typedef struct {
+    zsock_t *router;
+    char endpoint [64];
+    zframe_t *peer;
+    agent_t *agent;
+    pthread_t thread;
+    volatile sig_atomic_t signals;
+    char dir [256];
+} s_broker_t;
+
+static void *
+s_agent_thread (void *arg)
+{
+    s_broker_t *broker = arg;
+    agent_run (broker->agent);
+    return NULL;
+}
+
+//  Files in dir (recursively), to see that nothing was left behind.
+static int
+s_files (const char *dir)
+{
+    DIR *d = opendir (dir);
+    if (!d)
+        return 0;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (d))) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char path [1024];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        count += entry->d_type == DT_DIR ? s_files (path) : 1;
+    }
+    closedir (d);
+    return count;
+}
+
+//  The next message from the agent, heartbeats skipped.
+static mt_msg_t *
+s_recv (s_broker_t *broker)
+{
+    while (true) {
+        zmsg_t *zmsg = zmsg_recv (broker->router);
+        CHECK_MSG (zmsg, "no message from the agent within %d ms", WAIT_MS);
+        zframe_t *identity = zmsg_pop (zmsg);
+        const char *code;
+        char *cause = NULL;
+        mt_msg_t *msg = mt_msg_decode (zmsg, &code, &cause);
+        zmsg_destroy (&zmsg);
+        CHECK_MSG (msg, "the agent sent a bad message: %s", cause);
+        if (mt_msg_is (msg, "HELLO")) {
+            zframe_destroy (&broker->peer);
+            broker->peer = identity;
+        }
+        else
+            zframe_destroy (&identity);
+        if (!mt_msg_is (msg, "HEARTBEAT"))
+            return msg;
+        mt_msg_destroy (&msg);
+    }
+}
+
+//  The next message must be command about job (0: any); the caller destroys it.
+static mt_msg_t *
+s_expect (s_broker_t *broker, const char *command, int64_t job)
+{
+    mt_msg_t *msg = s_recv (broker);
+    CHECK_MSG (mt_msg_is (msg, command), "the agent sent %s where %s was due",
+               mt_msg_command (msg), command);
+    int64_t got = 0;
+    mt_msg_opt_int (msg, "job", 0, INT64_MAX, &got, NULL);
+    CHECK_MSG (job == 0 || got == job, "%s of job %lld, not %lld", command, (long long) got,
+               (long long) job);
+    return msg;
+}
+
+//  The same, for a message whose body does not matter.
+static void
+s_skip (s_broker_t *broker, const char *command, int64_t job)
+{
+    mt_msg_t *msg = s_expect (broker, command, job);
+    mt_msg_destroy (&msg);
+}
+
+static void
+s_send (s_broker_t *broker, mt_msg_t *msg)
+{
+    CHECK (broker->peer);
+    CHECK (mt_msg_send (msg, broker->router, broker->peer) == 0);
+    mt_msg_destroy (&msg);
+}
+
+static mt_msg_t *
+s_job_msg (const char *command, int64_t job, int attempt)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (job));
+    json_object_set_new (mt_msg_body (msg), "attempt", json_integer (attempt));
+    return msg;
+}
+
+static void
+s_assign (s_broker_t *broker, int64_t job, const char *spec, const char *data_hash,
+          int64_t data_size)
+{
+    mt_msg_t *msg = s_job_msg ("ASSIGN", job, 1);
+    json_object_set_new (mt_msg_body (msg), "spec", json_string (spec));
+    if (data_hash) {
+        json_object_set_new (mt_msg_body (msg), "data_hash", json_string (data_hash));
+        json_object_set_new (mt_msg_body (msg), "data_size", json_integer (data_size));
+    }
+    s_send (broker, msg);
+}
+
+//  A broker on a fresh port, an agent connected to it in its own thread,
+//  its HELLO answered with a WELCOME whose liveness outlasts any test.
+static void
+s_start (s_broker_t *broker)
+{
+    memset (broker, 0, sizeof *broker);
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (broker->dir, sizeof broker->dir, "%s/test_agent.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    CHECK (mkdtemp (broker->dir));
+    broker->router = zsock_new (ZMQ_ROUTER);
+    zsock_set_rcvtimeo (broker->router, WAIT_MS);
+    int port = zsock_bind (broker->router, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    snprintf (broker->endpoint, sizeof broker->endpoint, "tcp://127.0.0.1:%d", port);
+    agent_config_t config;
+    agent_config_init (&config);
+    config.broker = broker->endpoint;
+    config.cache_dir = test_path (broker->dir, "cache");
+    config.data_root = getenv ("MT_TEST_DATA") ? getenv ("MT_TEST_DATA") : "test_data";
+    config.signals = &broker->signals;
+    char *cause = NULL;
+    broker->agent = agent_new (&config, &cause);
+    CHECK_MSG (broker->agent, "%s", cause);
+    CHECK (pthread_create (&broker->thread, NULL, s_agent_thread, broker) == 0);
+    s_skip (broker, "HELLO", 0);
+    mt_msg_t *welcome = mt_msg_new ("WELCOME");
+    json_object_set_new (mt_msg_body (welcome), "heartbeat_ms", json_integer (1000));
+    json_object_set_new (mt_msg_body (welcome), "liveness", json_integer (1000));
+    s_send (broker, welcome);
+}
+
+//  The agent's thread must end by itself (the test waits for it).
+static void
+s_stop (s_broker_t *broker)
+{
+    pthread_join (broker->thread, NULL);
+    agent_destroy (&broker->agent);
+    CHECK_MSG (s_files (test_path (broker->dir, "cache/blobs")) == 0, "a fetch left a file");
+    zframe_destroy (&broker->peer);
+    zsock_destroy (&broker->router);
+    char command [600];
+    snprintf (command, sizeof command, "rm -rf '%s'", broker->dir);
+    CHECK (system (command) == 0);
+}
+
+static void
+s_storage_error (s_broker_t *broker)
+{
+    s_send (broker, mt_msg_error ("storage", "the broker could not write its database (disk"
+                                  " full or I/O error); nothing was changed: retry later"));
+}
+
+//  A finished job's DONE refused with ERROR storage is sent again, once per
+//  delay however many errors come; the ABANDON a duplicate gets after
+//  success leaves the agent idle, and it takes the next job. That job's
+//  FAILED is kept the same way, and a drain sees it through
+static void
+test_done_again (void)
+{
+    s_broker_t broker;
+    s_start (&broker);
+    s_assign (&broker, 1, "{\"data_path\": \"iris.csv\", \"target\": \"species\", \"task\":"
+              " \"classification\", \"hidden\": [4], \"epochs\": 2, \"checkpoint_every\": 0}",
+              NULL, 0);
+    //  Progress, maybe the last epoch's checkpoint, then the model: every
+    //  upload's probe answered as for a blob held already
+    char model [65] = "";
+    mt_msg_t *msg = s_recv (&broker);
+    while (!mt_msg_is (msg, "DONE")) {
+        CHECK_MSG (mt_msg_is (msg, "PROGRESS") || mt_msg_is (msg, "CHECKPOINT")
+                   || mt_msg_is (msg, "UPLOAD"), "the agent sent %s", mt_msg_command (msg));
+        if (mt_msg_is (msg, "UPLOAD")) {
+            const char *hash = NULL;
+            int64_t size = 0;
+            CHECK (mt_msg_get_str (msg, "hash", 64, &hash, NULL) == 0);
+            CHECK (mt_msg_get_int (msg, "size", 1, INT64_MAX, &size, NULL) == 0);
+            mt_strlcpy (model, hash, sizeof model);
+            mt_msg_t *uploaded = mt_msg_new ("UPLOADED");
+            json_object_set_new (mt_msg_body (uploaded), "hash", json_string (model));
+            json_object_set_new (mt_msg_body (uploaded), "offset", json_integer (size));
+            json_object_set_new (mt_msg_body (uploaded), "complete", json_true ());
+            s_send (&broker, uploaded);
+        }
+        mt_msg_destroy (&msg);
+        msg = s_recv (&broker);
+    }
+    int64_t job = 0;
+    CHECK (mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL) == 0 && job == 1);
+    const char *sent = NULL;
+    CHECK (mt_msg_get_str (msg, "model_hash", 64, &sent, NULL) == 0);
+    CHECK_STR_EQ (sent, model);
+    CHECK (json_is_object (json_object_get (mt_msg_body (msg), "metrics")));
+    char *first = json_dumps (mt_msg_body (msg), JSON_SORT_KEYS);
+    mt_msg_destroy (&msg);
+    //  Two errors (the DONE's and, say, a PROGRESS's before it): one DONE again
+    s_storage_error (&broker);
+    s_storage_error (&broker);
+    msg = s_expect (&broker, "DONE", 1);
+    char *again = json_dumps (mt_msg_body (msg), JSON_SORT_KEYS);
+    CHECK_STR_EQ (again, first);
+    free (first);
+    free (again);
+    mt_msg_destroy (&msg);
+
+    //  The broker took it, and fences the duplicate: the agent stays idle
+    s_send (&broker, s_job_msg ("ABANDON", 1, 1));
+    //  A job whose data is outside --data-root fails at once, not retryable;
+    //  nothing of job 1 comes before its FAILED
+    s_assign (&broker, 2, "{\"data_path\": \"/nonexistent/x.csv\", \"target\": \"y\"}", NULL, 0);
+    msg = s_expect (&broker, "FAILED", 2);
+    bool retryable = true;
+    CHECK (mt_msg_get_bool (msg, "retryable", &retryable, NULL) == 0 && !retryable);
+    mt_msg_destroy (&msg);
+    s_storage_error (&broker);
+    s_skip (&broker, "FAILED", 2);
+
+    //  Drained while idle with a final message sent: BYE, then the broker's
+    //  word (unknown_peer to the heartbeat after it) lets it go
+    broker.signals = 1;
+    s_skip (&broker, "BYE", 0);
+    s_send (&broker, mt_msg_error ("unknown_peer", "send HELLO first"));
+    s_stop (&broker);
+}
+
+//  A worker drained while it fetches hands the job back with RELEASE; a
+//  RELEASE the broker could not record is sent again, with the BYE after
+//  it, and the worker leaves once the broker has taken them
+static void
+test_release_again (void)
+{
+    s_broker_t broker;
+    s_start (&broker);
+    const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    s_assign (&broker, 3, "{\"data_hash\": \"0123456789abcdef0123456789abcdef0123456789abcdef"
+              "0123456789abcdef\", \"target\": \"y\"}", hash, 1000);
+    mt_msg_t *msg = s_expect (&broker, "FETCH", 0);
+    int64_t length = 0;
+    CHECK (mt_msg_get_int (msg, "length", 1, INT64_MAX, &length, NULL) == 0 && length == 1000);
+    mt_msg_destroy (&msg);
+    broker.signals = 1;
+    msg = s_expect (&broker, "RELEASE", 3);
+    CHECK (!json_object_get (mt_msg_body (msg), "checkpoint_hash"));
+    mt_msg_destroy (&msg);
+    s_skip (&broker, "BYE", 0);
+    s_storage_error (&broker);
+    s_skip (&broker, "RELEASE", 3);
+    s_skip (&broker, "BYE", 0);
+    s_send (&broker, mt_msg_error ("unknown_peer", "send HELLO first"));
+    s_stop (&broker);
+
+    //  A broker that never answers: the worker leaves all the same, in time
+    s_start (&broker);
+    s_assign (&broker, 4, "{\"data_hash\": \"0123456789abcdef0123456789abcdef0123456789abcdef"
+              "0123456789abcdef\", \"target\": \"y\"}", hash, 1000);
+    s_skip (&broker, "FETCH", 0);
+    broker.signals = 1;
+    s_skip (&broker, "RELEASE", 4);
+    s_skip (&broker, "BYE", 0);
+    s_stop (&broker);
+}
+
+int
+main (int argc, char **argv)
+{
+    //  The agent runs its training children as this program
+    if (argc > 1 && strcmp (argv [1], "--train-child") == 0)
+        return agent_child_main (argc, argv);
+    zsys_handler_set (NULL);
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    test_done_again ();
+    test_release_again ();
+    printf ("test_agent: ok\n");
+    return 0;
+}
