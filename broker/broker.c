@@ -54,6 +54,12 @@ typedef struct {
     char *text;                 // OUT_NOTE: the line; OUT_DOOM: the hash
 } outgoing_t;
 
+//  A worker whose message wrote: its routing id.
+typedef struct {
+    size_t size;
+    byte identity [FLEET_MAX_IDENTITY];
+} writer_t;
+
 struct broker_t {
     broker_config_t config;
     zsock_t *clients;
@@ -65,8 +71,9 @@ struct broker_t {
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t of the open transaction
     zlistx_t *pending;          // outgoing_t committed, let go once the sync in flight ends
-    zlistx_t *writers;          // outgoing_t: workers whose messages wrote in the open
-                                //   transaction, told ERROR storage if it fails
+    writer_t *writers;          // workers whose messages wrote in the open transaction,
+    size_t nwriters;            //   told ERROR storage if it fails
+    size_t writers_cap;
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
     int64_t last_tick;          // monotonic ms of the last liveness check
@@ -159,9 +166,11 @@ static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_begin (broker_t *self);
 static void s_end (broker_t *self);
 static void s_flush (broker_t *self, bool committed);
+static void s_flush_list (broker_t *self, zlistx_t *list, bool committed);
 static void s_flush_one (broker_t *self, outgoing_t *out, bool committed);
 static void s_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p);
 static void s_writer (broker_t *self, peer_t *peer);
+static void s_tell_writers (broker_t *self);
 static void s_tell (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
                     int attempt);
 static void s_error (broker_t *self, peer_t *peer, const char *code, const char *fmt, ...)
@@ -257,13 +266,11 @@ broker_new (const broker_config_t *config, char **cause)
     self->fleet = fleet_new ();
     self->outbox = s_outlist ();
     self->pending = s_outlist ();
-    self->writers = s_outlist ();
     self->doomed = zlistx_new ();
     if (self->doomed)
         zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->writers
-    ||  !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
@@ -307,7 +314,7 @@ broker_destroy (broker_t **self_p)
     fleet_destroy (&self->fleet);
     zlistx_destroy (&self->outbox);
     zlistx_destroy (&self->pending);
-    zlistx_destroy (&self->writers);
+    free (self->writers);
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
     free (self->workers_endpoint);
@@ -509,7 +516,7 @@ s_end (broker_t *self)
     if (committed) {
         jobs_commit (self->jobs);
         fleet_commit (self->fleet);
-        s_drop (self->writers);
+        self->nwriters = 0;
     }
     else {
         jobs_rollback (self->jobs);
@@ -576,12 +583,7 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
         self->fatal = true;
         return -1;
     }
-    zlistx_t *committed = self->pending;
-    outgoing_t *out;
-    while ((out = zlistx_first (committed))) {
-        zlistx_detach_cur (committed);
-        s_flush_one (self, out, true);
-    }
+    s_flush_list (self, self->pending, true);
     if (store_in_transaction (self->store))
         s_end (self);
     return 0;
@@ -682,20 +684,43 @@ s_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
 }
 
 //  The worker peer wrote in the open transaction: should its commit fail,
-//  it hears ERROR storage (once), so it sends its message again.
+//  it hears ERROR storage (once), so it sends its message again. Only its
+//  routing id is kept: the error is made if the commit fails, which is rare.
 static void
 s_writer (broker_t *self, peer_t *peer)
 {
-    for (outgoing_t *out = zlistx_first (self->writers); out; out = zlistx_next (self->writers))
-        if (out->identity_size == peer->identity_size
-        &&  memcmp (out->identity, peer->identity, peer->identity_size) == 0)
+    for (size_t i = self->nwriters; i-- > 0; )
+        if (self->writers [i].size == peer->identity_size
+        &&  memcmp (self->writers [i].identity, peer->identity, peer->identity_size) == 0)
             return;
-    mt_msg_t *error = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its database"
-                                    " (disk full or I/O error); nothing was changed: send it"
-                                    " again later");
-    peer_t quiet = *peer;
-    quiet.req = -1;
-    zlistx_add_end (self->writers, s_outgoing (self, &quiet, &error));
+    if (self->nwriters == self->writers_cap) {
+        size_t cap = self->writers_cap ? self->writers_cap * 2 : 64;
+        writer_t *writers = realloc (self->writers, cap * sizeof *writers);
+        if (!writers) {
+            store_abort (self->store);      // it could not hear of a failure: fail now
+            return;
+        }
+        self->writers = writers;
+        self->writers_cap = cap;
+    }
+    writer_t *w = &self->writers [self->nwriters++];
+    w->size = peer->identity_size;
+    memcpy (w->identity, peer->identity, peer->identity_size);
+}
+
+//  The commit failed: every writer hears ERROR storage.
+static void
+s_tell_writers (broker_t *self)
+{
+    for (size_t i = 0; i < self->nwriters; i++) {
+        mt_msg_t *error = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
+                                        " database (disk full or I/O error); nothing was"
+                                        " changed: send it again later");
+        peer_t peer = { .sock = self->workers, .req = -1, .identity = self->writers [i].identity,
+                        .identity_size = self->writers [i].size };
+        s_send (self, &peer, &error);
+    }
+    self->nwriters = 0;
 }
 
 //  Queue a message to a worker the broker speaks to first.
@@ -758,9 +783,7 @@ s_doom (broker_t *self, const char *hash)
         free (out);
 }
 
-//  Let the outbox go. Workers' messages first: a worker waits for its next
-//  ASSIGN, while a client keeps many requests in flight. Each peer's
-//  messages keep their order (a peer talks on one socket).
+//  Let the outbox go, as the commit's outcome says.
 static void
 s_flush (broker_t *self, bool committed)
 {
@@ -768,18 +791,27 @@ s_flush (broker_t *self, bool committed)
         size_t undone = 0;
         for (outgoing_t *out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
             undone += out->kind == OUT_NOTE;
-        s_move (self->writers, self->outbox);
+        s_tell_writers (self);
         mt_warn ("broker: a commit failed (disk full or I/O error); the batch's changes were"
                  " undone (%zu announced), and its writers were told 'storage'", undone);
     }
+    s_flush_list (self, self->outbox, committed);
+}
+
+//  Let a list of the outbox go. Workers' messages first: a worker waits
+//  for its next ASSIGN, while a client keeps many requests in flight. Each
+//  peer's messages keep their order (a peer talks on one socket).
+static void
+s_flush_list (broker_t *self, zlistx_t *list, bool committed)
+{
     outgoing_t *out;
-    for (out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox))
+    for (out = zlistx_first (list); out; out = zlistx_next (list))
         if (out->kind == OUT_MESSAGE && out->sock == self->workers) {
-            zlistx_detach_cur (self->outbox);
+            zlistx_detach_cur (list);
             s_flush_one (self, out, committed);
         }
-    while ((out = zlistx_first (self->outbox))) {
-        zlistx_detach_cur (self->outbox);
+    while ((out = zlistx_first (list))) {
+        zlistx_detach_cur (list);
         s_flush_one (self, out, committed);
     }
 }

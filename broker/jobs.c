@@ -232,7 +232,7 @@ jobs_event (jobs_t *self, int64_t id, int attempt, job_event_t event,
     memset (move, 0, sizeof *move);
     report = report ? report : &none;
     store_job_t job;
-    if (store_job_get (self->store, id, &job))
+    if (store_job_state (self->store, id, &job))
         return 0;
     move->found = true;
     attempt = attempt < 0 ? job.attempt : attempt;

@@ -155,7 +155,7 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
 //  such tests are spelled out with OR. A statement's columns are read by
 //  their names (see s_readers), so each is named as its reader names it.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_STARTED, Q_QUEUED, Q_START, Q_RUN, Q_ATTEMPT_INSERT,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_STATE, Q_STARTED, Q_QUEUED, Q_START, Q_RUN, Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
@@ -169,6 +169,9 @@ static const char *s_sql [Q_COUNT] = {
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, init_hash, time_limit_s,"
               " model_hash, checkpoint_hash, checkpoint_epoch, worker, started_at, not_before,"
               " priority, created_at, client FROM jobs WHERE id = ?1",
+    //  What a move of the job's state needs: no text but the client's
+    [Q_STATE] = "SELECT id, state, attempt, max_retries, priority, created_at, client FROM jobs"
+                " WHERE id = ?1",
     //  What a start needs of the row it just changed
     [Q_STARTED] = "SELECT id, state, attempt, spec, data_hash, init_hash, time_limit_s,"
                   " checkpoint_hash, checkpoint_epoch, started_at FROM jobs WHERE id = ?1",
@@ -303,7 +306,7 @@ static const reader_t s_json_reader = S_READER (s_json_fields);
 
 //  The reader of each statement whose rows are read by column name
 static const reader_t *s_readers [Q_COUNT] = {
-    [Q_GET] = &s_job_reader, [Q_STARTED] = &s_job_reader, [Q_QUEUED] = &s_job_reader,
+    [Q_GET] = &s_job_reader, [Q_STATE] = &s_job_reader, [Q_STARTED] = &s_job_reader, [Q_QUEUED] = &s_job_reader,
     [Q_RUN] = &s_run_reader, [Q_JSON] = &s_json_reader,
 };
 
@@ -804,6 +807,12 @@ int
 store_job_get (store_t *self, int64_t id, store_job_t *job)
 {
     return s_job_read (self, Q_GET, id, job);
+}
+
+int
+store_job_state (store_t *self, int64_t id, store_job_t *job)
+{
+    return s_job_read (self, Q_STATE, id, job);
 }
 
 void

@@ -113,6 +113,10 @@ int store_queued_load (store_t *self, store_queued_fn *fn, void *arg);
 //  store_job_clear). Returns 0, or -1 when there is no such job.
 int store_job_get (store_t *self, int64_t id, store_job_t *job);
 
+//  The same, of only what a move of its state needs: id, state, attempt,
+//  max_retries, priority, created_at and client (the rest zero, no spec);
+//  the cheap read on every job's end. Returns 0, or -1 when there is no such job.
+int store_job_state (store_t *self, int64_t id, store_job_t *job);
 void store_job_clear (store_job_t *job);
 
 //  Attempts of a job that ended in a failure a retry may fix (crashed,

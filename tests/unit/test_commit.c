@@ -321,6 +321,7 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     s_send (worker, "FAILED", body, NULL, 0);
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) running);
     s_send (client, "STATUS", body, NULL, 0);
+    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"z\", \"data_path\": \"/d.csv\"}}", NULL, 0);
     s_expect_quiet (client, __LINE__);
     s_expect_quiet (worker, __LINE__);
     CHECK (!s_logged ("failed (failed): x"));
@@ -333,11 +334,13 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     reply = s_next (client, COMMIT_WAIT_MS);            // the STATUS: JOB or storage
     CHECK (reply);
     mt_msg_destroy (&reply);
+    s_refused (client, __LINE__);                       // the submit that joined: not acked
     s_refused (worker, __LINE__);
     atomic_store (&s_commit_fails, 0);
     CHECK (!s_logged ("failed (failed): x"));
     CHECK_STR_EQ (s_state (client, running), "running");
     CHECK_STR_EQ (s_state (client, held), "queued");
+    CHECK_STR_EQ (s_state (client, held + 1), "");
     //  Sent again, the end is taken and the worker gets the held job
     s_job_body (body, sizeof body, running, ", \"reason\": \"x\", \"retryable\": false");
     s_send (worker, "FAILED", body, NULL, 0);
