@@ -683,16 +683,22 @@ s_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
     zlistx_add_end (self->outbox, s_outgoing (self, peer, msg_p));
 }
 
+static bool
+s_same_writer (const writer_t *writer, const void *identity, size_t size)
+{
+    return writer->size == size && memcmp (writer->identity, identity, size) == 0;
+}
+
 //  The worker peer wrote in the open transaction: should its commit fail,
 //  it hears ERROR storage (once), so it sends its message again. Only its
-//  routing id is kept: the error is made if the commit fails, which is rare.
+//  routing id is kept, once per run of its messages: the errors are made,
+//  one per worker, if the commit fails, which is rare.
 static void
 s_writer (broker_t *self, peer_t *peer)
 {
-    for (size_t i = self->nwriters; i-- > 0; )
-        if (self->writers [i].size == peer->identity_size
-        &&  memcmp (self->writers [i].identity, peer->identity, peer->identity_size) == 0)
-            return;
+    if (self->nwriters && s_same_writer (&self->writers [self->nwriters - 1], peer->identity,
+                                         peer->identity_size))
+        return;
     if (self->nwriters == self->writers_cap) {
         size_t cap = self->writers_cap ? self->writers_cap * 2 : 64;
         writer_t *writers = realloc (self->writers, cap * sizeof *writers);
@@ -708,11 +714,17 @@ s_writer (broker_t *self, peer_t *peer)
     memcpy (w->identity, peer->identity, peer->identity_size);
 }
 
-//  The commit failed: every writer hears ERROR storage.
+//  The commit failed: every writer hears ERROR storage, once.
 static void
 s_tell_writers (broker_t *self)
 {
     for (size_t i = 0; i < self->nwriters; i++) {
+        bool told = false;
+        for (size_t j = 0; j < i && !told; j++)
+            told = s_same_writer (&self->writers [j], self->writers [i].identity,
+                                  self->writers [i].size);
+        if (told)
+            continue;
         mt_msg_t *error = mt_msg_error (MT_ERR_STORAGE, "the broker could not write its"
                                         " database (disk full or I/O error); nothing was"
                                         " changed: send it again later");

@@ -301,7 +301,8 @@ s_move (jobs_t *self, const store_job_t *job, int attempt, const rule_t *rule,
     move->to = to;
     if (to == JOB_STOPPING)
         move->tell = JOB_TELL_STOP;
-    s_note (move, job, attempt, rule, report, error, now_ms);
+    if (mt_log_enabled (MT_LOG_INFO))
+        s_note (move, job, attempt, rule, report, error, now_ms);
     return 0;
 }
 

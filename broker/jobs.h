@@ -67,7 +67,8 @@ typedef struct {
     bool release;               // its worker is free of it (whether or not it moved)
     int64_t retry_at;           // to queued: not to start before, ms since epoch
     char refusal [160];         // STOP of an ended job: why not, for the client; else ""
-    char note [300];            // the log line that announces the move, "" when none
+    char note [300];            // the log line that announces the move; "" when none, or
+                                //   when the log does not take info lines
 } job_move_t;
 
 //  The job's state name ("queued", ...); "?" for a value out of range.
