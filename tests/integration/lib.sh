@@ -243,6 +243,24 @@ wait_state () {
     wait_for "job $1 to be $2" "$3" job_state_is "$1" "$2"
 }
 
+# wait_trained JOB STATE STALL_S: wait for a training job to reach STATE for as long as its
+# step keeps moving; fail when it has not moved for STALL_S seconds. How long training takes
+# depends on the build (the sanitizers slow it several times) and on the machine.
+wait_trained () {
+    local last="" idle=0 step
+    while ! job_state_is "$1" "$2"; do
+        step=$(job_field "$1" progress.step 2>/dev/null || echo "")
+        if [ "$step" != "$last" ]; then
+            last=$step
+            idle=0
+        else
+            idle=$(( idle + 1 ))
+        fi
+        [ "$idle" -lt "$3" ] || fail "job $1 is not $2 and its step has not moved from ${last:-none} for $3 s"
+        sleep 1
+    done
+}
+
 workers_connected () {
     [ "$("$CLIENT" workers --json | jq length)" -ge "$1" ]
 }

@@ -163,7 +163,7 @@ wait_for "worker $a to end its abandoned training process" 20 no_stale_child
 grep -q "job $j attempt 1 is superseded: abandoning it" "$T/worker-$a.log" || fail "worker $a did not log the abandon"
 ok "worker $a is back in the fleet and its abandoned training process ended"
 
-wait_state "$j" succeeded 120
+wait_trained "$j" succeeded 60
 resumed=$(job_field "$j" attempts[1].resumed_from_epoch)
 [ "$resumed" -gt 0 ] || fail "attempt 2 did not resume from a checkpoint"
 ok "job $j finished on worker $b, attempt 2 resumed from epoch $resumed"
