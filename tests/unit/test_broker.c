@@ -1,6 +1,5 @@
 /*  test_broker - an in-process broker: a failing disk and sync, the uploads and workers limits  */
-#include "testutil.h"
-#include "broker.h"
+#include "testbroker.h"
 #include "store.h"
 #include "mt/msg.h"
 
@@ -57,19 +56,9 @@ static const char *s_submit = "{\"spec\": {\"target\": \"y\", \"data_path\": \"/
 int
 main (void)
 {
-    char dir [] = "/tmp/mt-broker.XXXXXX";
-    CHECK (mkdtemp (dir));
-    char clients [256], workers [256], db [256], data [256];
-    snprintf (clients, sizeof clients, "ipc://%s/clients", dir);
-    snprintf (workers, sizeof workers, "ipc://%s/workers", dir);
-    snprintf (db, sizeof db, "%s/mt.db", dir);
-    snprintf (data, sizeof data, "%s/data", dir);
+    test_broker_t paths;
     broker_config_t config;
-    broker_config_init (&config);
-    config.clients = clients;
-    config.workers = workers;
-    config.db = db;
-    config.data_dir = data;
+    test_broker_config (&paths, "broker", &config);
     config.heartbeat_ms = 100;
     config.max_workers = 2;
     char *cause = NULL;
@@ -80,7 +69,7 @@ main (void)
     pthread_t thread;
     CHECK (pthread_create (&thread, NULL, s_run, broker) == 0);
 
-    zsock_t *sock = zsock_new_dealer (clients);
+    zsock_t *sock = zsock_new_dealer (paths.clients);
     CHECK (sock);
     zsock_set_rcvtimeo (sock, 5000);
     mt_msg_t *reply = s_call (sock, "SUBMIT", s_submit);
@@ -156,7 +145,7 @@ main (void)
     //  At most max_workers workers: the third is refused, the first two stay
     zsock_t *w [3];
     for (int i = 0; i < 3; i++) {
-        w [i] = zsock_new_dealer (workers);
+        w [i] = zsock_new_dealer (paths.workers);
         zsock_set_rcvtimeo (w [i], 5000);
         char body [200];
         snprintf (body, sizeof body, "{\"name\": \"w%d\", \"host\": \"h\", \"version\":"
@@ -191,9 +180,7 @@ main (void)
     CHECK (s_run_rc == 1);
     broker_destroy (&broker);
     zsock_destroy (&sock);
-    char cmd [300];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK (system (cmd) == 0);
+    test_broker_remove (&paths);
     printf ("test_broker: ok\n");
     return 0;
 }

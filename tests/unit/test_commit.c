@@ -1,6 +1,5 @@
 /*  test_commit - an in-process broker whose commits fail or wait: nothing is told or changed early  */
-#include "testutil.h"
-#include "broker.h"
+#include "testbroker.h"
 #include "store.h"
 #include "mt/log.h"
 #include "mt/msg.h"
@@ -352,26 +351,16 @@ test_held_sync (zsock_t *client, zsock_t *worker)
 int
 main (void)
 {
-    char dir [] = "/tmp/mt-commit.XXXXXX";
-    CHECK (mkdtemp (dir));
-    char clients [256], workers [256], db [256], data [256];
-    snprintf (clients, sizeof clients, "ipc://%s/clients", dir);
-    snprintf (workers, sizeof workers, "ipc://%s/workers", dir);
-    snprintf (db, sizeof db, "%s/mt.db", dir);
-    snprintf (data, sizeof data, "%s/data", dir);
-    snprintf (s_log, sizeof s_log, "%s/broker.log", dir);
+    test_broker_t paths;
+    broker_config_t config;
+    test_broker_config (&paths, "commit", &config);
+    snprintf (s_log, sizeof s_log, "%s/broker.log", paths.dir);
     //  The broker's log goes to a file the test reads
     s_stderr = dup (2);
     CHECK (s_stderr >= 0 && freopen (s_log, "w", stderr));
     setvbuf (stderr, NULL, _IOLBF, 0);
     mt_log_set_level (MT_LOG_INFO);
 
-    broker_config_t config;
-    broker_config_init (&config);
-    config.clients = clients;
-    config.workers = workers;
-    config.db = db;
-    config.data_dir = data;
     config.liveness = 1000;         // the test's worker needs send no heartbeat
     char *cause = NULL;
     broker_t *broker = broker_new (&config, &cause);
@@ -381,8 +370,8 @@ main (void)
     pthread_t thread;
     CHECK (pthread_create (&thread, NULL, s_run, broker) == 0);
 
-    zsock_t *client = zsock_new_dealer (clients);
-    zsock_t *worker = zsock_new_dealer (workers);
+    zsock_t *client = zsock_new_dealer (paths.clients);
+    zsock_t *worker = zsock_new_dealer (paths.workers);
     CHECK (client && worker);
     atexit (s_show_log);            // after czmq's own, so it runs before them
     s_send (worker, "HELLO", "{\"name\": \"host:1\", \"host\": \"host\", \"version\": \"t\","
@@ -399,9 +388,7 @@ main (void)
     broker_destroy (&broker);
     s_show_log ();
     s_log [0] = 0;
-    char cmd [300];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK (system (cmd) == 0);
+    test_broker_remove (&paths);
     printf ("test_commit: ok\n");
     return 0;
 }
