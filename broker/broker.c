@@ -71,6 +71,7 @@ struct broker_t {
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t of the open transaction
     zlistx_t *pending;          // outgoing_t committed, let go once the sync in flight ends
+    zlistx_t *durable;          // outgoing_t of the sync that just ended, being let go
     writer_t *writers;          // workers whose messages wrote in the open transaction,
     size_t nwriters;            //   told ERROR storage if it fails
     size_t writers_cap;
@@ -165,6 +166,8 @@ static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_begin (broker_t *self);
 static void s_end (broker_t *self);
+static bool s_commit (broker_t *self, bool *wrote);
+static void s_sync (broker_t *self);
 static void s_flush (broker_t *self, bool committed);
 static void s_flush_list (broker_t *self, zlistx_t *list, bool committed);
 static void s_flush_one (broker_t *self, outgoing_t *out, bool committed);
@@ -266,11 +269,13 @@ broker_new (const broker_config_t *config, char **cause)
     self->fleet = fleet_new ();
     self->outbox = s_outlist ();
     self->pending = s_outlist ();
+    self->durable = s_outlist ();
     self->doomed = zlistx_new ();
     if (self->doomed)
         zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
-    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->doomed
+    if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->durable
+    ||  !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
@@ -314,6 +319,7 @@ broker_destroy (broker_t **self_p)
     fleet_destroy (&self->fleet);
     zlistx_destroy (&self->outbox);
     zlistx_destroy (&self->pending);
+    zlistx_destroy (&self->durable);
     free (self->writers);
     zlistx_destroy (&self->doomed);
     free (self->clients_endpoint);
@@ -511,7 +517,20 @@ s_end (broker_t *self)
 {
     if (self->syncing)
         return;
-    bool wrote = store_dirty (self->store);
+    bool wrote;
+    bool committed = s_commit (self, &wrote);
+    if (committed && wrote)
+        s_sync (self);
+    else
+        s_flush (self, committed);
+}
+
+//  Commit the store, and the queue and fleet with it, or roll all three
+//  back. True when it committed; *wrote says whether it wrote.
+static bool
+s_commit (broker_t *self, bool *wrote)
+{
+    *wrote = store_dirty (self->store);
     bool committed = store_commit (self->store) == 0;
     if (committed) {
         jobs_commit (self->jobs);
@@ -525,13 +544,16 @@ s_end (broker_t *self)
             self->recovered = false;
     }
     self->recovering = false;
-    if (committed && wrote) {
-        zstr_send (self->syncer, "SYNC");
-        self->syncing = true;
-        s_move (self->outbox, self->pending);
-    }
-    else
-        s_flush (self, committed);
+    return committed;
+}
+
+//  Make the commit just made durable: its outbox waits for the sync thread.
+static void
+s_sync (broker_t *self)
+{
+    zstr_send (self->syncer, "SYNC");
+    self->syncing = true;
+    s_move (self->outbox, self->pending);
 }
 
 //  The sync thread: one fdatasync of the write-ahead log per request,
@@ -583,9 +605,26 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
         self->fatal = true;
         return -1;
     }
-    s_flush_list (self, self->pending, true);
-    if (store_in_transaction (self->store))
-        s_end (self);
+    //  What gathered meanwhile commits and its sync starts before the durable
+    //  messages go out, so the disk is not idle while they are sent; a
+    //  transaction that wrote nothing waits until they are out, so that no
+    //  peer's later reply overtakes an earlier one
+    zlistx_t *durable = self->pending;
+    self->pending = self->durable;
+    self->durable = durable;
+    if (store_in_transaction (self->store) && store_dirty (self->store)) {
+        bool wrote, committed = s_commit (self, &wrote);
+        if (committed)
+            s_sync (self);
+        s_flush_list (self, durable, true);
+        if (!committed)
+            s_flush (self, false);
+    }
+    else {
+        s_flush_list (self, durable, true);
+        if (store_in_transaction (self->store))
+            s_end (self);
+    }
     return 0;
 }
 
