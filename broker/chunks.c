@@ -1,0 +1,74 @@
+/*  chunks - blobs moved in chunks on either socket: UPLOAD stored in order, FETCH answered with CHUNK  */
+#include "reactor.h"
+#include "mt/util.h"
+
+//  UPLOAD, on either socket: one chunk of a blob, in order.
+void
+chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *hash;
+    int64_t size, offset;
+    bool last;
+    char *cause = NULL;
+    if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
+    ||  mt_msg_get_int (msg, "size", 0, BLOB_MAX_SIZE, &size, &cause)
+    ||  mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
+    ||  mt_msg_get_bool (msg, "last", &last, &cause)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    size_t len;
+    const void *data = mt_msg_payload (msg, &len);
+    bool complete;
+    int64_t next;
+    if (blob_store_write (self->blobs, hash, size, offset, data, len, &complete, &next, &cause)) {
+        static const char *codes [] = {
+            [BLOB_ERR_REQUEST] = MT_ERR_BAD_MESSAGE, [BLOB_ERR_HASH] = MT_ERR_BAD_HASH,
+            [BLOB_ERR_DISK] = MT_ERR_STORAGE, [BLOB_ERR_BUSY] = MT_ERR_TOO_LARGE
+        };
+        broker_error (self, peer, codes [blob_store_error (self->blobs)], "%s", cause);
+        free (cause);
+        return;
+    }
+    if (complete && offset + (int64_t) len == size && len > 0)
+        mt_debug ("broker: stored blob %.12s (%lld bytes)", hash, (long long) size);
+    mt_msg_t *reply = mt_msg_new ("UPLOADED");
+    json_object_set_new (mt_msg_body (reply), "hash", json_string (hash));
+    json_object_set_new (mt_msg_body (reply), "offset", json_integer (next));
+    json_object_set_new (mt_msg_body (reply), "complete", json_boolean (complete));
+    broker_send (self, peer, &reply);
+}
+
+//  A CHUNK reply: bytes of blob hash at offset; job > 0 names the job whose
+//  model it is.
+void
+chunks_send (broker_t *self, peer_t *peer, const char *hash, int64_t offset, int64_t length,
+         int64_t job)
+{
+    int64_t size;
+    char *cause = NULL;
+    size_t got = 0;
+    if (!blob_store_has (self->blobs, hash, &size))
+        mt_fail (&cause, "blob %.12s is not stored", hash);
+    else
+    if (offset > size)
+        mt_fail (&cause, "offset %lld is past the end of blob %.12s (%lld bytes)",
+                 (long long) offset, hash, (long long) size);
+    else
+        blob_store_read (self->blobs, hash, offset, self->chunk, (size_t) length, &got, &cause);
+    if (cause) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "%s", cause);
+        free (cause);
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("CHUNK");
+    json_t *body = mt_msg_body (reply);
+    if (job > 0)
+        json_object_set_new (body, "job", json_integer (job));
+    json_object_set_new (body, "hash", json_string (hash));
+    json_object_set_new (body, "size", json_integer (size));
+    json_object_set_new (body, "offset", json_integer (offset));
+    mt_msg_set_payload (reply, self->chunk, got);
+    broker_send (self, peer, &reply);
+}

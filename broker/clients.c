@@ -1,0 +1,260 @@
+/*  clients - the commands of the clients socket: submit, status, list, stop, workers, fetch  */
+#include "reactor.h"
+#include "mt/spec.h"
+#include "mt/util.h"
+#include "mt/version.h"
+
+#include <math.h>
+
+static void s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+
+const handler_t clients_handlers [] = {
+    { "PING", s_client_ping },
+    { "UPLOAD", chunks_upload },
+    { "SUBMIT", s_client_submit },
+    { "STATUS", s_client_status },
+    { "LIST", s_client_list },
+    { "STOP", s_client_stop },
+    { "WORKERS", s_client_workers },
+    { "FETCH", s_client_fetch },
+    { NULL, NULL }
+};
+
+static void
+s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    mt_msg_t *reply = mt_msg_new ("PONG");
+    json_object_set_new (mt_msg_body (reply), "version", json_string (MT_VERSION));
+    json_object_set_new (mt_msg_body (reply), "protocol", json_string (MT_PROTOCOL));
+    broker_send (self, peer, &reply);
+}
+
+//  Read the spec from the body's "spec" map: parsed and validated by the
+//  spec module, its blobs stored, *text the map's compact JSON (caller
+//  frees). Returns 0, or -1 (answered).
+static int
+s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char **text)
+{
+    json_t *value = json_object_get (mt_msg_body (msg), "spec");
+    if (!json_is_object (value)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "SUBMIT: field 'spec' must be a map");
+        return -1;
+    }
+    char *cause = NULL;
+    if (mt_spec_from_value (spec, value, &cause)) {
+        broker_error (self, peer, MT_ERR_BAD_SPEC, "bad spec: %s", cause ? cause : "?");
+        free (cause);
+        return -1;
+    }
+    const char *missing = NULL;
+    if (spec->data_hash [0] && !blob_store_has (self->blobs, spec->data_hash, NULL))
+        missing = spec->data_hash;
+    else
+    if (spec->init_hash [0] && !blob_store_has (self->blobs, spec->init_hash, NULL))
+        missing = spec->init_hash;
+    if (missing) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded; send it with"
+                 " UPLOAD first", missing);
+        mt_spec_clear (spec);
+        return -1;
+    }
+    if (!(*text = mt_json_compact (value))) {
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        mt_spec_clear (spec);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_client_submit (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *key = NULL;
+    char *cause = NULL;
+    if (mt_msg_opt_str (msg, "key", 128, &key, &cause)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    int64_t queued = jobs_queued (self->jobs, peer->user);
+    if (queued >= self->config.max_queued) {
+        broker_error (self, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the limit per"
+                 " client (mtbroker --max-queued); wait for some to start", (long long) queued);
+        return;
+    }
+    mt_spec_t spec;
+    char *text;
+    if (s_read_spec (self, peer, msg, &spec, &text))
+        return;
+    bool existing = false, conflict = false;
+    int64_t id = jobs_submit (self->jobs, &spec, text, key, peer->user, zclock_time (),
+                              &existing, &conflict);
+    mt_spec_clear (&spec);
+    free (text);
+    if (id < 0)
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not record the job (disk full"
+                 " or I/O error); retry later");
+    else
+    if (conflict)
+        broker_error (self, peer, MT_ERR_KEY_CONFLICT, "key '%s' names job %lld, which was"
+                 " submitted with another spec; use a new key for a new job", key, (long long) id);
+    else {
+        if (!existing)
+            broker_announce (self, MT_LOG_INFO, "broker: job %lld queued", (long long) id);
+        //  The hot messages are packed as they are built, without a JSON tree
+        mt_msg_t *reply = mt_msg_new ("SUBMITTED");
+        mt_msg_add_int (reply, "job", id);
+        mt_msg_add_bool (reply, "existing", existing);
+        broker_send (self, peer, &reply);
+    }
+}
+
+//  Why a queued job has not started yet, in words.
+static json_t *
+s_waiting (broker_t *self, json_t *job)
+{
+    int64_t not_before = json_integer_value (json_object_get (job, "not_before"));
+    if (not_before > zclock_time ()) {
+        char stamp [32];
+        time_t when = (time_t) (not_before / 1000);
+        struct tm tm;
+        localtime_r (&when, &tm);
+        strftime (stamp, sizeof stamp, "%H:%M:%S", &tm);
+        return json_sprintf ("backing off until %s before attempt %lld", stamp,
+                             (long long) json_integer_value (json_object_get (job, "attempt")) + 1);
+    }
+    size_t workers = fleet_size (self->fleet);
+    if (workers == 0)
+        return json_string ("no worker connected");
+    if (fleet_busy (self->fleet) == workers)
+        return json_sprintf ("all %zu workers busy", workers);
+    return json_string ("waiting for its turn or for its retry backoff to end");
+}
+
+static int
+s_job_arg (broker_t *self, peer_t *peer, mt_msg_t *msg, int64_t *id)
+{
+    char *cause = NULL;
+    if (mt_msg_get_int (msg, "job", 1, INT64_MAX, id, &cause) == 0)
+        return 0;
+    broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+    free (cause);
+    return -1;
+}
+
+static void
+s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
+{
+    json_t *job = store_job_json (self->store, id, history);
+    if (!job) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
+        json_object_set_new (job, "waiting", s_waiting (self, job));
+    mt_msg_t *reply = mt_msg_new ("JOB");
+    json_object_set_new (mt_msg_body (reply), "job", job);
+    broker_send (self, peer, &reply);
+}
+
+static void
+s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    if (s_job_arg (self, peer, msg, &id) == 0)
+        s_reply_job (self, peer, id, true);
+}
+
+static void
+s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    const char *name = NULL;
+    int64_t limit = 100;
+    job_state_t state;
+    char *cause = NULL;
+    if (mt_msg_opt_str (msg, "state", 16, &name, &cause)
+    ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
+    ||  (name && job_state_parse (name, &state)
+         && mt_fail (&cause, "LIST: unknown state '%s'", name))) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("JOBS");
+    json_object_set_new (mt_msg_body (reply), "jobs",
+                         store_job_list (self->store, name ? (int) state : -1, (int) limit));
+    broker_send (self, peer, &reply);
+}
+
+static void
+s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    job_move_t move;
+    if (jobs_event (self->jobs, id, -1, JOB_EV_STOP, NULL, zclock_time (), &move))
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not record the stop (disk full"
+                 " or I/O error); retry later");
+    else
+    if (!move.found)
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+    else
+    if (move.refusal [0])
+        broker_error (self, peer, MT_ERR_BAD_STATE, "%s", move.refusal);
+    else {
+        fleet_worker_t *worker = fleet_find_job (self->fleet, id);
+        if (worker && move.tell == JOB_TELL_STOP) {
+            broker_tell (self, worker, "STOP", id, fleet_worker_attempt (worker));
+            fleet_worker_stop_sent (self->fleet, worker, zclock_mono ());
+        }
+        if (move.note [0])
+            broker_announce (self, MT_LOG_INFO, "broker: %s", move.note);
+        s_reply_job (self, peer, id, false);
+    }
+}
+
+static void
+s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    json_t *list = json_array ();
+    int64_t now = zclock_mono ();
+    for (fleet_worker_t *w = fleet_first (self->fleet); w; w = fleet_next (self->fleet, w))
+        json_array_append_new (list, fleet_worker_json (w, now));
+    mt_msg_t *reply = mt_msg_new ("WORKERS");
+    json_object_set_new (mt_msg_body (reply), "workers", list);
+    broker_send (self, peer, &reply);
+}
+
+static void
+s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id, offset, length;
+    char *cause = NULL;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    if (mt_msg_get_int (msg, "offset", 0, BLOB_MAX_SIZE, &offset, &cause)
+    ||  mt_msg_get_int (msg, "length", 1, BROKER_CHUNK_MAX, &length, &cause)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
+    store_job_t job;
+    if (store_job_get (self->store, id, &job)) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    if (!job.model_hash [0])
+        broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
+                 (long long) id, job_state_name (job.state),
+                 job_state_ended (job.state) ? "" : " yet");
+    else
+        chunks_send (self, peer, job.model_hash, offset, length, id);
+    store_job_clear (&job);
+}

@@ -1,0 +1,110 @@
+/*  reactor - what the broker's files share: its state, a peer, and the outbox they write to  */
+//  Private to broker/: broker.c runs the reactor and owns the outbox,
+//  clients.c and workers.c answer the two sockets, chunks.c moves blobs on
+//  either. A handler never sends: what it queues here leaves once its
+//  batch's commit is durable (broker.c's opening comment).
+#ifndef MT_REACTOR_H_INCLUDED
+#define MT_REACTOR_H_INCLUDED
+
+#include "auth.h"
+#include "broker.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "store.h"
+#include "mt/blob.h"
+#include "mt/log.h"
+#include "mt/msg.h"
+
+#include <czmq.h>
+
+typedef struct writer_t writer_t;
+
+struct broker_t {
+    broker_config_t config;
+    zsock_t *clients;
+    zsock_t *workers;
+    zloop_t *loop;
+    store_t *store;
+    jobs_t *jobs;               // the job's life, and the queue in memory
+    blob_store_t *blobs;
+    fleet_t *fleet;
+    zlistx_t *outbox;           // outgoing_t of the open transaction
+    zlistx_t *pending;          // outgoing_t committed, let go once the sync in flight ends
+    zlistx_t *durable;          // outgoing_t of the sync that just ended, being let go
+    writer_t *writers;          // workers whose messages wrote in the open transaction,
+    size_t nwriters;            //   told ERROR storage if it fails
+    size_t writers_cap;
+    zactor_t *syncer;           // the sync thread: makes commits durable
+    bool syncing;               // a sync is in flight; batches meanwhile join the next commit
+    int64_t last_tick;          // monotonic ms of the last liveness check
+    int lock_fd;                // DB.lock, held (flock) while the broker runs; -1 when not
+    bool fatal;                 // the database could not be made durable: stop
+    zlistx_t *doomed;           // doomed_t: superseded blobs, deleted after a delay
+    int64_t started;            // monotonic ms
+    bool recovered;             // jobs left running by a previous broker were handled
+    bool recovering;            //   in the open transaction
+    char *clients_endpoint;
+    char *workers_endpoint;
+    void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
+    auth_t *auth;               // CurveZMQ, with --keys; NULL otherwise
+};
+
+
+//  The peer and request a handler is answering.
+typedef struct {
+    zsock_t *sock;              // the socket it spoke on
+    const void *identity;       // its routing id (borrowed from the frames)
+    size_t identity_size;
+    int64_t req;                // -1 when the request had none
+    fleet_worker_t *worker;     // workers socket: the sender, NULL before HELLO
+    char user [64];             // the peer's public key (Z85) with --keys, else "local"
+} peer_t;
+
+typedef void (handler_fn) (broker_t *self, peer_t *peer, mt_msg_t *msg);
+typedef struct {
+    const char *command;
+    handler_fn *handler;
+} handler_t;
+
+//  The commands of each socket, {NULL, NULL} at the end.
+extern const handler_t clients_handlers [];
+extern const handler_t workers_handlers [];
+
+//  --- The outbox (broker.c) ------------------------------------------------------
+
+//  Queue a message (taken) to peer for after the commit; the peer's req is added.
+void broker_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p);
+//  Queue command {job, attempt} to a worker the broker speaks to first.
+void broker_tell (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
+                  int attempt);
+//  Queue an ERROR with code and a formatted text to peer.
+void broker_error (broker_t *self, peer_t *peer, const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+//  A log line that announces a change: written once the change is durable,
+//  never when it is rolled back. Nothing is formatted when level is off.
+void broker_announce (broker_t *self, mt_log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+//  A blob the transaction superseded: deleted later, if it commits.
+void broker_doom (broker_t *self, const char *hash);
+
+//  --- Blobs in chunks, on either socket (chunks.c) -------------------------------
+
+//  UPLOAD: one chunk of a blob, in order; answered UPLOADED or ERROR.
+void chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
+//  A CHUNK reply: length bytes of blob hash at offset; job > 0 names the job
+//  whose model it is. ERROR not_found when there is no such blob or offset.
+void chunks_send (broker_t *self, peer_t *peer, const char *hash, int64_t offset,
+                  int64_t length, int64_t job);
+
+//  --- Workers: dispatch and liveness (workers.c) ---------------------------------
+
+//  Start queued jobs on idle workers: one job each, highest priority first,
+//  then oldest; no prefetch.
+void workers_dispatch (broker_t *self);
+//  The liveness tick's verdict on worker w at monotonic now: lost, late with
+//  a stop, past its time limit, stalled, or well (it gets a HEARTBEAT).
+void workers_check (broker_t *self, fleet_worker_t *w, int64_t now, int64_t dead_after);
+//  Jobs a previous broker left running that no worker claimed are lost.
+void workers_recover (broker_t *self);
+
+#endif
