@@ -82,7 +82,6 @@ static bool s_is_loopback (const char *endpoint);
 static void s_syncer (zsock_t *pipe, void *store);
 static int s_sync_reply (zsock_t *sock);
 static void s_finish (broker_t *self);
-static void s_drop (zlistx_t *list);
 static void s_move (zlistx_t *from, zlistx_t *to);
 static void s_outgoing_free (void **item);
 static void s_doomed_free (void **item);
@@ -533,16 +532,15 @@ s_finish (broker_t *self)
     if (self->fatal) {
         //  Nothing more is said: a reply could speak of what is not on disk
         store_rollback (self->store);
-        s_drop (self->outbox);
-        s_drop (self->pending);
+        zlistx_purge (self->outbox);
+        zlistx_purge (self->pending);
         return;
     }
-    bool committed = !store_in_transaction (self->store) || store_commit (self->store) == 0;
-    if (committed && store_sync (self->store) == 0) {
-        //  The older commit's outbox first
-        s_move (self->outbox, self->pending);
-        s_move (self->pending, self->outbox);
-        s_flush (self, true);
+    bool wrote;
+    if ((!store_in_transaction (self->store) || s_commit (self, &wrote))
+    &&  store_sync (self->store) == 0) {
+        s_flush_list (self, self->pending, true);      // the older commit's first
+        s_flush_list (self, self->outbox, true);
     }
 }
 
@@ -565,12 +563,6 @@ s_doomed_free (void **item)
 {
     free (*item);
     *item = NULL;
-}
-
-static void
-s_drop (zlistx_t *list)
-{
-    zlistx_purge (list);
 }
 
 //  Move every item from one list to the end of another, in order.

@@ -13,8 +13,6 @@
                                         // turn sees a finished sync soon
 #define BROKER_CHUNK_MAX      (1 << 20) // bytes per FETCH reply at most
 #define BROKER_UPLOAD_IDLE_MS 60000     // an unfinished upload idle this long is dropped
-#define BROKER_BACKOFF_MS     1000      // first retry delay; doubles per attempt
-#define BROKER_BACKOFF_MAX_MS 60000
 #define BROKER_MAX_QUEUED     10000     // default --max-queued: queued jobs per client
 #define BROKER_PEER_HWM       256       // messages queued per peer before backpressure
 #define BROKER_STALL_MS       600000    // default --stall-timeout: no step for this long, ms

@@ -306,7 +306,8 @@ static const reader_t s_json_reader = S_READER (s_json_fields);
 
 //  The reader of each statement whose rows are read by column name
 static const reader_t *s_readers [Q_COUNT] = {
-    [Q_GET] = &s_job_reader, [Q_STATE] = &s_job_reader, [Q_STARTED] = &s_job_reader, [Q_QUEUED] = &s_job_reader,
+    [Q_GET] = &s_job_reader, [Q_STATE] = &s_job_reader, [Q_STARTED] = &s_job_reader,
+    [Q_QUEUED] = &s_job_reader,
     [Q_RUN] = &s_run_reader, [Q_JSON] = &s_json_reader,
 };
 
