@@ -77,7 +77,7 @@ typedef struct {
 } s_class_t;
 
 #define S_VALUE_SHOWN 40        // bytes of a bad value quoted in a message
-#define S_HEAD_CHUNK 65536      // bytes dataset_columns reads at a time
+#define S_HEAD_CHUNK 65536      // bytes read at a time from what cannot be mapped
 #define S_COLUMNS_SHOWN 8       // column names listed when one is missing
 //  After a text value in a regression target: iris's 'setosa' is a class
 #define S_TEXT_TARGET_HINT " (the target holds text: for class labels use --task classification)"
@@ -85,7 +85,7 @@ typedef struct {
 static int s_load (const char *name, const char *data, size_t len,
                    const dataset_opts_t *opts, char **cause, dataset_t **out);
 static int s_open (const char *path, char **cause);
-static int s_read_file (const char *path, char **data, size_t *len, char **cause);
+static int s_read_file (int fd, const char *path, char **data, size_t *len, char **cause);
 static int s_read_some (int fd, const char *path, char **data, size_t *len, bool *eof,
                         char **cause);
 static int s_head (const char *path, const char *data, size_t len, bool eof,
@@ -173,7 +173,7 @@ dataset_load (const char *path, const dataset_opts_t *opts, char **cause)
     //  Empty files, pipes and the like are read into memory.
     char *data = NULL;
     size_t len = 0;
-    int rc = s_read_file (path, &data, &len, cause);
+    int rc = s_read_file (fd, path, &data, &len, cause);
     close (fd);
     if (rc == 0)
         s_load (path, data, len, opts, cause, &ds);
@@ -293,40 +293,20 @@ s_open (const char *path, char **cause)
     return fd;
 }
 
-//  Read what fd-less sources (pipes, empty files) hold, growing a buffer.
+//  Read what sources that cannot be mapped (pipes, empty files) hold from
+//  fd, to its end.
 static int
-s_read_file (const char *path, char **data, size_t *len, char **cause)
+s_read_file (int fd, const char *path, char **data, size_t *len, char **cause)
 {
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return mt_fail (cause, "%s: cannot open: %s", path, strerror (errno));
-    size_t cap = 0, used = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (used == cap) {
-            size_t grown = cap ? cap * 2 : 65536;
-            char *bigger = grown > cap ? realloc (buf, grown) : NULL;
-            if (!bigger) {
-                free (buf);
-                fclose (file);
-                return mt_fail (cause, "%s: out of memory reading it", path);
-            }
-            buf = bigger;
-            cap = grown;
+    *data = NULL;
+    *len = 0;
+    bool eof = false;
+    while (!eof)
+        if (s_read_some (fd, path, data, len, &eof, cause)) {
+            free (*data);
+            *data = NULL;
+            return -1;
         }
-        size_t got = fread (buf + used, 1, cap - used, file);
-        used += got;
-        if (got == 0)
-            break;
-    }
-    int error = ferror (file) ? errno : 0;
-    fclose (file);
-    if (error) {
-        free (buf);
-        return mt_fail (cause, "%s: cannot read: %s", path, strerror (error));
-    }
-    *data = buf;
-    *len = used;
     return 0;
 }
 
