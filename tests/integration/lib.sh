@@ -243,22 +243,31 @@ wait_state () {
     wait_for "job $1 to be $2" "$3" job_state_is "$1" "$2"
 }
 
-# wait_trained JOB STATE STALL_S: wait for a training job to reach STATE for as long as its
-# step keeps moving; fail when it has not moved for STALL_S seconds. How long training takes
-# depends on the build (the sanitizers slow it several times) and on the machine.
-wait_trained () {
-    local last="" idle=0 step
-    while ! job_state_is "$1" "$2"; do
-        step=$(job_field "$1" progress.step 2>/dev/null || echo "")
-        if [ "$step" != "$last" ]; then
-            last=$step
+# wait_moving STALL_S DONE VALUE: wait until the command DONE succeeds, for as long as the
+# output of the command VALUE keeps changing; returns 1 once it has not changed for STALL_S
+# seconds (the caller says what stalled). How long training takes depends on the build (the
+# sanitizers slow it several times) and on the machine, not on the fleet's health.
+wait_moving () {
+    local stall=$1 done=$2 value=$3 last="" now idle=0
+    while ! $done; do
+        now=$($value)
+        if [ "$now" != "$last" ]; then
+            last=$now
             idle=0
         else
             idle=$(( idle + 1 ))
         fi
-        [ "$idle" -lt "$3" ] || fail "job $1 is not $2 and its step has not moved from ${last:-none} for $3 s"
+        [ "$idle" -lt "$stall" ] || return 1
         sleep 1
     done
+}
+
+# wait_trained JOB STATE STALL_S: wait for a training job to reach STATE for as long as its
+# step keeps moving; fail when it has not moved for STALL_S seconds.
+job_step () { job_field "$1" progress.step 2>/dev/null || echo ""; }
+wait_trained () {
+    wait_moving "$3" "job_state_is $1 $2" "job_step $1" \
+        || fail "job $1 is not $2 and its step has not moved for $3 s"
 }
 
 workers_connected () {

@@ -122,24 +122,12 @@ echo "chaos: ${chaos_secs}s, $WORKER_KILLS worker kills, $BROKER_KILLS broker ki
 
 wait "$SUBMITTER" || fail "the submitter gave up: $(grep FAILED "$T/ids"); $(tail -n 3 "$T/submit.err")"
 [ "$(submitted)" = "$JOBS" ] || fail "$(submitted) of $JOBS jobs submitted"
-# Stuck means no job ended for FINISH_SECONDS: how long the rest takes depends on the build
-# (the sanitizers slow training several times) and on the machine, not on the fleet's health
-last=$(ended)
-idle=0
-while [ "$(ended)" -lt "$JOBS" ]; do
-    sleep 1
-    now=$(ended)
-    if [ "$now" -gt "$last" ]; then
-        last=$now
-        idle=0
-    else
-        idle=$(( idle + 1 ))
-    fi
-    if [ "$idle" -ge "$FINISH_SECONDS" ]; then
-        check_alive
-        fail "stuck: no job ended for ${FINISH_SECONDS}s: $(sql "select id || ':' || state || ':attempt ' || attempt || ':' || ifnull(worker, '-') from jobs where state not in ('succeeded', 'failed', 'stopped')" | tr '\n' ' ')"
-    fi
-done
+# Stuck means no job ended for FINISH_SECONDS
+all_ended () { [ "$(ended)" -ge "$JOBS" ]; }
+if ! wait_moving "$FINISH_SECONDS" all_ended ended; then
+    check_alive
+    fail "stuck: no job ended for ${FINISH_SECONDS}s: $(sql "select id || ':' || state || ':attempt ' || attempt || ':' || ifnull(worker, '-') from jobs where state not in ('succeeded', 'failed', 'stopped')" | tr '\n' ' ')"
+fi
 check_alive
 total=$(( $(date +%s) - start ))
 
