@@ -235,20 +235,18 @@ s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect, char **ca
     self->error_code [0] = 0;
     int64_t first_req = self->next_req;
     while (!mt_transfer_done (transfer)) {
-        bool sent = true;
-        while (sent) {
-            mt_msg_t *msg = NULL;
-            if (mt_transfer_next (transfer, &msg, cause))
+        mt_msg_t *msg = NULL;
+        int rc;
+        while ((rc = mt_transfer_next (transfer, &msg, cause)) == 0 && msg)
+            if (s_send (self, &msg, NULL, cause))
                 return -1;
-            sent = msg != NULL;
-            if (msg && s_send (self, &msg, NULL, cause))
-                return -1;
-        }
+        if (rc)
+            return -1;
         mt_msg_t *reply = NULL;
         if (s_recv (self, first_req, &reply, cause))
             return -1;
-        int rc = s_check_reply (self, reply, expect, cause) ? -1
-               : mt_transfer_take (transfer, reply, cause);
+        rc = s_check_reply (self, reply, expect, cause) ? -1
+           : mt_transfer_take (transfer, reply, cause);
         mt_msg_destroy (&reply);
         if (rc)
             return -1;

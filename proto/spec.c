@@ -285,19 +285,25 @@ s_strings (char *const *items, int count)
     return list;
 }
 
+static json_t *
+s_ints (const int *items, int count)
+{
+    json_t *list = json_array ();
+    for (int i = 0; list && i < count; i++)
+        if (json_array_append_new (list, json_integer (items [i]))) {
+            json_decref (list);
+            list = NULL;
+        }
+    return list;
+}
+
 json_t *
 mt_spec_to_value (const mt_spec_t *spec)
 {
     json_t *root = json_object ();
-    json_t *hidden = json_array ();
-    bool ok = root && hidden;
-    for (int i = 0; ok && i < spec->n_hidden; i++)
-        ok = json_array_append_new (hidden, json_integer (spec->hidden [i])) == 0;
-    if (!ok) {
-        json_decref (root);
-        json_decref (hidden);
+    if (!root)
         return NULL;
-    }
+    bool ok = true;
     if (spec->name)
         s_put (root, "name", json_string (spec->name), &ok);
     if (spec->data_hash [0])
@@ -312,7 +318,7 @@ mt_spec_to_value (const mt_spec_t *spec)
     if (spec->features)
         s_put (root, "features", s_strings (spec->features, spec->n_features), &ok);
     s_put (root, "task", json_string (mt_task_name (spec->task)), &ok);
-    s_put (root, "hidden", hidden, &ok);
+    s_put (root, "hidden", s_ints (spec->hidden, spec->n_hidden), &ok);
     s_put (root, "activation", json_string (mt_act_name (spec->activation)), &ok);
     s_put (root, "optimizer", json_string (mt_opt_name (spec->optimizer)), &ok);
     s_put (root, "lr", json_real (spec->lr), &ok);

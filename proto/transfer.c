@@ -361,10 +361,8 @@ s_fetch_check (mt_transfer_t *self, mt_msg_t *reply, char **cause)
     if (!blob_hash_valid (hash))
         return mt_fail (cause, "the broker sent a CHUNK whose hash is not a SHA-256");
     bool learning = self->job && !self->hash [0];
-    if (learning) {
+    if (learning)
         memcpy (self->hash, hash, sizeof self->hash);
-        self->size = size;
-    }
     if (!mt_transfer_concerns (self, reply) || strcmp (hash, self->hash))
         return mt_fail (cause, self->job
                         ? "the job's model changed during the download (now %.12s); fetch it again"
