@@ -50,7 +50,8 @@ static void s_cells_print (FILE *out, char **cells, int cols, int rows);
 static void s_job_attempts (FILE *out, json_t *attempts);
 static bool s_spec_read (json_t *job, mt_spec_t *spec, char **cause);
 static void s_job_spec (FILE *out, json_t *job);
-static const char *s_metric_label (mt_task_t task);
+static const char *s_metric_label (json_t *job);
+static double s_spec_epochs (json_t *job);
 static void s_progress_parts (json_t *job, s_progress_t *parts);
 static char *s_progress_line (const s_progress_t *parts, unsigned shown, int bar_width,
                               bool utf8);
@@ -298,11 +299,26 @@ s_spec_read (json_t *job, mt_spec_t *spec, char **cause)
     return false;
 }
 
-//  "val_acc" for classification, "val_r2" for regression.
-static const char *
-s_metric_label (mt_task_t task)
+//  The job's epochs as its spec sets them; 0 when it has no spec it can read.
+static double
+s_spec_epochs (json_t *job)
 {
-    return task == MT_TASK_CLASSIFICATION ? "val_acc" : "val_r2";
+    mt_spec_t spec;
+    double epochs = s_spec_read (job, &spec, NULL) ? spec.epochs : 0;
+    mt_spec_clear (&spec);
+    return epochs;
+}
+
+//  "val_acc" for a classification job, "val_r2" for regression (and for a
+//  spec it cannot read, as the spec's default task).
+static const char *
+s_metric_label (json_t *job)
+{
+    mt_spec_t spec;
+    s_spec_read (job, &spec, NULL);
+    bool classify = spec.task == MT_TASK_CLASSIFICATION;
+    mt_spec_clear (&spec);
+    return classify ? "val_acc" : "val_r2";
 }
 
 //  The parts of a progress line from a job map; "" for what it lacks.
@@ -311,13 +327,11 @@ s_progress_parts (json_t *job, s_progress_t *parts)
 {
     memset (parts, 0, sizeof *parts);
     json_t *progress = json_object_get (job, "progress");
-    mt_spec_t spec;
-    bool known = s_spec_read (job, &spec, NULL);
     double epoch = 0, epochs = 0, step = 0, steps = 0, value;
     s_num (progress, "epoch", &epoch);
     s_num (progress, "epochs", &epochs);
-    if (epochs <= 0 && known)
-        epochs = spec.epochs;
+    if (epochs <= 0)
+        epochs = s_spec_epochs (job);
     s_num (progress, "step", &step);
     s_num (progress, "steps", &steps);
     double done = steps > 0 ? step / steps : epochs > 0 ? epoch / epochs : 0;
@@ -333,7 +347,7 @@ s_progress_parts (json_t *job, s_progress_t *parts)
     if (s_num (progress, "val_loss", &value))
         snprintf (text [RENDER_PART_VAL_LOSS], RENDER_PART, "val_loss %.4g", value);
     if (s_num (progress, "val_metric", &value))
-        snprintf (text [RENDER_PART_METRIC], RENDER_PART, "%s %.4g", s_metric_label (spec.task),
+        snprintf (text [RENDER_PART_METRIC], RENDER_PART, "%s %.4g", s_metric_label (job),
                   value);
     if (s_num (progress, "samples_per_sec", &value) && value > 0)
         snprintf (text [RENDER_PART_SPEED], RENDER_PART, "%.0f samples/s", value);
@@ -343,7 +357,6 @@ s_progress_parts (json_t *job, s_progress_t *parts)
         render_duration (value, eta, sizeof eta);
         snprintf (text [RENDER_PART_ETA], RENDER_PART, "ETA %s", eta);
     }
-    mt_spec_clear (&spec);
 }
 
 //  The line of the parts whose bit is set in shown, with a bar of bar_width
@@ -520,12 +533,8 @@ render_jobs (FILE *out, json_t *jobs)
         char **row = cells + r * cols;
         double epoch = 0, epochs = 0, created = 0;
         s_num (progress, "epoch", &epoch);
-        if (!s_num (progress, "epochs", &epochs)) {
-            mt_spec_t spec;
-            if (s_spec_read (job, &spec, NULL))
-                epochs = spec.epochs;
-            mt_spec_clear (&spec);
-        }
+        if (!s_num (progress, "epochs", &epochs))
+            epochs = s_spec_epochs (job);
         char when [32];
         s_num (job, "created_at", &created);
         render_time ((int64_t) created, when, sizeof when);
