@@ -275,10 +275,8 @@ blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t of
 static int
 s_finish (blob_store_t *self, upload_t *upload, char **cause)
 {
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&upload->sha, digest);
     char hex [65];
-    sodium_bin2hex (hex, 65, digest, crypto_hash_sha256_BYTES);
+    blob_sha256_hex (&upload->sha, hex);
     if (strcmp (hex, upload->hash) != 0) {
         self->error = BLOB_ERR_HASH;
         mt_fail (cause, "uploaded bytes hash to %.12s, not %.12s: the file changed or was"
@@ -375,12 +373,18 @@ blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause)
     free (buf);
     if (n < 0)
         return mt_fail (cause, "cannot read: %s", strerror (saved));
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&sha, digest);
-    sodium_bin2hex (hex, 65, digest, crypto_hash_sha256_BYTES);
+    blob_sha256_hex (&sha, hex);
     if (size)
         *size = total;
     return 0;
+}
+
+void
+blob_sha256_hex (void *sha, char hex [65])
+{
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final (sha, digest);
+    sodium_bin2hex (hex, 65, digest, sizeof digest);
 }
 
 int

@@ -409,10 +409,8 @@ s_fetch_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
 static int
 s_fetch_finish (mt_transfer_t *self, char **cause)
 {
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&self->sha, digest);
     char hex [MT_HASH_HEX + 1];
-    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    blob_sha256_hex (&self->sha, hex);
     if (strcmp (hex, self->hash))
         return mt_fail (cause, "the bytes fetched hash to %s, not the %s the broker"
                         " reports; fetch it again", hex, self->hash);
