@@ -344,12 +344,10 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
     const char *path = opts->data_file;
     char *why = NULL;
     dataset_columns_t *columns = dataset_columns (path, spec->format, &why);
-    int rc = columns ? cmd_require_column (columns, path, "--target", spec->target, cause) : -1;
+    int rc = columns ? cmd_require_column (columns, path, "--target", spec->target, cause)
+                     : mt_fail (cause, "--data: %s", why);
     for (int i = 0; rc == 0 && i < spec->n_features; i++)
         rc = cmd_require_column (columns, path, "--features", spec->features [i], cause);
-    if (!columns)
-        mt_fail (cause, "--data: %s", why);
-    else
     if (rc == 0)
         spec->format = columns->format;
     if (rc)

@@ -21,15 +21,6 @@
 
 #define FAKE_MODEL_SIZE (3 * MT_TRANSFER_CHUNK + 1234)     // bytes the fake broker serves
 
-//  A fresh temp folder for one test (the caller removes it).
-static void
-s_temp_dir (char *dir, size_t size)
-{
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (dir, size, "%s/test_client.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    CHECK (mkdtemp (dir));
-}
-
 static void
 s_write_file (const char *path, const char *text)
 {
@@ -62,7 +53,7 @@ s_run (char **argv, char **out, char **err)
     while (argv [argc])
         argc++;
     char dir [256];
-    s_temp_dir (dir, sizeof dir);
+    test_temp_dir (dir, sizeof dir, "test_client");
     const char *out_path = test_path (dir, "stdout"), *err_path = test_path (dir, "stderr");
     fflush (stdout);
     fflush (stderr);
@@ -567,7 +558,7 @@ test_require_column (void)
 
     //  Only what a reader would be left: a pipe is special, a file or a folder not
     char dir [256];
-    s_temp_dir (dir, sizeof dir);
+    test_temp_dir (dir, sizeof dir, "test_client");
     const char *fifo = test_path (dir, "fifo.csv");
     CHECK (mkfifo (fifo, 0600) == 0);
     CHECK (cmd_special_file (fifo));
@@ -678,7 +669,7 @@ static void
 test_predict_json (void)
 {
     char dir [256];
-    s_temp_dir (dir, sizeof dir);
+    test_temp_dir (dir, sizeof dir, "test_client");
     char regression [300], classes [300], data [300], nox [300], bad [300], out_path [300];
     snprintf (regression, sizeof regression, "%s/r.safetensors", dir);
     snprintf (classes, sizeof classes, "%s/c.safetensors", dir);

@@ -774,15 +774,6 @@ test_fuzz (void)
 //  --------------------------------------------------------------------------
 //  dataset_columns: a file's head only, read by the loader's own rules
 
-//  A fresh temp folder for one test (the caller removes it).
-static void
-s_temp_dir (char *dir, size_t size)
-{
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (dir, size, "%s/test_dataset.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    CHECK (mkdtemp (dir));
-}
-
 //  The columns of dir/name (written with text first, unless NULL) joined by
 //  '|', with " (jsonl)" after them when read as JSONL; or the cause.
 static char *
@@ -818,7 +809,7 @@ static void
 test_columns (void)
 {
     char dir [256];
-    s_temp_dir (dir, sizeof dir);
+    test_temp_dir (dir, sizeof dir, "test_dataset");
     struct { const char *name, *text; mt_format_t format; const char *want; } cases [] = {
         { "plain.csv", "a,b,y\n1,2,3\n", MT_FORMAT_AUTO, "a|b|y" },
         { "bom.csv", "\xEF\xBB\xBF\"a\", b ,\"c,d\"\r\n1,2,3\r\n", MT_FORMAT_AUTO, "a|b|c,d" },
@@ -969,7 +960,7 @@ static void
 test_columns_head_only (void)
 {
     char dir [256];
-    s_temp_dir (dir, sizeof dir);
+    test_temp_dir (dir, sizeof dir, "test_dataset");
     s_fifo_t fifo = { test_path (dir, "endless.csv"), { -1, -1 }, false };
     CHECK (mkfifo (fifo.path, 0600) == 0 && pipe (fifo.stop) == 0);
     pthread_t writer;

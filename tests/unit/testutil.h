@@ -35,6 +35,14 @@ static inline const char *test_data (const char *name)
     return path;
 }
 
+//  Make a fresh folder named after prefix under $TMPDIR (or /tmp) into dir.
+static inline void test_temp_dir (char *dir, size_t size, const char *prefix)
+{
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (dir, size, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    CHECK (mkdtemp (dir));
+}
+
 //  dir/name in one of 64 rotating buffers, so several can be in use at once.
 static inline const char *test_path (const char *dir, const char *name)
 {
