@@ -208,7 +208,7 @@ static const char *s_sql [Q_COUNT] = {
                " j.finished_at, p.epoch, p.epochs, p.step, p.steps, p.loss, p.val_loss,"
                " p.val_metric, p.samples_per_sec, p.eta_s, j.metrics, j.error, j.model_hash,"
                " j.spec, j.priority, j.checkpoint_epoch, j.not_before, j.attempt_started_at,"
-               " j.resumed_from_epoch FROM jobs j LEFT JOIN progress p ON p.rowid ="
+               " j.resumed_from_epoch, j.client AS owner FROM jobs j LEFT JOIN progress p ON p.rowid ="
                " (SELECT rowid FROM progress WHERE job = j.id ORDER BY attempt DESC, rowid DESC"
                " LIMIT 1) WHERE j.id = ?1",
     //  An attempt's map: each column under its name
@@ -298,6 +298,7 @@ static const field_t s_json_fields [] = {
     S_KEY (F_JSON_PARSED, "spec"), S_KEY (F_JSON, "priority"),
     S_KEY (F_JSON, "checkpoint_epoch"), S_KEY (F_JSON, "not_before"),
     S_KEY (F_JSON_RUN, "attempt_started_at"), S_KEY (F_JSON_RUN, "resumed_from_epoch"),
+    S_KEY (F_JSON, "owner"),
 };
 
 static const reader_t s_job_reader = S_READER (s_job_fields);
@@ -1115,7 +1116,9 @@ s_attempts_json (store_t *self, int64_t id, json_t *job, json_t *run)
 }
 
 //  The current attempt's progress history, thinned evenly to at most
-//  STORE_HISTORY_POINTS points (the last point is always kept). A point is
+//  STORE_HISTORY_POINTS points: of count rows, all when they fit, else rows
+//  floor (i * (count - 1) / (POINTS - 1)) for i in 0..POINTS-1, which are
+//  POINTS distinct rows, the first and the last among them. A point is
 //  Q_HISTORY's columns in their order.
 static json_t *
 s_history_json (store_t *self, int64_t id, int attempt)
@@ -1127,18 +1130,21 @@ s_history_json (store_t *self, int64_t id, int attempt)
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
     int64_t count = s_scalar (stmt);
-    int64_t every = count / STORE_HISTORY_POINTS + 1;
-    if (!(stmt = s_stmt (self, Q_HISTORY)))
+    int64_t points = count < STORE_HISTORY_POINTS ? count : STORE_HISTORY_POINTS;
+    if (points == 0 || !(stmt = s_stmt (self, Q_HISTORY)))
         return list;
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_int (stmt, 2, attempt);
-    for (int64_t row = 0; sqlite3_step (stmt) == SQLITE_ROW; row++) {
-        if (row % every != 0 && row != count - 1)
+    int64_t taken = 0, next = 0;        // points kept so far; the row of the next one
+    for (int64_t row = 0; taken < points && sqlite3_step (stmt) == SQLITE_ROW; row++) {
+        if (row != next)
             continue;
         json_t *point = json_array ();
         for (int col = 0; col < sqlite3_column_count (stmt); col++)
             json_array_append_new (point, s_column_json (stmt, col));
         json_array_append_new (list, point);
+        taken++;
+        next = points > 1 ? taken * (count - 1) / (points - 1) : count;
     }
     sqlite3_reset (stmt);
     return list;

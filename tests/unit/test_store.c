@@ -535,6 +535,61 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     free (schema);
 }
 
+//  A history of points rows is thinned to at most 500, evenly: the first
+//  and the last rows kept, steps increasing, gaps that differ by one at most
+static void
+s_check_history (store_t *store, int64_t points)
+{
+    bool existing;
+    mt_spec_t spec = s_spec;
+    int64_t id = store_job_insert (store, &spec, NULL, NULL, "alice-key", 0, &existing);
+    CHECK (id > 0 && store_job_take (store, id, "w1", 1, NULL) == 1);
+    CHECK (store_begin (store) == 0);
+    store_progress_t p = { .epoch = 1, .epochs = 1, .steps = points, .loss = 1,
+                           .val_loss = NAN, .val_metric = NAN };
+    for (int64_t step = 0; step < points; step++) {
+        p.step = step;
+        CHECK (store_job_progress (store, id, 1, &p, 10 + step) == 0);
+    }
+    CHECK (store_commit (store) == 0);
+    json_t *json = store_job_json (store, id, true);
+    CHECK_STR_EQ (json_string_value (json_object_get (json, "owner")), "alice-key");
+    json_t *history = json_object_get (json, "history");
+    size_t size = json_array_size (history);
+    CHECK_MSG (size == (size_t) (points < 500 ? points : 500), "%lld rows gave %zu points",
+               (long long) points, size);
+    int64_t last = -1, min_gap = INT64_MAX, max_gap = 0;
+    for (size_t i = 0; i < size; i++) {
+        int64_t step = json_integer_value (json_array_get (json_array_get (history, i), 0));
+        if (i > 0) {
+            CHECK (step > last);
+            min_gap = step - last < min_gap ? step - last : min_gap;
+            max_gap = step - last > max_gap ? step - last : max_gap;
+        }
+        else
+            CHECK (step == 0);
+        last = step;
+    }
+    CHECK_MSG (last == points - 1, "%lld rows: the last point is step %lld", (long long) points,
+               (long long) last);
+    CHECK (max_gap - min_gap <= 1);
+    json_decref (json);
+}
+
+static void
+test_history (const char *dir)
+{
+    char path [256];
+    snprintf (path, sizeof path, "%s/history.db", dir);
+    char *cause = NULL;
+    store_t *store = store_open (path, &cause);
+    CHECK_MSG (store, "%s", cause);
+    int64_t edges [] = { 1, 2, 499, 500, 501, 998, 999, 1000, 1499, 10007 };
+    for (size_t i = 0; i < sizeof edges / sizeof edges [0]; i++)
+        s_check_history (store, edges [i]);
+    store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -555,6 +610,7 @@ main (void)
     test_list (store);
     test_faults (store);
     store_destroy (&store);
+    test_history (dir);
     //  Reopening finds the schema and the jobs
     store = store_open (path, &cause);
     CHECK (store);
