@@ -120,7 +120,10 @@ s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, ch
     if (auth)
         auth_server (auth, sock, domain);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
-        mt_fail (cause, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        int err = zmq_errno ();
+        mt_fail (cause, "cannot bind %s: %s%s", endpoint, zmq_strerror (err),
+                 err == EADDRINUSE ? " (another process listens there: stop it, or give"
+                 " mtbroker --clients or --workers another port); nothing was written" : "");
         zsock_destroy (&sock);
         return NULL;
     }
@@ -163,18 +166,21 @@ broker_new (const broker_config_t *config, char **cause)
     if (self->doomed)
         zlistx_set_destructor (self->doomed, s_doomed_free);
     self->started = zclock_mono ();
+    //  The sockets are bound first: a broker that cannot listen (a port
+    //  taken, a bad endpoint) stops before it creates, locks or migrates
+    //  anything on disk. What peers send meanwhile waits in ZeroMQ.
     if (!self->chunk || !self->fleet || !self->outbox || !self->pending || !self->durable
     ||  !self->doomed
     ||  (config->keys && !(self->auth = auth_new (config->keys, config->hups, cause)))
+    ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
+                                  &self->clients_endpoint, cause))
+    ||  !(self->workers = s_bind (self->auth, AUTH_WORKERS, config->workers,
+                                  &self->workers_endpoint, cause))
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->jobs = jobs_new (self->store, cause))
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
-    ||  !(self->blobs = blob_store_new (config->data_dir, cause))
-    ||  !(self->clients = s_bind (self->auth, AUTH_CLIENTS, config->clients,
-                                  &self->clients_endpoint, cause))
-    ||  !(self->workers = s_bind (self->auth, AUTH_WORKERS, config->workers,
-                                  &self->workers_endpoint, cause))) {
+    ||  !(self->blobs = blob_store_new (config->data_dir, cause))) {
         broker_destroy (&self);
         return NULL;
     }

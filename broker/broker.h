@@ -38,8 +38,9 @@ typedef struct broker_t broker_t;
 //  Fill config with the defaults.
 void broker_config_init (broker_config_t *config);
 
-//  Open the store and blobs and bind both sockets. Returns a new broker, or
-//  NULL with *cause.
+//  Bind both sockets, then lock and open (create, migrate) the store and the
+//  blobs: a broker that cannot listen writes nothing. Returns a new broker,
+//  or NULL with *cause.
 broker_t *broker_new (const broker_config_t *config, char **cause);
 void broker_destroy (broker_t **self_p);
 

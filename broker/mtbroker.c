@@ -42,13 +42,16 @@ s_usage (FILE *out)
         "  --keys DIR          CurveZMQ: encrypt and admit only known keys. DIR/broker_secret\n"
         "                      is the broker's cert; DIR/clients/ and DIR/workers/ hold the\n"
         "                      public certs allowed on each socket (mtclient keygen makes\n"
-        "                      them). Changes apply within a second, or at once on SIGHUP\n"
+        "                      them); DIR/admins/ (optional) holds client certs that may\n"
+        "                      stop and fetch every job, where a client may act on its own\n"
+        "                      jobs only. Changes apply within a second, or at once on SIGHUP\n"
         "  --insecure          allow binding a non-loopback address without --keys\n"
         "  -v, --verbose       log more (twice: debug)\n"
         "  -q, --quiet         log warnings and errors only\n"
         "  --version           print the version\n"
-        "Exits 0 on SIGINT or SIGTERM, 1 when it cannot start or cannot make its\n"
-        "database durable (it then acknowledges nothing more), 2 on a bad option.\n",
+        "Exits 0 on SIGINT or SIGTERM, 1 when it cannot start (a port taken: before it\n"
+        "writes any file) or cannot make its database durable (it then acknowledges\n"
+        "nothing more), 2 on a bad option.\n",
         BROKER_HEARTBEAT_MS, BROKER_LIVENESS, BROKER_MAX_QUEUED, FLEET_MAX_WORKERS,
         BROKER_STALL_MS / 1000);
 }
