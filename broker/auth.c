@@ -12,8 +12,11 @@
 //  czmq 4.2's zauth checks one certificate folder for every ZAP domain, so
 //  a client key would be let in on the workers socket. This handler keeps
 //  one key set per domain instead, in memory, reloaded when a folder changes.
+//  Admins are a third set, keys/admins: admitted on the clients socket
+//  as clients are, and allowed to act on every job (auth_may_act).
 typedef struct {
-    const char *domain;         // AUTH_CLIENTS or AUTH_WORKERS
+    const char *domain;         // AUTH_CLIENTS, AUTH_WORKERS or AUTH_ADMINS
+    bool optional;              // a missing folder is an empty set, not an error
     char *dir;                  // keys/domain
     zhashx_t *keys;             // Z85 public key -> certificate file name
     uint64_t signature;         // of the folder's listing when it was loaded
@@ -23,13 +26,14 @@ struct auth_t {
     char *dir;
     zcert_t *own;               // the broker's keys
     zsock_t *zap;               // REP on AUTH_ZAP_ENDPOINT
-    keyset_t sets [2];
+    keyset_t sets [AUTH_SETS];
     zhashx_t *refused;          // "domain key" -> time last logged (monotonic ms)
     volatile sig_atomic_t *hups;
     sig_atomic_t hups_seen;
 };
 
 static keyset_t *s_set (auth_t *self, const char *domain);
+static const char *s_lookup (auth_t *self, const char *domain, const char *key);
 static uint64_t s_signature (const char *dir);
 static int s_load (keyset_t *set, char **cause);
 static void s_free (void **item);
@@ -49,9 +53,10 @@ auth_new (const char *dir, volatile sig_atomic_t *hups, char **cause)
     self->refused = zhashx_new ();
     if (self->refused)
         zhashx_set_destructor (self->refused, s_free);
-    const char *domains [2] = { AUTH_CLIENTS, AUTH_WORKERS };
-    for (int i = 0; i < 2; i++) {
+    const char *domains [AUTH_SETS] = { AUTH_CLIENTS, AUTH_WORKERS, AUTH_ADMINS };
+    for (int i = 0; i < AUTH_SETS; i++) {
         self->sets [i].domain = domains [i];
+        self->sets [i].optional = i == 2;
         self->sets [i].keys = zhashx_new ();
         if (self->sets [i].keys)
             zhashx_set_destructor (self->sets [i].keys, s_free);
@@ -59,23 +64,27 @@ auth_new (const char *dir, volatile sig_atomic_t *hups, char **cause)
             self->sets [i].dir = NULL;
     }
     char *own = NULL;
-    if (!self->dir || !self->refused || !self->sets [0].keys || !self->sets [1].keys
-    ||  !self->sets [0].dir || !self->sets [1].dir || asprintf (&own, "%s/%s", dir, AUTH_OWN_CERT) < 0) {
+    bool sets = true;
+    for (int i = 0; i < AUTH_SETS; i++)
+        sets = sets && self->sets [i].keys && self->sets [i].dir;
+    if (!self->dir || !self->refused || !sets || asprintf (&own, "%s/%s", dir, AUTH_OWN_CERT) < 0) {
         mt_fail (cause, "out of memory");
         goto err;
     }
-    if (!(self->own = mt_curve_load (own, true, cause))
-    ||  s_load (&self->sets [0], cause) || s_load (&self->sets [1], cause))
+    if (!(self->own = mt_curve_load (own, true, cause)))
         goto err;
+    for (int i = 0; i < AUTH_SETS; i++)
+        if (s_load (&self->sets [i], cause))
+            goto err;
     self->zap = zsock_new (ZMQ_REP);
     if (!self->zap || zsock_bind (self->zap, AUTH_ZAP_ENDPOINT) < 0) {
         mt_fail (cause, "cannot bind the ZAP handler %s: %s (one broker with --keys per process)",
                  AUTH_ZAP_ENDPOINT, zmq_strerror (zmq_errno ()));
         goto err;
     }
-    mt_info ("auth: CurveZMQ on, broker key %s; %zu client keys, %zu worker keys from %s",
-             zcert_public_txt (self->own), zhashx_size (self->sets [0].keys),
-             zhashx_size (self->sets [1].keys), dir);
+    mt_info ("auth: CurveZMQ on, broker key %s; %zu client keys, %zu worker keys, %zu admin"
+             " keys from %s", zcert_public_txt (self->own), zhashx_size (self->sets [0].keys),
+             zhashx_size (self->sets [1].keys), zhashx_size (self->sets [2].keys), dir);
     free (own);
     return self;
 err:
@@ -92,7 +101,7 @@ auth_destroy (auth_t **self_p)
     auth_t *self = *self_p;
     zsock_destroy (&self->zap);
     zcert_destroy (&self->own);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < AUTH_SETS; i++) {
         zhashx_destroy (&self->sets [i].keys);
         free (self->sets [i].dir);
     }
@@ -125,7 +134,7 @@ auth_refresh (auth_t *self)
         self->hups_seen = *self->hups;
         mt_info ("auth: SIGHUP: reloading the keys in %s", self->dir);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < AUTH_SETS; i++) {
         keyset_t *set = &self->sets [i];
         if (!hup && s_signature (set->dir) == set->signature)
             continue;
@@ -144,8 +153,34 @@ auth_refresh (auth_t *self)
 bool
 auth_admits (auth_t *self, const char *domain, const char *key)
 {
-    keyset_t *set = s_set (self, domain);
-    return set && key && zhashx_lookup (set->keys, key);
+    return s_lookup (self, domain, key) != NULL;
+}
+
+auth_role_t
+auth_role (auth_t *self, const char *key)
+{
+    keyset_t *admins = s_set (self, AUTH_ADMINS);
+    if (key && zhashx_lookup (admins->keys, key))
+        return AUTH_ROLE_ADMIN;
+    keyset_t *clients = s_set (self, AUTH_CLIENTS);
+    return key && zhashx_lookup (clients->keys, key) ? AUTH_ROLE_CLIENT : AUTH_ROLE_NONE;
+}
+
+const char *
+auth_name (auth_t *self, const char *key)
+{
+    return s_lookup (self, AUTH_CLIENTS, key);
+}
+
+bool
+auth_may_act (auth_t *self, const char *user, const char *owner)
+{
+    if (!self)
+        return true;                    // no keys: loopback, everyone is "local"
+    auth_role_t role = auth_role (self, user);
+    if (role == AUTH_ROLE_ADMIN)
+        return true;
+    return role == AUTH_ROLE_CLIENT && owner && strcmp (user, owner) == 0;
 }
 
 size_t
@@ -158,10 +193,24 @@ auth_keys (auth_t *self, const char *domain)
 static keyset_t *
 s_set (auth_t *self, const char *domain)
 {
-    for (int i = 0; domain && i < 2; i++)
+    for (int i = 0; domain && i < AUTH_SETS; i++)
         if (strcmp (self->sets [i].domain, domain) == 0)
             return &self->sets [i];
     return NULL;
+}
+
+//  The certificate file name of key where the socket of domain admits it,
+//  NULL where it does not: the clients socket admits admins too.
+static const char *
+s_lookup (auth_t *self, const char *domain, const char *key)
+{
+    keyset_t *set = s_set (self, domain);
+    if (!set || !key)
+        return NULL;
+    const char *name = zhashx_lookup (set->keys, key);
+    if (!name && strcmp (domain, AUTH_CLIENTS) == 0)
+        name = zhashx_lookup (s_set (self, AUTH_ADMINS)->keys, key);
+    return name;
 }
 
 //  FNV-1a over the folder's own mtime and each entry's name, inode, size
@@ -216,6 +265,8 @@ s_load (keyset_t *set, char **cause)
     zhashx_purge (set->keys);
     set->signature = s_signature (set->dir);
     DIR *listing = opendir (set->dir);
+    if (!listing && set->optional && errno == ENOENT)
+        return 0;
     if (!listing)
         return mt_fail (cause, "%s: %s (make it and put the authorized %s' public certs "
                         "in it)", set->dir, strerror (errno), set->domain);
@@ -273,11 +324,12 @@ s_on_zap (zloop_t *loop, zsock_t *sock, void *arg)
     char *mechanism = zmsg_popstr (request);
     zframe_t *credential = zmsg_pop (request);
     char key [41] = "";
-    keyset_t *set = s_set (self, domain);
     bool allowed = false;
+    //  The admins' set is no socket's domain: only the two sockets' are served
     if (version && strcmp (version, "1.0") == 0 && mechanism && strcmp (mechanism, "CURVE") == 0
-    &&  credential && zframe_size (credential) == 32 && zmq_z85_encode (key, zframe_data (credential), 32))
-        allowed = set && zhashx_lookup (set->keys, key);
+    &&  credential && zframe_size (credential) == 32 && zmq_z85_encode (key, zframe_data (credential), 32)
+    &&  domain && strcmp (domain, AUTH_ADMINS) != 0)
+        allowed = s_lookup (self, domain, key) != NULL;
     if (allowed)
         mt_debug ("auth: admitted %s key %s from %s", domain, key, address ? address : "?");
     else
@@ -314,8 +366,9 @@ s_log_refusal (auth_t *self, const char *domain, const char *key, const char *ad
         return;
     if (zhashx_size (self->refused) > 1024)
         zhashx_purge (self->refused);
-    mt_warn ("auth: refused key %s on the %s socket from %s: not in %s/%s", key, domain,
-             address, self->dir, domain);
+    mt_warn ("auth: refused key %s on the %s socket from %s: not in %s/%s%s", key, domain,
+             address, self->dir, domain,
+             strcmp (domain, AUTH_CLIENTS) == 0 ? " nor in " AUTH_ADMINS "/" : "");
     if (last)
         *last = now;
     else {

@@ -13,6 +13,10 @@ static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owner,
+                      const char *verb);
+static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
+static void s_show_owner (broker_t *self, json_t *job);
 
 const handler_t clients_handlers [] = {
     { "PING", s_client_ping },
@@ -158,6 +162,7 @@ s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
     }
     if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
         json_object_set_new (job, "waiting", s_waiting (self, job));
+    s_show_owner (self, job);
     mt_msg_t *reply = mt_msg_new ("JOB");
     json_object_set_new (mt_msg_body (reply), "job", job);
     broker_send (self, peer, &reply);
@@ -186,9 +191,13 @@ s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         return;
     }
+    json_t *jobs = store_job_list (self->store, name ? (int) state : -1, (int) limit);
+    size_t i;
+    json_t *job;
+    json_array_foreach (jobs, i, job)
+        s_show_owner (self, job);
     mt_msg_t *reply = mt_msg_new ("JOBS");
-    json_object_set_new (mt_msg_body (reply), "jobs",
-                         store_job_list (self->store, name ? (int) state : -1, (int) limit));
+    json_object_set_new (mt_msg_body (reply), "jobs", jobs);
     broker_send (self, peer, &reply);
 }
 
@@ -198,6 +207,14 @@ s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
     int64_t id;
     if (s_job_arg (self, peer, msg, &id))
         return;
+    //  Only with keys is there an owner to check: the loopback path reads nothing more
+    store_job_t job;
+    if (self->auth && store_job_state (self->store, id, &job) == 0) {
+        int rc = s_may_act (self, peer, id, job.client, "stop");
+        store_job_clear (&job);
+        if (rc)
+            return;
+    }
     job_move_t move;
     if (jobs_event (self->jobs, id, -1, JOB_EV_STOP, NULL, zclock_time (), &move))
         broker_error (self, peer, MT_ERR_STORAGE, "the broker could not record the stop (disk full"
@@ -250,6 +267,9 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
         broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
         return;
     }
+    if (s_may_act (self, peer, id, job.client, "fetch the model of"))
+        ;
+    else
     if (!job.model_hash [0])
         broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",
                  (long long) id, job_state_name (job.state),
@@ -257,4 +277,52 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
     else
         chunks_send (self, peer, job.model_hash, offset, length, id);
     store_job_clear (&job);
+}
+
+//  --- Owners ----------------------------------------------------------------------
+
+//  The rule of auth_may_act, answered: 0 when peer may act on job id, whose
+//  jobs.client is owner; else -1, with ERROR forbidden naming the owner and
+//  what to do. Every command that acts on a job (stop, fetch, delete) asks here.
+static int
+s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owner, const char *verb)
+{
+    if (auth_may_act (self->auth, peer->user, owner))
+        return 0;
+    char name [128];
+    s_owner_name (self, owner, name, sizeof name);
+    broker_error (self, peer, MT_ERR_FORBIDDEN, "job %lld belongs to %s, not to your key; you"
+                  " may not %s it: ask its owner, or an admin (a key in the broker's %s/"
+                  " folder)", (long long) id, name, verb, AUTH_ADMINS);
+    return -1;
+}
+
+//  Who owner (a job's jobs.client) is, in words: its key's file name where
+//  auth knows the key, else the key itself; "local" for a job submitted
+//  without keys.
+static void
+s_owner_name (broker_t *self, const char *owner, char *name, size_t size)
+{
+    const char *file = self->auth && owner ? auth_name (self->auth, owner) : NULL;
+    if (file)
+        snprintf (name, size, "%s", file);
+    else
+    if (!owner || !*owner)
+        snprintf (name, size, "an unknown client");
+    else
+    if (strcmp (owner, "local") == 0)
+        snprintf (name, size, "a client without keys (local)");
+    else
+        snprintf (name, size, "key %s (no longer in the broker's keys)", owner);
+}
+
+//  A job's map names its owner by its key's file name where auth knows it;
+//  otherwise it keeps jobs.client (the key, or "local").
+static void
+s_show_owner (broker_t *self, json_t *job)
+{
+    const char *owner = json_string_value (json_object_get (job, "owner"));
+    const char *file = self->auth && owner ? auth_name (self->auth, owner) : NULL;
+    if (file)
+        json_object_set_new (job, "owner", json_string (file));
 }

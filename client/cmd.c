@@ -48,7 +48,8 @@ static const char *s_global_help =
     "     column that is not in the --data file, a --data, --init or --model file that\n"
     "     cannot be used, a malformed --broker, a --cert or --broker-key that cannot be\n"
     "     used)\n"
-    "  3  no answer from the broker within --timeout\n";
+    "  3  no answer from the broker within --timeout\n"
+    "  4  forbidden: with keys, the job is another client's (ask its owner or an admin)\n";
 
 static int s_global_main (client_t *client, int argc, char **argv, int *index, char **cause);
 static int s_operand (client_t *client, const cmd_entry_t *entry, const char *arg,
@@ -235,6 +236,9 @@ cmd_fail (client_t *client, conn_t *conn, const char *cause)
         return CMD_EXIT_USAGE;
     if (conn && conn_timed_out (conn))
         return CMD_EXIT_NO_BROKER;
+    const char *error = conn ? conn_error_code (conn) : NULL;
+    if (error && strcmp (error, MT_ERR_FORBIDDEN) == 0)
+        return CMD_EXIT_FORBIDDEN;
     return CMD_EXIT_ERROR;
 }
 

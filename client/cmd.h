@@ -15,6 +15,7 @@
 #define CMD_EXIT_USAGE      2   // refused before sending: unknown or bad command, option, value
                                 // (a --broker, --cert or --broker-key that cannot be used too)
 #define CMD_EXIT_NO_BROKER  3   // no answer from the broker within --timeout
+#define CMD_EXIT_FORBIDDEN  4   // the broker refused: the job is another client's (keys on)
 
 #define CMD_DEFAULT_BROKER  "tcp://127.0.0.1:5555"
 #define CMD_DEFAULT_TIMEOUT 5.0 // s
