@@ -34,7 +34,8 @@ const cmd_entry_t cmd_keygen_entry = {
             "                 if missing, mode 0700)\n"
             "  --force        replace files that exist (default: refuse)\n"
             "DIR/NAME (mode 0644) is the public cert: copy it to the broker's keys folder,\n"
-            "under clients/ or workers/. DIR/NAME_secret (mode 0600) holds the secret key:\n"
+            "under clients/, workers/ or admins/ (a client that may act on every job).\n"
+            "DIR/NAME_secret (mode 0600) holds the secret key:\n"
             "it stays on this machine and is given with --cert. `mtclient keygen broker\n"
             "--dir KEYS` makes the broker's own pair (KEYS/broker_secret for mtbroker --keys\n"
             "KEYS; KEYS/broker for everyone's --broker-key).\n",
