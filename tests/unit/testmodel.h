@@ -30,10 +30,9 @@ test_model_bytes (const char *spec_json, int n_features, size_t *size)
     const char *classes [] = { "a", "b" };
     model_t *model = model_new (&spec, features, n_features, "y", classes, 2, 1, &cause);
     CHECK_MSG (model, "%s", cause);
-    char path [] = "/tmp/mt-testmodel.XXXXXX";
-    int fd = mkstemp (path);
-    CHECK (fd >= 0);
-    close (fd);
+    char dir [256];
+    test_temp_dir (dir, sizeof dir, "mt-testmodel");
+    const char *path = test_path (dir, "model.safetensors");
     CHECK_MSG (model_save (model, path, &cause) == 0, "%s", cause);
     model_destroy (&model);
     mt_spec_clear (&spec);
@@ -46,6 +45,7 @@ test_model_bytes (const char *spec_json, int n_features, size_t *size)
     CHECK (bytes && fread (bytes, 1, (size_t) length, file) == (size_t) length);
     fclose (file);
     unlink (path);
+    rmdir (dir);
     *size = (size_t) length;
     return bytes;
 }
