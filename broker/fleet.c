@@ -21,8 +21,11 @@ typedef struct {
     char checkpoint [65];       // the job's latest checkpoint hash, "" when none
     int64_t deadline;           // wall clock ms the job's time limit ends, 0 = none
     int64_t stop_sent;          // monotonic ms a STOP was sent, 0 when none
-    int64_t abandoned_job;      // the last (job, attempt) it was told to abandon
-    int abandoned_attempt;
+    struct {                    // the last (job, attempt) pairs it was told to abandon,
+        int64_t job;            //   newest at abandoned_next - 1 (a ring)
+        int attempt;
+    } abandoned [FLEET_ABANDONED];
+    int abandoned_next;
 } state_t;
 
 struct fleet_worker_t {
@@ -394,11 +397,14 @@ fleet_worker_stop_sent (fleet_t *self, fleet_worker_t *worker, int64_t now_mono)
 bool
 fleet_worker_abandon_once (fleet_t *self, fleet_worker_t *worker, int64_t job, int attempt)
 {
-    if (worker->state.abandoned_job == job && worker->state.abandoned_attempt == attempt)
-        return false;
+    state_t *s = &worker->state;
+    for (int i = 0; i < FLEET_ABANDONED; i++)
+        if (s->abandoned [i].job == job && s->abandoned [i].attempt == attempt)
+            return false;
     s_touch (self, worker);
-    worker->state.abandoned_job = job;
-    worker->state.abandoned_attempt = attempt;
+    s->abandoned [s->abandoned_next].job = job;
+    s->abandoned [s->abandoned_next].attempt = attempt;
+    s->abandoned_next = (s->abandoned_next + 1) % FLEET_ABANDONED;
     return true;
 }
 
@@ -428,6 +434,18 @@ const char *
 fleet_worker_name (const fleet_worker_t *worker)
 {
     return worker->state.name;
+}
+
+const char *
+fleet_worker_instance (const fleet_worker_t *worker)
+{
+    return worker->state.instance;
+}
+
+const char *
+fleet_worker_user (const fleet_worker_t *worker)
+{
+    return worker->state.user;
 }
 
 int64_t

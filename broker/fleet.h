@@ -9,6 +9,7 @@
 
 #define FLEET_MAX_WORKERS  4096     // connected workers at most
 #define FLEET_MAX_IDENTITY 255      // bytes in a routing id (ZMTP allows 255)
+#define FLEET_ABANDONED    8        // (job, attempt) pairs a worker's ABANDONs are remembered for
 
 typedef struct fleet_t fleet_t;
 typedef struct fleet_worker_t fleet_worker_t;
@@ -96,7 +97,9 @@ void fleet_worker_set_checkpoint (fleet_t *self, fleet_worker_t *worker, const c
 //  A STOP for its job was sent at now_mono; recorded.
 void fleet_worker_stop_sent (fleet_t *self, fleet_worker_t *worker, int64_t now_mono);
 //  True the first time it is to be told to abandon (job, attempt), which is
-//  recorded, so a backlog of stale messages gets one ABANDON, not many.
+//  recorded, so a backlog of stale messages (or a HELLO and the messages
+//  after it) gets one ABANDON, not many. The last FLEET_ABANDONED pairs
+//  are remembered.
 bool fleet_worker_abandon_once (fleet_t *self, fleet_worker_t *worker, int64_t job, int attempt);
 
 //  It was heard from at now_mono; it reported step at now_mono. Not recorded.
@@ -106,6 +109,8 @@ void fleet_worker_step (fleet_worker_t *worker, int64_t step, int64_t now_mono);
 //  Reads. Strings are borrowed and live as long as the worker.
 const void *fleet_worker_identity (const fleet_worker_t *worker, size_t *size);
 const char *fleet_worker_name (const fleet_worker_t *worker);     // "" before HELLO
+const char *fleet_worker_instance (const fleet_worker_t *worker); // "" when it sent none
+const char *fleet_worker_user (const fleet_worker_t *worker);     // its key (Z85), or "local"
 int64_t fleet_worker_job (const fleet_worker_t *worker);          // 0 when idle
 int fleet_worker_attempt (const fleet_worker_t *worker);
 //  The run it holds; started_at is 0 when the broker does not know it.

@@ -198,7 +198,8 @@ s_same_spec (jobs_t *self, int64_t id, const mt_spec_t *spec, bool *same)
 }
 
 int
-jobs_start (jobs_t *self, const char *worker, int64_t now_ms, store_job_t *job, bool *started)
+jobs_start (jobs_t *self, const store_worker_t *worker, int64_t now_ms, store_job_t *job,
+            bool *started)
 {
     *started = false;
     int64_t id = queue_next (self->queue, now_ms);

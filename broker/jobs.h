@@ -47,6 +47,7 @@ typedef enum {
 typedef struct jobs_t jobs_t;
 typedef struct store_t store_t;
 struct store_job_t;             // store.h
+struct store_worker_t;
 
 //  What an event brings; every field may be NULL.
 typedef struct {
@@ -103,11 +104,12 @@ int64_t jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
                      const char *key, const char *client, int64_t now_ms, bool *existing,
                      bool *conflict);
 
-//  Start the next queued job due at now_ms on worker (queued -> running).
+//  Start the next queued job due at now_ms on worker (queued -> running),
+//  the attempt bound to the worker's identity.
 //  *job gets the row as started (the caller frees it with store_job_clear);
 //  *started says whether one started. Returns 0, or -1 when the store failed.
-int jobs_start (jobs_t *self, const char *worker, int64_t now_ms, struct store_job_t *job,
-                bool *started);
+int jobs_start (jobs_t *self, const struct store_worker_t *worker, int64_t now_ms,
+                struct store_job_t *job, bool *started);
 
 //  Apply event to job id's attempt (-1: whatever attempt is current, as a
 //  client's STOP names none), as the transition table says, and fill *move

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
 
@@ -22,7 +22,8 @@
 //  them (ALTER TABLE adds at the end), so a migrated database is the same as
 //  a new one (test_store compares them).
 //  - jobs: one row per job. The running attempt lives in it (worker,
-//    attempt_started_at, resumed_from_epoch) until it ends; the spec's
+//    attempt_started_at, resumed_from_epoch, and the identity it is bound
+//    to: worker_instance, worker_key) until it ends; the spec's
 //    fields the broker acts on have columns, so nothing reads the spec's text.
 //  - attempts: the attempts that ended, one b-tree row each, keyed by (job,
 //    attempt) rather than a rowid plus an index entry.
@@ -38,7 +39,8 @@ static const char *s_schema =
     "  not_before INTEGER NOT NULL DEFAULT 0, attempt_started_at INTEGER,"
     "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
     "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
-    "  client TEXT, time_limit_s INTEGER NOT NULL DEFAULT 0, init_hash TEXT);"
+    "  client TEXT, time_limit_s INTEGER NOT NULL DEFAULT 0, init_hash TEXT,"
+    "  worker_instance TEXT, worker_key TEXT);"
     "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
     "CREATE TABLE attempts ("
     "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
@@ -146,7 +148,15 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     "ALTER TABLE jobs ADD COLUMN time_limit_s INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN init_hash TEXT;"
     "UPDATE jobs SET time_limit_s = coalesce (json_extract (spec, '$.time_limit_s'), 0),"
-    "  init_hash = nullif (json_extract (spec, '$.init_hash'), '') WHERE json_valid (spec);"
+    "  init_hash = nullif (json_extract (spec, '$.init_hash'), '') WHERE json_valid (spec);",
+    //  6 -> 7: a running attempt is bound to the worker process that
+    //  started it (its HELLO's instance id and its key), so only that
+    //  process adopts it after a restart. An attempt left running by an
+    //  older broker has no binding: no worker can adopt it, and it is
+    //  requeued (from its checkpoint) one liveness period after the start
+    [6] =
+    "ALTER TABLE jobs ADD COLUMN worker_instance TEXT;"
+    "ALTER TABLE jobs ADD COLUMN worker_key TEXT;"
 };
 
 //  Every statement the store runs, prepared once on first use. A list of
@@ -155,7 +165,8 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
 //  such tests are spelled out with OR. A statement's columns are read by
 //  their names (see s_readers), so each is named as its reader names it.
 typedef enum {
-    Q_INSERT, Q_BY_KEY, Q_GET, Q_STATE, Q_STARTED, Q_QUEUED, Q_START, Q_RUN, Q_ATTEMPT_INSERT,
+    Q_INSERT, Q_BY_KEY, Q_GET, Q_STATE, Q_STARTED, Q_QUEUED, Q_START, Q_ADOPT, Q_RUN,
+    Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
@@ -167,8 +178,9 @@ static const char *s_sql [Q_COUNT] = {
                  " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
     [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, init_hash, time_limit_s,"
-              " model_hash, checkpoint_hash, checkpoint_epoch, worker, started_at, not_before,"
-              " priority, created_at, client FROM jobs WHERE id = ?1",
+              " model_hash, checkpoint_hash, checkpoint_epoch, worker, worker_instance,"
+              " worker_key, started_at, not_before, priority, created_at, client FROM jobs"
+              " WHERE id = ?1",
     //  What a move of the job's state needs: no text but the client's
     [Q_STATE] = "SELECT id, state, attempt, max_retries, priority, created_at, client FROM jobs"
                 " WHERE id = ?1",
@@ -182,7 +194,10 @@ static const char *s_sql [Q_COUNT] = {
     //  holds the attempts that ended
     [Q_START] = "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker = ?2,"
                 " started_at = coalesce (started_at, ?3), attempt_started_at = ?3,"
-                " resumed_from_epoch = checkpoint_epoch WHERE id = ?1 AND state = 'queued'",
+                " resumed_from_epoch = checkpoint_epoch, worker_instance = ?4, worker_key = ?5"
+                " WHERE id = ?1 AND state = 'queued'",
+    [Q_ADOPT] = "UPDATE jobs SET worker = ?3 WHERE id = ?1 AND attempt = ?2"
+                " AND state IN ('running', 'stopping')",
     [Q_RUN] = "SELECT worker, attempt_started_at AS started_at, resumed_from_epoch FROM jobs"
               " WHERE id = ?1 AND attempt = ?2 AND state IN ('running', 'stopping')",
     [Q_ATTEMPT_INSERT] = "INSERT OR REPLACE INTO attempts (job, attempt, worker, started_at,"
@@ -269,6 +284,8 @@ static const field_t s_job_fields [] = {
     S_FIELD (store_job_t, F_TEXT, checkpoint_hash),
     S_FIELD (store_job_t, F_INT, checkpoint_epoch),
     S_FIELD (store_job_t, F_TEXT, worker),
+    S_FIELD (store_job_t, F_TEXT, worker_instance),
+    S_FIELD (store_job_t, F_TEXT, worker_key),
     S_FIELD (store_job_t, F_INT64, started_at),
     S_FIELD (store_job_t, F_INT64, not_before),
     S_FIELD (store_job_t, F_INT, priority),
@@ -854,7 +871,8 @@ store_job_failures (store_t *self, int64_t id)
 }
 
 int
-store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, store_job_t *job)
+store_job_take (store_t *self, int64_t id, const store_worker_t *worker, int64_t now_ms,
+                store_job_t *job)
 {
     store_job_t row;
     store_job_t *read = job ? job : &row;
@@ -863,8 +881,10 @@ store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, s
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, worker->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 3, now_ms);
+    s_bind_text (stmt, 4, worker->instance && *worker->instance ? worker->instance : NULL);
+    s_bind_text (stmt, 5, worker->key);
     if (!s_write_allowed (self, "start job"))
         return -1;
     //  A plain update and a read by rowid: cheaper than UPDATE ... RETURNING,
@@ -882,6 +902,18 @@ store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms, s
     if (attempt >= 0 && !job)
         store_job_clear (read);
     return attempt;
+}
+
+int
+store_job_adopt (store_t *self, int64_t id, int attempt, const char *name)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_ADOPT);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_text (stmt, 3, name, -1, SQLITE_STATIC);
+    return s_step_done (self, stmt, "record adoption");
 }
 
 int

@@ -25,12 +25,22 @@ typedef struct store_job_t {
     char checkpoint_hash [65];  // latest checkpoint, "" when none
     int checkpoint_epoch;
     char worker [129];          // current worker's name, "" when none
+    char worker_instance [33];  // ... the instance id it is bound to, "" when none
+    char worker_key [64];       // ... and its key (Z85), "local" without --keys
     int64_t started_at;         // first start, ms since epoch; 0 before it
     int64_t not_before;         // queued: not to start before, ms since epoch
     int priority;
     int64_t created_at;         // ms since epoch
     char client [64];           // who submitted it ("" when unknown)
 } store_job_t;
+
+//  Who starts an attempt: the attempt is bound to its instance and key, so
+//  only that worker process can adopt it after a restart (strings borrowed).
+typedef struct store_worker_t {
+    const char *name;           // host:pid, as its HELLO said
+    const char *instance;       // its process's random id from HELLO, "" when none
+    const char *key;            // the key it connected with (Z85), or "local"
+} store_worker_t;
 
 //  Who runs an attempt and since when: what its attempts row will say.
 typedef struct {
@@ -123,14 +133,18 @@ void store_job_clear (store_job_t *job);
 //  worker_lost): what counts against max_retries.
 int store_job_failures (store_t *self, int64_t id);
 
-//  queued -> running with attempt + 1 on worker, resuming from the job's
+//  queued -> running with attempt + 1 on worker (bound to its identity), resuming from the job's
 //  checkpoint epoch. job (optional) gets what the start needs, as it is
 //  after the start: id, state, attempt, spec, data_hash, init_hash,
 //  time_limit_s, checkpoint_hash, checkpoint_epoch and started_at (the
 //  other fields are zero; the caller frees them via store_job_clear;
 //  nothing to free on failure). Returns the new attempt, or -1.
-int store_job_take (store_t *self, int64_t id, const char *worker, int64_t now_ms,
+int store_job_take (store_t *self, int64_t id, const store_worker_t *worker, int64_t now_ms,
                     store_job_t *job);
+
+//  The running attempt of job id was adopted after a restart by the worker
+//  it is bound to, now named name: its row names it so. Returns 0 or -1.
+int store_job_adopt (store_t *self, int64_t id, int attempt, const char *name);
 
 //  What the job's row says of its running attempt. Returns 0, 1 when that
 //  attempt is not running (or stopping), or -1 when the database failed.

@@ -1,5 +1,6 @@
 /*  workers - the commands of the workers socket, dispatch to idle workers, and liveness  */
 #include "reactor.h"
+#include "model.h"
 #include "mt/spec.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -21,6 +22,8 @@ static void s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *w
 static void s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt,
                      job_event_t event, const job_report_t *report);
 static int64_t s_deadline (int64_t time_limit_s, int64_t started_at);
+static bool s_bound_to (const store_job_t *job, const char *instance, const char *user);
+static int s_model_fits (broker_t *self, int64_t job, const char *hash, char **cause);
 
 const handler_t workers_handlers [] = {
     { "HELLO", s_worker_hello },
@@ -45,13 +48,30 @@ s_worker_error (broker_t *self, peer_t *peer, const char *code, char **cause)
     *cause = NULL;
 }
 
-//  True when the peer said HELLO; else it is told to.
+//  True when the peer said HELLO, with the key it speaks with now; else it
+//  is told to say HELLO.
 static bool
 s_known (broker_t *self, peer_t *peer)
 {
     if (!peer->worker)
         broker_error (self, peer, MT_ERR_UNKNOWN_PEER, "send HELLO first");
+    else
+    if (strcmp (fleet_worker_user (peer->worker), peer->user) != 0) {
+        broker_error (self, peer, MT_ERR_UNKNOWN_PEER, "this connection's key is not the one its"
+                      " HELLO came with: send HELLO first");
+        return false;
+    }
     return peer->worker != NULL;
+}
+
+//  True when job's running attempt is bound to this worker process: the
+//  instance id and key it was started (or adopted) with. A worker that
+//  sent no instance id, or an attempt with no binding, is never bound.
+static bool
+s_bound_to (const store_job_t *job, const char *instance, const char *user)
+{
+    return *instance && strcmp (job->worker_instance, instance) == 0
+        && strcmp (job->worker_key, user) == 0;
 }
 
 //  When a job that started at started_at (0 = now) with a time limit runs out.
@@ -64,7 +84,8 @@ s_deadline (int64_t time_limit_s, int64_t started_at)
 }
 
 //  A worker that comes back names the attempt it runs: adopt it if it is
-//  still the job's current attempt, else tell the worker to drop it.
+//  still the job's current attempt and bound to this worker's identity
+//  (its instance id and key), else tell the worker to drop it, once.
 static void
 s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
 {
@@ -74,7 +95,13 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
                 && (job.state == JOB_RUNNING || job.state == JOB_STOPPING);
     fleet_worker_t *other = current ? fleet_find_job (self->fleet, job_id) : NULL;
     const char *name = fleet_worker_name (peer->worker);
-    if (current && (!other || other == peer->worker)) {
+    bool bound = current
+              && s_bound_to (&job, fleet_worker_instance (peer->worker), peer->user);
+    //  The rows name the worker that reports: its name now, should it differ
+    if (bound && (!other || other == peer->worker) && strcmp (job.worker, name) != 0
+    &&  store_job_adopt (self->store, job_id, attempt, name))
+        bound = false;          // the batch fails; the worker says HELLO again
+    if (bound && (!other || other == peer->worker)) {
         fleet_run_t run = {
             .job = job_id, .attempt = attempt, .started_at = 0,     // the job's row knows
             .checkpoint = job.checkpoint_hash,
@@ -88,9 +115,11 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
             fleet_worker_stop_sent (self->fleet, peer->worker, zclock_mono ());
         }
     }
-    else {
-        mt_info ("broker: worker %s runs job %lld attempt %d, which is superseded: abandon",
-                 name, (long long) job_id, attempt);
+    else
+    if (fleet_worker_abandon_once (self->fleet, peer->worker, job_id, attempt)) {
+        mt_info ("broker: worker %s claims job %lld attempt %d, which %s: abandon", name,
+                 (long long) job_id, attempt, !current ? "is superseded"
+                 : !bound ? "another worker process started" : "another worker runs");
         broker_tell (self, peer->worker, "ABANDON", job_id, attempt);
     }
     if (found)
@@ -142,6 +171,15 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
     hello.pid = pid;
     hello.cores = (int) cores;
     hello.threads = (int) threads;
+    //  A connection holding a job stays with the process that said HELLO on it
+    if (peer->worker && fleet_worker_job (peer->worker)
+    &&  (strcmp (fleet_worker_instance (peer->worker), hello.instance) != 0
+    ||   strcmp (fleet_worker_user (peer->worker), peer->user) != 0)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "HELLO: this connection runs job %lld for"
+                      " another worker process; connect anew",
+                      (long long) fleet_worker_job (peer->worker));
+        return;
+    }
     s_forget_old_connection (self, peer, hello.name, hello.instance, job, (int) attempt);
     if (!peer->worker && fleet_size (self->fleet) >= (size_t) self->config.max_workers) {
         broker_error (self, peer, MT_ERR_TOO_LARGE, "the broker has %d workers, its limit (mtbroker"
@@ -324,10 +362,50 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
+    if (s_model_fits (self, job, hash, &cause)) {
+        //  Not a model of this job: the attempt failed, and a retry (while
+        //  the job has retries) may give a good one
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "DONE refused: %s", cause);
+        char reason [600];
+        snprintf (reason, sizeof reason, "its model was refused: %s", cause);
+        free (cause);
+        job_report_t report = { .reason = reason };
+        s_apply (self, peer->worker, job, attempt, JOB_EV_CRASHED, &report);
+        return;
+    }
     char *text = mt_json_compact (metrics);
     job_report_t report = { .metrics = text, .model_hash = hash };
     s_apply (self, peer->worker, job, attempt, JOB_EV_DONE, &report);
     free (text);
+}
+
+//  The model blob hash is an mt model of job's spec (model_check reads its
+//  header only). Returns 0, or -1 with *cause.
+static int
+s_model_fits (broker_t *self, int64_t job_id, const char *hash, char **cause)
+{
+    store_job_t job;
+    if (store_job_get (self->store, job_id, &job))
+        return mt_fail (cause, "job %lld cannot be read", (long long) job_id);
+    mt_spec_t spec;
+    char *why = NULL, *path = NULL;
+    int rc = mt_spec_from_json (&spec, job.spec, &why);
+    if (rc == 0) {
+        path = blob_store_path (self->blobs, hash);
+        rc = path ? model_check (path, &spec, &why) : mt_fail (&why, "no path for the model");
+        mt_spec_clear (&spec);
+    }
+    if (rc) {
+        //  The blob's path names the broker's folder: the hash says which
+        const char *text = why ? why : "?";
+        if (path && strncmp (text, path, strlen (path)) == 0)
+            text += strlen (path) + (text [strlen (path)] == ':' ? 2 : 0);
+        mt_fail (cause, "model %.12s: %s", hash, text);
+    }
+    free (why);
+    free (path);
+    store_job_clear (&job);
+    return rc;
 }
 
 static void
@@ -438,9 +516,11 @@ workers_dispatch (broker_t *self)
     fleet_worker_t *worker;
     while ((worker = fleet_idle (self->fleet))) {
         const char *name = fleet_worker_name (worker);
+        store_worker_t who = { .name = name, .instance = fleet_worker_instance (worker),
+                               .key = fleet_worker_user (worker) };
         store_job_t job;
         bool started;
-        if (jobs_start (self->jobs, name, now, &job, &started) || !started)
+        if (jobs_start (self->jobs, &who, now, &job, &started) || !started)
             break;
         //  job is the row after the start: started_at is the first start's time
         fleet_run_t run = {

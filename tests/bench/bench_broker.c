@@ -7,6 +7,7 @@
 #include "zmtp_peer.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <czmq.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -85,6 +86,7 @@ static void s_run_loop (s_run_t *run);
 static void s_drain (s_run_t *run, int i, bool read);
 static void s_worker_drain (s_run_t *run, s_worker_t *w, bool read);
 static void s_upload_own_model (s_worker_t *w);
+static void *s_model_file (int64_t tag, size_t *size);
 static void s_client_drain (s_run_t *run, int i, bool read);
 static void s_run_flush (s_run_t *run, int i);
 static int s_run_send_all (s_run_t *run);
@@ -606,19 +608,64 @@ s_worker_drain (s_run_t *run, s_worker_t *w, bool read)
 static void
 s_upload_own_model (s_worker_t *w)
 {
-    char model [64];
-    snprintf (model, sizeof model, "bench model of job %lld", (long long) w->job);
+    size_t size;
+    void *model = s_model_file (w->job, &size);
     unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256 (digest, (unsigned char *) model, strlen (model));
+    crypto_hash_sha256 (digest, model, size);
     sodium_bin2hex (w->model, sizeof w->model, digest, sizeof digest);
     mt_msg_t *up = mt_msg_new ("UPLOAD");
     json_t *body = mt_msg_body (up);
     json_object_set_new (body, "hash", json_string (w->model));
-    json_object_set_new (body, "size", json_integer ((json_int_t) strlen (model)));
+    json_object_set_new (body, "size", json_integer ((json_int_t) size));
     json_object_set_new (body, "offset", json_integer (0));
     json_object_set_new (body, "last", json_boolean (true));
-    mt_msg_set_payload (up, model, strlen (model));
+    mt_msg_set_payload (up, model, size);
+    free (model);
     s_worker_send (w, &up);
+}
+
+//  A model the broker takes for the bench's jobs (their spec's default
+//  hidden layer of 16 units, regression), as the engine lays one out: one
+//  input, zero weights, and tag as the input's mean, so each tag's model is
+//  a blob of its own. The caller frees it.
+#define S_MODEL_HIDDEN 16
+static void *
+s_model_file (int64_t tag, size_t *size)
+{
+    static const struct { const char *name; int rows, cols; } tensors [] = {
+        { "0.weight", S_MODEL_HIDDEN, 1 }, { "0.bias", S_MODEL_HIDDEN, 0 },
+        { "2.weight", 1, S_MODEL_HIDDEN }, { "2.bias", 1, 0 }, { "input.mean", 1, 0 },
+        { "input.std", 1, 0 }, { "target.mean", 1, 0 }, { "target.std", 1, 0 }
+    };
+    json_t *header = json_pack ("{s:{s:s, s:s, s:s, s:s}}", "__metadata__", "version", "1",
+                                "task", "regression", "target", "y", "features", "[\"x\"]");
+    size_t offset = 0, mean_at = 0;
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors [0]; i++) {
+        size_t bytes = 4 * (size_t) tensors [i].rows * (tensors [i].cols ? tensors [i].cols : 1);
+        json_t *shape = tensors [i].cols ? json_pack ("[i,i]", tensors [i].rows, tensors [i].cols)
+                                         : json_pack ("[i]", tensors [i].rows);
+        json_object_set_new (header, tensors [i].name, json_pack ("{s:s, s:o, s:[I,I]}",
+                             "dtype", "F32", "shape", shape, "data_offsets",
+                             (json_int_t) offset, (json_int_t) (offset + bytes)));
+        if (strcmp (tensors [i].name, "input.mean") == 0)
+            mean_at = offset;
+        offset += bytes;
+    }
+    char *text = json_dumps (header, JSON_COMPACT);
+    json_decref (header);
+    assert (text);
+    size_t text_len = strlen (text), header_len = (text_len + 7) & ~(size_t) 7;
+    *size = 8 + header_len + offset;
+    unsigned char *file = calloc (1, *size);
+    assert (file);
+    for (int i = 0; i < 8; i++)
+        file [i] = (unsigned char) ((uint64_t) header_len >> (8 * i));
+    memcpy (file + 8, text, text_len);
+    memset (file + 8 + text_len, ' ', header_len - text_len);
+    float mean = (float) tag;
+    memcpy (file + 8 + header_len + mean_at, &mean, sizeof mean);
+    free (text);
+    return file;
 }
 
 static void
@@ -764,8 +811,10 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     //  One more client, through libzmq, uploads the data set and the model
     //  and confirms the last jobs
     zsock_t *setup = s_dealer (cep);
+    size_t model_size;
+    void *model = s_model_file (0, &model_size);
     int rc = s_prepare (setup, s_csv, strlen (s_csv), run->data_hash)
-          || s_upload (setup, "bench model", 11, run->model_hash)
+          || s_upload (setup, model, model_size, run->model_hash)
           || s_run_open (run, cep, wep) ? 1 : 0;
     int64_t start = s_usec (), sent = 0, end = 0;
     double cpu = s_cpu_seconds ();
@@ -792,6 +841,7 @@ s_throughput (const char *cep, const char *wep, int jobs, int nclients, int wind
     s_run_close (run);
     free (run);
     zsock_destroy (&setup);
+    free (model);
     if (rc)
         return rc;
     double secs = (end - start) / 1e6;

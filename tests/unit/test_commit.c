@@ -1,5 +1,6 @@
 /*  test_commit - an in-process broker whose commits fail or wait: nothing is told or changed early  */
 #include "testbroker.h"
+#include "testmodel.h"
 #include "store.h"
 #include "mt/log.h"
 #include "mt/msg.h"
@@ -254,14 +255,17 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     //  DONE, with a model uploaded
     int64_t second = s_submit (client);
     CHECK (second == first + 1 && s_assigned (worker) == second);
-    const char *model = "a model's bytes";
+    size_t model_size;
+    char *model = test_model_bytes ("{\"target\": \"y\", \"data_path\": \"/d.csv\"}", 3,
+                                    &model_size);
     unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256 (digest, (const unsigned char *) model, strlen (model));
+    crypto_hash_sha256 (digest, (const unsigned char *) model, model_size);
     char hash [65];
     sodium_bin2hex (hash, sizeof hash, digest, sizeof digest);
     snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0, \"last\": true}",
-              hash, strlen (model));
-    s_send (worker, "UPLOAD", body, model, strlen (model));
+              hash, model_size);
+    s_send (worker, "UPLOAD", body, model, model_size);
+    free (model);
     s_ok (worker, "UPLOADED", __LINE__);
     atomic_store (&s_commit_fails, 1);
     char extra [200];

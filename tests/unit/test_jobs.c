@@ -25,13 +25,16 @@ s_submit (int max_retries)
     return id;
 }
 
+static const store_worker_t s_host1 = { "host:1", "", "local" };
+
 //  Start the next job on worker; its id, or 0 when none is due.
 static int64_t
 s_start (const char *worker, int expect_attempt)
 {
     store_job_t job;
     bool started;
-    CHECK (jobs_start (s_jobs, worker, 2000, &job, &started) == 0);
+    CHECK (jobs_start (s_jobs, &(store_worker_t) { worker, "", "local" }, 2000, &job,
+                       &started) == 0);
     if (!started)
         return 0;
     CHECK (job.attempt == expect_attempt);
@@ -121,8 +124,8 @@ test_retries (void)
     CHECK_STR_CONTAINS (move.note, "retry in 1000 ms");
     store_job_t job;
     bool started;
-    CHECK (jobs_start (s_jobs, "host:1", 3000, &job, &started) == 0 && !started);  // backing off
-    CHECK (jobs_start (s_jobs, "host:1", 4000, &job, &started) == 0 && started);
+    CHECK (jobs_start (s_jobs, &s_host1, 3000, &job, &started) == 0 && !started);  // backing off
+    CHECK (jobs_start (s_jobs, &s_host1, 4000, &job, &started) == 0 && started);
     CHECK (job.id == d && job.attempt == 2);
     store_job_clear (&job);
     move = s_event (d, 1, JOB_EV_LOST, "stale");       // an old attempt: nothing moves

@@ -96,6 +96,20 @@ s_read (const char *path, size_t *size)
     return buf;
 }
 
+//  Specs a model of s_model does not fit
+static void s_wider (mt_spec_t *spec) { spec->hidden [0] = 6; }
+static void s_shallower (mt_spec_t *spec) { spec->n_hidden = 1; }
+static void s_regression (mt_spec_t *spec) { spec->task = MT_TASK_REGRESSION; }
+static void
+s_two_features (mt_spec_t *spec)
+{
+    spec->features = calloc (2, sizeof (char *));
+    CHECK (spec->features);
+    spec->features [0] = strdup ("a");
+    spec->features [1] = strdup ("b");
+    spec->n_features = 2;
+}
+
 static void
 s_write (const char *path, const void *data, size_t len)
 {
@@ -252,6 +266,63 @@ s_test_torn (void)
     printf ("torn checkpoints: ok\n");
 }
 
+//  model_check takes a saved model for its own spec, and names what is
+//  wrong with one that does not fit another spec, a cut or a garbage file
+static void
+s_test_check (void)
+{
+    char path [300], cut [300];
+    snprintf (path, sizeof path, "%s/check.safetensors", s_dir);
+    snprintf (cut, sizeof cut, "%s/cut.safetensors", s_dir);
+    model_t *m = s_model (MT_TASK_CLASSIFICATION);
+    char *cause = NULL;
+    CHECK (model_save (m, path, &cause) == 0);
+    mt_spec_t spec;
+    CHECK (mt_spec_copy (&spec, model_spec (m)) == 0);
+    model_destroy (&m);
+    CHECK_MSG (model_check (path, &spec, &cause) == 0, "%s", cause);
+    struct { const char *what; void (*change) (mt_spec_t *); } cases [] = {
+        { "'0.weight' has the wrong shape", s_wider },
+        { "'2.weight' has the wrong shape", s_shallower },
+        { "a classification model", s_regression },
+        { "3 input features, but the job's spec names 2", s_two_features },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        mt_spec_t other;
+        CHECK (mt_spec_copy (&other, &spec) == 0);
+        cases [i].change (&other);
+        CHECK (model_check (path, &other, &cause) == -1);
+        CHECK_STR_CONTAINS (cause, cases [i].what);
+        free (cause);
+        cause = NULL;
+        mt_spec_clear (&other);
+    }
+    //  Cut short by 4 bytes, or a file that is not one
+    FILE *f = fopen (path, "rb");
+    CHECK (f);
+    unsigned char bytes [65536];
+    size_t size = fread (bytes, 1, sizeof bytes, f);
+    fclose (f);
+    s_write (cut, bytes, size - 4);
+    CHECK (model_check (cut, &spec, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "outside the");
+    free (cause);
+    cause = NULL;
+    s_write (cut, "this is not a model", 19);
+    CHECK (model_check (cut, &spec, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "not a safetensors file");
+    free (cause);
+    cause = NULL;
+    //  Bytes after the last tensor
+    memcpy (bytes + size, "\0\0\0\0", 4);
+    s_write (cut, bytes, size + 4);
+    CHECK (model_check (cut, &spec, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "but its tensors end at");
+    free (cause);
+    cause = NULL;
+    mt_spec_clear (&spec);
+}
+
 int
 main (void)
 {
@@ -261,6 +332,7 @@ main (void)
     s_test_round_trip (MT_TASK_CLASSIFICATION);
     s_test_hostile ();
     s_test_torn ();
+    s_test_check ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     CHECK (system (cmd) == 0);

@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+//  Workers that start jobs here: a name, no instance id, no key
+static const store_worker_t s_w = { "w", "", "local" };
+static const store_worker_t s_w1 = { "w1", "", "local" };
+static const store_worker_t s_w2 = { "w2", "", "local" };
+
 #define S_INIT_HASH "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 
 static mt_spec_t s_spec;            // a plain spec, set up by main
@@ -176,10 +181,10 @@ test_start (store_t *store)
     CHECK (store_commit (store) == 0);
     queued_t q = s_load (store);
     CHECK (q.count == 2 && q.ids == low + high);
-    CHECK (store_job_take (store, high, "w1", now, NULL) == 1);
-    CHECK (store_job_take (store, high, "w1", now, NULL) == -1);   // not queued any more
+    CHECK (store_job_take (store, high, &s_w1, now, NULL) == 1);
+    CHECK (store_job_take (store, high, &s_w1, now, NULL) == -1);   // not queued any more
     store_job_t job;
-    CHECK (store_job_take (store, low, "w2", now + 5, &job) == 1);
+    CHECK (store_job_take (store, low, &s_w2, now + 5, &job) == 1);
     CHECK (job.id == low && job.attempt == 1 && job.started_at == now + 5);
     CHECK (job.state == JOB_RUNNING);
     CHECK (job.spec && strcmp (job.spec, s_spec_json) == 0 && job.checkpoint_hash [0] == 0);
@@ -189,12 +194,46 @@ test_start (store_t *store)
     CHECK (job.priority == 0 && job.created_at == now);
     CHECK (job.state == JOB_RUNNING && strcmp (job.worker, "w2") == 0);
     store_job_clear (&job);
-    CHECK (store_job_take (store, low, "w2", now, &job) == -1);
+    CHECK (store_job_take (store, low, &s_w2, now, &job) == -1);
     CHECK (s_load (store).count == 0);
     //  running -> stopping
     CHECK (store_job_set_state (store, low, JOB_STOPPING) == 0);
     CHECK (store_job_get (store, low, &job) == 0 && job.state == JOB_STOPPING);
     store_job_clear (&job);
+}
+
+//  A start binds the attempt to its worker's instance id and key; an
+//  adoption renames the worker in the row, and the ended attempt's row
+//  names the worker that adopted it
+static void
+test_binding (store_t *store)
+{
+    CHECK (store_begin (store) == 0);
+    int64_t id = s_insert (store, 0, 500, NULL);
+    CHECK (store_commit (store) == 0);
+    store_worker_t who = { "h:7", "0123456789abcdef", "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID" };
+    CHECK (store_job_take (store, id, &who, 600, NULL) == 1);
+    store_job_t job;
+    CHECK (store_job_get (store, id, &job) == 0);
+    CHECK_STR_EQ (job.worker, "h:7");
+    CHECK_STR_EQ (job.worker_instance, "0123456789abcdef");
+    CHECK_STR_EQ (job.worker_key, who.key);
+    store_job_clear (&job);
+    CHECK (store_job_adopt (store, id, 2, "h:9") == 0);        // another attempt: nothing
+    CHECK (store_job_get (store, id, &job) == 0);
+    CHECK_STR_EQ (job.worker, "h:7");
+    store_job_clear (&job);
+    CHECK (store_job_adopt (store, id, 1, "h:8") == 0);
+    CHECK (store_job_get (store, id, &job) == 0);
+    CHECK_STR_EQ (job.worker, "h:8");
+    CHECK_STR_EQ (job.worker_instance, "0123456789abcdef");   // the binding stays
+    store_job_clear (&job);
+    s_end (store, id, 1, (store_end_t) { .state = JOB_SUCCEEDED, .outcome = "succeeded",
+                                         .model_hash = "m", .now_ms = 900 }, true);
+    json_t *json = store_job_json (store, id, false);
+    CHECK_STR_EQ (s_field_str (json, "worker"), "h:8");
+    CHECK_STR_EQ (s_attempt_str (json, 0, "worker"), "h:8");
+    json_decref (json);
 }
 
 //  The spec's fields the broker acts on are columns of the job's row, as
@@ -226,7 +265,7 @@ test_spec_columns (store_t *store)
     CHECK_STR_EQ (s_field_str (json_object_get (json, "spec"), "init_hash"), S_INIT_HASH);
     json_decref (json);
     //  ... and what a start hands the broker
-    CHECK (store_job_take (store, id, "w", 200, &job) == 1);
+    CHECK (store_job_take (store, id, &s_w, 200, &job) == 1);
     CHECK_STR_EQ (job.init_hash, S_INIT_HASH);
     CHECK (job.time_limit_s == 90 && job.started_at == 200);
     store_job_clear (&job);
@@ -255,7 +294,7 @@ test_keys_and_retries (store_t *store)
     CHECK (q.count == 1 && q.ids == a && strcmp (q.client, "alice") == 0);
     //  Out of the queue on start, back on requeue; two lost attempts count
     //  against max_retries, a drained one does not
-    CHECK (store_job_take (store, a, "w1", 3000, NULL) == 1);
+    CHECK (store_job_take (store, a, &s_w1, 3000, NULL) == 1);
     CHECK (s_load (store).count == 0);
     s_end (store, a, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
                                         .not_before_ms = 5000, .now_ms = 4000 }, true);
@@ -263,7 +302,7 @@ test_keys_and_retries (store_t *store)
     //  A queued job is not requeued again
     s_end (store, a, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
                                         .now_ms = 4500 }, false);
-    CHECK (store_job_take (store, a, "w2", 5000, NULL) == 2);
+    CHECK (store_job_take (store, a, &s_w2, 5000, NULL) == 2);
     s_end (store, a, 2, (store_end_t) { .state = JOB_QUEUED, .outcome = "drained",
                                         .now_ms = 6000 }, true);
     CHECK (store_job_failures (store, a) == 1);
@@ -297,13 +336,13 @@ test_attempts_and_progress (store_t *store)
     int64_t id = s_insert (store, 0, 100, NULL);
     s_end (store, id, 0, (store_end_t) { .state = JOB_QUEUED, .outcome = "drained",
                                          .now_ms = 150 }, false);             // not running
-    CHECK (store_job_take (store, id, "w1", 200, NULL) == 1);
+    CHECK (store_job_take (store, id, &s_w1, 200, NULL) == 1);
     CHECK (store_job_checkpoint (store, id, 1, "c1", 2) == 0);
     //  Lost: the next attempt resumes from epoch 2
     s_end (store, id, 1, (store_end_t) { .state = JOB_QUEUED, .outcome = "worker_lost",
                                          .now_ms = 300 }, true);
     store_job_t job;
-    CHECK (store_job_take (store, id, "w2", 400, &job) == 2);
+    CHECK (store_job_take (store, id, &s_w2, 400, &job) == 2);
     CHECK (job.checkpoint_epoch == 2 && strcmp (job.checkpoint_hash, "c1") == 0);
     CHECK (job.started_at == 200);                                  // the first start
     store_job_clear (&job);
@@ -497,6 +536,9 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     CHECK (job.state == JOB_RUNNING && job.attempt == 2 && job.checkpoint_epoch == 3);
     CHECK_STR_EQ (job.worker, "h:2");
     CHECK_STR_EQ (job.checkpoint_hash, "cc");
+    //  ... bound to no worker process: none can adopt it
+    CHECK_STR_EQ (job.worker_instance, "");
+    CHECK_STR_EQ (job.worker_key, "");
     store_job_clear (&job);
     json = store_job_json (store, 2, false);
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
@@ -528,7 +570,7 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
     CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "6");
+    CHECK_STR_EQ (text, "7");
     char *schema = s_schema_text (path);
     CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
                schema, fresh_schema);
@@ -604,6 +646,7 @@ main (void)
     store_t *store = store_open (path, &cause);
     CHECK_MSG (store, "%s", cause);
     test_start (store);
+    test_binding (store);
     test_spec_columns (store);
     test_keys_and_retries (store);
     test_attempts_and_progress (store);
@@ -615,22 +658,25 @@ main (void)
     store = store_open (path, &cause);
     CHECK (store);
     json_t *list = store_job_list (store, -1, 1000);
-    CHECK (json_array_size (list) == 6);
+    CHECK (json_array_size (list) == 7);
     json_decref (list);
     store_destroy (&store);
     store_destroy (&store);
     //  A new database has the current schema, which every older one reaches
     char text [64];
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "6");
+    CHECK_STR_EQ (text, "7");
     char *fresh_schema = s_schema_text (path);
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 22 time_limit_s INTEGER not null 1 default 0");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 23 init_hash TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "column jobs 24 worker_instance TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "column jobs 25 worker_key TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "table attempts without rowid 1");
     CHECK_STR_CONTAINS (fresh_schema, "text index jobs_key: CREATE UNIQUE INDEX jobs_key ON jobs"
                         " (key) WHERE key IS NOT NULL");
     test_migration (dir, 1, fresh_schema);                  // through every step
-    test_migration (dir, 5, fresh_schema);                  // the last step alone
+    test_migration (dir, 5, fresh_schema);
+    test_migration (dir, 6, fresh_schema);                  // the last step alone
     free (fresh_schema);
     //  A database from a newer mt is refused
     char cmd [512];

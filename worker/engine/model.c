@@ -51,6 +51,7 @@ typedef struct {
     size_t data_len;
     json_t *header;
     json_t *metadata;           // borrowed from header, may be NULL
+    bool header_only;           // bytes hold the length and the header only (model_check)
 } s_file_t;
 
 static char **s_strv_dup (const char *const *strv, int count);
@@ -73,6 +74,12 @@ static int s_fill_tensor (const s_file_t *file, const char *name, float *dst,
 static int s_fill_model (model_t *self, const s_file_t *file, char **cause);
 static int s_keep_extras (model_t *self, const s_file_t *file, char **cause);
 static bool s_is_main (const model_t *self, const char *name);
+static int s_read_header (s_file_t *file, char **cause);
+static int s_check_tensors (const s_file_t *file, size_t *end, char **cause);
+static int s_check_shape (const s_file_t *file, const char *name, const int64_t *shape,
+                          int ndim, char **cause);
+static int s_check_layers (const s_file_t *file, const mt_spec_t *spec, int64_t n_in,
+                           int64_t n_out, char **cause);
 
 //  ---------------------------------------------------------------------------
 //  Construction and accessors
@@ -459,7 +466,7 @@ s_parse_header (s_file_t *file, char **cause)
         return mt_fail (cause, "%s: header is not valid JSON: %s", file->path, error.text);
     if (!json_is_object (file->header))
         return mt_fail (cause, "%s: header is not a JSON object", file->path);
-    file->data = file->bytes + 8 + len;
+    file->data = file->header_only ? NULL : file->bytes + 8 + len;
     file->data_len = file->size - 8 - (size_t) len;
     file->metadata = json_object_get (file->header, "__metadata__");
     if (!json_is_object (file->metadata))
@@ -511,7 +518,8 @@ s_tensor_get (const s_file_t *file, const char *name, json_t *entry, s_tensor_t 
     if ((uint64_t) (end - begin) != tensor->count * 4)
         return mt_fail (cause, "%s: tensor '%s' has %lld bytes but its shape needs %zu",
                         file->path, name, (long long) (end - begin), tensor->count * 4);
-    tensor->data = (float *) (file->data + begin);     // unaligned: read with memcpy only
+    //  Unaligned: read with memcpy only; NULL when only the header was read
+    tensor->data = file->data ? (float *) (file->data + begin) : NULL;
     return 0;
 }
 
@@ -689,6 +697,167 @@ s_is_main (const model_t *self, const char *name)
             return true;
     }
     return false;
+}
+
+//  ---------------------------------------------------------------------------
+//  Checking a file against a spec, from its header and size alone
+
+int
+model_check (const char *path, const mt_spec_t *spec, char **cause)
+{
+    s_file_t file = { .path = path, .header_only = true };
+    int rc = -1;
+    int n_features = 0, n_classes = 0;
+    char **features = NULL, **classes = NULL;
+    size_t end = 0;
+    if (s_read_header (&file, cause) || s_parse_header (&file, cause)
+    ||  s_check_tensors (&file, &end, cause))
+        goto done;
+    if (end != file.data_len) {
+        mt_fail (cause, "%s: %zu data bytes but its tensors end at %zu", path, file.data_len,
+                 end);
+        goto done;
+    }
+    const char *task = json_string_value (json_object_get (file.metadata, "task"));
+    if (task && strcmp (task, mt_task_name (spec->task))) {
+        mt_fail (cause, "%s: a %s model, but the job's task is %s", path, task,
+                 mt_task_name (spec->task));
+        goto done;
+    }
+    if (!(features = s_meta_list (&file, "features", &n_features, cause)))
+        goto done;
+    if (spec->n_features > 0 && n_features != spec->n_features) {
+        mt_fail (cause, "%s: %d input features, but the job's spec names %d", path, n_features,
+                 spec->n_features);
+        goto done;
+    }
+    bool classify = spec->task == MT_TASK_CLASSIFICATION;
+    if (classify && !(classes = s_meta_list (&file, "classes", &n_classes, cause)))
+        goto done;
+    if (classify && n_classes < 2) {
+        mt_fail (cause, "%s: classification with %d classes (needs at least 2)", path, n_classes);
+        goto done;
+    }
+    int64_t n_in = n_features, one = 1;
+    rc = s_check_layers (&file, spec, n_in, classify ? n_classes : 1, cause)
+      || s_check_shape (&file, "input.mean", &n_in, 1, cause)
+      || s_check_shape (&file, "input.std", &n_in, 1, cause)
+      || (!classify && (s_check_shape (&file, "target.mean", &one, 1, cause)
+                     || s_check_shape (&file, "target.std", &one, 1, cause))) ? -1 : 0;
+done:
+    s_strv_free (features, n_features);
+    s_strv_free (classes, n_classes);
+    json_decref (file.header);
+    free (file.bytes);
+    return rc;
+}
+
+//  The file's size, its 8-byte header length and the header's bytes: no more
+static int
+s_read_header (s_file_t *file, char **cause)
+{
+    FILE *stream = fopen (file->path, "rb");
+    if (!stream)
+        return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
+    struct stat st;
+    unsigned char head [8];
+    uint64_t len = 0;
+    int rc = -1;
+    if (fstat (fileno (stream), &st) || !S_ISREG (st.st_mode))
+        mt_fail (cause, "%s: not a regular file", file->path);
+    else
+    if (st.st_size < 8 || fread (head, 1, 8, stream) != 8)
+        mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
+                 file->path, (long long) st.st_size);
+    else {
+        for (int i = 0; i < 8; i++)
+            len |= (uint64_t) head [i] << (8 * i);
+        //  s_parse_header names a length over the limit or past the end
+        size_t want = len <= S_MAX_HEADER && len <= (uint64_t) st.st_size - 8 ? (size_t) len : 0;
+        if (!(file->bytes = malloc (8 + want)))
+            mt_fail (cause, "%s: out of memory", file->path);
+        else
+        if (fread (file->bytes + 8, 1, want, stream) != want)
+            mt_fail (cause, "%s: read error or file changed while reading", file->path);
+        else {
+            memcpy (file->bytes, head, 8);
+            file->size = (size_t) st.st_size;
+            rc = 0;
+        }
+    }
+    fclose (stream);
+    return rc;
+}
+
+//  Every tensor the header names is F32 with its shape's bytes inside the
+//  data; *end gets where the last one ends
+static int
+s_check_tensors (const s_file_t *file, size_t *end, char **cause)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (file->header, key, value) {
+        if (strcmp (key, "__metadata__") == 0)
+            continue;
+        s_tensor_t t = { 0 };
+        if (s_tensor_get (file, key, value, &t, cause))
+            return -1;
+        size_t stop = (size_t) json_integer_value (json_array_get (json_object_get (value,
+                                                   "data_offsets"), 1));
+        if (stop > *end)
+            *end = stop;
+    }
+    return 0;
+}
+
+//  The file holds tensor name (checked by s_check_tensors) with this shape
+static int
+s_check_shape (const s_file_t *file, const char *name, const int64_t *shape, int ndim,
+               char **cause)
+{
+    json_t *entry = json_object_get (file->header, name);
+    if (!entry)
+        return mt_fail (cause, "%s: missing tensor '%s'", file->path, name);
+    json_t *dims = json_object_get (entry, "shape");
+    bool same = json_array_size (dims) == (size_t) ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = json_integer_value (json_array_get (dims, (size_t) i)) == shape [i];
+    if (same)
+        return 0;
+    if (ndim == 2)
+        return mt_fail (cause, "%s: tensor '%s' has the wrong shape (the spec makes it [%lld, %lld])",
+                        file->path, name, (long long) shape [0], (long long) shape [1]);
+    return mt_fail (cause, "%s: tensor '%s' has the wrong shape (the spec makes it [%lld])",
+                    file->path, name, (long long) shape [0]);
+}
+
+//  The layers the spec makes, n_in wide in and n_out wide out, each a
+//  weight [out, in] and a bias [out], and no layer after the last
+static int
+s_check_layers (const s_file_t *file, const mt_spec_t *spec, int64_t n_in, int64_t n_out,
+                char **cause)
+{
+    if (n_out < 1 || n_out > MT_SPEC_MAX_WIDTH)
+        return mt_fail (cause, "%s: an output %lld wide (1 to %d)", file->path,
+                        (long long) n_out, MT_SPEC_MAX_WIDTH);
+    char name [32];
+    int64_t in = n_in;
+    for (int l = 0; l <= spec->n_hidden; l++) {
+        int64_t out = l < spec->n_hidden ? spec->hidden [l] : n_out;
+        int64_t weight [2] = { out, in };
+        model_param_name (l, false, name, sizeof name);
+        if (s_check_shape (file, name, weight, 2, cause))
+            return -1;
+        model_param_name (l, true, name, sizeof name);
+        if (s_check_shape (file, name, &out, 1, cause))
+            return -1;
+        in = out;
+    }
+    model_param_name (spec->n_hidden + 1, false, name, sizeof name);
+    if (json_object_get (file->header, name))
+        return mt_fail (cause, "%s: tensor '%s': more layers than the spec's %d hidden",
+                        file->path, name, spec->n_hidden);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------------

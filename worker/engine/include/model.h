@@ -15,6 +15,14 @@ typedef struct model_t model_t;
 model_t *model_load (const char *path, char **cause);
 void model_destroy (model_t **self_p);
 
+//  Check that the file at path is an mt model whose tensors fit spec (the
+//  job's): a safetensors header that parses, F32 tensors whose shapes and
+//  offsets fit the file's size, the spec's task, its features' count (when
+//  it names them), its hidden layers, and one output (regression) or one
+//  per class (2 or more). Reads the header and the file's size only, no
+//  weights. Returns 0, or -1 with *cause naming the file and the problem.
+int model_check (const char *path, const mt_spec_t *spec, char **cause);
+
 //  What the model expects and returns. Borrowed pointers, valid while the
 //  model lives.
 mt_task_t model_task (const model_t *self);

@@ -1,0 +1,450 @@
+/*  test_identity - attempts belong to the worker process that started them; a DONE's model is checked  */
+//  An in-process broker and DEALER peers, attacked as a script on the
+//  workers socket would: after a restart (the broker destroyed and made
+//  again on the same folder) a HELLO naming a running (job, attempt) from
+//  another instance id gets one ABANDON and cannot adopt or finish the job;
+//  the real worker then adopts and finishes it, and the rows name it. A
+//  DONE whose model is garbage, truncated or of the wrong shape is refused.
+#include "testbroker.h"
+#include "testmodel.h"
+#include "mt/log.h"
+#include "mt/msg.h"
+#include "mt/util.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <sodium.h>
+
+#define ID_WAIT_MS  5000            // longest wait for an expected message
+#define ID_QUIET_MS 400             // how long "nothing arrives" is watched for
+
+#define S_REAL   "0123456789abcdef"     // the real worker's instance id
+#define S_FORGED "fedcba9876543210"     // the script's
+#define S_SPEC   "{\"target\": \"y\", \"data_path\": \"/d.csv\", \"max_retries\": %d}"
+
+typedef struct {
+    test_broker_t paths;
+    broker_config_t config;
+    broker_t *broker;
+    pthread_t thread;
+} s_broker_t;
+
+static void *
+s_run (void *arg)
+{
+    broker_run (arg);
+    return NULL;
+}
+
+static void
+s_start (s_broker_t *b)
+{
+    char *cause = NULL;
+    zsys_interrupted = 0;
+    b->broker = broker_new (&b->config, &cause);
+    CHECK_MSG (b->broker, "%s", cause);
+    CHECK (pthread_create (&b->thread, NULL, s_run, b->broker) == 0);
+}
+
+static void
+s_stop (s_broker_t *b)
+{
+    zsys_interrupted = 1;
+    pthread_join (b->thread, NULL);
+    broker_destroy (&b->broker);
+}
+
+static void
+s_send (zsock_t *sock, const char *command, const char *body, const void *payload, size_t size)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_t *fields = json_loads (body, 0, NULL);
+    CHECK_MSG (fields, "bad test body %s", body);
+    json_object_update (mt_msg_body (msg), fields);
+    json_decref (fields);
+    if (payload)
+        mt_msg_set_payload (msg, payload, size);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+}
+
+//  The next message within timeout_ms, HEARTBEATs skipped; NULL if none.
+static mt_msg_t *
+s_next (zsock_t *sock, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    mt_msg_t *msg = NULL;
+    while (!msg && zclock_mono () < deadline
+    &&     zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
+        zmsg_t *zmsg = zmsg_recv (sock);
+        const char *code;
+        char *cause = NULL;
+        msg = zmsg ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+        zmsg_destroy (&zmsg);
+        free (cause);
+        if (msg && mt_msg_is (msg, "HEARTBEAT"))
+            mt_msg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+static mt_msg_t *
+s_expect (zsock_t *sock, const char *command, int line)
+{
+    mt_msg_t *msg = s_next (sock, ID_WAIT_MS);
+    CHECK_MSG (msg, "line %d: no %s within %d ms", line, command, ID_WAIT_MS);
+    CHECK_MSG (mt_msg_is (msg, command), "line %d: expected %s, got %s %s", line, command,
+               mt_msg_command (msg), mt_json_compact (mt_msg_body (msg)));
+    return msg;
+}
+
+static void
+s_ok (zsock_t *sock, const char *command, int line)
+{
+    mt_msg_t *msg = s_expect (sock, command, line);
+    mt_msg_destroy (&msg);
+}
+
+static void
+s_quiet (zsock_t *sock, int line)
+{
+    mt_msg_t *msg = s_next (sock, ID_QUIET_MS);
+    CHECK_MSG (!msg, "line %d: expected nothing, got %s", line, msg ? mt_msg_command (msg) : "");
+}
+
+static int64_t
+s_int (mt_msg_t *msg, const char *key)
+{
+    return json_integer_value (json_object_get (mt_msg_body (msg), key));
+}
+
+//  An ERROR whose text holds needle
+static void
+s_error (zsock_t *sock, const char *needle, int line)
+{
+    mt_msg_t *msg = s_expect (sock, "ERROR", line);
+    const char *text = json_string_value (json_object_get (mt_msg_body (msg), "text"));
+    CHECK_MSG (text && strstr (text, needle), "line %d: '%s' lacks '%s'", line,
+               text ? text : "", needle);
+    mt_msg_destroy (&msg);
+}
+
+//  ABANDON of (job, attempt 1)
+static void
+s_abandon (zsock_t *sock, int64_t job, int line)
+{
+    mt_msg_t *msg = s_expect (sock, "ABANDON", line);
+    CHECK_MSG (s_int (msg, "job") == job && s_int (msg, "attempt") == 1, "line %d", line);
+    mt_msg_destroy (&msg);
+}
+
+//  A worker's DEALER says HELLO as name, with instance ("" = none), and
+//  claims (job, attempt 1) when job > 0; WELCOME is taken.
+static void
+s_hello (zsock_t *sock, const char *name, const char *instance, int64_t job)
+{
+    char body [512], claim [64] = "", id [64] = "";
+    if (job)
+        snprintf (claim, sizeof claim, ", \"job\": %lld, \"attempt\": 1", (long long) job);
+    if (*instance)
+        snprintf (id, sizeof id, ", \"instance\": \"%s\"", instance);
+    snprintf (body, sizeof body, "{\"name\": \"%s\", \"host\": \"h\", \"version\": \"t\","
+              " \"pid\": 1, \"cores\": 1, \"threads\": 1%s%s}", name, id, claim);
+    s_send (sock, "HELLO", body, NULL, 0);
+    s_ok (sock, "WELCOME", __LINE__);
+}
+
+//  A worker leaves (BYE) and its DEALER goes: the broker gives it no more jobs
+static void
+s_leave (zsock_t **sock_p)
+{
+    zsock_set_linger (*sock_p, ID_WAIT_MS);  // the BYE leaves before the socket goes
+    s_send (*sock_p, "BYE", "{}", NULL, 0);
+    zsock_destroy (sock_p);
+}
+
+static int64_t
+s_submit (zsock_t *client, int max_retries)
+{
+    char spec [256], body [300];
+    snprintf (spec, sizeof spec, S_SPEC, max_retries);
+    snprintf (body, sizeof body, "{\"spec\": %s}", spec);
+    s_send (client, "SUBMIT", body, NULL, 0);
+    mt_msg_t *reply = s_expect (client, "SUBMITTED", __LINE__);
+    int64_t id = s_int (reply, "job");
+    mt_msg_destroy (&reply);
+    return id;
+}
+
+//  The job's map as STATUS gives it (caller decrefs)
+static json_t *
+s_status (zsock_t *client, int64_t job)
+{
+    char body [64];
+    snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
+    s_send (client, "STATUS", body, NULL, 0);
+    mt_msg_t *reply = s_expect (client, "JOB", __LINE__);
+    json_t *map = json_incref (json_object_get (mt_msg_body (reply), "job"));
+    mt_msg_destroy (&reply);
+    return map;
+}
+
+static const char *
+s_str (json_t *map, const char *key)
+{
+    const char *text = json_string_value (json_object_get (map, key));
+    return text ? text : "";
+}
+
+//  Wait until the job is in state; its map (caller decrefs).
+static json_t *
+s_wait_state (zsock_t *client, int64_t job, const char *state, int line)
+{
+    int64_t deadline = zclock_mono () + ID_WAIT_MS;
+    json_t *map;
+    while (strcmp (s_str ((map = s_status (client, job)), "state"), state) != 0) {
+        CHECK_MSG (zclock_mono () < deadline, "line %d: job %lld is %s, not %s", line,
+                   (long long) job, s_str (map, "state"), state);
+        json_decref (map);
+        zclock_sleep (10);
+    }
+    return map;
+}
+
+//  Upload bytes as a blob; its hash into hash.
+static void
+s_upload (zsock_t *worker, const void *bytes, size_t size, char hash [65])
+{
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, bytes, size);
+    sodium_bin2hex (hash, 65, digest, sizeof digest);
+    char body [256];
+    snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0,"
+              " \"last\": true}", hash, size);
+    s_send (worker, "UPLOAD", body, bytes, size);
+    s_ok (worker, "UPLOADED", __LINE__);
+}
+
+//  A DONE of (job, attempt 1) with the model hash
+static void
+s_done (zsock_t *worker, int64_t job, const char *hash)
+{
+    char body [256];
+    snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 1, \"model_hash\": \"%s\","
+              " \"metrics\": {\"loss\": 0.5}}", (long long) job, hash);
+    s_send (worker, "DONE", body, NULL, 0);
+}
+
+static int64_t
+s_assigned (zsock_t *worker, int line)
+{
+    mt_msg_t *msg = s_expect (worker, "ASSIGN", line);
+    int64_t job = s_int (msg, "job");
+    mt_msg_destroy (&msg);
+    return job;
+}
+
+//  The model bytes of the test's jobs (max_retries does not shape them)
+static char *
+s_good_model (size_t *size)
+{
+    char spec [256];
+    snprintf (spec, sizeof spec, S_SPEC, 0);
+    return test_model_bytes (spec, 3, size);
+}
+
+//  (a) After a restart: a forged HELLO and DONE from another instance id,
+//  and one with none, get one ABANDON each and move nothing; the real
+//  worker adopts and finishes the job, and the rows name it.
+static void
+test_forged_adoption (s_broker_t *b, zsock_t *client)
+{
+    zsock_t *real = zsock_new_dealer (b->paths.workers);
+    CHECK (real);
+    s_hello (real, "host:1", S_REAL, 0);
+    int64_t job = s_submit (client, 0);
+    CHECK (s_assigned (real, __LINE__) == job);
+
+    s_stop (b);
+    s_start (b);
+    char hash [65];
+    size_t size;
+    char *model = s_good_model (&size);
+
+    //  The script knows (job, attempt) from STATUS; it names itself the
+    //  real worker's way, but its instance id is another
+    zsock_t *forger = zsock_new_dealer (b->paths.workers);
+    CHECK (forger);
+    s_hello (forger, "host:1", S_FORGED, job);
+    s_abandon (forger, job, __LINE__);
+    s_upload (forger, model, size, hash);
+    s_done (forger, job, hash);
+    char body [256];
+    snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 1, \"epoch\": 1, \"epochs\": 1,"
+              " \"step\": 1, \"steps\": 1}", (long long) job);
+    s_send (forger, "PROGRESS", body, NULL, 0);
+    s_hello (forger, "host:1", S_FORGED, job);          // a second claim: still one ABANDON
+    s_quiet (forger, __LINE__);
+    //  A HELLO without an instance id never adopts
+    zsock_t *bare = zsock_new_dealer (b->paths.workers);
+    CHECK (bare);
+    s_hello (bare, "evil:2", "", job);
+    s_abandon (bare, job, __LINE__);
+    s_done (bare, job, hash);
+    s_quiet (bare, __LINE__);
+    json_t *map = s_status (client, job);
+    CHECK_STR_EQ (s_str (map, "state"), "running");
+    CHECK_STR_EQ (s_str (map, "worker"), "host:1");
+    json_decref (map);
+
+    //  The real worker comes back (a new connection) and claims its attempt
+    s_hello (real, "host:1", S_REAL, job);
+    s_quiet (real, __LINE__);                           // adopted: no ABANDON
+    s_send (real, "PROGRESS", body, NULL, 0);
+    s_quiet (real, __LINE__);
+    s_done (real, job, hash);
+    map = s_wait_state (client, job, "succeeded", __LINE__);
+    CHECK_STR_EQ (s_str (map, "worker"), "host:1");
+    CHECK_STR_EQ (s_str (map, "model_hash"), hash);
+    json_t *attempts = json_object_get (map, "attempts");
+    CHECK (json_array_size (attempts) == 1);
+    CHECK_STR_EQ (s_str (json_array_get (attempts, 0), "worker"), "host:1");
+    CHECK_STR_EQ (s_str (json_array_get (attempts, 0), "outcome"), "succeeded");
+    json_decref (map);
+    free (model);
+    s_leave (&forger);
+    s_leave (&bare);
+    s_leave (&real);
+}
+
+//  (b) Live (no restart): the same process's new connection adopts; a
+//  twin-named connection with another instance does not, and hears one
+//  ABANDON; a HELLO that changes the instance on a busy connection is refused
+static void
+test_live_binding (s_broker_t *b, zsock_t *client)
+{
+    zsock_t *real = zsock_new_dealer (b->paths.workers);
+    CHECK (real);
+    s_hello (real, "host:3", S_REAL "3", 0);
+    int64_t job = s_submit (client, 0);
+    CHECK (s_assigned (real, __LINE__) == job);
+    zsock_t *forger = zsock_new_dealer (b->paths.workers);
+    CHECK (forger);
+    s_hello (forger, "host:3", S_FORGED, job);
+    s_abandon (forger, job, __LINE__);
+    s_done (forger, job, "00");
+    s_quiet (forger, __LINE__);
+    //  On the real worker's own connection, another instance id
+    char body [512];
+    snprintf (body, sizeof body, "{\"name\": \"host:3\", \"host\": \"h\", \"version\": \"t\","
+              " \"pid\": 1, \"cores\": 1, \"threads\": 1, \"instance\": \"%s\"}", S_FORGED);
+    s_send (real, "HELLO", body, NULL, 0);
+    s_error (real, "another worker process", __LINE__);
+    json_t *map = s_status (client, job);
+    CHECK_STR_EQ (s_str (map, "state"), "running");
+    json_decref (map);
+    //  The real one finishes
+    char hash [65];
+    size_t size;
+    char *model = s_good_model (&size);
+    s_upload (real, model, size, hash);
+    s_done (real, job, hash);
+    map = s_wait_state (client, job, "succeeded", __LINE__);
+    CHECK_STR_EQ (s_str (map, "worker"), "host:3");
+    json_decref (map);
+    free (model);
+    s_leave (&forger);
+    s_leave (&real);
+}
+
+//  One bad model: uploaded, reported DONE for job, refused with needle
+static void
+s_refused_model (zsock_t *worker, int64_t job, const void *bytes, size_t size,
+                 const char *needle, int line)
+{
+    char hash [65];
+    s_upload (worker, bytes, size, hash);
+    s_done (worker, job, hash);
+    s_error (worker, needle, line);
+}
+
+//  (c) A DONE whose model is garbage, truncated or of another shape is
+//  refused: the attempt fails with the reason, retried while the job has
+//  retries, and the job never succeeds with it
+static void
+test_bad_models (s_broker_t *b, zsock_t *client)
+{
+    zsock_t *worker = zsock_new_dealer (b->paths.workers);
+    CHECK (worker);
+    s_hello (worker, "host:4", S_REAL "4", 0);
+    //  Garbage, on a job without retries: failed
+    int64_t job = s_submit (client, 0);
+    CHECK (s_assigned (worker, __LINE__) == job);
+    const char *garbage = "this is not a model";
+    s_refused_model (worker, job, garbage, strlen (garbage), "not a safetensors file", __LINE__);
+    json_t *map = s_wait_state (client, job, "failed", __LINE__);
+    CHECK_STR_CONTAINS (s_str (map, "error"), "its model was refused");
+    CHECK_STR_CONTAINS (s_str (map, "error"), "not a safetensors file");
+    CHECK (!json_is_string (json_object_get (map, "model_hash")));
+    CHECK_STR_EQ (s_str (json_array_get (json_object_get (map, "attempts"), 0), "outcome"),
+                  "crashed");
+    json_decref (map);
+    //  Truncated, on a job with one retry: queued again, then attempt 2
+    job = s_submit (client, 1);
+    CHECK (s_assigned (worker, __LINE__) == job);
+    size_t size;
+    char *model = s_good_model (&size);
+    s_refused_model (worker, job, model, size - 4, "outside the", __LINE__);
+    map = s_status (client, job);
+    CHECK (strcmp (s_str (map, "state"), "succeeded") != 0);
+    json_decref (map);
+    mt_msg_t *assign = s_expect (worker, "ASSIGN", __LINE__);     // after the backoff
+    CHECK (s_int (assign, "job") == job && s_int (assign, "attempt") == 2);
+    mt_msg_destroy (&assign);
+    free (model);
+    //  ... whose second attempt sends a model of other hidden layers: failed
+    model = test_model_bytes ("{\"target\": \"y\", \"data_path\": \"/d.csv\", \"hidden\": [8]}",
+                              3, &size);
+    char hash [65], body [256];
+    s_upload (worker, model, size, hash);
+    snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 2, \"model_hash\": \"%s\","
+              " \"metrics\": {}}", (long long) job, hash);
+    s_send (worker, "DONE", body, NULL, 0);
+    s_error (worker, "wrong shape", __LINE__);
+    map = s_wait_state (client, job, "failed", __LINE__);
+    CHECK_STR_CONTAINS (s_str (map, "error"), "'0.weight' has the wrong shape");
+    json_decref (map);
+    free (model);
+    //  A classification model for a regression job
+    job = s_submit (client, 0);
+    CHECK (s_assigned (worker, __LINE__) == job);
+    model = test_model_bytes ("{\"target\": \"y\", \"data_path\": \"/d.csv\","
+                              " \"task\": \"classification\"}", 3, &size);
+    s_refused_model (worker, job, model, size, "classification model", __LINE__);
+    map = s_wait_state (client, job, "failed", __LINE__);
+    json_decref (map);
+    free (model);
+    s_leave (&worker);
+}
+
+int
+main (void)
+{
+    s_broker_t b;
+    test_broker_config (&b.paths, "identity", &b.config);
+    b.config.liveness = 1000;       // the test's workers need send no heartbeat
+    mt_log_set_level (MT_LOG_WARN);
+    s_start (&b);
+    zsock_t *client = zsock_new_dealer (b.paths.clients);
+    CHECK (client);
+    test_forged_adoption (&b, client);
+    test_live_binding (&b, client);
+    test_bad_models (&b, client);
+    zsock_destroy (&client);
+    s_stop (&b);
+    test_broker_remove (&b.paths);
+    printf ("test_identity: ok\n");
+    return 0;
+}
