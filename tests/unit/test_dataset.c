@@ -1053,6 +1053,10 @@ test_odd_files (void)
         CHECK_STR_CONTAINS (got, "bad.csv:1: column 2: name is not valid UTF-8");
         free (got);
     }
+    //  A class that is not UTF-8 could not be kept in a model's metadata
+    dataset_opts_t classify = { .target = "y", .task = MT_TASK_CLASSIFICATION };
+    s_buffer_error ("c.csv", "x,y\n1,a\n2,caf\xE9\n", 15, &classify,
+                    "c.csv:3: column 'y': class 'caf\\xE9' is not valid UTF-8", "Windows-1252");
     //  JSON Lines that are not UTF-8 say so too (jansson finds it)
     got = s_columns_of (dir, "w.jsonl", "{\"caf\xE9\": 1}\n", MT_FORMAT_AUTO);
     CHECK_STR_CONTAINS (got, "w.jsonl:1: invalid JSON");

@@ -1135,6 +1135,11 @@ s_build_add_class (s_build_t *b, const char *s, size_t len, size_t line)
         return s_fail (b, line, column, "a class name holds a NUL byte");
     if (len == 0)
         return s_fail (b, line, column, "empty class name");
+    //  A model keeps its classes as JSON text, which is UTF-8
+    if (s_utf8_invalid ((const unsigned char *) s, len) < len)
+        return s_fail (b, line, column, "class '%s' is not valid UTF-8; the file may be in "
+                       "Windows-1252: save it as UTF-8",
+                       s_printable (shown, sizeof shown, s, len));
     if (s_map_get (&b->class_map, s, len) >= 0)
         return s_fail (b, line, column, "class '%s' is given twice",
                        s_printable (shown, sizeof shown, s, len));
