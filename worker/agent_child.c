@@ -45,6 +45,13 @@ s_number (double value)
 }
 
 static void
+s_put_defined (json_t *object, const char *key, double value)
+{
+    if (isfinite (value))
+        json_object_set_new (object, key, json_real (value));
+}
+
+static void
 s_report (child_t *child, const char *kind, json_t *value)
 {
     char *text = json_dumps (value, JSON_COMPACT);
@@ -62,11 +69,12 @@ s_on_progress (const train_progress_t *p, void *arg)
     json_object_set_new (value, "epochs", json_integer (p->epochs));
     json_object_set_new (value, "step", json_integer (p->step));
     json_object_set_new (value, "steps", json_integer (p->steps));
-    json_object_set_new (value, "loss", s_number (p->loss));
-    json_object_set_new (value, "val_loss", s_number (p->val_loss));
-    json_object_set_new (value, "val_metric", s_number (p->val_metric));
-    json_object_set_new (value, "samples_per_sec", s_number (p->samples_per_sec));
-    json_object_set_new (value, "eta_s", s_number (p->eta_s));
+    //  A value not defined yet (or at all: no validation rows) is left out
+    s_put_defined (value, "loss", p->loss);
+    s_put_defined (value, "val_loss", p->val_loss);
+    s_put_defined (value, "val_metric", p->val_metric);
+    s_put_defined (value, "samples_per_sec", p->samples_per_sec);
+    s_put_defined (value, "eta_s", p->eta_s);
     s_report (arg, "progress", value);
 }
 
@@ -81,15 +89,8 @@ s_on_checkpoint (const char *path, int epoch, void *arg)
 static json_t *
 s_metrics (const mt_spec_t *spec, const train_result_t *r)
 {
-    json_t *m = json_object ();
-    json_object_set_new (m, "loss", s_number (r->loss));
-    json_object_set_new (m, "val_loss", s_number (r->val_loss));
-    json_object_set_new (m, "val_metric", s_number (r->val_metric));
-    json_object_set_new (m, "train_metric", s_number (r->train_metric));
-    json_object_set_new (m, "metric", json_string (spec->task == MT_TASK_CLASSIFICATION
-                                                   ? "accuracy" : "r2"));
+    json_t *m = train_metrics (r, spec->task);     // with "undefined" reasons
     json_object_set_new (m, "epochs_run", json_integer (r->epochs_run));
-    json_object_set_new (m, "best_epoch", json_integer (r->best_epoch));
     json_object_set_new (m, "steps", json_integer (r->steps));
     json_object_set_new (m, "seconds", s_number (r->seconds));
     json_object_set_new (m, "resumed_from_epoch", json_integer (r->resumed_from_epoch));

@@ -836,8 +836,8 @@ test_columns (void)
         { "twice.csv", "a,b,a\n1,2,3\n", MT_FORMAT_AUTO, "twice.csv:1: column 'a': appears "
           "twice (columns 1 and 3)" },
         { "unnamed.csv", "\na,,b\n", MT_FORMAT_AUTO, "unnamed.csv:2: column 2 has an empty name" },
-        { "list.jsonl", "[1, 2]\n", MT_FORMAT_AUTO, "list.jsonl:1: not a JSON object but an "
-          "array" },
+        { "list.jsonl", "[1, 2]\n", MT_FORMAT_AUTO, "list.jsonl is a JSON array; write one "
+          "JSON object per line (JSON Lines)" },
         { "nokeys.jsonl", "\n{}\n", MT_FORMAT_AUTO, "nokeys.jsonl:2: the first object has no "
           "keys (no columns)" },
         { "bad.jsonl", "{nope\n", MT_FORMAT_AUTO, "bad.jsonl:1: invalid JSON" },
@@ -932,6 +932,140 @@ test_columns (void)
     printf ("columns: ok\n");
 }
 
+//  Files that are not what they seem, each through dataset_columns and the
+//  full load: both refuse it with the same words, which say what it is
+
+typedef struct {
+    const char *name;
+    const char *bytes;          // the file, made here when it cannot be text in git
+    size_t len;                 //   (NULs), or NULL for test_data/bad/name
+    const char *needle;
+} s_odd_file_t;
+
+#define S_BYTES(text) text, sizeof text - 1
+
+static const s_odd_file_t s_odd_files [] = {
+    { "utf16le_bom.csv", S_BYTES ("\xFF\xFEx\0,\0y\0\n\0" "1\0,\0" "2\0\n\0"),
+      "utf16le_bom.csv looks like UTF-16 text (it starts with a UTF-16 byte order mark); "
+      "save it as UTF-8" },
+    { "utf16be_bom.jsonl", S_BYTES ("\xFE\xFF\0{\0\"\0x\0\"\0:\0" "1\0}\0\n"),
+      "utf16be_bom.jsonl looks like UTF-16 text (it starts with a UTF-16 byte order mark)" },
+    { "utf16le.csv", S_BYTES ("x\0,\0y\0\r\0\n\0" "1\0,\0" "2\0\r\0\n\0"),
+      "utf16le.csv looks like UTF-16 text (every other byte is 0x00); save it as UTF-8" },
+    { "utf16be", S_BYTES ("\0x\0,\0y\0\n\0" "1\0,\0" "2\0\n"),
+      "utf16be looks like UTF-16 text (every other byte is 0x00); save it as UTF-8" },
+    { "utf32.csv", S_BYTES ("\xFF\xFE\0\0x\0\0\0\n\0\0\0"),
+      "utf32.csv looks like UTF-32 text (it starts with a UTF-32 byte order mark)" },
+    { "binary.csv", S_BYTES ("x,y\n1,2\n\x7F" "ELF\x02\x01\x01\0\0\0\n"),
+      "binary.csv: byte 0x00 at offset 15: this is not a text file" },
+    { "nul_header.jsonl", S_BYTES ("{\"x\": 1}\0\n"),
+      "nul_header.jsonl: byte 0x00 at offset 8: this is not a text file" },
+    { "data.csv.gz", S_BYTES ("\x1F\x8B\x08\x08\x12\x34\x56\x78\0\x03" "data.csv"),
+      "data.csv.gz: this is not a text file but a gzip file: decompress it first" },
+    { "sheet.csv", S_BYTES ("PK\x03\x04\x14\0\x06\0"),
+      "sheet.csv: this is not a text file but a zip archive (an .xlsx workbook is one)" },
+    { "cr_only.csv", NULL, 0,
+      "cr_only.csv: line endings are CR only (old Mac); convert them to LF or CRLF" },
+    { "json_array.jsonl", NULL, 0,
+      "json_array.jsonl is a JSON array; write one JSON object per line (JSON Lines)" },
+    { "json_array.csv", NULL, 0,
+      "json_array.csv is a JSON array; write one JSON object per line (JSON Lines)" },
+    { "cp1252_header.csv", NULL, 0,
+      "cp1252_header.csv:1: column 2: name is not valid UTF-8 (byte 0xE9 at byte 4 of it); "
+      "the file may be in Windows-1252: save it as UTF-8" },
+};
+
+static void
+test_odd_files (void)
+{
+    char dir [256];
+    test_temp_dir (dir, sizeof dir, "test_dataset");
+    for (size_t i = 0; i < sizeof s_odd_files / sizeof s_odd_files [0]; i++) {
+        const s_odd_file_t *odd = &s_odd_files [i];
+        char bad [256];
+        snprintf (bad, sizeof bad, "bad/%s", odd->name);
+        const char *path = odd->bytes ? test_path (dir, odd->name) : test_data (bad);
+        if (odd->bytes) {
+            FILE *file = fopen (path, "wb");
+            CHECK (file && fwrite (odd->bytes, 1, odd->len, file) == odd->len);
+            fclose (file);
+        }
+        char *cause = NULL, *loaded = NULL;
+        dataset_columns_t *columns = dataset_columns (path, MT_FORMAT_AUTO, &cause);
+        dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+        dataset_t *ds = dataset_load (path, &opts, &loaded);
+        CHECK_MSG (!columns && !ds, "%s was read", odd->name);
+        CHECK_STR_CONTAINS (cause, odd->needle);
+        CHECK_STR_EQ (loaded, cause);
+        free (loaded);
+        //  From memory too, and with the format forced
+        loaded = NULL;
+        size_t len = odd->bytes ? odd->len : 0;
+        char *text = odd->bytes ? NULL : s_read (path, &len);
+        ds = dataset_load_buffer (odd->name, odd->bytes ? odd->bytes : text, len, &opts,
+                                  &loaded);
+        CHECK_MSG (!ds, "%s was read from memory", odd->name);
+        CHECK_STR_CONTAINS (loaded, strstr (odd->needle, odd->name));
+        free (loaded);
+        free (text);
+        free (cause);
+        if (odd->bytes)
+            unlink (path);
+    }
+    //  JSON read as CSV and a JSON array forced to either format
+    char *got = s_columns_of (dir, "rows.csv", "[{\"x\": 1}]\n", MT_FORMAT_CSV);
+    CHECK_STR_CONTAINS (got, "rows.csv is a JSON array");
+    free (got);
+    got = s_columns_of (dir, "rows", "  [\n", MT_FORMAT_JSONL);
+    CHECK_STR_CONTAINS (got, "rows is a JSON array");
+    free (got);
+    //  What only looks odd is read: "[a]" as a CSV name, a lone CR inside a
+    //  CRLF file's quoted field, valid UTF-8 names, a UTF-8 BOM
+    struct { const char *name, *text, *want; } fine [] = {
+        { "brackets.csv", "[a],b,y\n1,2,3\n", "[a]|b|y" },
+        { "lone_cr.csv", "\"a\rb\",y\r\n1,2\r\n", "a\rb|y" },
+        { "utf8.csv", "caf\xC3\xA9,\xE2\x82\xAC,\xF0\x9F\x98\x80,y\n1,2,3,4\n",
+          "caf\xC3\xA9|\xE2\x82\xAC|\xF0\x9F\x98\x80|y" },
+        { "bom.jsonl", "\xEF\xBB\xBF{\"x\": 1, \"y\": 2}\n{\"x\": 3, \"y\": 4}\n", "x|y (jsonl)" },
+        { "bom.csv", "\xEF\xBB\xBFx,y\n1,2\n3,4\n", "x|y" },
+        { "one.csv", "x,y\r", "x|y" },
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine [0]; i++) {
+        got = s_columns_of (dir, fine [i].name, fine [i].text, MT_FORMAT_AUTO);
+        CHECK_MSG (got && strcmp (got, fine [i].want) == 0, "%s: got '%s', expected '%s'",
+                   fine [i].name, got ? got : "(null)", fine [i].want);
+        free (got);
+    }
+    dataset_opts_t opts = { .target = "y", .task = MT_TASK_REGRESSION };
+    for (int i = 3; i < 5; i++) {
+        dataset_t *ds = s_buffer_ok (fine [i].name, fine [i].text, &opts);
+        CHECK (ds->rows == 2 && ds->cols == 1);
+        CHECK_STR_EQ (ds->feature_names [0], "x");
+        CHECK (ds->x [1] == 3 && ds->y [1] == 4);
+        dataset_destroy (&ds);
+    }
+    //  Names that are not UTF-8: overlong, a surrogate, cut short, past U+10FFFF
+    const char *names [] = { "\xC0\xAF", "\xED\xA0\x80", "ab\xE2\x82", "\xF4\x90\x80\x80" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
+        char text [64];
+        snprintf (text, sizeof text, "x,%s,y\n1,2,3\n", names [i]);
+        got = s_columns_of (dir, "bad.csv", text, MT_FORMAT_AUTO);
+        CHECK_STR_CONTAINS (got, "bad.csv:1: column 2: name is not valid UTF-8");
+        free (got);
+    }
+    //  A class that is not UTF-8 could not be kept in a model's metadata
+    dataset_opts_t classify = { .target = "y", .task = MT_TASK_CLASSIFICATION };
+    s_buffer_error ("c.csv", "x,y\n1,a\n2,caf\xE9\n", 15, &classify,
+                    "c.csv:3: column 'y': class 'caf\\xE9' is not valid UTF-8", "Windows-1252");
+    //  JSON Lines that are not UTF-8 say so too (jansson finds it)
+    got = s_columns_of (dir, "w.jsonl", "{\"caf\xE9\": 1}\n", MT_FORMAT_AUTO);
+    CHECK_STR_CONTAINS (got, "w.jsonl:1: invalid JSON");
+    CHECK_STR_CONTAINS (got, "the file may be in Windows-1252: save it as UTF-8");
+    free (got);
+    CHECK (rmdir (dir) == 0);
+    printf ("files that are not what they seem: ok\n");
+}
+
 //  Writes a header into a FIFO and holds it open (no end of file) until told
 //  to stop, or for a minute.
 typedef struct {
@@ -1001,6 +1135,7 @@ main (void)
     test_fuzz ();
     test_columns ();
     test_columns_head_only ();
+    test_odd_files ();
     printf ("test_dataset: ok\n");
     return 0;
 }

@@ -585,7 +585,7 @@ s_check_history (store_t *store, int64_t points)
     bool existing;
     mt_spec_t spec = s_spec;
     int64_t id = store_job_insert (store, &spec, NULL, NULL, "alice-key", 0, &existing);
-    CHECK (id > 0 && store_job_take (store, id, "w1", 1, NULL) == 1);
+    CHECK (id > 0 && store_job_take (store, id, &s_w1, 1, NULL) == 1);
     CHECK (store_begin (store) == 0);
     store_progress_t p = { .epoch = 1, .epochs = 1, .steps = points, .loss = 1,
                            .val_loss = NAN, .val_metric = NAN };

@@ -1,4 +1,5 @@
 /*  test_train - the training loop: accuracy, determinism, resume, stop, early stopping  */
+#include <jansson.h>
 #include <stdint.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -580,6 +581,193 @@ s_export (const char *dir)
     mt_spec_clear (&spec);
 }
 
+//  --------------------------------------------------------------------------
+//  Undefined metrics: null with a reason, never 0
+
+#define S_NO_VAL "no validation rows (validation_split 0)"
+
+//  The metrics map a model file's metadata carries
+static json_t *
+s_model_metrics (const char *path)
+{
+    model_t *m = model_load (path, NULL);
+    CHECK (m && model_meta (m, "metrics"));
+    json_t *metrics = json_loads (model_meta (m, "metrics"), 0, NULL);
+    model_destroy (&m);
+    CHECK (json_is_object (metrics));
+    return metrics;
+}
+
+//  metrics holds key as null, with reason under "undefined"
+static void
+s_check_undefined (json_t *metrics, const char *key, const char *reason)
+{
+    json_t *value = json_object_get (metrics, key);
+    CHECK_MSG (json_is_null (value), "%s is not null", key);
+    json_t *why = json_object_get (json_object_get (metrics, "undefined"), key);
+    CHECK_MSG (json_is_string (why) && strcmp (json_string_value (why), reason) == 0,
+               "%s: reason '%s', expected '%s'", key, json_is_string (why)
+               ? json_string_value (why) : "(none)", reason);
+}
+
+//  Both maps of a run (the DONE's, from the result, and the model's) have
+//  exactly these keys undefined (NULL-terminated) and the rest numbers
+static void
+s_check_metrics (const train_result_t *result, mt_task_t task, const char *path,
+                 const char *const *undefined)
+{
+    json_t *maps [2] = { train_metrics (result, task), s_model_metrics (path) };
+    const char *keys [] = { "loss", "val_loss", "val_metric", "train_metric" };
+    for (int i = 0; i < 2; i++) {
+        size_t count = 0;
+        for (size_t k = 0; k < 4; k++) {
+            bool listed = false;
+            for (size_t u = 0; undefined [u]; u += 2)
+                if (strcmp (undefined [u], keys [k]) == 0) {
+                    s_check_undefined (maps [i], keys [k], undefined [u + 1]);
+                    listed = true;
+                    count++;
+                }
+            if (!listed)
+                CHECK_MSG (json_is_number (json_object_get (maps [i], keys [k])),
+                           "%s is not a number", keys [k]);
+        }
+        json_t *why = json_object_get (maps [i], "undefined");
+        CHECK_MSG (count ? json_object_size (why) == count : why == NULL,
+                   "'undefined' has %zu keys, expected %zu", json_object_size (why), count);
+        CHECK_STR_EQ (json_string_value (json_object_get (maps [i], "metric")),
+                      task == MT_TASK_CLASSIFICATION ? "accuracy" : "r2");
+        json_decref (maps [i]);
+    }
+}
+
+//  The rows spec's validation split holds out of rows, as train.c's header
+//  says it draws them: the first of one Fisher-Yates shuffle by spec->seed
+static size_t
+s_val_rows (const mt_spec_t *spec, size_t rows, uint32_t *order)
+{
+    for (size_t i = 0; i < rows; i++)
+        order [i] = (uint32_t) i;
+    rng_t rng;
+    rng_seed (&rng, spec->seed);
+    rng_shuffle (&rng, order, rows);
+    return (size_t) floor (spec->val_split * (double) rows + 0.5);
+}
+
+static void
+s_last_val_metric (const train_progress_t *progress, void *arg)
+{
+    *(double *) arg = progress->val_metric;
+}
+
+static void
+s_test_undefined_metrics (void)
+{
+    //  No validation rows: both val metrics, in every map and in progress
+    dataset_t *ds = s_dataset (60, 2, MT_TASK_CLASSIFICATION, 7, s_side);
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    spec.epochs = 3;
+    spec.val_split = 0;
+    double progress_val = 0;
+    train_opts_t opts = { .threads = 1, .progress = s_last_val_metric, .arg = &progress_val };
+    train_result_t result;
+    const char *path = test_path (s_dir, "noval.safetensors");
+    s_train (&spec, ds, path, &opts, &result);
+    CHECK (isnan (result.val_metric) && isnan (result.val_loss) && isnan (progress_val));
+    CHECK (result.train_metric > 0.5 && result.train_metric <= 1);
+    CHECK_STR_EQ (result.undefined.val_metric, S_NO_VAL);
+    s_check_metrics (&result, spec.task, path,
+                     (const char *[]) { "val_loss", S_NO_VAL, "val_metric", S_NO_VAL, NULL });
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+
+    //  A validation split whose target is constant: R^2 only
+    ds = s_dataset (50, 1, MT_TASK_REGRESSION, 11, s_line);
+    spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.epochs = 4;
+    spec.val_split = 0.2;
+    spec.seed = 11;
+    uint32_t order [50];
+    size_t n_val = s_val_rows (&spec, ds->rows, order);
+    CHECK (n_val == 10);
+    for (size_t i = 0; i < n_val; i++)
+        ds->y [order [i]] = 5.0f;
+    path = test_path (s_dir, "flatval.safetensors");
+    s_train (&spec, ds, path, NULL, &result);
+    const char *flat_val = "R^2 needs a target that varies: every validation row has the same value";
+    CHECK (isnan (result.val_metric) && isfinite (result.val_loss));
+    CHECK (isfinite (result.train_metric));
+    s_check_metrics (&result, spec.task, path, (const char *[]) { "val_metric", flat_val, NULL });
+    dataset_destroy (&ds);
+
+    //  A constant target everywhere: R^2 of both splits
+    ds = s_dataset (40, 2, MT_TASK_REGRESSION, 12, s_line);
+    for (size_t i = 0; i < ds->rows; i++)
+        ds->y [i] = 3.25f;
+    path = test_path (s_dir, "flat.safetensors");
+    s_train (&spec, ds, path, NULL, &result);
+    const char *flat_train = "R^2 needs a target that varies: every training row has the same value";
+    s_check_metrics (&result, spec.task, path,
+                     (const char *[]) { "val_metric", flat_val, "train_metric", flat_train, NULL });
+    dataset_destroy (&ds);
+
+    //  Stopped before its first step: nothing was measured
+    ds = s_dataset (40, 1, MT_TASK_REGRESSION, 13, s_line);
+    volatile sig_atomic_t stop = 1;
+    opts = (train_opts_t) { .threads = 1, .stop = &stop };
+    char *cause = NULL;
+    CHECK (train_run (&spec, ds, NULL, &opts, &result, &cause) == 0 && result.stopped);
+    json_t *metrics = train_metrics (&result, spec.task);
+    s_check_undefined (metrics, "loss", "no epoch completed");
+    s_check_undefined (metrics, "val_loss", "not measured: the job was stopped before the end");
+    s_check_undefined (metrics, "train_metric", "not measured: the job was stopped before the end");
+    json_decref (metrics);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+    printf ("undefined metrics: ok\n");
+}
+
+//  A normal job's metrics are numbers with no "undefined" map, and its R^2
+//  is the one its model's predictions give on the validation rows
+static void
+s_test_defined_metrics (void)
+{
+    dataset_t *ds = s_dataset (80, 2, MT_TASK_REGRESSION, 21, s_line);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 8;
+    spec.epochs = 20;
+    spec.val_split = 0.25;
+    spec.seed = 5;
+    train_result_t result;
+    const char *path = test_path (s_dir, "r2.safetensors");
+    s_train (&spec, ds, path, NULL, &result);
+    s_check_metrics (&result, spec.task, path, (const char *[]) { NULL });
+    uint32_t order [80];
+    size_t n_val = s_val_rows (&spec, ds->rows, order);
+    model_t *m = model_load (path, NULL);
+    CHECK (m);
+    float out [80];
+    CHECK (model_predict (m, ds->x, ds->rows, out, NULL) == 0);
+    model_destroy (&m);
+    double mean = 0, ss_res = 0, ss_tot = 0;
+    for (size_t i = 0; i < n_val; i++)
+        mean += ds->y [order [i]] / (double) n_val;
+    for (size_t i = 0; i < n_val; i++) {
+        double y = ds->y [order [i]];
+        ss_res += (y - out [order [i]]) * (y - out [order [i]]);
+        ss_tot += (y - mean) * (y - mean);
+    }
+    printf ("defined metrics: val R^2 %.6f, from the model's predictions %.6f\n",
+            result.val_metric, 1 - ss_res / ss_tot);
+    CHECK_NEAR (result.val_metric, 1 - ss_res / ss_tot, 1e-4);
+    json_t *metrics = train_metrics (&result, spec.task);
+    CHECK_NEAR (json_real_value (json_object_get (metrics, "val_metric")), result.val_metric, 0);
+    json_decref (metrics);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
 //  predict_run's CSV for a classification model, and its errors
 static void
 s_test_predict (void)
@@ -627,6 +815,8 @@ main (void)
     s_test_early_stopping ();
     s_test_resume_at_end ();
     s_test_warm_start ();
+    s_test_undefined_metrics ();
+    s_test_defined_metrics ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     CHECK (system (cmd) == 0);

@@ -12,6 +12,10 @@
 //    float32 are errors. Classes are integers or strings, never empty.
 //  - Every error names the file (the path as given), the 1-based physical
 //    line where the record starts, and the column when there is one.
+//  - Before either reader runs, the file's head is sniffed (s_sniff), so a
+//    file that is not what it seems says what it is: not text (a NUL byte,
+//    or a compressor's or archive's magic), UTF-16 or UTF-32, CR-only line
+//    ends, or a JSON array. dataset_columns and the loader sniff alike.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -79,6 +83,7 @@ typedef struct {
 #define S_VALUE_SHOWN 40        // bytes of a bad value quoted in a message
 #define S_HEAD_CHUNK 65536      // bytes read at a time from what cannot be mapped
 #define S_COLUMNS_SHOWN 8       // column names listed when one is missing
+#define S_SNIFF_BYTES 4096      // bytes of the head sniffed for NULs and UTF-16
 //  After a text value in a regression target: iris's 'setosa' is a class
 #define S_TEXT_TARGET_HINT " (the target holds text: for class labels use --task classification)"
 
@@ -92,6 +97,19 @@ static int s_head (const char *path, const char *data, size_t len, bool eof,
                    mt_format_t format, dataset_columns_t **out, char **cause);
 static int s_parse (s_build_t *b, const char *data, size_t len);
 static mt_format_t s_format (const char *name, const char *data, size_t len);
+static mt_format_t s_format_by_name (const char *name);
+
+static int s_sniff (const char *name, const char *data, size_t len, bool partial,
+                    mt_format_t format, char **cause);
+static int s_sniff_binary (const char *name, const char *data, size_t len, bool partial,
+                           char **cause);
+static int s_sniff_wide (const char *name, const char *data, size_t len, char **cause);
+static int s_sniff_line_ends (const char *name, const char *data, size_t len, bool partial,
+                              char **cause);
+static int s_sniff_array (const char *name, const char *data, size_t len, bool partial,
+                          mt_format_t format, char **cause);
+static size_t s_skip_space (const char *data, size_t len, size_t i);
+static size_t s_utf8_invalid (const unsigned char *s, size_t len);
 static int s_more (s_build_t *b);
 
 static int s_load_csv (s_build_t *b, const char *data, size_t len);
@@ -264,6 +282,8 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
     s_build_t b;
     int rc = s_build_init (&b, name, opts ? opts : &defaults, cause);
     if (rc == 0)
+        rc = s_sniff (name, data, len, false, b.opts->format, cause);
+    if (rc == 0)
         rc = s_parse (&b, data, len);
     if (rc == 0)
         rc = s_build_finish (&b);
@@ -336,6 +356,9 @@ static int
 s_head (const char *path, const char *data, size_t len, bool eof, mt_format_t format,
         dataset_columns_t **out, char **cause)
 {
+    int sniffed = s_sniff (path, data, len, !eof, format, cause);
+    if (sniffed)
+        return sniffed;
     //  Whole lines only: a record cut short by the read would look shorter
     if (!eof) {
         const char *lf = memrchr (data, '\n', len);
@@ -390,18 +413,164 @@ s_parse (s_build_t *b, const char *data, size_t len)
 static mt_format_t
 s_format (const char *name, const char *data, size_t len)
 {
+    mt_format_t format = s_format_by_name (name);
+    if (format != MT_FORMAT_AUTO)
+        return format;
+    size_t i = s_skip_space (data, len, 0);
+    if (i == len)
+        return MT_FORMAT_AUTO;
+    return data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
+}
+
+//  The format a name's extension gives, or MT_FORMAT_AUTO.
+static mt_format_t
+s_format_by_name (const char *name)
+{
     const char *dot = strrchr (name, '.');
     if (dot && strcasecmp (dot, ".csv") == 0)
         return MT_FORMAT_CSV;
     if (dot && (strcasecmp (dot, ".jsonl") == 0 || strcasecmp (dot, ".ndjson") == 0))
         return MT_FORMAT_JSONL;
-    size_t i = len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    return MT_FORMAT_AUTO;
+}
+
+//  The first index from i on that is not a space or a line end, after a
+//  UTF-8 byte order mark when i is 0; len when there is none.
+static size_t
+s_skip_space (const char *data, size_t len, size_t i)
+{
+    if (i == 0 && len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
     while (i < len && (data [i] == ' ' || data [i] == '\t' || data [i] == '\r'
                    ||  data [i] == '\n'))
         i++;
-    if (i == len)
-        return MT_FORMAT_AUTO;
-    return data [i] == '{' ? MT_FORMAT_JSONL : MT_FORMAT_CSV;
+    return i;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sniffing: what a file is, from its head, before a reader makes less
+//  sense of it. Each check returns 0 (no objection), 1 (a head that stops
+//  short of the file's end cannot tell yet: read on) or -1 with *cause.
+
+//  The first bytes of files that are not text, and what to do with them.
+static const struct {
+    const char *magic;
+    size_t len;
+    const char *what;
+} s_magic [] = {
+    { "\x1F\x8B", 2, "a gzip file: decompress it first (gunzip)" },
+    { "PK\x03\x04", 4, "a zip archive (an .xlsx workbook is one): extract the table, "
+                       "or export the sheet as CSV" },
+    { "\xFD" "7zXZ", 5, "an xz file: decompress it first (unxz)" },
+    { "\x28\xB5\x2F\xFD", 4, "a zstd file: decompress it first (unzstd)" },
+};
+
+static int
+s_sniff (const char *name, const char *data, size_t len, bool partial, mt_format_t format,
+         char **cause)
+{
+    int rc = s_sniff_binary (name, data, len, partial, cause);
+    if (rc == 0)
+        rc = s_sniff_line_ends (name, data, len, partial, cause);
+    if (rc == 0)
+        rc = s_sniff_array (name, data, len, partial, format, cause);
+    return rc;
+}
+
+//  A compressed file or archive, UTF-16 or UTF-32, or a NUL byte in the
+//  first S_SNIFF_BYTES: not a text file.
+static int
+s_sniff_binary (const char *name, const char *data, size_t len, bool partial, char **cause)
+{
+    for (size_t i = 0; i < sizeof s_magic / sizeof s_magic [0]; i++) {
+        size_t n = len < s_magic [i].len ? len : s_magic [i].len;
+        if (n == 0 || memcmp (data, s_magic [i].magic, n) != 0)
+            continue;
+        if (n == s_magic [i].len)
+            return mt_fail (cause, "%s: this is not a text file but %s", name,
+                            s_magic [i].what);
+        if (partial)
+            return 1;           // the start of a magic so far
+    }
+    if (s_sniff_wide (name, data, len, cause))
+        return -1;
+    const char *nul = memchr (data, 0, len < S_SNIFF_BYTES ? len : S_SNIFF_BYTES);
+    if (nul)
+        return mt_fail (cause, "%s: byte 0x00 at offset %zu: this is not a text file",
+                        name, (size_t) (nul - data));
+    return 0;
+}
+
+//  UTF-16 or UTF-32 text, by its byte order mark, or (UTF-16 without one)
+//  by every other byte being 0x00, as ASCII text in UTF-16 is.
+static int
+s_sniff_wide (const char *name, const char *data, size_t len, char **cause)
+{
+    const char *todo = "save it as UTF-8";
+    if (len >= 4 && (memcmp (data, "\xFF\xFE\0\0", 4) == 0
+                 ||  memcmp (data, "\0\0\xFE\xFF", 4) == 0))
+        return mt_fail (cause, "%s looks like UTF-32 text (it starts with a UTF-32 byte "
+                        "order mark); %s", name, todo);
+    if (len >= 2 && (memcmp (data, "\xFF\xFE", 2) == 0 || memcmp (data, "\xFE\xFF", 2) == 0))
+        return mt_fail (cause, "%s looks like UTF-16 text (it starts with a UTF-16 byte "
+                        "order mark); %s", name, todo);
+    size_t pairs = (len < 512 ? len : 512) / 2, zero_even = 0, zero_odd = 0;
+    for (size_t i = 0; i < pairs; i++) {
+        zero_even += data [2 * i] == 0;
+        zero_odd += data [2 * i + 1] == 0;
+    }
+    bool le = zero_odd * 2 >= pairs && zero_even * 8 < pairs;
+    bool be = zero_even * 2 >= pairs && zero_odd * 8 < pairs;
+    if (pairs >= 2 && (le || be))
+        return mt_fail (cause, "%s looks like UTF-16 text (every other byte is 0x00); %s",
+                        name, todo);
+    return 0;
+}
+
+//  Line ends that are CR alone: the first line ends in a CR that is not
+//  followed by a LF, and no LF comes in the S_SNIFF_BYTES after it (a CR
+//  alone is data inside a line of a LF or CRLF file).
+static int
+s_sniff_line_ends (const char *name, const char *data, size_t len, bool partial,
+                   char **cause)
+{
+    size_t i = 0;
+    while (i < len && data [i] != '\r' && data [i] != '\n')
+        i++;
+    if (i == len || i + 1 == len)
+        return partial ? 1 : 0;
+    if (data [i] == '\n' || data [i + 1] == '\n')
+        return 0;
+    size_t rest = len - i;
+    if (memchr (data + i, '\n', rest < S_SNIFF_BYTES ? rest : S_SNIFF_BYTES))
+        return 0;
+    if (partial && rest < S_SNIFF_BYTES)
+        return 1;
+    return mt_fail (cause, "%s: line endings are CR only (old Mac); convert them to LF "
+                    "or CRLF", name);
+}
+
+//  A JSON array where JSON Lines are expected ('[' first), or read as CSV
+//  ('[' then '{', '[', ']' or '"': a CSV header such as "[a],b" is let be).
+static int
+s_sniff_array (const char *name, const char *data, size_t len, bool partial,
+               mt_format_t format, char **cause)
+{
+    size_t i = s_skip_space (data, len, 0);
+    if (i == len || data [i] != '[')
+        return 0;
+    if (format == MT_FORMAT_AUTO)
+        format = s_format_by_name (name);
+    if (format != MT_FORMAT_JSONL) {
+        size_t next = s_skip_space (data, len, i + 1);
+        if (next == len)
+            return partial ? 1 : 0;
+        if (!memchr ("{[]\"", data [next], 4))
+            return 0;
+    }
+    return mt_fail (cause, "%s is a JSON array; write one JSON object per line "
+                    "(JSON Lines)", name);
 }
 
 
@@ -556,8 +725,10 @@ s_jsonl_line (s_build_t *b, const char *p, size_t len, size_t line)
     json_error_t error;
     json_t *obj = json_loadb (p, len, JSON_REJECT_DUPLICATES, &error);
     if (!obj)
-        return s_fail (b, line, NULL, "invalid JSON at character %d: %s",
-                       error.column, error.text);
+        return s_fail (b, line, NULL, "invalid JSON at character %d: %s%s",
+                       error.column, error.text,
+                       strstr (error.text, "unable to decode byte")
+                       ? " (not UTF-8; the file may be in Windows-1252: save it as UTF-8)" : "");
     int rc;
     if (!json_is_object (obj))
         rc = s_fail (b, line, NULL, "not a JSON object but %s", s_json_type (obj));
@@ -764,6 +935,11 @@ s_build_check_name (s_build_t *b, const char *name, size_t len, int col, size_t 
                        col + 1, MT_SPEC_MAX_COLUMN);
     if (memchr (name, 0, len))
         return s_fail (b, line, NULL, "column %d: name holds a NUL byte", col + 1);
+    size_t bad = s_utf8_invalid ((const unsigned char *) name, len);
+    if (bad < len)
+        return s_fail (b, line, NULL, "column %d: name is not valid UTF-8 (byte 0x%02X at "
+                       "byte %zu of it); the file may be in Windows-1252: save it as UTF-8",
+                       col + 1, (unsigned char) name [bad], bad + 1);
     return 0;
 }
 
@@ -959,6 +1135,11 @@ s_build_add_class (s_build_t *b, const char *s, size_t len, size_t line)
         return s_fail (b, line, column, "a class name holds a NUL byte");
     if (len == 0)
         return s_fail (b, line, column, "empty class name");
+    //  A model keeps its classes as JSON text, which is UTF-8
+    if (s_utf8_invalid ((const unsigned char *) s, len) < len)
+        return s_fail (b, line, column, "class '%s' is not valid UTF-8; the file may be in "
+                       "Windows-1252: save it as UTF-8",
+                       s_printable (shown, sizeof shown, s, len));
     if (s_map_get (&b->class_map, s, len) >= 0)
         return s_fail (b, line, column, "class '%s' is given twice",
                        s_printable (shown, sizeof shown, s, len));
@@ -1102,6 +1283,32 @@ s_printable (char *buf, size_t size, const char *s, size_t len)
         used += (size_t) snprintf (buf + used, size - used, "...");
     buf [used] = 0;
     return buf;
+}
+
+//  The offset of the first byte of s that does not belong to well-formed
+//  UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), or
+//  len when all do.
+static size_t
+s_utf8_invalid (const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s [i];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (n == 0 || i + n > len)
+            return i;
+        //  The second byte's range rules out overlong forms and surrogates
+        unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        if (n > 1 && (s [i + 1] < lo || s [i + 1] > hi))
+            return i;
+        for (size_t k = 2; k < n; k++)
+            if ((s [i + k] & 0xC0) != 0x80)
+                return i;
+        i += n;
+    }
+    return len;
 }
 
 //  The head read so far ends before the header does: -1, with no cause.

@@ -11,7 +11,9 @@
 //  split's mean and population std (computed in double; a zero std counts
 //  as 1). Loss values are in standardized units; R^2 is in the target's
 //  own units. With patience > 0 the best validation epoch's weights are
-//  kept; otherwise the last epoch's.
+//  kept; otherwise the last epoch's. A metric that is undefined (no
+//  validation rows; R^2 of a split whose target is constant; what a stop
+//  left unmeasured) is NAN with a reason (train_undefined_t), never 0.
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
@@ -61,11 +63,27 @@ typedef struct {
     bool checkpoint_due;        // a multiple of checkpoint_every passed since the last one
     int64_t report_step;
     int64_t start_step;
+    train_undefined_t undefined;// what the splits leave undefined, whatever the weights
 } s_run_t;
+
+//  Why a metric is undefined
+#define S_NO_VAL "no validation rows (validation_split 0)"
+#define S_VAL_CONSTANT "R^2 needs a target that varies: every validation row has the same value"
+#define S_TRAIN_CONSTANT "R^2 needs a target that varies: every training row has the same value"
+#define S_NO_EPOCH "no epoch completed"
+#define S_STOPPED "not measured: the job was stopped before the end"
+#define S_AT_CHECKPOINT "measured when training ends, not at a checkpoint"
+#define S_RUNNING_LOSS "no step of the running epoch yet"
+#define S_NOT_FINITE "not a finite number (training diverged: try a lower learning rate)"
 
 static int s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause);
 static int s_prepare (s_run_t *self, char **cause);
 static void s_split (s_run_t *self);
+static void s_undefined (s_run_t *self);
+static bool s_constant (const s_run_t *self, const uint32_t *rows, size_t n);
+static void s_metric (json_t *metrics, json_t *undefined, const char *key, double value,
+                      const char *why);
+static void s_finish_undefined (const s_run_t *self, train_result_t *result);
 static void s_standardize (s_run_t *self);
 static int s_warm_start (s_run_t *self, const char *path, bool resume, char **cause);
 static void s_name_cause (char **cause, const char *path, const char *name);
@@ -77,11 +95,12 @@ static bool s_patience_spent (const s_run_t *self);
 static int s_loop (s_run_t *self, train_result_t *result, char **cause);
 static void s_step (s_run_t *self, int64_t b);
 static void s_gather (s_run_t *self, const uint32_t *rows, int n);
-static void s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, double *loss,
-                        double *metric);
+static void s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, const char *undefined,
+                        double *loss, double *metric);
 static int s_epoch_end (s_run_t *self, bool *early, char **cause);
 static void s_report (s_run_t *self, bool epoch_end);
 static int s_checkpoint (s_run_t *self, char **cause);
+static train_result_t s_checkpoint_result (const s_run_t *self, double running);
 static int s_save_final (s_run_t *self, const char *path, train_result_t *result, char **cause);
 static int s_set_meta_fmt (model_t *model, const char *key, char **cause, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
@@ -91,9 +110,7 @@ static void s_moments (const s_run_t *self, const float *values, size_t stride, 
                        float *std);
 static int s_meta_double (const model_t *from, const char *key, double *value);
 static int s_restore_optim (s_run_t *self, const model_t *from, const char *path, char **cause);
-static json_t *s_number (double value);
-static int s_set_metrics (s_run_t *self, double loss, double val_loss, double val_metric,
-                          double train_metric, char **cause);
+static int s_set_metrics (s_run_t *self, const train_result_t *result, char **cause);
 static int s_checkpoint_tensors (s_run_t *self, char **cause);
 
 int
@@ -116,6 +133,7 @@ train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
     res.resumed_from_epoch = opts->resume_path ? run.epoch : 0;
     if (s_loop (&run, &res, cause))
         goto done;
+    s_finish_undefined (&run, &res);
     if (!res.stopped && s_save_final (&run, model_path, &res, cause))
         goto done;
     rc = 0;
@@ -168,6 +186,7 @@ s_prepare (s_run_t *self, char **cause)
     s_split (self);
     if (self->n_train < 1)
         return mt_fail (cause, "train: no training rows left after the validation split");
+    s_undefined (self);
     size_t largest = self->n_train > self->n_val ? self->n_train : self->n_val;
     self->batch = (size_t) spec->batch_size < largest ? spec->batch_size : (int) largest;
     self->batches = (int64_t) ((self->n_train + (size_t) spec->batch_size - 1) / (size_t) spec->batch_size);
@@ -222,6 +241,45 @@ s_split (s_run_t *self)
     memcpy (self->train, self->order + self->n_val, self->n_train * sizeof (uint32_t));
     qsort (self->val, self->n_val, sizeof (uint32_t), s_cmp_u32);
     qsort (self->train, self->n_train, sizeof (uint32_t), s_cmp_u32);
+}
+
+//  The metrics the splits leave undefined, whatever the weights do
+static void
+s_undefined (s_run_t *self)
+{
+    if (self->n_val == 0)
+        self->undefined.val_loss = self->undefined.val_metric = S_NO_VAL;
+    else
+    if (!self->classify && s_constant (self, self->val, self->n_val))
+        self->undefined.val_metric = S_VAL_CONSTANT;
+    if (!self->classify && s_constant (self, self->train, self->n_train))
+        self->undefined.train_metric = S_TRAIN_CONSTANT;
+}
+
+//  True when the regression target has one value over rows
+static bool
+s_constant (const s_run_t *self, const uint32_t *rows, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (self->ds->y [rows [i]] != self->ds->y [rows [0]])
+            return false;
+    return true;
+}
+
+//  A result's reasons: the splits', and what the end of the run left
+//  unmeasured
+static void
+s_finish_undefined (const s_run_t *self, train_result_t *result)
+{
+    train_undefined_t *why = &result->undefined;
+    *why = self->undefined;
+    if (self->epoch == 0)
+        why->loss = S_NO_EPOCH;
+    if (!result->stopped)
+        return;
+    why->val_loss = why->val_loss ? why->val_loss : S_STOPPED;
+    why->val_metric = why->val_metric ? why->val_metric : S_STOPPED;
+    why->train_metric = why->train_metric ? why->train_metric : S_STOPPED;
 }
 
 //  Mean and population std of values [row * stride] over the training rows
@@ -500,7 +558,8 @@ s_gather (s_run_t *self, const uint32_t *rows, int n)
 //  Mean loss and the metric (R^2 in the target's units, or accuracy) of the
 //  current weights on the given rows
 static void
-s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, double *loss, double *metric)
+s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, const char *undefined,
+            double *loss, double *metric)
 {
     const float *scale = model_target_scale (self->model);
     double loss_sum = 0, hits = 0, ss_res = 0, y_sum = 0, y_sq = 0;
@@ -528,6 +587,9 @@ s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, double *loss, double 
         }
     }
     *loss = loss_sum / (double) n;
+    if (undefined)
+        *metric = NAN;
+    else
     if (self->classify)
         *metric = hits / (double) n;
     else {
@@ -541,7 +603,8 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
 {
     self->epoch++;
     if (self->n_val > 0) {
-        s_evaluate (self, self->val, self->n_val, &self->val_loss, &self->val_metric);
+        s_evaluate (self, self->val, self->n_val, self->undefined.val_metric, &self->val_loss,
+                    &self->val_metric);
         if (self->val_loss < self->best_val_loss) {
             self->best_val_loss = self->val_loss;
             self->best_val_metric = self->val_metric;
@@ -605,24 +668,41 @@ s_set_meta_fmt (model_t *model, const char *key, char **cause, const char *fmt, 
     return model_set_meta (model, key, text, cause);
 }
 
-static json_t *
-s_number (double value)
+json_t *
+train_metrics (const train_result_t *result, mt_task_t task)
 {
-    return isfinite (value) ? json_real (value) : json_null ();
+    json_t *metrics = json_object (), *undefined = json_object ();
+    const train_undefined_t *why = &result->undefined;
+    s_metric (metrics, undefined, "loss", result->loss, why->loss);
+    s_metric (metrics, undefined, "val_loss", result->val_loss, why->val_loss);
+    s_metric (metrics, undefined, "val_metric", result->val_metric, why->val_metric);
+    s_metric (metrics, undefined, "train_metric", result->train_metric, why->train_metric);
+    json_object_set_new (metrics, "metric", json_string (task == MT_TASK_CLASSIFICATION
+                                                         ? "accuracy" : "r2"));
+    json_object_set_new (metrics, "best_epoch", json_integer (result->best_epoch));
+    if (json_object_size (undefined) > 0)
+        json_object_set (metrics, "undefined", undefined);
+    json_decref (undefined);
+    return metrics;
+}
+
+//  key: value, or null with its reason in undefined (a value that is not
+//  finite and has none is given the divergence's)
+static void
+s_metric (json_t *metrics, json_t *undefined, const char *key, double value, const char *why)
+{
+    if (!why && !isfinite (value))
+        why = S_NOT_FINITE;
+    json_object_set_new (metrics, key, why ? json_null () : json_real (value));
+    if (why)
+        json_object_set_new (undefined, key, json_string (why));
 }
 
 //  The metrics object as JSON text in metadata "metrics"
 static int
-s_set_metrics (s_run_t *self, double loss, double val_loss, double val_metric, double train_metric,
-               char **cause)
+s_set_metrics (s_run_t *self, const train_result_t *result, char **cause)
 {
-    json_t *metrics = json_object ();
-    json_object_set_new (metrics, "loss", s_number (loss));
-    json_object_set_new (metrics, "val_loss", s_number (val_loss));
-    json_object_set_new (metrics, "val_metric", s_number (val_metric));
-    json_object_set_new (metrics, "train_metric", s_number (train_metric));
-    json_object_set_new (metrics, "metric", json_string (self->classify ? "accuracy" : "r2"));
-    json_object_set_new (metrics, "best_epoch", json_integer (self->best_epoch));
+    json_t *metrics = train_metrics (result, self->spec->task);
     char *text = json_dumps (metrics, JSON_COMPACT | JSON_REAL_PRECISION (9));
     json_decref (metrics);
     int rc = model_set_meta (self->model, "metrics", text ? text : "{}", cause);
@@ -650,6 +730,25 @@ s_checkpoint_tensors (s_run_t *self, char **cause)
     return model_set_tensor (self->model, "best.params", self->best, &n, 1, cause);
 }
 
+//  The metrics a checkpoint carries: the running epoch's loss, the last
+//  validation, and no training metric (measured when training ends)
+static train_result_t
+s_checkpoint_result (const s_run_t *self, double running)
+{
+    const train_undefined_t *split = &self->undefined;
+    const char *no_val = isfinite (self->val_loss) ? NULL : S_NO_EPOCH;
+    return (train_result_t) {
+        .loss = running, .val_loss = self->val_loss, .val_metric = self->val_metric,
+        .train_metric = NAN, .best_epoch = self->best_epoch,
+        .undefined = {
+            .loss = isfinite (running) ? NULL : S_RUNNING_LOSS,
+            .val_loss = split->val_loss ? split->val_loss : no_val,
+            .val_metric = split->val_metric ? split->val_metric : no_val,
+            .train_metric = S_AT_CHECKPOINT
+        }
+    };
+}
+
 static int
 s_checkpoint (s_run_t *self, char **cause)
 {
@@ -657,6 +756,7 @@ s_checkpoint (s_run_t *self, char **cause)
     const uint64_t *s = self->rng.s;
     model_clear_extras (m);
     double running = self->next_batch > 0 ? self->loss_sum / (double) self->next_batch : NAN;
+    train_result_t now = s_checkpoint_result (self, running);
     if (s_set_meta_fmt (m, "checkpoint", cause, "1")
     ||  s_set_meta_fmt (m, "epoch", cause, "%d", self->epoch)
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
@@ -671,7 +771,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  s_set_meta_fmt (m, "val_metric", cause, "%a", self->val_metric)
     ||  s_set_meta_fmt (m, "rng", cause, "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64,
                         s [0], s [1], s [2], s [3])
-    ||  s_set_metrics (self, running, self->val_loss, self->val_metric, NAN, cause)
+    ||  s_set_metrics (self, &now, cause)
     ||  s_checkpoint_tensors (self, cause)
     ||  model_save (m, self->opts->checkpoint_path, cause))
         return -1;
@@ -698,13 +798,13 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
     }
     result->best_epoch = self->best_epoch;
     double train_loss;
-    s_evaluate (self, self->train, self->n_train, &train_loss, &result->train_metric);
+    s_evaluate (self, self->train, self->n_train, self->undefined.train_metric, &train_loss,
+                &result->train_metric);
     model_t *m = self->model;
     model_clear_extras (m);
     if (s_set_meta_fmt (m, "epoch", cause, "%d", self->epoch)
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
-    ||  s_set_metrics (self, result->loss, result->val_loss, result->val_metric,
-                       result->train_metric, cause))
+    ||  s_set_metrics (self, result, cause))
         return -1;
     return path ? model_save (m, path, cause) : 0;
 }

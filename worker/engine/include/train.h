@@ -46,6 +46,15 @@ typedef struct {
     train_step_fn *stepped;             // after every step (tests, loss curves); may be NULL
 } train_opts_t;
 
+//  Why each metric is undefined: static text, NULL while it is defined. A
+//  metric with a reason is NAN, and null in the metrics map.
+typedef struct {
+    const char *loss;
+    const char *val_loss;
+    const char *val_metric;
+    const char *train_metric;
+} train_undefined_t;
+
 typedef struct {
     int epochs_run;             // epochs completed
     int best_epoch;             // epoch whose weights were kept (early stopping)
@@ -53,10 +62,13 @@ typedef struct {
     double loss;                // last epoch's mean train loss
     double val_loss;            // best epoch's validation loss, NAN without validation
     double val_metric;          // best epoch's R^2 or accuracy, NAN without validation
-    double train_metric;        // final weights on the training split
+                                //   or (R^2) when the validation target is constant
+    double train_metric;        // final weights on the training split, NAN when stopped
+                                //   or (R^2) when the training target is constant
     double seconds;             // wall time of the loop
     bool stopped;               // the stop flag ended the run early
     int resumed_from_epoch;     // epoch of the checkpoint resumed from, 0 = fresh
+    train_undefined_t undefined;// why loss, val_loss, val_metric, train_metric are NAN
 } train_result_t;
 
 //  Train spec on ds and write the model (safetensors) to model_path. The
@@ -69,5 +81,12 @@ typedef struct {
 //  Returns 0, or -1 with *cause (caller frees).
 int train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
                const train_opts_t *opts, train_result_t *result, char **cause);
+
+//  The metrics map of result, as a model's metadata and a DONE carry it:
+//  loss, val_loss, val_metric, train_metric (each null when undefined),
+//  metric ("accuracy" or "r2", by task), best_epoch, and, when any is null,
+//  "undefined": {key: reason} (e.g. "val_metric": "no validation rows
+//  (validation_split 0)"). Returns a new jansson object the caller decrefs.
+struct json_t *train_metrics (const train_result_t *result, mt_task_t task);
 
 #endif
