@@ -25,13 +25,18 @@ typedef struct {
     pthread_t thread;
     volatile sig_atomic_t signals;
     char dir [256];
+    int rc;                     // what agent_run returned
+    char cause [1024];          //   and its cause, "" when none
 } s_broker_t;
 
 static void *
 s_agent_thread (void *arg)
 {
     s_broker_t *broker = arg;
-    agent_run (broker->agent);
+    char *cause = NULL;
+    broker->rc = agent_run (broker->agent, &cause);
+    mt_strlcpy (broker->cause, cause ? cause : "", sizeof broker->cause);
+    free (cause);
     return NULL;
 }
 
