@@ -1,11 +1,17 @@
 /*  test_spec - spec defaults, validation messages, and the JSON form both ways  */
 #include "mt/spec.h"
+#include "mt/msg.h"
+#include "testbroker.h"
 #include "testutil.h"
 
+#include <czmq.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifndef streq
 #define streq(a, b) (strcmp ((a), (b)) == 0)
+#endif
 
 #define HASH_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HASH_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -631,6 +637,83 @@ test_control_bytes (void)
         }
 }
 
+static void *
+s_broker_run (void *arg)
+{
+    broker_run (arg);
+    return NULL;
+}
+
+//  The broker's reply to a SUBMIT of spec (taken) on sock (caller destroys).
+static mt_msg_t *
+s_submit (zsock_t *sock, json_t *spec)
+{
+    mt_msg_t *msg = mt_msg_new ("SUBMIT");
+    json_object_set_new (mt_msg_body (msg), "spec", spec);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+    zmsg_t *zmsg = zmsg_recv (sock);
+    CHECK_MSG (zmsg, "the broker did not answer a SUBMIT");
+    const char *code;
+    char *cause = NULL;
+    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
+    CHECK_MSG (reply, "%s", cause);
+    zmsg_destroy (&zmsg);
+    return reply;
+}
+
+//  A real broker refuses, at SUBMIT, a spec whose strings hold a NUL (which
+//  msgpack carries) or another control byte, with bad_spec naming the
+//  field; it records nothing, and a good spec after them is taken
+static void
+test_submit_refused (void)
+{
+    test_broker_t paths;
+    broker_config_t config;
+    test_broker_config (&paths, "spec", &config);
+    config.heartbeat_ms = 50;
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_broker_run, broker) == 0);
+    zsock_t *sock = zsock_new_dealer (paths.clients);
+    CHECK (sock);
+    zsock_set_rcvtimeo (sock, 60000);
+    for (size_t i = 0; i < sizeof s_string_fields / sizeof s_string_fields [0]; i++) {
+        const string_field_t *f = &s_string_fields [i];
+        //  hashes would be refused as not uploaded once they pass the spec
+        if (strcmp (f->field, "data_hash") == 0 || strcmp (f->field, "init_hash") == 0)
+            continue;
+        int bytes [] = { 0x00, 0x0a, 0x1b, 0x7f };
+        for (int b = 0; b < 4; b++) {
+            mt_msg_t *reply = s_submit (sock, s_spoilt (f, bytes [b], 1, true));
+            CHECK_MSG (mt_msg_is (reply, "ERROR"), "%s with 0x%02x: %s", f->field, bytes [b],
+                       mt_msg_command (reply));
+            const char *code = NULL, *text = NULL;
+            CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0);
+            CHECK_STR_EQ (code, MT_ERR_BAD_SPEC);
+            CHECK (mt_msg_get_str (reply, "text", 4096, &text, NULL) == 0);
+            char want [128];
+            snprintf (want, sizeof want, "spec field '%s'%s holds a control character (0x%02x"
+                      " at byte 1)", f->field, f->item >= 0 ? " item 1" : "", bytes [b]);
+            CHECK_STR_CONTAINS (text, want);
+            mt_msg_destroy (&reply);
+        }
+    }
+    mt_msg_t *reply = s_submit (sock, json_pack ("{s:s, s:s}", "target", "y", "data_path", "d.csv"));
+    CHECK_MSG (mt_msg_is (reply, "SUBMITTED"), "%s", mt_msg_command (reply));
+    int64_t job = 0;
+    CHECK (mt_msg_get_int (reply, "job", 1, INT64_MAX, &job, NULL) == 0 && job == 1);
+    mt_msg_destroy (&reply);
+    zsys_interrupted = 1;
+    zsock_destroy (&sock);
+    pthread_join (thread, NULL);
+    zsys_interrupted = 0;
+    broker_destroy (&broker);
+    test_broker_remove (&paths);
+}
+
 static void
 test_enums (void)
 {
@@ -685,6 +768,9 @@ test_enums (void)
 int
 main (void)
 {
+    zsys_handler_set (NULL);
+    zsys_init ();
+    zsys_set_logstream (NULL);
     test_defaults ();
     test_round_trip ();
     test_to_value ();
@@ -692,6 +778,7 @@ main (void)
     test_from_json ();
     test_enums ();
     test_control_bytes ();
+    test_submit_refused ();
     printf ("test_spec: ok\n");
     return 0;
 }
