@@ -489,6 +489,12 @@ fleet_worker_step_moved (const fleet_worker_t *worker)
     return worker->step_moved;
 }
 
+int64_t
+fleet_worker_step_last (const fleet_worker_t *worker)
+{
+    return worker->last_step;
+}
+
 json_t *
 fleet_worker_json (const fleet_worker_t *w, int64_t now_mono)
 {

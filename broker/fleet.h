@@ -118,6 +118,7 @@ void fleet_worker_run (const fleet_worker_t *worker, fleet_run_t *run);
 int64_t fleet_worker_stop_sent_at (const fleet_worker_t *worker);  // monotonic ms, 0 = none
 int64_t fleet_worker_last_seen (const fleet_worker_t *worker);     // monotonic ms
 int64_t fleet_worker_step_moved (const fleet_worker_t *worker);    // monotonic ms
+int64_t fleet_worker_step_last (const fleet_worker_t *worker);     // -1 before its first PROGRESS
 
 //  A worker as the JSON map of PROTOCOL.md section 10 (new reference).
 json_t *fleet_worker_json (const fleet_worker_t *worker, int64_t now_mono);

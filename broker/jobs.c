@@ -52,7 +52,7 @@ static const rule_t s_rules [] = {
     { JOB_EV_DRAINED,    S,      JOB_STOPPED,   "stopped",     false, "stopped by request" },
     { JOB_EV_STOPPED,    R | S,  JOB_STOPPED,   "stopped",     false, "stopped by request" },
     { JOB_EV_TIMED_OUT,  R,      JOB_FAILED,    "timed_out",   false, "the job ran past its time limit (--time-limit)" },
-    { JOB_EV_STALLED,    R,      JOB_FAILED,    "stalled",     false, "no training step for longer than the stall timeout (mtbroker --stall-timeout): the training hung" },
+    { JOB_EV_STALLED,    R,      JOB_FAILED,    "stalled",     false, NULL },   // s_error says how
     { JOB_EV_STOP_LATE,  S,      JOB_STOPPED,   "stopped",     false, "stopped (the worker did not confirm in time)" },
 };
 
@@ -84,6 +84,8 @@ static int s_move (jobs_t *self, const store_job_t *job, int attempt, const rule
                    const job_report_t *report, int64_t now_ms, job_move_t *move);
 static void s_note (job_move_t *move, const store_job_t *job, int attempt, const rule_t *rule,
                     const job_report_t *report, const char *error, int64_t now_ms);
+static const char *s_error (const rule_t *rule, const job_report_t *report, char *buf,
+                            size_t size);
 
 const char *
 job_state_name (job_state_t state)
@@ -269,7 +271,8 @@ s_move (jobs_t *self, const store_job_t *job, int attempt, const rule_t *rule,
             to = JOB_QUEUED;
         }
     }
-    const char *error = report->reason ? report->reason : rule->error;
+    char text [200];
+    const char *error = s_error (rule, report, text, sizeof text);
     bool changed = true;
     int rc;
     if (to == JOB_STOPPING)
@@ -305,6 +308,25 @@ s_move (jobs_t *self, const store_job_t *job, int attempt, const rule_t *rule,
     if (mt_log_enabled (MT_LOG_INFO))
         s_note (move, job, attempt, rule, report, error, now_ms);
     return 0;
+}
+
+//  The job's error for a move by rule: the event's reason, else the rule's
+//  own text. A stall tells an attempt that never reported a step (it did
+//  not get to train: look at its worker) from one that stopped moving.
+static const char *
+s_error (const rule_t *rule, const job_report_t *report, char *buf, size_t size)
+{
+    if (report->reason || rule->event != JOB_EV_STALLED)
+        return report->reason ? report->reason : rule->error;
+    double timeout_s = (double) report->stall_ms / 1000.0;
+    if (!report->stepped)
+        snprintf (buf, size, "its worker %.64s never reported a first step within the stall"
+                  " timeout of %g s (mtbroker --stall-timeout); see that worker's log",
+                  report->worker && *report->worker ? report->worker : "(unknown)", timeout_s);
+    else
+        snprintf (buf, size, "the training stalled at step %lld for %g s (mtbroker"
+                  " --stall-timeout)", (long long) report->step, timeout_s);
+    return buf;
 }
 
 //  The log line that announces the move.

@@ -32,7 +32,8 @@ typedef enum {
     JOB_EV_DRAINED,             // its worker hands it back (drain): queued again, no retry spent
     JOB_EV_STOPPED,             // its worker confirms a stop
     JOB_EV_TIMED_OUT,           // it ran past its time limit
-    JOB_EV_STALLED,             // its step did not move for the stall timeout
+    JOB_EV_STALLED,             // its step did not move for the stall timeout (or it
+                                //   reported none in that time)
     JOB_EV_STOP_LATE,           // its worker did not confirm a stop in time
     JOB_EVENTS
 } job_event_t;
@@ -57,6 +58,9 @@ typedef struct {
     const char *worker;         // the attempt as the fleet knows it: the worker's name,
     int64_t started_at;         //   when it started (wall ms; 0 = read the job's row)
     int resumed_from_epoch;     //   and the epoch it resumed from
+    bool stepped;               // STALLED: the attempt reported a step at all,
+    int64_t step;               //   the last step it reported,
+    int64_t stall_ms;           //   and the stall timeout it ran into, ms
 } job_report_t;
 
 //  What a move did, for the reactor to carry out.

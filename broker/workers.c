@@ -581,8 +581,14 @@ workers_check (broker_t *self, fleet_worker_t *w, int64_t now, int64_t dead_afte
         s_apply (self, w, job, attempt, JOB_EV_TIMED_OUT, NULL);
     else
     if (job && !stop_sent && self->config.stall_ms
-    &&  now - fleet_worker_step_moved (w) > self->config.stall_ms)
-        s_apply (self, w, job, attempt, JOB_EV_STALLED, NULL);
+    &&  now - fleet_worker_step_moved (w) > self->config.stall_ms) {
+        //  An attempt that never reported a step is told apart from one that stopped moving
+        job_report_t report = {
+            .stepped = fleet_worker_step_last (w) >= 0, .step = fleet_worker_step_last (w),
+            .stall_ms = self->config.stall_ms
+        };
+        s_apply (self, w, job, attempt, JOB_EV_STALLED, &report);
+    }
     else {
         mt_msg_t *msg = mt_msg_new ("HEARTBEAT");
         peer_t peer = { .sock = self->workers, .req = -1 };

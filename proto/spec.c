@@ -13,8 +13,13 @@ static int s_check_name (const char *field, const char *flag, const char *value,
                          size_t max, bool relaxed, char **cause);
 static int s_check_range (const char *field, const char *flag, double value,
                           double lo, double hi, char **cause);
+static int s_control_byte (const char *field, int item, const char *text, size_t len,
+                           char **cause);
 static int s_read_fields (mt_spec_t *spec, json_t *root, char **cause);
-static int s_read_string (json_t *value, const char *key, size_t max, char **out, char **cause);
+static int s_read_text (json_t *value, const char *key, int item, const char **out,
+                        char **cause);
+static int s_read_string (json_t *value, const char *key, int item, size_t max, char **out,
+                          char **cause);
 static int s_read_hash (json_t *value, const char *key, char *out, char **cause);
 static int s_read_number (json_t *value, const char *key, double *out, char **cause);
 static int s_read_int (json_t *value, const char *key, int64_t lo, int64_t hi,
@@ -136,12 +141,33 @@ s_check_name (const char *field, const char *flag, const char *value,
         return mt_fail (cause, "%s (%s) is not valid UTF-8", field, flag);
     json_decref (utf8);
     for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
-        bool ok = relaxed ? (*p >= 0x20 && *p != 0x7f)
-                          : (isalnum (*p) || strchr ("._-: ", *p));
-        if (!ok)
-            return mt_fail (cause, "%s (%s) has a character that is not allowed (byte 0x%02x)%s",
-                            field, flag, *p,
-                            relaxed ? "" : "; use letters, digits, space and . _ - :");
+        if (*p < 0x20 || *p == 0x7f)
+            return mt_fail (cause, "%s (%s) holds a control character (0x%02x at byte %zu);"
+                            " names and paths must be printable text", field, flag, *p,
+                            (size_t) (p - (const unsigned char *) value));
+        if (!relaxed && !isalnum (*p) && !strchr ("._-: ", *p))
+            return mt_fail (cause, "%s (%s) has a character that is not allowed (byte 0x%02x);"
+                            " use letters, digits, space and . _ - :", field, flag, *p);
+    }
+    return 0;
+}
+
+//  A string off the wire or out of JSON may hold any byte, NUL included:
+//  its length, not strlen, says where it ends. A control byte (0x00 to
+//  0x1f, 0x7f) anywhere in it is an error naming the field, and the item
+//  of a list (item >= 0). Returns 0 or -1.
+static int
+s_control_byte (const char *field, int item, const char *text, size_t len, char **cause)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) text [i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        char where [32] = "";
+        if (item >= 0)
+            snprintf (where, sizeof where, " item %d", item);
+        return mt_fail (cause, "spec field '%s'%s holds a control character (0x%02x at byte %zu);"
+                        " names and paths must be printable text", field, where, c, i);
     }
     return 0;
 }
@@ -436,17 +462,22 @@ static int
 s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
 {
     const char *key;
+    size_t key_len;
     json_t *value;
-    json_object_foreach (root, key, value) {
+    json_object_keylen_foreach (root, key, key_len, value) {
         int rc;
+        //  A key cut short by a NUL would pass for the field it starts with
+        if (key_len != strlen (key) || s_control_byte ("(a field name)", -1, key, key_len, NULL))
+            return mt_fail (cause, "spec has a field name that holds a control character;"
+                            " field names are printable text");
         if (strcmp (key, "name") == 0)
-            rc = s_read_string (value, key, MT_SPEC_MAX_NAME, &spec->name, cause);
+            rc = s_read_string (value, key, -1, MT_SPEC_MAX_NAME, &spec->name, cause);
         else if (strcmp (key, "data_path") == 0)
-            rc = s_read_string (value, key, MT_SPEC_MAX_PATH, &spec->data_path, cause);
+            rc = s_read_string (value, key, -1, MT_SPEC_MAX_PATH, &spec->data_path, cause);
         else if (strcmp (key, "data_name") == 0)
-            rc = s_read_string (value, key, MT_SPEC_MAX_COLUMN, &spec->data_name, cause);
+            rc = s_read_string (value, key, -1, MT_SPEC_MAX_COLUMN, &spec->data_name, cause);
         else if (strcmp (key, "target") == 0)
-            rc = s_read_string (value, key, MT_SPEC_MAX_COLUMN, &spec->target, cause);
+            rc = s_read_string (value, key, -1, MT_SPEC_MAX_COLUMN, &spec->target, cause);
         else if (strcmp (key, "data_hash") == 0)
             rc = s_read_hash (value, key, spec->data_hash, cause);
         else if (strcmp (key, "init_hash") == 0)
@@ -464,32 +495,45 @@ s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
 static int
 s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
 {
-    const char *name = json_string_value (value);
-    int rc = -2;
-    if (strcmp (key, "task") == 0)
-        rc = mt_task_parse (name, &spec->task);
-    else if (strcmp (key, "activation") == 0)
-        rc = mt_act_parse (name, &spec->activation);
-    else if (strcmp (key, "optimizer") == 0)
-        rc = mt_opt_parse (name, &spec->optimizer);
-    else if (strcmp (key, "schedule") == 0)
-        rc = mt_schedule_parse (name, &spec->schedule);
-    else if (strcmp (key, "format") == 0)
-        rc = mt_format_parse (name, &spec->format);
-    if (rc == -2)
+    static const char *keys [] = { "task", "activation", "optimizer", "schedule", "format" };
+    int which;
+    if (s_parse_name (key, keys, COUNT (keys), &which))
         return mt_fail (cause, "spec has an unknown field '%.64s'", key);
+    const char *name = NULL;
+    //  The value is looked up by strcmp, which a NUL inside would cut short
+    if (json_is_string (value) && s_read_text (value, key, -1, &name, cause))
+        return -1;
+    int rc = which == 0 ? mt_task_parse (name, &spec->task)
+           : which == 1 ? mt_act_parse (name, &spec->activation)
+           : which == 2 ? mt_opt_parse (name, &spec->optimizer)
+           : which == 3 ? mt_schedule_parse (name, &spec->schedule)
+           : mt_format_parse (name, &spec->format);
     if (rc)
         return mt_fail (cause, "spec field '%s' has an unknown value '%.64s'", key,
                         name ? name : "(not a string)");
     return 0;
 }
 
+//  The text of a string value (borrowed) that holds no control byte.
 static int
-s_read_string (json_t *value, const char *key, size_t max, char **out, char **cause)
+s_read_text (json_t *value, const char *key, int item, const char **out, char **cause)
 {
     const char *text = json_string_value (value);
     if (!text)
-        return mt_fail (cause, "spec field '%s' must be a string", key);
+        return item < 0 ? mt_fail (cause, "spec field '%s' must be a string", key)
+                        : mt_fail (cause, "spec field '%s' item %d must be a string", key, item);
+    if (s_control_byte (key, item, text, json_string_length (value), cause))
+        return -1;
+    *out = text;
+    return 0;
+}
+
+static int
+s_read_string (json_t *value, const char *key, int item, size_t max, char **out, char **cause)
+{
+    const char *text;
+    if (s_read_text (value, key, item, &text, cause))
+        return -1;
     if (strlen (text) > max)
         return mt_fail (cause, "spec field '%s' is over %zu bytes", key, max);
     free (*out);
@@ -500,7 +544,9 @@ s_read_string (json_t *value, const char *key, size_t max, char **out, char **ca
 static int
 s_read_hash (json_t *value, const char *key, char *out, char **cause)
 {
-    const char *text = json_string_value (value);
+    const char *text = NULL;
+    if (json_is_string (value) && s_read_text (value, key, -1, &text, cause))
+        return -1;
     if (!text || strlen (text) != MT_HASH_HEX)
         return mt_fail (cause, "spec field '%s' must be a SHA-256 in hex", key);
     memcpy (out, text, MT_HASH_HEX + 1);
@@ -553,7 +599,7 @@ s_read_list (mt_spec_t *spec, json_t *value, const char *key, char **cause)
     if (!spec->features)
         return mt_fail (cause, "out of memory");
     json_array_foreach (value, i, item) {
-        if (s_read_string (item, key, MT_SPEC_MAX_COLUMN, &spec->features [i], cause))
+        if (s_read_string (item, key, (int) i, MT_SPEC_MAX_COLUMN, &spec->features [i], cause))
             return -1;
         spec->n_features = (int) i + 1;
     }

@@ -75,6 +75,8 @@ struct agent_t {
     bool leaving;               // BYE sent: waiting to hear the final was recorded
     int64_t leave_by;           // monotonic ms: leave then in any case
     bool quit;                  // end the reactor
+    int64_t hello_req;          // the req of our last HELLO, to know its ERROR
+    char fatal [600];           // why the agent cannot serve at all (it quits); "" = none
 };
 
 //  A message from the broker, by command (as the broker's own tables).
@@ -109,6 +111,8 @@ static int s_on_socket (zloop_t *loop, zsock_t *sock, void *arg);
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static int s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_connect (agent_t *self);
+static void s_hello (agent_t *self);
+static void s_refuse (agent_t *self, int64_t job, int attempt, const char *why);
 static void s_send (agent_t *self, mt_msg_t **msg_p);
 static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
@@ -195,13 +199,15 @@ agent_destroy (agent_t **self_p)
 }
 
 int
-agent_run (agent_t *self)
+agent_run (agent_t *self, char **cause)
 {
     mt_info ("agent: %s serving %s with %d threads", self->name, self->config.broker,
              self->config.threads);
     //  A signal interrupts the poll and zloop returns 0; the timer acts on it
     while (!self->quit && zloop_start (self->loop) == 0)
         ;
+    if (self->fatal [0])
+        return mt_fail (cause, "%s", self->fatal);
     return 0;
 }
 
@@ -223,6 +229,24 @@ s_connect (agent_t *self)
     zsock_connect (self->sock, "%s", self->config.broker);
     zloop_reader (self->loop, self->sock, s_on_socket, self);
     self->last_heard = zclock_mono ();
+    s_hello (self);
+    //  Chunks in flight on the old socket are lost: ask again from what we have
+    if (self->fetch) {
+        mt_transfer_resend (self->fetch);
+        if (s_pump (self, self->fetch))
+            return;
+    }
+    if (self->upload) {
+        mt_transfer_resend (self->upload);
+        s_pump (self, self->upload);
+    }
+}
+
+//  HELLO, naming the attempt we run, if any. Its req tells an ERROR that
+//  answers it (from a socket that is not a broker's workers socket).
+static void
+s_hello (agent_t *self)
+{
     mt_msg_t *hello = mt_msg_new ("HELLO");
     json_t *body = mt_msg_body (hello);
     json_object_set_new (body, "name", json_string (self->name));
@@ -236,17 +260,8 @@ s_connect (agent_t *self)
         json_object_set_new (body, "job", json_integer (self->job));
         json_object_set_new (body, "attempt", json_integer (self->attempt));
     }
+    json_object_set_new (body, "req", json_integer (++self->hello_req));
     s_send (self, &hello);
-    //  Chunks in flight on the old socket are lost: ask again from what we have
-    if (self->fetch) {
-        mt_transfer_resend (self->fetch);
-        if (s_pump (self, self->fetch))
-            return;
-    }
-    if (self->upload) {
-        mt_transfer_resend (self->upload);
-        s_pump (self, self->upload);
-    }
 }
 
 static void
@@ -393,16 +408,47 @@ s_need (agent_t *self, int which, const char *hash, mt_msg_t *assign, const char
     mt_msg_opt_int (assign, size_key, 0, BLOB_MAX_SIZE, &need->size, NULL);
 }
 
+//  The ASSIGN's fields past job and attempt: *spec its JSON text (borrowed).
+//  Returns 0, or -1 with *cause naming the field.
+static int
+s_assign_fields (mt_msg_t *msg, const char **spec, char **cause)
+{
+    const char *resume = NULL;
+    const char *sizes [] = { "data_size", "resume_size", "init_size" };
+    int64_t size;
+    if (mt_msg_get_str (msg, "spec", MT_MAX_STRING, spec, cause)
+    ||  mt_msg_opt_str (msg, "resume_hash", MT_HASH_HEX, &resume, cause))
+        return -1;
+    if (resume && !blob_hash_valid (resume))
+        return mt_fail (cause, "ASSIGN: field 'resume_hash' must be a SHA-256 in lower-case hex");
+    for (int i = 0; i < 3; i++)
+        if (mt_msg_opt_int (msg, sizes [i], 0, BLOB_MAX_SIZE, &size, cause))
+            return -1;
+    return 0;
+}
+
+//  Every ASSIGN that names an attempt is answered, so the broker never
+//  believes we run a job we do not. Busy with another attempt, or leaving,
+//  the worker hands the new one back (s_refuse). Idle, it takes it, or
+//  answers FAILED (not retryable: the same ASSIGN fails the same way on any
+//  worker) naming what is wrong, and is idle again.
 static void
 s_on_assign (agent_t *self, mt_msg_t *msg)
 {
     int64_t job, attempt;
-    const char *text = NULL, *resume = NULL;
-    if (self->phase != PHASE_IDLE || self->leaving
-    ||  mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, NULL)
-    ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL)
-    ||  mt_msg_get_str (msg, "spec", MT_MAX_STRING, &text, NULL)) {
-        mt_warn ("agent: ignoring an ASSIGN while busy, leaving or malformed");
+    const char *text = NULL;
+    char *cause = NULL;
+    if (mt_msg_get_int (msg, "job", 1, INT64_MAX, &job, &cause)
+    ||  mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, &cause)) {
+        //  No attempt to answer for; the broker's stall watchdog ends it
+        mt_error ("agent: an ASSIGN that names no attempt cannot be answered: %s", cause);
+        free (cause);
+        return;
+    }
+    if (self->phase != PHASE_IDLE && job == self->job && attempt == self->attempt)
+        return;         // the attempt we run already: the broker and we agree
+    if (self->phase != PHASE_IDLE || self->leaving || self->draining) {
+        s_refuse (self, job, (int) attempt, self->phase != PHASE_IDLE ? "busy" : "leaving");
         return;
     }
     //  The broker assigns only to a worker whose last job's end it recorded
@@ -412,12 +458,15 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
     self->attempt = (int) attempt;
     self->phase = PHASE_FETCHING;
     mt_info ("agent: job %lld attempt %d assigned", (long long) job, self->attempt);
-    char *cause = NULL;
-    if (mt_spec_from_json (&self->spec, text, &cause)) {
-        char reason [4200];
+    char reason [4200];
+    if (s_assign_fields (msg, &text, &cause))
+        snprintf (reason, sizeof reason, "the worker cannot take this ASSIGN: %s", cause);
+    else
+    if (mt_spec_from_json (&self->spec, text, &cause))
         snprintf (reason, sizeof reason, "bad spec: %s", cause ? cause : "?");
+    if (cause) {
         free (cause);
-        s_fail (self, reason, false);   // the same spec fails the same way anywhere
+        s_fail (self, reason, false);
         return;
     }
     if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
@@ -427,11 +476,29 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
         s_fail (self, "cannot create the job's folder in the cache", true);
         return;
     }
+    const char *resume = NULL;
     mt_msg_opt_str (msg, "resume_hash", MT_HASH_HEX, &resume, NULL);
     s_need (self, NEED_DATA, self->spec.data_hash, msg, "data_size");
     s_need (self, NEED_RESUME, resume, msg, "resume_size");
     s_need (self, NEED_INIT, self->spec.init_hash, msg, "init_size");
     s_fetch_next (self);
+}
+
+//  An ASSIGN of (job, attempt) we will not run, busy with another attempt
+//  or leaving: RELEASE hands it back (queued again at once, no retry
+//  spent). Busy, a HELLO naming the attempt we run follows, so the broker,
+//  which thought us idle, adopts that attempt or tells us to ABANDON it.
+static void
+s_refuse (agent_t *self, int64_t job, int attempt, const char *why)
+{
+    mt_warn ("agent: job %lld attempt %d assigned while %s: handing it back", (long long) job,
+             attempt, why);
+    mt_msg_t *msg = mt_msg_new ("RELEASE");
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (job));
+    json_object_set_new (mt_msg_body (msg), "attempt", json_integer (attempt));
+    s_send (self, &msg);
+    if (self->phase != PHASE_IDLE)
+        s_hello (self);
 }
 
 //  Fetch the job's blobs that are not in the cache, one after another, up
@@ -548,8 +615,20 @@ static void
 s_on_error (agent_t *self, mt_msg_t *msg)
 {
     const char *code = "?", *text = "?";
+    int64_t req = 0;
     mt_msg_get_str (msg, "code", 64, &code, NULL);
     mt_msg_get_str (msg, "text", 4096, &text, NULL);
+    mt_msg_opt_int (msg, "req", 0, INT64_MAX, &req, NULL);
+    if (strcmp (code, MT_ERR_BAD_COMMAND) == 0 && req == self->hello_req) {
+        //  A broker's workers socket knows HELLO: this is its clients socket
+        //  (or no broker's), and asking again would only be refused again
+        snprintf (self->fatal, sizeof self->fatal, "%.200s answered HELLO with '%.200s' (%s): it"
+                  " reached the broker's clients socket, which is mtclient's; point --broker at"
+                  " the broker's workers socket (mtbroker --workers, default"
+                  " tcp://127.0.0.1:5556)", self->config.broker, text, code);
+        self->quit = true;
+        return;
+    }
     if (strcmp (code, "unknown_peer") == 0) {
         //  Leaving, it answers the HEARTBEAT after our BYE: all before it is recorded
         if (self->leaving && !self->retry_at) {

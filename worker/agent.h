@@ -40,8 +40,10 @@ void agent_destroy (agent_t **self_p);
 //  Serve until told to leave. The first signal drains: no new job, the
 //  running one checkpoints and is handed back to the broker, then the agent
 //  says goodbye, and leaves once the broker has recorded the job's end (or
-//  AGENT_LEAVE_WAIT_MS has passed). A second signal leaves at once. Returns 0.
-int agent_run (agent_t *self);
+//  AGENT_LEAVE_WAIT_MS has passed). A second signal leaves at once. Returns
+//  0, or -1 with *cause (caller frees) when the endpoint is not a broker's
+//  workers socket (its HELLO was answered ERROR bad_command).
+int agent_run (agent_t *self, char **cause);
 
 //  The training child's entry point (mtworker --train-child ...): trains one
 //  job and reports to fd 3 as text lines. Returns the process exit code:

@@ -5,11 +5,13 @@
 #include "mt/version.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 //  SIGTERM and SIGINT are counted; the agent drains on the first and leaves
@@ -68,6 +70,24 @@ s_int_arg (const char *flag, const char *text, int lo, int hi, int *out)
     return true;
 }
 
+//  True when path is a folder; else a message naming flag and why, and false.
+static bool
+s_folder_arg (const char *flag, const char *path)
+{
+    struct stat st;
+    if (stat (path, &st)) {
+        fprintf (stderr, "mtworker: %s '%s': %s; give a folder that exists\n", flag, path,
+                 strerror (errno));
+        return false;
+    }
+    if (!S_ISDIR (st.st_mode)) {
+        fprintf (stderr, "mtworker: %s '%s' is not a folder; give the folder that holds the"
+                 " jobs' --data-path files\n", flag, path);
+        return false;
+    }
+    return true;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -110,6 +130,8 @@ main (int argc, char **argv)
         fprintf (stderr, "mtworker: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    if (config.data_root && !s_folder_arg ("--data-root", config.data_root))
+        return 2;
     if (!config.cert != !config.broker_key) {
         fprintf (stderr, "mtworker: CurveZMQ needs both --cert FILE (this worker's NAME_secret)"
                  " and --broker-key FILE (the broker's public cert)\n");
@@ -133,7 +155,12 @@ main (int argc, char **argv)
         free (cause);
         return 1;
     }
-    agent_run (agent);
+    int rc = agent_run (agent, &cause);
     agent_destroy (&agent);
+    if (rc) {
+        fprintf (stderr, "mtworker: %s\n", cause ? cause : "cannot serve");
+        free (cause);
+        return 2;
+    }
     return 0;
 }

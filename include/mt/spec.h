@@ -69,7 +69,8 @@ void mt_spec_clear (mt_spec_t *spec);
 int mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src);
 
 //  Check every field's range. Returns 0, or -1 with *cause (caller frees)
-//  naming the field, e.g. "lr must be positive and finite (got -1)".
+//  naming the field, e.g. "lr must be positive and finite (got -1)". Names
+//  and paths hold no control character (0x00 to 0x1f, 0x7f).
 int mt_spec_validate (const mt_spec_t *spec, char **cause);
 
 //  The spec as a new JSON object: every field, defaults included (name,
@@ -83,7 +84,9 @@ json_t *mt_spec_to_value (const mt_spec_t *spec);
 char *mt_spec_to_json (const mt_spec_t *spec);
 
 //  Parse a JSON object into spec (which is mt_spec_init'ed first); missing
-//  fields keep their defaults, unknown fields and wrong types are errors.
+//  fields keep their defaults, unknown fields and wrong types are errors, and
+//  so is a control character (NUL included: a string's length counts, not
+//  strlen) in any string or field name, named with its byte and offset.
 //  Validates. Returns 0, or -1 with *cause (caller frees).
 int mt_spec_from_json (mt_spec_t *spec, const char *json, char **cause);
 //  The same from a parsed JSON object (borrowed).

@@ -25,13 +25,18 @@ typedef struct {
     pthread_t thread;
     volatile sig_atomic_t signals;
     char dir [256];
+    int rc;                     // what agent_run returned
+    char cause [1024];          //   and its cause, "" when none
 } s_broker_t;
 
 static void *
 s_agent_thread (void *arg)
 {
     s_broker_t *broker = arg;
-    agent_run (broker->agent);
+    char *cause = NULL;
+    broker->rc = agent_run (broker->agent, &cause);
+    mt_strlcpy (broker->cause, cause ? cause : "", sizeof broker->cause);
+    free (cause);
     return NULL;
 }
 
@@ -132,10 +137,10 @@ s_assign (s_broker_t *broker, int64_t job, const char *spec, const char *data_ha
     s_send (broker, msg);
 }
 
-//  A broker on a fresh port, an agent connected to it in its own thread,
-//  its HELLO answered with a WELCOME whose liveness outlasts any test.
-static void
-s_start (s_broker_t *broker)
+//  A broker on a fresh port and an agent connected to it in its own
+//  thread; its HELLO (returned, the caller destroys it) is not answered.
+static mt_msg_t *
+s_open (s_broker_t *broker)
 {
     memset (broker, 0, sizeof *broker);
     const char *tmp = getenv ("TMPDIR");
@@ -156,7 +161,15 @@ s_start (s_broker_t *broker)
     broker->agent = agent_new (&config, &cause);
     CHECK_MSG (broker->agent, "%s", cause);
     CHECK (pthread_create (&broker->thread, NULL, s_agent_thread, broker) == 0);
-    s_skip (broker, "HELLO", 0);
+    return s_expect (broker, "HELLO", 0);
+}
+
+//  The same, the HELLO answered with a WELCOME whose liveness outlasts any test.
+static void
+s_start (s_broker_t *broker)
+{
+    mt_msg_t *hello = s_open (broker);
+    mt_msg_destroy (&hello);
     mt_msg_t *welcome = mt_msg_new ("WELCOME");
     json_object_set_new (mt_msg_body (welcome), "heartbeat_ms", json_integer (1000));
     json_object_set_new (mt_msg_body (welcome), "liveness", json_integer (1000));
@@ -293,6 +306,151 @@ test_release_again (void)
     s_stop (&broker);
 }
 
+//  The next message that is not a PROGRESS (a running job's reports).
+static mt_msg_t *
+s_expect_past_progress (s_broker_t *broker, const char *command, int64_t job)
+{
+    mt_msg_t *msg = s_recv (broker);
+    while (mt_msg_is (msg, "PROGRESS")) {
+        mt_msg_destroy (&msg);
+        msg = s_recv (broker);
+    }
+    CHECK_MSG (mt_msg_is (msg, command), "the agent sent %s where %s was due",
+               mt_msg_command (msg), command);
+    int64_t got = 0;
+    mt_msg_opt_int (msg, "job", 0, INT64_MAX, &got, NULL);
+    CHECK_MSG (got == job, "%s of job %lld, not %lld", command, (long long) got, (long long) job);
+    return msg;
+}
+
+//  The ASSIGN's FAILED must come next: not retryable, its reason holding needle.
+static void
+s_expect_refused (s_broker_t *broker, int64_t job, const char *needle)
+{
+    mt_msg_t *msg = s_expect (broker, "FAILED", job);
+    bool retryable = true;
+    const char *reason = NULL;
+    int64_t attempt = 0;
+    CHECK (mt_msg_get_bool (msg, "retryable", &retryable, NULL) == 0 && !retryable);
+    CHECK (mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL) == 0 && attempt == 1);
+    CHECK (mt_msg_get_str (msg, "reason", 4096, &reason, NULL) == 0);
+    CHECK_STR_CONTAINS (reason, needle);
+    mt_msg_destroy (&msg);
+}
+
+#define IRIS_SPEC(epochs) "{\"data_path\": \"iris.csv\", \"target\": \"species\", \"task\":" \
+    " \"classification\", \"hidden\": [4], \"epochs\": " #epochs ", \"checkpoint_every\": 0}"
+
+//  An ASSIGN the agent cannot take is answered FAILED (not retryable) with
+//  the reason, whatever is wrong with it, and the agent takes the next job.
+//  Busy, an ASSIGN of another job is handed back with RELEASE and a HELLO
+//  naming the job it runs; one that names no attempt cannot be answered
+static void
+test_bad_assign (void)
+{
+    s_broker_t broker;
+    s_start (&broker);
+    //  A spec string holding a NUL (msgpack allows it), as a peer could send
+    mt_msg_t *msg = s_job_msg ("ASSIGN", 5, 1);
+    json_object_set_new (mt_msg_body (msg), "spec",
+                         json_stringn ("{\"target\": \"y\0\", \"data_path\": \"d\"}", 35));
+    s_send (&broker, msg);
+    s_expect_refused (&broker, 5, "ASSIGN: field 'spec' holds a NUL byte");
+    //  A NUL, and a control byte, as escapes in the spec's JSON text
+    s_assign (&broker, 6, "{\"data_path\": \"iris.csv\", \"target\": \"spe\\u0000cies\"}", NULL, 0);
+    s_expect_refused (&broker, 6, "bad spec: spec is not valid JSON");
+    s_assign (&broker, 7, "{\"data_path\": \"iris.csv\", \"target\": \"spe\\u0001cies\"}", NULL, 0);
+    s_expect_refused (&broker, 7, "bad spec: spec field 'target' holds a control character"
+                      " (0x01 at byte 3)");
+    s_assign (&broker, 8, "{\"data_path\": \"iris.csv\", \"target\": \"species\", \"lr\": -1}",
+              NULL, 0);
+    s_expect_refused (&broker, 8, "--lr");
+    s_assign (&broker, 9, "not json", NULL, 0);
+    s_expect_refused (&broker, 9, "bad spec");
+    //  Fields missing or wrong
+    s_send (&broker, s_job_msg ("ASSIGN", 10, 1));
+    s_expect_refused (&broker, 10, "ASSIGN: field 'spec' is missing");
+    msg = s_job_msg ("ASSIGN", 11, 1);
+    json_object_set_new (mt_msg_body (msg), "spec", json_integer (42));
+    s_send (&broker, msg);
+    s_expect_refused (&broker, 11, "field 'spec' must be a string");
+    msg = s_job_msg ("ASSIGN", 12, 1);
+    json_object_set_new (mt_msg_body (msg), "spec", json_string ("{\"data_path\": \"iris.csv\","
+                         " \"target\": \"species\"}"));
+    json_object_set_new (mt_msg_body (msg), "resume_hash", json_string ("../../etc/passwd"));
+    s_send (&broker, msg);
+    s_expect_refused (&broker, 12, "resume_hash");
+    msg = s_job_msg ("ASSIGN", 13, 1);
+    json_object_set_new (mt_msg_body (msg), "spec", json_string ("{\"data_path\": \"iris.csv\","
+                         " \"target\": \"species\"}"));
+    json_object_set_new (mt_msg_body (msg), "data_size", json_integer (-5));
+    s_send (&broker, msg);
+    s_expect_refused (&broker, 13, "data_size");
+    //  No attempt to answer for: nothing is sent, and the agent stays idle
+    msg = mt_msg_new ("ASSIGN");
+    json_object_set_new (mt_msg_body (msg), "job", json_integer (14));
+    json_object_set_new (mt_msg_body (msg), "spec", json_string ("{}"));
+    s_send (&broker, msg);
+
+    //  The next good job runs: its first message is about it, and the agent
+    //  is busy with it
+    const char *spec = IRIS_SPEC (1000000);
+    s_assign (&broker, 15, spec, NULL, 0);
+    msg = s_expect (&broker, "PROGRESS", 15);
+    mt_msg_destroy (&msg);
+    //  The same attempt again changes nothing; another job while busy is
+    //  handed back, and a HELLO names the job it runs
+    s_assign (&broker, 15, spec, NULL, 0);
+    s_assign (&broker, 16, spec, NULL, 0);
+    msg = s_expect_past_progress (&broker, "RELEASE", 16);
+    int64_t attempt = 0;
+    CHECK (mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL) == 0 && attempt == 1);
+    mt_msg_destroy (&msg);
+    msg = s_expect_past_progress (&broker, "HELLO", 15);
+    CHECK (mt_msg_get_int (msg, "attempt", 1, INT32_MAX, &attempt, NULL) == 0 && attempt == 1);
+    mt_msg_destroy (&msg);
+    //  The broker has moved on from job 15: ABANDON, and the agent is idle
+    //  and takes the next job (its first message is about that one)
+    s_send (&broker, s_job_msg ("ABANDON", 15, 1));
+    s_assign (&broker, 17, IRIS_SPEC (1), NULL, 0);
+    msg = s_expect_past_progress (&broker, "UPLOAD", 0);
+    mt_msg_destroy (&msg);
+    //  Leave at once (a second signal)
+    broker.signals = 2;
+    s_stop (&broker);
+    CHECK (broker.rc == 0);
+}
+
+//  Pointed at a socket that answers its HELLO with bad_command (the broker's
+//  clients socket), the agent ends with a cause that says so; a bad_command
+//  that answers something else does not end it
+static void
+test_wrong_socket (void)
+{
+    s_broker_t broker;
+    mt_msg_t *hello = s_open (&broker);
+    int64_t req = -1;
+    CHECK (mt_msg_get_int (hello, "req", 0, INT64_MAX, &req, NULL) == 0);
+    mt_msg_destroy (&hello);
+    mt_msg_t *error = mt_msg_error ("bad_command", "unknown command FOO on the clients socket");
+    s_send (&broker, error);
+    error = mt_msg_error ("bad_command", "unknown command FOO on the clients socket");
+    json_object_set_new (mt_msg_body (error), "req", json_integer (req + 1000));
+    s_send (&broker, error);
+    //  still serving: an ASSIGN is answered
+    s_send (&broker, s_job_msg ("ASSIGN", 20, 1));
+    s_expect_refused (&broker, 20, "spec");
+    error = mt_msg_error ("bad_command", "unknown command HELLO on the clients socket");
+    json_object_set_new (mt_msg_body (error), "req", json_integer (req));
+    s_send (&broker, error);
+    s_stop (&broker);
+    CHECK (broker.rc == -1);
+    CHECK_STR_CONTAINS (broker.cause, "reached the broker's clients socket");
+    CHECK_STR_CONTAINS (broker.cause, "unknown command HELLO on the clients socket");
+    CHECK_STR_CONTAINS (broker.cause, broker.endpoint);
+    CHECK_STR_CONTAINS (broker.cause, "point --broker at the broker's workers socket");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -304,6 +462,8 @@ main (int argc, char **argv)
     zsys_set_logstream (NULL);
     test_done_again ();
     test_release_again ();
+    test_bad_assign ();
+    test_wrong_socket ();
     printf ("test_agent: ok\n");
     return 0;
 }

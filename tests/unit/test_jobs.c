@@ -169,6 +169,55 @@ test_retries (void)
     CHECK (jobs_event (s_jobs, 999, -1, JOB_EV_STOP, NULL, 0, &none) == 0 && !none.found);
 }
 
+//  The error of a job, as its status shows it (caller frees).
+static char *
+s_error_of (int64_t id)
+{
+    json_t *status = store_job_json (s_store, id, false);
+    const char *error = json_string_value (json_object_get (status, "error"));
+    char *copy = error ? strdup (error) : NULL;
+    json_decref (status);
+    return copy;
+}
+
+//  A stalled attempt that never reported a step reads apart from one that
+//  stopped moving mid-run, both naming the timeout and its flag
+static void
+test_stalls (void)
+{
+    int64_t never = s_submit (3);
+    CHECK (s_start ("host:1", 1) == never);
+    job_move_t move;
+    job_report_t report = { .worker = "host:1", .started_at = 2000, .stall_ms = 600000 };
+    CHECK (jobs_event (s_jobs, never, 1, JOB_EV_STALLED, &report, 3000, &move) == 0);
+    CHECK (move.moved && move.to == JOB_FAILED && move.tell == JOB_TELL_ABANDON);
+    char *error = s_error_of (never);
+    CHECK_STR_EQ (error, "its worker host:1 never reported a first step within the stall"
+                  " timeout of 600 s (mtbroker --stall-timeout); see that worker's log");
+    free (error);
+    CHECK_STR_CONTAINS (move.note, "stalled");
+
+    int64_t mid = s_submit (3);
+    CHECK (s_start ("host:2", 1) == mid);
+    report = (job_report_t) { .worker = "host:2", .started_at = 2000, .stepped = true,
+                              .step = 1234, .stall_ms = 1500 };
+    CHECK (jobs_event (s_jobs, mid, 1, JOB_EV_STALLED, &report, 3000, &move) == 0);
+    CHECK (move.moved && move.to == JOB_FAILED);
+    error = s_error_of (mid);
+    CHECK_STR_EQ (error, "the training stalled at step 1234 for 1.5 s (mtbroker --stall-timeout)");
+    free (error);
+    //  a step of 0 reported is a step reported
+    int64_t zero = s_submit (3);
+    CHECK (s_start ("host:3", 1) == zero);
+    report.stepped = true;
+    report.step = 0;
+    report.stall_ms = 2000;
+    CHECK (jobs_event (s_jobs, zero, 1, JOB_EV_STALLED, &report, 3000, &move) == 0);
+    error = s_error_of (zero);
+    CHECK_STR_CONTAINS (error, "stalled at step 0 for 2 s");
+    free (error);
+}
+
 static void
 test_keys (void)
 {
@@ -230,6 +279,7 @@ main (void)
     test_names ();
     test_life ();
     test_retries ();
+    test_stalls ();
     test_keys ();
     test_failed_write ();
     jobs_destroy (&s_jobs);

@@ -1,11 +1,17 @@
 /*  test_spec - spec defaults, validation messages, and the JSON form both ways  */
 #include "mt/spec.h"
+#include "mt/msg.h"
+#include "testbroker.h"
 #include "testutil.h"
 
+#include <czmq.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifndef streq
 #define streq(a, b) (strcmp ((a), (b)) == 0)
+#endif
 
 #define HASH_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HASH_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -466,6 +472,248 @@ test_from_json (void)
     CHECK (mt_spec_from_json (&spec, "{\"bogus\": 1}", NULL) == -1);
 }
 
+//  A control byte (NUL included) in any string field of a spec that
+//  arrives as a value (the broker's SUBMIT, where msgpack strings may hold
+//  NUL) or as JSON text. Each case puts byte at offset at into the field.
+typedef struct {
+    const char *field;          // the key
+    const char *good;           // a value that passes there
+    int item;                   // features: the list item to spoil, else -1
+} string_field_t;
+
+static const string_field_t s_string_fields [] = {
+    { "name", "run-1", -1 }, { "data_path", "data/train.csv", -1 },
+    { "data_name", "train.csv", -1 }, { "target", "label", -1 },
+    { "features", "b", 1 }, { "data_hash", HASH_A, -1 }, { "init_hash", HASH_B, -1 },
+    { "task", "regression", -1 }, { "activation", "relu", -1 }, { "optimizer", "adam", -1 },
+    { "schedule", "cosine", -1 }, { "format", "csv", -1 },
+};
+
+//  A spec value that passes, with field f's value replaced by its good text
+//  and byte (unless byte < 0) written over offset at, or inserted at the
+//  end when at is the text's length. New reference.
+static json_t *
+s_spoilt (const string_field_t *f, int byte, size_t at, bool use_path)
+{
+    char text [256];
+    size_t len = strlen (f->good);
+    memcpy (text, f->good, len);
+    if (byte >= 0) {
+        text [at] = (char) byte;
+        if (at == len)
+            len++;
+    }
+    json_t *value = json_stringn (text, len);
+    CHECK (value);
+    json_t *root = json_object ();
+    if (strcmp (f->field, "data_hash") != 0 && use_path)
+        json_object_set_new (root, "data_path", json_string ("d.csv"));
+    json_object_set_new (root, "target", json_string ("y"));
+    if (strcmp (f->field, "features") == 0) {
+        json_t *list = json_array ();
+        json_array_append_new (list, json_string ("a"));
+        json_array_append_new (list, value);
+        json_array_append_new (list, json_string ("c"));
+        value = list;
+    }
+    json_object_set_new (root, f->field, value);
+    return root;
+}
+
+static void
+test_control_bytes (void)
+{
+    int bytes [33];
+    for (int b = 0; b < 32; b++)
+        bytes [b] = b;
+    bytes [32] = 0x7f;
+    for (size_t i = 0; i < sizeof s_string_fields / sizeof s_string_fields [0]; i++) {
+        const string_field_t *f = &s_string_fields [i];
+        size_t len = strlen (f->good);
+        //  the field's good value passes, so what fails below is the byte
+        mt_spec_t spec;
+        char *cause = NULL;
+        json_t *root = s_spoilt (f, -1, 0, true);
+        CHECK_MSG (mt_spec_from_value (&spec, root, &cause) == 0, "%s: %s", f->field, cause);
+        mt_spec_clear (&spec);
+        json_decref (root);
+        for (size_t b = 0; b < sizeof bytes / sizeof bytes [0]; b++) {
+            //  first, middle and last byte, and one past the end (a hash
+            //  of 64 hex digits then a NUL: strlen would see a valid hash)
+            size_t ats [] = { 0, len / 2, len - 1, len };
+            for (size_t a = 0; a < 4; a++) {
+                root = s_spoilt (f, bytes [b], ats [a], true);
+                cause = NULL;
+                CHECK_MSG (mt_spec_from_value (&spec, root, &cause) == -1,
+                           "%s accepted byte 0x%02x at %zu", f->field, bytes [b], ats [a]);
+                char want [160];
+                snprintf (want, sizeof want, "spec field '%s'%s%s holds a control character"
+                          " (0x%02x at byte %zu); names and paths must be printable text",
+                          f->field, f->item >= 0 ? " item " : "",
+                          f->item >= 0 ? "1" : "", bytes [b], ats [a]);
+                CHECK_STR_EQ (cause, want);
+                CHECK (spec.target == NULL && spec.name == NULL && spec.features == NULL);
+                free (cause);
+            cause = NULL;
+                cause = NULL;
+    cause = NULL;
+                //  the same as JSON text: jansson refuses \u0000 itself, the
+                //  other control bytes reach the spec module as escapes
+                char *json = json_dumps (root, JSON_COMPACT);
+                CHECK (json);
+                cause = NULL;
+                CHECK (mt_spec_from_json (&spec, json, &cause) == -1);
+                CHECK_STR_CONTAINS (cause, bytes [b] ? "holds a control character" : "NUL");
+                free (cause);
+            cause = NULL;
+                cause = NULL;
+    cause = NULL;
+                free (json);
+                json_decref (root);
+            }
+        }
+    }
+    //  a field name cut short by a NUL does not pass for the field it starts with
+    json_t *root = json_object ();
+    json_object_set_new (root, "data_path", json_string ("d.csv"));
+    json_object_setn_new (root, "target\0evil", 11, json_string ("y"));
+    mt_spec_t spec;
+    char *cause = NULL;
+    CHECK (mt_spec_from_value (&spec, root, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "field name that holds a control character");
+    free (cause);
+    cause = NULL;
+    json_decref (root);
+    root = json_object ();
+    json_object_set_new (root, "data_path", json_string ("d.csv"));
+    json_object_set_new (root, "target", json_string ("y"));
+    json_object_set_new (root, "epo\x01hs", json_integer (3));
+    CHECK (mt_spec_from_value (&spec, root, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "field name that holds a control character");
+    free (cause);
+    cause = NULL;
+    json_decref (root);
+    //  printable text stays allowed: space, tilde, UTF-8 past 0x7f
+    root = json_object ();
+    json_object_set_new (root, "data_path", json_string (" ~/d\xc3\xa9\xe2\x9c\x93.csv"));
+    json_object_set_new (root, "target", json_string ("~ y \xce\xbb"));
+    CHECK_MSG (mt_spec_from_value (&spec, root, &cause) == 0, "%s", cause);
+    CHECK_STR_EQ (spec.target, "~ y \xce\xbb");
+    mt_spec_clear (&spec);
+    json_decref (root);
+    //  a spec built in C (the client's flags) gets the same rule from validate
+    const char *flags [] = { "--target", "--data-path", "--data", "--features", "--name" };
+    for (int which = 0; which < 5; which++)
+        for (size_t b = 1; b < sizeof bytes / sizeof bytes [0]; b++) {
+            char text [8] = "ab";
+            text [1] = (char) bytes [b];
+            s_valid_spec (&spec);
+            if (which == 0) {
+                free (spec.target);
+                spec.target = strdup (text);
+            }
+            else if (which == 1) {
+                spec.data_hash [0] = 0;
+                spec.data_path = strdup (text);
+            }
+            else if (which == 2)
+                spec.data_name = strdup (text);
+            else if (which == 3) {
+                spec.features = calloc (1, sizeof (char *));
+                spec.features [0] = strdup (text);
+                spec.n_features = 1;
+            }
+            else
+                spec.name = strdup (text);
+            CHECK (mt_spec_validate (&spec, &cause) == -1);
+            char want [64];
+            snprintf (want, sizeof want, "holds a control character (0x%02x at byte 1)", bytes [b]);
+            CHECK_STR_CONTAINS (cause, want);
+            CHECK_STR_CONTAINS (cause, flags [which]);
+            free (cause);
+            cause = NULL;
+    cause = NULL;
+            mt_spec_clear (&spec);
+        }
+}
+
+static void *
+s_broker_run (void *arg)
+{
+    broker_run (arg);
+    return NULL;
+}
+
+//  The broker's reply to a SUBMIT of spec (taken) on sock (caller destroys).
+static mt_msg_t *
+s_submit (zsock_t *sock, json_t *spec)
+{
+    mt_msg_t *msg = mt_msg_new ("SUBMIT");
+    json_object_set_new (mt_msg_body (msg), "spec", spec);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+    zmsg_t *zmsg = zmsg_recv (sock);
+    CHECK_MSG (zmsg, "the broker did not answer a SUBMIT");
+    const char *code;
+    char *cause = NULL;
+    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
+    CHECK_MSG (reply, "%s", cause);
+    zmsg_destroy (&zmsg);
+    return reply;
+}
+
+//  A real broker refuses, at SUBMIT, a spec whose strings hold a NUL (which
+//  msgpack carries) or another control byte, with bad_spec naming the
+//  field; it records nothing, and a good spec after them is taken
+static void
+test_submit_refused (void)
+{
+    test_broker_t paths;
+    broker_config_t config;
+    test_broker_config (&paths, "spec", &config);
+    config.heartbeat_ms = 50;
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_broker_run, broker) == 0);
+    zsock_t *sock = zsock_new_dealer (paths.clients);
+    CHECK (sock);
+    zsock_set_rcvtimeo (sock, 60000);
+    for (size_t i = 0; i < sizeof s_string_fields / sizeof s_string_fields [0]; i++) {
+        const string_field_t *f = &s_string_fields [i];
+        //  hashes would be refused as not uploaded once they pass the spec
+        if (strcmp (f->field, "data_hash") == 0 || strcmp (f->field, "init_hash") == 0)
+            continue;
+        int bytes [] = { 0x00, 0x0a, 0x1b, 0x7f };
+        for (int b = 0; b < 4; b++) {
+            mt_msg_t *reply = s_submit (sock, s_spoilt (f, bytes [b], 1, true));
+            CHECK_MSG (mt_msg_is (reply, "ERROR"), "%s with 0x%02x: %s", f->field, bytes [b],
+                       mt_msg_command (reply));
+            const char *code = NULL, *text = NULL;
+            CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0);
+            CHECK_STR_EQ (code, MT_ERR_BAD_SPEC);
+            CHECK (mt_msg_get_str (reply, "text", 4096, &text, NULL) == 0);
+            char want [128];
+            snprintf (want, sizeof want, "spec field '%s'%s holds a control character (0x%02x"
+                      " at byte 1)", f->field, f->item >= 0 ? " item 1" : "", bytes [b]);
+            CHECK_STR_CONTAINS (text, want);
+            mt_msg_destroy (&reply);
+        }
+    }
+    mt_msg_t *reply = s_submit (sock, json_pack ("{s:s, s:s}", "target", "y", "data_path", "d.csv"));
+    CHECK_MSG (mt_msg_is (reply, "SUBMITTED"), "%s", mt_msg_command (reply));
+    int64_t job = 0;
+    CHECK (mt_msg_get_int (reply, "job", 1, INT64_MAX, &job, NULL) == 0 && job == 1);
+    mt_msg_destroy (&reply);
+    zsys_interrupted = 1;
+    zsock_destroy (&sock);
+    pthread_join (thread, NULL);
+    zsys_interrupted = 0;
+    broker_destroy (&broker);
+    test_broker_remove (&paths);
+}
+
 static void
 test_enums (void)
 {
@@ -520,12 +768,17 @@ test_enums (void)
 int
 main (void)
 {
+    zsys_handler_set (NULL);
+    zsys_init ();
+    zsys_set_logstream (NULL);
     test_defaults ();
     test_round_trip ();
     test_to_value ();
     test_validation ();
     test_from_json ();
     test_enums ();
+    test_control_bytes ();
+    test_submit_refused ();
     printf ("test_spec: ok\n");
     return 0;
 }
