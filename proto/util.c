@@ -30,6 +30,7 @@ struct mt_output_t {
 static void s_fsync_dir (const char *path);
 static int s_check_tcp (const char *flag, const char *endpoint, bool bind, char **cause);
 static char *s_resolve_links (const char *path, char **cause);
+static int s_output_refused (const char *path, const char *resolved, char **cause);
 static int s_output_atomic (mt_output_t *self, char **cause);
 
 int
@@ -263,6 +264,30 @@ s_resolve_links (const char *path, char **cause)
     return NULL;
 }
 
+//  A folder or a socket at resolved (the target of path): -1 with *cause.
+static int
+s_output_refused (const char *path, const char *resolved, char **cause)
+{
+    struct stat st;
+    if (stat (resolved, &st) == 0 && S_ISDIR (st.st_mode))
+        return mt_fail (cause, "%s is a folder; give a file name (such as %s/NAME)", path, path);
+    if (stat (resolved, &st) == 0 && S_ISSOCK (st.st_mode))
+        return mt_fail (cause, "%s is a socket; give a file, a device, a FIFO or - (stdout)",
+                        path);
+    return 0;
+}
+
+int
+mt_output_check (const char *path, char **cause)
+{
+    if (strcmp (path, "-") == 0)
+        return 0;
+    char *resolved = s_resolve_links (path, cause);
+    int rc = resolved ? s_output_refused (path, resolved, cause) : -1;
+    free (resolved);
+    return rc;
+}
+
 mt_output_t *
 mt_output_new (const char *path, char **cause)
 {
@@ -281,17 +306,9 @@ mt_output_new (const char *path, char **cause)
         goto err;
     }
     self->path = s_resolve_links (path, cause);
-    if (!self->path)
+    if (!self->path || s_output_refused (path, self->path, cause))
         goto err;
     struct stat st;
-    if (stat (self->path, &st) == 0 && S_ISDIR (st.st_mode)) {
-        mt_fail (cause, "%s is a folder; give a file name (such as %s/NAME)", path, path);
-        goto err;
-    }
-    if (stat (self->path, &st) == 0 && S_ISSOCK (st.st_mode)) {
-        mt_fail (cause, "%s is a socket; give a file, a device, a FIFO or - (stdout)", path);
-        goto err;
-    }
     bool special = stat (self->path, &st) == 0 && !S_ISREG (st.st_mode);
     if (!special && s_output_atomic (self, cause) == 0)
         return self;

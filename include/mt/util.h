@@ -57,6 +57,11 @@ int mt_endpoint_check (const char *flag, const char *endpoint, bool bind, char *
 typedef struct mt_output_t mt_output_t;
 mt_output_t *mt_output_new (const char *path, char **cause);
 
+//  What mt_output_new refuses before anything is written, checked alone (a
+//  folder, a socket, a loop of links), so a command can refuse it before
+//  it starts its work. Returns 0, or -1 with *cause.
+int mt_output_check (const char *path, char **cause);
+
 //  Append len bytes. Returns 0, or -1 with *cause.
 int mt_output_write (mt_output_t *self, const void *data, size_t len, char **cause);
 
