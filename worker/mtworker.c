@@ -110,6 +110,12 @@ main (int argc, char **argv)
         fprintf (stderr, "mtworker: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    char *why = NULL;
+    if (config.broker && mt_endpoint_check ("--broker", config.broker, false, &why)) {
+        fprintf (stderr, "mtworker: %s\n", why);
+        free (why);
+        return 2;
+    }
     if (!config.cert != !config.broker_key) {
         fprintf (stderr, "mtworker: CurveZMQ needs both --cert FILE (this worker's NAME_secret)"
                  " and --broker-key FILE (the broker's public cert)\n");
