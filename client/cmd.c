@@ -31,7 +31,8 @@ static const char *s_global_help =
     "  --cert FILE    CurveZMQ: this client's secret cert, NAME_secret from `mtclient keygen\n"
     "                 NAME` (default: $MT_CERT); needs --broker-key\n"
     "  --broker-key FILE  CurveZMQ: the broker's public cert (default: $MT_BROKER_KEY)\n"
-    "  --json         print JSON for scripts instead of tables\n"
+    "  --json         print JSON for scripts instead of tables; a failure as one line\n"
+    "                 {\"error\": {\"code\", \"message\"}} on stdout (same exit codes)\n"
     "  -v, --verbose  log what mtclient does on stderr (twice: every message)\n"
     "  -h, --help     this text; `mtclient help COMMAND` shows a command's options\n"
     "  --version      print the version\n"
@@ -46,8 +47,8 @@ static const char *s_global_help =
     "     or option, a missing argument, or a bad value of an option or argument (a\n"
     "     number out of range, a job id that is not a number, a --target or --features\n"
     "     column that is not in the --data file, a --data, --init or --model file that\n"
-    "     cannot be used, a malformed --broker, a --cert or --broker-key that cannot be\n"
-    "     used)\n"
+    "     cannot be used, an -o or --out that is a folder, a malformed --broker (such\n"
+    "     as a port out of 1..65535), a --cert or --broker-key that cannot be used)\n"
     "  3  no answer from the broker within --timeout\n";
 
 static int s_global_main (client_t *client, int argc, char **argv, int *index, char **cause);
