@@ -127,6 +127,13 @@ main (int argc, char **argv)
         fprintf (stderr, "mtbroker: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    char *why = NULL;
+    if (mt_endpoint_check ("--clients", config.clients, true, &why)
+    ||  mt_endpoint_check ("--workers", config.workers, true, &why)) {
+        fprintf (stderr, "mtbroker: %s\n", why);
+        free (why);
+        return 2;
+    }
     mt_log_set_ident ("mtbroker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
     //  The database, blobs and caches are private to the service's user

@@ -31,7 +31,8 @@ static const char *s_global_help =
     "  --cert FILE    CurveZMQ: this client's secret cert, NAME_secret from `mtclient keygen\n"
     "                 NAME` (default: $MT_CERT); needs --broker-key\n"
     "  --broker-key FILE  CurveZMQ: the broker's public cert (default: $MT_BROKER_KEY)\n"
-    "  --json         print JSON for scripts instead of tables\n"
+    "  --json         print JSON for scripts instead of tables; a failure as one line\n"
+    "                 {\"error\": {\"code\", \"message\"}} on stdout (same exit codes)\n"
     "  -v, --verbose  log what mtclient does on stderr (twice: every message)\n"
     "  -h, --help     this text; `mtclient help COMMAND` shows a command's options\n"
     "  --version      print the version\n"
@@ -46,8 +47,8 @@ static const char *s_global_help =
     "     or option, a missing argument, or a bad value of an option or argument (a\n"
     "     number out of range, a job id that is not a number, a --target or --features\n"
     "     column that is not in the --data file, a --data, --init or --model file that\n"
-    "     cannot be used, a malformed --broker, a --cert or --broker-key that cannot be\n"
-    "     used)\n"
+    "     cannot be used, an -o or --out that is a folder, a malformed --broker (such\n"
+    "     as a port out of 1..65535), a --cert or --broker-key that cannot be used)\n"
     "  3  no answer from the broker within --timeout\n"
     "  4  forbidden: with keys, the job is another client's (ask its owner or an admin)\n";
 
@@ -55,6 +56,8 @@ static int s_global_main (client_t *client, int argc, char **argv, int *index, c
 static int s_operand (client_t *client, const cmd_entry_t *entry, const char *arg,
                       char **operands, int max, int *count, char **cause);
 static void s_apply_verbosity (const client_t *client);
+static void s_json_later (client_t *client, int argc, char **argv, int from);
+static int s_main_usage (client_t *client, const char *cause);
 
 void
 cmd_client_init (client_t *client)
@@ -67,6 +70,7 @@ cmd_client_init (client_t *client)
     env = getenv ("MT_BROKER_KEY");
     client->broker_key = env && *env ? env : NULL;
     client->timeout_s = CMD_DEFAULT_TIMEOUT;
+    client->reconnect_s = CMD_DEFAULT_RECONNECT;
     client->tty = isatty (STDOUT_FILENO);
     const char *codeset = nl_langinfo (CODESET);
     client->utf8 = codeset && strcmp (codeset, "UTF-8") == 0;
@@ -136,6 +140,28 @@ cmd_parse_job (const char *text, int64_t *job, char **cause)
                         "shows)", text ? text : "");
     *job = value;
     return 0;
+}
+
+//  A failure found before the arguments from argv [from] on were read: a
+//  --json among them still asks for the failure in JSON.
+static void
+s_json_later (client_t *client, int argc, char **argv, int from)
+{
+    for (int i = from; i < argc && strcmp (argv [i], "--") != 0; i++)
+        if (strcmp (argv [i], "--json") == 0)
+            client->json = true;
+}
+
+//  A usage error of mtclient's own arguments: reported, then (as text) the
+//  usage listing on stderr.
+static int
+s_main_usage (client_t *client, const char *cause)
+{
+    client->usage_error = true;
+    int code = cmd_fail (client, NULL, cause);
+    if (!client->json)
+        cmd_usage (true);
+    return code;
 }
 
 static void
@@ -216,6 +242,7 @@ cmd_parse (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
         if (rc) {
             //  A bad value is as much a usage error as an unknown option
             client->usage_error = true;
+            s_json_later (client, argc, argv, optind);
             return -1;
         }
     }
@@ -231,15 +258,35 @@ cmd_fail (client_t *client, conn_t *conn, const char *cause)
 {
     if (client->help_shown)
         return CMD_EXIT_OK;
-    fprintf (stderr, "mtclient: %s\n", cause ? cause : "failed (no reason given)");
+    const char *message = cause ? cause : "failed (no reason given)";
+    int exit_code = CMD_EXIT_ERROR;
+    const char *code = conn && conn_wrong_socket (conn) ? CMD_ERR_WRONG_SOCKET
+                     : conn && conn_error_code (conn) ? conn_error_code (conn) : CMD_ERR_FAILED;
     if (client->usage_error)
-        return CMD_EXIT_USAGE;
+        exit_code = CMD_EXIT_USAGE, code = CMD_ERR_USAGE;
+    else
     if (conn && conn_timed_out (conn))
-        return CMD_EXIT_NO_BROKER;
-    const char *error = conn ? conn_error_code (conn) : NULL;
-    if (error && strcmp (error, MT_ERR_FORBIDDEN) == 0)
-        return CMD_EXIT_FORBIDDEN;
-    return CMD_EXIT_ERROR;
+        exit_code = CMD_EXIT_NO_BROKER, code = CMD_ERR_NO_BROKER;
+    else
+    if (strcmp (code, MT_ERR_FORBIDDEN) == 0)
+        exit_code = CMD_EXIT_FORBIDDEN;
+    if (client->error)
+        code = client->error;
+    if (!client->json) {
+        fprintf (stderr, "mtclient: %s\n", message);
+        return exit_code;
+    }
+    json_t *error = json_pack ("{s{ssss}}", "error", "code", code, "message", message);
+    if (!error || cmd_print_json_line (error))
+        fprintf (stderr, "mtclient: %s\n", message);    // out of memory: the words at least
+    json_decref (error);
+    return exit_code;
+}
+
+int
+cmd_parse_reconnect (client_t *client, const char *arg, char **cause)
+{
+    return cmd_parse_real ("--reconnect", arg, 0, CMD_MAX_TIMEOUT, &client->reconnect_s, cause);
 }
 
 conn_t *
@@ -251,6 +298,7 @@ cmd_connect (client_t *client, int *code)
         mt_fail (&cause, "CurveZMQ needs both --cert FILE (this client's NAME_secret) and "
                  "--broker-key FILE (the broker's public cert), or MT_CERT and MT_BROKER_KEY");
     else
+    if (mt_endpoint_check ("--broker (or MT_BROKER)", client->broker, false, &cause) == 0)
         conn = conn_new_curve (client->broker, (int) ceil (client->timeout_s * 1000),
                                client->cert, client->broker_key, &cause);
     //  A --broker, --cert or --broker-key that cannot be used is a bad value
@@ -305,6 +353,19 @@ cmd_require_column (const dataset_columns_t *columns, const char *path, const ch
              base ? base + 1 : path, list ? list : "?");
     free (list);
     return -1;
+}
+
+int
+cmd_print_json_line (json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY
+                                    | JSON_REAL_PRECISION (17));
+    if (!text)
+        return -1;
+    puts (text);
+    fflush (stdout);
+    free (text);
+    return 0;
 }
 
 int
@@ -414,24 +475,25 @@ cmd_main (int argc, char **argv)
             return CMD_EXIT_OK;
         }
         if (s_global_main (&client, argc, argv, &index, &cause)) {
+            s_json_later (&client, argc, argv, index + 1);
             int code = cmd_fail (&client, NULL, cause);
             free (cause);
             return code;
         }
     }
     s_apply_verbosity (&client);
-    if (index >= argc) {
-        fprintf (stderr, "mtclient: give a command\n");
-        cmd_usage (true);
-        return CMD_EXIT_USAGE;
-    }
+    if (index >= argc)
+        return s_main_usage (&client, "give a command");
     const char *name = argv [index];
+    bool json = client.json;
+    s_json_later (&client, argc, argv, index + 1);     // for the errors found here
     if (strcmp (name, "help") == 0) {
         const cmd_entry_t *entry = index + 1 < argc ? cmd_find (argv [index + 1]) : NULL;
         if (index + 1 < argc && !entry) {
-            fprintf (stderr, "mtclient: help: unknown command '%s'\n", argv [index + 1]);
-            cmd_usage (true);
-            return CMD_EXIT_USAGE;
+            mt_fail (&cause, "help: unknown command '%s'", argv [index + 1]);
+            int code = s_main_usage (&client, cause);
+            free (cause);
+            return code;
         }
         if (entry)
             cmd_help (entry);
@@ -441,10 +503,12 @@ cmd_main (int argc, char **argv)
     }
     const cmd_entry_t *entry = cmd_find (name);
     if (!entry) {
-        fprintf (stderr, "mtclient: unknown command '%s'\n", name);
-        cmd_usage (true);
-        return CMD_EXIT_USAGE;
+        mt_fail (&cause, "unknown command '%s'", name);
+        int code = s_main_usage (&client, cause);
+        free (cause);
+        return code;
     }
+    client.json = json;         // the command reads its own arguments, --json among them
     return entry->exec (&client, argc - index, argv + index);
 }
 

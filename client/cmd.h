@@ -20,6 +20,7 @@
 #define CMD_DEFAULT_BROKER  "tcp://127.0.0.1:5555"
 #define CMD_DEFAULT_TIMEOUT 5.0 // s
 #define CMD_MAX_TIMEOUT     86400.0     // s
+#define CMD_DEFAULT_RECONNECT 60.0  // s a watch keeps asking a broker that stopped answering
 #define CMD_DEFAULT_COLUMNS 80      // terminal width when neither the tty nor $COLUMNS says
 #define CMD_COLUMNS_SHOWN   20      // a data file's column names listed in a message at most
 
@@ -33,7 +34,9 @@ typedef struct {
     int verbose;                // -v count
     bool tty;                   // stdout is a terminal (live redraws)
     bool utf8;                  // the locale can show braille and block glyphs
+    double reconnect_s;         // watch: how long to keep asking a broker gone quiet, s
     bool usage_error;           // the last failure was found before any work: exit 2
+    const char *error;          // the failure's code for --json, when the command names it
     bool help_shown;            // --help printed a command's usage: exit 0
 } client_t;
 
@@ -114,9 +117,25 @@ int cmd_parse_job (const char *text, int64_t *job, char **cause);
 int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                            int64_t *job, char **cause);
 
-//  Print "mtclient: cause" on stderr (once) and return the exit code for a
-//  failure: usage, no broker (when conn timed out), or error.
+//  Codes of the failures mtclient finds itself, for --json's {"error":
+//  {"code", "message"}}; an ERROR reply's code (PROTOCOL.md) passes through.
+#define CMD_ERR_USAGE        "usage"        // exit 2
+#define CMD_ERR_NO_BROKER    "no_broker"    // exit 3
+#define CMD_ERR_WRONG_SOCKET "wrong_socket" // --broker names the broker's workers socket
+#define CMD_ERR_JOB_FAILED   "job_failed"   // watch: the job failed
+#define CMD_ERR_JOB_STOPPED  "job_stopped"  // watch: the job was stopped
+#define CMD_ERR_FAILED       "failed"       // any other failure (a file, a reply)
+
+//  Report a failure once and return its exit code: usage, no broker (when
+//  conn timed out), or error. The report is "mtclient: cause" on stderr, or
+//  with --json one line {"error": {"code", "message"}} on stdout, its code
+//  client->error, else the one the exit code, conn's ERROR reply or its
+//  wrong socket gives.
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);
+
+//  --reconnect S of watch and submit --watch into client->reconnect_s
+//  (0 .. CMD_MAX_TIMEOUT). Returns 0, or -1 with *cause.
+int cmd_parse_reconnect (client_t *client, const char *arg, char **cause);
 
 //  Open the connection to the broker given by the global options; NULL, a
 //  message printed and *code the exit code (CMD_EXIT_USAGE: a malformed
@@ -142,6 +161,8 @@ int cmd_require_column (const dataset_columns_t *columns, const char *path, cons
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);
+//  Print a JSON value to stdout as one line (NDJSON) and flush. Returns 0 or -1.
+int cmd_print_json_line (json_t *value);
 
 //  Follow a job until it ends, redrawing its progress (watch, submit --watch).
 //  Returns CMD_EXIT_OK when it succeeded, else a failure code.

@@ -19,8 +19,11 @@ const cmd_entry_t cmd_fetch_entry = {
     .name = "fetch",
     .usage = "JOB [-o FILE]",
     .summary = "download a finished job's model (default file job-N.safetensors); prints the path",
-    .help = "  -o, --output FILE  where to write the model (replaced atomically)\n"
-            "  --json             print {\"path\", \"hash\", \"size\"}\n",
+    .help = "  -o, --output FILE  where to write the model: a file is replaced atomically (a\n"
+            "                     link's target, mode 0644 under the umask), a device or\n"
+            "                     FIFO written straight through, - is stdout; a folder is\n"
+            "                     refused\n"
+            "  --json             print {\"path\", \"hash\", \"size\"} (not with -o -)\n",
     .exec = s_exec,
 };
 
@@ -93,6 +96,21 @@ s_exec (client_t *client, int argc, char **argv)
         mt_fail (&cause, "out of memory");
         goto fail;
     }
+    bool to_stdout = strcmp (path, "-") == 0;
+    if (to_stdout && client->json) {
+        client->usage_error = true;
+        mt_fail (&cause, "fetch: -o - writes the model to stdout, where --json would print"
+                 " too; give -o FILE with --json");
+        goto fail;
+    }
+    if (mt_output_check (path, &cause)) {
+        client->usage_error = true;
+        char *why = cause;
+        cause = NULL;
+        mt_fail (&cause, "-o: %s", why);
+        free (why);
+        goto fail;
+    }
     conn = cmd_connect (client, &code);
     if (!conn) {
         free (path);
@@ -100,8 +118,10 @@ s_exec (client_t *client, int argc, char **argv)
     }
     if (conn_fetch (conn, id, path, &hash, &size, &cause)) {
         const char *error = conn_error_code (conn);
-        if (error && strcmp (error, MT_ERR_BAD_STATE) == 0 && s_no_model (conn, id, &cause))
+        if (error && strcmp (error, MT_ERR_BAD_STATE) == 0 && s_no_model (conn, id, &cause)) {
+            client->error = MT_ERR_BAD_STATE;   // the STATUS asked since has no error
             goto fail;
+        }
         char *why = cause;
         cause = NULL;
         mt_fail (&cause, "cannot fetch the model of job %lld: %s", (long long) id, why);
@@ -115,6 +135,7 @@ s_exec (client_t *client, int argc, char **argv)
         json_decref (out);
     }
     else
+    if (!to_stdout)
         printf ("%s\n", path);
     goto done;
 fail:

@@ -27,7 +27,9 @@ const cmd_entry_t cmd_predict_entry = {
     .summary = "predict with a fetched model on local data, offline (no broker needed)",
     .help = "  --model FILE   a model file, as written by `mtclient fetch`\n"
             "  --data FILE    rows to predict (CSV or JSONL, with the model's feature columns)\n"
-            "  --out FILE     where to write the predictions (default: stdout)\n"
+            "  --out FILE     where to write the predictions (default: stdout): a file is\n"
+            "                 replaced atomically (a link's target), a device or FIFO\n"
+            "                 written straight through, - is stdout\n"
             "  --json         JSON instead of CSV: {\"columns\": [...], \"predictions\":\n"
             "                 [[...], ...]}, one list per row, as the CSV's rows\n",
     .exec = s_exec,
@@ -49,13 +51,18 @@ s_option (int opt, const char *arg, void *predict_p, char **cause)
     return 0;
 }
 
-//  Everything that can be known before predicting: the model loads and the
-//  data file has its feature columns. Returns the model (caller destroys),
+//  Everything that can be known before predicting: the output can be
+//  written, the model loads and the data file has its feature columns. Returns the model (caller destroys),
 //  or NULL with *cause.
 static model_t *
 s_check (const s_predict_t *predict, char **cause)
 {
     char *why = NULL;
+    if (predict->out && mt_output_check (predict->out, &why)) {
+        mt_fail (cause, "--out: %s", why);
+        free (why);
+        return NULL;
+    }
     model_t *model = model_load (predict->model, &why);
     if (!model) {
         mt_fail (cause, "--model: %s", why);

@@ -14,7 +14,7 @@ enum {
     O_ACTIVATION, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WEIGHT_DECAY, O_BETA1, O_BETA2,
     O_EPS, O_SCHEDULE, O_WARMUP, O_BATCH, O_EPOCHS, O_SEED, O_VAL_SPLIT, O_NO_SHUFFLE,
     O_PATIENCE, O_INIT, O_CHECKPOINT, O_PRIORITY, O_RETRIES, O_TIME_LIMIT, O_NAME, O_KEY,
-    O_WATCH
+    O_WATCH, O_RECONNECT
 };
 
 static const struct option s_options [] = {
@@ -50,6 +50,7 @@ static const struct option s_options [] = {
     { "name", required_argument, NULL, O_NAME },
     { "key", required_argument, NULL, O_KEY },
     { "watch", no_argument, NULL, O_WATCH },
+    { "reconnect", required_argument, NULL, O_RECONNECT },
     CMD_GLOBAL_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
@@ -58,6 +59,7 @@ static const struct option s_options [] = {
 typedef struct {
     mt_spec_t *spec;
     submit_opts_t *opts;
+    client_t *client;           // --reconnect
 } s_target_t;
 
 #define PLACEHOLDER_HASH "0000000000000000000000000000000000000000000000000000000000000000"
@@ -112,7 +114,10 @@ const cmd_entry_t cmd_submit_entry = {
         "  --time-limit SECONDS   wall-clock limit for the whole job (default 0: none)\n"
         "  --name NAME            a name for the job\n"
         "  --key K                an idempotency key: submitting it again returns the same job\n"
-        "  --watch                follow the job like `mtclient watch` after submitting\n",
+        "  --watch                follow the job like `mtclient watch` after submitting (with\n"
+        "                         --json: NDJSON, the {\"id\", \"existing\"} line first)\n"
+        "  --reconnect S          --watch: keep asking a broker that stopped answering for up\n"
+        "                         to S seconds (default 60)\n",
     .exec = s_exec,
 };
 
@@ -273,6 +278,7 @@ s_option (int opt, const char *arg, void *target_p, char **cause)
         case O_DATA: opts->data_file = arg; return 0;
         case O_INIT: opts->init_file = arg; return 0;
         case O_WATCH: opts->watch = true; return 0;
+        case O_RECONNECT: return cmd_parse_reconnect (target->client, arg, cause);
         case O_NESTEROV: spec->nesterov = true; return 0;
         case O_NO_SHUFFLE: spec->shuffle = false; return 0;
         case O_DATA_PATH: return s_set_string (&spec->data_path, arg, cause);
@@ -303,7 +309,7 @@ submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_o
 {
     mt_spec_init (spec);
     memset (opts, 0, sizeof *opts);
-    s_target_t target = { spec, opts };
+    s_target_t target = { spec, opts, client };
     char *operands [1];
     int n_operands;
     if (cmd_parse (client, &cmd_submit_entry, argc, argv, "", s_options, s_option, &target,
@@ -409,7 +415,10 @@ s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec, const submit_op
         return -1;
     if (client->json) {
         json_t *out = json_pack ("{sIsb}", "id", (json_int_t) *job, "existing", existing);
-        cmd_print_json (out);
+        if (opts->watch)
+            cmd_print_json_line (out);      // the first line of the watch's NDJSON
+        else
+            cmd_print_json (out);
         json_decref (out);
     }
     else

@@ -20,7 +20,11 @@ typedef struct {
     int64_t shown_ms;           // monotonic time of the last plain progress line
     int reports;                // STATUS replies seen
     bool live;                  // a \r line is on the screen
+    int64_t answered_ms;        // monotonic time of the broker's last answer
+    bool reconnecting;          // the broker stopped answering; said so on stderr
 } s_watch_t;
+
+enum { O_RECONNECT = CMD_OPT_LOCAL };
 
 static int s_exec (client_t *client, int argc, char **argv);
 static bool s_ended (const char *state);
@@ -28,13 +32,21 @@ static void s_end_line (s_watch_t *watch);
 static void s_show (client_t *client, s_watch_t *watch, int64_t id, json_t *job);
 static void s_show_progress (client_t *client, s_watch_t *watch, json_t *job);
 static void s_live (const char *line);
+static void s_show_json (client_t *client, s_watch_t *watch, json_t *job, bool changed);
 static int s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job);
+static bool s_reconnect (client_t *client, s_watch_t *watch, conn_t *conn, int64_t id);
+static int s_option (int opt, const char *arg, void *client_p, char **cause);
 
 const cmd_entry_t cmd_watch_entry = {
     .name = "watch",
-    .usage = "JOB",
+    .usage = "JOB [--reconnect S]",
     .summary = "follow a job's progress until it ends; exit 0 only if it succeeded",
-    .help = "  --json    print nothing while it runs, then the final job map\n"
+    .help = "  --reconnect S  when the broker stops answering (a restart), keep asking for\n"
+            "                 up to S seconds, saying so on stderr (default 60; 0: give up\n"
+            "                 after --timeout)\n"
+            "  --json         NDJSON: one job map a line (without its history) when its\n"
+            "                 state or attempt changes and as it progresses, at most one\n"
+            "                 a second; the last line the final job map, or an error\n"
             "On a terminal it redraws one progress line fit to its width; otherwise it\n"
             "prints a plain line when the progress changes, at most one a second.\n",
     .exec = s_exec,
@@ -72,9 +84,17 @@ s_show (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
     int64_t attempt = json_integer_value (json_object_get (job, "attempt"));
     bool first = watch->reports++ == 0;
     //  A job over at the first look gets its final line only (s_finish)
-    if (!state || client->json || (first && s_ended (state)))
+    if (!state || (first && s_ended (state)))
         return;
-    if (strcmp (state, watch->state) || attempt != watch->attempt) {
+    bool changed = strcmp (state, watch->state) || attempt != watch->attempt;
+    if (client->json) {
+        if (!s_ended (state))
+            s_show_json (client, watch, job, changed);
+        snprintf (watch->state, sizeof watch->state, "%s", state);
+        watch->attempt = attempt;
+        return;
+    }
+    if (changed) {
         s_end_line (watch);
         const char *worker = json_string_value (json_object_get (job, "worker"));
         printf ("job %lld: %s (attempt %lld%s%s)\n", (long long) id, state, (long long) attempt,
@@ -119,6 +139,27 @@ s_show_progress (client_t *client, s_watch_t *watch, json_t *job)
     watch->shown_ms = now;
 }
 
+//  --json: the job map as one line, without its history, when its state or
+//  attempt changed, or its step moved (at most one a WATCH_PLAIN_MS).
+static void
+s_show_json (client_t *client, s_watch_t *watch, json_t *job, bool changed)
+{
+    json_t *step = json_object_get (json_object_get (job, "progress"), "step");
+    int64_t now = mt_mono_ms ();
+    bool moved = json_is_number (step) && json_number_value (step) != watch->step
+              && (!watch->shown_ms || now - watch->shown_ms >= WATCH_PLAIN_MS);
+    if (!changed && !moved)
+        return;
+    json_t *line = json_copy (job);
+    if (line) {
+        json_object_del (line, "history");
+        cmd_print_json_line (line);
+    }
+    json_decref (line);
+    watch->step = json_is_number (step) ? json_number_value (step) : -1;
+    watch->shown_ms = now;
+}
+
 static int
 s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
 {
@@ -126,7 +167,7 @@ s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
     const char *error = json_string_value (json_object_get (job, "error"));
     s_end_line (watch);
     if (client->json)
-        cmd_print_json (job);
+        cmd_print_json_line (job);
     if (strcmp (state, "succeeded") == 0) {
         if (!client->json) {
             json_t *started = json_object_get (job, "started_at");
@@ -141,28 +182,69 @@ s_finish (client_t *client, s_watch_t *watch, int64_t id, json_t *job)
         }
         return CMD_EXIT_OK;
     }
-    if (strcmp (state, "failed") == 0)
-        fprintf (stderr, "mtclient: job %lld failed: %s\n", (long long) id,
+    char *cause = NULL;
+    bool failed = strcmp (state, "failed") == 0;
+    if (failed)
+        mt_fail (&cause, "job %lld failed: %s", (long long) id,
                  error && *error ? error : "no reason given; see mtclient status");
     else
-        fprintf (stderr, "mtclient: job %lld was stopped%s%s\n", (long long) id,
+        mt_fail (&cause, "job %lld was stopped%s%s", (long long) id,
                  error && *error ? ": " : "", error && *error ? error : "");
-    return CMD_EXIT_ERROR;
+    client->error = failed ? CMD_ERR_JOB_FAILED : CMD_ERR_JOB_STOPPED;
+    int code = cmd_fail (client, NULL, cause);
+    free (cause);
+    return code;
+}
+
+//  The broker did not answer: keep asking while it has been quiet for less
+//  than --reconnect (once it answered at all), saying so on stderr once.
+//  False when it is time to give up, with the cause in conn's last failure.
+static bool
+s_reconnect (client_t *client, s_watch_t *watch, conn_t *conn, int64_t id)
+{
+    double quiet_s = (mt_mono_ms () - watch->answered_ms) / 1000.0;
+    if (!conn_timed_out (conn) || watch->reports == 0 || quiet_s >= client->reconnect_s)
+        return false;
+    if (!watch->reconnecting) {
+        s_end_line (watch);
+        fprintf (stderr, "mtclient: no answer from the broker at %s; reconnecting to follow "
+                 "job %lld, for up to %g s (--reconnect)\n", conn_endpoint (conn),
+                 (long long) id, client->reconnect_s);
+        watch->reconnecting = true;
+    }
+    return true;
 }
 
 int
 cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
 {
-    s_watch_t watch = { .state = "", .attempt = -1, .step = -1 };
+    s_watch_t watch = { .state = "", .attempt = -1, .step = -1, .answered_ms = mt_mono_ms () };
     while (true) {
         char *cause = NULL;
         json_t *job = cmd_job_status (conn, id, &cause);
+        if (!job && s_reconnect (client, &watch, conn, id)) {
+            free (cause);
+            zclock_sleep (WATCH_POLL_MS);
+            continue;
+        }
         if (!job) {
             s_end_line (&watch);
+            if (watch.reconnecting) {
+                char *why = cause;
+                cause = NULL;
+                mt_fail (&cause, "gave up on the broker at %s after %g s without an answer "
+                         "(--reconnect): %s", conn_endpoint (conn), client->reconnect_s, why);
+                free (why);
+            }
             int code = cmd_fail (client, conn, cause);
             free (cause);
             return code;
         }
+        if (watch.reconnecting)
+            fprintf (stderr, "mtclient: the broker at %s answers again; following job %lld\n",
+                     conn_endpoint (conn), (long long) id);
+        watch.reconnecting = false;
+        watch.answered_ms = mt_mono_ms ();
         const char *state = json_string_value (json_object_get (job, "state"));
         s_show (client, &watch, id, job);
         if (state && s_ended (state)) {
@@ -176,11 +258,27 @@ cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
 }
 
 static int
+s_option (int opt, const char *arg, void *client_p, char **cause)
+{
+    return cmd_parse_reconnect (client_p, arg, cause);
+}
+
+static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    char *cause = NULL;
+    char *cause = NULL, *operands [1];
+    int n = 0;
     int64_t id;
-    if (cmd_parse_job_command (client, &cmd_watch_entry, argc, argv, &id, &cause)) {
+    int rc = cmd_parse (client, &cmd_watch_entry, argc, argv, "", (struct option []) {
+                            { "reconnect", required_argument, NULL, O_RECONNECT },
+                            CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                        s_option, client, operands, 1, &n, &cause);
+    if (rc == 0 && n != 1)
+        rc = mt_fail (&cause, "watch: give a job id (usage: mtclient watch JOB [--reconnect S])");
+    if (rc == 0)
+        rc = cmd_parse_job (operands [0], &id, &cause);
+    if (rc) {
+        client->usage_error = true;
         int code = cmd_fail (client, NULL, cause);
         free (cause);
         return code;

@@ -7,10 +7,13 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#define CONN_COPY_BUF   65536                   // bytes per read of a download
 #define CONN_MAX_REQ    ((int64_t) 1 << 53)     // largest `req` the protocol allows
 
 struct conn_t {
@@ -20,6 +23,7 @@ struct conn_t {
     int timeout_ms;             // per reply
     int64_t next_req;           // the `req` of the next request
     bool timed_out;             // the last failure was a timeout
+    bool wrong_socket;          // the last failure: the endpoint is the workers socket
     char error_code [32];       // code of the last ERROR reply, "" when none
     const char *hint;           // added to a timeout's message
 };
@@ -37,6 +41,7 @@ static int s_recv (conn_t *self, int64_t min_req, mt_msg_t **msg_p, char **cause
 static int s_check_reply (conn_t *self, mt_msg_t *reply, const char *expect, char **cause);
 static int s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect,
                        char **cause);
+static int s_copy_out (const char *from, const char *path, char **cause);
 
 conn_t *
 conn_new (const char *endpoint, int timeout_ms, char **cause)
@@ -104,6 +109,7 @@ conn_destroy (conn_t **self_p)
 }
 
 bool conn_timed_out (const conn_t *self) { return self->timed_out; }
+bool conn_wrong_socket (const conn_t *self) { return self->wrong_socket; }
 const char *conn_endpoint (const conn_t *self) { return self->endpoint; }
 
 const char *
@@ -188,14 +194,17 @@ s_check_reply (conn_t *self, mt_msg_t *reply, const char *expect, char **cause)
         mt_msg_get_str (reply, "code", 64, &code, NULL);
         mt_msg_get_str (reply, "text", MT_MAX_STRING, &text, NULL);
         snprintf (self->error_code, sizeof self->error_code, "%s", code);
-        //  mtclient pointed at the port workers use: say which one it wants
-        bool workers = strcmp (code, MT_ERR_BAD_COMMAND) == 0
-                    && strstr (text, "on the workers socket");
-        return mt_fail (cause, "%s (%s)%s%s%s", text, code,
-                        workers ? "; " : "", workers ? self->endpoint : "",
-                        workers ? " is the broker's workers socket: point --broker (or "
-                                  "MT_BROKER) at its clients socket (default "
-                                  CONN_DEFAULT_CLIENTS ", mtbroker --clients)" : "");
+        //  Only the workers socket answers a client so: a worker's command
+        //  (FETCH, UPLOAD) before a HELLO, or a command it does not know
+        self->wrong_socket = strcmp (code, MT_ERR_UNKNOWN_PEER) == 0
+                          || (strcmp (code, MT_ERR_BAD_COMMAND) == 0
+                              && strstr (text, "on the workers socket"));
+        if (self->wrong_socket)
+            return mt_fail (cause, "%s is the broker's workers socket, not its clients socket "
+                            "(it answered '%s'); point --broker (or MT_BROKER) at its clients "
+                            "socket (default " CONN_DEFAULT_CLIENTS ", mtbroker --clients)",
+                            self->endpoint, text);
+        return mt_fail (cause, "%s (%s)", text, code);
     }
     if (!mt_msg_is (reply, expect))
         return mt_fail (cause, "the broker answered %s where %s was expected; "
@@ -209,6 +218,7 @@ conn_call (conn_t *self, mt_msg_t **request_p, const char *expect, mt_msg_t **re
            char **cause)
 {
     self->timed_out = false;
+    self->wrong_socket = false;
     self->error_code [0] = 0;
     int64_t req;
     if (s_send (self, request_p, &req, cause))
@@ -232,6 +242,7 @@ static int
 s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect, char **cause)
 {
     self->timed_out = false;
+    self->wrong_socket = false;
     self->error_code [0] = 0;
     int64_t first_req = self->next_req;
     while (!mt_transfer_done (transfer)) {
@@ -265,18 +276,62 @@ conn_upload (conn_t *self, const char *path, const char *hash, int64_t size, cha
     return rc;
 }
 
+//  Copy the file at from into the output path, as mt_output_new means it.
+static int
+s_copy_out (const char *from, const char *path, char **cause)
+{
+    int fd = open (from, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mt_fail (cause, "cannot read the download %s: %s", from, strerror (errno));
+    mt_output_t *output = mt_output_new (path, cause);
+    int rc = output ? 0 : -1;
+    char buf [CONN_COPY_BUF];
+    ssize_t len;
+    while (rc == 0 && (len = read (fd, buf, sizeof buf)) != 0) {
+        if (len < 0 && errno == EINTR)
+            continue;
+        rc = len < 0 ? mt_fail (cause, "cannot read the download %s: %s", from,
+                                strerror (errno))
+                     : mt_output_write (output, buf, (size_t) len, cause);
+    }
+    close (fd);
+    if (rc == 0)
+        return mt_output_commit (&output, cause);
+    mt_output_destroy (&output);
+    return -1;
+}
+
 int
 conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
             char **cause)
 {
-    mt_transfer_t *transfer = mt_transfer_fetch_job_new (path, job, cause);
-    if (!transfer)
+    //  The bytes land in a private folder first and reach path only once
+    //  their SHA-256 has been checked, so a pipe or a device never gets a
+    //  torn or corrupt model
+    const char *tmp = getenv ("TMPDIR");
+    char *dir = NULL, *download = NULL;
+    if (asprintf (&dir, "%s/mtclient-fetch.XXXXXX", tmp && *tmp ? tmp : P_tmpdir) < 0)
+        return mt_fail (cause, "out of memory");
+    if (!mkdtemp (dir)) {
+        mt_fail (cause, "cannot make a folder for the download in %s: %s (TMPDIR)",
+                 tmp && *tmp ? tmp : P_tmpdir, strerror (errno));
+        free (dir);
         return -1;
-    int rc = s_transfer (self, transfer, "CHUNK", cause);
+    }
+    int rc = asprintf (&download, "%s/model", dir) < 0 ? mt_fail (cause, "out of memory") : 0;
+    mt_transfer_t *transfer = rc ? NULL : mt_transfer_fetch_job_new (download, job, cause);
+    rc = transfer ? s_transfer (self, transfer, "CHUNK", cause) : -1;
     if (rc == 0 && hash && !(*hash = strdup (mt_transfer_hash (transfer))))
         rc = mt_fail (cause, "out of memory");
     if (rc == 0 && size)
         *size = mt_transfer_size (transfer);
     mt_transfer_destroy (&transfer);
+    if (rc == 0)
+        rc = s_copy_out (download, path, cause);
+    if (download)
+        unlink (download);
+    rmdir (dir);
+    free (download);
+    free (dir);
     return rc;
 }

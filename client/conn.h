@@ -32,6 +32,9 @@ int conn_call (conn_t *self, mt_msg_t **request_p, const char *expect,
 
 //  True when the last failure was a timeout (no answer from the broker).
 bool conn_timed_out (const conn_t *self);
+//  True when the last failure was an ERROR only the broker's workers socket
+//  sends (the endpoint is that socket, not the clients one).
+bool conn_wrong_socket (const conn_t *self);
 //  The code of the last ERROR reply (MT_ERR_...), or NULL.
 const char *conn_error_code (const conn_t *self);
 //  The endpoint (borrowed).
@@ -43,11 +46,13 @@ const char *conn_endpoint (const conn_t *self);
 //  blob, or -1 with *cause.
 int conn_upload (conn_t *self, const char *path, const char *hash, int64_t size, char **cause);
 
-//  Download the model of job into path through an mt_transfer: chunks with
-//  MT_TRANSFER_CREDIT requests in flight into a temp file beside path,
-//  checked against the SHA-256 the broker reports, then renamed over path.
-//  *hash (optional, caller frees) gets the hash and *size the bytes.
-//  Returns 0, or -1 with *cause (conn_error_code tells an ERROR's code).
+//  Download the model of job through an mt_transfer (chunks with
+//  MT_TRANSFER_CREDIT requests in flight) into a private temp folder, check
+//  it against the SHA-256 the broker reports, then write it to path as
+//  mt_output_new means it (a file replaced atomically, a link's target, a
+//  device or FIFO straight through, - for stdout). *hash (optional, caller
+//  frees) gets the hash and *size the bytes. Returns 0, or -1 with *cause
+//  (conn_error_code tells an ERROR's code).
 int conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
                 char **cause);
 

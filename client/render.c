@@ -441,10 +441,15 @@ render_progress_fit (json_t *job, int width, bool utf8)
 void
 render_metrics (FILE *out, json_t *metrics)
 {
+    //  A metric undefined for its split (accuracy or R^2 of an empty or
+    //  constant one) is null, its reason under "undefined"
+    json_t *undefined = json_object_get (metrics, RENDER_UNDEFINED);
     const char *key;
     json_t *value;
     const char *sep = "";
     json_object_foreach (metrics, key, value) {
+        if (strcmp (key, RENDER_UNDEFINED) == 0 && json_is_object (value))
+            continue;
         if (json_is_number (value))
             fprintf (out, "%s%s %.6g", sep, key, json_number_value (value));
         else
@@ -453,6 +458,10 @@ render_metrics (FILE *out, json_t *metrics)
         else
         if (json_is_boolean (value))
             fprintf (out, "%s%s %s", sep, key, json_is_true (value) ? "true" : "false");
+        else
+        if (json_is_null (value))
+            fprintf (out, "%s%s n/a (%s)", sep, key,
+                     s_str (undefined, key, "undefined for this split"));
         else
             fprintf (out, "%s%s -", sep, key);
         sep = "  ";

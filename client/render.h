@@ -41,7 +41,10 @@ void render_jobs (FILE *out, json_t *jobs);
 //  A table of worker maps.
 void render_workers (FILE *out, json_t *workers);
 
-//  A job's metrics map as "name value" pairs on one line (no newline).
+#define RENDER_UNDEFINED    "undefined"     // metrics: {"<metric key>": "<why it is null>"}
+
+//  A job's metrics map as "name value" pairs on one line (no newline); a
+//  null metric as "name n/a (<its reason under RENDER_UNDEFINED>)".
 void render_metrics (FILE *out, json_t *metrics);
 
 //  ms since the epoch as local time "2025-01-31 14:05:09", or "-" when

@@ -130,6 +130,12 @@ main (int argc, char **argv)
         fprintf (stderr, "mtworker: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    char *why = NULL;
+    if (config.broker && mt_endpoint_check ("--broker", config.broker, false, &why)) {
+        fprintf (stderr, "mtworker: %s\n", why);
+        free (why);
+        return 2;
+    }
     if (config.data_root && !s_folder_arg ("--data-root", config.data_root))
         return 2;
     if (!config.cert != !config.broker_key) {

@@ -1,7 +1,8 @@
-/*  util - small helpers every component shares: causes, clocks, files  */
+/*  util - small helpers every component shares: causes, clocks, files, endpoints  */
 #ifndef MT_UTIL_H_INCLUDED
 #define MT_UTIL_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +38,44 @@ int mt_write_at (int fd, const void *data, size_t len, int64_t offset);
 //  fsync of the folder. A crash leaves the old file or the new one, never a
 //  torn one. Returns 0, or -1 with *cause.
 int mt_file_write_atomic (const char *path, const void *data, size_t len, char **cause);
+
+//  Check a ZeroMQ endpoint given to flag before it is used: tcp://HOST:PORT
+//  (HOST a name, an address or [an IPv6 address]; PORT 1 to 65535) or
+//  ipc://PATH. With bind, HOST may also be * (every interface). Returns 0,
+//  or -1 with *cause naming the flag and what is wrong: "--broker:
+//  'tcp://127.0.0.1:99999': port 99999 is out of range (1 to 65535)".
+int mt_endpoint_check (const char *flag, const char *endpoint, bool bind, char **cause);
+
+//  An output file as a user means it. "-" is stdout; a character or block
+//  device or a FIFO is written straight through; a folder is refused; any
+//  other path (a regular file, a name not there yet) is replaced
+//  atomically: the bytes go to a temp file beside it, renamed over it by
+//  mt_output_commit, mode 0644 under the umask. A symbolic link is followed
+//  (to the end of its chain), so its target is what is replaced and the link
+//  stays. Returns a new output (the caller destroys it), or NULL with
+//  *cause naming path and why.
+typedef struct mt_output_t mt_output_t;
+mt_output_t *mt_output_new (const char *path, char **cause);
+
+//  What mt_output_new refuses before anything is written, checked alone (a
+//  folder, a socket, a loop of links), so a command can refuse it before
+//  it starts its work. Returns 0, or -1 with *cause.
+int mt_output_check (const char *path, char **cause);
+
+//  Append len bytes. Returns 0, or -1 with *cause.
+int mt_output_write (mt_output_t *self, const void *data, size_t len, char **cause);
+
+//  Finish: the temp file made durable and renamed into place (a straight
+//  output is only flushed). Returns 0, or -1 with *cause; the output is
+//  destroyed in both cases.
+int mt_output_commit (mt_output_t **self_p, char **cause);
+
+//  Abandon an output not committed: its temp file is removed, and what was
+//  at the path stays as it was. Safe with NULL and twice.
+void mt_output_destroy (mt_output_t **self_p);
+
+//  Write len bytes to the output path (mt_output_new, write, commit) in one
+//  call. Returns 0, or -1 with *cause.
+int mt_output_file (const char *path, const void *data, size_t len, char **cause);
 
 #endif

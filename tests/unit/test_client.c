@@ -463,6 +463,236 @@ test_no_broker (void)
     free (endpoint);
 }
 
+
+//  Endpoints refused before use, with the flag and what is wrong named
+static void
+test_endpoints (void)
+{
+    char *cause = NULL;
+    const char *good [] = { "tcp://127.0.0.1:5555", "tcp://localhost:1", "tcp://[::1]:65535",
+                            "tcp://host.example:5556", "ipc://broker.sock", NULL };
+    for (int i = 0; good [i]; i++)
+        CHECK_MSG (mt_endpoint_check ("--broker", good [i], false, &cause) == 0, "%s", cause);
+    CHECK (mt_endpoint_check ("--clients", "tcp://*:5555", true, &cause) == 0);
+    struct { const char *endpoint; const char *said; } bad [] = {
+        { "tcp://127.0.0.1:99999", "--broker: 'tcp://127.0.0.1:99999': port 99999 is out of range (1 to 65535)" },
+        { "tcp://127.0.0.1:0", "port 0 is out of range (1 to 65535)" },
+        { "tcp://127.0.0.1:", "'tcp://127.0.0.1:' has no port" },
+        { "tcp://127.0.0.1", "'tcp://127.0.0.1' has no port" },
+        { "tcp://:5555", "'tcp://:5555' has an empty host" },
+        { "tcp://[]:5555", "has an empty host" },
+        { "tcp://[::1]", "has no port" },
+        { "tcp://::1:5555", "an IPv6 address goes in brackets" },
+        { "tcp://h:55a5", "port '55a5' is not a number from 1 to 65535" },
+        { "tcp://h:-1", "port '-1' is not a number" },
+        { "tcp://h:99999999999999999999", "is not a number" },
+        { "tcp://*:5555", "* (every interface) is for binding" },
+        { "udp://127.0.0.1:5555", "unknown transport 'udp' (tcp and ipc are known)" },
+        { "inproc://x", "unknown transport 'inproc'" },
+        { "ipc://", "'ipc://' has no path" },
+        { "127.0.0.1:5555", "'127.0.0.1:5555' is not an endpoint; give one like tcp://HOST:PORT" },
+        { "", "is not an endpoint" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        CHECK_MSG (mt_endpoint_check ("--broker", bad [i].endpoint, false, &cause) == -1,
+                   "'%s' was accepted", bad [i].endpoint);
+        CHECK_STR_CONTAINS (cause, bad [i].said);
+        CHECK_STR_CONTAINS (cause, "--broker");
+    }
+    char long_ipc [200];
+    snprintf (long_ipc, sizeof long_ipc, "ipc://%0150d", 0);
+    CHECK (mt_endpoint_check ("--workers", long_ipc, true, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "more than the 107");
+    free (cause);
+}
+
+//  Output files as users mean them: a new file and a replaced one (0644
+//  under the umask), a link's target replaced and the link kept (absolute,
+//  relative, dangling, chained), a folder and a loop refused, a FIFO written
+//  straight through, an abandoned output leaving the old bytes and no temp
+static void
+test_output (void)
+{
+    char dir [256];
+    test_temp_dir (dir, sizeof dir, "test_output");
+    char file [300], link [300], rel [300], dangling [300], made [300], chain [300],
+         loop [300], fifo [300], sub [300];
+    snprintf (file, sizeof file, "%s/file", dir);
+    snprintf (link, sizeof link, "%s/link", dir);
+    snprintf (rel, sizeof rel, "%s/rel", dir);
+    snprintf (dangling, sizeof dangling, "%s/dangling", dir);
+    snprintf (made, sizeof made, "%s/made", dir);
+    snprintf (chain, sizeof chain, "%s/chain", dir);
+    snprintf (loop, sizeof loop, "%s/loop", dir);
+    snprintf (fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf (sub, sizeof sub, "%s/sub", dir);
+    mode_t mask = umask (022);
+    char *cause = NULL;
+    CHECK_MSG (mt_output_file (file, "one", 3, &cause) == 0, "%s", cause);
+    struct stat st;
+    CHECK (stat (file, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0777) == 0644);
+    umask (077);
+    CHECK (mt_output_file (file, "two", 3, &cause) == 0);
+    CHECK (stat (file, &st) == 0 && (st.st_mode & 0777) == 0600);
+    umask (022);
+    char *text = s_slurp (file);
+    CHECK_STR_EQ (text, "two");
+    free (text);
+
+    CHECK (symlink (file, link) == 0);
+    CHECK (symlink ("file", rel) == 0);
+    CHECK (symlink ("made", dangling) == 0);
+    CHECK (symlink ("rel", chain) == 0);
+    CHECK (mt_output_file (link, "three", 5, &cause) == 0);
+    CHECK (lstat (link, &st) == 0 && S_ISLNK (st.st_mode));
+    text = s_slurp (file);
+    CHECK_STR_EQ (text, "three");
+    free (text);
+    CHECK (mt_output_file (chain, "four", 4, &cause) == 0);
+    CHECK (lstat (chain, &st) == 0 && S_ISLNK (st.st_mode));
+    CHECK (lstat (rel, &st) == 0 && S_ISLNK (st.st_mode));
+    text = s_slurp (file);
+    CHECK_STR_EQ (text, "four");
+    free (text);
+    CHECK (mt_output_file (dangling, "five", 4, &cause) == 0);
+    CHECK (lstat (dangling, &st) == 0 && S_ISLNK (st.st_mode));
+    text = s_slurp (made);
+    CHECK_STR_EQ (text, "five");
+    free (text);
+
+    //  Refused, whatever the output: nothing made
+    CHECK (mkdir (sub, 0700) == 0);
+    CHECK (mt_output_check (sub, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "is a folder; give a file name");
+    CHECK (!mt_output_new (sub, &cause));
+    char to_sub [300];
+    snprintf (to_sub, sizeof to_sub, "%s/to_sub", dir);
+    CHECK (symlink ("sub", to_sub) == 0);
+    CHECK (!mt_output_new (to_sub, &cause));
+    CHECK_STR_CONTAINS (cause, "is a folder");
+    CHECK (symlink ("loop", loop) == 0);
+    CHECK (mt_output_check (loop, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "symbolic links in a row");
+    CHECK (mt_output_check ("-", &cause) == 0);
+
+    //  Abandoned: the old bytes stay, no temp file is left
+    mt_output_t *output = mt_output_new (file, &cause);
+    CHECK (output);
+    CHECK (mt_output_write (output, "partial", 7, &cause) == 0);
+    mt_output_destroy (&output);
+    mt_output_destroy (&output);
+    text = s_slurp (file);
+    CHECK_STR_EQ (text, "four");
+    free (text);
+
+    //  A FIFO is written into, not replaced (its reader opened first, so
+    //  the writer's open does not wait)
+    CHECK (mkfifo (fifo, 0600) == 0);
+    int reader = open (fifo, O_RDONLY | O_NONBLOCK);
+    CHECK (reader >= 0);
+    CHECK (mt_output_file (fifo, "piped", 5, &cause) == 0);
+    char buf [16] = "";
+    CHECK (read (reader, buf, sizeof buf) == 5 && memcmp (buf, "piped", 5) == 0);
+    close (reader);
+    CHECK (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode));
+    umask (mask);
+
+    const char *names [] = { "file", "link", "rel", "dangling", "made", "chain", "loop", "fifo",
+                             "to_sub", NULL };
+    for (int i = 0; names [i]; i++)
+        CHECK (unlink (test_path (dir, names [i])) == 0);
+    CHECK (rmdir (sub) == 0);
+    CHECK_MSG (rmdir (dir) == 0, "temp files left in %s", dir);
+    free (cause);
+}
+
+//  An undefined metric is null with its reason, shown as n/a (reason),
+//  never as 0; a progress line without val_metric shows none
+static void
+test_undefined_metrics (void)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    json_t *metrics = json_pack ("{sfsnsns{ss}}", "loss", 0.25, "val_metric", "train_metric",
+                                 "undefined", "val_metric", "the validation split is empty");
+    render_metrics (out, metrics);
+    fclose (out);
+    CHECK_STR_EQ (text, "loss 0.25  val_metric n/a (the validation split is empty)  "
+                  "train_metric n/a (undefined for this split)");
+    free (text);
+    json_t *job = json_pack ("{sss{sisisisisfsn}so}", "state", "running", "progress", "epoch", 1,
+                             "epochs", 4, "step", 10, "steps", 40, "loss", 0.5, "val_metric",
+                             "metrics", metrics);
+    char *line = render_progress (job, 0, false);
+    CHECK_STR_EQ (line, "25%  epoch 1/4  step 10  loss 0.5");
+    free (line);
+    text = NULL;
+    out = open_memstream (&text, &size);
+    render_job (out, job, false);
+    fclose (out);
+    CHECK_STR_CONTAINS (text, "  metrics   loss 0.25  val_metric n/a (the validation split is empty)");
+    CHECK (!strstr (text, "val_r2 0") && !strstr (text, "undefined -"));
+    free (text);
+    json_decref (job);
+}
+
+//  mtclient --json with argv: exit code, and one JSON line on stdout
+//  {"error": {"code", "message"}} whose code is code_name and whose
+//  message holds needle; nothing on stderr.
+static void
+s_exits_json (int code, const char *code_name, const char *needle, char **argv)
+{
+    char *out = NULL, *err = NULL;
+    int got = s_run (argv, &out, &err);
+    CHECK_MSG (got == code, "'%s %s ...' exited %d, not %d: %s", argv [1], argv [2], got, code, out);
+    CHECK_MSG (strchr (out, '\n') == out + strlen (out) - 1, "not one line: %s", out);
+    json_error_t error;
+    json_t *doc = json_loads (out, 0, &error);
+    CHECK_MSG (doc, "not JSON: %s", out);
+    CHECK (json_object_size (doc) == 1 && json_object_size (json_object_get (doc, "error")) == 2);
+    CHECK_STR_EQ (json_string_value (json_object_get (json_object_get (doc, "error"), "code")),
+                  code_name);
+    CHECK_STR_CONTAINS (json_string_value (json_object_get (json_object_get (doc, "error"),
+                                                            "message")), needle);
+    CHECK_MSG (!strstr (err, "mtclient:"), "text on stderr too: %s", err);
+    json_decref (doc);
+    free (out);
+    free (err);
+}
+#define EXITS_JSON(code, name, needle, ...) do { \
+    char *a_ [] = { "mtclient", __VA_ARGS__, NULL }; s_exits_json (code, name, needle, a_); \
+    } while (0)
+
+//  --json errors without a broker: usage errors anywhere on the line, a bad
+//  endpoint, no broker
+static void
+test_json_errors (void)
+{
+    EXITS_JSON (2, "usage", "unknown command 'frobnicate'", "--json", "frobnicate");
+    EXITS_JSON (2, "usage", "unknown command 'frobnicate'", "frobnicate", "--json");
+    EXITS_JSON (2, "usage", "give a command", "--json");
+    EXITS_JSON (2, "usage", "'abc' is not a job id", "status", "abc", "--json");
+    EXITS_JSON (2, "usage", "--limit", "list", "--limit", "0", "--json");
+    EXITS_JSON (2, "usage", "--timeout", "--timeout", "abc", "--json", "list");
+    EXITS_JSON (2, "usage", "--reconnect", "watch", "3", "--reconnect", "-1", "--json");
+    EXITS_JSON (2, "usage", "port 99999 is out of range (1 to 65535)", "--json", "--broker",
+                "tcp://127.0.0.1:99999", "list");
+    EXITS_JSON (2, "usage", "-o - writes the model to stdout", "fetch", "1", "-o", "-", "--json");
+    EXITS (2, "--broker (or MT_BROKER): 'tcp://:5555' has an empty host", "--broker",
+           "tcp://:5555", "status", "1");
+    EXITS (2, "unknown transport 'http'", "--broker", "http://127.0.0.1:5555", "stop", "1");
+    EXITS (2, "-o: . is a folder", "fetch", "1", "-o", ".");
+    EXITS (2, "--out: . is a folder", "predict", "--model", (char *) test_data ("iris.csv"),
+           "--data", (char *) test_data ("iris.csv"), "--out", ".");
+    zsock_t *silent;
+    char *endpoint = s_silent_endpoint (&silent);
+    EXITS_JSON (3, "no_broker", "no answer from the broker", "--json", "--timeout", "0.5",
+                "--broker", endpoint, "list");
+    zsock_destroy (&silent);
+    free (endpoint);
+}
+
 static void
 test_usage (void)
 {
@@ -911,10 +1141,17 @@ s_fake_messages (const char *endpoint, const char *dir)
     EXITS (1, "job 8 ended without a model (it is failed: d.csv:3: column 'y': 'abc' is not a "
            "number); there is nothing to fetch", "--broker", broker, "fetch", "8", "-o", model);
     char hint [512];
-    snprintf (hint, sizeof hint, "unknown command LIST on the workers socket (bad_command); %s is "
-              "the broker's workers socket: point --broker (or MT_BROKER) at its clients socket "
-              "(default tcp://127.0.0.1:5555, mtbroker --clients)", endpoint);
+    snprintf (hint, sizeof hint, "%s is the broker's workers socket, not its clients socket (it "
+              "answered 'unknown command LIST on the workers socket'); point --broker (or "
+              "MT_BROKER) at its clients socket (default tcp://127.0.0.1:5555, mtbroker "
+              "--clients)", endpoint);
     EXITS (1, hint, "--broker", broker, "list");
+    EXITS_JSON (1, "wrong_socket", "is the broker's workers socket", "--broker", broker, "list",
+                "--json");
+    EXITS_JSON (1, "bad_state", "job 8 ended without a model", "--json", "--broker", broker,
+                "fetch", "8", "-o", model);
+    EXITS_JSON (1, "not_found", "(not_found)", "--json", "--broker", broker, "fetch", "9", "-o",
+                model);
 }
 
 //  watch with stdout not a terminal: a job over at the first look prints its
@@ -1036,6 +1273,10 @@ main (void)
     test_predict_json ();
     test_no_broker ();
     test_transfers ();
+    test_endpoints ();
+    test_output ();
+    test_undefined_metrics ();
+    test_json_errors ();
     printf ("test_client: ok\n");
     return 0;
 }

@@ -173,7 +173,7 @@ static int
 s_emit (const char *out_path, const char *text, size_t len, char **cause)
 {
     if (out_path)
-        return mt_file_write_atomic (out_path, text, len, cause);
+        return mt_output_file (out_path, text, len, cause);
     if (fwrite (text, 1, len, stdout) != len || fflush (stdout))
         return mt_fail (cause, "predict: cannot write to stdout");
     return 0;

@@ -9,7 +9,7 @@ typedef enum { PREDICT_CSV, PREDICT_JSON } predict_format_t;
 //  Apply model (borrowed; loaded by the caller with model_load): read its
 //  feature columns (by name; other columns are ignored) from data_path, and
 //  write CSV to out_path
-//  (atomically) or to stdout when out_path is NULL: a "prediction" column
+//  (an output file as mt_output_new means it) or to stdout when out_path is NULL: a "prediction" column
 //  for regression (in the target's units), or "label" (the most probable
 //  class) then "p_<class>" per class for classification; floats as %.9g.
 //  PREDICT_JSON writes {"columns": [the CSV's header], "predictions": [one
