@@ -147,7 +147,7 @@ wait_state "$j" running 30
 ip -n "$NS_B" link set "${TAG}b$a" up || fail "link up"
 ip -n "$TAG-w$a" link set "${TAG}w$a" up || fail "link up"
 fenced () {
-    grep -E "worker $victim runs job $j attempt 1, which is superseded: abandon|from $victim for job $j attempt 1, which it does not hold: abandon" \
+    grep -E "worker $victim claims job $j attempt 1, which is superseded: abandon|from $victim for job $j attempt 1, which it does not hold: abandon" \
         "$T/broker.log"
 }
 wait_for "worker $a to reconnect and be fenced" 30 fenced
