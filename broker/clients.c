@@ -17,6 +17,9 @@ static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owne
                       const char *verb);
 static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
 static void s_show_owner (broker_t *self, json_t *job);
+static void s_show_job (broker_t *self, peer_t *peer, json_t *job);
+static void s_redact (json_t *job);
+static void s_scrub_hashes (char *text);
 
 const handler_t clients_handlers [] = {
     { "PING", s_client_ping },
@@ -162,7 +165,7 @@ s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
     }
     if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
         json_object_set_new (job, "waiting", s_waiting (self, job));
-    s_show_owner (self, job);
+    s_show_job (self, peer, job);
     mt_msg_t *reply = mt_msg_new ("JOB");
     json_object_set_new (mt_msg_body (reply), "job", job);
     broker_send (self, peer, &reply);
@@ -195,7 +198,7 @@ s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
     size_t i;
     json_t *job;
     json_array_foreach (jobs, i, job)
-        s_show_owner (self, job);
+        s_show_job (self, peer, job);
     mt_msg_t *reply = mt_msg_new ("JOBS");
     json_object_set_new (mt_msg_body (reply), "jobs", jobs);
     broker_send (self, peer, &reply);
@@ -325,4 +328,54 @@ s_show_owner (broker_t *self, json_t *job)
     const char *file = self->auth && owner ? auth_name (self->auth, owner) : NULL;
     if (file)
         json_object_set_new (job, "owner", json_string (file));
+}
+
+//  A job's map as peer may see it. With keys, a reader who may not act on
+//  the job (auth_may_act) gets it without its blobs' hashes: a hash is as
+//  good as the bytes (a SUBMIT may name any stored blob, and an upload of a
+//  blob the broker holds is skipped), so it goes only to those who may
+//  fetch the job's model. Without keys nothing is looked up or changed.
+static void
+s_show_job (broker_t *self, peer_t *peer, json_t *job)
+{
+    if (self->auth
+    &&  !auth_may_act (self->auth, peer->user,
+                       json_string_value (json_object_get (job, "owner"))))
+        s_redact (job);
+    s_show_owner (self, job);
+}
+
+//  Take every blob hash out of a job's map: model_hash, the spec's data_hash
+//  and init_hash become null where set, a hash quoted in the error text is
+//  replaced, and "redacted": true says so.
+static void
+s_redact (json_t *job)
+{
+    json_object_set_new (job, "model_hash", json_null ());
+    json_t *spec = json_object_get (job, "spec");
+    const char *keys [] = { "data_hash", "init_hash" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++)
+        if (json_is_object (spec) && json_object_get (spec, keys [i]))
+            json_object_set_new (spec, keys [i], json_null ());
+    const char *error = json_string_value (json_object_get (job, "error"));
+    char *text = error ? strdup (error) : NULL;
+    if (text) {
+        s_scrub_hashes (text);
+        json_object_set_new (job, "error", json_string (text));
+        free (text);
+    }
+    json_object_set_new (job, "redacted", json_true ());
+}
+
+//  Overwrite each run of MT_HASH_HEX or more hex digits in text (a SHA-256,
+//  as a worker's fetch error may quote one) with 'x's, in place.
+static void
+s_scrub_hashes (char *text)
+{
+    for (char *run = text; *run; ) {
+        size_t len = strspn (run, "0123456789abcdefABCDEF");
+        if (len >= MT_HASH_HEX)
+            memset (run, 'x', len);
+        run += len ? len : 1;
+    }
 }
