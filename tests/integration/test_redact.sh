@@ -115,12 +115,13 @@ b=$(as bob submit --data "$T/bob.csv" --target y --epochs 2) || fail "bob cannot
 as bob stop "$b" >/dev/null || fail "bob cannot stop his own job"
 ok "bob's own upload of the same bytes: his job shows him the hash; alice sees it redacted"
 
-# A hash quoted in a job's error is hidden from others: the stored data set is corrupted
-# (same size, one byte changed), so the worker's fetch fails naming the hash it expected
+# A hash quoted in any string of a job's map is hidden from others: alice names her job after
+# her data's hash, and the stored data set is corrupted (same size, one byte changed), so the
+# worker's fetch fails naming the hash it expected
 make_data "$T/other.csv" 400
-e=$(as alice submit --data "$T/other.csv" --target y --epochs 2 --max-retries 0) \
-    || fail "alice's submit of other.csv"
 eh=$(sha "$T/other.csv")
+e=$(as alice submit --data "$T/other.csv" --target y --epochs 2 --max-retries 0 \
+    --name "from-$eh") || fail "alice's submit of other.csv"
 blob=$T/data/blobs/$eh
 [ -f "$blob" ] || fail "no blob $blob"
 printf 'Z' | dd of="$blob" bs=1 seek=0 conv=notrunc 2>/dev/null
@@ -128,9 +129,12 @@ as alice stop "$w" >/dev/null || fail "alice cannot stop her warm start"
 start_worker w1b --cert "$O/w1_secret" --broker-key "$K/broker"
 wait_state "$e" failed 60
 field alice "$e" error | grep -q "$eh" || fail "job $e's error names no hash: $(field alice "$e" error)"
+[ "$(field alice "$e" name)" = "from-$eh" ] || fail "alice sees job $e named '$(field alice "$e" name)'"
 as bob status "$e" --json >"$T/bob.error" || fail "bob cannot read job $e"
 no_hash "$T/bob.error" "$eh"
 [ "$(jq -r '.error | length > 0' "$T/bob.error")" = true ] || fail "bob sees no error for job $e"
+[ "$(jq -r .name "$T/bob.error")" = "from-$(printf 'x%.0s' $(seq 64))" ] \
+    || fail "bob sees job $e named '$(jq -r .name "$T/bob.error")'"
 ok "job $e's error names its hash to alice; bob reads it with the hash hidden: $(jq -r .error "$T/bob.error")"
 
 # Without keys nothing is hidden: the same database, read by a local client
