@@ -697,6 +697,10 @@ render_job (FILE *out, json_t *job, bool utf8)
         fprintf (out, "  error     %s\n", s_str (job, "error", ""));
     if (*s_str (job, "model_hash", ""))
         fprintf (out, "  model     sha256 %s (mtclient fetch %.0f)\n", s_str (job, "model_hash", ""), id);
+    else
+    if (json_is_true (json_object_get (job, "redacted")) && strcmp (s_str (job, "state", ""),
+                                                                "succeeded") == 0)
+        fprintf (out, "  model     sha256 hidden (another client's job)\n");
     s_job_attempts (out, json_object_get (job, "attempts"));
     char *curve = render_curve (json_object_get (job, "history"), RENDER_CURVE_WIDTH,
                                 RENDER_CURVE_HEIGHT, utf8);

@@ -99,7 +99,8 @@ as bob list --json | jq -e "map(select(.id == $m or .id == $w)) | length == 2
     and all(.redacted == true and .model_hash == null and .spec.data_hash == null)" >/dev/null \
     || fail "bob's list does not redact alice's jobs"
 as bob status "$m" >"$T/bob.status" || fail "bob's status"
-grep -q "data      sha256 hidden" "$T/bob.status" && grep -q "lr 0.01, batch 16, 3 epochs" \
+grep -q "data      sha256 hidden" "$T/bob.status" && grep -q "model     sha256 hidden" \
+    "$T/bob.status" && grep -q "lr 0.01, batch 16, 3 epochs" \
     "$T/bob.status" && ! grep -q unreadable "$T/bob.status" \
     || fail "bob's status of job $m: $(cat "$T/bob.status")"
 ok "bob's maps are marked redacted: null model_hash, data_hash and init_hash; the spec reads"
