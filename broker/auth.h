@@ -58,7 +58,8 @@ const char *auth_name (auth_t *self, const char *key);
 //  The one rule for acting on a job (stop, fetch, delete): true when user
 //  (a client key, Z85) may act on a job submitted by owner (its jobs.client,
 //  NULL when unknown). Without keys (self NULL) everyone may; with keys, an
-//  admin may act on every job and a client on the jobs it submitted.
+//  admin may act on every job and a client on the jobs it submitted. The
+//  same rule shows a job's blob hashes: others read its map redacted.
 bool auth_may_act (auth_t *self, const char *user, const char *owner);
 
 //  Keys loaded for domain now.

@@ -4,6 +4,7 @@
 #include "mt/util.h"
 #include "mt/version.h"
 
+#include <ctype.h>
 #include <math.h>
 
 static void s_client_ping (broker_t *self, peer_t *peer, mt_msg_t *msg);
@@ -17,6 +18,10 @@ static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owne
                       const char *verb);
 static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
 static void s_show_owner (broker_t *self, json_t *job);
+static int s_show_job (broker_t *self, peer_t *peer, json_t *job);
+static int s_redact (json_t *job);
+static int s_scrub_hashes (json_t *value);
+static int s_scrub_string (json_t *value);
 
 const handler_t clients_handlers [] = {
     { "PING", s_client_ping },
@@ -162,7 +167,11 @@ s_reply_job (broker_t *self, peer_t *peer, int64_t id, bool history)
     }
     if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0)
         json_object_set_new (job, "waiting", s_waiting (self, job));
-    s_show_owner (self, job);
+    if (s_show_job (self, peer, job)) {
+        json_decref (job);
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        return;
+    }
     mt_msg_t *reply = mt_msg_new ("JOB");
     json_object_set_new (mt_msg_body (reply), "job", job);
     broker_send (self, peer, &reply);
@@ -194,8 +203,14 @@ s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
     json_t *jobs = store_job_list (self->store, name ? (int) state : -1, (int) limit);
     size_t i;
     json_t *job;
+    int rc = 0;
     json_array_foreach (jobs, i, job)
-        s_show_owner (self, job);
+        rc |= s_show_job (self, peer, job);
+    if (rc) {
+        json_decref (jobs);
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        return;
+    }
     mt_msg_t *reply = mt_msg_new ("JOBS");
     json_object_set_new (mt_msg_body (reply), "jobs", jobs);
     broker_send (self, peer, &reply);
@@ -325,4 +340,85 @@ s_show_owner (broker_t *self, json_t *job)
     const char *file = self->auth && owner ? auth_name (self->auth, owner) : NULL;
     if (file)
         json_object_set_new (job, "owner", json_string (file));
+}
+
+//  A job's map as peer may see it. With keys, a reader who may not act on
+//  the job (auth_may_act) gets it without its blobs' hashes: a hash is as
+//  good as the bytes (a SUBMIT may name any stored blob, and an upload of a
+//  blob the broker holds is skipped), so it goes only to those who may
+//  fetch the job's model. Without keys nothing is looked up or changed.
+//  0, or -1 out of memory: the map must not be sent then.
+static int
+s_show_job (broker_t *self, peer_t *peer, json_t *job)
+{
+    if (self->auth
+    &&  !auth_may_act (self->auth, peer->user,
+                       json_string_value (json_object_get (job, "owner")))
+    &&  s_redact (job))
+        return -1;
+    s_show_owner (self, job);
+    return 0;
+}
+
+//  Take every blob hash out of a job's map: model_hash, and the spec's
+//  data_hash and init_hash where set, become null; a hash quoted in any
+//  other string (an error, a path, a name) is overwritten; and
+//  "redacted": true says so. 0, or -1 out of memory.
+static int
+s_redact (json_t *job)
+{
+    int rc = json_object_set_new (job, "model_hash", json_null ());
+    json_t *spec = json_object_get (job, "spec");
+    const char *keys [] = { "data_hash", "init_hash" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++)
+        if (json_is_object (spec) && json_object_get (spec, keys [i]))
+            rc |= json_object_set_new (spec, keys [i], json_null ());
+    rc |= s_scrub_hashes (job);
+    return rc | json_object_set_new (job, "redacted", json_true ());
+}
+
+//  Overwrite with 'x's each run of MT_HASH_HEX or more hex digits (a
+//  SHA-256: a worker's fetch error quotes one) in every string under value.
+//  0, or -1 out of memory (some string may still hold a hash).
+static int
+s_scrub_hashes (json_t *value)
+{
+    const char *key;
+    size_t index;
+    json_t *item;
+    int rc = 0;
+    if (json_is_object (value))
+        json_object_foreach (value, key, item)
+            rc |= s_scrub_hashes (item);
+    else
+    if (json_is_array (value))
+        json_array_foreach (value, index, item)
+            rc |= s_scrub_hashes (item);
+    else
+    if (json_is_string (value))
+        rc = s_scrub_string (value);
+    return rc;
+}
+
+//  The same for one string; it is copied only when it holds a hash.
+static int
+s_scrub_string (json_t *value)
+{
+    const char *from = json_string_value (value);
+    size_t size = json_string_length (value), len;
+    char *text = NULL;
+    for (size_t at = 0; at < size; at += len ? len : 1) {
+        for (len = 0; at + len < size && isxdigit ((unsigned char) from [at + len]); len++)
+            ;
+        if (len < MT_HASH_HEX)
+            continue;
+        if (!text && (text = malloc (size)))
+            memcpy (text, from, size);
+        if (!text)
+            return -1;
+        memset (text + at, 'x', len);
+    }
+    int rc = text ? json_string_setn (value, text, size) : 0;
+    free (text);
+    return rc;
 }

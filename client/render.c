@@ -25,6 +25,8 @@ enum { RENDER_PART_PERCENT, RENDER_PART_EPOCH, RENDER_PART_STEP, RENDER_PART_LOS
        RENDER_PART_VAL_LOSS, RENDER_PART_METRIC, RENDER_PART_SPEED, RENDER_PART_ETA,
        RENDER_PARTS };
 #define RENDER_PART         48      // bytes of one part's text
+//  Stands for a hash the broker hid (a redacted job map): never shown
+#define RENDER_HIDDEN_HASH  "0000000000000000000000000000000000000000000000000000000000000000"
 
 typedef struct {
     char text [RENDER_PARTS][RENDER_PART];  // "" when the job map lacks it
@@ -49,6 +51,7 @@ static char **s_cells_new (const char **header, int cols, int rows);
 static void s_cells_print (FILE *out, char **cells, int cols, int rows);
 static void s_job_attempts (FILE *out, json_t *attempts);
 static bool s_spec_read (json_t *job, mt_spec_t *spec, char **cause);
+static json_t *s_spec_stand_ins (json_t *value);
 static void s_job_spec (FILE *out, json_t *job);
 static const char *s_metric_label (json_t *job);
 static double s_spec_epochs (json_t *job);
@@ -292,11 +295,32 @@ static bool
 s_spec_read (json_t *job, mt_spec_t *spec, char **cause)
 {
     json_t *value = json_object_get (job, "spec");
+    json_t *copy = NULL;
+    if (json_is_object (value) && json_is_true (json_object_get (job, "redacted")))
+        value = copy = s_spec_stand_ins (value);
+    bool read = false;
     if (json_is_object (value))
-        return mt_spec_from_value (spec, value, cause) == 0;
-    mt_spec_init (spec);
-    mt_fail (cause, "the job map has no spec");
-    return false;
+        read = mt_spec_from_value (spec, value, cause) == 0;
+    else {
+        mt_spec_init (spec);
+        mt_fail (cause, "the job map has no spec");
+    }
+    json_decref (copy);
+    return read;
+}
+
+//  A copy of a redacted job's spec (another client's job: the broker sent its
+//  hashes as null) with a stand-in for each, so the rest can be read. NULL
+//  when out of memory.
+static json_t *
+s_spec_stand_ins (json_t *value)
+{
+    json_t *copy = json_copy (value);
+    const char *keys [] = { "data_hash", "init_hash" };
+    for (size_t i = 0; copy && i < sizeof keys / sizeof keys [0]; i++)
+        if (json_is_null (json_object_get (copy, keys [i])))
+            json_object_set_new (copy, keys [i], json_string (RENDER_HIDDEN_HASH));
+    return copy;
 }
 
 //  The job's epochs as its spec sets them; 0 when it has no spec it can read.
@@ -608,8 +632,11 @@ s_job_spec (FILE *out, json_t *job)
         fprintf (out, "%s%d", i ? "," : "", spec.hidden [i]);
     fprintf (out, "] %s, %s lr %g, batch %d, %d epochs\n", mt_act_name (spec.activation),
              mt_opt_name (spec.optimizer), spec.lr, spec.batch_size, spec.epochs);
-    fprintf (out, "  data      %s%s\n", spec.data_path ? "" : "sha256 ",
-             spec.data_path ? spec.data_path : spec.data_hash);
+    if (json_is_true (json_object_get (job, "redacted")) && !spec.data_path)
+        fprintf (out, "  data      sha256 hidden (another client's job)\n");
+    else
+        fprintf (out, "  data      %s%s\n", spec.data_path ? "" : "sha256 ",
+                 spec.data_path ? spec.data_path : spec.data_hash);
     mt_spec_clear (&spec);
 }
 
@@ -679,6 +706,10 @@ render_job (FILE *out, json_t *job, bool utf8)
         fprintf (out, "  error     %s\n", s_str (job, "error", ""));
     if (*s_str (job, "model_hash", ""))
         fprintf (out, "  model     sha256 %s (mtclient fetch %.0f)\n", s_str (job, "model_hash", ""), id);
+    else
+    if (json_is_true (json_object_get (job, "redacted")) && strcmp (s_str (job, "state", ""),
+                                                                "succeeded") == 0)
+        fprintf (out, "  model     sha256 hidden (another client's job)\n");
     s_job_attempts (out, json_object_get (job, "attempts"));
     char *curve = render_curve (json_object_get (job, "history"), RENDER_CURVE_WIDTH,
                                 RENDER_CURVE_HEIGHT, utf8);
