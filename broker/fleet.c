@@ -20,6 +20,7 @@ typedef struct {
     int resumed_from_epoch;
     char checkpoint [65];       // the job's latest checkpoint hash, "" when none
     int64_t deadline;           // wall clock ms the job's time limit ends, 0 = none
+    fleet_shape_t shape;        // what its model must fit
     int64_t stop_sent;          // monotonic ms a STOP was sent, 0 when none
     struct {                    // the last (job, attempt) pairs it was told to abandon,
         int64_t job;            //   newest at abandoned_next - 1 (a ring)
@@ -361,6 +362,7 @@ fleet_worker_assign (fleet_t *self, fleet_worker_t *worker, const fleet_run_t *r
     s->resumed_from_epoch = run->resumed_from_epoch;
     mt_strlcpy (s->checkpoint, run->checkpoint ? run->checkpoint : "", sizeof s->checkpoint);
     s->deadline = run->deadline;
+    s->shape = run->shape;
     s->stop_sent = 0;
     worker->last_step = -1;
     worker->step_moved = now_mono;
@@ -377,6 +379,7 @@ fleet_worker_release (fleet_t *self, fleet_worker_t *worker)
     s->resumed_from_epoch = 0;
     s->checkpoint [0] = 0;
     s->deadline = 0;
+    s->shape.known = false;
     s->stop_sent = 0;
 }
 
@@ -467,7 +470,7 @@ fleet_worker_run (const fleet_worker_t *worker, fleet_run_t *run)
     *run = (fleet_run_t) {
         .job = s->job, .attempt = s->attempt, .started_at = s->attempt_started_at,
         .resumed_from_epoch = s->resumed_from_epoch, .checkpoint = s->checkpoint,
-        .deadline = s->deadline
+        .deadline = s->deadline, .shape = s->shape
     };
 }
 

@@ -2,6 +2,8 @@
 #ifndef MT_FLEET_H_INCLUDED
 #define MT_FLEET_H_INCLUDED
 
+#include "mt/spec.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +27,16 @@ typedef struct {
     int cores, threads;
 } fleet_hello_t;
 
+//  What a DONE's model must fit, from the job's spec: kept with the attempt
+//  when it starts, so a DONE reads no row and parses no spec.
+typedef struct {
+    bool known;                 // false: the spec could not be read
+    mt_task_t task;
+    int n_features;             // features the spec names, 0 = every other column
+    int n_hidden;
+    int hidden [MT_SPEC_MAX_HIDDEN];    // units per hidden layer
+} fleet_shape_t;
+
 //  The attempt a worker runs, as the broker started (or adopted) it.
 typedef struct {
     int64_t job;
@@ -33,6 +45,7 @@ typedef struct {
     int resumed_from_epoch;     //   (adopted after a restart), and the epoch it resumed from
     const char *checkpoint;     // the job's latest checkpoint hash, "" when none
     int64_t deadline;           // wall clock ms its time limit ends, 0 = none
+    fleet_shape_t shape;        // what its model must fit
 } fleet_run_t;
 
 //  A new, empty fleet. NULL when out of memory.

@@ -23,7 +23,9 @@ static void s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int at
                      job_event_t event, const job_report_t *report);
 static int64_t s_deadline (int64_t time_limit_s, int64_t started_at);
 static bool s_bound_to (const store_job_t *job, const char *instance, const char *user);
-static int s_model_fits (broker_t *self, int64_t job, const char *hash, char **cause);
+static fleet_shape_t s_shape (const char *spec_json);
+static int s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash,
+                         char **cause);
 
 const handler_t workers_handlers [] = {
     { "HELLO", s_worker_hello },
@@ -105,7 +107,8 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
         fleet_run_t run = {
             .job = job_id, .attempt = attempt, .started_at = 0,     // the job's row knows
             .checkpoint = job.checkpoint_hash,
-            .deadline = s_deadline (job.time_limit_s, job.started_at)
+            .deadline = s_deadline (job.time_limit_s, job.started_at),
+            .shape = s_shape (job.spec)
         };
         fleet_worker_assign (self->fleet, peer->worker, &run, zclock_mono ());
         broker_announce (self, MT_LOG_INFO, "broker: worker %s still runs job %lld attempt %d:"
@@ -362,7 +365,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    if (s_model_fits (self, job, hash, &cause)) {
+    if (s_model_fits (self, peer->worker, hash, &cause)) {
         //  Not a model of this job: the attempt failed, and a retry (while
         //  the job has retries) may give a good one
         broker_error (self, peer, MT_ERR_BAD_MESSAGE, "DONE refused: %s", cause);
@@ -379,22 +382,40 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     free (text);
 }
 
-//  The model blob hash is an mt model of job's spec (model_check reads its
-//  header only). Returns 0, or -1 with *cause.
-static int
-s_model_fits (broker_t *self, int64_t job_id, const char *hash, char **cause)
+//  What a model of the job whose spec is spec_json must fit
+static fleet_shape_t
+s_shape (const char *spec_json)
 {
-    store_job_t job;
-    if (store_job_get (self->store, job_id, &job))
-        return mt_fail (cause, "job %lld cannot be read", (long long) job_id);
+    fleet_shape_t shape = { .known = false };
     mt_spec_t spec;
-    char *why = NULL, *path = NULL;
-    int rc = mt_spec_from_json (&spec, job.spec, &why);
-    if (rc == 0) {
-        path = blob_store_path (self->blobs, hash);
-        rc = path ? model_check (path, &spec, &why) : mt_fail (&why, "no path for the model");
+    if (mt_spec_from_json (&spec, spec_json, NULL) == 0) {
+        shape = (fleet_shape_t) { .known = true, .task = spec.task,
+                                  .n_features = spec.n_features, .n_hidden = spec.n_hidden };
+        memcpy (shape.hidden, spec.hidden, sizeof shape.hidden);
         mt_spec_clear (&spec);
     }
+    return shape;
+}
+
+//  The model blob hash is an mt model of the spec of the attempt worker
+//  runs (its shape, kept at the start; model_check reads the header only).
+//  Returns 0, or -1 with *cause.
+static int
+s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash, char **cause)
+{
+    fleet_run_t run;
+    fleet_worker_run (worker, &run);
+    if (!run.shape.known)
+        return mt_fail (cause, "the spec of job %lld cannot be read", (long long) run.job);
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.task = run.shape.task;
+    spec.n_features = run.shape.n_features;
+    spec.n_hidden = run.shape.n_hidden;
+    memcpy (spec.hidden, run.shape.hidden, sizeof spec.hidden);
+    char *why = NULL;
+    char *path = blob_store_path (self->blobs, hash);
+    int rc = path ? model_check (path, &spec, &why) : mt_fail (&why, "no path for the model");
     if (rc) {
         //  The blob's path names the broker's folder: the hash says which
         const char *text = why ? why : "?";
@@ -402,9 +423,9 @@ s_model_fits (broker_t *self, int64_t job_id, const char *hash, char **cause)
             text += strlen (path) + (text [strlen (path)] == ':' ? 2 : 0);
         mt_fail (cause, "model %.12s: %s", hash, text);
     }
+    mt_spec_clear (&spec);
     free (why);
     free (path);
-    store_job_clear (&job);
     return rc;
 }
 
@@ -526,7 +547,8 @@ workers_dispatch (broker_t *self)
         fleet_run_t run = {
             .job = job.id, .attempt = job.attempt, .started_at = now,
             .resumed_from_epoch = job.checkpoint_epoch, .checkpoint = job.checkpoint_hash,
-            .deadline = s_deadline (job.time_limit_s, job.started_at)
+            .deadline = s_deadline (job.time_limit_s, job.started_at),
+            .shape = s_shape (job.spec)     // the row is at hand: a DONE reads none
         };
         fleet_worker_assign (self->fleet, worker, &run, zclock_mono ());
         mt_msg_t *msg = s_assignment (self, &job);

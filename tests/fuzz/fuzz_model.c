@@ -1,4 +1,4 @@
-/*  fuzz_model - the safetensors reader on arbitrary bytes, through an in-memory file  */
+/*  fuzz_model - the safetensors reader and model_check on arbitrary bytes, through an in-memory file  */
 #include "model.h"
 
 #include <stdint.h>
@@ -33,6 +33,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         model_destroy (&model);
         free (cause);
+        cause = NULL;
+        //  model_check's fast path takes nothing the full check refuses,
+        //  for a job of either task (hidden layers of 16, any features)
+        for (int task = 0; task < 2; task++) {
+            mt_spec_t spec;
+            mt_spec_init (&spec);
+            spec.task = task ? MT_TASK_CLASSIFICATION : MT_TASK_REGRESSION;
+            if (model_check_fast (path, &spec) && model_check_full (path, &spec, &cause))
+                abort ();
+            free (cause);
+            cause = NULL;
+        }
     }
     close (fd);
     return 0;

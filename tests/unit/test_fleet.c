@@ -32,6 +32,18 @@ test_lookups (void)
     CHECK (fleet_find (fleet, "C", 1) == NULL);
     s_assign (fleet, b, 7, 2);
     CHECK (fleet_find_job (fleet, 7) == b && fleet_find_job (fleet, 8) == NULL);
+    //  What its model must fit is kept with the run, and goes with it
+    fleet_run_t run = { .job = 8, .attempt = 1, .checkpoint = "",
+                        .shape = { .known = true, .task = MT_TASK_CLASSIFICATION,
+                                   .n_features = 3, .n_hidden = 2, .hidden = { 5, 4 } } };
+    fleet_worker_assign (fleet, a, &run, 2000);
+    fleet_run_t got;
+    fleet_worker_run (a, &got);
+    CHECK (got.shape.known && got.shape.task == MT_TASK_CLASSIFICATION);
+    CHECK (got.shape.n_features == 3 && got.shape.n_hidden == 2 && got.shape.hidden [1] == 4);
+    fleet_worker_release (fleet, a);
+    fleet_worker_run (a, &got);
+    CHECK (!got.shape.known);
     CHECK (fleet_busy (fleet) == 1 && fleet_size (fleet) == 2);
     CHECK (fleet_find_twin (fleet, a, "host:2", "i1", "local") == b);
     CHECK (fleet_find_twin (fleet, b, "host:2", "i1", "local") == NULL);

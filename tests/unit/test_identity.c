@@ -3,17 +3,21 @@
 //  workers socket would: after a restart (the broker destroyed and made
 //  again on the same folder) a HELLO naming a running (job, attempt) from
 //  another instance id gets one ABANDON and cannot adopt or finish the job;
-//  the real worker then adopts and finishes it, and the rows name it. A
-//  DONE whose model is garbage, truncated or of the wrong shape is refused.
+//  the real worker then adopts and finishes it, and the rows name it. With
+//  keys, the same holds for another admitted worker key that copies the real
+//  worker's name and instance id. A DONE whose model is garbage, truncated
+//  or of the wrong shape is refused.
 #include "testbroker.h"
 #include "testmodel.h"
 #include "mt/log.h"
 #include "mt/msg.h"
 #include "mt/util.h"
+#include "store.h"
 
 #include <czmq.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #define ID_WAIT_MS  5000            // longest wait for an expected message
 #define ID_QUIET_MS 400             // how long "nothing arrives" is watched for
@@ -429,6 +433,129 @@ test_bad_models (s_broker_t *b, zsock_t *client)
     s_leave (&worker);
 }
 
+//  A key pair whose public cert is saved as dir/name (secret too when
+//  secret); the caller destroys it
+static zcert_t *
+s_cert (const char *dir, const char *name, bool secret)
+{
+    zcert_t *cert = zcert_new ();
+    CHECK (cert);
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    CHECK ((secret ? zcert_save_secret (cert, path) : zcert_save_public (cert, path)) == 0);
+    return cert;
+}
+
+//  A DEALER that speaks CURVE with cert to the broker whose key is server
+static zsock_t *
+s_curve_dealer (const char *endpoint, zcert_t *cert, const char *server)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    CHECK (sock);
+    zcert_apply (cert, sock);
+    zsock_set_curve_serverkey (sock, server);
+    CHECK (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
+//  (d) With --keys, after a restart: another admitted worker key that says
+//  HELLO with the real worker's name and even its instance id, claims the
+//  running attempt and reports DONE with a model that fits, gets one
+//  ABANDON and moves nothing, before and after the real worker (its own
+//  key) adopts the attempt; the real worker then finishes it, and the rows
+//  name it: its model, its name, its instance id and its key.
+static void
+test_forged_key (void)
+{
+    s_broker_t b;
+    test_broker_config (&b.paths, "identity-keys", &b.config);
+    b.config.liveness = 1000;
+    char keys [128], dir [160];
+    snprintf (keys, sizeof keys, "%s/keys", b.paths.dir);
+    CHECK (mkdir (keys, 0700) == 0);
+    zcert_t *own = s_cert (keys, "broker_secret", true);
+    snprintf (dir, sizeof dir, "%s/clients", keys);
+    CHECK (mkdir (dir, 0700) == 0);
+    zcert_t *alice = s_cert (dir, "alice", false);
+    snprintf (dir, sizeof dir, "%s/workers", keys);
+    CHECK (mkdir (dir, 0700) == 0);
+    zcert_t *w1 = s_cert (dir, "w1", false);
+    zcert_t *w2 = s_cert (dir, "w2", false);       // admitted too: the attacker's
+    b.config.keys = keys;
+    s_start (&b);
+    const char *server = zcert_public_txt (own);
+    zsock_t *client = s_curve_dealer (b.paths.clients, alice, server);
+    zsock_t *real = s_curve_dealer (b.paths.workers, w1, server);
+    s_hello (real, "host:5", S_REAL, 0);
+    int64_t job = s_submit (client, 0);
+    CHECK (s_assigned (real, __LINE__) == job);
+
+    s_stop (&b);
+    s_start (&b);
+    //  A model that fits the job (4 features: the spec names none), not the
+    //  real worker's: the job's model_hash says whose DONE ended it
+    size_t size, forged_size;
+    char *model = s_good_model (&size);
+    char spec [256];
+    snprintf (spec, sizeof spec, S_SPEC, 0);
+    char *forged = test_model_bytes (spec, 4, &forged_size);
+    char hash [65], forged_hash [65];
+    zsock_t *forger = s_curve_dealer (b.paths.workers, w2, server);
+    s_hello (forger, "host:5", S_REAL, job);
+    s_abandon (forger, job, __LINE__);
+    s_upload (forger, forged, forged_size, forged_hash);
+    s_done (forger, job, forged_hash);
+    s_hello (forger, "host:5", S_REAL, job);            // a second claim: still one ABANDON
+    s_quiet (forger, __LINE__);
+    json_t *map = s_status (client, job);
+    CHECK_STR_EQ (s_str (map, "state"), "running");
+    CHECK (!json_is_string (json_object_get (map, "model_hash")));
+    json_decref (map);
+
+    //  The real worker, its own key, adopts; the forger's DONE still moves nothing
+    s_hello (real, "host:5", S_REAL, job);
+    s_quiet (real, __LINE__);                           // adopted: no ABANDON
+    s_hello (forger, "host:5", S_REAL, job);
+    s_done (forger, job, forged_hash);
+    s_quiet (forger, __LINE__);
+    map = s_status (client, job);
+    CHECK_STR_EQ (s_str (map, "state"), "running");
+    json_decref (map);
+    s_upload (real, model, size, hash);
+    s_done (real, job, hash);
+    map = s_wait_state (client, job, "succeeded", __LINE__);
+    CHECK_STR_EQ (s_str (map, "model_hash"), hash);
+    CHECK_STR_EQ (s_str (map, "worker"), "host:5");
+    json_t *attempts = json_object_get (map, "attempts");
+    CHECK (json_array_size (attempts) == 1);
+    CHECK_STR_EQ (s_str (json_array_get (attempts, 0), "worker"), "host:5");
+    CHECK_STR_EQ (s_str (json_array_get (attempts, 0), "outcome"), "succeeded");
+    json_decref (map);
+    s_leave (&forger);
+    s_leave (&real);
+    zsock_destroy (&client);
+    s_stop (&b);
+
+    //  The row names the real worker's identity: its instance id and key
+    char *cause = NULL;
+    store_t *store = store_open (b.paths.db, &cause);
+    CHECK_MSG (store, "%s", cause);
+    store_job_t row;
+    CHECK (store_job_get (store, job, &row) == 0);
+    CHECK_STR_EQ (row.worker_instance, S_REAL);
+    CHECK_STR_EQ (row.worker_key, zcert_public_txt (w1));
+    CHECK_STR_EQ (row.model_hash, hash);
+    store_job_clear (&row);
+    store_destroy (&store);
+    free (model);
+    free (forged);
+    zcert_destroy (&w2);
+    zcert_destroy (&w1);
+    zcert_destroy (&alice);
+    zcert_destroy (&own);
+    test_broker_remove (&b.paths);
+}
+
 int
 main (void)
 {
@@ -445,6 +572,7 @@ main (void)
     zsock_destroy (&client);
     s_stop (&b);
     test_broker_remove (&b.paths);
+    test_forged_key ();
     printf ("test_identity: ok\n");
     return 0;
 }

@@ -1,11 +1,13 @@
 /*  model - a trained MLP with its scaling, read from and written to safetensors  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "mt/util.h"
 #include "mlp.h"
@@ -80,6 +82,26 @@ static int s_check_shape (const s_file_t *file, const char *name, const int64_t 
                           int ndim, char **cause);
 static int s_check_layers (const s_file_t *file, const mt_spec_t *spec, int64_t n_in,
                            int64_t n_out, char **cause);
+enum { S_CHECK_BOTH, S_CHECK_FAST, S_CHECK_FULL };     // the ways of s_check
+static int s_check (const char *path, const mt_spec_t *spec, int way, char **cause);
+static bool s_fast_fits (const s_file_t *file, const mt_spec_t *spec);
+typedef struct s_scan_t s_scan_t;
+typedef struct s_fast_t s_fast_t;
+typedef struct s_fast_tensor_t s_fast_tensor_t;
+static void s_fast_ws (s_scan_t *scan);
+static bool s_fast_lit (s_scan_t *scan, char c);
+static bool s_fast_string (s_scan_t *scan, const char **raw, size_t *raw_len, char *out,
+                           size_t out_size);
+static bool s_fast_int (s_scan_t *scan, int64_t *value);
+static bool s_fast_ints (s_scan_t *scan, int64_t *values, int max, int *count);
+static void s_fast_layer (s_fast_tensor_t *tensor);
+static bool s_fast_entry (s_scan_t *scan, s_fast_tensor_t *tensor);
+static bool s_fast_entries (s_scan_t *scan, s_fast_t *fast);
+static bool s_fast_scan (s_scan_t *scan, s_fast_t *fast);
+static bool s_fast_meta (const s_fast_t *fast, const char *key, char *out, size_t out_size);
+static int s_fast_list (const s_fast_t *fast, const char *key);
+static const s_fast_tensor_t *s_fast_tensor (const s_fast_t *fast, const char *name);
+static bool s_fast_shape (const s_fast_tensor_t *tensor, int64_t d0, int64_t d1, int ndim);
 
 //  ---------------------------------------------------------------------------
 //  Construction and accessors
@@ -705,13 +727,44 @@ s_is_main (const model_t *self, const char *name)
 int
 model_check (const char *path, const mt_spec_t *spec, char **cause)
 {
+    return s_check (path, spec, S_CHECK_BOTH, cause);
+}
+
+bool
+model_check_fast (const char *path, const mt_spec_t *spec)
+{
+    return s_check (path, spec, S_CHECK_FAST, NULL) == 0;
+}
+
+int
+model_check_full (const char *path, const mt_spec_t *spec, char **cause)
+{
+    return s_check (path, spec, S_CHECK_FULL, cause);
+}
+
+//  The check in one of two ways, both on the header read once: the fast
+//  path (fast) says only whether it can tell the file fits; the full one
+//  gives the verdict and says what is wrong
+static int
+s_check (const char *path, const mt_spec_t *spec, int way, char **cause)
+{
     s_file_t file = { .path = path, .header_only = true };
     int rc = -1;
     int n_features = 0, n_classes = 0;
     char **features = NULL, **classes = NULL;
     size_t end = 0;
-    if (s_read_header (&file, cause) || s_parse_header (&file, cause)
-    ||  s_check_tensors (&file, &end, cause))
+    if (s_read_header (&file, cause))
+        goto done;
+    //  A header as model_save writes it is checked without jansson (most of
+    //  the cost of a DONE); anything else, fit or not, takes the full path,
+    //  which also says what is wrong
+    if (way != S_CHECK_FULL && s_fast_fits (&file, spec)) {
+        rc = 0;
+        goto done;
+    }
+    if (way == S_CHECK_FAST)
+        goto done;
+    if (s_parse_header (&file, cause) || s_check_tensors (&file, &end, cause))
         goto done;
     if (end != file.data_len) {
         mt_fail (cause, "%s: %zu data bytes but its tensors end at %zu", path, file.data_len,
@@ -752,40 +805,51 @@ done:
     return rc;
 }
 
-//  The file's size, its 8-byte header length and the header's bytes: no more
+//  The file's size, its 8-byte header length and the header's bytes: no
+//  more, in one pread when the header is under 4 KiB (a model's usually is)
+#define S_HEAD_READ 4096
 static int
 s_read_header (s_file_t *file, char **cause)
 {
-    FILE *stream = fopen (file->path, "rb");
-    if (!stream)
+    int fd = open (file->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
     struct stat st;
-    unsigned char head [8];
-    uint64_t len = 0;
     int rc = -1;
-    if (fstat (fileno (stream), &st) || !S_ISREG (st.st_mode))
+    if (fstat (fd, &st) || !S_ISREG (st.st_mode))
         mt_fail (cause, "%s: not a regular file", file->path);
     else
-    if (st.st_size < 8 || fread (head, 1, 8, stream) != 8)
+    if (st.st_size < 8)
         mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
                  file->path, (long long) st.st_size);
+    else
+    if (!(file->bytes = malloc (S_HEAD_READ)))
+        mt_fail (cause, "%s: out of memory", file->path);
     else {
-        for (int i = 0; i < 8; i++)
-            len |= (uint64_t) head [i] << (8 * i);
+        size_t first = (uint64_t) st.st_size < S_HEAD_READ ? (size_t) st.st_size : S_HEAD_READ;
+        ssize_t got = pread (fd, file->bytes, first, 0);
+        uint64_t len = 0;
+        for (int i = 0; got == (ssize_t) first && i < 8; i++)
+            len |= (uint64_t) file->bytes [i] << (8 * i);
         //  s_parse_header names a length over the limit or past the end
         size_t want = len <= S_MAX_HEADER && len <= (uint64_t) st.st_size - 8 ? (size_t) len : 0;
-        if (!(file->bytes = malloc (8 + want)))
+        unsigned char *bigger = NULL;
+        if (got != (ssize_t) first)
+            mt_fail (cause, "%s: read error or file changed while reading", file->path);
+        else
+        if (8 + want > first && !(bigger = realloc (file->bytes, 8 + want)))
             mt_fail (cause, "%s: out of memory", file->path);
         else
-        if (fread (file->bytes + 8, 1, want, stream) != want)
+        if (bigger && (file->bytes = bigger)
+        &&  pread (fd, file->bytes + first, 8 + want - first, (off_t) first)
+            != (ssize_t) (8 + want - first))
             mt_fail (cause, "%s: read error or file changed while reading", file->path);
         else {
-            memcpy (file->bytes, head, 8);
             file->size = (size_t) st.st_size;
             rc = 0;
         }
     }
-    fclose (stream);
+    close (fd);
     return rc;
 }
 
@@ -858,6 +922,389 @@ s_check_layers (const s_file_t *file, const mt_spec_t *spec, int64_t n_in, int64
         return mt_fail (cause, "%s: tensor '%s': more layers than the spec's %d hidden",
                         file->path, name, spec->n_hidden);
     return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  model_check's fast path: the JSON that model_save writes, scanned in place
+//
+//  It takes a subset of JSON only: ASCII strings whose escapes are \" \\ \/
+//  \b \f \n \r \t, numbers that are plain non-negative integers, tensor
+//  entries of dtype, shape and data_offsets, metadata of strings, no key
+//  twice. Each such header is one that jansson parses to the same values,
+//  so when this path says a file fits, the full path would say so too
+//  (fuzz_model checks that); anything outside the subset, or any check
+//  that fails, it leaves to the full path.
+
+#define S_FAST_TENSORS 64       // tensors in a header the fast path takes
+#define S_FAST_META    32       // metadata entries
+#define S_FAST_NAME    32       // bytes in a tensor's name, with its NUL
+
+struct s_scan_t {
+    const char *p, *end;
+};
+
+struct s_fast_tensor_t {
+    char name [S_FAST_NAME];
+    int layer;                  // the layer (2 * layer).weight/bias names, -1 for another
+    bool bias;
+    int ndim;
+    int64_t shape [S_MAX_DIMS];
+    int64_t begin, end;
+};
+
+struct s_fast_t {
+    s_fast_tensor_t tensors [S_FAST_TENSORS];
+    int n_tensors;
+    struct { const char *key, *value; size_t key_len, value_len; } meta [S_FAST_META];
+    int n_meta;                 // the raw (escaped) spans of each metadata entry
+    bool has_meta;
+};
+
+static void
+s_fast_ws (s_scan_t *scan)
+{
+    while (scan->p < scan->end
+    &&    (*scan->p == ' ' || *scan->p == '\n' || *scan->p == '\r' || *scan->p == '\t'))
+        scan->p++;
+}
+
+static bool
+s_fast_lit (s_scan_t *scan, char c)
+{
+    s_fast_ws (scan);
+    if (scan->p < scan->end && *scan->p == c) {
+        scan->p++;
+        return true;
+    }
+    return false;
+}
+
+//  A string of the subset: its raw span between the quotes; when out is
+//  not NULL its unescaped bytes go there too (out_size including a NUL)
+static bool
+s_fast_string (s_scan_t *scan, const char **raw, size_t *raw_len, char *out, size_t out_size)
+{
+    if (!s_fast_lit (scan, '"'))
+        return false;
+    const char *start = scan->p;
+    size_t n = 0;
+    while (scan->p < scan->end && *scan->p != '"') {
+        unsigned char c = (unsigned char) *scan->p++;
+        if (c < 0x20 || c >= 0x80)
+            return false;
+        if (c == '\\') {
+            if (scan->p == scan->end)
+                return false;
+            const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+            const char *at = strchr (from, *scan->p);
+            if (!*scan->p || !at)
+                return false;           // \u and anything else: the full path
+            c = (unsigned char) to [at - from];
+            scan->p++;
+        }
+        if (out && n + 1 >= out_size)
+            return false;
+        if (out)
+            out [n] = (char) c;
+        n++;
+    }
+    if (scan->p == scan->end)
+        return false;
+    *raw = start;
+    *raw_len = (size_t) (scan->p - start);
+    if (out)
+        out [n] = 0;
+    scan->p++;
+    return true;
+}
+
+//  A plain non-negative integer of at most 18 digits (no sign, fraction,
+//  exponent or leading zero)
+static bool
+s_fast_int (s_scan_t *scan, int64_t *value)
+{
+    s_fast_ws (scan);
+    const char *start = scan->p;
+    int64_t v = 0;
+    while (scan->p < scan->end && *scan->p >= '0' && *scan->p <= '9' && scan->p - start < 18)
+        v = v * 10 + (*scan->p++ - '0');
+    size_t digits = (size_t) (scan->p - start);
+    if (!digits || (digits > 1 && *start == '0')
+    ||  (scan->p < scan->end && strchr ("0123456789.eE", *scan->p) && *scan->p))
+        return false;
+    *value = v;
+    return true;
+}
+
+//  [int, int...] with at most max items
+static bool
+s_fast_ints (s_scan_t *scan, int64_t *values, int max, int *count)
+{
+    *count = 0;
+    if (!s_fast_lit (scan, '['))
+        return false;
+    if (s_fast_lit (scan, ']'))
+        return true;
+    do {
+        if (*count == max || !s_fast_int (scan, &values [*count]))
+            return false;
+        (*count)++;
+    } while (s_fast_lit (scan, ','));
+    return s_fast_lit (scan, ']');
+}
+
+//  Which layer's weight or bias a tensor's name is ("2.weight": layer 1),
+//  as model_param_name writes them
+static void
+s_fast_layer (s_fast_tensor_t *t)
+{
+    t->layer = -1;
+    const char *p = t->name;
+    int64_t n = 0;
+    while (*p >= '0' && *p <= '9' && p - t->name < 9)
+        n = n * 10 + (*p++ - '0');
+    if (p == t->name || (p - t->name > 1 && t->name [0] == '0') || n % 2)
+        return;
+    if (strcmp (p, ".weight") == 0 || strcmp (p, ".bias") == 0) {
+        t->layer = (int) (n / 2);
+        t->bias = p [1] == 'b';
+    }
+}
+
+static bool
+s_fast_entry (s_scan_t *scan, s_fast_tensor_t *t)
+{
+    bool dtype = false, shape = false, offsets = false;
+    if (!s_fast_lit (scan, '{'))
+        return false;
+    do {
+        const char *key;
+        size_t len;
+        char value [8];
+        int64_t pair [2];
+        int n;
+        if (!s_fast_string (scan, &key, &len, NULL, 0) || !s_fast_lit (scan, ':'))
+            return false;
+        if (len == 5 && memcmp (key, "dtype", 5) == 0 && !dtype) {
+            const char *raw;
+            size_t raw_len;
+            if (!s_fast_string (scan, &raw, &raw_len, value, sizeof value) || strcmp (value, "F32"))
+                return false;
+            dtype = true;
+        }
+        else
+        if (len == 5 && memcmp (key, "shape", 5) == 0 && !shape) {
+            if (!s_fast_ints (scan, t->shape, S_MAX_DIMS, &t->ndim))
+                return false;
+            shape = true;
+        }
+        else
+        if (len == 12 && memcmp (key, "data_offsets", 12) == 0 && !offsets) {
+            if (!s_fast_ints (scan, pair, 2, &n) || n != 2)
+                return false;
+            t->begin = pair [0];
+            t->end = pair [1];
+            offsets = true;
+        }
+        else
+            return false;
+    } while (s_fast_lit (scan, ','));
+    return s_fast_lit (scan, '}') && dtype && shape && offsets;
+}
+
+static bool
+s_fast_entries (s_scan_t *scan, s_fast_t *fast)
+{
+    if (!s_fast_lit (scan, '{'))
+        return false;
+    if (s_fast_lit (scan, '}'))
+        return true;
+    do {
+        if (fast->n_meta == S_FAST_META)
+            return false;
+        typeof (fast->meta [0]) *m = &fast->meta [fast->n_meta];
+        if (!s_fast_string (scan, &m->key, &m->key_len, NULL, 0) || !s_fast_lit (scan, ':')
+        ||  !s_fast_string (scan, &m->value, &m->value_len, NULL, 0)
+        ||  memchr (m->key, '\\', m->key_len))
+            return false;           // a key with an escape: the full path
+        for (int i = 0; i < fast->n_meta; i++)
+            if (fast->meta [i].key_len == m->key_len
+            &&  memcmp (fast->meta [i].key, m->key, m->key_len) == 0)
+                return false;           // keys without escapes: the same text, the same key
+        fast->n_meta++;
+    } while (s_fast_lit (scan, ','));
+    return s_fast_lit (scan, '}');
+}
+
+//  The whole header: one object of tensor entries and one __metadata__
+static bool
+s_fast_scan (s_scan_t *scan, s_fast_t *fast)
+{
+    if (!s_fast_lit (scan, '{'))
+        return false;
+    if (s_fast_lit (scan, '}'))
+        return false;
+    do {
+        char name [S_FAST_NAME];
+        const char *raw;
+        size_t len;
+        if (!s_fast_string (scan, &raw, &len, name, sizeof name) || !s_fast_lit (scan, ':'))
+            return false;
+        if (strcmp (name, "__metadata__") == 0) {
+            if (fast->has_meta || !s_fast_entries (scan, fast))
+                return false;
+            fast->has_meta = true;
+            continue;
+        }
+        if (fast->n_tensors == S_FAST_TENSORS)
+            return false;
+        for (int i = 0; i < fast->n_tensors; i++)
+            if (strcmp (fast->tensors [i].name, name) == 0)
+                return false;
+        s_fast_tensor_t *t = &fast->tensors [fast->n_tensors++];
+        memcpy (t->name, name, sizeof name);
+        s_fast_layer (t);
+        if (!s_fast_entry (scan, t))
+            return false;
+    } while (s_fast_lit (scan, ','));
+    if (!s_fast_lit (scan, '}'))
+        return false;
+    s_fast_ws (scan);
+    return scan->p == scan->end && fast->has_meta;
+}
+
+//  A metadata value, unescaped into out (out_size with its NUL); false
+//  when missing or too long
+static bool
+s_fast_meta (const s_fast_t *fast, const char *key, char *out, size_t out_size)
+{
+    size_t key_len = strlen (key);
+    for (int i = 0; i < fast->n_meta; i++)
+        if (fast->meta [i].key_len == key_len && memcmp (fast->meta [i].key, key, key_len) == 0) {
+            //  Scan it again as the string it is, quotes included
+            s_scan_t scan = { fast->meta [i].value - 1,
+                              fast->meta [i].value + fast->meta [i].value_len + 1 };
+            const char *raw;
+            size_t raw_len;
+            return s_fast_string (&scan, &raw, &raw_len, out, out_size);
+        }
+    return false;
+}
+
+//  How many strings the metadata list under key holds (a JSON list of
+//  strings, as s_meta_list reads it), or -1
+static int
+s_fast_list (const s_fast_t *fast, const char *key)
+{
+    size_t size = 0;
+    for (int i = 0; i < fast->n_meta; i++)
+        if (fast->meta [i].key_len == strlen (key)
+        &&  memcmp (fast->meta [i].key, key, fast->meta [i].key_len) == 0)
+            size = fast->meta [i].value_len + 1;
+    char *text = size ? malloc (size) : NULL;
+    int count = -1;
+    if (text && s_fast_meta (fast, key, text, size)) {
+        s_scan_t scan = { text, text + strlen (text) };
+        const char *raw;
+        size_t len;
+        int n = 0;
+        bool ok = s_fast_lit (&scan, '[');
+        do
+            ok = ok && s_fast_string (&scan, &raw, &len, NULL, 0) && ++n <= MT_SPEC_MAX_FEATURES;
+        while (ok && s_fast_lit (&scan, ','));
+        ok = ok && s_fast_lit (&scan, ']');
+        s_fast_ws (&scan);
+        if (ok && scan.p == scan.end)
+            count = n;
+    }
+    free (text);
+    return count;
+}
+
+static const s_fast_tensor_t *
+s_fast_tensor (const s_fast_t *fast, const char *name)
+{
+    for (int i = 0; i < fast->n_tensors; i++)
+        if (strcmp (fast->tensors [i].name, name) == 0)
+            return &fast->tensors [i];
+    return NULL;
+}
+
+static bool
+s_fast_shape (const s_fast_tensor_t *t, int64_t d0, int64_t d1, int ndim)
+{
+    return t && t->ndim == ndim && t->shape [0] == d0 && (ndim == 1 || t->shape [1] == d1);
+}
+
+//  True when file (its header read) fits spec by the checks of
+//  model_check's full path; false when it does not or this path cannot tell
+static bool
+s_fast_fits (const s_file_t *file, const mt_spec_t *spec)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t) file->bytes [i] << (8 * i);
+    if (len > S_MAX_HEADER || len > file->size - 8)
+        return false;
+    //  Not calloc: zeroing 8 KiB of table cost more than the scan
+    s_fast_t *fast = malloc (sizeof *fast);
+    if (fast) {
+        fast->n_tensors = fast->n_meta = 0;
+        fast->has_meta = false;
+    }
+    s_scan_t scan = { (const char *) file->bytes + 8, (const char *) file->bytes + 8 + len };
+    bool fits = fast && s_fast_scan (&scan, fast);
+    //  Every tensor is F32 (the scan saw to it) with its shape's bytes, and
+    //  the last one ends where the file does
+    uint64_t data_len = file->size - 8 - len, end = 0;
+    for (int i = 0; fits && i < fast->n_tensors; i++) {
+        const s_fast_tensor_t *t = &fast->tensors [i];
+        uint64_t count = 1;
+        for (int d = 0; fits && d < t->ndim; d++) {
+            fits = (uint64_t) t->shape [d] <= SIZE_MAX / 8
+                && (!t->shape [d] || count <= SIZE_MAX / 8 / (uint64_t) t->shape [d]);
+            count *= (uint64_t) t->shape [d];
+        }
+        fits = fits && t->begin <= t->end && (uint64_t) t->end <= data_len
+            && (uint64_t) (t->end - t->begin) == count * 4;
+        if (fits && (uint64_t) t->end > end)
+            end = (uint64_t) t->end;
+    }
+    char version [8], task [32];
+    bool classify = spec->task == MT_TASK_CLASSIFICATION;
+    int n_features = fits ? s_fast_list (fast, "features") : -1;
+    int n_classes = fits && classify ? s_fast_list (fast, "classes") : 0;
+    fits = fits && end == data_len
+        && s_fast_meta (fast, "version", version, sizeof version) && strcmp (version, S_VERSION) == 0
+        && (!s_fast_meta (fast, "task", task, sizeof task)
+            || strcmp (task, mt_task_name (spec->task)) == 0)
+        && n_features >= 1 && (spec->n_features <= 0 || n_features == spec->n_features)
+        && (!classify || n_classes >= 2);
+    //  The layers, each a weight [out, in] and a bias [out], none after the
+    //  last; then the scaling
+    int64_t in = n_features, n_out = classify ? n_classes : 1;
+    fits = fits && n_out <= MT_SPEC_MAX_WIDTH;
+    for (int l = 0; fits && l <= spec->n_hidden; l++) {
+        int64_t out = l < spec->n_hidden ? spec->hidden [l] : n_out;
+        const s_fast_tensor_t *weight = NULL, *bias = NULL;
+        for (int i = 0; i < fast->n_tensors; i++)
+            if (fast->tensors [i].layer == l) {
+                if (fast->tensors [i].bias)
+                    bias = &fast->tensors [i];
+                else
+                    weight = &fast->tensors [i];
+            }
+        fits = s_fast_shape (weight, out, in, 2) && s_fast_shape (bias, out, 0, 1);
+        in = out;
+    }
+    for (int i = 0; fits && i < fast->n_tensors; i++)
+        fits = !(fast->tensors [i].layer == spec->n_hidden + 1 && !fast->tensors [i].bias);
+    fits = fits && s_fast_shape (s_fast_tensor (fast, "input.mean"), n_features, 0, 1)
+        && s_fast_shape (s_fast_tensor (fast, "input.std"), n_features, 0, 1)
+        && (classify || (s_fast_shape (s_fast_tensor (fast, "target.mean"), 1, 0, 1)
+                      && s_fast_shape (s_fast_tensor (fast, "target.std"), 1, 0, 1)));
+    free (fast);
+    return fits;
 }
 
 //  ---------------------------------------------------------------------------

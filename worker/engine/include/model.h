@@ -22,6 +22,13 @@ void model_destroy (model_t **self_p);
 //  per class (2 or more). Reads the header and the file's size only, no
 //  weights. Returns 0, or -1 with *cause naming the file and the problem.
 int model_check (const char *path, const mt_spec_t *spec, char **cause);
+//  model_check's two ways, for its tests and fuzzer. A header as model_save
+//  writes it (ASCII names) is checked in place by a scan of that subset of
+//  JSON: model_check_fast is true when that scan alone says the file fits,
+//  false when it does not or cannot tell. model_check_full is the check by
+//  jansson, which model_check falls back to and whose verdict it gives.
+bool model_check_fast (const char *path, const mt_spec_t *spec);
+int model_check_full (const char *path, const mt_spec_t *spec, char **cause);
 
 //  What the model expects and returns. Borrowed pointers, valid while the
 //  model lives.
