@@ -440,8 +440,9 @@ test_no_broker (void)
     int64_t started = mt_mono_ms ();
     CHECK (conn_call (conn, &request, "PONG", &reply, &cause) == -1);
     int64_t took = mt_mono_ms () - started;
-    //  It waited for the timeout, and did not hang (a generous bound)
-    CHECK_MSG (took >= 900 && took < 30000, "took %lld ms", (long long) took);
+    //  It waited for the timeout (a lower bound, which load cannot break;
+    //  a hang is caught by ctest's timeout, not by a clock here)
+    CHECK_MSG (took >= 900, "gave up after %lld ms, before its 1 s timeout", (long long) took);
     CHECK (request == NULL && reply == NULL);
     CHECK (conn_timed_out (conn));
     char expect [256];
