@@ -34,21 +34,8 @@ s_run (void *arg)
 static mt_msg_t *
 s_call (zsock_t *sock, const char *command, const char *body)
 {
-    mt_msg_t *msg = mt_msg_new (command);
-    json_t *fields = json_loads (body, 0, NULL);
-    CHECK (fields);
-    json_object_update (mt_msg_body (msg), fields);
-    json_decref (fields);
-    CHECK (mt_msg_send (msg, sock, NULL) == 0);
-    mt_msg_destroy (&msg);
-    zmsg_t *zmsg = zmsg_recv (sock);
-    CHECK_MSG (zmsg, "no reply to %s", command);
-    const char *code;
-    char *cause = NULL;
-    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
-    CHECK_MSG (reply, "%s", cause);
-    zmsg_destroy (&zmsg);
-    return reply;
+    test_peer_send (sock, command, body, NULL, 0);
+    return test_peer_reply (sock, command);
 }
 
 static const char *s_submit = "{\"spec\": {\"target\": \"y\", \"data_path\": \"/nowhere.csv\"}}";
@@ -116,19 +103,8 @@ main (void)
         char body [256];
         snprintf (body, sizeof body, "{\"hash\": \"%064x\", \"size\": 4, \"offset\": 0,"
                   " \"last\": false}", i + 1);
-        mt_msg_t *msg = mt_msg_new ("UPLOAD");
-        json_t *fields = json_loads (body, 0, NULL);
-        json_object_update (mt_msg_body (msg), fields);
-        json_decref (fields);
-        mt_msg_set_payload (msg, "ab", 2);
-        CHECK (mt_msg_send (msg, sock, NULL) == 0);
-        mt_msg_destroy (&msg);
-        zmsg_t *zmsg = zmsg_recv (sock);
-        CHECK (zmsg);
-        const char *err;
-        reply = mt_msg_decode (zmsg, &err, &cause);
-        zmsg_destroy (&zmsg);
-        CHECK (reply);
+        test_peer_send (sock, "UPLOAD", body, "ab", 2);
+        reply = test_peer_reply (sock, "UPLOAD");
         if (i < 64)
             CHECK (mt_msg_is (reply, "UPLOADED"));
         else {
@@ -167,12 +143,7 @@ main (void)
     //  The log cannot be made durable: the broker stops with an error and
     //  acknowledges nothing it committed since
     atomic_store (&s_sync_fault, 1);
-    mt_msg_t *msg = mt_msg_new ("SUBMIT");
-    json_t *fields = json_loads (s_submit, 0, NULL);
-    json_object_update (mt_msg_body (msg), fields);
-    json_decref (fields);
-    CHECK (mt_msg_send (msg, sock, NULL) == 0);
-    mt_msg_destroy (&msg);
+    test_peer_send (sock, "SUBMIT", s_submit, NULL, 0);
     zsock_set_rcvtimeo (sock, 1000);
     zmsg_t *none = zmsg_recv (sock);
     CHECK (none == NULL);

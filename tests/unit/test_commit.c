@@ -12,9 +12,6 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define COMMIT_WAIT_MS  5000        // longest wait for an expected message
-#define COMMIT_QUIET_MS 400         // how long "nothing arrives" is watched for
-
 static atomic_int s_commit_fails;   // shared with the broker's thread
 static atomic_int s_sync_held;      // shared with the broker's sync thread
 static char s_log [300];            // the broker's log lines (stderr)
@@ -32,90 +29,19 @@ s_sync_gate (void *arg)
     return 0;
 }
 
-static void *
-s_run (void *arg)
-{
-    broker_run (arg);
-    return NULL;
-}
-
-static void
-s_send (zsock_t *sock, const char *command, const char *body, const void *payload, size_t size)
-{
-    mt_msg_t *msg = mt_msg_new (command);
-    json_t *fields = json_loads (body, 0, NULL);
-    CHECK_MSG (fields, "bad test body %s", body);
-    json_object_update (mt_msg_body (msg), fields);
-    json_decref (fields);
-    if (payload)
-        mt_msg_set_payload (msg, payload, size);
-    CHECK (mt_msg_send (msg, sock, NULL) == 0);
-    mt_msg_destroy (&msg);
-}
-
-//  The next message within timeout_ms, HEARTBEATs skipped; NULL if none.
-static mt_msg_t *
-s_next (zsock_t *sock, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    int64_t deadline = zclock_mono () + timeout_ms;
-    mt_msg_t *msg = NULL;
-    while (!msg && zclock_mono () < deadline
-    &&     zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
-        zmsg_t *zmsg = zmsg_recv (sock);
-        const char *code;
-        char *cause = NULL;
-        msg = zmsg ? mt_msg_decode (zmsg, &code, &cause) : NULL;
-        zmsg_destroy (&zmsg);
-        free (cause);
-        if (msg && mt_msg_is (msg, "HEARTBEAT"))
-            mt_msg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    return msg;
-}
-
-//  Expect command next (for ERROR, with code); returns it (caller destroys).
-static mt_msg_t *
-s_expect (zsock_t *sock, const char *command, const char *code, int line)
-{
-    mt_msg_t *msg = s_next (sock, COMMIT_WAIT_MS);
-    CHECK_MSG (msg, "line %d: no %s within %d ms", line, command, COMMIT_WAIT_MS);
-    CHECK_MSG (mt_msg_is (msg, command), "line %d: expected %s, got %s", line, command,
-               mt_msg_command (msg));
-    const char *got = NULL;
-    if (code)
-        CHECK_MSG (mt_msg_get_str (msg, "code", 64, &got, NULL) == 0 && streq (got, code),
-                   "line %d: expected code %s, got %s", line, code, got ? got : "none");
-    return msg;
-}
-
-static void
-s_expect_quiet (zsock_t *sock, int line)
-{
-    mt_msg_t *msg = s_next (sock, COMMIT_QUIET_MS);
-    CHECK_MSG (!msg, "line %d: expected nothing, got %s", line, msg ? mt_msg_command (msg) : "");
-}
-
-static void
-s_ok (zsock_t *sock, const char *command, int line)
-{
-    mt_msg_t *msg = s_expect (sock, command, NULL, line);
-    mt_msg_destroy (&msg);
-}
-
 static void
 s_refused (zsock_t *sock, int line)
 {
-    mt_msg_t *msg = s_expect (sock, "ERROR", MT_ERR_STORAGE, line);
+    mt_msg_t *msg = test_peer_expect (sock, "ERROR", MT_ERR_STORAGE, line);
     mt_msg_destroy (&msg);
 }
 
 static int64_t
 s_submit (zsock_t *client)
 {
-    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
-    mt_msg_t *reply = s_expect (client, "SUBMITTED", NULL, __LINE__);
+    test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
+                    NULL, 0);
+    mt_msg_t *reply = test_peer_expect (client, "SUBMITTED", NULL, __LINE__);
     int64_t id = json_integer_value (json_object_get (mt_msg_body (reply), "job"));
     mt_msg_destroy (&reply);
     return id;
@@ -128,8 +54,8 @@ s_state (zsock_t *client, int64_t job)
     static char state [32];
     char body [64];
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
-    s_send (client, "STATUS", body, NULL, 0);
-    mt_msg_t *reply = s_next (client, COMMIT_WAIT_MS);
+    test_peer_send (client, "STATUS", body, NULL, 0);
+    mt_msg_t *reply = test_peer_next (client, TEST_PEER_WAIT_MS);
     CHECK (reply);
     json_t *value = json_object_get (json_object_get (mt_msg_body (reply), "job"), "state");
     mt_strlcpy (state, json_is_string (value) ? json_string_value (value) : "", sizeof state);
@@ -142,7 +68,7 @@ s_state (zsock_t *client, int64_t job)
 static void
 s_wait_state (zsock_t *client, int64_t job, const char *state, int line)
 {
-    int64_t deadline = zclock_mono () + COMMIT_WAIT_MS;
+    int64_t deadline = zclock_mono () + TEST_PEER_WAIT_MS;
     while (strcmp (s_state (client, job), state) != 0) {
         CHECK_MSG (zclock_mono () < deadline, "line %d: job %lld is %s, not %s", line,
                    (long long) job, s_state (client, job), state);
@@ -154,8 +80,8 @@ s_wait_state (zsock_t *client, int64_t job, const char *state, int line)
 static int64_t
 s_worker_job (zsock_t *client)
 {
-    s_send (client, "WORKERS", "{}", NULL, 0);
-    mt_msg_t *reply = s_expect (client, "WORKERS", NULL, __LINE__);
+    test_peer_send (client, "WORKERS", "{}", NULL, 0);
+    mt_msg_t *reply = test_peer_expect (client, "WORKERS", NULL, __LINE__);
     json_t *list = json_object_get (mt_msg_body (reply), "workers");
     CHECK (json_array_size (list) == 1);
     int64_t job = json_integer_value (json_object_get (json_array_get (list, 0), "job"));
@@ -167,7 +93,7 @@ s_worker_job (zsock_t *client)
 static int64_t
 s_assigned (zsock_t *worker)
 {
-    mt_msg_t *msg = s_expect (worker, "ASSIGN", NULL, __LINE__);
+    mt_msg_t *msg = test_peer_expect (worker, "ASSIGN", NULL, __LINE__);
     int64_t job = json_integer_value (json_object_get (mt_msg_body (msg), "job"));
     mt_msg_destroy (&msg);
     return job;
@@ -223,32 +149,33 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
 
     //  SUBMIT
     atomic_store (&s_commit_fails, 1);
-    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
+    test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
+                    NULL, 0);
     s_refused (client, __LINE__);
     CHECK_STR_EQ (s_state (client, first + 1), "");
     CHECK (!s_logged ("job 2 queued"));
 
     //  STOP of a running job: not stopping, and its worker hears nothing
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) first);
-    s_send (client, "STOP", body, NULL, 0);
+    test_peer_send (client, "STOP", body, NULL, 0);
     s_refused (client, __LINE__);
     CHECK_STR_EQ (s_state (client, first), "running");
-    s_expect_quiet (worker, __LINE__);
+    test_peer_quiet (worker, __LINE__);
     atomic_store (&s_commit_fails, 0);
-    s_send (client, "STOP", body, NULL, 0);
-    s_ok (client, "JOB", __LINE__);
-    s_ok (worker, "STOP", __LINE__);
+    test_peer_send (client, "STOP", body, NULL, 0);
+    test_peer_ok (client, "JOB", __LINE__);
+    test_peer_ok (worker, "STOP", __LINE__);
     CHECK_STR_EQ (s_state (client, first), "stopping");
 
     //  STOPPED
     atomic_store (&s_commit_fails, 1);
     s_job_body (body, sizeof body, first, "");
-    s_send (worker, "STOPPED", body, NULL, 0);
+    test_peer_send (worker, "STOPPED", body, NULL, 0);
     s_refused (worker, __LINE__);
     CHECK_STR_EQ (s_state (client, first), "stopping");
     CHECK (s_worker_job (client) == first);
     atomic_store (&s_commit_fails, 0);
-    s_send (worker, "STOPPED", body, NULL, 0);
+    test_peer_send (worker, "STOPPED", body, NULL, 0);
     s_wait_state (client, first, "stopped", __LINE__);
     CHECK (s_worker_job (client) == 0);
 
@@ -264,20 +191,20 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     sodium_bin2hex (hash, sizeof hash, digest, sizeof digest);
     snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0, \"last\": true}",
               hash, model_size);
-    s_send (worker, "UPLOAD", body, model, model_size);
+    test_peer_send (worker, "UPLOAD", body, model, model_size);
     free (model);
-    s_ok (worker, "UPLOADED", __LINE__);
+    test_peer_ok (worker, "UPLOADED", __LINE__);
     atomic_store (&s_commit_fails, 1);
     char extra [200];
     snprintf (extra, sizeof extra, ", \"model_hash\": \"%s\", \"metrics\": {\"loss\": 0.5}", hash);
     s_job_body (body, sizeof body, second, extra);
-    s_send (worker, "DONE", body, NULL, 0);
+    test_peer_send (worker, "DONE", body, NULL, 0);
     s_refused (worker, __LINE__);
     CHECK_STR_EQ (s_state (client, second), "running");
     CHECK (s_worker_job (client) == second);
     CHECK (!s_logged ("succeeded"));
     atomic_store (&s_commit_fails, 0);
-    s_send (worker, "DONE", body, NULL, 0);
+    test_peer_send (worker, "DONE", body, NULL, 0);
     s_wait_state (client, second, "succeeded", __LINE__);
     CHECK (s_worker_job (client) == 0);
     CHECK (s_logged ("succeeded on"));
@@ -288,13 +215,13 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     int64_t fourth = s_submit (client);
     atomic_store (&s_commit_fails, 1);
     s_job_body (body, sizeof body, third, ", \"reason\": \"bad data\", \"retryable\": false");
-    s_send (worker, "FAILED", body, NULL, 0);
+    test_peer_send (worker, "FAILED", body, NULL, 0);
     s_refused (worker, __LINE__);
-    s_expect_quiet (worker, __LINE__);
+    test_peer_quiet (worker, __LINE__);
     CHECK_STR_EQ (s_state (client, third), "running");
     CHECK_STR_EQ (s_state (client, fourth), "queued");
     atomic_store (&s_commit_fails, 0);
-    s_send (worker, "FAILED", body, NULL, 0);
+    test_peer_send (worker, "FAILED", body, NULL, 0);
     CHECK (s_assigned (worker) == fourth);
     CHECK_STR_EQ (s_state (client, third), "failed");
     CHECK (s_logged ("broker: a commit failed"));
@@ -316,25 +243,27 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     int64_t running = s_worker_job (client);
     CHECK (running > 0);
     atomic_store (&s_sync_held, 1);
-    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}", NULL, 0);
-    s_expect_quiet (client, __LINE__);
+    test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
+                    NULL, 0);
+    test_peer_quiet (client, __LINE__);
     //  Meanwhile: the worker's job ends and a client reads, into the open
     //  transaction, which then fails to commit
     s_job_body (body, sizeof body, running, ", \"reason\": \"x\", \"retryable\": false");
-    s_send (worker, "FAILED", body, NULL, 0);
+    test_peer_send (worker, "FAILED", body, NULL, 0);
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) running);
-    s_send (client, "STATUS", body, NULL, 0);
-    s_send (client, "SUBMIT", "{\"spec\": {\"target\": \"z\", \"data_path\": \"/d.csv\"}}", NULL, 0);
-    s_expect_quiet (client, __LINE__);
-    s_expect_quiet (worker, __LINE__);
+    test_peer_send (client, "STATUS", body, NULL, 0);
+    test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"z\", \"data_path\": \"/d.csv\"}}",
+                    NULL, 0);
+    test_peer_quiet (client, __LINE__);
+    test_peer_quiet (worker, __LINE__);
     CHECK (!s_logged ("failed (failed): x"));
     atomic_store (&s_commit_fails, 1);
     atomic_store (&s_sync_held, 0);
     //  The durable commit's reply leaves; the failed one's writer hears storage
-    mt_msg_t *reply = s_expect (client, "SUBMITTED", NULL, __LINE__);
+    mt_msg_t *reply = test_peer_expect (client, "SUBMITTED", NULL, __LINE__);
     int64_t held = json_integer_value (json_object_get (mt_msg_body (reply), "job"));
     mt_msg_destroy (&reply);
-    reply = s_next (client, COMMIT_WAIT_MS);            // the STATUS: JOB or storage
+    reply = test_peer_next (client, TEST_PEER_WAIT_MS);            // the STATUS: JOB or storage
     CHECK (reply);
     mt_msg_destroy (&reply);
     s_refused (client, __LINE__);                       // the submit that joined: not acked
@@ -346,7 +275,7 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     CHECK_STR_EQ (s_state (client, held + 1), "");
     //  Sent again, the end is taken and the worker gets the held job
     s_job_body (body, sizeof body, running, ", \"reason\": \"x\", \"retryable\": false");
-    s_send (worker, "FAILED", body, NULL, 0);
+    test_peer_send (worker, "FAILED", body, NULL, 0);
     CHECK (s_assigned (worker) == held);
     CHECK_STR_EQ (s_state (client, running), "failed");
     CHECK (s_logged ("failed (failed): x"));
@@ -372,24 +301,22 @@ main (void)
     store_set_commit_fault (broker_store (broker), s_commit_fault, NULL);
     store_set_sync_fault (broker_store (broker), s_sync_gate, NULL);
     pthread_t thread;
-    CHECK (pthread_create (&thread, NULL, s_run, broker) == 0);
+    test_broker_start (broker, &thread);
 
     zsock_t *client = zsock_new_dealer (paths.clients);
     zsock_t *worker = zsock_new_dealer (paths.workers);
     CHECK (client && worker);
     atexit (s_show_log);            // after czmq's own, so it runs before them
-    s_send (worker, "HELLO", "{\"name\": \"host:1\", \"host\": \"host\", \"version\": \"t\","
-            " \"pid\": 1, \"cores\": 1, \"threads\": 1}", NULL, 0);
-    s_ok (worker, "WELCOME", __LINE__);
+    test_peer_send (worker, "HELLO", "{\"name\": \"host:1\", \"host\": \"host\","
+                    " \"version\": \"t\", \"pid\": 1, \"cores\": 1, \"threads\": 1}", NULL, 0);
+    test_peer_ok (worker, "WELCOME", __LINE__);
 
     test_failed_commits (client, worker);
     test_held_sync (client, worker);
 
-    zsys_interrupted = 1;
     zsock_destroy (&client);
     zsock_destroy (&worker);
-    pthread_join (thread, NULL);
-    broker_destroy (&broker);
+    test_broker_stop (&broker, thread);
     s_show_log ();
     s_log [0] = 0;
     test_broker_remove (&paths);

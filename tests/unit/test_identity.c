@@ -19,9 +19,6 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
-#define ID_WAIT_MS  5000            // longest wait for an expected message
-#define ID_QUIET_MS 400             // how long "nothing arrives" is watched for
-
 #define S_REAL   "0123456789abcdef"     // the real worker's instance id
 #define S_FORGED "fedcba9876543210"     // the script's
 #define S_SPEC   "{\"target\": \"y\", \"data_path\": \"/d.csv\", \"max_retries\": %d}"
@@ -33,89 +30,19 @@ typedef struct {
     pthread_t thread;
 } s_broker_t;
 
-static void *
-s_run (void *arg)
-{
-    broker_run (arg);
-    return NULL;
-}
-
 static void
 s_start (s_broker_t *b)
 {
     char *cause = NULL;
-    zsys_interrupted = 0;
     b->broker = broker_new (&b->config, &cause);
     CHECK_MSG (b->broker, "%s", cause);
-    CHECK (pthread_create (&b->thread, NULL, s_run, b->broker) == 0);
+    test_broker_start (b->broker, &b->thread);
 }
 
 static void
 s_stop (s_broker_t *b)
 {
-    zsys_interrupted = 1;
-    pthread_join (b->thread, NULL);
-    broker_destroy (&b->broker);
-}
-
-static void
-s_send (zsock_t *sock, const char *command, const char *body, const void *payload, size_t size)
-{
-    mt_msg_t *msg = mt_msg_new (command);
-    json_t *fields = json_loads (body, 0, NULL);
-    CHECK_MSG (fields, "bad test body %s", body);
-    json_object_update (mt_msg_body (msg), fields);
-    json_decref (fields);
-    if (payload)
-        mt_msg_set_payload (msg, payload, size);
-    CHECK (mt_msg_send (msg, sock, NULL) == 0);
-    mt_msg_destroy (&msg);
-}
-
-//  The next message within timeout_ms, HEARTBEATs skipped; NULL if none.
-static mt_msg_t *
-s_next (zsock_t *sock, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    int64_t deadline = zclock_mono () + timeout_ms;
-    mt_msg_t *msg = NULL;
-    while (!msg && zclock_mono () < deadline
-    &&     zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
-        zmsg_t *zmsg = zmsg_recv (sock);
-        const char *code;
-        char *cause = NULL;
-        msg = zmsg ? mt_msg_decode (zmsg, &code, &cause) : NULL;
-        zmsg_destroy (&zmsg);
-        free (cause);
-        if (msg && mt_msg_is (msg, "HEARTBEAT"))
-            mt_msg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    return msg;
-}
-
-static mt_msg_t *
-s_expect (zsock_t *sock, const char *command, int line)
-{
-    mt_msg_t *msg = s_next (sock, ID_WAIT_MS);
-    CHECK_MSG (msg, "line %d: no %s within %d ms", line, command, ID_WAIT_MS);
-    CHECK_MSG (mt_msg_is (msg, command), "line %d: expected %s, got %s %s", line, command,
-               mt_msg_command (msg), mt_json_compact (mt_msg_body (msg)));
-    return msg;
-}
-
-static void
-s_ok (zsock_t *sock, const char *command, int line)
-{
-    mt_msg_t *msg = s_expect (sock, command, line);
-    mt_msg_destroy (&msg);
-}
-
-static void
-s_quiet (zsock_t *sock, int line)
-{
-    mt_msg_t *msg = s_next (sock, ID_QUIET_MS);
-    CHECK_MSG (!msg, "line %d: expected nothing, got %s", line, msg ? mt_msg_command (msg) : "");
+    test_broker_stop (&b->broker, b->thread);
 }
 
 static int64_t
@@ -128,7 +55,7 @@ s_int (mt_msg_t *msg, const char *key)
 static void
 s_error (zsock_t *sock, const char *needle, int line)
 {
-    mt_msg_t *msg = s_expect (sock, "ERROR", line);
+    mt_msg_t *msg = test_peer_expect (sock, "ERROR", NULL, line);
     const char *text = json_string_value (json_object_get (mt_msg_body (msg), "text"));
     CHECK_MSG (text && strstr (text, needle), "line %d: '%s' lacks '%s'", line,
                text ? text : "", needle);
@@ -139,7 +66,7 @@ s_error (zsock_t *sock, const char *needle, int line)
 static void
 s_abandon (zsock_t *sock, int64_t job, int line)
 {
-    mt_msg_t *msg = s_expect (sock, "ABANDON", line);
+    mt_msg_t *msg = test_peer_expect (sock, "ABANDON", NULL, line);
     CHECK_MSG (s_int (msg, "job") == job && s_int (msg, "attempt") == 1, "line %d", line);
     mt_msg_destroy (&msg);
 }
@@ -156,16 +83,16 @@ s_hello (zsock_t *sock, const char *name, const char *instance, int64_t job)
         snprintf (id, sizeof id, ", \"instance\": \"%s\"", instance);
     snprintf (body, sizeof body, "{\"name\": \"%s\", \"host\": \"h\", \"version\": \"t\","
               " \"pid\": 1, \"cores\": 1, \"threads\": 1%s%s}", name, id, claim);
-    s_send (sock, "HELLO", body, NULL, 0);
-    s_ok (sock, "WELCOME", __LINE__);
+    test_peer_send (sock, "HELLO", body, NULL, 0);
+    test_peer_ok (sock, "WELCOME", __LINE__);
 }
 
 //  A worker leaves (BYE) and its DEALER goes: the broker gives it no more jobs
 static void
 s_leave (zsock_t **sock_p)
 {
-    zsock_set_linger (*sock_p, ID_WAIT_MS);  // the BYE leaves before the socket goes
-    s_send (*sock_p, "BYE", "{}", NULL, 0);
+    zsock_set_linger (*sock_p, TEST_PEER_WAIT_MS);  // the BYE leaves before the socket goes
+    test_peer_send (*sock_p, "BYE", "{}", NULL, 0);
     zsock_destroy (sock_p);
 }
 
@@ -175,8 +102,8 @@ s_submit (zsock_t *client, int max_retries)
     char spec [256], body [300];
     snprintf (spec, sizeof spec, S_SPEC, max_retries);
     snprintf (body, sizeof body, "{\"spec\": %s}", spec);
-    s_send (client, "SUBMIT", body, NULL, 0);
-    mt_msg_t *reply = s_expect (client, "SUBMITTED", __LINE__);
+    test_peer_send (client, "SUBMIT", body, NULL, 0);
+    mt_msg_t *reply = test_peer_expect (client, "SUBMITTED", NULL, __LINE__);
     int64_t id = s_int (reply, "job");
     mt_msg_destroy (&reply);
     return id;
@@ -188,8 +115,8 @@ s_status (zsock_t *client, int64_t job)
 {
     char body [64];
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
-    s_send (client, "STATUS", body, NULL, 0);
-    mt_msg_t *reply = s_expect (client, "JOB", __LINE__);
+    test_peer_send (client, "STATUS", body, NULL, 0);
+    mt_msg_t *reply = test_peer_expect (client, "JOB", NULL, __LINE__);
     json_t *map = json_incref (json_object_get (mt_msg_body (reply), "job"));
     mt_msg_destroy (&reply);
     return map;
@@ -206,7 +133,7 @@ s_str (json_t *map, const char *key)
 static json_t *
 s_wait_state (zsock_t *client, int64_t job, const char *state, int line)
 {
-    int64_t deadline = zclock_mono () + ID_WAIT_MS;
+    int64_t deadline = zclock_mono () + TEST_PEER_WAIT_MS;
     json_t *map;
     while (strcmp (s_str ((map = s_status (client, job)), "state"), state) != 0) {
         CHECK_MSG (zclock_mono () < deadline, "line %d: job %lld is %s, not %s", line,
@@ -227,8 +154,8 @@ s_upload (zsock_t *worker, const void *bytes, size_t size, char hash [65])
     char body [256];
     snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0,"
               " \"last\": true}", hash, size);
-    s_send (worker, "UPLOAD", body, bytes, size);
-    s_ok (worker, "UPLOADED", __LINE__);
+    test_peer_send (worker, "UPLOAD", body, bytes, size);
+    test_peer_ok (worker, "UPLOADED", __LINE__);
 }
 
 //  A DONE of (job, attempt 1) with the model hash
@@ -238,13 +165,13 @@ s_done (zsock_t *worker, int64_t job, const char *hash)
     char body [256];
     snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 1, \"model_hash\": \"%s\","
               " \"metrics\": {\"loss\": 0.5}}", (long long) job, hash);
-    s_send (worker, "DONE", body, NULL, 0);
+    test_peer_send (worker, "DONE", body, NULL, 0);
 }
 
 static int64_t
 s_assigned (zsock_t *worker, int line)
 {
-    mt_msg_t *msg = s_expect (worker, "ASSIGN", line);
+    mt_msg_t *msg = test_peer_expect (worker, "ASSIGN", NULL, line);
     int64_t job = s_int (msg, "job");
     mt_msg_destroy (&msg);
     return job;
@@ -288,16 +215,16 @@ test_forged_adoption (s_broker_t *b, zsock_t *client)
     char body [256];
     snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 1, \"epoch\": 1, \"epochs\": 1,"
               " \"step\": 1, \"steps\": 1}", (long long) job);
-    s_send (forger, "PROGRESS", body, NULL, 0);
+    test_peer_send (forger, "PROGRESS", body, NULL, 0);
     s_hello (forger, "host:1", S_FORGED, job);          // a second claim: still one ABANDON
-    s_quiet (forger, __LINE__);
+    test_peer_quiet (forger, __LINE__);
     //  A HELLO without an instance id never adopts
     zsock_t *bare = zsock_new_dealer (b->paths.workers);
     CHECK (bare);
     s_hello (bare, "evil:2", "", job);
     s_abandon (bare, job, __LINE__);
     s_done (bare, job, hash);
-    s_quiet (bare, __LINE__);
+    test_peer_quiet (bare, __LINE__);
     json_t *map = s_status (client, job);
     CHECK_STR_EQ (s_str (map, "state"), "running");
     CHECK_STR_EQ (s_str (map, "worker"), "host:1");
@@ -305,9 +232,9 @@ test_forged_adoption (s_broker_t *b, zsock_t *client)
 
     //  The real worker comes back (a new connection) and claims its attempt
     s_hello (real, "host:1", S_REAL, job);
-    s_quiet (real, __LINE__);                           // adopted: no ABANDON
-    s_send (real, "PROGRESS", body, NULL, 0);
-    s_quiet (real, __LINE__);
+    test_peer_quiet (real, __LINE__);                           // adopted: no ABANDON
+    test_peer_send (real, "PROGRESS", body, NULL, 0);
+    test_peer_quiet (real, __LINE__);
     s_done (real, job, hash);
     map = s_wait_state (client, job, "succeeded", __LINE__);
     CHECK_STR_EQ (s_str (map, "worker"), "host:1");
@@ -339,12 +266,12 @@ test_live_binding (s_broker_t *b, zsock_t *client)
     s_hello (forger, "host:3", S_FORGED, job);
     s_abandon (forger, job, __LINE__);
     s_done (forger, job, "00");
-    s_quiet (forger, __LINE__);
+    test_peer_quiet (forger, __LINE__);
     //  On the real worker's own connection, another instance id
     char body [512];
     snprintf (body, sizeof body, "{\"name\": \"host:3\", \"host\": \"h\", \"version\": \"t\","
               " \"pid\": 1, \"cores\": 1, \"threads\": 1, \"instance\": \"%s\"}", S_FORGED);
-    s_send (real, "HELLO", body, NULL, 0);
+    test_peer_send (real, "HELLO", body, NULL, 0);
     s_error (real, "another worker process", __LINE__);
     json_t *map = s_status (client, job);
     CHECK_STR_EQ (s_str (map, "state"), "running");
@@ -404,7 +331,7 @@ test_bad_models (s_broker_t *b, zsock_t *client)
     map = s_status (client, job);
     CHECK (strcmp (s_str (map, "state"), "succeeded") != 0);
     json_decref (map);
-    mt_msg_t *assign = s_expect (worker, "ASSIGN", __LINE__);     // after the backoff
+    mt_msg_t *assign = test_peer_expect (worker, "ASSIGN", NULL, __LINE__);    // after the backoff
     CHECK (s_int (assign, "job") == job && s_int (assign, "attempt") == 2);
     mt_msg_destroy (&assign);
     free (model);
@@ -415,7 +342,7 @@ test_bad_models (s_broker_t *b, zsock_t *client)
     s_upload (worker, model, size, hash);
     snprintf (body, sizeof body, "{\"job\": %lld, \"attempt\": 2, \"model_hash\": \"%s\","
               " \"metrics\": {}}", (long long) job, hash);
-    s_send (worker, "DONE", body, NULL, 0);
+    test_peer_send (worker, "DONE", body, NULL, 0);
     s_error (worker, "wrong shape", __LINE__);
     map = s_wait_state (client, job, "failed", __LINE__);
     CHECK_STR_CONTAINS (s_str (map, "error"), "'0.weight' has the wrong shape");
@@ -506,7 +433,7 @@ test_forged_key (void)
     s_upload (forger, forged, forged_size, forged_hash);
     s_done (forger, job, forged_hash);
     s_hello (forger, "host:5", S_REAL, job);            // a second claim: still one ABANDON
-    s_quiet (forger, __LINE__);
+    test_peer_quiet (forger, __LINE__);
     json_t *map = s_status (client, job);
     CHECK_STR_EQ (s_str (map, "state"), "running");
     CHECK (!json_is_string (json_object_get (map, "model_hash")));
@@ -514,10 +441,10 @@ test_forged_key (void)
 
     //  The real worker, its own key, adopts; the forger's DONE still moves nothing
     s_hello (real, "host:5", S_REAL, job);
-    s_quiet (real, __LINE__);                           // adopted: no ABANDON
+    test_peer_quiet (real, __LINE__);                           // adopted: no ABANDON
     s_hello (forger, "host:5", S_REAL, job);
     s_done (forger, job, forged_hash);
-    s_quiet (forger, __LINE__);
+    test_peer_quiet (forger, __LINE__);
     map = s_status (client, job);
     CHECK_STR_EQ (s_str (map, "state"), "running");
     json_decref (map);

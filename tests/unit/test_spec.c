@@ -637,13 +637,6 @@ test_control_bytes (void)
         }
 }
 
-static void *
-s_broker_run (void *arg)
-{
-    broker_run (arg);
-    return NULL;
-}
-
 //  The broker's reply to a SUBMIT of spec (taken) on sock (caller destroys).
 static mt_msg_t *
 s_submit (zsock_t *sock, json_t *spec)
@@ -652,14 +645,7 @@ s_submit (zsock_t *sock, json_t *spec)
     json_object_set_new (mt_msg_body (msg), "spec", spec);
     CHECK (mt_msg_send (msg, sock, NULL) == 0);
     mt_msg_destroy (&msg);
-    zmsg_t *zmsg = zmsg_recv (sock);
-    CHECK_MSG (zmsg, "the broker did not answer a SUBMIT");
-    const char *code;
-    char *cause = NULL;
-    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
-    CHECK_MSG (reply, "%s", cause);
-    zmsg_destroy (&zmsg);
-    return reply;
+    return test_peer_reply (sock, "SUBMIT");
 }
 
 //  A real broker refuses, at SUBMIT, a spec whose strings hold a NUL (which
@@ -676,7 +662,7 @@ test_submit_refused (void)
     broker_t *broker = broker_new (&config, &cause);
     CHECK_MSG (broker, "%s", cause);
     pthread_t thread;
-    CHECK (pthread_create (&thread, NULL, s_broker_run, broker) == 0);
+    test_broker_start (broker, &thread);
     zsock_t *sock = zsock_new_dealer (paths.clients);
     CHECK (sock);
     zsock_set_rcvtimeo (sock, 60000);
@@ -706,11 +692,8 @@ test_submit_refused (void)
     int64_t job = 0;
     CHECK (mt_msg_get_int (reply, "job", 1, INT64_MAX, &job, NULL) == 0 && job == 1);
     mt_msg_destroy (&reply);
-    zsys_interrupted = 1;
     zsock_destroy (&sock);
-    pthread_join (thread, NULL);
-    zsys_interrupted = 0;
-    broker_destroy (&broker);
+    test_broker_stop (&broker, thread);
     test_broker_remove (&paths);
 }
 

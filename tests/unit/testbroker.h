@@ -1,11 +1,18 @@
-/*  testbroker - an in-process broker's folder and config for the unit tests that run one  */
+/*  testbroker - an in-process broker with its folder, and the test's DEALER peers on it  */
 #ifndef MT_TESTBROKER_H_INCLUDED
 #define MT_TESTBROKER_H_INCLUDED
 
 #include "testutil.h"
 #include "broker.h"
+#include "mt/msg.h"
+#include "mt/util.h"
 
+#include <czmq.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+#define TEST_PEER_WAIT_MS  5000     // longest wait for an expected message
+#define TEST_PEER_QUIET_MS 400      // how long "nothing arrives" is watched for
 
 //  A fresh temp folder and what a broker keeps there: its two ipc://
 //  endpoints, its database and its blobs.
@@ -39,6 +46,118 @@ test_broker_remove (test_broker_t *paths)
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf %s", paths->dir);
     CHECK (system (cmd) == 0);
+}
+
+static inline void *
+s_test_broker_run (void *broker)
+{
+    broker_run (broker);
+    return NULL;
+}
+
+//  Run broker's reactor in a new thread; the broker stays the caller's.
+static inline void
+test_broker_start (broker_t *broker, pthread_t *thread)
+{
+    zsys_interrupted = 0;
+    CHECK (pthread_create (thread, NULL, s_test_broker_run, broker) == 0);
+}
+
+//  Interrupt the broker's reactor, wait for its thread and destroy it.
+static inline void
+test_broker_stop (broker_t **broker_p, pthread_t thread)
+{
+    zsys_interrupted = 1;
+    pthread_join (thread, NULL);
+    zsys_interrupted = 0;
+    broker_destroy (broker_p);
+}
+
+//  Send command with body (JSON text of an object) and payload (NULL: none).
+static inline void
+test_peer_send (zsock_t *sock, const char *command, const char *body, const void *payload,
+                size_t size)
+{
+    mt_msg_t *msg = mt_msg_new (command);
+    json_t *fields = json_loads (body, 0, NULL);
+    CHECK_MSG (fields, "bad test body %s", body);
+    json_object_update (mt_msg_body (msg), fields);
+    json_decref (fields);
+    if (payload)
+        mt_msg_set_payload (msg, payload, size);
+    CHECK (mt_msg_send (msg, sock, NULL) == 0);
+    mt_msg_destroy (&msg);
+}
+
+//  The next message within timeout_ms, HEARTBEATs skipped; NULL if none
+//  (or none that decodes). The caller destroys it.
+static inline mt_msg_t *
+test_peer_next (zsock_t *sock, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    mt_msg_t *msg = NULL;
+    while (!msg && zclock_mono () < deadline
+    &&     zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
+        zmsg_t *zmsg = zmsg_recv (sock);
+        const char *code;
+        char *cause = NULL;
+        msg = zmsg ? mt_msg_decode (zmsg, &code, &cause) : NULL;
+        zmsg_destroy (&zmsg);
+        free (cause);
+        if (msg && mt_msg_is (msg, "HEARTBEAT"))
+            mt_msg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+//  The next message must be command (for an ERROR, with code unless NULL)
+//  within TEST_PEER_WAIT_MS; returns it (caller destroys). line names the
+//  test's line in the failure.
+static inline mt_msg_t *
+test_peer_expect (zsock_t *sock, const char *command, const char *code, int line)
+{
+    mt_msg_t *msg = test_peer_next (sock, TEST_PEER_WAIT_MS);
+    CHECK_MSG (msg, "line %d: no %s within %d ms", line, command, TEST_PEER_WAIT_MS);
+    CHECK_MSG (mt_msg_is (msg, command), "line %d: expected %s, got %s %s", line, command,
+               mt_msg_command (msg), mt_json_compact (mt_msg_body (msg)));
+    const char *got = NULL;
+    if (code)
+        CHECK_MSG (mt_msg_get_str (msg, "code", 64, &got, NULL) == 0 && streq (got, code),
+                   "line %d: expected code %s, got %s", line, code, got ? got : "none");
+    return msg;
+}
+
+//  The same, for a message whose body does not matter.
+static inline void
+test_peer_ok (zsock_t *sock, const char *command, int line)
+{
+    mt_msg_t *msg = test_peer_expect (sock, command, NULL, line);
+    mt_msg_destroy (&msg);
+}
+
+//  Nothing but HEARTBEATs arrives for TEST_PEER_QUIET_MS.
+static inline void
+test_peer_quiet (zsock_t *sock, int line)
+{
+    mt_msg_t *msg = test_peer_next (sock, TEST_PEER_QUIET_MS);
+    CHECK_MSG (!msg, "line %d: expected nothing, got %s", line, msg ? mt_msg_command (msg) : "");
+}
+
+//  The one reply to request, within the socket's receive timeout; a missing
+//  or undecodable reply fails the test. The caller destroys it.
+static inline mt_msg_t *
+test_peer_reply (zsock_t *sock, const char *request)
+{
+    zmsg_t *zmsg = zmsg_recv (sock);
+    CHECK_MSG (zmsg, "no reply to %s", request);
+    const char *code;
+    char *cause = NULL;
+    mt_msg_t *reply = mt_msg_decode (zmsg, &code, &cause);
+    CHECK_MSG (reply, "%s", cause);
+    zmsg_destroy (&zmsg);
+    return reply;
 }
 
 #endif
