@@ -43,6 +43,15 @@ s_slurp (const char *path)
     return text;
 }
 
+//  The file at path holds want, to the byte; line names the test's line.
+static void
+s_holds (const char *path, const char *want, int line)
+{
+    char *text = s_slurp (path);
+    CHECK_MSG (streq (text, want), "line %d: %s holds '%s', not '%s'", line, path, text, want);
+    free (text);
+}
+
 //  Run mtclient with argv (NULL-terminated, argv [0] "mtclient") and its
 //  stdout and stderr in files. Returns the exit code; *out and *err (caller
 //  frees) get what it printed.
@@ -516,17 +525,11 @@ test_output (void)
 {
     char dir [256];
     test_temp_dir (dir, sizeof dir, "test_output");
-    char file [300], link [300], rel [300], dangling [300], made [300], chain [300],
-         loop [300], fifo [300], sub [300];
-    snprintf (file, sizeof file, "%s/file", dir);
-    snprintf (link, sizeof link, "%s/link", dir);
-    snprintf (rel, sizeof rel, "%s/rel", dir);
-    snprintf (dangling, sizeof dangling, "%s/dangling", dir);
-    snprintf (made, sizeof made, "%s/made", dir);
-    snprintf (chain, sizeof chain, "%s/chain", dir);
-    snprintf (loop, sizeof loop, "%s/loop", dir);
-    snprintf (fifo, sizeof fifo, "%s/fifo", dir);
-    snprintf (sub, sizeof sub, "%s/sub", dir);
+    const char *file = test_path (dir, "file"), *link = test_path (dir, "link"),
+               *rel = test_path (dir, "rel"), *dangling = test_path (dir, "dangling"),
+               *made = test_path (dir, "made"), *chain = test_path (dir, "chain"),
+               *loop = test_path (dir, "loop"), *fifo = test_path (dir, "fifo"),
+               *sub = test_path (dir, "sub"), *to_sub = test_path (dir, "to_sub");
     mode_t mask = umask (022);
     char *cause = NULL;
     CHECK_MSG (mt_output_file (file, "one", 3, &cause) == 0, "%s", cause);
@@ -536,9 +539,7 @@ test_output (void)
     CHECK (mt_output_file (file, "two", 3, &cause) == 0);
     CHECK (stat (file, &st) == 0 && (st.st_mode & 0777) == 0600);
     umask (022);
-    char *text = s_slurp (file);
-    CHECK_STR_EQ (text, "two");
-    free (text);
+    s_holds (file, "two", __LINE__);
 
     CHECK (symlink (file, link) == 0);
     CHECK (symlink ("file", rel) == 0);
@@ -546,28 +547,20 @@ test_output (void)
     CHECK (symlink ("rel", chain) == 0);
     CHECK (mt_output_file (link, "three", 5, &cause) == 0);
     CHECK (lstat (link, &st) == 0 && S_ISLNK (st.st_mode));
-    text = s_slurp (file);
-    CHECK_STR_EQ (text, "three");
-    free (text);
+    s_holds (file, "three", __LINE__);
     CHECK (mt_output_file (chain, "four", 4, &cause) == 0);
     CHECK (lstat (chain, &st) == 0 && S_ISLNK (st.st_mode));
     CHECK (lstat (rel, &st) == 0 && S_ISLNK (st.st_mode));
-    text = s_slurp (file);
-    CHECK_STR_EQ (text, "four");
-    free (text);
+    s_holds (file, "four", __LINE__);
     CHECK (mt_output_file (dangling, "five", 4, &cause) == 0);
     CHECK (lstat (dangling, &st) == 0 && S_ISLNK (st.st_mode));
-    text = s_slurp (made);
-    CHECK_STR_EQ (text, "five");
-    free (text);
+    s_holds (made, "five", __LINE__);
 
     //  Refused, whatever the output: nothing made
     CHECK (mkdir (sub, 0700) == 0);
     CHECK (mt_output_check (sub, &cause) == -1);
     CHECK_STR_CONTAINS (cause, "is a folder; give a file name");
     CHECK (!mt_output_new (sub, &cause));
-    char to_sub [300];
-    snprintf (to_sub, sizeof to_sub, "%s/to_sub", dir);
     CHECK (symlink ("sub", to_sub) == 0);
     CHECK (!mt_output_new (to_sub, &cause));
     CHECK_STR_CONTAINS (cause, "is a folder");
@@ -582,9 +575,7 @@ test_output (void)
     CHECK (mt_output_write (output, "partial", 7, &cause) == 0);
     mt_output_destroy (&output);
     mt_output_destroy (&output);
-    text = s_slurp (file);
-    CHECK_STR_EQ (text, "four");
-    free (text);
+    s_holds (file, "four", __LINE__);
 
     //  A FIFO is written into, not replaced (its reader opened first, so
     //  the writer's open does not wait)
