@@ -87,6 +87,17 @@ s_hello (zsock_t *sock, const char *name, const char *instance, int64_t job)
     test_peer_ok (sock, "WELCOME", __LINE__);
 }
 
+//  A new worker's DEALER on b's workers socket that has said HELLO as
+//  s_hello does; the caller destroys it (s_leave).
+static zsock_t *
+s_worker (s_broker_t *b, const char *name, const char *instance, int64_t job)
+{
+    zsock_t *sock = zsock_new_dealer (b->paths.workers);
+    CHECK (sock);
+    s_hello (sock, name, instance, job);
+    return sock;
+}
+
 //  A worker leaves (BYE) and its DEALER goes: the broker gives it no more jobs
 static void
 s_leave (zsock_t **sock_p)
@@ -168,11 +179,14 @@ s_done (zsock_t *worker, int64_t job, const char *hash)
     test_peer_send (worker, "DONE", body, NULL, 0);
 }
 
+//  A job submitted by client, with max_retries, and assigned to worker: its id
 static int64_t
-s_assigned (zsock_t *worker, int line)
+s_running (zsock_t *client, zsock_t *worker, int max_retries, int line)
 {
+    int64_t job = s_submit (client, max_retries);
     mt_msg_t *msg = test_peer_expect (worker, "ASSIGN", NULL, line);
-    int64_t job = s_int (msg, "job");
+    CHECK_MSG (s_int (msg, "job") == job, "line %d: ASSIGN of job %lld, not %lld", line,
+               (long long) s_int (msg, "job"), (long long) job);
     mt_msg_destroy (&msg);
     return job;
 }
@@ -192,11 +206,8 @@ s_good_model (size_t *size)
 static void
 test_forged_adoption (s_broker_t *b, zsock_t *client)
 {
-    zsock_t *real = zsock_new_dealer (b->paths.workers);
-    CHECK (real);
-    s_hello (real, "host:1", S_REAL, 0);
-    int64_t job = s_submit (client, 0);
-    CHECK (s_assigned (real, __LINE__) == job);
+    zsock_t *real = s_worker (b, "host:1", S_REAL, 0);
+    int64_t job = s_running (client, real, 0, __LINE__);
 
     s_stop (b);
     s_start (b);
@@ -206,9 +217,7 @@ test_forged_adoption (s_broker_t *b, zsock_t *client)
 
     //  The script knows (job, attempt) from STATUS; it names itself the
     //  real worker's way, but its instance id is another
-    zsock_t *forger = zsock_new_dealer (b->paths.workers);
-    CHECK (forger);
-    s_hello (forger, "host:1", S_FORGED, job);
+    zsock_t *forger = s_worker (b, "host:1", S_FORGED, job);
     s_abandon (forger, job, __LINE__);
     s_upload (forger, model, size, hash);
     s_done (forger, job, hash);
@@ -219,9 +228,7 @@ test_forged_adoption (s_broker_t *b, zsock_t *client)
     s_hello (forger, "host:1", S_FORGED, job);          // a second claim: still one ABANDON
     test_peer_quiet (forger, __LINE__);
     //  A HELLO without an instance id never adopts
-    zsock_t *bare = zsock_new_dealer (b->paths.workers);
-    CHECK (bare);
-    s_hello (bare, "evil:2", "", job);
+    zsock_t *bare = s_worker (b, "evil:2", "", job);
     s_abandon (bare, job, __LINE__);
     s_done (bare, job, hash);
     test_peer_quiet (bare, __LINE__);
@@ -256,14 +263,9 @@ test_forged_adoption (s_broker_t *b, zsock_t *client)
 static void
 test_live_binding (s_broker_t *b, zsock_t *client)
 {
-    zsock_t *real = zsock_new_dealer (b->paths.workers);
-    CHECK (real);
-    s_hello (real, "host:3", S_REAL "3", 0);
-    int64_t job = s_submit (client, 0);
-    CHECK (s_assigned (real, __LINE__) == job);
-    zsock_t *forger = zsock_new_dealer (b->paths.workers);
-    CHECK (forger);
-    s_hello (forger, "host:3", S_FORGED, job);
+    zsock_t *real = s_worker (b, "host:3", S_REAL "3", 0);
+    int64_t job = s_running (client, real, 0, __LINE__);
+    zsock_t *forger = s_worker (b, "host:3", S_FORGED, job);
     s_abandon (forger, job, __LINE__);
     s_done (forger, job, "00");
     test_peer_quiet (forger, __LINE__);
@@ -307,12 +309,9 @@ s_refused_model (zsock_t *worker, int64_t job, const void *bytes, size_t size,
 static void
 test_bad_models (s_broker_t *b, zsock_t *client)
 {
-    zsock_t *worker = zsock_new_dealer (b->paths.workers);
-    CHECK (worker);
-    s_hello (worker, "host:4", S_REAL "4", 0);
+    zsock_t *worker = s_worker (b, "host:4", S_REAL "4", 0);
     //  Garbage, on a job without retries: failed
-    int64_t job = s_submit (client, 0);
-    CHECK (s_assigned (worker, __LINE__) == job);
+    int64_t job = s_running (client, worker, 0, __LINE__);
     const char *garbage = "this is not a model";
     s_refused_model (worker, job, garbage, strlen (garbage), "not a safetensors file", __LINE__);
     json_t *map = s_wait_state (client, job, "failed", __LINE__);
@@ -323,8 +322,7 @@ test_bad_models (s_broker_t *b, zsock_t *client)
                   "crashed");
     json_decref (map);
     //  Truncated, on a job with one retry: queued again, then attempt 2
-    job = s_submit (client, 1);
-    CHECK (s_assigned (worker, __LINE__) == job);
+    job = s_running (client, worker, 1, __LINE__);
     size_t size;
     char *model = s_good_model (&size);
     s_refused_model (worker, job, model, size - 4, "outside the", __LINE__);
@@ -349,8 +347,7 @@ test_bad_models (s_broker_t *b, zsock_t *client)
     json_decref (map);
     free (model);
     //  A classification model for a regression job
-    job = s_submit (client, 0);
-    CHECK (s_assigned (worker, __LINE__) == job);
+    job = s_running (client, worker, 0, __LINE__);
     model = test_model_bytes ("{\"target\": \"y\", \"data_path\": \"/d.csv\","
                               " \"task\": \"classification\"}", 3, &size);
     s_refused_model (worker, job, model, size, "classification model", __LINE__);
@@ -414,8 +411,7 @@ test_forged_key (void)
     zsock_t *client = s_curve_dealer (b.paths.clients, alice, server);
     zsock_t *real = s_curve_dealer (b.paths.workers, w1, server);
     s_hello (real, "host:5", S_REAL, 0);
-    int64_t job = s_submit (client, 0);
-    CHECK (s_assigned (real, __LINE__) == job);
+    int64_t job = s_running (client, real, 0, __LINE__);
 
     s_stop (&b);
     s_start (&b);
