@@ -294,3 +294,28 @@ epoch_at_least () {
 wait_epoch () {
     wait_for "job $1 to reach epoch $2" "$3" epoch_at_least "$1" "$2"
 }
+
+# make_keys NAME...: the broker's keys folder K=$T/keys (its pair, clients/ and workers/ empty)
+# and a pair per NAME in O=$T/own, as if each were made on its owner's machine
+make_keys () {
+    local name
+    K=$T/keys
+    O=$T/own
+    mkdir -p "$K/clients" "$K/workers"
+    "$CLIENT" keygen broker --dir "$K" >/dev/null || fail "keygen broker"
+    for name in "$@"; do
+        "$CLIENT" keygen "$name" --dir "$O" >/dev/null || fail "keygen $name"
+    done
+}
+
+# as WHO ARGS...: mtclient with WHO's key (made by make_keys)
+as () {
+    local who=$1
+    shift
+    "$CLIENT" --cert "$O/${who}_secret" "$@"
+}
+
+# field WHO JOB FIELD: one field of `mtclient status --json` as WHO reads it
+field () {
+    as "$1" status "$2" --json | jq -r ".$3"
+}

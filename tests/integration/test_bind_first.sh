@@ -31,9 +31,7 @@ TAKEN=$WORKERS taken workers "tcp://127.0.0.1:$(free_port)" "$WORKERS"
 ok "the workers port taken: exit 1, no file"
 
 # The same with keys: the keys are read, the ports still come before the files
-K=$T/keys
-mkdir -p "$K/clients" "$K/workers"
-"$CLIENT" keygen broker --dir "$K" >/dev/null || fail "keygen broker"
+make_keys
 TAKEN=$CLIENTS taken keyed "$CLIENTS" "tcp://127.0.0.1:$(free_port)" --keys "$K"
 ok "with --keys, the clients port taken: exit 1, no file"
 

@@ -2,15 +2,8 @@
 # test_keys - CurveZMQ: keygen, keys admitted per socket, refusals, reload, protected mode
 . "$(dirname "$0")/lib.sh"
 
-K=$T/keys           # the broker's keys folder
-O=$T/own            # everyone else's pairs, as if on their own machines
-mkdir -p "$K/clients" "$K/workers"
-
 # Key pairs: the broker, an authorized client and worker, an unknown client and worker
-"$CLIENT" keygen broker --dir "$K" >/dev/null || fail "keygen broker"
-for name in alice w1 mallory wx; do
-    "$CLIENT" keygen "$name" --dir "$O" >/dev/null || fail "keygen $name"
-done
+make_keys alice w1 mallory wx
 cp "$O/alice" "$K/clients/"
 cp "$O/w1" "$K/workers/"
 for f in "$K/broker_secret" "$O/alice_secret" "$O/w1_secret"; do

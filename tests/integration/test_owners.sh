@@ -3,13 +3,7 @@
 # admin (keys/admins/) every job, everyone reads; without keys nothing is refused
 . "$(dirname "$0")/lib.sh"
 
-K=$T/keys           # the broker's keys folder
-O=$T/own            # everyone's pairs, as if on their own machines
-mkdir -p "$K/clients" "$K/workers"
-"$CLIENT" keygen broker --dir "$K" >/dev/null || fail "keygen broker"
-for name in alice bob root w1; do
-    "$CLIENT" keygen "$name" --dir "$O" >/dev/null || fail "keygen $name"
-done
+make_keys alice bob root w1
 cp "$O/alice" "$O/bob" "$K/clients/"
 cp "$O/w1" "$K/workers/"
 # No admins/ folder yet: a keys folder without one starts (no admins)
@@ -20,21 +14,12 @@ mkdir "$K/admins"
 cp "$O/root" "$K/admins/"
 make_data "$T/big.csv" 20000
 
-# as WHO ARGS...: mtclient with WHO's key
-as () {
-    local who=$1
-    shift
-    "$CLIENT" --cert "$O/${who}_secret" "$@"
-}
 # refused WHO CODE ARGS...: mtclient as WHO exits CODE; its stderr is kept in $T/refused.err
 refused () {
     local who=$1 code=$2 rc=0
     shift 2
     as "$who" "$@" >"$T/refused.out" 2>"$T/refused.err" || rc=$?
     [ "$rc" -eq "$code" ] || fail "$who: mtclient $* exited $rc, not $code: $(cat "$T/refused.err")"
-}
-field () {              # field WHO JOB FIELD
-    as "$1" status "$2" --json | jq -r ".$3"
 }
 admin_loaded () {
     as root --timeout 1 list >/dev/null

@@ -4,27 +4,14 @@
 # or model in a SUBMIT; alice and an admin see them all; bytes bob holds himself he may use
 . "$(dirname "$0")/lib.sh"
 
-K=$T/keys           # the broker's keys folder
-O=$T/own            # everyone's pairs, as if on their own machines
-mkdir -p "$K/clients" "$K/workers" "$K/admins"
-"$CLIENT" keygen broker --dir "$K" >/dev/null || fail "keygen broker"
-for name in alice bob root w1; do
-    "$CLIENT" keygen "$name" --dir "$O" >/dev/null || fail "keygen $name"
-done
+make_keys alice bob root w1
+mkdir "$K/admins"
 cp "$O/alice" "$O/bob" "$K/clients/"
 cp "$O/root" "$K/admins/"
 cp "$O/w1" "$K/workers/"
 export MT_BROKER_KEY=$K/broker MT_CERT=$O/alice_secret    # lib.sh's helpers run as alice
 start_broker --keys "$K"
 
-as () {                 # as WHO ARGS...: mtclient with WHO's key
-    local who=$1
-    shift
-    "$CLIENT" --cert "$O/${who}_secret" "$@"
-}
-field () {              # field WHO JOB FIELD
-    as "$1" status "$2" --json | jq -r ".$3"
-}
 sha () {
     sha256sum <"$1" | cut -d' ' -f1
 }
