@@ -185,9 +185,7 @@ s_stop (s_broker_t *broker)
     CHECK_MSG (s_files (test_path (broker->dir, "cache/blobs")) == 0, "a fetch left a file");
     zframe_destroy (&broker->peer);
     zsock_destroy (&broker->router);
-    char command [600];
-    snprintf (command, sizeof command, "rm -rf '%s'", broker->dir);
-    CHECK (system (command) == 0);
+    test_remove_dir (broker->dir);
 }
 
 static void

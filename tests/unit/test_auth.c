@@ -92,9 +92,7 @@ main (void)
     for (size_t i = 0; i < sizeof certs / sizeof certs [0]; i++)
         zcert_destroy (&certs [i]);
     zcert_destroy (&own);
-    char cmd [600];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK (system (cmd) == 0);
+    test_remove_dir (dir);
     printf ("test_auth: ok\n");
     return 0;
 }

@@ -201,8 +201,6 @@ main (void)
     printf ("golden: %zu cases; worst loss rel error %.2e, worst weight abs error %.2e\n",
             found.gl_pathc, s_worst_loss, s_worst_weight);
     globfree (&found);
-    char cmd [300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK (system (cmd) == 0);
+    test_remove_dir (dir);
     return 0;
 }

@@ -285,9 +285,7 @@ main (void)
     jobs_destroy (&s_jobs);
     jobs_destroy (&s_jobs);
     store_destroy (&s_store);
-    char cmd [64];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", s_dir);
-    CHECK (system (cmd) == 0);
+    test_remove_dir (s_dir);
     printf ("test_jobs: ok\n");
     return 0;
 }

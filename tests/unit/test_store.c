@@ -685,8 +685,7 @@ main (void)
     CHECK (store_open (path, &cause) == NULL);
     CHECK_STR_CONTAINS (cause, "schema version 99");
     free (cause);
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK (system (cmd) == 0);
+    test_remove_dir (dir);
     free (s_spec_json);
     mt_spec_clear (&s_spec);
     printf ("test_store: ok\n");

@@ -43,9 +43,7 @@ test_broker_config (test_broker_t *paths, const char *tag, broker_config_t *conf
 static inline void
 test_broker_remove (test_broker_t *paths)
 {
-    char cmd [128];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", paths->dir);
-    CHECK (system (cmd) == 0);
+    test_remove_dir (paths->dir);
 }
 
 static inline void *

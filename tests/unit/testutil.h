@@ -43,6 +43,14 @@ static inline void test_temp_dir (char *dir, size_t size, const char *prefix)
     CHECK (mkdtemp (dir));
 }
 
+//  Remove dir and all in it (a test's temp folder).
+static inline void test_remove_dir (const char *dir)
+{
+    char cmd [4200];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK (system (cmd) == 0);
+}
+
 //  dir/name in one of 64 rotating buffers, so several can be in use at once.
 static inline const char *test_path (const char *dir, const char *name)
 {
