@@ -176,7 +176,7 @@ typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_STATE, Q_STARTED, Q_QUEUED, Q_START, Q_ADOPT, Q_RUN,
     Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
-    Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_LIST, Q_LIST_STATE,
+    Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_EPOCHS_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
 } query_t;
 
@@ -249,6 +249,8 @@ static const char *s_sql [Q_COUNT] = {
     [Q_EPOCHS] = "SELECT epoch, step, loss, val_loss, val_metric, metrics FROM progress"
                  " WHERE rowid IN (SELECT max(rowid) FROM progress WHERE job = ?1"
                  " AND metrics IS NOT NULL GROUP BY epoch) ORDER BY epoch",
+    [Q_EPOCHS_COUNT] = "SELECT count(DISTINCT epoch) FROM progress WHERE job = ?1"
+                       " AND metrics IS NOT NULL",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
@@ -1226,16 +1228,28 @@ store_job_json (store_t *self, int64_t id, bool history)
 }
 
 //  The per-epoch validation metrics, one map per epoch in order: epoch,
-//  step, loss, val_loss, val_metric and metrics (Q_EPOCHS's columns)
+//  step, loss, val_loss, val_metric and metrics (Q_EPOCHS's columns),
+//  thinned as the history is to STORE_HISTORY_POINTS epochs (a fast job
+//  may run a million)
 static json_t *
 s_epochs_json (store_t *self, int64_t id)
 {
     json_t *list = json_array ();
-    sqlite3_stmt *stmt = s_stmt (self, Q_EPOCHS);
+    sqlite3_stmt *stmt = s_stmt (self, Q_EPOCHS_COUNT);
     if (!stmt)
         return list;
     sqlite3_bind_int64 (stmt, 1, id);
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int64_t count = s_scalar (stmt);
+    int64_t points = count < STORE_HISTORY_POINTS ? count : STORE_HISTORY_POINTS;
+    if (points == 0 || !(stmt = s_stmt (self, Q_EPOCHS)))
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int64_t taken = 0, next = 0;
+    for (int64_t row = 0; taken < points && sqlite3_step (stmt) == SQLITE_ROW; row++) {
+        if (row != next)
+            continue;
+        taken++;
+        next = points > 1 ? taken * (count - 1) / (points - 1) : count;
         json_t *point = json_object ();
         for (int col = 0; col < sqlite3_column_count (stmt); col++) {
             const char *name = sqlite3_column_name (stmt, col);
