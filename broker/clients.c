@@ -67,6 +67,9 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
     else
     if (spec->init_hash [0] && !blob_store_has (self->blobs, spec->init_hash, NULL))
         missing = spec->init_hash;
+    else
+    if (spec->val_data_hash [0] && !blob_store_has (self->blobs, spec->val_data_hash, NULL))
+        missing = spec->val_data_hash;
     if (missing) {
         broker_error (self, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded; send it with"
                  " UPLOAD first", missing);

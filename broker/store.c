@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
 
@@ -28,6 +28,8 @@
 //  - attempts: the attempts that ended, one b-tree row each, keyed by (job,
 //    attempt) rather than a rowid plus an index entry.
 //  - progress: every report; a job's latest progress is its newest row.
+//    An epoch end's report with validation carries that epoch's metrics
+//    (JSON text; NULL in the other rows).
 //  - jobs_key: keys indexed only where a job has one (a UNIQUE column would
 //    index every NULL too).
 static const char *s_schema =
@@ -40,7 +42,7 @@ static const char *s_schema =
     "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
     "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
     "  client TEXT, time_limit_s INTEGER NOT NULL DEFAULT 0, init_hash TEXT,"
-    "  worker_instance TEXT, worker_key TEXT);"
+    "  worker_instance TEXT, worker_key TEXT, val_data_hash TEXT);"
     "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
     "CREATE TABLE attempts ("
     "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
@@ -50,7 +52,7 @@ static const char *s_schema =
     "CREATE TABLE progress ("
     "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
     "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL,"
-    "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL);"
+    "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL, metrics TEXT);"
     "CREATE INDEX progress_job ON progress (job, attempt);";
 
 //  An older database climbs to s_schema one version at a time: s_migrations
@@ -156,7 +158,13 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     //  requeued (from its checkpoint) one liveness period after the start
     [6] =
     "ALTER TABLE jobs ADD COLUMN worker_instance TEXT;"
-    "ALTER TABLE jobs ADD COLUMN worker_key TEXT;"
+    "ALTER TABLE jobs ADD COLUMN worker_key TEXT;",
+    //  7 -> 8: an epoch end's progress keeps that epoch's validation
+    //  metrics, and a job's fixed validation file (--val-data) is a blob
+    //  it uses, with a column like its data's (no job before had one)
+    [7] =
+    "ALTER TABLE progress ADD COLUMN metrics TEXT;"
+    "ALTER TABLE jobs ADD COLUMN val_data_hash TEXT;"
 };
 
 //  Every statement the store runs, prepared once on first use. A list of
@@ -168,16 +176,17 @@ typedef enum {
     Q_INSERT, Q_BY_KEY, Q_GET, Q_STATE, Q_STARTED, Q_QUEUED, Q_START, Q_ADOPT, Q_RUN,
     Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
-    Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_LIST, Q_LIST_STATE,
+    Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_EPOCHS_COUNT, Q_LIST, Q_LIST_STATE,
     Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO jobs (name, key, state, spec, data_hash, init_hash, priority,"
-                 " max_retries, time_limit_s, created_at, client)"
-                 " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 " max_retries, time_limit_s, created_at, client, val_data_hash)"
+                 " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_BY_KEY] = "SELECT id FROM jobs WHERE key = ?1",
-    [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, init_hash, time_limit_s,"
+    [Q_GET] = "SELECT id, state, attempt, max_retries, spec, data_hash, init_hash, val_data_hash,"
+              " time_limit_s,"
               " model_hash, checkpoint_hash, checkpoint_epoch, worker, worker_instance,"
               " worker_key, started_at, not_before, priority, created_at, client FROM jobs"
               " WHERE id = ?1",
@@ -185,7 +194,8 @@ static const char *s_sql [Q_COUNT] = {
     [Q_STATE] = "SELECT id, state, attempt, max_retries, priority, created_at, client FROM jobs"
                 " WHERE id = ?1",
     //  What a start needs of the row it just changed
-    [Q_STARTED] = "SELECT id, state, attempt, spec, data_hash, init_hash, time_limit_s,"
+    [Q_STARTED] = "SELECT id, state, attempt, spec, data_hash, init_hash, val_data_hash,"
+                  " time_limit_s,"
                   " checkpoint_hash, checkpoint_epoch, started_at FROM jobs WHERE id = ?1",
     //  The queue in memory is loaded from here at start
     [Q_QUEUED] = "SELECT id, priority, created_at, not_before, client FROM jobs"
@@ -205,8 +215,8 @@ static const char *s_sql [Q_COUNT] = {
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     //  A job's latest progress is its newest report in the history
     [Q_PROGRESS] = "INSERT INTO progress (job, attempt, at, epoch, epochs, step, steps, loss,"
-                   " val_loss, val_metric, samples_per_sec, eta_s)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                   " val_loss, val_metric, samples_per_sec, eta_s, metrics)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [Q_CHECKPOINT] = "UPDATE jobs SET checkpoint_hash = ?3, checkpoint_epoch = ?4"
                      " WHERE id = ?1 AND attempt = ?2",
     [Q_FINISH] = "UPDATE jobs SET state = ?3, metrics = coalesce (?4, metrics),"
@@ -234,6 +244,13 @@ static const char *s_sql [Q_COUNT] = {
     [Q_HISTORY] = "SELECT step, epoch, loss, val_loss, val_metric FROM progress"
                   " WHERE job = ?1 AND attempt = ?2 ORDER BY rowid",
     [Q_HISTORY_COUNT] = "SELECT count(*) FROM progress WHERE job = ?1 AND attempt = ?2",
+    //  Each epoch's latest epoch-end report with metrics, over the attempts
+    //  (a resumed attempt reports the epochs after its checkpoint again)
+    [Q_EPOCHS] = "SELECT epoch, step, loss, val_loss, val_metric, metrics FROM progress"
+                 " WHERE rowid IN (SELECT max(rowid) FROM progress WHERE job = ?1"
+                 " AND metrics IS NOT NULL GROUP BY epoch) ORDER BY epoch",
+    [Q_EPOCHS_COUNT] = "SELECT count(DISTINCT epoch) FROM progress WHERE job = ?1"
+                       " AND metrics IS NOT NULL",
     [Q_LIST] = "SELECT id FROM jobs ORDER BY id DESC LIMIT ?1",
     [Q_LIST_STATE] = "SELECT id FROM jobs WHERE state = ?2 ORDER BY id DESC LIMIT ?1",
     [Q_FAILURES] = "SELECT count(*) FROM attempts WHERE job = ?1"
@@ -241,7 +258,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
-                    " OR checkpoint_hash = ?1 OR init_hash = ?1",
+                    " OR checkpoint_hash = ?1 OR init_hash = ?1 OR val_data_hash = ?1",
 };
 
 //  Where a result column goes. A statement's columns are matched by name
@@ -279,6 +296,7 @@ static const field_t s_job_fields [] = {
     S_FIELD (store_job_t, F_TEXT_OWNED, spec),
     S_FIELD (store_job_t, F_TEXT, data_hash),
     S_FIELD (store_job_t, F_TEXT, init_hash),
+    S_FIELD (store_job_t, F_TEXT, val_data_hash),
     S_FIELD (store_job_t, F_INT64, time_limit_s),
     S_FIELD (store_job_t, F_TEXT, model_hash),
     S_FIELD (store_job_t, F_TEXT, checkpoint_hash),
@@ -368,6 +386,7 @@ static json_t *s_column_parsed (sqlite3_stmt *stmt, int col);
 static json_t *s_job_row_json (store_t *self, sqlite3_stmt *stmt, json_t *run);
 static json_t *s_attempts_json (store_t *self, int64_t id, json_t *job, json_t *run);
 static json_t *s_history_json (store_t *self, int64_t id, int attempt);
+static json_t *s_epochs_json (store_t *self, int64_t id);
 
 store_t *
 store_open (const char *path, char **cause)
@@ -817,6 +836,7 @@ store_job_insert (store_t *self, const mt_spec_t *spec, const char *spec_json, c
     sqlite3_bind_int64 (stmt, 8, spec->time_limit_s);
     sqlite3_bind_int64 (stmt, 9, now_ms);
     s_bind_text (stmt, 10, client);
+    s_bind_text (stmt, 11, spec->val_data_hash);
     int rc = s_step_done (self, stmt, "insert job");
     free (written);
     return rc ? -1 : sqlite3_last_insert_rowid (self->db);
@@ -935,6 +955,7 @@ store_job_progress (store_t *self, int64_t id, int attempt, const store_progress
     s_bind_real (stmt, 10, p->val_metric);
     s_bind_real (stmt, 11, p->samples_per_sec);
     s_bind_real (stmt, 12, p->eta_s);
+    s_bind_text (stmt, 13, p->metrics);
     return s_step_done (self, stmt, "insert progress");
 }
 
@@ -1201,8 +1222,44 @@ store_job_json (store_t *self, int64_t id, bool history)
     if (history) {
         int attempt = (int) json_integer_value (json_object_get (job, "attempt"));
         json_object_set_new (job, "history", s_history_json (self, id, attempt));
+        json_object_set_new (job, "epochs", s_epochs_json (self, id));
     }
     return job;
+}
+
+//  The per-epoch validation metrics, one map per epoch in order: epoch,
+//  step, loss, val_loss, val_metric and metrics (Q_EPOCHS's columns),
+//  thinned as the history is to STORE_HISTORY_POINTS epochs (a fast job
+//  may run a million)
+static json_t *
+s_epochs_json (store_t *self, int64_t id)
+{
+    json_t *list = json_array ();
+    sqlite3_stmt *stmt = s_stmt (self, Q_EPOCHS_COUNT);
+    if (!stmt)
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int64_t count = s_scalar (stmt);
+    int64_t points = count < STORE_HISTORY_POINTS ? count : STORE_HISTORY_POINTS;
+    if (points == 0 || !(stmt = s_stmt (self, Q_EPOCHS)))
+        return list;
+    sqlite3_bind_int64 (stmt, 1, id);
+    int64_t taken = 0, next = 0;
+    for (int64_t row = 0; taken < points && sqlite3_step (stmt) == SQLITE_ROW; row++) {
+        if (row != next)
+            continue;
+        taken++;
+        next = points > 1 ? taken * (count - 1) / (points - 1) : count;
+        json_t *point = json_object ();
+        for (int col = 0; col < sqlite3_column_count (stmt); col++) {
+            const char *name = sqlite3_column_name (stmt, col);
+            json_object_set_new (point, name, strcmp (name, "metrics") == 0
+                                 ? s_column_parsed (stmt, col) : s_column_json (stmt, col));
+        }
+        json_array_append_new (list, point);
+    }
+    sqlite3_reset (stmt);
+    return list;
 }
 
 json_t *

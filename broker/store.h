@@ -20,6 +20,7 @@ typedef struct store_job_t {
     char *spec;                 // the spec as JSON, as submitted; parse it with mt_spec_from_json (owned)
     char data_hash [65];
     char init_hash [65];        // warm-start model, "" when none
+    char val_data_hash [65];    // fixed validation file, "" when none
     int64_t time_limit_s;       // wall clock for the whole job, s; 0 = none
     char model_hash [65];
     char checkpoint_hash [65];  // latest checkpoint, "" when none
@@ -55,6 +56,7 @@ typedef struct {
     int64_t step, steps;
     double loss, val_loss, val_metric;  // NAN when unknown
     double samples_per_sec, eta_s;
+    const char *metrics;        // an epoch end's validation metrics, JSON text; NULL = none
 } store_progress_t;
 
 //  Open (creating or migrating) the database at path. Returns a new store,

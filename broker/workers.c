@@ -289,9 +289,19 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
         .samples_per_sec = s_real_or_nan (msg, "samples_per_sec"),
         .eta_s = s_real_or_nan (msg, "eta_s")
     };
+    //  Only an epoch end carries metrics: the reports between cost nothing more
+    json_t *metrics = json_object_get (mt_msg_body (msg), "metrics");
+    char *text = json_is_object (metrics) ? mt_json_compact (metrics) : NULL;
+    if (metrics && !json_is_object (metrics)) {
+        char *why = strdup ("PROGRESS: field 'metrics' must be a map");
+        s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &why);
+        return;
+    }
+    p.metrics = text;
     //  A failed write fails the batch, and the worker hears 'storage'
     if (store_job_progress (self->store, job, attempt, &p, zclock_time ()) == 0)
         fleet_worker_step (peer->worker, step, zclock_mono ());
+    free (text);
 }
 
 static void
@@ -526,6 +536,8 @@ s_assignment (broker_t *self, const store_job_t *job)
     }
     if (job->init_hash [0] && blob_store_has (self->blobs, job->init_hash, &size))
         mt_msg_add_int (msg, "init_size", size);
+    if (job->val_data_hash [0] && blob_store_has (self->blobs, job->val_data_hash, &size))
+        mt_msg_add_int (msg, "val_data_size", size);
     return msg;
 }
 

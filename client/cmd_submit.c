@@ -3,6 +3,8 @@
 #include "mt/log.h"
 #include "mt/blob.h"
 #include "mt/util.h"
+#include "dataset.h"
+#include "train.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -14,7 +16,8 @@ enum {
     O_ACTIVATION, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WEIGHT_DECAY, O_BETA1, O_BETA2,
     O_EPS, O_SCHEDULE, O_WARMUP, O_BATCH, O_EPOCHS, O_SEED, O_VAL_SPLIT, O_NO_SHUFFLE,
     O_PATIENCE, O_INIT, O_CHECKPOINT, O_PRIORITY, O_RETRIES, O_TIME_LIMIT, O_NAME, O_KEY,
-    O_WATCH, O_RECONNECT
+    O_WATCH, O_RECONNECT,
+    O_CLASS_WEIGHT, O_METRIC, O_VAL_DATA, O_STRATIFY
 };
 
 static const struct option s_options [] = {
@@ -51,6 +54,10 @@ static const struct option s_options [] = {
     { "key", required_argument, NULL, O_KEY },
     { "watch", no_argument, NULL, O_WATCH },
     { "reconnect", required_argument, NULL, O_RECONNECT },
+    { "class-weight", required_argument, NULL, O_CLASS_WEIGHT },
+    { "metric", required_argument, NULL, O_METRIC },
+    { "val-data", required_argument, NULL, O_VAL_DATA },
+    { "stratify", no_argument, NULL, O_STRATIFY },
     CMD_GLOBAL_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
@@ -77,6 +84,7 @@ static int s_upload (conn_t *conn, const char *path, const char *hash, int64_t s
 static int s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec,
                      const submit_opts_t *opts, int64_t *job, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
+static int s_check_class_names (const mt_spec_t *spec, const char *path, char **cause);
 
 const cmd_entry_t cmd_submit_entry = {
     .name = "submit",
@@ -106,6 +114,13 @@ const cmd_entry_t cmd_submit_entry = {
         "  --no-shuffle           keep the row order in every epoch\n"
         "  --patience N           stop after N epochs without validation gain (default 0: off)\n"
         "  --init MODEL           warm-start from a local model file (uploaded)\n"
+        "  --class-weight W       classification: 'balanced' (n / (k count)) or a=2,b=1 by\n"
+        "                         class name (others 1): weighted cross-entropy\n"
+        "  --metric NAME          what early stopping and the best epoch use: val_loss\n"
+        "                         (default); accuracy, balanced_accuracy, f1_macro, log_loss,\n"
+        "                         roc_auc (classification); r2, mae, rmse (regression)\n"
+        "  --val-data FILE        a fixed validation file (uploaded; --val-split unused)\n"
+        "  --stratify             the validation split keeps the class proportions\n"
         "  --checkpoint-every N   epochs between checkpoints (default 10; 0: only on stop); the\n"
         "                         worker keeps them at least 10 s apart (mtworker\n"
         "                         --checkpoint-min-ms)\n"
@@ -277,6 +292,15 @@ s_option (int opt, const char *arg, void *target_p, char **cause)
     switch (opt) {
         case O_DATA: opts->data_file = arg; return 0;
         case O_INIT: opts->init_file = arg; return 0;
+        case O_VAL_DATA: opts->val_file = arg; return 0;
+        case O_STRATIFY: spec->stratify = true; return 0;
+        case O_CLASS_WEIGHT: return mt_spec_parse_class_weight (spec, arg, cause);
+        case O_METRIC:
+            if (mt_metric_parse (arg, &spec->metric))
+                return mt_fail (cause, "--metric: '%s' is not one of val_loss, accuracy,"
+                                " balanced_accuracy, f1_macro, log_loss, roc_auc, r2, mae, rmse",
+                                arg);
+            return 0;
         case O_WATCH: opts->watch = true; return 0;
         case O_RECONNECT: return cmd_parse_reconnect (target->client, arg, cause);
         case O_NESTEROV: spec->nesterov = true; return 0;
@@ -326,6 +350,12 @@ submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_o
     }
     if (opts->init_file)
         memcpy (spec->init_hash, PLACEHOLDER_HASH, sizeof spec->init_hash);
+    if (opts->val_file) {
+        memcpy (spec->val_data_hash, PLACEHOLDER_HASH, sizeof spec->val_data_hash);
+        const char *base = strrchr (opts->val_file, '/');
+        free (spec->val_data_name);
+        spec->val_data_name = strdup (base ? base + 1 : opts->val_file);
+    }
     char *why = NULL;
     if (mt_spec_validate (spec, &why)) {
         client->usage_error = true;
@@ -356,10 +386,33 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
         rc = cmd_require_column (columns, path, "--features", spec->features [i], cause);
     if (rc == 0)
         spec->format = columns->format;
+    if (rc == 0 && spec->n_class_weights > 0)
+        rc = s_check_class_names (spec, path, cause);
     if (rc)
         client->usage_error = true;
     dataset_columns_destroy (&columns);
     free (why);
+    return rc;
+}
+
+//  --class-weight by name: each name a class of the target column. The file
+//  is read whole for it, but only when classes are named
+static int
+s_check_class_names (const mt_spec_t *spec, const char *path, char **cause)
+{
+    dataset_opts_t opts = {
+        .format = spec->format, .target = spec->target,
+        .features = (const char *const *) spec->features, .n_features = spec->n_features,
+        .task = spec->task
+    };
+    char *why = NULL;
+    dataset_t *ds = dataset_load (path, &opts, &why);
+    free (why);
+    if (!ds)
+        return 0;       // the workers name what is wrong with the file
+    int rc = train_check_class_weights (spec, (const char *const *) ds->classes, ds->n_classes,
+                                        cause);
+    dataset_destroy (&ds);
     return rc;
 }
 
@@ -437,13 +490,15 @@ s_exec (client_t *client, int argc, char **argv)
     submit_opts_t opts;
     char *cause = NULL;
     conn_t *conn = NULL;
-    int64_t data_size = 0, init_size = 0, job = 0;
+    int64_t data_size = 0, init_size = 0, val_size = 0, job = 0;
     int code = CMD_EXIT_ERROR;
     if (submit_parse (client, argc, argv, &spec, &opts, &cause)
     ||  submit_check_data (client, &spec, &opts, &cause))
         goto fail;
     if ((opts.data_file && s_hash_local ("--data", opts.data_file, spec.data_hash, &data_size, &cause))
-    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause))) {
+    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause))
+    ||  (opts.val_file && s_hash_local ("--val-data", opts.val_file, spec.val_data_hash, &val_size,
+                                        &cause))) {
         client->usage_error = true;     // a file that cannot be used; nothing was sent
         goto fail;
     }
@@ -452,6 +507,7 @@ s_exec (client_t *client, int argc, char **argv)
         goto done;
     if ((opts.data_file && s_upload (conn, opts.data_file, spec.data_hash, data_size, &cause))
     ||  (opts.init_file && s_upload (conn, opts.init_file, spec.init_hash, init_size, &cause))
+    ||  (opts.val_file && s_upload (conn, opts.val_file, spec.val_data_hash, val_size, &cause))
     ||  s_submit (client, conn, &spec, &opts, &job, &cause))
         goto fail;
     code = opts.watch ? cmd_watch_job (client, conn, job) : CMD_EXIT_OK;

@@ -11,6 +11,7 @@
 typedef struct {
     const char *data_file;      // --data: a local file to upload (borrowed from argv)
     const char *init_file;      // --init: a local model file to upload
+    const char *val_file;       // --val-data: a local validation file to upload
     const char *key;            // --key: the idempotency key, or NULL
     bool watch;                 // --watch: follow the job after submitting
 } submit_opts_t;

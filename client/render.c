@@ -41,6 +41,7 @@ typedef struct {
 static bool s_num (json_t *object, const char *key, double *out);
 static bool s_item_num (json_t *array, size_t index, double *out);
 static const char *s_str (json_t *object, const char *key, const char *none);
+static void s_val_metrics (FILE *out, json_t *val);
 static bool s_range (json_t *history, s_range_t *range);
 static void s_dot (s_canvas_t *canvas, int px, int py);
 static void s_line (s_canvas_t *canvas, int x0, int y0, int x1, int y1);
@@ -462,6 +463,27 @@ render_progress_fit (json_t *job, int width, bool utf8)
     return line;
 }
 
+//  The best epoch's validation metrics, then its confusion matrix, a row
+//  per true class
+static void
+s_val_metrics (FILE *out, json_t *val)
+{
+    if (json_object_size (val) == 0)
+        return;
+    fprintf (out, "  val       ");
+    render_metrics (out, val);
+    fputc ('\n', out);
+    json_t *rows = json_object_get (val, "confusion");
+    size_t t, p;
+    json_t *row, *count;
+    json_array_foreach (rows, t, row) {
+        fprintf (out, "  %s", t == 0 ? "confusion " : "          ");
+        json_array_foreach (row, p, count)
+            fprintf (out, " %6lld", (long long) json_integer_value (count));
+        fputc ('\n', out);
+    }
+}
+
 void
 render_metrics (FILE *out, json_t *metrics)
 {
@@ -472,7 +494,8 @@ render_metrics (FILE *out, json_t *metrics)
     json_t *value;
     const char *sep = "";
     json_object_foreach (metrics, key, value) {
-        if (strcmp (key, RENDER_UNDEFINED) == 0 && json_is_object (value))
+        //  Nested maps and lists (val_metrics, confusion) have lines of their own
+        if (json_is_object (value) || json_is_array (value))
             continue;
         if (json_is_number (value))
             fprintf (out, "%s%s %.6g", sep, key, json_number_value (value));
@@ -701,6 +724,7 @@ render_job (FILE *out, json_t *job, bool utf8)
         fprintf (out, "  metrics   ");
         render_metrics (out, metrics);
         fputc ('\n', out);
+        s_val_metrics (out, json_object_get (metrics, "val_metrics"));
     }
     if (*s_str (job, "error", ""))
         fprintf (out, "  error     %s\n", s_str (job, "error", ""));

@@ -26,12 +26,19 @@ static int s_read_int (json_t *value, const char *key, int64_t lo, int64_t hi,
                        int64_t *out, char **cause);
 static int s_read_list (mt_spec_t *spec, json_t *value, const char *key, char **cause);
 static int s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause);
+static int s_validate_training (const mt_spec_t *spec, char **cause);
+static int s_read_class_weight (mt_spec_t *spec, json_t *value, char **cause);
+static int s_add_class_weight (mt_spec_t *spec, const char *name, double weight, char **cause);
+static void s_free_class_weights (mt_spec_t *spec);
+static json_t *s_class_weight_value (const mt_spec_t *spec);
 
 static const char *s_tasks [] = { "regression", "classification" };
 static const char *s_acts [] = { "relu", "tanh", "sigmoid" };
 static const char *s_opts [] = { "sgd", "adam", "adamw" };
 static const char *s_schedules [] = { "constant", "cosine" };
 static const char *s_formats [] = { "auto", "csv", "jsonl" };
+static const char *s_metrics [] = { "val_loss", "accuracy", "balanced_accuracy", "f1_macro",
+                                    "log_loss", "roc_auc", "r2", "mae", "rmse" };
 
 #define COUNT(a) ((int) (sizeof (a) / sizeof ((a) [0])))
 
@@ -51,6 +58,7 @@ const char *mt_act_name (mt_act_t v) { return v < COUNT (s_acts) ? s_acts [v] : 
 const char *mt_opt_name (mt_opt_t v) { return v < COUNT (s_opts) ? s_opts [v] : "?"; }
 const char *mt_schedule_name (mt_schedule_t v) { return v < COUNT (s_schedules) ? s_schedules [v] : "?"; }
 const char *mt_format_name (mt_format_t v) { return v < COUNT (s_formats) ? s_formats [v] : "?"; }
+const char *mt_metric_name (mt_metric_t v) { return v < COUNT (s_metrics) ? s_metrics [v] : "?"; }
 
 #define PARSER(fn, type, names) \
     int fn (const char *name, type *out) { \
@@ -62,6 +70,14 @@ PARSER (mt_act_parse, mt_act_t, s_acts)
 PARSER (mt_opt_parse, mt_opt_t, s_opts)
 PARSER (mt_schedule_parse, mt_schedule_t, s_schedules)
 PARSER (mt_format_parse, mt_format_t, s_formats)
+PARSER (mt_metric_parse, mt_metric_t, s_metrics)
+
+bool
+mt_metric_higher_better (mt_metric_t metric)
+{
+    return metric != MT_METRIC_VAL_LOSS && metric != MT_METRIC_LOG_LOSS
+        && metric != MT_METRIC_MAE && metric != MT_METRIC_RMSE;
+}
 
 void
 mt_spec_init (mt_spec_t *spec)
@@ -95,7 +111,19 @@ mt_spec_clear (mt_spec_t *spec)
     for (int i = 0; i < spec->n_features; i++)
         free (spec->features [i]);
     free (spec->features);
+    s_free_class_weights (spec);
+    free (spec->val_data_name);
     mt_spec_init (spec);
+}
+
+static void
+s_free_class_weights (mt_spec_t *spec)
+{
+    for (int i = 0; i < spec->n_class_weights; i++)
+        free (spec->class_weights [i].name);
+    free (spec->class_weights);
+    spec->class_weights = NULL;
+    spec->n_class_weights = 0;
 }
 
 int
@@ -108,8 +136,15 @@ mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src)
     dst->target = src->target ? strdup (src->target) : NULL;
     dst->features = NULL;
     dst->n_features = 0;
+    dst->class_weights = NULL;
+    dst->n_class_weights = 0;
+    dst->val_data_name = src->val_data_name ? strdup (src->val_data_name) : NULL;
     bool oom = (src->name && !dst->name) || (src->data_path && !dst->data_path)
-            || (src->target && !dst->target) || (src->data_name && !dst->data_name);
+            || (src->target && !dst->target) || (src->data_name && !dst->data_name)
+            || (src->val_data_name && !dst->val_data_name);
+    for (int i = 0; !oom && i < src->n_class_weights; i++)
+        oom = s_add_class_weight (dst, src->class_weights [i].name,
+                                  src->class_weights [i].weight, NULL) != 0;
     if (src->features && !oom) {
         dst->features = calloc ((size_t) src->n_features, sizeof (char *));
         oom = dst->features == NULL;
@@ -274,8 +309,9 @@ s_validate_loop (const mt_spec_t *spec, char **cause)
     //  JSON carries the seed as an int64, so larger seeds would not survive the wire
     if (spec->seed > (uint64_t) INT64_MAX)
         return mt_fail (cause, "seed (--seed) must be 0 to %lld", (long long) INT64_MAX);
-    if (spec->patience > 0 && spec->val_split <= 0)
-        return mt_fail (cause, "patience (--patience) needs a validation split (--val-split above 0)");
+    if (spec->patience > 0 && spec->val_split <= 0 && !spec->val_data_hash [0])
+        return mt_fail (cause, "patience (--patience) needs a validation split (--val-split above 0)"
+                        " or a validation file (--val-data)");
     if (spec->name && s_check_name ("name", "--name", spec->name, MT_SPEC_MAX_NAME, false, cause))
         return -1;
     return 0;
@@ -285,8 +321,106 @@ int
 mt_spec_validate (const mt_spec_t *spec, char **cause)
 {
     if (s_validate_data (spec, cause) || s_validate_model (spec, cause)
-    ||  s_validate_loop (spec, cause))
+    ||  s_validate_loop (spec, cause) || s_validate_training (spec, cause))
         return -1;
+    return 0;
+}
+
+//  Class weights, the metric and the validation rows, as the task allows
+static int
+s_validate_training (const mt_spec_t *spec, char **cause)
+{
+    bool classify = spec->task == MT_TASK_CLASSIFICATION;
+    if ((spec->class_weight_balanced || spec->n_class_weights > 0) && !classify)
+        return mt_fail (cause, "class_weight (--class-weight) needs --task classification");
+    if (spec->class_weight_balanced && spec->n_class_weights > 0)
+        return mt_fail (cause, "class_weight (--class-weight) is either balanced or a list of"
+                        " class=weight, not both");
+    if (spec->n_class_weights < 0 || spec->n_class_weights > MT_SPEC_MAX_CLASS_WEIGHTS)
+        return mt_fail (cause, "class_weight (--class-weight) names at most %d classes",
+                        MT_SPEC_MAX_CLASS_WEIGHTS);
+    for (int i = 0; i < spec->n_class_weights; i++) {
+        const mt_class_weight_t *cw = &spec->class_weights [i];
+        if (s_check_name ("class_weight", "--class-weight", cw->name, MT_SPEC_MAX_COLUMN, true,
+                          cause))
+            return -1;
+        if (!isfinite (cw->weight) || cw->weight <= 0 || cw->weight > MT_SPEC_MAX_CLASS_WEIGHT)
+            return mt_fail (cause, "class_weight (--class-weight) of class '%s' must be above 0"
+                            " and at most %g (got %g)", cw->name, MT_SPEC_MAX_CLASS_WEIGHT,
+                            cw->weight);
+        for (int j = 0; j < i; j++)
+            if (strcmp (cw->name, spec->class_weights [j].name) == 0)
+                return mt_fail (cause, "class_weight (--class-weight) names class '%s' twice",
+                                cw->name);
+    }
+    if ((unsigned) spec->metric > MT_METRIC_RMSE)
+        return mt_fail (cause, "metric (--metric) is out of range");
+    bool regression_metric = spec->metric >= MT_METRIC_R2;
+    if (spec->metric != MT_METRIC_VAL_LOSS && regression_metric == classify)
+        return mt_fail (cause, "metric (--metric) '%s' does not fit --task %s: use %s",
+                        mt_metric_name (spec->metric), mt_task_name (spec->task), classify
+                        ? "accuracy, balanced_accuracy, f1_macro, log_loss, roc_auc or val_loss"
+                        : "r2, mae, rmse or val_loss");
+    if (spec->val_data_hash [0] && !s_is_hash (spec->val_data_hash))
+        return mt_fail (cause, "val_data_hash (--val-data) must be 64 lower-case hex digits"
+                        " (a SHA-256)");
+    if (spec->val_data_name
+    &&  s_check_name ("val_data_name", "--val-data", spec->val_data_name, MT_SPEC_MAX_COLUMN,
+                      true, cause))
+        return -1;
+    if (spec->stratify && !classify)
+        return mt_fail (cause, "stratify (--stratify) needs --task classification");
+    if (spec->stratify && (spec->val_split <= 0 || spec->val_data_hash [0]))
+        return mt_fail (cause, "stratify (--stratify) needs a validation split (--val-split"
+                        " above 0, and no --val-data)");
+    return 0;
+}
+
+//  Append one class weight (the name copied). Returns 0 or -1.
+static int
+s_add_class_weight (mt_spec_t *spec, const char *name, double weight, char **cause)
+{
+    if (spec->n_class_weights >= MT_SPEC_MAX_CLASS_WEIGHTS)
+        return mt_fail (cause, "class_weight (--class-weight) names at most %d classes",
+                        MT_SPEC_MAX_CLASS_WEIGHTS);
+    mt_class_weight_t *grown = realloc (spec->class_weights,
+                                        (size_t) (spec->n_class_weights + 1) * sizeof *grown);
+    if (!grown)
+        return mt_fail (cause, "out of memory");
+    spec->class_weights = grown;
+    char *copy = strdup (name);
+    if (!copy)
+        return mt_fail (cause, "out of memory");
+    grown [spec->n_class_weights++] = (mt_class_weight_t) { .name = copy, .weight = weight };
+    return 0;
+}
+
+int
+mt_spec_parse_class_weight (mt_spec_t *spec, const char *text, char **cause)
+{
+    s_free_class_weights (spec);
+    spec->class_weight_balanced = strcmp (text, "balanced") == 0;
+    if (spec->class_weight_balanced)
+        return 0;
+    char *copy = strdup (text), *save = NULL;
+    if (!copy)
+        return mt_fail (cause, "out of memory");
+    int rc = *text ? 0 : -1;
+    for (char *item = strtok_r (copy, ",", &save); item && rc == 0;
+         item = strtok_r (NULL, ",", &save)) {
+        char *eq = strrchr (item, '='), *end = NULL;
+        double weight = eq ? strtod (eq + 1, &end) : NAN;
+        if (!eq || eq == item || end == eq + 1 || *end)
+            rc = -1;
+        else {
+            *eq = 0;
+            rc = s_add_class_weight (spec, item, weight, cause);
+        }
+    }
+    free (copy);
+    if (rc)
+        return mt_fail (cause, "--class-weight: '%s' is not 'balanced' or a list like a=2,b=1"
+                        " (class=weight, weights above 0)", text);
     return 0;
 }
 
@@ -362,6 +496,16 @@ mt_spec_to_value (const mt_spec_t *spec)
     s_put (root, "val_split", json_real (spec->val_split), &ok);
     s_put (root, "shuffle", json_boolean (spec->shuffle), &ok);
     s_put (root, "patience", json_integer (spec->patience), &ok);
+    if (spec->class_weight_balanced || spec->n_class_weights > 0)
+        s_put (root, "class_weight", s_class_weight_value (spec), &ok);
+    if (spec->metric != MT_METRIC_VAL_LOSS)
+        s_put (root, "metric", json_string (mt_metric_name (spec->metric)), &ok);
+    if (spec->val_data_hash [0])
+        s_put (root, "val_data_hash", json_string (spec->val_data_hash), &ok);
+    if (spec->val_data_name)
+        s_put (root, "val_data_name", json_string (spec->val_data_name), &ok);
+    if (spec->stratify)
+        s_put (root, "stratify", json_true (), &ok);
     if (spec->init_hash [0])
         s_put (root, "init_hash", json_string (spec->init_hash), &ok);
     s_put (root, "checkpoint_every", json_integer (spec->checkpoint_every), &ok);
@@ -371,6 +515,22 @@ mt_spec_to_value (const mt_spec_t *spec)
     if (!ok)
         json_decref (root);
     return ok ? root : NULL;
+}
+
+//  "balanced", or {class: weight} in the spec's order
+static json_t *
+s_class_weight_value (const mt_spec_t *spec)
+{
+    if (spec->class_weight_balanced)
+        return json_string ("balanced");
+    json_t *map = json_object ();
+    for (int i = 0; map && i < spec->n_class_weights; i++)
+        if (json_object_set_new (map, spec->class_weights [i].name,
+                                 json_real (spec->class_weights [i].weight))) {
+            json_decref (map);
+            map = NULL;
+        }
+    return map;
 }
 
 char *
@@ -446,8 +606,8 @@ s_read_scalar (mt_spec_t *spec, const char *key, json_t *value, char **cause)
         spec->seed = (uint64_t) i64;
         return 0;
     }
-    bool *flags [] = { &spec->nesterov, &spec->shuffle };
-    const char *flag_keys [] = { "nesterov", "shuffle" };
+    bool *flags [] = { &spec->nesterov, &spec->shuffle, &spec->stratify };
+    const char *flag_keys [] = { "nesterov", "shuffle", "stratify" };
     for (int i = 0; i < COUNT (flags); i++)
         if (strcmp (key, flag_keys [i]) == 0) {
             if (!json_is_boolean (value))
@@ -482,6 +642,12 @@ s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
             rc = s_read_hash (value, key, spec->data_hash, cause);
         else if (strcmp (key, "init_hash") == 0)
             rc = s_read_hash (value, key, spec->init_hash, cause);
+        else if (strcmp (key, "val_data_hash") == 0)
+            rc = s_read_hash (value, key, spec->val_data_hash, cause);
+        else if (strcmp (key, "val_data_name") == 0)
+            rc = s_read_string (value, key, -1, MT_SPEC_MAX_COLUMN, &spec->val_data_name, cause);
+        else if (strcmp (key, "class_weight") == 0)
+            rc = s_read_class_weight (spec, value, cause);
         else if (strcmp (key, "features") == 0 || strcmp (key, "hidden") == 0)
             rc = s_read_list (spec, value, key, cause);
         else
@@ -495,7 +661,8 @@ s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
 static int
 s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
 {
-    static const char *keys [] = { "task", "activation", "optimizer", "schedule", "format" };
+    static const char *keys [] = { "task", "activation", "optimizer", "schedule", "format",
+                                   "metric" };
     int which;
     if (s_parse_name (key, keys, COUNT (keys), &which))
         return mt_fail (cause, "spec has an unknown field '%.64s'", key);
@@ -507,10 +674,45 @@ s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
            : which == 1 ? mt_act_parse (name, &spec->activation)
            : which == 2 ? mt_opt_parse (name, &spec->optimizer)
            : which == 3 ? mt_schedule_parse (name, &spec->schedule)
-           : mt_format_parse (name, &spec->format);
+           : which == 4 ? mt_format_parse (name, &spec->format)
+           : mt_metric_parse (name, &spec->metric);
     if (rc)
         return mt_fail (cause, "spec field '%s' has an unknown value '%.64s'", key,
                         name ? name : "(not a string)");
+    return 0;
+}
+
+//  class_weight: "balanced", or {class: weight}; a class name is a key, so
+//  it is checked for control bytes by its length, as a string is
+static int
+s_read_class_weight (mt_spec_t *spec, json_t *value, char **cause)
+{
+    const char *text = NULL;
+    if (json_is_string (value)) {
+        if (s_read_text (value, "class_weight", -1, &text, cause))
+            return -1;
+        if (strcmp (text, "balanced") != 0)
+            return mt_fail (cause, "spec field 'class_weight' must be \"balanced\" or an object"
+                            " {class: weight} (got '%.64s')", text);
+        spec->class_weight_balanced = true;
+        return 0;
+    }
+    if (!json_is_object (value) || spec->n_class_weights > 0)
+        return mt_fail (cause, "spec field 'class_weight' must be \"balanced\" or an object"
+                        " {class: weight}");
+    const char *key;
+    size_t key_len;
+    json_t *weight;
+    json_object_keylen_foreach (value, key, key_len, weight) {
+        if (key_len != strlen (key) || s_control_byte ("class_weight", -1, key, key_len, NULL))
+            return mt_fail (cause, "spec field 'class_weight' has a class name that holds a"
+                            " control character");
+        if (!json_is_number (weight))
+            return mt_fail (cause, "spec field 'class_weight' of class '%.64s' must be a number",
+                            key);
+        if (s_add_class_weight (spec, key, json_number_value (weight), cause))
+            return -1;
+    }
     return 0;
 }
 

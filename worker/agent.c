@@ -22,7 +22,7 @@ typedef enum { PHASE_IDLE, PHASE_FETCHING, PHASE_TRAINING, PHASE_FINISHING } pha
 typedef enum { END_NONE, END_DONE, END_STOPPED, END_FAILED } ending_t;
 
 //  The blobs a job may need from the broker, fetched in this order.
-enum { NEED_DATA, NEED_RESUME, NEED_INIT, NEEDS };
+enum { NEED_DATA, NEED_RESUME, NEED_INIT, NEED_VAL, NEEDS };
 
 typedef struct {
     char hash [MT_HASH_HEX + 1];    // "" = not needed
@@ -47,7 +47,7 @@ struct agent_t {
     int attempt;
     mt_spec_t spec;             // the ASSIGN's spec, parsed once
     char *dir;                  // the job's folder
-    need_t needs [NEEDS];       // data, resume, init
+    need_t needs [NEEDS];       // data, resume, init, validation data
     int next_need;              // the next of needs to look at
     mt_transfer_t *fetch;       // the fetch in progress, NULL when none
     mt_transfer_t *upload;      // the upload in progress, NULL when none
@@ -414,14 +414,14 @@ static int
 s_assign_fields (mt_msg_t *msg, const char **spec, char **cause)
 {
     const char *resume = NULL;
-    const char *sizes [] = { "data_size", "resume_size", "init_size" };
+    const char *sizes [] = { "data_size", "resume_size", "init_size", "val_data_size" };
     int64_t size;
     if (mt_msg_get_str (msg, "spec", MT_MAX_STRING, spec, cause)
     ||  mt_msg_opt_str (msg, "resume_hash", MT_HASH_HEX, &resume, cause))
         return -1;
     if (resume && !blob_hash_valid (resume))
         return mt_fail (cause, "ASSIGN: field 'resume_hash' must be a SHA-256 in lower-case hex");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (mt_msg_opt_int (msg, sizes [i], 0, BLOB_MAX_SIZE, &size, cause))
             return -1;
     return 0;
@@ -481,6 +481,7 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
     s_need (self, NEED_DATA, self->spec.data_hash, msg, "data_size");
     s_need (self, NEED_RESUME, resume, msg, "resume_size");
     s_need (self, NEED_INIT, self->spec.init_hash, msg, "init_size");
+    s_need (self, NEED_VAL, self->spec.val_data_hash, msg, "val_data_size");
     s_fetch_next (self);
 }
 
@@ -850,7 +851,7 @@ s_spawn (agent_t *self)
     snprintf (threads, sizeof threads, "%d", self->config.threads);
     snprintf (progress, sizeof progress, "%d", self->config.progress_ms);
     snprintf (min_ms, sizeof min_ms, "%d", self->config.checkpoint_min_ms);
-    const char *argv [20] = { "mtworker", "--train-child", "--dir", self->dir, "--spec",
+    const char *argv [24] = { "mtworker", "--train-child", "--dir", self->dir, "--spec",
                               spec_path, "--threads", threads, "--progress-ms", progress,
                               "--checkpoint-min-ms", min_ms };
     int argc = 12;
@@ -862,6 +863,8 @@ s_spawn (agent_t *self)
                  ? blob_store_path (self->cache, self->needs [NEED_RESUME].hash) : NULL;
     char *init = self->needs [NEED_INIT].hash [0]
                ? blob_store_path (self->cache, self->needs [NEED_INIT].hash) : NULL;
+    char *val = self->needs [NEED_VAL].hash [0]
+              ? blob_store_path (self->cache, self->needs [NEED_VAL].hash) : NULL;
     if (resume) {
         argv [argc++] = "--resume";
         argv [argc++] = resume;
@@ -870,11 +873,16 @@ s_spawn (agent_t *self)
         argv [argc++] = "--init";
         argv [argc++] = init;
     }
+    if (val) {
+        argv [argc++] = "--val-data";
+        argv [argc++] = val;
+    }
     int fds [2];
     if (pipe2 (fds, O_CLOEXEC)) {
         s_fail (self, "cannot create a pipe for the training process", true);
         free (resume);
         free (init);
+        free (val);
         return;
     }
     pid_t pid = fork ();
@@ -889,6 +897,7 @@ s_spawn (agent_t *self)
     close (fds [1]);
     free (resume);
     free (init);
+    free (val);
     if (pid < 0) {
         close (fds [0]);
         s_fail (self, "cannot fork the training process", true);

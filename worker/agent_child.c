@@ -1,6 +1,7 @@
 /*  agent_child - the training child: load the spec and data, train, report on fd 3  */
 #include "agent.h"
 #include "dataset.h"
+#include "metrics.h"
 #include "train.h"
 #include "mt/log.h"
 #include "mt/spec.h"
@@ -24,6 +25,7 @@ typedef struct {
 //  The options of one training child.
 typedef struct {
     const char *spec, *data, *resume, *init;    // paths; NULL = not given
+    const char *val;            // the fixed validation file; NULL = a split
     int threads;                // OpenBLAS threads
     int progress_ms;            // least interval between progress reports
     int checkpoint_min_ms;      // least time between periodic checkpoints
@@ -75,6 +77,13 @@ s_on_progress (const train_progress_t *p, void *arg)
     s_put_defined (value, "val_metric", p->val_metric);
     s_put_defined (value, "samples_per_sec", p->samples_per_sec);
     s_put_defined (value, "eta_s", p->eta_s);
+    //  At an epoch end, that epoch's validation metrics (null with reasons
+    //  when undefined, so a curve shows the gap)
+    if (p->metrics) {
+        json_t *metrics = json_object ();
+        metrics_to_json (p->metrics, metrics);
+        json_object_set_new (value, "metrics", metrics);
+    }
     s_report (arg, "progress", value);
 }
 
@@ -120,6 +129,30 @@ s_read_file (const char *path)
     return text;
 }
 
+//  The fixed validation rows, read as the training rows were: the same
+//  feature columns and classes (by the training data's names), the format
+//  from the file's content (the cache's copy has no name to go by)
+static int
+s_load_val (const mt_spec_t *spec, const dataset_t *ds, const char *path, dataset_t **vds,
+            char **cause)
+{
+    dataset_opts_t opts = {
+        .format = MT_FORMAT_AUTO, .target = spec->target,
+        .features = (const char *const *) ds->feature_names, .n_features = (int) ds->cols,
+        .task = spec->task, .classes = (const char *const *) ds->classes,
+        .n_classes = spec->task == MT_TASK_CLASSIFICATION ? ds->n_classes : 0
+    };
+    *vds = dataset_load (path, &opts, cause);
+    if (!*vds && *cause && spec->val_data_name && strncmp (*cause, path, strlen (path)) == 0) {
+        char *named = NULL;
+        if (asprintf (&named, "%s%s", spec->val_data_name, *cause + strlen (path)) > 0) {
+            free (*cause);
+            *cause = named;
+        }
+    }
+    return *vds ? 0 : -1;
+}
+
 //  How messages name the --init model. The user knows it by a file name we
 //  never saw; its hash is the next best name (the cache's path would mean
 //  nothing to them)
@@ -162,6 +195,12 @@ s_train (child_t *child, const child_args_t *args)
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "dataset: ", cause);
     }
+    dataset_t *vds = NULL;
+    if (args->val && s_load_val (&spec, ds, args->val, &vds, &cause)) {
+        dataset_destroy (&ds);
+        mt_spec_clear (&spec);
+        return s_fail (child, "bad_input", "validation data (--val-data): ", cause);
+    }
     char model [4200], checkpoint [4200], init_name [80];
     snprintf (model, sizeof model, "%s/model.safetensors", child->dir);
     snprintf (checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", child->dir);
@@ -170,17 +209,21 @@ s_train (child_t *child, const child_args_t *args)
         .threads = args->threads, .progress_ms = args->progress_ms, .progress = s_on_progress,
         .checkpointed = s_on_checkpoint, .arg = child, .stop = &s_stop,
         .checkpoint_path = checkpoint, .resume_path = args->resume, .init_path = args->init,
-        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms
+        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds
     };
-    train_result_t result;
-    int rc = train_run (&spec, ds, model, &topts, &result, &cause);
+    train_result_t *result = malloc (sizeof *result);    // a confusion matrix: large
+    int rc = result ? train_run (&spec, ds, model, &topts, result, &cause)
+                    : mt_fail (&cause, "out of memory");
     dataset_destroy (&ds);
+    dataset_destroy (&vds);
     if (rc == 0)
-        s_report (child, result.stopped ? "stopped" : "done", s_metrics (&spec, &result));
+        s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result));
+    free (result);
     mt_spec_clear (&spec);
     //  Errors in training itself (a shape mismatch with --init, a NaN loss)
     //  are about the job, not the machine: a retry would fail the same way
-    return rc == 0 ? 0 : s_fail (child, "bad_input", "training: ", cause);
+    bool diverged = rc && cause && strncmp (cause, "diverged:", 9) == 0;
+    return rc == 0 ? 0 : s_fail (child, "bad_input", diverged ? "" : "training: ", cause);
 }
 
 int
@@ -191,7 +234,8 @@ agent_child_main (int argc, char **argv)
         { "spec", required_argument, 0, 's' }, { "data", required_argument, 0, 'D' },
         { "resume", required_argument, 0, 'r' }, { "init", required_argument, 0, 'i' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
-        { "checkpoint-min-ms", required_argument, 0, 'c' }, { 0, 0, 0, 0 }
+        { "checkpoint-min-ms", required_argument, 0, 'c' },
+        { "val-data", required_argument, 0, 'V' }, { 0, 0, 0, 0 }
     };
     child_args_t args = { .threads = 1, .progress_ms = 1000,
                           .checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS };
@@ -207,6 +251,7 @@ agent_child_main (int argc, char **argv)
             case 'D': args.data = optarg; break;
             case 'r': args.resume = optarg; break;
             case 'i': args.init = optarg; break;
+            case 'V': args.val = optarg; break;
             case 't': args.threads = atoi (optarg) > 0 ? atoi (optarg) : 1; break;
             case 'p': args.progress_ms = atoi (optarg) >= 0 ? atoi (optarg) : 1000; break;
             case 'c': args.checkpoint_min_ms = atoi (optarg) >= 0 ? atoi (optarg)

@@ -16,12 +16,27 @@
 #define MT_SPEC_MAX_BATCH      1048576
 #define MT_SPEC_MAX_JSON       (1 << 20) // bytes in a spec's JSON form
 #define MT_HASH_HEX            64        // a SHA-256 as lower-case hex
+#define MT_SPEC_MAX_CLASS_WEIGHTS 65536  // named class weights at most
+#define MT_SPEC_MAX_CLASS_WEIGHT  1e6    // the largest class weight
 
 typedef enum { MT_TASK_REGRESSION = 0, MT_TASK_CLASSIFICATION = 1 } mt_task_t;
 typedef enum { MT_ACT_RELU = 0, MT_ACT_TANH = 1, MT_ACT_SIGMOID = 2 } mt_act_t;
 typedef enum { MT_OPT_SGD = 0, MT_OPT_ADAM = 1, MT_OPT_ADAMW = 2 } mt_opt_t;
 typedef enum { MT_SCHEDULE_CONSTANT = 0, MT_SCHEDULE_COSINE = 1 } mt_schedule_t;
 typedef enum { MT_FORMAT_AUTO = 0, MT_FORMAT_CSV = 1, MT_FORMAT_JSONL = 2 } mt_format_t;
+//  What early stopping and the best epoch use: the validation loss (the
+//  default), or one validation metric (classification: accuracy ..
+//  roc_auc; regression: r2 .. rmse). log_loss, mae, rmse: lower is better.
+typedef enum {
+    MT_METRIC_VAL_LOSS = 0, MT_METRIC_ACCURACY, MT_METRIC_BALANCED_ACCURACY, MT_METRIC_F1_MACRO,
+    MT_METRIC_LOG_LOSS, MT_METRIC_ROC_AUC, MT_METRIC_R2, MT_METRIC_MAE, MT_METRIC_RMSE
+} mt_metric_t;
+
+//  One class's weight in the loss, by the class's name.
+typedef struct {
+    char *name;                 // a class of the target column
+    double weight;              // > 0, at most MT_SPEC_MAX_CLASS_WEIGHT
+} mt_class_weight_t;
 
 //  A training spec. Strings are owned by the spec (mt_spec_clear frees them).
 typedef struct {
@@ -52,6 +67,14 @@ typedef struct {
     double val_split;           // fraction of rows held out, [0, 0.9]
     bool shuffle;               // reshuffle rows every epoch
     int patience;               // epochs without val improvement before stopping; 0 = off
+    //  Class weights, the metric, the validation rows
+    bool class_weight_balanced; // class_weight "balanced": class c weighs n / (k count_c)
+    mt_class_weight_t *class_weights;   // class_weight {class: weight}, others 1; NULL = none
+    int n_class_weights;
+    mt_metric_t metric;         // what early stopping and the best epoch use
+    char val_data_hash [MT_HASH_HEX + 1];   // a fixed validation file (uploaded), "" = a split
+    char *val_data_name;        // that file's name, for messages; may be NULL
+    bool stratify;              // the validation split keeps the class proportions
     char init_hash [MT_HASH_HEX + 1];   // warm start from this uploaded model, "" = none
     int checkpoint_every;       // epochs between checkpoints; 0 = only on stop
     int priority;               // higher runs first, [-1000, 1000]
@@ -74,7 +97,8 @@ int mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src);
 int mt_spec_validate (const mt_spec_t *spec, char **cause);
 
 //  The spec as a new JSON object: every field, defaults included (name,
-//  data_hash, data_path, data_name, target, features and init_hash only when
+//  data_hash, data_path, data_name, target, features, init_hash,
+//  class_weight, metric, val_data_hash, val_data_name and stratify only when
 //  set), in the order of mt_spec_t. The caller owns it (json_decref). NULL
 //  on allocation failure.
 json_t *mt_spec_to_value (const mt_spec_t *spec);
@@ -99,10 +123,21 @@ const char *mt_act_name (mt_act_t act);
 const char *mt_opt_name (mt_opt_t opt);
 const char *mt_schedule_name (mt_schedule_t schedule);
 const char *mt_format_name (mt_format_t format);
+const char *mt_metric_name (mt_metric_t metric);
 int mt_task_parse (const char *name, mt_task_t *task);
 int mt_act_parse (const char *name, mt_act_t *act);
 int mt_opt_parse (const char *name, mt_opt_t *opt);
 int mt_schedule_parse (const char *name, mt_schedule_t *schedule);
 int mt_format_parse (const char *name, mt_format_t *format);
+int mt_metric_parse (const char *name, mt_metric_t *metric);
+
+//  True when a higher value of metric is better (accuracy), false when lower
+//  is (val_loss, log_loss, mae, rmse).
+bool mt_metric_higher_better (mt_metric_t metric);
+
+//  The command-line form of class_weight into spec: "balanced", or
+//  "a=2,b=1" (class names, each = a weight > 0). Returns 0, or -1 with
+//  *cause naming --class-weight and what is wrong.
+int mt_spec_parse_class_weight (mt_spec_t *spec, const char *text, char **cause);
 
 #endif

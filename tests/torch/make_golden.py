@@ -46,6 +46,12 @@ CASES = [
     dict(name="cls_sgd_sigmoid", task="classification", classes=2, hidden=[6],
          activation="sigmoid", optimizer="sgd", lr=0.1, momentum=0.5, rows=12, batch_size=5,
          epochs=3),
+    dict(name="cls_weighted_adam_relu", task="classification", classes=3, hidden=[5],
+         activation="relu", optimizer="adam", lr=0.02, rows=19, batch_size=5, epochs=4,
+         class_weight={"c0": 2.5, "c1": 0.5}),
+    dict(name="cls_balanced_sgd_tanh", task="classification", classes=3, hidden=[5, 4],
+         activation="tanh", optimizer="sgd", lr=0.1, momentum=0.9, rows=21, batch_size=4,
+         epochs=3, class_weight="balanced"),
 ]
 
 DEFAULTS = dict(momentum=0.0, nesterov=False, weight_decay=0.0, beta1=0.9, beta2=0.999,
@@ -85,6 +91,20 @@ def state(model):
     return {k: v.detach().numpy().tolist() for k, v in model.state_dict().items()}
 
 
+def class_weights(case, labels):
+    """CrossEntropyLoss's weight: "balanced" is n / (k count_c) (sklearn's
+    compute_class_weight), in float64 rounded to float32; named classes c0, c1...
+    take their weight and the others 1."""
+    k = case["classes"]
+    spec = case["class_weight"]
+    if spec == "balanced":
+        counts = np.bincount(labels, minlength=k).astype(np.float64)
+        w = len(labels) / (k * counts)
+    else:
+        w = np.array([spec.get("c%d" % c, 1.0) for c in range(k)])
+    return torch.from_numpy(w.astype(np.float32))
+
+
 def run(case, seed):
     case = {**DEFAULTS, **case}
     gen = np.random.default_rng(seed)
@@ -112,7 +132,12 @@ def run(case, seed):
     init = state(model)
 
     optimizer = make_optimizer(case, model.parameters())
-    loss_fn = torch.nn.MSELoss() if case["task"] == "regression" else torch.nn.CrossEntropyLoss()
+    if case["task"] == "regression":
+        loss_fn = torch.nn.MSELoss()
+    elif "class_weight" in case:
+        loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(case, labels))
+    else:
+        loss_fn = torch.nn.CrossEntropyLoss()
     batches = (rows + case["batch_size"] - 1) // case["batch_size"]
     total = batches * case["epochs"]
     losses, t = [], 0

@@ -69,6 +69,19 @@ s_spec (json_t *c, mt_spec_t *spec)
     spec->epochs = (int) s_num (c, "epochs");
     spec->val_split = 0;
     spec->shuffle = false;
+    //  class weights: "balanced" or {"c0": w, ...}, in their command-line form
+    json_t *weights = json_object_get (c, "class_weight");
+    char text [256] = "";
+    const char *name;
+    json_t *w;
+    if (json_is_string (weights))
+        snprintf (text, sizeof text, "%s", json_string_value (weights));
+    json_object_foreach (weights, name, w)
+        snprintf (text + strlen (text), sizeof text - strlen (text), "%s%s=%.17g",
+                  text [0] ? "," : "", name, json_number_value (w));
+    char *cause = NULL;
+    if (text [0])
+        CHECK_MSG (mt_spec_parse_class_weight (spec, text, &cause) == 0, "%s", cause);
 }
 
 static dataset_t *
@@ -194,7 +207,7 @@ main (void)
     char pattern [4096];
     snprintf (pattern, sizeof pattern, "%s", test_data ("golden/*.json"));
     glob_t found;
-    CHECK_MSG (glob (pattern, 0, NULL, &found) == 0 && found.gl_pathc >= 7,
+    CHECK_MSG (glob (pattern, 0, NULL, &found) == 0 && found.gl_pathc >= 9,
                "no golden files at %s", pattern);
     for (size_t i = 0; i < found.gl_pathc; i++)
         s_run (found.gl_pathv [i], dir);

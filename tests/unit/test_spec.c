@@ -745,6 +745,90 @@ test_enums (void)
     CHECK (streq (mt_format_name ((mt_format_t) 3), "?"));
 }
 
+//  Class weights, the metric, the validation file and stratify: their JSON
+//  both ways, and what each task refuses
+static void
+test_training_fields (void)
+{
+    mt_spec_t spec, back;
+    char *cause = NULL;
+    s_valid_spec (&spec);
+    spec.task = MT_TASK_CLASSIFICATION;
+    CHECK (mt_spec_parse_class_weight (&spec, "a=2,b c=0.5", &cause) == 0);
+    spec.metric = MT_METRIC_ROC_AUC;
+    strcpy (spec.val_data_hash, HASH_B);
+    spec.val_data_name = strdup ("val.csv");
+    char *json = mt_spec_to_json (&spec);
+    CHECK_STR_CONTAINS (json, "\"class_weight\":{\"a\":2.0,\"b c\":0.5},\"metric\":\"roc_auc\","
+                        "\"val_data_hash\":\"" HASH_B "\",\"val_data_name\":\"val.csv\"");
+    CHECK_MSG (mt_spec_from_json (&back, json, &cause) == 0, "%s", cause);
+    CHECK (back.n_class_weights == 2 && back.class_weights [1].weight == 0.5);
+    CHECK_STR_EQ (back.class_weights [1].name, "b c");
+    CHECK (back.metric == MT_METRIC_ROC_AUC && strcmp (back.val_data_hash, HASH_B) == 0);
+    char *again = mt_spec_to_json (&back);
+    CHECK_STR_EQ (again, json);
+    free (again);
+    free (json);
+    mt_spec_clear (&back);
+    CHECK (mt_spec_copy (&back, &spec) == 0);
+    CHECK (back.class_weights != spec.class_weights);
+    CHECK_STR_EQ (back.class_weights [0].name, "a");
+    mt_spec_clear (&back);
+    mt_spec_clear (&spec);
+    //  balanced, stratify; defaults write none of them
+    CHECK (mt_spec_from_json (&spec, "{\"data_hash\":\"" HASH_A "\",\"target\":\"y\","
+                              "\"task\":\"classification\",\"class_weight\":\"balanced\","
+                              "\"stratify\":true}", &cause) == 0);
+    CHECK (spec.class_weight_balanced && spec.stratify);
+    mt_spec_clear (&spec);
+    s_valid_spec (&spec);
+    json = mt_spec_to_json (&spec);
+    CHECK (!strstr (json, "class_weight") && !strstr (json, "metric") && !strstr (json, "stratify")
+           && !strstr (json, "val_data"));
+    free (json);
+    mt_spec_clear (&spec);
+    //  Refused, naming the field and flag
+    s_valid_spec (&spec);
+    CHECK (mt_spec_parse_class_weight (&spec, "balanced", NULL) == 0);
+    s_expect_invalid (&spec, "class_weight", "--class-weight");     // regression
+    s_valid_spec (&spec);
+    spec.task = MT_TASK_CLASSIFICATION;
+    CHECK (mt_spec_parse_class_weight (&spec, "a=0", NULL) == 0);
+    s_expect_invalid (&spec, "class_weight", "--class-weight");
+    s_valid_spec (&spec);
+    spec.task = MT_TASK_CLASSIFICATION;
+    CHECK (mt_spec_parse_class_weight (&spec, "a=1,a=2", NULL) == 0);
+    s_expect_invalid (&spec, "class_weight", "--class-weight");
+    s_valid_spec (&spec);
+    CHECK (mt_spec_parse_class_weight (&spec, "a=", &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "--class-weight: 'a=' is not 'balanced' or a list like a=2,b=1");
+    mt_spec_clear (&spec);
+    s_valid_spec (&spec);
+    spec.metric = MT_METRIC_F1_MACRO;
+    s_expect_invalid (&spec, "metric", "--metric");
+    s_valid_spec (&spec);
+    spec.task = MT_TASK_CLASSIFICATION;
+    spec.metric = MT_METRIC_MAE;
+    s_expect_invalid (&spec, "metric", "--metric");
+    s_valid_spec (&spec);
+    spec.stratify = true;
+    s_expect_invalid (&spec, "stratify", "--stratify");
+    s_valid_spec (&spec);
+    spec.patience = 2;
+    spec.val_split = 0;
+    strcpy (spec.val_data_hash, HASH_B);
+    CHECK (mt_spec_validate (&spec, NULL) == 0);    // the file is the validation
+    mt_spec_clear (&spec);
+    s_expect_bad_json ("{\"data_hash\":\"" HASH_A "\",\"target\":\"y\",\"task\":\"classification\","
+                       "\"class_weight\":\"even\"}", "class_weight");
+    s_expect_bad_json ("{\"data_hash\":\"" HASH_A "\",\"target\":\"y\",\"metric\":\"auc\"}",
+                       "'metric' has an unknown value 'auc'");
+    CHECK (mt_metric_higher_better (MT_METRIC_ACCURACY) && !mt_metric_higher_better (MT_METRIC_RMSE)
+           && !mt_metric_higher_better (MT_METRIC_VAL_LOSS));
+    free (cause);
+    printf ("training fields: ok\n");
+}
+
 int
 main (void)
 {
@@ -759,6 +843,7 @@ main (void)
     test_enums ();
     test_control_bytes ();
     test_submit_refused ();
+    test_training_fields ();
     printf ("test_spec: ok\n");
     return 0;
 }

@@ -381,6 +381,37 @@ test_attempts_and_progress (store_t *store)
     CHECK (json_array_size (history) == 2);
     CHECK (json_integer_value (json_array_get (json_array_get (history, 1), 0)) == 40);  // step
     CHECK (json_integer_value (json_array_get (json_array_get (history, 1), 1)) == 4);   // epoch
+    CHECK (json_array_size (json_object_get (json, "epochs")) == 0);    // no metrics yet
+    json_decref (json);
+    //  Epoch ends with metrics make the per-epoch list, one entry per epoch
+    //  (its latest report), in epoch order; the reports between do not
+    p.metrics = "{\"accuracy\":0.5,\"roc_auc\":null,\"undefined\":{\"roc_auc\":\"why\"}}";
+    p.epoch = 5, p.step = 50, p.val_loss = 0.7, p.val_metric = 0.5;
+    CHECK (store_job_progress (store, id, 2, &p, 610) == 0);
+    p.metrics = NULL, p.step = 55;
+    CHECK (store_job_progress (store, id, 2, &p, 620) == 0);
+    p.metrics = "{\"accuracy\":0.75}";
+    p.epoch = 6, p.step = 60;
+    CHECK (store_job_progress (store, id, 2, &p, 630) == 0);
+    json = store_job_json (store, id, true);
+    json_t *epochs = json_object_get (json, "epochs");
+    CHECK (json_array_size (epochs) == 2);
+    json_t *first = json_array_get (epochs, 0);
+    CHECK (json_integer_value (json_object_get (first, "epoch")) == 5);
+    CHECK (json_integer_value (json_object_get (first, "step")) == 50);
+    CHECK (json_real_value (json_object_get (first, "val_loss")) == 0.7);
+    json_t *metrics = json_object_get (first, "metrics");
+    CHECK (json_real_value (json_object_get (metrics, "accuracy")) == 0.5);
+    CHECK (json_is_null (json_object_get (metrics, "roc_auc")));
+    CHECK_STR_EQ (json_string_value (json_object_get (json_object_get (metrics, "undefined"),
+                                                      "roc_auc")), "why");
+    CHECK (json_real_value (json_object_get (json_object_get (json_array_get (epochs, 1),
+                                             "metrics"), "accuracy")) == 0.75);
+    CHECK (json_array_size (json_object_get (json, "history")) == 5);
+    json_decref (json);
+    //  STATUS alone carries it: a list's jobs do not
+    json = store_job_json (store, id, false);
+    CHECK (!json_object_get (json, "epochs"));
     json_decref (json);
     //  Done, with what the caller knows of the attempt; a second end of the
     //  ended job changes nothing
@@ -399,7 +430,7 @@ test_attempts_and_progress (store_t *store)
     CHECK (json_array_size (json_object_get (json, "attempts")) == 2);
     CHECK_STR_EQ (s_attempt_str (json, 1, "outcome"), "succeeded");
     CHECK (s_attempt_int (json, 1, "started_at") == 400 && s_attempt_int (json, 1, "finished_at") == 700);
-    CHECK (json_integer_value (json_object_get (json_object_get (json, "progress"), "epoch")) == 4);
+    CHECK (json_integer_value (json_object_get (json_object_get (json, "progress"), "epoch")) == 6);
     json_decref (json);
     //  An end that names another attempt changes nothing
     s_end (store, id, 1, (store_end_t) { .state = JOB_FAILED, .outcome = "failed", .error = "x",
@@ -570,7 +601,7 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
     CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "7");
+    CHECK_STR_EQ (text, "8");
     char *schema = s_schema_text (path);
     CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
                schema, fresh_schema);
@@ -665,18 +696,21 @@ main (void)
     //  A new database has the current schema, which every older one reaches
     char text [64];
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "7");
+    CHECK_STR_EQ (text, "8");
     char *fresh_schema = s_schema_text (path);
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 22 time_limit_s INTEGER not null 1 default 0");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 23 init_hash TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 24 worker_instance TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 25 worker_key TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "column jobs 26 val_data_hash TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "column progress 12 metrics TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "table attempts without rowid 1");
     CHECK_STR_CONTAINS (fresh_schema, "text index jobs_key: CREATE UNIQUE INDEX jobs_key ON jobs"
                         " (key) WHERE key IS NOT NULL");
     test_migration (dir, 1, fresh_schema);                  // through every step
     test_migration (dir, 5, fresh_schema);
-    test_migration (dir, 6, fresh_schema);                  // the last step alone
+    test_migration (dir, 6, fresh_schema);
+    test_migration (dir, 7, fresh_schema);                  // the last step alone
     free (fresh_schema);
     //  A database from a newer mt is refused
     char cmd [512];

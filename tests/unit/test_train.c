@@ -796,6 +796,139 @@ s_test_predict (void)
     printf ("predict: ok\n");
 }
 
+//  Per-epoch validation metrics as the progress callback sees them
+typedef struct {
+    double score [64];          // --metric's value per epoch
+    mt_metric_t metric;
+    int epochs;
+} s_scores_t;
+
+static void
+s_on_epoch_metrics (const train_progress_t *progress, void *arg)
+{
+    s_scores_t *scores = arg;
+    if (!progress->epoch_end || !progress->metrics || progress->epoch > 64)
+        return;
+    scores->score [progress->epoch - 1] = metrics_get (progress->metrics, scores->metric);
+    scores->epochs = progress->epoch;
+}
+
+//  --metric with --patience: the best epoch is the best by that metric
+//  (lower log loss), the final metrics are that epoch's, and the model
+//  names it
+static void
+s_test_metric_patience (void)
+{
+    dataset_t *ds = s_dataset (120, 3, MT_TASK_CLASSIFICATION, 31, s_side);
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    spec.epochs = 40;
+    spec.lr = 0.03;                     // the log loss falls, then wanders
+    spec.batch_size = 8;
+    spec.patience = 3;
+    spec.metric = MT_METRIC_LOG_LOSS;
+    s_scores_t scores = { .metric = MT_METRIC_LOG_LOSS };
+    train_opts_t opts = { .threads = 1, .progress = s_on_epoch_metrics, .progress_ms = 1000000,
+                          .arg = &scores };
+    train_result_t *result = malloc (sizeof *result);
+    const char *path = test_path (s_dir, "metric.safetensors");
+    s_train (&spec, ds, path, &opts, result);
+    CHECK (scores.epochs == result->epochs_run && scores.epochs >= 4);
+    int best = 1;
+    for (int e = 2; e <= scores.epochs; e++)
+        best = scores.score [e - 1] < scores.score [best - 1] ? e : best;
+    CHECK_MSG (result->best_epoch == best, "best epoch %d, lowest log loss at %d",
+               result->best_epoch, best);
+    CHECK (result->epochs_run == best + 3 || result->epochs_run == spec.epochs);
+    CHECK (result->val_metric == scores.score [best - 1]);
+    CHECK (metrics_get (&result->val_metrics, MT_METRIC_LOG_LOSS) == scores.score [best - 1]);
+    json_t *metrics = s_model_metrics (path);
+    CHECK_STR_EQ (json_string_value (json_object_get (metrics, "metric")), "log_loss");
+    CHECK_STR_EQ (json_string_value (json_object_get (metrics, "best_by")), "log_loss");
+    CHECK (json_is_array (json_object_get (json_object_get (metrics, "val_metrics"), "confusion")));
+    json_decref (metrics);
+    model_t *m = model_load (path, NULL);
+    char epoch [16];
+    snprintf (epoch, sizeof epoch, "%d", best);
+    CHECK_STR_EQ (model_meta (m, "weights_epoch"), epoch);
+    model_destroy (&m);
+    printf ("--metric log_loss with patience: best epoch %d of %d: ok\n", best, scores.epochs);
+    free (result);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+//  --stratify: each class's validation share is round (val_split x count)
+static void
+s_test_stratify (void)
+{
+    dataset_t *ds = s_dataset (103, 2, MT_TASK_CLASSIFICATION, 5, s_side);
+    size_t count [2] = { 0, 0 };
+    for (size_t i = 0; i < ds->rows; i++)
+        count [ds->label [i]]++;
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    spec.epochs = 1;
+    spec.val_split = 0.3;
+    spec.stratify = true;
+    train_result_t *result = malloc (sizeof *result);
+    s_train (&spec, ds, test_path (s_dir, "strat.safetensors"), NULL, result);
+    CHECK (result->n_classes == 2);
+    for (int c = 0; c < 2; c++) {
+        int64_t held = result->confusion [c * 2] + result->confusion [c * 2 + 1];
+        CHECK_MSG (held == (int64_t) floor (0.3 * (double) count [c] + 0.5),
+                   "class %d: %lld of %zu held out", c, (long long) held, count [c]);
+    }
+    //  the same seed draws the same split
+    train_result_t *again = malloc (sizeof *again);
+    s_train (&spec, ds, test_path (s_dir, "strat2.safetensors"), NULL, again);
+    CHECK (memcmp (again->confusion, result->confusion, sizeof result->confusion) == 0);
+    printf ("stratify: %zu and %zu rows, 30%% of each held out: ok\n", count [0], count [1]);
+    free (result);
+    free (again);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
+//  A loss that overflows fails the run naming epoch and step, with no model;
+//  a class weight naming no class is refused listing the classes
+static void
+s_test_diverged (void)
+{
+    dataset_t *ds = s_dataset (40, 2, MT_TASK_REGRESSION, 3, s_line);
+    for (size_t i = 0; i < ds->rows; i++)
+        ds->y [i] *= 1e4f;
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.optimizer = MT_OPT_SGD;
+    spec.lr = 1000;
+    spec.n_hidden = 0;
+    spec.epochs = 100;
+    spec.val_split = 0;                 // the training loss is the first to overflow
+    train_opts_t opts = { .threads = 1 };
+    train_result_t *result = malloc (sizeof *result);
+    char *cause = NULL;
+    const char *path = test_path (s_dir, "diverged.safetensors");
+    CHECK (train_run (&spec, ds, path, &opts, result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "diverged: the training loss became");
+    CHECK_STR_CONTAINS (cause, " at epoch ");
+    CHECK_STR_CONTAINS (cause, ", step ");
+    CHECK (access (path, F_OK) != 0);
+    printf ("diverged: %s\n", cause);
+    free (cause);
+    cause = NULL;
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+
+    ds = s_dataset (40, 2, MT_TASK_CLASSIFICATION, 3, s_side);
+    spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    CHECK (mt_spec_parse_class_weight (&spec, "pos=2,cat=1", NULL) == 0);
+    CHECK (train_run (&spec, ds, path, &opts, result, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "names class 'cat', which the target does not have; its classes"
+                        " are neg, pos");
+    free (cause);
+    free (result);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
 int
 main (void)
 {
@@ -817,6 +950,9 @@ main (void)
     s_test_warm_start ();
     s_test_undefined_metrics ();
     s_test_defined_metrics ();
+    s_test_metric_patience ();
+    s_test_stratify ();
+    s_test_diverged ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     CHECK (system (cmd) == 0);

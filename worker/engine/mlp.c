@@ -301,6 +301,37 @@ mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float
     return total / rows;
 }
 
+double
+mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int k,
+                        const float *weight, float *grad)
+{
+    double total = 0, weights = 0;
+    for (int r = 0; r < rows; r++) {
+        assert (label [r] >= 0 && label [r] < k);
+        weights += weight [label [r]];
+    }
+    for (int r = 0; r < rows; r++) {
+        const float *z = logits + (size_t) r * k;
+        float m = z [0];
+        for (int j = 1; j < k; j++)
+            m = z [j] > m ? z [j] : m;
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += exp ((double) (z [j] - m));
+        double lse = (double) m + log (sum);
+        double w = weight [label [r]];
+        total += w * (lse - (double) z [label [r]]);
+        if (grad) {
+            float *g = grad + (size_t) r * k;
+            double scale = w / weights;
+            for (int j = 0; j < k; j++)
+                g [j] = (float) (exp ((double) z [j] - lse) * scale);
+            g [label [r]] -= (float) scale;
+        }
+    }
+    return total / weights;
+}
+
 void
 mlp_softmax (float *logits, size_t rows, int k)
 {

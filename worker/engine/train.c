@@ -1,8 +1,11 @@
 /*  train - the training loop: splits, batches, epochs, validation, early stop  */
 //  Order of random draws, all from one rng_t seeded with spec->seed:
-//   1. the validation split (only when val_split > 0): one Fisher-Yates
-//      shuffle of the row numbers; the first round (val_split x rows) rows
-//      are held out; both splits are then used in ascending row order;
+//   1. the validation split (only when val_split > 0 and no fixed
+//      validation file, opts->val_ds): one Fisher-Yates shuffle of the row
+//      numbers; the first round (val_split x rows) rows are held out (with
+//      stratify: the first round (val_split x count) rows of each class in
+//      that order, leaving each class one training row at least); both
+//      splits are then used in ascending row order;
 //   2. the weights: mlp_init, layer by layer, weights then biases (always
 //      drawn, even when init_path or resume_path then replaces them);
 //   3. each epoch, when shuffle is on: the training rows are reset to
@@ -10,8 +13,13 @@
 //  Features and regression targets are standardized with the training
 //  split's mean and population std (computed in double; a zero std counts
 //  as 1). Loss values are in standardized units; R^2 is in the target's
-//  own units. With patience > 0 the best validation epoch's weights are
-//  kept; otherwise the last epoch's. A metric that is undefined (no
+//  own units. Class weights scale each row's cross-entropy (torch's
+//  CrossEntropyLoss(weight)); the validation loss stays unweighted (the
+//  mean log loss). Every epoch end measures the validation metrics
+//  (metrics.h); the best epoch is the one with the best spec->metric
+//  (val_loss by default). With patience > 0 the best validation epoch's
+//  weights are kept; otherwise the last epoch's. A training loss that is
+//  not finite ends the run as diverged. A metric that is undefined (no
 //  validation rows; R^2 of a split whose target is constant; what a stop
 //  left unmeasured) is NAN with a reason (train_undefined_t), never 0.
 #include <assert.h>
@@ -23,6 +31,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include "mt/util.h"
+#include "metrics.h"
 #include "mlp.h"
 #include "model.h"
 #include "optim.h"
@@ -32,6 +41,7 @@
 typedef struct {
     const mt_spec_t *spec;
     const dataset_t *ds;
+    const dataset_t *vds;       // the fixed validation rows (opts->val_ds), or NULL
     const train_opts_t *opts;
     model_t *model;
     mlp_t *mlp;
@@ -42,8 +52,21 @@ typedef struct {
     rng_t rng;                  // the stream, at the start of the running epoch's shuffle
     float *xs;                  // standardized features, rows x cols
     float *ys;                  // standardized regression targets, rows
-    uint32_t *train, *val;      // row numbers of each split, ascending
+    uint32_t *train, *val;      // row numbers of each split, ascending (vds rows follow ds's)
     size_t n_train, n_val;
+    size_t rows_all;            // ds rows, then vds rows
+    const int32_t *labels;      // every row's class, ds's then vds's (borrowed or all_labels)
+    const float *targets;       // every row's raw regression target, likewise
+    int32_t *all_labels;        // the copies, when vds adds rows; NULL otherwise
+    float *all_targets;
+    float *class_w;             // n_out class weights, NULL = unweighted
+    float *eval_prob;           // an evaluation's outputs: softmax rows or predictions
+    int32_t *eval_label;
+    double *eval_y, *eval_pred; // regression: target and prediction, in its units
+    metrics_t val_metrics;      // the last epoch's validation metrics
+    bool val_measured;          // val_metrics holds an epoch's
+    mt_metric_t headline;       // val_metric's metric
+    double best_score;          // the best epoch's spec->metric (or val_loss)
     uint32_t *order;            // this epoch's training order
     float *xb, *yb;             // one batch, gathered
     int32_t *lb;
@@ -77,8 +100,16 @@ typedef struct {
 #define S_NOT_FINITE "not a finite number (training diverged: try a lower learning rate)"
 
 static int s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause);
+static int s_check_val (const mt_spec_t *spec, const dataset_t *ds, const dataset_t *vds,
+                        char **cause);
 static int s_prepare (s_run_t *self, char **cause);
 static void s_split (s_run_t *self);
+static void s_stratify (s_run_t *self);
+static int s_rows (s_run_t *self, char **cause);
+static int s_class_weights (s_run_t *self, char **cause);
+static double s_score (const s_run_t *self);
+static int s_diverged (const s_run_t *self, double loss, const char *what, int64_t step,
+                       char **cause);
 static void s_undefined (s_run_t *self);
 static bool s_constant (const s_run_t *self, const uint32_t *rows, size_t n);
 static void s_metric (json_t *metrics, json_t *undefined, const char *key, double value,
@@ -93,10 +124,9 @@ static int s_restore (s_run_t *self, const model_t *from, const char *path, char
 static void s_restore_loss (s_run_t *self, const model_t *from);
 static bool s_patience_spent (const s_run_t *self);
 static int s_loop (s_run_t *self, train_result_t *result, char **cause);
-static void s_step (s_run_t *self, int64_t b);
+static int s_step (s_run_t *self, int64_t b, char **cause);
 static void s_gather (s_run_t *self, const uint32_t *rows, int n);
-static void s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, const char *undefined,
-                        double *loss, double *metric);
+static double s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, metrics_t *out);
 static int s_epoch_end (s_run_t *self, bool *early, char **cause);
 static void s_report (s_run_t *self, bool epoch_end);
 static int s_checkpoint (s_run_t *self, char **cause);
@@ -118,10 +148,11 @@ train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
            const train_opts_t *opts, train_result_t *result, char **cause)
 {
     assert (mt_spec_validate (spec, NULL) == 0);    // the caller's to check
-    if (s_check_input (spec, ds, cause))
+    if (s_check_input (spec, ds, cause) || s_check_val (spec, ds, opts->val_ds, cause))
         return -1;
-    s_run_t run = { .spec = spec, .ds = ds, .opts = opts };
+    s_run_t run = { .spec = spec, .ds = ds, .vds = opts->val_ds, .opts = opts };
     train_result_t res = { .val_loss = NAN, .val_metric = NAN, .train_metric = NAN };
+    metrics_undefined (&res.val_metrics, spec->task, S_NO_EPOCH);
     int rc = -1;
     mlp_set_threads (opts->threads);
     if (s_prepare (&run, cause))
@@ -168,6 +199,118 @@ s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause)
     return 0;
 }
 
+//  The fixed validation rows must be read as the training rows are: the
+//  same columns and the same classes, by index
+static int
+s_check_val (const mt_spec_t *spec, const dataset_t *ds, const dataset_t *vds, char **cause)
+{
+    if (!vds)
+        return 0;
+    if (vds->rows < 1 || vds->rows > UINT32_MAX - ds->rows)
+        return mt_fail (cause, "train: the validation file (--val-data) has no rows");
+    if (vds->cols != ds->cols || !vds->x || (spec->task == MT_TASK_REGRESSION && !vds->y)
+    ||  (spec->task == MT_TASK_CLASSIFICATION && (!vds->label || vds->n_classes != ds->n_classes)))
+        return mt_fail (cause, "train: the validation file (--val-data) does not have the"
+                        " training data's columns and classes");
+    for (size_t i = 0; spec->task == MT_TASK_CLASSIFICATION && i < vds->rows; i++)
+        if (vds->label [i] < 0 || vds->label [i] >= ds->n_classes)
+            return mt_fail (cause, "train: validation row %zu has class index %d out of range",
+                            i, (int) vds->label [i]);
+    for (size_t i = 0; i < vds->rows * vds->cols; i++)
+        if (!isfinite (vds->x [i]))
+            return mt_fail (cause, "train: validation row %zu column %zu is not finite",
+                            i / vds->cols, i % vds->cols);
+    return 0;
+}
+
+int
+train_check_class_weights (const mt_spec_t *spec, const char *const *classes, int n_classes,
+                           char **cause)
+{
+    for (int i = 0; i < spec->n_class_weights; i++) {
+        const char *name = spec->class_weights [i].name;
+        int c = 0;
+        while (c < n_classes && strcmp (classes [c], name) != 0)
+            c++;
+        if (c < n_classes)
+            continue;
+        char list [1024] = "";
+        size_t used = 0;
+        for (int j = 0; j < n_classes && used < sizeof list - 1; j++)
+            used += (size_t) snprintf (list + used, sizeof list - used, "%s%s", j ? ", " : "",
+                                       classes [j]);
+        return mt_fail (cause, "--class-weight names class '%s', which the target does not"
+                        " have; its classes are %s", name, list);
+    }
+    return 0;
+}
+
+//  The loss's class weights: balanced, n_train / (k count_c) over the
+//  training rows (sklearn's compute_class_weight; a class with no training
+//  row, which no step meets, weighs 1), or by name, unnamed classes 1
+static int
+s_class_weights (s_run_t *self, char **cause)
+{
+    const mt_spec_t *spec = self->spec;
+    const dataset_t *ds = self->ds;
+    if (!self->classify || (!spec->class_weight_balanced && spec->n_class_weights == 0))
+        return 0;
+    if (train_check_class_weights (spec, (const char *const *) ds->classes, ds->n_classes, cause))
+        return -1;
+    self->class_w = calloc ((size_t) self->n_out, sizeof (float));
+    if (!self->class_w)
+        return mt_fail (cause, "train: out of memory");
+    for (int c = 0; c < self->n_out; c++)
+        self->class_w [c] = 1;
+    if (spec->class_weight_balanced) {
+        size_t *count = calloc ((size_t) self->n_out, sizeof (size_t));
+        if (!count)
+            return mt_fail (cause, "train: out of memory");
+        for (size_t i = 0; i < self->n_train; i++)
+            count [self->labels [self->train [i]]]++;
+        for (int c = 0; c < self->n_out; c++)
+            if (count [c])
+                self->class_w [c] = (float) ((double) self->n_train
+                                             / ((double) self->n_out * (double) count [c]));
+        free (count);
+        return 0;
+    }
+    for (int i = 0; i < spec->n_class_weights; i++)
+        for (int c = 0; c < self->n_out; c++)
+            if (strcmp (ds->classes [c], spec->class_weights [i].name) == 0)
+                self->class_w [c] = (float) spec->class_weights [i].weight;
+    return 0;
+}
+
+//  Every row's label and raw target, ds's then vds's: ds's own arrays
+//  when there is no validation file
+static int
+s_rows (s_run_t *self, char **cause)
+{
+    const dataset_t *ds = self->ds, *vds = self->vds;
+    self->rows_all = ds->rows + (vds ? vds->rows : 0);
+    self->labels = ds->label;
+    self->targets = ds->y;
+    if (!vds)
+        return 0;
+    if (self->classify) {
+        self->all_labels = malloc (self->rows_all * sizeof (int32_t));
+        if (!self->all_labels)
+            return mt_fail (cause, "train: out of memory");
+        memcpy (self->all_labels, ds->label, ds->rows * sizeof (int32_t));
+        memcpy (self->all_labels + ds->rows, vds->label, vds->rows * sizeof (int32_t));
+        self->labels = self->all_labels;
+        return 0;
+    }
+    self->all_targets = malloc (self->rows_all * sizeof (float));
+    if (!self->all_targets)
+        return mt_fail (cause, "train: out of memory");
+    memcpy (self->all_targets, ds->y, ds->rows * sizeof (float));
+    memcpy (self->all_targets + ds->rows, vds->y, vds->rows * sizeof (float));
+    self->targets = self->all_targets;
+    return 0;
+}
+
 //  Split, scale, build the model and the optimizer, allocate every buffer
 static int
 s_prepare (s_run_t *self, char **cause)
@@ -177,16 +320,29 @@ s_prepare (s_run_t *self, char **cause)
     self->classify = spec->task == MT_TASK_CLASSIFICATION;
     self->n_out = self->classify ? ds->n_classes : 1;
     self->cols = ds->cols;
+    self->headline = spec->metric != MT_METRIC_VAL_LOSS ? spec->metric
+                   : self->classify ? MT_METRIC_ACCURACY : MT_METRIC_R2;
     rng_seed (&self->rng, spec->seed);
-    self->train = malloc (ds->rows * sizeof (uint32_t));
-    self->val = malloc (ds->rows * sizeof (uint32_t));
-    self->order = malloc (ds->rows * sizeof (uint32_t));
+    if (s_rows (self, cause))
+        return -1;
+    self->train = malloc (self->rows_all * sizeof (uint32_t));
+    self->val = malloc (self->rows_all * sizeof (uint32_t));
+    self->order = malloc (self->rows_all * sizeof (uint32_t));
     if (!self->train || !self->val || !self->order)
         return mt_fail (cause, "train: out of memory");
     s_split (self);
     if (self->n_train < 1)
         return mt_fail (cause, "train: no training rows left after the validation split");
     s_undefined (self);
+    if (s_class_weights (self, cause))
+        return -1;
+    size_t evals = self->n_train > self->n_val ? self->n_train : self->n_val;
+    self->eval_prob = malloc (evals * (size_t) self->n_out * sizeof (float));
+    self->eval_label = malloc (evals * sizeof (int32_t));
+    self->eval_y = malloc (evals * sizeof (double));
+    self->eval_pred = malloc (evals * sizeof (double));
+    if (!self->eval_prob || !self->eval_label || !self->eval_y || !self->eval_pred)
+        return mt_fail (cause, "train: out of memory");
     size_t largest = self->n_train > self->n_val ? self->n_train : self->n_val;
     self->batch = (size_t) spec->batch_size < largest ? spec->batch_size : (int) largest;
     self->batches = (int64_t) ((self->n_train + (size_t) spec->batch_size - 1) / (size_t) spec->batch_size);
@@ -198,8 +354,8 @@ s_prepare (s_run_t *self, char **cause)
     self->mlp = model_mlp (self->model);
     size_t n_params = mlp_param_count (self->mlp);
     self->optim = optim_new (spec, n_params);
-    self->xs = malloc (ds->rows * ds->cols * sizeof (float));
-    self->ys = malloc (ds->rows * sizeof (float));
+    self->xs = malloc (self->rows_all * ds->cols * sizeof (float));
+    self->ys = malloc (self->rows_all * sizeof (float));
     self->xb = malloc ((size_t) self->batch * ds->cols * sizeof (float));
     self->yb = malloc ((size_t) self->batch * sizeof (float));
     self->lb = malloc ((size_t) self->batch * sizeof (int32_t));
@@ -210,6 +366,7 @@ s_prepare (s_run_t *self, char **cause)
     mlp_init (self->mlp, &self->rng);
     memcpy (self->best, mlp_params (self->mlp), n_params * sizeof (float));
     self->best_val_loss = INFINITY;
+    self->best_score = mt_metric_higher_better (spec->metric) ? -INFINITY : INFINITY;
     self->best_val_metric = self->val_loss = self->val_metric = self->last_loss = NAN;
     return 0;
 }
@@ -225,9 +382,22 @@ static void
 s_split (s_run_t *self)
 {
     size_t rows = self->ds->rows;
-    for (size_t i = 0; i < rows; i++)
+    for (size_t i = 0; i < self->rows_all; i++)
         self->order [i] = (uint32_t) i;
     self->n_val = 0;
+    if (self->vds) {
+        //  The file's rows, after the training rows, are the validation rows
+        self->n_train = rows;
+        self->n_val = self->vds->rows;
+        memcpy (self->train, self->order, rows * sizeof (uint32_t));
+        memcpy (self->val, self->order + rows, self->n_val * sizeof (uint32_t));
+        return;
+    }
+    if (self->spec->val_split > 0 && self->spec->stratify) {
+        rng_shuffle (&self->rng, self->order, rows);
+        s_stratify (self);
+        return;
+    }
     if (self->spec->val_split > 0) {
         rng_shuffle (&self->rng, self->order, rows);
         self->n_val = (size_t) floor (self->spec->val_split * (double) rows + 0.5);
@@ -243,6 +413,40 @@ s_split (s_run_t *self)
     qsort (self->train, self->n_train, sizeof (uint32_t), s_cmp_u32);
 }
 
+//  Hold out, of each class, its first round (val_split x count) rows in the
+//  shuffled order (at least one when the split would round to none, and
+//  one row left to train on), so both splits keep the class proportions
+static void
+s_stratify (s_run_t *self)
+{
+    size_t rows = self->ds->rows, k = (size_t) self->n_out;
+    size_t *count = calloc (k, sizeof (size_t)), *take = calloc (k, sizeof (size_t));
+    self->n_val = self->n_train = 0;
+    if (count && take) {
+        for (size_t i = 0; i < rows; i++)
+            count [self->labels [i]]++;
+        for (size_t c = 0; c < k; c++) {
+            take [c] = (size_t) floor (self->spec->val_split * (double) count [c] + 0.5);
+            take [c] = take [c] == 0 && count [c] > 1 ? 1 : take [c];
+            take [c] = take [c] >= count [c] && count [c] > 0 ? count [c] - 1 : take [c];
+        }
+        for (size_t i = 0; i < rows; i++) {
+            uint32_t row = self->order [i];
+            size_t c = (size_t) self->labels [row];
+            if (take [c] > 0) {
+                take [c]--;
+                self->val [self->n_val++] = row;
+            }
+            else
+                self->train [self->n_train++] = row;
+        }
+    }
+    free (count);
+    free (take);
+    qsort (self->val, self->n_val, sizeof (uint32_t), s_cmp_u32);
+    qsort (self->train, self->n_train, sizeof (uint32_t), s_cmp_u32);
+}
+
 //  The metrics the splits leave undefined, whatever the weights do
 static void
 s_undefined (s_run_t *self)
@@ -250,9 +454,9 @@ s_undefined (s_run_t *self)
     if (self->n_val == 0)
         self->undefined.val_loss = self->undefined.val_metric = S_NO_VAL;
     else
-    if (!self->classify && s_constant (self, self->val, self->n_val))
+    if (self->headline == MT_METRIC_R2 && s_constant (self, self->val, self->n_val))
         self->undefined.val_metric = S_VAL_CONSTANT;
-    if (!self->classify && s_constant (self, self->train, self->n_train))
+    if (self->headline == MT_METRIC_R2 && s_constant (self, self->train, self->n_train))
         self->undefined.train_metric = S_TRAIN_CONSTANT;
 }
 
@@ -261,7 +465,7 @@ static bool
 s_constant (const s_run_t *self, const uint32_t *rows, size_t n)
 {
     for (size_t i = 1; i < n; i++)
-        if (self->ds->y [rows [i]] != self->ds->y [rows [0]])
+        if (self->targets [rows [i]] != self->targets [rows [0]])
             return false;
     return true;
 }
@@ -275,8 +479,14 @@ s_finish_undefined (const s_run_t *self, train_result_t *result)
     *why = self->undefined;
     if (self->epoch == 0)
         why->loss = S_NO_EPOCH;
+    result->metric = self->headline;
+    result->best_by = self->spec->metric;
+    if (self->n_val == 0)
+        metrics_undefined (&result->val_metrics, self->spec->task, S_NO_VAL);
     if (!result->stopped)
         return;
+    if (self->n_val > 0)
+        metrics_undefined (&result->val_metrics, self->spec->task, S_STOPPED);
     why->val_loss = why->val_loss ? why->val_loss : S_STOPPED;
     why->val_metric = why->val_metric ? why->val_metric : S_STOPPED;
     why->train_metric = why->train_metric ? why->train_metric : S_STOPPED;
@@ -306,15 +516,18 @@ s_standardize (s_run_t *self)
     float *mean = model_input_mean (self->model), *std = model_input_std (self->model);
     for (size_t j = 0; j < ds->cols; j++)
         s_moments (self, ds->x + j, ds->cols, &mean [j], &std [j]);
-    for (size_t i = 0; i < ds->rows; i++)
+    for (size_t i = 0; i < self->rows_all; i++) {
+        const float *x = i < ds->rows ? ds->x + i * ds->cols
+                       : self->vds->x + (i - ds->rows) * ds->cols;
         for (size_t j = 0; j < ds->cols; j++)
-            self->xs [i * ds->cols + j] = (ds->x [i * ds->cols + j] - mean [j]) / std [j];
+            self->xs [i * ds->cols + j] = (x [j] - mean [j]) / std [j];
+    }
     if (self->classify)
         return;
     float *scale = model_target_scale (self->model);
     s_moments (self, ds->y, 1, &scale [0], &scale [1]);
-    for (size_t i = 0; i < ds->rows; i++)
-        self->ys [i] = (ds->y [i] - scale [0]) / scale [1];
+    for (size_t i = 0; i < self->rows_all; i++)
+        self->ys [i] = (self->targets [i] - scale [0]) / scale [1];
 }
 
 //  Take weights (init) or the whole training state (resume) from a file
@@ -439,6 +652,9 @@ s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
     self->bad_epochs = (int) bad;
     self->val_loss = val_loss;
     self->val_metric = val_metric;
+    //  Checkpoints from before --metric chose by the validation loss
+    if (s_meta_double (from, "best_score", &self->best_score))
+        self->best_score = best_loss;
     s_restore_loss (self, from);
     optim_set_steps (self->optim, self->step);
     size_t count = 0;
@@ -497,7 +713,8 @@ s_loop (s_run_t *self, train_result_t *result, char **cause)
                 result->stopped = true;
                 break;
             }
-            s_step (self, b);
+            if (s_step (self, b, cause))
+                return -1;
         }
         if (result->stopped)
             break;
@@ -517,8 +734,8 @@ s_loop (s_run_t *self, train_result_t *result, char **cause)
     return 0;
 }
 
-static void
-s_step (s_run_t *self, int64_t b)
+static int
+s_step (s_run_t *self, int64_t b, char **cause)
 {
     size_t start = (size_t) b * (size_t) self->spec->batch_size;
     size_t left = self->n_train - start;
@@ -526,9 +743,12 @@ s_step (s_run_t *self, int64_t b)
     s_gather (self, self->order + start, n);
     const float *out = mlp_forward (self->mlp, self->xb, n);
     float *grad = mlp_output_grad (self->mlp);
-    double loss = self->classify
-                ? mlp_loss_xent (out, self->lb, n, self->n_out, grad)
-                : mlp_loss_mse (out, self->yb, n, 1, grad);
+    double loss = !self->classify ? mlp_loss_mse (out, self->yb, n, 1, grad)
+                : self->class_w ? mlp_loss_xent_weighted (out, self->lb, n, self->n_out,
+                                                          self->class_w, grad)
+                : mlp_loss_xent (out, self->lb, n, self->n_out, grad);
+    if (!isfinite (loss))
+        return s_diverged (self, loss, "training loss", self->step + 1, cause);
     mlp_backward (self->mlp, self->xb, n);
     double lr = optim_lr (self->spec, self->step, self->batches * self->spec->epochs);
     optim_step (self->optim, mlp_params (self->mlp), mlp_grads (self->mlp), lr);
@@ -539,6 +759,17 @@ s_step (s_run_t *self, int64_t b)
     if (self->opts->progress
     &&  (mt_mono_s () - self->report_s) * 1000.0 >= self->opts->progress_ms)
         s_report (self, false);
+    return 0;
+}
+
+//  The run has diverged: say where, and what to try
+static int
+s_diverged (const s_run_t *self, double loss, const char *what, int64_t step, char **cause)
+{
+    return mt_fail (cause, "diverged: the %s became %s at epoch %d, step %" PRId64
+                    " (learning rate %g); its weights are not kept: try a lower --lr, or"
+                    " --schedule cosine with --warmup-steps", what, isnan (loss) ? "NaN"
+                    : "infinite", self->epoch + 1, step, self->spec->lr);
 }
 
 static void
@@ -549,63 +780,77 @@ s_gather (s_run_t *self, const uint32_t *rows, int n)
         memcpy (self->xb + (size_t) r * self->cols, self->xs + (size_t) row * self->cols,
                 self->cols * sizeof (float));
         if (self->classify)
-            self->lb [r] = self->ds->label [row];
+            self->lb [r] = self->labels [row];
         else
             self->yb [r] = self->ys [row];
     }
 }
 
-//  Mean loss and the metric (R^2 in the target's units, or accuracy) of the
-//  current weights on the given rows
-static void
-s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, const char *undefined,
-            double *loss, double *metric)
+//  The mean (unweighted) loss of the current weights on the given rows,
+//  and every metric of the task into out (R^2, MAE and RMSE in the
+//  target's own units)
+static double
+s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, metrics_t *out)
 {
     const float *scale = model_target_scale (self->model);
-    double loss_sum = 0, hits = 0, ss_res = 0, y_sum = 0, y_sq = 0;
+    int k = self->n_out;
+    double loss_sum = 0;
     for (size_t start = 0; start < n; start += (size_t) self->batch) {
         int m = n - start < (size_t) self->batch ? (int) (n - start) : self->batch;
         s_gather (self, rows + start, m);
-        const float *out = mlp_forward (self->mlp, self->xb, m);
+        const float *out_b = mlp_forward (self->mlp, self->xb, m);
         if (self->classify) {
-            loss_sum += mlp_loss_xent (out, self->lb, m, self->n_out, NULL) * m;
-            for (int r = 0; r < m; r++) {
-                int arg = 0;
-                for (int j = 1; j < self->n_out; j++)
-                    arg = out [r * self->n_out + j] > out [r * self->n_out + arg] ? j : arg;
-                hits += arg == self->lb [r];
-            }
+            loss_sum += mlp_loss_xent (out_b, self->lb, m, k, NULL) * m;
+            float *prob = self->eval_prob + start * (size_t) k;
+            memcpy (prob, out_b, (size_t) m * (size_t) k * sizeof (float));
+            mlp_softmax (prob, (size_t) m, k);
+            memcpy (self->eval_label + start, self->lb, (size_t) m * sizeof (int32_t));
             continue;
         }
-        loss_sum += mlp_loss_mse (out, self->yb, m, 1, NULL) * m;
+        loss_sum += mlp_loss_mse (out_b, self->yb, m, 1, NULL) * m;
         for (int r = 0; r < m; r++) {
-            double y = self->ds->y [rows [start + (size_t) r]];
-            double pred = (double) (out [r] * scale [1] + scale [0]);
-            ss_res += (y - pred) * (y - pred);
-            y_sum += y;
-            y_sq += y * y;
+            self->eval_y [start + (size_t) r] = self->targets [rows [start + (size_t) r]];
+            self->eval_pred [start + (size_t) r] = (double) (out_b [r] * scale [1] + scale [0]);
         }
     }
-    *loss = loss_sum / (double) n;
-    if (undefined)
-        *metric = NAN;
-    else
     if (self->classify)
-        *metric = hits / (double) n;
-    else {
-        double ss_tot = y_sq - y_sum * y_sum / (double) n;
-        *metric = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
-    }
+        metrics_classify (self->eval_label, self->eval_prob, n, k,
+                          (const char *const *) self->ds->classes, out, NULL);
+    else
+        metrics_regress (self->eval_y, self->eval_pred, n, out);
+    return loss_sum / (double) n;
+}
+
+//  The value the best epoch is chosen by
+static double
+s_score (const s_run_t *self)
+{
+    return self->spec->metric == MT_METRIC_VAL_LOSS ? self->val_loss
+         : metrics_get (&self->val_metrics, self->spec->metric);
 }
 
 static int
 s_epoch_end (s_run_t *self, bool *early, char **cause)
 {
+    if (self->n_val > 0) {
+        self->val_loss = s_evaluate (self, self->val, self->n_val, &self->val_metrics);
+        self->val_measured = true;
+        self->val_metric = self->undefined.val_metric ? NAN
+                         : metrics_get (&self->val_metrics, self->headline);
+        if (!isfinite (self->val_loss))
+            return s_diverged (self, self->val_loss, "validation loss", self->step, cause);
+    }
     self->epoch++;
     if (self->n_val > 0) {
-        s_evaluate (self, self->val, self->n_val, self->undefined.val_metric, &self->val_loss,
-                    &self->val_metric);
-        if (self->val_loss < self->best_val_loss) {
+        double score = s_score (self);
+        if (isnan (score))
+            return mt_fail (cause, "train: --metric %s cannot be measured on the validation"
+                            " rows (%s); choose another --metric",
+                            mt_metric_name (self->spec->metric),
+                            self->val_metrics.why [self->spec->metric]);
+        bool higher = mt_metric_higher_better (self->spec->metric);
+        if (higher ? score > self->best_score : score < self->best_score) {
+            self->best_score = score;
             self->best_val_loss = self->val_loss;
             self->best_val_metric = self->val_metric;
             self->best_epoch = self->epoch;
@@ -647,6 +892,7 @@ s_report (s_run_t *self, bool epoch_end)
         .loss = epoch_end ? self->last_loss
               : in_epoch > 0 ? self->loss_sum / (double) in_epoch : NAN,
         .val_loss = self->val_loss, .val_metric = self->val_metric,
+        .metrics = epoch_end && self->val_measured ? &self->val_metrics : NULL,
         .samples_per_sec = now > self->report_s
             ? (double) (self->step - self->report_step) * rows_per_step / (now - self->report_s) : 0,
         .eta_s = done > 0 ? (now - self->started_s) / (double) done * (double) (total - self->step) : NAN,
@@ -673,16 +919,28 @@ train_metrics (const train_result_t *result, mt_task_t task)
 {
     json_t *metrics = json_object (), *undefined = json_object ();
     const train_undefined_t *why = &result->undefined;
+    //  A result not made by train_run names no metric: the task's default
+    mt_metric_t headline = result->metric != MT_METRIC_VAL_LOSS ? result->metric
+                         : task == MT_TASK_CLASSIFICATION ? MT_METRIC_ACCURACY : MT_METRIC_R2;
+    const char *own = (unsigned) headline < METRICS_COUNT && result->val_metrics.why [headline][0]
+                    ? result->val_metrics.why [headline] : NULL;
     s_metric (metrics, undefined, "loss", result->loss, why->loss);
     s_metric (metrics, undefined, "val_loss", result->val_loss, why->val_loss);
-    s_metric (metrics, undefined, "val_metric", result->val_metric, why->val_metric);
+    s_metric (metrics, undefined, "val_metric", result->val_metric,
+              why->val_metric ? why->val_metric : isnan (result->val_metric) ? own : NULL);
     s_metric (metrics, undefined, "train_metric", result->train_metric, why->train_metric);
-    json_object_set_new (metrics, "metric", json_string (task == MT_TASK_CLASSIFICATION
-                                                         ? "accuracy" : "r2"));
+    json_object_set_new (metrics, "metric", json_string (mt_metric_name (headline)));
+    json_object_set_new (metrics, "best_by", json_string (mt_metric_name (result->best_by)));
     json_object_set_new (metrics, "best_epoch", json_integer (result->best_epoch));
     if (json_object_size (undefined) > 0)
         json_object_set (metrics, "undefined", undefined);
     json_decref (undefined);
+    json_t *val = json_object ();
+    metrics_to_json (&result->val_metrics, val);
+    if (result->n_classes > 0 && result->n_classes <= TRAIN_MAX_CONFUSION)
+        json_object_set_new (val, "confusion",
+                             metrics_confusion_json (result->confusion, result->n_classes));
+    json_object_set_new (metrics, "val_metrics", val);
     return metrics;
 }
 
@@ -737,9 +995,10 @@ s_checkpoint_result (const s_run_t *self, double running)
 {
     const train_undefined_t *split = &self->undefined;
     const char *no_val = isfinite (self->val_loss) ? NULL : S_NO_EPOCH;
-    return (train_result_t) {
+    train_result_t result = {
         .loss = running, .val_loss = self->val_loss, .val_metric = self->val_metric,
         .train_metric = NAN, .best_epoch = self->best_epoch,
+        .metric = self->headline, .best_by = self->spec->metric,
         .undefined = {
             .loss = isfinite (running) ? NULL : S_RUNNING_LOSS,
             .val_loss = split->val_loss ? split->val_loss : no_val,
@@ -747,6 +1006,12 @@ s_checkpoint_result (const s_run_t *self, double running)
             .train_metric = S_AT_CHECKPOINT
         }
     };
+    if (self->val_measured)
+        result.val_metrics = self->val_metrics;
+    else
+        metrics_undefined (&result.val_metrics, self->spec->task, split->val_loss ? split->val_loss
+                           : S_NO_EPOCH);
+    return result;
 }
 
 static int
@@ -765,6 +1030,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  s_set_meta_fmt (m, "last_loss", cause, "%a", self->last_loss)
     ||  s_set_meta_fmt (m, "best_val_loss", cause, "%a", self->best_val_loss)
     ||  s_set_meta_fmt (m, "best_val_metric", cause, "%a", self->best_val_metric)
+    ||  s_set_meta_fmt (m, "best_score", cause, "%a", self->best_score)
     ||  s_set_meta_fmt (m, "best_epoch", cause, "%d", self->best_epoch)
     ||  s_set_meta_fmt (m, "bad_epochs", cause, "%d", self->bad_epochs)
     ||  s_set_meta_fmt (m, "val_loss", cause, "%a", self->val_loss)
@@ -797,12 +1063,24 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
         result->val_metric = self->val_metric;
     }
     result->best_epoch = self->best_epoch;
-    double train_loss;
-    s_evaluate (self, self->train, self->n_train, self->undefined.train_metric, &train_loss,
-                &result->train_metric);
+    //  The kept weights measured again: the metrics of the epoch they are from
+    if (self->n_val > 0) {
+        s_evaluate (self, self->val, self->n_val, &result->val_metrics);
+        if (self->classify && self->n_out <= TRAIN_MAX_CONFUSION) {
+            result->n_classes = self->n_out;
+            metrics_classify (self->eval_label, self->eval_prob, self->n_val, self->n_out,
+                              (const char *const *) self->ds->classes, &result->val_metrics,
+                              result->confusion);
+        }
+    }
+    metrics_t on_train;
+    s_evaluate (self, self->train, self->n_train, &on_train);
+    result->train_metric = self->undefined.train_metric ? NAN
+                         : metrics_get (&on_train, self->headline);
     model_t *m = self->model;
     model_clear_extras (m);
     if (s_set_meta_fmt (m, "epoch", cause, "%d", self->epoch)
+    ||  s_set_meta_fmt (m, "weights_epoch", cause, "%d", self->best_epoch)
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
     ||  s_set_metrics (self, result, cause))
         return -1;
@@ -823,4 +1101,11 @@ s_destroy (s_run_t *self)
     free (self->yb);
     free (self->lb);
     free (self->best);
+    free (self->all_labels);
+    free (self->all_targets);
+    free (self->class_w);
+    free (self->eval_prob);
+    free (self->eval_label);
+    free (self->eval_y);
+    free (self->eval_pred);
 }

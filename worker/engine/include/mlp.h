@@ -72,6 +72,13 @@ double mlp_loss_mse (const float *out, const float *y, int rows, int n, float *g
 double mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k,
                       float *grad);
 
+//  The same weighted by class, as torch's CrossEntropyLoss(weight=w) with
+//  reduction 'mean': sum_r w [label r] nll_r / sum_r w [label r]; grad gets
+//  w [label r] (softmax - onehot) / sum_r w [label r]. weight holds k
+//  values > 0. Allocates nothing.
+double mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int k,
+                               const float *weight, float *grad);
+
 //  Softmax in place, row by row, stable (max subtracted).
 void mlp_softmax (float *logits, size_t rows, int k);
 

@@ -1,0 +1,293 @@
+/*  metrics - evaluation metrics over predictions and labels, as sklearn.metrics defines them  */
+//  Each metric follows sklearn.metrics on the same arrays (checked against
+//  it in tests/unit/test_metrics.c): accuracy_score, balanced_accuracy_score,
+//  f1_score (average 'macro'), log_loss (labels = all k classes),
+//  roc_auc_score (multi_class 'ovr', average 'macro'), r2_score,
+//  mean_absolute_error and the root of mean_squared_error. Where sklearn
+//  answers a degenerate case with a number it made up (R^2 of a constant
+//  target is 1 or 0), the metric here is undefined, with its reason.
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "metrics.h"
+
+typedef struct {
+    float score;
+    bool positive;
+} s_scored_t;
+
+static void s_clear (metrics_t *self, mt_task_t task);
+static void s_why (metrics_t *self, mt_metric_t metric, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void s_counts (const int32_t *label, const float *prob, size_t n, int k, int64_t *cm);
+static void s_from_counts (const int64_t *cm, int k, size_t n, metrics_t *out);
+static double s_log_loss (const int32_t *label, const float *prob, size_t n, int k);
+static void s_roc_auc (const int32_t *label, const float *prob, size_t n, int k,
+                       const char *const *names, s_scored_t *work, metrics_t *out);
+static double s_auc (const int32_t *label, const float *prob, size_t n, int k, int c,
+                     s_scored_t *work, size_t *positives);
+static int s_by_score (const void *a, const void *b);
+static int s_argmax (const float *row, int k);
+
+static const char *s_keys [METRICS_COUNT] = {
+    [MT_METRIC_ACCURACY] = "accuracy", [MT_METRIC_BALANCED_ACCURACY] = "balanced_accuracy",
+    [MT_METRIC_F1_MACRO] = "f1_macro", [MT_METRIC_LOG_LOSS] = "log_loss",
+    [MT_METRIC_ROC_AUC] = "roc_auc", [MT_METRIC_R2] = "r2", [MT_METRIC_MAE] = "mae",
+    [MT_METRIC_RMSE] = "rmse"
+};
+
+#define S_NO_ROWS "no rows to measure"
+
+int
+metrics_classify (const int32_t *label, const float *prob, size_t n, int k,
+                  const char *const *names, metrics_t *out, int64_t *confusion)
+{
+    s_clear (out, MT_TASK_CLASSIFICATION);
+    int64_t *cm = calloc ((size_t) k * (size_t) k, sizeof (int64_t));
+    s_scored_t *work = malloc ((n ? n : 1) * sizeof (s_scored_t));
+    if (!cm || !work) {
+        free (cm);
+        free (work);
+        metrics_undefined (out, MT_TASK_CLASSIFICATION, "out of memory");
+        return -1;
+    }
+    s_counts (label, prob, n, k, cm);
+    if (confusion)
+        memcpy (confusion, cm, (size_t) k * (size_t) k * sizeof (int64_t));
+    if (n == 0)
+        metrics_undefined (out, MT_TASK_CLASSIFICATION, S_NO_ROWS);
+    else {
+        s_from_counts (cm, k, n, out);
+        out->value [MT_METRIC_LOG_LOSS] = s_log_loss (label, prob, n, k);
+        s_roc_auc (label, prob, n, k, names, work, out);
+    }
+    free (cm);
+    free (work);
+    return 0;
+}
+
+void
+metrics_regress (const double *y, const double *pred, size_t n, metrics_t *out)
+{
+    s_clear (out, MT_TASK_REGRESSION);
+    if (n == 0) {
+        metrics_undefined (out, MT_TASK_REGRESSION, S_NO_ROWS);
+        return;
+    }
+    double mean = 0, abs_sum = 0, ss_res = 0, ss_tot = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += y [i];
+    mean /= (double) n;
+    for (size_t i = 0; i < n; i++) {
+        double d = y [i] - pred [i];
+        abs_sum += fabs (d);
+        ss_res += d * d;
+        ss_tot += (y [i] - mean) * (y [i] - mean);
+    }
+    out->value [MT_METRIC_MAE] = abs_sum / (double) n;
+    out->value [MT_METRIC_RMSE] = sqrt (ss_res / (double) n);
+    if (ss_tot > 0)
+        out->value [MT_METRIC_R2] = 1.0 - ss_res / ss_tot;
+    else
+        s_why (out, MT_METRIC_R2, "R^2 needs a target that varies: every row has the same"
+               " value");
+}
+
+void
+metrics_undefined (metrics_t *out, mt_task_t task, const char *reason)
+{
+    s_clear (out, task);
+    for (int m = 0; m < METRICS_COUNT; m++)
+        if (out->set [m])
+            s_why (out, (mt_metric_t) m, "%s", reason);
+}
+
+double
+metrics_get (const metrics_t *self, mt_metric_t metric)
+{
+    if ((unsigned) metric >= METRICS_COUNT || !self->set [metric] || self->why [metric][0])
+        return NAN;
+    return self->value [metric];
+}
+
+void
+metrics_to_json (const metrics_t *self, json_t *map)
+{
+    json_t *undefined = json_object_get (map, "undefined");
+    for (int m = 0; m < METRICS_COUNT; m++) {
+        if (!self->set [m])
+            continue;
+        double value = self->value [m];
+        const char *why = self->why [m][0] ? self->why [m]
+                        : isfinite (value) ? NULL : "not a finite number";
+        json_object_set_new (map, s_keys [m], why ? json_null () : json_real (value));
+        if (!why)
+            continue;
+        if (!undefined)
+            json_object_set_new (map, "undefined", undefined = json_object ());
+        json_object_set_new (undefined, s_keys [m], json_string (why));
+    }
+}
+
+json_t *
+metrics_confusion_json (const int64_t *confusion, int k)
+{
+    json_t *rows = json_array ();
+    for (int t = 0; t < k; t++) {
+        json_t *row = json_array ();
+        for (int p = 0; p < k; p++)
+            json_array_append_new (row, json_integer (confusion [(size_t) t * k + p]));
+        json_array_append_new (rows, row);
+    }
+    return rows;
+}
+
+//  Every slot NAN and unset, then the task's slots set
+static void
+s_clear (metrics_t *self, mt_task_t task)
+{
+    memset (self, 0, sizeof *self);
+    for (int m = 0; m < METRICS_COUNT; m++) {
+        self->value [m] = NAN;
+        bool regression = m >= MT_METRIC_R2;
+        self->set [m] = m != MT_METRIC_VAL_LOSS
+                     && regression == (task == MT_TASK_REGRESSION);
+    }
+}
+
+static void
+s_why (metrics_t *self, mt_metric_t metric, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->why [metric], METRICS_MAX_WHY, fmt, args);
+    va_end (args);
+    self->value [metric] = NAN;
+}
+
+//  The first most probable class, as numpy's argmax
+static int
+s_argmax (const float *row, int k)
+{
+    int arg = 0;
+    for (int j = 1; j < k; j++)
+        arg = row [j] > row [arg] ? j : arg;
+    return arg;
+}
+
+static void
+s_counts (const int32_t *label, const float *prob, size_t n, int k, int64_t *cm)
+{
+    for (size_t i = 0; i < n; i++)
+        cm [(size_t) label [i] * k + s_argmax (prob + i * (size_t) k, k)]++;
+}
+
+//  accuracy, balanced accuracy and macro F1 from the confusion counts. As
+//  sklearn: balanced accuracy averages the recall of the classes that have
+//  rows; F1 averages over the classes among the labels or predictions
+static void
+s_from_counts (const int64_t *cm, int k, size_t n, metrics_t *out)
+{
+    double hits = 0, recall = 0, f1 = 0;
+    int with_rows = 0, seen = 0;
+    for (int c = 0; c < k; c++) {
+        int64_t tp = cm [(size_t) c * k + c], row = 0, col = 0;
+        for (int j = 0; j < k; j++) {
+            row += cm [(size_t) c * k + j];
+            col += cm [(size_t) j * k + c];
+        }
+        hits += (double) tp;
+        if (row > 0) {
+            recall += (double) tp / (double) row;
+            with_rows++;
+        }
+        if (row + col > 0) {
+            f1 += 2.0 * (double) tp / (double) (row + col);
+            seen++;
+        }
+    }
+    out->value [MT_METRIC_ACCURACY] = hits / (double) n;
+    out->value [MT_METRIC_BALANCED_ACCURACY] = recall / with_rows;
+    out->value [MT_METRIC_F1_MACRO] = f1 / seen;
+}
+
+//  Mean negative log probability of the true class, each row clipped to
+//  [eps, 1 - eps] and renormalised, as sklearn's log_loss on float64
+static double
+s_log_loss (const int32_t *label, const float *prob, size_t n, int k)
+{
+    const double eps = DBL_EPSILON;
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = prob + i * (size_t) k;
+        double sum = 0, mine = 0;
+        for (int j = 0; j < k; j++) {
+            double p = fmin (fmax ((double) row [j], eps), 1 - eps);
+            sum += p;
+            if (j == label [i])
+                mine = p;
+        }
+        total -= log (mine / sum);
+    }
+    return total / (double) n;
+}
+
+static void
+s_roc_auc (const int32_t *label, const float *prob, size_t n, int k, const char *const *names,
+           s_scored_t *work, metrics_t *out)
+{
+    double sum = 0;
+    int first = k == 2 ? 1 : 0;
+    for (int c = first; c < k; c++) {
+        size_t positives;
+        double auc = s_auc (label, prob, n, k, c, work, &positives);
+        if (positives == 0 || positives == n) {
+            int missing = positives == 0 ? c : (c == 0 ? 1 : 0);
+            char number [16];
+            snprintf (number, sizeof number, "%d", missing);
+            s_why (out, MT_METRIC_ROC_AUC, "ROC AUC needs rows of every class: class '%.64s'"
+                   " has none", names ? names [missing] : number);
+            return;
+        }
+        sum += auc;
+    }
+    out->value [MT_METRIC_ROC_AUC] = sum / (k - first);
+}
+
+//  The area under the ROC curve of class c against the rest, by ranks
+//  (Mann-Whitney U): tied scores share their average rank
+static double
+s_auc (const int32_t *label, const float *prob, size_t n, int k, int c, s_scored_t *work,
+       size_t *positives)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        work [i] = (s_scored_t) { prob [i * (size_t) k + c], label [i] == c };
+        pos += work [i].positive;
+    }
+    *positives = pos;
+    if (pos == 0 || pos == n)
+        return NAN;
+    qsort (work, n, sizeof *work, s_by_score);
+    double rank_sum = 0;
+    for (size_t start = 0; start < n;) {
+        size_t end = start, tied_pos = 0;
+        while (end < n && work [end].score == work [start].score)
+            tied_pos += work [end++].positive;
+        rank_sum += (double) tied_pos * ((double) (start + 1) + (double) end) / 2.0;
+        start = end;
+    }
+    double neg = (double) (n - pos);
+    return (rank_sum - (double) pos * ((double) pos + 1) / 2.0) / ((double) pos * neg);
+}
+
+static int
+s_by_score (const void *a, const void *b)
+{
+    float x = ((const s_scored_t *) a)->score, y = ((const s_scored_t *) b)->score;
+    return (x > y) - (x < y);
+}
