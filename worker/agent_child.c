@@ -87,9 +87,18 @@ s_on_checkpoint (const char *path, int epoch, void *arg)
 }
 
 static json_t *
-s_metrics (const mt_spec_t *spec, const train_result_t *r)
+s_metrics (const mt_spec_t *spec, const train_result_t *r, const dataset_t *ds)
 {
     json_t *m = train_metrics (r, spec->task);     // with "undefined" reasons
+    //  What the loader left out, never silently: rows without a target, and
+    //  columns dropped as ids
+    json_object_set_new (m, "rows_skipped_missing_target", json_integer ((json_int_t) ds->rows_skipped));
+    if (ds->n_warnings > 0) {
+        json_t *warnings = json_array ();
+        for (int i = 0; i < ds->n_warnings; i++)
+            json_array_append_new (warnings, json_string (ds->warnings [i]));
+        json_object_set_new (m, "warnings", warnings);
+    }
     json_object_set_new (m, "epochs_run", json_integer (r->epochs_run));
     json_object_set_new (m, "steps", json_integer (r->steps));
     json_object_set_new (m, "seconds", s_number (r->seconds));
@@ -144,11 +153,8 @@ s_train (child_t *child, const child_args_t *args)
     }
     free (text);
     const char *path = data ? data : spec.data_path;
-    dataset_opts_t opts = {
-        .format = spec.format, .target = spec.target,
-        .features = (const char *const *) spec.features, .n_features = spec.n_features,
-        .task = spec.task
-    };
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, &spec);
     dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
     if (!ds && cause && data && spec.data_name && strncmp (cause, data, strlen (data)) == 0) {
         //  Name the user's file rather than the cache's copy of it
@@ -173,10 +179,12 @@ s_train (child_t *child, const child_args_t *args)
         .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms
     };
     train_result_t result;
+    for (int i = 0; i < ds->n_warnings; i++)
+        fprintf (stderr, "dataset: warning: %s\n", ds->warnings [i]);
     int rc = train_run (&spec, ds, model, &topts, &result, &cause);
-    dataset_destroy (&ds);
     if (rc == 0)
-        s_report (child, result.stopped ? "stopped" : "done", s_metrics (&spec, &result));
+        s_report (child, result.stopped ? "stopped" : "done", s_metrics (&spec, &result, ds));
+    dataset_destroy (&ds);
     mt_spec_clear (&spec);
     //  Errors in training itself (a shape mismatch with --init, a NaN loss)
     //  are about the job, not the machine: a retry would fail the same way

@@ -358,6 +358,8 @@ int
 encode_level (const encode_t *self, int col, const char *s, size_t len)
 {
     const s_column_t *column = &self->columns [col];
+    if (memchr (s, 0, len))
+        return (int) column->width - 1;     // no category holds a NUL
     size_t mask = column->n_slots - 1;
     for (size_t i = s_hash (s, len) & mask; column->slots [i]; i = (i + 1) & mask) {
         const char *k = column->categories [column->slots [i] - 1];
