@@ -217,6 +217,35 @@ test_apply (void)
     dataset_destroy (&train);
 }
 
+static int
+s_cmp (const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return (x > y) - (x < y);
+}
+
+//  The median (by selection) is a sort's middle, for odd and even counts and repeats
+static void
+test_median (void)
+{
+    uint64_t state = 88172645463325252ULL;
+    for (size_t n = 1; n < 300; n += 7) {
+        float v [300], sorted [300];
+        for (size_t i = 0; i < n; i++) {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            v [i] = sorted [i] = (float) (state % 50);
+        }
+        qsort (sorted, n, sizeof (float), s_cmp);
+        float want = n % 2 ? sorted [n / 2]
+                   : (float) (((double) sorted [n / 2 - 1] + sorted [n / 2]) / 2);
+        encode_t *plan = encode_new (NULL, 0, NULL);
+        CHECK (plan && encode_add_numeric (plan, "x", v, n, false, NULL) == 0);
+        CHECK_MSG (encode_column_median (plan, 0) == want, "n %zu: %g, want %g", n,
+                   (double) encode_column_median (plan, 0), (double) want);
+        encode_destroy (&plan);
+    }
+}
+
 //  The plan's JSON reads back the same; a bad one is refused by name
 static void
 test_json (void)
@@ -300,6 +329,7 @@ main (void)
     test_missing_target ();
     test_apply ();
     test_json ();
+    test_median ();
     test_passengers ();
     printf ("test_encode: ok\n");
     return 0;
