@@ -1,6 +1,7 @@
 /*  cmd_predict - `mtclient predict`: run a model file on a data file, offline  */
 #include "cmd.h"
 #include "dataset.h"
+#include "encode.h"
 #include "model.h"
 #include "mt/util.h"
 #include "predict.h"
@@ -31,7 +32,10 @@ const cmd_entry_t cmd_predict_entry = {
             "                 replaced atomically (a link's target), a device or FIFO\n"
             "                 written straight through, - is stdout\n"
             "  --json         JSON instead of CSV: {\"columns\": [...], \"predictions\":\n"
-            "                 [[...], ...]}, one list per row, as the CSV's rows\n",
+            "                 [[...], ...], \"unseen_categories\": N, \"imputed_values\": N},\n"
+            "                 one list per row, as the CSV's rows; categories the model\n"
+            "                 never saw go to (other), missing values are imputed, and\n"
+            "                 a line on stderr counts both\n",
     .exec = s_exec,
 };
 
@@ -74,10 +78,11 @@ s_check (const s_predict_t *predict, char **cause)
         return model;
     dataset_columns_t *columns = dataset_columns (predict->data, MT_FORMAT_AUTO, &why);
     int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
-    int n_features = 0;
-    const char *const *features = model_features (model, &n_features);
-    for (int i = 0; rc == 0 && i < n_features; i++)
-        rc = cmd_require_column (columns, predict->data, "--data", features [i], cause);
+    //  The raw columns the plan reads, by name (not the encoded inputs)
+    const encode_t *plan = model_plan (model);
+    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
+        rc = cmd_require_column (columns, predict->data, "--data", encode_column_name (plan, i),
+                                 cause);
     if (rc)
         model_destroy (&model);
     dataset_columns_destroy (&columns);

@@ -5,6 +5,8 @@
 #include "mt/util.h"
 #include "dataset.h"
 #include "train.h"
+#include "encode.h"
+#include "model.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -17,7 +19,8 @@ enum {
     O_EPS, O_SCHEDULE, O_WARMUP, O_BATCH, O_EPOCHS, O_SEED, O_VAL_SPLIT, O_NO_SHUFFLE,
     O_PATIENCE, O_INIT, O_CHECKPOINT, O_PRIORITY, O_RETRIES, O_TIME_LIMIT, O_NAME, O_KEY,
     O_WATCH, O_RECONNECT,
-    O_CLASS_WEIGHT, O_METRIC, O_VAL_DATA, O_STRATIFY
+    O_CLASS_WEIGHT, O_METRIC, O_VAL_DATA, O_STRATIFY,
+    O_CATEGORICAL, O_NUMERIC, O_IGNORE, O_NA_VALUES, O_MAX_CATEGORIES, O_ON_MISSING_TARGET
 };
 
 static const struct option s_options [] = {
@@ -58,6 +61,12 @@ static const struct option s_options [] = {
     { "metric", required_argument, NULL, O_METRIC },
     { "val-data", required_argument, NULL, O_VAL_DATA },
     { "stratify", no_argument, NULL, O_STRATIFY },
+    { "categorical", required_argument, NULL, O_CATEGORICAL },
+    { "numeric", required_argument, NULL, O_NUMERIC },
+    { "ignore", required_argument, NULL, O_IGNORE },
+    { "na-values", required_argument, NULL, O_NA_VALUES },
+    { "max-categories", required_argument, NULL, O_MAX_CATEGORIES },
+    { "on-missing-target", required_argument, NULL, O_ON_MISSING_TARGET },
     CMD_GLOBAL_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
@@ -77,6 +86,13 @@ static int s_option_enum (int opt, const char *arg, mt_spec_t *spec, char **caus
 static int s_set_string (char **field, const char *value, char **cause);
 static int s_parse_hidden (const char *arg, mt_spec_t *spec, char **cause);
 static int s_parse_features (const char *arg, mt_spec_t *spec, char **cause);
+static int s_parse_names (const char *flag, const char *arg, bool empty_ok, int max,
+                          char ***names, int *count, char **cause);
+static int s_option_columns (int opt, const char *arg, mt_spec_t *spec, char **cause);
+static int s_check_kinds (const mt_spec_t *spec, const dataset_columns_t *columns,
+                          const char *path, char **cause);
+static int s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
+                         const dataset_columns_t *columns, char **cause);
 static int s_hash_local (const char *flag, const char *path, char *hash, int64_t *size,
                          char **cause);
 static int s_upload (conn_t *conn, const char *path, const char *hash, int64_t size,
@@ -113,7 +129,16 @@ const cmd_entry_t cmd_submit_entry = {
         "  --val-split R          fraction held out for validation, [0, 0.9] (default 0.2)\n"
         "  --no-shuffle           keep the row order in every epoch\n"
         "  --patience N           stop after N epochs without validation gain (default 0: off)\n"
-        "  --init MODEL           warm-start from a local model file (uploaded)\n"
+        "  --categorical A,B      columns read as categories, even when they hold numbers\n"
+        "  --numeric A,B          columns that must hold numbers (or missing values)\n"
+        "  --ignore A,B           columns left out (ids, free text)\n"
+        "  --na-values T,U        the tokens of a missing value (default: '',NA,N/A,NaN,null,?)\n"
+        "  --max-categories K     levels kept per categorical column, the most frequent;\n"
+        "                         the rest go to (other) (default 64)\n"
+        "  --on-missing-target skip|error            rows without a target (default skip)\n"
+        "  --init MODEL           warm-start from a local model file (uploaded): an mt model,\n"
+        "                         matched by input and class names, or a bare PyTorch\n"
+        "                         state dict whose shapes fit\n"
         "  --class-weight W       classification: 'balanced' (n / (k count)) or a=2,b=1 by\n"
         "                         class name (others 1): weighted cross-entropy\n"
         "  --metric NAME          what early stopping and the best epoch use: val_loss\n"
@@ -209,6 +234,68 @@ s_parse_features (const char *arg, mt_spec_t *spec, char **cause)
         start = end ? end + 1 : start + len;
     }
     return 0;
+}
+
+//  "a,b" into a new list; with empty_ok, empty items are kept ("" is a token).
+static int
+s_parse_names (const char *flag, const char *arg, bool empty_ok, int max, char ***names,
+               int *count, char **cause)
+{
+    for (int i = 0; *names && i < *count; i++)
+        free ((*names) [i]);
+    free (*names);
+    *names = NULL;
+    *count = 0;
+    size_t n = 1;
+    for (const char *p = arg; *p; p++)
+        n += *p == ',';
+    if ((!empty_ok && *arg == 0) || n > (size_t) max)
+        return mt_fail (cause, "%s: give 1 to %d names separated by commas", flag, max);
+    *names = calloc (n + 1, sizeof (char *));
+    if (!*names)
+        return mt_fail (cause, "out of memory");
+    const char *start = arg;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = strchr (start, ',');
+        size_t len = end ? (size_t) (end - start) : strlen (start);
+        if (len == 0 && !empty_ok)
+            return mt_fail (cause, "%s: '%s' has an empty column name", flag, arg);
+        if (!((*names) [i] = strndup (start, len)))
+            return mt_fail (cause, "out of memory");
+        *count = (int) i + 1;
+        start = end ? end + 1 : start + len;
+    }
+    return 0;
+}
+
+static int
+s_option_columns (int opt, const char *arg, mt_spec_t *spec, char **cause)
+{
+    int64_t value;
+    switch (opt) {
+        case O_CATEGORICAL:
+            return s_parse_names ("--categorical", arg, false, MT_SPEC_MAX_FEATURES,
+                                  &spec->categorical, &spec->n_categorical, cause);
+        case O_NUMERIC:
+            return s_parse_names ("--numeric", arg, false, MT_SPEC_MAX_FEATURES,
+                                  &spec->numeric, &spec->n_numeric, cause);
+        case O_IGNORE:
+            return s_parse_names ("--ignore", arg, false, MT_SPEC_MAX_FEATURES,
+                                  &spec->ignore, &spec->n_ignore, cause);
+        case O_NA_VALUES:
+            return s_parse_names ("--na-values", arg, true, MT_SPEC_MAX_NA_VALUES,
+                                  &spec->na_values, &spec->n_na_values, cause);
+        case O_MAX_CATEGORIES:
+            if (cmd_parse_int ("--max-categories", arg, 1, MT_SPEC_MAX_CATEGORIES, &value, cause))
+                return -1;
+            spec->max_categories = (int) value;
+            return 0;
+        default:
+            if (mt_missing_target_parse (arg, &spec->on_missing_target))
+                return mt_fail (cause, "--on-missing-target: '%s' is not one of skip, error",
+                                arg);
+            return 0;
+    }
 }
 
 static int
@@ -322,6 +409,9 @@ s_option (int opt, const char *arg, void *target_p, char **cause)
             return 0;
         case O_FORMAT: case O_TASK: case O_ACTIVATION: case O_OPTIMIZER: case O_SCHEDULE:
             return s_option_enum (opt, arg, spec, cause);
+        case O_CATEGORICAL: case O_NUMERIC: case O_IGNORE: case O_NA_VALUES:
+        case O_MAX_CATEGORIES: case O_ON_MISSING_TARGET:
+            return s_option_columns (opt, arg, spec, cause);
         default:
             return s_option_number (opt, arg, spec, cause);
     }
@@ -385,6 +475,10 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
     for (int i = 0; rc == 0 && i < spec->n_features; i++)
         rc = cmd_require_column (columns, path, "--features", spec->features [i], cause);
     if (rc == 0)
+        rc = s_check_kinds (spec, columns, path, cause);
+    if (rc == 0)
+        rc = s_check_init (spec, opts, columns, cause);
+    if (rc == 0)
         spec->format = columns->format;
     if (rc == 0 && spec->n_class_weights > 0)
         rc = s_check_class_names (spec, path, cause);
@@ -400,11 +494,8 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
 static int
 s_check_class_names (const mt_spec_t *spec, const char *path, char **cause)
 {
-    dataset_opts_t opts = {
-        .format = spec->format, .target = spec->target,
-        .features = (const char *const *) spec->features, .n_features = spec->n_features,
-        .task = spec->task
-    };
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, spec);
     char *why = NULL;
     dataset_t *ds = dataset_load (path, &opts, &why);
     free (why);
@@ -413,6 +504,79 @@ s_check_class_names (const mt_spec_t *spec, const char *path, char **cause)
     int rc = train_check_class_weights (spec, (const char *const *) ds->classes, ds->n_classes,
                                         cause);
     dataset_destroy (&ds);
+    return rc;
+}
+
+//  Every column --categorical, --numeric and --ignore name is in the file
+static int
+s_check_kinds (const mt_spec_t *spec, const dataset_columns_t *columns, const char *path,
+               char **cause)
+{
+    struct { const char *flag; char *const *names; int n; } lists [] = {
+        { "--categorical", spec->categorical, spec->n_categorical },
+        { "--numeric", spec->numeric, spec->n_numeric },
+        { "--ignore", spec->ignore, spec->n_ignore },
+    };
+    for (size_t l = 0; l < sizeof lists / sizeof lists [0]; l++)
+        for (int i = 0; i < lists [l].n; i++)
+            if (cmd_require_column (columns, path, lists [l].flag, lists [l].names [i], cause))
+                return -1;
+    return 0;
+}
+
+//  True when name is a column this job reads as an input
+static bool
+s_is_input (const mt_spec_t *spec, const dataset_columns_t *columns, const char *name)
+{
+    bool listed = !spec->features;
+    for (int i = 0; !listed && i < spec->n_features; i++)
+        listed = strcmp (spec->features [i], name) == 0;
+    for (int i = 0; listed && i < spec->n_ignore; i++)
+        listed = strcmp (spec->ignore [i], name) != 0;
+    bool present = false;
+    for (size_t i = 0; !present && i < columns->count; i++)
+        present = strcmp (columns->names [i], name) == 0;
+    return listed && present && strcmp (name, spec->target) != 0;
+}
+
+//  What the client can tell of an --init model from the data's header: an
+//  mt model's task, and every raw column it reads being an input of this
+//  job (the worker matches the encoded inputs and the classes by name)
+static int
+s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
+              const dataset_columns_t *columns, char **cause)
+{
+    if (!opts->init_file)
+        return 0;
+    char *why = NULL;
+    model_t *model = model_load (opts->init_file, &why);
+    if (!model) {
+        model_t *bare = model_load_bare (opts->init_file, NULL);
+        int rc = bare ? 0 : mt_fail (cause, "--init: %s", why);
+        model_destroy (&bare);
+        free (why);
+        return rc;
+    }
+    int rc = 0;
+    if (model_task (model) != spec->task)
+        rc = mt_fail (cause, "--init: %s is a %s model, but this job's task is %s",
+                      opts->init_file, mt_task_name (model_task (model)),
+                      mt_task_name (spec->task));
+    const encode_t *plan = model_plan (model);
+    char *list = NULL;
+    size_t size = 0, missing = 0;
+    FILE *out = rc == 0 ? open_memstream (&list, &size) : NULL;
+    for (int c = 0; out && c < encode_columns (plan); c++)
+        if (!s_is_input (spec, columns, encode_column_name (plan, c)))
+            fprintf (out, "%s%s", missing++ ? ", " : "", encode_column_name (plan, c));
+    if (out)
+        fclose (out);
+    if (rc == 0 && missing)
+        rc = mt_fail (cause, "--init: %s reads %zu input column%s this job does not give it: "
+                      "%s (inputs are matched by name, never by position)", opts->init_file,
+                      missing, missing == 1 ? "" : "s", list ? list : "?");
+    free (list);
+    model_destroy (&model);
     return rc;
 }
 

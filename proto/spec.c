@@ -31,6 +31,11 @@ static int s_read_class_weight (mt_spec_t *spec, json_t *value, char **cause);
 static int s_add_class_weight (mt_spec_t *spec, const char *name, double weight, char **cause);
 static void s_free_class_weights (mt_spec_t *spec);
 static json_t *s_class_weight_value (const mt_spec_t *spec);
+static int s_read_names (json_t *value, const char *key, size_t max, bool empty_ok,
+                         char ***out, int *count, char **cause);
+static void s_names_free (char ***names, int *count);
+static int s_names_copy (char ***dst, int *n_dst, char *const *src, int n_src);
+static int s_validate_columns (const mt_spec_t *spec, char **cause);
 
 static const char *s_tasks [] = { "regression", "classification" };
 static const char *s_acts [] = { "relu", "tanh", "sigmoid" };
@@ -39,6 +44,7 @@ static const char *s_schedules [] = { "constant", "cosine" };
 static const char *s_formats [] = { "auto", "csv", "jsonl" };
 static const char *s_metrics [] = { "val_loss", "accuracy", "balanced_accuracy", "f1_macro",
                                     "log_loss", "roc_auc", "r2", "mae", "rmse" };
+static const char *s_missing_targets [] = { "skip", "error" };
 
 #define COUNT(a) ((int) (sizeof (a) / sizeof ((a) [0])))
 
@@ -59,6 +65,8 @@ const char *mt_opt_name (mt_opt_t v) { return v < COUNT (s_opts) ? s_opts [v] : 
 const char *mt_schedule_name (mt_schedule_t v) { return v < COUNT (s_schedules) ? s_schedules [v] : "?"; }
 const char *mt_format_name (mt_format_t v) { return v < COUNT (s_formats) ? s_formats [v] : "?"; }
 const char *mt_metric_name (mt_metric_t v) { return v < COUNT (s_metrics) ? s_metrics [v] : "?"; }
+const char *mt_missing_target_name (mt_missing_target_t v)
+    { return v < COUNT (s_missing_targets) ? s_missing_targets [v] : "?"; }
 
 #define PARSER(fn, type, names) \
     int fn (const char *name, type *out) { \
@@ -78,6 +86,7 @@ mt_metric_higher_better (mt_metric_t metric)
     return metric != MT_METRIC_VAL_LOSS && metric != MT_METRIC_LOG_LOSS
         && metric != MT_METRIC_MAE && metric != MT_METRIC_RMSE;
 }
+PARSER (mt_missing_target_parse, mt_missing_target_t, s_missing_targets)
 
 void
 mt_spec_init (mt_spec_t *spec)
@@ -99,6 +108,7 @@ mt_spec_init (mt_spec_t *spec)
     spec->shuffle = true;
     spec->checkpoint_every = 10;
     spec->max_retries = 3;
+    spec->max_categories = 64;
 }
 
 void
@@ -113,6 +123,10 @@ mt_spec_clear (mt_spec_t *spec)
     free (spec->features);
     s_free_class_weights (spec);
     free (spec->val_data_name);
+    s_names_free (&spec->categorical, &spec->n_categorical);
+    s_names_free (&spec->numeric, &spec->n_numeric);
+    s_names_free (&spec->ignore, &spec->n_ignore);
+    s_names_free (&spec->na_values, &spec->n_na_values);
     mt_spec_init (spec);
 }
 
@@ -154,9 +168,125 @@ mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src)
             oom = dst->features [i] == NULL;
         }
     }
+    dst->categorical = dst->numeric = dst->ignore = dst->na_values = NULL;
+    dst->n_categorical = dst->n_numeric = dst->n_ignore = dst->n_na_values = 0;
+    oom = oom || s_names_copy (&dst->categorical, &dst->n_categorical, src->categorical,
+                               src->n_categorical)
+              || s_names_copy (&dst->numeric, &dst->n_numeric, src->numeric, src->n_numeric)
+              || s_names_copy (&dst->ignore, &dst->n_ignore, src->ignore, src->n_ignore)
+              || s_names_copy (&dst->na_values, &dst->n_na_values, src->na_values,
+                               src->n_na_values);
     if (oom) {
         mt_spec_clear (dst);
         return -1;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Column kinds and missing values: lists of names, each in its own field
+
+static void
+s_names_free (char ***names, int *count)
+{
+    for (int i = 0; *names && i < *count; i++)
+        free ((*names) [i]);
+    free (*names);
+    *names = NULL;
+    *count = 0;
+}
+
+//  A deep copy of src (NULL stays NULL); -1 when out of memory
+static int
+s_names_copy (char ***dst, int *n_dst, char *const *src, int n_src)
+{
+    if (!src)
+        return 0;
+    *dst = calloc ((size_t) n_src + 1, sizeof (char *));
+    for (int i = 0; *dst && i < n_src; i++) {
+        if (!((*dst) [i] = strdup (src [i])))
+            return -1;
+        *n_dst = i + 1;
+    }
+    return *dst ? 0 : -1;
+}
+
+//  categorical, numeric and ignore name columns at most once among them,
+//  never the target; na_values are printable and distinct
+static int
+s_validate_columns (const mt_spec_t *spec, char **cause)
+{
+    struct { const char *field, *flag; char *const *names; int n; } lists [] = {
+        { "categorical", "--categorical", spec->categorical, spec->n_categorical },
+        { "numeric", "--numeric", spec->numeric, spec->n_numeric },
+        { "ignore", "--ignore", spec->ignore, spec->n_ignore },
+    };
+    for (int l = 0; l < COUNT (lists); l++) {
+        if (lists [l].n < 0 || lists [l].n > MT_SPEC_MAX_FEATURES)
+            return mt_fail (cause, "%s (%s) lists at most %d columns", lists [l].field,
+                            lists [l].flag, MT_SPEC_MAX_FEATURES);
+        for (int i = 0; i < lists [l].n; i++) {
+            const char *name = lists [l].names [i];
+            if (s_check_name (lists [l].field, lists [l].flag, name, MT_SPEC_MAX_COLUMN, true,
+                              cause))
+                return -1;
+            if (spec->target && strcmp (name, spec->target) == 0)
+                return mt_fail (cause, "%s (%s) names the target '%s'", lists [l].field,
+                                lists [l].flag, name);
+            for (int m = 0; m <= l; m++)
+                for (int j = 0; j < (m == l ? i : lists [m].n); j++)
+                    if (strcmp (name, lists [m].names [j]) == 0)
+                        return m == l
+                             ? mt_fail (cause, "%s (%s) names '%s' twice", lists [l].field,
+                                        lists [l].flag, name)
+                             : mt_fail (cause, "column '%s' is in both %s (%s) and %s (%s);"
+                                        " give it one kind", name, lists [m].field,
+                                        lists [m].flag, lists [l].field, lists [l].flag);
+        }
+    }
+    if (spec->n_na_values < 0 || spec->n_na_values > MT_SPEC_MAX_NA_VALUES)
+        return mt_fail (cause, "na_values (--na-values) lists at most %d tokens",
+                        MT_SPEC_MAX_NA_VALUES);
+    for (int i = 0; i < spec->n_na_values; i++) {
+        const char *token = spec->na_values [i];
+        if (strlen (token) > MT_SPEC_MAX_COLUMN
+        ||  s_control_byte ("na_values", i, token, strlen (token), cause))
+            return strlen (token) > MT_SPEC_MAX_COLUMN
+                 ? mt_fail (cause, "na_values (--na-values) tokens are at most %d bytes",
+                            MT_SPEC_MAX_COLUMN) : -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp (token, spec->na_values [j]) == 0)
+                return mt_fail (cause, "na_values (--na-values) lists '%s' twice", token);
+    }
+    if (spec->max_categories < 1 || spec->max_categories > MT_SPEC_MAX_CATEGORIES)
+        return mt_fail (cause, "max_categories (--max-categories) must be 1 to %d (got %d)",
+                        MT_SPEC_MAX_CATEGORIES, spec->max_categories);
+    if ((unsigned) spec->on_missing_target > MT_MISSING_TARGET_ERROR)
+        return mt_fail (cause, "on_missing_target (--on-missing-target) must be skip or error");
+    return 0;
+}
+
+//  A list of strings (at most max; each printable, names 1 to
+//  MT_SPEC_MAX_COLUMN bytes, or any length up to it when empty_ok)
+static int
+s_read_names (json_t *value, const char *key, size_t max, bool empty_ok, char ***out,
+              int *count, char **cause)
+{
+    if (*out)
+        return mt_fail (cause, "spec field '%s' appears twice", key);
+    if (!json_is_array (value) || json_array_size (value) > max)
+        return mt_fail (cause, "spec field '%s' must be a list of at most %zu strings", key, max);
+    *out = calloc (json_array_size (value) + 1, sizeof (char *));
+    if (!*out)
+        return mt_fail (cause, "out of memory");
+    size_t i;
+    json_t *item;
+    json_array_foreach (value, i, item) {
+        if (s_read_string (item, key, (int) i, MT_SPEC_MAX_COLUMN, &(*out) [i], cause))
+            return -1;
+        *count = (int) i + 1;
+        if (!empty_ok && (*out) [i][0] == 0)
+            return mt_fail (cause, "spec field '%s' item %zu is empty", key, i);
     }
     return 0;
 }
@@ -320,8 +450,9 @@ s_validate_loop (const mt_spec_t *spec, char **cause)
 int
 mt_spec_validate (const mt_spec_t *spec, char **cause)
 {
-    if (s_validate_data (spec, cause) || s_validate_model (spec, cause)
-    ||  s_validate_loop (spec, cause) || s_validate_training (spec, cause))
+    if (s_validate_data (spec, cause) || s_validate_columns (spec, cause)
+    ||  s_validate_model (spec, cause) || s_validate_loop (spec, cause)
+    ||  s_validate_training (spec, cause))
         return -1;
     return 0;
 }
@@ -512,6 +643,17 @@ mt_spec_to_value (const mt_spec_t *spec)
     s_put (root, "priority", json_integer (spec->priority), &ok);
     s_put (root, "max_retries", json_integer (spec->max_retries), &ok);
     s_put (root, "time_limit_s", json_integer (spec->time_limit_s), &ok);
+    if (spec->categorical)
+        s_put (root, "categorical", s_strings (spec->categorical, spec->n_categorical), &ok);
+    if (spec->numeric)
+        s_put (root, "numeric", s_strings (spec->numeric, spec->n_numeric), &ok);
+    if (spec->ignore)
+        s_put (root, "ignore", s_strings (spec->ignore, spec->n_ignore), &ok);
+    if (spec->na_values)
+        s_put (root, "na_values", s_strings (spec->na_values, spec->n_na_values), &ok);
+    s_put (root, "max_categories", json_integer (spec->max_categories), &ok);
+    s_put (root, "on_missing_target",
+           json_string (mt_missing_target_name (spec->on_missing_target)), &ok);
     if (!ok)
         json_decref (root);
     return ok ? root : NULL;
@@ -586,9 +728,9 @@ s_read_scalar (mt_spec_t *spec, const char *key, json_t *value, char **cause)
         if (strcmp (key, real_keys [i]) == 0)
             return s_read_number (value, key, reals [i], cause);
     int *ints [] = { &spec->batch_size, &spec->epochs, &spec->patience, &spec->checkpoint_every,
-                     &spec->priority, &spec->max_retries };
+                     &spec->priority, &spec->max_retries, &spec->max_categories };
     const char *int_keys [] = { "batch_size", "epochs", "patience", "checkpoint_every",
-                                "priority", "max_retries" };
+                                "priority", "max_retries", "max_categories" };
     for (int i = 0; i < COUNT (ints); i++)
         if (strcmp (key, int_keys [i]) == 0) {
             if (s_read_int (value, key, INT32_MIN, INT32_MAX, &i64, cause))
@@ -650,6 +792,18 @@ s_read_fields (mt_spec_t *spec, json_t *root, char **cause)
             rc = s_read_class_weight (spec, value, cause);
         else if (strcmp (key, "features") == 0 || strcmp (key, "hidden") == 0)
             rc = s_read_list (spec, value, key, cause);
+        else if (strcmp (key, "categorical") == 0)
+            rc = s_read_names (value, key, MT_SPEC_MAX_FEATURES, false, &spec->categorical,
+                               &spec->n_categorical, cause);
+        else if (strcmp (key, "numeric") == 0)
+            rc = s_read_names (value, key, MT_SPEC_MAX_FEATURES, false, &spec->numeric,
+                               &spec->n_numeric, cause);
+        else if (strcmp (key, "ignore") == 0)
+            rc = s_read_names (value, key, MT_SPEC_MAX_FEATURES, false, &spec->ignore,
+                               &spec->n_ignore, cause);
+        else if (strcmp (key, "na_values") == 0)
+            rc = s_read_names (value, key, MT_SPEC_MAX_NA_VALUES, true, &spec->na_values,
+                               &spec->n_na_values, cause);
         else
             rc = s_read_scalar (spec, key, value, cause);
         if (rc)
@@ -662,7 +816,7 @@ static int
 s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
 {
     static const char *keys [] = { "task", "activation", "optimizer", "schedule", "format",
-                                   "metric" };
+                                   "metric", "on_missing_target" };
     int which;
     if (s_parse_name (key, keys, COUNT (keys), &which))
         return mt_fail (cause, "spec has an unknown field '%.64s'", key);
@@ -675,7 +829,8 @@ s_read_enum (mt_spec_t *spec, json_t *value, const char *key, char **cause)
            : which == 2 ? mt_opt_parse (name, &spec->optimizer)
            : which == 3 ? mt_schedule_parse (name, &spec->schedule)
            : which == 4 ? mt_format_parse (name, &spec->format)
-           : mt_metric_parse (name, &spec->metric);
+           : which == 5 ? mt_metric_parse (name, &spec->metric)
+           : mt_missing_target_parse (name, &spec->on_missing_target);
     if (rc)
         return mt_fail (cause, "spec field '%s' has an unknown value '%.64s'", key,
                         name ? name : "(not a string)");

@@ -96,9 +96,18 @@ s_on_checkpoint (const char *path, int epoch, void *arg)
 }
 
 static json_t *
-s_metrics (const mt_spec_t *spec, const train_result_t *r)
+s_metrics (const mt_spec_t *spec, const train_result_t *r, const dataset_t *ds)
 {
     json_t *m = train_metrics (r, spec->task);     // with "undefined" reasons
+    //  What the loader left out, never silently: rows without a target, and
+    //  columns dropped as ids
+    json_object_set_new (m, "rows_skipped_missing_target", json_integer ((json_int_t) ds->rows_skipped));
+    if (ds->n_warnings > 0) {
+        json_t *warnings = json_array ();
+        for (int i = 0; i < ds->n_warnings; i++)
+            json_array_append_new (warnings, json_string (ds->warnings [i]));
+        json_object_set_new (m, "warnings", warnings);
+    }
     json_object_set_new (m, "epochs_run", json_integer (r->epochs_run));
     json_object_set_new (m, "steps", json_integer (r->steps));
     json_object_set_new (m, "seconds", s_number (r->seconds));
@@ -136,12 +145,14 @@ static int
 s_load_val (const mt_spec_t *spec, const dataset_t *ds, const char *path, dataset_t **vds,
             char **cause)
 {
-    dataset_opts_t opts = {
-        .format = MT_FORMAT_AUTO, .target = spec->target,
-        .features = (const char *const *) ds->feature_names, .n_features = (int) ds->cols,
-        .task = spec->task, .classes = (const char *const *) ds->classes,
-        .n_classes = spec->task == MT_TASK_CLASSIFICATION ? ds->n_classes : 0
-    };
+    //  Read as the training rows were: their plan (kinds, medians,
+    //  categories), their classes, the spec's missing values and target rule
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, spec);
+    opts.format = MT_FORMAT_AUTO;
+    opts.plan = ds->plan;
+    opts.classes = (const char *const *) ds->classes;
+    opts.n_classes = spec->task == MT_TASK_CLASSIFICATION ? ds->n_classes : 0;
     *vds = dataset_load (path, &opts, cause);
     if (!*vds && *cause && spec->val_data_name && strncmp (*cause, path, strlen (path)) == 0) {
         char *named = NULL;
@@ -177,11 +188,8 @@ s_train (child_t *child, const child_args_t *args)
     }
     free (text);
     const char *path = data ? data : spec.data_path;
-    dataset_opts_t opts = {
-        .format = spec.format, .target = spec.target,
-        .features = (const char *const *) spec.features, .n_features = spec.n_features,
-        .task = spec.task
-    };
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, &spec);
     dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
     if (!ds && cause && data && spec.data_name && strncmp (cause, data, strlen (data)) == 0) {
         //  Name the user's file rather than the cache's copy of it
@@ -212,12 +220,14 @@ s_train (child_t *child, const child_args_t *args)
         .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds
     };
     train_result_t *result = malloc (sizeof *result);    // a confusion matrix: large
+    for (int i = 0; i < ds->n_warnings; i++)
+        fprintf (stderr, "dataset: warning: %s\n", ds->warnings [i]);
     int rc = result ? train_run (&spec, ds, model, &topts, result, &cause)
                     : mt_fail (&cause, "out of memory");
+    if (rc == 0)
+        s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result, ds));
     dataset_destroy (&ds);
     dataset_destroy (&vds);
-    if (rc == 0)
-        s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result));
     free (result);
     mt_spec_clear (&spec);
     //  Errors in training itself (a shape mismatch with --init, a NaN loss)

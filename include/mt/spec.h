@@ -37,6 +37,10 @@ typedef struct {
     char *name;                 // a class of the target column
     double weight;              // > 0, at most MT_SPEC_MAX_CLASS_WEIGHT
 } mt_class_weight_t;
+typedef enum { MT_MISSING_TARGET_SKIP = 0, MT_MISSING_TARGET_ERROR = 1 } mt_missing_target_t;
+
+#define MT_SPEC_MAX_NA_VALUES  64       // missing-value tokens at most
+#define MT_SPEC_MAX_CATEGORIES 65536    // --max-categories at most
 
 //  A training spec. Strings are owned by the spec (mt_spec_clear frees them).
 typedef struct {
@@ -80,6 +84,17 @@ typedef struct {
     int priority;               // higher runs first, [-1000, 1000]
     int max_retries;            // attempts after the first, [0, 100]
     int64_t time_limit_s;       // wall clock for the whole job, s; 0 = none
+    //  Column kinds and missing values (the encoding plan's inputs)
+    char **categorical;         // columns read as categories whatever they hold; NULL = none
+    int n_categorical;
+    char **numeric;             // columns that must be numbers; NULL = none
+    int n_numeric;
+    char **ignore;              // columns left out; NULL = none
+    int n_ignore;
+    char **na_values;           // missing-value tokens; NULL = "", NA, N/A, NaN, null, ?
+    int n_na_values;
+    int max_categories;         // kept levels per categorical column, >= 1 (default 64)
+    mt_missing_target_t on_missing_target;  // skip (default) or error
 } mt_spec_t;
 
 //  Fill a spec with the defaults (Adam, lr 0.01, batch 16, 100 epochs, ...).
@@ -97,8 +112,9 @@ int mt_spec_copy (mt_spec_t *dst, const mt_spec_t *src);
 int mt_spec_validate (const mt_spec_t *spec, char **cause);
 
 //  The spec as a new JSON object: every field, defaults included (name,
-//  data_hash, data_path, data_name, target, features, init_hash,
-//  class_weight, metric, val_data_hash, val_data_name and stratify only when
+//  data_hash, data_path, data_name, target, features, init_hash, categorical,
+//  numeric, ignore, na_values, class_weight, metric, val_data_hash, val_data_name
+//  and stratify only when
 //  set), in the order of mt_spec_t. The caller owns it (json_decref). NULL
 //  on allocation failure.
 json_t *mt_spec_to_value (const mt_spec_t *spec);
@@ -124,6 +140,7 @@ const char *mt_opt_name (mt_opt_t opt);
 const char *mt_schedule_name (mt_schedule_t schedule);
 const char *mt_format_name (mt_format_t format);
 const char *mt_metric_name (mt_metric_t metric);
+const char *mt_missing_target_name (mt_missing_target_t what);
 int mt_task_parse (const char *name, mt_task_t *task);
 int mt_act_parse (const char *name, mt_act_t *act);
 int mt_opt_parse (const char *name, mt_opt_t *opt);
@@ -139,5 +156,6 @@ bool mt_metric_higher_better (mt_metric_t metric);
 //  "a=2,b=1" (class names, each = a weight > 0). Returns 0, or -1 with
 //  *cause naming --class-weight and what is wrong.
 int mt_spec_parse_class_weight (mt_spec_t *spec, const char *text, char **cause);
+int mt_missing_target_parse (const char *name, mt_missing_target_t *what);
 
 #endif

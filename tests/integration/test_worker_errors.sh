@@ -21,7 +21,14 @@ m=$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y --epoc
 wait_state "$m" succeeded 30
 "$CLIENT" fetch "$m" -o "$T/m.safetensors" >/dev/null || fail "fetch"
 hash=$(sha256sum "$T/m.safetensors" | cut -c1-12)
-i=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+# a task the client can see differs: refused at submit, nothing sent
+rc=0; err=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species \
+    --task classification --epochs 2 --init "$T/m.safetensors" 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "--init of a regression model for classification: exit $rc"
+echo "$err" | grep -q "is a regression model, but this job's task is classification" \
+    || fail "--init task error says '$err'"
+# the same columns, other hidden layers: only the worker can tell
+i=$("$CLIENT" submit --data "$MT_TEST_DATA/sample_dataset.csv" --target y --hidden 8 \
     --epochs 2 --init "$T/m.safetensors") || fail "submit with --init"
 wait_state "$i" failed 30
 err=$(job_field "$i" error)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""check_model - load an mt model (safetensors, parsed by hand) into torch.nn.Sequential
-and compare its predictions on a CSV with the engine's predict output.
+"""check_model - load an mt model (safetensors, parsed by hand) into torch.nn.Sequential,
+encode a CSV's raw rows with the model's plan (metadata "plan"), and compare the
+predictions with the engine's predict output.
 
     /usr/bin/python3 tests/torch/check_model.py MODEL DATA.csv PREDICTIONS.csv
 """
@@ -48,6 +49,25 @@ def build(meta, tensors):
     return model
 
 
+def encode(plan, row):
+    """One raw row (column -> text) as the plan's inputs, as mtclient predict encodes it."""
+    x = [0.0] * plan["width"]
+    for c in plan["columns"]:
+        v, at = row.get(c["name"]), c["offset"]
+        missing = v is None or v in plan["na_values"]
+        if c["kind"] == "numeric":
+            x[at] = c["median"] if missing else float(v)
+            if c["indicator"]:
+                x[at + 1] = 1.0 if missing else 0.0
+        elif missing and c["missing"]:
+            x[at + len(c["categories"])] = 1.0
+        elif not missing and v in c["categories"]:
+            x[at + c["categories"].index(v)] = 1.0
+        else:
+            x[at + c["width"] - 1] = 1.0        # (other): unseen, or missing never seen
+    return x
+
+
 def main():
     model_path, data_path, pred_path = sys.argv[1:4]
     meta, tensors = load_safetensors(model_path)
@@ -55,7 +75,12 @@ def main():
     features = json.loads(meta["features"])
     with open(data_path) as f:
         rows = list(csv.DictReader(f))
-    x = torch.tensor([[float(r[c]) for c in features] for r in rows], dtype=torch.float32)
+    if "plan" in meta:
+        plan = json.loads(meta["plan"])
+        assert plan["width"] == len(features), (plan["width"], len(features))
+        x = torch.tensor([encode(plan, r) for r in rows], dtype=torch.float32)
+    else:
+        x = torch.tensor([[float(r[c]) for c in features] for r in rows], dtype=torch.float32)
     x = (x - tensors["input.mean"]) / tensors["input.std"]
     with torch.no_grad():
         out = model(x)

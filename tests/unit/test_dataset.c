@@ -482,8 +482,11 @@ test_buffer (void)
     CHECK (ds->rows == 2 && ds->cols == 1);             // keys after the first are ignored
     CHECK (ds->x [1] == 3 && ds->y [1] == 4);
     dataset_destroy (&ds);
-    s_buffer_error ("blob", "{\"y\": 1, \"x\": 2, \"extra\": \"s\"}\n", 31, &opts,
-                    "blob:1: column 'extra': expected a number, got the string 's'", NULL);
+    //  Text in a feature makes it categorical: x, extra=s, extra=(other)
+    ds = s_buffer_ok ("blob", "{\"y\": 1, \"x\": 2, \"extra\": \"s\"}\n", &opts);
+    CHECK (ds->rows == 1 && ds->cols == 3 && ds->x [1] == 1 && ds->x [2] == 0);
+    CHECK_STR_EQ (ds->feature_names [2], "extra=(other)");
+    dataset_destroy (&ds);
     const char *x_only [] = { "x" };
     opts.features = x_only;
     opts.n_features = 1;
@@ -504,60 +507,52 @@ typedef struct {
     const char *target;
     mt_task_t task;
     const char *needle;
+    const char *numeric;        // a feature forced numeric (text in it is inferred a category)
 } bad_case_t;
 
 static const bad_case_t s_bad_cases [] = {
     { "missing_target.csv", "y", MT_TASK_REGRESSION,
-      "missing_target.csv:1: no column 'y' (the target); the columns are: x, z" },
+      "missing_target.csv:1: no column 'y' (the target); the columns are: x, z", NULL },
     { "not_a_number.csv", "y", MT_TASK_REGRESSION,
-      "not_a_number.csv:3: column 'x': 'abc' is not a number" },
-    { "empty_value.csv", "y", MT_TASK_REGRESSION, "empty_value.csv:3: column 'x': empty value" },
-    { "nan.csv", "y", MT_TASK_REGRESSION, "nan.csv:3: column 'x': 'nan' is not a finite number" },
+      "not_a_number.csv:3: column 'x': 'abc' is not a number", "x" },
+    { "nan.csv", "y", MT_TASK_REGRESSION, "nan.csv:3: column 'x': 'nan' is not a finite number", "x" },
     { "inf.csv", "y", MT_TASK_REGRESSION,
-      "inf.csv:3: column 'y': '-Infinity' is not a finite number" },
+      "inf.csv:3: column 'y': '-Infinity' is not a finite number", NULL },
     { "overflow.csv", "y", MT_TASK_REGRESSION,
-      "overflow.csv:2: column 'x': '1e999' is out of range for float32" },
+      "overflow.csv:2: column 'x': '1e999' is out of range for float32", "x" },
     { "overflow_float.csv", "y", MT_TASK_REGRESSION,
-      "overflow_float.csv:4: column 'x': '1e39' is out of range for float32" },
+      "overflow_float.csv:4: column 'x': '1e39' is out of range for float32", "x" },
     { "ragged_short.csv", "y", MT_TASK_REGRESSION,
-      "ragged_short.csv:3: column 'z': missing (the row has 2 fields, the header 3)" },
+      "ragged_short.csv:3: column 'z': missing (the row has 2 fields, the header 3)", NULL },
     { "ragged_long.csv", "y", MT_TASK_REGRESSION,
-      "ragged_long.csv:3: column 3: extra field (the row has 3 fields, the header 2)" },
-    { "empty.csv", "y", MT_TASK_REGRESSION, "empty.csv: empty file" },
-    { "header_only.csv", "y", MT_TASK_REGRESSION, "header_only.csv: no data rows" },
+      "ragged_long.csv:3: column 3: extra field (the row has 3 fields, the header 2)", NULL },
+    { "empty.csv", "y", MT_TASK_REGRESSION, "empty.csv: empty file", NULL },
+    { "header_only.csv", "y", MT_TASK_REGRESSION, "header_only.csv: no data rows", NULL },
     { "duplicate_column.csv", "y", MT_TASK_REGRESSION,
-      "duplicate_column.csv:1: column 'x': appears twice (columns 1 and 3)" },
+      "duplicate_column.csv:1: column 'x': appears twice (columns 1 and 3)", NULL },
     { "one_class.csv", "label", MT_TASK_CLASSIFICATION,
-      "one_class.csv: column 'label': only one class ('a')" },
+      "one_class.csv: column 'label': only one class ('a')", NULL },
     { "unterminated_quote.csv", "name", MT_TASK_CLASSIFICATION,
-      "unterminated_quote.csv:3: column 'name': unterminated quoted field" },
+      "unterminated_quote.csv:3: column 'name': unterminated quoted field", NULL },
     { "target_not_number.csv", "y", MT_TASK_REGRESSION,
-      "target_not_number.csv:3: column 'y': 'high' is not a number" },
+      "target_not_number.csv:3: column 'y': 'high' is not a number", NULL },
     { "empty_column_name.csv", "y", MT_TASK_REGRESSION,
-      "empty_column_name.csv:1: column 2 has an empty name" },
+      "empty_column_name.csv:1: column 2 has an empty name", NULL },
     { "text_after_quote.csv", "y", MT_TASK_REGRESSION,
-      "text_after_quote.csv:2: column 'x': text after a closing quote" },
-    { "empty_class.csv", "label", MT_TASK_CLASSIFICATION,
-      "empty_class.csv:3: column 'label': empty class" },
+      "text_after_quote.csv:2: column 'x': text after a closing quote", NULL },
     { "quoted_line_count.csv", "note", MT_TASK_CLASSIFICATION,
-      "quoted_line_count.csv:7: column 'x': '3x' is not a number" },
-    { "missing_key.jsonl", "y", MT_TASK_REGRESSION,
-      "missing_key.jsonl:2: column 'x': missing from this object" },
-    { "string_feature.jsonl", "y", MT_TASK_REGRESSION,
-      "string_feature.jsonl:2: column 'x': expected a number, got the string '1.5'" },
+      "quoted_line_count.csv:7: column 'x': '3x' is not a number", "x" },
     { "bool_feature.jsonl", "y", MT_TASK_REGRESSION,
-      "bool_feature.jsonl:1: column 'x': expected a number, got true" },
-    { "invalid_json.jsonl", "y", MT_TASK_REGRESSION, "invalid_json.jsonl:3: invalid JSON" },
+      "bool_feature.jsonl:1: column 'x': 'true' is not a number", "x" },
+    { "invalid_json.jsonl", "y", MT_TASK_REGRESSION, "invalid_json.jsonl:3: invalid JSON", NULL },
     { "not_object.jsonl", "y", MT_TASK_REGRESSION,
-      "not_object.jsonl:2: not a JSON object but an array" },
-    { "overflow.jsonl", "y", MT_TASK_REGRESSION, "overflow.jsonl:2: invalid JSON" },
-    { "duplicate_key.jsonl", "y", MT_TASK_REGRESSION, "duplicate_key.jsonl:1: invalid JSON" },
-    { "null_target.jsonl", "y", MT_TASK_REGRESSION,
-      "null_target.jsonl:2: column 'y': expected a number, got null" },
+      "not_object.jsonl:2: not a JSON object but an array", NULL },
+    { "overflow.jsonl", "y", MT_TASK_REGRESSION, "overflow.jsonl:2: invalid JSON", NULL },
+    { "duplicate_key.jsonl", "y", MT_TASK_REGRESSION, "duplicate_key.jsonl:1: invalid JSON", NULL },
     { "real_class.jsonl", "label", MT_TASK_CLASSIFICATION,
       "real_class.jsonl:2: column 'label': a class must be an integer or a string, "
-      "got a real number" },
-    { "empty.jsonl", "y", MT_TASK_REGRESSION, "empty.jsonl: empty file" },
+      "got a real number", NULL },
+    { "empty.jsonl", "y", MT_TASK_REGRESSION, "empty.jsonl: empty file", NULL },
 };
 
 static void
@@ -568,7 +563,10 @@ test_bad_files (void)
         char file [256];
         snprintf (file, sizeof file, "bad/%s", bad->file);
         char *cause = NULL;
-        dataset_t *ds = s_load (file, bad->target, bad->task, &cause);
+        const char *numeric [] = { bad->numeric };
+        dataset_opts_t opts = { .target = bad->target, .task = bad->task,
+                                .numeric = numeric, .n_numeric = bad->numeric ? 1 : 0 };
+        dataset_t *ds = dataset_load (test_data (file), &opts, &cause);
         s_expect_error (ds, &cause, bad->needle, NULL);
     }
     char *cause = NULL;
@@ -593,12 +591,17 @@ test_text_target (void)
     s_expect_error (ds, &cause,
                     "iris.jsonl:1: column 'species': expected a number, got the string 'setosa'",
                     hint);
-    //  A feature's text, and a typo in a later row, get no hint
+    //  A feature's text (forced numeric), and a typo in a later row, get no hint
     opts.target = "petal_width";
+    const char *numeric [] = { "species" };
+    opts.numeric = numeric;
+    opts.n_numeric = 1;
     ds = dataset_load (test_data ("iris.csv"), &opts, &cause);
     s_expect_no_hint (ds, &cause, "column 'species': 'setosa' is not a number");
     ds = dataset_load (test_data ("iris.jsonl"), &opts, &cause);
-    s_expect_no_hint (ds, &cause, "column 'species': expected a number");
+    s_expect_no_hint (ds, &cause, "column 'species': 'setosa' is not a number");
+    opts.numeric = NULL;
+    opts.n_numeric = 0;
     opts.target = "y";
     ds = dataset_load (test_data ("bad/target_not_number.csv"), &opts, &cause);
     s_expect_no_hint (ds, &cause, "target_not_number.csv:3: column 'y': 'high' is not a number");

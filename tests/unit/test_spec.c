@@ -276,10 +276,13 @@ test_to_value (void)
     CHECK (streq (json_string_value (json_object_get (value, "format")), "auto"));
     CHECK (json_is_true (json_object_get (value, "shuffle")));
     CHECK (json_integer_value (json_array_get (json_object_get (value, "hidden"), 0)) == 16);
-    const char *absent [] = { "name", "data_path", "data_name", "features", "init_hash" };
+    const char *absent [] = { "name", "data_path", "data_name", "features", "init_hash",
+                              "categorical", "numeric", "ignore", "na_values" };
     for (size_t i = 0; i < sizeof absent / sizeof absent [0]; i++)
         CHECK_MSG (!json_object_get (value, absent [i]), "%s written", absent [i]);
-    CHECK (json_object_size (value) == 26);
+    CHECK (json_integer_value (json_object_get (value, "max_categories")) == 64);
+    CHECK (streq (json_string_value (json_object_get (value, "on_missing_target")), "skip"));
+    CHECK (json_object_size (value) == 28);
     json_decref (value);
     mt_spec_clear (&spec);
     free (cause);

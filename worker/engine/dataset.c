@@ -7,9 +7,18 @@
 //  - JSONL: one object per line; the first object's keys, in order, are the
 //    columns; later objects must have the needed keys (target, features),
 //    other keys are ignored; blank lines are skipped.
-//  - Features and regression targets are decimal numbers (JSON numbers in
-//    JSONL), read as (float) strtod would; nan, inf and values outside
-//    float32 are errors. Classes are integers or strings, never empty.
+//  - Regression targets are decimal numbers (JSON numbers in JSONL), read as
+//    (float) strtod would; nan, inf and values outside float32 are errors.
+//    Classes are integers or strings, never empty.
+//  - Features are raw fields: numbers, text, or missing (a missing-value
+//    token such as "" or NA, JSON null, or a key a JSONL object lacks).
+//    Training reads each once into its column (a float, or the id of the
+//    text in the column's dictionary: no allocation per field), infers the
+//    kinds from them and builds the plan (encode.h), then encodes. A column
+//    that turns to text after numbers were read is read again, in a second
+//    pass, so its numbers become categories by their own text. With a
+//    model's plan (predict, eval) each row is encoded as it is read.
+//  - A row whose target is missing is skipped and counted, or an error.
 //  - Every error names the file (the path as given), the 1-based physical
 //    line where the record starts, and the column when there is one.
 //  - Before either reader runs, the file's head is sniffed (s_sniff), so a
@@ -51,6 +60,25 @@ typedef struct {
     size_t count;
 } s_map_t;
 
+//  One raw feature column while training reads it: its values as floats
+//  (NAN when missing) until it holds text, then as ids into its dictionary
+//  of distinct texts (-1 when missing).
+typedef struct {
+    int forced;                 // -1, or the kind opts force
+    bool text;                  // holds text: categorical, unless forced numeric
+    float *num;                 // rows, while not text
+    int32_t *code;              // rows, once text
+    size_t numbers;             // values read as numbers
+    size_t missing;             // missing values
+    char *arena;                // the distinct texts, each NUL-terminated
+    size_t arena_len, arena_cap;
+    uint32_t *offsets;          // n_values: each text's offset in arena
+    size_t *counts;             // n_values: rows holding it
+    int n_values, cap_values;
+    int32_t *slots;             // hash: id + 1, 0 = empty
+    size_t n_slots;             // a power of two, kept at most half full
+} s_raw_t;
+
 //  A dataset being built, whichever format it comes from.
 typedef struct {
     const char *name;           // the file, for messages
@@ -71,6 +99,14 @@ typedef struct {
     bool head_only;             // the columns only (dataset_columns): no rows are read,
     bool partial;               //   from a head that may stop short of the file's end
     bool more;                  //   and did stop before the header's end: read on
+    int n_raw;                  // raw feature columns (feature_col entries)
+    const encode_t *apply;      // opts->plan: encode each row as it is read
+    encode_t *plan;             // training: the NA tokens now, the columns at the end
+    const encode_t *na;         // whose missing-value tokens apply
+    s_raw_t *raw;               // training: n_raw columns
+    bool *text_cols;            // by file column: text from the first row (second pass)
+    bool repass;                // a column turned to text after numbers: read again
+    float *row;                 // with apply: the row being encoded
 } s_build_t;
 
 //  A class name with what sorting needs.
@@ -136,7 +172,25 @@ static int s_build_check_name (s_build_t *b, const char *name, size_t len, int c
 static int s_build_target (s_build_t *b, const s_map_t *map, size_t line);
 static int s_build_features (s_build_t *b, const s_map_t *map, size_t line);
 static int s_build_all_features (s_build_t *b, size_t line);
-static int s_build_feature_names (s_build_t *b);
+static int s_build_kinds (s_build_t *b, const s_map_t *map, size_t line);
+static bool s_listed (const char *const *names, int n, const char *name);
+static int s_build_raw (s_build_t *b, size_t line);
+static int s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *number,
+                          size_t line);
+static int s_apply_value (s_build_t *b, int j, const char *s, size_t len, const float *number,
+                          size_t line);
+static int s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r);
+static int s_raw_intern (s_build_t *b, s_raw_t *c, int j, const char *s, size_t len,
+                         size_t line, int32_t *id);
+static void s_raw_free (s_raw_t *c);
+static int s_skip_target (s_build_t *b, const char *s, size_t len, size_t line);
+static int s_build_plan (s_build_t *b);
+static int s_plan_column (s_build_t *b, int j, int32_t **levels);
+static bool s_id_like (const s_raw_t *c);
+static int s_warn (s_build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_build_encode (s_build_t *b, int32_t **levels);
+static int s_build_names (s_build_t *b);
+static int s_json_value (s_build_t *b, int j, json_t *value, size_t line);
 static int s_build_missing (s_build_t *b, const char *column, const char *role, size_t line);
 static int s_build_row (s_build_t *b, size_t line, float **row);
 static int s_build_number (s_build_t *b, const char *s, size_t len, int col, size_t line,
@@ -224,8 +278,32 @@ dataset_destroy (dataset_t **self_p)
     for (int i = 0; self->classes && i < self->n_classes; i++)
         free (self->classes [i]);
     free (self->classes);
+    encode_destroy (&self->plan);
+    for (int i = 0; self->raw_names && i < self->n_raw; i++)
+        free (self->raw_names [i]);
+    free (self->raw_names);
+    for (int i = 0; i < self->n_warnings; i++)
+        free (self->warnings [i]);
+    free (self->warnings);
     free (self);
     *self_p = NULL;
+}
+
+void
+dataset_opts_from_spec (dataset_opts_t *opts, const mt_spec_t *spec)
+{
+    *opts = (dataset_opts_t) {
+        .format = spec->format, .target = spec->target,
+        .features = (const char *const *) spec->features, .n_features = spec->n_features,
+        .task = spec->task,
+        .categorical = (const char *const *) spec->categorical,
+        .n_categorical = spec->n_categorical,
+        .numeric = (const char *const *) spec->numeric, .n_numeric = spec->n_numeric,
+        .ignore = (const char *const *) spec->ignore, .n_ignore = spec->n_ignore,
+        .na_values = (const char *const *) spec->na_values, .n_na_values = spec->n_na_values,
+        .max_categories = spec->max_categories,
+        .missing_target_error = spec->on_missing_target == MT_MISSING_TARGET_ERROR
+    };
 }
 
 //  The head grows a read at a time until it holds the header: a pipe gives
@@ -285,6 +363,16 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
         rc = s_sniff (name, data, len, false, b.opts->format, cause);
     if (rc == 0)
         rc = s_parse (&b, data, len);
+    if (rc == 0 && b.repass) {
+        //  Read again, the columns that turned to text being text from the start
+        bool *text_cols = b.text_cols;
+        b.text_cols = NULL;
+        s_build_free (&b);
+        rc = s_build_init (&b, name, opts ? opts : &defaults, cause);
+        b.text_cols = text_cols;
+        if (rc == 0)
+            rc = s_parse (&b, data, len);
+    }
     if (rc == 0)
         rc = s_build_finish (&b);
     if (rc == 0) {
@@ -643,19 +731,18 @@ s_csv_row (s_build_t *b, const csv_field_t *fields, size_t count, size_t line)
     if (count > (size_t) b->n_columns)
         return s_fail (b, line, NULL, "column %d: extra field (the row has %zu fields, "
                        "the header %d)", b->n_columns + 1, count, b->n_columns);
-    float *row;
-    if (s_build_row (b, line, &row))
+    const csv_field_t *target = b->target_col >= 0 ? &fields [b->target_col] : NULL;
+    if (target && encode_is_na (b->na, target->ptr, target->len))
+        return s_skip_target (b, target->ptr, target->len, line);
+    if (s_build_row (b, line, NULL))
         return -1;
-    size_t cols = b->ds->cols;
-    for (size_t j = 0; j < cols; j++) {
+    for (int j = 0; j < b->n_raw; j++) {
         const csv_field_t *field = &fields [b->feature_col [j]];
-        if (numparse_float (field->ptr, field->len, &row [j]))
-            return s_build_number (b, field->ptr, field->len, b->feature_col [j], line,
-                                   &row [j]);
+        if (s_build_value (b, j, field->ptr, field->len, NULL, line))
+            return -1;
     }
-    if (b->target_col < 0)
+    if (!target)
         return 0;
-    const csv_field_t *target = &fields [b->target_col];
     size_t r = b->ds->rows - 1;
     if (b->ds->y)
         return s_build_number (b, target->ptr, target->len, b->target_col, line,
@@ -765,27 +852,68 @@ s_jsonl_header (s_build_t *b, json_t *obj, size_t line)
     return s_build_columns (b, line);
 }
 
-//  Only the needed keys are read; others, in any line, are ignored.
+//  Only the needed keys are read; others, in any line, are ignored. A key
+//  an object lacks is a missing value, as null is.
 static int
 s_jsonl_row (s_build_t *b, json_t *obj, size_t line)
 {
-    float *row;
-    if (s_build_row (b, line, &row))
+    json_t *target = b->target_col >= 0 ? json_object_get (obj, b->columns [b->target_col])
+                                        : NULL;
+    bool missing = b->target_col >= 0 && (!target || json_is_null (target)
+                || (json_is_string (target)
+                    && encode_is_na (b->na, json_string_value (target),
+                                     json_string_length (target))));
+    if (missing)
+        return s_skip_target (b, target && json_is_string (target) ? json_string_value (target)
+                                                                   : "null",
+                              target && json_is_string (target) ? json_string_length (target)
+                                                                : 4, line);
+    if (s_build_row (b, line, NULL))
         return -1;
-    for (size_t j = 0; j < b->ds->cols; j++) {
-        int col = b->feature_col [j];
-        if (s_json_number (b, json_object_get (obj, b->columns [col]), col, line, &row [j]))
+    for (int j = 0; j < b->n_raw; j++)
+        if (s_json_value (b, j, json_object_get (obj, b->columns [b->feature_col [j]]), line))
             return -1;
-    }
     if (b->target_col < 0)
         return 0;
-    json_t *target = json_object_get (obj, b->columns [b->target_col]);
     size_t r = b->ds->rows - 1;
     if (b->ds->y)
         return s_json_number (b, target, b->target_col, line, &b->ds->y [r]);
-    if (!target)
-        return s_fail (b, line, b->columns [b->target_col], "missing from this object");
     return s_json_label (b, target, line, &b->ds->label [r]);
+}
+
+//  A JSONL feature: null (or no key) is missing, a number is a number that
+//  also has its text, a string is text, true and false are text
+static int
+s_json_value (s_build_t *b, int j, json_t *value, size_t line)
+{
+    if (!value || json_is_null (value))
+        return s_build_value (b, j, NULL, 0, NULL, line);
+    if (json_is_string (value))
+        return s_build_value (b, j, json_string_value (value), json_string_length (value),
+                              NULL, line);
+    if (json_is_boolean (value))
+        return s_build_value (b, j, json_is_true (value) ? "true" : "false",
+                              json_is_true (value) ? 4 : 5, NULL, line);
+    if (!json_is_number (value))
+        return s_fail (b, line, b->columns [b->feature_col [j]], "expected a number, a string,"
+                       " true, false or null, got %s", s_json_type (value));
+    char text [40];
+    int len;
+    if (json_is_integer (value))
+        len = snprintf (text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
+    else {
+        //  The shortest text that reads back as the same double
+        double v = json_real_value (value);
+        int digits = 15;
+        do
+            len = snprintf (text, sizeof text, "%.*g", digits, v);
+        while (strtod (text, NULL) != v && ++digits <= 17);
+    }
+    float number = (float) json_number_value (value);
+    if (!isfinite (number))
+        return s_fail (b, line, b->columns [b->feature_col [j]],
+                       "%g is out of range for float32", json_number_value (value));
+    return s_build_value (b, j, text, (size_t) len, &number, line);
 }
 
 //  A JSON number as float32: via double, as strtod reads it.
@@ -863,6 +991,17 @@ s_build_init (s_build_t *b, const char *name, const dataset_opts_t *opts, char *
     if (opts->task != MT_TASK_REGRESSION && opts->task != MT_TASK_CLASSIFICATION)
         return s_fail (b, 0, NULL, "unknown task %d", (int) opts->task);
     b->ds->task = opts->task;
+    b->apply = opts->plan;
+    if (!b->apply) {
+        char *why = NULL;
+        b->plan = encode_new (opts->na_values, opts->na_values ? opts->n_na_values : 0, &why);
+        if (!b->plan) {
+            s_fail (b, 0, NULL, "%s", why);
+            free (why);
+            return -1;
+        }
+    }
+    b->na = b->apply ? b->apply : b->plan;
     if (!opts->target || opts->task != MT_TASK_CLASSIFICATION || opts->n_classes <= 0)
         return 0;
     if (!opts->classes || opts->n_classes > DATASET_MAX_CLASSES)
@@ -887,6 +1026,11 @@ s_build_free (s_build_t *b)
         free (b->class_names [i]);
     free (b->class_names);
     s_map_free (&b->class_map);
+    for (int j = 0; b->raw && j < b->n_raw; j++)
+        s_raw_free (&b->raw [j]);
+    free (b->raw);
+    free (b->text_cols);
+    encode_destroy (&b->plan);
     dataset_destroy (&b->ds);
 }
 
@@ -918,11 +1062,82 @@ s_build_roles (s_build_t *b, const s_map_t *map, size_t line)
 {
     int rc = s_build_target (b, map, line);
     if (rc == 0)
-        rc = b->opts->features ? s_build_features (b, map, line)
-                               : s_build_all_features (b, line);
+        rc = s_build_kinds (b, map, line);
     if (rc == 0)
-        rc = s_build_feature_names (b);
+        rc = b->opts->features || b->apply ? s_build_features (b, map, line)
+                                           : s_build_all_features (b, line);
+    if (rc == 0)
+        rc = s_build_raw (b, line);
     return rc;
+}
+
+//  The columns opts force a kind on or ignore are in the file, and not
+//  the target (the spec checks they are in one list at most)
+static int
+s_build_kinds (s_build_t *b, const s_map_t *map, size_t line)
+{
+    const dataset_opts_t *o = b->opts;
+    struct { const char *const *names; int n; const char *role; } lists [] = {
+        { o->categorical, o->n_categorical, "given as --categorical" },
+        { o->numeric, o->n_numeric, "given as --numeric" },
+        { o->ignore, o->n_ignore, "given as --ignore" },
+    };
+    for (size_t l = 0; !b->apply && l < sizeof lists / sizeof lists [0]; l++)
+        for (int i = 0; i < lists [l].n; i++) {
+            const char *name = lists [l].names [i] ? lists [l].names [i] : "";
+            int col = s_map_get (map, name, strlen (name));
+            if (col < 0)
+                return s_build_missing (b, name, lists [l].role, line);
+            if (col == b->target_col)
+                return s_fail (b, line, name, "is the target, and %s", lists [l].role);
+            if (l < 2 && o->features && !s_listed (o->features, o->n_features, name))
+                return s_fail (b, line, name, "is %s but is not one of --features",
+                               lists [l].role);
+        }
+    return 0;
+}
+
+static bool
+s_listed (const char *const *names, int n, const char *name)
+{
+    for (int i = 0; names && i < n; i++)
+        if (names [i] && strcmp (names [i], name) == 0)
+            return true;
+    return false;
+}
+
+//  The state each raw feature column needs: with a plan, the row being
+//  encoded; training, its column store, text from the start when forced
+//  categorical or found to be text in a first pass
+static int
+s_build_raw (s_build_t *b, size_t line)
+{
+    dataset_t *ds = b->ds;
+    ds->n_raw = b->n_raw;
+    ds->raw_names = calloc ((size_t) b->n_raw + 1, sizeof (char *));
+    if (!ds->raw_names)
+        return s_fail (b, line, NULL, "out of memory");
+    for (int j = 0; j < b->n_raw; j++)
+        if (!(ds->raw_names [j] = strdup (b->columns [b->feature_col [j]])))
+            return s_fail (b, line, NULL, "out of memory");
+    if (b->apply) {
+        ds->cols = encode_width (b->apply);
+        return 0;
+    }
+    b->raw = calloc ((size_t) b->n_raw + 1, sizeof *b->raw);
+    if (!b->text_cols)
+        b->text_cols = calloc ((size_t) b->n_columns + 1, sizeof *b->text_cols);
+    if (!b->raw || !b->text_cols)
+        return s_fail (b, line, NULL, "out of memory");
+    const dataset_opts_t *o = b->opts;
+    for (int j = 0; j < b->n_raw; j++) {
+        s_raw_t *c = &b->raw [j];
+        const char *name = b->columns [b->feature_col [j]];
+        c->forced = s_listed (o->categorical, o->n_categorical, name) ? ENCODE_CATEGORICAL
+                  : s_listed (o->numeric, o->n_numeric, name) ? ENCODE_NUMERIC : -1;
+        c->text = c->forced == ENCODE_CATEGORICAL || b->text_cols [b->feature_col [j]];
+    }
+    return 0;
 }
 
 static int
@@ -967,7 +1182,7 @@ s_build_target (s_build_t *b, const s_map_t *map, size_t line)
 static int
 s_build_features (s_build_t *b, const s_map_t *map, size_t line)
 {
-    int n = b->opts->n_features;
+    int n = b->apply ? encode_columns (b->apply) : b->opts->n_features;
     if (n < 1 || n > MT_SPEC_MAX_FEATURES)
         return s_fail (b, line, NULL, "%d features asked for; 1 to %d are allowed",
                        n, MT_SPEC_MAX_FEATURES);
@@ -975,7 +1190,8 @@ s_build_features (s_build_t *b, const s_map_t *map, size_t line)
     bool *used = calloc ((size_t) b->n_columns, sizeof *used);
     int rc = b->feature_col && used ? 0 : s_fail (b, line, NULL, "out of memory");
     for (int j = 0; j < n && rc == 0; j++) {
-        const char *feature = b->opts->features [j] ? b->opts->features [j] : "";
+        const char *feature = b->apply ? encode_column_name (b->apply, j)
+                            : b->opts->features [j] ? b->opts->features [j] : "";
         int col = s_map_get (map, feature, strlen (feature));
         if (col < 0)
             rc = s_build_missing (b, feature, "a feature", line);
@@ -991,18 +1207,21 @@ s_build_features (s_build_t *b, const s_map_t *map, size_t line)
         }
     }
     free (used);
-    b->ds->cols = rc == 0 ? (size_t) n : 0;
+    b->n_raw = rc == 0 ? n : 0;
     return rc;
 }
 
-//  Every column but the target, in file order.
+//  Every column but the target and those ignored, in file order.
 static int
 s_build_all_features (s_build_t *b, size_t line)
 {
-    int n = b->n_columns - (b->target_col >= 0 ? 1 : 0);
+    const dataset_opts_t *o = b->opts;
+    int n = 0;
+    for (int col = 0; col < b->n_columns; col++)
+        n += col != b->target_col && !s_listed (o->ignore, o->n_ignore, b->columns [col]);
     if (n == 0)
-        return s_fail (b, line, NULL, "no feature columns (only the target '%s')",
-                       b->opts->target);
+        return s_fail (b, line, NULL, "no feature columns (only the target '%s'%s)",
+                       o->target ? o->target : "", o->n_ignore ? " and those ignored" : "");
     if (n > MT_SPEC_MAX_FEATURES)
         return s_fail (b, line, NULL, "%d feature columns, more than the limit of %d",
                        n, MT_SPEC_MAX_FEATURES);
@@ -1011,24 +1230,9 @@ s_build_all_features (s_build_t *b, size_t line)
         return s_fail (b, line, NULL, "out of memory");
     int j = 0;
     for (int col = 0; col < b->n_columns; col++)
-        if (col != b->target_col)
+        if (col != b->target_col && !s_listed (o->ignore, o->n_ignore, b->columns [col]))
             b->feature_col [j++] = col;
-    b->ds->cols = (size_t) n;
-    return 0;
-}
-
-static int
-s_build_feature_names (s_build_t *b)
-{
-    dataset_t *ds = b->ds;
-    ds->feature_names = calloc (ds->cols, sizeof *ds->feature_names);
-    if (!ds->feature_names)
-        return s_fail (b, 0, NULL, "out of memory");
-    for (size_t j = 0; j < ds->cols; j++) {
-        ds->feature_names [j] = strdup (b->columns [b->feature_col [j]]);
-        if (!ds->feature_names [j])
-            return s_fail (b, 0, NULL, "out of memory");
-    }
+    b->n_raw = n;
     return 0;
 }
 
@@ -1049,29 +1253,246 @@ s_build_missing (s_build_t *b, const char *column, const char *role, size_t line
 }
 
 //  Room for one more row: arrays grow geometrically, so n rows cost O(n).
+//  With a plan the row is encoded in place (b->row, zeroed); training
+//  grows each raw column instead.
 static int
 s_build_row (s_build_t *b, size_t line, float **row)
 {
     dataset_t *ds = b->ds;
     if (ds->rows == b->cap_rows) {
         size_t cap = b->cap_rows ? b->cap_rows * 2 : 1024;
-        if (cap > SIZE_MAX / sizeof (float) / ds->cols)
+        size_t cols = b->apply ? ds->cols : 1;
+        if (cap > SIZE_MAX / sizeof (float) / (cols ? cols : 1) || cap > INT32_MAX)
             return s_fail (b, line, NULL, "too many rows");
-        float *x = realloc (ds->x, cap * ds->cols * sizeof *x);
-        if (x)
-            ds->x = x;
-        float *y = x && ds->y ? realloc (ds->y, cap * sizeof *y) : NULL;
+        bool ok = true;
+        if (b->apply) {
+            float *x = realloc (ds->x, cap * cols * sizeof *x);
+            ok = x != NULL;
+            if (x)
+                ds->x = x;
+        }
+        for (int j = 0; ok && !b->apply && j < b->n_raw; j++) {
+            s_raw_t *c = &b->raw [j];
+            if (c->text) {
+                int32_t *code = realloc (c->code, cap * sizeof *code);
+                ok = code != NULL;
+                if (code)
+                    c->code = code;
+            }
+            else {
+                float *num = realloc (c->num, cap * sizeof *num);
+                ok = num != NULL;
+                if (num)
+                    c->num = num;
+            }
+        }
+        float *y = ok && ds->y ? realloc (ds->y, cap * sizeof *y) : NULL;
         if (y)
             ds->y = y;
-        int32_t *label = x && ds->label ? realloc (ds->label, cap * sizeof *label) : NULL;
+        int32_t *label = ok && ds->label ? realloc (ds->label, cap * sizeof *label) : NULL;
         if (label)
             ds->label = label;
-        if (!x || (ds->y && !y) || (ds->label && !label))
+        if (!ok || (ds->y && !y) || (ds->label && !label))
             return s_fail (b, line, NULL, "out of memory at row %zu", ds->rows + 1);
         b->cap_rows = cap;
     }
-    *row = ds->x + ds->rows * ds->cols;
+    if (b->apply) {
+        b->row = ds->x + ds->rows * ds->cols;
+        memset (b->row, 0, ds->cols * sizeof (float));
+    }
+    if (row)
+        *row = b->row;
     ds->rows++;
+    return 0;
+}
+
+//  Feature j's value in the current row: text (s, len), a JSON number
+//  (number, with its text), or missing (s NULL, or a missing-value token)
+static int
+s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *number,
+               size_t line)
+{
+    if (b->apply)
+        return s_apply_value (b, j, s, len, number, line);
+    s_raw_t *c = &b->raw [j];
+    size_t r = b->ds->rows - 1;
+    if (!s || (!number && encode_is_na (b->na, s, len))) {
+        if (c->text)
+            c->code [r] = -1;
+        else
+            c->num [r] = NAN;
+        c->missing++;
+        return 0;
+    }
+    if (!c->text) {
+        float value;
+        if (number ? (value = *number, 1) : numparse_float (s, len, &value) == 0) {
+            c->num [r] = value;
+            c->numbers++;
+            return 0;
+        }
+        if (c->forced == ENCODE_NUMERIC)
+            return s_build_number (b, s, len, b->feature_col [j], line, &value);
+        if (s_raw_text (b, c, j, r))
+            return -1;
+    }
+    return s_raw_intern (b, c, j, s, len, line, &c->code [r]);
+}
+
+//  Column c holds text from row r on: ids from now, the rows before are
+//  missing; when some were numbers, the whole file is read again
+static int
+s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r)
+{
+    c->code = malloc (b->cap_rows * sizeof *c->code);
+    if (!c->code)
+        return s_fail (b, 0, NULL, "out of memory");
+    for (size_t i = 0; i < r; i++)
+        c->code [i] = -1;
+    free (c->num);
+    c->num = NULL;
+    c->text = true;
+    b->text_cols [b->feature_col [j]] = true;
+    if (c->numbers > 0)
+        b->repass = true;
+    return 0;
+}
+
+//  The id of the text s in c's dictionary, added when new (then checked:
+//  no NUL, valid UTF-8, as a model's JSON needs)
+static int
+s_raw_intern (s_build_t *b, s_raw_t *c, int j, const char *s, size_t len, size_t line,
+              int32_t *id)
+{
+    const char *column = b->columns [b->feature_col [j]];
+    if (memchr (s, 0, len))
+        return s_fail (b, line, column, "a value holds a NUL byte");
+    uint64_t hash = UINT64_C (14695981039346656037);
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (unsigned char) s [i]) * UINT64_C (1099511628211);
+    size_t mask = c->n_slots - 1, i = c->n_slots ? hash & mask : 0;
+    for (; c->n_slots && c->slots [i]; i = (i + 1) & mask) {
+        int k = c->slots [i] - 1;
+        const char *known = c->arena + c->offsets [k];
+        if (strncmp (known, s, len) == 0 && known [len] == 0) {
+            c->counts [k]++;
+            *id = k;
+            return 0;
+        }
+    }
+    char shown [S_SHOWN (S_VALUE_SHOWN)];
+    if (s_utf8_invalid ((const unsigned char *) s, len) < len)
+        return s_fail (b, line, column, "'%s' is not valid UTF-8; the file may be in "
+                       "Windows-1252: save it as UTF-8", s_printable (shown, sizeof shown, s, len));
+    if (c->n_values == INT32_MAX - 1)
+        return s_fail (b, line, column, "too many distinct values");
+    //  Grow: the arena, the lists, and the hash (rebuilt at half full)
+    if (c->arena_len + len + 1 > c->arena_cap) {
+        size_t cap = c->arena_cap ? c->arena_cap * 2 : 4096;
+        while (cap < c->arena_len + len + 1)
+            cap *= 2;
+        char *arena = realloc (c->arena, cap);
+        if (!arena)
+            return s_fail (b, line, NULL, "out of memory");
+        c->arena = arena;
+        c->arena_cap = cap;
+    }
+    if (c->n_values == c->cap_values) {
+        int cap = c->cap_values ? c->cap_values * 2 : 64;
+        uint32_t *offsets = realloc (c->offsets, (size_t) cap * sizeof *offsets);
+        if (offsets)
+            c->offsets = offsets;
+        size_t *counts = offsets ? realloc (c->counts, (size_t) cap * sizeof *counts) : NULL;
+        if (counts)
+            c->counts = counts;
+        if (!offsets || !counts)
+            return s_fail (b, line, NULL, "out of memory");
+        c->cap_values = cap;
+    }
+    if (c->arena_len + len + 1 > UINT32_MAX)
+        return s_fail (b, line, column, "more than 4 GB of distinct text");
+    if ((size_t) (c->n_values + 1) * 2 > c->n_slots) {
+        size_t n = c->n_slots ? c->n_slots * 2 : 64;
+        int32_t *slots = calloc (n, sizeof *slots);
+        if (!slots)
+            return s_fail (b, line, NULL, "out of memory");
+        for (int k = 0; k < c->n_values; k++) {
+            const char *t = c->arena + c->offsets [k];
+            uint64_t h = UINT64_C (14695981039346656037);
+            for (const char *p = t; *p; p++)
+                h = (h ^ (unsigned char) *p) * UINT64_C (1099511628211);
+            size_t at = h & (n - 1);
+            while (slots [at])
+                at = (at + 1) & (n - 1);
+            slots [at] = k + 1;
+        }
+        free (c->slots);
+        c->slots = slots;
+        c->n_slots = n;
+        mask = n - 1;
+        for (i = hash & mask; c->slots [i]; i = (i + 1) & mask)
+            ;
+    }
+    int k = c->n_values++;
+    c->offsets [k] = (uint32_t) c->arena_len;
+    c->counts [k] = 1;
+    memcpy (c->arena + c->arena_len, s, len);
+    c->arena [c->arena_len + len] = 0;
+    c->arena_len += len + 1;
+    c->slots [i] = k + 1;
+    *id = k;
+    return 0;
+}
+
+static void
+s_raw_free (s_raw_t *c)
+{
+    free (c->num);
+    free (c->code);
+    free (c->arena);
+    free (c->offsets);
+    free (c->counts);
+    free (c->slots);
+}
+
+//  With a model's plan: encode the value straight into the row
+static int
+s_apply_value (s_build_t *b, int j, const char *s, size_t len, const float *number,
+               size_t line)
+{
+    const encode_t *plan = b->apply;
+    dataset_t *ds = b->ds;
+    if (!s || (!number && encode_is_na (plan, s, len))) {
+        if (encode_put_missing (plan, j, b->row, &ds->counts) == 0)
+            return 0;
+        return s_fail (b, line, b->columns [b->feature_col [j]], "missing value; this model "
+                       "(written before mt imputed missing values) has nothing to put in its place");
+    }
+    if (encode_column_kind (plan, j) == ENCODE_CATEGORICAL) {
+        encode_put_category (plan, j, s, len, b->row, &ds->counts);
+        return 0;
+    }
+    float value;
+    if (number)
+        value = *number;
+    else
+    if (numparse_float (s, len, &value))
+        return s_build_number (b, s, len, b->feature_col [j], line, &value);
+    encode_put_number (plan, j, value, b->row);
+    return 0;
+}
+
+//  A row whose target is missing: counted and left out, or an error
+static int
+s_skip_target (s_build_t *b, const char *s, size_t len, size_t line)
+{
+    if (b->opts->missing_target_error) {
+        char shown [S_SHOWN (S_VALUE_SHOWN)];
+        return s_fail (b, line, b->columns [b->target_col], "the target is missing ('%s'); "
+                       "without --on-missing-target error such rows are skipped and counted",
+                       s_printable (shown, sizeof shown, s, len));
+    }
+    b->ds->rows_skipped++;
     return 0;
 }
 
@@ -1166,6 +1587,9 @@ static int
 s_build_finish (s_build_t *b)
 {
     dataset_t *ds = b->ds;
+    if (ds->rows == 0 && ds->rows_skipped > 0)
+        return s_fail (b, 0, ds->target_name, "no data rows with a target (all %zu are "
+                       "missing it)", ds->rows_skipped);
     if (ds->rows == 0)
         return s_fail (b, 0, NULL, "no data rows (only a header)");
     if (ds->label && !b->fixed_classes && b->n_class_names < 2) {
@@ -1183,7 +1607,185 @@ s_build_finish (s_build_t *b)
         b->class_names = NULL;
         b->n_class_names = 0;
     }
+    if (b->apply) {
+        ds->plan = encode_dup (b->apply);
+        if (!ds->plan)
+            return s_fail (b, 0, NULL, "out of memory");
+    }
+    else
+    if (s_build_plan (b))
+        return -1;
+    if (s_build_names (b))
+        return -1;
     s_build_shrink (b);
+    return 0;
+}
+
+//  Training: each raw column's kind and outputs, then every row encoded
+static int
+s_build_plan (s_build_t *b)
+{
+    int32_t **levels = calloc ((size_t) b->n_raw + 1, sizeof *levels);
+    if (!levels)
+        return s_fail (b, 0, NULL, "out of memory");
+    int rc = 0;
+    for (int j = 0; j < b->n_raw && rc == 0; j++)
+        rc = s_plan_column (b, j, &levels [j]);
+    if (rc == 0 && encode_columns (b->plan) == 0)
+        rc = s_fail (b, 0, NULL, "no feature columns left: every one was left out as an id "
+                     "(name them with --categorical to keep them)");
+    if (rc == 0)
+        rc = s_build_encode (b, levels);
+    for (int j = 0; j < b->n_raw; j++)
+        free (levels [j]);
+    free (levels);
+    if (rc == 0) {
+        b->ds->plan = b->plan;
+        b->plan = NULL;
+        b->na = NULL;
+    }
+    return rc;
+}
+
+//  Column j into the plan (or left out, as an id); *levels gets, for a
+//  categorical column, each dictionary id's output within the column and,
+//  at [n_values], the missing one's
+static int
+s_plan_column (s_build_t *b, int j, int32_t **levels)
+{
+    s_raw_t *c = &b->raw [j];
+    const char *name = b->columns [b->feature_col [j]];
+    char *why = NULL;
+    int rc = 0;
+    if (!c->text) {
+        float *copy = malloc ((b->ds->rows ? b->ds->rows : 1) * sizeof *copy);
+        if (!copy)
+            return s_fail (b, 0, NULL, "out of memory");
+        size_t n = 0;
+        for (size_t r = 0; r < b->ds->rows; r++)
+            if (!isnan (c->num [r]))
+                copy [n++] = c->num [r];
+        rc = encode_add_numeric (b->plan, name, copy, n, c->missing > 0, &why);
+        free (copy);
+        if (rc == 0)
+            c->n_values = -1;       // numeric: levels unused
+        if (rc) {
+            s_fail (b, 0, name, "%s", why);
+            free (why);
+        }
+        return rc;
+    }
+    if (c->forced != ENCODE_CATEGORICAL && s_id_like (c))
+        return s_warn (b, "column '%s' left out: its %d values are all distinct and not "
+                       "numbers, like an id or a name (--categorical %s keeps it, --ignore %s "
+                       "silences this)", name, c->n_values, name, name);
+    const char **values = malloc (((size_t) c->n_values + 1) * sizeof *values);
+    *levels = malloc (((size_t) c->n_values + 1) * sizeof **levels);
+    if (!values || !*levels) {
+        free (values);
+        return s_fail (b, 0, NULL, "out of memory");
+    }
+    for (int k = 0; k < c->n_values; k++)
+        values [k] = c->arena + c->offsets [k];
+    int col = encode_columns (b->plan);
+    rc = encode_add_categorical (b->plan, name, values, c->counts, c->n_values, c->missing > 0,
+                                 b->opts->max_categories, &why);
+    for (int k = 0; rc == 0 && k < c->n_values; k++)
+        (*levels) [k] = encode_level (b->plan, col, values [k], strlen (values [k]));
+    if (rc == 0) {
+        int n_kept = 0;
+        encode_column_categories (b->plan, col, &n_kept);
+        (*levels) [c->n_values] = n_kept;     // (missing) follows the kept ones
+    }
+    else {
+        s_fail (b, 0, name, "%s", why);
+        free (why);
+    }
+    free (values);
+    return rc;
+}
+
+//  Every value distinct, and not all numbers: an id or a name
+static bool
+s_id_like (const s_raw_t *c)
+{
+    if (c->n_values < 2)
+        return false;
+    for (int k = 0; k < c->n_values; k++)
+        if (c->counts [k] > 1)
+            return false;
+    for (int k = 0; k < c->n_values; k++) {
+        float value;
+        const char *text = c->arena + c->offsets [k];
+        if (numparse_float (text, strlen (text), &value) != 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+s_warn (s_build_t *b, const char *fmt, ...)
+{
+    dataset_t *ds = b->ds;
+    char **grown = realloc (ds->warnings, (size_t) (ds->n_warnings + 1) * sizeof *grown);
+    if (!grown)
+        return s_fail (b, 0, NULL, "out of memory");
+    ds->warnings = grown;
+    va_list args;
+    va_start (args, fmt);
+    int rc = vasprintf (&ds->warnings [ds->n_warnings], fmt, args);
+    va_end (args);
+    if (rc < 0)
+        return s_fail (b, 0, NULL, "out of memory");
+    ds->n_warnings++;
+    return 0;
+}
+
+//  x from the raw columns, as the plan says
+static int
+s_build_encode (s_build_t *b, int32_t **levels)
+{
+    dataset_t *ds = b->ds;
+    size_t width = encode_width (b->plan);
+    if (width && ds->rows > SIZE_MAX / sizeof (float) / width)
+        return s_fail (b, 0, NULL, "too many rows for %zu inputs", width);
+    free (ds->x);
+    ds->x = calloc (ds->rows * width + 1, sizeof (float));
+    if (!ds->x)
+        return s_fail (b, 0, NULL, "out of memory for %zu rows of %zu inputs", ds->rows, width);
+    ds->cols = width;
+    int col = 0;
+    for (int j = 0; j < b->n_raw; j++) {
+        s_raw_t *c = &b->raw [j];
+        if (c->text && !levels [j])
+            continue;           // left out
+        size_t offset = encode_column_offset (b->plan, col);
+        for (size_t r = 0; r < ds->rows; r++) {
+            float *row = ds->x + r * width;
+            if (c->text) {
+                int32_t id = c->code [r];
+                row [offset + (size_t) levels [j][id < 0 ? c->n_values : id]] = 1;
+            }
+            else
+            if (isnan (c->num [r]))
+                encode_put_missing (b->plan, col, row, &ds->counts);
+            else
+                encode_put_number (b->plan, col, c->num [r], row);
+        }
+        col++;
+    }
+    ds->counts = (encode_counts_t) { 0 };
+    return 0;
+}
+
+//  feature_names: the encoded inputs' names
+static int
+s_build_names (s_build_t *b)
+{
+    dataset_t *ds = b->ds;
+    ds->feature_names = encode_names (ds->plan);
+    if (!ds->feature_names)
+        return s_fail (b, 0, NULL, "out of memory");
     return 0;
 }
 
@@ -1221,7 +1823,7 @@ static void
 s_build_shrink (s_build_t *b)
 {
     dataset_t *ds = b->ds;
-    float *x = realloc (ds->x, ds->rows * ds->cols * sizeof *x);
+    float *x = realloc (ds->x, (ds->rows * ds->cols + 1) * sizeof *x);
     if (x)
         ds->x = x;
     float *y = ds->y ? realloc (ds->y, ds->rows * sizeof *y) : NULL;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "mt/util.h"
+#include "encode.h"
 #include "mlp.h"
 #include "model.h"
 
@@ -42,6 +43,8 @@ struct model_t {
     s_tensor_t *extra;          // extra tensors, owned
     int n_extra;
     json_t *meta;               // extra metadata, string values
+    encode_t *plan;             // how raw columns become the inputs; never NULL
+    bool bare;                  // weights only (a PyTorch state dict): inputs by position
 };
 
 //  A file being read: its bytes and the tensors its header names
@@ -54,6 +57,7 @@ typedef struct {
     json_t *header;
     json_t *metadata;           // borrowed from header, may be NULL
     bool header_only;           // bytes hold the length and the header only (model_check)
+    bool bare;                  // no mt metadata is needed (model_load_bare)
 } s_file_t;
 
 static char **s_strv_dup (const char *const *strv, int count);
@@ -88,6 +92,7 @@ static bool s_fast_fits (const s_file_t *file, const mt_spec_t *spec);
 typedef struct s_scan_t s_scan_t;
 typedef struct s_fast_t s_fast_t;
 typedef struct s_fast_tensor_t s_fast_tensor_t;
+static bool s_fast_plan (const s_fast_t *fast, const mt_spec_t *spec, int n_features);
 static void s_fast_ws (s_scan_t *scan);
 static bool s_fast_lit (s_scan_t *scan, char c);
 static bool s_fast_string (s_scan_t *scan, const char **raw, size_t *raw_len, char *out,
@@ -102,6 +107,10 @@ static bool s_fast_meta (const s_fast_t *fast, const char *key, char *out, size_
 static int s_fast_list (const s_fast_t *fast, const char *key);
 static const s_fast_tensor_t *s_fast_tensor (const s_fast_t *fast, const char *name);
 static bool s_fast_shape (const s_fast_tensor_t *tensor, int64_t d0, int64_t d1, int ndim);
+static encode_t *s_legacy_plan (char *const *features, int n_features);
+static int s_read_plan (model_t *self, const s_file_t *file, char **cause);
+static int s_check_plan (const s_file_t *file, int n_features, char **cause);
+static model_t *s_model_from_tensors (const s_file_t *file, char **cause);
 
 //  ---------------------------------------------------------------------------
 //  Construction and accessors
@@ -112,9 +121,9 @@ model_new (const mt_spec_t *spec, const char *const *features, int n_features,
            char **cause)
 {
     bool classify = spec->task == MT_TASK_CLASSIFICATION;
-    if (n_features < 1 || n_features > MT_SPEC_MAX_FEATURES)
-        return mt_fail (cause, "model: %d features (need 1 to %d)", n_features,
-                        MT_SPEC_MAX_FEATURES), NULL;
+    if (n_features < 1 || n_features > ENCODE_MAX_WIDTH)
+        return mt_fail (cause, "model: %d inputs (need 1 to %d)", n_features,
+                        ENCODE_MAX_WIDTH), NULL;
     if (classify && (n_classes < 2 || !classes))
         return mt_fail (cause, "model: classification needs at least 2 classes (got %d)",
                         n_classes), NULL;
@@ -131,8 +140,9 @@ model_new (const mt_spec_t *spec, const char *const *features, int n_features,
     self->in_mean = calloc ((size_t) n_features, sizeof (float));
     self->in_std = calloc ((size_t) n_features, sizeof (float));
     self->meta = json_object ();
+    self->plan = self->features ? s_legacy_plan (self->features, n_features) : NULL;
     if (!self->features || !self->target || (classify && !self->classes) || !self->mlp
-    ||  !self->in_mean || !self->in_std || !self->meta)
+    ||  !self->in_mean || !self->in_std || !self->meta || !self->plan)
         goto oom;
     for (int i = 0; i < n_features; i++)
         self->in_std [i] = 1.0f;
@@ -162,8 +172,38 @@ model_destroy (model_t **self_p)
     free (self->in_std);
     model_clear_extras (self);
     json_decref (self->meta);
+    encode_destroy (&self->plan);
     free (self);
     *self_p = NULL;
+}
+
+//  Every feature a number with no imputation: what a model without a plan
+//  (written before plans existed) reads
+static encode_t *
+s_legacy_plan (char *const *features, int n_features)
+{
+    encode_t *plan = encode_new (NULL, 0, NULL);
+    for (int i = 0; plan && i < n_features; i++)
+        if (encode_add_legacy (plan, features [i], NULL))
+            encode_destroy (&plan);
+    return plan;
+}
+
+const encode_t *model_plan (const model_t *self) { return self->plan; }
+bool model_is_bare (const model_t *self) { return self->bare; }
+
+int
+model_set_plan (model_t *self, const encode_t *plan, char **cause)
+{
+    if (encode_width (plan) != (size_t) self->n_features)
+        return mt_fail (cause, "model: a plan %zu inputs wide for a model of %d",
+                        encode_width (plan), self->n_features);
+    encode_t *copy = encode_dup (plan);
+    if (!copy)
+        return mt_fail (cause, "model: out of memory");
+    encode_destroy (&self->plan);
+    self->plan = copy;
+    return 0;
 }
 
 mt_task_t model_task (const model_t *self) { return self->spec.task; }
@@ -367,6 +407,9 @@ s_metadata (const model_t *self)
     json_object_set_new (meta, "spec", json_string (spec ? spec : "{}"));
     free (spec);
     s_set_json_string (meta, "features", s_string_list (self->features, self->n_features));
+    char *plan = encode_to_json (self->plan);
+    json_object_set_new (meta, "plan", json_string (plan ? plan : "{}"));
+    free (plan);
     json_object_set_new (meta, "target", json_string (self->target));
     json_object_set_new (meta, "task", json_string (mt_task_name (self->spec.task)));
     if (self->classes)
@@ -432,7 +475,8 @@ model_load (const char *path, char **cause)
     if (s_read_file (&file, cause) || s_parse_header (&file, cause))
         goto done;
     self = s_model_from_meta (&file, cause);
-    if (self && (s_fill_model (self, &file, cause) || s_keep_extras (self, &file, cause)))
+    if (self && (s_fill_model (self, &file, cause) || s_read_plan (self, &file, cause)
+             ||  s_keep_extras (self, &file, cause)))
         model_destroy (&self);
 done:
     json_decref (file.header);
@@ -491,6 +535,8 @@ s_parse_header (s_file_t *file, char **cause)
     file->data = file->header_only ? NULL : file->bytes + 8 + len;
     file->data_len = file->size - 8 - (size_t) len;
     file->metadata = json_object_get (file->header, "__metadata__");
+    if (file->bare && (!file->metadata || json_is_object (file->metadata)))
+        return 0;
     if (!json_is_object (file->metadata))
         return mt_fail (cause, "%s: no __metadata__ object (not an mt model)", file->path);
     const char *key;
@@ -589,7 +635,7 @@ s_meta_list (const s_file_t *file, const char *key, int *count, char **cause)
     json_t *list = json_loads (text, 0, NULL);
     char **strv = NULL;
     size_t n = json_array_size (list);
-    if (!json_is_array (list) || n == 0 || n > MT_SPEC_MAX_FEATURES)
+    if (!json_is_array (list) || n == 0 || n > ENCODE_MAX_WIDTH)
         mt_fail (cause, "%s: metadata '%s' is not a non-empty JSON list", file->path, key);
     else
     if ((strv = calloc (n, sizeof (char *)))) {
@@ -656,6 +702,8 @@ s_fill_model (model_t *self, const s_file_t *file, char **cause)
             return -1;
     }
     int64_t n_in = self->n_features, one = 1;
+    if (self->bare)
+        return 0;
     if (s_fill_tensor (file, "input.mean", self->in_mean, &n_in, 1, cause)
     ||  s_fill_tensor (file, "input.std", self->in_std, &n_in, 1, cause))
         return -1;
@@ -692,7 +740,8 @@ s_keep_extras (model_t *self, const s_file_t *file, char **cause)
         if (rc)
             return -1;
     }
-    static const char *own [] = { "spec", "features", "target", "task", "classes", "version" };
+    static const char *own [] = { "spec", "features", "target", "task", "classes", "version",
+                                  "plan" };
     json_object_foreach (file->metadata, key, value) {
         bool skip = false;
         for (size_t i = 0; i < sizeof own / sizeof own [0]; i++)
@@ -779,6 +828,13 @@ s_check (const char *path, const mt_spec_t *spec, int way, char **cause)
     }
     if (!(features = s_meta_list (&file, "features", &n_features, cause)))
         goto done;
+    //  With a plan, the inputs are its encoded width, whatever columns the
+    //  spec names; without one (older models), one per named feature
+    if (json_object_get (file.metadata, "plan")) {
+        if (s_check_plan (&file, n_features, cause))
+            goto done;
+    }
+    else
     if (spec->n_features > 0 && n_features != spec->n_features) {
         mt_fail (cause, "%s: %d input features, but the job's spec names %d", path, n_features,
                  spec->n_features);
@@ -1236,6 +1292,27 @@ s_fast_shape (const s_fast_tensor_t *t, int64_t d0, int64_t d1, int ndim)
     return t && t->ndim == ndim && t->shape [0] == d0 && (ndim == 1 || t->shape [1] == d1);
 }
 
+//  The inputs as the full path checks them: a plan that parses and is as
+//  wide as the features; without one (older models), one per feature the
+//  spec names
+static bool
+s_fast_plan (const s_fast_t *fast, const mt_spec_t *spec, int n_features)
+{
+    size_t size = 0;
+    for (int i = 0; i < fast->n_meta; i++)
+        if (fast->meta [i].key_len == 4 && memcmp (fast->meta [i].key, "plan", 4) == 0)
+            size = fast->meta [i].value_len + 1;
+    if (!size)
+        return spec->n_features <= 0 || n_features == spec->n_features;
+    char *text = malloc (size);
+    encode_t *plan = text && s_fast_meta (fast, "plan", text, size)
+                   ? encode_from_json (text, strlen (text), NULL) : NULL;
+    bool fits = plan && encode_width (plan) == (size_t) n_features;
+    encode_destroy (&plan);
+    free (text);
+    return fits;
+}
+
 //  True when file (its header read) fits spec by the checks of
 //  model_check's full path; false when it does not or this path cannot tell
 static bool
@@ -1278,8 +1355,8 @@ s_fast_fits (const s_file_t *file, const mt_spec_t *spec)
         && s_fast_meta (fast, "version", version, sizeof version) && strcmp (version, S_VERSION) == 0
         && (!s_fast_meta (fast, "task", task, sizeof task)
             || strcmp (task, mt_task_name (spec->task)) == 0)
-        && n_features >= 1 && (spec->n_features <= 0 || n_features == spec->n_features)
-        && (!classify || n_classes >= 2);
+        && n_features >= 1 && (!classify || n_classes >= 2)
+        && s_fast_plan (fast, spec, n_features);
     //  The layers, each a weight [out, in] and a bias [out], none after the
     //  last; then the scaling
     int64_t in = n_features, n_out = classify ? n_classes : 1;
@@ -1305,6 +1382,131 @@ s_fast_fits (const s_file_t *file, const mt_spec_t *spec)
                       && s_fast_shape (s_fast_tensor (fast, "target.std"), 1, 0, 1)));
     free (fast);
     return fits;
+}
+
+//  The plan, and weights without mt metadata
+
+//  The plan in the metadata, when there is one: it must encode to exactly
+//  the model's inputs, names and order
+static int
+s_read_plan (model_t *self, const s_file_t *file, char **cause)
+{
+    json_t *value = json_object_get (file->metadata, "plan");
+    if (!value)
+        return 0;
+    char *why = NULL;
+    encode_t *plan = encode_from_json (json_string_value (value), json_string_length (value),
+                                       &why);
+    if (!plan) {
+        mt_fail (cause, "%s: metadata 'plan': %s", file->path, why);
+        free (why);
+        return -1;
+    }
+    char **names = encode_width (plan) == (size_t) self->n_features ? encode_names (plan) : NULL;
+    int same = names ? -1 : encode_width (plan) == (size_t) self->n_features ? -2 : -3;
+    for (int i = 0; names && same == -1 && i < self->n_features; i++)
+        if (strcmp (names [i], self->features [i]) != 0)
+            same = i;
+    encode_names_free (names, encode_width (plan));
+    if (same != -1) {
+        encode_destroy (&plan);
+        return same == -2 ? mt_fail (cause, "%s: out of memory", file->path)
+             : same == -3 ? mt_fail (cause, "%s: metadata 'plan' makes %zu inputs, 'features' "
+                                     "names %d", file->path, encode_width (plan),
+                                     self->n_features)
+             : mt_fail (cause, "%s: metadata 'plan' names input %d '%s' differently",
+                        file->path, same, self->features [same]);
+    }
+    encode_destroy (&self->plan);
+    self->plan = plan;
+    return 0;
+}
+
+//  model_check's: the plan parses and is as wide as the features
+static int
+s_check_plan (const s_file_t *file, int n_features, char **cause)
+{
+    json_t *value = json_object_get (file->metadata, "plan");
+    char *why = NULL;
+    encode_t *plan = encode_from_json (json_string_value (value), json_string_length (value),
+                                       &why);
+    int rc = 0;
+    if (!plan)
+        rc = mt_fail (cause, "%s: metadata 'plan': %s", file->path, why);
+    else
+    if (encode_width (plan) != (size_t) n_features)
+        rc = mt_fail (cause, "%s: its plan encodes %zu inputs, but it has %d features",
+                      file->path, encode_width (plan), n_features);
+    encode_destroy (&plan);
+    free (why);
+    return rc;
+}
+
+model_t *
+model_load_bare (const char *path, char **cause)
+{
+    s_file_t file = { .path = path, .bare = true };
+    model_t *self = NULL;
+    if (s_read_file (&file, cause) || s_parse_header (&file, cause))
+        goto done;
+    self = s_model_from_tensors (&file, cause);
+    if (self && s_fill_model (self, &file, cause))
+        model_destroy (&self);
+done:
+    json_decref (file.header);
+    free (file.bytes);
+    return self;
+}
+
+//  The layers "0.weight", "0.bias", "2.weight"... as nn.Sequential names
+//  them, with an activation between each: every other tensor is ignored
+static model_t *
+s_model_from_tensors (const s_file_t *file, char **cause)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    spec.n_hidden = 0;
+    int64_t n_in = 0, out = 0;
+    char name [32];
+    int l = 0;
+    for (; l <= MT_SPEC_MAX_HIDDEN; l++) {
+        model_param_name (l, false, name, sizeof name);
+        json_t *dims = json_object_get (json_object_get (file->header, name), "shape");
+        if (!dims)
+            break;
+        json_int_t o = json_integer_value (json_array_get (dims, 0));
+        json_int_t i = json_integer_value (json_array_get (dims, 1));
+        if (json_array_size (dims) != 2 || o < 1 || o > MT_SPEC_MAX_WIDTH || i < 1
+        ||  i > ENCODE_MAX_WIDTH || (l > 0 && i != out))
+            return mt_fail (cause, "%s: tensor '%s' has a shape that does not chain as an "
+                            "nn.Sequential of Linear layers", file->path, name), NULL;
+        if (l == 0)
+            n_in = i;
+        else
+            spec.hidden [l - 1] = (int) out;    // the layer before's output
+        out = o;
+    }
+    if (l == 0)
+        return mt_fail (cause, "%s: no tensor '0.weight' (nor mt metadata): not a model of "
+                        "Linear layers as nn.Sequential names them", file->path), NULL;
+    spec.n_hidden = l - 1;
+    spec.task = out > 1 ? MT_TASK_CLASSIFICATION : MT_TASK_REGRESSION;
+    char **inputs = calloc ((size_t) n_in, sizeof (char *));
+    char **outputs = calloc ((size_t) out, sizeof (char *));
+    bool ok = inputs && outputs;
+    for (int64_t i = 0; ok && i < n_in; i++)
+        ok = asprintf (&inputs [i], "%lld", (long long) i) > 0;
+    for (int64_t i = 0; ok && i < out; i++)
+        ok = asprintf (&outputs [i], "%lld", (long long) i) > 0;
+    model_t *self = ok ? model_new (&spec, (const char *const *) inputs, (int) n_in, "",
+                                    (const char *const *) outputs, (int) out, 1, cause)
+                       : (mt_fail (cause, "%s: out of memory", file->path), NULL);
+    if (self)
+        self->bare = true;
+    s_strv_free (inputs, inputs ? (int) n_in : 0);
+    s_strv_free (outputs, outputs ? (int) out : 0);
+    mt_spec_clear (&spec);
+    return self;
 }
 
 //  ---------------------------------------------------------------------------

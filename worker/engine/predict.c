@@ -10,21 +10,34 @@
 
 static void s_write_field (FILE *stream, const char *prefix, const char *text);
 static void s_write_rows (FILE *stream, const model_t *model, const float *out, size_t rows);
-static void s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows);
+static void s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows,
+                          const encode_counts_t *counts);
 static void s_write_string (FILE *stream, const char *prefix, const char *text);
 static void s_write_number (FILE *stream, float value);
 static int s_emit (const char *out_path, const char *text, size_t len, char **cause);
+
+dataset_t *
+predict_dataset (const model_t *model, const char *data_path, bool with_target, char **cause)
+{
+    int n_classes = 0;
+    const char *const *classes = model_classes (model, &n_classes);
+    dataset_opts_t opts = { .format = MT_FORMAT_AUTO, .task = model_task (model),
+                            .plan = model_plan (model) };
+    if (with_target) {
+        opts.target = model_target (model);
+        opts.classes = classes;
+        opts.n_classes = n_classes;
+    }
+    return dataset_load (data_path, &opts, cause);
+}
 
 int
 predict_run (const model_t *model, const char *data_path, const char *out_path,
              predict_format_t format, char **cause)
 {
-    int n_features = 0, n_classes = 0;
-    const char *const *features = model_features (model, &n_features);
+    int n_classes = 0;
     model_classes (model, &n_classes);
-    dataset_opts_t opts = { .format = MT_FORMAT_AUTO, .target = NULL, .features = features,
-                            .n_features = n_features, .task = model_task (model) };
-    dataset_t *ds = dataset_load (data_path, &opts, cause);
+    dataset_t *ds = predict_dataset (model, data_path, false, cause);
     float *out = NULL;
     char *text = NULL;
     size_t len = 0;
@@ -44,8 +57,12 @@ predict_run (const model_t *model, const char *data_path, const char *out_path,
         mt_fail (cause, "predict: out of memory");
         goto done;
     }
+    if (ds->counts.unseen || ds->counts.imputed)
+        fprintf (stderr, "predict: %zu unseen categor%s mapped to (other), %zu missing "
+                 "value%s imputed\n", ds->counts.unseen, ds->counts.unseen == 1 ? "y" : "ies",
+                 ds->counts.imputed, ds->counts.imputed == 1 ? "" : "s");
     if (format == PREDICT_JSON)
-        s_write_json (stream, model, out, ds->rows);
+        s_write_json (stream, model, out, ds->rows, &ds->counts);
     else
         s_write_rows (stream, model, out, ds->rows);
     if (fclose (stream) == 0)
@@ -110,7 +127,8 @@ s_write_field (FILE *stream, const char *prefix, const char *text)
 
 //  The CSV's header as "columns" and each of its rows as a list.
 static void
-s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows)
+s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows,
+              const encode_counts_t *counts)
 {
     int n_classes = 0;
     const char *const *classes = model_classes (model, &n_classes);
@@ -139,7 +157,9 @@ s_write_json (FILE *stream, const model_t *model, const float *out, size_t rows)
         }
         fputc (']', stream);
     }
-    fputs (rows ? "\n  ]\n}\n" : "]\n}\n", stream);
+    fputs (rows ? "\n  ],\n" : "],\n", stream);
+    fprintf (stream, "  \"unseen_categories\": %zu,\n  \"imputed_values\": %zu\n}\n",
+             counts->unseen, counts->imputed);
 }
 
 //  prefix and text as one JSON string.

@@ -120,6 +120,9 @@ static int s_warm_start (s_run_t *self, const char *path, bool resume, char **ca
 static void s_name_cause (char **cause, const char *path, const char *name);
 static int s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause);
 static const char *s_shapes (const mlp_t *mlp, char *buf, size_t size);
+static int s_name_map (const char *const *ours, int n_ours, const char *const *theirs,
+                       int n_theirs, int *map, FILE *diff, const char *what);
+static int s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **cause);
 static int s_restore (s_run_t *self, const model_t *from, const char *path, char **cause);
 static void s_restore_loss (s_run_t *self, const model_t *from);
 static bool s_patience_spent (const s_run_t *self);
@@ -351,6 +354,8 @@ s_prepare (s_run_t *self, char **cause)
                              ds->n_classes, self->batch, cause);
     if (!self->model)
         return -1;
+    if (ds->plan && model_set_plan (self->model, ds->plan, cause))
+        return -1;
     self->mlp = model_mlp (self->model);
     size_t n_params = mlp_param_count (self->mlp);
     self->optim = optim_new (spec, n_params);
@@ -535,7 +540,11 @@ static int
 s_warm_start (s_run_t *self, const char *path, bool resume, char **cause)
 {
     model_t *from = model_load (path, cause);
-    int rc = from ? s_copy_params (self, from, path, cause) : -1;
+    if (!from && !resume)
+        from = model_load_bare (path, NULL);      // a PyTorch state dict: by position
+    int rc = from ? !resume && !model_is_bare (from) ? s_copy_mapped (self, from, path, cause)
+                                                     : s_copy_params (self, from, path, cause)
+                  : -1;
     if (rc == 0 && resume)
         rc = s_restore (self, from, path, cause);
     model_destroy (&from);
@@ -577,6 +586,106 @@ s_copy_params (s_run_t *self, const model_t *from, const char *path, char **caus
             mlp_param_count (src) * sizeof (float));
     memcpy (self->best, mlp_params_const (src), mlp_param_count (src) * sizeof (float));
     return 0;
+}
+
+//  --init from an mt model: its inputs and classes are matched to this
+//  job's by name (never by position), the hidden layers must be the same
+static int
+s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **cause)
+{
+    const mlp_t *src = model_mlp_const (from);
+    mlp_t *dst = self->mlp;
+    if (model_task (from) != self->spec->task)
+        return mt_fail (cause, "%s: a %s model, but this job's task is %s", path,
+                        mt_task_name (model_task (from)), mt_task_name (self->spec->task));
+    int layers = mlp_layers (dst);
+    bool same = mlp_layers (src) == layers;
+    for (int l = 0; same && l < layers - 1; l++)
+        same = mlp_layer_out (src, l) == mlp_layer_out (dst, l);
+    if (!same) {
+        char theirs [256], ours [256];
+        return mt_fail (cause, "%s: its layer shapes %s differ from this job's %s"
+                        " (--hidden)", path, s_shapes (src, theirs, sizeof theirs),
+                        s_shapes (dst, ours, sizeof ours));
+    }
+    int n_in = mlp_layer_in (dst, 0), n_out = mlp_layer_out (dst, layers - 1);
+    int *in_map = malloc ((size_t) n_in * sizeof (int));
+    int *out_map = calloc ((size_t) n_out, sizeof (int));
+    char *diff = NULL;
+    size_t diff_len = 0;
+    FILE *out = open_memstream (&diff, &diff_len);
+    if (!in_map || !out_map || !out) {
+        free (in_map);
+        free (out_map);
+        if (out)
+            fclose (out);
+        free (diff);
+        return mt_fail (cause, "train: out of memory");
+    }
+    int theirs_n = 0, bad = 0;
+    const char *const *theirs = model_features (from, &theirs_n);
+    bad += s_name_map ((const char *const *) self->ds->feature_names, (int) self->ds->cols,
+                       theirs, theirs_n, in_map, out, "inputs");
+    if (self->classify) {
+        const char *const *classes = model_classes (from, &theirs_n);
+        bad += s_name_map ((const char *const *) self->ds->classes, self->ds->n_classes,
+                           classes, theirs_n, out_map, out, "classes");
+    }
+    fclose (out);
+    int rc = 0;
+    if (bad)
+        rc = mt_fail (cause, "%s: inputs and classes are matched by name, and these differ:%s",
+                      path, diff ? diff : "");
+    for (int l = 0; rc == 0 && l < layers; l++) {
+        int rows = mlp_layer_out (dst, l), cols = mlp_layer_in (dst, l);
+        int src_cols = mlp_layer_in (src, l);
+        const float *w = mlp_params_const (src) + mlp_weight_offset (src, l);
+        const float *bias = mlp_params_const (src) + mlp_bias_offset (src, l);
+        for (int o = 0; o < rows; o++) {
+            int so = l == layers - 1 && self->classify ? out_map [o] : o;
+            for (int i = 0; i < cols; i++)
+                mlp_weight (dst, l) [(size_t) o * cols + i]
+                    = w [(size_t) so * src_cols + (l == 0 ? in_map [i] : i)];
+            mlp_bias (dst, l) [o] = bias [so];
+        }
+    }
+    if (rc == 0)
+        memcpy (self->best, mlp_params (dst), mlp_param_count (dst) * sizeof (float));
+    free (in_map);
+    free (out_map);
+    free (diff);
+    return rc;
+}
+
+//  map [i] = where ours [i] is in theirs; the names only one side has are
+//  listed to diff. Returns 0 when both hold the same names.
+static int
+s_name_map (const char *const *ours, int n_ours, const char *const *theirs, int n_theirs,
+            int *map, FILE *diff, const char *what)
+{
+    int only_ours = 0, only_theirs = 0;
+    for (int i = 0; i < n_ours; i++) {
+        map [i] = -1;
+        for (int k = 0; k < n_theirs && map [i] < 0; k++)
+            if (strcmp (ours [i], theirs [k]) == 0)
+                map [i] = k;
+        if (map [i] < 0 && only_ours++ < 8)
+            fprintf (diff, "%s'%s'", only_ours == 1 ? " {" : ", ", ours [i]);
+    }
+    if (only_ours)
+        fprintf (diff, "%s} only in this job's data;", only_ours > 8 ? ", ..." : "");
+    for (int k = 0; k < n_theirs; k++) {
+        bool found = false;
+        for (int i = 0; i < n_ours && !found; i++)
+            found = strcmp (ours [i], theirs [k]) == 0;
+        if (!found && only_theirs++ < 8)
+            fprintf (diff, "%s'%s'", only_theirs == 1 ? " {" : ", ", theirs [k]);
+    }
+    if (only_theirs)
+        fprintf (diff, "%s} only in the init model;", only_theirs > 8 ? ", ..." : "");
+    if (only_ours + only_theirs)
+        fprintf (diff, " (%s)", what);
+    return only_ours + only_theirs > 0;
 }
 
 //  The layer widths as text, inputs first: "4-16-3"

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mt/spec.h"
+#include "encode.h"
 
 #define DATASET_MAX_LINE (1 << 20)   // bytes in one CSV record or JSONL line
 #define DATASET_MAX_CLASSES 65536   // distinct classes in a classification target
@@ -21,25 +22,54 @@ typedef struct {
     mt_task_t task;             // how to read the target
     const char *const *classes; // classification: use exactly these class names
     int n_classes;              //   (a model's), 0 = collect from the data
+    //  Column kinds and missing values, when the plan is inferred (training)
+    const char *const *categorical;     // read as categories whatever they hold
+    int n_categorical;
+    const char *const *numeric;         // must hold numbers (or missing values)
+    int n_numeric;
+    const char *const *ignore;          // left out (with features NULL)
+    int n_ignore;
+    const char *const *na_values;       // missing-value tokens; NULL = the default set
+    int n_na_values;
+    int max_categories;                 // kept levels per column; 0 = 64
+    bool missing_target_error;          // a row without a target is an error, not skipped
+    const encode_t *plan;               // apply this plan (a model's: predict, eval)
+                                        //   instead of inferring one; features unused
 } dataset_opts_t;
 
-//  A loaded table. Plain record; dataset_destroy frees it.
+//  A loaded table: the encoded inputs the plan makes of its raw columns.
+//  Plain record; dataset_destroy frees it.
 typedef struct {
     size_t rows;
-    size_t cols;                // feature count
+    size_t cols;                // encoded inputs (the plan's width)
     float *x;                   // rows x cols, row-major
     float *y;                   // rows; regression target, NULL without target
     int32_t *label;             // rows; class index, classification only
-    char **feature_names;       // cols names, in order
+    char **feature_names;       // cols names of the encoded inputs, in order
     char *target_name;          // NULL without target
     mt_task_t task;
     char **classes;             // n_classes names, sorted (numerically when all
     int n_classes;              //   are integers, else bytewise)
+    encode_t *plan;             // how the raw columns became x: inferred, or opts->plan's copy
+    char **raw_names;           // n_raw names of the raw columns read, the plan's order
+    int n_raw;
+    size_t rows_skipped;        // rows left out because their target was missing
+    char **warnings;            // n_warnings messages (a column left out as an id)
+    int n_warnings;
+    encode_counts_t counts;     // unseen categories and imputed values (with opts->plan)
 } dataset_t;
 
-//  Read path. Returns a new dataset the caller destroys, or NULL with *cause
-//  naming the file, line and column, e.g.
-//  "data.csv:14: column 'x': 'abc' is not a number".
+//  The options a training spec gives (borrowing its strings).
+void dataset_opts_from_spec (dataset_opts_t *opts, const mt_spec_t *spec);
+
+//  Read path. Without opts->plan, each feature column's kind is inferred
+//  from its rows (numeric when every value that is not missing is a
+//  number, else categorical, unless opts force it), and a plan is made (see
+//  encode.h); a categorical column whose values are all distinct is left
+//  out with a warning, unless opts->categorical names it. Rows whose
+//  target is missing are skipped and counted. Returns a new dataset the
+//  caller destroys, or NULL with *cause naming the file, line and column,
+//  e.g. "data.csv:14: column 'x': 'abc' is not a number".
 dataset_t *dataset_load (const char *path, const dataset_opts_t *opts, char **cause);
 
 //  Same, from memory (name is used in messages).

@@ -8,6 +8,7 @@
 #include "mt/spec.h"
 
 typedef struct model_t model_t;
+struct encode_t;
 
 //  Load a model or checkpoint file (safetensors). Returns a new model the
 //  caller destroys, or NULL with *cause naming the file and what is wrong
@@ -15,10 +16,19 @@ typedef struct model_t model_t;
 model_t *model_load (const char *path, char **cause);
 void model_destroy (model_t **self_p);
 
+//  Load the layers of a bare PyTorch state dict (safetensors with tensors
+//  "0.weight", "0.bias", "2.weight"... and no mt metadata, as
+//  safetensors.torch.save_file (model.state_dict ()) writes them), for
+//  --init: inputs and outputs are known by position only (model_is_bare).
+//  Returns a new model the caller destroys, or NULL with *cause.
+model_t *model_load_bare (const char *path, char **cause);
+bool model_is_bare (const model_t *self);
+
 //  Check that the file at path is an mt model whose tensors fit spec (the
 //  job's): a safetensors header that parses, F32 tensors whose shapes and
-//  offsets fit the file's size, the spec's task, its features' count (when
-//  it names them), its hidden layers, and one output (regression) or one
+//  offsets fit the file's size, the spec's task, a plan (metadata "plan")
+//  that parses and is as wide as the first layer (without a plan: the
+//  spec's features' count, when it names them), its hidden layers, and one output (regression) or one
 //  per class (2 or more). Reads the header and the file's size only, no
 //  weights. Returns 0, or -1 with *cause naming the file and the problem.
 int model_check (const char *path, const mt_spec_t *spec, char **cause);
@@ -37,6 +47,14 @@ const char *const *model_features (const model_t *self, int *count);
 const char *model_target (const model_t *self);
 const char *const *model_classes (const model_t *self, int *count);   // NULL for regression
 const mt_spec_t *model_spec (const model_t *self);
+
+//  The encoding plan (borrowed; never NULL): the model's own, or for a
+//  model without one every feature as a number with no imputation.
+const struct encode_t *model_plan (const model_t *self);
+
+//  Replace the plan with a copy of plan, which must be as wide as the
+//  model's inputs (and name them as its features do). Returns 0 or -1.
+int model_set_plan (model_t *self, const struct encode_t *plan, char **cause);
 
 //  Predict for rows of raw (unscaled) features, rows x n_features row-major,
 //  in the model's feature order. out gets rows x n_out values: the target in

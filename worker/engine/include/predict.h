@@ -2,6 +2,8 @@
 #ifndef MT_PREDICT_H_INCLUDED
 #define MT_PREDICT_H_INCLUDED
 
+#include <stdbool.h>
+#include "dataset.h"
 #include "model.h"
 
 typedef enum { PREDICT_CSV, PREDICT_JSON } predict_format_t;
@@ -13,8 +15,18 @@ typedef enum { PREDICT_CSV, PREDICT_JSON } predict_format_t;
 //  for regression (in the target's units), or "label" (the most probable
 //  class) then "p_<class>" per class for classification; floats as %.9g.
 //  PREDICT_JSON writes {"columns": [the CSV's header], "predictions": [one
-//  list per row]} instead (a value that is not finite as null).
+//  list per row], "unseen_categories": N, "imputed_values": N} instead (a
+//  value that is not finite as null). The raw columns are read by name and
+//  encoded by the model's plan; when it mapped unseen categories or imputed
+//  missing values, a line on stderr says how many.
 //  Returns 0, or -1 with *cause (caller frees) naming the file and problem.
+//  The raw columns of data_path encoded by model's plan (model borrowed):
+//  the dataset (with the model's target and classes when with_target, for
+//  eval) and its counts of unseen categories and imputed values. Returns a
+//  new dataset the caller destroys, or NULL with *cause.
+dataset_t *predict_dataset (const model_t *model, const char *data_path, bool with_target,
+                            char **cause);
+
 int predict_run (const model_t *model, const char *data_path, const char *out_path,
                  predict_format_t format, char **cause);
 
