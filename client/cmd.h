@@ -59,6 +59,7 @@ extern const cmd_entry_t cmd_list_entry;
 extern const cmd_entry_t cmd_workers_entry;
 extern const cmd_entry_t cmd_fetch_entry;
 extern const cmd_entry_t cmd_predict_entry;
+extern const cmd_entry_t cmd_eval_entry;
 extern const cmd_entry_t cmd_keygen_entry;
 
 //  Run mtclient with its full argv; returns the process exit code.

@@ -42,6 +42,8 @@ static bool s_num (json_t *object, const char *key, double *out);
 static bool s_item_num (json_t *array, size_t index, double *out);
 static const char *s_str (json_t *object, const char *key, const char *none);
 static void s_val_metrics (FILE *out, json_t *val);
+static void s_confusion (FILE *out, json_t *classes, json_t *rows);
+static const char *s_nth (json_t *list, size_t i);
 static bool s_range (json_t *history, s_range_t *range);
 static void s_dot (s_canvas_t *canvas, int px, int py);
 static void s_line (s_canvas_t *canvas, int x0, int y0, int x1, int y1);
@@ -482,6 +484,59 @@ s_val_metrics (FILE *out, json_t *val)
             fprintf (out, " %6lld", (long long) json_integer_value (count));
         fputc ('\n', out);
     }
+}
+
+void
+render_eval (FILE *out, json_t *eval)
+{
+    long long rows = json_integer_value (json_object_get (eval, "rows"));
+    long long skipped = json_integer_value (json_object_get (eval, "rows_skipped_missing_target"));
+    long long unseen = json_integer_value (json_object_get (eval, "unseen_categories"));
+    long long imputed = json_integer_value (json_object_get (eval, "imputed_values"));
+    fprintf (out, "%s of %s: %lld row%s; %lld skipped (target missing), %lld unseen "
+             "categor%s mapped to (other), %lld missing value%s imputed\n",
+             s_str (eval, "task", "?"), s_str (eval, "target", "?"), rows, rows == 1 ? "" : "s",
+             skipped, unseen, unseen == 1 ? "y" : "ies", imputed, imputed == 1 ? "" : "s");
+    render_metrics (out, json_object_get (eval, "metrics"));
+    fputc ('\n', out);
+    s_confusion (out, json_object_get (eval, "classes"), json_object_get (eval, "confusion"));
+}
+
+//  The confusion matrix with its classes: a header of predicted classes,
+//  then a row per true class, each cell as wide as its column's name
+static void
+s_confusion (FILE *out, json_t *classes, json_t *rows)
+{
+    size_t k = json_array_size (classes);
+    if (k == 0 || json_array_size (rows) != k)
+        return;
+    int label = (int) strlen ("true \\ predicted");
+    for (size_t c = 0; c < k; c++) {
+        int len = (int) strlen (s_nth (classes, c));
+        label = len > label ? len : label;
+    }
+    fprintf (out, "confusion (rows true, columns predicted)\n%-*s", label, "true \\ predicted");
+    for (size_t c = 0; c < k; c++)
+        fprintf (out, "  %6s", s_nth (classes, c));
+    fputc ('\n', out);
+    for (size_t t = 0; t < k; t++) {
+        fprintf (out, "%-*s", label, s_nth (classes, t));
+        json_t *row = json_array_get (rows, t);
+        for (size_t p = 0; p < k; p++) {
+            int width = (int) strlen (s_nth (classes, p));
+            fprintf (out, "  %*lld", width > 6 ? width : 6,
+                     (long long) json_integer_value (json_array_get (row, p)));
+        }
+        fputc ('\n', out);
+    }
+}
+
+//  A list's i-th string, "" when it is not one
+static const char *
+s_nth (json_t *list, size_t i)
+{
+    const char *text = json_string_value (json_array_get (list, i));
+    return text ? text : "";
 }
 
 void

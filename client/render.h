@@ -47,6 +47,11 @@ void render_workers (FILE *out, json_t *workers);
 //  null metric as "name n/a (<its reason under RENDER_UNDEFINED>)".
 void render_metrics (FILE *out, json_t *metrics);
 
+//  An evaluation (eval_to_json's object) as for `mtclient eval`: a line of
+//  rows and counts, a line of metrics, and for classification the confusion
+//  matrix, rows the true class and columns the predicted one, labelled.
+void render_eval (FILE *out, json_t *eval);
+
 //  ms since the epoch as local time "2025-01-31 14:05:09", or "-" when
 //  missing (ms <= 0).
 void render_time (int64_t ms, char *buf, size_t size);

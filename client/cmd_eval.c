@@ -1,0 +1,144 @@
+/*  cmd_eval - `mtclient eval`: a model's metrics on a labelled data file, offline  */
+#include "cmd.h"
+#include "dataset.h"
+#include "encode.h"
+#include "eval.h"
+#include "model.h"
+#include "mt/util.h"
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { O_MODEL = CMD_OPT_LOCAL, O_DATA };
+
+typedef struct {
+    const char *model;          // --model FILE
+    const char *data;           // --data FILE
+} s_eval_t;
+
+static int s_option (int opt, const char *arg, void *eval_p, char **cause);
+static model_t *s_check (const s_eval_t *eval, char **cause);
+static int s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause);
+static int s_exec (client_t *client, int argc, char **argv);
+
+const cmd_entry_t cmd_eval_entry = {
+    .name = "eval",
+    .usage = "--model FILE --data FILE",
+    .summary = "measure a fetched model on labelled local data, offline (no broker needed)",
+    .help = "  --model FILE   a model file, as written by `mtclient fetch`\n"
+            "  --data FILE    labelled rows (CSV or JSONL, with the model's feature columns\n"
+            "                 and its target column); rows without a target are skipped\n"
+            "                 and counted, a class the model does not know is an error\n"
+            "  --json         one object: task, target, rows, rows_skipped_missing_target,\n"
+            "                 unseen_categories, imputed_values, metrics, and for\n"
+            "                 classification classes and confusion (rows true, columns\n"
+            "                 predicted)\n",
+    .exec = s_exec,
+};
+
+static int
+s_option (int opt, const char *arg, void *eval_p, char **cause)
+{
+    s_eval_t *eval = eval_p;
+    if (*arg == 0)
+        return mt_fail (cause, "eval: an option's file name is empty");
+    if (opt == O_MODEL)
+        eval->model = arg;
+    else
+        eval->data = arg;
+    return 0;
+}
+
+//  Everything that can be known before evaluating: the model loads and the
+//  data file has its feature columns and its target. Returns the model
+//  (caller destroys), or NULL with *cause.
+static model_t *
+s_check (const s_eval_t *eval, char **cause)
+{
+    char *why = NULL;
+    model_t *model = model_load (eval->model, &why);
+    if (!model) {
+        mt_fail (cause, "--model: %s", why);
+        free (why);
+        return NULL;
+    }
+    //  A pipe is read once, by the evaluation: its columns are checked there
+    if (cmd_special_file (eval->data))
+        return model;
+    dataset_columns_t *columns = dataset_columns (eval->data, MT_FORMAT_AUTO, &why);
+    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
+    const encode_t *plan = model_plan (model);
+    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
+        rc = cmd_require_column (columns, eval->data, "--data", encode_column_name (plan, i),
+                                 cause);
+    if (rc == 0 && cmd_require_column (columns, eval->data, "--data: the model's target",
+                                       model_target (model), cause))
+        rc = -1;
+    if (rc)
+        model_destroy (&model);
+    dataset_columns_destroy (&columns);
+    free (why);
+    return model;
+}
+
+static int
+s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause)
+{
+    char *why = NULL;
+    eval_result_t result;
+    if (eval_run (model, eval->data, &result, &why)) {
+        mt_fail (cause, "eval: %s", why ? why : "failed");
+        free (why);
+        return -1;
+    }
+    json_t *root = eval_to_json (&result, model);
+    int rc = root ? 0 : mt_fail (cause, "eval: out of memory");
+    if (root && json && cmd_print_json (root))
+        rc = mt_fail (cause, "eval: cannot write to stdout");
+    else
+    if (root && !json)
+        render_eval (stdout, root);
+    if (rc == 0 && fflush (stdout))
+        rc = mt_fail (cause, "eval: cannot write to stdout");
+    json_decref (root);
+    eval_result_clear (&result);
+    return rc;
+}
+
+static int
+s_exec (client_t *client, int argc, char **argv)
+{
+    s_eval_t eval = { NULL, NULL };
+    char *operands [1];
+    int n = 0;
+    char *cause = NULL;
+    model_t *model = NULL;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse (client, &cmd_eval_entry, argc, argv, "", (struct option []) {
+                       { "model", required_argument, NULL, O_MODEL },
+                       { "data", required_argument, NULL, O_DATA },
+                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                   s_option, &eval, operands, 0, &n, &cause))
+        goto fail;
+    if (!eval.model || !eval.data) {
+        client->usage_error = true;
+        mt_fail (&cause, "eval: give --model FILE and --data FILE "
+                 "(usage: mtclient eval --model FILE --data FILE [--json])");
+        goto fail;
+    }
+    model = s_check (&eval, &cause);
+    if (!model) {
+        client->usage_error = true;
+        goto fail;
+    }
+    if (s_run (&eval, model, client->json, &cause))
+        goto fail;
+    goto done;
+fail:
+    code = cmd_fail (client, NULL, cause);
+done:
+    model_destroy (&model);
+    free (cause);
+    return code;
+}
