@@ -22,5 +22,5 @@ CEOF
 BLAS=$(cc "$DIR/blas.c" $(pkg-config --cflags --libs openblas) -o "$DIR/blas" 2>/dev/null \
        && "$DIR/blas" || echo "OpenBLAS: not found")
 rm -rf "$DIR"
-echo "machine: $MODEL, $(nproc) CPUs, $(has avx2), $(has avx512f); $BLAS" \
+echo "machine: $MODEL, $(getconf _NPROCESSORS_ONLN) CPUs, $(has avx2), $(has avx512f); $BLAS" \
      "(OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS-unset})"
