@@ -344,7 +344,18 @@ s_metric_label (json_t *job)
     mt_spec_t spec;
     s_spec_read (job, &spec, NULL);
     bool classify = spec.task == MT_TASK_CLASSIFICATION;
+    mt_metric_t metric = spec.metric;
     mt_spec_clear (&spec);
+    //  val_metric is the metric --metric names, else accuracy or R^2
+    static const char *labels [] = {
+        [MT_METRIC_ACCURACY] = "val_acc", [MT_METRIC_BALANCED_ACCURACY] = "val_bal_acc",
+        [MT_METRIC_F1_MACRO] = "val_f1", [MT_METRIC_LOG_LOSS] = "val_log_loss",
+        [MT_METRIC_ROC_AUC] = "val_auc", [MT_METRIC_R2] = "val_r2", [MT_METRIC_MAE] = "val_mae",
+        [MT_METRIC_RMSE] = "val_rmse"
+    };
+    if (metric != MT_METRIC_VAL_LOSS && (size_t) metric < sizeof labels / sizeof labels [0]
+    &&  labels [metric])
+        return labels [metric];
     return classify ? "val_acc" : "val_r2";
 }
 

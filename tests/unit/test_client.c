@@ -392,6 +392,13 @@ test_render_job (void)
     CHECK_STR_CONTAINS (line, "100%");
     CHECK_STR_CONTAINS (line, "val_acc 0.9");
     free (line);
+    //  With --metric, val_metric is that metric, and the line says which
+    json_object_set_new (json_object_get (job, "spec"), "metric", json_string ("f1_macro"));
+    line = render_progress (job, 10, true);
+    CHECK_STR_CONTAINS (line, "val_f1 0.9");
+    CHECK (!strstr (line, "val_acc"));
+    free (line);
+    json_object_del (json_object_get (job, "spec"), "metric");
     json_t *jobs = json_pack ("[o,{si}]", job, "id", 4);
     render_jobs (out, jobs);
     json_decref (jobs);
