@@ -541,9 +541,8 @@ s_standardize (s_run_t *self)
 static int
 s_warm_start (s_run_t *self, const char *path, bool resume, char **cause)
 {
-    model_t *from = model_load (path, cause);
-    if (!from && !resume)
-        from = model_load_bare (path, NULL);      // a PyTorch state dict: by position
+    //  --init may be a bare PyTorch state dict, applied by position
+    model_t *from = resume ? model_load (path, cause) : model_load_init (path, cause);
     int rc = from ? !resume && !model_is_bare (from) ? s_copy_mapped (self, from, path, cause)
                                                      : s_copy_params (self, from, path, cause)
                   : -1;
