@@ -248,7 +248,7 @@ s_validate_columns (const mt_spec_t *spec, char **cause)
     //  a second answer to the same question
     if (spec->features && spec->n_ignore > 0)
         return mt_fail (cause, "ignore (--ignore) cannot be given with features (--features),"
-                        " which lists the inputs exactly: leave '%s' out of --features instead",
+                        " which lists the inputs exactly: list them there only (without '%s')",
                         spec->ignore [0]);
     if (spec->n_na_values < 0 || spec->n_na_values > MT_SPEC_MAX_NA_VALUES)
         return mt_fail (cause, "na_values (--na-values) lists at most %d tokens",

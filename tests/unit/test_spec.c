@@ -893,7 +893,7 @@ test_table_fields (void)
     //  --ignore beside --features, which lists the inputs exactly
     s_expect_table_refused ("\"features\": [\"a\", \"b\"], \"ignore\": [\"c\"]",
                             "ignore (--ignore) cannot be given with features (--features),"
-                            " which lists the inputs exactly: leave 'c' out of --features");
+                            " which lists the inputs exactly: list them there only (without 'c')");
     //  missing-value tokens: distinct, printable, at most 64
     s_expect_table_refused ("\"na_values\": [\"NA\", \"NA\"]",
                             "na_values (--na-values) lists 'NA' twice");
