@@ -7,6 +7,7 @@
 #include "train.h"
 #include "encode.h"
 #include "model.h"
+#include "mlp.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ static int s_parse_names (const char *flag, const char *arg, bool empty_ok, int 
 static int s_option_columns (int opt, const char *arg, mt_spec_t *spec, char **cause);
 static int s_check_kinds (const mt_spec_t *spec, const dataset_columns_t *columns,
                           const char *path, char **cause);
+static int s_check_bare (const mt_spec_t *spec, const char *path, const model_t *model,
+                         char **cause);
 static int s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
                          const dataset_columns_t *columns, char **cause);
 static int s_hash_local (const char *flag, const char *path, char *hash, int64_t *size,
@@ -549,12 +552,15 @@ s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
     if (!opts->init_file)
         return 0;
     char *why = NULL;
-    model_t *model = model_load (opts->init_file, &why);
+    model_t *model = model_load_init (opts->init_file, &why);
     if (!model) {
-        model_t *bare = model_load_bare (opts->init_file, NULL);
-        int rc = bare ? 0 : mt_fail (cause, "--init: %s", why);
-        model_destroy (&bare);
+        mt_fail (cause, "--init: %s", why);
         free (why);
+        return -1;
+    }
+    if (model_is_bare (model)) {
+        int rc = s_check_bare (spec, opts->init_file, model, cause);
+        model_destroy (&model);
         return rc;
     }
     int rc = 0;
@@ -578,6 +584,31 @@ s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
     free (list);
     model_destroy (&model);
     return rc;
+}
+
+//  A bare state dict's hidden layers are the job's --hidden (its inputs and
+//  outputs depend on the data, which the worker checks)
+static int
+s_check_bare (const mt_spec_t *spec, const char *path, const model_t *model, char **cause)
+{
+    const mlp_t *mlp = model_mlp_const (model);
+    bool same = mlp_layers (mlp) == spec->n_hidden + 1;
+    for (int l = 0; same && l < spec->n_hidden; l++)
+        same = mlp_layer_out (mlp, l) == spec->hidden [l];
+    if (same)
+        return 0;
+    char theirs [256] = "", ours [256] = "";
+    size_t used = 0;
+    for (int l = 0; l + 1 < mlp_layers (mlp) && used < sizeof theirs; l++)
+        used += (size_t) snprintf (theirs + used, sizeof theirs - used, "%s%d", l ? "," : "",
+                                   mlp_layer_out (mlp, l));
+    used = 0;
+    for (int l = 0; l < spec->n_hidden && used < sizeof ours; l++)
+        used += (size_t) snprintf (ours + used, sizeof ours - used, "%s%d", l ? "," : "",
+                                   spec->hidden [l]);
+    return mt_fail (cause, "--init: %s is a bare state dict whose hidden layers are '%s', but"
+                    " this job's --hidden is '%s' (a bare state dict is applied by position:"
+                    " its shapes must be the job's)", path, theirs, ours);
 }
 
 static int

@@ -791,6 +791,11 @@ render_job (FILE *out, json_t *job, bool utf8)
         render_metrics (out, metrics);
         fputc ('\n', out);
         s_val_metrics (out, json_object_get (metrics, "val_metrics"));
+        size_t i;
+        json_t *warning;
+        json_array_foreach (json_object_get (metrics, "warnings"), i, warning)
+            fprintf (out, "  %s%s\n", i == 0 ? "warning   " : "          ",
+                     json_string_value (warning) ? json_string_value (warning) : "?");
     }
     if (*s_str (job, "error", ""))
         fprintf (out, "  error     %s\n", s_str (job, "error", ""));

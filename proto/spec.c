@@ -212,7 +212,7 @@ s_names_copy (char ***dst, int *n_dst, char *const *src, int n_src)
 }
 
 //  categorical, numeric and ignore name columns at most once among them,
-//  never the target; na_values are printable and distinct
+//  never the target, ignore not beside features; na_values are printable and distinct
 static int
 s_validate_columns (const mt_spec_t *spec, char **cause)
 {
@@ -244,6 +244,12 @@ s_validate_columns (const mt_spec_t *spec, char **cause)
                                         lists [m].flag, lists [l].field, lists [l].flag);
         }
     }
+    //  --features lists the inputs exactly: an ignore list beside it would be
+    //  a second answer to the same question
+    if (spec->features && spec->n_ignore > 0)
+        return mt_fail (cause, "ignore (--ignore) cannot be given with features (--features),"
+                        " which lists the inputs exactly: list them there only (without '%s')",
+                        spec->ignore [0]);
     if (spec->n_na_values < 0 || spec->n_na_values > MT_SPEC_MAX_NA_VALUES)
         return mt_fail (cause, "na_values (--na-values) lists at most %d tokens",
                         MT_SPEC_MAX_NA_VALUES);

@@ -760,6 +760,77 @@ test_exit_codes (void)
     free (err);
 }
 
+//  The table flags reach the spec; the spec's rules on them are usage
+//  errors; a column they name that the data's header lacks is one too
+static void
+test_submit_table_flags (void)
+{
+    client_t client;
+    mt_spec_t spec;
+    submit_opts_t opts;
+    PARSE_OK ("--data", "t.csv", "--target", "y", "--categorical", "pclass,year",
+              "--numeric", "age", "--ignore", "id,name", "--na-values", ",-,missing",
+              "--max-categories", "5", "--on-missing-target", "error");
+    CHECK (spec.n_categorical == 2 && strcmp (spec.categorical [1], "year") == 0);
+    CHECK (spec.n_numeric == 1 && strcmp (spec.numeric [0], "age") == 0);
+    CHECK (spec.n_ignore == 2 && strcmp (spec.ignore [1], "name") == 0);
+    CHECK (spec.n_na_values == 3 && strcmp (spec.na_values [0], "") == 0
+           && strcmp (spec.na_values [2], "missing") == 0);
+    CHECK (spec.max_categories == 5 && spec.on_missing_target == MT_MISSING_TARGET_ERROR);
+    mt_spec_clear (&spec);
+    PARSE_OK ("--data", "t.csv", "--target", "y", "--on-missing-target", "skip");
+    CHECK (spec.on_missing_target == MT_MISSING_TARGET_SKIP && spec.max_categories == 64);
+    CHECK (spec.categorical == NULL && spec.na_values == NULL);
+    mt_spec_clear (&spec);
+
+    PARSE_FAILS (true, "--max-categories", "--data", "d", "--target", "y", "--max-categories", "0");
+    PARSE_FAILS (true, "--max-categories", "--data", "d", "--target", "y",
+                 "--max-categories", "65537");
+    PARSE_FAILS (true, "--max-categories", "--data", "d", "--target", "y", "--max-categories", "x");
+    PARSE_FAILS (true, "--on-missing-target: 'drop' is not one of skip, error", "--data", "d",
+                 "--target", "y", "--on-missing-target", "drop");
+    PARSE_FAILS (true, "column 'a' is in both categorical (--categorical) and numeric (--numeric)",
+                 "--data", "d", "--target", "y", "--categorical", "a", "--numeric", "a");
+    PARSE_FAILS (true, "ignore (--ignore) names the target 'y'", "--data", "d", "--target", "y",
+                 "--ignore", "y");
+    PARSE_FAILS (true, "--categorical", "--data", "d", "--target", "y", "--categorical", "a,,b");
+    PARSE_FAILS (true, "na_values (--na-values) lists 'NA' twice", "--data", "d",
+                 "--target", "y", "--na-values", "NA,NA");
+    PARSE_FAILS (true, "ignore (--ignore) cannot be given with features (--features)",
+                 "--data", "d", "--target", "y", "--features", "a,b", "--ignore", "c");
+
+    //  Against the data's header
+    char dir [256];
+    test_temp_dir (dir, sizeof dir, "test_client");
+    const char *data = test_path (dir, "t.csv");
+    FILE *f = fopen (data, "w");
+    CHECK (f);
+    fprintf (f, "id,pclass,age,y\n1,3,22,0\n2,1,,1\n");
+    fclose (f);
+    struct { const char *flag, *needle; } cases [] = {
+        { "--categorical", "--categorical: no column 'nope' in t.csv; its columns are: id, pclass, age, y" },
+        { "--numeric", "--numeric: no column 'nope' in t.csv" },
+        { "--ignore", "--ignore: no column 'nope' in t.csv" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        PARSE_OK ("--data", data, "--target", "y", cases [i].flag, "nope");
+        char *cause = NULL;
+        CHECK (submit_check_data (&client, &spec, &opts, &cause) == -1);
+        CHECK_STR_CONTAINS (cause, cases [i].needle);
+        CHECK (client.usage_error);
+        free (cause);
+        mt_spec_clear (&spec);
+    }
+    PARSE_OK ("--data", data, "--target", "y", "--categorical", "pclass", "--numeric", "age",
+              "--ignore", "id");
+    char *cause = NULL;
+    CHECK_MSG (submit_check_data (&client, &spec, &opts, &cause) == 0, "%s", cause);
+    CHECK (spec.format == MT_FORMAT_CSV);
+    mt_spec_clear (&spec);
+    test_remove_dir (dir);
+    printf ("submit table flags: ok\n");
+}
+
 //  A column missing from a data file is named with the file's columns, the
 //  first CMD_COLUMNS_SHOWN of them
 static void
@@ -1262,6 +1333,7 @@ main (void)
     CHECK (sodium_init () >= 0);
     test_submit_every_flag ();
     test_submit_bad_flags ();
+    test_submit_table_flags ();
     test_numbers ();
     test_curve ();
     test_render_job ();

@@ -832,6 +832,103 @@ test_training_fields (void)
     printf ("training fields: ok\n");
 }
 
+//  A spec with data_hash, target y and the table fields given as JSON text
+//  (the text after '{' of the object's other keys)
+static void
+s_expect_table_refused (const char *fields, const char *needle)
+{
+    char json [2048];
+    snprintf (json, sizeof json, "{\"data_hash\": \"" HASH_A "\", \"target\": \"y\", %s}",
+              fields);
+    s_expect_bad_json (json, needle);
+}
+
+//  The table fields (column kinds, missing values) beyond their defaults:
+//  parsed, written back the same, and every bad value refused by name
+static void
+test_table_fields (void)
+{
+    mt_spec_t spec, again;
+    char *cause = NULL;
+    const char *json = "{\"data_hash\": \"" HASH_A "\", \"target\": \"y\","
+        " \"categorical\": [\"pclass\", \"year\"], \"numeric\": [\"age\"],"
+        " \"ignore\": [\"id\", \"name\"], \"na_values\": [\"\", \"-\", \"missing\"],"
+        " \"max_categories\": 3, \"on_missing_target\": \"error\"}";
+    CHECK_MSG (mt_spec_from_json (&spec, json, &cause) == 0, "%s", cause);
+    CHECK (spec.n_categorical == 2 && streq (spec.categorical [1], "year"));
+    CHECK (spec.n_numeric == 1 && streq (spec.numeric [0], "age"));
+    CHECK (spec.n_ignore == 2 && streq (spec.ignore [0], "id"));
+    CHECK (spec.n_na_values == 3 && streq (spec.na_values [0], "")
+           && streq (spec.na_values [2], "missing"));
+    CHECK (spec.max_categories == 3 && spec.on_missing_target == MT_MISSING_TARGET_ERROR);
+    char *text = mt_spec_to_json (&spec);
+    CHECK (text && strstr (text, "\"on_missing_target\":\"error\"")
+           && strstr (text, "\"na_values\":[\"\",\"-\",\"missing\"]")
+           && strstr (text, "\"max_categories\":3"));
+    CHECK_MSG (mt_spec_from_json (&again, text, &cause) == 0, "%s", cause);
+    char *twice = mt_spec_to_json (&again);
+    CHECK (twice && streq (text, twice));
+    free (text);
+    free (twice);
+    mt_spec_clear (&again);
+    //  a copy holds its own lists
+    CHECK (mt_spec_copy (&again, &spec) == 0);
+    mt_spec_clear (&spec);
+    CHECK (again.n_na_values == 3 && streq (again.na_values [1], "-"));
+    mt_spec_clear (&again);
+
+    //  one kind per column, never the target, each named once
+    s_expect_table_refused ("\"categorical\": [\"a\"], \"numeric\": [\"a\"]",
+                            "column 'a' is in both categorical (--categorical) and numeric"
+                            " (--numeric); give it one kind");
+    s_expect_table_refused ("\"numeric\": [\"b\"], \"ignore\": [\"b\"]",
+                            "column 'b' is in both numeric (--numeric) and ignore (--ignore)");
+    s_expect_table_refused ("\"categorical\": [\"a\", \"a\"]",
+                            "categorical (--categorical) names 'a' twice");
+    s_expect_table_refused ("\"ignore\": [\"y\"]", "ignore (--ignore) names the target 'y'");
+    s_expect_table_refused ("\"categorical\": [\"y\"]", "names the target 'y'");
+    s_expect_table_refused ("\"categorical\": [\"\"]", "categorical");
+    s_expect_table_refused ("\"numeric\": \"age\"", "numeric");
+    s_expect_table_refused ("\"ignore\": [\"a\\u0007b\"]", "control");
+    //  --ignore beside --features, which lists the inputs exactly
+    s_expect_table_refused ("\"features\": [\"a\", \"b\"], \"ignore\": [\"c\"]",
+                            "ignore (--ignore) cannot be given with features (--features),"
+                            " which lists the inputs exactly: list them there only (without 'c')");
+    //  missing-value tokens: distinct, printable, at most 64
+    s_expect_table_refused ("\"na_values\": [\"NA\", \"NA\"]",
+                            "na_values (--na-values) lists 'NA' twice");
+    s_expect_table_refused ("\"na_values\": [\"N\\tA\"]", "na_values");
+    char many [1024] = "\"na_values\": [";
+    for (int i = 0; i <= MT_SPEC_MAX_NA_VALUES; i++)
+        snprintf (many + strlen (many), sizeof many - strlen (many), "%s\"t%d\"", i ? "," : "",
+                  i);
+    strcat (many, "]");
+    s_expect_table_refused (many, "na_values");
+    //  max_categories 1 to 65536, an integer
+    s_expect_table_refused ("\"max_categories\": 0",
+                            "max_categories (--max-categories) must be 1 to 65536 (got 0)");
+    s_expect_table_refused ("\"max_categories\": 65537", "max_categories");
+    s_expect_table_refused ("\"max_categories\": -3", "max_categories");
+    s_expect_table_refused ("\"max_categories\": 2.5", "max_categories");
+    s_expect_table_refused ("\"max_categories\": \"10\"", "max_categories");
+    s_expect_table_refused ("\"on_missing_target\": \"drop\"", "on_missing_target");
+    s_expect_table_refused ("\"on_missing_target\": 1", "on_missing_target");
+    //  the limits themselves pass
+    CHECK_MSG (mt_spec_from_json (&spec, "{\"data_hash\": \"" HASH_A "\", \"target\": \"y\","
+                                  " \"max_categories\": 65536, \"na_values\": []}", &cause)
+               == 0, "%s", cause);
+    CHECK (spec.max_categories == 65536);
+    mt_spec_clear (&spec);
+    //  validation of a spec built in code says the same
+    s_valid_spec (&spec);
+    spec.max_categories = 0;
+    s_expect_invalid (&spec, "max_categories", "--max-categories");
+    s_valid_spec (&spec);
+    spec.on_missing_target = (mt_missing_target_t) 7;
+    s_expect_invalid (&spec, "on_missing_target", "--on-missing-target");
+    printf ("table fields: ok\n");
+}
+
 int
 main (void)
 {
@@ -847,6 +944,7 @@ main (void)
     test_control_bytes ();
     test_submit_refused ();
     test_training_fields ();
+    test_table_fields ();
     printf ("test_spec: ok\n");
     return 0;
 }

@@ -543,6 +543,187 @@ s_predict (const char *path, const char *data, const char *out)
     model_destroy (&model);
 }
 
+//  A table for --init by name: a (numeric), color (categorical), b
+//  (numeric with missing values), y (yes/no), written with its columns in
+//  order (a permutation of those four) and its rows reversed when reverse;
+//  colors lists the categories drawn from, y_no the name of class "no"
+static void
+s_write_table (const char *path, const int order [4], bool reverse, const char *const *colors,
+               int n_colors, const char *y_no)
+{
+    const char *names [4] = { "a", "color", "b", "y" };
+    FILE *f = fopen (path, "w");
+    CHECK (f);
+    for (int k = 0; k < 4; k++)
+        fprintf (f, "%s%s", k ? "," : "", names [order [k]]);
+    fputc ('\n', f);
+    for (int r = 0; r < 60; r++) {
+        int i = reverse ? 59 - r : r;
+        double a = (i * 37 % 60) / 30.0 - 1.0;
+        const char *color = colors [i % n_colors];
+        double b = (i * 11 % 13) / 6.0 - 1.0;
+        char field [4][32];
+        snprintf (field [0], 32, "%.4f", a);
+        snprintf (field [1], 32, "%s", color);
+        snprintf (field [2], 32, i % 7 == 3 ? "NA" : "%.4f", b);
+        snprintf (field [3], 32, "%s", a + b + (color [0] == 'r') > 0.5 ? "yes" : y_no);
+        for (int k = 0; k < 4; k++)
+            fprintf (f, "%s%s", k ? "," : "", field [order [k]]);
+        fputc ('\n', f);
+    }
+    fclose (f);
+}
+
+static dataset_t *
+s_load_table (const char *path, const mt_spec_t *spec)
+{
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, spec);
+    char *cause = NULL;
+    dataset_t *ds = dataset_load (path, &opts, &cause);
+    CHECK_MSG (ds, "%s", cause);
+    return ds;
+}
+
+//  The probabilities predict_run writes for data, rows x 2
+static void
+s_predictions (const char *model, const char *data, double *p, size_t rows)
+{
+    const char *out = test_path (s_dir, "init_pred.csv");
+    s_predict (model, data, out);
+    FILE *f = fopen (out, "r");
+    char line [512];
+    CHECK (f && fgets (line, sizeof line, f));
+    CHECK_STR_EQ (line, "label,p_no,p_yes\n");
+    for (size_t i = 0; i < rows; i++) {
+        CHECK (fgets (line, sizeof line, f));
+        char *comma = strchr (line, ',');
+        CHECK (comma && sscanf (comma + 1, "%lf,%lf", &p [2 * i], &p [2 * i + 1]) == 2);
+    }
+    CHECK (!fgets (line, sizeof line, f));
+    fclose (f);
+}
+
+//  The first layer's weight from encoded input named input to unit o
+static float
+s_first_weight (const char *path, const char *input, int o)
+{
+    model_t *m = model_load (path, NULL);
+    CHECK (m);
+    int n = 0;
+    const char *const *names = model_features (m, &n);
+    int at = -1;
+    for (int i = 0; i < n; i++)
+        at = strcmp (names [i], input) == 0 ? i : at;
+    CHECK_MSG (at >= 0, "no input '%s'", input);
+    const mlp_t *mlp = model_mlp_const (m);
+    float w = mlp_params_const (mlp) [mlp_weight_offset (mlp, 0) + (size_t) o * n + at];
+    model_destroy (&m);
+    return w;
+}
+
+//  Warm start from a model trained on path (init) into a job on data;
+//  returns train_run's result code and its cause in *cause
+static int
+s_init_run (const mt_spec_t *spec, const char *data, const char *init, const char *out,
+            char **cause)
+{
+    dataset_t *ds = s_load_table (data, spec);
+    train_opts_t opts = { .threads = 1, .init_path = init };
+    train_result_t *result = malloc (sizeof *result);
+    int rc = train_run (spec, ds, out, &opts, result, cause);
+    free (result);
+    dataset_destroy (&ds);
+    return rc;
+}
+
+//  --init by an mt model: inputs and classes matched by name (columns and
+//  rows in another order give the same predictions), a category the init
+//  model lacks takes its (other) weights, and a column or a class only one
+//  side has, or a kind that differs, is refused listing the names
+static void
+s_test_init_by_name (void)
+{
+    const char *colors [] = { "red", "green", "blue" };
+    const char *more [] = { "red", "green", "blue", "purple" };
+    const char *fewer [] = { "red", "green" };
+    const char *first = test_path (s_dir, "t1.csv"), *moved = test_path (s_dir, "t2.csv");
+    s_write_table (first, (int []) { 0, 1, 2, 3 }, false, colors, 3, "no");
+    s_write_table (moved, (int []) { 3, 2, 1, 0 }, true, colors, 3, "no");
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 6;
+    spec.epochs = 40;
+    spec.lr = 0.05;
+    spec.val_split = 0;                 // the scaling comes from every row, in any order
+    dataset_t *ds = s_load_table (first, &spec);
+    CHECK (ds->cols == 7);              // a, color=blue,green,red,(other), b, b=(missing)
+    dataset_destroy (&ds);
+    const char *init = test_path (s_dir, "init_a.safetensors");
+    char *cause = NULL;
+    CHECK_MSG (s_init_run (&spec, first, NULL, init, &cause) == 0, "%s", cause);
+    //  a step at a negligible rate from it, on the moved table: the same model
+    spec.epochs = 1;
+    spec.optimizer = MT_OPT_SGD;
+    spec.lr = 1e-12;
+    const char *warm = test_path (s_dir, "init_b.safetensors");
+    CHECK_MSG (s_init_run (&spec, moved, init, warm, &cause) == 0, "%s", cause);
+    double p_init [120], p_warm [120];
+    s_predictions (init, first, p_init, 60);
+    s_predictions (warm, first, p_warm, 60);
+    double spread = 0;
+    for (int i = 0; i < 120; i++) {
+        CHECK_NEAR (p_warm [i], p_init [i], 1e-5);
+        spread = fmax (spread, fabs (p_init [i] - p_init [0]));
+    }
+    CHECK (spread > 0.1);               // the init model tells rows apart
+    //  a category the init model never saw starts from its (other) weights
+    const char *purple = test_path (s_dir, "t3.csv");
+    s_write_table (purple, (int []) { 1, 0, 3, 2 }, false, more, 4, "no");
+    const char *warm_p = test_path (s_dir, "init_c.safetensors");
+    CHECK_MSG (s_init_run (&spec, purple, init, warm_p, &cause) == 0, "%s", cause);
+    for (int o = 0; o < 6; o++) {
+        CHECK (s_first_weight (warm_p, "color=purple", o)
+               == s_first_weight (init, "color=(other)", o));
+        CHECK (s_first_weight (warm_p, "color=red", o) == s_first_weight (init, "color=red", o));
+        CHECK (s_first_weight (warm_p, "a", o) == s_first_weight (init, "a", o));
+    }
+    //  and one it saw that this data lacks is dropped
+    const char *green = test_path (s_dir, "t4.csv");
+    s_write_table (green, (int []) { 0, 1, 2, 3 }, false, fewer, 2, "no");
+    CHECK_MSG (s_init_run (&spec, green, init, warm_p, &cause) == 0, "%s", cause);
+    //  a class only one side has
+    const char *nope = test_path (s_dir, "t5.csv");
+    s_write_table (nope, (int []) { 0, 1, 2, 3 }, false, colors, 3, "nope");
+    CHECK (s_init_run (&spec, nope, init, warm_p, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "matched by name, and these differ:");
+    CHECK_STR_CONTAINS (cause, "{'nope'} only in this job's data; {'no'} only in the init model;"
+                        " (classes)");
+    free (cause);
+    cause = NULL;
+    //  a column only one side has (the init model's b left out; a new c)
+    FILE *f = fopen (test_path (s_dir, "t6.csv"), "w");
+    CHECK (f);
+    fprintf (f, "c,a,color,y\n");
+    for (int i = 0; i < 20; i++)
+        fprintf (f, "%d,%d,%s,%s\n", i, i % 5, colors [i % 3], i % 2 ? "yes" : "no");
+    fclose (f);
+    CHECK (s_init_run (&spec, test_path (s_dir, "t6.csv"), init, warm_p, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "{'c'} only in this job's data; {'b'} only in the init model;"
+                        " (columns)");
+    free (cause);
+    cause = NULL;
+    //  a column read as another kind
+    spec.categorical = calloc (2, sizeof (char *));
+    CHECK (spec.categorical && (spec.categorical [0] = strdup ("a")));
+    spec.n_categorical = 1;
+    CHECK (s_init_run (&spec, first, init, warm_p, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "'a' is categorical here but numeric in the init model");
+    printf ("--init by name: ok (%s)\n", cause);
+    free (cause);
+    mt_spec_clear (&spec);
+}
+
 //  For tests/torch/test_load_in_torch.sh: train two models into dir and
 //  write predict_run's output for their data beside them
 static void
@@ -948,6 +1129,7 @@ main (void)
     s_test_early_stopping ();
     s_test_resume_at_end ();
     s_test_warm_start ();
+    s_test_init_by_name ();
     s_test_undefined_metrics ();
     s_test_defined_metrics ();
     s_test_metric_patience ();

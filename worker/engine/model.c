@@ -1458,6 +1458,28 @@ done:
     return self;
 }
 
+model_t *
+model_load_init (const char *path, char **cause)
+{
+    char *why = NULL;
+    model_t *self = model_load (path, &why);
+    s_file_t file = { .path = path, .bare = true };
+    if (!self && s_read_file (&file, NULL) == 0 && s_parse_header (&file, NULL) == 0
+    &&  !json_object_get (file.metadata, "spec")) {
+        free (why);                     // not an mt model: say what the bare reading found
+        why = NULL;
+        self = model_load_bare (path, &why);
+    }
+    json_decref (file.header);
+    free (file.bytes);
+    if (!self && cause) {
+        *cause = why;
+        why = NULL;
+    }
+    free (why);
+    return self;
+}
+
 //  The layers "0.weight", "0.bias", "2.weight"... as nn.Sequential names
 //  them, with an activation between each: every other tensor is ignored
 static model_t *

@@ -122,6 +122,8 @@ static int s_copy_params (s_run_t *self, const model_t *from, const char *path, 
 static const char *s_shapes (const mlp_t *mlp, char *buf, size_t size);
 static int s_name_map (const char *const *ours, int n_ours, const char *const *theirs,
                        int n_theirs, int *map, FILE *diff, const char *what);
+static int s_input_map (const s_run_t *self, const model_t *from, int *map, FILE *diff);
+static const char *s_kind_name (encode_kind_t kind);
 static int s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **cause);
 static int s_restore (s_run_t *self, const model_t *from, const char *path, char **cause);
 static void s_restore_loss (s_run_t *self, const model_t *from);
@@ -539,9 +541,8 @@ s_standardize (s_run_t *self)
 static int
 s_warm_start (s_run_t *self, const char *path, bool resume, char **cause)
 {
-    model_t *from = model_load (path, cause);
-    if (!from && !resume)
-        from = model_load_bare (path, NULL);      // a PyTorch state dict: by position
+    //  --init may be a bare PyTorch state dict, applied by position
+    model_t *from = resume ? model_load (path, cause) : model_load_init (path, cause);
     int rc = from ? !resume && !model_is_bare (from) ? s_copy_mapped (self, from, path, cause)
                                                      : s_copy_params (self, from, path, cause)
                   : -1;
@@ -622,10 +623,7 @@ s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **caus
         free (diff);
         return mt_fail (cause, "train: out of memory");
     }
-    int theirs_n = 0, bad = 0;
-    const char *const *theirs = model_features (from, &theirs_n);
-    bad += s_name_map ((const char *const *) self->ds->feature_names, (int) self->ds->cols,
-                       theirs, theirs_n, in_map, out, "inputs");
+    int theirs_n = 0, bad = s_input_map (self, from, in_map, out);
     if (self->classify) {
         const char *const *classes = model_classes (from, &theirs_n);
         bad += s_name_map ((const char *const *) self->ds->classes, self->ds->n_classes,
@@ -645,7 +643,8 @@ s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **caus
             int so = l == layers - 1 && self->classify ? out_map [o] : o;
             for (int i = 0; i < cols; i++)
                 mlp_weight (dst, l) [(size_t) o * cols + i]
-                    = w [(size_t) so * src_cols + (l == 0 ? in_map [i] : i)];
+                    = l > 0 ? w [(size_t) so * src_cols + i]
+                    : in_map [i] < 0 ? 0 : w [(size_t) so * src_cols + in_map [i]];
             mlp_bias (dst, l) [o] = bias [so];
         }
     }
@@ -655,6 +654,71 @@ s_copy_mapped (s_run_t *self, const model_t *from, const char *path, char **caus
     free (out_map);
     free (diff);
     return rc;
+}
+
+//  map [i] = the init model's input that this job's input i takes its
+//  weights from, by the plans: the raw columns (by name) and their kinds
+//  must be the same; within a column, an input of the same name (a
+//  category, an indicator); a level the init model lacks (a category or
+//  (missing)) takes its (other) weights, as the init model would send that
+//  value there; an indicator it lacks gets zero weights (map -1: it imputed
+//  the median alone). Its levels this job lacks are dropped. The columns
+//  only one side has and the kinds that differ are listed to diff.
+//  Returns 0 when the columns match.
+static int
+s_input_map (const s_run_t *self, const model_t *from, int *map, FILE *diff)
+{
+    const encode_t *ours = model_plan (self->model), *theirs = model_plan (from);
+    int n_ours = encode_columns (ours), n_theirs = encode_columns (theirs), n_names = 0;
+    const char **our_cols = calloc ((size_t) n_ours + 1, sizeof (char *));
+    const char **their_cols = calloc ((size_t) n_theirs + 1, sizeof (char *));
+    int *col_map = malloc ((size_t) (n_ours + 1) * sizeof (int));
+    if (!our_cols || !their_cols || !col_map) {
+        free (our_cols);
+        free (their_cols);
+        free (col_map);
+        fprintf (diff, " (out of memory)");
+        return 1;
+    }
+    for (int c = 0; c < n_ours; c++)
+        our_cols [c] = encode_column_name (ours, c);
+    for (int k = 0; k < n_theirs; k++)
+        their_cols [k] = encode_column_name (theirs, k);
+    int bad = s_name_map (our_cols, n_ours, their_cols, n_theirs, col_map, diff, "columns");
+    const char *const *names = model_features (from, &n_names);
+    for (int c = 0; c < n_ours; c++) {
+        int k = col_map [c];
+        size_t at = encode_column_offset (ours, c);
+        size_t end = c + 1 < n_ours ? encode_column_offset (ours, c + 1) : encode_width (ours);
+        if (k >= 0 && encode_column_kind (ours, c) != encode_column_kind (theirs, k)) {
+            fprintf (diff, " '%s' is %s here but %s in the init model (--categorical,"
+                     " --numeric);", our_cols [c], s_kind_name (encode_column_kind (ours, c)),
+                     s_kind_name (encode_column_kind (theirs, k)));
+            bad = 1;
+        }
+        if (k < 0 || encode_column_kind (ours, c) != encode_column_kind (theirs, k))
+            continue;
+        size_t from_at = encode_column_offset (theirs, k);
+        size_t from_end = k + 1 < n_theirs ? encode_column_offset (theirs, k + 1)
+                                           : encode_width (theirs);
+        for (size_t i = at; i < end; i++) {
+            map [i] = encode_column_kind (ours, c) == ENCODE_CATEGORICAL ? (int) from_end - 1
+                                                                          : -1;
+            for (size_t j = from_at; j < from_end && j < (size_t) n_names; j++)
+                if (strcmp (self->ds->feature_names [i], names [j]) == 0)
+                    map [i] = (int) j;
+        }
+    }
+    free (our_cols);
+    free (their_cols);
+    free (col_map);
+    return bad;
+}
+
+static const char *
+s_kind_name (encode_kind_t kind)
+{
+    return kind == ENCODE_CATEGORICAL ? "categorical" : "numeric";
 }
 
 //  map [i] = where ours [i] is in theirs; the names only one side has are

@@ -24,6 +24,12 @@ void model_destroy (model_t **self_p);
 model_t *model_load_bare (const char *path, char **cause);
 bool model_is_bare (const model_t *self);
 
+//  An --init file: an mt model (model_load), else a bare state dict
+//  (model_load_bare). Returns a new model the caller destroys, or NULL with
+//  *cause: the bare reading's when the file's metadata has no "spec" (not
+//  an mt model: a tensor missing, a dtype other than F32...), else model_load's.
+model_t *model_load_init (const char *path, char **cause);
+
 //  Check that the file at path is an mt model whose tensors fit spec (the
 //  job's): a safetensors header that parses, F32 tensors whose shapes and
 //  offsets fit the file's size, the spec's task, a plan (metadata "plan")
