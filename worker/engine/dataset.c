@@ -12,9 +12,12 @@
 //    Classes are integers or strings, never empty.
 //  - Features are raw fields: numbers, text, or missing (a missing-value
 //    token such as "" or NA, JSON null, or a key a JSONL object lacks).
-//    Training reads each once into its column (a float, or the id of the
-//    text in the column's dictionary: no allocation per field), infers the
-//    kinds from them and builds the plan (encode.h), then encodes. A column
+//    Training reads each once into a row-major table of the raw columns
+//    (a float, or the id of the text in the column's dictionary: no
+//    allocation per field; a number is parsed straight into its cell),
+//    infers the kinds from them and builds the plan (encode.h), then
+//    encodes row by row; when every column is numeric with no missing
+//    value, that table is the encoded one and is kept as it is. A column
 //    that turns to text after numbers were read is read again, in a second
 //    pass, so its numbers become categories by their own text. With a
 //    model's plan (predict, eval) each row is encoded as it is read.
@@ -60,15 +63,13 @@ typedef struct {
     size_t count;
 } s_map_t;
 
-//  One raw feature column while training reads it: its values as floats
-//  (NAN when missing) until it holds text, then as ids into its dictionary
-//  of distinct texts (-1 when missing).
+//  One raw feature column while training reads it. Its cells (column j of
+//  the row-major table in ds->x, n_raw floats a row) hold floats (NAN when
+//  missing) until it holds text, then ids into its dictionary of distinct
+//  texts (-1 when missing), an int32 in the float's bytes (s_code_put).
 typedef struct {
     int forced;                 // -1, or the kind opts force
     bool text;                  // holds text: categorical, unless forced numeric
-    float *num;                 // rows, while not text
-    int32_t *code;              // rows, once text
-    size_t numbers;             // values read as numbers
     size_t missing;             // missing values
     char *arena;                // the distinct texts, each NUL-terminated
     size_t arena_len, arena_cap;
@@ -106,6 +107,7 @@ typedef struct {
     s_raw_t *raw;               // training: n_raw columns
     bool *text_cols;            // by file column: text from the first row (second pass)
     bool repass;                // a column turned to text after numbers: read again
+    bool numbers_first;         // no missing-value token is a number: parse before the check
     float *row;                 // with apply: the row being encoded
 } s_build_t;
 
@@ -183,9 +185,12 @@ static int s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r);
 static int s_raw_intern (s_build_t *b, s_raw_t *c, int j, const char *s, size_t len,
                          size_t line, int32_t *id);
 static void s_raw_free (s_raw_t *c);
+static inline void s_code_put (float *cell, int32_t id);
+static inline int32_t s_code_get (const float *cell);
+static bool s_na_numbers (const dataset_opts_t *opts);
 static int s_skip_target (s_build_t *b, const char *s, size_t len, size_t line);
 static int s_build_plan (s_build_t *b);
-static int s_plan_column (s_build_t *b, int j, int32_t **levels);
+static int s_plan_column (s_build_t *b, int j, float median, int32_t **levels);
 static bool s_id_like (const s_raw_t *c);
 static int s_warn (s_build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 static int s_build_encode (s_build_t *b, int32_t **levels);
@@ -736,8 +741,14 @@ s_csv_row (s_build_t *b, const csv_field_t *fields, size_t count, size_t line)
         return s_skip_target (b, target->ptr, target->len, line);
     if (s_build_row (b, line, NULL))
         return -1;
+    //  Training's hot loop: a number goes straight into its cell; text,
+    //  missing values and bad numbers take s_build_value's way
+    float *cells = b->apply ? NULL : b->ds->x + (b->ds->rows - 1) * (size_t) b->n_raw;
     for (int j = 0; j < b->n_raw; j++) {
         const csv_field_t *field = &fields [b->feature_col [j]];
+        if (cells && b->numbers_first && !b->raw [j].text
+        &&  numparse_float (field->ptr, field->len, &cells [j]) == 0)
+            continue;
         if (s_build_value (b, j, field->ptr, field->len, NULL, line))
             return -1;
     }
@@ -1002,6 +1013,7 @@ s_build_init (s_build_t *b, const char *name, const dataset_opts_t *opts, char *
         }
     }
     b->na = b->apply ? b->apply : b->plan;
+    b->numbers_first = !b->apply && !s_na_numbers (opts);
     if (!opts->target || opts->task != MT_TASK_CLASSIFICATION || opts->n_classes <= 0)
         return 0;
     if (!opts->classes || opts->n_classes > DATASET_MAX_CLASSES)
@@ -1254,38 +1266,20 @@ s_build_missing (s_build_t *b, const char *column, const char *role, size_t line
 
 //  Room for one more row: arrays grow geometrically, so n rows cost O(n).
 //  With a plan the row is encoded in place (b->row, zeroed); training
-//  grows each raw column instead.
+//  grows the raw columns' table (n_raw cells a row, in ds->x) instead.
 static int
 s_build_row (s_build_t *b, size_t line, float **row)
 {
     dataset_t *ds = b->ds;
     if (ds->rows == b->cap_rows) {
         size_t cap = b->cap_rows ? b->cap_rows * 2 : 1024;
-        size_t cols = b->apply ? ds->cols : 1;
+        size_t cols = b->apply ? ds->cols : (size_t) b->n_raw;
         if (cap > SIZE_MAX / sizeof (float) / (cols ? cols : 1) || cap > INT32_MAX)
             return s_fail (b, line, NULL, "too many rows");
-        bool ok = true;
-        if (b->apply) {
-            float *x = realloc (ds->x, cap * cols * sizeof *x);
-            ok = x != NULL;
-            if (x)
-                ds->x = x;
-        }
-        for (int j = 0; ok && !b->apply && j < b->n_raw; j++) {
-            s_raw_t *c = &b->raw [j];
-            if (c->text) {
-                int32_t *code = realloc (c->code, cap * sizeof *code);
-                ok = code != NULL;
-                if (code)
-                    c->code = code;
-            }
-            else {
-                float *num = realloc (c->num, cap * sizeof *num);
-                ok = num != NULL;
-                if (num)
-                    c->num = num;
-            }
-        }
+        float *x = realloc (ds->x, (cap * cols + 1) * sizeof *x);
+        bool ok = x != NULL;
+        if (x)
+            ds->x = x;
         float *y = ok && ds->y ? realloc (ds->y, cap * sizeof *y) : NULL;
         if (y)
             ds->y = y;
@@ -1316,19 +1310,19 @@ s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *numb
         return s_apply_value (b, j, s, len, number, line);
     s_raw_t *c = &b->raw [j];
     size_t r = b->ds->rows - 1;
+    float *cell = b->ds->x + r * (size_t) b->n_raw + j;
     if (!s || (!number && encode_is_na (b->na, s, len))) {
         if (c->text)
-            c->code [r] = -1;
+            s_code_put (cell, -1);
         else
-            c->num [r] = NAN;
+            *cell = NAN;
         c->missing++;
         return 0;
     }
     if (!c->text) {
         float value;
         if (number ? (value = *number, 1) : numparse_float (s, len, &value) == 0) {
-            c->num [r] = value;
-            c->numbers++;
+            *cell = value;
             return 0;
         }
         if (c->forced == ENCODE_NUMERIC)
@@ -1336,24 +1330,24 @@ s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *numb
         if (s_raw_text (b, c, j, r))
             return -1;
     }
-    return s_raw_intern (b, c, j, s, len, line, &c->code [r]);
+    int32_t id = -1;
+    if (s_raw_intern (b, c, j, s, len, line, &id))
+        return -1;
+    s_code_put (cell, id);
+    return 0;
 }
 
 //  Column c holds text from row r on: ids from now, the rows before are
-//  missing; when some were numbers, the whole file is read again
+//  missing; when some were numbers (the rows before that were not
+//  missing), the whole file is read again
 static int
 s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r)
 {
-    c->code = malloc (b->cap_rows * sizeof *c->code);
-    if (!c->code)
-        return s_fail (b, 0, NULL, "out of memory");
     for (size_t i = 0; i < r; i++)
-        c->code [i] = -1;
-    free (c->num);
-    c->num = NULL;
+        s_code_put (b->ds->x + i * (size_t) b->n_raw + j, -1);
     c->text = true;
     b->text_cols [b->feature_col [j]] = true;
-    if (c->numbers > 0)
+    if (r > c->missing)
         b->repass = true;
     return 0;
 }
@@ -1447,12 +1441,39 @@ s_raw_intern (s_build_t *b, s_raw_t *c, int j, const char *s, size_t len, size_t
 static void
 s_raw_free (s_raw_t *c)
 {
-    free (c->num);
-    free (c->code);
     free (c->arena);
     free (c->offsets);
     free (c->counts);
     free (c->slots);
+}
+
+//  An id in a raw table's float cell, by its bytes (no conversion, no
+//  aliasing)
+static inline void
+s_code_put (float *cell, int32_t id)
+{
+    memcpy (cell, &id, sizeof id);
+}
+
+static inline int32_t
+s_code_get (const float *cell)
+{
+    int32_t id;
+    memcpy (&id, cell, sizeof id);
+    return id;
+}
+
+//  True when one of the missing-value tokens opts give reads as a number
+//  ("-999"): then every field is checked against them before it is parsed
+static bool
+s_na_numbers (const dataset_opts_t *opts)
+{
+    float value;
+    for (int i = 0; opts->na_values && i < opts->n_na_values; i++)
+        if (opts->na_values [i]
+        &&  numparse_float (opts->na_values [i], strlen (opts->na_values [i]), &value) == 0)
+            return true;
+    return false;
 }
 
 //  With a model's plan: encode the value straight into the row
@@ -1625,20 +1646,28 @@ s_build_finish (s_build_t *b)
 static int
 s_build_plan (s_build_t *b)
 {
-    int32_t **levels = calloc ((size_t) b->n_raw + 1, sizeof *levels);
-    if (!levels)
-        return s_fail (b, 0, NULL, "out of memory");
-    int rc = 0;
+    size_t n_raw = (size_t) b->n_raw;
+    int32_t **levels = calloc (n_raw + 1, sizeof *levels);
+    float *medians = calloc (n_raw + 1, sizeof *medians);
+    bool *numeric = calloc (n_raw + 1, sizeof *numeric);
+    int rc = levels && medians && numeric ? 0 : s_fail (b, 0, NULL, "out of memory");
+    for (size_t j = 0; rc == 0 && j < n_raw; j++)
+        numeric [j] = !b->raw [j].text;
+    //  Every numeric column's median, in one pass over the raw table
+    if (rc == 0 && encode_medians (b->ds->x, b->ds->rows, n_raw, numeric, medians))
+        rc = s_fail (b, 0, NULL, "out of memory");
     for (int j = 0; j < b->n_raw && rc == 0; j++)
-        rc = s_plan_column (b, j, &levels [j]);
+        rc = s_plan_column (b, j, medians [j], &levels [j]);
     if (rc == 0 && encode_columns (b->plan) == 0)
         rc = s_fail (b, 0, NULL, "no feature columns left: every one was left out as an id "
                      "(name them with --categorical to keep them)");
     if (rc == 0)
         rc = s_build_encode (b, levels);
-    for (int j = 0; j < b->n_raw; j++)
+    for (int j = 0; levels && j < b->n_raw; j++)
         free (levels [j]);
     free (levels);
+    free (medians);
+    free (numeric);
     if (rc == 0) {
         b->ds->plan = b->plan;
         b->plan = NULL;
@@ -1647,26 +1676,20 @@ s_build_plan (s_build_t *b)
     return rc;
 }
 
-//  Column j into the plan (or left out, as an id); *levels gets, for a
-//  categorical column, each dictionary id's output within the column and,
-//  at [n_values], the missing one's
+//  Column j into the plan (or left out, as an id); a numeric column with
+//  its median (encode_medians'); *levels gets, for a categorical column,
+//  each dictionary id's output within the column and, at [n_values], the
+//  missing one's
 static int
-s_plan_column (s_build_t *b, int j, int32_t **levels)
+s_plan_column (s_build_t *b, int j, float median, int32_t **levels)
 {
     s_raw_t *c = &b->raw [j];
     const char *name = b->columns [b->feature_col [j]];
     char *why = NULL;
     int rc = 0;
     if (!c->text) {
-        float *copy = malloc ((b->ds->rows ? b->ds->rows : 1) * sizeof *copy);
-        if (!copy)
-            return s_fail (b, 0, NULL, "out of memory");
-        size_t n = 0;
-        for (size_t r = 0; r < b->ds->rows; r++)
-            if (!isnan (c->num [r]))
-                copy [n++] = c->num [r];
-        rc = encode_add_numeric (b->plan, name, copy, n, c->missing > 0, &why);
-        free (copy);
+        //  The median of one value, the median, is itself
+        rc = encode_add_numeric (b->plan, name, &median, 1, c->missing > 0, &why);
         if (rc == 0)
             c->n_values = -1;       // numeric: levels unused
         if (rc) {
@@ -1741,39 +1764,63 @@ s_warn (s_build_t *b, const char *fmt, ...)
     return 0;
 }
 
-//  x from the raw columns, as the plan says
+//  x from the raw table (ds->x, n_raw cells a row), as the plan says, row
+//  by row; the raw table is x already when every column is numeric,
+//  kept, and has no missing value
 static int
 s_build_encode (s_build_t *b, int32_t **levels)
 {
     dataset_t *ds = b->ds;
-    size_t width = encode_width (b->plan);
+    size_t width = encode_width (b->plan), n_raw = (size_t) b->n_raw;
+    bool same = width == n_raw;
+    for (size_t j = 0; same && j < n_raw; j++)
+        same = !b->raw [j].text && b->raw [j].missing == 0;
+    if (same) {
+        ds->cols = width;
+        return 0;
+    }
     if (width && ds->rows > SIZE_MAX / sizeof (float) / width)
         return s_fail (b, 0, NULL, "too many rows for %zu inputs", width);
-    free (ds->x);
-    ds->x = calloc (ds->rows * width + 1, sizeof (float));
-    if (!ds->x)
+    float *x = calloc (ds->rows * width + 1, sizeof (float));
+    int *cols = malloc ((n_raw + 1) * sizeof *cols);
+    size_t *offsets = malloc ((n_raw + 1) * sizeof *offsets);
+    if (!x || !cols || !offsets) {
+        free (x);
+        free (cols);
+        free (offsets);
         return s_fail (b, 0, NULL, "out of memory for %zu rows of %zu inputs", ds->rows, width);
-    ds->cols = width;
+    }
+    //  Each raw column's plan column (-1: left out) and first output
     int col = 0;
-    for (int j = 0; j < b->n_raw; j++) {
-        s_raw_t *c = &b->raw [j];
-        if (c->text && !levels [j])
-            continue;           // left out
-        size_t offset = encode_column_offset (b->plan, col);
-        for (size_t r = 0; r < ds->rows; r++) {
-            float *row = ds->x + r * width;
+    for (size_t j = 0; j < n_raw; j++) {
+        bool out = b->raw [j].text && !levels [j];
+        cols [j] = out ? -1 : col;
+        offsets [j] = out ? 0 : encode_column_offset (b->plan, col);
+        col += !out;
+    }
+    for (size_t r = 0; r < ds->rows; r++) {
+        const float *cells = ds->x + r * n_raw;
+        float *row = x + r * width;
+        for (size_t j = 0; j < n_raw; j++) {
+            const s_raw_t *c = &b->raw [j];
+            if (cols [j] < 0)
+                continue;
             if (c->text) {
-                int32_t id = c->code [r];
-                row [offset + (size_t) levels [j][id < 0 ? c->n_values : id]] = 1;
+                int32_t id = s_code_get (&cells [j]);
+                row [offsets [j] + (size_t) levels [j][id < 0 ? c->n_values : id]] = 1;
             }
             else
-            if (isnan (c->num [r]))
-                encode_put_missing (b->plan, col, row, &ds->counts);
+            if (isnan (cells [j]))
+                encode_put_missing (b->plan, cols [j], row, &ds->counts);
             else
-                encode_put_number (b->plan, col, c->num [r], row);
+                row [offsets [j]] = cells [j];      // as encode_put_number
         }
-        col++;
     }
+    free (ds->x);
+    ds->x = x;
+    ds->cols = width;
+    free (cols);
+    free (offsets);
     ds->counts = (encode_counts_t) { 0 };
     return 0;
 }

@@ -48,7 +48,25 @@ typedef struct {
     double number;              // when every value is a number
 } s_level_t;
 
+//  A numeric column's median window while encode_medians passes over a table
+typedef struct {
+    bool open;                  // a window was drawn; else the column is gathered
+    float lo, hi;               // from the sample; values strictly between are kept
+    size_t count;               // values (not missing)
+    size_t below, at_lo, at_hi; // values below lo, equal to lo, equal to hi (hi != lo)
+    float *kept;                // those strictly between
+    size_t n_kept, cap;
+} s_window_t;
+
 static const char *s_default_na [] = { "", "NA", "N/A", "NaN", "null", "?" };
+
+#define S_WINDOW_ROWS 65536     // tables with fewer rows gather each column instead
+#define S_SAMPLE      8192      // rows drawn for the windows
+#define S_SAMPLE_MIN  1024      // values a column's sample needs for a window
+#define S_BLOCK_ROWS  2048      // rows the pass reads at a time (in L2 for 64 columns)
+#define S_KEPT_SHARE  4         // a window keeping more than 1 / 4 of the rows is closed
+#define S_SIGMAS      3.0       // half a window, in standard deviations of the sample
+                                //   median's rank (sqrt (m) / 2): 6 of them
 
 static int s_add (encode_t *self, const char *name, char **cause, s_column_t **out);
 static int s_index (s_column_t *column);
@@ -57,6 +75,16 @@ static int s_cmp_count (const void *a, const void *b);
 static int s_cmp_number (const void *a, const void *b);
 static int s_cmp_bytes (const void *a, const void *b);
 static float s_select (float *v, size_t n, size_t k);
+static float s_median (float *v, size_t n);
+static int s_window_open (s_window_t *windows, const float *table, size_t rows, size_t stride,
+                          const bool *numeric);
+static void s_window_pass (s_window_t *windows, const float *table, size_t rows, size_t stride,
+                           const bool *numeric);
+static int s_window_room (s_window_t *w, size_t n, size_t rows);
+static int s_window_median (s_window_t *w, float *median);
+static int s_window_rank (s_window_t *w, size_t rank, float *value);
+static int s_gathered_median (const float *table, size_t rows, size_t stride, size_t j,
+                              float *median);
 static bool s_number (const char *s, double *out);
 static int s_read_column (encode_t *self, json_t *entry, size_t i, char **cause);
 static int s_read_categories (encode_t *self, const char *name, json_t *entry, size_t i,
@@ -171,21 +199,211 @@ encode_add_numeric (encode_t *self, const char *name, const float *values, size_
         if (!sorted)
             return mt_fail (cause, "encode: out of memory");
         memcpy (sorted, values, count * sizeof *sorted);
-        //  As numpy's median: the mean of the two middle values. Selection,
-        //  not a sort: linear in the rows, for every numeric column
-        float upper = s_select (sorted, count, count / 2);
-        float lower = upper;
-        if (count % 2 == 0) {
-            //  After selecting k, the k values before it are the smaller ones
-            lower = sorted [0];
-            for (size_t i = 1; i < count / 2; i++)
-                lower = sorted [i] > lower ? sorted [i] : lower;
-        }
-        column->median = count % 2 ? upper : (float) (((double) lower + upper) / 2);
+        column->median = s_median (sorted, count);
         free (sorted);
     }
     self->width += column->width;
     return 0;
+}
+
+//  Small tables, and columns whose window missed: each column's values
+//  gathered and selected. Large ones: one pass over the table for all
+//  columns, keeping only the values inside a window around each median
+//  (from a sample of rows), so that selection runs over a few percent
+int
+encode_medians (const float *table, size_t rows, size_t stride, const bool *numeric,
+                float *medians)
+{
+    s_window_t *windows = calloc (stride + 1, sizeof *windows);
+    int rc = windows ? 0 : -1;
+    for (size_t j = 0; j < stride; j++)
+        medians [j] = 0;
+    if (rc == 0 && rows >= S_WINDOW_ROWS)
+        rc = s_window_open (windows, table, rows, stride, numeric);
+    if (rc == 0 && rows >= S_WINDOW_ROWS)
+        s_window_pass (windows, table, rows, stride, numeric);
+    for (size_t j = 0; rc == 0 && j < stride; j++)
+        if (numeric [j] && (rows < S_WINDOW_ROWS || s_window_median (&windows [j], &medians [j])))
+            rc = s_gathered_median (table, rows, stride, j, &medians [j]);
+    for (size_t j = 0; windows && j < stride; j++)
+        free (windows [j].kept);
+    free (windows);
+    return rc;
+}
+
+//  Each numeric column's window: its sample's values at the ranks a few
+//  standard deviations either side of the sample's median (rows drawn at
+//  random, one cache miss each for all columns), and room for the values
+//  between them that the pass keeps
+static int
+s_window_open (s_window_t *windows, const float *table, size_t rows, size_t stride,
+               const bool *numeric)
+{
+    float *sample = malloc ((size_t) S_SAMPLE * (stride + 1) * sizeof *sample);
+    if (!sample)
+        return -1;
+    uint64_t state = UINT64_C (88172645463325252);
+    for (size_t i = 0; i < S_SAMPLE; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        memcpy (sample + i * stride, table + (state % rows) * stride, stride * sizeof *sample);
+    }
+    int rc = 0;
+    float *column = sample + (size_t) S_SAMPLE * stride;
+    for (size_t j = 0; j < stride && rc == 0; j++) {
+        s_window_t *w = &windows [j];
+        size_t m = 0;
+        for (size_t i = 0; numeric [j] && i < S_SAMPLE; i++)
+            if (!isnan (sample [i * stride + j]))
+                column [m++] = sample [i * stride + j];
+        if (m < S_SAMPLE_MIN)
+            continue;           // mostly missing: gathered instead
+        size_t margin = (size_t) (S_SIGMAS * sqrt ((double) m)) + 8;
+        size_t lo = m / 2 > margin ? m / 2 - margin : 0;
+        size_t hi = m / 2 + margin < m ? m / 2 + margin : m - 1;
+        w->hi = s_select (column, m, hi);
+        w->lo = s_select (column, hi + 1, lo);      // the hi + 1 before hi are the smaller
+        //  Expected share kept (hi - lo) / m; room for twice that
+        w->cap = (size_t) ((double) rows * 2.0 * (double) (hi - lo) / (double) m) + S_BLOCK_ROWS;
+        w->kept = malloc (w->cap * sizeof *w->kept);
+        rc = w->kept ? 0 : -1;
+        w->open = rc == 0;
+    }
+    free (sample);
+    return rc;
+}
+
+//  The pass: per column, the values below, at and inside the window
+//  counted, those inside kept. Branch-free, as the window's tests would
+//  mispredict; a block of rows at a time, so each column's loop reads the
+//  block from the cache with its window in registers, and kept has room
+//  for a whole block before it starts. A window that keeps more than
+//  S_KEPT_SHARE of the rows is closed: the column is gathered instead.
+static void
+s_window_pass (s_window_t *windows, const float *table, size_t rows, size_t stride,
+               const bool *numeric)
+{
+    for (size_t start = 0; start < rows; start += S_BLOCK_ROWS) {
+        size_t end = rows - start > S_BLOCK_ROWS ? start + S_BLOCK_ROWS : rows;
+        for (size_t j = 0; j < stride; j++) {
+            s_window_t *w = &windows [j];
+            if (!numeric [j] || !w->open || s_window_room (w, end - start, rows))
+                continue;
+            const float lo = w->lo, hi = w->hi;
+            float *kept = w->kept;
+            //  Ordered comparisons only (false for NAN, no parity tests)
+            size_t count = 0, below = 0, to_lo = 0, under_hi = 0, to_hi = 0, n = w->n_kept;
+            for (size_t r = start; r < end; r++) {
+                float v = table [r * stride + j];
+                count += v == v;                // NAN: missing
+                below += v < lo;
+                to_lo += v <= lo;
+                under_hi += v < hi;
+                to_hi += v <= hi;
+                kept [n] = v;
+                n += (v < hi) & !(v <= lo);
+            }
+            w->count += count;
+            w->below += below;
+            w->at_lo += to_lo - below;
+            w->at_hi += hi != lo ? to_hi - under_hi : 0;
+            w->n_kept = n;
+        }
+    }
+}
+
+//  Room in w->kept for n more values; a window that would keep more than
+//  its share of rows, or cannot grow, is closed (1)
+static int
+s_window_room (s_window_t *w, size_t n, size_t rows)
+{
+    if (w->n_kept + n <= w->cap)
+        return 0;
+    size_t cap = w->cap * 2 > w->n_kept + n ? w->cap * 2 : w->n_kept + n;
+    float *kept = w->n_kept <= rows / S_KEPT_SHARE ? realloc (w->kept, cap * sizeof *kept)
+                                                   : NULL;
+    if (!kept) {
+        w->open = false;
+        return 1;
+    }
+    w->kept = kept;
+    w->cap = cap;
+    return 0;
+}
+
+//  The median from the window's counts and kept values, or -1 when one of
+//  the two middle ranks fell outside the window
+static int
+s_window_median (s_window_t *w, float *median)
+{
+    if (!w->open)
+        return -1;
+    size_t upper_rank = w->count / 2;
+    size_t lower_rank = w->count % 2 ? upper_rank : upper_rank - 1;
+    float upper, lower;
+    if (w->count == 0)
+        return -1;
+    if (s_window_rank (w, upper_rank, &upper) || s_window_rank (w, lower_rank, &lower))
+        return -1;
+    *median = w->count % 2 ? upper : (float) (((double) lower + upper) / 2);
+    return 0;
+}
+
+//  The value at rank (0-based, among the column's values) when it is in the
+//  window: lo, one of those kept, or hi
+static int
+s_window_rank (s_window_t *w, size_t rank, float *value)
+{
+    if (rank < w->below)
+        return -1;
+    rank -= w->below;
+    if (rank < w->at_lo) {
+        *value = w->lo;
+        return 0;
+    }
+    rank -= w->at_lo;
+    if (rank < w->n_kept) {
+        *value = s_select (w->kept, w->n_kept, rank);
+        return 0;
+    }
+    rank -= w->n_kept;
+    if (rank < w->at_hi) {
+        *value = w->hi;
+        return 0;
+    }
+    return -1;
+}
+
+//  Column j's values that are not missing, gathered and selected
+static int
+s_gathered_median (const float *table, size_t rows, size_t stride, size_t j, float *median)
+{
+    float *values = malloc ((rows + 1) * sizeof *values);
+    if (!values)
+        return -1;
+    size_t n = 0;
+    for (size_t r = 0; r < rows; r++)
+        if (!isnan (table [r * stride + j]))
+            values [n++] = table [r * stride + j];
+    *median = n ? s_median (values, n) : 0;
+    free (values);
+    return 0;
+}
+
+//  As numpy's median of the n values at v (reordered): the middle one, or
+//  the mean of the two. Selection, not a sort: linear in the rows
+static float
+s_median (float *v, size_t n)
+{
+    float upper = s_select (v, n, n / 2);
+    if (n % 2)
+        return upper;
+    //  After selecting k, the k values before it are the smaller ones
+    float lower = v [0];
+    for (size_t i = 1; i < n / 2; i++)
+        lower = v [i] > lower ? v [i] : lower;
+    return (float) (((double) lower + upper) / 2);
 }
 
 int

@@ -47,6 +47,14 @@ encode_t *encode_dup (const encode_t *self);
 int encode_add_numeric (encode_t *self, const char *name, const float *values, size_t count,
                         bool indicator, char **cause);
 
+//  The median of each column j of a row-major table (rows rows of stride
+//  floats; NAN is a missing value, left out) where numeric [j], as
+//  encode_add_numeric computes it (0 for a column without a value), into
+//  medians [j] (stride of them; 0 where !numeric [j]). Large tables are
+//  read in one pass for all columns. Returns 0, or -1 when out of memory.
+int encode_medians (const float *table, size_t rows, size_t stride, const bool *numeric,
+                    float *medians);
+
 //  Append a numeric column that has no imputation (models written before
 //  plans existed): a missing value in it is an error when applied.
 int encode_add_legacy (encode_t *self, const char *name, char **cause);
