@@ -816,7 +816,7 @@ test_columns (void)
     struct { const char *name, *text; mt_format_t format; const char *want; } cases [] = {
         { "plain.csv", "a,b,y\n1,2,3\n", MT_FORMAT_AUTO, "a|b|y" },
         { "bom.csv", "\xEF\xBB\xBF\"a\", b ,\"c,d\"\r\n1,2,3\r\n", MT_FORMAT_AUTO, "a|b|c,d" },
-        { "blank.csv", "\n\r\n  x,\"new\nline\"\n1,2\n", MT_FORMAT_AUTO, "x|new\nline" },
+        { "blank.csv", "\n\r\n  x,\"new,line\"\n1,2\n", MT_FORMAT_AUTO, "x|new,line" },
         { "quotes.csv", "\"say \"\"hi\"\"\",y\n", MT_FORMAT_AUTO, "say \"hi\"|y" },
         { "nolf.csv", "a,b", MT_FORMAT_AUTO, "a|b" },
         { "rows.csv", "a,b\n1,\"open\n", MT_FORMAT_AUTO, "a|b" },   // rows are not read
@@ -844,6 +844,11 @@ test_columns (void)
         { "nokeys.jsonl", "\n{}\n", MT_FORMAT_AUTO, "nokeys.jsonl:2: the first object has no "
           "keys (no columns)" },
         { "bad.jsonl", "{nope\n", MT_FORMAT_AUTO, "bad.jsonl:1: invalid JSON" },
+        //  A job spec refuses control characters in feature and target names
+        { "ctrl.csv", "x,\"new\nline\"\n1,2\n", MT_FORMAT_AUTO, "ctrl.csv:1: column 2: name "
+          "holds a control character (byte 0x0A at byte 4 of it); rename the column" },
+        { "ctrl.jsonl", "{\"k\": 1, \"a\\tb\": 2}\n", MT_FORMAT_AUTO, "ctrl.jsonl:1: column 2: "
+          "name holds a control character (byte 0x09" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         char *got = s_columns_of (dir, cases [i].name, cases [i].text, cases [i].format);
@@ -858,25 +863,37 @@ test_columns (void)
     CHECK_STR_CONTAINS (got, "/.: is a directory");
     free (got);
 
-    //  A header over several reads, cut inside quoted line ends
+    //  A header over several reads, with quoted commas; then cut inside
+    //  quoted line ends, read whole to the name that holds one (refused)
     const char *path = test_path (dir, "wide.csv");
-    FILE *file = fopen (path, "wb");
-    for (int i = 0; i < 1000; i++)
-        fprintf (file, i % 10 == 9 ? "%s\"col\n%04d%0100d\"" : "%scol%04d%0100d", i ? "," : "", i, 0);
-    fprintf (file, "\n1,2\n");
-    fclose (file);
     char *cause = NULL;
-    dataset_columns_t *columns = dataset_columns (path, MT_FORMAT_AUTO, &cause);
-    CHECK_MSG (columns, "%s", cause);
-    CHECK (columns->count == 1000 && columns->format == MT_FORMAT_CSV);
-    char name [200];
-    snprintf (name, sizeof name, "col\n%04d%0100d", 999, 0);
-    CHECK_STR_EQ (columns->names [999], name);
-    dataset_columns_destroy (&columns);
+    dataset_columns_t *columns = NULL;
+    for (int ends = 0; ends < 2; ends++) {
+        FILE *file = fopen (path, "wb");
+        for (int i = 0; i < 1000; i++)
+            fprintf (file, i % 10 == 9 ? (ends ? "%s\"col\n%04d%0100d\"" : "%s\"col,%04d%0100d\"")
+                                       : "%scol%04d%0100d", i ? "," : "", i, 0);
+        fprintf (file, "\n1,2\n");
+        fclose (file);
+        columns = dataset_columns (path, MT_FORMAT_AUTO, &cause);
+        if (ends) {
+            CHECK (!columns);
+            CHECK_STR_CONTAINS (cause, "wide.csv:1: column 10: name holds a control character");
+            free (cause);
+            cause = NULL;
+            continue;
+        }
+        CHECK_MSG (columns, "%s", cause);
+        CHECK (columns->count == 1000 && columns->format == MT_FORMAT_CSV);
+        char name [200];
+        snprintf (name, sizeof name, "col,%04d%0100d", 999, 0);
+        CHECK_STR_EQ (columns->names [999], name);
+        dataset_columns_destroy (&columns);
+    }
 
     //  A header longer than the loader takes is refused, not read on: with
     //  no line end, or with line ends inside a quoted field
-    file = fopen (path, "wb");
+    FILE *file = fopen (path, "wb");
     for (int i = 0; i < 6000; i++)
         fprintf (file, "%sc%0250d", i ? "," : "", i);
     fprintf (file, "\n");
@@ -1026,7 +1043,7 @@ test_odd_files (void)
     //  CRLF file's quoted field, valid UTF-8 names, a UTF-8 BOM
     struct { const char *name, *text, *want; } fine [] = {
         { "brackets.csv", "[a],b,y\n1,2,3\n", "[a]|b|y" },
-        { "lone_cr.csv", "\"a\rb\",y\r\n1,2\r\n", "a\rb|y" },
+        { "lone_cr.csv", "a,y\r\n\"1\rb\",2\r\n", "a|y" },     // a name may not hold it
         { "utf8.csv", "caf\xC3\xA9,\xE2\x82\xAC,\xF0\x9F\x98\x80,y\n1,2,3,4\n",
           "caf\xC3\xA9|\xE2\x82\xAC|\xF0\x9F\x98\x80|y" },
         { "bom.jsonl", "\xEF\xBB\xBF{\"x\": 1, \"y\": 2}\n{\"x\": 3, \"y\": 4}\n", "x|y (jsonl)" },

@@ -318,6 +318,118 @@ test_passengers (void)
     dataset_destroy (&ds);
 }
 
+//  A numeric column with one stray value is categories, with a warning that
+//  names the value and its line; it is never left out as an id
+static void
+test_stray_number (void)
+{
+    dataset_opts_t opts = { .target = "y" };
+    const char *text = "x,z,y\n1,inf,1\n2,1,2\n3,2,3\n4,3,4\n5,4,5\n6,5,6\n";
+    dataset_t *ds = s_ok ("inf.csv", text, &opts);
+    CHECK (encode_columns (ds->plan) == 2 && ds->n_raw == 2);
+    CHECK (encode_column_kind (ds->plan, 1) == ENCODE_CATEGORICAL);
+    s_input (ds, "z=inf");
+    CHECK (ds->n_warnings == 1);
+    CHECK_STR_CONTAINS (ds->warnings [0], "column 'z' read as categories, though 5 of its 6 "
+                        "values are numbers: line 2 holds 'inf'");
+    CHECK_STR_CONTAINS (ds->warnings [0], "--numeric z with --na-values");
+    dataset_destroy (&ds);
+    //  The same when the stray value comes after numbers (a second pass)
+    ds = s_ok ("late.csv", "z,y\n1,1\n2,2\n3,3\n-,4\n", &opts);
+    CHECK (ds->n_warnings == 1);
+    CHECK_STR_CONTAINS (ds->warnings [0], "3 of its 4 values are numbers: line 5 holds '-'");
+    dataset_destroy (&ds);
+    //  Under half numbers and all distinct: an id still
+    ds = s_ok ("ids.csv", "id,a,y\nA1,1,1\nA2,1,2\n3,2,3\nA4,2,4\n", &opts);
+    CHECK (encode_columns (ds->plan) == 1 && ds->n_warnings == 1);
+    CHECK_STR_CONTAINS (ds->warnings [0], "column 'id' left out: its 4 values are all distinct "
+                        "and most are not numbers");
+    dataset_destroy (&ds);
+    //  Named as categorical: no warning
+    const char *cat [] = { "z" };
+    opts.categorical = cat;
+    opts.n_categorical = 1;
+    ds = s_ok ("inf.csv", text, &opts);
+    CHECK (ds->n_warnings == 0);
+    dataset_destroy (&ds);
+}
+
+//  Categories may hold any UTF-8 text, control characters too: the plan's
+//  JSON escapes them, and a copy of the plan (a model's) reads them back
+static void
+test_control_categories (void)
+{
+    dataset_opts_t opts = { .target = "y" };
+    struct { const char *name, *text, *category; } cases [] = {
+        { "lines.csv", "c,y\n\"multi\nline\",1\nplain,2\nplain,3\n", "c=multi\nline" },
+        { "tabs.jsonl", "{\"c\": \"a\\tb\", \"y\": 1}\n{\"c\": \"d\", \"y\": 2}\n"
+          "{\"c\": \"d\", \"y\": 3}\n", "c=a\tb" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        dataset_t *ds = s_ok (cases [i].name, cases [i].text, &opts);
+        s_input (ds, cases [i].category);
+        char *cause = NULL;
+        encode_t *copy = encode_dup (ds->plan, &cause);
+        CHECK_MSG (copy, "%s: %s", cases [i].name, cause);
+        CHECK (encode_width (copy) == encode_width (ds->plan));
+        //  Applied as predict applies it
+        dataset_opts_t apply = { .target = "y", .plan = copy };
+        dataset_t *again = s_ok (cases [i].name, cases [i].text, &apply);
+        CHECK (again->cols == ds->cols && memcmp (again->x, ds->x, ds->rows * ds->cols
+                                                  * sizeof (float)) == 0);
+        dataset_destroy (&again);
+        encode_destroy (&copy);
+        dataset_destroy (&ds);
+    }
+    //  Still refused: a NUL, and (from the reader) text that is not UTF-8
+    char *cause = NULL;
+    const char *nul = "{\"width\":2,\"na_values\":[],\"columns\":[{\"name\":\"c\","
+                      "\"kind\":\"categorical\",\"offset\":0,\"width\":2,"
+                      "\"categories\":[\"a\\u0000b\"],\"missing\":false}]}";
+    CHECK (!encode_from_json (nul, strlen (nul), &cause));
+    CHECK_STR_CONTAINS (cause, "\\u0000 is not allowed");
+    free (cause);
+    cause = NULL;
+    const char *latin = "{\"width\":2,\"na_values\":[],\"columns\":[{\"name\":\"c\","
+                        "\"kind\":\"categorical\",\"offset\":0,\"width\":2,"
+                        "\"categories\":[\"caf\xe9\"],\"missing\":false}]}";
+    CHECK (!encode_from_json (latin, strlen (latin), &cause));
+    CHECK_STR_CONTAINS (cause, "plan is not valid JSON");
+    free (cause);
+}
+
+//  A value spelled like a reserved level is that level: input names unique
+static void
+test_reserved_levels (void)
+{
+    dataset_opts_t opts = { .target = "y" };
+    dataset_t *ds = s_ok ("t.csv", "c,y\n(other),1\na,2\na,3\n(missing),4\nb,5\n", &opts);
+    //  c=a, c=b, c=(missing), c=(other)
+    CHECK (ds->cols == 4);
+    for (size_t j = 0; j < ds->cols; j++)
+        for (size_t k = 0; k < j; k++)
+            CHECK_MSG (strcmp (ds->feature_names [j], ds->feature_names [k]) != 0,
+                       "input '%s' twice", ds->feature_names [j]);
+    int other = s_input (ds, "c=(other)"), missing = s_input (ds, "c=(missing)");
+    CHECK (ds->x [0 * ds->cols + (size_t) other] == 1);
+    CHECK (ds->x [3 * ds->cols + (size_t) missing] == 1);
+    //  Applied: the same levels, and (other) by name is not counted unseen
+    encode_counts_t counts = { 0, 0 };
+    float row [4] = { 0 };
+    encode_put_category (ds->plan, 0, "(other)", 7, row, &counts);
+    CHECK (row [other] == 1 && counts.unseen == 0);
+    CHECK (encode_level (ds->plan, 0, "(missing)", 9) == missing);
+    //  A plan that lists one as a category is refused
+    char *cause = NULL;
+    const char *bad = "{\"width\":3,\"na_values\":[],\"columns\":[{\"name\":\"c\","
+                      "\"kind\":\"categorical\",\"offset\":0,\"width\":3,"
+                      "\"categories\":[\"(other)\",\"a\"],\"missing\":false}]}";
+    CHECK (!encode_from_json (bad, strlen (bad), &cause));
+    CHECK_STR_CONTAINS (cause, "a category is spelled like a reserved level");
+    free (cause);
+    dataset_destroy (&ds);
+}
+
 int
 main (void)
 {
@@ -331,6 +443,9 @@ main (void)
     test_json ();
     test_median ();
     test_passengers ();
+    test_stray_number ();
+    test_control_categories ();
+    test_reserved_levels ();
     printf ("test_encode: ok\n");
     return 0;
 }

@@ -80,6 +80,18 @@ typedef struct {
     size_t n_slots;             // a power of two, kept at most half full
 } s_raw_t;
 
+#define S_SHOWN(n) ((n) * 4 + 8)   // buffer bytes to show n bytes escaped
+#define S_SHOWN_FIRST S_SHOWN (40)  // a first text value shown (S_VALUE_SHOWN bytes)
+
+//  A file column that turned to text: the first value that was not a
+//  number, for the warning when most of its values are (kept across the
+//  second pass, which reads the column as text from the start)
+typedef struct {
+    bool text;                  // text from the first row (second pass)
+    size_t line;                // of the first value not a number; 0 = none seen
+    char first [S_SHOWN_FIRST]; // that value, escaped
+} s_text_col_t;
+
 //  A dataset being built, whichever format it comes from.
 typedef struct {
     const char *name;           // the file, for messages
@@ -105,7 +117,7 @@ typedef struct {
     encode_t *plan;             // training: the NA tokens now, the columns at the end
     const encode_t *na;         // whose missing-value tokens apply
     s_raw_t *raw;               // training: n_raw columns
-    bool *text_cols;            // by file column: text from the first row (second pass)
+    s_text_col_t *text_cols;    // by file column: which turned to text, and where
     bool repass;                // a column turned to text after numbers: read again
     bool numbers_first;         // no missing-value token is a number: parse before the check
     float *row;                 // with apply: the row being encoded
@@ -181,7 +193,8 @@ static int s_build_value (s_build_t *b, int j, const char *s, size_t len, const 
                           size_t line);
 static int s_apply_value (s_build_t *b, int j, const char *s, size_t len, const float *number,
                           size_t line);
-static int s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r);
+static int s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r, const char *s, size_t len,
+                       size_t line);
 static int s_raw_intern (s_build_t *b, s_raw_t *c, int j, const char *s, size_t len,
                          size_t line, int32_t *id);
 static void s_raw_free (s_raw_t *c);
@@ -191,7 +204,8 @@ static bool s_na_numbers (const dataset_opts_t *opts);
 static int s_skip_target (s_build_t *b, const char *s, size_t len, size_t line);
 static int s_build_plan (s_build_t *b);
 static int s_plan_column (s_build_t *b, int j, float median, int32_t **levels);
-static bool s_id_like (const s_raw_t *c);
+static bool s_id_like (const s_raw_t *c, size_t numbers);
+static void s_raw_numbers (const s_raw_t *c, size_t *numbers, size_t *values);
 static int s_warn (s_build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 static int s_build_encode (s_build_t *b, int32_t **levels);
 static int s_build_names (s_build_t *b);
@@ -212,7 +226,6 @@ static bool s_integer (const char *s, long long *value);
 static int s_cmp_numeric (const void *a, const void *b);
 static int s_cmp_bytes (const void *a, const void *b);
 static const char *s_printable (char *buf, size_t size, const char *s, size_t len);
-#define S_SHOWN(n) ((n) * 4 + 8)   // buffer bytes to show n bytes escaped
 static int s_fail (s_build_t *b, size_t line, const char *column, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
@@ -370,7 +383,7 @@ s_load (const char *name, const char *data, size_t len, const dataset_opts_t *op
         rc = s_parse (&b, data, len);
     if (rc == 0 && b.repass) {
         //  Read again, the columns that turned to text being text from the start
-        bool *text_cols = b.text_cols;
+        s_text_col_t *text_cols = b.text_cols;
         b.text_cols = NULL;
         s_build_free (&b);
         rc = s_build_init (&b, name, opts ? opts : &defaults, cause);
@@ -1147,7 +1160,7 @@ s_build_raw (s_build_t *b, size_t line)
         const char *name = b->columns [b->feature_col [j]];
         c->forced = s_listed (o->categorical, o->n_categorical, name) ? ENCODE_CATEGORICAL
                   : s_listed (o->numeric, o->n_numeric, name) ? ENCODE_NUMERIC : -1;
-        c->text = c->forced == ENCODE_CATEGORICAL || b->text_cols [b->feature_col [j]];
+        c->text = c->forced == ENCODE_CATEGORICAL || b->text_cols [b->feature_col [j]].text;
     }
     return 0;
 }
@@ -1162,6 +1175,12 @@ s_build_check_name (s_build_t *b, const char *name, size_t len, int col, size_t 
                        col + 1, MT_SPEC_MAX_COLUMN);
     if (memchr (name, 0, len))
         return s_fail (b, line, NULL, "column %d: name holds a NUL byte", col + 1);
+    //  A job spec's feature and target names refuse control characters too
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) name [i] < 0x20 || name [i] == 0x7f)
+            return s_fail (b, line, NULL, "column %d: name holds a control character (byte "
+                           "0x%02X at byte %zu of it); rename the column in the header",
+                           col + 1, (unsigned char) name [i], i + 1);
     size_t bad = s_utf8_invalid ((const unsigned char *) name, len);
     if (bad < len)
         return s_fail (b, line, NULL, "column %d: name is not valid UTF-8 (byte 0x%02X at "
@@ -1327,7 +1346,7 @@ s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *numb
         }
         if (c->forced == ENCODE_NUMERIC)
             return s_build_number (b, s, len, b->feature_col [j], line, &value);
-        if (s_raw_text (b, c, j, r))
+        if (s_raw_text (b, c, j, r, s, len, line))
             return -1;
     }
     int32_t id = -1;
@@ -1337,16 +1356,20 @@ s_build_value (s_build_t *b, int j, const char *s, size_t len, const float *numb
     return 0;
 }
 
-//  Column c holds text from row r on: ids from now, the rows before are
-//  missing; when some were numbers (the rows before that were not
-//  missing), the whole file is read again
+//  Column c holds text from row r on (s, len at line, the first value not
+//  a number): ids from now, the rows before are missing; when some were
+//  numbers (the rows before that were not missing), the whole file is
+//  read again
 static int
-s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r)
+s_raw_text (s_build_t *b, s_raw_t *c, int j, size_t r, const char *s, size_t len, size_t line)
 {
     for (size_t i = 0; i < r; i++)
         s_code_put (b->ds->x + i * (size_t) b->n_raw + j, -1);
     c->text = true;
-    b->text_cols [b->feature_col [j]] = true;
+    s_text_col_t *t = &b->text_cols [b->feature_col [j]];
+    t->text = true;
+    t->line = line;
+    s_printable (t->first, sizeof t->first, s, len);
     if (r > c->missing)
         b->repass = true;
     return 0;
@@ -1629,9 +1652,12 @@ s_build_finish (s_build_t *b)
         b->n_class_names = 0;
     }
     if (b->apply) {
-        ds->plan = encode_dup (b->apply);
-        if (!ds->plan)
-            return s_fail (b, 0, NULL, "out of memory");
+        char *why = NULL;
+        ds->plan = encode_dup (b->apply, &why);
+        int rc = ds->plan ? 0 : s_fail (b, 0, NULL, "%s", why ? why : "out of memory");
+        free (why);
+        if (rc)
+            return -1;
     }
     else
     if (s_build_plan (b))
@@ -1698,10 +1724,20 @@ s_plan_column (s_build_t *b, int j, float median, int32_t **levels)
         }
         return rc;
     }
-    if (c->forced != ENCODE_CATEGORICAL && s_id_like (c))
-        return s_warn (b, "column '%s' left out: its %d values are all distinct and not "
-                       "numbers, like an id or a name (--categorical %s keeps it, --ignore %s "
-                       "silences this)", name, c->n_values, name, name);
+    size_t numbers = 0, values_n = 0;
+    s_raw_numbers (c, &numbers, &values_n);
+    if (c->forced != ENCODE_CATEGORICAL && s_id_like (c, numbers))
+        return s_warn (b, "column '%s' left out: its %d values are all distinct and %s, "
+                       "like an id or a name (--categorical %s keeps it, --ignore %s "
+                       "silences this)", name, c->n_values,
+                       numbers ? "most are not numbers" : "not numbers", name, name);
+    const s_text_col_t *t = &b->text_cols [b->feature_col [j]];
+    if (c->forced != ENCODE_CATEGORICAL && numbers * 2 >= values_n && t->line
+    &&  s_warn (b, "column '%s' read as categories, though %zu of its %zu values are numbers: "
+                "line %zu holds '%s' (to read it as numbers, --numeric %s with --na-values "
+                "naming that token among the missing ones)", name, numbers, values_n,
+                t->line, t->first, name))
+        return -1;
     const char **values = malloc (((size_t) c->n_values + 1) * sizeof *values);
     *levels = malloc (((size_t) c->n_values + 1) * sizeof **levels);
     if (!values || !*levels) {
@@ -1728,22 +1764,32 @@ s_plan_column (s_build_t *b, int j, float median, int32_t **levels)
     return rc;
 }
 
-//  Every value distinct, and not all numbers: an id or a name
+//  Every value distinct, and under half of them numbers (numbers of
+//  them): an id or a name. A numeric column with a few stray values is
+//  kept, as categories (with a warning)
 static bool
-s_id_like (const s_raw_t *c)
+s_id_like (const s_raw_t *c, size_t numbers)
 {
     if (c->n_values < 2)
         return false;
     for (int k = 0; k < c->n_values; k++)
         if (c->counts [k] > 1)
             return false;
+    return numbers * 2 < (size_t) c->n_values;
+}
+
+//  Of a text column's values (not missing; *values of them), how many
+//  parse as numbers (*numbers)
+static void
+s_raw_numbers (const s_raw_t *c, size_t *numbers, size_t *values)
+{
     for (int k = 0; k < c->n_values; k++) {
         float value;
         const char *text = c->arena + c->offsets [k];
-        if (numparse_float (text, strlen (text), &value) != 0)
-            return true;
+        if (numparse_float (text, strlen (text), &value) == 0)
+            *numbers += c->counts [k];
+        *values += c->counts [k];
     }
-    return false;
 }
 
 static int

@@ -86,6 +86,7 @@ static int s_window_rank (s_window_t *w, size_t rank, float *value);
 static int s_gathered_median (const float *table, size_t rows, size_t stride, size_t j,
                               float *median);
 static bool s_number (const char *s, double *out);
+static int s_reserved (const char *s, size_t len);
 static int s_read_column (encode_t *self, json_t *entry, size_t i, char **cause);
 static int s_read_categories (encode_t *self, const char *name, json_t *entry, size_t i,
                               char **cause);
@@ -150,10 +151,12 @@ encode_destroy (encode_t **self_p)
 }
 
 encode_t *
-encode_dup (const encode_t *self)
+encode_dup (const encode_t *self, char **cause)
 {
     char *text = encode_to_json (self);
-    encode_t *copy = text ? encode_from_json (text, strlen (text), NULL) : NULL;
+    if (!text)
+        return mt_fail (cause, "encode: out of memory"), NULL;
+    encode_t *copy = encode_from_json (text, strlen (text), cause);
     free (text);
     return copy;
 }
@@ -422,19 +425,33 @@ encode_add_categorical (encode_t *self, const char *name, const char *const *val
 {
     if (max_categories < 1 || max_categories > ENCODE_MAX_CATEGORIES)
         max_categories = ENCODE_DEFAULT_MAX_CATEGORIES;
-    int kept = n < max_categories ? n : max_categories;
-    size_t width = (size_t) kept + (missing ? 1 : 0) + 1;
-    if (n < 0 || self->width + width > ENCODE_MAX_WIDTH)
-        return mt_fail (cause, "column '%s': %d categories would take the encoded inputs past "
-                        "%d; use --max-categories, or --ignore it", name, kept,
-                        ENCODE_MAX_WIDTH);
+    if (n < 0)
+        return mt_fail (cause, "column '%s': %d categories", name, n);
     s_level_t *levels = malloc (((size_t) n + 1) * sizeof *levels);
     if (!levels)
         return mt_fail (cause, "encode: out of memory");
+    //  A value spelled like a reserved level is that level, not a category:
+    //  input names stay unique ("c=(other)" once)
     bool numbers = true;
+    int distinct = 0;
     for (int i = 0; i < n; i++) {
-        levels [i] = (s_level_t) { values [i], counts [i], 0 };
-        numbers = numbers && s_number (values [i], &levels [i].number);
+        int reserved = s_reserved (values [i], strlen (values [i]));
+        if (reserved == 2)
+            missing = true;
+        if (reserved)
+            continue;
+        levels [distinct] = (s_level_t) { values [i], counts [i], 0 };
+        numbers = numbers && s_number (values [i], &levels [distinct].number);
+        distinct++;
+    }
+    n = distinct;
+    int kept = n < max_categories ? n : max_categories;
+    size_t width = (size_t) kept + (missing ? 1 : 0) + 1;
+    if (self->width + width > ENCODE_MAX_WIDTH) {
+        free (levels);
+        return mt_fail (cause, "column '%s': %d categories would take the encoded inputs past "
+                        "%d; use --max-categories, or --ignore it", name, kept,
+                        ENCODE_MAX_WIDTH);
     }
     if (kept < n)
         qsort (levels, (size_t) n, sizeof *levels, s_cmp_count);
@@ -586,7 +603,7 @@ encode_put_category (const encode_t *self, int col, const char *s, size_t len, f
 {
     const s_column_t *column = &self->columns [col];
     int level = encode_level (self, col, s, len);
-    if ((size_t) level == column->width - 1)
+    if ((size_t) level == column->width - 1 && !s_reserved (s, len))
         counts->unseen++;
     row [column->offset + (size_t) level] = 1;
 }
@@ -597,6 +614,11 @@ encode_level (const encode_t *self, int col, const char *s, size_t len)
     const s_column_t *column = &self->columns [col];
     if (memchr (s, 0, len))
         return (int) column->width - 1;     // no category holds a NUL
+    int reserved = s_reserved (s, len);
+    if (reserved == 2 && column->missing)
+        return column->n_categories;
+    if (reserved)
+        return (int) column->width - 1;
     size_t mask = column->n_slots - 1;
     for (size_t i = s_hash (s, len) & mask; column->slots [i]; i = (i + 1) & mask) {
         const char *k = column->categories [column->slots [i] - 1];
@@ -757,15 +779,21 @@ s_read_categories (encode_t *self, const char *name, json_t *entry, size_t i, ch
     json_array_foreach (list, k, item) {
         values [k] = json_string_value (item);
         counts [k] = 1;
-        if (rc == 0 && (!values [k] || !s_text_ok (values [k], json_string_length (item))))
-            rc = mt_fail (cause, "plan: column '%s' category %zu is not a string of printable "
-                          "text", name, k);
+        //  Any text JSON holds but NUL: a category may hold a tab or a line end
+        if (rc == 0 && (!values [k] || strlen (values [k]) != json_string_length (item)))
+            rc = mt_fail (cause, "plan: column '%s' category %zu is not a string without NUL",
+                          name, k);
     }
     if (rc == 0)
         rc = encode_add_categorical (self, name, values, counts, (int) n,
                                      json_is_true (missing), ENCODE_MAX_CATEGORIES, cause);
     //  The file's order is the outputs' order: it must be the one sorting gives
     const s_column_t *column = rc == 0 ? &self->columns [self->n_columns - 1] : NULL;
+    if (column && (size_t) column->n_categories != n) {
+        rc = mt_fail (cause, "plan: column '%s': a category is spelled like a reserved level "
+                      "(%s, %s)", name, ENCODE_OTHER, ENCODE_MISSING);
+        column = NULL;
+    }
     for (k = 0; column && k < n; k++)
         if (strcmp (column->categories [k], values [k]) != 0)
             rc = mt_fail (cause, "plan: column '%s': categories are not sorted or not distinct"
@@ -873,4 +901,15 @@ s_number (const char *s, double *out)
         return false;
     *out = strtod (s, &end);
     return end && *end == 0 && end != s && isfinite (*out);
+}
+
+//  1 when the len bytes at s spell (other), 2 (missing), else 0
+static int
+s_reserved (const char *s, size_t len)
+{
+    if (len == strlen (ENCODE_OTHER) && memcmp (s, ENCODE_OTHER, len) == 0)
+        return 1;
+    if (len == strlen (ENCODE_MISSING) && memcmp (s, ENCODE_MISSING, len) == 0)
+        return 2;
+    return 0;
 }

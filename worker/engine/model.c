@@ -198,9 +198,13 @@ model_set_plan (model_t *self, const encode_t *plan, char **cause)
     if (encode_width (plan) != (size_t) self->n_features)
         return mt_fail (cause, "model: a plan %zu inputs wide for a model of %d",
                         encode_width (plan), self->n_features);
-    encode_t *copy = encode_dup (plan);
-    if (!copy)
-        return mt_fail (cause, "model: out of memory");
+    char *why = NULL;
+    encode_t *copy = encode_dup (plan, &why);
+    if (!copy) {
+        mt_fail (cause, "model: %s", why ? why : "out of memory");
+        free (why);
+        return -1;
+    }
     encode_destroy (&self->plan);
     self->plan = copy;
     return 0;

@@ -38,8 +38,9 @@ typedef struct encode_t encode_t;
 encode_t *encode_new (const char *const *na, int n_na, char **cause);
 void encode_destroy (encode_t **self_p);
 
-//  A deep copy, or NULL when out of memory.
-encode_t *encode_dup (const encode_t *self);
+//  A deep copy the caller destroys, or NULL with *cause (out of memory, or
+//  a plan its own JSON reader refuses).
+encode_t *encode_dup (const encode_t *self, char **cause);
 
 //  Append a numeric column: median of the count values (its training
 //  rows' values that are not missing), an indicator output when
@@ -62,7 +63,10 @@ int encode_add_legacy (encode_t *self, const char *name, char **cause);
 //  Append a categorical column from its distinct values (n, each with its
 //  count of training rows): the max_categories most frequent are kept
 //  (ties: bytewise first), the rest go to (other); missing adds the
-//  (missing) level. Values must be valid UTF-8 without NUL. Returns 0 or -1.
+//  (missing) level. A value spelled (other) or (missing) is that level, not
+//  a category ((missing) adds the level). Values must be valid UTF-8
+//  without NUL; any other byte, control characters too, is kept. Returns 0
+//  or -1.
 int encode_add_categorical (encode_t *self, const char *name, const char *const *values,
                             const size_t *counts, int n, bool missing, int max_categories,
                             char **cause);
@@ -97,7 +101,8 @@ void encode_put_category (const encode_t *self, int col, const char *s, size_t l
                           encode_counts_t *counts);
 
 //  The level (0-based, within the column's outputs) category s has in col,
-//  the (other) level when it is not kept.
+//  the (other) level when it is not kept; the text (missing) is the
+//  (missing) level when the column has one, and (other) the (other) level.
 int encode_level (const encode_t *self, int col, const char *s, size_t len);
 
 //  The plan as compact JSON text (the safetensors metadata "plan"):
