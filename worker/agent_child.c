@@ -96,12 +96,16 @@ s_on_checkpoint (const char *path, int epoch, void *arg)
 }
 
 static json_t *
-s_metrics (const mt_spec_t *spec, const train_result_t *r, const dataset_t *ds)
+s_metrics (const mt_spec_t *spec, const train_result_t *r, const dataset_t *ds,
+           const dataset_t *vds)
 {
     json_t *m = train_metrics (r, spec->task);     // with "undefined" reasons
-    //  What the loader left out, never silently: rows without a target, and
-    //  columns dropped as ids
+    //  What the loader left out, never silently: rows without a target (in
+    //  the --val-data file too, when there is one), and columns dropped as ids
     json_object_set_new (m, "rows_skipped_missing_target", json_integer ((json_int_t) ds->rows_skipped));
+    if (vds)
+        json_object_set_new (m, "val_rows_skipped_missing_target",
+                             json_integer ((json_int_t) vds->rows_skipped));
     if (ds->n_warnings > 0) {
         json_t *warnings = json_array ();
         for (int i = 0; i < ds->n_warnings; i++)
@@ -225,7 +229,7 @@ s_train (child_t *child, const child_args_t *args)
     int rc = result ? train_run (&spec, ds, model, &topts, result, &cause)
                     : mt_fail (&cause, "out of memory");
     if (rc == 0)
-        s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result, ds));
+        s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result, ds, vds));
     dataset_destroy (&ds);
     dataset_destroy (&vds);
     free (result);

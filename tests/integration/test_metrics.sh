@@ -17,6 +17,8 @@ refused () {
 awk -F, 'NR == 1 || (NR - 1) % 5 != 0' "$MT_TEST_DATA/iris.csv" > "$T/train.csv"
 awk -F, 'NR == 1 || (NR - 1) % 5 == 0' "$MT_TEST_DATA/iris.csv" > "$T/val.csv"
 [ "$(wc -l < "$T/val.csv")" = 31 ] || fail "the validation file is not 30 rows"
+# and two rows without a target, skipped and counted as the validation file's
+printf '5.0,3.4,1.5,0.2,\n6.1,2.8,4.7,1.2,NA\n' >> "$T/val.csv"
 
 start_broker
 start_workers 1
@@ -55,7 +57,9 @@ jq -e --argjson b "$best" '(.epochs | map(.metrics.f1_macro) | max) as $m
         | (.epochs[] | select(.epoch == $b) | .metrics.f1_macro) == $m
         and .metrics.val_metrics.f1_macro == $m and .metrics.val_metric == $m' \
     "$T/status.json" >/dev/null || fail "best epoch $best is not the best F1: $(jq -c '[.epochs[] | [.epoch, .metrics.f1_macro]], .metrics' "$T/status.json")"
-ok "--val-data: $epochs epochs measured on 30 rows, best F1 at epoch $best"
+[ "$(jq -c '.metrics | [.rows_skipped_missing_target, .val_rows_skipped_missing_target]' "$T/status.json")" = "[0,2]" ] \
+    || fail "the validation file's rows without a target are not counted: $(jq -c .metrics "$T/status.json")"
+ok "--val-data: $epochs epochs measured on 30 rows (2 without a target counted), best F1 at epoch $best"
 
 # The model says which epoch its weights are from
 "$CLIENT" fetch "$j" --output "$T/model.safetensors" >/dev/null || fail "fetch"
