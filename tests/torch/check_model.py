@@ -54,12 +54,14 @@ def encode(plan, row):
     x = [0.0] * plan["width"]
     for c in plan["columns"]:
         v, at = row.get(c["name"]), c["offset"]
+        if isinstance(v, str):
+            v = v.strip(" \t")     # as mt trims unquoted CSV fields (a quoted one keeps them)
         missing = v is None or v in plan["na_values"]
         if c["kind"] == "numeric":
             x[at] = c["median"] if missing else float(v)
             if c["indicator"]:
                 x[at + 1] = 1.0 if missing else 0.0
-        elif missing and c["missing"]:
+        elif (missing or v == "(missing)") and c["missing"]:
             x[at + len(c["categories"])] = 1.0
         elif not missing and v in c["categories"]:
             x[at + c["categories"].index(v)] = 1.0
