@@ -1023,7 +1023,8 @@ test_submit_check_files (void)
                   "--target", "y", "--features", "z", "--val-data", val);
     FILE *f = fopen (val, "wb");
     CHECK (f);
-    fwrite ("\xff\xfex\0,\0y\0\n\0", 1, 12, f);     // UTF-16
+    static const char utf16 [] = "\xff\xfex\0,\0y\0\n\0";
+    CHECK (fwrite (utf16, 1, sizeof utf16 - 1, f) == sizeof utf16 - 1);    // UTF-16
     fclose (f);
     CHECK_SUBMIT ("--val-data: ", "--data", data, "--target", "y", "--val-data", val);
     snprintf (val, sizeof val, "%s/v.jsonl", dir);
