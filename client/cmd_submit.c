@@ -94,8 +94,25 @@ static int s_check_kinds (const mt_spec_t *spec, const dataset_columns_t *column
                           const char *path, char **cause);
 static int s_check_bare (const mt_spec_t *spec, const char *path, const model_t *model,
                          char **cause);
+static int s_check_special (const char *flag, const char *path, char **cause);
+static int s_check_header (const mt_spec_t *spec, const char *path,
+                           dataset_columns_t **columns, char **cause);
+static bool s_is_input (const mt_spec_t *spec, const dataset_columns_t *columns,
+                        const char *name);
+static bool s_has_column (const dataset_columns_t *columns, const char *name);
 static int s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
                          const dataset_columns_t *columns, char **cause);
+static int s_check_init_columns (const mt_spec_t *spec, const submit_opts_t *opts,
+                                 const dataset_columns_t *columns, const model_t *model,
+                                 char **cause);
+static int s_init_kinds (const mt_spec_t *spec, const dataset_t *ds, const encode_t *plan,
+                         FILE *diff);
+static int s_plan_column (const encode_t *plan, const char *name);
+static dataset_t *s_load_data (const mt_spec_t *spec, const char *path);
+static bool s_same_hidden (const mt_spec_t *spec, const mlp_t *mlp);
+static const char *s_hidden_text (const mlp_t *mlp, const mt_spec_t *spec, char *buf);
+static int s_check_val (const mt_spec_t *spec, const submit_opts_t *opts,
+                        const dataset_columns_t *train, char **cause);
 static int s_hash_local (const char *flag, const char *path, char *hash, int64_t *size,
                          char **cause);
 static int s_upload (conn_t *conn, const char *path, const char *hash, int64_t size,
@@ -462,33 +479,62 @@ submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec, submit_o
 int
 submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts, char **cause)
 {
-    if (!opts->data_file)
-        return 0;
-    if (cmd_special_file (opts->data_file)) {
-        client->usage_error = true;
-        return mt_fail (cause, "--data: %s is not a regular file (a pipe or a device?): it is"
-                        " hashed, then uploaded, so it is read twice; save it to a file first",
-                        opts->data_file);
-    }
-    const char *path = opts->data_file;
-    char *why = NULL;
-    dataset_columns_t *columns = dataset_columns (path, spec->format, &why);
-    int rc = columns ? cmd_require_column (columns, path, "--target", spec->target, cause)
-                     : mt_fail (cause, "--data: %s", why);
-    for (int i = 0; rc == 0 && i < spec->n_features; i++)
-        rc = cmd_require_column (columns, path, "--features", spec->features [i], cause);
-    if (rc == 0)
-        rc = s_check_kinds (spec, columns, path, cause);
+    int rc = s_check_special ("--data", opts->data_file, cause)
+          || s_check_special ("--val-data", opts->val_file, cause) ? -1 : 0;
+    dataset_columns_t *columns = NULL;
+    if (rc == 0 && opts->data_file)
+        rc = s_check_header (spec, opts->data_file, &columns, cause);
+    if (rc == 0 && columns)
+        spec->format = columns->format;
     if (rc == 0)
         rc = s_check_init (spec, opts, columns, cause);
-    if (rc == 0)
-        spec->format = columns->format;
-    if (rc == 0 && spec->n_class_weights > 0)
-        rc = s_check_class_names (spec, path, cause);
+    if (rc == 0 && opts->val_file)
+        rc = s_check_val (spec, opts, columns, cause);
+    if (rc == 0 && columns && spec->n_class_weights > 0)
+        rc = s_check_class_names (spec, opts->data_file, cause);
     if (rc)
         client->usage_error = true;
     dataset_columns_destroy (&columns);
+    return rc;
+}
+
+//  A pipe or a device is read twice (hashed, then uploaded): refused
+static int
+s_check_special (const char *flag, const char *path, char **cause)
+{
+    if (!path || !cmd_special_file (path))
+        return 0;
+    return mt_fail (cause, "%s: %s is not a regular file (a pipe or a device?): it is hashed,"
+                    " then uploaded, so it is read twice; save it to a file first", flag, path);
+}
+
+//  --data's head: the --target and --features columns, the columns the
+//  kind lists name, and one input at least. *columns gets the head
+static int
+s_check_header (const mt_spec_t *spec, const char *path, dataset_columns_t **columns,
+                char **cause)
+{
+    char *why = NULL;
+    *columns = dataset_columns (path, spec->format, &why);
+    int rc = *columns ? cmd_require_column (*columns, path, "--target", spec->target, cause)
+                      : mt_fail (cause, "--data: %s", why);
     free (why);
+    for (int i = 0; rc == 0 && i < spec->n_features; i++)
+        rc = cmd_require_column (*columns, path, "--features", spec->features [i], cause);
+    if (rc == 0)
+        rc = s_check_kinds (spec, *columns, path, cause);
+    size_t inputs = 0;
+    for (size_t i = 0; rc == 0 && i < (*columns)->count; i++)
+        inputs += s_is_input (spec, *columns, (*columns)->names [i]);
+    if (rc == 0 && inputs == 0) {
+        const char *base = strrchr (path, '/');
+        if (spec->n_ignore)
+            rc = mt_fail (cause, "--ignore: it leaves no feature column in %s, only the target"
+                          " '%s'; ignore fewer columns", base ? base + 1 : path, spec->target);
+        else
+            rc = mt_fail (cause, "--data: %s has no column but the target '%s'; a model needs"
+                          " one input column at least", base ? base + 1 : path, spec->target);
+    }
     return rc;
 }
 
@@ -497,11 +543,7 @@ submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
 static int
 s_check_class_names (const mt_spec_t *spec, const char *path, char **cause)
 {
-    dataset_opts_t opts;
-    dataset_opts_from_spec (&opts, spec);
-    char *why = NULL;
-    dataset_t *ds = dataset_load (path, &opts, &why);
-    free (why);
+    dataset_t *ds = s_load_data (spec, path);
     if (!ds)
         return 0;       // the workers name what is wrong with the file
     int rc = train_check_class_weights (spec, (const char *const *) ds->classes, ds->n_classes,
@@ -536,15 +578,14 @@ s_is_input (const mt_spec_t *spec, const dataset_columns_t *columns, const char 
         listed = strcmp (spec->features [i], name) == 0;
     for (int i = 0; listed && i < spec->n_ignore; i++)
         listed = strcmp (spec->ignore [i], name) != 0;
-    bool present = false;
-    for (size_t i = 0; !present && i < columns->count; i++)
-        present = strcmp (columns->names [i], name) == 0;
-    return listed && present && strcmp (name, spec->target) != 0;
+    return listed && s_has_column (columns, name) && strcmp (name, spec->target) != 0;
 }
 
-//  What the client can tell of an --init model from the data's header: an
-//  mt model's task, and every raw column it reads being an input of this
-//  job (the worker matches the encoded inputs and the classes by name)
+//  What the client can tell of an --init model, as the worker would tell
+//  it: an mt model's task, its hidden layers, and its raw columns and
+//  their kinds against this job's inputs (from the data's header, and
+//  from the data itself when the header has a column the model lacks,
+//  as the worker may leave such a column out as an id)
 static int
 s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
               const dataset_columns_t *columns, char **cause)
@@ -558,32 +599,160 @@ s_check_init (const mt_spec_t *spec, const submit_opts_t *opts,
         free (why);
         return -1;
     }
-    if (model_is_bare (model)) {
-        int rc = s_check_bare (spec, opts->init_file, model, cause);
-        model_destroy (&model);
-        return rc;
-    }
     int rc = 0;
+    if (model_is_bare (model))
+        rc = s_check_bare (spec, opts->init_file, model, cause);
+    else
     if (model_task (model) != spec->task)
         rc = mt_fail (cause, "--init: %s is a %s model, but this job's task is %s",
                       opts->init_file, mt_task_name (model_task (model)),
                       mt_task_name (spec->task));
+    else
+    if (!s_same_hidden (spec, model_mlp_const (model))) {
+        char theirs [256], ours [256];
+        rc = mt_fail (cause, "--init: %s has hidden layers '%s', but this job's --hidden is"
+                      " '%s' (hidden layers are copied as they are: give --hidden '%s')",
+                      opts->init_file, s_hidden_text (model_mlp_const (model), NULL, theirs),
+                      s_hidden_text (NULL, spec, ours), theirs);
+    }
+    else
+    if (columns)
+        rc = s_check_init_columns (spec, opts, columns, model, cause);
+    model_destroy (&model);
+    return rc;
+}
+
+//  The init model's raw columns against the job's inputs: each one it
+//  reads must be an input here; an input it lacks, and a column of
+//  another kind, are listed as the worker lists them (train.c's
+//  s_input_map)
+static int
+s_check_init_columns (const mt_spec_t *spec, const submit_opts_t *opts,
+                      const dataset_columns_t *columns, const model_t *model, char **cause)
+{
     const encode_t *plan = model_plan (model);
     char *list = NULL;
     size_t size = 0, missing = 0;
-    FILE *out = rc == 0 ? open_memstream (&list, &size) : NULL;
-    for (int c = 0; out && c < encode_columns (plan); c++)
+    FILE *out = open_memstream (&list, &size);
+    if (!out)
+        return mt_fail (cause, "out of memory");
+    for (int c = 0; c < encode_columns (plan); c++)
         if (!s_is_input (spec, columns, encode_column_name (plan, c)))
             fprintf (out, "%s%s", missing++ ? ", " : "", encode_column_name (plan, c));
-    if (out)
-        fclose (out);
-    if (rc == 0 && missing)
+    fclose (out);
+    int rc = 0;
+    if (missing)
         rc = mt_fail (cause, "--init: %s reads %zu input column%s this job does not give it: "
                       "%s (inputs are matched by name, never by position)", opts->init_file,
                       missing, missing == 1 ? "" : "s", list ? list : "?");
     free (list);
-    model_destroy (&model);
+    if (rc)
+        return rc;
+    //  An input the model lacks may be a column the worker leaves out (an
+    //  id): then the data is read as the worker reads it, for its plan
+    dataset_t *ds = NULL;
+    for (size_t i = 0; !ds && i < columns->count; i++)
+        if (s_is_input (spec, columns, columns->names [i])
+        &&  s_plan_column (plan, columns->names [i]) < 0
+        &&  !(ds = s_load_data (spec, opts->data_file)))
+            return 0;       // the workers name what is wrong with the file
+    char *diff = NULL;
+    out = open_memstream (&diff, &size);
+    if (!out) {
+        dataset_destroy (&ds);
+        return mt_fail (cause, "out of memory");
+    }
+    int extra = 0;
+    for (int c = 0; ds && c < encode_columns (ds->plan); c++)
+        if (s_plan_column (plan, encode_column_name (ds->plan, c)) < 0 && extra++ < 8)
+            fprintf (out, "%s'%s'", extra == 1 ? " {" : ", ", encode_column_name (ds->plan, c));
+    if (extra)
+        fprintf (out, "%s} only in this job's data; (columns)", extra > 8 ? ", ..." : "");
+    int kinds = s_init_kinds (spec, ds, plan, out);
+    fclose (out);
+    if (extra + kinds)
+        rc = mt_fail (cause, "--init: %s: inputs and classes are matched by name, and these"
+                      " differ:%s", opts->init_file, diff ? diff : "");
+    free (diff);
+    dataset_destroy (&ds);
     return rc;
+}
+
+//  The init model's columns whose kind differs from this job's, listed to
+//  diff: this job's kinds from its plan when ds was read, else from
+//  --categorical and --numeric alone. Returns how many differ
+static int
+s_init_kinds (const mt_spec_t *spec, const dataset_t *ds, const encode_t *plan, FILE *diff)
+{
+    int differ = 0;
+    for (int k = 0; k < encode_columns (plan); k++) {
+        const char *name = encode_column_name (plan, k);
+        int ours = -1;
+        if (ds) {
+            int c = s_plan_column (ds->plan, name);
+            ours = c < 0 ? -1 : (int) encode_column_kind (ds->plan, c);
+        }
+        for (int i = 0; !ds && i < spec->n_categorical; i++)
+            if (strcmp (spec->categorical [i], name) == 0)
+                ours = ENCODE_CATEGORICAL;
+        for (int i = 0; !ds && i < spec->n_numeric; i++)
+            if (strcmp (spec->numeric [i], name) == 0)
+                ours = ENCODE_NUMERIC;
+        if (ours < 0 || ours == (int) encode_column_kind (plan, k))
+            continue;
+        differ++;
+        fprintf (diff, " '%s' is %s here but %s in the init model (--categorical,"
+                 " --numeric);", name, ours == ENCODE_CATEGORICAL ? "categorical" : "numeric",
+                 ours == ENCODE_CATEGORICAL ? "numeric" : "categorical");
+    }
+    return differ;
+}
+
+//  Where the raw column name is in plan, or -1
+static int
+s_plan_column (const encode_t *plan, const char *name)
+{
+    for (int c = 0; c < encode_columns (plan); c++)
+        if (strcmp (encode_column_name (plan, c), name) == 0)
+            return c;
+    return -1;
+}
+
+//  The data read whole as the workers read it, or NULL when it cannot be
+//  (the workers name why)
+static dataset_t *
+s_load_data (const mt_spec_t *spec, const char *path)
+{
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, spec);
+    char *why = NULL;
+    dataset_t *ds = dataset_load (path, &opts, &why);
+    free (why);
+    return ds;
+}
+
+//  True when the mlp's hidden layers are the job's --hidden
+static bool
+s_same_hidden (const mt_spec_t *spec, const mlp_t *mlp)
+{
+    bool same = mlp_layers (mlp) == spec->n_hidden + 1;
+    for (int l = 0; same && l < spec->n_hidden; l++)
+        same = mlp_layer_out (mlp, l) == spec->hidden [l];
+    return same;
+}
+
+//  The hidden widths of mlp, or else of spec, as --hidden takes them
+//  ("16,8"; "" for none), into buf (256 bytes)
+static const char *
+s_hidden_text (const mlp_t *mlp, const mt_spec_t *spec, char *buf)
+{
+    int n = mlp ? mlp_layers (mlp) - 1 : spec->n_hidden;
+    size_t used = 0;
+    buf [0] = 0;
+    for (int l = 0; l < n && used < 256; l++)
+        used += (size_t) snprintf (buf + used, 256 - used, "%s%d", l ? "," : "",
+                                   mlp ? mlp_layer_out (mlp, l) : spec->hidden [l]);
+    return buf;
 }
 
 //  A bare state dict's hidden layers are the job's --hidden (its inputs and
@@ -592,23 +761,58 @@ static int
 s_check_bare (const mt_spec_t *spec, const char *path, const model_t *model, char **cause)
 {
     const mlp_t *mlp = model_mlp_const (model);
-    bool same = mlp_layers (mlp) == spec->n_hidden + 1;
-    for (int l = 0; same && l < spec->n_hidden; l++)
-        same = mlp_layer_out (mlp, l) == spec->hidden [l];
-    if (same)
+    if (s_same_hidden (spec, mlp))
         return 0;
-    char theirs [256] = "", ours [256] = "";
-    size_t used = 0;
-    for (int l = 0; l + 1 < mlp_layers (mlp) && used < sizeof theirs; l++)
-        used += (size_t) snprintf (theirs + used, sizeof theirs - used, "%s%d", l ? "," : "",
-                                   mlp_layer_out (mlp, l));
-    used = 0;
-    for (int l = 0; l < spec->n_hidden && used < sizeof ours; l++)
-        used += (size_t) snprintf (ours + used, sizeof ours - used, "%s%d", l ? "," : "",
-                                   spec->hidden [l]);
+    char theirs [256], ours [256];
     return mt_fail (cause, "--init: %s is a bare state dict whose hidden layers are '%s', but"
                     " this job's --hidden is '%s' (a bare state dict is applied by position:"
-                    " its shapes must be the job's)", path, theirs, ours);
+                    " its shapes must be the job's)", path, s_hidden_text (mlp, NULL, theirs),
+                    s_hidden_text (NULL, spec, ours));
+}
+
+//  --val-data's head, read as the workers read it (by its content): the
+//  training data's format, the target, and every input of this job (a
+//  column the workers leave out, an id, need not be there)
+static int
+s_check_val (const mt_spec_t *spec, const submit_opts_t *opts, const dataset_columns_t *train,
+             char **cause)
+{
+    const char *path = opts->val_file, *base = strrchr (path, '/');
+    char *why = NULL;
+    dataset_columns_t *columns = dataset_columns (path, MT_FORMAT_AUTO, &why);
+    int rc = columns ? 0 : mt_fail (cause, "--val-data: %s", why);
+    free (why);
+    mt_format_t want = train ? train->format : spec->format;
+    if (rc == 0 && want != MT_FORMAT_AUTO && columns->format != want)
+        rc = mt_fail (cause, "--val-data: %s reads as %s, but the training data as %s; give"
+                      " both in one format", base ? base + 1 : path,
+                      mt_format_name (columns->format), mt_format_name (want));
+    if (rc == 0)
+        rc = cmd_require_column (columns, path, "--val-data", spec->target, cause);
+    for (int i = 0; rc == 0 && i < spec->n_features; i++)
+        rc = cmd_require_column (columns, path, "--val-data", spec->features [i], cause);
+    dataset_t *ds = NULL;
+    for (size_t i = 0; rc == 0 && !spec->features && train && i < train->count; i++) {
+        const char *name = train->names [i];
+        if (!s_is_input (spec, train, name) || s_has_column (columns, name))
+            continue;
+        if (!ds && !(ds = s_load_data (spec, opts->data_file)))
+            break;      // the workers name what is wrong with the training data
+        if (ds->plan && s_plan_column (ds->plan, name) >= 0)
+            rc = cmd_require_column (columns, path, "--val-data", name, cause);
+    }
+    dataset_destroy (&ds);
+    dataset_columns_destroy (&columns);
+    return rc;
+}
+
+static bool
+s_has_column (const dataset_columns_t *columns, const char *name)
+{
+    for (size_t i = 0; i < columns->count; i++)
+        if (strcmp (columns->names [i], name) == 0)
+            return true;
+    return false;
 }
 
 static int

@@ -26,12 +26,16 @@ typedef struct {
 int submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec,
                   submit_opts_t *opts, char **cause);
 
-//  When --data names a local file, check its header (read alone, never the
-//  whole file) for the --target and --features columns, and resolve
-//  spec->format auto to the format it was read as (by the file's name, then
-//  its content), so the workers, which see only the bytes, read it the same
-//  way. Returns 0, or -1 with *cause naming the flag and listing the file's
-//  columns, and client->usage_error.
+//  What submit can tell from the local files before anything is sent: with
+//  --data, its header (read alone) holds the --target, --features and kind
+//  lists' columns and one input at least, and spec->format auto is
+//  resolved to the format it was read as, so the workers, which see only
+//  the bytes, read it the same way; --val-data's header has that format,
+//  the target and every input; an --init model fits the job (task, hidden
+//  layers, its columns and their kinds by name; the data is read whole
+//  only when its header has an input the model lacks, or classes are
+//  named in --class-weight). Returns 0, or -1 with *cause naming the flag
+//  (and the differences, or the file's columns), and client->usage_error.
 int submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
                        char **cause);
 

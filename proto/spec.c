@@ -539,6 +539,11 @@ mt_spec_parse_class_weight (mt_spec_t *spec, const char *text, char **cause)
     spec->class_weight_balanced = strcmp (text, "balanced") == 0;
     if (spec->class_weight_balanced)
         return 0;
+    //  strtok_r would skip an empty item: a stray comma is a typo to name
+    size_t len = strlen (text);
+    if (len > 0 && (text [0] == ',' || text [len - 1] == ',' || strstr (text, ",,")))
+        return mt_fail (cause, "--class-weight: '%s' has an empty item (a stray comma);"
+                        " write it like a=2,b=1", text);
     char *copy = strdup (text), *save = NULL;
     if (!copy)
         return mt_fail (cause, "out of memory");

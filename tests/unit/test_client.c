@@ -965,6 +965,117 @@ s_write_model (const char *path, const char *const *classes, int n_classes)
     mt_spec_clear (&spec);
 }
 
+//  submit_check_data on dir/name (written with text) and the flags after
+//  it: 0, or -1 with a usage error whose cause holds needle
+static void
+s_check_submit (const char *needle, const char **args)
+{
+    client_t client;
+    mt_spec_t spec;
+    submit_opts_t opts;
+    char *cause = NULL;
+    CHECK_MSG (s_parse (&client, &spec, &opts, &cause, args) == 0, "%s", cause);
+    int rc = submit_check_data (&client, &spec, &opts, &cause);
+    if (needle) {
+        CHECK_MSG (rc == -1, "expected a failure with '%s'", needle);
+        CHECK_STR_CONTAINS (cause, needle);
+        CHECK (client.usage_error);
+    }
+    else
+        CHECK_MSG (rc == 0, "%s", cause);
+    free (cause);
+    mt_spec_clear (&spec);
+}
+#define CHECK_SUBMIT(needle, ...) do { const char *a_ [] = { __VA_ARGS__, NULL }; \
+    s_check_submit (needle, a_); } while (0)
+
+//  What submit can tell of --val-data, --init and --ignore from the files
+//  is refused there (exit 2), not left for the worker to fail the job on
+static void
+test_submit_check_files (void)
+{
+    char dir [256], data [300], val [300], init [300], big [300], ids [300];
+    test_temp_dir (dir, sizeof dir, "test_client");
+    snprintf (data, sizeof data, "%s/t.csv", dir);
+    snprintf (val, sizeof val, "%s/v.csv", dir);
+    snprintf (init, sizeof init, "%s/x.safetensors", dir);
+    snprintf (big, sizeof big, "%s/big.csv", dir);
+    snprintf (ids, sizeof ids, "%s/ids.csv", dir);
+    s_write_file (data, "x,z,y\n1,5,2\n2,6,3\n3,7,4\n");
+
+    //  --val-data: the target, every input, readable text, the same format
+    s_write_file (val, "x,z,y\n1,5,2\n");
+    CHECK_SUBMIT (NULL, "--data", data, "--target", "y", "--val-data", val);
+    s_write_file (val, "x,y\n1,2\n");
+    CHECK_SUBMIT ("--val-data: no column 'z' in v.csv; its columns are: x, y",
+                  "--data", data, "--target", "y", "--val-data", val);
+    CHECK_SUBMIT (NULL, "--data", data, "--target", "y", "--val-data", val, "--ignore", "z");
+    s_write_file (val, "x,z\n1,5\n");
+    CHECK_SUBMIT ("--val-data: no column 'y' in v.csv", "--data", data, "--target", "y",
+                  "--val-data", val);
+    s_write_file (val, "a,b,c\n1,2,3\n");
+    CHECK_SUBMIT ("--val-data: no column 'y' in v.csv", "--data", data, "--target", "y",
+                  "--features", "x", "--val-data", val);
+    s_write_file (val, "x,y\n1,2\n");
+    CHECK_SUBMIT ("--val-data: no column 'z' in v.csv", "--data", data, "--target", "y",
+                  "--features", "x,z", "--val-data", val);
+    CHECK_SUBMIT ("--val-data: no column 'z' in v.csv", "--data-path", "/shared/t.csv",
+                  "--target", "y", "--features", "z", "--val-data", val);
+    FILE *f = fopen (val, "wb");
+    CHECK (f);
+    static const char utf16 [] = "\xff\xfex\0,\0y\0\n\0";
+    CHECK (fwrite (utf16, 1, sizeof utf16 - 1, f) == sizeof utf16 - 1);    // UTF-16
+    fclose (f);
+    CHECK_SUBMIT ("--val-data: ", "--data", data, "--target", "y", "--val-data", val);
+    snprintf (val, sizeof val, "%s/v.jsonl", dir);
+    s_write_file (val, "{\"x\": 1, \"z\": 5, \"y\": 2}\n");
+    CHECK_SUBMIT ("--val-data: v.jsonl reads as jsonl, but the training data as csv",
+                  "--data", data, "--target", "y", "--val-data", val);
+    //  A column the worker leaves out (all distinct text: an id) need not be there
+    s_write_file (ids, "x,name,y\n1,ann,2\n2,bob,3\n3,cy,4\n4,di,5\n");
+    snprintf (val, sizeof val, "%s/v.csv", dir);
+    s_write_file (val, "x,y\n1,2\n");
+    CHECK_SUBMIT (NULL, "--data", ids, "--target", "y", "--val-data", val);
+
+    //  --ignore of every input; a table of the target alone
+    CHECK_SUBMIT ("--ignore: it leaves no feature column in t.csv, only the target 'y'",
+                  "--data", data, "--target", "y", "--ignore", "x,z");
+    s_write_file (val, "y\n1\n2\n");
+    CHECK_SUBMIT ("--data: v.csv has no column but the target 'y'", "--data", val,
+                  "--target", "y");
+
+    //  --init: x.safetensors reads x alone (numeric), hidden 3
+    s_write_model (init, NULL, 0);
+    s_write_file (big, "x,y\n1,2\n2,3\n3,4\n");
+    CHECK_SUBMIT (NULL, "--data", big, "--target", "y", "--hidden", "3", "--init", init);
+    CHECK_SUBMIT ("has hidden layers '3', but this job's --hidden is '8'", "--data", big,
+                  "--target", "y", "--hidden", "8", "--init", init);
+    CHECK_SUBMIT ("has hidden layers '3', but this job's --hidden is '16'", "--data-path",
+                  "/shared/t.csv", "--target", "y", "--init", init);
+    CHECK_SUBMIT ("inputs and classes are matched by name, and these differ: {'z'} only in"
+                  " this job's data; (columns)", "--data", data, "--target", "y",
+                  "--hidden", "3", "--init", init);
+    CHECK_SUBMIT (NULL, "--data", data, "--target", "y", "--hidden", "3", "--ignore", "z",
+                  "--init", init);
+    CHECK_SUBMIT (NULL, "--data", ids, "--target", "y", "--hidden", "3", "--init", init);
+    CHECK_SUBMIT ("'x' is categorical here but numeric in the init model (--categorical,"
+                  " --numeric);", "--data", big, "--target", "y", "--hidden", "3",
+                  "--categorical", "x", "--init", init);
+    CHECK_SUBMIT ("'x' is categorical here but numeric in the init model", "--data", data,
+                  "--target", "y", "--hidden", "3", "--categorical", "x", "--ignore", "z",
+                  "--init", init);
+
+    unlink (data);
+    unlink (val);
+    unlink (init);
+    unlink (big);
+    unlink (ids);
+    snprintf (val, sizeof val, "%s/v.jsonl", dir);
+    unlink (val);
+    CHECK_MSG (rmdir (dir) == 0, "temp files left in %s", dir);
+    printf ("submit checks --val-data, --init and --ignore against the files: ok\n");
+}
+
 static void
 test_predict_json (void)
 {
@@ -1342,6 +1453,7 @@ main (void)
     test_require_column ();
     test_progress_fit ();
     test_predict_json ();
+    test_submit_check_files ();
     test_no_broker ();
     test_transfers ();
     test_endpoints ();

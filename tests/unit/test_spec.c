@@ -805,6 +805,15 @@ test_training_fields (void)
     s_valid_spec (&spec);
     CHECK (mt_spec_parse_class_weight (&spec, "a=", &cause) == -1);
     CHECK_STR_CONTAINS (cause, "--class-weight: 'a=' is not 'balanced' or a list like a=2,b=1");
+    //  An empty item is a stray comma, not a list strtok_r may shorten
+    const char *stray [] = { "Adelie=2,", ",Adelie=2", "Adelie=2,,Gentoo=1", "," };
+    for (size_t i = 0; i < sizeof stray / sizeof stray [0]; i++) {
+        free (cause);
+        cause = NULL;
+        CHECK_MSG (mt_spec_parse_class_weight (&spec, stray [i], &cause) == -1, "%s", stray [i]);
+        CHECK_STR_CONTAINS (cause, "--class-weight: '");
+        CHECK_STR_CONTAINS (cause, "' has an empty item (a stray comma)");
+    }
     mt_spec_clear (&spec);
     s_valid_spec (&spec);
     spec.metric = MT_METRIC_F1_MACRO;

@@ -256,6 +256,7 @@ typedef struct {
     volatile sig_atomic_t stop;
     int checkpoints;
     double val_loss [64];       // per epoch, from progress
+    double loss [64];           // each epoch's mean training loss, from progress
     int epochs_seen;
     const char *tag;            // names the checkpoint copies
 } s_watch_t;
@@ -293,6 +294,7 @@ s_on_progress (const train_progress_t *p, void *arg)
     s_watch_t *watch = arg;
     if (p->epoch_end && p->epoch <= 64) {
         watch->val_loss [p->epoch - 1] = p->val_loss;
+        watch->loss [p->epoch - 1] = p->loss;
         watch->epochs_seen = p->epoch;
     }
 }
@@ -472,6 +474,10 @@ s_test_early_stopping (void)
     CHECK (result.best_epoch == best + 1);
     CHECK (result.epochs_run == result.best_epoch + spec.patience);
     CHECK (result.val_loss == watch.val_loss [best]);
+    //  The final loss is the kept epoch's too, not the last one's
+    CHECK_MSG (result.loss == watch.loss [best] && watch.loss [best] != watch.loss
+               [result.epochs_run - 1], "final loss %.17g, best epoch's %.17g, last's %.17g",
+               result.loss, watch.loss [best], watch.loss [result.epochs_run - 1]);
     char name [64];
     snprintf (name, sizeof name, "early-epoch%d.ckpt", result.best_epoch);
     CHECK (s_same_params (test_path (s_dir, "early.safetensors"), test_path (s_dir, name)));

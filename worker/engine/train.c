@@ -79,6 +79,7 @@ typedef struct {
     double loss_sum;            // sum of batch losses in the running epoch
     double last_loss;           // mean batch loss of the last completed epoch, NAN before
     double best_val_loss;
+    double best_loss;           // the best epoch's mean batch loss (last_loss then)
     int best_epoch, bad_epochs;
     double best_val_metric, val_loss, val_metric;
     double started_s, report_s; // mt_mono_s of the start and the last report
@@ -375,6 +376,7 @@ s_prepare (s_run_t *self, char **cause)
     self->best_val_loss = INFINITY;
     self->best_score = mt_metric_higher_better (spec->metric) ? -INFINITY : INFINITY;
     self->best_val_metric = self->val_loss = self->val_metric = self->last_loss = NAN;
+    self->best_loss = NAN;
     return 0;
 }
 
@@ -829,6 +831,9 @@ s_restore (s_run_t *self, const model_t *from, const char *path, char **cause)
     if (s_meta_double (from, "best_score", &self->best_score))
         self->best_score = best_loss;
     s_restore_loss (self, from);
+    //  Checkpoints from before "best_loss" kept only the last epoch's
+    if (s_meta_double (from, "best_loss", &self->best_loss))
+        self->best_loss = self->last_loss;
     optim_set_steps (self->optim, self->step);
     size_t count = 0;
     const float *best = model_tensor (from, "best.params", &count);
@@ -1026,6 +1031,7 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
             self->best_score = score;
             self->best_val_loss = self->val_loss;
             self->best_val_metric = self->val_metric;
+            self->best_loss = self->last_loss;
             self->best_epoch = self->epoch;
             self->bad_epochs = 0;
             memcpy (self->best, mlp_params (self->mlp),
@@ -1203,6 +1209,7 @@ s_checkpoint (s_run_t *self, char **cause)
     ||  s_set_meta_fmt (m, "last_loss", cause, "%a", self->last_loss)
     ||  s_set_meta_fmt (m, "best_val_loss", cause, "%a", self->best_val_loss)
     ||  s_set_meta_fmt (m, "best_val_metric", cause, "%a", self->best_val_metric)
+    ||  s_set_meta_fmt (m, "best_loss", cause, "%a", self->best_loss)
     ||  s_set_meta_fmt (m, "best_score", cause, "%a", self->best_score)
     ||  s_set_meta_fmt (m, "best_epoch", cause, "%d", self->best_epoch)
     ||  s_set_meta_fmt (m, "bad_epochs", cause, "%d", self->bad_epochs)
@@ -1229,6 +1236,7 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
         memcpy (mlp_params (self->mlp), self->best, mlp_param_count (self->mlp) * sizeof (float));
         result->val_loss = self->best_val_loss;
         result->val_metric = self->best_val_metric;
+        result->loss = self->best_loss;     // the kept epoch's, as its val_* are
     }
     else {
         self->best_epoch = self->epoch;

@@ -66,7 +66,7 @@ typedef struct {
     int epochs_run;             // epochs completed
     int best_epoch;             // epoch whose weights were kept (early stopping)
     int64_t steps;
-    double loss;                // last epoch's mean train loss
+    double loss;                // mean train loss of the epoch the weights are from
     double val_loss;            // best epoch's validation loss, NAN without validation
     double val_metric;          // best epoch's R^2 or accuracy (or --metric), NAN without
                                 //   validation or (R^2) when the validation target is constant
