@@ -30,6 +30,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 //  A worker whose message wrote: its routing id.
 typedef struct writer_t {
@@ -79,6 +83,7 @@ static void s_tell_writers (broker_t *self);
 static void s_reap (broker_t *self);
 static int s_lock_db (broker_t *self, const char *db, char **cause);
 static bool s_is_loopback (const char *endpoint);
+static int s_ipc_free (const char *endpoint, char **cause);
 static void s_syncer (zsock_t *pipe, void *store);
 static int s_sync_reply (zsock_t *sock);
 static void s_finish (broker_t *self);
@@ -119,6 +124,10 @@ s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, ch
     zsock_set_linger (sock, 0);
     if (auth)
         auth_server (auth, sock, domain);
+    if (s_ipc_free (endpoint, cause)) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         int err = zmq_errno ();
         mt_fail (cause, "cannot bind %s: %s%s", endpoint, zmq_strerror (err),
@@ -129,6 +138,53 @@ s_bind (auth_t *auth, const char *domain, const char *endpoint, char **bound, ch
     }
     *bound = zsock_last_endpoint (sock);
     return sock;
+}
+
+//  0 when endpoint may be bound as far as its socket file goes: not ipc://,
+//  no file at its path, or a socket file nobody listens on (a broker killed
+//  with -9 leaves one; the bind replaces it). libzmq's bind unlinks the path
+//  first, so a live broker's socket file would be taken from it: -1, with
+//  *cause, when a process accepts there or the path is not a socket.
+static int
+s_ipc_free (const char *endpoint, char **cause)
+{
+    const char *path = endpoint + strlen ("ipc://");
+    struct stat st;
+    if (strncmp (endpoint, "ipc://", strlen ("ipc://")) != 0
+    ||  *path == '@' || streq (path, "*")        //  abstract or a new temp path: no file
+    ||  lstat (path, &st) < 0)
+        return 0;
+    if (!S_ISSOCK (st.st_mode)) {
+        mt_fail (cause, "cannot bind %s: the path exists and is not a socket: remove it, or give"
+                 " mtbroker --clients or --workers another path; nothing was written", endpoint);
+        return -1;
+    }
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen (path) >= sizeof addr.sun_path) {
+        mt_fail (cause, "cannot bind %s: the path is too long", endpoint);
+        return -1;
+    }
+    strcpy (addr.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        mt_fail (cause, "cannot bind %s: cannot make a socket to check it: %s", endpoint,
+                 strerror (errno));
+        return -1;
+    }
+    //  Non-blocking: a listener with a full backlog answers EAGAIN, and is alive
+    int rc = connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0 ? errno : 0;
+    close (fd);
+    if (rc == ECONNREFUSED || rc == ENOENT)
+        return 0;               //  stale, or gone since the lstat
+    if (rc == 0 || rc == EAGAIN || rc == EINPROGRESS)
+        mt_fail (cause, "cannot bind %s: another process listens there (stop it, or give"
+                 " mtbroker --clients or --workers another path); nothing was written",
+                 endpoint);
+    else
+        mt_fail (cause, "cannot bind %s: cannot tell whether a process listens there (%s):"
+                 " check the path, or give mtbroker --clients or --workers another path;"
+                 " nothing was written", endpoint, strerror (rc));
+    return -1;
 }
 
 static zlistx_t *

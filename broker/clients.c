@@ -364,7 +364,7 @@ s_show_job (broker_t *self, peer_t *peer, json_t *job)
 }
 
 //  Take every blob hash out of a job's map: model_hash, and the spec's
-//  data_hash and init_hash where set, become null; a hash quoted in any
+//  data_hash, init_hash and val_data_hash where set, become null; a hash quoted in any
 //  other string (an error, a path, a name) is overwritten; and
 //  "redacted": true says so. 0, or -1 out of memory.
 static int
@@ -372,7 +372,7 @@ s_redact (json_t *job)
 {
     int rc = json_object_set_new (job, "model_hash", json_null ());
     json_t *spec = json_object_get (job, "spec");
-    const char *keys [] = { "data_hash", "init_hash" };
+    const char *keys [] = { "data_hash", "init_hash", "val_data_hash" };
     for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++)
         if (json_is_object (spec) && json_object_get (spec, keys [i]))
             rc |= json_object_set_new (spec, keys [i], json_null ());

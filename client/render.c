@@ -319,7 +319,7 @@ static json_t *
 s_spec_stand_ins (json_t *value)
 {
     json_t *copy = json_copy (value);
-    const char *keys [] = { "data_hash", "init_hash" };
+    const char *keys [] = { "data_hash", "init_hash", "val_data_hash" };
     for (size_t i = 0; copy && i < sizeof keys / sizeof keys [0]; i++)
         if (json_is_null (json_object_get (copy, keys [i])))
             json_object_set_new (copy, keys [i], json_string (RENDER_HIDDEN_HASH));

@@ -35,6 +35,13 @@ m=$(as alice submit --data "$T/alice.csv" --target y --epochs 3) || fail "alice 
 wait_state "$m" succeeded 60
 as alice fetch "$m" -o "$T/alice.safetensors" >/dev/null || fail "alice cannot fetch her model"
 model=$(sha "$T/alice.safetensors")
+# ... and a classification job measured on a validation file of her own (--val-data)
+awk 'NR == 1 || NR % 5' "$MT_TEST_DATA/iris.csv" >"$T/iris-train.csv"    # every class in both
+awk 'NR == 1 || NR % 5 == 0' "$MT_TEST_DATA/iris.csv" >"$T/iris-val.csv"
+vd=$(sha "$T/iris-val.csv")
+v=$(as alice submit --data "$T/iris-train.csv" --val-data "$T/iris-val.csv" --target species \
+    --task classification --epochs 3) || fail "alice cannot submit with --val-data"
+wait_state "$v" succeeded 60
 kill -TERM "$WORKER_PID"
 wait "$WORKER_PID" 2>/dev/null
 wait_for "the worker to leave" 15 eval '[ "$(as alice workers --json | jq length)" = 0 ]'
@@ -47,16 +54,17 @@ for who in alice root; do
     [ "$(field "$who" "$m" model_hash)" = "$model" ] || fail "$who sees model_hash '$(field "$who" "$m" model_hash)'"
     [ "$(field "$who" "$m" spec.data_hash)" = "$d" ] || fail "$who sees data_hash '$(field "$who" "$m" spec.data_hash)'"
     [ "$(field "$who" "$w" spec.init_hash)" = "$model" ] || fail "$who sees init_hash '$(field "$who" "$w" spec.init_hash)'"
+    [ "$(field "$who" "$v" spec.val_data_hash)" = "$vd" ] || fail "$who sees val_data_hash '$(field "$who" "$v" spec.val_data_hash)'"
     [ "$(field "$who" "$m" redacted)" = null ] || fail "$who's map of job $m is marked redacted"
     [ "$(as "$who" list --json | jq -r "map(select(.id == $m)) | .[0].model_hash")" = "$model" ] \
         || fail "$who's list hides the model hash of job $m"
     as "$who" status "$m" | grep -q "sha256 $d" || fail "$who's status does not show the data's hash"
 done
-ok "alice and the admin see job $m's model and data hashes and job $w's init hash"
+ok "alice and the admin see job $m's model and data hashes, job $w's init hash and job $v's validation file's"
 
 # Everything bob can get about alice's jobs, with and without --json, holds no hash at all
 B=$T/bob.all
-for job in "$m" "$w"; do
+for job in "$m" "$w" "$v"; do
     as bob status "$job" --json >>"$B" || fail "bob cannot read job $job"
     as bob status "$job" >>"$B" || fail "bob cannot read job $job (human)"
     as bob stop "$job" >>"$B" 2>&1 && fail "bob stopped alice's job $job"
@@ -69,7 +77,7 @@ as bob list >>"$B" || fail "bob cannot list (human)"
 as bob list --state succeeded --json >>"$B" || fail "bob cannot list the succeeded jobs"
 as bob workers --json >>"$B" || fail "bob cannot list the workers"
 [ -s "$B" ] || fail "bob got nothing"
-no_hash "$B" "$d" "$model"
+no_hash "$B" "$d" "$model" "$vd"
 ok "bob's status, watch, list, workers, stop and fetch of alice's jobs name no hash"
 
 # ... and say what they hide: the map's model_hash and the spec's hash fields are null, a
@@ -90,7 +98,16 @@ grep -q "data      sha256 hidden" "$T/bob.status" && grep -q "model     sha256 h
     "$T/bob.status" && grep -q "lr 0.01, batch 16, 3 epochs" \
     "$T/bob.status" && ! grep -q unreadable "$T/bob.status" \
     || fail "bob's status of job $m: $(cat "$T/bob.status")"
-ok "bob's maps are marked redacted: null model_hash, data_hash and init_hash; the spec reads"
+# A hidden validation file is null like the other hashes, not a string of x's, and bob's status
+# still reads the spec: a classification job, measured in val_acc
+as bob status "$v" --json | jq -e '.redacted == true and .spec.val_data_hash == null
+    and (.spec | has("val_data_hash")) and .spec.data_hash == null and .spec.task == "classification"
+    and .spec.target == "species"' >/dev/null || fail "bob's map of job $v: $(as bob status "$v" --json)"
+as bob status "$v" >"$T/bob.val" || fail "bob's status of job $v"
+grep -q "spec      classification of 'species'" "$T/bob.val" && grep -q "val_acc" "$T/bob.val" \
+    && grep -q "data      sha256 hidden" "$T/bob.val" && ! grep -q "unreadable\|val_r2\|xxxxxxxxxxxx" \
+    "$T/bob.val" || fail "bob's status of job $v: $(cat "$T/bob.val")"
+ok "bob's maps are marked redacted: null model_hash, data_hash, init_hash and val_data_hash; the spec reads"
 
 # Bytes bob holds himself he may still use: the upload's "already stored" tells him only of a
 # file he has. His job is his: he sees its hashes, alice sees it redacted
