@@ -127,25 +127,43 @@ metrics_classify_with (metrics_work_t *work, const int32_t *label, const float *
 void
 metrics_regress (const double *y, const double *pred, size_t n, metrics_t *out)
 {
-    s_clear (out, MT_TASK_REGRESSION);
-    if (n == 0) {
-        metrics_undefined (out, MT_TASK_REGRESSION, S_NO_ROWS);
-        return;
-    }
-    double mean = 0, abs_sum = 0, ss_res = 0, ss_tot = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += y [i];
-    mean /= (double) n;
+    metrics_target_t target;
+    metrics_regress_target (y, n, &target);
+    double abs_sum = 0, ss_res = 0;
     for (size_t i = 0; i < n; i++) {
         double d = y [i] - pred [i];
         abs_sum += fabs (d);
         ss_res += d * d;
+    }
+    metrics_regress_sums (&target, abs_sum, ss_res, out);
+}
+
+void
+metrics_regress_target (const double *y, size_t n, metrics_target_t *out)
+{
+    double mean = 0, ss_tot = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += y [i];
+    mean /= (double) (n ? n : 1);
+    for (size_t i = 0; i < n; i++)
         ss_tot += (y [i] - mean) * (y [i] - mean);
+    *out = (metrics_target_t) { .n = n, .mean = mean, .ss_tot = ss_tot };
+}
+
+void
+metrics_regress_sums (const metrics_target_t *target, double abs_sum, double ss_res,
+                      metrics_t *out)
+{
+    s_clear (out, MT_TASK_REGRESSION);
+    size_t n = target->n;
+    if (n == 0) {
+        metrics_undefined (out, MT_TASK_REGRESSION, S_NO_ROWS);
+        return;
     }
     out->value [MT_METRIC_MAE] = abs_sum / (double) n;
     out->value [MT_METRIC_RMSE] = sqrt (ss_res / (double) n);
-    if (ss_tot > 0)
-        out->value [MT_METRIC_R2] = 1.0 - ss_res / ss_tot;
+    if (target->ss_tot > 0)
+        out->value [MT_METRIC_R2] = 1.0 - ss_res / target->ss_tot;
     else
         s_why (out, MT_METRIC_R2, "R^2 needs a target that varies: every row has the same"
                " value");

@@ -62,7 +62,8 @@ typedef struct {
     float *class_w;             // n_out class weights, NULL = unweighted
     float *eval_prob;           // an evaluation's outputs: softmax rows or predictions
     int32_t *eval_label;
-    double *eval_y, *eval_pred; // regression: target and prediction, in its units
+    double *eval_y;             // regression: a split's targets, in their units
+    metrics_target_t val_target, train_target;  // regression: each split's targets' side
     metrics_work_t *work;       // classification metrics' scratch, for the larger split
     metrics_t val_metrics;      // the last epoch's validation metrics
     bool val_measured;          // val_metrics holds an epoch's
@@ -137,6 +138,7 @@ static void s_gather (s_run_t *self, const uint32_t *rows, int n);
 static double s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, mt_metric_t only,
                           metrics_t *out, int64_t *confusion);
 static void s_final_val (s_run_t *self, bool keep_best, train_result_t *result);
+static void s_target (s_run_t *self, const uint32_t *rows, size_t n, metrics_target_t *out);
 static int s_epoch_end (s_run_t *self, bool *early, char **cause);
 static void s_report (s_run_t *self, bool epoch_end);
 static int s_checkpoint (s_run_t *self, char **cause);
@@ -350,9 +352,12 @@ s_prepare (s_run_t *self, char **cause)
     self->eval_prob = malloc (evals * (size_t) self->n_out * sizeof (float));
     self->eval_label = malloc (evals * sizeof (int32_t));
     self->eval_y = malloc (evals * sizeof (double));
-    self->eval_pred = malloc (evals * sizeof (double));
-    if (!self->eval_prob || !self->eval_label || !self->eval_y || !self->eval_pred)
+    if (!self->eval_prob || !self->eval_label || !self->eval_y)
         return mt_fail (cause, "train: out of memory");
+    if (!self->classify) {
+        s_target (self, self->val, self->n_val, &self->val_target);
+        s_target (self, self->train, self->n_train, &self->train_target);
+    }
     if (self->classify && !(self->work = metrics_work_new (evals, self->n_out)))
         return mt_fail (cause, "train: out of memory");
     if (self->classify && self->n_out <= TRAIN_MAX_CONFUSION) {
@@ -914,14 +919,15 @@ s_gather (s_run_t *self, const uint32_t *rows, int n)
 //  The mean (unweighted) loss of the current weights on the given rows, in
 //  one forward pass, and the task's metrics into out (classification: only
 //  or METRICS_ALL, and the counts into confusion when not NULL; R^2, MAE
-//  and RMSE in the target's own units)
+//  and RMSE in the target's own units, from sums taken in that pass; rows
+//  is self->val or self->train, whose targets' side s_prepare measured)
 static double
 s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, mt_metric_t only, metrics_t *out,
             int64_t *confusion)
 {
     const float *scale = model_target_scale (self->model);
     int k = self->n_out;
-    double loss_sum = 0;
+    double loss_sum = 0, abs_sum = 0, ss_res = 0;   // regression: of |y - pred|, (y - pred)^2
     for (size_t start = 0; start < n; start += (size_t) self->batch) {
         int m = n - start < (size_t) self->batch ? (int) (n - start) : self->batch;
         s_gather (self, rows + start, m);
@@ -934,16 +940,32 @@ s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, mt_metric_t only, met
         }
         loss_sum += mlp_loss_mse (out_b, self->yb, m, 1, NULL) * m;
         for (int r = 0; r < m; r++) {
-            self->eval_y [start + (size_t) r] = self->targets [rows [start + (size_t) r]];
-            self->eval_pred [start + (size_t) r] = (double) (out_b [r] * scale [1] + scale [0]);
+            double y = self->targets [rows [start + (size_t) r]];
+            double d = y - (double) (out_b [r] * scale [1] + scale [0]);
+            abs_sum += fabs (d);
+            ss_res += d * d;
         }
     }
     if (self->classify)
         metrics_classify_with (self->work, self->eval_label, self->eval_prob, n, k,
                                (const char *const *) self->ds->classes, only, out, confusion);
-    else
-        metrics_regress (self->eval_y, self->eval_pred, n, out);
+    else {
+        const metrics_target_t *target = rows == self->val ? &self->val_target
+                                                           : &self->train_target;
+        assert (target->n == n);
+        metrics_regress_sums (target, abs_sum, ss_res, out);
+    }
     return loss_sum / (double) n;
+}
+
+//  The targets' side of a split's regression metrics, once: its rows do
+//  not change from epoch to epoch
+static void
+s_target (s_run_t *self, const uint32_t *rows, size_t n, metrics_target_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        self->eval_y [i] = self->targets [rows [i]];
+    metrics_regress_target (self->eval_y, n, out);
 }
 
 //  The value the best epoch is chosen by
@@ -1249,7 +1271,6 @@ s_destroy (s_run_t *self)
     free (self->eval_prob);
     free (self->eval_label);
     free (self->eval_y);
-    free (self->eval_pred);
     metrics_work_destroy (&self->work);
     free (self->confusion);
     free (self->best_confusion);

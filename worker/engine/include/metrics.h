@@ -61,6 +61,19 @@ void metrics_classify_with (metrics_work_t *work, const int32_t *label, const fl
 //  SS_tot; undefined when the target is constant), mae and rmse.
 void metrics_regress (const double *y, const double *pred, size_t n, metrics_t *out);
 
+//  The same in two parts, for rows measured again and again (a validation
+//  split every epoch): metrics_regress_target once, for the rows' targets
+//  (their count, mean and SS_tot), then metrics_regress_sums with the sums,
+//  in row order, of |y - pred| and (y - pred)^2. The same bits as
+//  metrics_regress.
+typedef struct {
+    size_t n;                   // rows
+    double mean, ss_tot;        // of the targets, in their units
+} metrics_target_t;
+void metrics_regress_target (const double *y, size_t n, metrics_target_t *out);
+void metrics_regress_sums (const metrics_target_t *target, double abs_sum, double ss_res,
+                           metrics_t *out);
+
 //  Mark every slot of task undefined with reason (no rows, not measured).
 void metrics_undefined (metrics_t *out, mt_task_t task, const char *reason);
 
