@@ -60,7 +60,7 @@ typedef struct {
     int32_t *all_labels;        // the copies, when vds adds rows; NULL otherwise
     float *all_targets;
     float *class_w;             // n_out class weights, NULL = unweighted
-    float *eval_prob;           // an evaluation's outputs: softmax rows or predictions
+    float *eval_prob;           // classification: an evaluation's softmax rows, and labels
     int32_t *eval_label;
     double *eval_y;             // regression: a split's targets, in their units
     metrics_target_t val_target, train_target;  // regression: each split's targets' side
