@@ -11,10 +11,15 @@
 //                                   Adam, batch 128, one epoch (raw float32
 //                                   features and int32 labels, from the script)
 //    sgemm ROWS THREADS RUNS        the sgemm calls of wide's epoch alone
+//  fit, tab and wide take an optional last argument VAL_SPLIT (0 to < 1,
+//  default 0: none of the cases holds rows out): that share of the rows is
+//  the validation split, measured with every metric at each epoch end (inside
+//  the timed loop), as a job with --val-split is.
 //  The timed modes print "samples_per_s S seconds T gflops G": samples/s
 //  over train_result_t.seconds (the training loop only: no load, no
 //  standardization, no final evaluation or save), median of RUNS runs;
 //  gflops counts only the matrix products (2 m n k per sgemm), see s_flops.
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +35,12 @@
 #define S_WIDE_CLASSES 10
 #define S_WIDE_BATCH 128
 
-static int s_fit (const char *csv, const char *model, int epochs, int threads);
-static int s_tab (const char *csv, int threads, int runs);
-static int s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs);
+static int s_fit (const char *csv, const char *model, int epochs, int threads, double val);
+static int s_tab (const char *csv, int threads, int runs, double val);
+static int s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs,
+                   double val);
+static double s_val_split (int argc, char **argv, int at);
+static size_t s_trained (size_t rows, double val);
 static int s_sgemm (size_t rows, int threads, int runs);
 static int s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model, int threads,
                   train_result_t *result);
@@ -45,26 +53,53 @@ static int s_cmp_double (const void *a, const void *b);
 int
 main (int argc, char **argv)
 {
-    if (argc == 6 && strcmp (argv [1], "fit") == 0)
-        return s_fit (argv [2], argv [3], atoi (argv [4]), atoi (argv [5])) ? 1 : 0;
-    if (argc == 5 && strcmp (argv [1], "tab") == 0)
-        return s_tab (argv [2], atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
-    if (argc == 7 && strcmp (argv [1], "wide") == 0)
+    if ((argc == 6 || argc == 7) && strcmp (argv [1], "fit") == 0)
+        return s_fit (argv [2], argv [3], atoi (argv [4]), atoi (argv [5]),
+                      s_val_split (argc, argv, 6)) ? 1 : 0;
+    if ((argc == 5 || argc == 6) && strcmp (argv [1], "tab") == 0)
+        return s_tab (argv [2], atoi (argv [3]), atoi (argv [4]),
+                      s_val_split (argc, argv, 5)) ? 1 : 0;
+    if ((argc == 7 || argc == 8) && strcmp (argv [1], "wide") == 0)
         return s_wide (argv [2], argv [3], (size_t) atol (argv [4]), atoi (argv [5]),
-                       atoi (argv [6])) ? 1 : 0;
+                       atoi (argv [6]), s_val_split (argc, argv, 7)) ? 1 : 0;
     if (argc == 5 && strcmp (argv [1], "sgemm") == 0)
         return s_sgemm ((size_t) atol (argv [2]), atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
-    fprintf (stderr, "usage: bench_train fit CSV MODEL EPOCHS THREADS\n"
-                     "       bench_train tab CSV THREADS RUNS\n"
-                     "       bench_train wide X.f32 Y.i32 ROWS THREADS RUNS\n"
+    fprintf (stderr, "usage: bench_train fit CSV MODEL EPOCHS THREADS [VAL_SPLIT]\n"
+                     "       bench_train tab CSV THREADS RUNS [VAL_SPLIT]\n"
+                     "       bench_train wide X.f32 Y.i32 ROWS THREADS RUNS [VAL_SPLIT]\n"
                      "       bench_train sgemm ROWS THREADS RUNS\n");
     return 2;
 }
 
-//  The spec every mode shares: Adam (lr 0.01), no validation split, a shuffle
-//  every epoch, no checkpoints
+//  argv [at], the validation split, when given: 0 when absent; a value out
+//  of [0, 1) ends the process with its name
+static double
+s_val_split (int argc, char **argv, int at)
+{
+    if (argc <= at)
+        return 0;
+    char *end = NULL;
+    double val = strtod (argv [at], &end);
+    if (end == argv [at] || *end || !(val >= 0 && val < 1)) {
+        fprintf (stderr, "bench_train: VAL_SPLIT '%s' is not a number in [0, 1)\n", argv [at]);
+        exit (2);
+    }
+    return val;
+}
+
+//  The training rows of rows once val of them are held out, as train.c
+//  splits them (samples/s and FLOPs count only the rows trained on)
+static size_t
+s_trained (size_t rows, double val)
+{
+    size_t held = val > 0 ? (size_t) floor (val * (double) rows + 0.5) : 0;
+    return rows - (val > 0 && held == 0 ? 1 : held);
+}
+
+//  The spec every mode shares: Adam (lr 0.01), val of the rows held out
+//  for validation, a shuffle every epoch, no checkpoints
 static mt_spec_t
-s_spec (mt_task_t task, int batch, int epochs)
+s_spec (mt_task_t task, int batch, int epochs, double val)
 {
     mt_spec_t spec;
     mt_spec_init (&spec);
@@ -76,7 +111,7 @@ s_spec (mt_task_t task, int batch, int epochs)
     spec.lr = 0.01;
     spec.batch_size = batch;
     spec.epochs = epochs;
-    spec.val_split = 0;
+    spec.val_split = val;
     spec.shuffle = true;
     spec.patience = 0;
     spec.checkpoint_every = 0;
@@ -113,12 +148,12 @@ s_load (const char *csv)
 }
 
 static int
-s_fit (const char *csv, const char *model, int epochs, int threads)
+s_fit (const char *csv, const char *model, int epochs, int threads, double val)
 {
     dataset_t *ds = s_load (csv);
     if (!ds)
         return -1;
-    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 16, epochs);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 16, epochs, val);
     spec.n_hidden = 1;
     spec.hidden [0] = 16;
     train_result_t result;
@@ -142,12 +177,12 @@ s_repeat (const mt_spec_t *spec, const dataset_t *ds, int threads, int runs, dou
 }
 
 static int
-s_tab (const char *csv, int threads, int runs)
+s_tab (const char *csv, int threads, int runs, double val)
 {
     dataset_t *ds = s_load (csv);
     if (!ds)
         return -1;
-    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 32, 1);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, 32, 1, val);
     spec.n_hidden = 2;
     spec.hidden [0] = spec.hidden [1] = 64;
     double seconds [64];
@@ -155,19 +190,20 @@ s_tab (const char *csv, int threads, int runs)
     int rc = s_repeat (&spec, ds, threads, runs, seconds);
     int width [] = { (int) ds->cols, 64, 64, 1 };
     if (rc == 0)
-        s_print ("tab", seconds, runs, ds->rows, s_flops (width, 3, ds->rows));
+        s_print ("tab", seconds, runs, s_trained (ds->rows, val),
+                 s_flops (width, 3, s_trained (ds->rows, val)));
     mt_spec_clear (&spec);
     dataset_destroy (&ds);
     return rc;
 }
 
 static int
-s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs)
+s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs, double val)
 {
     dataset_t *ds = s_wide_data (xpath, ypath, rows);
     if (!ds)
         return -1;
-    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, S_WIDE_BATCH, 1);
+    mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, S_WIDE_BATCH, 1, val);
     spec.n_hidden = 2;
     spec.hidden [0] = spec.hidden [1] = S_WIDE_HIDDEN;
     double seconds [64];
@@ -175,7 +211,8 @@ s_wide (const char *xpath, const char *ypath, size_t rows, int threads, int runs
     int rc = s_repeat (&spec, ds, threads, runs, seconds);
     int width [] = { S_WIDE_IN, S_WIDE_HIDDEN, S_WIDE_HIDDEN, S_WIDE_CLASSES };
     if (rc == 0)
-        s_print ("wide", seconds, runs, rows, s_flops (width, 3, rows));
+        s_print ("wide", seconds, runs, s_trained (rows, val),
+                 s_flops (width, 3, s_trained (rows, val)));
     mt_spec_clear (&spec);
     dataset_destroy (&ds);
     return rc;

@@ -102,6 +102,82 @@ s_random (rng_t *rng, size_t n, int k, int32_t *label, float *prob, double *y, d
     }
 }
 
+//  ROC AUC of class c by its definition: over every (positive, negative)
+//  pair, 1 when the positive scores higher, a half on a tie
+static double
+s_pairwise_auc (const int32_t *label, const float *prob, size_t n, int k, int c)
+{
+    double wins = 0, pairs = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; label [i] == c && j < n; j++) {
+            if (label [j] == c)
+                continue;
+            float a = prob [i * (size_t) k + c], b = prob [j * (size_t) k + c];
+            wins += a > b ? 1 : a == b ? 0.5 : 0;
+            pairs++;
+        }
+    return wins / pairs;
+}
+
+//  metrics_classify_with: one scratch reused for every size, the values of
+//  metrics_classify bit for bit, ROC AUC as the pairwise definition on
+//  scores that tie, are negative or zero of either sign (the sort's keys),
+//  and only one metric measured when asked
+static void
+s_with_work (void)
+{
+    enum { N = 3000, K = 4 };
+    int32_t *label = malloc (N * sizeof *label);
+    float *prob = malloc ((size_t) N * K * sizeof *prob);
+    rng_t rng;
+    rng_seed (&rng, 9);
+    for (size_t i = 0; i < N; i++) {
+        label [i] = (int32_t) rng_below (&rng, K);
+        for (int j = 0; j < K; j++) {
+            //  coarse, so most scores tie; a few negative, -0 and +0 among them
+            double v = floor (rng_uniform (&rng, -4, 60)) / 16 + (j == label [i] ? 0.5 : 0);
+            prob [i * K + j] = v == 0 ? (rng_below (&rng, 2) ? -0.0f : 0.0f) : (float) v;
+        }
+    }
+    metrics_work_t *work = metrics_work_new (N, K);
+    CHECK (work);
+    size_t sizes [] = { N, 2, 17, 300, N };
+    for (int s = 0; s < 5; s++) {
+        size_t n = sizes [s];
+        metrics_t with, plain;
+        int64_t cm_with [K * K], cm_plain [K * K];
+        metrics_classify_with (work, label, prob, n, K, NULL, METRICS_ALL, &with, cm_with);
+        CHECK (metrics_classify (label, prob, n, K, NULL, &plain, cm_plain) == 0);
+        CHECK (memcmp (with.value, plain.value, sizeof with.value) == 0);
+        CHECK (memcmp (cm_with, cm_plain, sizeof cm_with) == 0);
+        if (n < (size_t) K * 10)
+            continue;
+        double sum = 0;
+        for (int c = 0; c < K; c++)
+            sum += s_pairwise_auc (label, prob, n, K, c);
+        CHECK_MSG (fabs (metrics_get (&with, MT_METRIC_ROC_AUC) - sum / K) < 1e-12,
+                   "n %zu: roc_auc %.17g, pairwise %.17g", n,
+                   metrics_get (&with, MT_METRIC_ROC_AUC), sum / K);
+    }
+    metrics_t only;
+    metrics_classify_with (work, label, prob, N, K, NULL, MT_METRIC_ACCURACY, &only, NULL);
+    metrics_t all;
+    metrics_classify_with (work, label, prob, N, K, NULL, METRICS_ALL, &all, NULL);
+    CHECK (metrics_get (&only, MT_METRIC_ACCURACY) == metrics_get (&all, MT_METRIC_ACCURACY));
+    CHECK (metrics_get (&only, MT_METRIC_F1_MACRO) == metrics_get (&all, MT_METRIC_F1_MACRO));
+    CHECK (isnan (metrics_get (&only, MT_METRIC_ROC_AUC)));
+    CHECK (isnan (metrics_get (&only, MT_METRIC_LOG_LOSS)));
+    CHECK_STR_CONTAINS (only.why [MT_METRIC_ROC_AUC], "not measured");
+    metrics_classify_with (work, label, prob, N, K, NULL, MT_METRIC_ROC_AUC, &only, NULL);
+    CHECK (metrics_get (&only, MT_METRIC_ROC_AUC) == metrics_get (&all, MT_METRIC_ROC_AUC));
+    CHECK (isnan (metrics_get (&only, MT_METRIC_LOG_LOSS)));
+    metrics_work_destroy (&work);
+    metrics_work_destroy (&work);
+    CHECK (work == NULL);
+    free (label);
+    free (prob);
+}
+
 static const char *s_script =
     "import json, sys\n"
     "import numpy as np\n"
@@ -196,6 +272,7 @@ main (void)
     s_binary ();
     s_multiclass ();
     s_regression ();
+    s_with_work ();
     s_against_sklearn ();
     printf ("metrics: ok\n");
     return 0;

@@ -124,6 +124,38 @@ s_test_losses (void)
     CHECK_NEAR (z [2], exp (3 - lse), 1e-6);
 }
 
+//  mlp_softmax_xent gives the bits of mlp_loss_xent and mlp_softmax, with
+//  few classes (each row's exps kept) and many (taken again)
+static void
+s_test_softmax_xent (void)
+{
+    enum { ROWS_X = 5 };
+    int ks [] = { 2, 3, 64, 65, 130 };
+    rng_t rng;
+    rng_seed (&rng, 77);
+    for (int c = 0; c < 5; c++) {
+        int k = ks [c];
+        float *z = malloc ((size_t) ROWS_X * k * sizeof (float));
+        float *p = malloc ((size_t) ROWS_X * k * sizeof (float));
+        float *q = malloc ((size_t) ROWS_X * k * sizeof (float));
+        int32_t label [ROWS_X];
+        for (int i = 0; i < ROWS_X * k; i++)
+            z [i] = rng_uniform (&rng, -30, 30);
+        for (int r = 0; r < ROWS_X; r++)
+            label [r] = (int32_t) rng_below (&rng, (uint64_t) k);
+        double fused = mlp_softmax_xent (z, label, ROWS_X, k, p);
+        double apart = mlp_loss_xent (z, label, ROWS_X, k, NULL);
+        memcpy (q, z, (size_t) ROWS_X * k * sizeof (float));
+        mlp_softmax (q, ROWS_X, k);
+        CHECK_MSG (memcmp (&fused, &apart, sizeof fused) == 0, "k %d: loss %.17g vs %.17g", k,
+                   fused, apart);
+        CHECK_MSG (memcmp (p, q, (size_t) ROWS_X * k * sizeof (float)) == 0, "k %d: softmax", k);
+        free (z);
+        free (p);
+        free (q);
+    }
+}
+
 static void
 s_test_init (void)
 {
@@ -158,6 +190,7 @@ main (void)
             for (int xent = 0; xent < 2; xent++)
                 s_check (shapes [depth], depth, (mt_act_t) act, xent);
     s_test_losses ();
+    s_test_softmax_xent ();
     s_test_init ();
     printf ("test_mlp: ok\n");
     return 0;

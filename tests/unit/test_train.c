@@ -1044,6 +1044,50 @@ s_test_metric_patience (void)
     mt_spec_clear (&spec);
 }
 
+//  The final validation metrics and confusion are the kept epoch's: as its
+//  epoch end measured them (a straight run), and measured again when that
+//  epoch is older than the run (a resume from the last checkpoint, which
+//  trains nothing): the same bits and the same model file, with patience
+//  (the best epoch's weights) and without (the last epoch's)
+static void
+s_test_final_metrics (void)
+{
+    dataset_t *ds = s_dataset (150, 3, MT_TASK_CLASSIFICATION, 41, s_side);
+    for (int patience = 0; patience <= 3; patience += 3) {
+        mt_spec_t spec = s_spec (MT_TASK_CLASSIFICATION, "y");
+        spec.epochs = 25;
+        spec.lr = 0.03;
+        spec.batch_size = 8;
+        spec.patience = patience;
+        spec.val_split = 0.3;
+        spec.checkpoint_every = 1;
+        const char *ckpt = test_path (s_dir, "final.ckpt");
+        train_opts_t opts = { .threads = 1, .checkpoint_path = ckpt };
+        train_result_t *straight = malloc (sizeof *straight), *again = malloc (sizeof *again);
+        s_train (&spec, ds, test_path (s_dir, "final-straight.safetensors"), &opts, straight);
+        CHECK (patience == 0 ? straight->best_epoch == spec.epochs
+                             : straight->best_epoch < straight->epochs_run);
+        train_opts_t resume = { .threads = 1, .resume_path = ckpt };
+        s_train (&spec, ds, test_path (s_dir, "final-resumed.safetensors"), &resume, again);
+        CHECK (again->resumed_from_epoch == straight->epochs_run);
+        s_check_same_result (straight, again);
+        CHECK (memcmp (straight->val_metrics.value, again->val_metrics.value,
+                       sizeof straight->val_metrics.value) == 0);
+        CHECK (straight->n_classes == 2 && again->n_classes == 2);
+        CHECK (memcmp (straight->confusion, again->confusion, 4 * sizeof (int64_t)) == 0);
+        CHECK (straight->confusion [0] + straight->confusion [1] + straight->confusion [2]
+               + straight->confusion [3] == 45);
+        CHECK (s_file_equal (test_path (s_dir, "final-straight.safetensors"),
+                             test_path (s_dir, "final-resumed.safetensors")));
+        printf ("final metrics, patience %d: best epoch %d of %d, as measured again: ok\n",
+                patience, straight->best_epoch, straight->epochs_run);
+        free (straight);
+        free (again);
+        mt_spec_clear (&spec);
+    }
+    dataset_destroy (&ds);
+}
+
 //  --stratify: each class's validation share is round (val_split x count)
 static void
 s_test_stratify (void)
@@ -1139,6 +1183,7 @@ main (void)
     s_test_undefined_metrics ();
     s_test_defined_metrics ();
     s_test_metric_patience ();
+    s_test_final_metrics ();
     s_test_stratify ();
     s_test_diverged ();
     char cmd [300];

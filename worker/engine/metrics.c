@@ -6,6 +6,7 @@
 //  mean_absolute_error and the root of mean_squared_error. Where sklearn
 //  answers a degenerate case with a number it made up (R^2 of a constant
 //  target is 1 or 0), the metric here is undefined, with its reason.
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,10 +16,19 @@
 #include <string.h>
 #include "metrics.h"
 
+//  One row's score for one class, as a key that sorts as the float does
+//  (s_key), and whether the row is of that class
 typedef struct {
-    float score;
-    bool positive;
+    uint32_t key;
+    uint32_t positive;
 } s_scored_t;
+
+struct metrics_work_t {
+    size_t rows;                // rows and classes the buffers hold
+    int k;
+    int64_t *cm;                // k x k confusion counts
+    s_scored_t *scored, *spare; // rows each: the radix sort's two sides
+};
 
 static void s_clear (metrics_t *self, mt_task_t task);
 static void s_why (metrics_t *self, mt_metric_t metric, const char *fmt, ...)
@@ -27,10 +37,11 @@ static void s_counts (const int32_t *label, const float *prob, size_t n, int k, 
 static void s_from_counts (const int64_t *cm, int k, size_t n, metrics_t *out);
 static double s_log_loss (const int32_t *label, const float *prob, size_t n, int k);
 static void s_roc_auc (const int32_t *label, const float *prob, size_t n, int k,
-                       const char *const *names, s_scored_t *work, metrics_t *out);
+                       const char *const *names, metrics_work_t *work, metrics_t *out);
 static double s_auc (const int32_t *label, const float *prob, size_t n, int k, int c,
-                     s_scored_t *work, size_t *positives);
-static int s_by_score (const void *a, const void *b);
+                     metrics_work_t *work, size_t *positives);
+static uint32_t s_key (float score);
+static s_scored_t *s_sort (s_scored_t *from, s_scored_t *to, size_t n);
 static int s_argmax (const float *row, int k);
 
 static const char *s_keys [METRICS_COUNT] = {
@@ -41,57 +52,118 @@ static const char *s_keys [METRICS_COUNT] = {
 };
 
 #define S_NO_ROWS "no rows to measure"
+#define S_NOT_ASKED "not measured: another metric was asked for"
 
 int
 metrics_classify (const int32_t *label, const float *prob, size_t n, int k,
                   const char *const *names, metrics_t *out, int64_t *confusion)
 {
-    s_clear (out, MT_TASK_CLASSIFICATION);
-    int64_t *cm = calloc ((size_t) k * (size_t) k, sizeof (int64_t));
-    s_scored_t *work = malloc ((n ? n : 1) * sizeof (s_scored_t));
-    if (!cm || !work) {
-        free (cm);
-        free (work);
+    metrics_work_t *work = metrics_work_new (n, k);
+    if (!work) {
         metrics_undefined (out, MT_TASK_CLASSIFICATION, "out of memory");
         return -1;
     }
-    s_counts (label, prob, n, k, cm);
-    if (confusion)
-        memcpy (confusion, cm, (size_t) k * (size_t) k * sizeof (int64_t));
-    if (n == 0)
-        metrics_undefined (out, MT_TASK_CLASSIFICATION, S_NO_ROWS);
-    else {
-        s_from_counts (cm, k, n, out);
-        out->value [MT_METRIC_LOG_LOSS] = s_log_loss (label, prob, n, k);
-        s_roc_auc (label, prob, n, k, names, work, out);
-    }
-    free (cm);
-    free (work);
+    metrics_classify_with (work, label, prob, n, k, names, METRICS_ALL, out, confusion);
+    metrics_work_destroy (&work);
     return 0;
+}
+
+metrics_work_t *
+metrics_work_new (size_t n, int k)
+{
+    metrics_work_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rows = n;
+    self->k = k;
+    self->cm = malloc ((size_t) k * (size_t) k * sizeof (int64_t));
+    self->scored = malloc ((n ? n : 1) * sizeof (s_scored_t));
+    self->spare = malloc ((n ? n : 1) * sizeof (s_scored_t));
+    if (!self->cm || !self->scored || !self->spare)
+        metrics_work_destroy (&self);
+    return self;
+}
+
+void
+metrics_work_destroy (metrics_work_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    metrics_work_t *self = *self_p;
+    free (self->cm);
+    free (self->scored);
+    free (self->spare);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+metrics_classify_with (metrics_work_t *work, const int32_t *label, const float *prob, size_t n,
+                       int k, const char *const *names, mt_metric_t only, metrics_t *out,
+                       int64_t *confusion)
+{
+    assert (work && n <= work->rows && k <= work->k);
+    s_clear (out, MT_TASK_CLASSIFICATION);
+    memset (work->cm, 0, (size_t) k * (size_t) k * sizeof (int64_t));
+    s_counts (label, prob, n, k, work->cm);
+    if (confusion)
+        memcpy (confusion, work->cm, (size_t) k * (size_t) k * sizeof (int64_t));
+    if (n == 0) {
+        metrics_undefined (out, MT_TASK_CLASSIFICATION, S_NO_ROWS);
+        return;
+    }
+    s_from_counts (work->cm, k, n, out);
+    bool all = only == METRICS_ALL;
+    if (all || only == MT_METRIC_LOG_LOSS)
+        out->value [MT_METRIC_LOG_LOSS] = s_log_loss (label, prob, n, k);
+    else
+        s_why (out, MT_METRIC_LOG_LOSS, S_NOT_ASKED);
+    if (all || only == MT_METRIC_ROC_AUC)
+        s_roc_auc (label, prob, n, k, names, work, out);
+    else
+        s_why (out, MT_METRIC_ROC_AUC, S_NOT_ASKED);
 }
 
 void
 metrics_regress (const double *y, const double *pred, size_t n, metrics_t *out)
 {
-    s_clear (out, MT_TASK_REGRESSION);
-    if (n == 0) {
-        metrics_undefined (out, MT_TASK_REGRESSION, S_NO_ROWS);
-        return;
-    }
-    double mean = 0, abs_sum = 0, ss_res = 0, ss_tot = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += y [i];
-    mean /= (double) n;
+    metrics_target_t target;
+    metrics_regress_target (y, n, &target);
+    double abs_sum = 0, ss_res = 0;
     for (size_t i = 0; i < n; i++) {
         double d = y [i] - pred [i];
         abs_sum += fabs (d);
         ss_res += d * d;
+    }
+    metrics_regress_sums (&target, abs_sum, ss_res, out);
+}
+
+void
+metrics_regress_target (const double *y, size_t n, metrics_target_t *out)
+{
+    double mean = 0, ss_tot = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += y [i];
+    mean /= (double) (n ? n : 1);
+    for (size_t i = 0; i < n; i++)
         ss_tot += (y [i] - mean) * (y [i] - mean);
+    *out = (metrics_target_t) { .n = n, .mean = mean, .ss_tot = ss_tot };
+}
+
+void
+metrics_regress_sums (const metrics_target_t *target, double abs_sum, double ss_res,
+                      metrics_t *out)
+{
+    s_clear (out, MT_TASK_REGRESSION);
+    size_t n = target->n;
+    if (n == 0) {
+        metrics_undefined (out, MT_TASK_REGRESSION, S_NO_ROWS);
+        return;
     }
     out->value [MT_METRIC_MAE] = abs_sum / (double) n;
     out->value [MT_METRIC_RMSE] = sqrt (ss_res / (double) n);
-    if (ss_tot > 0)
-        out->value [MT_METRIC_R2] = 1.0 - ss_res / ss_tot;
+    if (target->ss_tot > 0)
+        out->value [MT_METRIC_R2] = 1.0 - ss_res / target->ss_tot;
     else
         s_why (out, MT_METRIC_R2, "R^2 needs a target that varies: every row has the same"
                " value");
@@ -146,13 +218,15 @@ metrics_confusion_json (const int64_t *confusion, int k)
     return rows;
 }
 
-//  Every slot NAN and unset, then the task's slots set
+//  Every slot NAN with no reason, then the task's slots set. Only each
+//  reason's first byte is cleared: a reason is read up to its NUL, and
+//  clearing 1.4 KB every epoch cost more than a small table's metrics
 static void
 s_clear (metrics_t *self, mt_task_t task)
 {
-    memset (self, 0, sizeof *self);
     for (int m = 0; m < METRICS_COUNT; m++) {
         self->value [m] = NAN;
+        self->why [m][0] = '\0';
         bool regression = m >= MT_METRIC_R2;
         self->set [m] = m != MT_METRIC_VAL_LOSS
                      && regression == (task == MT_TASK_REGRESSION);
@@ -238,7 +312,7 @@ s_log_loss (const int32_t *label, const float *prob, size_t n, int k)
 
 static void
 s_roc_auc (const int32_t *label, const float *prob, size_t n, int k, const char *const *names,
-           s_scored_t *work, metrics_t *out)
+           metrics_work_t *work, metrics_t *out)
 {
     double sum = 0;
     int first = k == 2 ? 1 : 0;
@@ -261,23 +335,23 @@ s_roc_auc (const int32_t *label, const float *prob, size_t n, int k, const char 
 //  The area under the ROC curve of class c against the rest, by ranks
 //  (Mann-Whitney U): tied scores share their average rank
 static double
-s_auc (const int32_t *label, const float *prob, size_t n, int k, int c, s_scored_t *work,
+s_auc (const int32_t *label, const float *prob, size_t n, int k, int c, metrics_work_t *work,
        size_t *positives)
 {
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
-        work [i] = (s_scored_t) { prob [i * (size_t) k + c], label [i] == c };
-        pos += work [i].positive;
+        work->scored [i] = (s_scored_t) { s_key (prob [i * (size_t) k + c]), label [i] == c };
+        pos += work->scored [i].positive;
     }
     *positives = pos;
     if (pos == 0 || pos == n)
         return NAN;
-    qsort (work, n, sizeof *work, s_by_score);
+    const s_scored_t *sorted = s_sort (work->scored, work->spare, n);
     double rank_sum = 0;
     for (size_t start = 0; start < n;) {
         size_t end = start, tied_pos = 0;
-        while (end < n && work [end].score == work [start].score)
-            tied_pos += work [end++].positive;
+        while (end < n && sorted [end].key == sorted [start].key)
+            tied_pos += sorted [end++].positive;
         rank_sum += (double) tied_pos * ((double) (start + 1) + (double) end) / 2.0;
         start = end;
     }
@@ -285,9 +359,43 @@ s_auc (const int32_t *label, const float *prob, size_t n, int k, int c, s_scored
     return (rank_sum - (double) pos * ((double) pos + 1) / 2.0) / ((double) pos * neg);
 }
 
-static int
-s_by_score (const void *a, const void *b)
+//  score's bits as an unsigned key in the float's order (negatives flipped
+//  whole, positives their sign bit set), with -0 as +0 so they tie as the
+//  floats compare
+static uint32_t
+s_key (float score)
 {
-    float x = ((const s_scored_t *) a)->score, y = ((const s_scored_t *) b)->score;
-    return (x > y) - (x < y);
+    uint32_t bits;
+    score = score == 0 ? 0.0f : score;
+    memcpy (&bits, &score, sizeof bits);
+    return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
+
+//  Sort n rows by key: a radix sort, a byte a pass from the lowest, that
+//  skips a byte every key shares; from and to are the two sides. Returns
+//  the side that holds the sorted rows. Stable, O(n); allocates nothing.
+static s_scored_t *
+s_sort (s_scored_t *from, s_scored_t *to, size_t n)
+{
+    size_t count [4][256] = { { 0 } };
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 4; b++)
+            count [b][(from [i].key >> (8 * b)) & 0xff]++;
+    for (int b = 0; b < 4; b++) {
+        size_t *slot = count [b];
+        if (slot [(from [0].key >> (8 * b)) & 0xff] == n)
+            continue;               // one byte value only: this pass moves nothing
+        size_t at = 0;
+        for (int v = 0; v < 256; v++) {
+            size_t here = slot [v];
+            slot [v] = at;
+            at += here;
+        }
+        for (size_t i = 0; i < n; i++)
+            to [slot [(from [i].key >> (8 * b)) & 0xff]++] = from [i];
+        s_scored_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    return from;
 }

@@ -30,6 +30,7 @@ static void s_bias_grad (const float *delta, int rows, int out, float *db);
 static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
 
 #define S_NO_ACT (-1)
+#define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
 
 mlp_t *
 mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int max_batch)
@@ -330,6 +331,32 @@ mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int
         }
     }
     return total / weights;
+}
+
+double
+mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k, float *prob)
+{
+    double total = 0, e [S_SOFTMAX_CACHE];
+    bool cached = k <= S_SOFTMAX_CACHE;
+    for (int r = 0; r < rows; r++) {
+        const float *z = logits + (size_t) r * k;
+        float *p = prob + (size_t) r * k;
+        assert (label [r] >= 0 && label [r] < k);
+        float m = z [0];
+        for (int j = 1; j < k; j++)
+            m = z [j] > m ? z [j] : m;
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            double ej = exp ((double) (z [j] - m));
+            sum += ej;
+            if (cached)
+                e [j] = ej;
+        }
+        total += (double) m + log (sum) - (double) z [label [r]];
+        for (int j = 0; j < k; j++)
+            p [j] = (float) ((cached ? e [j] : exp ((double) (z [j] - m))) / sum);
+    }
+    return total / rows;
 }
 
 void

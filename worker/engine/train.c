@@ -60,11 +60,17 @@ typedef struct {
     int32_t *all_labels;        // the copies, when vds adds rows; NULL otherwise
     float *all_targets;
     float *class_w;             // n_out class weights, NULL = unweighted
-    float *eval_prob;           // an evaluation's outputs: softmax rows or predictions
+    float *eval_prob;           // classification: an evaluation's softmax rows, and labels
     int32_t *eval_label;
-    double *eval_y, *eval_pred; // regression: target and prediction, in its units
+    double *eval_y;             // regression: a split's targets, in their units
+    metrics_target_t val_target, train_target;  // regression: each split's targets' side
+    metrics_work_t *work;       // classification metrics' scratch, for the larger split
     metrics_t val_metrics;      // the last epoch's validation metrics
     bool val_measured;          // val_metrics holds an epoch's
+    metrics_t best_metrics;     // the best epoch's, when measured by this run
+    bool best_measured;         //   (a resumed run's best epoch may be older)
+    int64_t *confusion;         // the last epoch's and the best epoch's confusion
+    int64_t *best_confusion;    //   counts, when kept (n_out <= TRAIN_MAX_CONFUSION)
     mt_metric_t headline;       // val_metric's metric
     double best_score;          // the best epoch's spec->metric (or val_loss)
     uint32_t *order;            // this epoch's training order
@@ -132,7 +138,10 @@ static bool s_patience_spent (const s_run_t *self);
 static int s_loop (s_run_t *self, train_result_t *result, char **cause);
 static int s_step (s_run_t *self, int64_t b, char **cause);
 static void s_gather (s_run_t *self, const uint32_t *rows, int n);
-static double s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, metrics_t *out);
+static double s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, mt_metric_t only,
+                          metrics_t *out, int64_t *confusion);
+static void s_final_val (s_run_t *self, bool keep_best, train_result_t *result);
+static void s_target (s_run_t *self, const uint32_t *rows, size_t n, metrics_target_t *out);
 static int s_epoch_end (s_run_t *self, bool *early, char **cause);
 static void s_report (s_run_t *self, bool epoch_end);
 static int s_checkpoint (s_run_t *self, char **cause);
@@ -346,9 +355,21 @@ s_prepare (s_run_t *self, char **cause)
     self->eval_prob = malloc (evals * (size_t) self->n_out * sizeof (float));
     self->eval_label = malloc (evals * sizeof (int32_t));
     self->eval_y = malloc (evals * sizeof (double));
-    self->eval_pred = malloc (evals * sizeof (double));
-    if (!self->eval_prob || !self->eval_label || !self->eval_y || !self->eval_pred)
+    if (!self->eval_prob || !self->eval_label || !self->eval_y)
         return mt_fail (cause, "train: out of memory");
+    if (!self->classify) {
+        s_target (self, self->val, self->n_val, &self->val_target);
+        s_target (self, self->train, self->n_train, &self->train_target);
+    }
+    if (self->classify && !(self->work = metrics_work_new (evals, self->n_out)))
+        return mt_fail (cause, "train: out of memory");
+    if (self->classify && self->n_out <= TRAIN_MAX_CONFUSION) {
+        size_t cells = (size_t) self->n_out * (size_t) self->n_out;
+        self->confusion = calloc (cells, sizeof (int64_t));
+        self->best_confusion = calloc (cells, sizeof (int64_t));
+        if (!self->confusion || !self->best_confusion)
+            return mt_fail (cause, "train: out of memory");
+    }
     size_t largest = self->n_train > self->n_val ? self->n_train : self->n_val;
     self->batch = (size_t) spec->batch_size < largest ? spec->batch_size : (int) largest;
     self->batches = (int64_t) ((self->n_train + (size_t) spec->batch_size - 1) / (size_t) spec->batch_size);
@@ -964,39 +985,56 @@ s_gather (s_run_t *self, const uint32_t *rows, int n)
     }
 }
 
-//  The mean (unweighted) loss of the current weights on the given rows,
-//  and every metric of the task into out (R^2, MAE and RMSE in the
-//  target's own units)
+//  The mean (unweighted) loss of the current weights on the given rows, in
+//  one forward pass, and the task's metrics into out (classification: only
+//  or METRICS_ALL, and the counts into confusion when not NULL; R^2, MAE
+//  and RMSE in the target's own units, from sums taken in that pass; rows
+//  is self->val or self->train, whose targets' side s_prepare measured)
 static double
-s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, metrics_t *out)
+s_evaluate (s_run_t *self, const uint32_t *rows, size_t n, mt_metric_t only, metrics_t *out,
+            int64_t *confusion)
 {
     const float *scale = model_target_scale (self->model);
     int k = self->n_out;
-    double loss_sum = 0;
+    double loss_sum = 0, abs_sum = 0, ss_res = 0;   // regression: of |y - pred|, (y - pred)^2
     for (size_t start = 0; start < n; start += (size_t) self->batch) {
         int m = n - start < (size_t) self->batch ? (int) (n - start) : self->batch;
         s_gather (self, rows + start, m);
         const float *out_b = mlp_forward (self->mlp, self->xb, m);
         if (self->classify) {
-            loss_sum += mlp_loss_xent (out_b, self->lb, m, k, NULL) * m;
             float *prob = self->eval_prob + start * (size_t) k;
-            memcpy (prob, out_b, (size_t) m * (size_t) k * sizeof (float));
-            mlp_softmax (prob, (size_t) m, k);
+            loss_sum += mlp_softmax_xent (out_b, self->lb, m, k, prob) * m;
             memcpy (self->eval_label + start, self->lb, (size_t) m * sizeof (int32_t));
             continue;
         }
         loss_sum += mlp_loss_mse (out_b, self->yb, m, 1, NULL) * m;
         for (int r = 0; r < m; r++) {
-            self->eval_y [start + (size_t) r] = self->targets [rows [start + (size_t) r]];
-            self->eval_pred [start + (size_t) r] = (double) (out_b [r] * scale [1] + scale [0]);
+            double y = self->targets [rows [start + (size_t) r]];
+            double d = y - (double) (out_b [r] * scale [1] + scale [0]);
+            abs_sum += fabs (d);
+            ss_res += d * d;
         }
     }
     if (self->classify)
-        metrics_classify (self->eval_label, self->eval_prob, n, k,
-                          (const char *const *) self->ds->classes, out, NULL);
-    else
-        metrics_regress (self->eval_y, self->eval_pred, n, out);
+        metrics_classify_with (self->work, self->eval_label, self->eval_prob, n, k,
+                               (const char *const *) self->ds->classes, only, out, confusion);
+    else {
+        const metrics_target_t *target = rows == self->val ? &self->val_target
+                                                           : &self->train_target;
+        assert (target->n == n);
+        metrics_regress_sums (target, abs_sum, ss_res, out);
+    }
     return loss_sum / (double) n;
+}
+
+//  The targets' side of a split's regression metrics, once: its rows do
+//  not change from epoch to epoch
+static void
+s_target (s_run_t *self, const uint32_t *rows, size_t n, metrics_target_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        self->eval_y [i] = self->targets [rows [i]];
+    metrics_regress_target (self->eval_y, n, out);
 }
 
 //  The value the best epoch is chosen by
@@ -1011,7 +1049,8 @@ static int
 s_epoch_end (s_run_t *self, bool *early, char **cause)
 {
     if (self->n_val > 0) {
-        self->val_loss = s_evaluate (self, self->val, self->n_val, &self->val_metrics);
+        self->val_loss = s_evaluate (self, self->val, self->n_val, METRICS_ALL,
+                                     &self->val_metrics, self->confusion);
         self->val_measured = true;
         self->val_metric = self->undefined.val_metric ? NAN
                          : metrics_get (&self->val_metrics, self->headline);
@@ -1036,6 +1075,11 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
             self->bad_epochs = 0;
             memcpy (self->best, mlp_params (self->mlp),
                     mlp_param_count (self->mlp) * sizeof (float));
+            self->best_metrics = self->val_metrics;
+            self->best_measured = true;
+            if (self->confusion)
+                memcpy (self->best_confusion, self->confusion, (size_t) self->n_out
+                        * (size_t) self->n_out * sizeof (int64_t));
         }
         else
             self->bad_epochs++;
@@ -1244,18 +1288,10 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
         result->val_metric = self->val_metric;
     }
     result->best_epoch = self->best_epoch;
-    //  The kept weights measured again: the metrics of the epoch they are from
-    if (self->n_val > 0) {
-        s_evaluate (self, self->val, self->n_val, &result->val_metrics);
-        if (self->classify && self->n_out <= TRAIN_MAX_CONFUSION) {
-            result->n_classes = self->n_out;
-            metrics_classify (self->eval_label, self->eval_prob, self->n_val, self->n_out,
-                              (const char *const *) self->ds->classes, &result->val_metrics,
-                              result->confusion);
-        }
-    }
+    if (self->n_val > 0)
+        s_final_val (self, keep_best, result);
     metrics_t on_train;
-    s_evaluate (self, self->train, self->n_train, &on_train);
+    s_evaluate (self, self->train, self->n_train, self->headline, &on_train, NULL);
     result->train_metric = self->undefined.train_metric ? NAN
                          : metrics_get (&on_train, self->headline);
     model_t *m = self->model;
@@ -1266,6 +1302,25 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
     ||  s_set_metrics (self, result, cause))
         return -1;
     return path ? model_save (m, path, cause) : 0;
+}
+
+//  The validation metrics of the epoch the kept weights are from: as that
+//  epoch's end measured them, or (that epoch was before a resume) measured
+//  again
+static void
+s_final_val (s_run_t *self, bool keep_best, train_result_t *result)
+{
+    bool known = keep_best ? self->best_measured : self->val_measured;
+    int64_t *confusion = keep_best ? self->best_confusion : self->confusion;
+    if (known)
+        result->val_metrics = keep_best ? self->best_metrics : self->val_metrics;
+    else
+        s_evaluate (self, self->val, self->n_val, METRICS_ALL, &result->val_metrics, confusion);
+    if (confusion) {
+        result->n_classes = self->n_out;
+        memcpy (result->confusion, confusion,
+                (size_t) self->n_out * (size_t) self->n_out * sizeof (int64_t));
+    }
 }
 
 static void
@@ -1288,5 +1343,7 @@ s_destroy (s_run_t *self)
     free (self->eval_prob);
     free (self->eval_label);
     free (self->eval_y);
-    free (self->eval_pred);
+    metrics_work_destroy (&self->work);
+    free (self->confusion);
+    free (self->best_confusion);
 }

@@ -36,9 +36,43 @@ typedef struct {
 int metrics_classify (const int32_t *label, const float *prob, size_t n, int k,
                       const char *const *names, metrics_t *out, int64_t *confusion);
 
+//  Scratch space for classification metrics: the confusion counts and the
+//  ROC AUC's sort, for up to n rows of up to k classes, so an evaluation
+//  repeated every epoch allocates nothing. Returns NULL when out of memory;
+//  the caller destroys it.
+typedef struct metrics_work_t metrics_work_t;
+metrics_work_t *metrics_work_new (size_t n, int k);
+void metrics_work_destroy (metrics_work_t **self_p);
+
+//  For metrics_classify_with's only: every metric of the task
+#define METRICS_ALL MT_METRIC_VAL_LOSS
+
+//  metrics_classify on work's buffers (n and k within work's; allocates
+//  nothing), the same values bit for bit. only is METRICS_ALL, or one
+//  classification metric: then the accuracies and F1 (from the counts,
+//  which the confusion needs anyway) and only are measured, and the other
+//  slots are undefined ("not measured"), so log loss costs no logarithm
+//  and ROC AUC no sort unless asked for.
+void metrics_classify_with (metrics_work_t *work, const int32_t *label, const float *prob,
+                            size_t n, int k, const char *const *names, mt_metric_t only,
+                            metrics_t *out, int64_t *confusion);
+
 //  Regression over n rows in the target's own units: r2 (1 - SS_res /
 //  SS_tot; undefined when the target is constant), mae and rmse.
 void metrics_regress (const double *y, const double *pred, size_t n, metrics_t *out);
+
+//  The same in two parts, for rows measured again and again (a validation
+//  split every epoch): metrics_regress_target once, for the rows' targets
+//  (their count, mean and SS_tot), then metrics_regress_sums with the sums,
+//  in row order, of |y - pred| and (y - pred)^2. The same bits as
+//  metrics_regress.
+typedef struct {
+    size_t n;                   // rows
+    double mean, ss_tot;        // of the targets, in their units
+} metrics_target_t;
+void metrics_regress_target (const double *y, size_t n, metrics_target_t *out);
+void metrics_regress_sums (const metrics_target_t *target, double abs_sum, double ss_res,
+                           metrics_t *out);
 
 //  Mark every slot of task undefined with reason (no rows, not measured).
 void metrics_undefined (metrics_t *out, mt_task_t task, const char *reason);

@@ -79,6 +79,13 @@ double mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k
 double mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int k,
                                const float *weight, float *grad);
 
+//  An evaluation's pass over the logits: returns mlp_loss_xent's mean loss
+//  and writes mlp_softmax's rows to prob (rows x k, not logits), the same
+//  bits as those two calls, with each row's exps taken once. Allocates
+//  nothing.
+double mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k,
+                         float *prob);
+
 //  Softmax in place, row by row, stable (max subtracted).
 void mlp_softmax (float *logits, size_t rows, int k);
 
