@@ -1,5 +1,7 @@
 /*  cmd - the subcommand table, global options and helpers every subcommand shares  */
 #include "cmd.h"
+#include "encode.h"
+#include "model.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -353,6 +355,37 @@ cmd_require_column (const dataset_columns_t *columns, const char *path, const ch
              base ? base + 1 : path, list ? list : "?");
     free (list);
     return -1;
+}
+
+model_t *
+cmd_load_model (const char *model_path, const char *data_path, bool with_target, char **cause)
+{
+    char *why = NULL;
+    model_t *model = model_load (model_path, &why);
+    if (!model) {
+        mt_fail (cause, "--model: %s", why);
+        free (why);
+        return NULL;
+    }
+    //  A pipe is read once, by the command: its columns are checked there
+    if (cmd_special_file (data_path))
+        return model;
+    dataset_columns_t *columns = dataset_columns (data_path, MT_FORMAT_AUTO, &why);
+    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
+    //  The raw columns the plan reads, by name (not the encoded inputs)
+    const encode_t *plan = model_plan (model);
+    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
+        rc = cmd_require_column (columns, data_path, "--data", encode_column_name (plan, i),
+                                 cause);
+    if (rc == 0 && with_target
+    &&  cmd_require_column (columns, data_path, "--data: the model's target",
+                            model_target (model), cause))
+        rc = -1;
+    if (rc)
+        model_destroy (&model);
+    dataset_columns_destroy (&columns);
+    free (why);
+    return model;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "dataset.h"
+#include "model.h"
 
 //  Exit codes of mtclient (listed in the usage text).
 #define CMD_EXIT_OK         0   // done (watch: the job succeeded)
@@ -159,6 +160,13 @@ bool cmd_special_file (const char *path);
 //  CMD_COLUMNS_SHOWN names, then "... (N in all)").
 int cmd_require_column (const dataset_columns_t *columns, const char *path, const char *flag,
                         const char *name, char **cause);
+
+//  The model file (--model) loaded, once the data file (--data) is seen to
+//  have the raw columns its plan reads, and its target when with_target.
+//  Returns the model (caller destroys), or NULL with *cause naming the flag.
+//  A pipe is not read here: whoever reads it checks its columns.
+model_t *cmd_load_model (const char *model_path, const char *data_path, bool with_target,
+                         char **cause);
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);

@@ -1,7 +1,5 @@
 /*  cmd_eval - `mtclient eval`: a model's metrics on a labelled data file, offline  */
 #include "cmd.h"
-#include "dataset.h"
-#include "encode.h"
 #include "eval.h"
 #include "model.h"
 #include "mt/util.h"
@@ -18,7 +16,6 @@ typedef struct {
 } s_eval_t;
 
 static int s_option (int opt, const char *arg, void *eval_p, char **cause);
-static model_t *s_check (const s_eval_t *eval, char **cause);
 static int s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
@@ -48,38 +45,6 @@ s_option (int opt, const char *arg, void *eval_p, char **cause)
     else
         eval->data = arg;
     return 0;
-}
-
-//  Everything that can be known before evaluating: the model loads and the
-//  data file has its feature columns and its target. Returns the model
-//  (caller destroys), or NULL with *cause.
-static model_t *
-s_check (const s_eval_t *eval, char **cause)
-{
-    char *why = NULL;
-    model_t *model = model_load (eval->model, &why);
-    if (!model) {
-        mt_fail (cause, "--model: %s", why);
-        free (why);
-        return NULL;
-    }
-    //  A pipe is read once, by the evaluation: its columns are checked there
-    if (cmd_special_file (eval->data))
-        return model;
-    dataset_columns_t *columns = dataset_columns (eval->data, MT_FORMAT_AUTO, &why);
-    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
-    const encode_t *plan = model_plan (model);
-    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
-        rc = cmd_require_column (columns, eval->data, "--data", encode_column_name (plan, i),
-                                 cause);
-    if (rc == 0 && cmd_require_column (columns, eval->data, "--data: the model's target",
-                                       model_target (model), cause))
-        rc = -1;
-    if (rc)
-        model_destroy (&model);
-    dataset_columns_destroy (&columns);
-    free (why);
-    return model;
 }
 
 static int
@@ -127,7 +92,9 @@ s_exec (client_t *client, int argc, char **argv)
                  "(usage: mtclient eval --model FILE --data FILE [--json])");
         goto fail;
     }
-    model = s_check (&eval, &cause);
+    //  Everything that can be known before evaluating: the model loads and
+    //  the data file has its feature columns and its target
+    model = cmd_load_model (eval.model, eval.data, true, &cause);
     if (!model) {
         client->usage_error = true;
         goto fail;

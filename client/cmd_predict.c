@@ -1,7 +1,5 @@
 /*  cmd_predict - `mtclient predict`: run a model file on a data file, offline  */
 #include "cmd.h"
-#include "dataset.h"
-#include "encode.h"
 #include "model.h"
 #include "mt/util.h"
 #include "predict.h"
@@ -56,8 +54,8 @@ s_option (int opt, const char *arg, void *predict_p, char **cause)
 }
 
 //  Everything that can be known before predicting: the output can be
-//  written, the model loads and the data file has its feature columns. Returns the model (caller destroys),
-//  or NULL with *cause.
+//  written, the model loads and the data file has its feature columns.
+//  Returns the model (caller destroys), or NULL with *cause.
 static model_t *
 s_check (const s_predict_t *predict, char **cause)
 {
@@ -67,27 +65,7 @@ s_check (const s_predict_t *predict, char **cause)
         free (why);
         return NULL;
     }
-    model_t *model = model_load (predict->model, &why);
-    if (!model) {
-        mt_fail (cause, "--model: %s", why);
-        free (why);
-        return NULL;
-    }
-    //  A pipe is read once, by the prediction: its columns are checked there
-    if (cmd_special_file (predict->data))
-        return model;
-    dataset_columns_t *columns = dataset_columns (predict->data, MT_FORMAT_AUTO, &why);
-    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
-    //  The raw columns the plan reads, by name (not the encoded inputs)
-    const encode_t *plan = model_plan (model);
-    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
-        rc = cmd_require_column (columns, predict->data, "--data", encode_column_name (plan, i),
-                                 cause);
-    if (rc)
-        model_destroy (&model);
-    dataset_columns_destroy (&columns);
-    free (why);
-    return model;
+    return cmd_load_model (predict->model, predict->data, false, cause);
 }
 
 static int
