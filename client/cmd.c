@@ -357,6 +357,50 @@ cmd_require_column (const dataset_columns_t *columns, const char *path, const ch
     return -1;
 }
 
+enum { S_OPT_MODEL = CMD_OPT_LOCAL, S_OPT_DATA, S_OPT_OUT };
+
+typedef struct {
+    const char *name;           // the command's, for the message
+    cmd_files_t *files;
+} s_files_arg_t;
+
+static int
+s_files_option (int opt, const char *arg, void *files_p, char **cause)
+{
+    s_files_arg_t *self = files_p;
+    if (*arg == 0)
+        return mt_fail (cause, "%s: an option's file name is empty", self->name);
+    const char **field = opt == S_OPT_MODEL ? &self->files->model
+                       : opt == S_OPT_DATA ? &self->files->data : &self->files->out;
+    *field = arg;
+    return 0;
+}
+
+int
+cmd_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                 bool with_out, const char *usage, cmd_files_t *files, char **cause)
+{
+    *files = (cmd_files_t) { NULL, NULL, NULL };
+    s_files_arg_t arg = { entry->name, files };
+    //  --out first, so that a command without it starts the table one on
+    const struct option longs [] = {
+        { "out", required_argument, NULL, S_OPT_OUT },
+        { "model", required_argument, NULL, S_OPT_MODEL },
+        { "data", required_argument, NULL, S_OPT_DATA },
+        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+    char *operands [1];
+    int n = 0;
+    if (cmd_parse (client, entry, argc, argv, "", longs + (with_out ? 0 : 1), s_files_option,
+                   &arg, operands, 0, &n, cause))
+        return -1;
+    if (!files->model || !files->data) {
+        client->usage_error = true;
+        return mt_fail (cause, "%s: give --model FILE and --data FILE (usage: mtclient %s %s)",
+                        entry->name, entry->name, usage);
+    }
+    return 0;
+}
+
 model_t *
 cmd_load_model (const char *model_path, const char *data_path, bool with_target, char **cause)
 {

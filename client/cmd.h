@@ -161,6 +161,19 @@ bool cmd_special_file (const char *path);
 int cmd_require_column (const dataset_columns_t *columns, const char *path, const char *flag,
                         const char *name, char **cause);
 
+//  The files an offline command (predict, eval) works on.
+typedef struct {
+    const char *model;          // --model FILE (borrowed from argv)
+    const char *data;           // --data FILE
+    const char *out;            // --out FILE, NULL = stdout (only when with_out)
+} cmd_files_t;
+
+//  Parse an offline command's argv: --model FILE and --data FILE, both
+//  needed, and --out FILE when with_out. Returns 0, or -1 with *cause (a
+//  usage error, naming usage, the arguments as the message shows them).
+int cmd_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                     bool with_out, const char *usage, cmd_files_t *files, char **cause);
+
 //  The model file (--model) loaded, once the data file (--data) is seen to
 //  have the raw columns its plan reads, and its target when with_target.
 //  Returns the model (caller destroys), or NULL with *cause naming the flag.

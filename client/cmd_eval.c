@@ -8,15 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { O_MODEL = CMD_OPT_LOCAL, O_DATA };
-
-typedef struct {
-    const char *model;          // --model FILE
-    const char *data;           // --data FILE
-} s_eval_t;
-
-static int s_option (int opt, const char *arg, void *eval_p, char **cause);
-static int s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause);
+static int s_run (const cmd_files_t *eval, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_eval_entry = {
@@ -35,20 +27,7 @@ const cmd_entry_t cmd_eval_entry = {
 };
 
 static int
-s_option (int opt, const char *arg, void *eval_p, char **cause)
-{
-    s_eval_t *eval = eval_p;
-    if (*arg == 0)
-        return mt_fail (cause, "eval: an option's file name is empty");
-    if (opt == O_MODEL)
-        eval->model = arg;
-    else
-        eval->data = arg;
-    return 0;
-}
-
-static int
-s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause)
+s_run (const cmd_files_t *eval, const model_t *model, bool json, char **cause)
 {
     char *why = NULL;
     eval_result_t result;
@@ -74,24 +53,13 @@ s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_eval_t eval = { NULL, NULL };
-    char *operands [1];
-    int n = 0;
+    cmd_files_t eval;
     char *cause = NULL;
     model_t *model = NULL;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_eval_entry, argc, argv, "", (struct option []) {
-                       { "model", required_argument, NULL, O_MODEL },
-                       { "data", required_argument, NULL, O_DATA },
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   s_option, &eval, operands, 0, &n, &cause))
+    if (cmd_parse_files (client, &cmd_eval_entry, argc, argv, false,
+                         "--model FILE --data FILE [--json]", &eval, &cause))
         goto fail;
-    if (!eval.model || !eval.data) {
-        client->usage_error = true;
-        mt_fail (&cause, "eval: give --model FILE and --data FILE "
-                 "(usage: mtclient eval --model FILE --data FILE [--json])");
-        goto fail;
-    }
     //  Everything that can be known before evaluating: the model loads and
     //  the data file has its feature columns and its target
     model = cmd_load_model (eval.model, eval.data, true, &cause);

@@ -7,17 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { O_MODEL = CMD_OPT_LOCAL, O_DATA, O_OUT };
-
-typedef struct {
-    const char *model;          // --model FILE
-    const char *data;           // --data FILE
-    const char *out;            // --out FILE, NULL = stdout
-} s_predict_t;
-
-static int s_option (int opt, const char *arg, void *predict_p, char **cause);
-static model_t *s_check (const s_predict_t *predict, char **cause);
-static int s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause);
+static model_t *s_check (const cmd_files_t *predict, char **cause);
+static int s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_predict_entry = {
@@ -37,27 +28,11 @@ const cmd_entry_t cmd_predict_entry = {
     .exec = s_exec,
 };
 
-static int
-s_option (int opt, const char *arg, void *predict_p, char **cause)
-{
-    s_predict_t *predict = predict_p;
-    if (*arg == 0)
-        return mt_fail (cause, "predict: an option's file name is empty");
-    if (opt == O_MODEL)
-        predict->model = arg;
-    else
-    if (opt == O_DATA)
-        predict->data = arg;
-    else
-        predict->out = arg;
-    return 0;
-}
-
 //  Everything that can be known before predicting: the output can be
 //  written, the model loads and the data file has its feature columns.
 //  Returns the model (caller destroys), or NULL with *cause.
 static model_t *
-s_check (const s_predict_t *predict, char **cause)
+s_check (const cmd_files_t *predict, char **cause)
 {
     char *why = NULL;
     if (predict->out && mt_output_check (predict->out, &why)) {
@@ -69,7 +44,7 @@ s_check (const s_predict_t *predict, char **cause)
 }
 
 static int
-s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause)
+s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause)
 {
     char *why = NULL;
     int rc = predict_run (model, predict->data, predict->out,
@@ -83,25 +58,13 @@ s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_predict_t predict = { NULL, NULL, NULL };
-    char *operands [1];
-    int n = 0;
+    cmd_files_t predict;
     char *cause = NULL;
     model_t *model = NULL;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_predict_entry, argc, argv, "", (struct option []) {
-                       { "model", required_argument, NULL, O_MODEL },
-                       { "data", required_argument, NULL, O_DATA },
-                       { "out", required_argument, NULL, O_OUT },
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   s_option, &predict, operands, 0, &n, &cause))
+    if (cmd_parse_files (client, &cmd_predict_entry, argc, argv, true,
+                         cmd_predict_entry.usage, &predict, &cause))
         goto fail;
-    if (!predict.model || !predict.data) {
-        client->usage_error = true;
-        mt_fail (&cause, "predict: give --model FILE and --data FILE "
-                 "(usage: mtclient predict --model FILE --data FILE [--out FILE])");
-        goto fail;
-    }
     model = s_check (&predict, &cause);
     if (!model) {
         client->usage_error = true;
