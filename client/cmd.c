@@ -18,6 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int s_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                          bool with_out, const char *usage, cmd_files_t *files, char **cause);
+static model_t *s_load_model (const cmd_files_t *files, bool with_target, char **cause);
+
 static const cmd_entry_t *s_table [] = {
     &cmd_submit_entry, &cmd_status_entry, &cmd_watch_entry, &cmd_stop_entry,
     &cmd_list_entry, &cmd_workers_entry, &cmd_fetch_entry, &cmd_predict_entry,
@@ -376,9 +380,11 @@ s_files_option (int opt, const char *arg, void *files_p, char **cause)
     return 0;
 }
 
-int
-cmd_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
-                 bool with_out, const char *usage, cmd_files_t *files, char **cause)
+//  An offline command's argv: --model FILE and --data FILE, both needed,
+//  and --out FILE when with_out. Returns 0, or -1 with *cause (a usage error)
+static int
+s_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+               bool with_out, const char *usage, cmd_files_t *files, char **cause)
 {
     *files = (cmd_files_t) { NULL, NULL, NULL };
     s_files_arg_t arg = { entry->name, files };
@@ -401,11 +407,19 @@ cmd_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **ar
     return 0;
 }
 
-model_t *
-cmd_load_model (const char *model_path, const char *data_path, bool with_target, char **cause)
+//  The model loaded, once --out can be written and the data file has the
+//  columns the model reads (and its target, with_target); NULL with *cause
+static model_t *
+s_load_model (const cmd_files_t *files, bool with_target, char **cause)
 {
+    const char *data_path = files->data;
     char *why = NULL;
-    model_t *model = model_load (model_path, &why);
+    if (files->out && mt_output_check (files->out, &why)) {
+        mt_fail (cause, "--out: %s", why);
+        free (why);
+        return NULL;
+    }
+    model_t *model = model_load (files->model, &why);
     if (!model) {
         mt_fail (cause, "--model: %s", why);
         free (why);
@@ -430,6 +444,33 @@ cmd_load_model (const char *model_path, const char *data_path, bool with_target,
     dataset_columns_destroy (&columns);
     free (why);
     return model;
+}
+
+int
+cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                  const cmd_offline_t *offline)
+{
+    cmd_files_t files;
+    char *cause = NULL;
+    model_t *model = NULL;
+    int code = CMD_EXIT_OK;
+    if (s_parse_files (client, entry, argc, argv, offline->with_out, offline->usage, &files,
+                       &cause))
+        goto fail;
+    model = s_load_model (&files, offline->with_target, &cause);
+    if (!model) {
+        client->usage_error = true;
+        goto fail;
+    }
+    if (offline->run (&files, model, client->json, &cause))
+        goto fail;
+    goto done;
+fail:
+    code = cmd_fail (client, NULL, cause);
+done:
+    model_destroy (&model);
+    free (cause);
+    return code;
 }
 
 int

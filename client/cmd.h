@@ -168,18 +168,26 @@ typedef struct {
     const char *out;            // --out FILE, NULL = stdout (only when with_out)
 } cmd_files_t;
 
-//  Parse an offline command's argv: --model FILE and --data FILE, both
-//  needed, and --out FILE when with_out. Returns 0, or -1 with *cause (a
-//  usage error, naming usage, the arguments as the message shows them).
-int cmd_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
-                     bool with_out, const char *usage, cmd_files_t *files, char **cause);
+//  What an offline command does once its files are known to be usable: 0,
+//  or -1 with *cause.
+typedef int (cmd_files_fn) (const cmd_files_t *files, const model_t *model, bool json,
+                            char **cause);
 
-//  The model file (--model) loaded, once the data file (--data) is seen to
-//  have the raw columns its plan reads, and its target when with_target.
-//  Returns the model (caller destroys), or NULL with *cause naming the flag.
-//  A pipe is not read here: whoever reads it checks its columns.
-model_t *cmd_load_model (const char *model_path, const char *data_path, bool with_target,
-                         char **cause);
+//  An offline command: its options and what it runs.
+typedef struct {
+    bool with_out;              // takes --out FILE
+    bool with_target;           // --data must have the model's target too
+    const char *usage;          // the arguments, as the missing-file message shows them
+    cmd_files_fn *run;
+} cmd_offline_t;
+
+//  Run an offline command (predict, eval): parse --model FILE and --data FILE
+//  (both needed) and --out FILE; check before any work that --out can be
+//  written, the model loads and --data has the raw columns its plan reads
+//  (and its target), a usage error otherwise (a pipe's columns are left to
+//  run, which reads it once); then run. Returns a CMD_EXIT_ code.
+int cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                      const cmd_offline_t *offline);
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);

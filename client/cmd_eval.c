@@ -53,27 +53,8 @@ s_run (const cmd_files_t *eval, const model_t *model, bool json, char **cause)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    cmd_files_t eval;
-    char *cause = NULL;
-    model_t *model = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse_files (client, &cmd_eval_entry, argc, argv, false,
-                         "--model FILE --data FILE [--json]", &eval, &cause))
-        goto fail;
-    //  Everything that can be known before evaluating: the model loads and
-    //  the data file has its feature columns and its target
-    model = cmd_load_model (eval.model, eval.data, true, &cause);
-    if (!model) {
-        client->usage_error = true;
-        goto fail;
-    }
-    if (s_run (&eval, model, client->json, &cause))
-        goto fail;
-    goto done;
-fail:
-    code = cmd_fail (client, NULL, cause);
-done:
-    model_destroy (&model);
-    free (cause);
-    return code;
+    static const cmd_offline_t offline = {
+        .with_out = false, .with_target = true,
+        .usage = "--model FILE --data FILE [--json]", .run = s_run };
+    return cmd_offline_exec (client, &cmd_eval_entry, argc, argv, &offline);
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static model_t *s_check (const cmd_files_t *predict, char **cause);
 static int s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
@@ -28,21 +27,6 @@ const cmd_entry_t cmd_predict_entry = {
     .exec = s_exec,
 };
 
-//  Everything that can be known before predicting: the output can be
-//  written, the model loads and the data file has its feature columns.
-//  Returns the model (caller destroys), or NULL with *cause.
-static model_t *
-s_check (const cmd_files_t *predict, char **cause)
-{
-    char *why = NULL;
-    if (predict->out && mt_output_check (predict->out, &why)) {
-        mt_fail (cause, "--out: %s", why);
-        free (why);
-        return NULL;
-    }
-    return cmd_load_model (predict->model, predict->data, false, cause);
-}
-
 static int
 s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause)
 {
@@ -58,25 +42,8 @@ s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    cmd_files_t predict;
-    char *cause = NULL;
-    model_t *model = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse_files (client, &cmd_predict_entry, argc, argv, true,
-                         cmd_predict_entry.usage, &predict, &cause))
-        goto fail;
-    model = s_check (&predict, &cause);
-    if (!model) {
-        client->usage_error = true;
-        goto fail;
-    }
-    if (s_run (&predict, model, client->json, &cause))
-        goto fail;
-    goto done;
-fail:
-    code = cmd_fail (client, NULL, cause);
-done:
-    model_destroy (&model);
-    free (cause);
-    return code;
+    static const cmd_offline_t offline = {
+        .with_out = true, .with_target = false,
+        .usage = "--model FILE --data FILE [--out FILE]", .run = s_run };
+    return cmd_offline_exec (client, &cmd_predict_entry, argc, argv, &offline);
 }
