@@ -1,5 +1,7 @@
 /*  cmd - the subcommand table, global options and helpers every subcommand shares  */
 #include "cmd.h"
+#include "encode.h"
+#include "model.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -15,6 +17,10 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static int s_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                          bool with_out, const char *usage, cmd_files_t *files, char **cause);
+static model_t *s_load_model (const cmd_files_t *files, bool with_target, char **cause);
 
 static const cmd_entry_t *s_table [] = {
     &cmd_submit_entry, &cmd_status_entry, &cmd_watch_entry, &cmd_stop_entry,
@@ -353,6 +359,118 @@ cmd_require_column (const dataset_columns_t *columns, const char *path, const ch
              base ? base + 1 : path, list ? list : "?");
     free (list);
     return -1;
+}
+
+enum { S_OPT_MODEL = CMD_OPT_LOCAL, S_OPT_DATA, S_OPT_OUT };
+
+typedef struct {
+    const char *name;           // the command's, for the message
+    cmd_files_t *files;
+} s_files_arg_t;
+
+static int
+s_files_option (int opt, const char *arg, void *files_p, char **cause)
+{
+    s_files_arg_t *self = files_p;
+    if (*arg == 0)
+        return mt_fail (cause, "%s: an option's file name is empty", self->name);
+    const char **field = opt == S_OPT_MODEL ? &self->files->model
+                       : opt == S_OPT_DATA ? &self->files->data : &self->files->out;
+    *field = arg;
+    return 0;
+}
+
+//  An offline command's argv: --model FILE and --data FILE, both needed,
+//  and --out FILE when with_out. Returns 0, or -1 with *cause (a usage error)
+static int
+s_parse_files (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+               bool with_out, const char *usage, cmd_files_t *files, char **cause)
+{
+    *files = (cmd_files_t) { NULL, NULL, NULL };
+    s_files_arg_t arg = { entry->name, files };
+    //  --out first, so that a command without it starts the table one on
+    const struct option longs [] = {
+        { "out", required_argument, NULL, S_OPT_OUT },
+        { "model", required_argument, NULL, S_OPT_MODEL },
+        { "data", required_argument, NULL, S_OPT_DATA },
+        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+    char *operands [1];
+    int n = 0;
+    if (cmd_parse (client, entry, argc, argv, "", longs + (with_out ? 0 : 1), s_files_option,
+                   &arg, operands, 0, &n, cause))
+        return -1;
+    if (!files->model || !files->data) {
+        client->usage_error = true;
+        return mt_fail (cause, "%s: give --model FILE and --data FILE (usage: mtclient %s %s)",
+                        entry->name, entry->name, usage);
+    }
+    return 0;
+}
+
+//  The model loaded, once --out can be written and the data file has the
+//  columns the model reads (and its target, with_target); NULL with *cause
+static model_t *
+s_load_model (const cmd_files_t *files, bool with_target, char **cause)
+{
+    const char *data_path = files->data;
+    char *why = NULL;
+    if (files->out && mt_output_check (files->out, &why)) {
+        mt_fail (cause, "--out: %s", why);
+        free (why);
+        return NULL;
+    }
+    model_t *model = model_load (files->model, &why);
+    if (!model) {
+        mt_fail (cause, "--model: %s", why);
+        free (why);
+        return NULL;
+    }
+    //  A pipe is read once, by the command: its columns are checked there
+    if (cmd_special_file (data_path))
+        return model;
+    dataset_columns_t *columns = dataset_columns (data_path, MT_FORMAT_AUTO, &why);
+    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
+    //  The raw columns the plan reads, by name (not the encoded inputs)
+    const encode_t *plan = model_plan (model);
+    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
+        rc = cmd_require_column (columns, data_path, "--data", encode_column_name (plan, i),
+                                 cause);
+    if (rc == 0 && with_target
+    &&  cmd_require_column (columns, data_path, "--data: the model's target",
+                            model_target (model), cause))
+        rc = -1;
+    if (rc)
+        model_destroy (&model);
+    dataset_columns_destroy (&columns);
+    free (why);
+    return model;
+}
+
+int
+cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                  const cmd_offline_t *offline)
+{
+    cmd_files_t files;
+    char *cause = NULL;
+    model_t *model = NULL;
+    int code = CMD_EXIT_OK;
+    if (s_parse_files (client, entry, argc, argv, offline->with_out, offline->usage, &files,
+                       &cause))
+        goto fail;
+    model = s_load_model (&files, offline->with_target, &cause);
+    if (!model) {
+        client->usage_error = true;
+        goto fail;
+    }
+    if (offline->run (&files, model, client->json, &cause))
+        goto fail;
+    goto done;
+fail:
+    code = cmd_fail (client, NULL, cause);
+done:
+    model_destroy (&model);
+    free (cause);
+    return code;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "dataset.h"
+#include "model.h"
 
 //  Exit codes of mtclient (listed in the usage text).
 #define CMD_EXIT_OK         0   // done (watch: the job succeeded)
@@ -159,6 +160,34 @@ bool cmd_special_file (const char *path);
 //  CMD_COLUMNS_SHOWN names, then "... (N in all)").
 int cmd_require_column (const dataset_columns_t *columns, const char *path, const char *flag,
                         const char *name, char **cause);
+
+//  The files an offline command (predict, eval) works on.
+typedef struct {
+    const char *model;          // --model FILE (borrowed from argv)
+    const char *data;           // --data FILE
+    const char *out;            // --out FILE, NULL = stdout (only when with_out)
+} cmd_files_t;
+
+//  What an offline command does once its files are known to be usable: 0,
+//  or -1 with *cause.
+typedef int (cmd_files_fn) (const cmd_files_t *files, const model_t *model, bool json,
+                            char **cause);
+
+//  An offline command: its options and what it runs.
+typedef struct {
+    bool with_out;              // takes --out FILE
+    bool with_target;           // --data must have the model's target too
+    const char *usage;          // the arguments, as the missing-file message shows them
+    cmd_files_fn *run;
+} cmd_offline_t;
+
+//  Run an offline command (predict, eval): parse --model FILE and --data FILE
+//  (both needed) and --out FILE; check before any work that --out can be
+//  written, the model loads and --data has the raw columns its plan reads
+//  (and its target), a usage error otherwise (a pipe's columns are left to
+//  run, which reads it once); then run. Returns a CMD_EXIT_ code.
+int cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                      const cmd_offline_t *offline);
 
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);

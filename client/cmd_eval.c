@@ -1,7 +1,5 @@
 /*  cmd_eval - `mtclient eval`: a model's metrics on a labelled data file, offline  */
 #include "cmd.h"
-#include "dataset.h"
-#include "encode.h"
 #include "eval.h"
 #include "model.h"
 #include "mt/util.h"
@@ -10,16 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { O_MODEL = CMD_OPT_LOCAL, O_DATA };
-
-typedef struct {
-    const char *model;          // --model FILE
-    const char *data;           // --data FILE
-} s_eval_t;
-
-static int s_option (int opt, const char *arg, void *eval_p, char **cause);
-static model_t *s_check (const s_eval_t *eval, char **cause);
-static int s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause);
+static int s_run (const cmd_files_t *eval, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_eval_entry = {
@@ -38,52 +27,7 @@ const cmd_entry_t cmd_eval_entry = {
 };
 
 static int
-s_option (int opt, const char *arg, void *eval_p, char **cause)
-{
-    s_eval_t *eval = eval_p;
-    if (*arg == 0)
-        return mt_fail (cause, "eval: an option's file name is empty");
-    if (opt == O_MODEL)
-        eval->model = arg;
-    else
-        eval->data = arg;
-    return 0;
-}
-
-//  Everything that can be known before evaluating: the model loads and the
-//  data file has its feature columns and its target. Returns the model
-//  (caller destroys), or NULL with *cause.
-static model_t *
-s_check (const s_eval_t *eval, char **cause)
-{
-    char *why = NULL;
-    model_t *model = model_load (eval->model, &why);
-    if (!model) {
-        mt_fail (cause, "--model: %s", why);
-        free (why);
-        return NULL;
-    }
-    //  A pipe is read once, by the evaluation: its columns are checked there
-    if (cmd_special_file (eval->data))
-        return model;
-    dataset_columns_t *columns = dataset_columns (eval->data, MT_FORMAT_AUTO, &why);
-    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
-    const encode_t *plan = model_plan (model);
-    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
-        rc = cmd_require_column (columns, eval->data, "--data", encode_column_name (plan, i),
-                                 cause);
-    if (rc == 0 && cmd_require_column (columns, eval->data, "--data: the model's target",
-                                       model_target (model), cause))
-        rc = -1;
-    if (rc)
-        model_destroy (&model);
-    dataset_columns_destroy (&columns);
-    free (why);
-    return model;
-}
-
-static int
-s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause)
+s_run (const cmd_files_t *eval, const model_t *model, bool json, char **cause)
 {
     char *why = NULL;
     eval_result_t result;
@@ -109,36 +53,8 @@ s_run (const s_eval_t *eval, const model_t *model, bool json, char **cause)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_eval_t eval = { NULL, NULL };
-    char *operands [1];
-    int n = 0;
-    char *cause = NULL;
-    model_t *model = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_eval_entry, argc, argv, "", (struct option []) {
-                       { "model", required_argument, NULL, O_MODEL },
-                       { "data", required_argument, NULL, O_DATA },
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   s_option, &eval, operands, 0, &n, &cause))
-        goto fail;
-    if (!eval.model || !eval.data) {
-        client->usage_error = true;
-        mt_fail (&cause, "eval: give --model FILE and --data FILE "
-                 "(usage: mtclient eval --model FILE --data FILE [--json])");
-        goto fail;
-    }
-    model = s_check (&eval, &cause);
-    if (!model) {
-        client->usage_error = true;
-        goto fail;
-    }
-    if (s_run (&eval, model, client->json, &cause))
-        goto fail;
-    goto done;
-fail:
-    code = cmd_fail (client, NULL, cause);
-done:
-    model_destroy (&model);
-    free (cause);
-    return code;
+    static const cmd_offline_t offline = {
+        .with_out = false, .with_target = true,
+        .usage = "--model FILE --data FILE [--json]", .run = s_run };
+    return cmd_offline_exec (client, &cmd_eval_entry, argc, argv, &offline);
 }

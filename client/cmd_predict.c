@@ -1,7 +1,5 @@
 /*  cmd_predict - `mtclient predict`: run a model file on a data file, offline  */
 #include "cmd.h"
-#include "dataset.h"
-#include "encode.h"
 #include "model.h"
 #include "mt/util.h"
 #include "predict.h"
@@ -9,17 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { O_MODEL = CMD_OPT_LOCAL, O_DATA, O_OUT };
-
-typedef struct {
-    const char *model;          // --model FILE
-    const char *data;           // --data FILE
-    const char *out;            // --out FILE, NULL = stdout
-} s_predict_t;
-
-static int s_option (int opt, const char *arg, void *predict_p, char **cause);
-static model_t *s_check (const s_predict_t *predict, char **cause);
-static int s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause);
+static int s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause);
 static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_predict_entry = {
@@ -40,58 +28,7 @@ const cmd_entry_t cmd_predict_entry = {
 };
 
 static int
-s_option (int opt, const char *arg, void *predict_p, char **cause)
-{
-    s_predict_t *predict = predict_p;
-    if (*arg == 0)
-        return mt_fail (cause, "predict: an option's file name is empty");
-    if (opt == O_MODEL)
-        predict->model = arg;
-    else
-    if (opt == O_DATA)
-        predict->data = arg;
-    else
-        predict->out = arg;
-    return 0;
-}
-
-//  Everything that can be known before predicting: the output can be
-//  written, the model loads and the data file has its feature columns. Returns the model (caller destroys),
-//  or NULL with *cause.
-static model_t *
-s_check (const s_predict_t *predict, char **cause)
-{
-    char *why = NULL;
-    if (predict->out && mt_output_check (predict->out, &why)) {
-        mt_fail (cause, "--out: %s", why);
-        free (why);
-        return NULL;
-    }
-    model_t *model = model_load (predict->model, &why);
-    if (!model) {
-        mt_fail (cause, "--model: %s", why);
-        free (why);
-        return NULL;
-    }
-    //  A pipe is read once, by the prediction: its columns are checked there
-    if (cmd_special_file (predict->data))
-        return model;
-    dataset_columns_t *columns = dataset_columns (predict->data, MT_FORMAT_AUTO, &why);
-    int rc = columns ? 0 : mt_fail (cause, "--data: %s", why);
-    //  The raw columns the plan reads, by name (not the encoded inputs)
-    const encode_t *plan = model_plan (model);
-    for (int i = 0; rc == 0 && i < encode_columns (plan); i++)
-        rc = cmd_require_column (columns, predict->data, "--data", encode_column_name (plan, i),
-                                 cause);
-    if (rc)
-        model_destroy (&model);
-    dataset_columns_destroy (&columns);
-    free (why);
-    return model;
-}
-
-static int
-s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause)
+s_run (const cmd_files_t *predict, const model_t *model, bool json, char **cause)
 {
     char *why = NULL;
     int rc = predict_run (model, predict->data, predict->out,
@@ -105,37 +42,8 @@ s_run (const s_predict_t *predict, const model_t *model, bool json, char **cause
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_predict_t predict = { NULL, NULL, NULL };
-    char *operands [1];
-    int n = 0;
-    char *cause = NULL;
-    model_t *model = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_predict_entry, argc, argv, "", (struct option []) {
-                       { "model", required_argument, NULL, O_MODEL },
-                       { "data", required_argument, NULL, O_DATA },
-                       { "out", required_argument, NULL, O_OUT },
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   s_option, &predict, operands, 0, &n, &cause))
-        goto fail;
-    if (!predict.model || !predict.data) {
-        client->usage_error = true;
-        mt_fail (&cause, "predict: give --model FILE and --data FILE "
-                 "(usage: mtclient predict --model FILE --data FILE [--out FILE])");
-        goto fail;
-    }
-    model = s_check (&predict, &cause);
-    if (!model) {
-        client->usage_error = true;
-        goto fail;
-    }
-    if (s_run (&predict, model, client->json, &cause))
-        goto fail;
-    goto done;
-fail:
-    code = cmd_fail (client, NULL, cause);
-done:
-    model_destroy (&model);
-    free (cause);
-    return code;
+    static const cmd_offline_t offline = {
+        .with_out = true, .with_target = false,
+        .usage = "--model FILE --data FILE [--out FILE]", .run = s_run };
+    return cmd_offline_exec (client, &cmd_predict_entry, argc, argv, &offline);
 }

@@ -723,10 +723,8 @@ s_plan_column (const encode_t *plan, const char *name)
 static dataset_t *
 s_load_data (const mt_spec_t *spec, const char *path)
 {
-    dataset_opts_t opts;
-    dataset_opts_from_spec (&opts, spec);
     char *why = NULL;
-    dataset_t *ds = dataset_load (path, &opts, &why);
+    dataset_t *ds = dataset_load_spec (path, spec, &why);
     free (why);
     return ds;
 }

@@ -66,6 +66,18 @@ need () {
 }
 need jq jq
 
+# refused_usage WHAT PATTERN CMD...: CMD exits 2 (refused before any work) and says PATTERN
+# on stderr
+refused_usage () {
+    local what=$1 pattern=$2
+    shift 2
+    local out rc=0
+    out=$("$@" 2>&1 >/dev/null) || rc=$?
+    [ "$rc" -eq 2 ] || fail "$what: exited $rc, not 2: $out"
+    echo "$out" | grep -qF -- "$pattern" || fail "$what: said '$out', expected '$pattern'"
+    ok "$what: $out"
+}
+
 # --- Our processes, by pid ---------------------------------------------------------------
 
 # our_child PID: PID is a process this test's shell started that has not been waited for

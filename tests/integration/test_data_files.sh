@@ -2,17 +2,6 @@
 # test_data_files - files that are not what they seem are refused at submit and by the worker, by name; undefined metrics are null with a reason
 . "$(dirname "$0")/lib.sh"
 
-# refused WHAT PATTERN CMD...: CMD exits 2 and says PATTERN on stderr
-refused () {
-    local what=$1 pattern=$2
-    shift 2
-    local out rc=0
-    out=$("$@" 2>&1 >/dev/null) || rc=$?
-    [ "$rc" -eq 2 ] || fail "$what: exited $rc, not 2: $out"
-    echo "$out" | grep -qF -- "$pattern" || fail "$what: said '$out', expected '$pattern'"
-    ok "$what: $out"
-}
-
 start_broker
 mkdir -p "$T/shared"
 # Made here: files holding NUL bytes are not kept as text in git
@@ -34,7 +23,7 @@ declare -A said=(
 
 # Submit reads the head and refuses each, exit 2, submitting nothing
 for f in "${!said[@]}"; do
-    refused "submit $f" "${said[$f]}" "$CLIENT" submit --data "$T/shared/$f" --target y
+    refused_usage "submit $f" "${said[$f]}" "$CLIENT" submit --data "$T/shared/$f" --target y
 done
 [ "$("$CLIENT" list --json | jq length)" = 0 ] || fail "a refused file was submitted"
 
@@ -94,7 +83,7 @@ ok "a normal job's metrics are numbers"
 
 # predict reads the head the same way
 "$CLIENT" fetch "$n" -o "$T/m.safetensors" >/dev/null || fail "fetch"
-refused "predict on UTF-16" "${said[utf16.csv]}" \
+refused_usage "predict on UTF-16" "${said[utf16.csv]}" \
     "$CLIENT" predict --model "$T/m.safetensors" --data "$T/shared/utf16.csv"
-refused "predict on CR only" "${said[cr_only.csv]}" \
+refused_usage "predict on CR only" "${said[cr_only.csv]}" \
     "$CLIENT" predict --model "$T/m.safetensors" --data "$T/shared/cr_only.csv"

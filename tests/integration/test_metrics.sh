@@ -2,17 +2,6 @@
 # test_metrics - a fixed validation file, per-epoch metrics in status --json, --metric and --class-weight checked at submit, a diverged run fails by name
 . "$(dirname "$0")/lib.sh"
 
-# refused WHAT PATTERN CMD...: CMD exits 2 and says PATTERN on stderr
-refused () {
-    local what=$1 pattern=$2
-    shift 2
-    local out rc=0
-    out=$("$@" 2>&1 >/dev/null) || rc=$?
-    [ "$rc" -eq 2 ] || fail "$what: exited $rc, not 2: $out"
-    echo "$out" | grep -qF -- "$pattern" || fail "$what: said '$out', expected '$pattern'"
-    ok "$what: $out"
-}
-
 # iris: every fifth row is the validation file (30 rows, 10 of each class)
 awk -F, 'NR == 1 || (NR - 1) % 5 != 0' "$MT_TEST_DATA/iris.csv" > "$T/train.csv"
 awk -F, 'NR == 1 || (NR - 1) % 5 == 0' "$MT_TEST_DATA/iris.csv" > "$T/val.csv"
@@ -24,11 +13,11 @@ start_broker
 start_workers 1
 
 # What the client can tell is refused before anything is sent
-refused "an unknown class weight" "--class-weight names class 'tiger', which the target does not have; its classes are setosa, versicolor, virginica" \
+refused_usage "an unknown class weight" "--class-weight names class 'tiger', which the target does not have; its classes are setosa, versicolor, virginica" \
     "$CLIENT" submit --data "$T/train.csv" --target species --task classification --class-weight tiger=2
-refused "a metric of the other task" "metric (--metric) 'r2' does not fit --task classification" \
+refused_usage "a metric of the other task" "metric (--metric) 'r2' does not fit --task classification" \
     "$CLIENT" submit --data "$T/train.csv" --target species --task classification --metric r2
-refused "stratify without a split" "stratify (--stratify) needs a validation split" \
+refused_usage "stratify without a split" "stratify (--stratify) needs a validation split" \
     "$CLIENT" submit --data "$T/train.csv" --target species --task classification --stratify --val-data "$T/val.csv"
 [ "$("$CLIENT" list --json | jq length)" = 0 ] || fail "a refused job was submitted"
 

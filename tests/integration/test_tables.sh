@@ -4,17 +4,6 @@
 # counts unseen and imputed values, --init by name, and what submit can tell is refused (exit 2)
 . "$(dirname "$0")/lib.sh"
 
-# refused WHAT PATTERN CMD...: CMD exits 2 and says PATTERN on stderr
-refused () {
-    local what=$1 pattern=$2
-    shift 2
-    local out rc=0
-    out=$("$@" 2>&1 >/dev/null) || rc=$?
-    [ "$rc" -eq 2 ] || fail "$what: exited $rc, not 2: $out"
-    echo "$out" | grep -qF -- "$pattern" || fail "$what: said '$out', expected '$pattern'"
-    ok "$what: $out"
-}
-
 P="$MT_TEST_DATA/passengers.csv"
 start_broker
 start_workers 1
@@ -69,44 +58,44 @@ w=$("$CLIENT" submit --data "$T/moved.csv" --target survived --task classificati
 wait_trained "$w" succeeded 60
 ok "--init with the columns and rows in another order: job $w succeeded"
 cut -d, -f1-5,7,8 "$P" > "$T/noembarked.csv"
-refused "--init reading a column the data lacks" \
+refused_usage "--init reading a column the data lacks" \
     "--init: $T/model.safetensors reads 1 input column this job does not give it: embarked" \
     "$CLIENT" submit --data "$T/noembarked.csv" --target survived --task classification \
     --categorical pclass --hidden 8 --init "$T/model.safetensors"
-refused "--init of another task" "is a classification model, but this job's task is regression" \
+refused_usage "--init of another task" "is a classification model, but this job's task is regression" \
     "$CLIENT" submit --data "$P" --target fare --task regression --init "$T/model.safetensors"
 paste -d, "$P" <(echo deck; for i in $(seq 12); do echo $(( i % 3 )); done) > "$T/deck.csv"
-refused "--init with a column the init model lacks" \
+refused_usage "--init with a column the init model lacks" \
     "{'deck'} only in this job's data; (columns)" \
     "$CLIENT" submit --data "$T/deck.csv" --target survived --task classification \
     --categorical pclass --hidden 8 --epochs 2 --init "$T/model.safetensors"
-refused "--init with other hidden layers" "has hidden layers '8', but this job's --hidden is '16'" \
+refused_usage "--init with other hidden layers" "has hidden layers '8', but this job's --hidden is '16'" \
     "$CLIENT" submit --data "$P" --target survived --task classification --categorical pclass \
     --init "$T/model.safetensors"
-refused "--init with a column of another kind" \
+refused_usage "--init with a column of another kind" \
     "'fare' is categorical here but numeric in the init model" \
     "$CLIENT" submit --data "$P" --target survived --task classification --categorical pclass,fare \
     --hidden 8 --init "$T/model.safetensors"
-refused "--ignore of every input" "--ignore: it leaves no feature column in passengers.csv" \
+refused_usage "--ignore of every input" "--ignore: it leaves no feature column in passengers.csv" \
     "$CLIENT" submit --data "$P" --target survived --ignore name,pclass,sex,age,embarked,fare,id
 cut -d, -f1-5 "$P" > "$T/val.csv"
-refused "--val-data lacking an input" "--val-data: no column" \
+refused_usage "--val-data lacking an input" "--val-data: no column" \
     "$CLIENT" submit --data "$P" --target survived --task classification --val-data "$T/val.csv"
 
 # A bare state dict whose hidden layers are not the job's: refused at submit
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     /usr/bin/python3 "$MT_SOURCE_DIR/tests/torch/save_state_dict.py" "$T/bare.safetensors" 9,16,2
-    refused "--init of a bare state dict with other hidden layers" \
+    refused_usage "--init of a bare state dict with other hidden layers" \
         "--init: $T/bare.safetensors is a bare state dict whose hidden layers are '16', but this job's --hidden is '8'" \
         "$CLIENT" submit --data "$P" --target survived --task classification --hidden 8 \
         --init "$T/bare.safetensors"
 fi
 
 # --ignore beside --features, and a listed column that is not in the header
-refused "--ignore with --features" "ignore (--ignore) cannot be given with features (--features)" \
+refused_usage "--ignore with --features" "ignore (--ignore) cannot be given with features (--features)" \
     "$CLIENT" submit --data "$P" --target survived --features age,sex --ignore name
 for flag in --categorical --numeric --ignore; do
-    refused "$flag of a column not in the header" "$flag: no column 'deck' in passengers.csv" \
+    refused_usage "$flag of a column not in the header" "$flag: no column 'deck' in passengers.csv" \
         "$CLIENT" submit --data "$P" --target survived --task classification $flag deck
 done
 [ "$("$CLIENT" list --json | jq length)" = 3 ] || fail "a refused job was submitted"

@@ -3,16 +3,9 @@
 # output for the same file, to 1e-6: penguins' species (3 classes, early in training), sex
 # (binary, rows with a missing sex skipped) and body_mass_g (regression), trained by the
 # worker's training child
-set -euo pipefail
-PY=/usr/bin/python3
-if ! "$PY" -c 'import sklearn, numpy' 2>/dev/null; then
-    echo "SKIPPED: $PY cannot import sklearn and numpy (apt-get install python3-sklearn):" \
-         "eval's figures are not compared with sklearn.metrics" >&2
-    exit 77
-fi
-: "${MT_BIN_DIR:?}" "${MT_SOURCE_DIR:?}" "${MT_TEST_DATA:?}"
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/mt-eval.XXXXXX")
-trap 'rm -rf "$DIR"' EXIT
+. "$(dirname "$0")/lib.sh"
+begin mt-eval "apt-get install python3-sklearn; eval's figures are not compared with sklearn.metrics" \
+    sklearn numpy
 TRAIN=$MT_TEST_DATA/penguins_train.csv
 TEST=$MT_TEST_DATA/penguins_test.csv
 

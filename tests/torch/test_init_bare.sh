@@ -3,15 +3,8 @@
 # tensors land where nn.Sequential has them (a negligible step later the model holds the
 # same weights and PyTorch predicts what the engine does); a file that does not fit is
 # refused with a named error (short file names: the child names the model by 12 bytes)
-set -euo pipefail
-PY=/usr/bin/python3
-if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-    echo "skipped: $PY cannot import torch and numpy"
-    exit 77
-fi
-: "${MT_BIN_DIR:?}" "${MT_SOURCE_DIR:?}" "${MT_TEST_DATA:?}"
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/mt-bare.XXXXXX")
-trap 'rm -rf "$DIR"' EXIT
+. "$(dirname "$0")/lib.sh"
+begin mt-bare "" torch numpy
 SAVE="$MT_SOURCE_DIR/tests/torch/save_state_dict.py"
 cat > "$DIR/spec.json" <<'SPEC'
 {"data_path": "iris.csv", "target": "species", "task": "classification", "hidden": [8],

@@ -583,10 +583,8 @@ s_write_table (const char *path, const int order [4], bool reverse, const char *
 static dataset_t *
 s_load_table (const char *path, const mt_spec_t *spec)
 {
-    dataset_opts_t opts;
-    dataset_opts_from_spec (&opts, spec);
     char *cause = NULL;
-    dataset_t *ds = dataset_load (path, &opts, &cause);
+    dataset_t *ds = dataset_load_spec (path, spec, &cause);
     CHECK_MSG (ds, "%s", cause);
     return ds;
 }

@@ -324,6 +324,14 @@ dataset_opts_from_spec (dataset_opts_t *opts, const mt_spec_t *spec)
     };
 }
 
+dataset_t *
+dataset_load_spec (const char *path, const mt_spec_t *spec, char **cause)
+{
+    dataset_opts_t opts;
+    dataset_opts_from_spec (&opts, spec);
+    return dataset_load (path, &opts, cause);
+}
+
 //  The head grows a read at a time until it holds the header: a pipe gives
 //  what its writer has written so far, so nothing waits for the writer to
 //  close it.

@@ -68,6 +68,9 @@ static json_t *s_tensor_entry (const s_tensor_t *tensor, size_t offset);
 static json_t *s_metadata (const model_t *self);
 static json_t *s_string_list (char *const *strv, int count);
 static void s_set_json_string (json_t *object, const char *key, json_t *value);
+static int s_open (const s_file_t *file, struct stat *st, char **cause);
+static bool s_read_at (int fd, unsigned char *dst, size_t len, off_t offset);
+static uint64_t s_header_len (const s_file_t *file);
 static int s_read_file (s_file_t *file, char **cause);
 static int s_parse_header (s_file_t *file, char **cause);
 static int s_tensor_get (const s_file_t *file, const char *name, json_t *entry,
@@ -488,40 +491,77 @@ done:
     return self;
 }
 
+//  The file opened, once it is a regular file of at least 8 bytes; returns
+//  its descriptor (caller closes) and *st, or -1 with *cause
+static int
+s_open (const s_file_t *file, struct stat *st, char **cause)
+{
+    int fd = open (file->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
+    if (fstat (fd, st) || !S_ISREG (st->st_mode))
+        mt_fail (cause, "%s: not a regular file", file->path);
+    else
+    if (st->st_size < 8)
+        mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
+                 file->path, (long long) st->st_size);
+    else
+        return fd;
+    close (fd);
+    return -1;
+}
+
+//  All len bytes at offset, however many reads that takes; false on an
+//  error or an end of file before them
+static bool
+s_read_at (int fd, unsigned char *dst, size_t len, off_t offset)
+{
+    while (len > 0) {
+        ssize_t got = pread (fd, dst, len, offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        dst += got, len -= (size_t) got, offset += got;
+    }
+    return true;
+}
+
+//  The header's length: the file's first 8 bytes, little-endian
+static uint64_t
+s_header_len (const s_file_t *file)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t) file->bytes [i] << (8 * i);
+    return len;
+}
+
 static int
 s_read_file (s_file_t *file, char **cause)
 {
-    FILE *stream = fopen (file->path, "rb");
-    if (!stream)
-        return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
     struct stat st;
+    int fd = s_open (file, &st, cause);
+    if (fd < 0)
+        return -1;
     int rc = -1;
-    if (fstat (fileno (stream), &st) || !S_ISREG (st.st_mode))
-        mt_fail (cause, "%s: not a regular file", file->path);
-    else
-    if (st.st_size < 8)
-        mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
-                 file->path, (long long) st.st_size);
-    else
     if (!(file->bytes = malloc ((size_t) st.st_size)))
         mt_fail (cause, "%s: out of memory (%lld bytes)", file->path, (long long) st.st_size);
     else
-    if (fread (file->bytes, 1, (size_t) st.st_size, stream) != (size_t) st.st_size)
+    if (!s_read_at (fd, file->bytes, (size_t) st.st_size, 0))
         mt_fail (cause, "%s: read error or file changed while reading", file->path);
     else {
         file->size = (size_t) st.st_size;
         rc = 0;
     }
-    fclose (stream);
+    close (fd);
     return rc;
 }
 
 static int
 s_parse_header (s_file_t *file, char **cause)
 {
-    uint64_t len = 0;
-    for (int i = 0; i < 8; i++)
-        len |= (uint64_t) file->bytes [i] << (8 * i);
+    uint64_t len = s_header_len (file);
     if (len > S_MAX_HEADER)
         return mt_fail (cause, "%s: not a safetensors file (its first 8 bytes give a header"
                         " length of %" PRIu64 ", over the %d-byte limit)", file->path, len,
@@ -871,38 +911,27 @@ done:
 static int
 s_read_header (s_file_t *file, char **cause)
 {
-    int fd = open (file->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mt_fail (cause, "%s: cannot open: %s", file->path, strerror (errno));
     struct stat st;
+    int fd = s_open (file, &st, cause);
+    if (fd < 0)
+        return -1;
     int rc = -1;
-    if (fstat (fd, &st) || !S_ISREG (st.st_mode))
-        mt_fail (cause, "%s: not a regular file", file->path);
-    else
-    if (st.st_size < 8)
-        mt_fail (cause, "%s: truncated: %lld bytes, a safetensors file has at least 8",
-                 file->path, (long long) st.st_size);
-    else
+    size_t first = (uint64_t) st.st_size < S_HEAD_READ ? (size_t) st.st_size : S_HEAD_READ;
     if (!(file->bytes = malloc (S_HEAD_READ)))
         mt_fail (cause, "%s: out of memory", file->path);
+    else
+    if (!s_read_at (fd, file->bytes, first, 0))
+        mt_fail (cause, "%s: read error or file changed while reading", file->path);
     else {
-        size_t first = (uint64_t) st.st_size < S_HEAD_READ ? (size_t) st.st_size : S_HEAD_READ;
-        ssize_t got = pread (fd, file->bytes, first, 0);
-        uint64_t len = 0;
-        for (int i = 0; got == (ssize_t) first && i < 8; i++)
-            len |= (uint64_t) file->bytes [i] << (8 * i);
+        uint64_t len = s_header_len (file);
         //  s_parse_header names a length over the limit or past the end
         size_t want = len <= S_MAX_HEADER && len <= (uint64_t) st.st_size - 8 ? (size_t) len : 0;
         unsigned char *bigger = NULL;
-        if (got != (ssize_t) first)
-            mt_fail (cause, "%s: read error or file changed while reading", file->path);
-        else
         if (8 + want > first && !(bigger = realloc (file->bytes, 8 + want)))
             mt_fail (cause, "%s: out of memory", file->path);
         else
         if (bigger && (file->bytes = bigger)
-        &&  pread (fd, file->bytes + first, 8 + want - first, (off_t) first)
-            != (ssize_t) (8 + want - first))
+        &&  !s_read_at (fd, file->bytes + first, 8 + want - first, (off_t) first))
             mt_fail (cause, "%s: read error or file changed while reading", file->path);
         else {
             file->size = (size_t) st.st_size;
@@ -1322,9 +1351,7 @@ s_fast_plan (const s_fast_t *fast, const mt_spec_t *spec, int n_features)
 static bool
 s_fast_fits (const s_file_t *file, const mt_spec_t *spec)
 {
-    uint64_t len = 0;
-    for (int i = 0; i < 8; i++)
-        len |= (uint64_t) file->bytes [i] << (8 * i);
+    uint64_t len = s_header_len (file);
     if (len > S_MAX_HEADER || len > file->size - 8)
         return false;
     //  Not calloc: zeroing 8 KiB of table cost more than the scan

@@ -72,6 +72,10 @@ void dataset_opts_from_spec (dataset_opts_t *opts, const mt_spec_t *spec);
 //  e.g. "data.csv:14: column 'x': 'abc' is not a number".
 dataset_t *dataset_load (const char *path, const dataset_opts_t *opts, char **cause);
 
+//  Read path as a job of spec trains on it: dataset_load with the options
+//  dataset_opts_from_spec gives. Returns a new dataset, or NULL with *cause.
+dataset_t *dataset_load_spec (const char *path, const mt_spec_t *spec, char **cause);
+
 //  Same, from memory (name is used in messages).
 dataset_t *dataset_load_buffer (const char *name, const char *data, size_t len,
                                 const dataset_opts_t *opts, char **cause);
