@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "dataset.h"
+#include "eval.h"
 #include "mlp.h"
 #include "model.h"
 #include "predict.h"
@@ -1158,6 +1159,91 @@ s_test_diverged (void)
     mt_spec_clear (&spec);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+
+//  The MXCSR seen by the step callback, ORed over every step
+static void
+s_on_fpenv_step (int64_t step, double loss, void *arg)
+{
+    uint32_t *seen = arg;
+    seen [0] |= _mm_getcsr ();
+    seen [1] &= _mm_getcsr ();
+}
+
+//  train_run, predict_run and eval_run run with FTZ/DAZ and leave the
+//  caller's MXCSR control bits (here: round toward zero) as they were, on
+//  success and on error. The exception flags (bits 0-5) are sticky and may
+//  be raised by the float work outside the engine's FTZ region (parsing).
+#define S_CONTROL(csr) ((csr) & ~(uint32_t) 0x3F)
+
+static void
+s_test_fpenv (void)
+{
+    uint32_t caller = (_mm_getcsr () & ~(uint32_t) 0xE07F) | 0x6000;  // RZ, no FTZ/DAZ, no flags
+    dataset_t *ds = s_dataset (40, 1, MT_TASK_REGRESSION, 3, s_line);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.n_hidden = 1;
+    spec.hidden [0] = 8;
+    spec.epochs = 3;
+    uint32_t seen [2] = { 0, UINT32_MAX };
+    train_opts_t opts = { .threads = 1, .stepped = s_on_fpenv_step, .arg = seen };
+    train_result_t result;
+    const char *model_path = test_path (s_dir, "fpenv.safetensors");
+    _mm_setcsr (caller);
+    char *cause = NULL;
+    int rc = train_run (&spec, ds, model_path, &opts, &result, &cause);
+    uint32_t after = _mm_getcsr ();
+    _mm_setcsr (caller & ~(uint32_t) 0x6000);
+    CHECK_MSG (rc == 0, "train_run: %s", cause ? cause : "?");
+    CHECK (result.steps > 0);
+    CHECK_MSG ((seen [1] & 0x8040) == 0x8040, "MXCSR in a step %#x: FTZ/DAZ not set", seen [1]);
+    CHECK_MSG (S_CONTROL (after) == caller, "MXCSR after train_run %#x, was %#x", after, caller);
+
+    //  an error return restores it too
+    dataset_t empty = { .rows = 0, .cols = 1, .task = MT_TASK_REGRESSION };
+    _mm_setcsr (caller);
+    rc = train_run (&spec, &empty, model_path, &opts, &result, &cause);
+    after = _mm_getcsr ();
+    _mm_setcsr (caller & ~(uint32_t) 0x6000);
+    CHECK (rc == -1 && S_CONTROL (after) == caller);
+    free (cause);
+    cause = NULL;
+
+    const char *csv = test_path (s_dir, "fpenv.csv");
+    FILE *f = fopen (csv, "w");
+    CHECK (f);
+    fprintf (f, "x0,y\n");
+    for (size_t i = 0; i < ds->rows; i++)
+        fprintf (f, "%.9g,%.9g\n", ds->x [i], ds->y [i]);
+    fclose (f);
+    model_t *model = model_load (model_path, &cause);
+    CHECK_MSG (model, "%s", cause ? cause : "?");
+    const char *out = test_path (s_dir, "fpenv_pred.csv");
+    _mm_setcsr (caller);
+    rc = predict_run (model, csv, out, PREDICT_CSV, &cause);
+    after = _mm_getcsr ();
+    _mm_setcsr (caller & ~(uint32_t) 0x6000);
+    CHECK_MSG (rc == 0, "predict_run: %s", cause ? cause : "?");
+    CHECK_MSG (S_CONTROL (after) == caller, "MXCSR after predict_run %#x, was %#x", after, caller);
+    eval_result_t ev;
+    _mm_setcsr (caller);
+    rc = eval_run (model, csv, &ev, &cause);
+    after = _mm_getcsr ();
+    _mm_setcsr (caller & ~(uint32_t) 0x6000);
+    CHECK_MSG (rc == 0, "eval_run: %s", cause ? cause : "?");
+    CHECK_MSG (S_CONTROL (after) == caller, "MXCSR after eval_run %#x, was %#x", after, caller);
+    CHECK (ev.rows == ds->rows);
+    eval_result_clear (&ev);
+    model_destroy (&model);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+    printf ("fpenv: FTZ/DAZ in training, caller's MXCSR kept\n");
+}
+#else
+static void s_test_fpenv (void) {}
+#endif
+
 int
 main (void)
 {
@@ -1184,6 +1270,7 @@ main (void)
     s_test_final_metrics ();
     s_test_stratify ();
     s_test_diverged ();
+    s_test_fpenv ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     CHECK (system (cmd) == 0);

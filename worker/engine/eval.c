@@ -8,6 +8,7 @@
 #include "mt/util.h"
 #include "dataset.h"
 #include "eval.h"
+#include "fpenv.h"
 #include "metrics.h"
 #include "predict.h"
 
@@ -33,7 +34,10 @@ eval_run (const model_t *model, const char *data_path, eval_result_t *out, char 
         mt_fail (cause, "eval: out of memory for %zu rows", ds->rows);
         goto done;
     }
-    if (model_predict (model, ds->x, ds->rows, pred, cause))
+    uint32_t saved = fpenv_fast ();     // FTZ/DAZ as in training (fpenv.h)
+    int failed = model_predict (model, ds->x, ds->rows, pred, cause);
+    fpenv_restore (saved);
+    if (failed)
         goto done;
     result.rows = ds->rows;
     result.rows_skipped = ds->rows_skipped;

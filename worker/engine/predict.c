@@ -5,6 +5,7 @@
 #include <string.h>
 #include "mt/util.h"
 #include "dataset.h"
+#include "fpenv.h"
 #include "model.h"
 #include "predict.h"
 
@@ -50,7 +51,10 @@ predict_run (const model_t *model, const char *data_path, const char *out_path,
         mt_fail (cause, "predict: out of memory for %zu rows", ds->rows);
         goto done;
     }
-    if (model_predict (model, ds->x, ds->rows, out, cause))
+    uint32_t saved = fpenv_fast ();     // FTZ/DAZ as in training (fpenv.h)
+    int failed = model_predict (model, ds->x, ds->rows, out, cause);
+    fpenv_restore (saved);
+    if (failed)
         goto done;
     FILE *stream = open_memstream (&text, &len);
     if (!stream) {

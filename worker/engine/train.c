@@ -31,6 +31,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include "mt/util.h"
+#include "fpenv.h"
 #include "metrics.h"
 #include "mlp.h"
 #include "model.h"
@@ -106,6 +107,8 @@ typedef struct {
 #define S_RUNNING_LOSS "no step of the running epoch yet"
 #define S_NOT_FINITE "not a finite number (training diverged: try a lower learning rate)"
 
+static int s_train (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
+                    const train_opts_t *opts, train_result_t *result, char **cause);
 static int s_check_input (const mt_spec_t *spec, const dataset_t *ds, char **cause);
 static int s_check_val (const mt_spec_t *spec, const dataset_t *ds, const dataset_t *vds,
                         char **cause);
@@ -158,9 +161,20 @@ static int s_restore_optim (s_run_t *self, const model_t *from, const char *path
 static int s_set_metrics (s_run_t *self, const train_result_t *result, char **cause);
 static int s_checkpoint_tensors (s_run_t *self, char **cause);
 
+//  The whole run with FTZ/DAZ set (fpenv.h), the caller's MXCSR put back after
 int
 train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
            const train_opts_t *opts, train_result_t *result, char **cause)
+{
+    uint32_t saved = fpenv_fast ();
+    int rc = s_train (spec, ds, model_path, opts, result, cause);
+    fpenv_restore (saved);
+    return rc;
+}
+
+static int
+s_train (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
+         const train_opts_t *opts, train_result_t *result, char **cause)
 {
     assert (mt_spec_validate (spec, NULL) == 0);    // the caller's to check
     if (s_check_input (spec, ds, cause) || s_check_val (spec, ds, opts->val_ds, cause))
