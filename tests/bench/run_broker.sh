@@ -2,6 +2,7 @@
 # run_broker - the broker's capacity benchmark: jobs/s, submit-to-start latency, progress/s and
 # real-worker figures, side by side with beanstalkd (binlog default and -f 0). Informational:
 # prints PASS/MISS per target and exits 0 unless something could not run at all.
+# Prints the machine line (machine.sh) first, then the threads each case runs on.
 # usage: tests/bench/run_broker.sh BUILD_DIR [JOBS]
 #   env: BENCH_DIR (parent of the temp folder; default $TMPDIR or /tmp: it decides what fsync costs)
 #        CLIENTS=8 WINDOW=32 WORKERS=128 FEW_WORKERS=16 SAMPLES=2000 PROGRESS=200000
@@ -38,6 +39,8 @@ cleanup () {
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
+# the machine first: no figure below without it
+sh "$SRC/tests/bench/machine.sh"
 
 cmake --build "$BUILD" --target mtbroker mtworker mt_proto >"$TMP/build.log" 2>&1 \
     || { cat "$TMP/build.log"; exit 1; }
@@ -73,6 +76,10 @@ field () {
 
 echo "== mt broker capacity benchmark: $(nproc) cores, $(df -T "$TMP" | awk 'NR==2 {print $2}')" \
      "under ${BENCH_DIR:-${TMPDIR:-/tmp}}, SQLite WAL, every commit fdatasync'ed before any reply"
+echo "threads, every case: mtbroker runs one zloop reactor thread, one syncer thread (the" \
+     "fdatasync) and libzmq's I/O thread; bench_broker drives $CLIENTS clients and the" \
+     "simulated workers from one process; the real-worker case runs 2 mtworkers, each" \
+     "training its job on 1 thread (mtworker's default --threads 1)"
 
 # mt's jobs/s with $1 workers on a fresh broker, in VALUE ("" when the run failed).
 # Each throughput run, mt's or beanstalkd's, starts with nothing left to write back
