@@ -277,6 +277,28 @@ mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
     return sum / (double) count;
 }
 
+//  The largest of a row's k logits
+static inline float
+s_row_max (const float *z, int k)
+{
+    float m = z [0];
+    for (int j = 1; j < k; j++)
+        m = z [j] > m ? z [j] : m;
+    return m;
+}
+
+//  log (sum exp z), shifted by the row's largest logit so that exp cannot
+//  overflow: the cross-entropies' one way of taking it
+static inline double
+s_log_sum_exp (const float *z, int k)
+{
+    float m = s_row_max (z, k);
+    double sum = 0;
+    for (int j = 0; j < k; j++)
+        sum += exp ((double) (z [j] - m));
+    return (double) m + log (sum);
+}
+
 double
 mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float *grad)
 {
@@ -284,13 +306,7 @@ mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float
     for (int r = 0; r < rows; r++) {
         const float *z = logits + (size_t) r * k;
         assert (label [r] >= 0 && label [r] < k);
-        float m = z [0];
-        for (int j = 1; j < k; j++)
-            m = z [j] > m ? z [j] : m;
-        double sum = 0;
-        for (int j = 0; j < k; j++)
-            sum += exp ((double) (z [j] - m));
-        double lse = (double) m + log (sum);
+        double lse = s_log_sum_exp (z, k);
         total += lse - (double) z [label [r]];
         if (grad) {
             float *g = grad + (size_t) r * k;
@@ -313,13 +329,7 @@ mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int
     }
     for (int r = 0; r < rows; r++) {
         const float *z = logits + (size_t) r * k;
-        float m = z [0];
-        for (int j = 1; j < k; j++)
-            m = z [j] > m ? z [j] : m;
-        double sum = 0;
-        for (int j = 0; j < k; j++)
-            sum += exp ((double) (z [j] - m));
-        double lse = (double) m + log (sum);
+        double lse = s_log_sum_exp (z, k);
         double w = weight [label [r]];
         total += w * (lse - (double) z [label [r]]);
         if (grad) {
@@ -342,9 +352,7 @@ mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k, fl
         const float *z = logits + (size_t) r * k;
         float *p = prob + (size_t) r * k;
         assert (label [r] >= 0 && label [r] < k);
-        float m = z [0];
-        for (int j = 1; j < k; j++)
-            m = z [j] > m ? z [j] : m;
+        float m = s_row_max (z, k);
         double sum = 0;
         for (int j = 0; j < k; j++) {
             double ej = exp ((double) (z [j] - m));
@@ -364,9 +372,7 @@ mlp_softmax (float *logits, size_t rows, int k)
 {
     for (size_t r = 0; r < rows; r++) {
         float *z = logits + r * (size_t) k;
-        float m = z [0];
-        for (int j = 1; j < k; j++)
-            m = z [j] > m ? z [j] : m;
+        float m = s_row_max (z, k);
         double sum = 0;
         for (int j = 0; j < k; j++)
             sum += exp ((double) (z [j] - m));
