@@ -621,14 +621,14 @@ s_sniff_binary (const char *name, const char *data, size_t len, bool partial, ch
 static int
 s_sniff_wide (const char *name, const char *data, size_t len, char **cause)
 {
-    const char *todo = "save it as UTF-8";
+    const char *remedy = "save it as UTF-8";
     if (len >= 4 && (memcmp (data, "\xFF\xFE\0\0", 4) == 0
                  ||  memcmp (data, "\0\0\xFE\xFF", 4) == 0))
         return mt_fail (cause, "%s looks like UTF-32 text (it starts with a UTF-32 byte "
-                        "order mark); %s", name, todo);
+                        "order mark); %s", name, remedy);
     if (len >= 2 && (memcmp (data, "\xFF\xFE", 2) == 0 || memcmp (data, "\xFE\xFF", 2) == 0))
         return mt_fail (cause, "%s looks like UTF-16 text (it starts with a UTF-16 byte "
-                        "order mark); %s", name, todo);
+                        "order mark); %s", name, remedy);
     size_t pairs = (len < 512 ? len : 512) / 2, zero_even = 0, zero_odd = 0;
     for (size_t i = 0; i < pairs; i++) {
         zero_even += data [2 * i] == 0;
@@ -638,7 +638,7 @@ s_sniff_wide (const char *name, const char *data, size_t len, char **cause)
     bool be = zero_even * 2 >= pairs && zero_odd * 8 < pairs;
     if (pairs >= 2 && (le || be))
         return mt_fail (cause, "%s looks like UTF-16 text (every other byte is 0x00); %s",
-                        name, todo);
+                        name, remedy);
     return 0;
 }
 
