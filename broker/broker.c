@@ -90,6 +90,8 @@ static void s_finish (broker_t *self);
 static void s_move (zlistx_t *from, zlistx_t *to);
 static void s_outgoing_free (void **item);
 static void s_doomed_free (void **item);
+static int s_watch (broker_t *self, char **cause);
+static void s_on_change (void *arg, const job_change_t *change);
 
 void
 broker_config_init (broker_config_t *config)
@@ -235,6 +237,7 @@ broker_new (const broker_config_t *config, char **cause)
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->jobs = jobs_new (self->store, cause))
+    ||  s_watch (self, cause)
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))) {
         broker_destroy (&self);
@@ -265,6 +268,7 @@ broker_destroy (broker_t **self_p)
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
     jobs_destroy (&self->jobs);
+    stats_destroy (&self->stats);
     store_destroy (&self->store);
     blob_store_destroy (&self->blobs);
     fleet_destroy (&self->fleet);
@@ -458,6 +462,7 @@ s_begin (broker_t *self)
         mt_error ("broker: cannot begin a transaction; writes will fail");
     jobs_begin (self->jobs);
     fleet_begin (self->fleet);
+    stats_begin (self->stats);
 }
 
 //  Commit, unless a sync is in flight. A commit that wrote is made durable
@@ -482,19 +487,25 @@ static bool
 s_commit (broker_t *self, bool *wrote)
 {
     *wrote = store_dirty (self->store);
+    int64_t start = zclock_usecs ();
     bool committed = store_commit (self->store) == 0;
+    int64_t took = zclock_usecs () - start;
     if (committed) {
         jobs_commit (self->jobs);
         fleet_commit (self->fleet);
+        stats_commit (self->stats);
         self->nwriters = 0;
     }
     else {
         jobs_rollback (self->jobs);
         fleet_rollback (self->fleet);
+        stats_rollback (self->stats);
         if (self->recovering)
             self->recovered = false;
     }
     self->recovering = false;
+    if (*wrote)
+        stats_observe (self->stats, STATS_COMMIT, (double) took / 1e6);
     return committed;
 }
 
@@ -882,6 +893,25 @@ s_flush_one (broker_t *self, outgoing_t *out, bool committed)
 
 
 //  --- Housekeeping ---------------------------------------------------------------
+
+//  The figures, seeded from the store, and told of every job's change.
+static int
+s_watch (broker_t *self, char **cause)
+{
+    if (!(self->stats = stats_new (zclock_time ())))
+        return mt_fail (cause, "out of memory");
+    if (stats_seed (self->stats, self->store))
+        return mt_fail (cause, "%s: cannot count the jobs for STATS", self->config.db);
+    jobs_watch (self->jobs, s_on_change, self);
+    return 0;
+}
+
+static void
+s_on_change (void *arg, const job_change_t *change)
+{
+    broker_t *self = arg;
+    stats_job_changed (self->stats, change);
+}
 
 
 

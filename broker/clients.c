@@ -14,6 +14,7 @@ static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_stats (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owner,
                       const char *verb);
 static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
@@ -32,6 +33,7 @@ const handler_t clients_handlers [] = {
     { "STOP", s_client_stop },
     { "WORKERS", s_client_workers },
     { "FETCH", s_client_fetch },
+    { "STATS", s_client_stats },
     { NULL, NULL }
 };
 
@@ -264,6 +266,23 @@ s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg)
         json_array_append_new (list, fleet_worker_json (w, now));
     mt_msg_t *reply = mt_msg_new ("WORKERS");
     json_object_set_new (mt_msg_body (reply), "workers", list);
+    broker_send (self, peer, &reply);
+}
+
+//  The figures, kept in memory: one reply, no database read.
+static void
+s_client_stats (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    size_t busy = fleet_busy (self->fleet);
+    json_t *stats = stats_json (self->stats, (int64_t) (fleet_size (self->fleet) - busy),
+                                (int64_t) busy);
+    if (!stats) {
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("STATS");
+    json_object_update (mt_msg_body (reply), stats);
+    json_decref (stats);
     broker_send (self, peer, &reply);
 }
 

@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "stats.h"
 #include "store.h"
 #include "mt/blob.h"
 #include "mt/log.h"
@@ -47,6 +48,7 @@ struct broker_t {
     char *workers_endpoint;
     void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
     auth_t *auth;               // CurveZMQ, with --keys; NULL otherwise
+    stats_t *stats;             // the figures STATS answers
 };
 
 
