@@ -52,7 +52,8 @@ typedef struct {
 typedef enum {
     OUT_MESSAGE,                // a message to a peer
     OUT_NOTE,                   // a log line announcing a change
-    OUT_DOOM                    // a superseded blob, deleted later
+    OUT_DOOM,                   // a superseded blob, deleted later
+    OUT_EVENT                   // an EVENT for the subscribers
 } out_kind_t;
 
 typedef struct {
@@ -238,6 +239,7 @@ broker_new (const broker_config_t *config, char **cause)
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->jobs = jobs_new (self->store, cause))
     ||  s_watch (self, cause)
+    ||  !(self->events = events_new ())
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))) {
         broker_destroy (&self);
@@ -269,6 +271,7 @@ broker_destroy (broker_t **self_p)
     auth_destroy (&self->auth);
     jobs_destroy (&self->jobs);
     stats_destroy (&self->stats);
+    events_destroy (&self->events);
     store_destroy (&self->store);
     blob_store_destroy (&self->blobs);
     fleet_destroy (&self->fleet);
@@ -789,6 +792,27 @@ broker_doom (broker_t *self, const char *hash)
         free (out);
 }
 
+void
+broker_event (broker_t *self, mt_msg_t **event_p)
+{
+    outgoing_t *out = calloc (1, sizeof *out);
+    if (out) {
+        out->kind = OUT_EVENT;
+        out->msg = *event_p;
+        zlistx_add_end (self->outbox, out);
+    }
+    else
+        mt_msg_destroy (event_p);
+    *event_p = NULL;
+}
+
+//  A subscriber's view of a job map (events_send), as LIST shows it to that key.
+static int
+s_event_view (void *arg, const char *user, json_t *job)
+{
+    return clients_show_job ((broker_t *) arg, user, job);
+}
+
 //  Let the outbox go, as the commit's outcome says.
 static void
 s_flush (broker_t *self, bool committed)
@@ -828,6 +852,10 @@ s_flush_one (broker_t *self, outgoing_t *out, bool committed)
 {
     if (out->kind == OUT_NOTE && committed)
         mt_log (out->level, "%s", out->text);
+    else
+    if (out->kind == OUT_EVENT && committed)
+        events_send (self->events, zsock_resolve (self->clients), out->msg,
+                     self->auth ? s_event_view : NULL, self, zclock_mono ());
     else
     if (out->kind == OUT_DOOM && committed) {
         doomed_t *doomed = calloc (1, sizeof *doomed);
@@ -911,6 +939,7 @@ s_on_change (void *arg, const job_change_t *change)
 {
     broker_t *self = arg;
     stats_job_changed (self->stats, change);
+    events_job (self, change->id);
 }
 
 

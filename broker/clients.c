@@ -34,6 +34,8 @@ const handler_t clients_handlers [] = {
     { "WORKERS", s_client_workers },
     { "FETCH", s_client_fetch },
     { "STATS", s_client_stats },
+    { "SUBSCRIBE", events_client_subscribe },
+    { "UNSUBSCRIBE", events_client_unsubscribe },
     { NULL, NULL }
 };
 
@@ -380,6 +382,14 @@ s_show_job (broker_t *self, peer_t *peer, json_t *job)
         return -1;
     s_show_owner (self, job);
     return 0;
+}
+
+int
+clients_show_job (broker_t *self, const char *user, json_t *job)
+{
+    peer_t peer = { .req = -1 };
+    mt_strlcpy (peer.user, user, sizeof peer.user);
+    return s_show_job (self, &peer, job);
 }
 
 //  Take every blob hash out of a job's map: model_hash, and the spec's
