@@ -1,6 +1,7 @@
 /*  test_events - SUBSCRIBE and pushed EVENTs: after the commit, in seq order, bounded, never blocking  */
 #include "testbroker.h"
 #include "events.h"
+#include "feed.h"
 #include "store.h"
 #include "mt/msg.h"
 
@@ -184,6 +185,34 @@ main (void)
     CHECK_STR_EQ (s_str (body, "event"), "idle");
     mt_msg_destroy (&event);
 
+    //  The client's feed: subscribed, it reads the next change without a gap
+    feed_t *feed = feed_new (paths.clients, NULL, NULL, &cause);
+    CHECK_MSG (feed, "%s", cause);
+    CHECK_MSG (feed_subscribe (feed, TEST_PEER_WAIT_MS, &cause) == 0, "%s", cause);
+    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/g.csv\"}}");
+    CHECK (mt_msg_is (reply, "SUBMITTED"));
+    mt_msg_destroy (&reply);
+    bool gap = true;
+    json_t *got_body = feed_next (feed, TEST_PEER_WAIT_MS, &gap, &cause);
+    CHECK_MSG (got_body, "feed: %s", cause ? cause : "no event");
+    CHECK (!gap);
+    CHECK_STR_EQ (s_str (got_body, "type"), "state");
+    CHECK_STR_EQ (s_str (json_object_get (got_body, "job"), "state"), "queued");
+    json_decref (got_body);
+    body = s_event (sub, "state", &event, __LINE__);        // the same event, to sub
+    mt_msg_destroy (&event);
+    //  The idle worker takes it (job 2: the id of the rolled-back insert is free again)
+    test_peer_ok (worker, "ASSIGN", __LINE__);
+    body = s_event (sub, "state", &event, __LINE__);
+    CHECK_STR_EQ (s_str (json_object_get (body, "job"), "state"), "running");
+    CHECK (json_integer_value (json_object_get (body, "job_id")) == 2);
+    mt_msg_destroy (&event);
+    body = s_event (sub, "worker", &event, __LINE__);
+    CHECK_STR_EQ (s_str (body, "event"), "busy");
+    mt_msg_destroy (&event);
+    feed_unsubscribe (feed);
+    feed_destroy (&feed);
+
     //  At most EVENTS_MAX_SUBSCRIBERS: the next is refused until one leaves
     zsock_t *more [EVENTS_MAX_SUBSCRIBERS];
     for (int i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++) {
@@ -217,14 +246,11 @@ main (void)
     //  the broker still answers at once
     zsock_t *lazy = more [EVENTS_MAX_SUBSCRIBERS - 1];
     zsock_set_rcvhwm (lazy, 10);
-    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/f.csv\"}}");
-    CHECK (mt_msg_is (reply, "SUBMITTED"));
-    mt_msg_destroy (&reply);
-    test_peer_ok (worker, "ASSIGN", __LINE__);
+    int64_t job_id = 2;
     for (int i = 0; i < 10000; i++) {
         char text [200];
-        snprintf (text, sizeof text, "{\"job\": 2, \"attempt\": 1, \"epoch\": 0, \"epochs\": 1,"
-                  " \"step\": %d, \"steps\": 10000, \"loss\": 1.0}", i);
+        snprintf (text, sizeof text, "{\"job\": %lld, \"attempt\": 1, \"epoch\": 0, \"epochs\": 1,"
+                  " \"step\": %d, \"steps\": 10000, \"loss\": 1.0}", (long long) job_id, i);
         test_peer_send (worker, "PROGRESS", text, NULL, 0);
     }
     //  The broker reads the worker's reports in its own time: ask until the last is in
