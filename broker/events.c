@@ -1,4 +1,4 @@
-/*  events - the clients that subscribed, and the EVENT messages pushed to them after each commit  */
+/*  events - the clients that subscribed, and the EVENTs pushed to them after each commit  */
 //  A handler that changes a job, records progress or moves a worker builds
 //  an EVENT (only while someone is subscribed) and queues it in the outbox
 //  like a reply (broker_event); the outbox lets it go only after the commit

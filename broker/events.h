@@ -1,4 +1,4 @@
-/*  events - the clients that subscribed, and the EVENT messages pushed to them after each commit  */
+/*  events - the clients that subscribed, and the EVENTs pushed to them after each commit  */
 #ifndef MT_EVENTS_H_INCLUDED
 #define MT_EVENTS_H_INCLUDED
 

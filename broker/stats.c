@@ -1,4 +1,4 @@
-/*  stats - the broker's figures: jobs by state, totals by outcome, histograms of waits and times  */
+/*  stats - the broker's figures: jobs by state, totals by outcome, histograms of waits, times  */
 //  The counters are seeded from the store when the broker starts and then
 //  moved by each job change (jobs.c tells of them), inside the batch's
 //  transaction: a rolled-back batch puts them back, as it puts the rows

@@ -1,4 +1,4 @@
-/*  stats - the broker's figures: jobs by state, totals by outcome, histograms of waits and times  */
+/*  stats - the broker's figures: jobs by state, totals by outcome, histograms of waits, times  */
 #ifndef MT_STATS_H_INCLUDED
 #define MT_STATS_H_INCLUDED
 

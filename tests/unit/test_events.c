@@ -1,4 +1,4 @@
-/*  test_events - SUBSCRIBE and pushed EVENTs: after the commit, in seq order, bounded, never blocking  */
+/*  test_events - SUBSCRIBE and pushed EVENTs: after the commit, in order, bounded, never blocking  */
 #include "testbroker.h"
 #include "events.h"
 #include "feed.h"
@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 static atomic_int s_fault;          // shared with the broker's thread
 static int64_t s_seq;               // the last seq seen by the main subscriber
@@ -90,10 +91,98 @@ test_table (void)
     events_destroy (&events);
 }
 
+//  A key pair whose public cert is saved as dir/name (secret too when
+//  secret); the caller destroys it
+static zcert_t *
+s_cert (const char *dir, const char *name, bool secret)
+{
+    zcert_t *cert = zcert_new ();
+    CHECK (cert);
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    CHECK ((secret ? zcert_save_secret (cert, path) : zcert_save_public (cert, path)) == 0);
+    return cert;
+}
+
+static zsock_t *
+s_curve_dealer (const char *endpoint, zcert_t *cert, const char *server)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    CHECK (sock);
+    zcert_apply (cert, sock);
+    zsock_set_curve_serverkey (sock, server);
+    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
+    CHECK (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
+//  With keys: every client key may subscribe, and a state event's job map
+//  is shown to each as LIST would show it: whole to its owner, redacted to
+//  another client
+static void
+test_keys (void)
+{
+    test_broker_t paths;
+    broker_config_t config;
+    test_broker_config (&paths, "events-keys", &config);
+    char keys [128], dir [160];
+    snprintf (keys, sizeof keys, "%s/keys", paths.dir);
+    CHECK (mkdir (keys, 0700) == 0);
+    zcert_t *own = s_cert (keys, "broker_secret", true);
+    snprintf (dir, sizeof dir, "%s/clients", keys);
+    CHECK (mkdir (dir, 0700) == 0);
+    zcert_t *alice = s_cert (dir, "alice", false), *bob = s_cert (dir, "bob", false);
+    snprintf (dir, sizeof dir, "%s/workers", keys);
+    CHECK (mkdir (dir, 0700) == 0);
+    config.keys = keys;
+    char *cause = NULL;
+    broker_t *broker = broker_new (&config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    pthread_t thread;
+    test_broker_start (broker, &thread);
+    const char *server = zcert_public_txt (own);
+    zsock_t *a = s_curve_dealer (paths.clients, alice, server);
+    zsock_t *b = s_curve_dealer (paths.clients, bob, server);
+    mt_msg_t *reply = s_call (a, "SUBSCRIBE", "{}");
+    CHECK (mt_msg_is (reply, "SUBSCRIBED"));
+    mt_msg_destroy (&reply);
+    reply = s_call (b, "SUBSCRIBE", "{}");
+    CHECK (mt_msg_is (reply, "SUBSCRIBED"));
+    mt_msg_destroy (&reply);
+    test_peer_send (a, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
+                    NULL, 0);
+    //  alice hears her SUBMITTED and the event, in either order
+    mt_msg_t *first = test_peer_next (a, TEST_PEER_WAIT_MS);
+    mt_msg_t *second = test_peer_next (a, TEST_PEER_WAIT_MS);
+    CHECK (first && second);
+    mt_msg_t *mine = mt_msg_is (first, "EVENT") ? first : second;
+    CHECK (mt_msg_is (mine, "EVENT") && mt_msg_is (mine == first ? second : first, "SUBMITTED"));
+    json_t *job = json_object_get (mt_msg_body (mine), "job");
+    CHECK_STR_EQ (s_str (job, "owner"), "alice");
+    CHECK (!json_object_get (job, "redacted"));
+    mt_msg_t *theirs = test_peer_expect (b, "EVENT", NULL, __LINE__);
+    job = json_object_get (mt_msg_body (theirs), "job");
+    CHECK_STR_EQ (s_str (job, "owner"), "alice");
+    CHECK (json_is_true (json_object_get (job, "redacted")));
+    CHECK (json_integer_value (json_object_get (mt_msg_body (theirs), "seq"))
+           == json_integer_value (json_object_get (mt_msg_body (mine), "seq")));
+    mt_msg_destroy (&first);
+    mt_msg_destroy (&second);
+    mt_msg_destroy (&theirs);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+    test_broker_stop (&broker, thread);
+    zcert_destroy (&alice);
+    zcert_destroy (&bob);
+    zcert_destroy (&own);
+    test_broker_remove (&paths);
+}
+
 int
 main (void)
 {
     test_table ();
+    test_keys ();
 
     test_broker_t paths;
     broker_config_t config;
@@ -189,7 +278,8 @@ main (void)
     feed_t *feed = feed_new (paths.clients, NULL, NULL, &cause);
     CHECK_MSG (feed, "%s", cause);
     CHECK_MSG (feed_subscribe (feed, TEST_PEER_WAIT_MS, &cause) == 0, "%s", cause);
-    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/g.csv\"}}");
+    reply = s_call (client, "SUBMIT",
+                    "{\"spec\": {\"target\": \"y\", \"data_path\": \"/g.csv\"}}");
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     mt_msg_destroy (&reply);
     bool gap = true;

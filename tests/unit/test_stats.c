@@ -1,4 +1,4 @@
-/*  test_stats - the broker's figures: buckets, counters moved by the job's life, seeding from a store  */
+/*  test_stats - the broker's figures: buckets, counters moved by the job's life, a store's seed  */
 #include "testutil.h"
 #include "jobs.h"
 #include "stats.h"
