@@ -1,4 +1,4 @@
-/*  test_events - SUBSCRIBE and pushed EVENTs: after the commit, in order, bounded, never blocking  */
+/*  test_events - SUBSCRIBE and pushed EVENTs: after the commit, in order, bounded, not blocking  */
 #include "testbroker.h"
 #include "events.h"
 #include "feed.h"
@@ -255,7 +255,8 @@ main (void)
            && json_integer_value (json_array_get (point, 1)) == 1);
     CHECK_NEAR (json_real_value (json_array_get (point, 2)), 0.5, 0);
     CHECK (json_is_null (json_array_get (point, 3)));
-    CHECK (json_integer_value (json_object_get (json_object_get (body, "progress"), "steps")) == 10);
+    json_t *progress = json_object_get (body, "progress");
+    CHECK (json_integer_value (json_object_get (progress, "steps")) == 10);
     mt_msg_destroy (&event);
 
     //  A stop: stopping; the worker confirms: stopped, the worker idle
