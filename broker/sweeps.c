@@ -26,7 +26,7 @@
 #define SWEEPS_DEFAULT_TRIALS 10
 
 typedef enum {
-    S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_ACTIVE, S_PENDING, S_TRIAL_JOB, S_JOB_MARK,
+    S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB, S_JOB_MARK,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
     S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
     S_RERUN, S_COUNT
@@ -41,6 +41,11 @@ static const char *s_sql [S_COUNT] = {
               " min_epochs, reduction, metric, mode, state, created_at FROM sweeps WHERE id = ?1",
     [S_OF_JOB] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode"
                  " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1",
+    //  Only a running trial's reports count: a pruned one may report the
+    //  epochs it ran before its STOP arrived
+    [S_RUNNING_TRIAL] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode"
+                        " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
+                        " AND j.state = 'running'",
     [S_ACTIVE] = "SELECT count(*) FROM jobs WHERE sweep = ?1"
                  " AND (state = 'queued' OR state = 'running' OR state = 'stopping')",
     [S_PENDING] = "SELECT trial, params FROM sweep_trials WHERE sweep = ?1 AND job IS NULL"
@@ -66,8 +71,7 @@ static const char *s_sql [S_COUNT] = {
                  " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
                  " (SELECT outcome FROM attempts a WHERE a.job = t.job"
                  "  ORDER BY a.attempt DESC LIMIT 1) END,"
-                 " (SELECT max(epoch) FROM sweep_epochs e WHERE e.sweep = t.sweep"
-                 "  AND e.job = t.job)"
+                 " (SELECT max(epoch) FROM progress p WHERE p.job = t.job)"
                  " FROM sweep_trials t LEFT JOIN jobs j ON j.id = t.job WHERE t.sweep = ?1"
                  " ORDER BY t.trial",
     [S_BEST_MIN] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
@@ -342,12 +346,19 @@ s_fill (sweeps_t *self, const sweep_row_t *row)
 }
 
 //  Trial number trial becomes a queued job: base with its params, named
-//  after the sweep and the trial.
+//  after the sweep and the trial (NAME:K, or sweepS:K).
 static int
 s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
                const char *params_text)
 {
     json_t *params = json_loads (params_text, 0, NULL);
+    char name [300];
+    if (row->name [0])
+        snprintf (name, sizeof name, "%s:%d", row->name, trial);
+    else
+        snprintf (name, sizeof name, "sweep%lld:%d", (long long) row->id, trial);
+    if (params)
+        json_object_set_new (params, "name", json_string (name));
     mt_spec_t spec;
     char *cause = NULL;
     json_t *value = params ? sweeps_trial_spec (base, params, &spec, &cause) : NULL;
@@ -359,14 +370,6 @@ s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
         store_abort (self->broker->store);
         return -1;
     }
-    char name [300];
-    if (row->name [0])
-        snprintf (name, sizeof name, "%s/%d", row->name, trial);
-    else
-        snprintf (name, sizeof name, "sweep%lld/%d", (long long) row->id, trial);
-    json_object_set_new (value, "name", json_string (name));
-    free (spec.name);
-    spec.name = strdup (name);
     char *text = mt_json_compact (value);
     bool existing = false, conflict = false;
     int64_t job = text ? jobs_submit (self->broker->jobs, &spec, text, NULL,
@@ -414,7 +417,7 @@ int
 sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *reason,
                   size_t size)
 {
-    sqlite3_stmt *stmt = s_stmt (self, S_OF_JOB);
+    sqlite3_stmt *stmt = s_stmt (self, S_RUNNING_TRIAL);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, job);
