@@ -126,3 +126,17 @@ still=$(sweep_json "$r" | jq -c --argjson kept "$kept" '[.trials[] | .job | sele
 out=$("$CLIENT" sweep resume "$r" 2>&1) && fail "resuming a finished sweep was taken"
 echo "$out" | grep -q "never run again" || fail "resume of a finished sweep: $out"
 ok "resume ran the $stopped stopped trials again and no finished one"
+
+# the median rule: one trial at a time, the good ones first; a far worse one is cut at epoch 2
+m=$("$CLIENT" sweep --data "$MT_TEST_DATA/digits.csv" --target digit --task classification \
+    --epochs 6 --param 'lr=0.01|0.0001' --search grid --parallel 1 --early-stop median \
+    --min-epochs 2 --name median) || fail "median sweep"
+wait_moving 60 "sweep_ended $m" "progress_of $m" || fail "median sweep stalled"
+states=$(sweep_json "$m" | jq -c '[.trials[] | .state] | sort')
+[ "$states" = '["pruned","succeeded"]' ] || fail "median sweep: $states"
+job=$(sweep_json "$m" | jq -r '.trials[] | select(.state == "pruned") | .job')
+why=$(job_field "$job" error)
+[[ $why =~ ^pruned\ by\ the\ median\ rule\ at\ epoch\ 2:\ its\ best\ val_loss\ so\ far ]] \
+    || fail "median reason: $why"
+[ "$(job_field "$job" params.lr)" = 0.0001 ] || fail "the median rule cut lr $(job_field "$job" params.lr)"
+ok "the median rule cut the far worse trial at epoch 2"
