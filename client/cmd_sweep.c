@@ -34,6 +34,7 @@ static void s_render (const json_t *sweep);
 static json_t *s_public (const json_t *sweep);
 static int s_watch (client_t *client, conn_t *conn, int64_t id);
 static int s_fetch (client_t *client, int argc, char **argv);
+static int s_sweep_id (client_t *client, const char *text, int64_t *id, char **cause);
 
 const cmd_entry_t cmd_sweep_entry = {
     .name = "sweep",
@@ -399,11 +400,20 @@ s_parse_one (client_t *client, int argc, char **argv, int64_t *id, char **cause)
         client->usage_error = true;
         return mt_fail (cause, "sweep %s: give the sweep's id", argv [0]);
     }
-    if (cmd_parse_job (operands [0], id, cause)) {
-        client->usage_error = true;
-        return -1;
-    }
-    return 0;
+    return s_sweep_id (client, operands [0], id, cause);
+}
+
+//  A sweep id operand (1 .. 2^53), as `sweep list` shows them
+static int
+s_sweep_id (client_t *client, const char *text, int64_t *id, char **cause)
+{
+    char *why = NULL;
+    if (cmd_parse_job (text, id, &why) == 0)
+        return 0;
+    free (why);
+    client->usage_error = true;
+    return mt_fail (cause, "'%s' is not a sweep id (a positive whole number, as `mtclient sweep"
+                    " list` shows)", text);
 }
 
 static int
@@ -557,7 +567,7 @@ s_fetch (client_t *client, int argc, char **argv)
         }
     }
     int64_t id;
-    if (!id_text || cmd_parse_job (id_text, &id, &cause)) {
+    if (!id_text || s_sweep_id (client, id_text, &id, &cause)) {
         client->usage_error = true;
         if (!cause)
             mt_fail (&cause, "sweep fetch: give the sweep's id");

@@ -31,6 +31,10 @@ out=$("$CLIENT" sweep "${common[@]}" --param 'lr=0.1|-3' 2>&1) && fail "lr -3 wa
 echo "$out" | grep -q 'the trial {"lr":-3' || fail "bad trial: $out"
 out=$("$CLIENT" sweep "${common[@]}" --param 'speed=1|2' 2>&1) && fail "an unknown field was taken"
 echo "$out" | grep -q "no spec field is called 'speed'" || fail "unknown field: $out"
+refused_usage "no --param" "give at least one --param NAME=SPACE" "$CLIENT" sweep "${common[@]}"
+refused_usage "a bad search" "--search: 'bayes' is not grid or random" \
+    "$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.2' --search bayes
+refused_usage "a bad sweep id" "'x' is not a sweep id" "$CLIENT" sweep status x
 [ "$("$CLIENT" sweep list --json | jq length)" = 0 ] || fail "a refused sweep was recorded"
 ok "bad sweeps refused, naming the parameter"
 
