@@ -1204,8 +1204,17 @@ sweeps_client_sweep (broker_t *self, peer_t *peer, mt_msg_t *msg)
     json_t *space = s_space (msg, base, &cause);
     json_t *trials = space ? sweeps_draw (space, a.search, a.trials, (uint64_t) a.seed, &cause)
                            : NULL;
+    int64_t queued = jobs_queued (self->jobs, peer->user);
+    int64_t first = trials ? (int64_t) json_array_size (trials) : 0;
+    first = a.parallel > 0 && a.parallel < first ? a.parallel : first;
     if (!trials || s_check_trials (base, trials, &cause))
         s_bad (self, peer, MT_ERR_BAD_SPEC, &cause);
+    else
+    if (queued + first > self->config.max_queued)
+        broker_error (self, peer, MT_ERR_TOO_LARGE, "this sweep would queue %lld trials beside"
+                      " your %lld queued jobs, past the limit per client of %lld (mtbroker"
+                      " --max-queued); give a smaller --parallel", (long long) first,
+                      (long long) queued, (long long) self->config.max_queued);
     else {
         int64_t id = s_insert (self->sweeps, peer, base, space, trials, &a);
         sweep_row_t row;

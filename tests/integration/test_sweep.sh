@@ -144,3 +144,15 @@ why=$(job_field "$job" error)
     || fail "median reason: $why"
 [ "$(job_field "$job" params.lr)" = 0.0001 ] || fail "the median rule cut lr $(job_field "$job" params.lr)"
 ok "the median rule cut the far worse trial at epoch 2"
+
+# the first trials count against the broker's queued-jobs limit per client
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+start_broker --max-queued 2
+out=$("$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.01|0.001' --search grid --parallel 3 2>&1) \
+    && fail "a sweep past --max-queued was taken"
+echo "$out" | grep -q "would queue 3 trials beside your 0 queued jobs, past the limit per client of 2" \
+    || fail "max-queued: $out"
+"$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.01|0.001' --search grid --parallel 2 >/dev/null \
+    || fail "a sweep within --max-queued was refused"
+ok "a sweep's first trials count against --max-queued"
