@@ -14,6 +14,7 @@
 //  Whether a message waits for a write is decided here, when it is queued,
 //  from the store itself; no handler can forget to say so.
 #include "reactor.h"
+#include "sweeps.h"
 #include "mt/blob.h"
 #include "mt/log.h"
 #include "mt/msg.h"
@@ -240,6 +241,7 @@ broker_new (const broker_config_t *config, char **cause)
     ||  !(self->jobs = jobs_new (self->store, cause))
     ||  s_watch (self, cause)
     ||  !(self->events = events_new ())
+    ||  !(self->sweeps = sweeps_new (self, cause))
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))) {
         broker_destroy (&self);
@@ -269,6 +271,7 @@ broker_destroy (broker_t **self_p)
     zsock_destroy (&self->clients);
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
+    sweeps_destroy (&self->sweeps);
     jobs_destroy (&self->jobs);
     stats_destroy (&self->stats);
     events_destroy (&self->events);

@@ -1,5 +1,6 @@
 /*  clients - the commands of the clients socket: submit, status, list, stop, workers, fetch  */
 #include "reactor.h"
+#include "sweeps.h"
 #include "mt/spec.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -36,6 +37,11 @@ const handler_t clients_handlers [] = {
     { "STATS", s_client_stats },
     { "SUBSCRIBE", events_client_subscribe },
     { "UNSUBSCRIBE", events_client_unsubscribe },
+    { "SWEEP", sweeps_client_sweep },
+    { "SWEEP_STATUS", sweeps_client_status },
+    { "SWEEP_LIST", sweeps_client_list },
+    { "SWEEP_STOP", sweeps_client_stop },
+    { "SWEEP_RESUME", sweeps_client_resume },
     { NULL, NULL }
 };
 
@@ -196,18 +202,21 @@ static void
 s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
     const char *name = NULL;
-    int64_t limit = 100;
+    int64_t limit = 100, sweep = 0;
     job_state_t state;
     char *cause = NULL;
     if (mt_msg_opt_str (msg, "state", 16, &name, &cause)
     ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
+    ||  mt_msg_opt_int (msg, "sweep", 1, INT64_MAX, &sweep, &cause)
     ||  (name && job_state_parse (name, &state)
          && mt_fail (&cause, "LIST: unknown state '%s'", name))) {
         broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
-    json_t *jobs = store_job_list (self->store, name ? (int) state : -1, (int) limit);
+    json_t *jobs = sweep ? sweeps_job_list (self->sweeps, sweep, name ? (int) state : -1,
+                                            (int) limit)
+                         : store_job_list (self->store, name ? (int) state : -1, (int) limit);
     size_t i;
     json_t *job;
     int rc = 0;

@@ -22,6 +22,8 @@ struct jobs_t {
     queue_t *queue;             // the store's queued jobs, in dispatch order
     jobs_watch_fn *watch;       // told of every change, or NULL
     void *watch_arg;
+    jobs_end_fn *on_end;        // told of every job's end, or NULL
+    void *on_end_arg;
 };
 
 #define Q (1u << JOB_QUEUED)
@@ -56,6 +58,7 @@ static const rule_t s_rules [] = {
     { JOB_EV_TIMED_OUT,  R,      JOB_FAILED,    "timed_out",   false, "the job ran past its time limit (--time-limit)" },
     { JOB_EV_STALLED,    R,      JOB_FAILED,    "stalled",     false, NULL },   // s_error says how
     { JOB_EV_STOP_LATE,  S,      JOB_STOPPED,   "stopped",     false, "stopped (the worker did not confirm in time)" },
+    { JOB_EV_PRUNED,     R,      JOB_PRUNED,    "pruned",      false, "pruned by its sweep" },
 };
 
 //  What each event means for the job's worker, whether or not the job moves:
@@ -70,12 +73,13 @@ static const struct {
     [JOB_EV_CRASHED] = { true, false }, [JOB_EV_LOST] = { true, false },
     [JOB_EV_DRAINED] = { true, false }, [JOB_EV_STOPPED] = { true, false },
     [JOB_EV_TIMED_OUT] = { true, true }, [JOB_EV_STALLED] = { true, true },
-    [JOB_EV_STOP_LATE] = { true, true },
+    [JOB_EV_STOP_LATE] = { true, true }, [JOB_EV_PRUNED] = { false, false },
 };
 
 static const char *s_state_names [JOB_STATES] = {
     [JOB_QUEUED] = "queued", [JOB_RUNNING] = "running", [JOB_STOPPING] = "stopping",
-    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed", [JOB_STOPPED] = "stopped"
+    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed", [JOB_STOPPED] = "stopped",
+    [JOB_PRUNED] = "pruned"
 };
 
 static const rule_t *s_rule (job_event_t event, job_state_t state);
@@ -109,7 +113,8 @@ job_state_parse (const char *name, job_state_t *state)
 bool
 job_state_ended (job_state_t state)
 {
-    return state == JOB_SUCCEEDED || state == JOB_FAILED || state == JOB_STOPPED;
+    return state == JOB_SUCCEEDED || state == JOB_FAILED || state == JOB_STOPPED
+        || state == JOB_PRUNED;
 }
 
 jobs_t *
@@ -162,6 +167,13 @@ s_tell (jobs_t *self, int64_t id, int from, job_state_t to, const char *outcome,
     if (self->watch)
         self->watch (self->watch_arg, &(job_change_t) { .id = id, .from = from, .to = to,
                      .outcome = outcome, .wait_ms = wait_ms, .run_ms = run_ms });
+}
+
+void
+jobs_on_end (jobs_t *self, jobs_end_fn *fn, void *arg)
+{
+    self->on_end = fn;
+    self->on_end_arg = arg;
 }
 
 void jobs_begin (jobs_t *self) { queue_begin (self->queue); }
@@ -329,8 +341,13 @@ s_move (jobs_t *self, const store_job_t *job, int attempt, const rule_t *rule,
     move->to = to;
     s_tell (self, job->id, job->state, to, rule->outcome, -1,
             rule->outcome && report->started_at ? now_ms - report->started_at : -1);
-    if (to == JOB_STOPPING)
+    //  A pruned trial's worker checkpoints and stops, as for a client's stop
+    if (to == JOB_STOPPING || to == JOB_PRUNED)
         move->tell = JOB_TELL_STOP;
+    if (job_state_ended (to) && self->on_end && self->on_end (self->on_end_arg, job->id, to)) {
+        store_abort (self->store);
+        return -1;
+    }
     if (mt_log_enabled (MT_LOG_INFO))
         s_note (move, job, attempt, rule, report, error, now_ms);
     return 0;

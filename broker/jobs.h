@@ -18,6 +18,7 @@ typedef enum {
     JOB_SUCCEEDED,              // ended with a model
     JOB_FAILED,                 // ended without one
     JOB_STOPPED,                // ended by request
+    JOB_PRUNED,                 // a sweep's trial its early-stopping rule ended (sweeps.c)
     JOB_STATES                  // (the count)
 } job_state_t;
 
@@ -35,6 +36,8 @@ typedef enum {
     JOB_EV_STALLED,             // its step did not move for the stall timeout (or it
                                 //   reported none in that time)
     JOB_EV_STOP_LATE,           // its worker did not confirm a stop in time
+    JOB_EV_PRUNED,              // a sweep's rule prunes the trial at an epoch end: it ends
+                                //   pruned at once, and its worker is told STOP
     JOB_EVENTS
 } job_event_t;
 
@@ -109,6 +112,11 @@ void jobs_watch (jobs_t *self, jobs_watch_fn *fn, void *arg);
 void jobs_begin (jobs_t *self);
 void jobs_commit (jobs_t *self);
 void jobs_rollback (jobs_t *self);
+
+//  Called in the move's transaction when a job ends (moves to an ended
+//  state); a non-zero return fails the batch. One hook, NULL for none.
+typedef int (jobs_end_fn) (void *arg, int64_t id, job_state_t state);
+void jobs_on_end (jobs_t *self, jobs_end_fn *fn, void *arg);
 
 //  Jobs queued by client, for the per-client limit.
 int64_t jobs_queued (jobs_t *self, const char *client);

@@ -28,6 +28,7 @@ struct broker_t {
     zloop_t *loop;
     store_t *store;
     jobs_t *jobs;               // the job's life, and the queue in memory
+    struct sweeps_t *sweeps;    // the sweeps and their trials' rules (sweeps.c)
     blob_store_t *blobs;
     fleet_t *fleet;
     zlistx_t *outbox;           // outgoing_t of the open transaction

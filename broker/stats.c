@@ -215,12 +215,13 @@ stats_json (stats_t *self, int64_t idle, int64_t busy)
     for (int h = 0; h < STATS_HISTOGRAMS; h++)
         json_object_set_new (hist, s_bounds [h].name,
                              s_histogram_json (&f->hist [h], (stats_histogram_t) h));
-    return json_pack ("{s:s, s:I, s:o, s:{s:I, s:I}, s:I, s:{s:I, s:I, s:I}, s:o, s:o}",
+    return json_pack ("{s:s, s:I, s:o, s:{s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}, s:o, s:o}",
                       "version", MT_VERSION, "started_at", (json_int_t) self->started_at,
                       "jobs", jobs, "workers", "idle", (json_int_t) idle,
                       "busy", (json_int_t) busy, "submitted_total", (json_int_t) f->submitted,
                       "finished_total", "succeeded", (json_int_t) f->finished [JOB_SUCCEEDED],
                       "failed", (json_int_t) f->finished [JOB_FAILED],
                       "stopped", (json_int_t) f->finished [JOB_STOPPED],
+                      "pruned", (json_int_t) f->finished [JOB_PRUNED],
                       "attempts_total", attempts, "histograms", hist);
 }

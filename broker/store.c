@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
 
@@ -32,6 +32,31 @@
 //    (JSON text; NULL in the other rows).
 //  - jobs_key: keys indexed only where a job has one (a UNIQUE column would
 //    index every NULL too).
+//  - sweeps, sweep_trials, rungs, sweep_epochs: the sweeps (broker/sweeps.c
+//    reads and writes them): a sweep's row, its drawn trials (the job that
+//    runs each once created), the values recorded at ASHA's rungs with their
+//    decisions, and each trial's metric at each epoch end. A trial's job
+//    names its sweep and parameters (jobs.sweep, jobs.params).
+//  The sweeps' tables, as schema 9 made them (s_schema and migration 8 -> 9)
+#define STORE_SWEEP_TABLES \
+    "CREATE INDEX jobs_sweep ON jobs (sweep) WHERE sweep IS NOT NULL;" \
+    "CREATE TABLE sweeps (" \
+    "  id INTEGER PRIMARY KEY, name TEXT, owner TEXT, spec TEXT NOT NULL, space TEXT NOT NULL," \
+    "  search TEXT NOT NULL, seed INTEGER NOT NULL, trials INTEGER NOT NULL," \
+    "  parallel INTEGER NOT NULL, early_stop TEXT NOT NULL, min_epochs INTEGER NOT NULL," \
+    "  reduction INTEGER NOT NULL, metric TEXT NOT NULL, mode TEXT NOT NULL," \
+    "  state TEXT NOT NULL, created_at INTEGER NOT NULL);" \
+    "CREATE TABLE sweep_trials (" \
+    "  sweep INTEGER NOT NULL, trial INTEGER NOT NULL, params TEXT NOT NULL, job INTEGER," \
+    "  runs INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (sweep, trial)) WITHOUT ROWID;" \
+    "CREATE TABLE rungs (" \
+    "  sweep INTEGER NOT NULL, rung INTEGER NOT NULL, job INTEGER NOT NULL, value REAL," \
+    "  epoch INTEGER NOT NULL, decision TEXT NOT NULL, cutoff REAL," \
+    "  PRIMARY KEY (sweep, rung, job)) WITHOUT ROWID;" \
+    "CREATE TABLE sweep_epochs (" \
+    "  sweep INTEGER NOT NULL, job INTEGER NOT NULL, epoch INTEGER NOT NULL, value REAL," \
+    "  PRIMARY KEY (sweep, job, epoch)) WITHOUT ROWID;"
+
 static const char *s_schema =
     "CREATE TABLE jobs ("
     "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
@@ -42,7 +67,7 @@ static const char *s_schema =
     "  resumed_from_epoch INTEGER NOT NULL DEFAULT 0, metrics TEXT, error TEXT,"
     "  model_hash TEXT, checkpoint_hash TEXT, checkpoint_epoch INTEGER NOT NULL DEFAULT 0,"
     "  client TEXT, time_limit_s INTEGER NOT NULL DEFAULT 0, init_hash TEXT,"
-    "  worker_instance TEXT, worker_key TEXT, val_data_hash TEXT);"
+    "  worker_instance TEXT, worker_key TEXT, val_data_hash TEXT, sweep INTEGER, params TEXT);"
     "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
     "CREATE TABLE attempts ("
     "  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,"
@@ -53,7 +78,8 @@ static const char *s_schema =
     "  job INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL,"
     "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL,"
     "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL, metrics TEXT);"
-    "CREATE INDEX progress_job ON progress (job, attempt);";
+    "CREATE INDEX progress_job ON progress (job, attempt);"
+    STORE_SWEEP_TABLES;
 
 //  An older database climbs to s_schema one version at a time: s_migrations
 //  [v] takes version v to v + 1, in one transaction. They are history, to
@@ -164,7 +190,13 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     //  it uses, with a column like its data's (no job before had one)
     [7] =
     "ALTER TABLE progress ADD COLUMN metrics TEXT;"
-    "ALTER TABLE jobs ADD COLUMN val_data_hash TEXT;"
+    "ALTER TABLE jobs ADD COLUMN val_data_hash TEXT;",
+    //  8 -> 9: sweeps; a trial is a job that names its sweep and its
+    //  parameters (no job before was one)
+    [8] =
+    "ALTER TABLE jobs ADD COLUMN sweep INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN params TEXT;"
+    STORE_SWEEP_TABLES
 };
 
 //  Every statement the store runs, prepared once on first use. A list of
@@ -233,7 +265,7 @@ static const char *s_sql [Q_COUNT] = {
                " j.finished_at, p.epoch, p.epochs, p.step, p.steps, p.loss, p.val_loss,"
                " p.val_metric, p.samples_per_sec, p.eta_s, j.metrics, j.error, j.model_hash,"
                " j.spec, j.priority, j.checkpoint_epoch, j.not_before, j.attempt_started_at,"
-               " j.resumed_from_epoch, j.client AS owner FROM jobs j LEFT JOIN progress p ON p.rowid ="
+               " j.resumed_from_epoch, j.client AS owner, j.sweep, j.params FROM jobs j LEFT JOIN progress p ON p.rowid ="
                " (SELECT rowid FROM progress WHERE job = j.id ORDER BY attempt DESC, rowid DESC"
                " LIMIT 1) WHERE j.id = ?1",
     //  An attempt's map: each column under its name
@@ -333,7 +365,7 @@ static const field_t s_json_fields [] = {
     S_KEY (F_JSON_PARSED, "spec"), S_KEY (F_JSON, "priority"),
     S_KEY (F_JSON, "checkpoint_epoch"), S_KEY (F_JSON, "not_before"),
     S_KEY (F_JSON_RUN, "attempt_started_at"), S_KEY (F_JSON_RUN, "resumed_from_epoch"),
-    S_KEY (F_JSON, "owner"),
+    S_KEY (F_JSON, "owner"), S_KEY (F_JSON, "sweep"), S_KEY (F_JSON_PARSED, "params"),
 };
 
 static const reader_t s_job_reader = S_READER (s_job_fields);
@@ -367,6 +399,7 @@ struct store_t {
 };
 
 static int s_migrate (store_t *self, char **cause);
+static bool s_write_allowed (store_t *self, const char *what);
 static int s_schema_step (store_t *self, const char *sql, int version);
 static int s_exec (store_t *self, const char *sql);
 static int s_run (store_t *self, query_t q, const char *what);
@@ -564,6 +597,18 @@ store_abort (store_t *self)
 {
     if (self->in_tx)
         self->failed = true;
+}
+
+sqlite3 *
+store_db (store_t *self)
+{
+    return self->db;
+}
+
+bool
+store_write_allowed (store_t *self, const char *what)
+{
+    return s_write_allowed (self, what);
 }
 
 uint64_t

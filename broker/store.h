@@ -189,6 +189,13 @@ json_t *store_job_json (store_t *self, int64_t id, bool history);
 //  a job_state_t, or -1 for all. Returns a new JSON array (caller decrefs).
 json_t *store_job_list (store_t *self, int state, int limit);
 
+//  For the modules that keep their tables in this database (sweeps): the
+//  connection (borrowed; its statements are theirs to prepare and finalize),
+//  and the check every write statement makes first: counted, and false (the
+//  transaction failed) when the fault seam fails it.
+struct sqlite3 *store_db (store_t *self);
+bool store_write_allowed (store_t *self, const char *what);
+
 //  True when a job still names the blob as its data, model, checkpoint or
 //  warm start (init_hash), or when the store cannot tell.
 bool store_blob_in_use (store_t *self, const char *hash);

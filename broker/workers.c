@@ -1,6 +1,7 @@
 /*  workers - the commands of the workers socket, dispatch to idle workers, and liveness  */
 #include "reactor.h"
 #include "model.h"
+#include "sweeps.h"
 #include "mt/spec.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -305,6 +306,12 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
         fleet_worker_step (peer->worker, step, zclock_mono ());
         events_progress (self, job, attempt, &p);
     }
+    //  A sweep's trial: its rule decides at the epoch end, in this batch
+    char reason [300];
+    if (text && sweeps_epoch_end (self->sweeps, job, &p, reason, sizeof reason) == 1) {
+        job_report_t report = { .reason = reason, .metrics = text };
+        s_apply (self, peer->worker, job, attempt, JOB_EV_PRUNED, &report);
+    }
     free (text);
 }
 
@@ -354,6 +361,10 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
         return;
     if (worker && move.tell == JOB_TELL_ABANDON)
         broker_tell (self, worker, "ABANDON", job, attempt);
+    if (worker && move.tell == JOB_TELL_STOP) {
+        broker_tell (self, worker, "STOP", job, attempt);
+        fleet_worker_stop_sent (self->fleet, worker, zclock_mono ());
+    }
     if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
         broker_doom (self, run.checkpoint);
     if (worker && move.release) {

@@ -63,6 +63,7 @@ extern const cmd_entry_t cmd_predict_entry;
 extern const cmd_entry_t cmd_eval_entry;
 extern const cmd_entry_t cmd_keygen_entry;
 extern const cmd_entry_t cmd_stats_entry;
+extern const cmd_entry_t cmd_sweep_entry;
 
 //  Run mtclient with its full argv; returns the process exit code.
 int cmd_main (int argc, char **argv);

@@ -48,6 +48,7 @@ s_no_model (conn_t *conn, int64_t id, char **cause)
     const char *state = json_string_value (json_object_get (job, "state"));
     const char *error = json_string_value (json_object_get (job, "error"));
     bool ended = state && (strcmp (state, "failed") == 0 || strcmp (state, "stopped") == 0
+                       ||  strcmp (state, "pruned") == 0
                        ||  strcmp (state, "succeeded") == 0);
     if (ended)
         mt_fail (cause, "job %lld ended without a model (it is %s%s%s); there is nothing to "

@@ -10,15 +10,16 @@
 #define LIST_DEFAULT_LIMIT  100
 #define LIST_MAX_LIMIT      10000
 
-enum { O_STATE = CMD_OPT_LOCAL, O_LIMIT };
+enum { O_STATE = CMD_OPT_LOCAL, O_LIMIT, O_SWEEP };
 
 typedef struct {
     const char *state;          // --state, or NULL for all
     int64_t limit;              // --limit
+    int64_t sweep;              // --sweep, 0 for any
 } s_list_t;
 
 static const char *s_states [] = { "queued", "running", "stopping", "succeeded", "failed",
-                                   "stopped" };
+                                   "stopped", "pruned" };
 
 static int s_option (int opt, const char *arg, void *list_p, char **cause);
 static int s_newest_first (const void *a, const void *b);
@@ -26,11 +27,12 @@ static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_list_entry = {
     .name = "list",
-    .usage = "[--state STATE] [--limit N]",
+    .usage = "[--state STATE] [--limit N] [--sweep S]",
     .summary = "list jobs, newest first: id, name, state, attempt, epoch, loss, worker, created",
     .help =
         "  --state STATE  only jobs in this state: queued, running, stopping, succeeded,\n"
-        "                 failed or stopped\n"
+        "                 failed, stopped or pruned\n"
+        "  --sweep S      only sweep S's trials\n"
         "  --limit N      at most N jobs, 1 to 10000 (default 100)\n"
         "  --json         print the list of job maps\n",
     .exec = s_exec,
@@ -42,13 +44,15 @@ s_option (int opt, const char *arg, void *list_p, char **cause)
     s_list_t *list = list_p;
     if (opt == O_LIMIT)
         return cmd_parse_int ("--limit", arg, 1, LIST_MAX_LIMIT, &list->limit, cause);
+    if (opt == O_SWEEP)
+        return cmd_parse_int ("--sweep", arg, 1, INT64_MAX, &list->sweep, cause);
     for (size_t i = 0; i < sizeof s_states / sizeof s_states [0]; i++)
         if (strcmp (arg, s_states [i]) == 0) {
             list->state = arg;
             return 0;
         }
     return mt_fail (cause, "--state: '%s' is not one of queued, running, stopping, succeeded, "
-                    "failed, stopped", arg);
+                    "failed, stopped, pruned", arg);
 }
 
 static int
@@ -84,7 +88,7 @@ s_render (json_t *jobs)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_list_t list = { NULL, LIST_DEFAULT_LIMIT };
+    s_list_t list = { NULL, LIST_DEFAULT_LIMIT, 0 };
     char *operands [1];
     int n = 0;
     char *cause = NULL;
@@ -94,6 +98,7 @@ s_exec (client_t *client, int argc, char **argv)
     if (cmd_parse (client, &cmd_list_entry, argc, argv, "", (struct option []) {
                        { "state", required_argument, NULL, O_STATE },
                        { "limit", required_argument, NULL, O_LIMIT },
+                       { "sweep", required_argument, NULL, O_SWEEP },
                        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
                    s_option, &list, operands, 0, &n, &cause))
         goto fail;
@@ -104,6 +109,8 @@ s_exec (client_t *client, int argc, char **argv)
     if (list.state)
         json_object_set_new (mt_msg_body (request), "state", json_string (list.state));
     json_object_set_new (mt_msg_body (request), "limit", json_integer (list.limit));
+    if (list.sweep)
+        json_object_set_new (mt_msg_body (request), "sweep", json_integer (list.sweep));
     jobs = cmd_request (conn, &request, "JOBS", "jobs", JSON_ARRAY, &cause);
     if (!jobs)
         goto fail;

@@ -880,31 +880,53 @@ s_submit (client_t *client, conn_t *conn, const mt_spec_t *spec, const submit_op
     return 0;
 }
 
+int
+submit_hash_files (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
+                   submit_sizes_t *sizes, char **cause)
+{
+    memset (sizes, 0, sizeof *sizes);
+    if ((opts->data_file && s_hash_local ("--data", opts->data_file, spec->data_hash, &sizes->data,
+                                          cause))
+    ||  (opts->init_file && s_hash_local ("--init", opts->init_file, spec->init_hash, &sizes->init,
+                                          cause))
+    ||  (opts->val_file && s_hash_local ("--val-data", opts->val_file, spec->val_data_hash,
+                                         &sizes->val, cause))) {
+        client->usage_error = true;     // a file that cannot be used; nothing was sent
+        return -1;
+    }
+    return 0;
+}
+
+int
+submit_upload_files (conn_t *conn, const mt_spec_t *spec, const submit_opts_t *opts,
+                     const submit_sizes_t *sizes, char **cause)
+{
+    if ((opts->data_file && s_upload (conn, opts->data_file, spec->data_hash, sizes->data, cause))
+    ||  (opts->init_file && s_upload (conn, opts->init_file, spec->init_hash, sizes->init, cause))
+    ||  (opts->val_file && s_upload (conn, opts->val_file, spec->val_data_hash, sizes->val,
+                                     cause)))
+        return -1;
+    return 0;
+}
+
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
     mt_spec_t spec;
     submit_opts_t opts;
+    submit_sizes_t sizes;
     char *cause = NULL;
     conn_t *conn = NULL;
-    int64_t data_size = 0, init_size = 0, val_size = 0, job = 0;
+    int64_t job = 0;
     int code = CMD_EXIT_ERROR;
     if (submit_parse (client, argc, argv, &spec, &opts, &cause)
-    ||  submit_check_data (client, &spec, &opts, &cause))
+    ||  submit_check_data (client, &spec, &opts, &cause)
+    ||  submit_hash_files (client, &spec, &opts, &sizes, &cause))
         goto fail;
-    if ((opts.data_file && s_hash_local ("--data", opts.data_file, spec.data_hash, &data_size, &cause))
-    ||  (opts.init_file && s_hash_local ("--init", opts.init_file, spec.init_hash, &init_size, &cause))
-    ||  (opts.val_file && s_hash_local ("--val-data", opts.val_file, spec.val_data_hash, &val_size,
-                                        &cause))) {
-        client->usage_error = true;     // a file that cannot be used; nothing was sent
-        goto fail;
-    }
     conn = cmd_connect (client, &code);
     if (!conn)
         goto done;
-    if ((opts.data_file && s_upload (conn, opts.data_file, spec.data_hash, data_size, &cause))
-    ||  (opts.init_file && s_upload (conn, opts.init_file, spec.init_hash, init_size, &cause))
-    ||  (opts.val_file && s_upload (conn, opts.val_file, spec.val_data_hash, val_size, &cause))
+    if (submit_upload_files (conn, &spec, &opts, &sizes, &cause)
     ||  s_submit (client, conn, &spec, &opts, &job, &cause))
         goto fail;
     code = opts.watch ? cmd_watch_job (client, conn, job) : CMD_EXIT_OK;

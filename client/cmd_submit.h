@@ -39,4 +39,20 @@ int submit_parse (client_t *client, int argc, char **argv, mt_spec_t *spec,
 int submit_check_data (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
                        char **cause);
 
+//  The sizes of the local files, as submit_hash_files found them.
+typedef struct {
+    int64_t data, init, val;    // bytes of --data, --init and --val-data (0 when not given)
+} submit_sizes_t;
+
+//  Hash the local files opts names (--data, --init, --val-data) into spec's
+//  hashes, before anything is sent. Returns 0, or -1 with *cause naming the
+//  flag and client->usage_error.
+int submit_hash_files (client_t *client, mt_spec_t *spec, const submit_opts_t *opts,
+                       submit_sizes_t *sizes, char **cause);
+
+//  Upload those files on conn (each skipped when the broker holds it).
+//  Returns 0, or -1 with *cause.
+int submit_upload_files (conn_t *conn, const mt_spec_t *spec, const submit_opts_t *opts,
+                         const submit_sizes_t *sizes, char **cause);
+
 #endif

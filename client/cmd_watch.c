@@ -56,7 +56,7 @@ static bool
 s_ended (const char *state)
 {
     return strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
-        || strcmp (state, "stopped") == 0;
+        || strcmp (state, "stopped") == 0 || strcmp (state, "pruned") == 0;
 }
 
 static void

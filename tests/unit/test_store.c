@@ -601,7 +601,15 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
     CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "8");
+    CHECK_STR_EQ (text, "9");
+    //  No job of an older schema is a sweep's trial; the sweeps' tables are there, empty
+    s_query (path, "SELECT count(*) FROM jobs WHERE sweep IS NOT NULL OR params IS NOT NULL",
+             text, sizeof text);
+    CHECK_STR_EQ (text, "0");
+    s_query (path, "SELECT (SELECT count(*) FROM sweeps) + (SELECT count(*) FROM sweep_trials)"
+             " + (SELECT count(*) FROM rungs) + (SELECT count(*) FROM sweep_epochs)",
+             text, sizeof text);
+    CHECK_STR_EQ (text, "0");
     char *schema = s_schema_text (path);
     CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
                schema, fresh_schema);
@@ -696,7 +704,15 @@ main (void)
     //  A new database has the current schema, which every older one reaches
     char text [64];
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "8");
+    CHECK_STR_EQ (text, "9");
+    //  No job of an older schema is a sweep's trial; the sweeps' tables are there, empty
+    s_query (path, "SELECT count(*) FROM jobs WHERE sweep IS NOT NULL OR params IS NOT NULL",
+             text, sizeof text);
+    CHECK_STR_EQ (text, "0");
+    s_query (path, "SELECT (SELECT count(*) FROM sweeps) + (SELECT count(*) FROM sweep_trials)"
+             " + (SELECT count(*) FROM rungs) + (SELECT count(*) FROM sweep_epochs)",
+             text, sizeof text);
+    CHECK_STR_EQ (text, "0");
     char *fresh_schema = s_schema_text (path);
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 22 time_limit_s INTEGER not null 1 default 0");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 23 init_hash TEXT not null 0 default -");
@@ -710,7 +726,8 @@ main (void)
     test_migration (dir, 1, fresh_schema);                  // through every step
     test_migration (dir, 5, fresh_schema);
     test_migration (dir, 6, fresh_schema);
-    test_migration (dir, 7, fresh_schema);                  // the last step alone
+    test_migration (dir, 7, fresh_schema);
+    test_migration (dir, 8, fresh_schema);                  // the last step alone
     free (fresh_schema);
     //  A database from a newer mt is refused
     char cmd [512];

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# test_sweep - a sweep across 3 workers survives worker and broker kill -9s; resume re-runs only what did not finish
+. "$(dirname "$0")/lib.sh"
+need jq
+
+sweep_json () { "$CLIENT" sweep status "$1" --json; }
+sweep_state () { sweep_json "$1" | jq -r .state; }
+sweep_ended () { [ "$(sweep_state "$1")" != running ]; }
+# the pruned trials as "job|error" lines, sorted
+pruned_set () {
+    local job
+    for job in $(sweep_json "$1" | jq -r '.trials[] | select(.state == "pruned") | .job'); do
+        echo "$job|$(job_field "$job" error)"
+    done | sort
+}
+running_trial () { "$CLIENT" list --sweep "$1" --state running --json | jq -r '.[0].id // empty'; }
+pruned_count () { sweep_json "$1" | jq '[.trials[] | select(.state == "pruned")] | length'; }
+progress_of () { sweep_json "$1" | jq -c '[.trials[] | [.state, .epochs_run]]'; }
+
+start_broker
+start_workers 3
+make_data "$T/train.csv" 20000
+common=(--data "$T/train.csv" --target y --epochs 27 --checkpoint-every 1 --hidden 32
+        --batch-size 8 --val-split 0.25 --max-retries 5)
+
+# Bad sweeps are refused before anything runs, naming what to fix
+out=$("$CLIENT" sweep "${common[@]}" --search grid --param lr=log-uniform:1e-3:1e-1 2>&1) \
+    && fail "a grid over a range was taken"
+echo "$out" | grep -q "param lr: grid search takes lists" || fail "grid range: $out"
+out=$("$CLIENT" sweep "${common[@]}" --param 'lr=0.1|-3' 2>&1) && fail "lr -3 was taken"
+echo "$out" | grep -q 'the trial {"lr":-3' || fail "bad trial: $out"
+out=$("$CLIENT" sweep "${common[@]}" --param 'speed=1|2' 2>&1) && fail "an unknown field was taken"
+echo "$out" | grep -q "no spec field is called 'speed'" || fail "unknown field: $out"
+refused_usage "no --param" "give at least one --param NAME=SPACE" "$CLIENT" sweep "${common[@]}"
+refused_usage "a bad search" "--search: 'bayes' is not grid or random" \
+    "$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.2' --search bayes
+refused_usage "a bad sweep id" "'x' is not a sweep id" "$CLIENT" sweep status x
+[ "$("$CLIENT" sweep list --json | jq length)" = 0 ] || fail "a refused sweep was recorded"
+ok "bad sweeps refused, naming the parameter"
+
+# 12 random trials, 3 at a time, ASHA at epochs 1, 3 and 9 (eta 3)
+s=$("$CLIENT" sweep "${common[@]}" --param 'lr=log-uniform:1e-4:3e-2' \
+    --param 'hidden=8|32|32,32' --search random --trials 12 --seed 7 --parallel 3 \
+    --early-stop asha --min-epochs 1 --reduction 3 --name chaos) || fail "sweep"
+draws=$(sweep_json "$s" | jq -c '[.trials[] | .params] | sort_by(.lr)')
+[ "$(sweep_json "$s" | jq '.trials | length')" = 12 ] || fail "not 12 trials"
+active=$("$CLIENT" list --sweep "$s" --json | jq '[.[] | select(.state == "queued" or .state == "running")] | length')
+[ "$active" -le 3 ] || fail "$active trials queued or running with --parallel 3"
+ok "sweep $s: 12 trials drawn, at most 3 at once"
+
+# kill -9 a worker mid-trial; a new one takes its place
+wait_for "a running trial" 30 running_trial "$s"
+j=$(running_trial "$s")
+wait_epoch "$j" 1 60
+pid=$(job_worker_pid "$j") || fail "no worker of ours runs job $j"
+kill_hard "$pid"
+start_worker 4
+ok "killed the worker of trial job $j"
+
+# once some trial is pruned, kill -9 the broker mid-sweep and restart it
+has_pruned () { [ "$(pruned_count "$1")" -gt 0 ]; }
+wait_for "a pruned trial" 60 has_pruned "$s"
+left=$(sweep_json "$s" | jq '[.trials[] | select(.state != "succeeded" and .state != "pruned")] | length')
+before=$(pruned_set "$s")
+kill_hard "$BROKER_PID"
+start_broker
+# trials go on pruning after the restart: those pruned before stay so, for the same reason
+after=$(pruned_set "$s")
+while read -r line; do
+    echo "$after" | grep -qxF "$line" || fail "pruned trial lost or changed by the restart: $line"
+done <<< "$before"
+[ "$left" -gt 0 ] || fail "the sweep ended before the broker was killed"
+ok "broker kill -9 with $left trials unfinished: $(echo "$before" | wc -l) pruned trials kept, with their reasons"
+
+wait_moving 60 "sweep_ended $s" "progress_of $s" || fail "sweep $s stalled"
+[ "$(sweep_state "$s")" = finished ] || fail "sweep $s is $(sweep_state "$s")"
+final=$(sweep_json "$s")
+[ "$(echo "$final" | jq -c '[.trials[] | .params] | sort_by(.lr)')" = "$draws" ] \
+    || fail "the trials' parameters changed"
+echo "$final" | jq -e '[.trials[] | select(.state != "succeeded" and .state != "pruned")] | length == 0' \
+    >/dev/null || fail "a trial did not finish: $(echo "$final" | jq -c '[.trials[] | .state]')"
+# every trial ran as one job, which ended once: one attempt with a final outcome
+jobs=$("$CLIENT" list --sweep "$s" --json)
+[ "$(echo "$jobs" | jq length)" = 12 ] || fail "$(echo "$jobs" | jq length) jobs for 12 trials"
+[ "$(echo "$final" | jq '[.trials[] | .job] | unique | length')" = 12 ] || fail "a job ran two trials"
+for job in $(echo "$jobs" | jq -r '.[].id'); do
+    ends=$("$CLIENT" status "$job" --json \
+           | jq '[.attempts[] | select(.outcome != "worker_lost")] | length')
+    [ "$ends" = 1 ] || fail "job $job ended $ends times"
+done
+# the pruned set only grew, and each pruned trial says why, at which rung
+now=$(pruned_set "$s")
+while read -r line; do
+    echo "$now" | grep -qxF "$line" || fail "pruned trial lost or changed: $line"
+done <<< "$before"
+job=$(echo "$final" | jq -r '[.trials[] | select(.state == "pruned")][0].job')
+why=$(job_field "$job" error)
+[[ $why =~ ^pruned\ by\ ASHA\ at\ rung\ [012]\ \(epoch\ [139]\):\ its\ value\ .*cut-off ]] \
+    || fail "pruned reason: $why"
+[ "$(echo "$final" | jq '.best.job')" != null ] || fail "no best trial"
+best=$(echo "$final" | jq '.best.best_metric')
+top=$(echo "$final" | jq '[.trials[] | select(.state == "succeeded") | .best_metric] | min')
+[ "$best" = "$top" ] || fail "best $best is not the best finished trial's $top"
+"$CLIENT" sweep fetch "$s" -o "$T/best.model" >/dev/null || fail "sweep fetch"
+[ -s "$T/best.model" ] || fail "no model fetched"
+ok "every trial ended exactly once; the leaderboard's best ($best) fetched"
+
+# resume: stop a sweep midway; resume runs its stopped trials again, and nothing else
+r=$("$CLIENT" sweep "${common[@]}" --param 'lr=0.001|0.003|0.01|0.03' --search grid \
+    --parallel 2 --early-stop none --name resume) || fail "sweep"
+wait_for "a running trial" 30 running_trial "$r"
+wait_epoch "$(running_trial "$r")" 1 60
+"$CLIENT" sweep stop "$r" >/dev/null || fail "sweep stop"
+wait_moving 30 "eval [ \"\$(\"$CLIENT\" list --sweep $r --json | jq '[.[] | select(.state == \"stopping\" or .state == \"running\")] | length')\" = 0 ]" \
+    "progress_of $r" || fail "stopped trials did not end"
+[ "$(sweep_state "$r")" = stopped ] || fail "sweep $r is $(sweep_state "$r")"
+stopped=$(sweep_json "$r" | jq '[.trials[] | select(.state == "stopped" or .state == "failed")] | length')
+kept=$(sweep_json "$r" | jq -c '[.trials[] | select(.state == "succeeded" or .state == "pruned") | .job] | sort')
+[ "$stopped" -ge 1 ] || fail "no trial was stopped"
+resumed=$("$CLIENT" sweep resume "$r" --json | jq .resumed)
+[ "$resumed" = "$stopped" ] || fail "resume re-ran $resumed trials, not the $stopped stopped ones"
+wait_moving 60 "sweep_ended $r" "progress_of $r" || fail "resumed sweep stalled"
+[ "$(sweep_state "$r")" = finished ] || fail "resumed sweep is $(sweep_state "$r")"
+sweep_json "$r" | jq -e '[.trials[] | select(.state != "succeeded")] | length == 0' >/dev/null \
+    || fail "resumed sweep: $(sweep_json "$r" | jq -c '[.trials[] | .state]')"
+still=$(sweep_json "$r" | jq -c --argjson kept "$kept" '[.trials[] | .job | select(. as $j | $kept | index($j))] | sort')
+[ "$still" = "$kept" ] || fail "a finished trial ran again: $kept / $still"
+[ "$("$CLIENT" list --sweep "$r" --json | jq length)" = $(( 4 + stopped )) ] \
+    || fail "resume made other jobs than the stopped trials'"
+out=$("$CLIENT" sweep resume "$r" 2>&1) && fail "resuming a finished sweep was taken"
+echo "$out" | grep -q "never run again" || fail "resume of a finished sweep: $out"
+ok "resume ran the $stopped stopped trials again and no finished one"
+
+# the median rule: one trial at a time, the good ones first; a far worse one is cut at epoch 2
+m=$("$CLIENT" sweep --data "$MT_TEST_DATA/digits.csv" --target digit --task classification \
+    --epochs 6 --param 'lr=0.01|0.0001' --search grid --parallel 1 --early-stop median \
+    --min-epochs 2 --name median) || fail "median sweep"
+wait_moving 60 "sweep_ended $m" "progress_of $m" || fail "median sweep stalled"
+states=$(sweep_json "$m" | jq -c '[.trials[] | .state] | sort')
+[ "$states" = '["pruned","succeeded"]' ] || fail "median sweep: $states"
+job=$(sweep_json "$m" | jq -r '.trials[] | select(.state == "pruned") | .job')
+why=$(job_field "$job" error)
+[[ $why =~ ^pruned\ by\ the\ median\ rule\ at\ epoch\ 2:\ its\ best\ val_loss\ so\ far ]] \
+    || fail "median reason: $why"
+[ "$(job_field "$job" params.lr)" = 0.0001 ] || fail "the median rule cut lr $(job_field "$job" params.lr)"
+ok "the median rule cut the far worse trial at epoch 2"
+
+# the first trials count against the broker's queued-jobs limit per client
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+start_broker --max-queued 2
+out=$("$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.01|0.001' --search grid --parallel 3 2>&1) \
+    && fail "a sweep past --max-queued was taken"
+echo "$out" | grep -q "would queue 3 trials beside your 0 queued jobs, past the limit per client of 2" \
+    || fail "max-queued: $out"
+"$CLIENT" sweep "${common[@]}" --param 'lr=0.1|0.01|0.001' --search grid --parallel 2 >/dev/null \
+    || fail "a sweep within --max-queued was refused"
+ok "a sweep's first trials count against --max-queued"
