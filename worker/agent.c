@@ -65,7 +65,6 @@ struct agent_t {
     char *reason;               // why the training failed
     bool retryable;
     json_t *metrics;
-    char *self_exe;
     //  The last job's end, kept until the next ASSIGN (which the broker sends
     //  only once it took it) and sent again after an ERROR storage
     mt_msg_t *final;            // DONE, FAILED, STOPPED or RELEASE; NULL = none
@@ -118,6 +117,8 @@ static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
+static int s_write_spec (const char *path, const mt_spec_t *spec, char **cause);
+static void s_child_start (int report_fd, int argc, const char **argv);
 static void s_finish (agent_t *self);
 static void s_checkpoint_upload (agent_t *self);
 static void s_upload_complete (agent_t *self);
@@ -153,9 +154,6 @@ agent_new (const agent_config_t *config, char **cause)
     self->heartbeat_ms = AGENT_HEARTBEAT_MS;
     self->liveness = AGENT_LIVENESS;
     mt_spec_init (&self->spec);
-    self->self_exe = realpath (config->self_exe ? config->self_exe : "/proc/self/exe", NULL);
-    if (!self->self_exe)
-        self->self_exe = strdup ("/proc/self/exe");
     gethostname (self->host, sizeof self->host - 1);
     snprintf (self->name, sizeof self->name, "%s:%ld", self->host, (long) getpid ());
     char jobs [4200];
@@ -193,7 +191,6 @@ agent_destroy (agent_t **self_p)
     zsock_destroy (&self->sock);
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
-    free (self->self_exe);
     free (self);
     *self_p = NULL;
 }
@@ -827,12 +824,8 @@ s_spawn (agent_t *self)
 {
     char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
     snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
-    //  The child reads the spec as the spec module writes it, defaults filled in
-    char *spec = mt_spec_to_json (&self->spec);
     char *cause = NULL;
-    int rc = spec ? mt_file_write_atomic (spec_path, spec, strlen (spec), &cause) : -1;
-    free (spec);
-    if (rc) {
+    if (s_write_spec (spec_path, &self->spec, &cause)) {
         s_fail (self, cause ? cause : "cannot write the spec", true);
         free (cause);
         return;
@@ -885,15 +878,18 @@ s_spawn (agent_t *self)
         free (val);
         return;
     }
+    //  A stop's SIGTERM that comes before the child has its own handler
+    //  waits, blocked, for that handler (the agent's would take it unseen)
+    sigset_t term, was;
+    sigemptyset (&term);
+    sigaddset (&term, SIGTERM);
+    sigaddset (&term, SIGINT);
+    sigprocmask (SIG_BLOCK, &term, &was);
+    fflush (NULL);          // nothing buffered here is written by the child too
     pid_t pid = fork ();
-    if (pid == 0) {
-        //  The child: its own process group (so a stop can kill it whole),
-        //  reports on fd 3
-        setpgid (0, 0);
-        dup2 (fds [1], 3);
-        execv (self->self_exe, (char **) argv);
-        _exit (127);
-    }
+    if (pid == 0)
+        s_child_start (fds [1], argc, argv);
+    sigprocmask (SIG_SETMASK, &was, NULL);
     close (fds [1]);
     free (resume);
     free (init);
@@ -914,6 +910,45 @@ s_spawn (agent_t *self)
     //  an intolerant poller unheard: we want to read the end of file
     zloop_poller_set_tolerant (self->loop, &item);
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
+}
+
+//  The spec as the spec module writes it (defaults filled in), for the
+//  child to read. Not synced: the file lives only as long as its attempt,
+//  and after a crash of this machine a new attempt gets a new folder.
+static int
+s_write_spec (const char *path, const mt_spec_t *spec, char **cause)
+{
+    char *text = mt_spec_to_json (spec);
+    if (!text)
+        return mt_fail (cause, "cannot write the spec: out of memory");
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd >= 0 && mt_write_at (fd, text, strlen (text), -1) == 0 ? 0 : -1;
+    if (rc)
+        mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
+    if (fd >= 0 && close (fd) && rc == 0)
+        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
+    free (text);
+    return rc;
+}
+
+//  The forked child, which never returns: its own process group (so a stop
+//  can kill it whole), reports on fd 3 and holds none of the agent's other
+//  descriptors (a copy of the broker's socket would keep a connection the
+//  agent closed open). It trains with the code already loaded, as exec'ing
+//  mtworker --train-child would (at several ms a job in the dynamic loader
+//  and library start-up), and leaves by _exit: the agent's exit handlers
+//  (czmq's waits for I/O threads) are not this process's to run.
+static void
+s_child_start (int report_fd, int argc, const char **argv)
+{
+    setpgid (0, 0);
+    if (report_fd != 3 && dup2 (report_fd, 3) != 3)
+        _exit (1);
+    close_range (4, ~0U, 0);
+    //  SIGTERM and SIGINT stay blocked until agent_child_main has its handler
+    int rc = agent_child_main (argc, (char **) argv);
+    fflush (NULL);
+    _exit (rc);
 }
 
 static void

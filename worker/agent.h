@@ -23,7 +23,6 @@ typedef struct {
     int progress_ms;            // min interval between progress reports
     int checkpoint_min_ms;      // least time between periodic checkpoints (stops and the
                                 //   last epoch checkpoint regardless); 0 = none
-    const char *self_exe;       // this program, to run training children
     volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL
     const char *cert;           // CurveZMQ: this worker's NAME_secret cert file, or NULL
     const char *broker_key;     // CurveZMQ: the broker's public cert file (with cert)
