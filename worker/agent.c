@@ -135,6 +135,18 @@ static void s_leave (agent_t *self, bool at_once);
 static void s_bye (agent_t *self, bool barrier);
 
 void
+agent_size_blas (int threads, char **argv)
+{
+    char want [16];
+    snprintf (want, sizeof want, "%d", threads);
+    const char *now = getenv ("OPENBLAS_NUM_THREADS");
+    if ((now && strcmp (now, want) == 0) || setenv ("OPENBLAS_NUM_THREADS", want, 1))
+        return;
+    execv ("/proc/self/exe", argv);
+    mt_warn ("agent: cannot start again with OPENBLAS_NUM_THREADS=%s: %s", want, strerror (errno));
+}
+
+void
 agent_config_init (agent_config_t *config)
 {
     memset (config, 0, sizeof *config);
