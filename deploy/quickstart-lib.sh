@@ -76,13 +76,16 @@ qs_stop() {
 
 # A worker stopped with SIGTERM kills its training process itself; one that had to be killed
 # leaves it behind (it runs in its own process group). Kill those of this worker's cache only.
+# (A training process is named mtworker-job and works in its job's folder, CACHE/jobs/JOB.)
 qs_kill_children() {
-    local cache p cmdline
-    case $1 in worker-*) cache="$qs/cache-${1#worker-}/" ;; *) return 0 ;; esac
+    local cache p name folder
+    case $1 in worker-*) cache=$(cd "$qs/cache-${1#worker-}" 2>/dev/null && pwd -P) || return 0 ;;
+               *) return 0 ;; esac
     for p in /proc/[0-9]*; do
-        cmdline=$({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
-        case $cmdline in
-            *mtworker\ --train-child*"--dir $cache"*)
+        name=$(cat "$p/comm" 2>/dev/null) && [ "$name" = mtworker-job ] || continue
+        folder=$(readlink "$p/cwd" 2>/dev/null) || continue
+        case $folder in
+            "$cache/jobs/"*)
                 echo "killing the orphaned training process ${p#/proc/}"
                 kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
         esac

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ struct agent_t {
     int64_t job;
     int attempt;
     mt_spec_t spec;             // the ASSIGN's spec, parsed once
-    char *dir;                  // the job's folder
+    char *dir;                  // the job's folder, an absolute path
+    char *root;                 // config.cache_dir as an absolute path
     need_t needs [NEEDS];       // data, resume, init, validation data
     int next_need;              // the next of needs to look at
     mt_transfer_t *fetch;       // the fetch in progress, NULL when none
@@ -55,6 +57,7 @@ struct agent_t {
     int upload_epoch;           // checkpoint: its epoch
     int pending_checkpoint;     // epoch of a checkpoint waiting to upload, 0 = none
     char checkpoint_hash [65];  // last checkpoint uploaded
+    int64_t checkpoint_ms;      // monotonic ms of the last checkpoint sent, or of the start
     pid_t child;
     int child_fd;
     char line [8192];
@@ -65,7 +68,6 @@ struct agent_t {
     char *reason;               // why the training failed
     bool retryable;
     json_t *metrics;
-    char *self_exe;
     //  The last job's end, kept until the next ASSIGN (which the broker sends
     //  only once it took it) and sent again after an ERROR storage
     mt_msg_t *final;            // DONE, FAILED, STOPPED or RELEASE; NULL = none
@@ -118,8 +120,11 @@ static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
+static int s_write_spec (const char *path, const mt_spec_t *spec, char **cause);
+static void s_child_start (const char *dir, int report_fd, int argc, const char **argv);
 static void s_finish (agent_t *self);
 static void s_checkpoint_upload (agent_t *self);
+static bool s_checkpoint_waits (agent_t *self);
 static void s_upload_complete (agent_t *self);
 static void s_reset (agent_t *self);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
@@ -128,6 +133,18 @@ static void s_end_job (agent_t *self, mt_msg_t **final_p);
 static void s_final_again (agent_t *self);
 static void s_leave (agent_t *self, bool at_once);
 static void s_bye (agent_t *self, bool barrier);
+
+void
+agent_size_blas (int threads, char **argv)
+{
+    char want [16];
+    snprintf (want, sizeof want, "%d", threads);
+    const char *now = getenv ("OPENBLAS_NUM_THREADS");
+    if ((now && strcmp (now, want) == 0) || setenv ("OPENBLAS_NUM_THREADS", want, 1))
+        return;
+    execv ("/proc/self/exe", argv);
+    mt_warn ("agent: cannot start again with OPENBLAS_NUM_THREADS=%s: %s", want, strerror (errno));
+}
 
 void
 agent_config_init (agent_config_t *config)
@@ -153,15 +170,23 @@ agent_new (const agent_config_t *config, char **cause)
     self->heartbeat_ms = AGENT_HEARTBEAT_MS;
     self->liveness = AGENT_LIVENESS;
     mt_spec_init (&self->spec);
-    self->self_exe = realpath (config->self_exe ? config->self_exe : "/proc/self/exe", NULL);
-    if (!self->self_exe)
-        self->self_exe = strdup ("/proc/self/exe");
     gethostname (self->host, sizeof self->host - 1);
     snprintf (self->name, sizeof self->name, "%s:%ld", self->host, (long) getpid ());
+    //  Absolute, so the paths a training child gets hold in its job's folder
+    if (mkdir (config->cache_dir, 0700) && errno != EEXIST)
+        mt_fail (cause, "%s: cannot create the folder: %s", config->cache_dir, strerror (errno));
+    else
+    if (!(self->root = realpath (config->cache_dir, NULL)))
+        mt_fail (cause, "%s: %s", config->cache_dir, strerror (errno));
+    if (!self->root) {
+        agent_destroy (&self);
+        return NULL;
+    }
+    self->config.cache_dir = self->root;
     char jobs [4200];
-    snprintf (jobs, sizeof jobs, "%s/jobs", config->cache_dir);
+    snprintf (jobs, sizeof jobs, "%s/jobs", self->root);
     if ((config->cert && !(self->curve = mt_curve_new (config->cert, config->broker_key, cause)))
-    ||  !(self->cache = blob_store_new (config->cache_dir, cause))
+    ||  !(self->cache = blob_store_new (self->root, cause))
     ||  (mkdir (jobs, 0700) && errno != EEXIST && mt_fail (cause, "%s: %s", jobs, strerror (errno)))) {
         agent_destroy (&self);
         return NULL;
@@ -193,7 +218,7 @@ agent_destroy (agent_t **self_p)
     zsock_destroy (&self->sock);
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
-    free (self->self_exe);
+    free (self->root);
     free (self);
     *self_p = NULL;
 }
@@ -719,8 +744,22 @@ s_checkpoint_upload (agent_t *self)
     snprintf (path, sizeof path, "%s/checkpoint.safetensors", self->dir);
     int epoch = self->pending_checkpoint;
     self->pending_checkpoint = 0;
+    self->checkpoint_ms = zclock_mono ();
     if (s_upload_start (self, path, false, epoch))
         mt_warn ("agent: cannot read checkpoint %s", path);
+}
+
+//  True when the pending checkpoint is the last epoch's and came within
+//  --checkpoint-min-ms of the last one sent (or of the start): it waits for
+//  the training's end, and goes only if the job stopped or failed. A job
+//  that is done sends its model instead, which supersedes it: a trivial job
+//  stores one file rather than two, and a crash meanwhile loses no more
+//  training than the floor lets periodic checkpoints lose.
+static bool
+s_checkpoint_waits (agent_t *self)
+{
+    return self->pending_checkpoint == self->spec.epochs && self->phase == PHASE_TRAINING
+        && zclock_mono () - self->checkpoint_ms < self->config.checkpoint_min_ms;
 }
 
 //  An upload finished: say what it was for.
@@ -736,7 +775,7 @@ s_upload_complete (agent_t *self)
         json_object_set_new (mt_msg_body (msg), "hash", json_string (hash));
         json_object_set_new (mt_msg_body (msg), "epoch", json_integer (self->upload_epoch));
         s_send (self, &msg);
-        if (self->pending_checkpoint)
+        if (self->pending_checkpoint && !s_checkpoint_waits (self))
             s_checkpoint_upload (self);
         else
         if (self->phase == PHASE_FINISHING)
@@ -768,6 +807,12 @@ s_finish (agent_t *self)
     self->phase = PHASE_FINISHING;
     if (self->upload)
         return;         // a checkpoint upload is still going; it calls us again
+    //  A checkpoint that waited is sent unless the model supersedes it
+    if (self->ending != END_DONE && self->pending_checkpoint) {
+        s_checkpoint_upload (self);
+        if (self->upload || self->phase == PHASE_IDLE)
+            return;     // uploading, or failed reading it
+    }
     char path [4200];
     if (self->ending == END_DONE) {
         snprintf (path, sizeof path, "%s/model.safetensors", self->dir);
@@ -776,11 +821,6 @@ s_finish (agent_t *self)
         return;
     }
     if (self->ending == END_STOPPED) {
-        if (self->pending_checkpoint) {
-            s_checkpoint_upload (self);
-            if (self->upload || self->phase == PHASE_IDLE)
-                return;     // uploading, or failed reading it
-        }
         mt_msg_t *msg = s_job_msg (self, self->draining ? "RELEASE" : "STOPPED");
         if (self->checkpoint_hash [0])
             json_object_set_new (mt_msg_body (msg), "checkpoint_hash",
@@ -827,12 +867,8 @@ s_spawn (agent_t *self)
 {
     char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
     snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
-    //  The child reads the spec as the spec module writes it, defaults filled in
-    char *spec = mt_spec_to_json (&self->spec);
     char *cause = NULL;
-    int rc = spec ? mt_file_write_atomic (spec_path, spec, strlen (spec), &cause) : -1;
-    free (spec);
-    if (rc) {
+    if (s_write_spec (spec_path, &self->spec, &cause)) {
         s_fail (self, cause ? cause : "cannot write the spec", true);
         free (cause);
         return;
@@ -885,15 +921,18 @@ s_spawn (agent_t *self)
         free (val);
         return;
     }
+    //  A stop's SIGTERM that comes before the child has its own handler
+    //  waits, blocked, for that handler (the agent's would take it unseen)
+    sigset_t term, was;
+    sigemptyset (&term);
+    sigaddset (&term, SIGTERM);
+    sigaddset (&term, SIGINT);
+    sigprocmask (SIG_BLOCK, &term, &was);
+    fflush (NULL);          // nothing buffered here is written by the child too
     pid_t pid = fork ();
-    if (pid == 0) {
-        //  The child: its own process group (so a stop can kill it whole),
-        //  reports on fd 3
-        setpgid (0, 0);
-        dup2 (fds [1], 3);
-        execv (self->self_exe, (char **) argv);
-        _exit (127);
-    }
+    if (pid == 0)
+        s_child_start (self->dir, fds [1], argc, argv);
+    sigprocmask (SIG_SETMASK, &was, NULL);
     close (fds [1]);
     free (resume);
     free (init);
@@ -906,6 +945,7 @@ s_spawn (agent_t *self)
     setpgid (pid, pid);
     self->child = pid;
     self->child_fd = fds [0];
+    self->checkpoint_ms = zclock_mono ();
     self->phase = PHASE_TRAINING;
     self->ending = END_NONE;
     zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
@@ -914,6 +954,50 @@ s_spawn (agent_t *self)
     //  an intolerant poller unheard: we want to read the end of file
     zloop_poller_set_tolerant (self->loop, &item);
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
+}
+
+//  The spec as the spec module writes it (defaults filled in), for the
+//  child to read. Not synced: the file lives only as long as its attempt,
+//  and after a crash of this machine a new attempt gets a new folder.
+static int
+s_write_spec (const char *path, const mt_spec_t *spec, char **cause)
+{
+    char *text = mt_spec_to_json (spec);
+    if (!text)
+        return mt_fail (cause, "cannot write the spec: out of memory");
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd >= 0 && mt_write_at (fd, text, strlen (text), -1) == 0 ? 0 : -1;
+    if (rc)
+        mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
+    if (fd >= 0 && close (fd) && rc == 0)
+        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
+    free (text);
+    return rc;
+}
+
+//  The forked child, which never returns: its own process group (so a stop
+//  can kill it whole), reports on fd 3 and holds none of the agent's other
+//  descriptors (a copy of the broker's socket would keep a connection the
+//  agent closed open). It trains with the code already loaded, as exec'ing
+//  mtworker --train-child would (at several ms a job in the dynamic loader
+//  and library start-up), and leaves by _exit: the agent's exit handlers
+//  (czmq's waits for I/O threads) are not this process's to run. Its
+//  command line is the agent's; its name (mtworker-job) and its working
+//  folder, the job's, tell it apart.
+static void
+s_child_start (const char *dir, int report_fd, int argc, const char **argv)
+{
+    setpgid (0, 0);
+    prctl (PR_SET_NAME, "mtworker-job", 0, 0, 0);
+    if (chdir (dir))
+        _exit (1);
+    if (report_fd != 3 && dup2 (report_fd, 3) != 3)
+        _exit (1);
+    close_range (4, ~0U, 0);
+    //  SIGTERM and SIGINT stay blocked until agent_child_main has its handler
+    int rc = agent_child_main (argc, (char **) argv);
+    fflush (NULL);
+    _exit (rc);
 }
 
 static void
@@ -945,7 +1029,7 @@ s_child_line (agent_t *self, char *line)
     else
     if (strcmp (line, "checkpoint") == 0) {
         self->pending_checkpoint = atoi (arg) > 0 ? atoi (arg) : 1;
-        if (!self->upload)
+        if (!self->upload && !s_checkpoint_waits (self))
             s_checkpoint_upload (self);
     }
     else

@@ -23,7 +23,6 @@ typedef struct {
     int progress_ms;            // min interval between progress reports
     int checkpoint_min_ms;      // least time between periodic checkpoints (stops and the
                                 //   last epoch checkpoint regardless); 0 = none
-    const char *self_exe;       // this program, to run training children
     volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL
     const char *cert;           // CurveZMQ: this worker's NAME_secret cert file, or NULL
     const char *broker_key;     // CurveZMQ: the broker's public cert file (with cert)
@@ -44,6 +43,14 @@ void agent_destroy (agent_t **self_p);
 //  0, or -1 with *cause (caller frees) when the endpoint is not a broker's
 //  workers socket (its HELLO was answered ERROR bad_command).
 int agent_run (agent_t *self, char **cause);
+
+//  OpenBLAS sizes its thread pool as it loads, from OPENBLAS_NUM_THREADS or
+//  the machine's cores, and a forked training child builds that pool again
+//  whatever its --threads: threads that spin beside a job that never uses
+//  them. So, unless OPENBLAS_NUM_THREADS says threads already, this sets it
+//  and starts the program again (argv, through /proc/self/exe); it returns
+//  only when nothing was to be done or the exec failed.
+void agent_size_blas (int threads, char **argv);
 
 //  The training child's entry point (mtworker --train-child ...): trains one
 //  job and reports to fd 3 as text lines. Returns the process exit code:

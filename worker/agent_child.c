@@ -277,6 +277,13 @@ agent_child_main (int argc, char **argv)
     struct sigaction sa = { .sa_handler = s_on_term };
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
+    //  A child forked by the agent comes with them blocked: one sent since is
+    //  taken now, as a stop
+    sigset_t term;
+    sigemptyset (&term);
+    sigaddset (&term, SIGTERM);
+    sigaddset (&term, SIGINT);
+    sigprocmask (SIG_UNBLOCK, &term, NULL);
     if (!args.spec)
         return s_fail (&child, "error", "", strdup ("--spec is required"));
     return s_train (&child, &args);

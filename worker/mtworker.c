@@ -145,6 +145,7 @@ main (int argc, char **argv)
     }
     mt_log_set_ident ("mtworker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
+    agent_size_blas (config.threads, argv);
     zsys_handler_set (NULL);
     //  The database, blobs and caches are private to the service's user
     umask (077);

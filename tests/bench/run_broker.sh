@@ -9,7 +9,8 @@
 #        REAL_JOBS=200 REAL_SAMPLES=100 (throughput is measured with WORKERS and FEW_WORKERS)
 #        ROUNDS=5: throughput rounds, mt and beanstalkd taking turns in each; the summary gives
 #        each figure's median (and range) over the rounds, and ratios of medians
-#        SKIP_REAL=1 to skip the mtworker part, SKIP_BEANSTALKD=1 to skip beanstalkd
+#        SKIP_REAL=1 to skip the mtworker part, SKIP_BEANSTALKD=1 to skip beanstalkd,
+#        ONLY_REAL=1 to run the mtworker part alone
 set -eu
 BUILD=${1:?usage: run_broker.sh BUILD_DIR [JOBS]}
 JOBS=${2:-20000}
@@ -133,6 +134,7 @@ fi
 MT_RUNS=""; FEW_RUNS=""; DEF_RUNS=""; F0_RUNS=""; FDEF_RUNS=""; FF0_RUNS=""
 MT_CPU_RUNS=""; DEF_CPU_RUNS=""     # each driver's CPU seconds per run, at WORKERS
 round=1
+[ -z "${ONLY_REAL:-}" ] || round=$((ROUNDS + 1))
 while [ "$round" -le "$ROUNDS" ]; do
     echo "-- round $round of $ROUNDS"
     # a run that failed counts as 0, which the statistics leave out
@@ -155,27 +157,30 @@ done
     MT_CPU=$(stats $MT_CPU_RUNS); BS_CPU=$(stats $DEF_CPU_RUNS)
 }
 
-start_broker jobs-unique
-OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$WORKERS" unique) || true
-echo "$OUT" | grep -v '^RESULT'
-MT_JOBS_UNIQUE=$(field "$OUT" jobs_per_s)
-stop "$BPID"
+MT_JOBS_UNIQUE=""; LAT_P50=""; LAT_P99=""; PROG=""
+if [ -z "${ONLY_REAL:-}" ]; then
+    start_broker jobs-unique
+    OUT=$("$B" throughput "$CEP" "$WEP" "$JOBS" "$CLIENTS" "$WINDOW" "$WORKERS" unique) || true
+    echo "$OUT" | grep -v '^RESULT'
+    MT_JOBS_UNIQUE=$(field "$OUT" jobs_per_s)
+    stop "$BPID"
 
-start_broker latency
-OUT=$("$B" latency "$CEP" "$WEP" "$SAMPLES") || true
-echo "$OUT" | grep -v '^RESULT'
-LAT_P50=$(field "$OUT" p50_ms)
-LAT_P99=$(field "$OUT" p99_ms)
-stop "$BPID"
+    start_broker latency
+    OUT=$("$B" latency "$CEP" "$WEP" "$SAMPLES") || true
+    echo "$OUT" | grep -v '^RESULT'
+    LAT_P50=$(field "$OUT" p50_ms)
+    LAT_P99=$(field "$OUT" p99_ms)
+    stop "$BPID"
 
-start_broker progress
-OUT=$("$B" progress "$CEP" "$WEP" "$PROGRESS") || true
-echo "$OUT" | grep -v '^RESULT'
-PROG=$(field "$OUT" msgs_per_s)
-if command -v sqlite3 >/dev/null 2>&1; then
-    echo "progress rows in the history: $(sqlite3 "$TMP/progress/mt.db" 'SELECT count(*) FROM progress')"
+    start_broker progress
+    OUT=$("$B" progress "$CEP" "$WEP" "$PROGRESS") || true
+    echo "$OUT" | grep -v '^RESULT'
+    PROG=$(field "$OUT" msgs_per_s)
+    if command -v sqlite3 >/dev/null 2>&1; then
+        echo "progress rows in the history: $(sqlite3 "$TMP/progress/mt.db" 'SELECT count(*) FROM progress')"
+    fi
+    stop "$BPID"
 fi
-stop "$BPID"
 
 REAL=""
 REAL_P50=""

@@ -118,23 +118,29 @@ children_of () {
     done
 }
 
-# training_children WORKER_PID: the worker's training processes (mtworker --train-child
-# with its --dir in our temp folder), one pid a line
+# job_folder PID: the folder PID works in; a training process (forked by its worker, whose
+# command line it keeps) works in its attempt's folder, CACHE/jobs/JOB-ATTEMPT
+job_folder () {
+    readlink /proc/"$1"/cwd 2>/dev/null
+}
+
+# training_children WORKER_PID: the worker's training processes (ours, working in a job's
+# folder in our temp folder), one pid a line
 training_children () {
     local pid
     for pid in $(children_of "$1"); do
-        [[ "$(cmdline "$pid")" == *"--train-child --dir $T/"* ]] && echo "$pid"
+        ours "$pid" && [[ "$(job_folder "$pid")" == "$T/"*"/jobs/"* ]] && echo "$pid"
     done
     return 0
 }
 
 # training_pid JOB ATTEMPT: the pid of that attempt's training process, a child of one of
-# our workers (its --dir is the attempt's folder in the worker's cache); fails when none runs
+# our workers (it works in the attempt's folder in the worker's cache); fails when none runs
 training_pid () {
     local worker pid
     for worker in "${PIDS[@]}"; do
         for pid in $(training_children "$worker"); do
-            [[ "$(cmdline "$pid")" == *"--train-child --dir $T/cache-"*"/jobs/$1-$2 "* ]] \
+            [[ "$(job_folder "$pid")" == "$T/cache-"*"/jobs/$1-$2" ]] \
                 && { echo "$pid"; return 0; }
         done
     done
