@@ -2,7 +2,8 @@
 # run_train - build bench_train against a build folder's static libraries and run the
 # training benchmark side by side with PyTorch 1.13 and numpy (bench_train.py), then
 # print a table of ratios with PASS/MISS per target. Informational: exits 0 on a miss.
-# Prints the machine line (machine.sh) first; each case names its thread count (t=N).
+# Prints the machine line (machine.sh) first and again, with the load average, at the end;
+# each case names its thread count (t=N). bench_sgemm (OpenBLAS alone) gives (b)'s cap.
 # usage: tests/bench/run_train.sh BUILD_DIR [--no-csv]
 set -eu
 BUILD=${1:?usage: run_train.sh BUILD_DIR [--no-csv]}
