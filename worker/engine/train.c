@@ -125,7 +125,9 @@ static bool s_constant (const s_run_t *self, const uint32_t *rows, size_t n);
 static void s_metric (json_t *metrics, json_t *undefined, const char *key, double value,
                       const char *why);
 static void s_finish_undefined (const s_run_t *self, train_result_t *result);
-static void s_standardize (s_run_t *self);
+static int s_standardize (s_run_t *self, char **cause);
+static void s_col_moments (const s_run_t *self, double *sum, double *sq, float *mean,
+                           float *std);
 static int s_warm_start (s_run_t *self, const char *path, bool resume, char **cause);
 static void s_name_cause (char **cause, const char *path, const char *name);
 static int s_copy_params (s_run_t *self, const model_t *from, const char *path, char **cause);
@@ -405,7 +407,8 @@ s_prepare (s_run_t *self, char **cause)
     self->best = malloc (n_params * sizeof (float));
     if (!self->optim || !self->xs || !self->ys || !self->xb || !self->yb || !self->lb || !self->best)
         return mt_fail (cause, "train: out of memory");
-    s_standardize (self);
+    if (s_standardize (self, cause))
+        return -1;
     mlp_init (self->mlp, &self->rng);
     memcpy (self->best, mlp_params (self->mlp), n_params * sizeof (float));
     self->best_val_loss = INFINITY;
@@ -553,13 +556,49 @@ s_moments (const s_run_t *self, const float *values, size_t stride, float *mean,
     *std = s > 0 && (float) s > 0 ? (float) s : 1.0f;
 }
 
+//  Every feature column's mean and population std over the training rows,
+//  as s_moments gives them (the same sums in the same row order, so the
+//  same bits), in two row-major passes: a column-by-column walk strides
+//  over the whole table once per column and missed the cache on wide rows.
+//  sum and sq are cols doubles of scratch.
 static void
-s_standardize (s_run_t *self)
+s_col_moments (const s_run_t *self, double *sum, double *sq, float *mean, float *std)
+{
+    const dataset_t *ds = self->ds;
+    size_t cols = ds->cols;
+    memset (sum, 0, cols * sizeof (double));
+    memset (sq, 0, cols * sizeof (double));
+    for (size_t i = 0; i < self->n_train; i++) {
+        const float *x = ds->x + (size_t) self->train [i] * cols;
+        for (size_t j = 0; j < cols; j++)
+            sum [j] += x [j];
+    }
+    for (size_t j = 0; j < cols; j++)
+        sum [j] /= (double) self->n_train;      // now the mean
+    for (size_t i = 0; i < self->n_train; i++) {
+        const float *x = ds->x + (size_t) self->train [i] * cols;
+        for (size_t j = 0; j < cols; j++) {
+            double d = x [j] - sum [j];
+            sq [j] += d * d;
+        }
+    }
+    for (size_t j = 0; j < cols; j++) {
+        double s = sqrt (sq [j] / (double) self->n_train);
+        mean [j] = (float) sum [j];
+        std [j] = s > 0 && (float) s > 0 ? (float) s : 1.0f;
+    }
+}
+
+static int
+s_standardize (s_run_t *self, char **cause)
 {
     const dataset_t *ds = self->ds;
     float *mean = model_input_mean (self->model), *std = model_input_std (self->model);
-    for (size_t j = 0; j < ds->cols; j++)
-        s_moments (self, ds->x + j, ds->cols, &mean [j], &std [j]);
+    double *scratch = malloc (2 * ds->cols * sizeof (double));
+    if (!scratch)
+        return mt_fail (cause, "train: out of memory");
+    s_col_moments (self, scratch, scratch + ds->cols, mean, std);
+    free (scratch);
     for (size_t i = 0; i < self->rows_all; i++) {
         const float *x = i < ds->rows ? ds->x + i * ds->cols
                        : self->vds->x + (i - ds->rows) * ds->cols;
@@ -567,11 +606,12 @@ s_standardize (s_run_t *self)
             self->xs [i * ds->cols + j] = (x [j] - mean [j]) / std [j];
     }
     if (self->classify)
-        return;
+        return 0;
     float *scale = model_target_scale (self->model);
     s_moments (self, ds->y, 1, &scale [0], &scale [1]);
     for (size_t i = 0; i < self->rows_all; i++)
         self->ys [i] = (self->targets [i] - scale [0]) / scale [1];
+    return 0;
 }
 
 //  Take weights (init) or the whole training state (resume) from a file
