@@ -325,6 +325,13 @@ int
 conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
             char **cause)
 {
+    return conn_fetch_what (self, job, "model", path, hash, size, cause);
+}
+
+int
+conn_fetch_what (conn_t *self, int64_t job, const char *what, const char *path, char **hash,
+                 int64_t *size, char **cause)
+{
     //  The bytes land in a private folder first and reach path only once
     //  their SHA-256 has been checked, so a pipe or a device never gets a
     //  torn or corrupt model
@@ -340,6 +347,8 @@ conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *s
     }
     int rc = asprintf (&download, "%s/model", dir) < 0 ? mt_fail (cause, "out of memory") : 0;
     mt_transfer_t *transfer = rc ? NULL : mt_transfer_fetch_job_new (download, job, cause);
+    if (transfer && strcmp (what, "model") != 0)
+        mt_transfer_fetch_what (transfer, what);
     rc = transfer ? s_transfer (self, transfer, "CHUNK", cause) : -1;
     if (rc == 0 && hash && !(*hash = strdup (mt_transfer_hash (transfer))))
         rc = mt_fail (cause, "out of memory");

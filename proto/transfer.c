@@ -22,6 +22,7 @@ struct mt_transfer_t {
     char hash [MT_HASH_HEX + 1];    // "" while a fetch of a job has not learnt it
     int64_t size;               // bytes; -1 while a fetch has not learnt it
     int64_t job;                // fetch by job (the clients socket); 0 = by hash
+    const char *what;           // ... of what, when not its model (a literal); NULL = model
     int64_t next;               // next offset to send or ask for
     int64_t done;               // bytes confirmed or written
     int in_flight;              // messages sent and not yet answered
@@ -153,6 +154,12 @@ s_fetch_new (const char *path, const char *hash, int64_t size, int64_t job, char
     umask (mask);
     fchmod (self->fd, 0666 & ~mask);
     return self;
+}
+
+void
+mt_transfer_fetch_what (mt_transfer_t *self, const char *what)
+{
+    self->what = what;
 }
 
 void
@@ -387,7 +394,9 @@ s_fetch_next (mt_transfer_t *self, mt_msg_t **msg_p)
     json_t *body = mt_msg_body (msg);
     if (self->job)
         json_object_set_new (body, "job", json_integer (self->job));
-    else
+    if (self->job && self->what)
+        json_object_set_new (body, "what", json_string (self->what));
+    if (!self->job)
         json_object_set_new (body, "hash", json_string (self->hash));
     json_object_set_new (body, "offset", json_integer (self->next));
     json_object_set_new (body, "length", json_integer (length > 0 ? length : 1));

@@ -41,6 +41,10 @@ mt_transfer_t *mt_transfer_fetch_new (const char *path, const char *hash, int64_
 //  size are told by the first CHUNK, which is asked for alone.
 mt_transfer_t *mt_transfer_fetch_job_new (const char *path, int64_t job, char **cause);
 
+//  A fetch by job asks for what ("checkpoint"; borrowed, a literal) rather
+//  than the job's model: FETCH's `what` field.
+void mt_transfer_fetch_what (mt_transfer_t *self, const char *what);
+
 void mt_transfer_destroy (mt_transfer_t **self_p);
 
 //  The next message to send, into *msg_p (the caller owns it), or NULL when
