@@ -74,3 +74,7 @@ first=$(head -1 "$T/ids")
 "$CLIENT" delete "$first" >/dev/null || fail "delete $first"
 [ "$("$CLIENT" list --limit 10000 --json | jq length)" = $((N - 1)) ] || fail "delete removed other jobs"
 ok "delete removes an ended job only"
+
+# The worker removed each job's folder when the job ended
+[ -z "$(ls "$T/cache-1/jobs")" ] || fail "job folders left on the worker: $(ls "$T/cache-1/jobs")"
+ok "no job folder left on the worker"
