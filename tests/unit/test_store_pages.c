@@ -17,6 +17,8 @@
 static const store_worker_t s_w = { "w", "", "local" };
 static mt_spec_t s_spec;
 
+static int64_t s_rows (store_t *store, int64_t id);
+
 static int64_t
 s_insert (store_t *store, const char *name, const char *data_hash, int64_t now)
 {
@@ -228,6 +230,36 @@ test_delete (store_t *store, const char *dir)
     printf ("delete: no orphan and no missing blob after each of 3 deletes; resume from epoch 3\n");
 }
 
+//  --keep-days: an ended job's history and checkpoint go once it is old enough, once
+static void
+test_prune (store_t *store)
+{
+    int64_t id = s_insert (store, "old", NULL, 1);
+    int attempt = store_job_take (store, id, &s_w, 2, NULL);
+    store_progress_t p = { .epoch = 1, .epochs = 9, .step = 1, .steps = 9, .loss = 0.5,
+                           .val_loss = NAN, .val_metric = NAN };
+    CHECK (store_job_progress (store, id, attempt, &p, 3) == 0);
+    const char *ckpt = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+    CHECK (store_job_checkpoint (store, id, attempt, ckpt, 1) == 0);
+    store_end_t end = { .state = JOB_STOPPED, .outcome = "stopped", .now_ms = 1000 };
+    CHECK (store_job_end (store, id, attempt, &end, NULL) == 0);
+    json_t *doomed = json_array ();
+    CHECK (store_prune (store, 1000, 100, doomed) >= 0);    // ended at 1000: not before it
+    CHECK (s_rows (store, id) == 1);
+    int pruned = store_prune (store, 1001, 100, doomed);
+    CHECK (pruned >= 1 && s_rows (store, id) == 0);
+    CHECK (json_array_size (doomed) == 1);
+    CHECK_STR_EQ (json_string_value (json_array_get (doomed, 0)), ckpt);
+    store_job_t job;
+    CHECK (store_job_get (store, id, &job) == 0 && job.checkpoint_hash [0] == 0
+           && job.state == JOB_STOPPED);
+    store_job_clear (&job);
+    json_array_clear (doomed);
+    CHECK (store_prune (store, 1001, 100, doomed) == 0 && json_array_size (doomed) == 0);
+    json_decref (doomed);
+    printf ("prune: an ended job's history and checkpoint go once, the job stays\n");
+}
+
 static int64_t
 s_count (store_t *store, int64_t id)
 {
@@ -294,6 +326,7 @@ main (void)
     test_paging (store);
     test_delete (store, dir);
     test_thin (store);
+    test_prune (store);
     store_destroy (&store);
     mt_spec_clear (&s_spec);
     test_remove_dir (dir);
