@@ -23,6 +23,7 @@ done
 ids=$(cat "$T"/submit*.out | sort -u | wc -l)
 [ "$ids" = 5 ] || fail "5 submits made $ids distinct jobs"
 ok "5 parallel submits of a new $size-byte file all succeeded"
+grep -l $'\r' "$T"/submit*.err "$T"/submit*.out && fail "a progress bar was drawn into captured output"
 
 # Stored once, whole, and nothing left half-uploaded
 [ -f "$T/data/blobs/$hash" ] || fail "blob $hash is not stored"
