@@ -1000,6 +1000,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     if (!self->recovered && now - self->started > dead_after)
         workers_recover (self);
     blob_store_expire (self->blobs, BROKER_UPLOAD_IDLE_MS);
+    retention_tick (self, now);
     s_reap (self);
     workers_dispatch (self);
     s_end (self);

@@ -17,6 +17,8 @@
 #define BROKER_PEER_HWM       256       // messages queued per peer before backpressure
 #define BROKER_STALL_MS       600000    // default --stall-timeout: no step for this long, ms
 #define BROKER_DOOM_DELAY_MS  30000     // a superseded checkpoint lives this long, ms
+#define BROKER_PRUNE_EVERY_MS 60000     // --keep-days: how often ended jobs are pruned, ms
+#define BROKER_PRUNE_JOBS     100       // ... and how many at most per tick
 
 typedef struct {
     const char *clients;        // endpoint for clients
@@ -28,6 +30,7 @@ typedef struct {
     int64_t max_queued;         // queued jobs per client (per key; all keyless clients share)
     int max_workers;            // connected workers at most
     int64_t stall_ms;           // a running job whose step has not moved this long fails; 0 = off
+    int keep_days;              // ended jobs' history and checkpoints kept this long; 0 = forever
     bool insecure;              // allow a non-loopback bind without keys
     const char *keys;           // CurveZMQ keys folder (broker_secret, clients/, workers/), or NULL
     volatile sig_atomic_t *hups;    // SIGHUP count: a change reloads the keys; may be NULL

@@ -2,7 +2,40 @@
 #include "reactor.h"
 #include "mt/util.h"
 
-//  UPLOAD, on either socket: one chunk of a blob, in order.
+static void s_owner (peer_t *peer, char *owner, size_t size);
+static void s_retry_later (broker_t *self, peer_t *peer, const char *hash, int64_t offset,
+                           const char *text);
+
+//  Who holds an upload slot: the client's key with --keys; without keys
+//  every peer is "local", so its connection (routing id) stands for it.
+static void
+s_owner (peer_t *peer, char *owner, size_t size)
+{
+    if (strcmp (peer->user, "local") != 0) {
+        mt_strlcpy (owner, peer->user, size);
+        return;
+    }
+    int at = snprintf (owner, size, "local:");
+    const unsigned char *id = peer->identity;
+    for (size_t i = 0; i < peer->identity_size && at + 3 < (int) size; i++)
+        at += snprintf (owner + at, size - (size_t) at, "%02x", id [i]);
+}
+
+//  ERROR retry_later with the offset the upload has reached (PROTOCOL.md
+//  section 4): the sender waits, probes again, and goes on from there.
+static void
+s_retry_later (broker_t *self, peer_t *peer, const char *hash, int64_t offset,
+               const char *text)
+{
+    mt_msg_t *reply = mt_msg_error (MT_ERR_RETRY_LATER, text);
+    json_t *body = mt_msg_body (reply);
+    json_object_set_new (body, "hash", json_string (hash));
+    json_object_set_new (body, "offset", json_integer (offset));
+    broker_send (self, peer, &reply);
+}
+
+//  UPLOAD, on either socket: one chunk of a blob; chunks of a blob several
+//  senders upload at once are taken where they overlap (blob_store_write).
 void
 chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
@@ -22,12 +55,20 @@ chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
     const void *data = mt_msg_payload (msg, &len);
     bool complete;
     int64_t next;
-    if (blob_store_write (self->blobs, hash, size, offset, data, len, &complete, &next, &cause)) {
+    char owner [72];
+    s_owner (peer, owner, sizeof owner);
+    if (blob_store_write_as (self->blobs, owner, hash, size, offset, data, len, &complete,
+                             &next, &cause)) {
         static const char *codes [] = {
             [BLOB_ERR_REQUEST] = MT_ERR_BAD_MESSAGE, [BLOB_ERR_HASH] = MT_ERR_BAD_HASH,
-            [BLOB_ERR_DISK] = MT_ERR_STORAGE, [BLOB_ERR_BUSY] = MT_ERR_TOO_LARGE
+            [BLOB_ERR_DISK] = MT_ERR_STORAGE, [BLOB_ERR_BUSY] = MT_ERR_RETRY_LATER,
+            [BLOB_ERR_RETRY] = MT_ERR_RETRY_LATER
         };
-        broker_error (self, peer, codes [blob_store_error (self->blobs)], "%s", cause);
+        blob_error_t kind = blob_store_error (self->blobs);
+        if (kind == BLOB_ERR_RETRY || kind == BLOB_ERR_BUSY)
+            s_retry_later (self, peer, hash, next, cause);
+        else
+            broker_error (self, peer, codes [kind], "%s", cause);
         free (cause);
         return;
     }

@@ -1,5 +1,6 @@
 /*  clients - the commands of the clients socket: submit, status, list, stop, workers, fetch  */
 #include "reactor.h"
+#include "store_pages.h"
 #include "sweeps.h"
 #include "mt/spec.h"
 #include "mt/util.h"
@@ -16,6 +17,8 @@ static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_stats (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_delete (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owner,
                       const char *verb);
 static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
@@ -42,6 +45,8 @@ const handler_t clients_handlers [] = {
     { "SWEEP_LIST", sweeps_client_list },
     { "SWEEP_STOP", sweeps_client_stop },
     { "SWEEP_RESUME", sweeps_client_resume },
+    { "RESUME", s_client_resume },
+    { "DELETE", s_client_delete },
     { NULL, NULL }
 };
 
@@ -198,38 +203,126 @@ s_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_reply_job (self, peer, id, true);
 }
 
+//  LIST: one page of jobs, newest first, filtered in SQL; capped by its
+//  encoded size as well as by limit, and `next` says where the next page
+//  starts (the `before` to send), null at the last job.
 static void
 s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
-    const char *name = NULL;
-    int64_t limit = 100, sweep = 0;
+    const char *state_name = NULL;
+    store_page_t page = { .state = -1, .limit = 100, .max_bytes = STORE_PAGE_MAX_BYTES };
+    int64_t limit = 100;
     job_state_t state;
     char *cause = NULL;
-    if (mt_msg_opt_str (msg, "state", 16, &name, &cause)
+    if (mt_msg_opt_str (msg, "state", 16, &state_name, &cause)
+    ||  mt_msg_opt_str (msg, "name", MT_MAX_STRING, &page.name, &cause)
+    ||  mt_msg_opt_int (msg, "before", 1, INT64_MAX, &page.before, &cause)
     ||  mt_msg_opt_int (msg, "limit", 1, 10000, &limit, &cause)
-    ||  mt_msg_opt_int (msg, "sweep", 1, INT64_MAX, &sweep, &cause)
-    ||  (name && job_state_parse (name, &state)
-         && mt_fail (&cause, "LIST: unknown state '%s'", name))) {
+    ||  mt_msg_opt_int (msg, "sweep", 1, INT64_MAX, &page.sweep, &cause)
+    ||  (state_name && job_state_parse (state_name, &state)
+         && mt_fail (&cause, "LIST: unknown state '%s'", state_name))) {
         broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
         free (cause);
         return;
     }
-    json_t *jobs = sweep ? sweeps_job_list (self->sweeps, sweep, name ? (int) state : -1,
-                                            (int) limit)
-                         : store_job_list (self->store, name ? (int) state : -1, (int) limit);
+    page.state = state_name ? (int) state : -1;
+    page.limit = (int) limit;
+    int64_t next = 0;
+    json_t *jobs = store_job_page (self->store, &page, &next);
     size_t i;
     json_t *job;
-    int rc = 0;
+    int rc = jobs ? 0 : -1;
     json_array_foreach (jobs, i, job)
         rc |= s_show_job (self, peer, job);
     if (rc) {
         json_decref (jobs);
-        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not read its jobs (out of"
+                      " memory or I/O error); retry later");
         return;
     }
     mt_msg_t *reply = mt_msg_new ("JOBS");
     json_object_set_new (mt_msg_body (reply), "jobs", jobs);
+    json_object_set_new (mt_msg_body (reply), "next", next ? json_integer (next) : json_null ());
     broker_send (self, peer, &reply);
+}
+
+//  RESUME: a failed or stopped job back to the queue with its checkpoint.
+static void
+s_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    store_job_t job;
+    if (store_job_state (self->store, id, &job)) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    int rc = s_may_act (self, peer, id, job.client, "resume");
+    store_job_clear (&job);
+    if (rc)
+        return;
+    int64_t queued = jobs_queued (self->jobs, peer->user);
+    if (queued >= self->config.max_queued) {
+        broker_error (self, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the limit per"
+                 " client (mtbroker --max-queued); wait for some to start", (long long) queued);
+        return;
+    }
+    job_move_t move;
+    if (jobs_resume (self->jobs, id, zclock_time (), &move))
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not record the resume (disk"
+                 " full or I/O error); retry later");
+    else
+    if (move.refusal [0])
+        broker_error (self, peer, MT_ERR_BAD_STATE, "%s", move.refusal);
+    else {
+        broker_announce (self, MT_LOG_INFO, "broker: %s", move.note);
+        s_reply_job (self, peer, id, false);
+    }
+}
+
+//  DELETE: an ended job, its history and attempts; the blobs it named that
+//  no job names any more are removed after the commit (and a grace delay:
+//  broker_doom).
+static void
+s_client_delete (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    int64_t id;
+    if (s_job_arg (self, peer, msg, &id))
+        return;
+    store_job_t job;
+    if (store_job_state (self->store, id, &job)) {
+        broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
+        return;
+    }
+    int rc = s_may_act (self, peer, id, job.client, "delete");
+    job_state_t state = job.state;
+    store_job_clear (&job);
+    if (rc)
+        return;
+    json_t *doomed = json_array ();
+    rc = store_job_delete (self->store, id, doomed);
+    if (rc < 0)
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not delete job %lld (disk"
+                 " full or I/O error); retry later", (long long) id);
+    else
+    if (rc == 1)
+        broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s; stop it first (mtclient"
+                 " stop %lld), then delete it", (long long) id, job_state_name (state),
+                 (long long) id);
+    else {
+        size_t i;
+        json_t *hash;
+        json_array_foreach (doomed, i, hash)
+            broker_doom (self, json_string_value (hash));
+        broker_announce (self, MT_LOG_INFO, "broker: job %lld deleted (%zu blobs to remove)",
+                         (long long) id, json_array_size (doomed));
+        mt_msg_t *reply = mt_msg_new ("DELETED");
+        json_object_set_new (mt_msg_body (reply), "job", json_integer (id));
+        json_object_set_new (mt_msg_body (reply), "blobs", json_integer ((json_int_t) json_array_size (doomed)));
+        broker_send (self, peer, &reply);
+    }
+    json_decref (doomed);
 }
 
 static void
@@ -310,13 +403,31 @@ s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         return;
     }
+    const char *what = "model";
+    if (mt_msg_opt_str (msg, "what", 16, &what, &cause)
+    ||  (strcmp (what, "model") && strcmp (what, "checkpoint")
+         && mt_fail (&cause, "FETCH: 'what' is '%s', not model or checkpoint", what))) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
     store_job_t job;
     if (store_job_get (self->store, id, &job)) {
         broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
         return;
     }
+    bool checkpoint = strcmp (what, "checkpoint") == 0;
     if (s_may_act (self, peer, id, job.client, "fetch the model of"))
         ;
+    else
+    if (checkpoint && !job.checkpoint_hash [0])
+        broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no checkpoint%s",
+                 (long long) id, job_state_name (job.state),
+                 job.state == JOB_SUCCEEDED ? " (a job that succeeded keeps only its model)"
+                 : " (none was written yet, or it was pruned)");
+    else
+    if (checkpoint)
+        chunks_send (self, peer, job.checkpoint_hash, offset, length, id);
     else
     if (!job.model_hash [0])
         broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is %s and has no model%s",

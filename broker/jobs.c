@@ -9,6 +9,7 @@
 #include "jobs.h"
 #include "queue.h"
 #include "store.h"
+#include "store_pages.h"
 #include "mt/log.h"
 #include "mt/util.h"
 
@@ -396,4 +397,34 @@ s_note (job_move_t *move, const store_job_t *job, int attempt, const rule_t *rul
                   error ? error : "?");
     else
         snprintf (move->note, sizeof move->note, "job %lld %s", id, job_state_name (move->to));
+}
+
+int
+jobs_resume (jobs_t *self, int64_t id, int64_t now_ms, job_move_t *move)
+{
+    memset (move, 0, sizeof *move);
+    store_job_t job;
+    if (store_job_state (self->store, id, &job))
+        return 0;
+    move->found = true;
+    move->from = move->to = job.state;
+    int rc = job.state == JOB_FAILED || job.state == JOB_STOPPED
+           ? store_job_resume (self->store, id) : 1;
+    if (rc == 1)
+        snprintf (move->refusal, sizeof move->refusal, "job %lld is %s; only a failed or"
+                  " stopped job can be resumed", (long long) id, job_state_name (job.state));
+    else
+    if (rc == 0 && queue_add (self->queue, id, job.priority, now_ms, 0, job.client)) {
+        store_abort (self->store);      // queued in the store, not in memory
+        rc = -1;
+    }
+    else
+    if (rc == 0) {
+        move->moved = true;
+        move->to = JOB_QUEUED;
+        snprintf (move->note, sizeof move->note, "job %lld resumed: queued again for attempt %d",
+                  (long long) id, job.attempt + 1);
+    }
+    store_job_clear (&job);
+    return rc < 0 ? -1 : 0;
 }

@@ -145,4 +145,10 @@ int jobs_start (jobs_t *self, const struct store_worker_t *worker, int64_t now_m
 int jobs_event (jobs_t *self, int64_t id, int attempt, job_event_t event,
                 const job_report_t *report, int64_t now_ms, job_move_t *move);
 
+//  RESUME: a failed or stopped job goes back to the queue with its
+//  checkpoint, to start again as attempt + 1 from the checkpoint's epoch.
+//  *move says whether it was found and moved, or why not (refusal).
+//  Returns 0, or -1 when the store failed.
+int jobs_resume (jobs_t *self, int64_t id, int64_t now_ms, job_move_t *move);
+
 #endif

@@ -39,6 +39,9 @@ s_usage (FILE *out)
         "  --max-workers N     connected workers at most (default %d)\n"
         "  --stall-timeout S   fail a running job whose step has not moved for S seconds\n"
         "                      (default %d; 0 = never)\n"
+        "  --keep-days D       prune jobs that ended over D days ago: their progress\n"
+        "                      history and checkpoint (the job, its metrics and model\n"
+        "                      stay; mtclient delete removes those) (default 0: keep all)\n"
         "  --keys DIR          CurveZMQ: encrypt and admit only known keys. DIR/broker_secret\n"
         "                      is the broker's cert; DIR/clients/ and DIR/workers/ hold the\n"
         "                      public certs allowed on each socket (mtclient keygen makes\n"
@@ -80,6 +83,7 @@ main (int argc, char **argv)
         { "heartbeat-ms", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "stall-timeout", required_argument, 0, 'S' },
         { "max-queued", required_argument, 0, 'Q' },
+        { "keep-days", required_argument, 0, 'k' },
         { "max-workers", required_argument, 0, 'M' }, { "insecure", no_argument, 0, 'I' },
         { "keys", required_argument, 0, 'K' }, { "verbose", no_argument, 0, 'v' },
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
@@ -103,6 +107,10 @@ main (int argc, char **argv)
                 config.stall_ms = (int64_t) seconds * 1000;
                 break;
             }
+            case 'k':
+                if (!s_int_arg ("--keep-days", optarg, 0, 100000, &config.keep_days))
+                    return 2;
+                break;
             case 'Q': {
                 int queued;
                 if (!s_int_arg ("--max-queued", optarg, 1, 100000000, &queued))

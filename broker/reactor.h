@@ -52,6 +52,7 @@ struct broker_t {
     auth_t *auth;               // CurveZMQ, with --keys; NULL otherwise
     stats_t *stats;             // the figures STATS answers
     events_t *events;           // the clients that subscribed to EVENTs
+    int64_t pruned_at;          // monotonic ms of the last --keep-days prune (retention.c)
 };
 
 
@@ -119,6 +120,12 @@ void chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
 //  whose model it is. ERROR not_found when there is no such blob or offset.
 void chunks_send (broker_t *self, peer_t *peer, const char *hash, int64_t offset,
                   int64_t length, int64_t job);
+
+//  --- Retention (retention.c) ------------------------------------------------------
+
+//  With --keep-days, every BROKER_PRUNE_EVERY_MS: prune at most
+//  BROKER_PRUNE_JOBS ended jobs older than that (history, checkpoints).
+void retention_tick (broker_t *self, int64_t now);
 
 //  --- Workers: dispatch and liveness (workers.c) ---------------------------------
 

@@ -1,5 +1,6 @@
 /*  store - the job table, attempts and progress history, on SQLite (WAL)  */
 #include "store.h"
+#include "store_pages.h"
 #include "mt/log.h"
 #include "mt/util.h"
 
@@ -15,6 +16,7 @@
 
 #define STORE_SCHEMA_VERSION 9
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
+#define STORE_THIN_EVERY 256       // progress rows between two thinning checks
 #define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
 
 //  The schema of a new database, version STORE_SCHEMA_VERSION: the one place
@@ -463,7 +465,8 @@ store_open (const char *path, char **cause)
     //  enforced (SQLite's default): the one there is, attempts.job, is only
     //  written right after its job's row was, and checking it cost a lookup.
     if (s_exec (self, "PRAGMA journal_mode = WAL") || s_exec (self, "PRAGMA synchronous = NORMAL")
-    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000") || s_migrate (self, cause)) {
+    ||  s_exec (self, "PRAGMA wal_autocheckpoint = 10000") || s_migrate (self, cause)
+    ||  store_pages_open (self)) {
         if (cause && !*cause)
             mt_fail (cause, "%s: cannot set up the database: %s", path, sqlite3_errmsg (self->db));
         store_destroy (&self);
@@ -1001,7 +1004,12 @@ store_job_progress (store_t *self, int64_t id, int attempt, const store_progress
     s_bind_real (stmt, 11, p->samples_per_sec);
     s_bind_real (stmt, 12, p->eta_s);
     s_bind_text (stmt, 13, p->metrics);
-    return s_step_done (self, stmt, "insert progress");
+    if (s_step_done (self, stmt, "insert progress"))
+        return -1;
+    //  Every STORE_THIN_EVERY-th row recorded, its attempt's history is thinned
+    if (sqlite3_last_insert_rowid (self->db) % STORE_THIN_EVERY == 0)
+        return store_progress_thin (self, id, attempt) < 0 ? -1 : 0;
+    return 0;
 }
 
 int
@@ -1365,4 +1373,11 @@ store_counts (store_t *self, store_count_fn *fn, void *arg)
         }
     }
     return 0;
+}
+
+//  store_pages.c works on the same database through store_db and this
+int
+store_write_step (store_t *self, void *stmt, const char *what)
+{
+    return s_step_done (self, stmt, what);
 }

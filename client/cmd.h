@@ -64,6 +64,8 @@ extern const cmd_entry_t cmd_eval_entry;
 extern const cmd_entry_t cmd_keygen_entry;
 extern const cmd_entry_t cmd_stats_entry;
 extern const cmd_entry_t cmd_sweep_entry;
+extern const cmd_entry_t cmd_resume_entry;
+extern const cmd_entry_t cmd_delete_entry;
 
 //  Run mtclient with its full argv; returns the process exit code.
 int cmd_main (int argc, char **argv);

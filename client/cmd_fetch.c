@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { O_CHECKPOINT = CMD_OPT_LOCAL };
+
 typedef struct {
     const char *output;         // -o FILE, or NULL for job-N.safetensors
+    bool checkpoint;            // --checkpoint: the latest checkpoint, not the model
 } s_fetch_t;
 
 static int s_option (int opt, const char *arg, void *fetch_p, char **cause);
@@ -17,12 +20,14 @@ static int s_exec (client_t *client, int argc, char **argv);
 
 const cmd_entry_t cmd_fetch_entry = {
     .name = "fetch",
-    .usage = "JOB [-o FILE]",
+    .usage = "JOB [--checkpoint] [-o FILE]",
     .summary = "download a finished job's model (default file job-N.safetensors); prints the path",
     .help = "  -o, --output FILE  where to write the model: a file is replaced atomically (a\n"
             "                     link's target, mode 0644 under the umask), a device or\n"
             "                     FIFO written straight through, - is stdout; a folder is\n"
             "                     refused\n"
+            "  --checkpoint       the job's latest checkpoint instead (a failed or stopped\n"
+            "                     job's; default file job-N.checkpoint)\n"
             "  --json             print {\"path\", \"hash\", \"size\"} (not with -o -)\n",
     .exec = s_exec,
 };
@@ -31,6 +36,10 @@ static int
 s_option (int opt, const char *arg, void *fetch_p, char **cause)
 {
     s_fetch_t *fetch = fetch_p;
+    if (opt == O_CHECKPOINT) {
+        fetch->checkpoint = true;
+        return 0;
+    }
     if (*arg == 0)
         return mt_fail (cause, "-o: give a file name");
     fetch->output = arg;
@@ -67,7 +76,7 @@ s_no_model (conn_t *conn, int64_t id, char **cause)
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    s_fetch_t fetch = { NULL };
+    s_fetch_t fetch = { NULL, false };
     char *operands [1];
     int n = 0;
     char *cause = NULL, *path = NULL, *hash = NULL;
@@ -76,6 +85,7 @@ s_exec (client_t *client, int argc, char **argv)
     int code = CMD_EXIT_OK;
     if (cmd_parse (client, &cmd_fetch_entry, argc, argv, "o:", (struct option []) {
                        { "output", required_argument, NULL, 'o' },
+                       { "checkpoint", no_argument, NULL, O_CHECKPOINT },
                        CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
                    s_option, &fetch, operands, 1, &n, &cause))
         goto fail;
@@ -91,7 +101,8 @@ s_exec (client_t *client, int argc, char **argv)
     if (fetch.output)
         path = strdup (fetch.output);
     else
-    if (asprintf (&path, "job-%lld.safetensors", (long long) id) < 0)
+    if (asprintf (&path, fetch.checkpoint ? "job-%lld.checkpoint" : "job-%lld.safetensors",
+                  (long long) id) < 0)
         path = NULL;
     if (!path) {
         mt_fail (&cause, "out of memory");
@@ -117,15 +128,18 @@ s_exec (client_t *client, int argc, char **argv)
         free (path);
         return code;
     }
-    if (conn_fetch (conn, id, path, &hash, &size, &cause)) {
+    if (conn_fetch_what (conn, id, fetch.checkpoint ? "checkpoint" : "model", path, &hash,
+                         &size, &cause)) {
         const char *error = conn_error_code (conn);
-        if (error && strcmp (error, MT_ERR_BAD_STATE) == 0 && s_no_model (conn, id, &cause)) {
+        if (!fetch.checkpoint && error && strcmp (error, MT_ERR_BAD_STATE) == 0
+        &&  s_no_model (conn, id, &cause)) {
             client->error = MT_ERR_BAD_STATE;   // the STATUS asked since has no error
             goto fail;
         }
         char *why = cause;
         cause = NULL;
-        mt_fail (&cause, "cannot fetch the model of job %lld: %s", (long long) id, why);
+        mt_fail (&cause, "cannot fetch the %s of job %lld: %s",
+                 fetch.checkpoint ? "checkpoint" : "model", (long long) id, why);
         free (why);
         goto fail;
     }

@@ -1,5 +1,6 @@
 /*  conn - mtclient's DEALER connection to the broker: requests, replies, uploads, fetches  */
 #include "conn.h"
+#include "progress.h"
 #include "mt/curve.h"
 #include "mt/log.h"
 #include "mt/transfer.h"
@@ -41,6 +42,7 @@ static int s_recv (conn_t *self, int64_t min_req, mt_msg_t **msg_p, char **cause
 static int s_check_reply (conn_t *self, mt_msg_t *reply, const char *expect, char **cause);
 static int s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect,
                        char **cause);
+static bool s_retry_later (mt_msg_t *reply);
 static int s_copy_out (const char *from, const char *path, char **cause);
 
 conn_t *
@@ -245,24 +247,42 @@ s_transfer (conn_t *self, mt_transfer_t *transfer, const char *expect, char **ca
     self->wrong_socket = false;
     self->error_code [0] = 0;
     int64_t first_req = self->next_req;
-    while (!mt_transfer_done (transfer)) {
+    progress_t *bar = progress_new (strcmp (expect, "UPLOADED") == 0 ? "upload" : "download",
+                                    mt_transfer_size (transfer));
+    int rc = 0;
+    while (rc == 0 && !mt_transfer_done (transfer)) {
         mt_msg_t *msg = NULL;
-        int rc;
         while ((rc = mt_transfer_next (transfer, &msg, cause)) == 0 && msg)
-            if (s_send (self, &msg, NULL, cause))
-                return -1;
+            if ((rc = s_send (self, &msg, NULL, cause)))
+                break;
         if (rc)
-            return -1;
+            break;
+        if (mt_transfer_in_flight (transfer) == 0) {
+            //  An upload told retry_later waits out its backoff, then probes
+            zclock_sleep ((int) mt_transfer_wait_ms (transfer));
+            continue;
+        }
         mt_msg_t *reply = NULL;
-        if (s_recv (self, first_req, &reply, cause))
-            return -1;
-        rc = s_check_reply (self, reply, expect, cause) ? -1
+        if ((rc = s_recv (self, first_req, &reply, cause)))
+            break;
+        rc = s_retry_later (reply) ? mt_transfer_take (transfer, reply, cause)
+           : s_check_reply (self, reply, expect, cause) ? -1
            : mt_transfer_take (transfer, reply, cause);
         mt_msg_destroy (&reply);
-        if (rc)
-            return -1;
+        progress_update (bar, mt_transfer_done_bytes (transfer), mt_transfer_size (transfer));
     }
-    return 0;
+    progress_destroy (&bar);
+    return rc;
+}
+
+//  True for an ERROR retry_later: the transfer waits and tries again.
+static bool
+s_retry_later (mt_msg_t *reply)
+{
+    const char *code = NULL;
+    return mt_msg_is (reply, "ERROR")
+        && mt_msg_get_str (reply, "code", 64, &code, NULL) == 0
+        && strcmp (code, MT_ERR_RETRY_LATER) == 0;
 }
 
 int
@@ -305,6 +325,13 @@ int
 conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
             char **cause)
 {
+    return conn_fetch_what (self, job, "model", path, hash, size, cause);
+}
+
+int
+conn_fetch_what (conn_t *self, int64_t job, const char *what, const char *path, char **hash,
+                 int64_t *size, char **cause)
+{
     //  The bytes land in a private folder first and reach path only once
     //  their SHA-256 has been checked, so a pipe or a device never gets a
     //  torn or corrupt model
@@ -320,6 +347,8 @@ conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *s
     }
     int rc = asprintf (&download, "%s/model", dir) < 0 ? mt_fail (cause, "out of memory") : 0;
     mt_transfer_t *transfer = rc ? NULL : mt_transfer_fetch_job_new (download, job, cause);
+    if (transfer && strcmp (what, "model") != 0)
+        mt_transfer_fetch_what (transfer, what);
     rc = transfer ? s_transfer (self, transfer, "CHUNK", cause) : -1;
     if (rc == 0 && hash && !(*hash = strdup (mt_transfer_hash (transfer))))
         rc = mt_fail (cause, "out of memory");

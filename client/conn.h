@@ -56,4 +56,9 @@ int conn_upload (conn_t *self, const char *path, const char *hash, int64_t size,
 int conn_fetch (conn_t *self, int64_t job, const char *path, char **hash, int64_t *size,
                 char **cause);
 
+//  The same for what: "model" (conn_fetch) or "checkpoint", the job's latest
+//  checkpoint (FETCH's `what`, PROTOCOL.md section 5).
+int conn_fetch_what (conn_t *self, int64_t job, const char *what, const char *path,
+                     char **hash, int64_t *size, char **cause);
+
 #endif

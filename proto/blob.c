@@ -19,6 +19,7 @@ typedef struct {
     int fd;                     // the partial file
     crypto_hash_sha256_state sha;
     int64_t touched_ms;         // monotonic, last chunk
+    char owner [72];            // who started it (a client key), for the per-owner limit
 } upload_t;
 
 struct blob_store_t {
@@ -194,11 +195,18 @@ s_upload_drop (blob_store_t *self, upload_t *upload, bool unlink_part)
 }
 
 static upload_t *
-s_upload_start (blob_store_t *self, const char *hash, int64_t size, char **cause)
+s_upload_start (blob_store_t *self, const char *owner, const char *hash, int64_t size,
+                char **cause)
 {
-    if (self->n_uploads == BLOB_MAX_UPLOADS) {
+    int mine = 0;
+    for (int i = 0; i < self->n_uploads; i++)
+        mine += strcmp (self->uploads [i].owner, owner) == 0;
+    if (self->n_uploads == BLOB_MAX_UPLOADS || mine >= BLOB_MAX_UPLOADS_PER_OWNER) {
         self->error = BLOB_ERR_BUSY;
-        mt_fail (cause, "too many uploads in progress (%d); retry later", BLOB_MAX_UPLOADS);
+        mt_fail (cause, mine >= BLOB_MAX_UPLOADS_PER_OWNER
+                 ? "you have %d uploads in progress, the limit per client; retry later"
+                 : "too many uploads in progress (%d); retry later",
+                 mine >= BLOB_MAX_UPLOADS_PER_OWNER ? mine : BLOB_MAX_UPLOADS);
         return NULL;
     }
     char *part = s_part_path (self, hash);
@@ -213,6 +221,7 @@ s_upload_start (blob_store_t *self, const char *hash, int64_t size, char **cause
     upload_t *upload = &self->uploads [self->n_uploads++];
     memset (upload, 0, sizeof *upload);
     memcpy (upload->hash, hash, 65);
+    mt_strlcpy (upload->owner, owner, sizeof upload->owner);
     upload->size = size;
     upload->fd = fd;
     crypto_hash_sha256_init (&upload->sha);
@@ -222,6 +231,15 @@ s_upload_start (blob_store_t *self, const char *hash, int64_t size, char **cause
 int
 blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
                   const void *data, size_t len, bool *complete, int64_t *next, char **cause)
+{
+    return blob_store_write_as (self, NULL, hash, size, offset, data, len, complete, next,
+                                cause);
+}
+
+int
+blob_store_write_as (blob_store_t *self, const char *owner, const char *hash, int64_t size,
+                     int64_t offset, const void *data, size_t len, bool *complete,
+                     int64_t *next, char **cause)
 {
     *complete = false;
     *next = 0;
@@ -245,24 +263,35 @@ blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t of
     if (upload && upload->size != size)
         return mt_fail (cause, "blob %.12s is being uploaded with size %lld, not %lld",
                         hash, (long long) upload->size, (long long) size);
-    if (!upload && offset == 0 && !(upload = s_upload_start (self, hash, size, cause)))
+    if ((int64_t) len > size - offset)
+        return mt_fail (cause, "chunk at offset %lld of blob %.12s (%zu bytes) is past its"
+                        " end of %lld bytes", (long long) offset, hash, len, (long long) size);
+    if (!upload && offset == 0
+    &&  !(upload = s_upload_start (self, owner ? owner : "", hash, size, cause)))
         return -1;
     int64_t received = upload ? upload->received : 0;
     *next = received;
-    if (offset != received || (int64_t) len > size - received)
-        return mt_fail (cause, "chunk at offset %lld of blob %.12s is out of order or past its"
-                        " end; send offset %lld next", (long long) offset, hash,
+    if (offset > received) {
+        self->error = BLOB_ERR_RETRY;
+        return mt_fail (cause, "chunk at offset %lld of blob %.12s is past the %lld bytes"
+                        " received (its upload began again); probe and send offset %lld"
+                        " next", (long long) offset, hash, (long long) received,
                         (long long) received);
-    if (len > 0 && mt_write_at (upload->fd, data, len, offset)) {
+    }
+    //  Another sender may have written part or all of this chunk already
+    size_t skip = (size_t) (received - offset);
+    size_t fresh = skip < len ? len - skip : 0;
+    const unsigned char *bytes = fresh > 0 ? (const unsigned char *) data + skip : data;
+    if (fresh > 0 && mt_write_at (upload->fd, bytes, fresh, received)) {
         self->error = BLOB_ERR_DISK;
         mt_fail (cause, "cannot write blob %.12s: %s", hash, strerror (errno));
         s_upload_drop (self, upload, true);
         return -1;
     }
-    crypto_hash_sha256_update (&upload->sha, data, len);
-    upload->received += (int64_t) len;
+    crypto_hash_sha256_update (&upload->sha, bytes, fresh);
+    upload->received += (int64_t) fresh;
     upload->touched_ms = mt_mono_ms ();
-    *next = upload->received;
+    *next = offset + (int64_t) len;
     if (upload->received < upload->size)
         return 0;
     if (s_finish (self, upload, cause))

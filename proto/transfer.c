@@ -22,12 +22,16 @@ struct mt_transfer_t {
     char hash [MT_HASH_HEX + 1];    // "" while a fetch of a job has not learnt it
     int64_t size;               // bytes; -1 while a fetch has not learnt it
     int64_t job;                // fetch by job (the clients socket); 0 = by hash
+    const char *what;           // ... of what, when not its model (a literal); NULL = model
     int64_t next;               // next offset to send or ask for
     int64_t done;               // bytes confirmed or written
     int in_flight;              // messages sent and not yet answered
     bool probing;               // upload: the probe is due or unanswered
     bool finished;              // the broker holds it, or the file is in place
     bool over;                  // ended by an error
+    int64_t retry_at;           // upload: monotonic ms to probe again after retry_later; 0 = none
+    int64_t backoff_ms;         // ... the wait after the next retry_later
+    int retries;                // ... retry_later answers taken so far
     int fd;                     // the file read from or written to
     char *path;                 // fetch: where the file goes
     char *temp;                 // fetch: the temp file beside it, NULL once renamed
@@ -153,6 +157,12 @@ s_fetch_new (const char *path, const char *hash, int64_t size, int64_t job, char
 }
 
 void
+mt_transfer_fetch_what (mt_transfer_t *self, const char *what)
+{
+    self->what = what;
+}
+
+void
 mt_transfer_destroy (mt_transfer_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -173,6 +183,16 @@ bool mt_transfer_done (const mt_transfer_t *self) { return self->finished; }
 int mt_transfer_in_flight (const mt_transfer_t *self) { return self->in_flight; }
 const char *mt_transfer_hash (const mt_transfer_t *self) { return self->hash; }
 int64_t mt_transfer_size (const mt_transfer_t *self) { return self->size; }
+int64_t mt_transfer_done_bytes (const mt_transfer_t *self) { return self->done; }
+
+int64_t
+mt_transfer_wait_ms (const mt_transfer_t *self)
+{
+    if (!self->retry_at || self->finished || self->over)
+        return 0;
+    int64_t left = self->retry_at - mt_mono_ms ();
+    return left > 0 ? left : 0;
+}
 
 void
 mt_transfer_resend (mt_transfer_t *self)
@@ -252,6 +272,13 @@ s_upload_msg (mt_transfer_t *self, int64_t offset, bool last)
 static int
 s_upload_next (mt_transfer_t *self, mt_msg_t **msg_p, char **cause)
 {
+    if (self->retry_at) {
+        //  Waiting out a retry_later: the rest in flight drains, then a probe
+        if (self->in_flight > 0 || mt_mono_ms () < self->retry_at)
+            return 0;
+        self->retry_at = 0;
+        self->probing = true;
+    }
     if (self->probing) {
         if (self->in_flight == 0) {
             *msg_p = s_upload_msg (self, 0, false);     // no payload: where to start?
@@ -277,12 +304,46 @@ s_upload_next (mt_transfer_t *self, mt_msg_t **msg_p, char **cause)
     return 0;
 }
 
+//  ERROR retry_later: wait (doubling the wait each time, up to a bound on
+//  the tries), then probe again. 0, or -1 with *cause once out of tries.
+static int
+s_upload_retry (mt_transfer_t *self, mt_msg_t *reply, char **cause)
+{
+    self->in_flight--;
+    if (self->retry_at)
+        return 0;               // the rest of a window answered so too
+    if (++self->retries > MT_TRANSFER_RETRIES)
+        return s_refused (reply, "UPLOADED", cause);
+    self->backoff_ms = self->backoff_ms ? self->backoff_ms * 2 : MT_TRANSFER_RETRY_MS;
+    if (self->backoff_ms > MT_TRANSFER_RETRY_MAX_MS)
+        self->backoff_ms = MT_TRANSFER_RETRY_MAX_MS;
+    self->retry_at = mt_mono_ms () + self->backoff_ms;
+    self->next = self->done;
+    return 0;
+}
+
+static bool
+s_retry_later (mt_msg_t *reply)
+{
+    const char *code = NULL;
+    return mt_msg_is (reply, "ERROR")
+        && mt_msg_get_str (reply, "code", 64, &code, NULL) == 0
+        && strcmp (code, MT_ERR_RETRY_LATER) == 0;
+}
+
 static int
 s_upload_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
 {
     bool complete = false;
     int64_t offset = 0;
     char *why = NULL;
+    if (s_retry_later (reply))
+        return s_upload_retry (self, reply, cause);
+    if (self->retry_at && mt_msg_is (reply, "UPLOADED")
+    &&  mt_msg_get_bool (reply, "complete", &complete, NULL) == 0 && !complete) {
+        self->in_flight--;      // a chunk sent before the retry_later: its place is moot
+        return 0;
+    }
     if (!mt_msg_is (reply, "UPLOADED"))
         return s_refused (reply, "UPLOADED", cause);
     if (mt_msg_get_bool (reply, "complete", &complete, &why)
@@ -296,6 +357,7 @@ s_upload_take (mt_transfer_t *self, mt_msg_t *reply, char **cause)
                         self->hash);
     self->in_flight--;
     if (complete) {
+        self->retry_at = 0;
         self->finished = true;
         self->done = self->next = self->size;
         return 0;
@@ -332,7 +394,9 @@ s_fetch_next (mt_transfer_t *self, mt_msg_t **msg_p)
     json_t *body = mt_msg_body (msg);
     if (self->job)
         json_object_set_new (body, "job", json_integer (self->job));
-    else
+    if (self->job && self->what)
+        json_object_set_new (body, "what", json_string (self->what));
+    if (!self->job)
         json_object_set_new (body, "hash", json_string (self->hash));
     json_object_set_new (body, "offset", json_integer (self->next));
     json_object_set_new (body, "length", json_integer (length > 0 ? length : 1));

@@ -1,5 +1,6 @@
 /*  agent - the worker's side of the protocol: fetch, run a training child, report  */
 #include "agent.h"
+#include "cache.h"
 #include "mt/blob.h"
 #include "mt/curve.h"
 #include "mt/log.h"
@@ -323,6 +324,8 @@ s_reset (agent_t *self)
     mt_spec_clear (&self->spec);
     json_decref (self->metrics);
     self->metrics = NULL;
+    if (self->dir)
+        cache_remove_job_dir (self->dir);   // the job ended here: its files are uploaded
     free (self->dir);
     free (self->reason);
     self->dir = self->reason = NULL;
@@ -534,6 +537,8 @@ s_fetch_next (agent_t *self)
 {
     while (!self->fetch && self->next_need < NEEDS) {
         need_t *need = &self->needs [self->next_need++];
+        if (need->hash [0] && blob_store_has (self->cache, need->hash, NULL))
+            cache_touch (self->cache, need->hash);
         if (!need->hash [0] || blob_store_has (self->cache, need->hash, NULL))
             continue;
         char *path = blob_store_path (self->cache, need->hash);
@@ -548,8 +553,16 @@ s_fetch_next (agent_t *self)
     }
     if (self->fetch)
         s_pump (self, self->fetch);
-    else
+    else {
+        if (self->config.cache_max_bytes > 0) {
+            const char *keep [NEEDS];
+            for (int i = 0; i < NEEDS; i++)
+                keep [i] = self->needs [i].hash;
+            cache_trim (self->cache, self->config.cache_dir, self->config.cache_max_bytes,
+                        keep, NEEDS);
+        }
         s_spawn (self);
+    }
 }
 
 //  Fail the job in hand, retryable, because of what and why; its child, if

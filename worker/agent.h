@@ -21,6 +21,7 @@ typedef struct {
                                 //   NULL = this worker takes no data_path jobs
     int threads;                // OpenBLAS threads per training
     int progress_ms;            // min interval between progress reports
+    int64_t cache_max_bytes;    // datasets in the cache at most (LRU first); 0 = no bound
     int checkpoint_min_ms;      // least time between periodic checkpoints (stops and the
                                 //   last epoch checkpoint regardless); 0 = none
     volatile sig_atomic_t *signals; // SIGTERM/SIGINT count: 1 = drain, 2 = leave now; may be NULL

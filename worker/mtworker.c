@@ -31,6 +31,9 @@ s_usage (FILE *out)
         "usage: mtworker [options]\n"
         "  --broker EP         the broker's workers endpoint (default tcp://127.0.0.1:5556)\n"
         "  --cache-dir DIR     fetched datasets and job folders (default mt-cache)\n"
+        "  --cache-max-bytes N keep the cached datasets within N bytes, least recently\n"
+        "                      used removed first (default 0: no bound); a job's own\n"
+        "                      files stay while it runs, and its folder goes when it ends\n"
         "  --data-root DIR     allow jobs whose --data-path names a file inside DIR\n"
         "                      (shared storage); without it such jobs fail\n"
         "  --threads N         OpenBLAS threads per training (default 1)\n"
@@ -98,6 +101,7 @@ main (int argc, char **argv)
         { "data-root", required_argument, 0, 'r' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
         { "checkpoint-min-ms", required_argument, 0, 'm' },
+        { "cache-max-bytes", required_argument, 0, 'M' },
         { "cert", required_argument, 0, 'C' }, { "broker-key", required_argument, 0, 'K' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
         { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
@@ -117,6 +121,18 @@ main (int argc, char **argv)
             case 't': if (!s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
             case 'p': if (!s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
             case 'm': if (!s_int_arg ("--checkpoint-min-ms", optarg, 0, 86400000, &config.checkpoint_min_ms)) return 2; break;
+            case 'M': {
+                char *end = NULL;
+                errno = 0;
+                long long bytes = strtoll (optarg, &end, 10);
+                if (errno || !end || *end || end == optarg || bytes < 0) {
+                    fprintf (stderr, "mtworker: --cache-max-bytes: '%s' is not a byte count"
+                             " (0 or more; 0 means no bound)\n", optarg);
+                    return 2;
+                }
+                config.cache_max_bytes = bytes;
+                break;
+            }
             case 'C': config.cert = optarg; break;
             case 'K': config.broker_key = optarg; break;
             case 'v': level++; break;

@@ -8,6 +8,7 @@
 
 #define BLOB_MAX_SIZE (INT64_C (1) << 40)   // bytes in one blob at most (1 TiB)
 #define BLOB_MAX_UPLOADS 64                 // uploads in progress at once
+#define BLOB_MAX_UPLOADS_PER_OWNER 8        // ... started by one owner (client key) at once
 
 typedef struct blob_store_t blob_store_t;
 
@@ -16,7 +17,9 @@ typedef enum {
     BLOB_ERR_REQUEST,           // bad hash, size or offset: the sender's mistake
     BLOB_ERR_HASH,              // the bytes do not match their SHA-256
     BLOB_ERR_DISK,              // the disk refused (full, I/O error)
-    BLOB_ERR_BUSY               // too many uploads in progress
+    BLOB_ERR_BUSY,              // too many uploads in progress (in all, or by this owner)
+    BLOB_ERR_RETRY              // a chunk past the bytes received (the upload was dropped
+                                //   and begun again by another sender): probe again
 } blob_error_t;
 
 //  Open the store under dir (creating dir/blobs and dir/incoming, mode 0700).
@@ -33,16 +36,24 @@ bool blob_store_has (blob_store_t *self, const char *hash, int64_t *size);
 //  The blob's path; the caller frees it. NULL for an invalid hash.
 char *blob_store_path (blob_store_t *self, const char *hash);
 
-//  Write one chunk of blob hash (total size bytes) at offset. Chunks must come
-//  in order: offset must equal the bytes received so far (*next says which
-//  offset is wanted). When the last byte arrives the SHA-256 is checked and the
+//  Write one chunk of blob hash (total size bytes) at offset for owner (who
+//  starts an upload holds one of its BLOB_MAX_UPLOADS_PER_OWNER slots; NULL
+//  counts as one owner). Several senders may upload the same blob at once:
+//  a chunk at or below the bytes received so far is taken, and only its part
+//  past them is written (content addressing makes the overlap the same bytes;
+//  the SHA-256 at the end checks all), so *next is the end of this chunk. A
+//  chunk past the bytes received fails with BLOB_ERR_RETRY and *next says
+//  where they end. When the last byte arrives the SHA-256 is checked and the
 //  blob moves into place (*complete). A blob already stored is complete at
 //  once. An empty chunk of a non-empty blob is a probe: *next tells where to
 //  continue, nothing is written. Returns 0, or -1 with *cause (bad hash, out
-//  of order, disk error).
+//  of order, busy, disk error).
 int blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
                       const void *data, size_t len, bool *complete, int64_t *next,
                       char **cause);
+int blob_store_write_as (blob_store_t *self, const char *owner, const char *hash, int64_t size,
+                         int64_t offset, const void *data, size_t len, bool *complete,
+                         int64_t *next, char **cause);
 
 //  The kind of the last blob_store_write failure.
 blob_error_t blob_store_error (blob_store_t *self);

@@ -27,6 +27,7 @@
 #define MT_ERR_KEY_CONFLICT  "key_conflict"   // a SUBMIT's key names a job of another spec
 #define MT_ERR_UNKNOWN_PEER  "unknown_peer"   // a worker message before its HELLO
 #define MT_ERR_VERSION       "version"        // protocol signature or version mismatch
+#define MT_ERR_RETRY_LATER   "retry_later"    // busy for now (upload slots, a blob begun again): retry with backoff
 #define MT_ERR_FORBIDDEN     "forbidden"      // the job is another client's (keys on): ask its owner or an admin
 
 typedef struct mt_msg_t mt_msg_t;

@@ -9,6 +9,9 @@
 
 #define MT_TRANSFER_CHUNK   (256 * 1024)    // bytes per UPLOAD chunk or FETCH request
 #define MT_TRANSFER_CREDIT  8               // chunks or requests in flight at most
+#define MT_TRANSFER_RETRY_MS     50         // first wait after an ERROR retry_later; doubles
+#define MT_TRANSFER_RETRY_MAX_MS 2000       // ... up to this
+#define MT_TRANSFER_RETRIES      40         // retry_later answers an upload takes, at most
 
 //  A transfer speaks one side of PROTOCOL.md's chunked transfers: the
 //  sender's UPLOAD (a probe, then chunks, each answered UPLOADED) or the
@@ -38,6 +41,10 @@ mt_transfer_t *mt_transfer_fetch_new (const char *path, const char *hash, int64_
 //  size are told by the first CHUNK, which is asked for alone.
 mt_transfer_t *mt_transfer_fetch_job_new (const char *path, int64_t job, char **cause);
 
+//  A fetch by job asks for what ("checkpoint"; borrowed, a literal) rather
+//  than the job's model: FETCH's `what` field.
+void mt_transfer_fetch_what (mt_transfer_t *self, const char *what);
+
 void mt_transfer_destroy (mt_transfer_t **self_p);
 
 //  The next message to send, into *msg_p (the caller owns it), or NULL when
@@ -63,6 +70,15 @@ bool mt_transfer_concerns (mt_transfer_t *self, mt_msg_t *reply);
 //  Forget the messages in flight (their connection was replaced): the next
 //  ones start again from the last confirmed offset, or probe again.
 void mt_transfer_resend (mt_transfer_t *self);
+
+//  An upload answered ERROR retry_later (PROTOCOL.md section 5) waits, with
+//  backoff, and then probes again: the ms until it has something to send
+//  again, 0 when it is not waiting. A caller with nothing in flight sleeps
+//  that long before its next mt_transfer_next.
+int64_t mt_transfer_wait_ms (const mt_transfer_t *self);
+
+//  Bytes confirmed (upload) or written (fetch) so far: for a progress bar.
+int64_t mt_transfer_done_bytes (const mt_transfer_t *self);
 
 //  True once the broker holds the upload, or the fetched file is in place.
 bool mt_transfer_done (const mt_transfer_t *self);

@@ -98,22 +98,43 @@ main (void)
     CHECK (streq (json_string_value (state), "queued"));
     mt_msg_destroy (&reply);
 
-    //  At most 64 uploads in progress: the 65th is refused, the broker goes on
-    for (int i = 0; i < 65; i++) {
-        char body [256];
-        snprintf (body, sizeof body, "{\"hash\": \"%064x\", \"size\": 4, \"offset\": 0,"
-                  " \"last\": false}", i + 1);
-        test_peer_send (sock, "UPLOAD", body, "ab", 2);
-        reply = test_peer_reply (sock, "UPLOAD");
-        if (i < 64)
-            CHECK (mt_msg_is (reply, "UPLOADED"));
-        else {
-            CHECK (mt_msg_is (reply, "ERROR"));
-            CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0
-                   && streq (code, MT_ERR_TOO_LARGE));
+    //  At most 8 uploads in progress per client (here, per connection: no
+    //  keys), 64 in all: past a limit, retry_later with the offset reached;
+    //  the broker goes on
+    zsock_t *more [8];
+    for (int c = 0; c < 8; c++) {
+        more [c] = c == 0 ? sock : zsock_new_dealer (paths.clients);
+        CHECK (more [c]);
+        for (int i = 0; i < 9; i++) {
+            char body [256];
+            snprintf (body, sizeof body, "{\"hash\": \"%064x\", \"size\": 4, \"offset\": 0,"
+                      " \"last\": false}", c * 9 + i + 1);
+            test_peer_send (more [c], "UPLOAD", body, "ab", 2);
+            reply = test_peer_reply (more [c], "UPLOAD");
+            if (i < 8)
+                CHECK (mt_msg_is (reply, "UPLOADED"));
+            else {
+                CHECK (mt_msg_is (reply, "ERROR"));
+                CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0
+                       && streq (code, MT_ERR_RETRY_LATER));
+                CHECK (mt_msg_get_str (reply, "text", 256, &text, NULL) == 0
+                       && strstr (text, "the limit per client"));
+            }
+            mt_msg_destroy (&reply);
         }
-        mt_msg_destroy (&reply);
     }
+    //  All 64 slots held: a ninth client's first upload waits too
+    zsock_t *ninth = zsock_new_dealer (paths.clients);
+    test_peer_send (ninth, "UPLOAD", "{\"hash\": \"" "ffffffffffffffffffffffffffffffff"
+                    "ffffffffffffffffffffffffffffffff\", \"size\": 4, \"offset\": 0,"
+                    " \"last\": false}", "ab", 2);
+    reply = test_peer_reply (ninth, "UPLOAD");
+    CHECK (mt_msg_is (reply, "ERROR") && mt_msg_get_str (reply, "text", 256, &text, NULL) == 0
+           && strstr (text, "too many uploads in progress (64)"));
+    mt_msg_destroy (&reply);
+    zsock_destroy (&ninth);
+    for (int c = 1; c < 8; c++)
+        zsock_destroy (&more [c]);
     reply = s_call (sock, "PING", "{}");
     CHECK (mt_msg_is (reply, "PONG"));
     mt_msg_destroy (&reply);

@@ -1,6 +1,7 @@
 /*  test_store - the job store: insert, start, attempts, progress, keys, retries, faults, migration  */
 #include "testutil.h"
 #include "store.h"
+#include "store_pages.h"
 #include "mt/util.h"
 
 #include <ctype.h>
@@ -653,7 +654,9 @@ s_check_history (store_t *store, int64_t points)
     }
     CHECK_MSG (last == points - 1, "%lld rows: the last point is step %lld", (long long) points,
                (long long) last);
-    CHECK (max_gap - min_gap <= 1);
+    //  Past the rows kept per attempt the store thinned the older half as
+    //  the rows came (store_pages.h), so its points are sparser there
+    CHECK (points > STORE_PROGRESS_MAX_ROWS || max_gap - min_gap <= 1);
     json_decref (json);
 }
 

@@ -86,6 +86,14 @@ s_drain (mt_transfer_t *t, mt_msg_t **msgs, int max)
     return n;
 }
 
+static size_t
+s_payload (mt_msg_t *msg)
+{
+    size_t len = 0;
+    mt_msg_payload (msg, &len);
+    return len;
+}
+
 static void
 s_destroy_all (mt_msg_t **msgs, int n)
 {
@@ -627,6 +635,63 @@ test_concerns (void)
     free (blob.data);
 }
 
+//  ERROR retry_later (another sender's upload began again, or no slot was
+//  free): the rest of the window drains and is ignored, the upload waits
+//  out its backoff, probes again and goes on from the offset the probe
+//  names; after MT_TRANSFER_RETRIES such answers it gives up.
+static void
+test_upload_retry (void)
+{
+    s_blob_t blob;
+    s_blob_make (&blob, BLOB_SIZE, 5);
+    const char *path = s_blob_file (&blob, "retry.bin");
+    mt_transfer_t *t = s_upload_going (path, &blob);
+    CHECK (mt_transfer_wait_ms (t) == 0);
+    s_takes (t, mt_msg_error (MT_ERR_RETRY_LATER, "past the bytes received"));
+    CHECK (mt_transfer_wait_ms (t) > 0);
+    CHECK (mt_transfer_in_flight (t) == 3);
+    for (int i = 1; i < 4; i++)
+        s_takes (t, s_uploaded (blob.hash, (i + 1) * CHUNK, false));
+    CHECK (mt_transfer_in_flight (t) == 0);
+    mt_msg_t *msgs [64];
+    CHECK (s_drain (t, msgs, 64) == 0 || mt_transfer_wait_ms (t) == 0);
+    zclock_sleep ((int) mt_transfer_wait_ms (t) + 1);
+    int n = s_drain (t, msgs, 64);
+    CHECK (n == 1 && s_payload (msgs [0]) == 0);      // the probe
+    s_destroy_all (msgs, n);
+    s_takes (t, s_uploaded (blob.hash, 2 * CHUNK, false));
+    n = s_drain (t, msgs, 64);
+    CHECK (n == 2 && s_int (msgs [0], "offset") == 2 * CHUNK);
+    s_destroy_all (msgs, n);
+    s_takes (t, s_uploaded (blob.hash, 3 * CHUNK, false));
+    s_takes (t, s_uploaded (blob.hash, blob.size, true));
+    CHECK (mt_transfer_done (t));
+    mt_transfer_destroy (&t);
+    //  Told retry_later again and again: each wait doubles (the give-up
+    //  after MT_TRANSFER_RETRIES answers is minutes of waits, not tested here)
+    t = s_upload_going (path, &blob);
+    int64_t last = 0;
+    for (int i = 0; i < 3; i++) {
+        if (mt_transfer_in_flight (t) == 0) {
+            zclock_sleep ((int) mt_transfer_wait_ms (t) + 1);
+            n = s_drain (t, msgs, 64);
+            CHECK (n == 1 && s_payload (msgs [0]) == 0);
+            s_destroy_all (msgs, n);
+        }
+        s_takes (t, mt_msg_error (MT_ERR_RETRY_LATER, "no upload slot free"));
+        while (mt_transfer_in_flight (t) > 0)
+            s_takes (t, mt_msg_error (MT_ERR_RETRY_LATER, "no upload slot free"));
+        int64_t wait = mt_transfer_wait_ms (t);
+        CHECK_MSG (wait > last && wait <= MT_TRANSFER_RETRY_MAX_MS, "wait %lld after %lld",
+                   (long long) wait, (long long) last);
+        last = wait;
+    }
+    CHECK (!mt_transfer_done (t));
+    mt_transfer_destroy (&t);
+    unlink (path);
+    free (blob.data);
+}
+
 int
 main (void)
 {
@@ -637,6 +702,7 @@ main (void)
     test_upload ();
     test_upload_credit ();
     test_upload_hostile ();
+    test_upload_retry ();
     test_fetch ();
     test_fetch_hostile ();
     test_concerns ();

@@ -1,0 +1,111 @@
+/*  cache - the worker's cache folder kept bounded: datasets least recently used go first, job folders go when their job ends  */
+#include "cache.h"
+#include "mt/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char hash [65];
+    int64_t size;               // bytes
+    int64_t used_ns;            // mtime: its last use
+} entry_t;
+
+static int s_oldest_first (const void *a, const void *b);
+static bool s_kept (const char *hash, const char *const keep [], int n);
+
+void
+cache_touch (blob_store_t *cache, const char *hash)
+{
+    char *path = blob_store_path (cache, hash);
+    if (path)
+        utimensat (AT_FDCWD, path, NULL, 0);
+    free (path);
+}
+
+static int
+s_oldest_first (const void *a, const void *b)
+{
+    const entry_t *x = a, *y = b;
+    return x->used_ns < y->used_ns ? -1 : x->used_ns > y->used_ns;
+}
+
+static bool
+s_kept (const char *hash, const char *const keep [], int n)
+{
+    for (int i = 0; i < n; i++)
+        if (keep [i] && strcmp (keep [i], hash) == 0)
+            return true;
+    return false;
+}
+
+int64_t
+cache_trim (blob_store_t *cache, const char *dir, int64_t max_bytes, const char *const keep [],
+            int n)
+{
+    char path [4200];
+    snprintf (path, sizeof path, "%s/blobs", dir);
+    DIR *folder = opendir (path);
+    if (!folder)
+        return 0;
+    entry_t *entries = NULL;
+    size_t count = 0, cap = 0;
+    int64_t total = 0;
+    struct dirent *item;
+    while ((item = readdir (folder))) {
+        struct stat st;
+        if (!blob_hash_valid (item->d_name)
+        ||  fstatat (dirfd (folder), item->d_name, &st, 0) || !S_ISREG (st.st_mode))
+            continue;
+        if (count == cap) {
+            entry_t *more = realloc (entries, (cap = cap ? cap * 2 : 64) * sizeof *entries);
+            if (!more)
+                break;
+            entries = more;
+        }
+        entry_t *entry = &entries [count++];
+        memcpy (entry->hash, item->d_name, 65);
+        entry->size = st.st_size;
+        entry->used_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        total += st.st_size;
+    }
+    closedir (folder);
+    if (count)
+        qsort (entries, count, sizeof *entries, s_oldest_first);
+    int64_t removed = 0;
+    for (size_t i = 0; i < count && total - removed > max_bytes; i++) {
+        if (s_kept (entries [i].hash, keep, n) || blob_store_remove (cache, entries [i].hash))
+            continue;
+        removed += entries [i].size;
+        mt_info ("cache: removed %.12s (%lld bytes, least recently used) to stay within %lld"
+                 " bytes", entries [i].hash, (long long) entries [i].size, (long long) max_bytes);
+    }
+    free (entries);
+    return removed;
+}
+
+int
+cache_remove_job_dir (const char *dir)
+{
+    DIR *folder = opendir (dir);
+    if (!folder)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *item;
+    while ((item = readdir (folder)))
+        if (strcmp (item->d_name, ".") && strcmp (item->d_name, "..")
+        &&  unlinkat (dirfd (folder), item->d_name, 0) && errno != ENOENT)
+            rc = -1;
+    closedir (folder);
+    if (rmdir (dir) && errno != ENOENT)
+        rc = -1;
+    if (rc)
+        mt_warn ("cache: cannot remove the job folder %s: %s", dir, strerror (errno));
+    return rc;
+}

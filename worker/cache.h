@@ -1,0 +1,22 @@
+/*  cache - the worker's cache folder kept bounded: datasets least recently used go first, job folders go when their job ends  */
+#ifndef MT_WORKER_CACHE_H_INCLUDED
+#define MT_WORKER_CACHE_H_INCLUDED
+
+#include "mt/blob.h"
+
+#include <stdint.h>
+
+//  Mark blob hash of the cache as used now (its mtime), for cache_trim's order.
+void cache_touch (blob_store_t *cache, const char *hash);
+
+//  Remove blobs of the cache under dir (dir/blobs), least recently used
+//  first, until they total at most max_bytes; the hashes in keep (n of them,
+//  "" entries ignored) stay whatever their size. Returns the bytes removed.
+int64_t cache_trim (blob_store_t *cache, const char *dir, int64_t max_bytes,
+                    const char *const keep [], int n);
+
+//  Remove a job's folder and the files in it (it holds no sub-folders).
+//  Returns 0, or -1 when something could not be removed (logged).
+int cache_remove_job_dir (const char *dir);
+
+#endif
