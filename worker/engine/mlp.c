@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
+#include "kernels.h"
 #include "mlp.h"
 
 struct mlp_t {
@@ -20,16 +21,14 @@ struct mlp_t {
     float *grads;
     float *acts [MLP_MAX_LAYERS];       // each layer's output (activated), max_batch x out
     float *delta [MLP_MAX_LAYERS];      // d loss / d pre-activation, max_batch x out
+    const kernels_t *kernels;           // the element-wise passes' vector unit
 };
 
-static void s_layer_forward (const float *a, int rows, int in, int out, const float *w,
-                             const float *b, float *z, int act);
-static void s_activate (float *z, size_t n, int act);
-static void s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act);
-static void s_bias_grad (const float *delta, int rows, int out, float *db);
+static void s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
+                             const float *w, const float *b, float *z, int act);
 static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
 
-#define S_NO_ACT (-1)
+#define S_NO_ACT KERNELS_ACT_NONE
 #define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
 
 mlp_t *
@@ -43,6 +42,7 @@ mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int
         return NULL;
     self->act = act;
     self->max_batch = max_batch;
+    self->kernels = kernels_best ();
     if (s_layout (self, n_in, hidden, n_hidden, n_out))
         goto err;
     self->params = calloc (self->n_params, sizeof (float));
@@ -135,38 +135,24 @@ size_t mlp_weight_offset (const mlp_t *self, int layer) { return self->w_off [la
 size_t mlp_bias_offset (const mlp_t *self, int layer) { return self->b_off [layer]; }
 float *mlp_output_grad (mlp_t *self) { return self->delta [self->n_layers - 1]; }
 
+int
+mlp_set_path (mlp_t *self, kernels_path_t path)
+{
+    const kernels_t *k = kernels_get (path);
+    if (!k)
+        return -1;
+    self->kernels = k;
+    return 0;
+}
+
 //  z = a . w^T + b, then the activation (or none), rows x out
 static void
-s_layer_forward (const float *a, int rows, int in, int out, const float *w, const float *b,
-                 float *z, int act)
+s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
+                 const float *w, const float *b, float *z, int act)
 {
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
                  1.0f, a, in, w, in, 0.0f, z, out);
-    for (int r = 0; r < rows; r++) {
-        float *zr = z + (size_t) r * out;
-        for (int j = 0; j < out; j++)
-            zr [j] += b [j];
-        if (act != S_NO_ACT)
-            s_activate (zr, (size_t) out, act);
-    }
-}
-
-static void
-s_activate (float *z, size_t n, int act)
-{
-    if (act == MT_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            z [i] = z [i] > 0.0f ? z [i] : 0.0f;
-    }
-    else
-    if (act == MT_ACT_TANH) {
-        for (size_t i = 0; i < n; i++)
-            z [i] = tanhf (z [i]);
-    }
-    else {
-        for (size_t i = 0; i < n; i++)
-            z [i] = 1.0f / (1.0f + expf (-z [i]));
-    }
+    k->bias_act (z, b, rows, out, act);
 }
 
 const float *
@@ -176,41 +162,12 @@ mlp_forward (mlp_t *self, const float *x, int rows)
     const float *a = x;
     for (int l = 0; l < self->n_layers; l++) {
         int act = l + 1 < self->n_layers ? (int) self->act : S_NO_ACT;
-        s_layer_forward (a, rows, self->in [l], self->out [l], self->params + self->w_off [l],
+        s_layer_forward (self->kernels, a, rows, self->in [l], self->out [l],
+                         self->params + self->w_off [l],
                          self->params + self->b_off [l], self->acts [l], act);
         a = self->acts [l];
     }
     return a;
-}
-
-//  delta *= act'(z), expressed through the activated output a
-static void
-s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act)
-{
-    if (act == MT_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            delta [i] = a [i] > 0.0f ? delta [i] : 0.0f;
-    }
-    else
-    if (act == MT_ACT_TANH) {
-        for (size_t i = 0; i < n; i++)
-            delta [i] *= 1.0f - a [i] * a [i];
-    }
-    else {
-        for (size_t i = 0; i < n; i++)
-            delta [i] *= a [i] * (1.0f - a [i]);
-    }
-}
-
-static void
-s_bias_grad (const float *delta, int rows, int out, float *db)
-{
-    memset (db, 0, (size_t) out * sizeof (float));
-    for (int r = 0; r < rows; r++) {
-        const float *dr = delta + (size_t) r * out;
-        for (int j = 0; j < out; j++)
-            db [j] += dr [j];
-    }
 }
 
 void
@@ -223,15 +180,15 @@ mlp_backward (mlp_t *self, const float *x, int rows)
         //  dW = delta^T . a  [out, in]
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
                      1.0f, self->delta [l], out, a, in, 0.0f, self->grads + self->w_off [l], in);
-        s_bias_grad (self->delta [l], rows, out, self->grads + self->b_off [l]);
+        self->kernels->bias_grad (self->delta [l], rows, out, self->grads + self->b_off [l]);
         if (l == 0)
             break;
         //  d a_prev = delta . W  [rows, in], then through the activation
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
                      1.0f, self->delta [l], out, self->params + self->w_off [l], in,
                      0.0f, self->delta [l - 1], in);
-        s_activation_grad (self->delta [l - 1], self->acts [l - 1], (size_t) rows * in,
-                           self->act);
+        self->kernels->act_grad (self->delta [l - 1], self->acts [l - 1], (size_t) rows * in,
+                                 (int) self->act);
     }
 }
 
@@ -254,7 +211,8 @@ mlp_infer (const mlp_t *self, const float *x, size_t rows, float *out, float *sc
         for (int l = 0; l < self->n_layers; l++) {
             bool last = l + 1 == self->n_layers;
             float *z = last ? out + start * (size_t) n_out : (l % 2 ? pong : ping);
-            s_layer_forward (a, n, self->in [l], self->out [l], self->params + self->w_off [l],
+            s_layer_forward (self->kernels, a, n, self->in [l], self->out [l],
+                             self->params + self->w_off [l],
                              self->params + self->b_off [l], z,
                              last ? S_NO_ACT : (int) self->act);
             a = z;
@@ -266,15 +224,8 @@ double
 mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
 {
     size_t count = (size_t) rows * (size_t) n;
-    double sum = 0;
     float scale = 2.0f / (float) count;
-    for (size_t i = 0; i < count; i++) {
-        float d = out [i] - y [i];
-        sum += (double) d * d;
-        if (grad)
-            grad [i] = scale * d;
-    }
-    return sum / (double) count;
+    return kernels_best ()->mse (out, y, count, scale, grad) / (double) count;
 }
 
 //  The largest of a row's k logits
