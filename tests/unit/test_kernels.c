@@ -189,6 +189,51 @@ s_check_relu (const kernels_t *k)
     CHECK (d [0] == 0.0f && d [1] == 0.0f && d [2] == 0.0f && d [3] == 1.0f);
 }
 
+//  kernels_gemm_small against a double reference on odd shapes, with A read
+//  straight and transposed, C overwritten and accumulated onto
+static void
+s_check_gemm (void)
+{
+    if (!kernels_gemm_small_ok ()) {
+        printf ("gemm_small: no AVX2 and FMA here, skipped\n");
+        return;
+    }
+    static float a [40 * 40], b [40 * 40], c [40 * 41], c0 [40 * 41];
+    const int dims [] = { 1, 3, 4, 5, 8, 10, 15, 16, 17, 33, 40 };
+    int tried = 0;
+    for (int mi = 0; mi < 11; mi++)
+        for (int ni = 0; ni < 11; ni++)
+            for (int ki = 0; ki < 11; ki += 3) {
+                int m = dims [mi], n = dims [ni], k = dims [ki], ldc = n + 1;
+                bool trans = (mi + ni) % 2, acc = (ni + ki) % 2;
+                for (int i = 0; i < 40 * 40; i++) {
+                    a [i] = (float) (s_next () >> 8) / 16777216.0f - 0.5f;
+                    b [i] = (float) (s_next () >> 8) / 16777216.0f - 0.5f;
+                }
+                for (int i = 0; i < 40 * 41; i++)
+                    c [i] = c0 [i] = (float) (s_next () >> 8) / 16777216.0f;
+                size_t a_row = trans ? 1 : (size_t) k, a_col = trans ? (size_t) m : 1;
+                kernels_gemm_small (acc, m, n, k, a, a_row, a_col, b, n, c, ldc);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        double want = acc || j == n ? c0 [i * ldc + j] : 0, size = 0;
+                        for (int p = 0; j < n && p < k; p++) {
+                            double t = (double) a [i * a_row + p * a_col] * b [p * n + j];
+                            want += t;
+                            size += fabs (t);
+                        }
+                        CHECK_MSG (fabs (c [i * ldc + j] - want) <= 1e-6 * (size + 1),
+                                   "gemm %dx%dx%d%s%s: c[%d,%d] = %.9g, want %.9g", m, n, k,
+                                   trans ? " A^T" : "", acc ? " +=" : "", i, j,
+                                   (double) c [i * ldc + j], want);
+                    }
+                for (int i = m * ldc; i < 40 * 41; i++)
+                    CHECK (c [i] == c0 [i]);        // nothing past the last row written
+                tried++;
+            }
+    printf ("gemm_small: %d shapes ok\n", tried);
+}
+
 int
 main (void)
 {
@@ -216,6 +261,7 @@ main (void)
         if (ftz)
             fpenv_restore (saved);
     }
+    s_check_gemm ();
 #if defined (__x86_64__)
     CHECK (tested >= 2);        // x86-64 has SSE2 at least, in both MXCSR modes
 #endif

@@ -132,6 +132,58 @@ s_mse (const float *restrict out, const float *restrict y, size_t n, float scale
     return sum;
 }
 
+//  z [r] = dot (a [r, :], w) + b for rows of in: 16 running sums, each
+//  taking every 16th product in order, added pairwise at the end; the same
+//  order on every path (16 lanes are one AVX-512, two AVX or four SSE
+//  registers)
+S_INLINE void
+s_dot_rows (const float *restrict a, int rows, int in, const float *restrict w, float b,
+            float *restrict z)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *restrict ar = a + (size_t) r * (size_t) in;
+        float s [16] = { 0 };
+        int i = 0;
+        for (; i + 16 <= in; i += 16)
+            for (int j = 0; j < 16; j++)
+                s [j] = s [j] + ar [i + j] * w [i + j];
+        for (int j = 0; i + j < in; j++)
+            s [j] = s [j] + ar [i + j] * w [i + j];
+        for (int half = 8; half >= 1; half /= 2)
+            for (int j = 0; j < half; j++)
+                s [j] = s [j] + s [j + half];
+        z [r] = s [0] + b;
+    }
+}
+
+//  dw [i] = sum over rows of delta [r] a [r, i], rows in order
+S_INLINE void
+s_axpy_rows (const float *restrict delta, int rows, const float *restrict a, int in,
+             float *restrict dw)
+{
+    for (int i = 0; i < in; i++)
+        dw [i] = delta [0] * a [i];
+    for (int r = 1; r < rows; r++) {
+        const float *restrict ar = a + (size_t) r * (size_t) in;
+        const float d = delta [r];
+        for (int i = 0; i < in; i++)
+            dw [i] = dw [i] + d * ar [i];
+    }
+}
+
+//  out [r, i] = delta [r] w [i], rows x in
+S_INLINE void
+s_outer (const float *restrict delta, int rows, const float *restrict w, int in,
+         float *restrict out)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict o = out + (size_t) r * (size_t) in;
+        const float d = delta [r];
+        for (int i = 0; i < in; i++)
+            o [i] = d * w [i];
+    }
+}
+
 //  One path's wrappers and table, each body compiled under ATTR
 #define S_PATH(NAME, PATH, ATTR) \
 ATTR static void s_bias_act_##NAME (float *z, const float *b, int rows, int out, int act) \
@@ -149,9 +201,18 @@ ATTR static void s_sgd_##NAME (float *p, const float *g, float *buf, size_t n, \
 ATTR static double s_mse_##NAME (const float *out, const float *y, size_t n, float scale, \
                                  float *grad) \
 { return s_mse (out, y, n, scale, grad); } \
+ATTR static void s_dot_rows_##NAME (const float *a, int rows, int in, const float *w, \
+                                    float b, float *z) \
+{ s_dot_rows (a, rows, in, w, b, z); } \
+ATTR static void s_axpy_rows_##NAME (const float *delta, int rows, const float *a, int in, \
+                                     float *dw) \
+{ s_axpy_rows (delta, rows, a, in, dw); } \
+ATTR static void s_outer_##NAME (const float *delta, int rows, const float *w, int in, \
+                                 float *out) \
+{ s_outer (delta, rows, w, in, out); } \
 static const kernels_t s_table_##NAME = { \
     s_bias_act_##NAME, s_act_grad_##NAME, s_bias_grad_##NAME, s_adam_##NAME, s_sgd_##NAME, \
-    s_mse_##NAME, PATH };
+    s_mse_##NAME, s_dot_rows_##NAME, s_axpy_rows_##NAME, s_outer_##NAME, PATH };
 
 S_PATH (scalar, KERNELS_SCALAR, __attribute__ ((optimize ("no-tree-vectorize"))))
 #if defined (__x86_64__) && defined (__GNUC__)

@@ -47,8 +47,25 @@ typedef struct {
     void (*sgd) (float *p, const float *g, float *buf, size_t n, const kernels_sgd_t *k);
     //  grad [i] = scale (out [i] - y [i]); returns sum (out - y)^2 in double, in order
     double (*mse) (const float *out, const float *y, size_t n, float scale, float *grad);
+    //  A layer of one output, the products sgemm is slow at (n = 1 or k = 1):
+    //  z [r] = a [r, :] . w + b, in a fixed order of 16 running sums
+    void (*dot_rows) (const float *a, int rows, int in, const float *w, float b, float *z);
+    //  dw [i] = sum over rows of delta [r] a [r, i] (rows x in), rows in order
+    void (*axpy_rows) (const float *delta, int rows, const float *a, int in, float *dw);
+    //  out [r, i] = delta [r] w [i], rows x in
+    void (*outer) (const float *delta, int rows, const float *w, int in, float *out);
     kernels_path_t path;
 } kernels_t;
+
+//  Whether kernels_gemm_small runs here (AVX2 and FMA).
+bool kernels_gemm_small_ok (void);
+
+//  C [m, n] = sum over p < k of A (i, p) B [p, :], plus C's old values when
+//  accumulate; A (i, p) = a [i a_row + p a_col], B row-major (ldb), C (ldc).
+//  For products too small for OpenBLAS to pay its packing (kernels_gemm.c);
+//  only where kernels_gemm_small_ok. Allocates nothing.
+void kernels_gemm_small (bool accumulate, int m, int n, int k, const float *a, size_t a_row,
+                         size_t a_col, const float *b, int ldb, float *c, int ldc);
 
 //  The table for path, or NULL when this processor lacks its vector unit.
 const kernels_t *kernels_get (kernels_path_t path);
