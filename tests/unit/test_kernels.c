@@ -232,6 +232,19 @@ s_check_gemm (void)
                 tried++;
             }
     printf ("gemm_small: %d shapes ok\n", tried);
+    for (int ri = 0; ri < 11; ri++)
+        for (int ci = 0; ci < 11; ci++) {
+            int rows = dims [ri], cols = dims [ci];
+            for (int i = 0; i < rows * cols; i++)
+                a [i] = s_value ();
+            memset (b, 0xff, sizeof b);
+            kernels_transpose (a, rows, cols, b);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++)
+                    CHECK (memcmp (&b [j * rows + i], &a [i * cols + j], 4) == 0);
+            CHECK (rows * cols == 40 * 40 || ((uint32_t *) b) [rows * cols] == 0xffffffffu);
+        }
+    printf ("transpose: ok\n");
 }
 
 int

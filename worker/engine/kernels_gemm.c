@@ -93,7 +93,62 @@ s_gemm_avx2 (bool accumulate, int m, int n, int k, const float *a, size_t a_row,
                      c + (size_t) i * (size_t) ldc + j, ldc, accumulate);
     }
 }
+
+//  One 8 x 8 block: wt [j, i] = w [i, j], rows ldw and ldt apart
+S_AVX2 static inline void
+s_transpose8 (const float *w, size_t ldw, float *wt, size_t ldt)
+{
+    __m256 r [8], t [8];
+    for (int i = 0; i < 8; i++)
+        r [i] = _mm256_loadu_ps (w + (size_t) i * ldw);
+    for (int i = 0; i < 8; i += 2) {
+        t [i] = _mm256_unpacklo_ps (r [i], r [i + 1]);
+        t [i + 1] = _mm256_unpackhi_ps (r [i], r [i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r [i] = _mm256_shuffle_ps (t [i], t [i + 2], 0x44);
+        r [i + 1] = _mm256_shuffle_ps (t [i], t [i + 2], 0xee);
+        r [i + 2] = _mm256_shuffle_ps (t [i + 1], t [i + 3], 0x44);
+        r [i + 3] = _mm256_shuffle_ps (t [i + 1], t [i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        t [i] = _mm256_permute2f128_ps (r [i], r [i + 4], 0x20);
+        t [i + 4] = _mm256_permute2f128_ps (r [i], r [i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; i++)
+        _mm256_storeu_ps (wt + (size_t) i * ldt, t [i]);
+}
+
+S_AVX2 static void
+s_transpose_avx2 (const float *w, int rows, int cols, float *wt)
+{
+    int i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            s_transpose8 (w + (size_t) i * cols + j, (size_t) cols, wt + (size_t) j * rows + i,
+                          (size_t) rows);
+        for (; j < cols; j++)
+            for (int ii = i; ii < i + 8; ii++)
+                wt [(size_t) j * rows + ii] = w [(size_t) ii * cols + j];
+    }
+    for (; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            wt [(size_t) j * rows + i] = w [(size_t) i * cols + j];
+}
 #endif
+
+void
+kernels_transpose (const float *w, int rows, int cols, float *wt)
+{
+#if defined (__x86_64__) && defined (__GNUC__)
+    s_transpose_avx2 (w, rows, cols, wt);
+#else
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            wt [(size_t) j * rows + i] = w [(size_t) i * cols + j];
+#endif
+}
 
 bool
 kernels_gemm_small_ok (void)

@@ -194,9 +194,7 @@ s_small_forward (mlp_t *self, int l, const float *a, int rows, int act)
     int in = self->in [l], out = self->out [l];
     const float *w = self->params + self->w_off [l], *b = self->params + self->b_off [l];
     float *z = self->acts [l];
-    for (int i = 0; i < in; i++)
-        for (int j = 0; j < out; j++)
-            self->wt [(size_t) i * out + j] = w [(size_t) j * in + i];
+    kernels_transpose (w, out, in, self->wt);
     for (int r = 0; r < rows; r++)
         memcpy (z + (size_t) r * (size_t) out, b, (size_t) out * sizeof (float));
     kernels_gemm_small (true, rows, out, in, a, (size_t) in, 1, self->wt, out, z, out);

@@ -67,6 +67,10 @@ bool kernels_gemm_small_ok (void);
 void kernels_gemm_small (bool accumulate, int m, int n, int k, const float *a, size_t a_row,
                          size_t a_col, const float *b, int ldb, float *c, int ldc);
 
+//  wt [cols, rows] = w [rows, cols]^T (exact copies); only where
+//  kernels_gemm_small_ok.
+void kernels_transpose (const float *w, int rows, int cols, float *wt);
+
 //  The table for path, or NULL when this processor lacks its vector unit.
 const kernels_t *kernels_get (kernels_path_t path);
 
