@@ -24,6 +24,7 @@ struct mlp_t {
     const kernels_t *kernels;           // the element-wise passes' vector unit
     bool small;                         // small products through kernels_gemm_small
     float *wt;                          // a layer's W^T [in, out], packed once a forward
+                                        // (and the first layer's dW^T in backward)
 };
 
 static void s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
@@ -36,6 +37,7 @@ static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int
 
 #define S_NO_ACT KERNELS_ACT_NONE
 #define S_SMALL_GEMM (64 * 64 * 64)     // m n k at most this: kernels_gemm_small
+#define S_NARROW 16                     // kernels_gemm_small's column block
 #define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
 
 mlp_t *
@@ -229,6 +231,14 @@ s_weight_grad (mlp_t *self, int l, const float *a, int rows)
     float *dw = self->grads + self->w_off [l];
     if (out == 1)
         self->kernels->axpy_rows (self->delta [l], rows, a, in, dw);
+    else
+    if (s_small (self, out, in, rows) && in < S_NARROW && out >= S_NARROW) {
+        //  few inputs (the first layer): dW^T = a^T . delta in whole column
+        //  blocks into wt, then transposed, rather than masked lanes
+        kernels_gemm_small (false, in, out, rows, a, 1, (size_t) in, self->delta [l], out,
+                            self->wt, out);
+        kernels_transpose (self->wt, in, out, dw);
+    }
     else
     if (s_small (self, out, in, rows))
         kernels_gemm_small (false, out, in, rows, self->delta [l], 1, (size_t) out, a, in,
