@@ -1,4 +1,4 @@
-/*  kernels_gemm - small matrix products (a training step's batch 32 x 64) in AVX2 and FMA, where OpenBLAS's per-call work dominates  */
+/*  kernels_gemm - small matrix products (batch 32 x 64) in AVX2 and FMA, where OpenBLAS's per-call work dominates  */
 //  C [m, n] = (C +) sum over k of A (i, p) B [p, n], with A read through two
 //  strides, so one kernel serves the forward (A = X, B = W packed as W^T),
 //  the input gradient (A = delta, B = W) and the weight gradient (A =
