@@ -11,6 +11,12 @@
 //                                   Adam, batch 128, one epoch (raw float32
 //                                   features and int32 labels, from the script)
 //    sgemm ROWS THREADS RUNS        the sgemm calls of wide's epoch alone
+//    step tab|wide STEPS RUNS       one training step alone (forward, loss,
+//                                   backward, Adam) of tab's or wide's model
+//                                   on fixed random rows, 1 thread, STEPS
+//                                   times: samples/s in wall and in this
+//                                   thread's CPU time (steadier when the
+//                                   machine is shared), median of RUNS
 //  fit, tab and wide take an optional last argument VAL_SPLIT (0 to < 1,
 //  default 0: none of the cases holds rows out): that share of the rows is
 //  the validation split, measured with every metric at each epoch end (inside
@@ -27,7 +33,9 @@
 #include <time.h>
 #include <cblas.h>
 #include "dataset.h"
+#include "fpenv.h"
 #include "mlp.h"
+#include "optim.h"
 #include "train.h"
 
 #define S_WIDE_IN 784
@@ -47,7 +55,9 @@ static int s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model,
 static void s_print (const char *what, double *seconds, int runs, size_t rows, double flops);
 static double s_flops (const int *width, int layers, size_t rows);
 static dataset_t *s_wide_data (const char *xpath, const char *ypath, size_t rows);
+static int s_step (const char *which, int steps, int runs);
 static double s_now (void);
+static double s_cpu_now (void);
 static int s_cmp_double (const void *a, const void *b);
 
 int
@@ -64,10 +74,13 @@ main (int argc, char **argv)
                        atoi (argv [6]), s_val_split (argc, argv, 7)) ? 1 : 0;
     if (argc == 5 && strcmp (argv [1], "sgemm") == 0)
         return s_sgemm ((size_t) atol (argv [2]), atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
+    if (argc == 5 && strcmp (argv [1], "step") == 0)
+        return s_step (argv [2], atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
     fprintf (stderr, "usage: bench_train fit CSV MODEL EPOCHS THREADS [VAL_SPLIT]\n"
                      "       bench_train tab CSV THREADS RUNS [VAL_SPLIT]\n"
                      "       bench_train wide X.f32 Y.i32 ROWS THREADS RUNS [VAL_SPLIT]\n"
-                     "       bench_train sgemm ROWS THREADS RUNS\n");
+                     "       bench_train sgemm ROWS THREADS RUNS\n"
+                     "       bench_train step tab|wide STEPS RUNS\n");
     return 2;
 }
 
@@ -332,6 +345,67 @@ s_sgemm (size_t rows, int threads, int runs)
     return 0;
 }
 
+//  The training step of tab's (10-64-64-1, MSE, batch 32) or wide's model,
+//  as train.c runs it (FTZ/DAZ on), timed alone on one batch of fixed rows
+static int
+s_step (const char *which, int steps, int runs)
+{
+    bool wide = strcmp (which, "wide") == 0;
+    int n_in = wide ? S_WIDE_IN : 10, width = wide ? S_WIDE_HIDDEN : 64;
+    int n_out = wide ? S_WIDE_CLASSES : 1, batch = wide ? S_WIDE_BATCH : 32;
+    int hidden [2] = { width, width };
+    mlp_t *mlp = mlp_new (n_in, hidden, 2, n_out, MT_ACT_RELU, batch);
+    mt_spec_t spec = s_spec (wide ? MT_TASK_CLASSIFICATION : MT_TASK_REGRESSION, batch, 1, 0);
+    optim_t *optim = mlp ? optim_new (&spec, mlp_param_count (mlp)) : NULL;
+    float *x = malloc ((size_t) batch * n_in * sizeof (float));
+    float *y = malloc ((size_t) batch * sizeof (float));
+    int32_t *label = malloc ((size_t) batch * sizeof (int32_t));
+    if (!mlp || !optim || !x || !y || !label || steps < 1)
+        return -1;
+    rng_t rng;
+    rng_seed (&rng, 7);
+    mlp_init (mlp, &rng);
+    for (int i = 0; i < batch * n_in; i++)
+        x [i] = rng_uniform (&rng, -2, 2);
+    for (int r = 0; r < batch; r++) {
+        y [r] = rng_uniform (&rng, -1, 1);
+        label [r] = (int32_t) rng_below (&rng, (uint64_t) n_out);
+    }
+    mlp_set_threads (1);
+    uint32_t saved = fpenv_fast ();
+    double wall [64], cpu [64];
+    runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+    for (int i = 0; i < runs; i++) {
+        double start = s_now (), cpu_start = s_cpu_now ();
+        for (int t = 0; t < steps; t++) {
+            const float *out = mlp_forward (mlp, x, batch);
+            float *grad = mlp_output_grad (mlp);
+            if (wide)
+                mlp_loss_xent (out, label, batch, n_out, grad);
+            else
+                mlp_loss_mse (out, y, batch, 1, grad);
+            mlp_backward (mlp, x, batch);
+            optim_step (optim, mlp_params (mlp), mlp_grads (mlp), 1e-4);
+        }
+        wall [i] = s_now () - start;
+        cpu [i] = s_cpu_now () - cpu_start;
+    }
+    fpenv_restore (saved);
+    qsort (wall, (size_t) runs, sizeof (double), s_cmp_double);
+    qsort (cpu, (size_t) runs, sizeof (double), s_cmp_double);
+    double rows = (double) steps * batch;
+    printf ("step %s: samples_per_s %.0f (wall, median of %d), %.0f (thread CPU time), "
+            "best %.0f, kernels %s\n", which, rows / wall [runs / 2], runs, rows / cpu [runs / 2],
+            rows / cpu [0], kernels_path_name (kernels_best ()->path));
+    optim_destroy (&optim);
+    mlp_destroy (&mlp);
+    mt_spec_clear (&spec);
+    free (x);
+    free (y);
+    free (label);
+    return 0;
+}
+
 static void
 s_print (const char *what, double *seconds, int runs, size_t rows, double flops)
 {
@@ -347,6 +421,14 @@ s_now (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double
+s_cpu_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 

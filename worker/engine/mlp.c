@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
+#include "kernels.h"
 #include "mlp.h"
 
 struct mlp_t {
@@ -20,16 +21,23 @@ struct mlp_t {
     float *grads;
     float *acts [MLP_MAX_LAYERS];       // each layer's output (activated), max_batch x out
     float *delta [MLP_MAX_LAYERS];      // d loss / d pre-activation, max_batch x out
+    const kernels_t *kernels;           // the element-wise passes' vector unit
+    bool small;                         // small products through kernels_gemm_small
+    float *wt;                          // a layer's W^T [in, out], packed once a forward
+                                        // (and the first layer's dW^T in backward)
 };
 
-static void s_layer_forward (const float *a, int rows, int in, int out, const float *w,
-                             const float *b, float *z, int act);
-static void s_activate (float *z, size_t n, int act);
-static void s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act);
-static void s_bias_grad (const float *delta, int rows, int out, float *db);
+static void s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
+                             const float *w, const float *b, float *z, int act);
+static void s_small_forward (mlp_t *self, int l, const float *a, int rows, int act);
+static bool s_small (const mlp_t *self, int m, int n, int k);
+static void s_weight_grad (mlp_t *self, int l, const float *a, int rows);
+static void s_input_grad (mlp_t *self, int l, int rows);
 static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
 
-#define S_NO_ACT (-1)
+#define S_NO_ACT KERNELS_ACT_NONE
+#define S_SMALL_GEMM (64 * 64 * 64)     // m n k at most this: kernels_gemm_small
+#define S_NARROW 16                     // kernels_gemm_small's column block
 #define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
 
 mlp_t *
@@ -43,11 +51,18 @@ mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int
         return NULL;
     self->act = act;
     self->max_batch = max_batch;
+    self->kernels = kernels_best ();
+    self->small = kernels_gemm_small_ok () && self->kernels->path >= KERNELS_AVX2;
     if (s_layout (self, n_in, hidden, n_hidden, n_out))
         goto err;
     self->params = calloc (self->n_params, sizeof (float));
     self->grads = calloc (self->n_params, sizeof (float));
-    if (!self->params || !self->grads)
+    size_t most = 0;
+    for (int l = 0; l < self->n_layers; l++)
+        if ((size_t) self->in [l] * (size_t) self->out [l] > most)
+            most = (size_t) self->in [l] * (size_t) self->out [l];
+    self->wt = malloc (most * sizeof (float));
+    if (!self->params || !self->grads || !self->wt)
         goto err;
     for (int l = 0; l < self->n_layers; l++) {
         size_t n = (size_t) max_batch * (size_t) self->out [l];
@@ -99,6 +114,7 @@ mlp_destroy (mlp_t **self_p)
     }
     free (self->params);
     free (self->grads);
+    free (self->wt);
     free (self);
     *self_p = NULL;
 }
@@ -135,38 +151,56 @@ size_t mlp_weight_offset (const mlp_t *self, int layer) { return self->w_off [la
 size_t mlp_bias_offset (const mlp_t *self, int layer) { return self->b_off [layer]; }
 float *mlp_output_grad (mlp_t *self) { return self->delta [self->n_layers - 1]; }
 
-//  z = a . w^T + b, then the activation (or none), rows x out
-static void
-s_layer_forward (const float *a, int rows, int in, int out, const float *w, const float *b,
-                 float *z, int act)
+int
+mlp_set_path (mlp_t *self, kernels_path_t path)
 {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
-                 1.0f, a, in, w, in, 0.0f, z, out);
-    for (int r = 0; r < rows; r++) {
-        float *zr = z + (size_t) r * out;
-        for (int j = 0; j < out; j++)
-            zr [j] += b [j];
-        if (act != S_NO_ACT)
-            s_activate (zr, (size_t) out, act);
-    }
+    const kernels_t *k = kernels_get (path);
+    if (!k)
+        return -1;
+    self->kernels = k;
+    self->small = kernels_gemm_small_ok () && path >= KERNELS_AVX2;
+    return 0;
 }
 
-static void
-s_activate (float *z, size_t n, int act)
+//  Whether a product of m x n x k goes to kernels_gemm_small
+static bool
+s_small (const mlp_t *self, int m, int n, int k)
 {
-    if (act == MT_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            z [i] = z [i] > 0.0f ? z [i] : 0.0f;
+    return self->small && (size_t) m * (size_t) n * (size_t) k <= S_SMALL_GEMM;
+}
+
+//  z = a . w^T + b, then the activation (or none), rows x out: z starts as
+//  the bias and sgemm adds onto it (beta 1: no pass of OpenBLAS's to zero
+//  z, none of ours to add b); a layer of one output is a dot per row
+static void
+s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
+                 const float *w, const float *b, float *z, int act)
+{
+    if (out == 1) {
+        k->dot_rows (a, rows, in, w, b [0], z);
+        k->bias_act (z, NULL, rows, 1, act);
+        return;
     }
-    else
-    if (act == MT_ACT_TANH) {
-        for (size_t i = 0; i < n; i++)
-            z [i] = tanhf (z [i]);
-    }
-    else {
-        for (size_t i = 0; i < n; i++)
-            z [i] = 1.0f / (1.0f + expf (-z [i]));
-    }
+    for (int r = 0; r < rows; r++)
+        memcpy (z + (size_t) r * (size_t) out, b, (size_t) out * sizeof (float));
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
+                 1.0f, a, in, w, in, 1.0f, z, out);
+    k->bias_act (z, NULL, rows, out, act);
+}
+
+//  The forward of layer l through kernels_gemm_small: W^T packed into wt,
+//  z = b, then z += a . W^T
+static void
+s_small_forward (mlp_t *self, int l, const float *a, int rows, int act)
+{
+    int in = self->in [l], out = self->out [l];
+    const float *w = self->params + self->w_off [l], *b = self->params + self->b_off [l];
+    float *z = self->acts [l];
+    kernels_transpose (w, out, in, self->wt);
+    for (int r = 0; r < rows; r++)
+        memcpy (z + (size_t) r * (size_t) out, b, (size_t) out * sizeof (float));
+    kernels_gemm_small (true, rows, out, in, a, (size_t) in, 1, self->wt, out, z, out);
+    self->kernels->bias_act (z, NULL, rows, out, act);
 }
 
 const float *
@@ -176,41 +210,59 @@ mlp_forward (mlp_t *self, const float *x, int rows)
     const float *a = x;
     for (int l = 0; l < self->n_layers; l++) {
         int act = l + 1 < self->n_layers ? (int) self->act : S_NO_ACT;
-        s_layer_forward (a, rows, self->in [l], self->out [l], self->params + self->w_off [l],
+        if (self->out [l] > 1 && s_small (self, rows, self->out [l], self->in [l])) {
+            s_small_forward (self, l, a, rows, act);
+            a = self->acts [l];
+            continue;
+        }
+        s_layer_forward (self->kernels, a, rows, self->in [l], self->out [l],
+                         self->params + self->w_off [l],
                          self->params + self->b_off [l], self->acts [l], act);
         a = self->acts [l];
     }
     return a;
 }
 
-//  delta *= act'(z), expressed through the activated output a
+//  dW = delta^T . a [out, in] of layer l: one output is a sum of rows
 static void
-s_activation_grad (float *delta, const float *a, size_t n, mt_act_t act)
+s_weight_grad (mlp_t *self, int l, const float *a, int rows)
 {
-    if (act == MT_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            delta [i] = a [i] > 0.0f ? delta [i] : 0.0f;
+    int in = self->in [l], out = self->out [l];
+    float *dw = self->grads + self->w_off [l];
+    if (out == 1)
+        self->kernels->axpy_rows (self->delta [l], rows, a, in, dw);
+    else
+    if (s_small (self, out, in, rows) && in < S_NARROW && out >= S_NARROW) {
+        //  few inputs (the first layer): dW^T = a^T . delta in whole column
+        //  blocks into wt, then transposed, rather than masked lanes
+        kernels_gemm_small (false, in, out, rows, a, 1, (size_t) in, self->delta [l], out,
+                            self->wt, out);
+        kernels_transpose (self->wt, in, out, dw);
     }
     else
-    if (act == MT_ACT_TANH) {
-        for (size_t i = 0; i < n; i++)
-            delta [i] *= 1.0f - a [i] * a [i];
-    }
-    else {
-        for (size_t i = 0; i < n; i++)
-            delta [i] *= a [i] * (1.0f - a [i]);
-    }
+    if (s_small (self, out, in, rows))
+        kernels_gemm_small (false, out, in, rows, self->delta [l], 1, (size_t) out, a, in,
+                            dw, in);
+    else
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
+                     1.0f, self->delta [l], out, a, in, 0.0f, dw, in);
 }
 
+//  d a_prev = delta . W [rows, in] of layer l: one output is an outer product
 static void
-s_bias_grad (const float *delta, int rows, int out, float *db)
+s_input_grad (mlp_t *self, int l, int rows)
 {
-    memset (db, 0, (size_t) out * sizeof (float));
-    for (int r = 0; r < rows; r++) {
-        const float *dr = delta + (size_t) r * out;
-        for (int j = 0; j < out; j++)
-            db [j] += dr [j];
-    }
+    int in = self->in [l], out = self->out [l];
+    const float *w = self->params + self->w_off [l];
+    if (out == 1)
+        self->kernels->outer (self->delta [l], rows, w, in, self->delta [l - 1]);
+    else
+    if (s_small (self, rows, in, out))
+        kernels_gemm_small (false, rows, in, out, self->delta [l], (size_t) out, 1, w, in,
+                            self->delta [l - 1], in);
+    else
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
+                     1.0f, self->delta [l], out, w, in, 0.0f, self->delta [l - 1], in);
 }
 
 void
@@ -218,20 +270,14 @@ mlp_backward (mlp_t *self, const float *x, int rows)
 {
     assert (rows >= 1 && rows <= self->max_batch);
     for (int l = self->n_layers - 1; l >= 0; l--) {
-        const float *a = l > 0 ? self->acts [l - 1] : x;
-        int in = self->in [l], out = self->out [l];
-        //  dW = delta^T . a  [out, in]
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
-                     1.0f, self->delta [l], out, a, in, 0.0f, self->grads + self->w_off [l], in);
-        s_bias_grad (self->delta [l], rows, out, self->grads + self->b_off [l]);
+        s_weight_grad (self, l, l > 0 ? self->acts [l - 1] : x, rows);
+        self->kernels->bias_grad (self->delta [l], rows, self->out [l],
+                                  self->grads + self->b_off [l]);
         if (l == 0)
             break;
-        //  d a_prev = delta . W  [rows, in], then through the activation
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
-                     1.0f, self->delta [l], out, self->params + self->w_off [l], in,
-                     0.0f, self->delta [l - 1], in);
-        s_activation_grad (self->delta [l - 1], self->acts [l - 1], (size_t) rows * in,
-                           self->act);
+        s_input_grad (self, l, rows);
+        self->kernels->act_grad (self->delta [l - 1], self->acts [l - 1],
+                                 (size_t) rows * (size_t) self->in [l], (int) self->act);
     }
 }
 
@@ -254,7 +300,8 @@ mlp_infer (const mlp_t *self, const float *x, size_t rows, float *out, float *sc
         for (int l = 0; l < self->n_layers; l++) {
             bool last = l + 1 == self->n_layers;
             float *z = last ? out + start * (size_t) n_out : (l % 2 ? pong : ping);
-            s_layer_forward (a, n, self->in [l], self->out [l], self->params + self->w_off [l],
+            s_layer_forward (self->kernels, a, n, self->in [l], self->out [l],
+                             self->params + self->w_off [l],
                              self->params + self->b_off [l], z,
                              last ? S_NO_ACT : (int) self->act);
             a = z;
@@ -266,15 +313,8 @@ double
 mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
 {
     size_t count = (size_t) rows * (size_t) n;
-    double sum = 0;
     float scale = 2.0f / (float) count;
-    for (size_t i = 0; i < count; i++) {
-        float d = out [i] - y [i];
-        sum += (double) d * d;
-        if (grad)
-            grad [i] = scale * d;
-    }
-    return sum / (double) count;
+    return kernels_best ()->mse (out, y, count, scale, grad) / (double) count;
 }
 
 //  The largest of a row's k logits

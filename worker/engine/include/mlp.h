@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mt/spec.h"
+#include "kernels.h"
 #include "rng.h"
 
 #define MLP_MAX_LAYERS (MT_SPEC_MAX_HIDDEN + 1)
@@ -43,6 +44,11 @@ float *mlp_bias (mlp_t *self, int layer);           // [out]
 size_t mlp_weight_offset (const mlp_t *self, int layer);   // in the flat array
 size_t mlp_bias_offset (const mlp_t *self, int layer);
 
+//  Run the bias, activation and gradient passes on path's vector unit
+//  (kernels_best's by default). Every path gives the same bits. -1 when
+//  this processor lacks the unit.
+int mlp_set_path (mlp_t *self, kernels_path_t path);
+
 //  Forward rows (<= max_batch) of x [rows, n_in]; returns the output
 //  [rows, n_out] (linear: regression values or classification logits),
 //  kept inside the network until the next forward. Allocates nothing.
@@ -63,7 +69,8 @@ void mlp_infer (const mlp_t *self, const float *x, size_t rows, float *out,
                 float *scratch, int chunk);
 
 //  Mean squared error over rows x n values (torch MSELoss, mean); when grad
-//  is not NULL it gets d loss / d out = 2 (out - y) / (rows n).
+//  is not NULL it gets d loss / d out = 2 (out - y) / (rows n), on
+//  kernels_best's vector unit.
 double mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad);
 
 //  Softmax cross-entropy of logits [rows, k] against labels in [0, k), mean

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mt/spec.h"
+#include "kernels.h"
 
 //  Update rules, per parameter p with gradient g, in float32, in this order
 //  (hyper-parameters rounded to float as torch does for a float tensor):
@@ -18,6 +19,7 @@
 //         step = lr / (1 - beta1^t);  denom = sqrt(v) / sqrt(1 - beta2^t) + eps
 //         p = p - step m / denom
 //  adamw: p = p (1 - lr wd), then adam without the wd term.
+//  Each update is one pass over the parameters (kernels.h).
 typedef struct optim_t optim_t;
 
 //  An optimizer for n_params parameters with the spec's optimizer and
@@ -28,9 +30,10 @@ void optim_destroy (optim_t **self_p);
 //  One update of params from grads with learning rate lr. Allocates nothing.
 void optim_step (optim_t *self, float *params, const float *grads, double lr);
 
-//  Whether Adam may use 8-wide AVX lanes (on by default where the processor
-//  has AVX). The wide and narrow paths give the same bits; tests check it.
-void optim_set_wide (optim_t *self, bool wide);
+//  Run the updates on path's vector unit (kernels_best's by default: the
+//  widest, or MT_SIMD's). Every path gives the same bits; unit_optim and
+//  unit_kernels check it. -1 when this processor lacks the unit.
+int optim_set_path (optim_t *self, kernels_path_t path);
 
 //  Steps taken so far (torch's state 'step'); settable when resuming.
 int64_t optim_steps (const optim_t *self);
