@@ -52,7 +52,8 @@ typedef struct {
 typedef enum {
     OUT_MESSAGE,                // a message to a peer
     OUT_NOTE,                   // a log line announcing a change
-    OUT_DOOM                    // a superseded blob, deleted later
+    OUT_DOOM,                   // a superseded blob, deleted later
+    OUT_EVENT                   // an EVENT for the subscribers
 } out_kind_t;
 
 typedef struct {
@@ -90,6 +91,8 @@ static void s_finish (broker_t *self);
 static void s_move (zlistx_t *from, zlistx_t *to);
 static void s_outgoing_free (void **item);
 static void s_doomed_free (void **item);
+static int s_watch (broker_t *self, char **cause);
+static void s_on_change (void *arg, const job_change_t *change);
 
 void
 broker_config_init (broker_config_t *config)
@@ -235,6 +238,8 @@ broker_new (const broker_config_t *config, char **cause)
     ||  s_lock_db (self, config->db, cause)
     ||  !(self->store = store_open (config->db, cause))
     ||  !(self->jobs = jobs_new (self->store, cause))
+    ||  s_watch (self, cause)
+    ||  !(self->events = events_new ())
     ||  !(self->syncer = zactor_new (s_syncer, self->store))
     ||  !(self->blobs = blob_store_new (config->data_dir, cause))) {
         broker_destroy (&self);
@@ -265,6 +270,8 @@ broker_destroy (broker_t **self_p)
     zsock_destroy (&self->workers);
     auth_destroy (&self->auth);
     jobs_destroy (&self->jobs);
+    stats_destroy (&self->stats);
+    events_destroy (&self->events);
     store_destroy (&self->store);
     blob_store_destroy (&self->blobs);
     fleet_destroy (&self->fleet);
@@ -458,6 +465,7 @@ s_begin (broker_t *self)
         mt_error ("broker: cannot begin a transaction; writes will fail");
     jobs_begin (self->jobs);
     fleet_begin (self->fleet);
+    stats_begin (self->stats);
 }
 
 //  Commit, unless a sync is in flight. A commit that wrote is made durable
@@ -482,19 +490,25 @@ static bool
 s_commit (broker_t *self, bool *wrote)
 {
     *wrote = store_dirty (self->store);
+    int64_t start = zclock_usecs ();
     bool committed = store_commit (self->store) == 0;
+    int64_t took = zclock_usecs () - start;
     if (committed) {
         jobs_commit (self->jobs);
         fleet_commit (self->fleet);
+        stats_commit (self->stats);
         self->nwriters = 0;
     }
     else {
         jobs_rollback (self->jobs);
         fleet_rollback (self->fleet);
+        stats_rollback (self->stats);
         if (self->recovering)
             self->recovered = false;
     }
     self->recovering = false;
+    if (*wrote)
+        stats_observe (self->stats, STATS_COMMIT, (double) took / 1e6);
     return committed;
 }
 
@@ -778,6 +792,27 @@ broker_doom (broker_t *self, const char *hash)
         free (out);
 }
 
+void
+broker_event (broker_t *self, mt_msg_t **event_p)
+{
+    outgoing_t *out = calloc (1, sizeof *out);
+    if (out) {
+        out->kind = OUT_EVENT;
+        out->msg = *event_p;
+        zlistx_add_end (self->outbox, out);
+    }
+    else
+        mt_msg_destroy (event_p);
+    *event_p = NULL;
+}
+
+//  A subscriber's view of a job map (events_send), as LIST shows it to that key.
+static int
+s_event_view (void *arg, const char *user, json_t *job)
+{
+    return clients_show_job ((broker_t *) arg, user, job);
+}
+
 //  Let the outbox go, as the commit's outcome says.
 static void
 s_flush (broker_t *self, bool committed)
@@ -817,6 +852,10 @@ s_flush_one (broker_t *self, outgoing_t *out, bool committed)
 {
     if (out->kind == OUT_NOTE && committed)
         mt_log (out->level, "%s", out->text);
+    else
+    if (out->kind == OUT_EVENT && committed)
+        events_send (self->events, zsock_resolve (self->clients), out->msg,
+                     self->auth ? s_event_view : NULL, self, zclock_mono ());
     else
     if (out->kind == OUT_DOOM && committed) {
         doomed_t *doomed = calloc (1, sizeof *doomed);
@@ -882,6 +921,26 @@ s_flush_one (broker_t *self, outgoing_t *out, bool committed)
 
 
 //  --- Housekeeping ---------------------------------------------------------------
+
+//  The figures, seeded from the store, and told of every job's change.
+static int
+s_watch (broker_t *self, char **cause)
+{
+    if (!(self->stats = stats_new (zclock_time ())))
+        return mt_fail (cause, "out of memory");
+    if (stats_seed (self->stats, self->store))
+        return mt_fail (cause, "%s: cannot count the jobs for STATS", self->config.db);
+    jobs_watch (self->jobs, s_on_change, self);
+    return 0;
+}
+
+static void
+s_on_change (void *arg, const job_change_t *change)
+{
+    broker_t *self = arg;
+    stats_job_changed (self->stats, change);
+    events_job (self, change->id);
+}
 
 
 

@@ -14,6 +14,7 @@ static void s_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static void s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg);
+static void s_client_stats (broker_t *self, peer_t *peer, mt_msg_t *msg);
 static int s_may_act (broker_t *self, peer_t *peer, int64_t id, const char *owner,
                       const char *verb);
 static void s_owner_name (broker_t *self, const char *owner, char *name, size_t size);
@@ -32,6 +33,9 @@ const handler_t clients_handlers [] = {
     { "STOP", s_client_stop },
     { "WORKERS", s_client_workers },
     { "FETCH", s_client_fetch },
+    { "STATS", s_client_stats },
+    { "SUBSCRIBE", events_client_subscribe },
+    { "UNSUBSCRIBE", events_client_unsubscribe },
     { NULL, NULL }
 };
 
@@ -267,6 +271,23 @@ s_client_workers (broker_t *self, peer_t *peer, mt_msg_t *msg)
     broker_send (self, peer, &reply);
 }
 
+//  The figures, kept in memory: one reply, no database read.
+static void
+s_client_stats (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    size_t busy = fleet_busy (self->fleet);
+    json_t *stats = stats_json (self->stats, (int64_t) (fleet_size (self->fleet) - busy),
+                                (int64_t) busy);
+    if (!stats) {
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker is out of memory; retry later");
+        return;
+    }
+    mt_msg_t *reply = mt_msg_new ("STATS");
+    json_object_update (mt_msg_body (reply), stats);
+    json_decref (stats);
+    broker_send (self, peer, &reply);
+}
+
 static void
 s_client_fetch (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
@@ -361,6 +382,14 @@ s_show_job (broker_t *self, peer_t *peer, json_t *job)
         return -1;
     s_show_owner (self, job);
     return 0;
+}
+
+int
+clients_show_job (broker_t *self, const char *user, json_t *job)
+{
+    peer_t peer = { .req = -1 };
+    mt_strlcpy (peer.user, user, sizeof peer.user);
+    return s_show_job (self, &peer, job);
 }
 
 //  Take every blob hash out of a job's map: model_hash, and the spec's

@@ -20,6 +20,8 @@
 struct jobs_t {
     store_t *store;             // the truth (borrowed)
     queue_t *queue;             // the store's queued jobs, in dispatch order
+    jobs_watch_fn *watch;       // told of every change, or NULL
+    void *watch_arg;
 };
 
 #define Q (1u << JOB_QUEUED)
@@ -145,6 +147,23 @@ s_enqueue (void *queue, int64_t id, int priority, int64_t created_at, int64_t no
     return queue_add (queue, id, priority, created_at, not_before, client);
 }
 
+void
+jobs_watch (jobs_t *self, jobs_watch_fn *fn, void *arg)
+{
+    self->watch = fn;
+    self->watch_arg = arg;
+}
+
+//  Tell the watcher of a change of job id.
+static void
+s_tell (jobs_t *self, int64_t id, int from, job_state_t to, const char *outcome,
+        int64_t wait_ms, int64_t run_ms)
+{
+    if (self->watch)
+        self->watch (self->watch_arg, &(job_change_t) { .id = id, .from = from, .to = to,
+                     .outcome = outcome, .wait_ms = wait_ms, .run_ms = run_ms });
+}
+
 void jobs_begin (jobs_t *self) { queue_begin (self->queue); }
 void jobs_commit (jobs_t *self) { queue_commit (self->queue); }
 void jobs_rollback (jobs_t *self) { queue_rollback (self->queue); }
@@ -174,6 +193,7 @@ jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json, const c
         store_abort (self->store);      // recorded but not queued: undo both
         return -1;
     }
+    s_tell (self, id, -1, JOB_QUEUED, NULL, -1, -1);
     return id;
 }
 
@@ -207,6 +227,7 @@ jobs_start (jobs_t *self, const store_worker_t *worker, int64_t now_ms, store_jo
     int64_t id = queue_next (self->queue, now_ms);
     if (id == 0)
         return 0;
+    int64_t since = queue_since (self->queue, id);
     int attempt = store_job_take (self->store, id, worker, now_ms, job);
     //  Out of the queue either way: a job the store would not start is not
     //  startable, and a failed write fails the batch, which puts it back
@@ -214,6 +235,7 @@ jobs_start (jobs_t *self, const store_worker_t *worker, int64_t now_ms, store_jo
     if (attempt < 0)
         return -1;
     *started = true;
+    s_tell (self, id, JOB_QUEUED, JOB_RUNNING, NULL, since ? now_ms - since : -1, -1);
     return 0;
 }
 
@@ -301,8 +323,12 @@ s_move (jobs_t *self, const store_job_t *job, int attempt, const rule_t *rule,
         store_abort (self->store);      // requeued in the store, not in memory
         return -1;
     }
+    if (to == JOB_QUEUED)
+        queue_set_since (self->queue, job->id, now_ms);     // its next wait counts from here
     move->moved = true;
     move->to = to;
+    s_tell (self, job->id, job->state, to, rule->outcome, -1,
+            rule->outcome && report->started_at ? now_ms - report->started_at : -1);
     if (to == JOB_STOPPING)
         move->tell = JOB_TELL_STOP;
     if (mt_log_enabled (MT_LOG_INFO))

@@ -76,6 +76,18 @@ typedef struct {
                                 //   when the log does not take info lines
 } job_move_t;
 
+//  A change of a job, told to the watcher (jobs_watch) as it is made: a
+//  new job, a start, or a move of jobs_event.
+typedef struct {
+    int64_t id;
+    int from;                   // the job_state_t before; -1 for a new job
+    job_state_t to;
+    const char *outcome;        // the outcome of the attempt that ended; NULL when none
+    int64_t wait_ms;            // a start: how long it was queued; -1 when not known
+    int64_t run_ms;             // an attempt ended: how long it ran; -1 when not known
+} job_change_t;
+typedef void (jobs_watch_fn) (void *arg, const job_change_t *change);
+
 //  The job's state name ("queued", ...); "?" for a value out of range.
 const char *job_state_name (job_state_t state);
 //  The state named name. Returns 0, or -1 when no state has that name.
@@ -88,6 +100,9 @@ bool job_state_ended (job_state_t state);
 //  cannot be read.
 jobs_t *jobs_new (store_t *store, char **cause);
 void jobs_destroy (jobs_t **self_p);
+
+//  Tell fn (with arg) of every change from now on; NULL: nobody.
+void jobs_watch (jobs_t *self, jobs_watch_fn *fn, void *arg);
 
 //  The queue in memory follows the store's transaction: begin with it,
 //  then commit or roll back with it.

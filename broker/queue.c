@@ -10,6 +10,7 @@
 //  is freed when it reaches the top of its heap.
 typedef struct {
     int64_t id, created_at, not_before;
+    int64_t since;              // queued again at (ms since epoch), 0 = not known
     int priority;
     bool live;
     int64_t *count;             // its client's queued count
@@ -368,6 +369,24 @@ queue_next (queue_t *self, int64_t now_ms)
         i++;
     }
     return best;
+}
+
+int64_t
+queue_since (queue_t *self, int64_t id)
+{
+    entry_t *entry = s_map_find (self, id);
+    if (!entry)
+        return 0;
+    int64_t since = entry->not_before > entry->created_at ? entry->not_before : entry->created_at;
+    return entry->since > since ? entry->since : since;
+}
+
+void
+queue_set_since (queue_t *self, int64_t id, int64_t since_ms)
+{
+    entry_t *entry = s_map_find (self, id);
+    if (entry)
+        entry->since = since_ms;
 }
 
 int64_t

@@ -33,6 +33,13 @@ int queue_remove (queue_t *self, int64_t id);
 //  none. The job stays queued until queue_remove.
 int64_t queue_next (queue_t *self, int64_t now_ms);
 
+//  Since when job id may start (ms since epoch): the latest of its
+//  created_at, its not_before and the time given to queue_set_since (when
+//  it was queued again); 0 when it is not queued. For the queue's wait
+//  times only: it changes no order.
+int64_t queue_since (queue_t *self, int64_t id);
+void queue_set_since (queue_t *self, int64_t id, int64_t since_ms);
+
 //  Jobs queued by client; all queued jobs.
 int64_t queue_count (queue_t *self, const char *client);
 size_t queue_size (queue_t *self);

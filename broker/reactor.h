@@ -8,8 +8,10 @@
 
 #include "auth.h"
 #include "broker.h"
+#include "events.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "stats.h"
 #include "store.h"
 #include "mt/blob.h"
 #include "mt/log.h"
@@ -47,6 +49,8 @@ struct broker_t {
     char *workers_endpoint;
     void *chunk;                // BROKER_CHUNK_MAX bytes for FETCH replies
     auth_t *auth;               // CurveZMQ, with --keys; NULL otherwise
+    stats_t *stats;             // the figures STATS answers
+    events_t *events;           // the clients that subscribed to EVENTs
 };
 
 
@@ -86,6 +90,25 @@ void broker_announce (broker_t *self, mt_log_level_t level, const char *fmt, ...
     __attribute__ ((format (printf, 3, 4)));
 //  A blob the transaction superseded: deleted later, if it commits.
 void broker_doom (broker_t *self, const char *hash);
+//  Queue an EVENT (taken) for the subscribers, sent once the commit is
+//  durable (events_send gives it its seq); dropped if the commit fails.
+void broker_event (broker_t *self, mt_msg_t **event_p);
+
+//  --- Events for the subscribers (events.c); each does nothing without one ---------
+
+//  Job id changed state: a "state" event with its map as it is now.
+void events_job (broker_t *self, int64_t id);
+//  A PROGRESS point p of (job, attempt) was recorded: a "progress" event.
+void events_progress (broker_t *self, int64_t job, int attempt, const store_progress_t *p);
+//  A worker connected, was lost, or became idle or busy (what): a "worker" event.
+void events_worker (broker_t *self, fleet_worker_t *worker, const char *what);
+//  SUBSCRIBE and UNSUBSCRIBE, on the clients socket.
+void events_client_subscribe (broker_t *self, peer_t *peer, mt_msg_t *msg);
+void events_client_unsubscribe (broker_t *self, peer_t *peer, mt_msg_t *msg);
+
+//  A job's map as the client with key user may see it (as LIST shows it):
+//  changed in place. 0, or -1 out of memory (clients.c).
+int clients_show_job (broker_t *self, const char *user, json_t *job);
 
 //  --- Blobs in chunks, on either socket (chunks.c) -------------------------------
 

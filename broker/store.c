@@ -1293,3 +1293,31 @@ store_blob_in_use (store_t *self, const char *hash)
     sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
     return s_scalar (stmt) > 0;
 }
+
+//  Once, when the broker starts: the counts its figures are seeded with.
+int
+store_counts (store_t *self, store_count_fn *fn, void *arg)
+{
+    static const struct { const char *table, *sql; } queries [] = {
+        { "jobs", "SELECT state, count(*) FROM jobs GROUP BY state" },
+        { "attempts", "SELECT outcome, count(*) FROM attempts WHERE outcome IS NOT NULL"
+                      " GROUP BY outcome" },
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries [0]; i++) {
+        sqlite3_stmt *stmt;
+        if (sqlite3_prepare_v2 (self->db, queries [i].sql, -1, &stmt, NULL) != SQLITE_OK) {
+            mt_error ("store: cannot count %s: %s", queries [i].table, sqlite3_errmsg (self->db));
+            return -1;
+        }
+        int rc;
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+            fn (arg, queries [i].table, (const char *) sqlite3_column_text (stmt, 0),
+                sqlite3_column_int64 (stmt, 1));
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE) {
+            mt_error ("store: cannot count %s: %s", queries [i].table, sqlite3_errmsg (self->db));
+            return -1;
+        }
+    }
+    return 0;
+}

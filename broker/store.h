@@ -193,4 +193,10 @@ json_t *store_job_list (store_t *self, int state, int limit);
 //  warm start (init_hash), or when the store cannot tell.
 bool store_blob_in_use (store_t *self, const char *hash);
 
+//  Counts for the broker's figures: fn (arg, "jobs", state, n) for each
+//  state that has jobs, then fn (arg, "attempts", outcome, n) for each
+//  outcome of an ended attempt. Returns 0, or -1 when reading failed.
+typedef void (store_count_fn) (void *arg, const char *table, const char *name, int64_t count);
+int store_counts (store_t *self, store_count_fn *fn, void *arg);
+
 #endif

@@ -111,6 +111,7 @@ s_adopt (broker_t *self, peer_t *peer, int64_t job_id, int attempt)
             .shape = s_shape (job.spec)
         };
         fleet_worker_assign (self->fleet, peer->worker, &run, zclock_mono ());
+        events_worker (self, peer->worker, "busy");
         broker_announce (self, MT_LOG_INFO, "broker: worker %s still runs job %lld attempt %d:"
                     " adopted", name, (long long) job_id, attempt);
         if (job.state == JOB_STOPPING) {
@@ -195,6 +196,7 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     }
     fleet_worker_hello (self->fleet, peer->worker, &hello);
+    events_worker (self, peer->worker, "connected");
     broker_announce (self, MT_LOG_INFO, "broker: worker %s connected (%d threads, version %s)",
                 hello.name, hello.threads, hello.version);
     mt_msg_t *reply = mt_msg_new ("WELCOME");
@@ -299,8 +301,10 @@ s_worker_progress (broker_t *self, peer_t *peer, mt_msg_t *msg)
     }
     p.metrics = text;
     //  A failed write fails the batch, and the worker hears 'storage'
-    if (store_job_progress (self->store, job, attempt, &p, zclock_time ()) == 0)
+    if (store_job_progress (self->store, job, attempt, &p, zclock_time ()) == 0) {
         fleet_worker_step (peer->worker, step, zclock_mono ());
+        events_progress (self, job, attempt, &p);
+    }
     free (text);
 }
 
@@ -352,8 +356,10 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
         broker_tell (self, worker, "ABANDON", job, attempt);
     if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
         broker_doom (self, run.checkpoint);
-    if (worker && move.release)
+    if (worker && move.release) {
         fleet_worker_release (self->fleet, worker);
+        events_worker (self, worker, "idle");
+    }
     if (move.note [0])
         broker_announce (self, MT_LOG_INFO, "broker: %s", move.note);
 }
@@ -512,6 +518,7 @@ s_worker_lost (broker_t *self, fleet_worker_t *worker, const char *why)
         job_report_t report = { .reason = reason };
         s_apply (self, worker, job, fleet_worker_attempt (worker), JOB_EV_LOST, &report);
     }
+    events_worker (self, worker, "lost");
     fleet_remove (self->fleet, worker);
 }
 
@@ -563,6 +570,7 @@ workers_dispatch (broker_t *self)
             .shape = s_shape (job.spec)     // the row is at hand: a DONE reads none
         };
         fleet_worker_assign (self->fleet, worker, &run, zclock_mono ());
+        events_worker (self, worker, "busy");
         mt_msg_t *msg = s_assignment (self, &job);
         peer_t peer = { .sock = self->workers, .req = -1 };
         peer.identity = fleet_worker_identity (worker, &peer.identity_size);

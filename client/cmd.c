@@ -25,7 +25,7 @@ static model_t *s_load_model (const cmd_files_t *files, bool with_target, char *
 static const cmd_entry_t *s_table [] = {
     &cmd_submit_entry, &cmd_status_entry, &cmd_watch_entry, &cmd_stop_entry,
     &cmd_list_entry, &cmd_workers_entry, &cmd_fetch_entry, &cmd_predict_entry,
-    &cmd_eval_entry, &cmd_keygen_entry,
+    &cmd_eval_entry, &cmd_keygen_entry, &cmd_stats_entry,
 };
 #define CMD_COUNT ((int) (sizeof s_table / sizeof s_table [0]))
 

@@ -62,6 +62,7 @@ extern const cmd_entry_t cmd_fetch_entry;
 extern const cmd_entry_t cmd_predict_entry;
 extern const cmd_entry_t cmd_eval_entry;
 extern const cmd_entry_t cmd_keygen_entry;
+extern const cmd_entry_t cmd_stats_entry;
 
 //  Run mtclient with its full argv; returns the process exit code.
 int cmd_main (int argc, char **argv);
