@@ -92,7 +92,7 @@ static int s_default_data (api_t *self, const char *path, char **cause);
 // --- The table and the server's side -----------------------------------------------------
 
 api_t *
-api_new (const gw_config_t *config, pool_t *pool, hub_t *hub, char **cause)
+api_new (const gw_config_t *config, pool_t *pool, char **cause)
 {
     api_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -100,13 +100,14 @@ api_new (const gw_config_t *config, pool_t *pool, hub_t *hub, char **cause)
         return NULL;
     }
     self->pool = pool;
-    self->hub = hub;
     if (config->default_data && s_default_data (self, config->default_data, cause)) {
         api_destroy (&self);
         return NULL;
     }
     return self;
 }
+
+void api_set_hub (api_t *self, hub_t *hub) { self->hub = hub; }
 
 void
 api_destroy (api_t **self_p)
@@ -865,7 +866,7 @@ s_whoami (api_t *self, api_req_t *req)
 static void
 s_events (api_t *self, api_req_t *req)
 {
-    req->response = hub_stream (self->hub, req->connection);
+    req->response = self->hub ? hub_stream (self->hub, req->connection) : NULL;
     if (!req->response)
         return;
     MHD_add_response_header (req->response, MHD_HTTP_HEADER_CONTENT_TYPE,

@@ -33,10 +33,12 @@ typedef enum { API_BODY_NONE, API_BODY_JSON, API_BODY_RAW } api_body_t;
 typedef struct api_route_t api_route_t;
 typedef struct api_t api_t;
 
-//  The routes' state: the broker's pool and hub (borrowed), the default
-//  dataset (hashed and its header read here). NULL with *cause when the
-//  default data cannot be used.
-api_t *api_new (const gw_config_t *config, pool_t *pool, hub_t *hub, char **cause);
+//  The routes' state: the broker's pool (borrowed), the default dataset
+//  (hashed and its header read here). NULL with *cause when the default
+//  data cannot be used.
+api_t *api_new (const gw_config_t *config, pool_t *pool, char **cause);
+//  The hub the event stream route reads (borrowed).
+void api_set_hub (api_t *self, hub_t *hub);
 void api_destroy (api_t **self_p);
 
 //  The route for method and path, or NULL: then *known says whether the

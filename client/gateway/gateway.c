@@ -146,7 +146,7 @@ gw_new (const gw_config_t *config, bool *usage, char **cause)
         goto err;
     if (!(self->pool = pool_new (config->broker, config->cert, config->broker_key,
                                  config->timeout_ms, cause))
-    ||  !(self->api = api_new (config, self->pool, NULL, cause)))
+    ||  !(self->api = api_new (config, self->pool, cause)))
         goto err;
     self->www = s_find_www (config->www);
     if (config->www && !self->www) {
@@ -155,13 +155,11 @@ gw_new (const gw_config_t *config, bool *usage, char **cause)
     }
     if (!self->www)
         mt_warn ("gateway: no dashboard files found beside mtgateway (give --www DIR)");
-    *usage = false;
     if (!(self->hub = hub_new (config->broker, config->cert, config->broker_key,
                                config->timeout_ms, self->pool, cause)))
         goto err;
-    api_destroy (&self->api);
-    if (!(self->api = api_new (config, self->pool, self->hub, cause)))
-        goto err;
+    api_set_hub (self->api, self->hub);
+    *usage = false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
                    | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
