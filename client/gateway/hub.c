@@ -49,6 +49,7 @@ static void s_wake (s_stream_t *stream);
 static ssize_t s_read (void *cls, uint64_t pos, char *buf, size_t max);
 static void s_free (void *cls);
 static void s_nap (hub_t *self, int ms);
+static int64_t s_started_at (hub_t *self);
 
 #define HUB_RESYNC "event: resync\ndata: {}\n\n"
 #define HUB_PING   ": ping\n\n"
@@ -289,6 +290,26 @@ s_nap (hub_t *self, int ms)
         nanosleep (&(struct timespec) { 0, 100 * 1000000L }, NULL);
 }
 
+//  The broker's started_at (STATS), or 0 when it does not say. A broker that
+//  restarted between two renewals answers them both, but its seq began
+//  again: the events of the gap are lost without a seq to show it.
+static int64_t
+s_started_at (hub_t *self)
+{
+    char *cause = NULL;
+    mt_msg_t *reply = NULL;
+    mt_msg_t *request = mt_msg_new ("STATS");
+    conn_t *conn = pool_get (self->pool, &cause);
+    int64_t started = 0;
+    if (conn && conn_call (conn, &request, "STATS", &reply, &cause) == 0)
+        started = json_integer_value (json_object_get (mt_msg_body (reply), "started_at"));
+    mt_msg_destroy (&request);
+    mt_msg_destroy (&reply);
+    pool_put (self->pool, &conn);
+    free (cause);
+    return started;
+}
+
 //  Subscribe (or renew). Returns 0, or -1 having marked the broker down
 //  (no answer: the feed is dropped, so a fresh DEALER tries next) or noted
 //  a refusal.
@@ -324,7 +345,7 @@ s_run (void *arg)
     hub_t *self = arg;
     feed_t *feed = NULL;
     bool subscribed = false, ever = false;
-    int64_t renew_at = 0, ping_at = mt_mono_ms () + HUB_PING_MS;
+    int64_t renew_at = 0, ping_at = mt_mono_ms () + HUB_PING_MS, started = 0;
     while (!s_stopping (self)) {
         int64_t now = mt_mono_ms ();
         //  A request that timed out marks the broker down: check it now
@@ -337,8 +358,13 @@ s_run (void *arg)
                 continue;
             }
             renew_at = mt_mono_ms () + HUB_RENEW_MS;
-            if (ever && !was) {
-                mt_info ("gateway: events: subscribed again; streams resync");
+            int64_t now_started = s_started_at (self);
+            bool restarted = started && now_started && now_started != started;
+            if (now_started)
+                started = now_started;
+            if (ever && (!was || restarted)) {
+                mt_info ("gateway: events: subscribed again%s; streams resync",
+                         restarted ? " (the broker restarted)" : "");
                 s_broadcast (self, HUB_RESYNC, strlen (HUB_RESYNC));
             }
             ever = true;
