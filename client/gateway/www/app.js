@@ -780,6 +780,7 @@
             refetch.cancel();
             if (self.chart)
                 self.chart.destroy();
+            self.chart = null;          // a redraw already asked for finds none
         };
         self.render = function (node) {
             node.append(head, status,
