@@ -90,6 +90,9 @@ URL=http://127.0.0.1:$GP/api/v1/jobs/$JOB
 mkdir -p "$TMP/www" "$TMP/nginx"
 curl -sf "$URL" >"$TMP/www/job.json" || die "GET $URL failed"
 SIZE=$(wc -c <"$TMP/www/job.json")
+# nginx's workers may run as another user (started by root, they become nobody)
+chmod 755 "$TMP" "$TMP/www"
+chmod 644 "$TMP/www/job.json"
 NP=$(free_port)
 cat >"$TMP/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -135,7 +138,7 @@ awk -v gw="$GW" -v ng="$NG" -v gp="$GW_P99" -v np="$NG_P99" 'BEGIN {
     printf "  mtgateway: %9.0f req/s (p99 %s)\n  nginx:     %9.0f req/s (p99 %s)\n", gw, gp, ng, np
     printf "  ratio:     %9.1f%% of nginx\n", 100 * ratio
     printf "  aim >= 10000 req/s: %s; aim >= 25%% of nginx: %s\n",
-           gw >= 10000 ? "PASS" : "MISS", ratio >= 0.25 ? "PASS" : "MISS"
+           (gw >= 10000 ? "PASS" : "MISS"), (ratio >= 0.25 ? "PASS" : "MISS")
 }'
 
 # --- 2. The event stream: SUBSCRIBERS subscribers while JOBS jobs report progress -------------
@@ -169,7 +172,7 @@ echo "event stream: $SUBSCRIBERS subscribers, $JOBS jobs running, each reporting
     || die "bench_sse failed: $(cat "$TMP/sse.txt")"
 awk '/^delays/ { printf "  delay from PROGRESS at the broker to a subscriber: %d events, " \
                  "p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", $2, $3, $4, $5, $6
-                 printf "  aim p99 < 100 ms: %s\n", $5 < 100 ? "PASS" : "MISS" }
+                 printf "  aim p99 < 100 ms: %s\n", ($5 < 100 ? "PASS" : "MISS") }
      /^gaps/ { printf "  seq gaps seen %d, resync events %d\n", $2, $4 }' "$TMP/sse.txt"
 for job in $LONG; do
     "$BUILD/mtclient" stop "$job" >/dev/null 2>&1 || true

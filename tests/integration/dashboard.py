@@ -134,6 +134,18 @@ def run_open(page, url, data, done_job, long_job):
     page.shot("job")
     ok("job %d's curve went from %d to %d points without a reload" % (long_job, first, more))
 
+    # The workers page lists the worker, busy with that job
+    page.go(url + "/#/workers")
+    page.wait("the workers table to show the worker busy",
+              lambda: page.text("#workers-table tbody .state") == "busy")
+    if page.text("#workers-table tbody a") != str(long_job):
+        fail("the busy worker's job is '%s', not %d" % (page.text("#workers-table tbody a"),
+                                                         long_job))
+    page.shot("workers")
+    ok("workers: one worker, busy with job %d" % long_job)
+    page.go(url + "/#/jobs/%d" % long_job)
+    page.wait("the job page again", lambda: page.text("#job-state") == "running")
+
     # Stop works: the button, then the state the broker reports
     page.js("document.getElementById('stop-job').click();")
     page.wait("job %d to show stopped" % long_job,
@@ -153,13 +165,6 @@ def run_open(page, url, data, done_job, long_job):
         fail("the spec is not shown: %s" % spec)
     page.shot("job-done")
     ok("finished job %d: model link and spec shown" % done_job)
-
-    # The workers page lists the worker, busy or idle
-    page.go(url + "/#/workers")
-    state = page.wait("the workers table to list a worker",
-                      lambda: page.text("#workers-table tbody .state"))
-    page.shot("workers")
-    ok("workers: one worker, %s" % state)
 
     # The submit form reads the file's header, uploads it and submits a job
     page.go(url + "/#/submit")

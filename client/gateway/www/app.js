@@ -14,6 +14,7 @@
     const RECONNECT_MAX_MS = 10000;         // the event stream's longest wait between tries
     const REFETCH_MS = 400;                 // a burst of new jobs costs one page request
     const WORKERS_REFRESH_MS = 5000;        // the workers' last beat is read this often
+    const EPOCHS_SHOWN = 20;                // rows of a job's epoch table
 
     let view = null;                        // the view on screen
     let stream = null;                      // the event stream's reader
@@ -687,8 +688,12 @@
                       + ' (a new attempt resumes from it).'),
                 epochs.length === 0 ? null
                 : table('epochs', ['Epoch', 'Step', 'Loss', 'Val loss', 'Val metric', 'Metrics'],
-                        epochs.map(e => [valueText(e.epoch), valueText(e.step), num(e.loss),
-                                         num(e.val_loss), num(e.val_metric), valueText(e.metrics)])));
+                        epochs.slice(-EPOCHS_SHOWN).reverse().map(e => [valueText(e.epoch),
+                            valueText(e.step), num(e.loss), num(e.val_loss), num(e.val_metric),
+                            valueText(e.metrics)])),
+                epochs.length > EPOCHS_SHOWN
+                    ? h('p', { class: 'note' }, 'The latest ' + EPOCHS_SHOWN + ' of '
+                        + epochs.length + ' epochs, newest first.') : null);
             if (job.metrics)
                 details.append(h('h2', {}, 'Metrics'), h('dl', { class: 'kv' },
                     Object.entries(job.metrics).map(([k, v]) =>
@@ -775,6 +780,7 @@
             refetch.cancel();
             if (self.chart)
                 self.chart.destroy();
+            self.chart = null;          // a redraw already asked for finds none
         };
         self.render = function (node) {
             node.append(head, status,
