@@ -11,6 +11,7 @@
 #include "mt/log.h"
 #include "mt/util.h"
 
+#include <czmq.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ struct hub_t {
 
 static void *s_run (void *arg);
 static void s_broadcast (hub_t *self, const char *text, size_t len);
-static void s_broadcast_event (hub_t *self, json_t *body);
+static void s_batch_event (zchunk_t *batch, json_t *body);
+static void s_flush (hub_t *self, zchunk_t *batch);
 static void s_append (s_stream_t *stream, const char *text, size_t len);
 static void s_wake (s_stream_t *stream);
 static ssize_t s_read (void *cls, uint64_t pos, char *buf, size_t max);
@@ -257,9 +259,11 @@ s_broadcast (hub_t *self, const char *text, size_t len)
     pthread_mutex_unlock (&self->lock);
 }
 
-//  An EVENT body as one SSE message: its type, its seq as the id, its JSON.
+//  An EVENT body as one SSE message (its type, its seq as the id, its JSON)
+//  added to batch, which streams get at once: one wake per stream per
+//  batch, not per event.
 static void
-s_broadcast_event (hub_t *self, json_t *body)
+s_batch_event (zchunk_t *batch, json_t *body)
 {
     const char *type = json_string_value (json_object_get (body, "type"));
     json_int_t seq = json_integer_value (json_object_get (body, "seq"));
@@ -268,9 +272,18 @@ s_broadcast_event (hub_t *self, json_t *body)
     char *text = NULL;
     if (data && type && strspn (type, "abcdefghijklmnopqrstuvwxyz_") == strlen (type)
     &&  asprintf (&text, "event: %s\nid: %lld\ndata: %s\n\n", type, (long long) seq, data) > 0)
-        s_broadcast (self, text, strlen (text));
+        zchunk_extend (batch, text, strlen (text));
     free (text);
     free (data);
+}
+
+//  Send the batch to every stream and empty it.
+static void
+s_flush (hub_t *self, zchunk_t *batch)
+{
+    if (zchunk_size (batch) > 0)
+        s_broadcast (self, (const char *) zchunk_data (batch), zchunk_size (batch));
+    zchunk_set (batch, NULL, 0);
 }
 
 static bool
@@ -346,6 +359,8 @@ s_run (void *arg)
     feed_t *feed = NULL;
     bool subscribed = false, ever = false;
     int64_t renew_at = 0, ping_at = mt_mono_ms () + HUB_PING_MS, started = 0;
+    int64_t batch_at = 0;       // when the batch's first event came, 0 = empty
+    zchunk_t *batch = zchunk_new (NULL, 0);
     while (!s_stopping (self)) {
         int64_t now = mt_mono_ms ();
         //  A request that timed out marks the broker down: check it now
@@ -362,6 +377,8 @@ s_run (void *arg)
             bool restarted = started && now_started && now_started != started;
             if (now_started)
                 started = now_started;
+            s_flush (self, batch);
+            batch_at = 0;
             if (ever && (!was || restarted)) {
                 mt_info ("gateway: events: subscribed again%s; streams resync",
                          restarted ? " (the broker restarted)" : "");
@@ -371,12 +388,20 @@ s_run (void *arg)
         }
         bool gap = false;
         char *cause = NULL;
-        json_t *body = feed_next (feed, 200, &gap, &cause);
+        int64_t wait = batch_at ? batch_at + HUB_BATCH_MS - mt_mono_ms () : 200;
+        json_t *body = feed_next (feed, wait > 0 ? (int) wait : 0, &gap, &cause);
         if (body) {
             if (gap)
-                s_broadcast (self, HUB_RESYNC, strlen (HUB_RESYNC));
-            s_broadcast_event (self, body);
+                zchunk_extend (batch, HUB_RESYNC, strlen (HUB_RESYNC));
+            s_batch_event (batch, body);
             json_decref (body);
+            if (!batch_at)
+                batch_at = mt_mono_ms ();
+        }
+        if (batch_at && (mt_mono_ms () >= batch_at + HUB_BATCH_MS
+                         || zchunk_size (batch) >= HUB_BATCH_MAX)) {
+            s_flush (self, batch);
+            batch_at = 0;
         }
         else
         if (cause) {
@@ -392,5 +417,6 @@ s_run (void *arg)
     if (feed && subscribed)
         feed_unsubscribe (feed);
     feed_destroy (&feed);
+    zchunk_destroy (&batch);
     return NULL;
 }

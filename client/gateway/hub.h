@@ -9,6 +9,8 @@
 #define HUB_RENEW_MS        10000       // SUBSCRIBE again this often (the broker's ttl is 30 s)
 #define HUB_RETRY_MS        1000        // while the broker is away, try this often
 #define HUB_PING_MS         15000       // a ": ping" comment on every stream this often
+#define HUB_BATCH_MS        20          // events within this long go to the streams at once
+#define HUB_BATCH_MAX       (64 << 10)  // bytes of events that go at once, sooner
 #define HUB_MAX_PENDING     (1 << 20)   // bytes a slow stream may have unsent; then it
                                         // loses events and is sent `resync` once it drains
 
