@@ -38,7 +38,7 @@ has_event () {      # TYPE JQ-FILTER: a message of TYPE whose data passes the fi
     events_of "$T/stream" | jq -se --arg t "$1" "any(.[]; .event == \$t and (.data | $2))" \
         >/dev/null 2>&1
 }
-wait_for "a succeeded state event" 10 has_event state ".job_id == $job and .job.state == \"succeeded\""
+wait_for "a succeeded state event" 30 has_event state ".job_id == $job and .job.state == \"succeeded\""
 has_event state ".job_id == $job and .job.state == \"queued\"" || fail "no queued event"
 has_event state ".job_id == $job and .job.state == \"running\"" || fail "no running event"
 has_event progress ".job_id == $job and (.point | length) == 5 and .progress.epoch >= 1" \
