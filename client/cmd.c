@@ -474,11 +474,17 @@ done:
     return code;
 }
 
+char *
+cmd_json_text (json_t *value, bool indent)
+{
+    return json_dumps (value, (indent ? JSON_INDENT (2) : JSON_COMPACT) | JSON_PRESERVE_ORDER
+                              | JSON_ENCODE_ANY | JSON_REAL_PRECISION (17));
+}
+
 int
 cmd_print_json_line (json_t *value)
 {
-    char *text = json_dumps (value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY
-                                    | JSON_REAL_PRECISION (17));
+    char *text = cmd_json_text (value, false);
     if (!text)
         return -1;
     puts (text);
@@ -490,8 +496,7 @@ cmd_print_json_line (json_t *value)
 int
 cmd_print_json (json_t *value)
 {
-    char *text = json_dumps (value, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY
-                                    | JSON_REAL_PRECISION (17));
+    char *text = cmd_json_text (value, true);
     if (!text)
         return -1;
     puts (text);

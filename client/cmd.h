@@ -193,6 +193,9 @@ typedef struct {
 int cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                       const cmd_offline_t *offline);
 
+//  A JSON value as --json prints it (indented by 2, or one line): keys in
+//  their order, reals to 17 digits. The caller frees it; NULL when out of memory.
+char *cmd_json_text (json_t *value, bool indent);
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);
 //  Print a JSON value to stdout as one line (NDJSON) and flush. Returns 0 or -1.

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # quickstart-lib.sh - pid-file helpers shared by quickstart.sh and stop.sh (sourced, not run).
 # Needs $top (the repository). Sets $qs (the quickstart folder) and $build.
-# A process counts as ours only if its pid file names a live mtbroker/mtworker whose command
-# line mentions our folder, so a reused pid is never signalled.
+# A process counts as ours only if its pid file names a live mtbroker/mtworker/mtgateway whose
+# command line mentions our folder, so a reused pid is never signalled.
 
 qs=${MT_QUICKSTART_DIR:-$top/mt-quickstart}
 mkdir -p "$qs"
@@ -20,7 +20,7 @@ qs_running() {
     [ -r "/proc/$pid/cmdline" ] || return 1
     cmdline=$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null) || return 1
     case $cmdline in
-        *mtbroker*"$qs/"*|*mtworker*"$qs/"*) return 0 ;;
+        *mtbroker*"$qs/"*|*mtworker*"$qs/"*|*mtgateway*"$qs/"*) return 0 ;;
         *) return 1 ;;
     esac
 }

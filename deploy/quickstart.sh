@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # quickstart.sh - from a fresh Debian 12 machine to a trained model, in one command.
 #
-#   deploy/quickstart.sh             build, start a broker and two workers on loopback (or keep
-#                                    the ones already running), train on test_data, fetch the model
+#   deploy/quickstart.sh             build, start a broker, two workers and the HTTP gateway on
+#                                    loopback (or keep the ones already running), train on
+#                                    test_data, fetch the model
 #   deploy/quickstart.sh --restart   stop the quickstart fleet first, then do the same
 #   deploy/stop.sh                   stop the quickstart fleet
 #
 # Everything lives under mt-quickstart/ in the repository (or $MT_QUICKSTART_DIR): the database
 # mt.db, the broker's blobs data/, the workers' caches cache-1/ and cache-2/, logs/, pid files.
-# Ports: $MT_CLIENT_PORT (default 5555) and $MT_WORKER_PORT (default 5556), on 127.0.0.1 only.
+# Ports: $MT_CLIENT_PORT (default 5555), $MT_WORKER_PORT (default 5556) and $MT_HTTP_PORT
+# (the gateway and its dashboard, default 8080), on 127.0.0.1 only.
 # Running it again is safe: processes still running from an earlier run are reused.
 set -euo pipefail
 
@@ -28,9 +30,11 @@ done
 
 client_port=${MT_CLIENT_PORT:-5555}
 worker_port=${MT_WORKER_PORT:-5556}
-for p in "$client_port" "$worker_port"; do
+http_port=${MT_HTTP_PORT:-8080}
+for p in "$client_port" "$worker_port" "$http_port"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then
-        echo "quickstart: bad port '$p' (MT_CLIENT_PORT / MT_WORKER_PORT take 1-65535)" >&2
+        echo "quickstart: bad port '$p' (MT_CLIENT_PORT / MT_WORKER_PORT / MT_HTTP_PORT take" \
+             "1-65535)" >&2
         exit 2
     fi
 done
@@ -50,7 +54,7 @@ step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 # --- 1. packages and build -------------------------------------------------------------------
 step "Installing what is missing and building into build/ (deploy/setup.sh)"
 "$top/deploy/setup.sh" "$top/build"
-for b in mtbroker mtworker mtclient; do
+for b in mtbroker mtworker mtclient mtgateway; do
     [ -x "$build/$b" ] || { echo "quickstart: the build did not produce build/$b" >&2; exit 1; }
 done
 
@@ -59,7 +63,8 @@ mkdir -p "$qs/data" "$qs/cache-1" "$qs/cache-2" "$qs/logs"
 
 # A fleet from an earlier run on other ports, or built from binaries replaced since: restart it.
 if ! $restart && [ -f "$qs/ports" ] && [ "$(cat "$qs/ports")" != "$client_port $worker_port" ] \
-   && { qs_running broker || qs_running worker-1 || qs_running worker-2; }; then
+   && { qs_running broker || qs_running worker-1 || qs_running worker-2 \
+        || qs_running gateway; }; then
     echo "quickstart: the running fleet uses ports $(cat "$qs/ports"); restarting it on" \
          "$client_port $worker_port"
     restart=true
@@ -68,7 +73,7 @@ if $restart; then
     step "Stopping the quickstart fleet (--restart)"
     "$top/deploy/stop.sh"
 fi
-for name in broker worker-1 worker-2; do
+for name in broker worker-1 worker-2 gateway; do
     if qs_running "$name" && qs_stale "$name"; then
         echo "quickstart: $name (pid $(qs_pid "$name")) runs a binary rebuilt since; restarting it"
         qs_stop "$name"
@@ -147,6 +152,41 @@ $ok || { echo "quickstart: the workers did not register with the broker within 1
               "see $rel/logs/" >&2; exit 1; }
 "$build/mtclient" workers
 
+step "Starting the HTTP gateway on 127.0.0.1:$http_port (dashboard, REST API, /metrics)"
+http_url=http://127.0.0.1:$http_port
+if qs_running gateway && [ "$(cat "$qs/http-port" 2>/dev/null)" = "$http_port" ]; then
+    echo "gateway   already running (pid $(qs_pid gateway))"
+else
+    qs_stop gateway >/dev/null
+    if port_busy "$http_port"; then
+        {
+            echo "quickstart: ERROR: port $http_port on 127.0.0.1 is in use by another program:"
+            port_owner "$http_port"
+            echo "Choose another one, e.g.: MT_HTTP_PORT=8081 deploy/quickstart.sh"
+        } >&2
+        exit 1
+    fi
+    # the default data of a submit that names none (the old curl), copied so the gateway's
+    # command line names this folder (qs_running)
+    cp test_data/sample_dataset.csv "$qs/sample_dataset.csv"
+    qs_start gateway "$build/mtgateway" --broker "$client_ep" --listen "127.0.0.1:$http_port" \
+        --default-data "$qs/sample_dataset.csv"
+    echo "$http_port" > "$qs/http-port"
+    for _ in $(seq 1 50); do
+        curl -sf "$http_url/health" >/dev/null 2>&1 && break
+        qs_running gateway || break
+        sleep 0.2
+    done
+    if ! curl -sf "$http_url/health" >/dev/null 2>&1; then
+        echo "quickstart: the gateway does not answer on $http_url; the end of" \
+             "$rel/logs/gateway.log:" >&2
+        tail -n 5 "$qs/logs/gateway.log" | sed 's/^/    /' >&2
+        exit 1
+    fi
+    echo "gateway   started (pid $(qs_pid gateway)), log $rel/logs/gateway.log"
+fi
+echo "dashboard $http_url/"
+
 # --- 3. a job --------------------------------------------------------------------------------
 step "Training: mtclient submit --data test_data/sample_dataset.csv --target y --name quickstart --watch"
 out="$qs/logs/submit.out"
@@ -191,7 +231,11 @@ flag=""
 [ "$client_ep" = tcp://127.0.0.1:5555 ] || flag=" --broker $client_ep"
 cat <<EOF
 
-${bold}The fleet is still running${plain} (broker pid $(qs_pid broker), workers $(qs_pid worker-1) $(qs_pid worker-2)); from $top:
+${bold}The fleet is still running${plain} (broker pid $(qs_pid broker), workers $(qs_pid worker-1) $(qs_pid worker-2), gateway $(qs_pid gateway)).
+The dashboard: ${bold}$http_url/${plain}   The API, as the old service took it:
+    curl -X POST $http_url/api/train -H "Content-Type: application/json" -d '{"epochs":2,"batch_size":16,"lr":0.01}'
+    curl "$http_url/api/train/status?job_id=$job"
+From $top:
     build/mtclient$flag workers
     build/mtclient$flag submit --data test_data/iris.csv --target species --task classification --watch
     build/mtclient$flag list
@@ -199,5 +243,5 @@ ${bold}The fleet is still running${plain} (broker pid $(qs_pid broker), workers 
 Logs are in $rel/logs/. To stop the fleet:
     deploy/stop.sh
 or by hand:
-    kill \$(cat $rel/worker-1.pid $rel/worker-2.pid $rel/broker.pid)
+    kill \$(cat $rel/gateway.pid $rel/worker-1.pid $rel/worker-2.pid $rel/broker.pid)
 EOF

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stop.sh - stop the fleet deploy/quickstart.sh started: the workers, then the broker.
+# stop.sh - stop the fleet deploy/quickstart.sh started: the gateway, the workers, the broker.
 # SIGTERM through the pid files in mt-quickstart/ (or $MT_QUICKSTART_DIR), a wait of up to
 # 15 s each, SIGKILL only if that runs out; the pid files are removed. The database, data,
 # caches and logs stay (delete mt-quickstart/ to start from nothing).
@@ -13,7 +13,7 @@ fi
 . "$top/deploy/quickstart-lib.sh"
 
 any=false
-for name in worker-1 worker-2 broker; do
+for name in gateway worker-1 worker-2 broker; do
     [ -e "$qs/$name.pid" ] || continue
     any=true
     qs_stop "$name"
