@@ -7,7 +7,8 @@ cd "$top"
 jobs=${MT_TEST_JOBS:-2}
 
 echo "=== build (warnings are errors)"
-MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2 locales python3-torch python3-numpy" \
+MT_EXTRA_PACKAGES="clang libclang-rt-14-dev iproute2 locales python3-torch python3-numpy python3-sklearn \
+    python3-selenium chromium chromium-driver python3-prometheus-client" \
     deploy/setup.sh build-ci -DMT_WERROR=ON
 # unit_dataset checks numbers read the same in a decimal-comma locale, and fails without one
 if ! grep -qixE 'de_DE\.utf-?8' <<<"$(locale -a 2>/dev/null)"; then
