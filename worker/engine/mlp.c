@@ -38,7 +38,6 @@ static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int
 #define S_NO_ACT KERNELS_ACT_NONE
 #define S_SMALL_GEMM (64 * 64 * 64)     // m n k at most this: kernels_gemm_small
 #define S_NARROW 16                     // kernels_gemm_small's column block
-#define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
 
 mlp_t *
 mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int max_batch)
@@ -317,108 +316,42 @@ mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
     return kernels_best ()->mse (out, y, count, scale, grad) / (double) count;
 }
 
-//  The largest of a row's k logits
-static inline float
-s_row_max (const float *z, int k)
-{
-    float m = z [0];
-    for (int j = 1; j < k; j++)
-        m = z [j] > m ? z [j] : m;
-    return m;
-}
-
-//  log (sum exp z), shifted by the row's largest logit so that exp cannot
-//  overflow: the cross-entropies' one way of taking it
-static inline double
-s_log_sum_exp (const float *z, int k)
-{
-    float m = s_row_max (z, k);
-    double sum = 0;
-    for (int j = 0; j < k; j++)
-        sum += exp ((double) (z [j] - m));
-    return (double) m + log (sum);
-}
-
+//  The cross-entropies and softmax: one pass of kernels_best's (kernels.h)
 double
 mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float *grad)
 {
-    double total = 0;
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
+    for (int r = 0; r < rows; r++)
         assert (label [r] >= 0 && label [r] < k);
-        double lse = s_log_sum_exp (z, k);
-        total += lse - (double) z [label [r]];
-        if (grad) {
-            float *g = grad + (size_t) r * k;
-            for (int j = 0; j < k; j++)
-                g [j] = (float) (exp ((double) z [j] - lse) / rows);
-            g [label [r]] -= 1.0f / (float) rows;
-        }
-    }
-    return total / rows;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, NULL, rows, grad, false)
+         / rows;
 }
 
 double
 mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int k,
                         const float *weight, float *grad)
 {
-    double total = 0, weights = 0;
+    double weights = 0;
     for (int r = 0; r < rows; r++) {
         assert (label [r] >= 0 && label [r] < k);
         weights += weight [label [r]];
     }
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
-        double lse = s_log_sum_exp (z, k);
-        double w = weight [label [r]];
-        total += w * (lse - (double) z [label [r]]);
-        if (grad) {
-            float *g = grad + (size_t) r * k;
-            double scale = w / weights;
-            for (int j = 0; j < k; j++)
-                g [j] = (float) (exp ((double) z [j] - lse) * scale);
-            g [label [r]] -= (float) scale;
-        }
-    }
-    return total / weights;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, weight, weights, grad,
+                                  false) / weights;
 }
 
 double
 mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k, float *prob)
 {
-    double total = 0, e [S_SOFTMAX_CACHE];
-    bool cached = k <= S_SOFTMAX_CACHE;
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
-        float *p = prob + (size_t) r * k;
+    for (int r = 0; r < rows; r++)
         assert (label [r] >= 0 && label [r] < k);
-        float m = s_row_max (z, k);
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            double ej = exp ((double) (z [j] - m));
-            sum += ej;
-            if (cached)
-                e [j] = ej;
-        }
-        total += (double) m + log (sum) - (double) z [label [r]];
-        for (int j = 0; j < k; j++)
-            p [j] = (float) ((cached ? e [j] : exp ((double) (z [j] - m))) / sum);
-    }
-    return total / rows;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, NULL, rows, prob, true)
+         / rows;
 }
 
 void
 mlp_softmax (float *logits, size_t rows, int k)
 {
-    for (size_t r = 0; r < rows; r++) {
-        float *z = logits + r * (size_t) k;
-        float m = s_row_max (z, k);
-        double sum = 0;
-        for (int j = 0; j < k; j++)
-            sum += exp ((double) (z [j] - m));
-        for (int j = 0; j < k; j++)
-            z [j] = (float) (exp ((double) (z [j] - m)) / sum);
-    }
+    kernels_best ()->xent (logits, NULL, rows, k, NULL, 1, logits, true);
 }
 
 void

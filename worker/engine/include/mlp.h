@@ -75,7 +75,9 @@ double mlp_loss_mse (const float *out, const float *y, int rows, int n, float *g
 
 //  Softmax cross-entropy of logits [rows, k] against labels in [0, k), mean
 //  over rows, through log-sum-exp; when grad is not NULL it gets
-//  (softmax - onehot) / rows.
+//  (softmax - onehot) / rows. The exps are the engine's float exp (within
+//  2 ulp), summed in double, on kernels_best's vector unit (kernels.h
+//  xent): every path gives the same bits.
 double mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k,
                       float *grad);
 
@@ -88,7 +90,7 @@ double mlp_loss_xent_weighted (const float *logits, const int32_t *label, int ro
 
 //  An evaluation's pass over the logits: returns mlp_loss_xent's mean loss
 //  and writes mlp_softmax's rows to prob (rows x k, not logits), the same
-//  bits as those two calls, with each row's exps taken once. Allocates
+//  bits as those two calls, with each row's exps taken once (into prob). Allocates
 //  nothing.
 double mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k,
                          float *prob);
