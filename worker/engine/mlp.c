@@ -1,6 +1,7 @@
 /*  mlp - a multi-layer perceptron in float32: layers, activations, forward, backward, losses  */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
@@ -358,4 +359,16 @@ void
 mlp_set_threads (int threads)
 {
     openblas_set_num_threads (threads < 1 ? 1 : threads);
+}
+
+const char *
+mlp_describe (char *buf, size_t size)
+{
+    const kernels_t *k = kernels_best ();
+    int threads = openblas_get_num_threads ();
+    snprintf (buf, size, "%s kernels%s, OpenBLAS core %s, %d thread%s",
+              kernels_path_name (k->path),
+              kernels_gemm_small_ok () && k->path >= KERNELS_AVX2 ? " and small-product FMA" : "",
+              openblas_get_corename (), threads, threads == 1 ? "" : "s");
+    return buf;
 }

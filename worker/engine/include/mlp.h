@@ -101,4 +101,10 @@ void mlp_softmax (float *logits, size_t rows, int k);
 //  Set the OpenBLAS thread count (process-wide in OpenBLAS).
 void mlp_set_threads (int threads);
 
+//  The engine on this processor, for a log line: "avx2 kernels and
+//  small-product FMA, OpenBLAS core Zen, 2 threads" (kernels_best's path,
+//  OpenBLAS's core and thread count); writes at most size bytes into buf
+//  and returns it.
+const char *mlp_describe (char *buf, size_t size);
+
 #endif
