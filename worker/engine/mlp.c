@@ -1,6 +1,7 @@
 /*  mlp - a multi-layer perceptron in float32: layers, activations, forward, backward, losses  */
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,12 @@ static bool s_small (const mlp_t *self, int m, int n, int k);
 static void s_weight_grad (mlp_t *self, int l, const float *a, int rows);
 static void s_input_grad (mlp_t *self, int l, int rows);
 static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
+static void s_threads_for (int m, int n, int k);
 
 #define S_NO_ACT KERNELS_ACT_NONE
 #define S_SMALL_GEMM (64 * 64 * 64)     // m n k at most this: kernels_gemm_small
 #define S_NARROW 16                     // kernels_gemm_small's column block
+#define S_THREADED_GEMM (1 << 20)       // m n k under this: one OpenBLAS thread
 
 mlp_t *
 mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int max_batch)
@@ -169,6 +172,29 @@ s_small (const mlp_t *self, int m, int n, int k)
     return self->small && (size_t) m * (size_t) n * (size_t) k <= S_SMALL_GEMM;
 }
 
+//  mlp_set_threads' count, and the count OpenBLAS was last set to for a
+//  product (process-wide, as OpenBLAS's own; relaxed: a stale read only
+//  costs a call to openblas_set_num_threads)
+static atomic_int s_threads = 1;
+static atomic_int s_blas_threads = 1;
+
+//  Before each cblas_sgemm: products under S_THREADED_GEMM (m n k) run on
+//  one thread even when more are set. Measured on a 2-core Zen (bench_train
+//  shapes, README-train.md "Threads"): case (c)'s output layer products
+//  (m n k = 327,680: 128 x 10 x 256 and its two gradients) ran at 0.24 to
+//  0.83 of their 1-thread rate on 2, and OpenBLAS's own threshold (262,144)
+//  splits them; openblas_set_num_threads costs under 10 ns a call.
+static void
+s_threads_for (int m, int n, int k)
+{
+    int set = atomic_load_explicit (&s_threads, memory_order_relaxed);
+    int want = (double) m * n * k < S_THREADED_GEMM ? 1 : set;
+    if (want != atomic_load_explicit (&s_blas_threads, memory_order_relaxed)) {
+        openblas_set_num_threads (want);
+        atomic_store_explicit (&s_blas_threads, want, memory_order_relaxed);
+    }
+}
+
 //  z = a . w^T + b, then the activation (or none), rows x out: z starts as
 //  the bias and sgemm adds onto it (beta 1: no pass of OpenBLAS's to zero
 //  z, none of ours to add b); a layer of one output is a dot per row
@@ -183,6 +209,7 @@ s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
     }
     for (int r = 0; r < rows; r++)
         memcpy (z + (size_t) r * (size_t) out, b, (size_t) out * sizeof (float));
+    s_threads_for (rows, out, in);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
                  1.0f, a, in, w, in, 1.0f, z, out);
     k->bias_act (z, NULL, rows, out, act);
@@ -243,9 +270,11 @@ s_weight_grad (mlp_t *self, int l, const float *a, int rows)
     if (s_small (self, out, in, rows))
         kernels_gemm_small (false, out, in, rows, self->delta [l], 1, (size_t) out, a, in,
                             dw, in);
-    else
+    else {
+        s_threads_for (out, in, rows);
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
                      1.0f, self->delta [l], out, a, in, 0.0f, dw, in);
+    }
 }
 
 //  d a_prev = delta . W [rows, in] of layer l: one output is an outer product
@@ -260,9 +289,11 @@ s_input_grad (mlp_t *self, int l, int rows)
     if (s_small (self, rows, in, out))
         kernels_gemm_small (false, rows, in, out, self->delta [l], (size_t) out, 1, w, in,
                             self->delta [l - 1], in);
-    else
+    else {
+        s_threads_for (rows, in, out);
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
                      1.0f, self->delta [l], out, w, in, 0.0f, self->delta [l - 1], in);
+    }
 }
 
 void
@@ -358,7 +389,10 @@ mlp_softmax (float *logits, size_t rows, int k)
 void
 mlp_set_threads (int threads)
 {
-    openblas_set_num_threads (threads < 1 ? 1 : threads);
+    threads = threads < 1 ? 1 : threads;
+    atomic_store_explicit (&s_threads, threads, memory_order_relaxed);
+    atomic_store_explicit (&s_blas_threads, threads, memory_order_relaxed);
+    openblas_set_num_threads (threads);
 }
 
 const char *

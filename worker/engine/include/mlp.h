@@ -98,7 +98,9 @@ double mlp_softmax_xent (const float *logits, const int32_t *label, int rows, in
 //  Softmax in place, row by row, stable (max subtracted).
 void mlp_softmax (float *logits, size_t rows, int k);
 
-//  Set the OpenBLAS thread count (process-wide in OpenBLAS).
+//  Set the OpenBLAS thread count (process-wide in OpenBLAS). The products
+//  mlp.c hands OpenBLAS with m n k under 2^20 run on one thread whatever
+//  the count (set around each call: measured slower on two).
 void mlp_set_threads (int threads);
 
 //  The engine on this processor, for a log line: "avx2 kernels and
