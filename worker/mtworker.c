@@ -1,5 +1,6 @@
 /*  mtworker - the worker's command line: options, then the agent (or a training child)  */
 #include "agent.h"
+#include "mlp.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -162,6 +163,8 @@ main (int argc, char **argv)
     mt_log_set_ident ("mtworker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
     agent_size_blas (config.threads, argv);
+    char engine [160];
+    mt_info ("engine: %s", mlp_describe (engine, sizeof engine));
     zsys_handler_set (NULL);
     //  The database, blobs and caches are private to the service's user
     umask (077);

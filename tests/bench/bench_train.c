@@ -11,6 +11,10 @@
 //                                   Adam, batch 128, one epoch (raw float32
 //                                   features and int32 labels, from the script)
 //    sgemm ROWS THREADS RUNS        the sgemm calls of wide's epoch alone
+//    shapes REPS RUNS               each of wide's sgemm calls alone, REPS
+//                                   times, at 1 and at 2 OpenBLAS threads
+//                                   (alternating, median of RUNS each), and
+//                                   what openblas_set_num_threads costs
 //    step tab|wide STEPS RUNS       one training step alone (forward, loss,
 //                                   backward, Adam) of tab's or wide's model
 //                                   on fixed random rows, 1 thread, STEPS
@@ -50,6 +54,7 @@ static int s_wide (const char *xpath, const char *ypath, size_t rows, int thread
 static double s_val_split (int argc, char **argv, int at);
 static size_t s_trained (size_t rows, double val);
 static int s_sgemm (size_t rows, int threads, int runs);
+static int s_shapes (int reps, int runs);
 static int s_run (const mt_spec_t *spec, const dataset_t *ds, const char *model, int threads,
                   train_result_t *result);
 static void s_print (const char *what, double *seconds, int runs, size_t rows, double flops);
@@ -74,12 +79,15 @@ main (int argc, char **argv)
                        atoi (argv [6]), s_val_split (argc, argv, 7)) ? 1 : 0;
     if (argc == 5 && strcmp (argv [1], "sgemm") == 0)
         return s_sgemm ((size_t) atol (argv [2]), atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
+    if (argc == 4 && strcmp (argv [1], "shapes") == 0)
+        return s_shapes (atoi (argv [2]), atoi (argv [3])) ? 1 : 0;
     if (argc == 5 && strcmp (argv [1], "step") == 0)
         return s_step (argv [2], atoi (argv [3]), atoi (argv [4])) ? 1 : 0;
     fprintf (stderr, "usage: bench_train fit CSV MODEL EPOCHS THREADS [VAL_SPLIT]\n"
                      "       bench_train tab CSV THREADS RUNS [VAL_SPLIT]\n"
                      "       bench_train wide X.f32 Y.i32 ROWS THREADS RUNS [VAL_SPLIT]\n"
                      "       bench_train sgemm ROWS THREADS RUNS\n"
+                     "       bench_train shapes REPS RUNS\n"
                      "       bench_train step tab|wide STEPS RUNS\n");
     return 2;
 }
@@ -342,6 +350,73 @@ s_sgemm (size_t rows, int threads, int runs)
             free (g [l]);
         }
     }
+    return 0;
+}
+
+//  One of wide's products: C [m, n] = op (A) op (B) over k, as mlp.c calls it
+typedef struct {
+    const char *name;
+    bool ta, tb;
+    int m, n, k;
+} s_shape_t;
+
+//  Each product of wide's step (batch 128) timed alone at 1 and 2 threads,
+//  the two alternating run by run so that the machine's load falls on both
+static int
+s_shapes (int reps, int runs)
+{
+    const int b = S_WIDE_BATCH, h = S_WIDE_HIDDEN, in = S_WIDE_IN, c = S_WIDE_CLASSES;
+    const s_shape_t shape [] = {
+        { "forward 0 X.W^T", false, true, b, h, in },
+        { "forward 1", false, true, b, h, h },
+        { "forward 2", false, true, b, c, h },
+        { "dW 2 delta^T.A", true, false, c, h, b },
+        { "dX 2 delta.W", false, false, b, h, c },
+        { "dW 1", true, false, h, h, b },
+        { "dX 1", false, false, b, h, h },
+        { "dW 0", true, false, h, in, b },
+    };
+    size_t most = (size_t) in * h;
+    float *x = malloc (most * sizeof (float)), *y = malloc (most * sizeof (float));
+    float *z = malloc (most * sizeof (float));
+    if (!x || !y || !z || reps < 1)
+        return -1;
+    for (size_t i = 0; i < most; i++)
+        x [i] = y [i] = (float) ((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+    printf ("shapes: GFLOP/s per product, median of %d runs of %d calls\n", runs, reps);
+    for (size_t s = 0; s < sizeof shape / sizeof shape [0]; s++) {
+        const s_shape_t *p = shape + s;
+        double seconds [2][64];
+        for (int i = 0; i < runs; i++)
+            for (int t = 0; t < 2; t++) {
+                mlp_set_threads (t + 1);
+                double start = s_now ();
+                for (int r = 0; r < reps; r++)
+                    cblas_sgemm (CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
+                                 p->tb ? CblasTrans : CblasNoTrans, p->m, p->n, p->k, 1.0f,
+                                 x, p->ta ? p->m : p->k, y, p->tb ? p->k : p->n, 0.0f, z, p->n);
+                seconds [t][i] = s_now () - start;
+            }
+        double flops = 2.0 * p->m * p->n * p->k * reps, g [2];
+        for (int t = 0; t < 2; t++) {
+            qsort (seconds [t], (size_t) runs, sizeof (double), s_cmp_double);
+            g [t] = flops / seconds [t][runs / 2] / 1e9;
+        }
+        printf ("  %-16s %4d x %4d x %4d: t=1 %6.1f  t=2 %6.1f  (t=2 / t=1 %.2f)\n", p->name,
+                p->m, p->n, p->k, g [0], g [1], g [1] / g [0]);
+    }
+    //  the cost of switching: set 1, set 2, over and over
+    enum { SWITCHES = 100000 };
+    double start = s_now ();
+    for (int i = 0; i < SWITCHES; i++)
+        mlp_set_threads (1 + i % 2);
+    printf ("openblas_set_num_threads: %.0f ns a call (1 and 2 alternating)\n",
+            (s_now () - start) / SWITCHES * 1e9);
+    mlp_set_threads (1);
+    free (x);
+    free (y);
+    free (z);
     return 0;
 }
 

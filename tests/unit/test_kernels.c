@@ -1,4 +1,4 @@
-/*  test_kernels - every vector path this processor has gives the scalar path's bits, pass by pass  */
+/*  test_kernels - every vector path this processor has gives the scalar path's bits, pass by pass; the float exp's error  */
 #include <stdint.h>
 #include "testutil.h"
 #include "fpenv.h"
@@ -166,6 +166,104 @@ s_check_mse (const kernels_t *ref, const kernels_t *k, size_t n)
     s_same (grad [0], grad [1], n, "mse grad", kernels_path_name (k->path), n);
 }
 
+//  A logit the softmax should meet: s_value's mix, or one far from the rest
+//  of its row (large negative or positive), so that exps underflow to 0
+static float
+s_logit (void)
+{
+    uint32_t pick = s_next () % 8;
+    float unit = (float) (s_next () >> 8) / 16777216.0f * 2.0f - 1.0f;
+    if (pick == 0)
+        return unit * 1e4f;
+    if (pick == 1)
+        return -90.0f - 100.0f * fabsf (unit);
+    if (pick == 2)
+        return 80.0f + 20.0f * fabsf (unit);
+    return s_value ();
+}
+
+//  The softmax/cross-entropy pass in each of its modes: the gradient
+//  (unweighted and weighted), the probabilities, the loss alone, softmax
+//  in place; the same loss and bits as the scalar path
+static void
+s_check_xent (const kernels_t *ref, const kernels_t *k)
+{
+    enum { ROWS = 1003, MAX_K = 33 };
+    static float z [ROWS * MAX_K], out [S_COPIES][ROWS * MAX_K], weight [MAX_K];
+    static int32_t label [ROWS];
+    const int ks [] = { 2, 3, 7, 10, 33 };
+    const size_t rows [] = { 1, 2, 3, 7, 16, 17, 100, 1003 };
+    const char *path = kernels_path_name (k->path);
+    for (int ki = 0; ki < 5; ki++)
+        for (int ri = 0; ri < 8; ri++) {
+            int c = ks [ki];
+            size_t n = rows [ri] * (size_t) c;
+            for (size_t i = 0; i < n; i++)
+                z [i] = s_logit ();
+            for (size_t r = 0; r < rows [ri]; r++)
+                label [r] = (int32_t) (s_next () % (uint32_t) c);
+            for (int j = 0; j < c; j++)
+                weight [j] = 0.25f + (float) (s_next () % 8);
+            for (int mode = 0; mode < 5; mode++) {
+                const float *w = mode == 1 ? weight : NULL;
+                const int32_t *lb = mode == 4 ? NULL : label;
+                bool prob = mode >= 2;
+                double got [2];
+                for (int copy = 0; copy < 2; copy++) {
+                    const kernels_t *t = copy ? k : ref;
+                    float *o = mode == 3 ? NULL : out [copy];
+                    if (mode == 4)
+                        memcpy (o, z, n * sizeof (float));
+                    got [copy] = t->xent (mode == 4 ? o : z, lb, rows [ri], c, w,
+                                          1.0 + (double) rows [ri], o, prob);
+                }
+                CHECK_MSG (memcmp (&got [0], &got [1], sizeof (double)) == 0,
+                           "xent mode %d on %s, %zu x %d: loss %.17g vs %.17g", mode, path,
+                           rows [ri], c, got [0], got [1]);
+                CHECK (mode == 4 ? got [0] == 0 : isfinite (got [0]) && got [0] >= 0);
+                if (mode != 3)
+                    s_same (out [0], out [1], n, "xent", path, n);
+            }
+        }
+}
+
+//  exp_n against libm's double exp over a dense sweep of [-88, 88], to the
+//  stated 2 ulp (of the correctly rounded float: 2^-149 below the smallest
+//  normal), and its ends; under FTZ/DAZ results below 2^-126 are 0
+static void
+s_check_exp (const kernels_t *ref, const kernels_t *k, bool ftz)
+{
+    enum { CHUNK = 4096, POINTS = 2000000 };
+    static float x [CHUNK], e [S_COPIES][CHUNK];
+    double worst = 0, worst_x = 0;
+    for (int start = 0; start <= POINTS; start += CHUNK) {
+        int n = POINTS + 1 - start < CHUNK ? POINTS + 1 - start : CHUNK;
+        for (int i = 0; i < n; i++)
+            x [i] = (float) (-88.0 + 176.0 * (double) (start + i) / POINTS);
+        ref->exp_n (x, (size_t) n, e [0]);
+        k->exp_n (x, (size_t) n, e [1]);
+        s_same (e [0], e [1], (size_t) n, "exp", kernels_path_name (k->path), (size_t) n);
+        for (int i = 0; i < n && !ftz; i++) {
+            double want = exp ((double) x [i]);
+            double ulp = want < 0x1p-126 ? 0x1p-149 : ldexp (1.0, ilogb (want) - 23);
+            double err = fabs ((double) e [1][i] - want) / ulp;
+            if (err > worst) {
+                worst = err;
+                worst_x = x [i];
+            }
+        }
+    }
+    CHECK_MSG (worst <= 2.0, "exp on %s: %.3f ulp at x = %.9g", kernels_path_name (k->path),
+               worst, worst_x);
+    float ends [7] = { 0.0f, -0.0f, -104.5f, -INFINITY, 89.0f, INFINITY, NAN }, got [7];
+    k->exp_n (ends, 7, got);
+    CHECK (got [0] == 1.0f && got [1] == 1.0f && got [2] == 0.0f && got [3] == 0.0f);
+    CHECK (isinf (got [4]) && isinf (got [5]) && isnan (got [6]));
+    if (!ftz)
+        printf ("exp on %s: worst %.3f ulp over [-88, 88] at x = %.9g\n",
+                kernels_path_name (k->path), worst, worst_x);
+}
+
 static void
 s_check_path (const kernels_t *ref, const kernels_t *k)
 {
@@ -176,6 +274,7 @@ s_check_path (const kernels_t *ref, const kernels_t *k)
         s_check_sgd (ref, k, s_sizes [i]);
         s_check_mse (ref, k, s_sizes [i]);
     }
+    s_check_xent (ref, k);
 }
 
 //  ReLU is max (z, 0) with -0 and NaN going to +0, its gradient a mask
@@ -268,6 +367,7 @@ main (void)
             CHECK (k->path == (kernels_path_t) p);
             s_check_relu (k);
             s_check_path (ref, k);
+            s_check_exp (ref, k, ftz);
             tested += p != KERNELS_SCALAR;
             printf ("%s == scalar%s: ok\n", kernels_path_name (p), ftz ? " (FTZ/DAZ)" : "");
         }

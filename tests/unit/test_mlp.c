@@ -1,4 +1,5 @@
 /*  test_mlp - forward against a naive reference, finite-difference gradient checks, losses  */
+#include <cblas.h>
 #include "testutil.h"
 #include "mlp.h"
 #include "rng.h"
@@ -216,6 +217,40 @@ s_check_products (int n_out, int rows)
     mlp_destroy (&mlp [1]);
 }
 
+//  At 2 threads, a product under 2^20 (m n k) runs on one OpenBLAS thread,
+//  a larger one on both: 256 -> 256 -> 10 at 128 rows makes 8.4 M (layer 0)
+//  and 327,680 (layer 1), and the count set last is the last product's
+static void
+s_test_threads (void)
+{
+    if (openblas_get_parallel () == 0) {
+        printf ("threads: OpenBLAS is sequential here, skipped\n");
+        return;
+    }
+    int hidden [1] = { 256 };
+    mlp_t *mlp = mlp_new (256, hidden, 1, 10, MT_ACT_RELU, 128);
+    CHECK (mlp);
+    rng_t rng;
+    rng_seed (&rng, 5);
+    mlp_init (mlp, &rng);
+    float *x = calloc (128 * 256, sizeof (float));
+    CHECK (x);
+    mlp_set_threads (2);
+    CHECK (openblas_get_num_threads () == 2);
+    mlp_forward (mlp, x, 128);                  // layer 1's forward last: 1 thread
+    CHECK_MSG (openblas_get_num_threads () == 1, "after forward: %d threads",
+               openblas_get_num_threads ());
+    memset (mlp_output_grad (mlp), 0, 128 * 10 * sizeof (float));
+    mlp_backward (mlp, x, 128);                 // layer 0's dW last: 2 threads
+    CHECK_MSG (openblas_get_num_threads () == 2, "after backward: %d threads",
+               openblas_get_num_threads ());
+    mlp_set_threads (1);
+    mlp_forward (mlp, x, 128);
+    CHECK (openblas_get_num_threads () == 1);
+    free (x);
+    mlp_destroy (&mlp);
+}
+
 int
 main (void)
 {
@@ -229,6 +264,7 @@ main (void)
     s_test_losses ();
     s_test_softmax_xent ();
     s_test_init ();
+    s_test_threads ();
     printf ("test_mlp: ok\n");
     return 0;
 }

@@ -1,4 +1,4 @@
-/*  kernels - the engine's element-wise passes (bias, activations, optimizers, MSE), one table per vector unit  */
+/*  kernels - the engine's element-wise passes (bias, activations, optimizers, MSE, softmax), one table per vector unit  */
 //  Each pass is written once, as an always-inline body; a wrapper per path
 //  compiles it for that path's vector unit (target attributes), and the
 //  compiler vectorises the loops (this file builds with -ftree-vectorize,
@@ -7,9 +7,12 @@
 //  reference the others match bit for bit. Vectorising an element-wise loop
 //  does not reorder anyone's arithmetic, and no body reduces across lanes
 //  (the bias gradient sums down columns, row by row; MSE's double sum runs
-//  in its own scalar loop), so every path gives the same bits.
+//  in its own scalar loop), so every path gives the same bits. Softmax's
+//  exp is ours (s_expf: +, *, conversions and bit moves, no libm call), so
+//  the vector bodies compute it as the scalar one does.
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -132,6 +135,96 @@ s_mse (const float *restrict out, const float *restrict y, size_t n, float scale
     return sum;
 }
 
+//  2^n as a float, n in [-126, 127]: the exponent field's bits
+S_INLINE float
+s_pow2i (int32_t n)
+{
+    union { uint32_t u; float f; } v = { .u = (uint32_t) (n + 127) << 23 };
+    return v.f;
+}
+
+//  exp (x) in float: x = n ln2 + r with |r| <= ln2 / 2 (n rounded by the
+//  1.5 2^23 trick, ln2 in two parts so that n ln2's high part is exact),
+//  exp (r) by its Taylor series to r^7 (truncation under 0.12 ulp), times
+//  2^n in two steps so that subnormal and overflowing results round once.
+//  Inputs below -104 give 0, above 88.75 infinity, NaN stays NaN.
+S_INLINE float
+s_expf (float x)
+{
+    const float x0 = x;
+    x = x > -104.0f ? x : -104.0f;
+    x = x < 88.75f ? x : 88.75f;
+    float kf = x * 1.44269504f + 12582912.0f;
+    kf = kf - 12582912.0f;
+    float r = x - kf * 0.693359375f;
+    r = r - kf * -2.12194440e-4f;
+    float q = 1.0f / 5040.0f;
+    q = q * r + 1.0f / 720.0f;
+    q = q * r + 1.0f / 120.0f;
+    q = q * r + 1.0f / 24.0f;
+    q = q * r + 1.0f / 6.0f;
+    q = q * r + 0.5f;
+    float y = 1.0f + (r + r * r * q);
+    int32_t n = (int32_t) kf;
+    int32_t half = n / 2;
+    y = y * s_pow2i (half) * s_pow2i (n - half);
+    return x0 == x0 ? y : x0;
+}
+
+S_INLINE void
+s_exp (const float *restrict x, size_t n, float *restrict e)
+{
+    for (size_t i = 0; i < n; i++)
+        e [i] = s_expf (x [i]);
+}
+
+//  Softmax cross-entropy a row at a time: the row's largest logit m,
+//  e = exp (z - m) into out (element-wise), their sum in double in order
+//  (a scalar loop), the row's loss w (m + log sum - z [label]) added to the
+//  total, then out = e / sum (prob) or w (e / sum - onehot) / norm (the
+//  gradient). out may be z (prob), or NULL (the loss alone).
+S_INLINE double
+s_xent (const float *z, const int32_t *label, size_t rows, int k, const float *weight,
+        double norm, float *out, bool prob)
+{
+    double total = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *zr = z + r * (size_t) k;
+        float m = zr [0];
+        for (int j = 1; j < k; j++)
+            m = zr [j] > m ? zr [j] : m;
+        const float zl = label ? zr [label [r]] : 0.0f;     // before out overwrites z
+        double sum = 0;
+        float *o = out ? out + r * (size_t) k : NULL;
+        if (o) {
+            for (int j = 0; j < k; j++)
+                o [j] = s_expf (zr [j] - m);
+            for (int j = 0; j < k; j++)
+                sum += (double) o [j];
+        }
+        else
+            for (int j = 0; j < k; j++)
+                sum += (double) s_expf (zr [j] - m);
+        double w = weight && label ? (double) weight [label [r]] : 1.0;
+        if (label)
+            total += w * ((double) m + log (sum) - (double) zl);
+        if (!o)
+            continue;
+        if (prob) {
+            const float s = (float) sum;
+            for (int j = 0; j < k; j++)
+                o [j] = o [j] / s;
+        }
+        else {
+            const float s = (float) (w / (sum * norm));
+            for (int j = 0; j < k; j++)
+                o [j] = o [j] * s;
+            o [label [r]] -= (float) (w / norm);
+        }
+    }
+    return total;
+}
+
 //  z [r] = dot (a [r, :], w) + b for rows of in: 16 running sums, each
 //  taking every 16th product in order, added pairwise at the end; the same
 //  order on every path (16 lanes are one AVX-512, two AVX or four SSE
@@ -210,9 +303,15 @@ ATTR static void s_axpy_rows_##NAME (const float *delta, int rows, const float *
 ATTR static void s_outer_##NAME (const float *delta, int rows, const float *w, int in, \
                                  float *out) \
 { s_outer (delta, rows, w, in, out); } \
+ATTR static void s_exp_##NAME (const float *x, size_t n, float *e) \
+{ s_exp (x, n, e); } \
+ATTR static double s_xent_##NAME (const float *z, const int32_t *label, size_t rows, int k, \
+                                  const float *weight, double norm, float *out, bool prob) \
+{ return s_xent (z, label, rows, k, weight, norm, out, prob); } \
 static const kernels_t s_table_##NAME = { \
     s_bias_act_##NAME, s_act_grad_##NAME, s_bias_grad_##NAME, s_adam_##NAME, s_sgd_##NAME, \
-    s_mse_##NAME, s_dot_rows_##NAME, s_axpy_rows_##NAME, s_outer_##NAME, PATH };
+    s_mse_##NAME, s_dot_rows_##NAME, s_axpy_rows_##NAME, s_outer_##NAME, s_exp_##NAME, \
+    s_xent_##NAME, PATH };
 
 S_PATH (scalar, KERNELS_SCALAR, __attribute__ ((optimize ("no-tree-vectorize"))))
 #if defined (__x86_64__) && defined (__GNUC__)

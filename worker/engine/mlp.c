@@ -1,6 +1,8 @@
 /*  mlp - a multi-layer perceptron in float32: layers, activations, forward, backward, losses  */
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
@@ -34,11 +36,12 @@ static bool s_small (const mlp_t *self, int m, int n, int k);
 static void s_weight_grad (mlp_t *self, int l, const float *a, int rows);
 static void s_input_grad (mlp_t *self, int l, int rows);
 static int s_layout (mlp_t *self, int n_in, const int *hidden, int n_hidden, int n_out);
+static void s_threads_for (int m, int n, int k);
 
 #define S_NO_ACT KERNELS_ACT_NONE
 #define S_SMALL_GEMM (64 * 64 * 64)     // m n k at most this: kernels_gemm_small
 #define S_NARROW 16                     // kernels_gemm_small's column block
-#define S_SOFTMAX_CACHE 64      // classes whose exps mlp_softmax_xent keeps for a row
+#define S_THREADED_GEMM (1 << 20)       // m n k under this: one OpenBLAS thread
 
 mlp_t *
 mlp_new (int n_in, const int *hidden, int n_hidden, int n_out, mt_act_t act, int max_batch)
@@ -169,6 +172,29 @@ s_small (const mlp_t *self, int m, int n, int k)
     return self->small && (size_t) m * (size_t) n * (size_t) k <= S_SMALL_GEMM;
 }
 
+//  mlp_set_threads' count, and the count OpenBLAS was last set to for a
+//  product (process-wide, as OpenBLAS's own; relaxed: a stale read only
+//  costs a call to openblas_set_num_threads)
+static atomic_int s_threads = 1;
+static atomic_int s_blas_threads = 1;
+
+//  Before each cblas_sgemm: products under S_THREADED_GEMM (m n k) run on
+//  one thread even when more are set. Measured on a 2-core Zen (bench_train
+//  shapes, README-train.md "Threads"): case (c)'s output layer products
+//  (m n k = 327,680: 128 x 10 x 256 and its two gradients) ran at 0.24 to
+//  0.83 of their 1-thread rate on 2, and OpenBLAS's own threshold (262,144)
+//  splits them; openblas_set_num_threads costs under 10 ns a call.
+static void
+s_threads_for (int m, int n, int k)
+{
+    int set = atomic_load_explicit (&s_threads, memory_order_relaxed);
+    int want = (double) m * n * k < S_THREADED_GEMM ? 1 : set;
+    if (want != atomic_load_explicit (&s_blas_threads, memory_order_relaxed)) {
+        openblas_set_num_threads (want);
+        atomic_store_explicit (&s_blas_threads, want, memory_order_relaxed);
+    }
+}
+
 //  z = a . w^T + b, then the activation (or none), rows x out: z starts as
 //  the bias and sgemm adds onto it (beta 1: no pass of OpenBLAS's to zero
 //  z, none of ours to add b); a layer of one output is a dot per row
@@ -183,6 +209,7 @@ s_layer_forward (const kernels_t *k, const float *a, int rows, int in, int out,
     }
     for (int r = 0; r < rows; r++)
         memcpy (z + (size_t) r * (size_t) out, b, (size_t) out * sizeof (float));
+    s_threads_for (rows, out, in);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
                  1.0f, a, in, w, in, 1.0f, z, out);
     k->bias_act (z, NULL, rows, out, act);
@@ -243,9 +270,11 @@ s_weight_grad (mlp_t *self, int l, const float *a, int rows)
     if (s_small (self, out, in, rows))
         kernels_gemm_small (false, out, in, rows, self->delta [l], 1, (size_t) out, a, in,
                             dw, in);
-    else
+    else {
+        s_threads_for (out, in, rows);
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
                      1.0f, self->delta [l], out, a, in, 0.0f, dw, in);
+    }
 }
 
 //  d a_prev = delta . W [rows, in] of layer l: one output is an outer product
@@ -260,9 +289,11 @@ s_input_grad (mlp_t *self, int l, int rows)
     if (s_small (self, rows, in, out))
         kernels_gemm_small (false, rows, in, out, self->delta [l], (size_t) out, 1, w, in,
                             self->delta [l - 1], in);
-    else
+    else {
+        s_threads_for (rows, in, out);
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
                      1.0f, self->delta [l], out, w, in, 0.0f, self->delta [l - 1], in);
+    }
 }
 
 void
@@ -317,112 +348,61 @@ mlp_loss_mse (const float *out, const float *y, int rows, int n, float *grad)
     return kernels_best ()->mse (out, y, count, scale, grad) / (double) count;
 }
 
-//  The largest of a row's k logits
-static inline float
-s_row_max (const float *z, int k)
-{
-    float m = z [0];
-    for (int j = 1; j < k; j++)
-        m = z [j] > m ? z [j] : m;
-    return m;
-}
-
-//  log (sum exp z), shifted by the row's largest logit so that exp cannot
-//  overflow: the cross-entropies' one way of taking it
-static inline double
-s_log_sum_exp (const float *z, int k)
-{
-    float m = s_row_max (z, k);
-    double sum = 0;
-    for (int j = 0; j < k; j++)
-        sum += exp ((double) (z [j] - m));
-    return (double) m + log (sum);
-}
-
+//  The cross-entropies and softmax: one pass of kernels_best's (kernels.h)
 double
 mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k, float *grad)
 {
-    double total = 0;
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
+    for (int r = 0; r < rows; r++)
         assert (label [r] >= 0 && label [r] < k);
-        double lse = s_log_sum_exp (z, k);
-        total += lse - (double) z [label [r]];
-        if (grad) {
-            float *g = grad + (size_t) r * k;
-            for (int j = 0; j < k; j++)
-                g [j] = (float) (exp ((double) z [j] - lse) / rows);
-            g [label [r]] -= 1.0f / (float) rows;
-        }
-    }
-    return total / rows;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, NULL, rows, grad, false)
+         / rows;
 }
 
 double
 mlp_loss_xent_weighted (const float *logits, const int32_t *label, int rows, int k,
                         const float *weight, float *grad)
 {
-    double total = 0, weights = 0;
+    double weights = 0;
     for (int r = 0; r < rows; r++) {
         assert (label [r] >= 0 && label [r] < k);
         weights += weight [label [r]];
     }
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
-        double lse = s_log_sum_exp (z, k);
-        double w = weight [label [r]];
-        total += w * (lse - (double) z [label [r]]);
-        if (grad) {
-            float *g = grad + (size_t) r * k;
-            double scale = w / weights;
-            for (int j = 0; j < k; j++)
-                g [j] = (float) (exp ((double) z [j] - lse) * scale);
-            g [label [r]] -= (float) scale;
-        }
-    }
-    return total / weights;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, weight, weights, grad,
+                                  false) / weights;
 }
 
 double
 mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k, float *prob)
 {
-    double total = 0, e [S_SOFTMAX_CACHE];
-    bool cached = k <= S_SOFTMAX_CACHE;
-    for (int r = 0; r < rows; r++) {
-        const float *z = logits + (size_t) r * k;
-        float *p = prob + (size_t) r * k;
+    for (int r = 0; r < rows; r++)
         assert (label [r] >= 0 && label [r] < k);
-        float m = s_row_max (z, k);
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            double ej = exp ((double) (z [j] - m));
-            sum += ej;
-            if (cached)
-                e [j] = ej;
-        }
-        total += (double) m + log (sum) - (double) z [label [r]];
-        for (int j = 0; j < k; j++)
-            p [j] = (float) ((cached ? e [j] : exp ((double) (z [j] - m))) / sum);
-    }
-    return total / rows;
+    return kernels_best ()->xent (logits, label, (size_t) rows, k, NULL, rows, prob, true)
+         / rows;
 }
 
 void
 mlp_softmax (float *logits, size_t rows, int k)
 {
-    for (size_t r = 0; r < rows; r++) {
-        float *z = logits + r * (size_t) k;
-        float m = s_row_max (z, k);
-        double sum = 0;
-        for (int j = 0; j < k; j++)
-            sum += exp ((double) (z [j] - m));
-        for (int j = 0; j < k; j++)
-            z [j] = (float) (exp ((double) (z [j] - m)) / sum);
-    }
+    kernels_best ()->xent (logits, NULL, rows, k, NULL, 1, logits, true);
 }
 
 void
 mlp_set_threads (int threads)
 {
-    openblas_set_num_threads (threads < 1 ? 1 : threads);
+    threads = threads < 1 ? 1 : threads;
+    atomic_store_explicit (&s_threads, threads, memory_order_relaxed);
+    atomic_store_explicit (&s_blas_threads, threads, memory_order_relaxed);
+    openblas_set_num_threads (threads);
+}
+
+const char *
+mlp_describe (char *buf, size_t size)
+{
+    const kernels_t *k = kernels_best ();
+    int threads = openblas_get_num_threads ();
+    snprintf (buf, size, "%s kernels%s, OpenBLAS core %s, %d thread%s",
+              kernels_path_name (k->path),
+              kernels_gemm_small_ok () && k->path >= KERNELS_AVX2 ? " and small-product FMA" : "",
+              openblas_get_corename (), threads, threads == 1 ? "" : "s");
+    return buf;
 }

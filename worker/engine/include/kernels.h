@@ -1,9 +1,10 @@
-/*  kernels - the engine's element-wise passes (bias, activations, optimizers, MSE), one table per vector unit  */
+/*  kernels - the engine's element-wise passes (bias, activations, optimizers, MSE, softmax), one table per vector unit  */
 #ifndef MT_KERNELS_H_INCLUDED
 #define MT_KERNELS_H_INCLUDED
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 //  The vector units a table is compiled for. Every path does the same IEEE
 //  operations per element, in the same order (the engine builds with
@@ -54,6 +55,17 @@ typedef struct {
     void (*axpy_rows) (const float *delta, int rows, const float *a, int in, float *dw);
     //  out [r, i] = delta [r] w [i], rows x in
     void (*outer) (const float *delta, int rows, const float *w, int in, float *out);
+    //  e [i] = exp (x [i]), n values, by the engine's own float exp (range
+    //  reduction and a polynomial, the same operations on every path):
+    //  within 2 ulp of exp over [-88, 88], 0 below -104, inf above 88.75
+    void (*exp_n) (const float *x, size_t n, float *e);
+    //  Softmax cross-entropy of rows x k logits z, a row at a time through
+    //  exp_n's exp of z - max: returns sum over rows of w (lse - z [label])
+    //  (w = weight [label] or 1; 0 when label is NULL). prob: out = softmax
+    //  (out may be z); else out = w (softmax - onehot) / norm, the gradient.
+    //  out NULL: the loss alone.
+    double (*xent) (const float *z, const int32_t *label, size_t rows, int k,
+                    const float *weight, double norm, float *out, bool prob);
     kernels_path_t path;
 } kernels_t;
 

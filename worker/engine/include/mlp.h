@@ -75,7 +75,9 @@ double mlp_loss_mse (const float *out, const float *y, int rows, int n, float *g
 
 //  Softmax cross-entropy of logits [rows, k] against labels in [0, k), mean
 //  over rows, through log-sum-exp; when grad is not NULL it gets
-//  (softmax - onehot) / rows.
+//  (softmax - onehot) / rows. The exps are the engine's float exp (within
+//  2 ulp), summed in double, on kernels_best's vector unit (kernels.h
+//  xent): every path gives the same bits.
 double mlp_loss_xent (const float *logits, const int32_t *label, int rows, int k,
                       float *grad);
 
@@ -88,7 +90,7 @@ double mlp_loss_xent_weighted (const float *logits, const int32_t *label, int ro
 
 //  An evaluation's pass over the logits: returns mlp_loss_xent's mean loss
 //  and writes mlp_softmax's rows to prob (rows x k, not logits), the same
-//  bits as those two calls, with each row's exps taken once. Allocates
+//  bits as those two calls, with each row's exps taken once (into prob). Allocates
 //  nothing.
 double mlp_softmax_xent (const float *logits, const int32_t *label, int rows, int k,
                          float *prob);
@@ -96,7 +98,15 @@ double mlp_softmax_xent (const float *logits, const int32_t *label, int rows, in
 //  Softmax in place, row by row, stable (max subtracted).
 void mlp_softmax (float *logits, size_t rows, int k);
 
-//  Set the OpenBLAS thread count (process-wide in OpenBLAS).
+//  Set the OpenBLAS thread count (process-wide in OpenBLAS). The products
+//  mlp.c hands OpenBLAS with m n k under 2^20 run on one thread whatever
+//  the count (set around each call: measured slower on two).
 void mlp_set_threads (int threads);
+
+//  The engine on this processor, for a log line: "avx2 kernels and
+//  small-product FMA, OpenBLAS core Zen, 2 threads" (kernels_best's path,
+//  OpenBLAS's core and thread count); writes at most size bytes into buf
+//  and returns it.
+const char *mlp_describe (char *buf, size_t size);
 
 #endif
