@@ -59,6 +59,7 @@ struct agent_t {
     int pending_checkpoint;     // epoch of a checkpoint waiting to upload, 0 = none
     char checkpoint_hash [65];  // last checkpoint uploaded
     int64_t checkpoint_ms;      // monotonic ms of the last checkpoint sent, or of the start
+    int upload_timer;           // zloop timer that ends an upload's retry_later wait, 0 = none
     pid_t child;
     int child_fd;
     char line [8192];
@@ -134,6 +135,8 @@ static void s_end_job (agent_t *self, mt_msg_t **final_p);
 static void s_final_again (agent_t *self);
 static void s_leave (agent_t *self, bool at_once);
 static void s_bye (agent_t *self, bool barrier);
+static int s_on_upload_timer (zloop_t *loop, int timer_id, void *arg);
+static void s_upload_timer_end (agent_t *self);
 
 void
 agent_size_blas (int threads, char **argv)
@@ -313,6 +316,7 @@ s_reset (agent_t *self)
 {
     mt_transfer_destroy (&self->fetch);
     mt_transfer_destroy (&self->upload);
+    s_upload_timer_end (self);
     memset (self->needs, 0, sizeof self->needs);
     self->next_need = 0;
     if (self->child_fd >= 0) {
@@ -359,11 +363,38 @@ s_pump (agent_t *self, mt_transfer_t *transfer)
     mt_msg_t *msg = NULL;
     while (mt_transfer_next (transfer, &msg, &cause) == 0 && msg)
         s_send (self, &msg);
-    if (!cause)
+    if (!cause) {
+        //  An upload told retry_later waits, then probes: wake for it
+        int64_t wait_ms = mt_transfer_wait_ms (transfer);
+        if (transfer == self->upload && wait_ms > 0 && !self->upload_timer
+        &&  mt_transfer_in_flight (transfer) == 0) {
+            int id = zloop_timer (self->loop, (size_t) wait_ms, 1, s_on_upload_timer, self);
+            self->upload_timer = id > 0 ? id : 0;
+        }
         return 0;
+    }
     s_fail_because (self, "cannot send a file of the job", cause);
     free (cause);
     return -1;
+}
+
+//  An upload's retry_later wait is over: probe the broker again.
+static int
+s_on_upload_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    agent_t *self = arg;
+    self->upload_timer = 0;
+    if (self->upload)
+        s_pump (self, self->upload);
+    return 0;
+}
+
+static void
+s_upload_timer_end (agent_t *self)
+{
+    if (self->upload_timer)
+        zloop_timer_end (self->loop, self->upload_timer);
+    self->upload_timer = 0;
 }
 
 //  --- Messages from the broker ----------------------------------------------
@@ -679,6 +710,15 @@ s_on_error (agent_t *self, mt_msg_t *msg)
             s_connect (self);
         return;
     }
+    if (strcmp (code, MT_ERR_RETRY_LATER) == 0 && self->upload
+    &&  mt_transfer_concerns (self->upload, msg)) {
+        //  No upload slot free for now, or our blob's upload began again:
+        //  the transfer backs off and probes, as mtclient's does
+        mt_info ("agent: broker says %s: %s; the upload waits and tries again", code, text);
+        if (s_take (self, self->upload, msg, "the broker refused an upload"))
+            s_pump (self, self->upload);
+        return;
+    }
     mt_warn ("agent: broker says %s: %s", code, text);
     if (strcmp (code, MT_ERR_STORAGE) == 0 && self->final) {
         //  The broker could not record the job's end: once the delay is over
@@ -782,6 +822,7 @@ s_upload_complete (agent_t *self)
     char hash [MT_HASH_HEX + 1];
     mt_strlcpy (hash, mt_transfer_hash (self->upload), sizeof hash);
     mt_transfer_destroy (&self->upload);
+    s_upload_timer_end (self);
     if (!self->upload_model) {
         memcpy (self->checkpoint_hash, hash, sizeof hash);
         mt_msg_t *msg = s_job_msg (self, "CHECKPOINT");
