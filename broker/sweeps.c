@@ -30,7 +30,7 @@ typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB, S_JOB_MARK,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
     S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
-    S_RERUN, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
+    S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
 } stmt_t;
 
 static const char *s_sql [S_COUNT] = {
@@ -89,6 +89,8 @@ static const char *s_sql [S_COUNT] = {
     [S_RERUN] = "UPDATE sweep_trials SET job = NULL WHERE sweep = ?1 AND job IN"
                 " (SELECT id FROM jobs WHERE sweep = ?1"
                 " AND (state = 'failed' OR state = 'stopped'))",
+    //  Another sweep's base spec names blob ?2 (its unstarted trials need it)
+    [S_SPEC_NAMES] = "SELECT count(*) FROM sweeps WHERE id != ?1 AND instr (spec, ?2) > 0",
     //  Delete: the sweep's own rows, once its jobs are gone
     [S_DEL_TRIALS] = "DELETE FROM sweep_trials WHERE sweep = ?1",
     [S_DEL_RUNGS] = "DELETE FROM rungs WHERE sweep = ?1",
@@ -1541,6 +1543,16 @@ s_delete_rows (sweeps_t *self, int64_t sweep, json_t *doomed, int64_t *jobs)
             rc = -1;        // 1 (not ended) cannot be: none is active, and we hold the reactor
     size_t n_ids = json_array_size (ids);
     json_decref (ids);
+    //  No job names them now, but another sweep's trials to come may
+    for (i = json_array_size (doomed); rc == 0 && i-- > 0; ) {
+        stmt = s_stmt (self, S_SPEC_NAMES);
+        if (stmt) {
+            sqlite3_bind_int64 (stmt, 1, sweep);
+            s_bind_text (stmt, 2, json_string_value (json_array_get (doomed, i)));
+        }
+        if (!stmt || s_scalar (stmt) > 0)
+            json_array_remove (doomed, i);
+    }
     const stmt_t rows [] = { S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP };
     for (size_t r = 0; rc == 0 && r < sizeof rows / sizeof rows [0]; r++) {
         stmt = s_stmt (self, rows [r]);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { S_OPT_SWEEP = 1 };
+enum { S_OPT_SWEEP = 2000 };     // past getopt's 1 (an operand) and CMD_OPT_*
 
 static int s_exec (client_t *client, int argc, char **argv);
 static int s_option (int opt, const char *arg, void *arg_p, char **cause);
