@@ -122,7 +122,6 @@ static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
-static int s_write_spec (const char *path, const mt_spec_t *spec, char **cause);
 static void s_child_start (const char *dir, int report_fd, int argc, const char **argv);
 static void s_finish (agent_t *self);
 static void s_checkpoint_upload (agent_t *self);
@@ -919,14 +918,8 @@ s_data_path (agent_t *self, const char *path, char **cause)
 static void
 s_spawn (agent_t *self)
 {
-    char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
-    snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
+    char data_path [4200], threads [16], progress [16], min_ms [16];
     char *cause = NULL;
-    if (s_write_spec (spec_path, &self->spec, &cause)) {
-        s_fail (self, cause ? cause : "cannot write the spec", true);
-        free (cause);
-        return;
-    }
     const char *data_hash = self->spec.data_hash [0] ? self->spec.data_hash : NULL;
     const char *shared = self->spec.data_path;
     char *blob = data_hash ? blob_store_path (self->cache, data_hash)
@@ -941,8 +934,15 @@ s_spawn (agent_t *self)
     snprintf (threads, sizeof threads, "%d", self->config.threads);
     snprintf (progress, sizeof progress, "%d", self->config.progress_ms);
     snprintf (min_ms, sizeof min_ms, "%d", self->config.checkpoint_min_ms);
-    const char *argv [24] = { "mtworker", "--train-child", "--dir", self->dir, "--spec",
-                              spec_path, "--threads", threads, "--progress-ms", progress,
+    //  The spec (defaults filled in) goes to the forked child in memory, as
+    //  an argument no exec copies: no file to create per job
+    char *spec_json = mt_spec_to_json (&self->spec);
+    if (!spec_json) {
+        s_fail (self, "cannot pass the spec to the training process: out of memory", true);
+        return;
+    }
+    const char *argv [24] = { "mtworker", "--train-child", "--dir", self->dir, "--spec-json",
+                              spec_json, "--threads", threads, "--progress-ms", progress,
                               "--checkpoint-min-ms", min_ms };
     int argc = 12;
     if (data_path [0]) {
@@ -970,6 +970,7 @@ s_spawn (agent_t *self)
     int fds [2];
     if (pipe2 (fds, O_CLOEXEC)) {
         s_fail (self, "cannot create a pipe for the training process", true);
+        free (spec_json);
         free (resume);
         free (init);
         free (val);
@@ -988,6 +989,7 @@ s_spawn (agent_t *self)
         s_child_start (self->dir, fds [1], argc, argv);
     sigprocmask (SIG_SETMASK, &was, NULL);
     close (fds [1]);
+    free (spec_json);
     free (resume);
     free (init);
     free (val);
@@ -1008,25 +1010,6 @@ s_spawn (agent_t *self)
     //  an intolerant poller unheard: we want to read the end of file
     zloop_poller_set_tolerant (self->loop, &item);
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
-}
-
-//  The spec as the spec module writes it (defaults filled in), for the
-//  child to read. Not synced: the file lives only as long as its attempt,
-//  and after a crash of this machine a new attempt gets a new folder.
-static int
-s_write_spec (const char *path, const mt_spec_t *spec, char **cause)
-{
-    char *text = mt_spec_to_json (spec);
-    if (!text)
-        return mt_fail (cause, "cannot write the spec: out of memory");
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd >= 0 && mt_write_at (fd, text, strlen (text), -1) == 0 ? 0 : -1;
-    if (rc)
-        mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
-    if (fd >= 0 && close (fd) && rc == 0)
-        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
-    free (text);
-    return rc;
 }
 
 //  The forked child, which never returns: its own process group (so a stop
