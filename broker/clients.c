@@ -45,6 +45,7 @@ const handler_t clients_handlers [] = {
     { "SWEEP_LIST", sweeps_client_list },
     { "SWEEP_STOP", sweeps_client_stop },
     { "SWEEP_RESUME", sweeps_client_resume },
+    { "SWEEP_DELETE", sweeps_client_delete },
     { "RESUME", s_client_resume },
     { "DELETE", s_client_delete },
     { NULL, NULL }

@@ -12,6 +12,7 @@
 //  averages. A pruned trial ends at once (job state pruned) and its
 //  worker is told STOP, so it checkpoints; no trial ever waits for another.
 #include "sweeps.h"
+#include "store_pages.h"
 #include "mt/spec.h"
 #include "mt/util.h"
 
@@ -29,7 +30,7 @@ typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB, S_JOB_MARK,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
     S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
-    S_RERUN, S_COUNT
+    S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
 } stmt_t;
 
 static const char *s_sql [S_COUNT] = {
@@ -88,6 +89,13 @@ static const char *s_sql [S_COUNT] = {
     [S_RERUN] = "UPDATE sweep_trials SET job = NULL WHERE sweep = ?1 AND job IN"
                 " (SELECT id FROM jobs WHERE sweep = ?1"
                 " AND (state = 'failed' OR state = 'stopped'))",
+    //  Another sweep's base spec names blob ?2 (its unstarted trials need it)
+    [S_SPEC_NAMES] = "SELECT count(*) FROM sweeps WHERE id != ?1 AND instr (spec, ?2) > 0",
+    //  Delete: the sweep's own rows, once its jobs are gone
+    [S_DEL_TRIALS] = "DELETE FROM sweep_trials WHERE sweep = ?1",
+    [S_DEL_RUNGS] = "DELETE FROM rungs WHERE sweep = ?1",
+    [S_DEL_EPOCHS] = "DELETE FROM sweep_epochs WHERE sweep = ?1",
+    [S_DEL_SWEEP] = "DELETE FROM sweeps WHERE id = ?1",
 };
 
 struct sweeps_t {
@@ -118,6 +126,10 @@ static int64_t s_scalar (sqlite3_stmt *stmt);
 static void s_bind_text (sqlite3_stmt *stmt, int col, const char *text);
 static void s_bind_real (sqlite3_stmt *stmt, int col, double value);
 static int s_job_ended (void *arg, int64_t id, job_state_t state);
+static const char *s_delete_refused (sweeps_t *self, const sweep_row_t *row, char *why,
+                                     size_t size);
+static int s_delete_rows (sweeps_t *self, int64_t sweep, json_t *doomed, int64_t *jobs);
+static void s_delete (broker_t *self, peer_t *peer, int64_t sweep);
 static int s_row_get (sweeps_t *self, int64_t id, sweep_row_t *row);
 static void s_row_clear (sweep_row_t *row);
 static int s_fill (sweeps_t *self, const sweep_row_t *row);
@@ -1434,6 +1446,122 @@ sweeps_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg)
         }
     }
     s_row_clear (&row);
+}
+
+//  SWEEP_DELETE: every trial of an ended sweep (their jobs, as DELETE
+//  deletes one) and the sweep's rows; refused while a trial is queued or
+//  running, or one is still to start. Blobs no job names any more are
+//  removed after the commit.
+void
+sweeps_client_delete (broker_t *self, peer_t *peer, mt_msg_t *msg)
+{
+    sweep_row_t row;
+    if (s_sweep_arg (self, peer, msg, &row))
+        return;
+    char why [300];
+    if (s_may_act (self, peer, &row, "delete") == 0) {
+        if (s_delete_refused (self->sweeps, &row, why, sizeof why))
+            broker_error (self, peer, MT_ERR_BAD_STATE, "%s", why);
+        else
+            s_delete (self, peer, row.id);
+    }
+    s_row_clear (&row);
+}
+
+//  The deletion itself, and its reply (sent after the commit, as every reply).
+static void
+s_delete (broker_t *self, peer_t *peer, int64_t sweep)
+{
+    json_t *doomed = json_array ();
+    int64_t jobs = 0;
+    if (s_delete_rows (self->sweeps, sweep, doomed, &jobs)) {
+        store_abort (self->store);
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not delete sweep %lld"
+                      " (disk full or I/O error); retry later", (long long) sweep);
+        json_decref (doomed);
+        return;
+    }
+    size_t i;
+    json_t *hash;
+    json_array_foreach (doomed, i, hash)
+        broker_doom (self, json_string_value (hash));
+    broker_announce (self, MT_LOG_INFO, "broker: sweep %lld deleted with its %lld jobs (%zu"
+                     " blobs to remove)", (long long) sweep, (long long) jobs,
+                     json_array_size (doomed));
+    mt_msg_t *reply = mt_msg_new ("SWEEP_DELETED");
+    json_t *body = mt_msg_body (reply);
+    json_object_set_new (body, "sweep", json_integer (sweep));
+    json_object_set_new (body, "jobs", json_integer (jobs));
+    json_object_set_new (body, "blobs", json_integer ((json_int_t) json_array_size (doomed)));
+    broker_send (self, peer, &reply);
+    json_decref (doomed);
+}
+
+//  Why sweep row may not be deleted now (written to why), or NULL.
+static const char *
+s_delete_refused (sweeps_t *self, const sweep_row_t *row, char *why, size_t size)
+{
+    sqlite3_stmt *stmt = s_stmt (self, S_ACTIVE);
+    if (stmt)
+        sqlite3_bind_int64 (stmt, 1, row->id);
+    int64_t active = s_scalar (stmt), pending = 0;
+    if (strcmp (row->state, "running") == 0 && (stmt = s_stmt (self, S_COUNTS))) {
+        sqlite3_bind_int64 (stmt, 1, row->id);
+        while (sqlite3_step (stmt) == SQLITE_ROW)
+            if (strcmp (s_col_text (stmt, 0), "pending") == 0)
+                pending = sqlite3_column_int64 (stmt, 1);
+        sqlite3_reset (stmt);
+    }
+    if (active == 0 && pending == 0)
+        return NULL;
+    snprintf (why, size, "sweep %lld has %lld trials queued or running and %lld still to start;"
+              " stop it first (mtclient sweep stop %lld), then delete it", (long long) row->id,
+              (long long) active, (long long) pending, (long long) row->id);
+    return why;
+}
+
+//  Delete every job of sweep (their unused blobs appended to doomed, their
+//  count in *jobs), then the sweep's own rows. 0, or -1 (the batch is to
+//  be aborted).
+static int
+s_delete_rows (sweeps_t *self, int64_t sweep, json_t *doomed, int64_t *jobs)
+{
+    sqlite3_stmt *stmt = s_stmt (self, S_JOBS);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, sweep);
+    sqlite3_bind_int64 (stmt, 2, -1);       // no limit: resumed trials leave their old jobs
+    json_t *ids = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (ids, json_integer (sqlite3_column_int64 (stmt, 0)));
+    sqlite3_reset (stmt);
+    int rc = 0;
+    size_t i;
+    json_t *id;
+    json_array_foreach (ids, i, id)
+        if (rc == 0 && store_job_delete (self->broker->store, json_integer_value (id), doomed))
+            rc = -1;        // 1 (not ended) cannot be: none is active, and we hold the reactor
+    size_t n_ids = json_array_size (ids);
+    json_decref (ids);
+    //  No job names them now, but another sweep's trials to come may
+    for (i = json_array_size (doomed); rc == 0 && i-- > 0; ) {
+        stmt = s_stmt (self, S_SPEC_NAMES);
+        if (stmt) {
+            sqlite3_bind_int64 (stmt, 1, sweep);
+            s_bind_text (stmt, 2, json_string_value (json_array_get (doomed, i)));
+        }
+        if (!stmt || s_scalar (stmt) > 0)
+            json_array_remove (doomed, i);
+    }
+    const stmt_t rows [] = { S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP };
+    for (size_t r = 0; rc == 0 && r < sizeof rows / sizeof rows [0]; r++) {
+        stmt = s_stmt (self, rows [r]);
+        if (stmt)
+            sqlite3_bind_int64 (stmt, 1, sweep);
+        rc = stmt ? s_step_write (self, stmt, "delete the sweep") : -1;
+    }
+    *jobs = rc ? 0 : (int64_t) n_ids;
+    return rc;
 }
 
 json_t *

@@ -38,6 +38,7 @@ void sweeps_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg);
 void sweeps_client_list (broker_t *self, peer_t *peer, mt_msg_t *msg);
 void sweeps_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg);
 void sweeps_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg);
+void sweeps_client_delete (broker_t *self, peer_t *peer, mt_msg_t *msg);
 
 //  --- The parts with no state, for the handlers and the tests -------------------
 

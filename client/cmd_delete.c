@@ -1,41 +1,93 @@
-/*  cmd_delete - `mtclient delete JOB`: an ended job, its history, and its blobs no other job names  */
+/*  cmd_delete - `mtclient delete JOB|--sweep S`: ended jobs, their history, and blobs no other job names  */
 #include "cmd.h"
 #include "mt/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+enum { S_OPT_SWEEP = 2000 };     // past getopt's 1 (an operand) and CMD_OPT_*
+
 static int s_exec (client_t *client, int argc, char **argv);
+static int s_option (int opt, const char *arg, void *arg_p, char **cause);
+static int s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause);
+static int s_delete_sweep (client_t *client, conn_t *conn, int64_t id, char **cause);
 
 const cmd_entry_t cmd_delete_entry = {
     .name = "delete",
-    .usage = "JOB",
-    .summary = "delete an ended job: its row, history, attempts, and blobs no other job names",
-    .help = "  --json    print {\"job\": ID, \"blobs\": N}: N blobs no other job names are removed\n",
+    .usage = "JOB | --sweep S",
+    .summary = "delete an ended job (or every trial of an ended sweep, and the sweep): rows,"
+               " history, attempts, and blobs no other job names",
+    .help = "  --sweep S  delete every trial of sweep S and the sweep itself; refused while a\n"
+            "             trial is queued or running (mtclient sweep stop S first)\n"
+            "  --json     print {\"job\": ID, \"blobs\": N}, or {\"sweep\": S, \"jobs\": J,\n"
+            "             \"blobs\": N}: N blobs no other job names are removed\n",
     .exec = s_exec,
 };
+
+static int
+s_option (int opt, const char *arg, void *arg_p, char **cause)
+{
+    if (opt != S_OPT_SWEEP)
+        return 0;
+    char *why = NULL;
+    if (cmd_parse_job (arg, (int64_t *) arg_p, &why) == 0)
+        return 0;
+    free (why);
+    return mt_fail (cause, "--sweep: '%s' is not a sweep id (a positive whole number, as"
+                    " `mtclient sweep list` shows)", arg);
+}
 
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
     char *cause = NULL;
     conn_t *conn = NULL;
-    mt_msg_t *reply = NULL;
-    int64_t id;
+    char *operands [1];
+    int n = 0;
+    int64_t sweep = 0, id = 0;
     int code = CMD_EXIT_OK;
-    if (cmd_parse_job_command (client, &cmd_delete_entry, argc, argv, &id, &cause))
+    if (cmd_parse (client, &cmd_delete_entry, argc, argv, "", (struct option []) {
+                       { "sweep", required_argument, NULL, S_OPT_SWEEP },
+                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                   s_option, &sweep, operands, 1, &n, &cause))
         goto fail;
+    if ((n == 1) == (sweep > 0)) {
+        client->usage_error = true;
+        mt_fail (&cause, "delete: give a job id or --sweep S, one of them (usage: mtclient"
+                 " delete JOB | --sweep S)");
+        goto fail;
+    }
+    if (n == 1 && cmd_parse_job (operands [0], &id, &cause)) {
+        client->usage_error = true;
+        goto fail;
+    }
     conn = cmd_connect (client, &code);
     if (!conn)
         return code;
+    if (sweep ? s_delete_sweep (client, conn, sweep, &cause)
+              : s_delete_job (client, conn, id, &cause))
+        goto fail;
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}
+
+static int
+s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause)
+{
+    mt_msg_t *reply = NULL;
     mt_msg_t *request = mt_msg_new ("DELETE");
     json_object_set_new (mt_msg_body (request), "job", json_integer (id));
-    if (conn_call (conn, &request, "DELETED", &reply, &cause)) {
-        char *why = cause;
-        cause = NULL;
-        mt_fail (&cause, "cannot delete job %lld: %s", (long long) id, why);
+    if (conn_call (conn, &request, "DELETED", &reply, cause)) {
+        char *why = *cause;
+        *cause = NULL;
+        mt_fail (cause, "cannot delete job %lld: %s", (long long) id, why);
         free (why);
-        goto fail;
+        return -1;
     }
     json_t *body = mt_msg_body (reply);
     json_t *out = json_pack ("{s:I, s:O}", "job", (json_int_t) id, "blobs",
@@ -46,12 +98,35 @@ s_exec (client_t *client, int argc, char **argv)
         printf ("job %lld: deleted (%lld blobs no other job names will be removed)\n",
                 (long long) id, (long long) json_integer_value (json_object_get (body, "blobs")));
     json_decref (out);
-    goto done;
-fail:
-    code = cmd_fail (client, conn, cause);
-done:
     mt_msg_destroy (&reply);
-    free (cause);
-    conn_destroy (&conn);
-    return code;
+    return 0;
+}
+
+static int
+s_delete_sweep (client_t *client, conn_t *conn, int64_t id, char **cause)
+{
+    mt_msg_t *reply = NULL;
+    mt_msg_t *request = mt_msg_new ("SWEEP_DELETE");
+    json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
+    if (conn_call (conn, &request, "SWEEP_DELETED", &reply, cause)) {
+        char *why = *cause;
+        *cause = NULL;
+        mt_fail (cause, "cannot delete sweep %lld: %s", (long long) id, why);
+        free (why);
+        return -1;
+    }
+    json_t *body = mt_msg_body (reply);
+    json_t *out = json_pack ("{s:I, s:O, s:O}", "sweep", (json_int_t) id, "jobs",
+                             json_object_get (body, "jobs"), "blobs",
+                             json_object_get (body, "blobs"));
+    if (client->json && out)
+        cmd_print_json (out);
+    else
+        printf ("sweep %lld: deleted with its %lld jobs (%lld blobs no other job names will be"
+                " removed)\n", (long long) id,
+                (long long) json_integer_value (json_object_get (body, "jobs")),
+                (long long) json_integer_value (json_object_get (body, "blobs")));
+    json_decref (out);
+    mt_msg_destroy (&reply);
+    return 0;
 }

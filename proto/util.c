@@ -27,6 +27,8 @@ struct mt_output_t {
     char *temp;                 // the temp file beside path, NULL when straight
 };
 
+static int s_write_replace (const char *path, const void *data, size_t len, bool durable,
+                            char **cause);
 static void s_fsync_dir (const char *path);
 static int s_check_tcp (const char *flag, const char *endpoint, bool bind, char **cause);
 static char *s_resolve_links (const char *path, char **cause);
@@ -100,6 +102,20 @@ mt_mono_s (void)
 int
 mt_file_write_atomic (const char *path, const void *data, size_t len, char **cause)
 {
+    return s_write_replace (path, data, len, true, cause);
+}
+
+int
+mt_file_replace (const char *path, const void *data, size_t len, char **cause)
+{
+    return s_write_replace (path, data, len, false, cause);
+}
+
+//  A temp file beside path, written whole, renamed over path; with durable,
+//  the file is synced before the rename and the folder after it
+static int
+s_write_replace (const char *path, const void *data, size_t len, bool durable, char **cause)
+{
     char *tmp = NULL;
     if (asprintf (&tmp, "%s.tmp.%ld", path, (long) getpid ()) < 0)
         return mt_fail (cause, "%s: out of memory", path);
@@ -109,7 +125,7 @@ mt_file_write_atomic (const char *path, const void *data, size_t len, char **cau
         free (tmp);
         return -1;
     }
-    if (mt_write_at (fd, data, len, -1) || fsync (fd)) {
+    if (mt_write_at (fd, data, len, -1) || (durable && fsync (fd))) {
         mt_fail (cause, "%s: cannot write: %s", tmp, strerror (errno));
         goto err;
     }
@@ -123,7 +139,8 @@ mt_file_write_atomic (const char *path, const void *data, size_t len, char **cau
         mt_fail (cause, "%s: cannot rename into place: %s", path, strerror (errno));
         goto err;
     }
-    s_fsync_dir (path);
+    if (durable)
+        s_fsync_dir (path);
     free (tmp);
     return 0;
 err:

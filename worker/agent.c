@@ -59,6 +59,7 @@ struct agent_t {
     int pending_checkpoint;     // epoch of a checkpoint waiting to upload, 0 = none
     char checkpoint_hash [65];  // last checkpoint uploaded
     int64_t checkpoint_ms;      // monotonic ms of the last checkpoint sent, or of the start
+    int upload_timer;           // zloop timer that ends an upload's retry_later wait, 0 = none
     pid_t child;
     int child_fd;
     char line [8192];
@@ -121,7 +122,6 @@ static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
-static int s_write_spec (const char *path, const mt_spec_t *spec, char **cause);
 static void s_child_start (const char *dir, int report_fd, int argc, const char **argv);
 static void s_finish (agent_t *self);
 static void s_checkpoint_upload (agent_t *self);
@@ -134,6 +134,8 @@ static void s_end_job (agent_t *self, mt_msg_t **final_p);
 static void s_final_again (agent_t *self);
 static void s_leave (agent_t *self, bool at_once);
 static void s_bye (agent_t *self, bool barrier);
+static int s_on_upload_timer (zloop_t *loop, int timer_id, void *arg);
+static void s_upload_timer_end (agent_t *self);
 
 void
 agent_size_blas (int threads, char **argv)
@@ -313,6 +315,7 @@ s_reset (agent_t *self)
 {
     mt_transfer_destroy (&self->fetch);
     mt_transfer_destroy (&self->upload);
+    s_upload_timer_end (self);
     memset (self->needs, 0, sizeof self->needs);
     self->next_need = 0;
     if (self->child_fd >= 0) {
@@ -359,11 +362,38 @@ s_pump (agent_t *self, mt_transfer_t *transfer)
     mt_msg_t *msg = NULL;
     while (mt_transfer_next (transfer, &msg, &cause) == 0 && msg)
         s_send (self, &msg);
-    if (!cause)
+    if (!cause) {
+        //  An upload told retry_later waits, then probes: wake for it
+        int64_t wait_ms = mt_transfer_wait_ms (transfer);
+        if (transfer == self->upload && wait_ms > 0 && !self->upload_timer
+        &&  mt_transfer_in_flight (transfer) == 0) {
+            int id = zloop_timer (self->loop, (size_t) wait_ms, 1, s_on_upload_timer, self);
+            self->upload_timer = id > 0 ? id : 0;
+        }
         return 0;
+    }
     s_fail_because (self, "cannot send a file of the job", cause);
     free (cause);
     return -1;
+}
+
+//  An upload's retry_later wait is over: probe the broker again.
+static int
+s_on_upload_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    agent_t *self = arg;
+    self->upload_timer = 0;
+    if (self->upload)
+        s_pump (self, self->upload);
+    return 0;
+}
+
+static void
+s_upload_timer_end (agent_t *self)
+{
+    if (self->upload_timer)
+        zloop_timer_end (self->loop, self->upload_timer);
+    self->upload_timer = 0;
 }
 
 //  --- Messages from the broker ----------------------------------------------
@@ -679,6 +709,15 @@ s_on_error (agent_t *self, mt_msg_t *msg)
             s_connect (self);
         return;
     }
+    if (strcmp (code, MT_ERR_RETRY_LATER) == 0 && self->upload
+    &&  mt_transfer_concerns (self->upload, msg)) {
+        //  No upload slot free for now, or our blob's upload began again:
+        //  the transfer backs off and probes, as mtclient's does
+        mt_info ("agent: broker says %s: %s; the upload waits and tries again", code, text);
+        if (s_take (self, self->upload, msg, "the broker refused an upload"))
+            s_pump (self, self->upload);
+        return;
+    }
     mt_warn ("agent: broker says %s: %s", code, text);
     if (strcmp (code, MT_ERR_STORAGE) == 0 && self->final) {
         //  The broker could not record the job's end: once the delay is over
@@ -782,6 +821,7 @@ s_upload_complete (agent_t *self)
     char hash [MT_HASH_HEX + 1];
     mt_strlcpy (hash, mt_transfer_hash (self->upload), sizeof hash);
     mt_transfer_destroy (&self->upload);
+    s_upload_timer_end (self);
     if (!self->upload_model) {
         memcpy (self->checkpoint_hash, hash, sizeof hash);
         mt_msg_t *msg = s_job_msg (self, "CHECKPOINT");
@@ -878,14 +918,8 @@ s_data_path (agent_t *self, const char *path, char **cause)
 static void
 s_spawn (agent_t *self)
 {
-    char spec_path [4200], data_path [4200], threads [16], progress [16], min_ms [16];
-    snprintf (spec_path, sizeof spec_path, "%s/spec.json", self->dir);
+    char data_path [4200], threads [16], progress [16], min_ms [16];
     char *cause = NULL;
-    if (s_write_spec (spec_path, &self->spec, &cause)) {
-        s_fail (self, cause ? cause : "cannot write the spec", true);
-        free (cause);
-        return;
-    }
     const char *data_hash = self->spec.data_hash [0] ? self->spec.data_hash : NULL;
     const char *shared = self->spec.data_path;
     char *blob = data_hash ? blob_store_path (self->cache, data_hash)
@@ -900,8 +934,15 @@ s_spawn (agent_t *self)
     snprintf (threads, sizeof threads, "%d", self->config.threads);
     snprintf (progress, sizeof progress, "%d", self->config.progress_ms);
     snprintf (min_ms, sizeof min_ms, "%d", self->config.checkpoint_min_ms);
-    const char *argv [24] = { "mtworker", "--train-child", "--dir", self->dir, "--spec",
-                              spec_path, "--threads", threads, "--progress-ms", progress,
+    //  The spec (defaults filled in) goes to the forked child in memory, as
+    //  an argument no exec copies: no file to create per job
+    char *spec_json = mt_spec_to_json (&self->spec);
+    if (!spec_json) {
+        s_fail (self, "cannot pass the spec to the training process: out of memory", true);
+        return;
+    }
+    const char *argv [24] = { "mtworker", "--train-child", "--dir", self->dir, "--spec-json",
+                              spec_json, "--threads", threads, "--progress-ms", progress,
                               "--checkpoint-min-ms", min_ms };
     int argc = 12;
     if (data_path [0]) {
@@ -929,6 +970,7 @@ s_spawn (agent_t *self)
     int fds [2];
     if (pipe2 (fds, O_CLOEXEC)) {
         s_fail (self, "cannot create a pipe for the training process", true);
+        free (spec_json);
         free (resume);
         free (init);
         free (val);
@@ -947,6 +989,7 @@ s_spawn (agent_t *self)
         s_child_start (self->dir, fds [1], argc, argv);
     sigprocmask (SIG_SETMASK, &was, NULL);
     close (fds [1]);
+    free (spec_json);
     free (resume);
     free (init);
     free (val);
@@ -967,25 +1010,6 @@ s_spawn (agent_t *self)
     //  an intolerant poller unheard: we want to read the end of file
     zloop_poller_set_tolerant (self->loop, &item);
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
-}
-
-//  The spec as the spec module writes it (defaults filled in), for the
-//  child to read. Not synced: the file lives only as long as its attempt,
-//  and after a crash of this machine a new attempt gets a new folder.
-static int
-s_write_spec (const char *path, const mt_spec_t *spec, char **cause)
-{
-    char *text = mt_spec_to_json (spec);
-    if (!text)
-        return mt_fail (cause, "cannot write the spec: out of memory");
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd >= 0 && mt_write_at (fd, text, strlen (text), -1) == 0 ? 0 : -1;
-    if (rc)
-        mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
-    if (fd >= 0 && close (fd) && rc == 0)
-        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
-    free (text);
-    return rc;
 }
 
 //  The forked child, which never returns: its own process group (so a stop

@@ -25,6 +25,7 @@ typedef struct {
 //  The options of one training child.
 typedef struct {
     const char *spec, *data, *resume, *init;    // paths; NULL = not given
+    const char *spec_json;      // the spec itself (the agent's fork passes it so), or NULL
     const char *val;            // the fixed validation file; NULL = a split
     int threads;                // OpenBLAS threads
     int progress_ms;            // least interval between progress reports
@@ -184,7 +185,7 @@ s_train (child_t *child, const child_args_t *args)
 {
     const char *spec_path = args->spec, *data = args->data;
     char *cause = NULL;
-    char *text = s_read_file (spec_path);
+    char *text = args->spec_json ? strdup (args->spec_json) : s_read_file (spec_path);
     mt_spec_t spec;
     if (mt_spec_from_json (&spec, text ? text : "", &cause)) {
         free (text);
@@ -249,7 +250,8 @@ agent_child_main (int argc, char **argv)
         { "resume", required_argument, 0, 'r' }, { "init", required_argument, 0, 'i' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
         { "checkpoint-min-ms", required_argument, 0, 'c' },
-        { "val-data", required_argument, 0, 'V' }, { 0, 0, 0, 0 }
+        { "val-data", required_argument, 0, 'V' }, { "spec-json", required_argument, 0, 'J' },
+        { 0, 0, 0, 0 }
     };
     child_args_t args = { .threads = 1, .progress_ms = 1000,
                           .checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS };
@@ -262,6 +264,7 @@ agent_child_main (int argc, char **argv)
         switch (opt) {
             case 'd': child.dir = optarg; break;
             case 's': args.spec = optarg; break;
+            case 'J': args.spec_json = optarg; break;
             case 'D': args.data = optarg; break;
             case 'r': args.resume = optarg; break;
             case 'i': args.init = optarg; break;
@@ -284,7 +287,7 @@ agent_child_main (int argc, char **argv)
     sigaddset (&term, SIGTERM);
     sigaddset (&term, SIGINT);
     sigprocmask (SIG_UNBLOCK, &term, NULL);
-    if (!args.spec)
-        return s_fail (&child, "error", "", strdup ("--spec is required"));
+    if (!args.spec && !args.spec_json)
+        return s_fail (&child, "error", "", strdup ("--spec FILE (or --spec-json TEXT) is required"));
     return s_train (&child, &args);
 }

@@ -39,6 +39,12 @@ int mt_write_at (int fd, const void *data, size_t len, int64_t offset);
 //  torn one. Returns 0, or -1 with *cause.
 int mt_file_write_atomic (const char *path, const void *data, size_t len, char **cause);
 
+//  mt_file_write_atomic without the syncs: readers see the old file or the
+//  new one, never a torn one, but a crash of the machine may lose the new
+//  one. For files that another copy makes durable (a worker's model and
+//  checkpoints, uploaded to the broker). Returns 0, or -1 with *cause.
+int mt_file_replace (const char *path, const void *data, size_t len, char **cause);
+
 //  Check a ZeroMQ endpoint given to flag before it is used: tcp://HOST:PORT
 //  (HOST a name, an address or [an IPv6 address]; PORT 1 to 65535) or
 //  ipc://PATH. With bind, HOST may also be * (every interface). Returns 0,

@@ -187,14 +187,27 @@ REAL_P50=""
 REAL_P99=""
 if [ -z "${SKIP_REAL:-}" ]; then
     start_broker real
+    WPIDS=""
     for i in 1 2; do
         mkdir -p "$TMP/real/w$i"
         "$BUILD/mtworker" --broker "$WEP" --cache-dir "$TMP/real/w$i" --progress-ms 1000 -q \
             2>>"$TMP/worker.log" &
         PIDS="$PIDS $!"
+        WPIDS="$WPIDS $!"
     done
     OUT=$("$B" real "$CEP" "$SRC/test_data/sample_dataset.csv" 2 "$REAL_JOBS" "$REAL_SAMPLES") || true
     echo "$OUT" | grep -v '^RESULT'
+    # CPU of the workers and their (reaped) training children, per job run (warm-up included);
+    # mtworker starts itself again once (exec), so its PID and counts are the whole life
+    TICKS=0
+    for pid in $WPIDS; do
+        t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        TICKS=$((TICKS + t))
+    done
+    echo "real workers: CPU of the 2 mtworkers and their children: $TICKS ticks" \
+         "($(getconf CLK_TCK)/s), $(awk -v t="$TICKS" -v hz="$(getconf CLK_TCK)" \
+         -v n=$((REAL_JOBS + REAL_SAMPLES + 2)) 'BEGIN { printf "%.2f", t * 1000 / hz / n }') ms" \
+         "per job over $((REAL_JOBS + REAL_SAMPLES + 2)) jobs"
     REAL=$(field "$OUT" jobs_per_s)
     REAL_P50=$(field "$OUT" p50_ms)
     REAL_P99=$(field "$OUT" p99_ms)

@@ -449,6 +449,62 @@ test_wrong_socket (void)
     CHECK_STR_CONTAINS (broker.cause, "point --broker at the broker's workers socket");
 }
 
+//  The broker has no upload slot free (ERROR retry_later): the agent's model
+//  upload waits, probes again and goes on, as mtclient's does, and the job
+//  ends DONE and not FAILED
+static void
+test_upload_retry_later (void)
+{
+    s_broker_t broker;
+    s_start (&broker);
+    s_assign (&broker, 5, "{\"data_path\": \"iris.csv\", \"target\": \"species\", \"task\":"
+              " \"classification\", \"hidden\": [4], \"epochs\": 1, \"checkpoint_every\": 0}",
+              NULL, 0);
+    char model [65] = "";
+    int refused = 0, probes = 0;
+    mt_msg_t *msg = s_expect_past_progress (&broker, "UPLOAD", 0);
+    while (!mt_msg_is (msg, "DONE")) {
+        CHECK_MSG (mt_msg_is (msg, "PROGRESS") || mt_msg_is (msg, "UPLOAD"),
+                   "the agent sent %s", mt_msg_command (msg));
+        if (mt_msg_is (msg, "UPLOAD")) {
+            const char *hash = NULL;
+            int64_t size = 0, offset = -1;
+            size_t len = 0;
+            mt_msg_payload (msg, &len);
+            CHECK (mt_msg_get_str (msg, "hash", 64, &hash, NULL) == 0);
+            CHECK (mt_msg_get_int (msg, "size", 1, INT64_MAX, &size, NULL) == 0);
+            CHECK (mt_msg_get_int (msg, "offset", 0, INT64_MAX, &offset, NULL) == 0);
+            mt_strlcpy (model, hash, sizeof model);
+            mt_msg_t *reply = NULL;
+            if (refused < 2) {
+                //  Twice, so the wait doubles and still ends
+                refused++;
+                reply = mt_msg_error ("retry_later", "64 uploads are in progress: retry later");
+                json_object_set_new (mt_msg_body (reply), "offset", json_integer (0));
+            }
+            else {
+                probes += len == 0 && offset == 0;
+                reply = mt_msg_new ("UPLOADED");
+                json_object_set_new (mt_msg_body (reply), "offset", json_integer (size));
+                json_object_set_new (mt_msg_body (reply), "complete", json_true ());
+            }
+            json_object_set_new (mt_msg_body (reply), "hash", json_string (model));
+            s_send (&broker, reply);
+        }
+        mt_msg_destroy (&msg);
+        msg = s_recv (&broker);
+    }
+    CHECK_MSG (refused == 2 && probes == 1, "refused %d, probes %d", refused, probes);
+    const char *sent = NULL;
+    CHECK (mt_msg_get_str (msg, "model_hash", 64, &sent, NULL) == 0);
+    CHECK_STR_EQ (sent, model);
+    mt_msg_destroy (&msg);
+    broker.signals = 1;
+    s_skip (&broker, "BYE", 0);
+    s_send (&broker, mt_msg_error ("unknown_peer", "send HELLO first"));
+    s_stop (&broker);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -460,6 +516,7 @@ main (int argc, char **argv)
     zsys_set_logstream (NULL);
     test_done_again ();
     test_release_again ();
+    test_upload_retry_later ();
     test_bad_assign ();
     test_wrong_socket ();
     printf ("test_agent: ok\n");

@@ -1291,6 +1291,49 @@ s_test_standardize (void)
     printf ("standardize: %zu columns' moments match the column-by-column reference\n", cols);
 }
 
+//  What the cadence lets through: every epoch end, and the run's first step
+//  at once unless that step ends its epoch (its epoch end reports it)
+typedef struct {
+    int64_t mid_steps [8];      // steps of the reports made mid-epoch
+    int mids, ends;
+} s_reports_t;
+
+static void
+s_on_report (const train_progress_t *p, void *arg)
+{
+    s_reports_t *reports = arg;
+    if (p->epoch_end)
+        reports->ends++;
+    else
+    if (reports->mids < 8)
+        reports->mid_steps [reports->mids++] = p->step;
+}
+
+static void
+s_test_first_step_report (void)
+{
+    dataset_t *ds = s_dataset (40, 3, MT_TASK_REGRESSION, 5, s_line);
+    mt_spec_t spec = s_spec (MT_TASK_REGRESSION, "y");
+    spec.epochs = 3;
+    spec.batch_size = 8;            // 5 steps an epoch
+    spec.val_split = 0;
+    s_reports_t reports = { 0 };
+    train_opts_t opts = { .threads = 1, .progress = s_on_report, .progress_ms = 1000000,
+                          .arg = &reports };
+    train_result_t result;
+    s_train (&spec, ds, NULL, &opts, &result);
+    CHECK_MSG (reports.mids == 1 && reports.mid_steps [0] == 1, "%d mid-epoch reports, first "
+               "at step %lld", reports.mids, (long long) reports.mid_steps [0]);
+    CHECK (reports.ends == 3);
+    //  One step an epoch: the epoch end is the first step's report
+    spec.batch_size = 64;
+    reports = (s_reports_t) { 0 };
+    s_train (&spec, ds, NULL, &opts, &result);
+    CHECK (reports.mids == 0 && reports.ends == 3);
+    dataset_destroy (&ds);
+    mt_spec_clear (&spec);
+}
+
 int
 main (void)
 {
@@ -1308,6 +1351,7 @@ main (void)
     s_test_resume ();
     s_test_checkpoint_floor ();
     s_test_early_stopping ();
+    s_test_first_step_report ();
     s_test_resume_at_end ();
     s_test_warm_start ();
     s_test_init_by_name ();

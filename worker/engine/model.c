@@ -466,7 +466,7 @@ model_save (const model_t *self, const char *path, char **cause)
         memcpy (data, t->data, t->count * 4);
         data += t->count * 4;
     }
-    int rc = mt_file_write_atomic (path, buf, total, cause);
+    int rc = mt_file_replace (path, buf, total, cause);
     free (buf);
     return rc;
 }

@@ -1009,8 +1009,12 @@ s_step (s_run_t *self, int64_t b, char **cause)
     self->loss_sum += loss;
     if (self->opts->stepped)
         self->opts->stepped (self->step, loss, self->opts->arg);
+    //  The run's first step is reported at once, so a watcher sees it start
+    //  without waiting out the cadence; not when it ends the epoch, whose
+    //  own report follows
+    bool first = self->step == self->start_step + 1 && b + 1 < self->batches;
     if (self->opts->progress
-    &&  (mt_mono_s () - self->report_s) * 1000.0 >= self->opts->progress_ms)
+    &&  (first || (mt_mono_s () - self->report_s) * 1000.0 >= self->opts->progress_ms))
         s_report (self, false);
     return 0;
 }

@@ -89,7 +89,9 @@ float *model_input_std (model_t *self);
 float *model_target_scale (model_t *self);
 
 //  Write the model (and its extra tensors and metadata) as safetensors to
-//  path, atomically (temp file, fsync, rename). Returns 0, or -1 with *cause.
+//  path, atomically (temp file, rename) but not durably: no fsync, as the
+//  worker's copies are uploaded and the broker's is synced. Returns 0, or -1
+//  with *cause.
 int model_save (const model_t *self, const char *path, char **cause);
 
 //  Extra metadata (string values; "epoch", "step", "metrics", checkpoint

@@ -36,7 +36,7 @@ typedef void (train_step_fn) (int64_t step, double loss, void *arg);
 
 typedef struct {
     int threads;                        // OpenBLAS threads, >= 1
-    int progress_ms;                    // min interval between reports; epoch ends always report
+    int progress_ms;                    // min interval between reports; epoch ends and the first step always report
     train_progress_fn *progress;        // may be NULL
     train_checkpoint_fn *checkpointed;  // may be NULL
     void *arg;                          // passed to both callbacks
