@@ -899,7 +899,7 @@ s_read_text (json_t *value, const char *key, int item, const char **out, char **
 static int
 s_read_string (json_t *value, const char *key, int item, size_t max, char **out, char **cause)
 {
-    const char *text;
+    const char *text = NULL;
     if (s_read_text (value, key, item, &text, cause))
         return -1;
     if (strlen (text) > max)
