@@ -50,7 +50,8 @@ struct api_t {
 
 static api_fn s_health, s_train, s_train_status, s_train_stop, s_train_jobs, s_upload,
               s_submit, s_list, s_job, s_stop, s_history, s_model, s_workers, s_stats,
-              s_whoami, s_events, s_metrics;
+              s_whoami, s_events, s_metrics, s_resume, s_delete, s_checkpoint,
+              s_sweeps, s_sweep_create, s_sweep, s_sweep_stop, s_sweep_resume;
 
 static const api_route_t s_routes [] = {
     { "GET",  "/health",                    TOKENS_NONE,   API_BODY_NONE, s_health },
@@ -65,6 +66,14 @@ static const api_route_t s_routes [] = {
     { "POST", "/api/v1/jobs/{id}/stop",     TOKENS_SUBMIT, API_BODY_JSON, s_stop },  // body unread
     { "GET",  "/api/v1/jobs/{id}/history",  TOKENS_READ,   API_BODY_NONE, s_history },
     { "GET",  "/api/v1/jobs/{id}/model",    TOKENS_READ,   API_BODY_NONE, s_model },
+    { "GET",  "/api/v1/jobs/{id}/checkpoint", TOKENS_READ, API_BODY_NONE, s_checkpoint },
+    { "POST", "/api/v1/jobs/{id}/resume",   TOKENS_SUBMIT, API_BODY_JSON, s_resume },  // body unread
+    { "DELETE", "/api/v1/jobs/{id}",        TOKENS_ADMIN,  API_BODY_NONE, s_delete },
+    { "GET",  "/api/v1/sweeps",             TOKENS_READ,   API_BODY_NONE, s_sweeps },
+    { "POST", "/api/v1/sweeps",             TOKENS_SUBMIT, API_BODY_JSON, s_sweep_create },
+    { "GET",  "/api/v1/sweeps/{id}",        TOKENS_READ,   API_BODY_NONE, s_sweep },
+    { "POST", "/api/v1/sweeps/{id}/stop",   TOKENS_SUBMIT, API_BODY_JSON, s_sweep_stop },
+    { "POST", "/api/v1/sweeps/{id}/resume", TOKENS_SUBMIT, API_BODY_JSON, s_sweep_resume },
     { "GET",  "/api/v1/workers",            TOKENS_READ,   API_BODY_NONE, s_workers },
     { "GET",  "/api/v1/stats",              TOKENS_READ,   API_BODY_NONE, s_stats },
     { "GET",  "/api/v1/whoami",             TOKENS_READ,   API_BODY_NONE, s_whoami },
@@ -74,7 +83,8 @@ static const api_route_t s_routes [] = {
 #define API_ROUTES (sizeof s_routes / sizeof s_routes [0])
 
 static const char *s_states [] = { "queued", "running", "stopping", "succeeded", "failed",
-                                   "stopped" };
+                                   "stopped", "pruned" };
+#define API_STATES  (sizeof s_states / sizeof s_states [0])
 
 static bool s_match (const char *pattern, const char *path);
 static void s_reply (api_req_t *req, unsigned status, json_t *value);
@@ -336,20 +346,27 @@ s_query_id (api_req_t *req, const char *name, const char *text, int64_t *id)
     return 0;
 }
 
-//  The {id} segment of a /api/v1/jobs/{id} path.
+//  The {id} segment of a path under prefix ("/api/v1/jobs/"), named what.
 static int
-s_path_id (api_req_t *req, int64_t *id)
+s_segment_id (api_req_t *req, const char *prefix, const char *what, int64_t *id)
 {
-    const char *start = req->path + strlen ("/api/v1/jobs/");
+    const char *start = req->path + strlen (prefix);
     size_t len = strcspn (start, "/");
     char text [32];
     if (len >= sizeof text) {
-        api_error (req, 400, "bad_request", "job id '%.*s...' is not a job id", 20, start);
+        api_error (req, 400, "bad_request", "%s '%.*s...' is not a %s", what, 20, start, what);
         return -1;
     }
     memcpy (text, start, len);
     text [len] = 0;
-    return s_query_id (req, "job id", text, id);
+    return s_query_id (req, what, text, id);
+}
+
+//  The {id} segment of a /api/v1/jobs/{id} path.
+static int
+s_path_id (api_req_t *req, int64_t *id)
+{
+    return s_segment_id (req, "/api/v1/jobs/", "job id", id);
 }
 
 //  The spec of a submit body: its fields as they are (the broker checks
@@ -400,6 +417,25 @@ err:
 
 // --- Jobs ---------------------------------------------------------------------------------
 
+//  When spec names --default-data, upload it (the broker answers at once
+//  when it holds it). 0, or -1 with req's error reply.
+static int
+s_upload_default (api_t *self, api_req_t *req, json_t *spec)
+{
+    const char *hash = json_string_value (json_object_get (spec, "data_hash"));
+    if (!self->default_path || !hash || strcmp (hash, self->default_hash))
+        return 0;
+    char *cause = NULL;
+    conn_t *conn = pool_up (self->pool) ? pool_get (self->pool, &cause) : NULL;
+    int rc = conn ? conn_upload (conn, self->default_path, self->default_hash,
+                                 self->default_size, &cause) : -1;
+    if (rc)
+        s_broker_error (self, req, conn, cause);
+    pool_put (self->pool, &conn);
+    free (cause);
+    return rc;
+}
+
 //  SUBMIT the body's spec (uploading --default-data first when it is
 //  used). Returns the job id, or -1 with req's error reply.
 static int64_t
@@ -409,19 +445,8 @@ s_submit_spec (api_t *self, api_req_t *req, bool *existing)
     int64_t id = -1;
     if (!body || !(spec = s_spec (self, req, body, &key)))
         goto done;
-    const char *hash = json_string_value (json_object_get (spec, "data_hash"));
-    if (self->default_path && hash && strcmp (hash, self->default_hash) == 0) {
-        char *cause = NULL;
-        conn_t *conn = pool_up (self->pool) ? pool_get (self->pool, &cause) : NULL;
-        int rc = conn ? conn_upload (conn, self->default_path, self->default_hash,
-                                     self->default_size, &cause) : -1;
-        if (rc)
-            s_broker_error (self, req, conn, cause);
-        pool_put (self->pool, &conn);
-        free (cause);
-        if (rc)
-            goto done;
-    }
+    if (s_upload_default (self, req, spec))
+        goto done;
     mt_msg_t *request = mt_msg_new ("SUBMIT");
     json_object_set (mt_msg_body (request), "spec", spec);
     if (key)
@@ -569,38 +594,50 @@ s_history (api_t *self, api_req_t *req)
     s_reply (req, 200, out);
 }
 
-//  LIST with the broker's filters (state, limit); NULL with req's error.
+//  The query of GET /api/v1/jobs, checked: the broker's LIST filters.
+typedef struct {
+    const char *state, *name;
+    int64_t sweep;              // 0: any
+    int64_t limit, cursor;      // cursor: only ids below it (LIST's before); 0 = the newest
+} s_query_t;
+
+//  LIST with query's filters: the reply's body (caller owns), or NULL with
+//  req's error.
 static json_t *
-s_list_jobs (api_t *self, api_req_t *req, const char *state, int64_t limit)
+s_list_jobs (api_t *self, api_req_t *req, const s_query_t *query)
 {
     mt_msg_t *request = mt_msg_new ("LIST");
-    if (state)
-        json_object_set_new (mt_msg_body (request), "state", json_string (state));
-    json_object_set_new (mt_msg_body (request), "limit", json_integer (limit));
+    json_t *body = mt_msg_body (request);
+    if (query->state)
+        json_object_set_new (body, "state", json_string (query->state));
+    if (query->name)
+        json_object_set_new (body, "name", mt_json_string (query->name,
+                                                           strlen (query->name)));
+    if (query->sweep)
+        json_object_set_new (body, "sweep", json_integer (query->sweep));
+    if (query->cursor)
+        json_object_set_new (body, "before", json_integer (query->cursor));
+    json_object_set_new (body, "limit", json_integer (query->limit));
     mt_msg_t *reply = s_call (self, req, &request, "JOBS");
-    json_t *jobs = reply ? json_incref (json_object_get (mt_msg_body (reply), "jobs")) : NULL;
+    json_t *out = reply ? json_incref (mt_msg_body (reply)) : NULL;
     mt_msg_destroy (&reply);
-    if (reply && !json_is_array (jobs)) {
+    if (out && !json_is_array (json_object_get (out, "jobs"))) {
         api_error (req, 502, "bad_gateway", "the broker's JOBS reply has no list");
-        json_decref (jobs);
-        jobs = NULL;
+        json_decref (out);
+        out = NULL;
     }
-    return jobs;
+    return out;
 }
 
 static void
 s_train_jobs (api_t *self, api_req_t *req)
 {
-    json_t *jobs = s_list_jobs (self, req, NULL, API_DEFAULT_LIMIT);
-    if (jobs)
-        s_reply (req, 200, json_pack ("{s:o}", "jobs", jobs));
+    s_query_t query = { .limit = API_DEFAULT_LIMIT };
+    json_t *reply = s_list_jobs (self, req, &query);
+    if (reply)
+        s_reply (req, 200, json_pack ("{s:O}", "jobs", json_object_get (reply, "jobs")));
+    json_decref (reply);
 }
-
-//  The query of GET /api/v1/jobs, checked.
-typedef struct {
-    const char *state, *name, *sweep;
-    int64_t limit, cursor;      // cursor: only ids below it; 0 = from the newest
-} s_query_t;
 
 static int
 s_list_query (api_req_t *req, s_query_t *query)
@@ -608,19 +645,20 @@ s_list_query (api_req_t *req, s_query_t *query)
     struct MHD_Connection *c = req->connection;
     query->state = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "state");
     query->name = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "name");
-    query->sweep = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "sweep");
+    const char *sweep = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "sweep");
     const char *limit = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "limit");
     const char *cursor = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "cursor");
     char *cause = NULL;
     query->limit = API_DEFAULT_LIMIT;
     query->cursor = 0;
+    query->sweep = 0;
     if (query->state && *query->state) {
         size_t i = 0;
-        while (i < 6 && strcmp (query->state, s_states [i]))
+        while (i < API_STATES && strcmp (query->state, s_states [i]))
             i++;
-        if (i == 6) {
+        if (i == API_STATES) {
             api_error (req, 400, "bad_request", "state: '%s' is not one of queued, running, "
-                       "stopping, succeeded, failed, stopped", query->state);
+                       "stopping, succeeded, failed, stopped, pruned", query->state);
             return -1;
         }
     }
@@ -628,79 +666,50 @@ s_list_query (api_req_t *req, s_query_t *query)
         query->state = NULL;
     if ((limit && mt_parse_int ("limit", limit, 1, API_MAX_LIMIT, &query->limit, &cause))
     ||  (cursor && *cursor && mt_parse_int ("cursor", cursor, 1, API_MAX_ID, &query->cursor,
-                                            &cause))) {
+                                            &cause))
+    ||  (sweep && *sweep && mt_parse_int ("sweep", sweep, 1, API_MAX_ID, &query->sweep,
+                                          &cause))) {
         api_error (req, 400, "bad_request", "%s", cause);
         free (cause);
         return -1;
     }
-    if (query->name && (!*query->name || strlen (query->name) > API_MAX_NAME))
+    if (query->name && strlen (query->name) > API_MAX_NAME) {
+        api_error (req, 400, "bad_request", "name: longer than %d bytes", API_MAX_NAME);
+        return -1;
+    }
+    if (query->name && !*query->name)
         query->name = NULL;
-    if (query->sweep && !*query->sweep)
-        query->sweep = NULL;
     return 0;
 }
 
-//  A job of the list passes the filters the broker does not apply.
-static bool
-s_list_keeps (const s_query_t *query, json_t *job)
-{
-    json_int_t id = json_integer_value (json_object_get (job, "id"));
-    if (query->cursor && id >= query->cursor)
-        return false;
-    const char *name = json_string_value (json_object_get (job, "name"));
-    if (query->name && (!name || !strstr (name, query->name)))
-        return false;
-    if (query->sweep) {
-        json_t *sweep = json_object_get (job, "sweep");
-        char text [32];
-        if (json_is_integer (sweep))
-            snprintf (text, sizeof text, "%lld", (long long) json_integer_value (sweep));
-        const char *value = json_is_integer (sweep) ? text : json_string_value (sweep);
-        if (!value || strcmp (value, query->sweep))
-            return false;
-    }
-    return true;
-}
-
-//  The broker's LIST has state and limit; name, sweep and the cursor are
-//  applied here to the newest API_MAX_LIMIT jobs of that state.
+//  The broker's LIST does the filters and the paging; its `next` is the
+//  cursor of the next page, as a string (null on the last page).
 static void
 s_list (api_t *self, api_req_t *req)
 {
     s_query_t query;
     if (s_list_query (req, &query))
         return;
-    bool filtered = query.name || query.sweep || query.cursor;
-    int64_t ask = filtered ? API_MAX_LIMIT : query.limit + 1;
-    json_t *jobs = s_list_jobs (self, req, query.state, ask < API_MAX_LIMIT ? ask
-                                                                            : API_MAX_LIMIT);
-    if (!jobs)
+    json_t *reply = s_list_jobs (self, req, &query);
+    if (!reply)
         return;
-    json_t *page = json_array ();
-    json_t *next = json_null ();
-    size_t i;
-    json_t *job;
-    json_array_foreach (jobs, i, job) {
-        if (!s_list_keeps (&query, job))
-            continue;
-        if ((int64_t) json_array_size (page) == query.limit) {
-            json_t *last = json_array_get (page, json_array_size (page) - 1);
-            char text [32];
-            snprintf (text, sizeof text, "%lld",
-                      (long long) json_integer_value (json_object_get (last, "id")));
-            next = json_string (text);
-            break;
-        }
-        json_array_append (page, job);
+    json_t *next = json_object_get (reply, "next");
+    json_t *cursor = json_null ();
+    if (json_is_integer (next)) {
+        char text [32];
+        snprintf (text, sizeof text, "%lld", (long long) json_integer_value (next));
+        cursor = json_string (text);
     }
-    json_decref (jobs);
-    s_reply (req, 200, json_pack ("{s:o,s:o}", "jobs", page, "next", next));
+    s_reply (req, 200, json_pack ("{s:O,s:o}", "jobs", json_object_get (reply, "jobs"),
+                                  "next", cursor));
+    json_decref (reply);
 }
 
-//  The model's bytes: fetched (and checked against its hash) into a private
-//  temp folder, then sent from the open file, which is already unlinked.
+//  The model's or checkpoint's (what) bytes: fetched (and checked against
+//  its hash) into a private temp folder, then sent from the open file, which
+//  is already unlinked.
 static void
-s_model (api_t *self, api_req_t *req)
+s_send_blob (api_t *self, api_req_t *req, const char *what)
 {
     int64_t id;
     if (s_path_id (req, &id))
@@ -712,7 +721,7 @@ s_model (api_t *self, api_req_t *req)
     }
     const char *tmp = getenv ("TMPDIR");
     char *template = NULL;
-    if (asprintf (&template, "%s/mtgateway-model.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0
+    if (asprintf (&template, "%s/mtgateway-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", what) < 0
     ||  !mkdtemp (template)) {
         api_error (req, 500, "internal", "cannot make a temp folder: %s", strerror (errno));
         free (template);
@@ -720,11 +729,11 @@ s_model (api_t *self, api_req_t *req)
     }
     char *path = NULL, *cause = NULL;
     conn_t *conn = NULL;
-    if (asprintf (&path, "%s/model.safetensors", template) < 0)
+    if (asprintf (&path, "%s/%s.safetensors", template, what) < 0)
         path = NULL;
     conn = path ? pool_get (self->pool, &cause) : NULL;
     int64_t size = 0;
-    if (!conn || conn_fetch (conn, id, path, NULL, &size, &cause))
+    if (!conn || conn_fetch_what (conn, id, what, path, NULL, &size, &cause))
         s_broker_error (self, req, conn, cause);
     else {
         int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -732,12 +741,13 @@ s_model (api_t *self, api_req_t *req)
         if (!req->response) {
             if (fd >= 0)
                 close (fd);
-            api_error (req, 500, "internal", "cannot read the fetched model");
+            api_error (req, 500, "internal", "cannot read the fetched %s", what);
         }
         else {
             char disposition [96];
             snprintf (disposition, sizeof disposition,
-                      "attachment; filename=\"job-%lld.safetensors\"", (long long) id);
+                      "attachment; filename=\"job-%lld%s.safetensors\"", (long long) id,
+                      strcmp (what, "model") ? "-checkpoint" : "");
             MHD_add_response_header (req->response, MHD_HTTP_HEADER_CONTENT_TYPE,
                                      "application/octet-stream");
             MHD_add_response_header (req->response, "Content-Disposition", disposition);
@@ -751,6 +761,179 @@ s_model (api_t *self, api_req_t *req)
     free (path);
     free (template);
     free (cause);
+}
+
+static void s_model (api_t *self, api_req_t *req) { s_send_blob (self, req, "model"); }
+static void s_checkpoint (api_t *self, api_req_t *req) { s_send_blob (self, req, "checkpoint"); }
+
+//  RESUME a failed or stopped job: its map, queued again.
+static void
+s_resume (api_t *self, api_req_t *req)
+{
+    int64_t id;
+    if (s_path_id (req, &id))
+        return;
+    mt_msg_t *request = mt_msg_new ("RESUME");
+    json_object_set_new (mt_msg_body (request), "job", json_integer (id));
+    mt_msg_t *reply = s_call (self, req, &request, "JOB");
+    if (reply)
+        s_reply (req, 200, json_pack ("{s:O}", "job", json_object_get (mt_msg_body (reply),
+                                                                        "job")));
+    mt_msg_destroy (&reply);
+}
+
+//  DELETE an ended job: {job_id, blobs} as the broker's DELETED says.
+static void
+s_delete (api_t *self, api_req_t *req)
+{
+    int64_t id;
+    if (s_path_id (req, &id))
+        return;
+    mt_msg_t *request = mt_msg_new ("DELETE");
+    json_object_set_new (mt_msg_body (request), "job", json_integer (id));
+    mt_msg_t *reply = s_call (self, req, &request, "DELETED");
+    if (reply)
+        s_reply (req, 200, json_pack ("{s:I,s:O}", "job_id", (json_int_t) id, "blobs",
+                                      json_object_get (mt_msg_body (reply), "blobs")));
+    mt_msg_destroy (&reply);
+}
+
+// --- Sweeps -------------------------------------------------------------------------------
+
+//  The sweep map as `mtclient sweep status --json` shows it (cmd_sweep.c's
+//  s_public): id, state, metric, mode, trials (their public keys), best.
+static json_t *
+s_sweep_public (const json_t *sweep)
+{
+    json_t *trials = json_array ();
+    size_t i;
+    json_t *t;
+    json_array_foreach (json_object_get (sweep, "trials"), i, t)
+        json_array_append_new (trials, json_pack ("{sO sO sO sO sO sO sO}",
+                               "job", json_object_get (t, "job"),
+                               "params", json_object_get (t, "params"),
+                               "state", json_object_get (t, "state"),
+                               "outcome", json_object_get (t, "outcome"),
+                               "epochs_run", json_object_get (t, "epochs_run"),
+                               "best_metric", json_object_get (t, "best_metric"),
+                               "best_epoch", json_object_get (t, "best_epoch")));
+    return json_pack ("{sO sO sO sO so sO}", "id", json_object_get (sweep, "id"),
+                      "state", json_object_get (sweep, "state"),
+                      "metric", json_object_get (sweep, "metric"),
+                      "mode", json_object_get (sweep, "mode"), "trials", trials,
+                      "best", json_object_get (sweep, "best"));
+}
+
+//  command (SWEEP_STATUS, _STOP, _RESUME) of the path's sweep: the map as
+//  mtclient sweep status --json prints it; ?full=1 adds the broker's whole
+//  map (counts, each trial's `trial` and `error`, the settings) as "full",
+//  and a resume its "resumed" count.
+static void
+s_sweep_command (api_t *self, api_req_t *req, const char *command)
+{
+    int64_t id;
+    if (s_segment_id (req, "/api/v1/sweeps/", "sweep id", &id))
+        return;
+    mt_msg_t *request = mt_msg_new (command);
+    json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
+    mt_msg_t *reply = s_call (self, req, &request, "SWEEP");
+    if (!reply)
+        return;
+    json_t *sweep = json_object_get (mt_msg_body (reply), "sweep");
+    if (!json_is_object (sweep))
+        api_error (req, 502, "bad_gateway", "the broker's SWEEP reply has no sweep map");
+    else {
+        json_t *out = s_sweep_public (sweep);
+        const char *full = MHD_lookup_connection_value (req->connection,
+                                                        MHD_GET_ARGUMENT_KIND, "full");
+        if (out && full && strcmp (full, "0"))
+            json_object_set (out, "full", sweep);
+        json_t *resumed = json_object_get (mt_msg_body (reply), "resumed");
+        if (out && json_is_integer (resumed))
+            json_object_set (out, "resumed", resumed);
+        s_reply (req, 200, out);
+    }
+    mt_msg_destroy (&reply);
+}
+
+static void s_sweep (api_t *self, api_req_t *req)
+{ s_sweep_command (self, req, "SWEEP_STATUS"); }
+static void s_sweep_stop (api_t *self, api_req_t *req)
+{ s_sweep_command (self, req, "SWEEP_STOP"); }
+static void s_sweep_resume (api_t *self, api_req_t *req)
+{ s_sweep_command (self, req, "SWEEP_RESUME"); }
+
+static void
+s_sweeps (api_t *self, api_req_t *req)
+{
+    const char *limit = MHD_lookup_connection_value (req->connection, MHD_GET_ARGUMENT_KIND,
+                                                     "limit");
+    int64_t count = 100;
+    char *cause = NULL;
+    if (limit && mt_parse_int ("limit", limit, 1, 1000, &count, &cause)) {
+        api_error (req, 400, "bad_request", "%s", cause);
+        free (cause);
+        return;
+    }
+    mt_msg_t *request = mt_msg_new ("SWEEP_LIST");
+    json_object_set_new (mt_msg_body (request), "limit", json_integer (count));
+    mt_msg_t *reply = s_call (self, req, &request, "SWEEPS");
+    json_t *sweeps = reply ? json_object_get (mt_msg_body (reply), "sweeps") : NULL;
+    if (reply && !json_is_array (sweeps))
+        api_error (req, 502, "bad_gateway", "the broker's SWEEPS reply has no list");
+    else
+    if (reply)
+        s_reply (req, 200, json_pack ("{s:O}", "sweeps", sweeps));
+    mt_msg_destroy (&reply);
+}
+
+//  POST /api/v1/sweeps: the sweep's own fields go to SWEEP as they are
+//  (the broker checks them); every other field is the base spec, read as
+//  POST /api/v1/jobs reads its body.
+static void
+s_sweep_create (api_t *self, api_req_t *req)
+{
+    static const char *own [] = { "params", "search", "trials", "seed", "parallel",
+                                  "early_stop", "min_epochs", "reduction", "metric", "name" };
+    json_t *key = NULL, *spec = NULL, *body = s_body_object (req);
+    if (!body)
+        return;
+    mt_msg_t *request = mt_msg_new ("SWEEP");
+    json_t *fields = mt_msg_body (request);
+    for (size_t i = 0; i < sizeof own / sizeof own [0]; i++) {
+        json_t *value = json_object_get (body, own [i]);
+        if (value) {
+            json_object_set (fields, own [i], value);
+            json_object_del (body, own [i]);
+        }
+    }
+    json_t *params = json_object_get (fields, "params");
+    if (!json_is_array (params) || json_array_size (params) == 0) {
+        api_error (req, 400, "bad_spec", "'params' must be a list of NAME=SPACE strings, "
+                   "such as [\"lr=0.1|0.01|0.001\"]");
+        goto done;
+    }
+    if (!(spec = s_spec (self, req, body, &key)))
+        goto done;
+    if (key) {
+        api_error (req, 400, "bad_request", "a sweep takes no 'key'");
+        goto done;
+    }
+    if (s_upload_default (self, req, spec))
+        goto done;
+    json_object_set (fields, "spec", spec);
+    mt_msg_t *reply = s_call (self, req, &request, "SWEPT");
+    if (reply)
+        s_reply (req, 201, json_pack ("{s:O,s:O}", "sweep",
+                                      json_object_get (mt_msg_body (reply), "sweep"),
+                                      "trials", json_object_get (mt_msg_body (reply),
+                                                                 "trials")));
+    mt_msg_destroy (&reply);
+done:
+    mt_msg_destroy (&request);
+    json_decref (body);
+    json_decref (spec);
+    json_decref (key);
 }
 
 // --- Datasets -----------------------------------------------------------------------------

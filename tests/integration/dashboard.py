@@ -3,11 +3,14 @@
 
 usage: dashboard.py open URL ARTIFACTS DATA DONE_JOB LONG_JOB
        dashboard.py tokens URL ARTIFACTS SECRET JOB
+       dashboard.py sweep URL ARTIFACTS SWEEP
 Exits 0 when every check passed, 1 on the first failure (saying which), 77 when Chromium
 or its driver cannot run here (saying why), so a skipped check never passes silently.
 """
+import json
 import os
 import sys
+import urllib.request
 import tempfile
 import time
 
@@ -156,6 +159,17 @@ def run_open(page, url, data, done_job, long_job):
         fail("the attempts table says '%s', not stopped" % outcomes)
     ok("stop: job %d stopped, its attempt's outcome shown" % long_job)
 
+    # A stopped job keeps its checkpoint: a download link, and resume and delete buttons
+    link = page.wait("the checkpoint link", lambda: page.js(
+        "const a = document.getElementById('checkpoint-link'); return a && a.href;"))
+    if not link.endswith("/api/v1/jobs/%d/checkpoint" % long_job):
+        fail("the checkpoint link is %s" % link)
+    for button in ("resume-job", "delete-job"):
+        if not page.js("const b = document.getElementById(arguments[0]);"
+                       "return b && !b.disabled;", button):
+            fail("the stopped job's page has no %s button" % button)
+    ok("stopped job %d: checkpoint link, resume and delete buttons" % long_job)
+
     # A finished job's page: its checkpoint, spec and a model link
     page.go(url + "/#/jobs/%d" % done_job)
     page.wait("the model link", lambda: page.js(
@@ -218,8 +232,66 @@ def run_tokens(page, url, secret, job):
     ok("signed in as %s: job %d listed, event stream live" % (who, job))
 
 
+def sweep_curves(page):
+    return page.js("const c = document.getElementById('sweep-chart');"
+                   "const chart = c && window.Chart && Chart.getChart(c);"
+                   "return chart ? chart.data.datasets.filter(d => d.data.length > 0).length"
+                   " : -1;")
+
+
+def run_sweep(page, url, sweep):
+    with urllib.request.urlopen(url + "/api/v1/sweeps/%d?full=1" % sweep) as reply:
+        board = json.load(reply)
+    trials = board["trials"]
+    # The sweeps page lists it
+    page.go(url + "/#/sweeps")
+    page.wait("the sweeps table to list sweep %d" % sweep, lambda: page.text(
+        '#sweeps-table tr[data-sweep="%d"] .state' % sweep) == board["state"])
+    ok("sweeps page: sweep %d listed, %s" % (sweep, board["state"]))
+
+    # Its page: every trial on the leaderboard, in the broker's order, with why it was pruned
+    page.js("document.querySelector('#sweeps-table tr[data-sweep=\"%d\"] a').click();" % sweep)
+    page.wait("the leaderboard of %d trials" % len(trials), lambda: page.js(
+        "return document.querySelectorAll('#leaderboard tbody tr').length;") == len(trials))
+    shown = page.js("return Array.from(document.querySelectorAll('#leaderboard tbody tr'))"
+                    ".map(r => r.dataset.job ? Number(r.dataset.job) : null);")
+    if shown != [t["job"] for t in trials]:
+        fail("the leaderboard shows jobs %s, not %s" % (shown, [t["job"] for t in trials]))
+    for t in board["full"]["trials"]:
+        why = page.text('#leaderboard tr[data-job="%d"] td.why' % t["job"]) if t["job"] else ""
+        if t["state"] == "pruned" and not why:
+            fail("pruned trial job %d shows no reason" % t["job"])
+    best = board.get("best")
+    if best and ("job %d" % best["job"]) not in (page.text("#sweep-best") or ""):
+        fail("the best trial is shown as '%s', not job %d" % (page.text("#sweep-best"),
+                                                                best["job"]))
+    counts = page.text("#sweep-counts") or ""
+    for state, count in board["full"]["counts"].items():
+        if count and ("%s %d" % (state, count)) not in counts:
+            fail("the counts '%s' miss %s %d" % (counts, state, count))
+    with_job = len([t for t in trials if t["job"]])
+    page.wait("the chart to overlay %d trials' curves" % with_job,
+              lambda: sweep_curves(page) == min(with_job, 20))
+    stop = page.js("return document.getElementById('stop-sweep').disabled;")
+    if stop != (board["state"] != "running"):
+        fail("the stop button's disabled is %s for a %s sweep" % (stop, board["state"]))
+    page.shot("sweep")
+    pruned = len([t for t in trials if t["state"] == "pruned"])
+    ok("sweep %d's page: %d trials in order (%d pruned, with why), counts %s, %d curves"
+       % (sweep, len(trials), pruned, counts, sweep_curves(page)))
+
+    # The jobs table's sweep filter asks the gateway for that sweep only
+    page.go(url + "/#/jobs?sweep=%d" % sweep)
+    page.wait("the jobs table of sweep %d" % sweep, lambda: page.js(
+        "return document.querySelectorAll('#jobs-table tbody tr').length;") == with_job)
+    ok("jobs?sweep=%d: the table shows its %d jobs" % (sweep, with_job))
+    errors = page.console_errors()
+    if errors:
+        fail("the browser console shows errors: %s" % errors)
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("open", "tokens"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("open", "tokens", "sweep"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     mode, url, artifacts = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -230,6 +302,8 @@ def main():
         driver.set_page_load_timeout(WAIT_S)
         if mode == "open":
             run_open(page, url, sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+        elif mode == "sweep":
+            run_sweep(page, url, int(sys.argv[4]))
         else:
             run_tokens(page, url, sys.argv[4], int(sys.argv[5]))
     finally:

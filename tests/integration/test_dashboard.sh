@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_dashboard - the dashboard in headless Chromium: jobs listed, a live curve, stop, the
-# workers, the submit form, and sign-in with --tokens; screenshots in $MT_BIN_DIR/artifacts
+# test_dashboard - the dashboard in headless Chromium: jobs listed, a live curve, stop, a
+# checkpoint link, the workers, the submit form, a sweep's leaderboard and curves, and sign-in
+# with --tokens; screenshots in $MT_BIN_DIR/artifacts
 . "$(dirname "$0")/lib.sh"
 
 GATEWAY=$MT_BIN_DIR/mtgateway
@@ -16,6 +17,7 @@ done
 "$PY" -c "import selenium" 2>/dev/null \
     || { echo "skip: python3-selenium is missing (apt-get install python3-selenium)" >&2; exit 77; }
 need curl curl
+need jq jq
 mkdir -p "$ART"
 
 # start_gateway [flags...]: sets GW_URL and GW_PID once /health answers
@@ -55,6 +57,16 @@ run_browser open "$GW_URL" "$ART" "$MT_TEST_DATA/sample_dataset.csv" "$done_job"
 [ "$(job_field "$long_job" state)" = stopped ] \
     || fail "the broker says job $long_job is $(job_field "$long_job" state), not stopped"
 ok "the broker agrees: job $long_job stopped"
+
+# A small sweep on iris, ASHA pruning at epochs 1 and 2 (eta 2)
+sweep=$("$CLIENT" sweep --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+        --val-split 0.25 --epochs 6 --param 'lr=0.3|0.1|0.03|0.01|0.003' --param 'hidden=8|16' \
+        --search grid --early-stop asha --min-epochs 1 --reduction 2 --parallel 2 \
+        --name dash) || fail "sweep"
+sweep_ended () { [ "$("$CLIENT" sweep status "$sweep" --json | jq -r .state)" != running ]; }
+sweep_progress () { "$CLIENT" sweep status "$sweep" --json | jq -c '[.trials[] | .epochs_run]'; }
+wait_moving 60 sweep_ended sweep_progress || fail "sweep $sweep stalled"
+run_browser sweep "$GW_URL" "$ART" "$sweep"
 
 # With tokens: sign-in first, then the same table
 kill -TERM "$GW_PID"

@@ -133,8 +133,8 @@ ok "malformed JSON, a wrong type, an unknown field, an unknown dataset: 400/404,
 wait_state "$long" running 20
 expect 200 - GET "/api/v1/jobs?state=running"
 [ "$(jq -r '.jobs | map(.id) | join(",")' "$T/body")" = "$long" ] || fail "state=running: $(cat "$T/body")"
-expect 200 - GET "/api/v1/jobs?name=lon"
-[ "$(jq -r '.jobs | map(.name) | unique | join(",")' "$T/body")" = long ] || fail "name=lon"
+expect 200 - GET "/api/v1/jobs?name=long"
+[ "$(jq -r '.jobs | map(.name) | unique | join(",")' "$T/body")" = long ] || fail "name=long"
 expect 200 - GET "/api/v1/jobs?limit=1"
 [ "$(jq '.jobs | length' "$T/body")" = 1 ] || fail "limit=1"
 next=$(jq -r .next "$T/body")

@@ -1,4 +1,4 @@
-// app - the mt dashboard: jobs, a job's curves, workers, submit and sign-in, live from the event stream
+// app - the mt dashboard: jobs, a job's curves, sweeps, workers, submit and sign-in, live from the event stream
 //
 // Plain JavaScript, no build step. Every view is an object with render(), and optionally
 // onEvent(event), resync() and destroy(); the router swaps them on a hash change. Data goes
@@ -10,7 +10,10 @@
 (function () {
     const TOKEN_KEY = 'mt_token';
     const PAGE_SIZE = 50;                   // jobs a page of the table shows
-    const STATES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'stopped'];
+    const STATES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'stopped', 'pruned'];
+    const ENDED = ['succeeded', 'failed', 'stopped', 'pruned'];   // states DELETE takes
+    const SWEEP_CURVES = 20;                // trials whose val curves a sweep's chart overlays
+    const SWEEP_REFETCH_MS = 1000;          // a sweep's page reads it at most this often
     const RECONNECT_MAX_MS = 10000;         // the event stream's longest wait between tries
     const REFETCH_MS = 400;                 // a burst of new jobs costs one page request
     const WORKERS_REFRESH_MS = 5000;        // the workers' last beat is read this often
@@ -374,7 +377,8 @@
         function matches(job) {
             if (filter.state && job.state !== filter.state)
                 return false;
-            if (filter.name && !String(job.name || '').includes(filter.name))
+            if (filter.name && String(job.name === null || job.name === undefined ? '' : job.name)
+                               !== filter.name)
                 return false;
             if (filter.sweep && String(job.sweep === undefined ? '' : job.sweep) !== filter.sweep)
                 return false;
@@ -391,7 +395,7 @@
                 const data = await api('GET', '/api/v1/jobs?' + query.toString());
                 if (view !== self)
                     return;
-                self.jobs = (data && Array.isArray(data.jobs) ? data.jobs : []).filter(matches);
+                self.jobs = data && Array.isArray(data.jobs) ? data.jobs : [];  // the broker filtered
                 self.next = data && typeof data.next === 'string' ? data.next : null;
                 status.textContent = '';
                 draw();
@@ -517,7 +521,7 @@
                 h('div', { class: 'filters' },
                   h('label', {}, 'State ', stateSelect),
                   h('label', {}, 'Name ', h('input', { id: 'filter-name', value: filter.name,
-                      placeholder: 'part of a name', oninput: event => {
+                      placeholder: 'a job name', oninput: event => {
                           filter.name = event.target.value.trim();
                           restart();
                       } })),
@@ -623,12 +627,31 @@
                                        onclick: stopJob }, 'Stop');
             const model = job.model_hash
                 ? h('a', { class: 'button', id: 'model-link', href: '/api/v1/jobs/' + id + '/model',
-                           download: 'job-' + id + '.safetensors', onclick: download },
+                           download: 'job-' + id + '.safetensors',
+                           onclick: event => download(event, 'model') },
                     'Download model')
                 : h('span', { class: 'note' }, 'no model yet');
+            // a failed or stopped job keeps its latest checkpoint; one that succeeded only its model
+            const hasCheckpoint = job.checkpoint_epoch !== null && job.checkpoint_epoch !== undefined
+                                  && job.state !== 'succeeded';
+            const checkpoint = hasCheckpoint
+                ? h('a', { class: 'button', id: 'checkpoint-link',
+                           href: '/api/v1/jobs/' + id + '/checkpoint',
+                           download: 'job-' + id + '-checkpoint.safetensors',
+                           onclick: event => download(event, 'checkpoint') },
+                    'Download checkpoint (epoch ' + valueText(job.checkpoint_epoch) + ')')
+                : null;
+            const resume = job.state === 'failed' || job.state === 'stopped'
+                ? h('button', { id: 'resume-job', onclick: resumeJob }, 'Resume') : null;
+            const remove = ENDED.includes(job.state)
+                ? h('button', { class: 'danger', id: 'delete-job', onclick: deleteJob }, 'Delete')
+                : null;
             head.append(h('h1', {}, 'Job ' + id + (job.name ? ' · ' + String(job.name) : ''), ' ',
                           h('span', { id: 'job-state' }, stateBadge(job.state))),
-                        h('div', { class: 'actions' }, stop, model,
+                        h('div', { class: 'actions' }, stop, resume, model, checkpoint, remove,
+                          job.sweep !== undefined && job.sweep !== null
+                              ? h('a', { href: '#/sweeps/' + jobId(job.sweep) },
+                                  'sweep ' + valueText(job.sweep)) : null,
                           h('a', { href: '#/jobs' }, 'all jobs')));
         }
 
@@ -649,7 +672,8 @@
                 ['Finished', when(job.finished_at)]
             ];
             if (job.sweep !== undefined)
-                rows.push(['Sweep', valueText(job.sweep)]);
+                rows.push(['Sweep', job.sweep === null ? '–'
+                           : h('a', { href: '#/sweeps/' + jobId(job.sweep) }, valueText(job.sweep))]);
             if (job.params !== undefined)
                 rows.push(['Params', valueText(job.params)]);
             summary.append(h('dl', { class: 'kv' }, rows.map(([k, v]) =>
@@ -735,19 +759,49 @@
             }
         }
 
-        // With a token the download must carry it, which a link cannot: fetch, then save
-        async function download(event) {
+        async function resumeJob(event) {
+            event.target.disabled = true;
+            try {
+                await api('POST', '/api/v1/jobs/' + id + '/resume', {});
+                if (view === self)
+                    refetch();
+            } catch (error) {
+                if (error.status !== 401)
+                    status.textContent = 'Resume failed: ' + errorText(error);
+                event.target.disabled = false;
+            }
+        }
+
+        async function deleteJob(event) {
+            if (!window.confirm('Delete job ' + id + ' with its history? This cannot be undone.'))
+                return;
+            event.target.disabled = true;
+            try {
+                await api('DELETE', '/api/v1/jobs/' + id);
+                if (view === self)
+                    location.hash = '#/jobs';
+            } catch (error) {
+                if (error.status !== 401)
+                    status.textContent = 'Delete failed: ' + errorText(error);
+                event.target.disabled = false;
+            }
+        }
+
+        // With a token the download must carry it, which a link cannot: fetch, then save.
+        // what: model or checkpoint
+        async function download(event, what) {
             if (!sessionStorage.getItem(TOKEN_KEY))
                 return;                     // the link does it
             event.preventDefault();
             try {
-                const response = await fetch('/api/v1/jobs/' + id + '/model',
+                const response = await fetch('/api/v1/jobs/' + id + '/' + what,
                                              { headers: authHeaders() });
                 if (!response.ok)
                     throw new ApiError(response.status, 'http_' + response.status,
-                                       'the model could not be read');
+                                       'the ' + what + ' could not be read');
                 const url = URL.createObjectURL(await response.blob());
-                const link = h('a', { href: url, download: 'job-' + id + '.safetensors' });
+                const link = h('a', { href: url, download: 'job-' + id
+                                      + (what === 'model' ? '' : '-checkpoint') + '.safetensors' });
                 document.body.append(link);
                 link.click();
                 link.remove();
@@ -788,6 +842,288 @@
                   h('div', { class: 'card' }, h('div', { class: 'chart-box' }, canvas)),
                   summary),
                 details);
+            load();
+        };
+        return self;
+    }
+
+    // --- Sweeps -----------------------------------------------------------------------------
+
+    const CURVE_COLOURS = ['#2f6fde', '#d64545', '#1f9d55', '#b7791f', '#805ad5', '#d53f8c',
+                           '#319795', '#4a5568', '#dd6b20', '#38a169'];
+
+    // {state: n} as "state n · state n", in the order of STATES, pending first
+    function countsText(counts) {
+        if (!counts || typeof counts !== 'object')
+            return '–';
+        const order = ['pending'].concat(STATES);
+        const keys = Object.keys(counts).sort((a, b) => {
+            const i = order.indexOf(a), j = order.indexOf(b);
+            return (i < 0 ? order.length : i) - (j < 0 ? order.length : j);
+        });
+        return keys.filter(k => counts [k]).map(k => k + ' ' + valueText(counts [k])).join(' · ') || '–';
+    }
+
+    // The params map as "name=value name=value"
+    function paramsText(params) {
+        if (!params || typeof params !== 'object')
+            return valueText(params);
+        return Object.entries(params).map(([k, v]) => k + '=' + (typeof v === 'number'
+            ? num(v) : valueText(v))).join(' ');
+    }
+
+    function sweepsView() {
+        const self = { name: 'sweeps', sweeps: [] };
+        const table = h('table', { id: 'sweeps-table' });
+        const status = h('p', { class: 'note', id: 'sweeps-status' });
+        const refetch = debounce(() => load(), REFETCH_MS);
+
+        async function load() {
+            try {
+                const data = await api('GET', '/api/v1/sweeps');
+                if (view !== self)
+                    return;
+                self.sweeps = data && Array.isArray(data.sweeps) ? data.sweeps : [];
+                status.textContent = self.sweeps.length ? '' : 'No sweeps yet (mtclient sweep, '
+                                   + 'or POST /api/v1/sweeps).';
+                draw();
+            } catch (error) {
+                if (view === self && error.status !== 401)
+                    status.textContent = 'Could not read the sweeps: ' + errorText(error);
+            }
+        }
+
+        function draw() {
+            clear(table);
+            table.append(h('thead', {}, h('tr', {}, ['ID', 'Name', 'State', 'Search',
+                'Early stop', 'Metric', 'Trials', 'Counts', 'Age'].map(t => h('th', {}, t)))));
+            table.append(h('tbody', {}, self.sweeps.map(s => h('tr', { 'data-sweep': jobId(s.id) },
+                h('td', { class: 'num' }, h('a', { href: '#/sweeps/' + jobId(s.id) },
+                                           String(jobId(s.id)))),
+                h('td', {}, valueText(s.name)), h('td', {}, stateBadge(s.state)),
+                h('td', {}, valueText(s.search)), h('td', {}, valueText(s.early_stop)),
+                h('td', {}, valueText(s.metric)), h('td', { class: 'num' }, valueText(s.trials)),
+                h('td', {}, countsText(s.counts)), h('td', { class: 'num' }, ago(s.created_at))))));
+        }
+
+        self.onEvent = function (event) {
+            const job = event.data && event.data.job;
+            if (event.type === 'state' && job && job.sweep !== undefined && job.sweep !== null)
+                refetch();                  // a trial started or ended: the counts moved
+        };
+        self.resync = load;
+        self.destroy = function () { refetch.cancel(); };
+        self.render = function (node) {
+            node.append(h('h1', {}, 'Sweeps'), table, status);
+            load();
+        };
+        return self;
+    }
+
+    function sweepView(id) {
+        const self = { name: 'sweep', sweep: null, full: null, chart: null, jobs: new Set(),
+                       curves: new Map(), timer: null };
+        const head = h('div', {});
+        const summary = h('div', { class: 'card', id: 'sweep-summary' });
+        const board = h('table', { id: 'leaderboard' });
+        const canvas = h('canvas', { id: 'sweep-chart' });
+        const status = h('p', { class: 'error', id: 'sweep-status' });
+        // At most one read per SWEEP_REFETCH_MS however many events come (a debounce
+        // would wait for the trials to go quiet, which a running sweep never does)
+        const refetch = function () {
+            if (self.timer === null)
+                self.timer = setTimeout(() => { self.timer = null; load(); }, SWEEP_REFETCH_MS);
+        };
+        refetch.cancel = function () {
+            clearTimeout(self.timer);
+            self.timer = null;
+        };
+
+        async function load() {
+            try {
+                const data = await api('GET', '/api/v1/sweeps/' + id + '?full=1');
+                if (view !== self)
+                    return;
+                self.sweep = data;
+                self.full = data && data.full ? data.full : {};
+                self.jobs = new Set((data.trials || []).map(t => jobId(t.job)).filter(Boolean));
+                status.textContent = '';
+                draw();
+                loadCurves();
+            } catch (error) {
+                if (view === self && error.status !== 401)
+                    status.textContent = 'Could not read sweep ' + id + ': ' + errorText(error);
+            }
+        }
+
+        // One trial's epoch values of the sweep's metric, as {x: epoch, y}
+        function curveOf(epochs) {
+            const metric = self.sweep.metric;
+            const points = [];
+            for (const e of Array.isArray(epochs) ? epochs : []) {
+                let y = metric === 'val_loss' ? e.val_loss
+                      : e.metrics && typeof e.metrics [metric] === 'number' ? e.metrics [metric]
+                      : e.val_metric;
+                if (typeof e.epoch === 'number' && typeof y === 'number' && isFinite(y))
+                    points.push({ x: e.epoch, y: y });
+            }
+            return points;
+        }
+
+        // The val curves of the best SWEEP_CURVES trials that have a job, overlaid
+        async function loadCurves() {
+            const trials = (self.sweep.trials || []).filter(t => jobId(t.job)).slice(0, SWEEP_CURVES);
+            const results = await Promise.all(trials.map(t =>
+                api('GET', '/api/v1/jobs/' + jobId(t.job) + '/history').catch(() => null)));
+            if (view !== self)
+                return;
+            trials.forEach((t, i) => {
+                if (results [i])
+                    self.curves.set(jobId(t.job), curveOf(results [i].epochs));
+            });
+            drawChart(trials);
+        }
+
+        function drawChart(trials) {
+            if (typeof Chart === 'undefined') {
+                status.textContent = 'The chart library did not load (/vendor/chart.js).';
+                return;
+            }
+            const datasets = trials.map((t, i) => {
+                const colour = CURVE_COLOURS [i % CURVE_COLOURS.length];
+                return { label: 'job ' + jobId(t.job) + ' ' + paramsText(t.params),
+                         data: self.curves.get(jobId(t.job)) || [], borderColor: colour,
+                         backgroundColor: colour, pointRadius: 1, borderWidth: 2,
+                         borderDash: t.state === 'pruned' ? [4, 3] : [] };
+            });
+            if (!self.chart) {
+                self.chart = new Chart(canvas, {
+                    type: 'line', data: { datasets: datasets },
+                    options: {
+                        animation: false, parsing: false, normalized: true,
+                        maintainAspectRatio: false,
+                        interaction: { mode: 'nearest', intersect: false },
+                        plugins: { legend: { labels: { boxWidth: 12 } } },
+                        scales: {
+                            x: { type: 'linear', title: { display: true, text: 'epoch' } },
+                            y: { type: 'linear', title: { display: true,
+                                 text: String(self.sweep.metric) + ' (validation)' } }
+                        }
+                    }
+                });
+            } else {
+                self.chart.data.datasets = datasets;
+                self.chart.update('none');
+            }
+        }
+
+        function drawHead() {
+            const s = self.sweep;
+            clear(head);
+            const stop = h('button', { class: 'danger', id: 'stop-sweep',
+                                       disabled: s.state !== 'running', onclick: event =>
+                                           act(event, 'stop') }, 'Stop sweep');
+            // resume runs the failed and stopped trials again, and the pending ones
+            const counts = self.full.counts || {};
+            const rerun = counts.failed || counts.stopped || counts.pending;
+            const resume = h('button', { id: 'resume-sweep', disabled: s.state === 'running' || !rerun,
+                                         onclick: event => act(event, 'resume') }, 'Resume sweep');
+            head.append(h('h1', {}, 'Sweep ' + id + (self.full.name ? ' · ' + String(self.full.name)
+                                                     : ''), ' ',
+                          h('span', { id: 'sweep-state' }, stateBadge(s.state))),
+                        h('div', { class: 'actions' }, stop, resume,
+                          h('a', { href: '#/jobs?sweep=' + id }, 'its jobs'),
+                          h('a', { href: '#/sweeps' }, 'all sweeps')));
+        }
+
+        function drawSummary() {
+            const s = self.sweep, f = self.full, best = s.best;
+            clear(summary);
+            const rows = [
+                ['Metric', valueText(s.metric) + (s.mode ? ' (' + (s.mode === 'max'
+                    ? 'higher' : 'lower') + ' is better)' : '')],
+                ['Search', valueText(f.search)], ['Early stop', valueText(f.early_stop)
+                    + (f.early_stop === 'asha' ? ' (R ' + valueText(f.min_epochs) + ', η '
+                       + valueText(f.reduction) + ')' : '')],
+                ['Parallel', valueText(f.parallel)], ['Seed', valueText(f.seed)],
+                ['Trials', String((s.trials || []).length)],
+                ['Counts', h('span', { id: 'sweep-counts' }, countsText(f.counts))],
+                ['Created', when(f.created_at)],
+                ['Best trial', best && jobId(best.job)
+                    ? h('span', { id: 'sweep-best' },
+                        h('a', { href: '#/jobs/' + jobId(best.job) }, 'job ' + jobId(best.job)),
+                        ' · ' + paramsText(best.params) + ' · ' + num(best.best_metric, 4))
+                    : h('span', { id: 'sweep-best' }, 'none has succeeded yet')]
+            ];
+            summary.append(h('dl', { class: 'kv' }, rows.map(([k, v]) =>
+                [h('dt', {}, k), h('dd', {}, v)])));
+        }
+
+        // The leaderboard, best first as the broker sorts it; a pruned trial says why
+        function drawBoard() {
+            clear(board);
+            const errors = new Map();
+            for (const t of Array.isArray(self.full.trials) ? self.full.trials : [])
+                if (jobId(t.job) && t.error)
+                    errors.set(jobId(t.job), t.error);
+            board.append(h('thead', {}, h('tr', {}, ['#', 'Job', 'Params', 'State',
+                'Epochs run', 'Best ' + String(self.sweep.metric), 'Best epoch', 'Why']
+                .map(t => h('th', {}, t)))));
+            board.append(h('tbody', {}, (self.sweep.trials || []).map((t, i) => {
+                const job = jobId(t.job);
+                return h('tr', { 'data-job': job, class: t.state === 'pruned' ? 'pruned' : null },
+                    h('td', { class: 'num' }, String(i + 1)),
+                    h('td', { class: 'num' }, job ? h('a', { href: '#/jobs/' + job }, String(job))
+                                                  : 'pending'),
+                    h('td', {}, paramsText(t.params)),
+                    h('td', {}, stateBadge(t.state)),
+                    h('td', { class: 'num' }, valueText(t.epochs_run)),
+                    h('td', { class: 'num' }, num(t.best_metric, 4)),
+                    h('td', { class: 'num' }, valueText(t.best_epoch)),
+                    h('td', { class: 'why' }, job && errors.has(job) ? String(errors.get(job)) : ''));
+            })));
+        }
+
+        function draw() {
+            drawHead();
+            drawSummary();
+            drawBoard();
+        }
+
+        async function act(event, what) {
+            event.target.disabled = true;
+            try {
+                await api('POST', '/api/v1/sweeps/' + id + '/' + what, {});
+                if (view === self)
+                    load();
+            } catch (error) {
+                if (error.status !== 401)
+                    status.textContent = (what === 'stop' ? 'Stop' : 'Resume') + ' failed: '
+                                       + errorText(error);
+                event.target.disabled = false;
+            }
+        }
+
+        self.onEvent = function (event) {
+            const data = event.data || {};
+            if (event.type === 'state' && data.job && jobId(data.job.sweep) === id)
+                refetch();                  // a trial started, ended or was pruned
+            else if (event.type === 'progress' && self.jobs.has(jobId(data.job_id)))
+                refetch();                  // an epoch may have moved the leaderboard
+        };
+        self.resync = load;
+        self.destroy = function () {
+            refetch.cancel();
+            if (self.chart)
+                self.chart.destroy();
+            self.chart = null;
+        };
+        self.render = function (node) {
+            node.append(head, status,
+                h('div', { class: 'grid' },
+                  h('div', { class: 'card' }, h('div', { class: 'chart-box' }, canvas)),
+                  summary),
+                h('h2', {}, 'Leaderboard'), board);
             load();
         };
         return self;
@@ -1044,7 +1380,8 @@
         clear(root);
         for (const link of document.querySelectorAll('header nav a'))
             link.classList.toggle('active', link.dataset.view === next.name
-                                  || (next.name === 'job' && link.dataset.view === 'jobs'));
+                                  || (next.name === 'job' && link.dataset.view === 'jobs')
+                                  || (next.name === 'sweep' && link.dataset.view === 'sweeps'));
         next.render(root);
     }
 
@@ -1055,6 +1392,10 @@
         const params = new URLSearchParams(query || '');
         if (parts [0] === 'jobs' && parts.length === 2 && jobId(parts [1]))
             return setView(jobView(jobId(parts [1])));
+        if (parts [0] === 'sweeps' && parts.length === 2 && jobId(parts [1]))
+            return setView(sweepView(jobId(parts [1])));
+        if (parts [0] === 'sweeps')
+            return setView(sweepsView());
         if (parts [0] === 'workers')
             return setView(workersView());
         if (parts [0] === 'submit')
