@@ -1030,7 +1030,14 @@ s_child_start (const char *dir, int report_fd, int argc, const char **argv)
         _exit (1);
     if (report_fd != 3 && dup2 (report_fd, 3) != 3)
         _exit (1);
-    close_range (4, ~0U, 0);
+    if (report_fd < 3)
+        close (report_fd);      // the agent started with that stdio descriptor closed
+    //  Kernels before 5.9 (or a seccomp filter) refuse close_range
+    if (close_range (4, ~0U, 0)) {
+        long last = sysconf (_SC_OPEN_MAX);
+        for (long fd = 4; fd < (last > 0 ? last : 65536); fd++)
+            close ((int) fd);
+    }
     //  SIGTERM and SIGINT stay blocked until agent_child_main has its handler
     int rc = agent_child_main (argc, (char **) argv);
     fflush (NULL);
