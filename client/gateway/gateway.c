@@ -10,6 +10,7 @@
 //  connection.
 #include "gateway.h"
 #include "api.h"
+#include "cache.h"
 #include "hub.h"
 #include "pool.h"
 #include "tokens.h"
@@ -38,6 +39,7 @@ struct gw_t {
     gw_config_t config;
     struct MHD_Daemon *daemon;
     pool_t *pool;
+    cache_t *cache;             // GET /api/v1/jobs/{id}'s answers, kept true by the hub
     hub_t *hub;
     api_t *api;
     tokens_t *tokens;           // NULL: no tokens, every caller is admin
@@ -155,10 +157,15 @@ gw_new (const gw_config_t *config, bool *usage, char **cause)
     }
     if (!self->www)
         mt_warn ("gateway: no dashboard files found beside mtgateway (give --www DIR)");
+    if (!(self->cache = cache_new (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES))) {
+        mt_fail (cause, "out of memory");
+        goto err;
+    }
     if (!(self->hub = hub_new (config->broker, config->cert, config->broker_key,
-                               config->timeout_ms, self->pool, cause)))
+                               config->timeout_ms, self->pool, self->cache, cause)))
         goto err;
     api_set_hub (self->api, self->hub);
+    api_set_cache (self->api, self->cache);
     *usage = false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
                    | MHD_USE_ERROR_LOG;
@@ -206,6 +213,7 @@ gw_destroy (gw_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     api_destroy (&self->api);
+    cache_destroy (&self->cache);
     pool_destroy (&self->pool);
     tokens_destroy (&self->tokens);
     free (self->www);
