@@ -40,6 +40,7 @@ struct api_route_t {
 struct api_t {
     pool_t *pool;
     hub_t *hub;
+    cache_t *cache;             // NULL: every GET of a job asks the broker
     char *default_path;         // --default-data, or NULL
     char *default_name;         // its file name
     char default_hash [65];
@@ -118,6 +119,7 @@ api_new (const gw_config_t *config, pool_t *pool, char **cause)
 }
 
 void api_set_hub (api_t *self, hub_t *hub) { self->hub = hub; }
+void api_set_cache (api_t *self, cache_t *cache) { self->cache = cache; }
 
 void
 api_destroy (api_t **self_p)
@@ -566,13 +568,51 @@ s_stop (api_t *self, api_req_t *req)
         s_reply (req, 200, job);
 }
 
+//  A job's JSON text as a 200 reply (text taken); X-Cache says whether it
+//  came from the cache.
+static void
+s_reply_text (api_req_t *req, char *text, size_t len, bool hit)
+{
+    req->status = 200;
+    req->response = MHD_create_response_from_buffer (len, text, MHD_RESPMEM_MUST_FREE);
+    if (req->response) {
+        MHD_add_response_header (req->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                 "application/json");
+        MHD_add_response_header (req->response, "X-Cache", hit ? "hit" : "miss");
+    }
+    else
+        free (text);
+}
+
+//  From the cache when the hub keeps it true, else from the broker; a map
+//  with `waiting` (a queued job's) changes with the workers, so is not kept.
 static void
 s_job (api_t *self, api_req_t *req)
 {
     int64_t id;
-    json_t *job = s_path_id (req, &id) ? NULL : s_job_status (self, req, id);
-    if (job)
-        s_reply (req, 200, job);
+    size_t len = 0;
+    if (s_path_id (req, &id))
+        return;
+    char *text = self->cache ? cache_get (self->cache, id, &len) : NULL;
+    if (text) {
+        s_reply_text (req, text, len, true);
+        return;
+    }
+    uint64_t ticket = self->cache ? cache_ticket (self->cache) : 0;
+    json_t *job = s_job_status (self, req, id);
+    if (!job)
+        return;
+    bool keep = ticket && !json_object_get (job, "waiting");
+    text = cmd_json_text (job, false);
+    json_decref (job);
+    if (!text) {
+        api_error (req, 500, "internal", "out of memory");
+        return;
+    }
+    len = strlen (text);
+    if (keep)
+        cache_put (self->cache, id, ticket, text, len);
+    s_reply_text (req, text, len, false);
 }
 
 static void

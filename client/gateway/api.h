@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "gateway.h"
 #include "hub.h"
 #include "pool.h"
@@ -39,6 +40,8 @@ typedef struct api_t api_t;
 api_t *api_new (const gw_config_t *config, pool_t *pool, char **cause);
 //  The hub the event stream route reads (borrowed).
 void api_set_hub (api_t *self, hub_t *hub);
+//  The cache GET /api/v1/jobs/{id} serves from and fills (borrowed).
+void api_set_cache (api_t *self, cache_t *cache);
 void api_destroy (api_t **self_p);
 
 //  The route for method and path, or NULL: then *known says whether the

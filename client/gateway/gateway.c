@@ -10,6 +10,7 @@
 //  connection.
 #include "gateway.h"
 #include "api.h"
+#include "cache.h"
 #include "hub.h"
 #include "pool.h"
 #include "tokens.h"
@@ -38,6 +39,7 @@ struct gw_t {
     gw_config_t config;
     struct MHD_Daemon *daemon;
     pool_t *pool;
+    cache_t *cache;             // GET /api/v1/jobs/{id}'s answers, kept true by the hub
     hub_t *hub;
     api_t *api;
     tokens_t *tokens;           // NULL: no tokens, every caller is admin
@@ -60,6 +62,7 @@ typedef struct {
     int64_t limit;              // bytes of body allowed
     bool too_large;
     bool spool_failed;
+    bool deferred;              // no body: answered at the call after the headers
     char spool_error [160];
 } s_req_t;
 
@@ -155,10 +158,15 @@ gw_new (const gw_config_t *config, bool *usage, char **cause)
     }
     if (!self->www)
         mt_warn ("gateway: no dashboard files found beside mtgateway (give --www DIR)");
+    if (!(self->cache = cache_new (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES))) {
+        mt_fail (cause, "out of memory");
+        goto err;
+    }
     if (!(self->hub = hub_new (config->broker, config->cert, config->broker_key,
-                               config->timeout_ms, self->pool, cause)))
+                               config->timeout_ms, self->pool, self->cache, cause)))
         goto err;
     api_set_hub (self->api, self->hub);
+    api_set_cache (self->api, self->cache);
     *usage = false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
                    | MHD_USE_ERROR_LOG;
@@ -206,6 +214,7 @@ gw_destroy (gw_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     api_destroy (&self->api);
+    cache_destroy (&self->cache);
     pool_destroy (&self->pool);
     tokens_destroy (&self->tokens);
     free (self->www);
@@ -673,6 +682,17 @@ s_unrouted (gw_t *self, struct MHD_Connection *connection, const char *path,
     return s_queue (self, connection, 405, response);
 }
 
+//  True when the request says a body follows.
+static bool
+s_has_body (struct MHD_Connection *connection)
+{
+    const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_TRANSFER_ENCODING)
+           || (length && strtoll (length, NULL, 10) != 0);
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size,
@@ -694,9 +714,16 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
         enum MHD_Result rc = s_start (self, connection, req, method, &answered);
         if (answered || api_route_body (route) != API_BODY_NONE)
             return rc;
-        //  No body to wait for: answer now (a body sent anyway closes the connection)
-        return s_finish (self, connection, req);
+        //  No body to wait for. One declared anyway: answer now, which closes
+        //  the connection. Else answer at the next call: MHD keeps a connection
+        //  alive only for a response queued once the request is all in.
+        if (s_has_body (connection))
+            return s_finish (self, connection, req);
+        req->deferred = true;
+        return MHD_YES;
     }
+    if (*upload_data_size > 0 && req->deferred)
+        return MHD_NO;          // a body no header announced
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;

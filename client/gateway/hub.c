@@ -7,6 +7,7 @@
 //  new subscription after the broker was away, sends every stream `resync`
 //  (re-read what you show): the events between were lost.
 #include "hub.h"
+#include "cache.h"
 #include "feed.h"
 #include "mt/log.h"
 #include "mt/util.h"
@@ -40,6 +41,7 @@ struct hub_t {
     char *endpoint, *cert, *broker_key;
     int timeout_ms;
     pool_t *pool;
+    cache_t *cache;             // borrowed: dropped and flushed by the events
 };
 
 static void *s_run (void *arg);
@@ -52,13 +54,16 @@ static ssize_t s_read (void *cls, uint64_t pos, char *buf, size_t max);
 static void s_free (void *cls);
 static void s_nap (hub_t *self, int ms);
 static int64_t s_started_at (hub_t *self);
+static zsock_t *s_monitor (feed_t *feed);
+static bool s_disconnected (zsock_t *monitor);
+static void s_forget (hub_t *self, json_t *body);
 
 #define HUB_RESYNC "event: resync\ndata: {}\n\n"
 #define HUB_PING   ": ping\n\n"
 
 hub_t *
 hub_new (const char *endpoint, const char *cert, const char *broker_key, int timeout_ms,
-         pool_t *pool, char **cause)
+         pool_t *pool, cache_t *cache, char **cause)
 {
     hub_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -71,6 +76,7 @@ hub_new (const char *endpoint, const char *cert, const char *broker_key, int tim
     self->broker_key = broker_key ? strdup (broker_key) : NULL;
     self->timeout_ms = timeout_ms;
     self->pool = pool;
+    self->cache = cache;
     //  A first feed here, so a key file that cannot be used stops the start
     feed_t *feed = feed_new (endpoint, cert, broker_key, cause);
     if (!feed) {
@@ -352,11 +358,63 @@ s_subscribe (hub_t *self, feed_t **feed_p)
     return -1;
 }
 
+//  A monitor of feed's socket, to learn at once that the broker's connection
+//  dropped (a restarted broker has lost the subscription and its seq); NULL
+//  when libzmq cannot make one.
+static zsock_t *
+s_monitor (feed_t *feed)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://mtgateway-hub-%p", (void *) feed);
+    if (zmq_socket_monitor (zsock_resolve (feed_socket (feed)), endpoint,
+                            ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    if (monitor && zsock_connect (monitor, "%s", endpoint) != 0)
+        zsock_destroy (&monitor);
+    return monitor;
+}
+
+//  True when the monitor reports the connection dropped (read without waiting).
+static bool
+s_disconnected (zsock_t *monitor)
+{
+    bool dropped = false;
+    while (monitor && zsock_events (monitor) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (monitor);
+        zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+        if (frame && zframe_size (frame) >= 2) {
+            uint16_t event;
+            memcpy (&event, zframe_data (frame), sizeof event);
+            dropped |= event == ZMQ_EVENT_DISCONNECTED;
+        }
+        zmsg_destroy (&msg);
+    }
+    return dropped;
+}
+
+//  A job's event: its cached answer is old now.
+static void
+s_forget (hub_t *self, json_t *body)
+{
+    json_t *id = json_object_get (body, "job_id");
+    if (self->cache && json_is_integer (id))
+        cache_drop (self->cache, json_integer_value (id));
+}
+
+static void
+s_cache_flush (hub_t *self, bool enabled)
+{
+    if (self->cache)
+        cache_flush (self->cache, enabled);
+}
+
 static void *
 s_run (void *arg)
 {
     hub_t *self = arg;
     feed_t *feed = NULL;
+    zsock_t *monitor = NULL;
     bool subscribed = false, ever = false;
     int64_t renew_at = 0, ping_at = mt_mono_ms () + HUB_PING_MS, started = 0;
     int64_t batch_at = 0;       // when the batch's first event came, 0 = empty
@@ -368,10 +426,15 @@ s_run (void *arg)
         if (!subscribed || check) {
             bool was = subscribed;
             subscribed = s_subscribe (self, &feed) == 0;
+            if (!feed)
+                zsock_destroy (&monitor);
             if (!subscribed) {
+                s_cache_flush (self, false);
                 s_nap (self, HUB_RETRY_MS);
                 continue;
             }
+            if (!monitor)
+                monitor = s_monitor (feed);
             renew_at = mt_mono_ms () + HUB_RENEW_MS;
             int64_t now_started = s_started_at (self);
             bool restarted = started && now_started && now_started != started;
@@ -379,6 +442,8 @@ s_run (void *arg)
                 started = now_started;
             s_flush (self, batch);
             batch_at = 0;
+            if (!was || restarted)
+                s_cache_flush (self, true);
             if (ever && (!was || restarted)) {
                 mt_info ("gateway: events: subscribed again%s; streams resync",
                          restarted ? " (the broker restarted)" : "");
@@ -386,13 +451,24 @@ s_run (void *arg)
             }
             ever = true;
         }
+        if (s_disconnected (monitor)) {
+            //  Until subscribed again, events may be missed: keep nothing
+            s_cache_flush (self, false);
+            s_flush (self, batch);
+            batch_at = 0;
+            subscribed = false;
+            continue;
+        }
         bool gap = false;
         char *cause = NULL;
-        int64_t wait = batch_at ? batch_at + HUB_BATCH_MS - mt_mono_ms () : 200;
+        int64_t wait = batch_at ? batch_at + HUB_BATCH_MS - mt_mono_ms () : HUB_IDLE_MS;
         json_t *body = feed_next (feed, wait > 0 ? (int) wait : 0, &gap, &cause);
         if (body) {
-            if (gap)
+            if (gap) {
+                s_cache_flush (self, true);
                 zchunk_extend (batch, HUB_RESYNC, strlen (HUB_RESYNC));
+            }
+            s_forget (self, body);
             s_batch_event (batch, body);
             json_decref (body);
             if (!batch_at)
@@ -403,7 +479,6 @@ s_run (void *arg)
             s_flush (self, batch);
             batch_at = 0;
         }
-        else
         if (cause) {
             mt_warn ("gateway: events: %s", cause);
             free (cause);
@@ -414,8 +489,10 @@ s_run (void *arg)
             ping_at = mt_mono_ms () + HUB_PING_MS;
         }
     }
+    s_cache_flush (self, false);
     if (feed && subscribed)
         feed_unsubscribe (feed);
+    zsock_destroy (&monitor);
     feed_destroy (&feed);
     zchunk_destroy (&batch);
     return NULL;

@@ -103,9 +103,11 @@ s_event (s_conn_t *conn, char *block, double now, s_stats_t *stats)
     }
     if (strncmp (event + 7, "progress", 8) != 0)
         return;
+    //  A block that a chunk's size line split may not parse: skip a nonsense `at`
     const char *at = strstr (data, "\"at\":");
-    if (at)
-        s_record (stats, now - strtod (at + 5, NULL));
+    double at_ms = at ? strtod (at + 5, NULL) : 0;
+    if (at_ms > 1e12 && at_ms < now + 60000)
+        s_record (stats, now - at_ms);
 }
 
 //  Take whole blocks off the connection's buffer

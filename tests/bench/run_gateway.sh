@@ -26,6 +26,22 @@ cleanup () {
     for pid in $PIDS; do
         kill "$pid" 2>/dev/null || true
     done
+    # A worker whose broker is gone may wait to hand its job back: after 5 s, end it
+    # (and its training child) hard, so nothing of this run keeps a core busy
+    i=0
+    while [ "$i" -lt 50 ]; do
+        alive=""
+        for pid in $PIDS; do
+            kill -0 "$pid" 2>/dev/null && alive="$alive $pid"
+        done
+        [ -n "$alive" ] || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    for pid in $alive; do
+        pkill -KILL -P "$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     for pid in $PIDS; do
         wait "$pid" 2>/dev/null || true
     done
