@@ -942,7 +942,10 @@ s_on_change (void *arg, const job_change_t *change)
 {
     broker_t *self = arg;
     stats_job_changed (self->stats, change);
-    events_job (self, change->id);
+    if (change->to == JOB_GONE)
+        events_deleted (self, change->id, (job_state_t) change->from);
+    else
+        events_job (self, change->id);
 }
 
 

@@ -367,6 +367,14 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
     }
     if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
         broker_doom (self, run.checkpoint);
+    //  A DONE no rule took (a pruned trial that finished before its STOP
+    //  came): its model and checkpoint are removed unless a job names them
+    if (event == JOB_EV_DONE && !move.moved) {
+        if (r.model_hash && *r.model_hash)
+            broker_doom (self, r.model_hash);
+        if (run.checkpoint [0])
+            broker_doom (self, run.checkpoint);
+    }
     if (worker && move.release) {
         fleet_worker_release (self->fleet, worker);
         events_worker (self, worker, "idle");
