@@ -409,6 +409,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         job_report_t report = { .reason = reason };
         s_apply (self, peer->worker, job, attempt, JOB_EV_CRASHED, &report);
+        broker_doom (self, hash);       // no job names a refused model (unless another's)
         return;
     }
     char *text = mt_json_compact (metrics);
