@@ -45,7 +45,8 @@ static const char *s_sql [S_COUNT] = {
     //  epochs it ran before its STOP arrived. The epochs are the spec's, not
     //  the worker's report: a worker does not move the rungs
     [S_RUNNING_TRIAL] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode,"
-                        " json_extract (j.spec, '$.epochs') FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
+                        " json_extract (j.spec, '$.epochs')"
+                        " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
                         " AND j.state = 'running'",
     [S_ACTIVE] = "SELECT count(*) FROM jobs WHERE sweep = ?1"
                  " AND (state = 'queued' OR state = 'running' OR state = 'stopping')",
