@@ -108,6 +108,7 @@ broker_config_init (broker_config_t *config)
     config->stall_ms = BROKER_STALL_MS;
     config->max_queued = BROKER_MAX_QUEUED;
     config->max_workers = FLEET_MAX_WORKERS;
+    config->doom_delay_ms = BROKER_DOOM_DELAY_MS;
 }
 
 //  A ROUTER bound to endpoint; with auth, a CURVE server admitting the keys
@@ -942,19 +943,22 @@ s_on_change (void *arg, const job_change_t *change)
 {
     broker_t *self = arg;
     stats_job_changed (self->stats, change);
-    events_job (self, change->id);
+    if (change->to == JOB_GONE)
+        events_deleted (self, change->id, (job_state_t) change->from);
+    else
+        events_job (self, change->id);
 }
 
 
 
-//  Delete superseded blobs that have waited BROKER_DOOM_DELAY_MS and that no
+//  Delete superseded blobs that have waited config.doom_delay_ms and that no
 //  committed job names.
 static void
 s_reap (broker_t *self)
 {
     int64_t now = zclock_mono ();
     doomed_t *doomed = zlistx_first (self->doomed);
-    while (doomed && now - doomed->since > BROKER_DOOM_DELAY_MS) {
+    while (doomed && now - doomed->since > self->config.doom_delay_ms) {
         if (!store_blob_in_use (self->store, doomed->hash)
         &&  blob_store_remove (self->blobs, doomed->hash) == 0)
             mt_debug ("broker: removed superseded blob %.12s", doomed->hash);

@@ -31,6 +31,7 @@ typedef struct {
     int max_workers;            // connected workers at most
     int64_t stall_ms;           // a running job whose step has not moved this long fails; 0 = off
     int keep_days;              // ended jobs' history and checkpoints kept this long; 0 = forever
+    int64_t doom_delay_ms;      // a doomed blob waits this long before it is removed
     bool insecure;              // allow a non-loopback bind without keys
     const char *keys;           // CurveZMQ keys folder (broker_secret, clients/, workers/), or NULL
     volatile sig_atomic_t *hups;    // SIGHUP count: a change reloads the keys; may be NULL

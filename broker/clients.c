@@ -259,14 +259,24 @@ s_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg)
         broker_error (self, peer, MT_ERR_NOT_FOUND, "no job %lld", (long long) id);
         return;
     }
+    //  The limit is the owner's: an admin's resume queues the owner's job
     int rc = s_may_act (self, peer, id, job.client, "resume");
+    int64_t queued = rc ? 0 : jobs_queued (self->jobs, job.client);
+    bool own = !job.client [0] || strcmp (job.client, peer->user) == 0;
+    char name [128];
+    s_owner_name (self, job.client, name, sizeof name);
     store_job_clear (&job);
     if (rc)
         return;
-    int64_t queued = jobs_queued (self->jobs, peer->user);
     if (queued >= self->config.max_queued) {
-        broker_error (self, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the limit per"
-                 " client (mtbroker --max-queued); wait for some to start", (long long) queued);
+        if (own)
+            broker_error (self, peer, MT_ERR_TOO_LARGE, "you have %lld jobs queued, the limit per"
+                     " client (mtbroker --max-queued); wait for some to start",
+                     (long long) queued);
+        else
+            broker_error (self, peer, MT_ERR_TOO_LARGE, "job %lld's owner, %s, has %lld jobs"
+                     " queued, the limit per client (mtbroker --max-queued); wait for some to"
+                     " start", (long long) id, name, (long long) queued);
         return;
     }
     job_move_t move;
@@ -301,8 +311,22 @@ s_client_delete (broker_t *self, peer_t *peer, mt_msg_t *msg)
     store_job_clear (&job);
     if (rc)
         return;
+    //  A trial goes with its sweep: the sweep's counts and a SWEEP_RESUME
+    //  need its row
+    int64_t sweep = 0;
+    if (sweeps_trial_of (self->sweeps, id, &sweep)) {
+        broker_error (self, peer, MT_ERR_STORAGE, "the broker could not read job %lld's sweep"
+                 " (I/O error); retry later", (long long) id);
+        return;
+    }
+    if (sweep) {
+        broker_error (self, peer, MT_ERR_BAD_STATE, "job %lld is a trial of sweep %lld: delete"
+                 " the sweep (mtclient delete --sweep %lld)", (long long) id, (long long) sweep,
+                 (long long) sweep);
+        return;
+    }
     json_t *doomed = json_array ();
-    rc = store_job_delete (self->store, id, doomed);
+    rc = jobs_delete (self->jobs, id, doomed, &state);
     if (rc < 0)
         broker_error (self, peer, MT_ERR_STORAGE, "the broker could not delete job %lld (disk"
                  " full or I/O error); retry later", (long long) id);

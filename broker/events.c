@@ -160,6 +160,14 @@ events_job (broker_t *self, int64_t id)
         s_queue (self, "state", json_pack ("{s:I, s:o}", "job_id", (json_int_t) id, "job", job));
 }
 
+void
+events_deleted (broker_t *self, int64_t id, job_state_t state)
+{
+    if (events_live (self->events, zclock_mono ()))
+        s_queue (self, "deleted", json_pack ("{s:I, s:s}", "job_id", (json_int_t) id,
+                                             "state", job_state_name (state)));
+}
+
 static json_t *
 s_real (double value)
 {

@@ -162,7 +162,7 @@ jobs_watch (jobs_t *self, jobs_watch_fn *fn, void *arg)
 
 //  Tell the watcher of a change of job id.
 static void
-s_tell (jobs_t *self, int64_t id, int from, job_state_t to, const char *outcome,
+s_tell (jobs_t *self, int64_t id, int from, int to, const char *outcome,
         int64_t wait_ms, int64_t run_ms)
 {
     if (self->watch)
@@ -187,13 +187,36 @@ jobs_queued (jobs_t *self, const char *client)
     return queue_count (self->queue, client);
 }
 
+static int64_t s_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
+                         const char *key, const char *client, int64_t sweep,
+                         const char *params, int64_t now_ms, bool *existing, bool *conflict);
+
 int64_t
 jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json, const char *key,
              const char *client, int64_t now_ms, bool *existing, bool *conflict)
 {
+    return s_submit (self, spec, spec_json, key, client, 0, NULL, now_ms, existing, conflict);
+}
+
+int64_t
+jobs_submit_trial (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
+                   const char *client, int64_t sweep, const char *params, int64_t now_ms)
+{
+    bool existing, conflict;
+    return s_submit (self, spec, spec_json, NULL, client, sweep, params, now_ms, &existing,
+                     &conflict);
+}
+
+static int64_t
+s_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json, const char *key,
+          const char *client, int64_t sweep, const char *params, int64_t now_ms,
+          bool *existing, bool *conflict)
+{
     *conflict = false;
     int64_t id = store_job_insert (self->store, spec, spec_json, key, client, now_ms, existing);
     if (id < 0)
+        return -1;
+    if (!*existing && sweep > 0 && store_job_mark_trial (self->store, id, sweep, params))
         return -1;
     if (*existing) {
         bool same;
@@ -420,6 +443,8 @@ jobs_resume (jobs_t *self, int64_t id, int64_t now_ms, job_move_t *move)
     }
     else
     if (rc == 0) {
+        queue_set_since (self->queue, id, now_ms);      // its wait counts from here
+        s_tell (self, id, job.state, JOB_QUEUED, NULL, -1, -1);
         move->moved = true;
         move->to = JOB_QUEUED;
         snprintf (move->note, sizeof move->note, "job %lld resumed: queued again for attempt %d",
@@ -427,4 +452,18 @@ jobs_resume (jobs_t *self, int64_t id, int64_t now_ms, job_move_t *move)
     }
     store_job_clear (&job);
     return rc < 0 ? -1 : 0;
+}
+
+int
+jobs_delete (jobs_t *self, int64_t id, json_t *doomed, job_state_t *state)
+{
+    store_job_t job;
+    if (store_job_state (self->store, id, &job))
+        return 1;
+    *state = job.state;
+    store_job_clear (&job);
+    int rc = store_job_delete (self->store, id, doomed);
+    if (rc == 0)
+        s_tell (self, id, *state, JOB_GONE, NULL, -1, -1);
+    return rc;
 }

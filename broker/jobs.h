@@ -4,6 +4,8 @@
 
 #include "mt/spec.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,11 +82,12 @@ typedef struct {
 } job_move_t;
 
 //  A change of a job, told to the watcher (jobs_watch) as it is made: a
-//  new job, a start, or a move of jobs_event.
+//  new job, a start, a move of jobs_event, a resume or a delete.
+#define JOB_GONE (-1)           // job_change_t.to of a deleted job
 typedef struct {
     int64_t id;
     int from;                   // the job_state_t before; -1 for a new job
-    job_state_t to;
+    int to;                     // the job_state_t after; JOB_GONE: deleted
     const char *outcome;        // the outcome of the attempt that ended; NULL when none
     int64_t wait_ms;            // a start: how long it was queued; -1 when not known
     int64_t run_ms;             // an attempt ended: how long it ran; -1 when not known
@@ -131,6 +134,12 @@ int64_t jobs_submit (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
                      const char *key, const char *client, int64_t now_ms, bool *existing,
                      bool *conflict);
 
+//  The same for trial of sweep (> 0) with params (JSON text): the job's row
+//  names them before the watcher hears of it, so the first EVENT has them.
+int64_t jobs_submit_trial (jobs_t *self, const mt_spec_t *spec, const char *spec_json,
+                           const char *client, int64_t sweep, const char *params,
+                           int64_t now_ms);
+
 //  Start the next queued job due at now_ms on worker (queued -> running),
 //  the attempt bound to the worker's identity.
 //  *job gets the row as started (the caller frees it with store_job_clear);
@@ -150,5 +159,12 @@ int jobs_event (jobs_t *self, int64_t id, int attempt, job_event_t event,
 //  *move says whether it was found and moved, or why not (refusal).
 //  Returns 0, or -1 when the store failed.
 int jobs_resume (jobs_t *self, int64_t id, int64_t now_ms, job_move_t *move);
+
+//  DELETE: an ended job goes with its history (store_job_delete; the blobs
+//  nobody names any more are appended to doomed), and the watcher hears of
+//  it (to JOB_GONE). Returns 0, 1 when there is no such job or it has not
+//  ended (nothing changed; *state says which state it is in, when found),
+//  or -1 when the store failed.
+int jobs_delete (jobs_t *self, int64_t id, json_t *doomed, job_state_t *state);
 
 #endif

@@ -100,6 +100,8 @@ void broker_event (broker_t *self, mt_msg_t **event_p);
 
 //  Job id changed state: a "state" event with its map as it is now.
 void events_job (broker_t *self, int64_t id);
+//  Job id, in state before, was deleted: a "deleted" event.
+void events_deleted (broker_t *self, int64_t id, job_state_t state);
 //  A PROGRESS point p of (job, attempt) was recorded: a "progress" event.
 void events_progress (broker_t *self, int64_t job, int attempt, const store_progress_t *p);
 //  A worker connected, was lost, or became idle or busy (what): a "worker" event.

@@ -16,7 +16,8 @@
 
 #define STORE_SCHEMA_VERSION 9
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
-#define STORE_THIN_EVERY 256       // progress rows between two thinning checks
+#define STORE_THIN_EVERY 256       // an attempt's progress rows between two thinning checks
+#define STORE_THIN_SLOTS 64        // attempts whose rows since their last check are counted
 #define STORE_MAX_COLUMNS 32        // result columns of one statement, at most
 
 //  The schema of a new database, version STORE_SCHEMA_VERSION: the one place
@@ -211,7 +212,7 @@ typedef enum {
     Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_EPOCHS_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_MARK_TRIAL, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -291,8 +292,14 @@ static const char *s_sql [Q_COUNT] = {
                    " AND outcome IN ('crashed', 'worker_lost')",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
-    [Q_BLOB_USED] = "SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
-                    " OR checkpoint_hash = ?1 OR init_hash = ?1 OR val_data_hash = ?1",
+    //  A sweep's base spec names the blobs a SWEEP_RESUME's new trials need,
+    //  whether or not a trial's job still does
+    [Q_BLOB_USED] = "SELECT (SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
+                    " OR checkpoint_hash = ?1 OR init_hash = ?1 OR val_data_hash = ?1)"
+                    " + (SELECT count(*) FROM sweeps WHERE json_extract (spec, '$.data_hash') = ?1"
+                    " OR json_extract (spec, '$.init_hash') = ?1"
+                    " OR json_extract (spec, '$.val_data_hash') = ?1)",
+    [Q_MARK_TRIAL] = "UPDATE jobs SET sweep = ?2, params = ?3 WHERE id = ?1",
 };
 
 //  Where a result column goes. A statement's columns are matched by name
@@ -398,6 +405,9 @@ struct store_t {
     uint64_t writes;                // write statements run or tried, ever
     int64_t changes_mark;           // sqlite3_total_changes64 when the last transaction ended
     int wal_fd;                     // the write-ahead log, for store_sync; -1 when closed
+    //  Progress rows recorded per attempt since its last thinning check, by
+    //  job id modulo the slots (a slot taken by another attempt is checked at once)
+    struct { int64_t job; int attempt; int rows; } thin [STORE_THIN_SLOTS];
 };
 
 static int s_migrate (store_t *self, char **cause);
@@ -1006,10 +1016,35 @@ store_job_progress (store_t *self, int64_t id, int attempt, const store_progress
     s_bind_text (stmt, 13, p->metrics);
     if (s_step_done (self, stmt, "insert progress"))
         return -1;
-    //  Every STORE_THIN_EVERY-th row recorded, its attempt's history is thinned
-    if (sqlite3_last_insert_rowid (self->db) % STORE_THIN_EVERY == 0)
-        return store_progress_thin (self, id, attempt) < 0 ? -1 : 0;
-    return 0;
+    //  Every STORE_THIN_EVERY-th row of an attempt, its history is thinned
+    //  (to the bound: nothing happens below it). The count is per attempt,
+    //  so attempts reporting in turn each get their checks
+    int slot = (int) ((uint64_t) id % STORE_THIN_SLOTS);
+    bool check;
+    if (self->thin [slot].job != id || self->thin [slot].attempt != attempt) {
+        self->thin [slot].job = id;
+        self->thin [slot].attempt = attempt;
+        self->thin [slot].rows = 0;
+        check = true;           // what was counted for it is lost: check now
+    }
+    else
+        check = ++self->thin [slot].rows >= STORE_THIN_EVERY;
+    if (!check)
+        return 0;
+    self->thin [slot].rows = 0;
+    return store_progress_thin (self, id, attempt) < 0 ? -1 : 0;
+}
+
+int
+store_job_mark_trial (store_t *self, int64_t id, int64_t sweep, const char *params)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_MARK_TRIAL);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int64 (stmt, 2, sweep);
+    s_bind_text (stmt, 3, params);
+    return s_step_done (self, stmt, "mark the trial's job");
 }
 
 int

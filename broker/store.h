@@ -114,6 +114,9 @@ int64_t store_job_insert (store_t *self, const mt_spec_t *spec, const char *spec
                           const char *key, const char *client, int64_t now_ms,
                           bool *existing);
 
+//  Name job id as a trial of sweep with params (JSON text). 0 or -1.
+int store_job_mark_trial (store_t *self, int64_t id, int64_t sweep, const char *params);
+
 //  Call fn for every queued job, in no particular order (the broker's queue
 //  is loaded from here). Stops at the first non-zero return of fn. Returns
 //  0, or -1 when reading failed or fn said stop.

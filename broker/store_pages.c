@@ -161,11 +161,19 @@ store_job_delete (store_t *self, int64_t id, json_t *doomed)
 int
 store_prune (store_t *self, int64_t before_ms, int limit, json_t *doomed)
 {
-    //  A job is pruned once: its checkpoint goes, and it keeps no history
-    sqlite3_stmt *stmt = s_prepare (self,
-        "SELECT id, checkpoint_hash FROM jobs WHERE state IN ('succeeded', 'failed', 'stopped')"
-        " AND finished_at < ?1 AND (checkpoint_hash IS NOT NULL"
-        " OR EXISTS (SELECT 1 FROM progress WHERE job = jobs.id)) ORDER BY id LIMIT ?2");
+    //  A job is pruned once: its checkpoint goes, and it keeps no history.
+    //  The ended states are job_state_ended's
+    char ended [200] = "";
+    for (int s = 0; s < JOB_STATES; s++)
+        if (job_state_ended ((job_state_t) s))
+            snprintf (ended + strlen (ended), sizeof ended - strlen (ended), "%s'%s'",
+                      ended [0] ? ", " : "", job_state_name ((job_state_t) s));
+    char sql [512];
+    snprintf (sql, sizeof sql, "SELECT id, checkpoint_hash FROM jobs WHERE state IN (%s)"
+              " AND finished_at < ?1 AND (checkpoint_hash IS NOT NULL"
+              " OR EXISTS (SELECT 1 FROM progress WHERE job = jobs.id)) ORDER BY id LIMIT ?2",
+              ended);
+    sqlite3_stmt *stmt = s_prepare (self, sql);
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, before_ms);

@@ -27,7 +27,7 @@
 #define SWEEPS_DEFAULT_TRIALS 10
 
 typedef enum {
-    S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB, S_JOB_MARK,
+    S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
     S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
     S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
@@ -43,8 +43,10 @@ static const char *s_sql [S_COUNT] = {
     [S_OF_JOB] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode"
                  " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1",
     //  Only a running trial's reports count: a pruned one may report the
-    //  epochs it ran before its STOP arrived
-    [S_RUNNING_TRIAL] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode"
+    //  epochs it ran before its STOP arrived. The epochs are the spec's, not
+    //  the worker's report: a worker does not move the rungs
+    [S_RUNNING_TRIAL] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode,"
+                        " json_extract (j.spec, '$.epochs')"
                         " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
                         " AND j.state = 'running'",
     [S_ACTIVE] = "SELECT count(*) FROM jobs WHERE sweep = ?1"
@@ -53,7 +55,6 @@ static const char *s_sql [S_COUNT] = {
                   " ORDER BY trial LIMIT ?2",
     [S_TRIAL_JOB] = "UPDATE sweep_trials SET job = ?3, runs = runs + 1"
                     " WHERE sweep = ?1 AND trial = ?2",
-    [S_JOB_MARK] = "UPDATE jobs SET sweep = ?2, params = ?3 WHERE id = ?1",
     [S_SET_STATE] = "UPDATE sweeps SET state = ?2 WHERE id = ?1",
     [S_EPOCH] = "INSERT OR REPLACE INTO sweep_epochs (sweep, job, epoch, value)"
                 " VALUES (?1, ?2, ?3, ?4)",
@@ -382,22 +383,17 @@ s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
         store_abort (self->broker->store);
         return -1;
     }
+    //  The job's row names its sweep and params before its first EVENT
     char *text = mt_json_compact (value);
-    bool existing = false, conflict = false;
-    int64_t job = text ? jobs_submit (self->broker->jobs, &spec, text, NULL,
-                                      row->owner [0] ? row->owner : NULL, zclock_time (),
-                                      &existing, &conflict) : -1;
+    int64_t job = text ? jobs_submit_trial (self->broker->jobs, &spec, text,
+                                            row->owner [0] ? row->owner : NULL, row->id,
+                                            params_text, zclock_time ()) : -1;
     free (text);
     mt_spec_clear (&spec);
     json_decref (value);
     json_decref (params);
     sqlite3_stmt *stmt;
-    if (job < 0 || !(stmt = s_stmt (self, S_JOB_MARK)))
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, job);
-    sqlite3_bind_int64 (stmt, 2, row->id);
-    s_bind_text (stmt, 3, params_text);
-    if (s_step_write (self, stmt, "mark the trial's job") || !(stmt = s_stmt (self, S_TRIAL_JOB)))
+    if (job < 0 || !(stmt = s_stmt (self, S_TRIAL_JOB)))
         return -1;
     sqlite3_bind_int64 (stmt, 1, row->id);
     sqlite3_bind_int (stmt, 2, trial);
@@ -425,6 +421,32 @@ s_metric_value (const char *metric, const store_progress_t *p)
     return v;
 }
 
+//  The epochs of a spec that names none.
+static int
+s_default_epochs (void)
+{
+    mt_spec_t spec;
+    mt_spec_init (&spec);
+    int epochs = spec.epochs;
+    mt_spec_clear (&spec);
+    return epochs;
+}
+
+int
+sweeps_trial_of (sweeps_t *self, int64_t job, int64_t *sweep)
+{
+    *sweep = 0;
+    sqlite3_stmt *stmt = s_stmt (self, S_OF_JOB);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, job);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *sweep = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *reason,
                   size_t size)
@@ -444,6 +466,8 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
     int eta = sqlite3_column_int (stmt, 3);
     mt_strlcpy (metric, s_col_text (stmt, 4), sizeof metric);
     bool higher = strcmp (s_col_text (stmt, 5), "max") == 0;
+    int epochs = sqlite3_column_type (stmt, 6) == SQLITE_INTEGER ? sqlite3_column_int (stmt, 6)
+                                                                 : s_default_epochs ();
     sqlite3_reset (stmt);
 
     double value = s_metric_value (metric, p);
@@ -457,7 +481,7 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
         return -1;
     if (strcmp (rule, "asha") == 0) {
         int rungs [SWEEPS_MAX_RUNGS];
-        int n = sweeps_rungs (min_epochs, eta, p->epochs, rungs, SWEEPS_MAX_RUNGS);
+        int n = sweeps_rungs (min_epochs, eta, epochs, rungs, SWEEPS_MAX_RUNGS);
         for (int k = 0; k < n; k++)
             if (rungs [k] == p->epoch)
                 return s_rung_decide (self, sweep, job, k, p->epoch, value, higher, eta, reason,
@@ -1538,9 +1562,11 @@ s_delete_rows (sweeps_t *self, int64_t sweep, json_t *doomed, int64_t *jobs)
     int rc = 0;
     size_t i;
     json_t *id;
-    json_array_foreach (ids, i, id)
-        if (rc == 0 && store_job_delete (self->broker->store, json_integer_value (id), doomed))
+    json_array_foreach (ids, i, id) {
+        job_state_t state;      // through jobs: the figures and subscribers hear of it
+        if (rc == 0 && jobs_delete (self->broker->jobs, json_integer_value (id), doomed, &state))
             rc = -1;        // 1 (not ended) cannot be: none is active, and we hold the reactor
+    }
     size_t n_ids = json_array_size (ids);
     json_decref (ids);
     //  No job names them now, but another sweep's trials to come may

@@ -21,6 +21,10 @@ typedef struct sweeps_t sweeps_t;
 sweeps_t *sweeps_new (broker_t *broker, char **cause);
 void sweeps_destroy (sweeps_t **self_p);
 
+//  *sweep: the sweep job is a trial of, while that sweep exists; else 0.
+//  Returns 0, or -1 when the store could not be read.
+int sweeps_trial_of (sweeps_t *self, int64_t job, int64_t *sweep);
+
 //  A trial's epoch end (p with metrics): records the sweep's metric, then
 //  applies the sweep's rule. Returns 1 when the trial is to be pruned, with
 //  why in reason; 0 when it goes on (or job is no trial); -1 when the store

@@ -367,6 +367,14 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
     }
     if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
         broker_doom (self, run.checkpoint);
+    //  A DONE no rule took (a pruned trial that finished before its STOP
+    //  came): its model and checkpoint are removed unless a job names them
+    if (event == JOB_EV_DONE && !move.moved) {
+        if (r.model_hash && *r.model_hash)
+            broker_doom (self, r.model_hash);
+        if (run.checkpoint [0])
+            broker_doom (self, run.checkpoint);
+    }
     if (worker && move.release) {
         fleet_worker_release (self->fleet, worker);
         events_worker (self, worker, "idle");
@@ -401,6 +409,7 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         free (cause);
         job_report_t report = { .reason = reason };
         s_apply (self, peer->worker, job, attempt, JOB_EV_CRASHED, &report);
+        broker_doom (self, hash);       // no job names a refused model (unless another's)
         return;
     }
     char *text = mt_json_compact (metrics);

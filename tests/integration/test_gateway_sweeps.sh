@@ -173,6 +173,11 @@ expect 404 not_found GET "/api/v1/jobs/999999/checkpoint"
 expect 400 bad_request GET "/api/v1/jobs/1x/checkpoint"
 ok "bad input on every new route: 400 naming it, 404 unknown"
 
+# A trial is deleted with its sweep only; a plain job that ended, on its own
+expect 201 - POST /api/v1/jobs -d "{$base,\"epochs\":1}"
+plain=$(jq -r .job_id "$T/body")
+wait_state "$plain" succeeded 60
+
 # --- Roles: read may GET, submit may create, stop and resume, delete needs admin ----------
 READ=$(secret) SUBMIT=$(secret) ADMIN=$(secret)
 printf 'viewer read %s\nci submit %s\nops admin %s\n' "$READ" "$SUBMIT" "$ADMIN" > "$T/tokens"
@@ -184,9 +189,10 @@ expect 403 forbidden POST /api/v1/sweeps -H "$(auth "$READ")" -d "{$base,\"param
 expect 403 forbidden POST "/api/v1/sweeps/$long/resume" -H "$(auth "$READ")"
 expect 403 forbidden POST "/api/v1/jobs/$done_job/resume" -H "$(auth "$READ")"
 expect 409 bad_state POST "/api/v1/jobs/$done_job/resume" -H "$(auth "$SUBMIT")"
-expect 403 forbidden DELETE "/api/v1/jobs/$done_job" -H "$(auth "$SUBMIT")"
-expect 200 - DELETE "/api/v1/jobs/$done_job" -H "$(auth "$ADMIN")"
-ok "roles: read GETs, submit resumes, delete needs admin"
+expect 403 forbidden DELETE "/api/v1/jobs/$plain" -H "$(auth "$SUBMIT")"
+expect 200 - DELETE "/api/v1/jobs/$plain" -H "$(auth "$ADMIN")"
+expect 409 bad_state DELETE "/api/v1/jobs/$done_job" -H "$(auth "$ADMIN")"
+ok "roles: read GETs, submit resumes, delete needs admin; a trial goes only with its sweep"
 
 # --- The OpenAPI document names every new route ------------------------------------------
 curl -sf "$GW/api/openapi.json" > "$T/openapi.json" || fail "GET /api/openapi.json"

@@ -191,6 +191,87 @@ test_rollback (void)
     CHECK (stats_jobs (s_stats, JOB_QUEUED) == queued + 1);
 }
 
+//  The jobs by state as counted must be the store's count, as a broker
+//  started now would seed them.
+static void
+s_jobs_match_store (int line)
+{
+    stats_t *seeded = stats_new (0);
+    CHECK (seeded && stats_seed (seeded, s_store) == 0);
+    for (int s = 0; s < JOB_STATES; s++)
+        CHECK_MSG (stats_jobs (s_stats, (job_state_t) s) == stats_jobs (seeded, (job_state_t) s),
+                   "line %d: %s: counted %lld, the store holds %lld", line,
+                   job_state_name ((job_state_t) s),
+                   (long long) stats_jobs (s_stats, (job_state_t) s),
+                   (long long) stats_jobs (seeded, (job_state_t) s));
+    stats_destroy (&seeded);
+}
+
+//  RESUME and DELETE move the counts as they move the rows; a resumed job's
+//  wait counts from its resume
+static void
+test_resume_delete (void)
+{
+    //  Start every queued job, then end them all failed
+    store_job_t job;
+    bool started = true;
+    int64_t ids [16];
+    int n = 0;
+    while (n < 16) {
+        CHECK (jobs_start (s_jobs, &(store_worker_t) { "host:1", "", "local" }, 2000, &job,
+                           &started) == 0);
+        if (!started)
+            break;
+        ids [n++] = job.id;
+        store_job_clear (&job);
+    }
+    CHECK (n >= 1);
+    for (int i = 0; i < n; i++)
+        s_event (ids [i], JOB_EV_FAILED);
+    s_jobs_match_store (__LINE__);
+    int64_t id = ids [0];
+    int64_t queued = stats_jobs (s_stats, JOB_QUEUED), failed = stats_jobs (s_stats, JOB_FAILED);
+    job_move_t move;
+    CHECK (jobs_resume (s_jobs, id, 3500, &move) == 0 && move.moved);
+    CHECK (stats_jobs (s_stats, JOB_QUEUED) == queued + 1
+           && stats_jobs (s_stats, JOB_FAILED) == failed - 1);
+    s_jobs_match_store (__LINE__);
+    json_t *before = stats_json (s_stats, 0, 0);
+    //  (before the crashed job's backoff ends at 4000)
+    CHECK (jobs_start (s_jobs, &(store_worker_t) { "host:1", "", "local" }, 3900, &job,
+                       &started) == 0 && started && job.id == id);
+    store_job_clear (&job);
+    s_jobs_match_store (__LINE__);
+    //  Its wait: 0.4 s from the resume (the <= 0.5 s bucket), not 2.9 s from its submit
+    json_t *after = stats_json (s_stats, 0, 0);
+    json_t *was = json_object_get (json_object_get (json_object_get (before, "histograms"),
+                                   "queue_wait_seconds"), "counts");
+    json_t *is = json_object_get (json_object_get (json_object_get (after, "histograms"),
+                                  "queue_wait_seconds"), "counts");
+    CHECK (json_integer_value (json_array_get (is, 2)) == json_integer_value (json_array_get (was, 2)));
+    CHECK (json_integer_value (json_array_get (is, 3)) == json_integer_value (json_array_get (was, 3)) + 1);
+    json_decref (before);
+    json_decref (after);
+    CHECK (jobs_event (s_jobs, id, 2, JOB_EV_STOPPED, NULL, 8000, &move) == 0 && move.moved);
+    s_jobs_match_store (__LINE__);
+    //  Delete an ended job: gone from its state's count; a running one is refused
+    int64_t stopped = stats_jobs (s_stats, JOB_STOPPED);
+    json_t *doomed = json_array ();
+    job_state_t state;
+    CHECK (jobs_delete (s_jobs, id, doomed, &state) == 0 && state == JOB_STOPPED);
+    CHECK (stats_jobs (s_stats, JOB_STOPPED) == stopped - 1);
+    s_jobs_match_store (__LINE__);
+    CHECK (jobs_delete (s_jobs, id, doomed, &state) == 1);      // gone already
+    int64_t live = s_submit ();
+    CHECK (jobs_start (s_jobs, &(store_worker_t) { "host:1", "", "local" }, 2000, &job,
+                       &started) == 0 && started && job.id == live);
+    store_job_clear (&job);
+    CHECK (jobs_delete (s_jobs, live, doomed, &state) == 1 && state == JOB_RUNNING);
+    s_jobs_match_store (__LINE__);
+    json_decref (doomed);
+    printf ("stats: the counts match the store after a resume, a start, a stop and a delete\n");
+}
+
 int
 main (void)
 {
@@ -206,6 +287,7 @@ main (void)
     test_buckets ();
     test_life ();
     test_rollback ();
+    test_resume_delete ();
     stats_destroy (&s_stats);
     jobs_destroy (&s_jobs);
     store_destroy (&s_store);

@@ -256,8 +256,23 @@ test_prune (store_t *store)
     store_job_clear (&job);
     json_array_clear (doomed);
     CHECK (store_prune (store, 1001, 100, doomed) == 0 && json_array_size (doomed) == 0);
+    //  A pruned trial has ended too: its history and checkpoint go as well
+    int64_t trial = s_insert (store, "trial", NULL, 1);
+    attempt = store_job_take (store, trial, &s_w, 2, NULL);
+    CHECK (store_job_progress (store, trial, attempt, &p, 3) == 0);
+    const char *kept = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    CHECK (store_job_checkpoint (store, trial, attempt, kept, 1) == 0);
+    end = (store_end_t) { .state = JOB_PRUNED, .outcome = "pruned", .now_ms = 1000 };
+    CHECK (store_job_end (store, trial, attempt, &end, NULL) == 0);
+    CHECK (store_prune (store, 1001, 100, doomed) == 1 && s_rows (store, trial) == 0);
+    CHECK (json_array_size (doomed) == 1);
+    CHECK_STR_EQ (json_string_value (json_array_get (doomed, 0)), kept);
+    CHECK (store_job_get (store, trial, &job) == 0 && job.checkpoint_hash [0] == 0
+           && job.state == JOB_PRUNED);
+    store_job_clear (&job);
     json_decref (doomed);
-    printf ("prune: an ended job's history and checkpoint go once, the job stays\n");
+    printf ("prune: an ended job's history and checkpoint go once (a pruned one too), the job"
+            " stays\n");
 }
 
 static int64_t
@@ -312,6 +327,62 @@ test_thin (store_t *store)
     printf ("thin: %d progress rows kept within the bound, every epoch end kept\n", rows);
 }
 
+//  Jobs reporting in turn: each one's history stays within the bound (four:
+//  a count of rows over all jobs would check one of them only)
+static void
+test_thin_rotation (store_t *store)
+{
+    enum { JOBS = 4 };
+    int64_t ids [JOBS];
+    int attempts [JOBS];
+    for (int j = 0; j < JOBS; j++) {
+        ids [j] = s_insert (store, "turn", NULL, 1);
+        attempts [j] = store_job_take (store, ids [j], &s_w, 2, NULL);
+        CHECK (attempts [j] >= 1);
+    }
+    CHECK (store_begin (store) == 0);
+    int rows = STORE_PROGRESS_MAX_ROWS + 3 * 256;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < JOBS; j++) {
+            store_progress_t p = { .epoch = i / 100, .epochs = rows / 100, .step = i,
+                                   .steps = rows, .loss = 1.0 / (1 + i), .val_loss = NAN,
+                                   .val_metric = NAN };
+            CHECK (store_job_progress (store, ids [j], attempts [j], &p, 3 + i) == 0);
+        }
+    CHECK (store_commit (store) == 0);
+    for (int j = 0; j < JOBS; j++)
+        CHECK_MSG (s_rows (store, ids [j]) <= STORE_PROGRESS_MAX_ROWS + 256,
+                   "job %d of %d in turn kept %lld rows", j + 1, JOBS,
+                   (long long) s_rows (store, ids [j]));
+    printf ("thin: %d jobs reporting in turn, %d rows each: each kept within the bound\n", JOBS,
+            rows);
+}
+
+//  A sweep's base spec keeps its blobs in use after its trials are gone
+static void
+test_sweep_blobs (store_t *store)
+{
+    const char *data = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    const char *val = "1111111111111111111111111111111111111111111111111111111111111111";
+    CHECK (!store_blob_in_use (store, data) && !store_blob_in_use (store, val));
+    char sql [600];
+    snprintf (sql, sizeof sql, "INSERT INTO sweeps (spec, space, search, seed, trials, parallel,"
+              " early_stop, min_epochs, reduction, metric, mode, state, created_at) VALUES"
+              " ('{\"target\": \"y\", \"data_hash\": \"%s\", \"val_data_hash\": \"%s\"}',"
+              " '[]', 'grid', 0, 1, 1, 'none', 1, 3, 'val_loss', 'min', 'stopped', 1)", data, val);
+    CHECK (sqlite3_exec (store_db (store), sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK (store_blob_in_use (store, data) && store_blob_in_use (store, val));
+    //  A trial's job that named them, deleted: nothing doomed
+    int64_t id = s_insert (store, "trial", data, 1);
+    s_finish (store, id, JOB_STOPPED, NULL, 2);
+    json_t *doomed = json_array ();
+    CHECK (store_job_delete (store, id, doomed) == 0 && json_array_size (doomed) == 0);
+    json_decref (doomed);
+    CHECK (sqlite3_exec (store_db (store), "DELETE FROM sweeps", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK (!store_blob_in_use (store, data));
+    printf ("blobs: a sweep's base spec keeps its data in use after its trial is deleted\n");
+}
+
 int
 main (void)
 {
@@ -326,7 +397,9 @@ main (void)
     test_paging (store);
     test_delete (store, dir);
     test_thin (store);
+    test_thin_rotation (store);
     test_prune (store);
+    test_sweep_blobs (store);
     store_destroy (&store);
     mt_spec_clear (&s_spec);
     test_remove_dir (dir);
