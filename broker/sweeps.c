@@ -13,6 +13,7 @@
 //  worker is told STOP, so it checkpoints; no trial ever waits for another.
 #include "sweeps.h"
 #include "store_pages.h"
+#include "rng.h"
 #include "mt/spec.h"
 #include "mt/util.h"
 
@@ -147,8 +148,7 @@ static int s_better (const void *a, const void *b, void *higher);
 static int s_sweep_arg (broker_t *self, peer_t *peer, mt_msg_t *msg, sweep_row_t *row);
 static void s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row,
                             int64_t resumed);
-static uint64_t s_next (uint64_t state [4]);
-static double s_uniform01 (uint64_t state [4]);
+static double s_uniform01 (rng_t *rng);
 static json_t *s_value_parse (const char *name, const char *text, json_t *like, char **cause);
 static json_t *s_param_space (const char *name, const char *space, json_t *like, char **cause);
 
@@ -679,43 +679,11 @@ s_better (const void *a, const void *b, void *higher)
 
 //  --- Spaces and draws ------------------------------------------------------------
 
-//  xoshiro256** (Blackman and Vigna), seeded by splitmix64
-static uint64_t
-s_rotl (uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-s_next (uint64_t s [4])
-{
-    uint64_t result = s_rotl (s [1] * 5, 7) * 9;
-    uint64_t t = s [1] << 17;
-    s [2] ^= s [0];
-    s [3] ^= s [1];
-    s [1] ^= s [2];
-    s [0] ^= s [3];
-    s [2] ^= t;
-    s [3] = s_rotl (s [3], 45);
-    return result;
-}
-
-static void
-s_seed (uint64_t s [4], uint64_t seed)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        s [i] = z ^ (z >> 31);
-    }
-}
-
 //  [0, 1), 53 bits
 static double
-s_uniform01 (uint64_t s [4])
+s_uniform01 (rng_t *rng)
 {
-    return (double) (s_next (s) >> 11) * 0x1.0p-53;
+    return (double) (rng_next (rng) >> 11) * 0x1.0p-53;
 }
 
 //  The spec field a parameter names: batch-size and batch_size alike
@@ -917,7 +885,7 @@ s_param_space (const char *name, const char *space, json_t *like, char **cause)
 
 //  One random draw of param
 static json_t *
-s_draw_one (json_t *param, uint64_t state [4])
+s_draw_one (json_t *param, rng_t *state)
 {
     const char *kind = json_string_value (json_object_get (param, "kind"));
     double u = s_uniform01 (state);
@@ -994,14 +962,14 @@ sweeps_draw (json_t *space, const char *search, int64_t trials, uint64_t seed, c
         json_decref (out);
         return NULL;
     }
-    uint64_t state [4];
-    s_seed (state, seed);
+    rng_t state;
+    rng_seed (&state, seed);
     for (int64_t t = 0; t < trials; t++) {
         json_t *trial = json_object ();
         for (i = 0; i < n; i++) {
             param = json_array_get (space, i);
             json_object_set_new (trial, json_string_value (json_object_get (param, "name")),
-                                 s_draw_one (param, state));
+                                 s_draw_one (param, &state));
         }
         json_array_append_new (out, trial);
     }

@@ -196,6 +196,11 @@ int cmd_offline_exec (client_t *client, const cmd_entry_t *entry, int argc, char
 //  A JSON value as --json prints it (indented by 2, or one line): keys in
 //  their order, reals to 17 digits. The caller frees it; NULL when out of memory.
 char *cmd_json_text (json_t *value, bool indent);
+
+//  A sweep's status map as `sweep status --json` (and the gateway) shows it:
+//  id, state, metric, mode, trials (job, params, state, outcome, epochs_run,
+//  best_metric, best_epoch) and best. A new object (caller decrefs).
+json_t *cmd_sweep_public (const json_t *sweep);
 //  Print a JSON value to stdout, indented by 2. Returns 0 or -1.
 int cmd_print_json (json_t *value);
 //  Print a JSON value to stdout as one line (NDJSON) and flush. Returns 0 or -1.

@@ -31,7 +31,6 @@ static int s_list (client_t *client, int argc, char **argv);
 static json_t *s_status (conn_t *conn, const char *command, int64_t id, int64_t *resumed,
                          char **cause);
 static void s_render (const json_t *sweep);
-static json_t *s_public (const json_t *sweep);
 static int s_watch (client_t *client, conn_t *conn, int64_t id);
 static int s_fetch (client_t *client, int argc, char **argv);
 static int s_sweep_id (client_t *client, const char *text, int64_t *id, char **cause);
@@ -281,9 +280,8 @@ s_status (conn_t *conn, const char *command, int64_t id, int64_t *resumed, char 
     return sweep;
 }
 
-//  The sweep status map as `--json` shows it: the keys the README lists
-static json_t *
-s_public (const json_t *sweep)
+json_t *
+cmd_sweep_public (const json_t *sweep)
 {
     json_t *trials = json_array ();
     size_t i;
@@ -433,7 +431,7 @@ s_one_sweep (client_t *client, int argc, char **argv, const char *verb)
     if (!(sweep = s_status (conn, command, id, &resumed, &cause)))
         goto fail;
     if (client->json) {
-        json_t *out = s_public (sweep);
+        json_t *out = cmd_sweep_public (sweep);
         if (strcmp (verb, "resume") == 0)
             json_object_set_new (out, "resumed", json_integer (resumed));
         cmd_print_json (out);
@@ -524,7 +522,7 @@ s_watch (client_t *client, conn_t *conn, int64_t id)
         if (!running) {
             bool best = json_is_object (json_object_get (sweep, "best"));
             if (client->json) {
-                json_t *out = s_public (sweep);
+                json_t *out = cmd_sweep_public (sweep);
                 cmd_print_json_line (out);
                 json_decref (out);
             }

@@ -840,30 +840,6 @@ s_delete (api_t *self, api_req_t *req)
 
 // --- Sweeps -------------------------------------------------------------------------------
 
-//  The sweep map as `mtclient sweep status --json` shows it (cmd_sweep.c's
-//  s_public): id, state, metric, mode, trials (their public keys), best.
-static json_t *
-s_sweep_public (const json_t *sweep)
-{
-    json_t *trials = json_array ();
-    size_t i;
-    json_t *t;
-    json_array_foreach (json_object_get (sweep, "trials"), i, t)
-        json_array_append_new (trials, json_pack ("{sO sO sO sO sO sO sO}",
-                               "job", json_object_get (t, "job"),
-                               "params", json_object_get (t, "params"),
-                               "state", json_object_get (t, "state"),
-                               "outcome", json_object_get (t, "outcome"),
-                               "epochs_run", json_object_get (t, "epochs_run"),
-                               "best_metric", json_object_get (t, "best_metric"),
-                               "best_epoch", json_object_get (t, "best_epoch")));
-    return json_pack ("{sO sO sO sO so sO}", "id", json_object_get (sweep, "id"),
-                      "state", json_object_get (sweep, "state"),
-                      "metric", json_object_get (sweep, "metric"),
-                      "mode", json_object_get (sweep, "mode"), "trials", trials,
-                      "best", json_object_get (sweep, "best"));
-}
-
 //  command (SWEEP_STATUS, _STOP, _RESUME) of the path's sweep: the map as
 //  mtclient sweep status --json prints it; ?full=1 adds the broker's whole
 //  map (counts, each trial's `trial` and `error`, the settings) as "full",
@@ -883,7 +859,7 @@ s_sweep_command (api_t *self, api_req_t *req, const char *command)
     if (!json_is_object (sweep))
         api_error (req, 502, "bad_gateway", "the broker's SWEEP reply has no sweep map");
     else {
-        json_t *out = s_sweep_public (sweep);
+        json_t *out = cmd_sweep_public (sweep);
         const char *full = MHD_lookup_connection_value (req->connection,
                                                         MHD_GET_ARGUMENT_KIND, "full");
         if (out && full && strcmp (full, "0"))
