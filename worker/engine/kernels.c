@@ -313,7 +313,14 @@ static const kernels_t s_table_##NAME = { \
     s_mse_##NAME, s_dot_rows_##NAME, s_axpy_rows_##NAME, s_outer_##NAME, s_exp_##NAME, \
     s_xent_##NAME, PATH };
 
-S_PATH (scalar, KERNELS_SCALAR, __attribute__ ((optimize ("no-tree-vectorize"))))
+/* gcc keeps the scalar path scalar; clang has no per-function optimize attribute (its
+   vectorised scalar path is still SSE2 at most, and no pass sums across lanes) */
+#if defined (__clang__)
+#define S_SCALAR_ATTR
+#else
+#define S_SCALAR_ATTR __attribute__ ((optimize ("no-tree-vectorize")))
+#endif
+S_PATH (scalar, KERNELS_SCALAR, S_SCALAR_ATTR)
 #if defined (__x86_64__) && defined (__GNUC__)
 #define S_X86 1
 S_PATH (sse2, KERNELS_SSE2, __attribute__ ((target ("sse2"))))
