@@ -19,9 +19,19 @@ typedef struct {
     int64_t expires;            // monotonic ms
 } subscriber_t;
 
+//  When a job's last progress event went: a slot per job id modulo the
+//  table's size (a job that finds another in its slot takes it and sends)
+typedef struct {
+    int64_t job;
+    int64_t sent;               // monotonic ms
+} paced_t;
+
+#define S_PACED_SLOTS 256
+
 struct events_t {
     subscriber_t subs [EVENTS_MAX_SUBSCRIBERS];
     int64_t seq;                // of the last event sent
+    paced_t paced [S_PACED_SLOTS];
 };
 
 static subscriber_t *s_find (events_t *self, const void *identity, size_t size);
@@ -174,10 +184,26 @@ s_real (double value)
     return isfinite (value) ? json_real (value) : json_null ();
 }
 
+int
+events_pace (events_t *self, int64_t job, bool last, int64_t now_mono)
+{
+    paced_t *slot = &self->paced [(uint64_t) job % S_PACED_SLOTS];
+    if (!last && slot->job == job && now_mono - slot->sent < EVENTS_PROGRESS_MS)
+        return -1;
+    slot->job = job;
+    slot->sent = now_mono;
+    return 0;
+}
+
 void
 events_progress (broker_t *self, int64_t job, int attempt, const store_progress_t *p)
 {
-    if (!events_live (self->events, zclock_mono ()))
+    int64_t now = zclock_mono ();
+    if (!events_live (self->events, now))
+        return;
+    //  Every report is in the history; the stream carries at most one a
+    //  job per EVENTS_PROGRESS_MS, and always the last epoch's
+    if (events_pace (self->events, job, p->epochs > 0 && p->epoch >= p->epochs, now))
         return;
     json_t *progress = json_pack ("{s:i, s:i, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
                                   "epoch", p->epoch, "epochs", p->epochs,

@@ -12,6 +12,7 @@
 #define EVENTS_MAX_SUBSCRIBERS 16       // subscribed clients at most
 #define EVENTS_TTL_MS          30000    // a subscription lasts this long unless renewed, ms
 #define EVENTS_MAX_IDENTITY    255      // bytes in a routing id
+#define EVENTS_PROGRESS_MS     100      // a job's progress events are this far apart at least
 
 typedef struct events_t events_t;
 
@@ -31,6 +32,11 @@ void events_unsubscribe (events_t *self, const void *identity, size_t size);
 size_t events_live (events_t *self, int64_t now_mono);
 //  The seq of the last event sent; 0 before the first.
 int64_t events_seq (events_t *self);
+
+//  Whether a progress event of job may go now: 0, and now is its last, when
+//  EVENTS_PROGRESS_MS passed since its last or last (its final epoch) is
+//  set; else -1, and the event is left out of the stream (not the history).
+int events_pace (events_t *self, int64_t job, bool last, int64_t now_mono);
 
 //  A subscriber's view of a job map: changed in place as that user may see
 //  it (redacted). 0, or -1 when it cannot be made (that subscriber then

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,6 +158,7 @@ agent_config_init (agent_config_t *config)
     config->cache_dir = "mt-cache";
     config->threads = 1;
     config->progress_ms = 1000;
+    config->nice = AGENT_NICE;
     config->checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS;
 }
 
@@ -985,8 +987,13 @@ s_spawn (agent_t *self)
     sigprocmask (SIG_BLOCK, &term, &was);
     fflush (NULL);          // nothing buffered here is written by the child too
     pid_t pid = fork ();
-    if (pid == 0)
+    if (pid == 0) {
+        //  Training yields the cores to a broker or gateway on the same box
+        //  (raising one's own niceness cannot be refused)
+        if (self->config.nice > 0)
+            setpriority (PRIO_PROCESS, 0, self->config.nice);
         s_child_start (self->dir, fds [1], argc, argv);
+    }
     sigprocmask (SIG_SETMASK, &was, NULL);
     close (fds [1]);
     free (spec_json);

@@ -9,6 +9,7 @@
 #define AGENT_LIVENESS       3
 #define AGENT_STOP_GRACE_MS  10000      // a stopping child gets this long before SIGKILL
 #define AGENT_CHECKPOINT_MIN_MS 10000   // least wall time between periodic checkpoints
+#define AGENT_NICE              10      // the training child's niceness unless --nice says
 #define AGENT_RETRY_MS       1000       // after ERROR storage, wait this long before
                                         //   sending a job's final message again
 #define AGENT_LEAVE_WAIT_MS  5000       // a draining worker waits at most this long to
@@ -21,6 +22,7 @@ typedef struct {
                                 //   NULL = this worker takes no data_path jobs
     int threads;                // OpenBLAS threads per training
     int progress_ms;            // min interval between progress reports
+    int nice;                   // the training child's niceness (setpriority), 0 = the agent's
     int64_t cache_max_bytes;    // datasets in the cache at most (LRU first); 0 = no bound
     int checkpoint_min_ms;      // least time between periodic checkpoints (stops and the
                                 //   last epoch checkpoint regardless); 0 = none

@@ -39,6 +39,9 @@ s_usage (FILE *out)
         "                      (shared storage); without it such jobs fail\n"
         "  --threads N         OpenBLAS threads per training (default 1)\n"
         "  --progress-ms N     least interval between progress reports (default 1000)\n"
+        "  --nice N            run each training at niceness N, 0 to 19 (default %d), so a\n"
+        "                      broker or gateway on the same machine stays responsive;\n"
+        "                      0: the worker's own priority\n"
         "  --checkpoint-min-ms N\n"
         "                      least milliseconds between a job's periodic checkpoints\n"
         "                      (default %d; 0: every --checkpoint-every epochs)\n"
@@ -56,7 +59,7 @@ s_usage (FILE *out)
         "SIGTERM or SIGINT drains: no new job, the running one checkpoints and goes back\n"
         "to the broker to resume elsewhere, and the worker leaves once the broker has\n"
         "recorded that (at most %d s later); a second signal leaves at once.\n",
-        AGENT_CHECKPOINT_MIN_MS, AGENT_LEAVE_WAIT_MS / 1000);
+        AGENT_NICE, AGENT_CHECKPOINT_MIN_MS, AGENT_LEAVE_WAIT_MS / 1000);
 }
 
 //  An integer option in [lo, hi], or a message and false.
@@ -101,6 +104,7 @@ main (int argc, char **argv)
         { "broker", required_argument, 0, 'b' }, { "cache-dir", required_argument, 0, 'c' },
         { "data-root", required_argument, 0, 'r' },
         { "threads", required_argument, 0, 't' }, { "progress-ms", required_argument, 0, 'p' },
+        { "nice", required_argument, 0, 'n' },
         { "checkpoint-min-ms", required_argument, 0, 'm' },
         { "cache-max-bytes", required_argument, 0, 'M' },
         { "cert", required_argument, 0, 'C' }, { "broker-key", required_argument, 0, 'K' },
@@ -120,6 +124,7 @@ main (int argc, char **argv)
             case 'c': config.cache_dir = optarg; break;
             case 'r': config.data_root = optarg; break;
             case 't': if (!s_int_arg ("--threads", optarg, 1, 1024, &config.threads)) return 2; break;
+            case 'n': if (!s_int_arg ("--nice", optarg, 0, 19, &config.nice)) return 2; break;
             case 'p': if (!s_int_arg ("--progress-ms", optarg, 0, 3600000, &config.progress_ms)) return 2; break;
             case 'm': if (!s_int_arg ("--checkpoint-min-ms", optarg, 0, 86400000, &config.checkpoint_min_ms)) return 2; break;
             case 'M': {

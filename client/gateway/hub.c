@@ -461,8 +461,10 @@ s_run (void *arg)
         }
         bool gap = false;
         char *cause = NULL;
-        int64_t wait = batch_at ? batch_at + HUB_BATCH_MS - mt_mono_ms () : HUB_IDLE_MS;
-        json_t *body = feed_next (feed, wait > 0 ? (int) wait : 0, &gap, &cause);
+        //  A batch is what the feed holds now: it goes once the feed is
+        //  drained (or HUB_BATCH_MS after its first event, or at
+        //  HUB_BATCH_MAX), never waiting for more to come
+        json_t *body = feed_next (feed, batch_at ? 0 : HUB_IDLE_MS, &gap, &cause);
         if (body) {
             if (gap) {
                 s_cache_flush (self, true);
@@ -474,7 +476,7 @@ s_run (void *arg)
             if (!batch_at)
                 batch_at = mt_mono_ms ();
         }
-        if (batch_at && (mt_mono_ms () >= batch_at + HUB_BATCH_MS
+        if (batch_at && (!body || mt_mono_ms () >= batch_at + HUB_BATCH_MS
                          || zchunk_size (batch) >= HUB_BATCH_MAX)) {
             s_flush (self, batch);
             batch_at = 0;

@@ -178,10 +178,31 @@ test_keys (void)
     test_broker_remove (&paths);
 }
 
+//  The pace of a job's progress events: one per EVENTS_PROGRESS_MS, the
+//  final epoch's always, each job on its own, a slot shared by two jobs
+//  lets both through rather than hold one back.
+static void
+test_pace (void)
+{
+    events_t *events = events_new ();
+    CHECK (events_pace (events, 7, false, 1000) == 0);                      // a first
+    CHECK (events_pace (events, 7, false, 1001) == -1);
+    CHECK (events_pace (events, 7, false, 1000 + EVENTS_PROGRESS_MS - 1) == -1);
+    CHECK (events_pace (events, 8, false, 1001) == 0);                      // another job
+    CHECK (events_pace (events, 7, false, 1000 + EVENTS_PROGRESS_MS) == 0);
+    CHECK (events_pace (events, 7, true, 1000 + EVENTS_PROGRESS_MS + 1) == 0);  // the last
+    CHECK (events_pace (events, 7, false, 1000 + EVENTS_PROGRESS_MS + 2) == -1);
+    //  7 + 256 lands in 7's slot: it goes, and so does 7 after it
+    CHECK (events_pace (events, 7 + 256, false, 1000 + EVENTS_PROGRESS_MS + 3) == 0);
+    CHECK (events_pace (events, 7, false, 1000 + EVENTS_PROGRESS_MS + 4) == 0);
+    events_destroy (&events);
+}
+
 int
 main (void)
 {
     test_table ();
+    test_pace ();
     test_keys ();
 
     test_broker_t paths;
