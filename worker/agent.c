@@ -988,9 +988,9 @@ s_spawn (agent_t *self)
     fflush (NULL);          // nothing buffered here is written by the child too
     pid_t pid = fork ();
     if (pid == 0) {
-        //  Training yields the cores to a broker or gateway on the same box
-        //  (raising one's own niceness cannot be refused)
-        if (self->config.nice > 0)
+        //  Training yields the cores to a broker or gateway on the same box;
+        //  a worker already nicer than that passes its own niceness on
+        if (self->config.nice > getpriority (PRIO_PROCESS, 0))
             setpriority (PRIO_PROCESS, 0, self->config.nice);
         s_child_start (self->dir, fds [1], argc, argv);
     }
