@@ -190,7 +190,7 @@ encode_add_numeric (encode_t *self, const char *name, const float *values, size_
     if (self->width + 2 > ENCODE_MAX_WIDTH)
         return mt_fail (cause, "column '%s': the encoded inputs would pass %d", name,
                         ENCODE_MAX_WIDTH);
-    s_column_t *column;
+    s_column_t *column = NULL;
     if (s_add (self, name, cause, &column))
         return -1;
     column->kind = ENCODE_NUMERIC;
@@ -456,7 +456,7 @@ encode_add_categorical (encode_t *self, const char *name, const char *const *val
     if (kept < n)
         qsort (levels, (size_t) n, sizeof *levels, s_cmp_count);
     qsort (levels, (size_t) kept, sizeof *levels, numbers ? s_cmp_number : s_cmp_bytes);
-    s_column_t *column;
+    s_column_t *column = NULL;
     int rc = s_add (self, name, cause, &column);
     if (rc == 0) {
         column->kind = ENCODE_CATEGORICAL;
