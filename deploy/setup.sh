@@ -9,7 +9,7 @@ shift || true
 
 packages=(build-essential cmake pkg-config libczmq-dev libzmq3-dev libmsgpack-dev
           libsqlite3-dev libopenblas-dev libsodium-dev libjansson-dev libgoogle-perftools-dev
-          libmicrohttpd-dev libjs-chart.js curl sqlite3 jq ${MT_EXTRA_PACKAGES:-})
+          libmicrohttpd-dev libjs-chart.js curl openssl sqlite3 jq ${MT_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

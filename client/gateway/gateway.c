@@ -46,6 +46,8 @@ struct gw_t {
     char *www;                  // the dashboard's folder, or NULL when not found
     char *url;
     char *tls_cert, *tls_key;   // PEM text
+    char start_error [200];     // libmicrohttpd's first complaint while the daemon starts
+    bool starting;
 };
 
 //  One request's state, from its headers to its completion.
@@ -177,22 +179,29 @@ gw_new (const gw_config_t *config, bool *usage, char **cause)
     uint16_t port = addr.ss_family == AF_INET6
                   ? ntohs (((struct sockaddr_in6 *) &addr)->sin6_port)
                   : ntohs (((struct sockaddr_in *) &addr)->sin_port);
+    self->starting = true;
     self->daemon = MHD_start_daemon (
         flags, port, NULL, NULL, s_access, self,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,    // first, so it hears every complaint
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) config->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) config->idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
         self->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, self->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, self->tls_key,
         MHD_OPTION_END);
-    if (!self->daemon) {
+    self->starting = false;
+    if (!self->daemon && self->tls_cert && self->start_error [0])
+        mt_fail (cause, "cannot serve HTTPS on %s: libmicrohttpd: %s (check that --tls-key "
+                 "'%s' is the private key of --tls-cert '%s', both PEM)", config->listen,
+                 self->start_error, config->tls_key, config->tls_cert);
+    else
+    if (!self->daemon)
         mt_fail (cause, "cannot serve HTTP on %s: %s (is the port taken? a TLS cert or key "
                  "that does not parse?)", config->listen, strerror (errno));
+    if (!self->daemon)
         goto err;
-    }
     if (asprintf (&self->url, "%s://%s", self->tls_cert ? "https" : "http", config->listen) < 0)
         self->url = NULL;
     mt_info ("gateway: serving %s (broker %s, %d threads, %s)", config->listen, config->broker,
@@ -330,10 +339,22 @@ s_mhd_log (void *cls, const char *fmt, va_list args)
     while (len && text [len - 1] == '\n')
         text [--len] = 0;
     mt_debug ("gateway: libmicrohttpd: %s", text);
+    gw_t *self = (gw_t *) cls;
+    if (self && self->starting && !self->start_error [0])
+        snprintf (self->start_error, sizeof self->start_error, "%s", text);
     free (text);
 }
 
 // --- Replies ---------------------------------------------------------------------------
+
+//  True when --cors is set and the request's Origin is that origin.
+static bool
+s_origin_allowed (gw_t *self, struct MHD_Connection *connection)
+{
+    const char *origin = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_ORIGIN);
+    return self->config.cors && origin && strcmp (origin, self->config.cors) == 0;
+}
 
 //  Queue response (taken) with the headers every reply has.
 static enum MHD_Result
@@ -343,8 +364,9 @@ s_queue (gw_t *self, struct MHD_Connection *connection, unsigned status,
     if (!response)
         return MHD_NO;
     if (self->config.cors) {
-        MHD_add_response_header (response, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN,
-                                 self->config.cors);
+        if (s_origin_allowed (self, connection))
+            MHD_add_response_header (response, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN,
+                                     self->config.cors);
         MHD_add_response_header (response, MHD_HTTP_HEADER_VARY, "Origin");
     }
     MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
@@ -661,7 +683,7 @@ s_unrouted (gw_t *self, struct MHD_Connection *connection, const char *path,
     api_find ("GET", path, &known, allow, sizeof allow);
     if (!known)
         api_find ("POST", path, &known, allow, sizeof allow);
-    if (strcmp (method, "OPTIONS") == 0 && self->config.cors && known) {
+    if (strcmp (method, "OPTIONS") == 0 && known && s_origin_allowed (self, connection)) {
         struct MHD_Response *response = MHD_create_response_from_buffer (0, "",
                                                                          MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header (response, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");

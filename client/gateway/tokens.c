@@ -100,6 +100,10 @@ s_parse_line (tokens_t *self, char *line, const char *path, int lineno, char **c
     crypto_hash_sha256 (token->hash, (unsigned char *) secret, strlen (secret));
     sodium_memzero (secret, strlen (secret));
     for (int i = 0; i < self->count; i++)
+        if (strcmp (self->items [i].name, name) == 0)
+            return mt_fail (cause, "--tokens: %s line %d: the name '%s' is used twice; give "
+                            "each token its own name", path, lineno, name);
+    for (int i = 0; i < self->count; i++)
         if (sodium_memcmp (self->items [i].hash, token->hash, sizeof token->hash) == 0)
             return mt_fail (cause, "--tokens: %s line %d: the secret of '%s' is also '%s''s; "
                             "give each token its own", path, lineno, name,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_dashboard - the dashboard in headless Chromium: jobs listed, a live curve, stop, a
-# checkpoint link, the workers, the submit form, a sweep's leaderboard and curves, and sign-in
-# with --tokens; screenshots in $MT_BIN_DIR/artifacts
+# checkpoint link, the workers, the submit form, a sweep's leaderboard and curves, the sweep
+# form, and sign-in with --tokens; screenshots in $MT_BIN_DIR/artifacts
 . "$(dirname "$0")/lib.sh"
 
 GATEWAY=$MT_BIN_DIR/mtgateway
@@ -67,6 +67,8 @@ sweep_ended () { [ "$("$CLIENT" sweep status "$sweep" --json | jq -r .state)" !=
 sweep_progress () { "$CLIENT" sweep status "$sweep" --json | jq -c '[.trials[] | .epochs_run]'; }
 wait_moving 60 sweep_ended sweep_progress || fail "sweep $sweep stalled"
 run_browser sweep "$GW_URL" "$ART" "$sweep"
+# The sweeps page's form makes a sweep whose trials the broker runs
+run_browser sweepform "$GW_URL" "$ART" "$MT_TEST_DATA/iris.csv" species
 
 # With tokens: sign-in first, then the same table
 kill -TERM "$GW_PID"

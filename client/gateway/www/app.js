@@ -914,7 +914,7 @@
         self.resync = load;
         self.destroy = function () { refetch.cancel(); };
         self.render = function (node) {
-            node.append(h('h1', {}, 'Sweeps'), table, status);
+            node.append(h('h1', {}, 'Sweeps'), sweepForm(), table, status);
             load();
         };
         return self;
@@ -1253,27 +1253,28 @@
         });
     }
 
-    function submitView() {
-        const self = { name: 'submit', format: null };
-        const status = h('p', { id: 'submit-status' });
-        const target = h('select', { id: 'target', name: 'target', required: true },
+    // The data file, target and main spec fields the submit and sweep forms share. Ids are
+    // prefix + the spec field's name. Returns { rows, spec(), upload(status), check() }.
+    function specFields(prefix) {
+        const self = { format: null };
+        const target = h('select', { id: prefix + 'target', name: 'target', required: true },
                          h('option', { value: '' }, 'choose a file first'));
-        const file = h('input', { type: 'file', id: 'file', accept: '.csv,.jsonl,.ndjson,.json',
-                                  required: true, onchange: pick });
-        const field = (id, attrs) => h('input', Object.assign({ id: id, name: id }, attrs));
+        const file = h('input', { type: 'file', id: prefix + 'file',
+                                  accept: '.csv,.jsonl,.ndjson,.json', required: true,
+                                  onchange: pick });
+        const note = h('p', { class: 'note', id: prefix + 'file-note' });
+        const field = (id, attrs) => h('input', Object.assign({ id: prefix + id, name: id }, attrs));
+        const select = (id, first, values) => h('select', { id: prefix + id },
+            h('option', { value: '' }, first), values.map(v => h('option', { value: v }, v)));
         const inputs = {
             name: field('name', { placeholder: 'optional' }),
-            task: h('select', { id: 'task' }, h('option', { value: '' }, 'default (regression)'),
-                    h('option', { value: 'regression' }, 'regression'),
-                    h('option', { value: 'classification' }, 'classification')),
+            task: select('task', 'default (regression)', ['regression', 'classification']),
             epochs: field('epochs', { type: 'number', min: 1, value: '20' }),
             batch_size: field('batch_size', { type: 'number', min: 1, value: '16' }),
             lr: field('lr', { type: 'number', step: 'any', min: 0, value: '0.01' }),
             hidden: field('hidden', { placeholder: 'e.g. 32,16 (default 16)' }),
-            activation: h('select', { id: 'activation' }, h('option', { value: '' }, 'default'),
-                          ['relu', 'tanh', 'sigmoid'].map(a => h('option', { value: a }, a))),
-            optimizer: h('select', { id: 'optimizer' }, h('option', { value: '' }, 'default'),
-                         ['sgd', 'adam', 'adamw'].map(a => h('option', { value: a }, a))),
+            activation: select('activation', 'default', ['relu', 'tanh', 'sigmoid']),
+            optimizer: select('optimizer', 'default', ['sgd', 'adam', 'adamw']),
             val_split: field('val_split', { type: 'number', step: 'any', min: 0, max: 0.9,
                                             placeholder: 'default' }),
             seed: field('seed', { type: 'number', placeholder: 'default' }),
@@ -1283,10 +1284,17 @@
         };
         const ints = ['epochs', 'batch_size', 'seed', 'checkpoint_every', 'priority'];
         const reals = ['lr', 'val_split'];
+        const labels = [['Name', 'name'], ['Task', 'task'], ['Epochs', 'epochs'],
+            ['Batch size', 'batch_size'], ['Learning rate', 'lr'], ['Hidden layers', 'hidden'],
+            ['Activation', 'activation'], ['Optimizer', 'optimizer'],
+            ['Validation split', 'val_split'], ['Seed', 'seed'],
+            ['Checkpoint every', 'checkpoint_every'], ['Priority', 'priority']];
 
         async function pick() {
             clear(target);
             self.format = null;
+            note.className = 'note';
+            note.textContent = '';
             const chosen = file.files [0];
             if (!chosen)
                 return;
@@ -1295,19 +1303,29 @@
                 self.format = found.format;
                 found.columns.forEach(c => target.append(h('option', { value: c }, c)));
                 target.value = found.columns [found.columns.length - 1];
-                status.className = 'note';
-                status.textContent = found.columns.length + ' columns (' + found.format + ')';
+                note.textContent = found.columns.length + ' columns (' + found.format + ')';
             } catch (error) {
-                status.className = 'error';
-                status.textContent = chosen.name + ': ' + error.message;
+                note.className = 'error';
+                note.textContent = chosen.name + ': ' + error.message;
             }
         }
 
-        function spec() {
+        self.rows = function (row, omit) {
+            return [row('Data (CSV or JSONL)', file), h('div', { class: 'wide' }, note),
+                    row('Target column', target)].concat(labels
+                .filter(([, key]) => !(omit || []).includes(key))
+                .map(([label, key]) => row(label, inputs [key])));
+        };
+        // null when a file and its target are chosen, else what to do
+        self.check = function () {
+            return file.files [0] && self.format && target.value ? null
+                 : 'Choose a CSV or JSONL file and its target column.';
+        };
+        self.spec = function (omit) {
             const body = { target: target.value };
             for (const [key, input] of Object.entries(inputs)) {
                 const text = String(input.value).trim();
-                if (text === '')
+                if (text === '' || (omit || []).includes(key))
                     continue;
                 if (ints.includes(key))
                     body [key] = parseInt(text, 10);
@@ -1319,26 +1337,39 @@
                     body [key] = text;
             }
             return body;
-        }
+        };
+        // Upload the chosen file; the spec fields that name it
+        self.upload = async function (status) {
+            const chosen = file.files [0];
+            status.textContent = 'Uploading ' + chosen.name + ' (' + chosen.size + ' bytes)…';
+            const blob = await api('POST', '/api/v1/datasets?name='
+                                   + encodeURIComponent(chosen.name), chosen,
+                                   'application/octet-stream');
+            return { dataset: blob.hash, data_name: chosen.name, format: self.format };
+        };
+        return self;
+    }
+
+    const formRow = (label, input) => [h('label', { for: input.id }, label), input];
+
+    function submitView() {
+        const self = { name: 'submit' };
+        const status = h('p', { id: 'submit-status' });
+        const fields = specFields('');
 
         async function submit(event) {
             event.preventDefault();
-            const chosen = file.files [0];
-            if (!chosen || !self.format || !target.value) {
+            const problem = fields.check();
+            if (problem) {
                 status.className = 'error';
-                status.textContent = 'Choose a CSV or JSONL file and its target column.';
+                status.textContent = problem;
                 return;
             }
             const button = event.target.querySelector('button[type=submit]');
             button.disabled = true;
             status.className = 'note';
-            status.textContent = 'Uploading ' + chosen.name + ' (' + chosen.size + ' bytes)…';
             try {
-                const blob = await api('POST', '/api/v1/datasets?name='
-                                       + encodeURIComponent(chosen.name), chosen,
-                                       'application/octet-stream');
-                const body = Object.assign(spec(), { dataset: blob.hash, data_name: chosen.name,
-                                                     format: self.format });
+                const body = Object.assign(fields.spec(), await fields.upload(status));
                 status.textContent = 'Submitting…';
                 const made = await api('POST', '/api/v1/jobs', body);
                 location.hash = '#/jobs/' + jobId(made.job_id);
@@ -1352,23 +1383,130 @@
         }
 
         self.render = function (node) {
-            const row = (label, input) => [h('label', { for: input.id }, label), input];
             node.append(h('h1', {}, 'Submit a job'), h('div', { class: 'card' },
                 h('form', { class: 'submit', id: 'submit-form', onsubmit: submit },
-                  row('Data (CSV or JSONL)', file), row('Target column', target),
-                  row('Name', inputs.name), row('Task', inputs.task),
-                  row('Epochs', inputs.epochs), row('Batch size', inputs.batch_size),
-                  row('Learning rate', inputs.lr), row('Hidden layers', inputs.hidden),
-                  row('Activation', inputs.activation), row('Optimizer', inputs.optimizer),
-                  row('Validation split', inputs.val_split), row('Seed', inputs.seed),
-                  row('Checkpoint every', inputs.checkpoint_every),
-                  row('Priority', inputs.priority),
+                  fields.rows(formRow),
                   h('div', { class: 'wide' },
                     h('button', { class: 'primary', type: 'submit', id: 'submit-button' },
                       'Upload and submit'))),
                 status));
         };
         return self;
+    }
+
+    // The sweeps page's form: a base spec, parameter rows NAME and SPACE (as mtclient sweep
+    // --param NAME=SPACE takes them), the search and its early stopping. POST /api/v1/sweeps.
+    function sweepForm() {
+        const fields = specFields('sweep-');
+        const status = h('p', { id: 'sweep-form-status' });
+        const params = h('div', { id: 'sweep-params', class: 'wide params' });
+        const field = (id, attrs) => h('input', Object.assign({ id: 'sweep-' + id, name: id }, attrs));
+        const own = {
+            search: h('select', { id: 'sweep-search' },
+                      ['grid', 'random'].map(v => h('option', { value: v }, v))),
+            trials: field('trials', { type: 'number', min: 1, placeholder: 'random: how many' }),
+            parallel: field('parallel', { type: 'number', min: 1, placeholder: 'default: all' }),
+            early_stop: h('select', { id: 'sweep-early_stop' },
+                          ['none', 'asha', 'median'].map(v => h('option', { value: v }, v))),
+            min_epochs: field('min_epochs', { type: 'number', min: 1, placeholder: 'default' }),
+            reduction: field('reduction', { type: 'number', min: 2, placeholder: 'default' }),
+            metric: field('metric', { placeholder: 'default (val_loss)' }),
+            sweep_seed: field('sweep_seed', { type: 'number', placeholder: 'default' })
+        };
+
+        function addParam(name, space) {
+            const n = params.children.length;
+            const row = h('div', { class: 'param', 'data-param': n },
+                h('input', { class: 'param-name', placeholder: 'lr', value: name || '',
+                             'aria-label': 'parameter name' }),
+                h('input', { class: 'param-space', size: 28, value: space || '',
+                             placeholder: '0.1|0.01 or log-uniform:1e-4:1e-1',
+                             'aria-label': 'parameter space' }),
+                h('button', { type: 'button', class: 'param-remove',
+                              onclick: () => row.remove() }, 'Remove'));
+            params.append(row);
+        }
+
+        function body() {
+            // the spec's seed is left out: 'seed' is the sweep's own (its draw of trials)
+            const out = Object.assign(fields.spec(['seed', 'checkpoint_every', 'priority']),
+                                      { params: [] });
+            for (const row of params.querySelectorAll('.param')) {
+                const name = row.querySelector('.param-name').value.trim();
+                const space = row.querySelector('.param-space').value.trim();
+                if (name === '' && space === '')
+                    continue;
+                if (name === '' || space === '')
+                    throw new Error('a parameter row needs both a NAME and a SPACE');
+                out.params.push(name + '=' + space);
+            }
+            if (!out.params.length)
+                throw new Error('add a parameter: a NAME and a SPACE such as lr and 0.1|0.01');
+            out.search = own.search.value;
+            out.early_stop = own.early_stop.value;
+            for (const key of ['trials', 'parallel', 'min_epochs', 'reduction']) {
+                const text = own [key].value.trim();
+                if (text !== '')
+                    out [key] = parseInt(text, 10);
+            }
+            if (own.metric.value.trim() !== '')
+                out.metric = own.metric.value.trim();
+            if (own.sweep_seed.value.trim() !== '')
+                out.seed = parseInt(own.sweep_seed.value.trim(), 10);
+            return out;
+        }
+
+        async function submit(event) {
+            event.preventDefault();
+            status.className = 'error';
+            let made;
+            try {
+                made = body();
+            } catch (error) {
+                status.textContent = error.message;
+                return;
+            }
+            const problem = fields.check();
+            if (problem) {
+                status.textContent = problem;
+                return;
+            }
+            const button = event.target.querySelector('button[type=submit]');
+            button.disabled = true;
+            status.className = 'note';
+            try {
+                Object.assign(made, await fields.upload(status));
+                status.textContent = 'Starting the sweep…';
+                const reply = await api('POST', '/api/v1/sweeps', made);
+                location.hash = '#/sweeps/' + jobId(reply.sweep);
+            } catch (error) {
+                if (error.status !== 401) {
+                    status.className = 'error';
+                    status.textContent = 'No sweep: ' + errorText(error);
+                }
+                button.disabled = false;
+            }
+        }
+
+        addParam('', '');
+        return h('details', { class: 'card', id: 'sweep-new' },
+            h('summary', {}, 'New sweep'),
+            h('form', { class: 'submit', id: 'sweep-form', onsubmit: submit },
+              fields.rows(formRow, ['seed', 'checkpoint_every', 'priority']),
+              h('div', { class: 'wide' }, h('strong', {}, 'Parameters'),
+                ' (NAME and SPACE, as mtclient sweep --param NAME=SPACE)'),
+              params,
+              h('div', { class: 'wide' },
+                h('button', { type: 'button', id: 'sweep-add-param',
+                              onclick: () => addParam('', '') }, 'Add parameter')),
+              formRow('Search', own.search), formRow('Trials', own.trials),
+              formRow('Parallel', own.parallel), formRow('Early stop', own.early_stop),
+              formRow('Min epochs', own.min_epochs), formRow('Reduction (η)', own.reduction),
+              formRow('Metric', own.metric), formRow('Sweep seed', own.sweep_seed),
+              h('div', { class: 'wide' },
+                h('button', { class: 'primary', type: 'submit', id: 'sweep-submit' },
+                  'Upload and start the sweep'))),
+            status);
     }
 
     // --- Routing ----------------------------------------------------------------------------
