@@ -117,11 +117,21 @@ int cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi,
 //  A job id operand (1 .. 2^53).
 int cmd_parse_job (const char *text, int64_t *job, char **cause);
 
+//  cmd_parse for a command that takes the global options only and at most
+//  max_operands operands (stats, workers, status). Returns as cmd_parse.
+int cmd_parse_plain (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                     char **operands, int max_operands, int *n_operands, char **cause);
+
 //  Parse the arguments of a command that takes one job id and the global
 //  options only (status, stop, watch). Returns 0, or -1 with *cause and
 //  client->usage_error.
 int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                            int64_t *job, char **cause);
+
+//  Put the formatted context before *cause: "cannot stop job 3: <cause>".
+//  Always returns -1.
+int cmd_prefix_cause (char **cause, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 //  Codes of the failures mtclient finds itself, for --json's {"error":
 //  {"code", "message"}}; an ERROR reply's code (PROTOCOL.md) passes through.
@@ -217,5 +227,15 @@ json_t *cmd_request (conn_t *conn, mt_msg_t **request_p, const char *reply_comma
 
 //  Request STATUS of job; returns the job map (caller owns) or NULL with *cause.
 json_t *cmd_job_status (conn_t *conn, int64_t job, char **cause);
+
+//  How a job command prints the job map of the reply without --json.
+typedef void (cmd_job_print_fn) (int64_t id, json_t *job);
+
+//  Run a command that takes one job id and changes the job (stop, resume):
+//  send command {"job": ID}, wait for the JOB reply and print its job map
+//  (--json) or call print. A refusal reads "cannot NAME job ID: ...", NAME
+//  the entry's. Returns a CMD_EXIT_ code.
+int cmd_job_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                  const char *command, cmd_job_print_fn *print);
 
 #endif

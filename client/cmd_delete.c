@@ -83,11 +83,7 @@ s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause)
     mt_msg_t *request = mt_msg_new ("DELETE");
     json_object_set_new (mt_msg_body (request), "job", json_integer (id));
     if (conn_call (conn, &request, "DELETED", &reply, cause)) {
-        char *why = *cause;
-        *cause = NULL;
-        mt_fail (cause, "cannot delete job %lld: %s", (long long) id, why);
-        free (why);
-        return -1;
+        return cmd_prefix_cause (cause, "cannot delete job %lld", (long long) id);
     }
     json_t *body = mt_msg_body (reply);
     json_t *out = json_pack ("{s:I, s:O}", "job", (json_int_t) id, "blobs",
@@ -109,11 +105,7 @@ s_delete_sweep (client_t *client, conn_t *conn, int64_t id, char **cause)
     mt_msg_t *request = mt_msg_new ("SWEEP_DELETE");
     json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
     if (conn_call (conn, &request, "SWEEP_DELETED", &reply, cause)) {
-        char *why = *cause;
-        *cause = NULL;
-        mt_fail (cause, "cannot delete sweep %lld: %s", (long long) id, why);
-        free (why);
-        return -1;
+        return cmd_prefix_cause (cause, "cannot delete sweep %lld", (long long) id);
     }
     json_t *body = mt_msg_body (reply);
     json_t *out = json_pack ("{s:I, s:O, s:O}", "sweep", (json_int_t) id, "jobs",

@@ -27,9 +27,7 @@ s_exec (client_t *client, int argc, char **argv)
     conn_t *conn = NULL;
     mt_msg_t *reply = NULL;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_stats_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 0, &n, &cause))
+    if (cmd_parse_plain (client, &cmd_stats_entry, argc, argv, operands, 0, &n, &cause))
         goto fail;
     conn = cmd_connect (client, &code);
     if (!conn)

@@ -390,9 +390,7 @@ s_parse_one (client_t *client, int argc, char **argv, int64_t *id, char **cause)
 {
     char *operands [1];
     int n = 0;
-    if (cmd_parse (client, &cmd_sweep_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 1, &n, cause))
+    if (cmd_parse_plain (client, &cmd_sweep_entry, argc, argv, operands, 1, &n, cause))
         return -1;
     if (n != 1) {
         client->usage_error = true;
@@ -461,9 +459,7 @@ s_list (client_t *client, int argc, char **argv)
     conn_t *conn = NULL;
     json_t *sweeps = NULL;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_sweep_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 0, &n, &cause))
+    if (cmd_parse_plain (client, &cmd_sweep_entry, argc, argv, operands, 0, &n, &cause))
         goto fail;
     if (!(conn = cmd_connect (client, &code)))
         return code;

@@ -230,11 +230,9 @@ cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
         if (!job) {
             s_end_line (&watch);
             if (watch.reconnecting) {
-                char *why = cause;
-                cause = NULL;
-                mt_fail (&cause, "gave up on the broker at %s after %g s without an answer "
-                         "(--reconnect): %s", conn_endpoint (conn), client->reconnect_s, why);
-                free (why);
+                cmd_prefix_cause (&cause, "gave up on the broker at %s after %g s without an"
+                                  " answer (--reconnect)", conn_endpoint (conn),
+                                  client->reconnect_s);
             }
             int code = cmd_fail (client, conn, cause);
             free (cause);

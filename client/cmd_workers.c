@@ -25,9 +25,7 @@ s_exec (client_t *client, int argc, char **argv)
     conn_t *conn = NULL;
     json_t *workers = NULL;
     int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_workers_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 0, &n, &cause))
+    if (cmd_parse_plain (client, &cmd_workers_entry, argc, argv, operands, 0, &n, &cause))
         goto fail;
     conn = cmd_connect (client, &code);
     if (!conn)
