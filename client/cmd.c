@@ -551,6 +551,49 @@ cmd_prefix_cause (char **cause, const char *fmt, ...)
 }
 
 int
+cmd_show_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+               const cmd_show_t *show)
+{
+    char *operands [1];
+    int n = 0;
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    mt_msg_t *reply = NULL;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse_plain (client, entry, argc, argv, operands, 0, &n, &cause))
+        goto fail;
+    conn = cmd_connect (client, &code);
+    if (!conn)
+        return code;
+    mt_msg_t *request = mt_msg_new (show->command);
+    if (conn_call (conn, &request, show->reply, &reply, &cause))
+        goto fail;
+    json_t *body = mt_msg_body (reply);
+    json_t *value = json_object_get (body, show->field);
+    if (!value || json_typeof (value) != show->type) {
+        mt_fail (&cause, "the broker's %s reply has no '%s'; are mtclient and mtbroker the same"
+                 " version?", show->reply, show->field);
+        goto fail;
+    }
+    if (show->whole) {
+        json_object_del (body, "req");
+        value = body;
+    }
+    if (client->json)
+        cmd_print_json (value);
+    else
+        show->print (value);
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    mt_msg_destroy (&reply);
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}
+
+int
 cmd_job_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
               const char *command, cmd_job_print_fn *print)
 {

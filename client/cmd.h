@@ -228,6 +228,24 @@ json_t *cmd_request (conn_t *conn, mt_msg_t **request_p, const char *reply_comma
 //  Request STATUS of job; returns the job map (caller owns) or NULL with *cause.
 json_t *cmd_job_status (conn_t *conn, int64_t job, char **cause);
 
+//  A command that takes the global options only and shows one answer (stats,
+//  workers, sweep list): it sends command, waits for reply, whose field must be
+//  of type, and shows that field, or the whole body less its "req" when whole:
+//  as JSON with --json, else with print.
+typedef void (cmd_show_fn) (json_t *value);
+typedef struct {
+    const char *command;
+    const char *reply;
+    const char *field;
+    json_type type;
+    bool whole;
+    cmd_show_fn *print;
+} cmd_show_t;
+
+//  Run a show command. Returns a CMD_EXIT_ code.
+int cmd_show_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                   const cmd_show_t *show);
+
 //  How a job command prints the job map of the reply without --json.
 typedef void (cmd_job_print_fn) (int64_t id, json_t *job);
 
