@@ -292,6 +292,16 @@ cmd_fail (client_t *client, conn_t *conn, const char *cause)
 }
 
 int
+cmd_usage_fail (client_t *client, char **cause_p)
+{
+    client->usage_error = true;
+    int code = cmd_fail (client, NULL, *cause_p);
+    free (*cause_p);
+    *cause_p = NULL;
+    return code;
+}
+
+int
 cmd_parse_reconnect (client_t *client, const char *arg, char **cause)
 {
     return cmd_parse_real ("--reconnect", arg, 0, CMD_MAX_TIMEOUT, &client->reconnect_s, cause);

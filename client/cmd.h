@@ -149,6 +149,10 @@ int cmd_prefix_cause (char **cause, const char *fmt, ...)
 //  wrong socket gives.
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);
 
+//  cmd_fail for a usage error found before any work (exit 2): sets
+//  client->usage_error, reports *cause_p and frees it. Returns the exit code.
+int cmd_usage_fail (client_t *client, char **cause_p);
+
 //  --reconnect S of watch and submit --watch into client->reconnect_s
 //  (0 .. CMD_MAX_TIMEOUT). Returns 0, or -1 with *cause.
 int cmd_parse_reconnect (client_t *client, const char *arg, char **cause);

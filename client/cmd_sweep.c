@@ -538,21 +538,15 @@ s_fetch (client_t *client, int argc, char **argv)
         if (argv [i][0] != '-' && !id_text)
             id_text = argv [i];
         else {
-            client->usage_error = true;
             mt_fail (&cause, "sweep fetch: unexpected '%s'; give SWEEP [-o FILE]", argv [i]);
-            int code = cmd_fail (client, NULL, cause);
-            free (cause);
-            return code;
+            return cmd_usage_fail (client, &cause);
         }
     }
     int64_t id;
     if (!id_text || s_sweep_id (client, id_text, &id, &cause)) {
-        client->usage_error = true;
         if (!cause)
             mt_fail (&cause, "sweep fetch: give the sweep's id");
-        int code = cmd_fail (client, NULL, cause);
-        free (cause);
-        return code;
+        return cmd_usage_fail (client, &cause);
     }
     int code = CMD_EXIT_OK;
     conn_t *conn = cmd_connect (client, &code);

@@ -275,12 +275,8 @@ s_exec (client_t *client, int argc, char **argv)
         rc = mt_fail (&cause, "watch: give a job id (usage: mtclient watch JOB [--reconnect S])");
     if (rc == 0)
         rc = cmd_parse_job (operands [0], &id, &cause);
-    if (rc) {
-        client->usage_error = true;
-        int code = cmd_fail (client, NULL, cause);
-        free (cause);
-        return code;
-    }
+    if (rc)
+        return cmd_usage_fail (client, &cause);
     int code = CMD_EXIT_OK;
     conn_t *conn = cmd_connect (client, &code);
     if (!conn)
