@@ -11,6 +11,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,16 @@ cmd_fail (client_t *client, conn_t *conn, const char *cause)
 }
 
 int
+cmd_usage_fail (client_t *client, char **cause_p)
+{
+    client->usage_error = true;
+    int code = cmd_fail (client, NULL, *cause_p);
+    free (*cause_p);
+    *cause_p = NULL;
+    return code;
+}
+
+int
 cmd_parse_reconnect (client_t *client, const char *arg, char **cause)
 {
     return cmd_parse_real ("--reconnect", arg, 0, CMD_MAX_TIMEOUT, &client->reconnect_s, cause);
@@ -531,6 +542,102 @@ cmd_job_status (conn_t *conn, int64_t job, char **cause)
     return cmd_request (conn, &request, "JOB", "job", JSON_OBJECT, cause);
 }
 
+int
+cmd_prefix_cause (char **cause, const char *fmt, ...)
+{
+    char *context = NULL;
+    va_list args;
+    va_start (args, fmt);
+    int rc = vasprintf (&context, fmt, args);
+    va_end (args);
+    if (rc < 0)
+        return -1;              // out of memory: *cause stays as it was
+    char *why = *cause;
+    *cause = NULL;
+    mt_fail (cause, "%s: %s", context, why);
+    free (why);
+    free (context);
+    return -1;
+}
+
+int
+cmd_show_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+               const cmd_show_t *show)
+{
+    char *operands [1];
+    int n = 0;
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    mt_msg_t *reply = NULL;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse_plain (client, entry, argc, argv, operands, 0, &n, &cause))
+        goto fail;
+    conn = cmd_connect (client, &code);
+    if (!conn)
+        return code;
+    mt_msg_t *request = mt_msg_new (show->command);
+    if (conn_call (conn, &request, show->reply, &reply, &cause))
+        goto fail;
+    json_t *body = mt_msg_body (reply);
+    json_t *value = json_object_get (body, show->field);
+    if (!value || json_typeof (value) != show->type) {
+        mt_fail (&cause, "the broker's %s reply has no '%s'; are mtclient and mtbroker the same"
+                 " version?", show->reply, show->field);
+        goto fail;
+    }
+    if (show->whole) {
+        json_object_del (body, "req");
+        value = body;
+    }
+    if (client->json)
+        cmd_print_json (value);
+    else
+        show->print (value);
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    mt_msg_destroy (&reply);
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}
+
+int
+cmd_job_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+              const char *command, cmd_job_print_fn *print)
+{
+    char *cause = NULL;
+    conn_t *conn = NULL;
+    mt_msg_t *reply = NULL;
+    int64_t id;
+    int code = CMD_EXIT_OK;
+    if (cmd_parse_job_command (client, entry, argc, argv, &id, &cause))
+        goto fail;
+    conn = cmd_connect (client, &code);
+    if (!conn)
+        return code;
+    mt_msg_t *request = mt_msg_new (command);
+    json_object_set_new (mt_msg_body (request), "job", json_integer (id));
+    if (conn_call (conn, &request, "JOB", &reply, &cause)) {
+        cmd_prefix_cause (&cause, "cannot %s job %lld", entry->name, (long long) id);
+        goto fail;
+    }
+    json_t *job = json_object_get (mt_msg_body (reply), "job");
+    if (client->json)
+        cmd_print_json (job);
+    else
+        print (id, job);
+    goto done;
+fail:
+    code = cmd_fail (client, conn, cause);
+done:
+    mt_msg_destroy (&reply);
+    free (cause);
+    conn_destroy (&conn);
+    return code;
+}
+
 //  Take one global option at argv [*index] before the command. Returns 0
 //  (moving *index past its value), or -1 with *cause.
 static int
@@ -637,14 +744,21 @@ cmd_main (int argc, char **argv)
 }
 
 int
+cmd_parse_plain (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                 char **operands, int max_operands, int *n_operands, char **cause)
+{
+    return cmd_parse (client, entry, argc, argv, "", (struct option []) {
+                          CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                      NULL, NULL, operands, max_operands, n_operands, cause);
+}
+
+int
 cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                        int64_t *job, char **cause)
 {
     char *operands [1];
     int n = 0;
-    if (cmd_parse (client, entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 1, &n, cause))
+    if (cmd_parse_plain (client, entry, argc, argv, operands, 1, &n, cause))
         return -1;
     if (n != 1) {
         client->usage_error = true;

@@ -117,11 +117,21 @@ int cmd_parse_int (const char *flag, const char *text, int64_t lo, int64_t hi,
 //  A job id operand (1 .. 2^53).
 int cmd_parse_job (const char *text, int64_t *job, char **cause);
 
+//  cmd_parse for a command that takes the global options only and at most
+//  max_operands operands (stats, workers, status). Returns as cmd_parse.
+int cmd_parse_plain (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                     char **operands, int max_operands, int *n_operands, char **cause);
+
 //  Parse the arguments of a command that takes one job id and the global
 //  options only (status, stop, watch). Returns 0, or -1 with *cause and
 //  client->usage_error.
 int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
                            int64_t *job, char **cause);
+
+//  Put the formatted context before *cause: "cannot stop job 3: <cause>".
+//  Always returns -1.
+int cmd_prefix_cause (char **cause, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 //  Codes of the failures mtclient finds itself, for --json's {"error":
 //  {"code", "message"}}; an ERROR reply's code (PROTOCOL.md) passes through.
@@ -138,6 +148,10 @@ int cmd_parse_job_command (client_t *client, const cmd_entry_t *entry, int argc,
 //  client->error, else the one the exit code, conn's ERROR reply or its
 //  wrong socket gives.
 int cmd_fail (client_t *client, conn_t *conn, const char *cause);
+
+//  cmd_fail for a usage error found before any work (exit 2): sets
+//  client->usage_error, reports *cause_p and frees it. Returns the exit code.
+int cmd_usage_fail (client_t *client, char **cause_p);
 
 //  --reconnect S of watch and submit --watch into client->reconnect_s
 //  (0 .. CMD_MAX_TIMEOUT). Returns 0, or -1 with *cause.
@@ -217,5 +231,33 @@ json_t *cmd_request (conn_t *conn, mt_msg_t **request_p, const char *reply_comma
 
 //  Request STATUS of job; returns the job map (caller owns) or NULL with *cause.
 json_t *cmd_job_status (conn_t *conn, int64_t job, char **cause);
+
+//  A command that takes the global options only and shows one answer (stats,
+//  workers, sweep list): it sends command, waits for reply, whose field must be
+//  of type, and shows that field, or the whole body less its "req" when whole:
+//  as JSON with --json, else with print.
+typedef void (cmd_show_fn) (json_t *value);
+typedef struct {
+    const char *command;
+    const char *reply;
+    const char *field;
+    json_type type;
+    bool whole;
+    cmd_show_fn *print;
+} cmd_show_t;
+
+//  Run a show command. Returns a CMD_EXIT_ code.
+int cmd_show_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                   const cmd_show_t *show);
+
+//  How a job command prints the job map of the reply without --json.
+typedef void (cmd_job_print_fn) (int64_t id, json_t *job);
+
+//  Run a command that takes one job id and changes the job (stop, resume):
+//  send command {"job": ID}, wait for the JOB reply and print its job map
+//  (--json) or call print. A refusal reads "cannot NAME job ID: ...", NAME
+//  the entry's. Returns a CMD_EXIT_ code.
+int cmd_job_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
+                  const char *command, cmd_job_print_fn *print);
 
 #endif

@@ -9,6 +9,8 @@ enum { S_OPT_SWEEP = 2000 };     // past getopt's 1 (an operand) and CMD_OPT_*
 
 static int s_exec (client_t *client, int argc, char **argv);
 static int s_option (int opt, const char *arg, void *arg_p, char **cause);
+static mt_msg_t *s_ask (conn_t *conn, const char *command, const char *key, int64_t id,
+                        const char *reply_command, char **cause);
 static int s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause);
 static int s_delete_sweep (client_t *client, conn_t *conn, int64_t id, char **cause);
 
@@ -76,19 +78,28 @@ done:
     return code;
 }
 
+//  Send command {key: id} and wait for reply_command; the reply (caller
+//  destroys), or NULL with *cause "cannot delete KEY ID: ...".
+static mt_msg_t *
+s_ask (conn_t *conn, const char *command, const char *key, int64_t id,
+       const char *reply_command, char **cause)
+{
+    mt_msg_t *reply = NULL;
+    mt_msg_t *request = mt_msg_new (command);
+    json_object_set_new (mt_msg_body (request), key, json_integer (id));
+    if (conn_call (conn, &request, reply_command, &reply, cause)) {
+        cmd_prefix_cause (cause, "cannot delete %s %lld", key, (long long) id);
+        return NULL;
+    }
+    return reply;
+}
+
 static int
 s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause)
 {
-    mt_msg_t *reply = NULL;
-    mt_msg_t *request = mt_msg_new ("DELETE");
-    json_object_set_new (mt_msg_body (request), "job", json_integer (id));
-    if (conn_call (conn, &request, "DELETED", &reply, cause)) {
-        char *why = *cause;
-        *cause = NULL;
-        mt_fail (cause, "cannot delete job %lld: %s", (long long) id, why);
-        free (why);
+    mt_msg_t *reply = s_ask (conn, "DELETE", "job", id, "DELETED", cause);
+    if (!reply)
         return -1;
-    }
     json_t *body = mt_msg_body (reply);
     json_t *out = json_pack ("{s:I, s:O}", "job", (json_int_t) id, "blobs",
                              json_object_get (body, "blobs"));
@@ -105,16 +116,9 @@ s_delete_job (client_t *client, conn_t *conn, int64_t id, char **cause)
 static int
 s_delete_sweep (client_t *client, conn_t *conn, int64_t id, char **cause)
 {
-    mt_msg_t *reply = NULL;
-    mt_msg_t *request = mt_msg_new ("SWEEP_DELETE");
-    json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
-    if (conn_call (conn, &request, "SWEEP_DELETED", &reply, cause)) {
-        char *why = *cause;
-        *cause = NULL;
-        mt_fail (cause, "cannot delete sweep %lld: %s", (long long) id, why);
-        free (why);
+    mt_msg_t *reply = s_ask (conn, "SWEEP_DELETE", "sweep", id, "SWEEP_DELETED", cause);
+    if (!reply)
         return -1;
-    }
     json_t *body = mt_msg_body (reply);
     json_t *out = json_pack ("{s:I, s:O, s:O}", "sweep", (json_int_t) id, "jobs",
                              json_object_get (body, "jobs"), "blobs",

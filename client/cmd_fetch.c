@@ -117,10 +117,7 @@ s_exec (client_t *client, int argc, char **argv)
     }
     if (mt_output_check (path, &cause)) {
         client->usage_error = true;
-        char *why = cause;
-        cause = NULL;
-        mt_fail (&cause, "-o: %s", why);
-        free (why);
+        cmd_prefix_cause (&cause, "-o");
         goto fail;
     }
     conn = cmd_connect (client, &code);
@@ -136,11 +133,8 @@ s_exec (client_t *client, int argc, char **argv)
             client->error = MT_ERR_BAD_STATE;   // the STATUS asked since has no error
             goto fail;
         }
-        char *why = cause;
-        cause = NULL;
-        mt_fail (&cause, "cannot fetch the %s of job %lld: %s",
-                 fetch.checkpoint ? "checkpoint" : "model", (long long) id, why);
-        free (why);
+        cmd_prefix_cause (&cause, "cannot fetch the %s of job %lld",
+                          fetch.checkpoint ? "checkpoint" : "model", (long long) id);
         goto fail;
     }
     mt_info ("fetch: %lld bytes, sha256 %s", (long long) size, hash);

@@ -1,9 +1,6 @@
 /*  cmd_stats - `mtclient stats`: the broker's figures: jobs by state, totals, histograms  */
 #include "cmd.h"
-#include "mt/util.h"
-
 #include <stdio.h>
-#include <stdlib.h>
 
 static int s_exec (client_t *client, int argc, char **argv);
 static void s_print (json_t *stats);
@@ -21,41 +18,9 @@ const cmd_entry_t cmd_stats_entry = {
 static int
 s_exec (client_t *client, int argc, char **argv)
 {
-    char *operands [1];
-    int n = 0;
-    char *cause = NULL;
-    conn_t *conn = NULL;
-    mt_msg_t *reply = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_stats_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 0, &n, &cause))
-        goto fail;
-    conn = cmd_connect (client, &code);
-    if (!conn)
-        return code;
-    mt_msg_t *request = mt_msg_new ("STATS");
-    if (conn_call (conn, &request, "STATS", &reply, &cause))
-        goto fail;
-    json_t *stats = mt_msg_body (reply);
-    json_object_del (stats, "req");
-    if (!json_is_object (json_object_get (stats, "jobs"))) {
-        mt_fail (&cause, "the broker's STATS reply has no 'jobs'; are mtclient and mtbroker the"
-                 " same version?");
-        goto fail;
-    }
-    if (client->json)
-        cmd_print_json (stats);
-    else
-        s_print (stats);
-    goto done;
-fail:
-    code = cmd_fail (client, conn, cause);
-done:
-    mt_msg_destroy (&reply);
-    free (cause);
-    conn_destroy (&conn);
-    return code;
+    return cmd_show_exec (client, &cmd_stats_entry, argc, argv, &(cmd_show_t) {
+                              .command = "STATS", .reply = "STATS", .field = "jobs",
+                              .type = JSON_OBJECT, .whole = true, .print = s_print });
 }
 
 static void

@@ -28,6 +28,7 @@ static int s_split (int argc, char **argv, s_sweep_t *sweep, char **rest, int *n
                     char **cause);
 static int s_one_sweep (client_t *client, int argc, char **argv, const char *verb);
 static int s_list (client_t *client, int argc, char **argv);
+static void s_list_print (json_t *sweeps);
 static json_t *s_status (conn_t *conn, const char *command, int64_t id, int64_t *resumed,
                          char **cause);
 static void s_render (const json_t *sweep);
@@ -390,9 +391,7 @@ s_parse_one (client_t *client, int argc, char **argv, int64_t *id, char **cause)
 {
     char *operands [1];
     int n = 0;
-    if (cmd_parse (client, &cmd_sweep_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 1, &n, cause))
+    if (cmd_parse_plain (client, &cmd_sweep_entry, argc, argv, operands, 1, &n, cause))
         return -1;
     if (n != 1) {
         client->usage_error = true;
@@ -455,52 +454,34 @@ done:
 static int
 s_list (client_t *client, int argc, char **argv)
 {
-    char *operands [1];
-    int n = 0;
-    char *cause = NULL;
-    conn_t *conn = NULL;
-    json_t *sweeps = NULL;
-    int code = CMD_EXIT_OK;
-    if (cmd_parse (client, &cmd_sweep_entry, argc, argv, "", (struct option []) {
-                       CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
-                   NULL, NULL, operands, 0, &n, &cause))
-        goto fail;
-    if (!(conn = cmd_connect (client, &code)))
-        return code;
-    mt_msg_t *request = mt_msg_new ("SWEEP_LIST");
-    if (!(sweeps = cmd_request (conn, &request, "SWEEPS", "sweeps", JSON_ARRAY, &cause)))
-        goto fail;
-    if (client->json)
-        cmd_print_json (sweeps);
-    else {
-        size_t i;
-        json_t *s;
-        if (json_array_size (sweeps) == 0)
-            printf ("no sweeps\n");
-        else
-            printf ("%5s  %-16s %-9s %-7s %-7s %-10s %6s  %s\n", "id", "name", "state", "search",
-                    "stop", "metric", "trials", "counts");
-        json_array_foreach (sweeps, i, s) {
-            char counts [512];
-            s_counts_line (s, counts, sizeof counts);
-            printf ("%5lld  %-16.16s %-9s %-7s %-7s %-10s %6lld  %s\n",
-                    (long long) json_integer_value (json_object_get (s, "id")),
-                    json_string_value (json_object_get (s, "name")),
-                    json_string_value (json_object_get (s, "state")),
-                    json_string_value (json_object_get (s, "search")),
-                    json_string_value (json_object_get (s, "early_stop")),
-                    json_string_value (json_object_get (s, "metric")),
-                    (long long) json_integer_value (json_object_get (s, "trials")), counts);
-        }
+    return cmd_show_exec (client, &cmd_sweep_entry, argc, argv, &(cmd_show_t) {
+                              .command = "SWEEP_LIST", .reply = "SWEEPS", .field = "sweeps",
+                              .type = JSON_ARRAY, .print = s_list_print });
+}
+
+//  The sweep list as a table, a line per sweep
+static void
+s_list_print (json_t *sweeps)
+{
+    size_t i;
+    json_t *s;
+    if (json_array_size (sweeps) == 0)
+        printf ("no sweeps\n");
+    else
+        printf ("%5s  %-16s %-9s %-7s %-7s %-10s %6s  %s\n", "id", "name", "state", "search",
+                "stop", "metric", "trials", "counts");
+    json_array_foreach (sweeps, i, s) {
+        char counts [512];
+        s_counts_line (s, counts, sizeof counts);
+        printf ("%5lld  %-16.16s %-9s %-7s %-7s %-10s %6lld  %s\n",
+                (long long) json_integer_value (json_object_get (s, "id")),
+                json_string_value (json_object_get (s, "name")),
+                json_string_value (json_object_get (s, "state")),
+                json_string_value (json_object_get (s, "search")),
+                json_string_value (json_object_get (s, "early_stop")),
+                json_string_value (json_object_get (s, "metric")),
+                (long long) json_integer_value (json_object_get (s, "trials")), counts);
     }
-    goto done;
-fail:
-    code = cmd_fail (client, conn, cause);
-done:
-    json_decref (sweeps);
-    free (cause);
-    conn_destroy (&conn);
-    return code;
 }
 
 //  Follow the sweep until it is no longer running: a line when its counts
@@ -557,21 +538,15 @@ s_fetch (client_t *client, int argc, char **argv)
         if (argv [i][0] != '-' && !id_text)
             id_text = argv [i];
         else {
-            client->usage_error = true;
             mt_fail (&cause, "sweep fetch: unexpected '%s'; give SWEEP [-o FILE]", argv [i]);
-            int code = cmd_fail (client, NULL, cause);
-            free (cause);
-            return code;
+            return cmd_usage_fail (client, &cause);
         }
     }
     int64_t id;
     if (!id_text || s_sweep_id (client, id_text, &id, &cause)) {
-        client->usage_error = true;
         if (!cause)
             mt_fail (&cause, "sweep fetch: give the sweep's id");
-        int code = cmd_fail (client, NULL, cause);
-        free (cause);
-        return code;
+        return cmd_usage_fail (client, &cause);
     }
     int code = CMD_EXIT_OK;
     conn_t *conn = cmd_connect (client, &code);

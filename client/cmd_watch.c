@@ -230,11 +230,9 @@ cmd_watch_job (client_t *client, conn_t *conn, int64_t id)
         if (!job) {
             s_end_line (&watch);
             if (watch.reconnecting) {
-                char *why = cause;
-                cause = NULL;
-                mt_fail (&cause, "gave up on the broker at %s after %g s without an answer "
-                         "(--reconnect): %s", conn_endpoint (conn), client->reconnect_s, why);
-                free (why);
+                cmd_prefix_cause (&cause, "gave up on the broker at %s after %g s without an"
+                                  " answer (--reconnect)", conn_endpoint (conn),
+                                  client->reconnect_s);
             }
             int code = cmd_fail (client, conn, cause);
             free (cause);
@@ -277,12 +275,8 @@ s_exec (client_t *client, int argc, char **argv)
         rc = mt_fail (&cause, "watch: give a job id (usage: mtclient watch JOB [--reconnect S])");
     if (rc == 0)
         rc = cmd_parse_job (operands [0], &id, &cause);
-    if (rc) {
-        client->usage_error = true;
-        int code = cmd_fail (client, NULL, cause);
-        free (cause);
-        return code;
-    }
+    if (rc)
+        return cmd_usage_fail (client, &cause);
     int code = CMD_EXIT_OK;
     conn_t *conn = cmd_connect (client, &code);
     if (!conn)

@@ -17,14 +17,13 @@
 #include <string.h>
 #include <time.h>
 #include <cblas.h>
+#include "bench.h"
 
 #define S_MAX_LAYERS 16
 
 void openblas_set_num_threads (int threads);
 
 static int s_widths (const char *text, int *width);
-static double s_now (void);
-static int s_cmp_double (const void *a, const void *b);
 
 int
 main (int argc, char **argv)
@@ -70,7 +69,7 @@ main (int argc, char **argv)
     double seconds [64];
     runs = runs > 64 ? 64 : runs;
     for (int i = 0; i < runs; i++) {
-        double start = s_now ();
+        double start = bench_now ();
         for (long first = 0; first < rows; first += batch) {
             int m = rows - first < batch ? (int) (rows - first) : batch;
             for (int l = 0; l < layers; l++)
@@ -86,9 +85,9 @@ main (int argc, char **argv)
                                  1.0f, d [l + 1], out, w [l], in, 0.0f, d [l], in);
             }
         }
-        seconds [i] = s_now () - start;
+        seconds [i] = bench_now () - start;
     }
-    qsort (seconds, (size_t) runs, sizeof (double), s_cmp_double);
+    qsort (seconds, (size_t) runs, sizeof (double), bench_cmp_double);
     double median = seconds [runs / 2];
     printf ("sgemm: samples_per_s %.0f seconds %.4f gflops %.2f flop_per_sample %.0f"
             " (median of %d, best %.0f samples/s)\n", (double) rows / median, median,
@@ -121,19 +120,4 @@ s_widths (const char *text, int *width)
         p = *end ? end + 1 : end;
     }
     return n;
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <cblas.h>
+#include "bench.h"
 #include "dataset.h"
 #include "fpenv.h"
 #include "mlp.h"
@@ -61,9 +62,7 @@ static void s_print (const char *what, double *seconds, int runs, size_t rows, d
 static double s_flops (const int *width, int layers, size_t rows);
 static dataset_t *s_wide_data (const char *xpath, const char *ypath, size_t rows);
 static int s_step (const char *which, int steps, int runs);
-static double s_now (void);
 static double s_cpu_now (void);
-static int s_cmp_double (const void *a, const void *b);
 
 int
 main (int argc, char **argv)
@@ -323,7 +322,7 @@ s_sgemm (size_t rows, int threads, int runs)
     double seconds [64];
     runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
     for (int i = 0; i < runs; i++) {
-        double start = s_now ();
+        double start = bench_now ();
         for (size_t first = 0; first < rows; first += S_WIDE_BATCH) {
             int m = rows - first < S_WIDE_BATCH ? (int) (rows - first) : S_WIDE_BATCH;
             for (int l = 0; l < 3; l++)
@@ -339,7 +338,7 @@ s_sgemm (size_t rows, int threads, int runs)
                                  1.0f, d [l + 1], out, w [l], in, 0.0f, d [l], in);
             }
         }
-        seconds [i] = s_now () - start;
+        seconds [i] = bench_now () - start;
     }
     s_print ("sgemm", seconds, runs, rows, s_flops (width, 3, rows));
     for (int l = 0; l < 4; l++) {
@@ -391,16 +390,16 @@ s_shapes (int reps, int runs)
         for (int i = 0; i < runs; i++)
             for (int t = 0; t < 2; t++) {
                 mlp_set_threads (t + 1);
-                double start = s_now ();
+                double start = bench_now ();
                 for (int r = 0; r < reps; r++)
                     cblas_sgemm (CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
                                  p->tb ? CblasTrans : CblasNoTrans, p->m, p->n, p->k, 1.0f,
                                  x, p->ta ? p->m : p->k, y, p->tb ? p->k : p->n, 0.0f, z, p->n);
-                seconds [t][i] = s_now () - start;
+                seconds [t][i] = bench_now () - start;
             }
         double flops = 2.0 * p->m * p->n * p->k * reps, g [2];
         for (int t = 0; t < 2; t++) {
-            qsort (seconds [t], (size_t) runs, sizeof (double), s_cmp_double);
+            qsort (seconds [t], (size_t) runs, sizeof (double), bench_cmp_double);
             g [t] = flops / seconds [t][runs / 2] / 1e9;
         }
         printf ("  %-16s %4d x %4d x %4d: t=1 %6.1f  t=2 %6.1f  (t=2 / t=1 %.2f)\n", p->name,
@@ -408,11 +407,11 @@ s_shapes (int reps, int runs)
     }
     //  the cost of switching: set 1, set 2, over and over
     enum { SWITCHES = 100000 };
-    double start = s_now ();
+    double start = bench_now ();
     for (int i = 0; i < SWITCHES; i++)
         mlp_set_threads (1 + i % 2);
     printf ("openblas_set_num_threads: %.0f ns a call (1 and 2 alternating)\n",
-            (s_now () - start) / SWITCHES * 1e9);
+            (bench_now () - start) / SWITCHES * 1e9);
     mlp_set_threads (1);
     free (x);
     free (y);
@@ -451,7 +450,7 @@ s_step (const char *which, int steps, int runs)
     double wall [64], cpu [64];
     runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
     for (int i = 0; i < runs; i++) {
-        double start = s_now (), cpu_start = s_cpu_now ();
+        double start = bench_now (), cpu_start = s_cpu_now ();
         for (int t = 0; t < steps; t++) {
             const float *out = mlp_forward (mlp, x, batch);
             float *grad = mlp_output_grad (mlp);
@@ -462,12 +461,12 @@ s_step (const char *which, int steps, int runs)
             mlp_backward (mlp, x, batch);
             optim_step (optim, mlp_params (mlp), mlp_grads (mlp), 1e-4);
         }
-        wall [i] = s_now () - start;
+        wall [i] = bench_now () - start;
         cpu [i] = s_cpu_now () - cpu_start;
     }
     fpenv_restore (saved);
-    qsort (wall, (size_t) runs, sizeof (double), s_cmp_double);
-    qsort (cpu, (size_t) runs, sizeof (double), s_cmp_double);
+    qsort (wall, (size_t) runs, sizeof (double), bench_cmp_double);
+    qsort (cpu, (size_t) runs, sizeof (double), bench_cmp_double);
     double rows = (double) steps * batch;
     printf ("step %s: samples_per_s %.0f (wall, median of %d), %.0f (thread CPU time), "
             "best %.0f, kernels %s\n", which, rows / wall [runs / 2], runs, rows / cpu [runs / 2],
@@ -484,19 +483,11 @@ s_step (const char *which, int steps, int runs)
 static void
 s_print (const char *what, double *seconds, int runs, size_t rows, double flops)
 {
-    qsort (seconds, (size_t) runs, sizeof (double), s_cmp_double);
+    qsort (seconds, (size_t) runs, sizeof (double), bench_cmp_double);
     double median = seconds [runs / 2];
     printf ("%s: samples_per_s %.0f seconds %.4f gflops %.2f (median of %d, best %.0f samples/s)\n",
             what, (double) rows / median, median, flops / median / 1e9, runs,
             (double) rows / seconds [0]);
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static double
@@ -505,11 +496,4 @@ s_cpu_now (void)
     struct timespec ts;
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
 }

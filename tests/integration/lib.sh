@@ -227,6 +227,22 @@ start_worker () {
     PIDS+=("$WORKER_PID")
 }
 
+# stop_worker: SIGTERM to the worker started last ($WORKER_PID), and wait until it has exited
+stop_worker () {
+    kill -TERM "$WORKER_PID"
+    wait "$WORKER_PID" 2>/dev/null
+}
+
+# stop_checkpointed JOB: stop a running job and wait until it is stopped; sets STOPPED_EPOCH to
+# its checkpoint_epoch, and fails when it has none
+stop_checkpointed () {
+    "$CLIENT" stop "$1" >/dev/null || fail "stop $1"
+    wait_state "$1" stopped 30
+    STOPPED_EPOCH=$(job_field "$1" checkpoint_epoch)
+    [ "$STOPPED_EPOCH" != null ] && [ "$STOPPED_EPOCH" -gt 0 ] \
+        || fail "stopped job $1 has no checkpoint ($STOPPED_EPOCH)"
+}
+
 # start_workers N: workers named 1..N, and wait until all N are connected
 start_workers () {
     local i

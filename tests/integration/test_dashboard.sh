@@ -3,11 +3,10 @@
 # checkpoint link, the workers, the submit form, a sweep's leaderboard and curves, the sweep
 # form, and sign-in with --tokens; screenshots in $MT_BIN_DIR/artifacts
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gateway_lib.sh"
 
-GATEWAY=$MT_BIN_DIR/mtgateway
 ART=$MT_BIN_DIR/artifacts
 PY=/usr/bin/python3
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
 for tool in /usr/bin/chromium /usr/bin/chromedriver; do
     if [ ! -x "$tool" ]; then
         echo "skip: $tool is missing (apt-get install chromium chromium-driver)" >&2
@@ -16,20 +15,8 @@ for tool in /usr/bin/chromium /usr/bin/chromedriver; do
 done
 "$PY" -c "import selenium" 2>/dev/null \
     || { echo "skip: python3-selenium is missing (apt-get install python3-selenium)" >&2; exit 77; }
-need curl curl
 need jq jq
 mkdir -p "$ART"
-
-# start_gateway [flags...]: sets GW_URL and GW_PID once /health answers
-start_gateway () {
-    local port
-    port=$(free_port)
-    "$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" "$@" >>"$T/gateway.log" 2>&1 &
-    GW_PID=$!
-    PIDS+=("$GW_PID")
-    GW_URL=http://127.0.0.1:$port
-    wait_for "the gateway to answer /health" 10 curl -sf "$GW_URL/health"
-}
 
 # run_browser MODE ARGS...: dashboard.py; its skip (77) is ours, its failure fails the test
 run_browser () {
@@ -53,7 +40,7 @@ long_job=$("$CLIENT" submit --data "$T/big.csv" --target y --epochs 100000 \
 wait_state "$long_job" running 20
 ok "jobs $done_job (succeeded) and $long_job (running) to look at"
 
-run_browser open "$GW_URL" "$ART" "$MT_TEST_DATA/sample_dataset.csv" "$done_job" "$long_job"
+run_browser open "$GW" "$ART" "$MT_TEST_DATA/sample_dataset.csv" "$done_job" "$long_job"
 [ "$(job_field "$long_job" state)" = stopped ] \
     || fail "the broker says job $long_job is $(job_field "$long_job" state), not stopped"
 ok "the broker agrees: job $long_job stopped"
@@ -66,9 +53,9 @@ sweep=$("$CLIENT" sweep --data "$MT_TEST_DATA/iris.csv" --target species --task 
 sweep_ended () { [ "$("$CLIENT" sweep status "$sweep" --json | jq -r .state)" != running ]; }
 sweep_progress () { "$CLIENT" sweep status "$sweep" --json | jq -c '[.trials[] | .epochs_run]'; }
 wait_moving 60 sweep_ended sweep_progress || fail "sweep $sweep stalled"
-run_browser sweep "$GW_URL" "$ART" "$sweep"
+run_browser sweep "$GW" "$ART" "$sweep"
 # The sweeps page's form makes a sweep whose trials the broker runs
-run_browser sweepform "$GW_URL" "$ART" "$MT_TEST_DATA/iris.csv" species
+run_browser sweepform "$GW" "$ART" "$MT_TEST_DATA/iris.csv" species
 
 # With tokens: sign-in first, then the same table
 kill -TERM "$GW_PID"
@@ -77,8 +64,8 @@ secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'viewer read %s\n' "$secret" > "$T/tokens"
 chmod 600 "$T/tokens"
 start_gateway --tokens "$T/tokens"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/api/v1/jobs")" = 401 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$GW/api/v1/jobs")" = 401 ] \
     || fail "/api/v1/jobs answered without a token"
-run_browser tokens "$GW_URL" "$ART" "$secret" "$done_job"
+run_browser tokens "$GW" "$ART" "$secret" "$done_job"
 ok "screenshots: $(cd "$ART" && ls dashboard-*.png | tr '\n' ' ')"
 echo PASS

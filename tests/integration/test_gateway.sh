@@ -4,42 +4,9 @@
 # mtclient --json's, the limits (body size, a stalled client), the OpenAPI document, and the
 # broker going away and coming back while the gateway stays up
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gateway_lib.sh"
 
-GATEWAY=$MT_BIN_DIR/mtgateway
 PY=/usr/bin/python3
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
-need curl curl
-
-# start_gateway [flags...]: sets GW, GW_PID once /health answers 200
-start_gateway () {
-    local port
-    port=$(free_port)
-    "$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" "$@" >>"$T/gateway.log" 2>&1 &
-    GW_PID=$!
-    PIDS+=("$GW_PID")
-    GW=http://127.0.0.1:$port
-    wait_for "the gateway to answer /health" 10 curl -sf "$GW/health"
-}
-
-# code METHOD PATH [curl args...]: the HTTP status; the body is in $T/body
-code () {
-    local method=$1 path=$2
-    shift 2
-    curl -s -o "$T/body" -w '%{http_code}' -X "$method" "$GW$path" "$@"
-}
-
-# expect STATUS ERROR_CODE METHOD PATH [curl args...]: the status and the error's code
-expect () {
-    local status=$1 error=$2 got
-    shift 2
-    got=$(code "$@")
-    [ "$got" = "$status" ] || fail "$3 $4: status $got, not $status: $(cat "$T/body")"
-    if [ "$error" != - ]; then
-        [ "$(jq -r .error.code "$T/body")" = "$error" ] \
-            || fail "$3 $4: error $(cat "$T/body"), not $error"
-        [ -n "$(jq -r .error.message "$T/body")" ] || fail "$3 $4: no message"
-    fi
-}
 
 alive () {
     our_child "$GW_PID" || fail "the gateway (pid $GW_PID) is gone"

@@ -3,18 +3,11 @@
 # with the same bytes; once a job's progress or state event is on the event stream, a GET
 # never returns the map from before it; the broker going away and restarting flushes the cache
 . "$(dirname "$0")/lib.sh"
-
-GATEWAY=$MT_BIN_DIR/mtgateway
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
-need curl curl
+. "$(dirname "$0")/gateway_lib.sh"
 
 start_broker
 start_workers 1
-port=$(free_port)
-"$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" >>"$T/gateway.log" 2>&1 &
-PIDS+=("$!")
-GW=http://127.0.0.1:$port
-wait_for "the gateway to answer /health" 10 curl -sf "$GW/health"
+start_gateway
 curl -sN "$GW/api/v1/events" > "$T/stream" 2>/dev/null &
 PIDS+=("$!")
 wait_for "the stream to open" 10 grep -q '^: ping' "$T/stream"

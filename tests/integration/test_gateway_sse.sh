@@ -3,19 +3,11 @@
 # and progress events, pushed by the broker through the gateway's one subscription, and a
 # resync after the broker restarts
 . "$(dirname "$0")/lib.sh"
-
-GATEWAY=$MT_BIN_DIR/mtgateway
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
-need curl curl
+. "$(dirname "$0")/gateway_lib.sh"
 
 start_broker
 start_workers 1
-port=$(free_port)
-"$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" >>"$T/gateway.log" 2>&1 &
-GW_PID=$!
-PIDS+=("$GW_PID")
-GW=http://127.0.0.1:$port
-wait_for "the gateway to answer /health" 10 curl -sf "$GW/health"
+start_gateway
 
 # events_of FILE: the stream's messages as JSON lines {event, id, data}
 events_of () {

@@ -4,44 +4,11 @@
 # mtclient sweep status --json, stop and resume, jobs?sweep= pages, a job's checkpoint equal to
 # mtclient fetch --checkpoint's, resume and delete of a job, the roles, and bad input on each
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gateway_lib.sh"
 
-GATEWAY=$MT_BIN_DIR/mtgateway
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
-need curl curl
 need jq jq
 
 secret () { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-
-# start_gateway [flags...]: sets GW, GW_PID once /health answers 200
-start_gateway () {
-    local port
-    port=$(free_port)
-    "$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" "$@" >>"$T/gateway.log" 2>&1 &
-    GW_PID=$!
-    PIDS+=("$GW_PID")
-    GW=http://127.0.0.1:$port
-    wait_for "the gateway to answer /health" 10 curl -sf "$GW/health"
-}
-
-# code METHOD PATH [curl args...]: the HTTP status; the body is in $T/body
-code () {
-    local method=$1 path=$2
-    shift 2
-    curl -s -o "$T/body" -w '%{http_code}' -X "$method" "$GW$path" "$@"
-}
-
-# expect STATUS ERROR_CODE METHOD PATH [curl args...]: the status and the error's code
-expect () {
-    local status=$1 error=$2 got
-    shift 2
-    got=$(code "$@")
-    [ "$got" = "$status" ] || fail "$1 $2: status $got, not $status: $(cat "$T/body")"
-    if [ "$error" != - ]; then
-        [ "$(jq -r .error.code "$T/body")" = "$error" ] \
-            || fail "$1 $2: error $(cat "$T/body"), not $error"
-        [ -n "$(jq -r .error.message "$T/body")" ] || fail "$1 $2: no message"
-    fi
-}
 
 sweep_state () { curl -sf "$GW/api/v1/sweeps/$1" | jq -r .state; }
 sweep_ended () { [ "$(sweep_state "$1")" != running ]; }

@@ -42,8 +42,7 @@ vd=$(sha "$T/iris-val.csv")
 v=$(as alice submit --data "$T/iris-train.csv" --val-data "$T/iris-val.csv" --target species \
     --task classification --epochs 3) || fail "alice cannot submit with --val-data"
 wait_state "$v" succeeded 60
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID" 2>/dev/null
+stop_worker
 wait_for "the worker to leave" 15 eval '[ "$(as alice workers --json | jq length)" = 0 ]'
 w=$(as alice submit --data "$T/alice.csv" --target y --epochs 3 --init "$T/alice.safetensors") \
     || fail "alice cannot warm-start from her model"

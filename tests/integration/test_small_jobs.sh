@@ -35,15 +35,11 @@ sockets=$(find /proc/"$child"/fd -mindepth 1 -maxdepth 1 -lname 'socket:*' | wc 
 ok "the training process $child: mtworker-job, in its job's folder, no socket, reports on fd 3"
 
 # A stop within the floor checkpoints all the same
-"$CLIENT" stop "$k" >/dev/null || fail "stop"
-wait_state "$k" stopped 30
-c=$(job_field "$k" checkpoint_epoch)
-[ "$c" != null ] && [ "$c" -gt 0 ] || fail "stopped job has no checkpoint ($c)"
-ok "a stop within the floor checkpointed at epoch $c"
+stop_checkpointed "$k"
+ok "a stop within the floor checkpointed at epoch $STOPPED_EPOCH"
 
 # Without the floor the last epoch's checkpoint goes before the model
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID" 2>/dev/null
+stop_worker
 start_worker 2 --checkpoint-min-ms 0
 m=$(trivial) || fail "submit"
 wait_state "$m" succeeded 30

@@ -35,15 +35,11 @@ c=$(job_field "$j" checkpoint_epoch)
 ok "no periodic checkpoint within the floor (epoch $e, checkpoint_epoch $c)"
 
 # A stop checkpoints whatever the floor
-"$CLIENT" stop "$j" >/dev/null || fail "stop"
-wait_state "$j" stopped 30
-c=$(job_field "$j" checkpoint_epoch)
-[ "$c" != null ] && [ "$c" -gt 0 ] || fail "stopped job has no checkpoint ($c)"
-ok "the stop checkpointed at epoch $c"
+stop_checkpointed "$j"
+ok "the stop checkpointed at epoch $STOPPED_EPOCH"
 
 # Without the floor the same job checkpoints every 10 epochs
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID" 2>/dev/null
+stop_worker
 start_worker 2 --checkpoint-min-ms 0
 k=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
     --epochs 1000000 --checkpoint-every 10) || fail "submit"

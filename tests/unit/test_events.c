@@ -91,31 +91,6 @@ test_table (void)
     events_destroy (&events);
 }
 
-//  A key pair whose public cert is saved as dir/name (secret too when
-//  secret); the caller destroys it
-static zcert_t *
-s_cert (const char *dir, const char *name, bool secret)
-{
-    zcert_t *cert = zcert_new ();
-    CHECK (cert);
-    char path [512];
-    snprintf (path, sizeof path, "%s/%s", dir, name);
-    CHECK ((secret ? zcert_save_secret (cert, path) : zcert_save_public (cert, path)) == 0);
-    return cert;
-}
-
-static zsock_t *
-s_curve_dealer (const char *endpoint, zcert_t *cert, const char *server)
-{
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    CHECK (sock);
-    zcert_apply (cert, sock);
-    zsock_set_curve_serverkey (sock, server);
-    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
-    CHECK (zsock_connect (sock, "%s", endpoint) == 0);
-    return sock;
-}
-
 //  With keys: every client key may subscribe, and a state event's job map
 //  is shown to each as LIST would show it: whole to its owner, redacted to
 //  another client
@@ -128,10 +103,10 @@ test_keys (void)
     char keys [128], dir [160];
     snprintf (keys, sizeof keys, "%s/keys", paths.dir);
     CHECK (mkdir (keys, 0700) == 0);
-    zcert_t *own = s_cert (keys, "broker_secret", true);
+    zcert_t *own = test_cert (keys, "broker_secret", true);
     snprintf (dir, sizeof dir, "%s/clients", keys);
     CHECK (mkdir (dir, 0700) == 0);
-    zcert_t *alice = s_cert (dir, "alice", false), *bob = s_cert (dir, "bob", false);
+    zcert_t *alice = test_cert (dir, "alice", false), *bob = test_cert (dir, "bob", false);
     snprintf (dir, sizeof dir, "%s/workers", keys);
     CHECK (mkdir (dir, 0700) == 0);
     config.keys = keys;
@@ -141,8 +116,8 @@ test_keys (void)
     pthread_t thread;
     test_broker_start (broker, &thread);
     const char *server = zcert_public_txt (own);
-    zsock_t *a = s_curve_dealer (paths.clients, alice, server);
-    zsock_t *b = s_curve_dealer (paths.clients, bob, server);
+    zsock_t *a = test_curve_dealer (paths.clients, alice, server);
+    zsock_t *b = test_curve_dealer (paths.clients, bob, server);
     mt_msg_t *reply = s_call (a, "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);

@@ -357,31 +357,6 @@ test_bad_models (s_broker_t *b, zsock_t *client)
     s_leave (&worker);
 }
 
-//  A key pair whose public cert is saved as dir/name (secret too when
-//  secret); the caller destroys it
-static zcert_t *
-s_cert (const char *dir, const char *name, bool secret)
-{
-    zcert_t *cert = zcert_new ();
-    CHECK (cert);
-    char path [512];
-    snprintf (path, sizeof path, "%s/%s", dir, name);
-    CHECK ((secret ? zcert_save_secret (cert, path) : zcert_save_public (cert, path)) == 0);
-    return cert;
-}
-
-//  A DEALER that speaks CURVE with cert to the broker whose key is server
-static zsock_t *
-s_curve_dealer (const char *endpoint, zcert_t *cert, const char *server)
-{
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    CHECK (sock);
-    zcert_apply (cert, sock);
-    zsock_set_curve_serverkey (sock, server);
-    CHECK (zsock_connect (sock, "%s", endpoint) == 0);
-    return sock;
-}
-
 //  (d) With --keys, after a restart: another admitted worker key that says
 //  HELLO with the real worker's name and even its instance id, claims the
 //  running attempt and reports DONE with a model that fits, gets one
@@ -397,19 +372,19 @@ test_forged_key (void)
     char keys [128], dir [160];
     snprintf (keys, sizeof keys, "%s/keys", b.paths.dir);
     CHECK (mkdir (keys, 0700) == 0);
-    zcert_t *own = s_cert (keys, "broker_secret", true);
+    zcert_t *own = test_cert (keys, "broker_secret", true);
     snprintf (dir, sizeof dir, "%s/clients", keys);
     CHECK (mkdir (dir, 0700) == 0);
-    zcert_t *alice = s_cert (dir, "alice", false);
+    zcert_t *alice = test_cert (dir, "alice", false);
     snprintf (dir, sizeof dir, "%s/workers", keys);
     CHECK (mkdir (dir, 0700) == 0);
-    zcert_t *w1 = s_cert (dir, "w1", false);
-    zcert_t *w2 = s_cert (dir, "w2", false);       // admitted too: the attacker's
+    zcert_t *w1 = test_cert (dir, "w1", false);
+    zcert_t *w2 = test_cert (dir, "w2", false);       // admitted too: the attacker's
     b.config.keys = keys;
     s_start (&b);
     const char *server = zcert_public_txt (own);
-    zsock_t *client = s_curve_dealer (b.paths.clients, alice, server);
-    zsock_t *real = s_curve_dealer (b.paths.workers, w1, server);
+    zsock_t *client = test_curve_dealer (b.paths.clients, alice, server);
+    zsock_t *real = test_curve_dealer (b.paths.workers, w1, server);
     s_hello (real, "host:5", S_REAL, 0);
     int64_t job = s_running (client, real, 0, __LINE__);
 
@@ -423,7 +398,7 @@ test_forged_key (void)
     snprintf (spec, sizeof spec, S_SPEC, 0);
     char *forged = test_model_bytes (spec, 4, &forged_size);
     char hash [65], forged_hash [65];
-    zsock_t *forger = s_curve_dealer (b.paths.workers, w2, server);
+    zsock_t *forger = test_curve_dealer (b.paths.workers, w2, server);
     s_hello (forger, "host:5", S_REAL, job);
     s_abandon (forger, job, __LINE__);
     s_upload (forger, forged, forged_size, forged_hash);

@@ -1,29 +1,11 @@
 /*  test_jobs - the job's state machine over a real store: every move, its writes and what it tells  */
-#include "testutil.h"
-#include "jobs.h"
-#include "store.h"
-#include "mt/spec.h"
+#include "testjobs.h"
 
 #include <czmq.h>
 
 static char s_dir [] = "/tmp/mt-jobs.XXXXXX";
 static store_t *s_store;
 static jobs_t *s_jobs;
-
-static int64_t
-s_submit (int max_retries)
-{
-    mt_spec_t spec;
-    mt_spec_init (&spec);
-    spec.target = strdup ("y");
-    spec.data_path = strdup ("/data.csv");
-    spec.max_retries = max_retries;
-    bool existing, conflict;
-    int64_t id = jobs_submit (s_jobs, &spec, NULL, NULL, "alice", 1000, &existing, &conflict);
-    CHECK (id > 0 && !existing && !conflict);
-    mt_spec_clear (&spec);
-    return id;
-}
 
 static const store_worker_t s_host1 = { "host:1", "", "local" };
 
@@ -80,7 +62,7 @@ static void
 test_life (void)
 {
     //  queued -> running -> succeeded
-    int64_t a = s_submit (3);
+    int64_t a = test_jobs_submit (s_jobs, 3);
     CHECK (jobs_queued (s_jobs, "alice") == 1);
     CHECK (s_start ("host:1", 1) == a && jobs_queued (s_jobs, "alice") == 0);
     CHECK (s_start ("host:1", 1) == 0);
@@ -97,13 +79,13 @@ test_life (void)
     CHECK (!move.moved && move.release && s_state (a) == JOB_SUCCEEDED);
 
     //  A queued job stops at once and leaves the queue
-    int64_t b = s_submit (3);
+    int64_t b = test_jobs_submit (s_jobs, 3);
     move = s_event (b, -1, JOB_EV_STOP, NULL);
     CHECK (move.moved && move.to == JOB_STOPPED && !move.release && !move.refusal [0]);
     CHECK (s_start ("host:1", 1) == 0 && jobs_queued (s_jobs, "alice") == 0);
 
     //  running -> stopping (the worker is told) -> stopped
-    int64_t c = s_submit (3);
+    int64_t c = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:1", 1) == c);
     move = s_event (c, -1, JOB_EV_STOP, NULL);
     CHECK (move.moved && move.to == JOB_STOPPING && move.tell == JOB_TELL_STOP && !move.release);
@@ -117,7 +99,7 @@ static void
 test_retries (void)
 {
     //  A failure a retry may fix: queued again after a backoff, until the retries run out
-    int64_t d = s_submit (1);
+    int64_t d = test_jobs_submit (s_jobs, 1);
     CHECK (s_start ("host:1", 1) == d);
     job_move_t move = s_event (d, 1, JOB_EV_CRASHED, "out of memory");
     CHECK (move.moved && move.to == JOB_QUEUED && move.retry_at == 3000 + JOBS_BACKOFF_MS);
@@ -135,13 +117,13 @@ test_retries (void)
     CHECK_STR_CONTAINS (move.note, "worker_lost");
 
     //  A failure no retry fixes fails at once
-    int64_t e = s_submit (3);
+    int64_t e = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:1", 1) == e);
     move = s_event (e, 1, JOB_EV_FAILED, "bad data");
     CHECK (move.moved && move.to == JOB_FAILED);
 
     //  A drained job is queued again at once, and costs no retry
-    int64_t f = s_submit (0);
+    int64_t f = test_jobs_submit (s_jobs, 0);
     CHECK (s_start ("host:1", 1) == f);
     move = s_event (f, 1, JOB_EV_DRAINED, NULL);
     CHECK (move.moved && move.to == JOB_QUEUED && move.retry_at == 0 && move.release);
@@ -158,7 +140,7 @@ test_retries (void)
     CHECK (!move.moved && move.tell == JOB_TELL_ABANDON && move.release);
 
     //  A stop that is never confirmed
-    int64_t g = s_submit (3);
+    int64_t g = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:1", 1) == g);
     s_event (g, -1, JOB_EV_STOP, NULL);
     move = s_event (g, 1, JOB_EV_STOP_LATE, NULL);
@@ -185,7 +167,7 @@ s_error_of (int64_t id)
 static void
 test_stalls (void)
 {
-    int64_t never = s_submit (3);
+    int64_t never = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:1", 1) == never);
     job_move_t move;
     job_report_t report = { .worker = "host:1", .started_at = 2000, .stall_ms = 600000 };
@@ -197,7 +179,7 @@ test_stalls (void)
     free (error);
     CHECK_STR_CONTAINS (move.note, "stalled");
 
-    int64_t mid = s_submit (3);
+    int64_t mid = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:2", 1) == mid);
     report = (job_report_t) { .worker = "host:2", .started_at = 2000, .stepped = true,
                               .step = 1234, .stall_ms = 1500 };
@@ -207,7 +189,7 @@ test_stalls (void)
     CHECK_STR_EQ (error, "the training stalled at step 1234 for 1.5 s (mtbroker --stall-timeout)");
     free (error);
     //  a step of 0 reported is a step reported
-    int64_t zero = s_submit (3);
+    int64_t zero = test_jobs_submit (s_jobs, 3);
     CHECK (s_start ("host:3", 1) == zero);
     report.stepped = true;
     report.step = 0;
@@ -248,7 +230,7 @@ test_failed_write (void)
     store_set_fault (s_store, s_fault, NULL);
     CHECK (store_begin (s_store) == 0);
     jobs_begin (s_jobs);
-    int64_t h = s_submit (3);
+    int64_t h = test_jobs_submit (s_jobs, 3);
     CHECK (store_commit (s_store) == 0);
     jobs_commit (s_jobs);
 
@@ -270,12 +252,7 @@ test_failed_write (void)
 int
 main (void)
 {
-    CHECK (mkdtemp (s_dir));
-    char *cause = NULL;
-    s_store = store_open (test_path (s_dir, "mt.db"), &cause);
-    CHECK_MSG (s_store, "%s", cause);
-    s_jobs = jobs_new (s_store, &cause);
-    CHECK_MSG (s_jobs, "%s", cause);
+    test_jobs_open (s_dir, &s_store, &s_jobs);
     test_names ();
     test_life ();
     test_retries ();
@@ -283,9 +260,7 @@ main (void)
     test_keys ();
     test_failed_write ();
     jobs_destroy (&s_jobs);
-    jobs_destroy (&s_jobs);
-    store_destroy (&s_store);
-    test_remove_dir (s_dir);
+    test_jobs_close (s_dir, &s_store, &s_jobs);     // jobs_destroy is safe twice
     printf ("test_jobs: ok\n");
     return 0;
 }

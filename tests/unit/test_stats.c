@@ -1,9 +1,6 @@
 /*  test_stats - the broker's figures: buckets, counters moved by the job's life, a store's seed  */
-#include "testutil.h"
-#include "jobs.h"
+#include "testjobs.h"
 #include "stats.h"
-#include "store.h"
-#include "mt/spec.h"
 
 static char s_dir [] = "/tmp/mt-stats.XXXXXX";
 static store_t *s_store;
@@ -16,19 +13,11 @@ s_watch (void *arg, const job_change_t *change)
     stats_job_changed (arg, change);
 }
 
-//  Submitted at 1000 ms.
+//  Submitted at 1000 ms, with the default max_retries.
 static int64_t
 s_submit (void)
 {
-    mt_spec_t spec;
-    mt_spec_init (&spec);
-    spec.target = strdup ("y");
-    spec.data_path = strdup ("/data.csv");
-    bool existing, conflict;
-    int64_t id = jobs_submit (s_jobs, &spec, NULL, NULL, "alice", 1000, &existing, &conflict);
-    CHECK (id > 0 && !existing);
-    mt_spec_clear (&spec);
-    return id;
+    return test_jobs_submit (s_jobs, 3);
 }
 
 //  Start the next job at 2000 ms; its id.
@@ -275,12 +264,7 @@ test_resume_delete (void)
 int
 main (void)
 {
-    CHECK (mkdtemp (s_dir));
-    char *cause = NULL;
-    s_store = store_open (test_path (s_dir, "mt.db"), &cause);
-    CHECK_MSG (s_store, "%s", cause);
-    s_jobs = jobs_new (s_store, &cause);
-    CHECK_MSG (s_jobs, "%s", cause);
+    test_jobs_open (s_dir, &s_store, &s_jobs);
     s_stats = stats_new (0);
     CHECK (s_stats && stats_seed (s_stats, s_store) == 0);
     jobs_watch (s_jobs, s_watch, s_stats);
@@ -289,9 +273,7 @@ main (void)
     test_rollback ();
     test_resume_delete ();
     stats_destroy (&s_stats);
-    jobs_destroy (&s_jobs);
-    store_destroy (&s_store);
-    test_remove_dir (s_dir);
+    test_jobs_close (s_dir, &s_store, &s_jobs);
     printf ("test_stats: ok\n");
     return 0;
 }

@@ -158,4 +158,32 @@ test_peer_reply (zsock_t *sock, const char *request)
     return reply;
 }
 
+
+//  A new key pair whose public cert is saved as dir/name (the secret one too
+//  when secret), for a broker's --keys folder; the caller destroys it.
+static inline zcert_t *
+test_cert (const char *dir, const char *name, bool secret)
+{
+    zcert_t *cert = zcert_new ();
+    CHECK (cert);
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    CHECK ((secret ? zcert_save_secret (cert, path) : zcert_save_public (cert, path)) == 0);
+    return cert;
+}
+
+//  A DEALER connected to endpoint that speaks CURVE with cert to the broker
+//  whose public key (Z85) is server; replies wait TEST_PEER_WAIT_MS at most.
+static inline zsock_t *
+test_curve_dealer (const char *endpoint, zcert_t *cert, const char *server)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    CHECK (sock);
+    zcert_apply (cert, sock);
+    zsock_set_curve_serverkey (sock, server);
+    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
+    CHECK (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
 #endif
