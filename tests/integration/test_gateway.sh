@@ -218,6 +218,10 @@ ok "a stalled client was closed, and others were answered meanwhile"
 # --- The broker away and back ----------------------------------------------------------
 kill_ours -TERM "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
+# A cached job map may still be served until the hub sees the connection drop (it checks
+# every HUB_IDLE_MS, 50 ms); then the cache is emptied and every route answers 503
+gone () { [ "$(code GET "/api/v1/jobs/$job")" = 503 ]; }
+wait_for "the gateway to see the broker gone" 10 gone
 expect 503 broker_unavailable GET "/api/v1/jobs/$job"
 expect 503 broker_unavailable GET /api/v1/jobs
 expect 503 - GET /health
