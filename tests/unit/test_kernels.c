@@ -325,6 +325,13 @@ s_check_gemm (void)
                                    "gemm %dx%dx%d%s%s: c[%d,%d] = %.9g, want %.9g", m, n, k,
                                    trans ? " A^T" : "", acc ? " +=" : "", i, j,
                                    (double) c [i * ldc + j], want);
+                        //  and bit for bit the sum over p in order, one FMA each
+                        float exact = acc || j == n ? c0 [i * ldc + j] : 0.0f;
+                        for (int p = 0; j < n && p < k; p++)
+                            exact = fmaf (a [i * a_row + p * a_col], b [p * n + j], exact);
+                        CHECK_MSG (memcmp (&c [i * ldc + j], &exact, sizeof exact) == 0,
+                                   "gemm %dx%dx%d: c[%d,%d] = %.9g, in-order FMA gives %.9g",
+                                   m, n, k, i, j, (double) c [i * ldc + j], (double) exact);
                     }
                 for (int i = m * ldc; i < 40 * 41; i++)
                     CHECK (c [i] == c0 [i]);        // nothing past the last row written

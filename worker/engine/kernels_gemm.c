@@ -23,7 +23,49 @@ s_masks (int cols, __m256i *lo, __m256i *hi)
     *hi = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (cols - 8), lane);
 }
 
-//  rows (1 to 4) x one block of up to 16 columns
+//  4 rows x 16 whole columns: eight named accumulators, so they stay in
+//  registers (an array indexed by row went to the stack, one store and one
+//  reload per FMA). Same sums as s_block: over p in order, one FMA each.
+S_AVX2 static void
+s_rows4_full (int k, const float *a, size_t a_row, size_t a_col, const float *b, int ldb,
+              float *c, int ldc, bool accumulate)
+{
+    float *c0 = c, *c1 = c + ldc, *c2 = c + 2 * (size_t) ldc, *c3 = c + 3 * (size_t) ldc;
+    __m256 x00, x01, x10, x11, x20, x21, x30, x31;
+    if (accumulate) {
+        x00 = _mm256_loadu_ps (c0); x01 = _mm256_loadu_ps (c0 + 8);
+        x10 = _mm256_loadu_ps (c1); x11 = _mm256_loadu_ps (c1 + 8);
+        x20 = _mm256_loadu_ps (c2); x21 = _mm256_loadu_ps (c2 + 8);
+        x30 = _mm256_loadu_ps (c3); x31 = _mm256_loadu_ps (c3 + 8);
+    }
+    else
+        x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = _mm256_setzero_ps ();
+    const float *a0 = a, *a1 = a + a_row, *a2 = a + 2 * a_row, *a3 = a + 3 * a_row;
+    for (int p = 0; p < k; p++) {
+        const float *bp = b + (size_t) p * (size_t) ldb;
+        size_t ap = (size_t) p * a_col;
+        __m256 b0 = _mm256_loadu_ps (bp);
+        __m256 b1 = _mm256_loadu_ps (bp + 8);
+        __m256 ai = _mm256_broadcast_ss (a0 + ap);
+        x00 = _mm256_fmadd_ps (ai, b0, x00);
+        x01 = _mm256_fmadd_ps (ai, b1, x01);
+        ai = _mm256_broadcast_ss (a1 + ap);
+        x10 = _mm256_fmadd_ps (ai, b0, x10);
+        x11 = _mm256_fmadd_ps (ai, b1, x11);
+        ai = _mm256_broadcast_ss (a2 + ap);
+        x20 = _mm256_fmadd_ps (ai, b0, x20);
+        x21 = _mm256_fmadd_ps (ai, b1, x21);
+        ai = _mm256_broadcast_ss (a3 + ap);
+        x30 = _mm256_fmadd_ps (ai, b0, x30);
+        x31 = _mm256_fmadd_ps (ai, b1, x31);
+    }
+    _mm256_storeu_ps (c0, x00); _mm256_storeu_ps (c0 + 8, x01);
+    _mm256_storeu_ps (c1, x10); _mm256_storeu_ps (c1 + 8, x11);
+    _mm256_storeu_ps (c2, x20); _mm256_storeu_ps (c2 + 8, x21);
+    _mm256_storeu_ps (c3, x30); _mm256_storeu_ps (c3 + 8, x31);
+}
+
+//  rows (1 to 4) x one block of up to 16 columns, the last columns masked
 S_AVX2 static inline __attribute__ ((always_inline)) void
 s_block (int rows, int cols, int k, const float *a, size_t a_row, size_t a_col,
          const float *b, int ldb, float *c, int ldc, bool accumulate)
@@ -31,19 +73,15 @@ s_block (int rows, int cols, int k, const float *a, size_t a_row, size_t a_col,
     __m256 acc [4][2];
     __m256i lo, hi;
     s_masks (cols, &lo, &hi);
-    bool full = cols == 16;
     for (int i = 0; i < rows; i++) {
         float *ci = c + (size_t) i * (size_t) ldc;
-        acc [i][0] = accumulate ? (full ? _mm256_loadu_ps (ci) : _mm256_maskload_ps (ci, lo))
-                                : _mm256_setzero_ps ();
-        acc [i][1] = accumulate ? (full ? _mm256_loadu_ps (ci + 8)
-                                        : _mm256_maskload_ps (ci + 8, hi))
-                                : _mm256_setzero_ps ();
+        acc [i][0] = accumulate ? _mm256_maskload_ps (ci, lo) : _mm256_setzero_ps ();
+        acc [i][1] = accumulate ? _mm256_maskload_ps (ci + 8, hi) : _mm256_setzero_ps ();
     }
     for (int p = 0; p < k; p++) {
         const float *bp = b + (size_t) p * (size_t) ldb;
-        __m256 b0 = full ? _mm256_loadu_ps (bp) : _mm256_maskload_ps (bp, lo);
-        __m256 b1 = full ? _mm256_loadu_ps (bp + 8) : _mm256_maskload_ps (bp + 8, hi);
+        __m256 b0 = _mm256_maskload_ps (bp, lo);
+        __m256 b1 = _mm256_maskload_ps (bp + 8, hi);
         for (int i = 0; i < rows; i++) {
             __m256 ai = _mm256_broadcast_ss (a + (size_t) i * a_row + (size_t) p * a_col);
             acc [i][0] = _mm256_fmadd_ps (ai, b0, acc [i][0]);
@@ -52,14 +90,8 @@ s_block (int rows, int cols, int k, const float *a, size_t a_row, size_t a_col,
     }
     for (int i = 0; i < rows; i++) {
         float *ci = c + (size_t) i * (size_t) ldc;
-        if (full) {
-            _mm256_storeu_ps (ci, acc [i][0]);
-            _mm256_storeu_ps (ci + 8, acc [i][1]);
-        }
-        else {
-            _mm256_maskstore_ps (ci, lo, acc [i][0]);
-            _mm256_maskstore_ps (ci + 8, hi, acc [i][1]);
-        }
+        _mm256_maskstore_ps (ci, lo, acc [i][0]);
+        _mm256_maskstore_ps (ci + 8, hi, acc [i][1]);
     }
 }
 
@@ -68,7 +100,10 @@ S_AVX2 static void
 s_rows4 (int cols, int k, const float *a, size_t a_row, size_t a_col, const float *b, int ldb,
          float *c, int ldc, bool accumulate)
 {
-    s_block (4, cols, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+    if (cols == 16)
+        s_rows4_full (k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+    else
+        s_block (4, cols, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
 }
 
 S_AVX2 static void
