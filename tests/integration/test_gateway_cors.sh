@@ -2,29 +2,16 @@
 # test_gateway_cors - mtgateway --cors ORIGIN: the preflight (OPTIONS) and the headers on real
 # requests, and none of them without --cors, for another origin, or on an unknown route
 . "$(dirname "$0")/lib.sh"
-
-GATEWAY=$MT_BIN_DIR/mtgateway
-[ -x "$GATEWAY" ] || fail "$GATEWAY is missing: build the mtgateway target"
-need curl curl
+. "$(dirname "$0")/gateway_lib.sh"
 
 ORIGIN=https://ops.example.com
 refused_usage "an empty --cors" "--cors: give one origin" "$GATEWAY" --cors ""
 
 start_broker
-# start_gw [flags...]: sets GW, GW_PID once /health answers
-start_gw () {
-    local port
-    port=$(free_port)
-    "$GATEWAY" --broker "$CLIENTS" --listen "127.0.0.1:$port" "$@" >>"$T/gateway.log" 2>&1 &
-    GW_PID=$!
-    PIDS+=("$GW_PID")
-    GW=http://127.0.0.1:$port
-    wait_for "the gateway to answer /health" 10 curl -sf "$GW/health"
-}
 # header NAME FILE: the value of header NAME in the dumped headers FILE, or nothing
 header () { grep -i "^$1:" "$2" | head -1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'; }
 
-start_gw --cors "$ORIGIN"
+start_gateway --cors "$ORIGIN"
 code=$(curl -s -D "$T/pre" -o /dev/null -w '%{http_code}' -X OPTIONS "$GW/api/v1/jobs" \
        -H "Origin: $ORIGIN" -H "Access-Control-Request-Method: POST" \
        -H "Access-Control-Request-Headers: authorization, content-type")
@@ -66,7 +53,7 @@ grep -qi '^access-control-' "$T/none" && fail "Access-Control headers with no Or
 ok "another origin, or none: no Access-Control header (its preflight gets $code)"
 kill_ours -TERM "$GW_PID"
 
-start_gw
+start_gateway
 code=$(curl -s -D "$T/pre2" -o /dev/null -w '%{http_code}' -X OPTIONS "$GW/api/v1/jobs" \
        -H "Origin: $ORIGIN" -H "Access-Control-Request-Method: POST")
 [ "$code" != 204 ] && [ "$code" != 200 ] || fail "a preflight without --cors: $code"
