@@ -39,7 +39,9 @@ cleanup () {
         i=$((i + 1))
     done
     for pid in $alive; do
-        pkill -KILL -P "$pid" 2>/dev/null || true
+        for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do    # its training child
+            kill -KILL "$child" 2>/dev/null || true
+        done
         kill -KILL "$pid" 2>/dev/null || true
     done
     for pid in $PIDS; do

@@ -1352,6 +1352,23 @@
 
     const formRow = (label, input) => [h('label', { for: input.id }, label), input];
 
+    //  A form's send: its button off while send() runs; on an error (but a 401,
+    //  which the sign-in takes) the message under the form, and the button back on
+    async function sendForm(event, status, failed, send) {
+        const button = event.target.querySelector('button[type=submit]');
+        button.disabled = true;
+        status.className = 'note';
+        try {
+            await send();
+        } catch (error) {
+            if (error.status !== 401) {
+                status.className = 'error';
+                status.textContent = failed + errorText(error);
+            }
+            button.disabled = false;
+        }
+    }
+
     function submitView() {
         const self = { name: 'submit' };
         const status = h('p', { id: 'submit-status' });
@@ -1365,21 +1382,12 @@
                 status.textContent = problem;
                 return;
             }
-            const button = event.target.querySelector('button[type=submit]');
-            button.disabled = true;
-            status.className = 'note';
-            try {
+            await sendForm(event, status, 'Not submitted: ', async function () {
                 const body = Object.assign(fields.spec(), await fields.upload(status));
                 status.textContent = 'Submitting…';
                 const made = await api('POST', '/api/v1/jobs', body);
                 location.hash = '#/jobs/' + jobId(made.job_id);
-            } catch (error) {
-                if (error.status !== 401) {
-                    status.className = 'error';
-                    status.textContent = 'Not submitted: ' + errorText(error);
-                }
-                button.disabled = false;
-            }
+            });
         }
 
         self.render = function (node) {
@@ -1471,21 +1479,12 @@
                 status.textContent = problem;
                 return;
             }
-            const button = event.target.querySelector('button[type=submit]');
-            button.disabled = true;
-            status.className = 'note';
-            try {
+            await sendForm(event, status, 'No sweep: ', async function () {
                 Object.assign(made, await fields.upload(status));
                 status.textContent = 'Starting the sweep…';
                 const reply = await api('POST', '/api/v1/sweeps', made);
                 location.hash = '#/sweeps/' + jobId(reply.sweep);
-            } catch (error) {
-                if (error.status !== 401) {
-                    status.className = 'error';
-                    status.textContent = 'No sweep: ' + errorText(error);
-                }
-                button.disabled = false;
-            }
+            });
         }
 
         addParam('', '');
