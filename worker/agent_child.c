@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHILD_FD 3
@@ -61,6 +62,97 @@ s_on_term (int sig, siginfo_t *info, void *context)
     }
     if (s_stop_seq == s_job_seq)
         s_stop = 1;
+}
+
+//  The table the last job read, kept by a training process that serves
+//  jobs (agent_child_serve) for the next job that reads the same file the
+//  same way: a sweep's trials, or a stream of small jobs, would otherwise
+//  spend their time reading it again. The key names the file (an uploaded
+//  table by its content's hash; a shared file by its device, inode, size
+//  and modification time, so one rewritten since is read again) and every
+//  reading option a spec gives; the table is never changed once read
+//  (train_run takes it const).
+#define KEEP_DATA_MAX ((size_t) 256 << 20)     // bytes of features kept at most
+static bool s_serving = false;
+static dataset_t *s_kept = NULL;
+static char *s_kept_key = NULL;
+
+static void
+s_key_list (FILE *f, const char *const *list, int n)
+{
+    fprintf (f, "[%d", n);
+    for (int i = 0; i < n; i++)
+        fprintf (f, " %zu:%s", strlen (list [i]), list [i]);
+    fprintf (f, "]");
+}
+
+//  The key of path (the blob of hash, when not NULL: the worker's cache
+//  copy, whose times its LRU order moves) read with opts, or NULL (not
+//  kept: no such file, or no memory). Strings are length-prefixed, so no
+//  two options give one key.
+static char *
+s_data_key (const char *path, const char *hash, const dataset_opts_t *opts)
+{
+    struct stat st = { 0 };
+    if (!s_serving || (!hash && stat (path, &st)))
+        return NULL;
+    char *key = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&key, &len);
+    if (!f)
+        return NULL;
+    if (hash)
+        fprintf (f, "blob %s", hash);
+    else
+        fprintf (f, "file %zu:%s %llu %llu %lld %lld.%09ld", strlen (path), path,
+                 (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
+                 (long long) st.st_size, (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    fprintf (f, " %d %d %zu:%s %d %d",
+             (int) opts->format, (int) opts->task, opts->target ? strlen (opts->target) : 0,
+             opts->target ? opts->target : "", opts->max_categories,
+             (int) opts->missing_target_error);
+    s_key_list (f, opts->features, opts->features ? opts->n_features : -1);
+    s_key_list (f, opts->categorical, opts->n_categorical);
+    s_key_list (f, opts->numeric, opts->n_numeric);
+    s_key_list (f, opts->ignore, opts->n_ignore);
+    s_key_list (f, opts->na_values, opts->na_values ? opts->n_na_values : -1);
+    if (fclose (f)) {
+        free (key);
+        return NULL;
+    }
+    return key;
+}
+
+//  The kept table for key, or one read now; NULL with *cause.
+static dataset_t *
+s_data_load (const char *path, const dataset_opts_t *opts, const char *key, char **cause)
+{
+    if (key && s_kept_key && strcmp (key, s_kept_key) == 0)
+        return s_kept;
+    return dataset_load (path, opts, cause);
+}
+
+//  A job is done with ds: keep it for the next (under key), or free it.
+static void
+s_data_done (dataset_t **ds_p, char **key_p)
+{
+    dataset_t *ds = *ds_p;
+    char *key = *key_p;
+    *ds_p = NULL;
+    *key_p = NULL;
+    if (ds == s_kept) {
+        free (key);
+        return;
+    }
+    if (key && ds && ds->rows * (ds->cols + 2) * sizeof (float) <= KEEP_DATA_MAX) {
+        dataset_destroy (&s_kept);
+        free (s_kept_key);
+        s_kept = ds;
+        s_kept_key = key;
+        return;
+    }
+    dataset_destroy (&ds);
+    free (key);
 }
 
 static json_t *
@@ -217,7 +309,10 @@ s_train (child_t *child, const child_args_t *args)
     const char *path = data ? data : spec.data_path;
     dataset_opts_t opts;
     dataset_opts_from_spec (&opts, &spec);
-    dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
+    //  An uploaded table comes as --data, the cache's copy of spec.data_hash
+    const char *hash = data && spec.data_hash [0] ? spec.data_hash : NULL;
+    char *key = path ? s_data_key (path, hash, &opts) : NULL;
+    dataset_t *ds = path ? s_data_load (path, &opts, key, &cause) : NULL;
     if (!ds && cause && data && spec.data_name && strncmp (cause, data, strlen (data)) == 0) {
         //  Name the user's file rather than the cache's copy of it
         char *named = NULL;
@@ -227,12 +322,13 @@ s_train (child_t *child, const child_args_t *args)
         }
     }
     if (!ds) {
+        free (key);
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "dataset: ", cause);
     }
     dataset_t *vds = NULL;
     if (args->val && s_load_val (&spec, ds, args->val, &vds, &cause)) {
-        dataset_destroy (&ds);
+        s_data_done (&ds, &key);
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "validation data (--val-data): ", cause);
     }
@@ -253,7 +349,7 @@ s_train (child_t *child, const child_args_t *args)
                     : mt_fail (&cause, "out of memory");
     if (rc == 0)
         s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result, ds, vds));
-    dataset_destroy (&ds);
+    s_data_done (&ds, &key);
     dataset_destroy (&vds);
     free (result);
     mt_spec_clear (&spec);
@@ -355,6 +451,7 @@ agent_child_serve (void)
     if (!out)
         return 1;
     signal (SIGPIPE, SIG_DFL);      // the agent ignores it; a dead agent ends us
+    s_serving = true;
     s_take_stops ();
     while (!s_quit) {
         uint32_t head [2];          // the command's length, then the job's sequence number

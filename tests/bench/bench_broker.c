@@ -1034,18 +1034,26 @@ s_progress (const char *cep, const char *wep, int count)
 
 //  --- 3. Real mtworkers ------------------------------------------------------
 
-//  Jobs in state, counted from LIST (at most 10000); -1 on error.
+//  Jobs in state, counted from LIST, page by page (the broker caps a page
+//  by its size); -1 on error.
 static int
 s_count (zsock_t *client, const char *state)
 {
-    mt_msg_t *msg = mt_msg_new ("LIST");
-    json_object_set_new (mt_msg_body (msg), "state", json_string (state));
-    json_object_set_new (mt_msg_body (msg), "limit", json_integer (10000));
-    mt_msg_t *reply = s_request (client, &msg, "JOBS");
-    if (!reply)
-        return -1;
-    int n = (int) json_array_size (json_object_get (mt_msg_body (reply), "jobs"));
-    mt_msg_destroy (&reply);
+    int n = 0;
+    json_int_t before = 0;
+    do {
+        mt_msg_t *msg = mt_msg_new ("LIST");
+        json_object_set_new (mt_msg_body (msg), "state", json_string (state));
+        json_object_set_new (mt_msg_body (msg), "limit", json_integer (10000));
+        if (before)
+            json_object_set_new (mt_msg_body (msg), "before", json_integer (before));
+        mt_msg_t *reply = s_request (client, &msg, "JOBS");
+        if (!reply)
+            return -1;
+        n += (int) json_array_size (json_object_get (mt_msg_body (reply), "jobs"));
+        before = json_integer_value (json_object_get (mt_msg_body (reply), "next"));
+        mt_msg_destroy (&reply);
+    } while (before > 0);
     return n;
 }
 
