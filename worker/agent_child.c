@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -477,11 +476,10 @@ agent_child_serve (void)
                : s_fail (&(child_t) { .out = out }, "error", "", strdup ("cannot enter the"
                          " job's folder"));
         free (text);
-        //  Out of the job's folder, which the agent removes, and the job's
-        //  memory back to the system before the next
+        //  Out of the job's folder, which the agent removes (a large job's
+        //  arrays, mapped on their own, went back to the system as freed)
         if (chdir ("/"))
             mt_warn ("training process: cannot leave the job's folder: %s", strerror (errno));
-        malloc_trim (0);
         if (fprintf (out, "exit %d\n", rc) < 0 || fflush (out))
             break;
     }

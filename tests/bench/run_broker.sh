@@ -208,8 +208,11 @@ if [ -z "${SKIP_REAL:-}" ]; then
         for kid in $(ps -o pid= --ppid "$pid"); do
             t=$(awk '{ print $14 + $15 }' "/proc/$kid/stat" 2>/dev/null || echo 0)
             TICKS=$((TICKS + t))
+            KEPT="${KEPT:-}$(awk '/^VmRSS/ { printf " %d kB", $2 }' "/proc/$kid/status" 2>/dev/null)"
         done
     done
+    # a process kept across jobs that leaked would grow with them
+    echo "real workers: resident size of the kept training processes after the run:${KEPT:- none}"
     echo "real workers: CPU of the 2 mtworkers and their training processes: $TICKS ticks" \
          "($(getconf CLK_TCK)/s), $(awk -v t="$TICKS" -v hz="$(getconf CLK_TCK)" \
          -v n=$((REAL_JOBS + REAL_SAMPLES + 2)) 'BEGIN { printf "%.2f", t * 1000 / hz / n }') ms" \

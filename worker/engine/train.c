@@ -1148,15 +1148,17 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
     int every = self->spec->checkpoint_every;
     if (!self->opts->checkpoint_path || every <= 0)
         return 0;
-    //  Periodic checkpoints wait out the floor, or a fast job would spend
-    //  its time writing (and the broker storing) them; the last one does not
-    //  A multiple of every that came within the floor is written at the
-    //  first epoch end after it, not at the next multiple
+    //  Checkpoints wait out the floor, or a fast job would spend its time
+    //  writing (and the broker storing) them. A multiple of every that came
+    //  within the floor is written at the first epoch end after it, not at
+    //  the next multiple. The last epoch's is written whenever the floor has
+    //  passed, due or not; within it, it is not: the model that follows
+    //  supersedes it, and should writing that fail, the retry loses no more
+    //  than the floor lets a crash lose
     bool last = self->epoch == self->spec->epochs || *early;
+    bool waited = (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
     self->checkpoint_due |= self->epoch % every == 0;
-    bool due = self->checkpoint_due
-            && (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
-    return last || due ? s_checkpoint (self, cause) : 0;
+    return waited && (last || self->checkpoint_due) ? s_checkpoint (self, cause) : 0;
 }
 
 static void

@@ -91,7 +91,8 @@ typedef struct {
 //  checkpoint_path, writes a checkpoint at an epoch that is a multiple of
 //  spec->checkpoint_every once checkpoint_min_ms have passed since the last
 //  one (or the start), at the last epoch or an early stop (checkpoint_every
-//  > 0), and on stop, which returns 0 with result->stopped.
+//  > 0) once they have passed too, and on stop, which returns 0 with
+//  result->stopped.
 //  Returns 0, or -1 with *cause (caller frees).
 int train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
                const train_opts_t *opts, train_result_t *result, char **cause);
