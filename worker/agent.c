@@ -335,8 +335,12 @@ s_reset (agent_t *self)
     mt_spec_clear (&self->spec);
     json_decref (self->metrics);
     self->metrics = NULL;
-    if (self->dir)
-        cache_remove_job_dir (self->dir);   // the job ended here: its files are uploaded
+    if (self->dir) {
+        //  The job ended here: its files are uploaded; the folder serves the next
+        char spare [4200];
+        snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
+        cache_park_job_dir (self->dir, spare, "model.safetensors");
+    }
     free (self->dir);
     free (self->reason);
     self->dir = self->reason = NULL;
@@ -573,7 +577,9 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
     if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
                   self->attempt) < 0)
         self->dir = NULL;
-    if (!self->dir || (mkdir (self->dir, 0700) && errno != EEXIST)) {
+    char spare [4200];
+    snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
+    if (!self->dir || cache_take_job_dir (spare, self->dir)) {
         s_fail (self, "cannot create the job's folder in the cache", true);
         return;
     }

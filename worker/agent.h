@@ -14,6 +14,8 @@
                                         //   sending a job's final message again
 #define AGENT_STOP_SIGNAL    (SIGRTMIN + 1) // stops the training process's job of
                                         //   sigqueue's value (its sequence number)
+#define AGENT_SPARE_DIR      ".spare"   // CACHE/jobs/.spare: an ended job's folder,
+                                        //   kept for the next job's
 #define AGENT_LEAVE_WAIT_MS  5000       // a draining worker waits at most this long to
                                         //   hear that its final message was recorded
 

@@ -339,7 +339,9 @@ s_train (child_t *child, const child_args_t *args)
         .threads = args->threads, .progress_ms = args->progress_ms, .progress = s_on_progress,
         .checkpointed = s_on_checkpoint, .arg = child, .stop = &s_stop,
         .checkpoint_path = checkpoint, .resume_path = args->resume, .init_path = args->init,
-        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds
+        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds,
+        .model_in_place = s_serving     // the agent reads it once told "done"
+
     };
     train_result_t *result = malloc (sizeof *result);    // a confusion matrix: large
     for (int i = 0; i < ds->n_warnings; i++)

@@ -21,6 +21,9 @@ wait_state "$j" succeeded 30
 c=$(job_field "$j" checkpoint_epoch)
 [ "$c" = null ] || [ "$c" = 0 ] || fail "a done job within the floor stored checkpoint $c"
 ok "within the floor a done job stores its model only"
+left=$(cd "$T/cache-1/jobs" && ls -A)
+[ "$left" = .spare ] || fail "after job $j the jobs folder holds '$left', not the spare folder alone"
+ok "job $j's folder is gone; the spare one serves the next job"
 
 # A long job, to look at its training process while it runs
 k=$("$CLIENT" submit --data "$MT_TEST_DATA/iris.csv" --target species --task classification \

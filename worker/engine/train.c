@@ -1361,7 +1361,10 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
     ||  s_set_metrics (self, result, cause))
         return -1;
-    return path ? model_save (m, path, cause) : 0;
+    if (!path)
+        return 0;
+    return self->opts->model_in_place ? model_save_in_place (m, path, cause)
+                                      : model_save (m, path, cause);
 }
 
 //  The validation metrics of the epoch the kept weights are from: as that

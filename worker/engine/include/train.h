@@ -45,6 +45,9 @@ typedef struct {
     const char *resume_path;            // checkpoint to resume from; NULL = fresh start
     const char *init_path;              // model file to warm start from; NULL = none
     const char *init_name;              // names init_path in messages; NULL = init_path
+    bool model_in_place;                // write the model over model_path's file
+                                        //   (model_save_in_place): nothing reads it
+                                        //   before train_run returns
     int checkpoint_min_ms;              // least wall time, ms, from the start or the last
                                         //   checkpoint to a periodic one; 0 = no floor
     train_step_fn *stepped;             // after every step (tests, loss curves); may be NULL
