@@ -329,6 +329,10 @@ s_find_www (const char *given)
     return NULL;
 }
 
+//  libmicrohttpd's own format and arguments, passed on as it gave them
+static void s_mhd_log (void *cls, const char *fmt, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
+
 static void
 s_mhd_log (void *cls, const char *fmt, va_list args)
 {
