@@ -138,7 +138,6 @@ static bool s_checkpoint_waits (agent_t *self);
 static void s_upload_complete (agent_t *self);
 static void s_reset (agent_t *self);
 static void s_kill_child (agent_t *self);
-static int s_write_all (int fd, const char *data, size_t len);
 static void s_child_exit (agent_t *self, int code, int sig);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
 static void s_fail_because (agent_t *self, const char *what, const char *why);
@@ -1043,7 +1042,7 @@ s_spawn (agent_t *self)
     for (int tries = 0; tries < 2 && rc; tries++) {
         if (self->child <= 0 && s_trainer_start (self))
             break;
-        rc = s_write_all (self->command_fd, command, 8 + len);
+        rc = mt_write_at (self->command_fd, command, 8 + len, -1);
         if (rc)
             s_trainer_end (self);
     }
@@ -1057,22 +1056,6 @@ s_spawn (agent_t *self)
     self->phase = PHASE_TRAINING;
     self->ending = END_NONE;
     mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) self->child);
-}
-
-//  All of data to fd. Returns 0, or -1 (errno set).
-static int
-s_write_all (int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t) n;
-    }
-    return 0;
 }
 
 //  A new training process, kept for the jobs to come. Returns 0, or -1
