@@ -26,6 +26,7 @@
 #define S_HEARTBEAT_MS 1000      // a fake worker's heartbeat interval, ms
 #define S_MAX_PEERS    256       // clients plus workers in one run
 #define S_STALL_MS     30000     // real workers: no job ended for this long, ms
+#define S_END_POLL_MS  20        // real workers: STATUS of the last jobs polled this often, ms
 
 typedef struct {
     zsock_t *sock;               // through libzmq, or
@@ -1034,18 +1035,26 @@ s_progress (const char *cep, const char *wep, int count)
 
 //  --- 3. Real mtworkers ------------------------------------------------------
 
-//  Jobs in state, counted from LIST (at most 10000); -1 on error.
+//  Jobs in state, counted from LIST pages (a page is capped by size, so it
+//  follows each reply's next); -1 on error.
 static int
 s_count (zsock_t *client, const char *state)
 {
-    mt_msg_t *msg = mt_msg_new ("LIST");
-    json_object_set_new (mt_msg_body (msg), "state", json_string (state));
-    json_object_set_new (mt_msg_body (msg), "limit", json_integer (10000));
-    mt_msg_t *reply = s_request (client, &msg, "JOBS");
-    if (!reply)
-        return -1;
-    int n = (int) json_array_size (json_object_get (mt_msg_body (reply), "jobs"));
-    mt_msg_destroy (&reply);
+    int n = 0;
+    int64_t before = 0;
+    do {
+        mt_msg_t *msg = mt_msg_new ("LIST");
+        json_object_set_new (mt_msg_body (msg), "state", json_string (state));
+        json_object_set_new (mt_msg_body (msg), "limit", json_integer (10000));
+        if (before > 0)
+            json_object_set_new (mt_msg_body (msg), "before", json_integer (before));
+        mt_msg_t *reply = s_request (client, &msg, "JOBS");
+        if (!reply)
+            return -1;
+        n += (int) json_array_size (json_object_get (mt_msg_body (reply), "jobs"));
+        before = json_integer_value (json_object_get (mt_msg_body (reply), "next"));
+        mt_msg_destroy (&reply);
+    } while (before > 0);
     return n;
 }
 
@@ -1158,7 +1167,7 @@ s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
             return 1;
         }
     }
-    int rc = s_wait_ended (client, last, n_last, 5);
+    int rc = s_wait_ended (client, last, n_last, S_END_POLL_MS);
     free (last);
     if (rc || s_wait_succeeded (client, nworkers + jobs, 5))
         return 1;
