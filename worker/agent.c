@@ -1,4 +1,4 @@
-/*  agent - the worker's side of the protocol: fetch, run a training child, report  */
+/*  agent - the worker's side of the protocol: fetch, train in a kept process, report  */
 #include "agent.h"
 #include "cache.h"
 #include "mt/blob.h"
@@ -61,8 +61,14 @@ struct agent_t {
     char checkpoint_hash [65];  // last checkpoint uploaded
     int64_t checkpoint_ms;      // monotonic ms of the last checkpoint sent, or of the start
     int upload_timer;           // zloop timer that ends an upload's retry_later wait, 0 = none
-    pid_t child;
-    int child_fd;
+    //  The training process, kept across jobs (agent_child_serve); a job
+    //  that ends it (a crash, a kill, a stop past its grace) leaves the next
+    //  job a new one
+    pid_t child;                // 0 = none
+    int child_fd;               // its reports (our end of its fd 3), -1 = none
+    int command_fd;             // its commands (our end of its fd 4), -1 = none
+    bool busy;                  // it runs the job in hand (until its "exit" line)
+    uint32_t job_seq;           // the number of the last job it was given
     char line [8192];
     size_t line_len;
     int64_t stop_sent;          // monotonic ms a stop was passed to the child, 0 = none
@@ -123,12 +129,17 @@ static mt_msg_t *s_job_msg (agent_t *self, const char *command);
 static int s_pump (agent_t *self, mt_transfer_t *transfer);
 static void s_fetch_next (agent_t *self);
 static void s_spawn (agent_t *self);
-static void s_child_start (const char *dir, int report_fd, int argc, const char **argv);
+static int s_trainer_start (agent_t *self);
+static void s_trainer_main (int report_fd, int command_fd);
+static void s_trainer_end (agent_t *self);
 static void s_finish (agent_t *self);
 static void s_checkpoint_upload (agent_t *self);
 static bool s_checkpoint_waits (agent_t *self);
 static void s_upload_complete (agent_t *self);
 static void s_reset (agent_t *self);
+static void s_kill_child (agent_t *self);
+static int s_write_all (int fd, const char *data, size_t len);
+static void s_child_exit (agent_t *self, int code, int sig);
 static void s_fail (agent_t *self, const char *reason, bool retryable);
 static void s_fail_because (agent_t *self, const char *what, const char *why);
 static void s_end_job (agent_t *self, mt_msg_t **final_p);
@@ -172,6 +183,10 @@ agent_new (const agent_config_t *config, char **cause)
     }
     self->config = *config;
     self->child_fd = -1;
+    self->command_fd = -1;
+    //  A training process that died between jobs fails our next command's
+    //  write with EPIPE (and we start another) instead of killing us
+    signal (SIGPIPE, SIG_IGN);
     self->heartbeat_ms = AGENT_HEARTBEAT_MS;
     self->liveness = AGENT_LIVENESS;
     mt_spec_init (&self->spec);
@@ -212,11 +227,7 @@ agent_destroy (agent_t **self_p)
     if (!self_p || !*self_p)
         return;
     agent_t *self = *self_p;
-    if (self->child > 0) {
-        kill (-self->child, SIGKILL);
-        waitpid (self->child, NULL, 0);
-        self->child = 0;
-    }
+    s_trainer_end (self);
     s_reset (self);
     mt_msg_destroy (&self->final);
     zloop_destroy (&self->loop);
@@ -310,27 +321,26 @@ s_job_msg (agent_t *self, const char *command)
     return msg;
 }
 
-//  Forget the job in hand (the child, if any, is gone already). The final
-//  message stays: it outlives its job.
+//  Forget the job in hand (the training process, if any, no longer runs
+//  it). The final message stays: it outlives its job.
 static void
 s_reset (agent_t *self)
 {
+    s_kill_child (self);
     mt_transfer_destroy (&self->fetch);
     mt_transfer_destroy (&self->upload);
     s_upload_timer_end (self);
     memset (self->needs, 0, sizeof self->needs);
     self->next_need = 0;
-    if (self->child_fd >= 0) {
-        zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
-        zloop_poller_end (self->loop, &item);
-        close (self->child_fd);
-        self->child_fd = -1;
-    }
     mt_spec_clear (&self->spec);
     json_decref (self->metrics);
     self->metrics = NULL;
-    if (self->dir)
-        cache_remove_job_dir (self->dir);   // the job ended here: its files are uploaded
+    if (self->dir) {
+        //  The job ended here: its files are uploaded; the folder serves the next
+        char spare [4200];
+        snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
+        cache_park_job_dir (self->dir, spare, "model.safetensors");
+    }
     free (self->dir);
     free (self->reason);
     self->dir = self->reason = NULL;
@@ -345,14 +355,49 @@ s_reset (agent_t *self)
     self->line_len = 0;
 }
 
+//  The training process runs the job in hand no more: a busy one is killed
+//  (the next job gets a new one), an idle one is kept.
 static void
 s_kill_child (agent_t *self)
 {
+    if (self->busy)
+        s_trainer_end (self);
+}
+
+//  Kill the training process, whatever it does, and forget it.
+static void
+s_trainer_end (agent_t *self)
+{
+    if (self->child_fd >= 0) {
+        zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
+        zloop_poller_end (self->loop, &item);
+        close (self->child_fd);
+        self->child_fd = -1;
+    }
+    if (self->command_fd >= 0)
+        close (self->command_fd);
+    self->command_fd = -1;
     if (self->child > 0) {
         kill (-self->child, SIGKILL);
         waitpid (self->child, NULL, 0);
-        self->child = 0;
     }
+    self->child = 0;
+    self->busy = false;
+    self->line_len = 0;
+}
+
+//  Ask the training process to stop the job in hand (once): a real-time
+//  signal carrying the job's number, which a later job ignores.
+static void
+s_stop_trainer (agent_t *self)
+{
+    if (!self->busy || self->stop_sent)
+        return;
+    union sigval value = { .sival_int = (int) self->job_seq };
+    if (sigqueue (self->child, AGENT_STOP_SIGNAL, value))
+        mt_warn ("agent: cannot signal the training process %d: %s", (int) self->child,
+                 strerror (errno));
+    self->stop_sent = zclock_mono ();
 }
 
 //  Send what transfer has to send now. Returns 0, or -1 when the file being
@@ -532,7 +577,9 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
     if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
                   self->attempt) < 0)
         self->dir = NULL;
-    if (!self->dir || (mkdir (self->dir, 0700) && errno != EEXIST)) {
+    char spare [4200];
+    snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
+    if (!self->dir || cache_take_job_dir (spare, self->dir)) {
         s_fail (self, "cannot create the job's folder in the cache", true);
         return;
     }
@@ -660,10 +707,9 @@ s_on_stop (agent_t *self, mt_msg_t *msg)
         s_end_job (self, &stopped);
     }
     else
-    if (self->phase == PHASE_TRAINING && self->child > 0 && !self->stop_sent) {
+    if (self->phase == PHASE_TRAINING && self->busy && !self->stop_sent) {
         mt_info ("agent: stopping job %lld", (long long) self->job);
-        kill (self->child, SIGTERM);
-        self->stop_sent = zclock_mono ();
+        s_stop_trainer (self);
     }
 }
 
@@ -969,21 +1015,86 @@ s_spawn (agent_t *self)
         argv [argc++] = "--val-data";
         argv [argc++] = val;
     }
-    int fds [2];
-    if (pipe2 (fds, O_CLOEXEC)) {
-        s_fail (self, "cannot create a pipe for the training process", true);
-        free (spec_json);
-        free (resume);
-        free (init);
-        free (val);
+    //  The command: its length, the job's number, then NUL-separated
+    //  arguments, the job's folder first
+    size_t len = strlen (self->dir) + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen (argv [i]) + 1;
+    char *command = malloc (8 + len);
+    if (command) {
+        uint32_t head [2] = { (uint32_t) len, ++self->job_seq };
+        memcpy (command, head, sizeof head);
+        char *at = command + 8;
+        at = stpcpy (at, self->dir) + 1;
+        for (int i = 0; i < argc; i++)
+            at = stpcpy (at, argv [i]) + 1;
+    }
+    free (spec_json);
+    free (resume);
+    free (init);
+    free (val);
+    if (!command) {
+        s_fail (self, "cannot pass the job to the training process: out of memory", true);
         return;
     }
-    //  A stop's SIGTERM that comes before the child has its own handler
-    //  waits, blocked, for that handler (the agent's would take it unseen)
+    //  A kept process that died since its last job (killed, or out of
+    //  memory) fails the write: a new one takes the job
+    int rc = -1;
+    for (int tries = 0; tries < 2 && rc; tries++) {
+        if (self->child <= 0 && s_trainer_start (self))
+            break;
+        rc = s_write_all (self->command_fd, command, 8 + len);
+        if (rc)
+            s_trainer_end (self);
+    }
+    free (command);
+    if (rc) {
+        s_fail (self, "cannot start the training process", true);
+        return;
+    }
+    self->busy = true;
+    self->checkpoint_ms = zclock_mono ();
+    self->phase = PHASE_TRAINING;
+    self->ending = END_NONE;
+    mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) self->child);
+}
+
+//  All of data to fd. Returns 0, or -1 (errno set).
+static int
+s_write_all (int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write (fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t) n;
+    }
+    return 0;
+}
+
+//  A new training process, kept for the jobs to come. Returns 0, or -1
+//  when it cannot be made (no pipe, no fork).
+static int
+s_trainer_start (agent_t *self)
+{
+    int report [2], command [2];
+    if (pipe2 (report, O_CLOEXEC))
+        return -1;
+    if (pipe2 (command, O_CLOEXEC)) {
+        close (report [0]);
+        close (report [1]);
+        return -1;
+    }
+    //  A stop that comes before the process has its own handlers waits,
+    //  blocked, for them (the agent's would take it unseen)
     sigset_t term, was;
     sigemptyset (&term);
     sigaddset (&term, SIGTERM);
     sigaddset (&term, SIGINT);
+    sigaddset (&term, AGENT_STOP_SIGNAL);
     sigprocmask (SIG_BLOCK, &term, &was);
     fflush (NULL);          // nothing buffered here is written by the child too
     pid_t pid = fork ();
@@ -992,61 +1103,62 @@ s_spawn (agent_t *self)
         //  a worker already nicer than that passes its own niceness on
         if (self->config.nice > getpriority (PRIO_PROCESS, 0))
             setpriority (PRIO_PROCESS, 0, self->config.nice);
-        s_child_start (self->dir, fds [1], argc, argv);
+        s_trainer_main (report [1], command [0]);
     }
     sigprocmask (SIG_SETMASK, &was, NULL);
-    close (fds [1]);
-    free (spec_json);
-    free (resume);
-    free (init);
-    free (val);
+    close (report [1]);
+    close (command [0]);
     if (pid < 0) {
-        close (fds [0]);
-        s_fail (self, "cannot fork the training process", true);
-        return;
+        close (report [0]);
+        close (command [1]);
+        return -1;
     }
     setpgid (pid, pid);
     self->child = pid;
-    self->child_fd = fds [0];
-    self->checkpoint_ms = zclock_mono ();
-    self->phase = PHASE_TRAINING;
-    self->ending = END_NONE;
+    self->child_fd = report [0];
+    self->command_fd = command [1];
+    self->line_len = 0;
     zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_on_child, self);
     //  libzmq reports a pipe's hang-up as ZMQ_POLLERR, on which zloop drops
     //  an intolerant poller unheard: we want to read the end of file
     zloop_poller_set_tolerant (self->loop, &item);
-    mt_info ("agent: job %lld training in process %d", (long long) self->job, (int) pid);
+    mt_debug ("agent: training process %d started", (int) pid);
+    return 0;
 }
 
-//  The forked child, which never returns: its own process group (so a stop
-//  can kill it whole), reports on fd 3 and holds none of the agent's other
-//  descriptors (a copy of the broker's socket would keep a connection the
-//  agent closed open). It trains with the code already loaded, as exec'ing
-//  mtworker --train-child would (at several ms a job in the dynamic loader
-//  and library start-up), and leaves by _exit: the agent's exit handlers
+//  The forked training process, which never returns: its own process group
+//  (so a stop past its grace can kill it whole), reports on fd 3, takes
+//  jobs on fd 4, and holds none of the agent's other descriptors (a copy of
+//  the broker's socket would keep a connection the agent closed open). It
+//  trains with the code already loaded, as exec'ing mtworker --train-child
+//  would (at several ms a job in the dynamic loader and library start-up),
+//  and it is kept across jobs, as a fork per job costs the worker and the
+//  child more than a trivial job's training (copied page tables, faults,
+//  the exit's unmapping). It leaves by _exit: the agent's exit handlers
 //  (czmq's waits for I/O threads) are not this process's to run. Its
 //  command line is the agent's; its name (mtworker-job) and its working
-//  folder, the job's, tell it apart.
+//  folder, the job's while it runs one, tell it apart.
 static void
-s_child_start (const char *dir, int report_fd, int argc, const char **argv)
+s_trainer_main (int report_fd, int command_fd)
 {
     setpgid (0, 0);
     prctl (PR_SET_NAME, "mtworker-job", 0, 0, 0);
-    if (chdir (dir))
+    //  Above both slots first, so neither dup2 overwrites the other
+    int report = fcntl (report_fd, F_DUPFD, 5), command = fcntl (command_fd, F_DUPFD, 5);
+    if (report < 0 || command < 0 || dup2 (report, 3) != 3 || dup2 (command, 4) != 4)
         _exit (1);
-    if (report_fd != 3 && dup2 (report_fd, 3) != 3)
-        _exit (1);
-    if (report_fd < 3)
-        close (report_fd);      // the agent started with that stdio descriptor closed
     //  Kernels before 5.9 (or a seccomp filter) refuse close_range
-    if (close_range (4, ~0U, 0)) {
+    for (int fd = 0; fd < 3; fd++)
+        if (fd == report_fd || fd == command_fd)
+            close (fd);     // the agent started with that stdio descriptor closed
+    if (close_range (5, ~0U, 0)) {
         long last = sysconf (_SC_OPEN_MAX);
-        for (long fd = 4; fd < (last > 0 ? last : 65536); fd++)
+        for (long fd = 5; fd < (last > 0 ? last : 65536); fd++)
             close ((int) fd);
     }
-    //  SIGTERM and SIGINT stay blocked until agent_child_main has its handler
-    int rc = agent_child_main (argc, (char **) argv);
+    //  The stop signals stay blocked until agent_child_serve has its handlers
+    int rc = agent_child_serve ();
     fflush (NULL);
     _exit (rc);
 }
@@ -1065,8 +1177,9 @@ s_progress_line (agent_t *self, const char *text)
     s_send (self, &msg);
 }
 
-//  One line from the child: progress {json}, checkpoint EPOCH, done {json},
-//  stopped {json}, error TEXT, or bad_input TEXT.
+//  One line from the training process: progress {json}, checkpoint EPOCH,
+//  done {json}, stopped {json}, error TEXT, bad_input TEXT, or exit CODE
+//  (the job's end: the process is ready for the next).
 static void
 s_child_line (agent_t *self, char *line)
 {
@@ -1075,6 +1188,13 @@ s_child_line (agent_t *self, char *line)
         *arg++ = 0;
     else
         arg = line + strlen (line);
+    if (!self->busy)
+        return;     // nothing is due from a process between jobs
+    if (strcmp (line, "exit") == 0) {
+        self->busy = false;
+        s_child_exit (self, atoi (arg), 0);
+    }
+    else
     if (strcmp (line, "progress") == 0)
         s_progress_line (self, arg);
     else
@@ -1102,13 +1222,13 @@ s_child_line (agent_t *self, char *line)
     }
 }
 
-//  Why the child ended, in words a user can act on.
+//  The job in the training process ended: with its exit code, or killed
+//  by signal sig (when not 0). Why, in words a user can act on.
 static void
-s_child_exit (agent_t *self, int status)
+s_child_exit (agent_t *self, int code, int sig)
 {
     char reason [256];
-    if (WIFSIGNALED (status) && self->ending != END_STOPPED) {
-        int sig = WTERMSIG (status);
+    if (sig && self->ending != END_STOPPED) {
         snprintf (reason, sizeof reason, "the training process was killed by signal %d (%s)%s",
                   sig, strsignal (sig), sig == SIGKILL ? "; the out-of-memory killer is a"
                   " common cause: try a smaller --batch-size or --hidden" : "");
@@ -1118,10 +1238,9 @@ s_child_exit (agent_t *self, int status)
         self->retryable = true;
     }
     else
-    if (self->ending == END_NONE || (WIFEXITED (status) && WEXITSTATUS (status) != 0
-                                     && self->ending != END_FAILED)) {
+    if (self->ending == END_NONE || (!sig && code != 0 && self->ending != END_FAILED)) {
         snprintf (reason, sizeof reason, "the training process exited with status %d without"
-                  " a result", WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+                  " a result", sig ? -1 : code);
         free (self->reason);
         self->reason = strdup (reason);
         self->ending = END_FAILED;
@@ -1154,14 +1273,22 @@ s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     if (n < 0 && errno == EINTR)
         return 0;
-    //  End of file: the child has exited (or closed fd 3 and is about to)
+    //  End of file: the process has exited (or closed fd 3 and is about to)
     zloop_poller_end (self->loop, item);
     close (self->child_fd);
     self->child_fd = -1;
+    close (self->command_fd);
+    self->command_fd = -1;
     int status = 0;
     waitpid (self->child, &status, 0);
+    mt_debug ("agent: training process %d ended", (int) self->child);
     self->child = 0;
-    s_child_exit (self, status);
+    self->line_len = 0;
+    bool busy = self->busy;
+    self->busy = false;
+    if (busy)
+        s_child_exit (self, WIFEXITED (status) ? WEXITSTATUS (status) : -1,
+                      WIFSIGNALED (status) ? WTERMSIG (status) : 0);
     return self->quit ? -1 : 0;
 }
 
@@ -1223,10 +1350,8 @@ s_on_signal (agent_t *self)
     }
     mt_info ("agent: draining: job %lld will checkpoint and go back to the broker",
              (long long) self->job);
-    if (self->phase == PHASE_TRAINING && self->child > 0) {
-        kill (self->child, SIGTERM);
-        self->stop_sent = zclock_mono ();
-    }
+    if (self->phase == PHASE_TRAINING && self->busy)
+        s_stop_trainer (self);
     else
     if (self->phase == PHASE_FETCHING) {
         mt_msg_t *msg = s_job_msg (self, "RELEASE");
@@ -1262,7 +1387,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
         s_send (self, &msg);
         self->last_beat = now;
     }
-    if (self->stop_sent && self->child > 0 && now - self->stop_sent > AGENT_STOP_GRACE_MS) {
+    if (self->stop_sent && self->busy && now - self->stop_sent > AGENT_STOP_GRACE_MS) {
         mt_warn ("agent: job %lld did not stop within %d ms: killing it", (long long) self->job,
                  AGENT_STOP_GRACE_MS);
         kill (-self->child, SIGKILL);

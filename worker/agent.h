@@ -12,6 +12,10 @@
 #define AGENT_NICE              10      // the training child's niceness unless --nice says
 #define AGENT_RETRY_MS       1000       // after ERROR storage, wait this long before
                                         //   sending a job's final message again
+#define AGENT_STOP_SIGNAL    (SIGRTMIN + 1) // stops the training process's job of
+                                        //   sigqueue's value (its sequence number)
+#define AGENT_SPARE_DIR      ".spare"   // CACHE/jobs/.spare: an ended job's folder,
+                                        //   kept for the next job's
 #define AGENT_LEAVE_WAIT_MS  5000       // a draining worker waits at most this long to
                                         //   hear that its final message was recorded
 
@@ -59,5 +63,15 @@ void agent_size_blas (int threads, char **argv);
 //  job and reports to fd 3 as text lines. Returns the process exit code:
 //  0 done or stopped, 2 bad input (not worth a retry), 1 other failure.
 int agent_child_main (int argc, char **argv);
+
+//  The training process the agent keeps across jobs: reads each job's
+//  command on fd 4 (a 32-bit length, the job's 32-bit sequence number,
+//  then NUL-separated arguments: the job's folder, then a --train-child
+//  command line), trains it in its folder as agent_child_main would, and
+//  ends its report on fd 3 with the line "exit CODE" (agent_child_main's
+//  return). AGENT_STOP_SIGNAL sent with sigqueue and a job's number stops
+//  that job only; a plain SIGTERM stops the job in hand and ends the process.
+//  Returns (0) when fd 4 reaches its end: the agent is gone.
+int agent_child_serve (void);
 
 #endif

@@ -1,4 +1,4 @@
-/*  agent_child - the training child: load the spec and data, train, report on fd 3  */
+/*  agent_child - the training process: load the spec and data, train, report on fd 3  */
 #include "agent.h"
 #include "dataset.h"
 #include "metrics.h"
@@ -7,15 +7,22 @@
 #include "mt/spec.h"
 #include "mt/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CHILD_FD 3
+#define COMMAND_FD 4
+#define COMMAND_MAX (MT_SPEC_MAX_JSON + 64 * 1024)  // bytes in one job's command
+#define COMMAND_ARGS 32
 
 typedef struct {
     FILE *out;                  // the report stream (fd 3)
@@ -32,13 +39,119 @@ typedef struct {
     int checkpoint_min_ms;      // least time between periodic checkpoints
 } child_args_t;
 
-//  The one piece of process state a signal handler may touch.
-static volatile sig_atomic_t s_stop = 0;
+//  The process state a signal handler may touch. The agent's stop is
+//  AGENT_STOP_SIGNAL (a real-time signal: queued, never merged with one
+//  pending) with the job's sequence number as its value, so a stop that
+//  comes late, after its job ended, cannot stop the next, and one that
+//  comes early, before its job's command is read, is kept for it. A plain
+//  SIGTERM or SIGINT (no value) stops the job in hand and ends the process.
+static volatile sig_atomic_t s_stop = 0;        // the engine's flag: stop the job in hand
+static volatile sig_atomic_t s_job_seq = 0;     // the job in hand, 0 = none yet
+static volatile sig_atomic_t s_stop_seq = 0;    // the last job a stop was for
+static volatile sig_atomic_t s_quit = 0;        // leave once the job in hand ends
 
 static void
-s_on_term (int sig)
+s_on_term (int sig, siginfo_t *info, void *context)
 {
-    s_stop = 1;
+    if (info && info->si_code == SI_QUEUE)
+        s_stop_seq = info->si_value.sival_int;
+    else {
+        s_stop_seq = s_job_seq;
+        s_quit = 1;
+    }
+    if (s_stop_seq == s_job_seq)
+        s_stop = 1;
+}
+
+//  The table the last job read, kept by a training process that serves
+//  jobs (agent_child_serve) for the next job that reads the same file the
+//  same way: a sweep's trials, or a stream of small jobs, would otherwise
+//  spend their time reading it again. The key names the file (an uploaded
+//  table by its content's hash; a shared file by its device, inode, size
+//  and modification time, so one rewritten since is read again) and every
+//  reading option a spec gives; the table is never changed once read
+//  (train_run takes it const).
+#define KEEP_DATA_MAX ((size_t) 256 << 20)     // bytes of features kept at most
+static bool s_serving = false;
+static dataset_t *s_kept = NULL;
+static char *s_kept_key = NULL;
+
+static void
+s_key_list (FILE *f, const char *const *list, int n)
+{
+    fprintf (f, "[%d", n);
+    for (int i = 0; i < n; i++)
+        fprintf (f, " %zu:%s", strlen (list [i]), list [i]);
+    fprintf (f, "]");
+}
+
+//  The key of path (the blob of hash, when not NULL: the worker's cache
+//  copy, whose times its LRU order moves) read with opts, or NULL (not
+//  kept: no such file, or no memory). Strings are length-prefixed, so no
+//  two options give one key.
+static char *
+s_data_key (const char *path, const char *hash, const dataset_opts_t *opts)
+{
+    struct stat st = { 0 };
+    if (!s_serving || (!hash && stat (path, &st)))
+        return NULL;
+    char *key = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&key, &len);
+    if (!f)
+        return NULL;
+    if (hash)
+        fprintf (f, "blob %s", hash);
+    else
+        fprintf (f, "file %zu:%s %llu %llu %lld %lld.%09ld", strlen (path), path,
+                 (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
+                 (long long) st.st_size, (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    fprintf (f, " %d %d %zu:%s %d %d",
+             (int) opts->format, (int) opts->task, opts->target ? strlen (opts->target) : 0,
+             opts->target ? opts->target : "", opts->max_categories,
+             (int) opts->missing_target_error);
+    s_key_list (f, opts->features, opts->features ? opts->n_features : -1);
+    s_key_list (f, opts->categorical, opts->n_categorical);
+    s_key_list (f, opts->numeric, opts->n_numeric);
+    s_key_list (f, opts->ignore, opts->n_ignore);
+    s_key_list (f, opts->na_values, opts->na_values ? opts->n_na_values : -1);
+    if (fclose (f)) {
+        free (key);
+        return NULL;
+    }
+    return key;
+}
+
+//  The kept table for key, or one read now; NULL with *cause.
+static dataset_t *
+s_data_load (const char *path, const dataset_opts_t *opts, const char *key, char **cause)
+{
+    if (key && s_kept_key && strcmp (key, s_kept_key) == 0)
+        return s_kept;
+    return dataset_load (path, opts, cause);
+}
+
+//  A job is done with ds: keep it for the next (under key), or free it.
+static void
+s_data_done (dataset_t **ds_p, char **key_p)
+{
+    dataset_t *ds = *ds_p;
+    char *key = *key_p;
+    *ds_p = NULL;
+    *key_p = NULL;
+    if (ds == s_kept) {
+        free (key);
+        return;
+    }
+    if (key && ds && ds->rows * (ds->cols + 2) * sizeof (float) <= KEEP_DATA_MAX) {
+        dataset_destroy (&s_kept);
+        free (s_kept_key);
+        s_kept = ds;
+        s_kept_key = key;
+        return;
+    }
+    dataset_destroy (&ds);
+    free (key);
 }
 
 static json_t *
@@ -195,7 +308,10 @@ s_train (child_t *child, const child_args_t *args)
     const char *path = data ? data : spec.data_path;
     dataset_opts_t opts;
     dataset_opts_from_spec (&opts, &spec);
-    dataset_t *ds = path ? dataset_load (path, &opts, &cause) : NULL;
+    //  An uploaded table comes as --data, the cache's copy of spec.data_hash
+    const char *hash = data && spec.data_hash [0] ? spec.data_hash : NULL;
+    char *key = path ? s_data_key (path, hash, &opts) : NULL;
+    dataset_t *ds = path ? s_data_load (path, &opts, key, &cause) : NULL;
     if (!ds && cause && data && spec.data_name && strncmp (cause, data, strlen (data)) == 0) {
         //  Name the user's file rather than the cache's copy of it
         char *named = NULL;
@@ -205,12 +321,13 @@ s_train (child_t *child, const child_args_t *args)
         }
     }
     if (!ds) {
+        free (key);
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "dataset: ", cause);
     }
     dataset_t *vds = NULL;
     if (args->val && s_load_val (&spec, ds, args->val, &vds, &cause)) {
-        dataset_destroy (&ds);
+        s_data_done (&ds, &key);
         mt_spec_clear (&spec);
         return s_fail (child, "bad_input", "validation data (--val-data): ", cause);
     }
@@ -222,7 +339,9 @@ s_train (child_t *child, const child_args_t *args)
         .threads = args->threads, .progress_ms = args->progress_ms, .progress = s_on_progress,
         .checkpointed = s_on_checkpoint, .arg = child, .stop = &s_stop,
         .checkpoint_path = checkpoint, .resume_path = args->resume, .init_path = args->init,
-        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds
+        .init_name = init_name, .checkpoint_min_ms = args->checkpoint_min_ms, .val_ds = vds,
+        .model_in_place = s_serving     // the agent reads it once told "done"
+
     };
     train_result_t *result = malloc (sizeof *result);    // a confusion matrix: large
     for (int i = 0; i < ds->n_warnings; i++)
@@ -231,7 +350,7 @@ s_train (child_t *child, const child_args_t *args)
                     : mt_fail (&cause, "out of memory");
     if (rc == 0)
         s_report (child, result->stopped ? "stopped" : "done", s_metrics (&spec, result, ds, vds));
-    dataset_destroy (&ds);
+    s_data_done (&ds, &key);
     dataset_destroy (&vds);
     free (result);
     mt_spec_clear (&spec);
@@ -241,8 +360,27 @@ s_train (child_t *child, const child_args_t *args)
     return rc == 0 ? 0 : s_fail (child, "bad_input", diverged ? "" : "training: ", cause);
 }
 
-int
-agent_child_main (int argc, char **argv)
+//  Take SIGTERM, SIGINT and AGENT_STOP_SIGNAL as stops (s_on_term), and
+//  unblock them: a process forked by the agent comes with them blocked,
+//  and one sent since is taken now.
+static void
+s_take_stops (void)
+{
+    struct sigaction sa = { .sa_sigaction = s_on_term, .sa_flags = SA_SIGINFO };
+    sigemptyset (&sa.sa_mask);
+    sigaddset (&sa.sa_mask, SIGTERM);
+    sigaddset (&sa.sa_mask, SIGINT);
+    sigaddset (&sa.sa_mask, AGENT_STOP_SIGNAL);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (AGENT_STOP_SIGNAL, &sa, NULL);
+    sigprocmask (SIG_UNBLOCK, &sa.sa_mask, NULL);
+}
+
+//  One job, from its command line (--train-child's options), reported on
+//  out. Returns the exit code agent_child_main gives.
+static int
+s_run (int argc, char **argv, FILE *out)
 {
     static struct option options [] = {
         { "train-child", no_argument, 0, 'T' }, { "dir", required_argument, 0, 'd' },
@@ -256,9 +394,7 @@ agent_child_main (int argc, char **argv)
     child_args_t args = { .threads = 1, .progress_ms = 1000,
                           .checkpoint_min_ms = AGENT_CHECKPOINT_MIN_MS };
     int opt;
-    child_t child = { .out = fdopen (CHILD_FD, "w"), .dir = "." };
-    if (!child.out)
-        child.out = stderr;
+    child_t child = { .out = out, .dir = "." };
     optind = 1;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -277,17 +413,77 @@ agent_child_main (int argc, char **argv)
             default: return 1;
         }
     }
-    struct sigaction sa = { .sa_handler = s_on_term };
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    //  A child forked by the agent comes with them blocked: one sent since is
-    //  taken now, as a stop
-    sigset_t term;
-    sigemptyset (&term);
-    sigaddset (&term, SIGTERM);
-    sigaddset (&term, SIGINT);
-    sigprocmask (SIG_UNBLOCK, &term, NULL);
     if (!args.spec && !args.spec_json)
         return s_fail (&child, "error", "", strdup ("--spec FILE (or --spec-json TEXT) is required"));
     return s_train (&child, &args);
+}
+
+int
+agent_child_main (int argc, char **argv)
+{
+    FILE *out = fdopen (CHILD_FD, "w");
+    s_take_stops ();
+    return s_run (argc, argv, out ? out : stderr);
+}
+
+//  Exactly size bytes from fd into buf. Returns 0, or -1 at the end of
+//  file (the agent is gone), an error, or a plain kill while waiting.
+static int
+s_read_all (int fd, void *buf, size_t size)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read (fd, (char *) buf + got, size - got);
+        if (n > 0)
+            got += (size_t) n;
+        else
+        if (n < 0 && errno == EINTR && !s_quit)
+            continue;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+int
+agent_child_serve (void)
+{
+    FILE *out = fdopen (CHILD_FD, "w");
+    if (!out)
+        return 1;
+    signal (SIGPIPE, SIG_DFL);      // the agent ignores it; a dead agent ends us
+    s_serving = true;
+    s_take_stops ();
+    while (!s_quit) {
+        uint32_t head [2];          // the command's length, then the job's sequence number
+        if (s_read_all (COMMAND_FD, head, sizeof head) || head [0] > COMMAND_MAX)
+            break;
+        char *text = malloc ((size_t) head [0] + 1);
+        if (!text || s_read_all (COMMAND_FD, text, head [0])) {
+            free (text);
+            break;
+        }
+        text [head [0]] = 0;
+        //  NUL-separated arguments, the job's folder first
+        char *argv [COMMAND_ARGS + 1];
+        int argc = 0;
+        for (char *arg = text; arg < text + head [0] && argc < COMMAND_ARGS;
+             arg += strlen (arg) + 1)
+            argv [argc++] = arg;
+        argv [argc] = NULL;
+        //  After a late stop (its own job's number) and before an early one
+        s_job_seq = (sig_atomic_t) head [1];
+        s_stop = s_stop_seq == s_job_seq;
+        int rc = argc > 1 && chdir (argv [0]) == 0 ? s_run (argc - 1, argv + 1, out)
+               : s_fail (&(child_t) { .out = out }, "error", "", strdup ("cannot enter the"
+                         " job's folder"));
+        free (text);
+        //  Out of the job's folder, which the agent removes (a large job's
+        //  arrays, mapped on their own, went back to the system as freed)
+        if (chdir ("/"))
+            mt_warn ("training process: cannot leave the job's folder: %s", strerror (errno));
+        if (fprintf (out, "exit %d\n", rc) < 0 || fflush (out))
+            break;
+    }
+    return 0;
 }

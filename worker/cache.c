@@ -91,6 +91,45 @@ cache_trim (blob_store_t *cache, const char *dir, int64_t max_bytes, const char 
 }
 
 int
+cache_park_job_dir (const char *dir, const char *spare, const char *keep)
+{
+    DIR *folder = opendir (dir);
+    if (!folder)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *item;
+    while ((item = readdir (folder)) && rc == 0) {
+        if (strcmp (item->d_name, ".") == 0 || strcmp (item->d_name, "..") == 0)
+            continue;
+        if (strcmp (item->d_name, keep) == 0) {
+            int fd = openat (dirfd (folder), keep, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0 || ftruncate (fd, 0))
+                rc = -1;
+            if (fd >= 0)
+                close (fd);
+        }
+        else
+        if (unlinkat (dirfd (folder), item->d_name, 0) && errno != ENOENT)
+            rc = -1;
+    }
+    closedir (folder);
+    //  A spare kept already (rename refuses a folder that is not empty)
+    if (rc == 0 && rename (dir, spare) == 0)
+        return 0;
+    return cache_remove_job_dir (dir);
+}
+
+int
+cache_take_job_dir (const char *spare, const char *dir)
+{
+    if (rename (spare, dir) == 0)
+        return 0;
+    if (mkdir (dir, 0700) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int
 cache_remove_job_dir (const char *dir)
 {
     DIR *folder = opendir (dir);

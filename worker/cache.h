@@ -19,4 +19,17 @@ int64_t cache_trim (blob_store_t *cache, const char *dir, int64_t max_bytes,
 //  Returns 0, or -1 when something could not be removed (logged).
 int cache_remove_job_dir (const char *dir);
 
+//  A job's folder, once its job ended, kept as spare (one at a time) for
+//  the next job: emptied but for the file named keep, which is truncated
+//  (its inode serves the next job's copy), and renamed to spare. Creating
+//  and freeing a folder and a file per job slows ext4's inode allocator
+//  with every job. Falls back to cache_remove_job_dir when a spare is kept
+//  already (a cache that workers share) or the rename fails. Returns 0, or
+//  -1 (logged).
+int cache_park_job_dir (const char *dir, const char *spare, const char *keep);
+
+//  The job folder dir, made from the spare folder if one is kept, else
+//  created; an existing dir is taken as it is. Returns 0, or -1 (errno).
+int cache_take_job_dir (const char *spare, const char *dir);
+
 #endif

@@ -197,14 +197,23 @@ if [ -z "${SKIP_REAL:-}" ]; then
     done
     OUT=$("$B" real "$CEP" "$SRC/test_data/sample_dataset.csv" 2 "$REAL_JOBS" "$REAL_SAMPLES") || true
     echo "$OUT" | grep -v '^RESULT'
-    # CPU of the workers and their (reaped) training children, per job run (warm-up included);
-    # mtworker starts itself again once (exec), so its PID and counts are the whole life
+    # CPU of the workers and their training processes, per job run (warm-up included): the
+    # reaped ones through the worker's counts, the one it keeps across jobs (still alive)
+    # read off its own; mtworker starts itself again once (exec), so its PID and counts are
+    # the whole life
     TICKS=0
     for pid in $WPIDS; do
         t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
         TICKS=$((TICKS + t))
+        for kid in $(ps -o pid= --ppid "$pid"); do
+            t=$(awk '{ print $14 + $15 }' "/proc/$kid/stat" 2>/dev/null || echo 0)
+            TICKS=$((TICKS + t))
+            KEPT="${KEPT:-}$(awk '/^VmRSS/ { printf " %d kB", $2 }' "/proc/$kid/status" 2>/dev/null)"
+        done
     done
-    echo "real workers: CPU of the 2 mtworkers and their children: $TICKS ticks" \
+    # a process kept across jobs that leaked would grow with them
+    echo "real workers: resident size of the kept training processes after the run:${KEPT:- none}"
+    echo "real workers: CPU of the 2 mtworkers and their training processes: $TICKS ticks" \
          "($(getconf CLK_TCK)/s), $(awk -v t="$TICKS" -v hz="$(getconf CLK_TCK)" \
          -v n=$((REAL_JOBS + REAL_SAMPLES + 2)) 'BEGIN { printf "%.2f", t * 1000 / hz / n }') ms" \
          "per job over $((REAL_JOBS + REAL_SAMPLES + 2)) jobs"

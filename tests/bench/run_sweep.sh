@@ -149,3 +149,9 @@ echo "$ASHA	$NONE" | awk -F'\t' '{
     within = ($6 - $1) <= 0.01 * $6; third = $3 <= $8 / 3
     printf "target: asha best %.4f within 1%% of the full search best %.4f: %s; epochs %d <= 1/3 of %d: %s\n",
         $1, $6, within ? "PASS" : "MISS", $3, $8, third ? "PASS" : "MISS" }'
+
+# The small-job figures (issue 17, section 2): trivial jobs on 2 real mtworkers, from
+# run_broker.sh's real-worker part, so a sweep's per-trial overhead is printed beside it
+echo "== small jobs: 2 mtworkers, trivial jobs (run_broker.sh, ONLY_REAL=1) =="
+ONLY_REAL=1 sh "$SRC/tests/bench/run_broker.sh" "$BUILD" 2>&1 \
+    | grep -E '^real|trivial jobs/s|first-step' || echo "small jobs: the run failed"

@@ -351,8 +351,9 @@ s_exists (const char *name)
     return access (test_path (s_dir, name), F_OK) == 0;
 }
 
-//  checkpoint_min_ms: a periodic checkpoint waits until that long has passed
-//  since the last one (or the start); the last epoch's and a stop's do not
+//  checkpoint_min_ms: a periodic checkpoint, and the last epoch's, wait
+//  until that long has passed since the last one (or the start); a stop's
+//  does not
 static void
 s_test_checkpoint_floor (void)
 {
@@ -365,9 +366,22 @@ s_test_checkpoint_floor (void)
                           .checkpoint_min_ms = 600000 };
     train_result_t result;
     s_train (&spec, ds, test_path (s_dir, "floor.safetensors"), &opts, &result);
-    CHECK_MSG (watch.checkpoints == 1, "%d checkpoints in a run shorter than the floor",
+    CHECK_MSG (watch.checkpoints == 0, "%d checkpoints in a run shorter than the floor",
                watch.checkpoints);
-    CHECK (s_exists ("floorepoch9.ckpt") && !s_exists ("floorepoch1.ckpt"));
+    CHECK (!s_exists ("floorepoch9.ckpt") && !s_exists ("floorepoch1.ckpt"));
+    CHECK (s_exists ("floor.safetensors"));
+
+    //  once the floor has passed, the last epoch's is written, due or not
+    s_watch_t late = { .tag = "floorlate" };
+    train_opts_t passed = opts;
+    passed.arg = &late;
+    passed.checkpoint_min_ms = 0;
+    spec.checkpoint_every = 4;
+    s_train (&spec, ds, test_path (s_dir, "floorlate.safetensors"), &passed, &result);
+    CHECK_MSG (late.checkpoints == 3 && s_exists ("floorlateepoch9.ckpt"),
+               "%d checkpoints, the last epoch's %s", late.checkpoints,
+               s_exists ("floorlateepoch9.ckpt") ? "written" : "missing");
+    spec.checkpoint_every = 1;
 
     //  a stop checkpoints whatever the floor
     s_watch_t stopper = { .stop_step = 17, .tag = "floorstop" };

@@ -429,8 +429,10 @@ s_metadata (const model_t *self)
     return meta;
 }
 
-int
-model_save (const model_t *self, const char *path, char **cause)
+//  The model as safetensors bytes, *total of them (caller frees); NULL
+//  with *cause (path names the file in it).
+static unsigned char *
+s_encode (const model_t *self, const char *path, size_t *total, char **cause)
 {
     s_tensor_t list [2 * MLP_MAX_LAYERS + 4];
     char names [2 * MLP_MAX_LAYERS][32];
@@ -445,15 +447,18 @@ model_save (const model_t *self, const char *path, char **cause)
     }
     char *text = json_dumps (header, JSON_COMPACT);
     json_decref (header);
-    if (!text)
-        return mt_fail (cause, "%s: cannot encode the model header", path);
+    if (!text) {
+        mt_fail (cause, "%s: cannot encode the model header", path);
+        return NULL;
+    }
     size_t text_len = strlen (text);
     size_t header_len = (text_len + 7) & ~(size_t) 7;
-    size_t total = 8 + header_len + offset;
-    unsigned char *buf = malloc (total);
+    *total = 8 + header_len + offset;
+    unsigned char *buf = malloc (*total);
     if (!buf) {
         free (text);
-        return mt_fail (cause, "%s: out of memory (%zu bytes)", path, total);
+        mt_fail (cause, "%s: out of memory (%zu bytes)", path, *total);
+        return NULL;
     }
     for (int i = 0; i < 8; i++)
         buf [i] = (unsigned char) ((uint64_t) header_len >> (8 * i));
@@ -466,7 +471,32 @@ model_save (const model_t *self, const char *path, char **cause)
         memcpy (data, t->data, t->count * 4);
         data += t->count * 4;
     }
-    int rc = mt_file_replace (path, buf, total, cause);
+    return buf;
+}
+
+int
+model_save (const model_t *self, const char *path, char **cause)
+{
+    size_t total = 0;
+    unsigned char *buf = s_encode (self, path, &total, cause);
+    int rc = buf ? mt_file_replace (path, buf, total, cause) : -1;
+    free (buf);
+    return rc;
+}
+
+int
+model_save_in_place (const model_t *self, const char *path, char **cause)
+{
+    size_t total = 0;
+    unsigned char *buf = s_encode (self, path, &total, cause);
+    if (!buf)
+        return -1;
+    int rc = 0;
+    int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || mt_write_at (fd, buf, total, 0) || ftruncate (fd, (off_t) total))
+        rc = mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
+    if (fd >= 0 && close (fd) && rc == 0)
+        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
     free (buf);
     return rc;
 }

@@ -1148,15 +1148,17 @@ s_epoch_end (s_run_t *self, bool *early, char **cause)
     int every = self->spec->checkpoint_every;
     if (!self->opts->checkpoint_path || every <= 0)
         return 0;
-    //  Periodic checkpoints wait out the floor, or a fast job would spend
-    //  its time writing (and the broker storing) them; the last one does not
-    //  A multiple of every that came within the floor is written at the
-    //  first epoch end after it, not at the next multiple
+    //  Checkpoints wait out the floor, or a fast job would spend its time
+    //  writing (and the broker storing) them. A multiple of every that came
+    //  within the floor is written at the first epoch end after it, not at
+    //  the next multiple. The last epoch's is written whenever the floor has
+    //  passed, due or not; within it, it is not: the model that follows
+    //  supersedes it, and should writing that fail, the retry loses no more
+    //  than the floor lets a crash lose
     bool last = self->epoch == self->spec->epochs || *early;
+    bool waited = (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
     self->checkpoint_due |= self->epoch % every == 0;
-    bool due = self->checkpoint_due
-            && (mt_mono_s () - self->checkpoint_s) * 1000.0 >= self->opts->checkpoint_min_ms;
-    return last || due ? s_checkpoint (self, cause) : 0;
+    return waited && (last || self->checkpoint_due) ? s_checkpoint (self, cause) : 0;
 }
 
 static void
@@ -1359,7 +1361,10 @@ s_save_final (s_run_t *self, const char *path, train_result_t *result, char **ca
     ||  s_set_meta_fmt (m, "step", cause, "%" PRId64, self->step)
     ||  s_set_metrics (self, result, cause))
         return -1;
-    return path ? model_save (m, path, cause) : 0;
+    if (!path)
+        return 0;
+    return self->opts->model_in_place ? model_save_in_place (m, path, cause)
+                                      : model_save (m, path, cause);
 }
 
 //  The validation metrics of the epoch the kept weights are from: as that

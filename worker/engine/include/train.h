@@ -45,6 +45,9 @@ typedef struct {
     const char *resume_path;            // checkpoint to resume from; NULL = fresh start
     const char *init_path;              // model file to warm start from; NULL = none
     const char *init_name;              // names init_path in messages; NULL = init_path
+    bool model_in_place;                // write the model over model_path's file
+                                        //   (model_save_in_place): nothing reads it
+                                        //   before train_run returns
     int checkpoint_min_ms;              // least wall time, ms, from the start or the last
                                         //   checkpoint to a periodic one; 0 = no floor
     train_step_fn *stepped;             // after every step (tests, loss curves); may be NULL
@@ -91,7 +94,8 @@ typedef struct {
 //  checkpoint_path, writes a checkpoint at an epoch that is a multiple of
 //  spec->checkpoint_every once checkpoint_min_ms have passed since the last
 //  one (or the start), at the last epoch or an early stop (checkpoint_every
-//  > 0), and on stop, which returns 0 with result->stopped.
+//  > 0) once they have passed too, and on stop, which returns 0 with
+//  result->stopped.
 //  Returns 0, or -1 with *cause (caller frees).
 int train_run (const mt_spec_t *spec, const dataset_t *ds, const char *model_path,
                const train_opts_t *opts, train_result_t *result, char **cause);
