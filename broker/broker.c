@@ -74,7 +74,9 @@ static int s_on_workers (zloop_t *loop, zsock_t *sock, void *arg);
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static int s_on_synced (zloop_t *loop, zsock_t *sock, void *arg);
 static void s_begin (broker_t *self);
-static void s_end (broker_t *self);
+static void s_end (broker_t *self, bool force);
+static bool s_may_defer (broker_t *self);
+static int s_on_defer (zloop_t *loop, int timer_id, void *arg);
 static bool s_commit (broker_t *self, bool *wrote);
 static void s_sync (broker_t *self);
 static void s_flush (broker_t *self, bool committed);
@@ -90,6 +92,7 @@ static void s_syncer (zsock_t *pipe, void *store);
 static int s_sync_reply (zsock_t *sock);
 static void s_finish (broker_t *self);
 static void s_move (zlistx_t *from, zlistx_t *to);
+static bool s_waits_for (zlistx_t *list, const peer_t *peer);
 static void s_outgoing_free (void **item);
 static void s_doomed_free (void **item);
 static int s_watch (broker_t *self, char **cause);
@@ -218,6 +221,7 @@ broker_new (const broker_config_t *config, char **cause)
     }
     self->config = *config;
     self->lock_fd = -1;
+    self->defer_timer = -1;
     self->chunk = malloc (BROKER_CHUNK_MAX);
     self->fleet = fleet_new ();
     self->outbox = s_outlist ();
@@ -440,7 +444,7 @@ s_batch (broker_t *self)
             workers = s_handle_one (self, self->workers, workers_handlers, true);
     }
     workers_dispatch (self);
-    s_end (self);
+    s_end (self, false);
 }
 
 static int
@@ -467,25 +471,61 @@ s_begin (broker_t *self)
         return;
     if (store_begin (self->store))
         mt_error ("broker: cannot begin a transaction; writes will fail");
+    self->tx_started = zclock_mono ();
     jobs_begin (self->jobs);
     fleet_begin (self->fleet);
     stats_begin (self->stats);
 }
 
-//  Commit, unless a sync is in flight. A commit that wrote is made durable
+//  Commit, unless a sync is in flight or the commit may wait (see
+//  s_may_defer; force says it may not). A commit that wrote is made durable
 //  by the sync thread before its outbox is let go; one that wrote nothing
 //  lets it go at once; a failed one rolls everything back.
 static void
-s_end (broker_t *self)
+s_end (broker_t *self, bool force)
 {
     if (self->syncing)
         return;
+    if (!force && s_may_defer (self)) {
+        if (self->defer_timer < 0)
+            self->defer_timer = zloop_timer (self->loop, BROKER_DEFER_MS, 1, s_on_defer, self);
+        if (self->defer_timer >= 0)
+            return;
+    }
     bool wrote;
     bool committed = s_commit (self, &wrote);
     if (committed && wrote)
         s_sync (self);
     else
         s_flush (self, committed);
+}
+
+//  True when the open transaction may stay open for the next batch, as it
+//  does while a sync is in flight: it wrote, but it has nothing to send (a
+//  batch of PROGRESS reports, say), so nobody has been told of what it
+//  wrote, and a crash before its commit is the same as one before those
+//  messages arrived. The first batch with something to send (a reply, an
+//  ASSIGN, an EVENT) commits it all, and its sync comes before any of it
+//  leaves; a read that sees these writes is such a batch. A failed write is
+//  not kept waiting (its writers must hear of it), nor is anything for
+//  about BROKER_DEFER_MS (a one-shot timer forces the commit).
+static bool
+s_may_defer (broker_t *self)
+{
+    return store_in_transaction (self->store) && store_dirty (self->store)
+        && !store_failed (self->store) && zlistx_size (self->outbox) == 0
+        && zclock_mono () - self->tx_started < BROKER_DEFER_MS;
+}
+
+//  The timer of a transaction left open by s_may_defer: commit what waits.
+static int
+s_on_defer (zloop_t *loop, int timer_id, void *arg)
+{
+    broker_t *self = arg;
+    self->defer_timer = -1;
+    if (store_in_transaction (self->store))
+        s_end (self, true);
+    return 0;
 }
 
 //  Commit the store, and the queue and fleet with it, or roll all three
@@ -577,11 +617,12 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
     //  What gathered meanwhile commits and its sync starts before the durable
     //  messages go out, so the disk is not idle while they are sent; a
     //  transaction that wrote nothing waits until they are out, so that no
-    //  peer's later reply overtakes an earlier one
+    //  peer's later reply overtakes an earlier one, and one that has nothing
+    //  to send may wait for more (s_may_defer)
     zlistx_t *durable = self->pending;
     self->pending = self->durable;
     self->durable = durable;
-    if (store_in_transaction (self->store) && store_dirty (self->store)) {
+    if (store_in_transaction (self->store) && store_dirty (self->store) && !s_may_defer (self)) {
         bool wrote, committed = s_commit (self, &wrote);
         if (committed)
             s_sync (self);
@@ -592,7 +633,7 @@ s_on_synced (zloop_t *loop, zsock_t *sock, void *arg)
     else {
         s_flush_list (self, durable, true);
         if (store_in_transaction (self->store))
-            s_end (self);
+            s_end (self, false);
     }
     return 0;
 }
@@ -682,6 +723,30 @@ void
 broker_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
 {
     zlistx_add_end (self->outbox, s_outgoing (self, peer, msg_p));
+}
+
+void
+broker_send_now (broker_t *self, peer_t *peer, mt_msg_t **msg_p)
+{
+    if (s_waits_for (self->outbox, peer) || s_waits_for (self->pending, peer))
+        broker_send (self, peer, msg_p);
+    else {
+        outgoing_t *out = s_outgoing (self, peer, msg_p);
+        out->after_write = false;
+        s_flush_one (self, out, true);
+    }
+}
+
+//  True when list holds a message to peer.
+static bool
+s_waits_for (zlistx_t *list, const peer_t *peer)
+{
+    for (outgoing_t *out = zlistx_first (list); out; out = zlistx_next (list))
+        if (out->kind == OUT_MESSAGE && out->sock == peer->sock
+        &&  out->identity_size == peer->identity_size
+        &&  memcmp (out->identity, peer->identity, peer->identity_size) == 0)
+            return true;
+    return false;
 }
 
 static bool
@@ -1007,6 +1072,6 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     retention_tick (self, now);
     s_reap (self);
     workers_dispatch (self);
-    s_end (self);
+    s_end (self, true);
     return 0;
 }

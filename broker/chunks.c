@@ -78,7 +78,9 @@ chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
     json_object_set_new (mt_msg_body (reply), "hash", json_string (hash));
     json_object_set_new (mt_msg_body (reply), "offset", json_integer (next));
     json_object_set_new (mt_msg_body (reply), "complete", json_boolean (complete));
-    broker_send (self, peer, &reply);
+    //  It speaks of the blob store alone (a complete blob was fsynced before
+    //  it was named), not of the database: no commit to wait for
+    broker_send_now (self, peer, &reply);
 }
 
 //  A CHUNK reply: bytes of blob hash at offset; job > 0 names the job whose

@@ -39,6 +39,8 @@ struct broker_t {
     size_t writers_cap;
     zactor_t *syncer;           // the sync thread: makes commits durable
     bool syncing;               // a sync is in flight; batches meanwhile join the next commit
+    int64_t tx_started;         // monotonic ms the open transaction began
+    int defer_timer;            // the zloop timer that commits a waiting transaction; -1: none
     int64_t last_tick;          // monotonic ms of the last liveness check
     int lock_fd;                // DB.lock, held (flock) while the broker runs; -1 when not
     bool fatal;                 // the database could not be made durable: stop
@@ -80,6 +82,11 @@ extern const handler_t workers_handlers [];
 
 //  Queue a message (taken) to peer for after the commit; the peer's req is added.
 void broker_send (broker_t *self, peer_t *peer, mt_msg_t **msg_p);
+//  Send a reply (taken) that tells of nothing the open transaction wrote or
+//  read, only of the blob store's files, which are durable on their own: it
+//  leaves at once, unless a message to the same peer waits for a commit or
+//  a sync (it must not overtake one), and then it is queued as broker_send.
+void broker_send_now (broker_t *self, peer_t *peer, mt_msg_t **msg_p);
 //  Queue command {job, attempt} to a worker the broker speaks to first.
 void broker_tell (broker_t *self, fleet_worker_t *worker, const char *command, int64_t job,
                   int attempt);

@@ -612,6 +612,12 @@ store_abort (store_t *self)
         self->failed = true;
 }
 
+bool
+store_failed (store_t *self)
+{
+    return self->in_tx && self->failed;
+}
+
 sqlite3 *
 store_db (store_t *self)
 {
@@ -1032,6 +1038,15 @@ store_job_progress (store_t *self, int64_t id, int attempt, const store_progress
     if (!check)
         return 0;
     self->thin [slot].rows = 0;
+    //  The count first, on a statement prepared once: a new attempt's first
+    //  row checks too, and below the bound there is nothing to thin
+    sqlite3_stmt *count = s_stmt (self, Q_HISTORY_COUNT);
+    if (count) {
+        sqlite3_bind_int64 (count, 1, id);
+        sqlite3_bind_int (count, 2, attempt);
+        if (s_scalar (count) <= STORE_PROGRESS_MAX_ROWS)
+            return 0;
+    }
     return store_progress_thin (self, id, attempt) < 0 ? -1 : 0;
 }
 

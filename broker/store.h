@@ -86,6 +86,10 @@ uint64_t store_writes (store_t *self);
 //  memory alongside cannot be made. Outside a transaction, nothing.
 void store_abort (store_t *self);
 
+//  True when the open transaction failed (a write failed, or store_abort):
+//  its commit will roll it back.
+bool store_failed (store_t *self);
+
 //  Make every commit so far durable (fdatasync of the write-ahead log).
 //  Safe to call from another thread while this one goes on. Returns 0, or
 //  the errno of the failure.

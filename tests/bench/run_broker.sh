@@ -217,6 +217,11 @@ if [ -z "${SKIP_REAL:-}" ]; then
          "($(getconf CLK_TCK)/s), $(awk -v t="$TICKS" -v hz="$(getconf CLK_TCK)" \
          -v n=$((REAL_JOBS + REAL_SAMPLES + 2)) 'BEGIN { printf "%.2f", t * 1000 / hz / n }') ms" \
          "per job over $((REAL_JOBS + REAL_SAMPLES + 2)) jobs"
+    # the broker's own CPU (reactor, syncer and its I/O threads) per job, the same way
+    BT=$(awk '{ print $14 + $15 }' "/proc/$BPID/stat" 2>/dev/null || echo 0)
+    echo "real workers: CPU of the broker: $BT ticks," \
+         "$(awk -v t="$BT" -v hz="$(getconf CLK_TCK)" -v n=$((REAL_JOBS + REAL_SAMPLES + 2)) \
+         'BEGIN { printf "%.3f", t * 1000 / hz / n }') ms per job"
     REAL=$(field "$OUT" jobs_per_s)
     REAL_P50=$(field "$OUT" p50_ms)
     REAL_P99=$(field "$OUT" p99_ms)
