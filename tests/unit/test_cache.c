@@ -1,4 +1,4 @@
-/*  test_cache - the worker's cache bound: least recently used datasets go first, a job's own stay; job folders are removed  */
+/*  test_cache - the worker's cache bound: least recently used datasets go first, a job's own stay; job folders are removed or kept as the spare  */
 #include "testutil.h"
 #include "cache.h"
 #include "mt/blob.h"
@@ -71,6 +71,39 @@ main (void)
     CHECK (cache_remove_job_dir (job) == 0);
     CHECK (access (job, F_OK) == -1);
     CHECK (cache_remove_job_dir (job) == 0);        // gone already: fine
+
+    //  An ended job's folder kept as the spare: emptied but for the model
+    //  file, truncated; the next job's folder is the spare renamed, the same
+    //  inodes; with a spare kept already, an ended folder is removed
+    char spare [300], next [300], other [300];
+    snprintf (spare, sizeof spare, "%s/.spare", dir);
+    snprintf (next, sizeof next, "%s/jobs-8-1", dir);
+    snprintf (other, sizeof other, "%s/jobs-9-1", dir);
+    CHECK (cache_take_job_dir (spare, job) == 0);   // no spare yet: made
+    file = fopen (test_path (job, "model.safetensors"), "w");
+    CHECK (file && fputs ("a model", file) >= 0 && fclose (file) == 0);
+    file = fopen (test_path (job, "checkpoint.safetensors"), "w");
+    CHECK (file && fputs ("a checkpoint", file) >= 0 && fclose (file) == 0);
+    struct stat folder_st, model_st, st;
+    CHECK (stat (job, &folder_st) == 0 && stat (test_path (job, "model.safetensors"), &model_st) == 0);
+    CHECK (cache_park_job_dir (job, spare, "model.safetensors") == 0);
+    CHECK (access (job, F_OK) == -1);
+    CHECK (stat (test_path (spare, "model.safetensors"), &st) == 0 && st.st_size == 0
+           && st.st_ino == model_st.st_ino);
+    CHECK (access (test_path (spare, "checkpoint.safetensors"), F_OK) == -1);
+    CHECK (cache_take_job_dir (spare, next) == 0);
+    CHECK (access (spare, F_OK) == -1);
+    CHECK (stat (next, &st) == 0 && st.st_ino == folder_st.st_ino);
+    CHECK (stat (test_path (next, "model.safetensors"), &st) == 0 && st.st_ino == model_st.st_ino);
+    CHECK (cache_park_job_dir (next, spare, "model.safetensors") == 0);
+    CHECK (cache_take_job_dir (spare, other) == 0 && cache_take_job_dir (spare, next) == 0);
+    file = fopen (test_path (other, "model.safetensors"), "w");
+    CHECK (file && fputs ("b", file) >= 0 && fclose (file) == 0);
+    CHECK (cache_park_job_dir (other, spare, "model.safetensors") == 0);
+    file = fopen (test_path (next, "model.safetensors"), "w");
+    CHECK (file && fputs ("c", file) >= 0 && fclose (file) == 0);
+    CHECK (cache_park_job_dir (next, spare, "model.safetensors") == 0);
+    CHECK (access (next, F_OK) == -1 && access (spare, F_OK) == 0);   // removed: a spare is kept
     blob_store_destroy (&cache);
     test_remove_dir (dir);
     printf ("test_cache: ok\n");

@@ -1,6 +1,7 @@
 /*  test_model - safetensors round trip, hostile and truncated files, torn checkpoints  */
 #include <signal.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,28 @@ s_test_round_trip (mt_task_t task)
     CHECK (model_set_tensor (m, "optim.0.weight.exp_avg", extra, shape, 2, NULL) == 0);
     char *cause = NULL;
     CHECK_MSG (model_save (m, test_path (s_dir, "m.safetensors"), &cause) == 0, "%s", cause);
+    //  Written in place over a longer file: the same bytes, the same inode
+    const char *over = test_path (s_dir, "over.safetensors");
+    FILE *f = fopen (over, "w");
+    CHECK (f);
+    for (int i = 0; i < 100000; i++)
+        fputc ('z', f);
+    fclose (f);
+    struct stat before, after, saved;
+    CHECK (stat (over, &before) == 0);
+    CHECK_MSG (model_save_in_place (m, over, &cause) == 0, "%s", cause);
+    CHECK (stat (over, &after) == 0 && stat (test_path (s_dir, "m.safetensors"), &saved) == 0);
+    CHECK (after.st_ino == before.st_ino && after.st_size == saved.st_size);
+    FILE *fa = fopen (over, "rb"), *fb = fopen (test_path (s_dir, "m.safetensors"), "rb");
+    CHECK (fa && fb);
+    int ca, cb;
+    do {
+        ca = fgetc (fa);
+        cb = fgetc (fb);
+    } while (ca == cb && ca != EOF);
+    CHECK_MSG (ca == cb, "model_save_in_place wrote other bytes than model_save");
+    fclose (fa);
+    fclose (fb);
     model_t *back = model_load (test_path (s_dir, "m.safetensors"), &cause);
     CHECK_MSG (back, "%s", cause);
     mlp_t *a = model_mlp (m), *b = model_mlp (back);
