@@ -12,22 +12,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-static atomic_int s_commit_fails;   // shared with the broker's thread
-static atomic_int s_sync_held;      // shared with the broker's sync thread
 static char s_log [300];            // the broker's log lines (stderr)
 static int s_stderr = -1;           // the real stderr, for the log at exit
-
-static int s_commit_fault (void *arg) { return atomic_load (&s_commit_fails); }
-
-//  The sync thread waits here while the test holds it: a commit stays not
-//  yet durable for as long as the test likes.
-static int
-s_sync_gate (void *arg)
-{
-    while (atomic_load (&s_sync_held))
-        usleep (1000);
-    return 0;
-}
 
 static void
 s_refused (zsock_t *sock, int line)
@@ -148,7 +134,7 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     CHECK (s_assigned (worker) == first);
 
     //  SUBMIT
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
                     NULL, 0);
     s_refused (client, __LINE__);
@@ -161,20 +147,20 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     s_refused (client, __LINE__);
     CHECK_STR_EQ (s_state (client, first), "running");
     test_peer_quiet (worker, __LINE__);
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     test_peer_send (client, "STOP", body, NULL, 0);
     test_peer_ok (client, "JOB", __LINE__);
     test_peer_ok (worker, "STOP", __LINE__);
     CHECK_STR_EQ (s_state (client, first), "stopping");
 
     //  STOPPED
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     s_job_body (body, sizeof body, first, "");
     test_peer_send (worker, "STOPPED", body, NULL, 0);
     s_refused (worker, __LINE__);
     CHECK_STR_EQ (s_state (client, first), "stopping");
     CHECK (s_worker_job (client) == first);
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     test_peer_send (worker, "STOPPED", body, NULL, 0);
     s_wait_state (client, first, "stopped", __LINE__);
     CHECK (s_worker_job (client) == 0);
@@ -194,7 +180,7 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     test_peer_send (worker, "UPLOAD", body, model, model_size);
     free (model);
     test_peer_ok (worker, "UPLOADED", __LINE__);
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     char extra [200];
     snprintf (extra, sizeof extra, ", \"model_hash\": \"%s\", \"metrics\": {\"loss\": 0.5}", hash);
     s_job_body (body, sizeof body, second, extra);
@@ -203,7 +189,7 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     CHECK_STR_EQ (s_state (client, second), "running");
     CHECK (s_worker_job (client) == second);
     CHECK (!s_logged ("succeeded"));
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     test_peer_send (worker, "DONE", body, NULL, 0);
     s_wait_state (client, second, "succeeded", __LINE__);
     CHECK (s_worker_job (client) == 0);
@@ -213,23 +199,23 @@ test_failed_commits (zsock_t *client, zsock_t *worker)
     int64_t third = s_submit (client);
     CHECK (s_assigned (worker) == third);
     int64_t fourth = s_submit (client);
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     s_job_body (body, sizeof body, third, ", \"reason\": \"bad data\", \"retryable\": false");
     test_peer_send (worker, "FAILED", body, NULL, 0);
     s_refused (worker, __LINE__);
     test_peer_quiet (worker, __LINE__);
     CHECK_STR_EQ (s_state (client, third), "running");
     CHECK_STR_EQ (s_state (client, fourth), "queued");
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     test_peer_send (worker, "FAILED", body, NULL, 0);
     CHECK (s_assigned (worker) == fourth);
     CHECK_STR_EQ (s_state (client, third), "failed");
     CHECK (s_logged ("broker: a commit failed"));
 
     //  Reads go on while the disk is full
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     CHECK_STR_EQ (s_state (client, third), "failed");
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
 }
 
 //  (b) No handler can let a reply out early: while a commit is not yet
@@ -242,7 +228,7 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     char body [512];
     int64_t running = s_worker_job (client);
     CHECK (running > 0);
-    atomic_store (&s_sync_held, 1);
+    atomic_store (&test_sync_held, 1);
     test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
                     NULL, 0);
     test_peer_quiet (client, __LINE__);
@@ -257,8 +243,8 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     test_peer_quiet (client, __LINE__);
     test_peer_quiet (worker, __LINE__);
     CHECK (!s_logged ("failed (failed): x"));
-    atomic_store (&s_commit_fails, 1);
-    atomic_store (&s_sync_held, 0);
+    atomic_store (&test_commit_fails, 1);
+    atomic_store (&test_sync_held, 0);
     //  The durable commit's reply leaves; the failed one's writer hears storage
     mt_msg_t *reply = test_peer_expect (client, "SUBMITTED", NULL, __LINE__);
     int64_t held = json_integer_value (json_object_get (mt_msg_body (reply), "job"));
@@ -268,7 +254,7 @@ test_held_sync (zsock_t *client, zsock_t *worker)
     mt_msg_destroy (&reply);
     s_refused (client, __LINE__);                       // the submit that joined: not acked
     s_refused (worker, __LINE__);
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     CHECK (!s_logged ("failed (failed): x"));
     CHECK_STR_EQ (s_state (client, running), "running");
     CHECK_STR_EQ (s_state (client, held), "queued");
@@ -294,14 +280,8 @@ main (void)
     setvbuf (stderr, NULL, _IOLBF, 0);
     mt_log_set_level (MT_LOG_INFO);
 
-    config.liveness = 1000;         // the test's worker needs send no heartbeat
-    char *cause = NULL;
-    broker_t *broker = broker_new (&config, &cause);
-    CHECK_MSG (broker, "%s", cause);
-    store_set_commit_fault (broker_store (broker), s_commit_fault, NULL);
-    store_set_sync_fault (broker_store (broker), s_sync_gate, NULL);
     pthread_t thread;
-    test_broker_start (broker, &thread);
+    broker_t *broker = test_broker_hooked (&config, &thread);
 
     zsock_t *client = zsock_new_dealer (paths.clients);
     zsock_t *worker = zsock_new_dealer (paths.workers);

@@ -11,19 +11,6 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-static atomic_int s_commit_fails;   // shared with the broker's thread
-static atomic_int s_sync_held;      // shared with the broker's sync thread
-
-static int s_commit_fault (void *arg) { return atomic_load (&s_commit_fails); }
-
-//  The sync thread waits here while the test holds it.
-static int
-s_sync_gate (void *arg)
-{
-    while (atomic_load (&s_sync_held))
-        usleep (1000);
-    return 0;
-}
 
 //  A PROGRESS of job's attempt 1 at step, as a worker sends it (no reply).
 static void
@@ -98,14 +85,8 @@ main (void)
     test_broker_t paths;
     broker_config_t config;
     test_broker_config (&paths, "defer", &config);
-    config.liveness = 1000;         // the test's worker needs send no heartbeat
-    char *cause = NULL;
-    broker_t *broker = broker_new (&config, &cause);
-    CHECK_MSG (broker, "%s", cause);
-    store_set_commit_fault (broker_store (broker), s_commit_fault, NULL);
-    store_set_sync_fault (broker_store (broker), s_sync_gate, NULL);
     pthread_t thread;
-    test_broker_start (broker, &thread);
+    broker_t *broker = test_broker_hooked (&config, &thread);
 
     zsock_t *client = zsock_new_dealer (paths.clients);
     zsock_t *worker = zsock_new_dealer (paths.workers);
@@ -129,7 +110,7 @@ main (void)
     //  commit that holds the report is durable, and then tells of it. The
     //  worker's UPLOADED (which waits for no commit, see (c)) shows that
     //  its report was taken before the read comes in on the other socket
-    atomic_store (&s_sync_held, 1);
+    atomic_store (&test_sync_held, 1);
     s_progress (worker, job, 2);
     s_upload (worker, "a checkpoint, say");
     test_peer_ok (worker, "UPLOADED", __LINE__);
@@ -137,7 +118,7 @@ main (void)
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
     test_peer_send (client, "STATUS", body, NULL, 0);
     test_peer_quiet (client, __LINE__);
-    atomic_store (&s_sync_held, 0);
+    atomic_store (&test_sync_held, 0);
     msg = test_peer_expect (client, "JOB", NULL, __LINE__);
     CHECK (s_step (msg) == 2);
     mt_msg_destroy (&msg);
@@ -145,7 +126,7 @@ main (void)
 
     //  (c) UPLOADED speaks of the blob store only: it leaves while a sync is
     //  held, unless a message to the same peer waits (it never overtakes one)
-    atomic_store (&s_sync_held, 1);
+    atomic_store (&test_sync_held, 1);
     test_peer_send (client, "SUBMIT", "{\"spec\": {\"target\": \"z\", \"data_path\": \"/d.csv\"}}",
                     NULL, 0);
     test_peer_quiet (client, __LINE__);
@@ -155,17 +136,17 @@ main (void)
     mt_msg_destroy (&msg);
     s_upload (client, "a data set, say");
     test_peer_quiet (client, __LINE__);
-    atomic_store (&s_sync_held, 0);
+    atomic_store (&test_sync_held, 0);
     test_peer_ok (client, "SUBMITTED", __LINE__);
     test_peer_ok (client, "UPLOADED", __LINE__);
 
     //  (d) A waiting report whose commit fails is not kept waiting: its
     //  worker hears 'storage' with no other traffic, and nothing was stored
-    atomic_store (&s_commit_fails, 1);
+    atomic_store (&test_commit_fails, 1);
     s_progress (worker, job, 3);
     msg = test_peer_expect (worker, "ERROR", MT_ERR_STORAGE, __LINE__);
     mt_msg_destroy (&msg);
-    atomic_store (&s_commit_fails, 0);
+    atomic_store (&test_commit_fails, 0);
     CHECK (s_committed_rows (paths.db, job) == 2);
     //  Sent again, it is taken
     s_progress (worker, job, 3);

@@ -186,21 +186,6 @@ s_test_iris (void)
     mt_spec_clear (&spec);
 }
 
-static int
-s_file_equal (const char *a, const char *b)
-{
-    FILE *fa = fopen (a, "rb"), *fb = fopen (b, "rb");
-    CHECK (fa && fb);
-    int ca, cb;
-    do {
-        ca = fgetc (fa);
-        cb = fgetc (fb);
-    } while (ca == cb && ca != EOF);
-    fclose (fa);
-    fclose (fb);
-    return ca == cb;
-}
-
 //  A run that stops early: 60 epochs allowed, patience 4, a checkpoint per epoch.
 static mt_spec_t
 s_early_spec (void)
@@ -242,7 +227,7 @@ s_test_determinism (void)
     train_result_t r1, r2;
     s_train (&spec, ds, test_path (s_dir, "det1.safetensors"), NULL, &r1);
     s_train (&spec, ds, test_path (s_dir, "det2.safetensors"), NULL, &r2);
-    CHECK (s_file_equal (test_path (s_dir, "det1.safetensors"), test_path (s_dir, "det2.safetensors")));
+    CHECK (test_files_equal (test_path (s_dir, "det1.safetensors"), test_path (s_dir, "det2.safetensors")));
     spec.seed = 100;
     s_train (&spec, ds, test_path (s_dir, "det3.safetensors"), NULL, &r2);
     CHECK (!s_same_params (test_path (s_dir, "det1.safetensors"), test_path (s_dir, "det3.safetensors")));
@@ -317,7 +302,7 @@ s_test_resume (void)
     s_train (&spec, ds, test_path (s_dir, "resumed.safetensors"), &again, &resumed);
     CHECK (resumed.resumed_from_epoch == 4);
     CHECK (s_same_params (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "resumed.safetensors")));
-    CHECK (s_file_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "resumed.safetensors")));
+    CHECK (test_files_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "resumed.safetensors")));
 
     //  stop mid-epoch (step 17 of 7 per epoch), then resume from that checkpoint
     s_watch_t stopper = { .stop_step = 17 };
@@ -441,14 +426,14 @@ s_test_resume_at_end (void)
     spec.checkpoint_every = 1;          // as s_test_resume's run (the spec is in the model)
     train_result_t straight, resumed;
     s_train (&spec, ds, test_path (s_dir, "end-straight.safetensors"), NULL, &straight);
-    CHECK (s_file_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "end-straight.safetensors")));
+    CHECK (test_files_equal (test_path (s_dir, "straight.safetensors"), test_path (s_dir, "end-straight.safetensors")));
     const char *from [] = { "epoch9.ckpt", "epoch8.ckpt" };
     for (int i = 0; i < 2; i++) {
         train_opts_t again = { .threads = 1, .resume_path = test_path (s_dir, from [i]) };
         s_train (&spec, ds, test_path (s_dir, "end-resumed.safetensors"), &again, &resumed);
         CHECK (resumed.resumed_from_epoch == 9 - i);
         s_check_same_result (&straight, &resumed);
-        CHECK_MSG (s_file_equal (test_path (s_dir, "straight.safetensors"),
+        CHECK_MSG (test_files_equal (test_path (s_dir, "straight.safetensors"),
                                  test_path (s_dir, "end-resumed.safetensors")), "resumed from %s", from [i]);
     }
     dataset_destroy (&ds);
@@ -463,7 +448,7 @@ s_test_resume_at_end (void)
     train_opts_t again = { .threads = 1, .resume_path = test_path (s_dir, name) };
     s_train (&spec, ds, test_path (s_dir, "end-early-resumed.safetensors"), &again, &resumed);
     s_check_same_result (&straight, &resumed);
-    CHECK (s_file_equal (test_path (s_dir, "end-early.safetensors"), test_path (s_dir, "end-early-resumed.safetensors")));
+    CHECK (test_files_equal (test_path (s_dir, "end-early.safetensors"), test_path (s_dir, "end-early-resumed.safetensors")));
     printf ("resume at the last epoch (final and early-stopped): same result and model: ok\n");
     dataset_destroy (&ds);
     mt_spec_clear (&spec);
@@ -1090,7 +1075,7 @@ s_test_final_metrics (void)
         CHECK (memcmp (straight->confusion, again->confusion, 4 * sizeof (int64_t)) == 0);
         CHECK (straight->confusion [0] + straight->confusion [1] + straight->confusion [2]
                + straight->confusion [3] == 45);
-        CHECK (s_file_equal (test_path (s_dir, "final-straight.safetensors"),
+        CHECK (test_files_equal (test_path (s_dir, "final-straight.safetensors"),
                              test_path (s_dir, "final-resumed.safetensors")));
         printf ("final metrics, patience %d: best epoch %d of %d, as measured again: ok\n",
                 patience, straight->best_epoch, straight->epochs_run);

@@ -4,15 +4,39 @@
 
 #include "testutil.h"
 #include "broker.h"
+#include "store.h"
 #include "mt/msg.h"
 #include "mt/util.h"
 
 #include <czmq.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define TEST_PEER_WAIT_MS  5000     // longest wait for an expected message
 #define TEST_PEER_QUIET_MS 400      // how long "nothing arrives" is watched for
+
+//  Store fault hooks (store_set_commit_fault, store_set_sync_fault) that
+//  the test drives from its own thread: commits fail while
+//  test_commit_fails is set, and the sync thread waits while test_sync_held
+//  is (a commit stays not yet durable for as long as the test likes).
+static atomic_int test_commit_fails;
+static atomic_int test_sync_held;
+
+static inline int
+test_commit_fault (void *arg)
+{
+    return atomic_load (&test_commit_fails);
+}
+
+static inline int
+test_sync_gate (void *arg)
+{
+    while (atomic_load (&test_sync_held))
+        usleep (1000);
+    return 0;
+}
 
 //  A fresh temp folder and what a broker keeps there: its two ipc://
 //  endpoints, its database and its blobs.
@@ -59,6 +83,22 @@ test_broker_start (broker_t *broker, pthread_t *thread)
 {
     zsys_interrupted = 0;
     CHECK (pthread_create (thread, NULL, s_test_broker_run, broker) == 0);
+}
+
+//  A broker on config whose store takes the test's fault hooks
+//  (test_commit_fault, test_sync_gate), started on its own thread; its
+//  worker need send no heartbeat.
+static inline broker_t *
+test_broker_hooked (broker_config_t *config, pthread_t *thread)
+{
+    config->liveness = 1000;
+    char *cause = NULL;
+    broker_t *broker = broker_new (config, &cause);
+    CHECK_MSG (broker, "%s", cause);
+    store_set_commit_fault (broker_store (broker), test_commit_fault, NULL);
+    store_set_sync_fault (broker_store (broker), test_sync_gate, NULL);
+    test_broker_start (broker, thread);
+    return broker;
 }
 
 //  Interrupt the broker's reactor, wait for its thread and destroy it.

@@ -2,6 +2,7 @@
 #ifndef MT_TESTUTIL_H_INCLUDED
 #define MT_TESTUTIL_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,21 @@ static inline void test_remove_dir (const char *dir)
     char cmd [4200];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK (system (cmd) == 0);
+}
+
+//  True when files a and b hold the same bytes.
+static inline bool test_files_equal (const char *a, const char *b)
+{
+    FILE *fa = fopen (a, "rb"), *fb = fopen (b, "rb");
+    CHECK (fa && fb);
+    int ca, cb;
+    do {
+        ca = fgetc (fa);
+        cb = fgetc (fb);
+    } while (ca == cb && ca != EOF);
+    fclose (fa);
+    fclose (fb);
+    return ca == cb;
 }
 
 //  dir/name in one of 64 rotating buffers, so several can be in use at once.
