@@ -4,7 +4,7 @@
 #include "conn.h"
 #include "model.h"
 #include "render.h"
-#include "testutil.h"
+#include "testbroker.h"
 
 #include "mt/msg.h"
 #include "mt/blob.h"
@@ -428,26 +428,11 @@ test_render_job (void)
     CHECK (strcmp (buf, "-") == 0);
 }
 
-//  A peer on 127.0.0.1 that accepts connections and never answers, as a
-//  broker that hangs (or a refused CurveZMQ key) looks. It stays bound, so
-//  no other process can take its port meanwhile. *silent_p gets the socket.
-static char *
-s_silent_endpoint (zsock_t **silent_p)
-{
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
-    CHECK (port > 0);
-    *silent_p = sock;
-    char *endpoint = NULL;
-    CHECK (asprintf (&endpoint, "tcp://127.0.0.1:%d", port) > 0);
-    return endpoint;
-}
-
 static void
 test_no_broker (void)
 {
     zsock_t *silent;
-    char *endpoint = s_silent_endpoint (&silent);
+    char *endpoint = test_silent_endpoint (&silent);
     char *cause = NULL;
     conn_t *conn = conn_new (endpoint, 1000, &cause);
     CHECK (conn);
@@ -685,7 +670,7 @@ test_json_errors (void)
     EXITS (2, "--out: . is a folder", "predict", "--model", (char *) test_data ("iris.csv"),
            "--data", (char *) test_data ("iris.csv"), "--out", ".");
     zsock_t *silent;
-    char *endpoint = s_silent_endpoint (&silent);
+    char *endpoint = test_silent_endpoint (&silent);
     EXITS_JSON (3, "no_broker", "no answer from the broker", "--json", "--timeout", "0.5",
                 "--broker", endpoint, "list");
     zsock_destroy (&silent);

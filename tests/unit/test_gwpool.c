@@ -1,25 +1,11 @@
 /*  test_gwpool - the gateway's broker connections: bad endpoints and keys refused, reuse, the idle limit, timed-out conns dropped  */
-#include "testutil.h"
+#include "testbroker.h"
 #include "gateway/pool.h"
 #include "mt/msg.h"
 #include <czmq.h>
 
 #define IDLE_LIMIT 64           // POOL_MAX_IDLE in pool.c
 #define TAKEN (IDLE_LIMIT + 6)
-
-//  A ROUTER on loopback that never answers (a hung broker); its endpoint.
-static char *
-s_silent_endpoint (zsock_t **silent_p)
-{
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    CHECK (sock);
-    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
-    CHECK (port > 0);
-    *silent_p = sock;
-    char *endpoint = NULL;
-    CHECK (asprintf (&endpoint, "tcp://127.0.0.1:%d", port) > 0);
-    return endpoint;
-}
 
 //  A malformed endpoint or an unreadable key file stops pool_new, named
 static void
@@ -132,7 +118,7 @@ main (void)
 {
     zsys_init ();
     zsock_t *silent = NULL;
-    char *endpoint = s_silent_endpoint (&silent);
+    char *endpoint = test_silent_endpoint (&silent);
     test_refused ();
     test_reuse (endpoint);
     test_limit (endpoint);

@@ -17,6 +17,23 @@
 #define TEST_PEER_WAIT_MS  5000     // longest wait for an expected message
 #define TEST_PEER_QUIET_MS 400      // how long "nothing arrives" is watched for
 
+//  A peer on 127.0.0.1 that accepts connections and never answers, as a
+//  broker that hangs (or a refused CurveZMQ key) looks; its endpoint (the
+//  caller frees). It stays bound, so no other process can take its port
+//  meanwhile. *silent_p gets the socket.
+static inline char *
+test_silent_endpoint (zsock_t **silent_p)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    CHECK (sock);
+    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    *silent_p = sock;
+    char *endpoint = NULL;
+    CHECK (asprintf (&endpoint, "tcp://127.0.0.1:%d", port) > 0);
+    return endpoint;
+}
+
 //  Store fault hooks (store_set_commit_fault, store_set_sync_fault) that
 //  the test drives from its own thread: commits fail while
 //  test_commit_fails is set, and the sync thread waits while test_sync_held
