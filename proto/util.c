@@ -111,6 +111,18 @@ mt_file_replace (const char *path, const void *data, size_t len, char **cause)
     return s_write_replace (path, data, len, false, cause);
 }
 
+int
+mt_file_overwrite (const char *path, const void *data, size_t len, char **cause)
+{
+    int rc = 0;
+    int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || mt_write_at (fd, data, len, 0) || ftruncate (fd, (off_t) len))
+        rc = mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
+    if (fd >= 0 && close (fd) && rc == 0)
+        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
+    return rc;
+}
+
 //  A temp file beside path, written whole, renamed over path; with durable,
 //  the file is synced before the rename and the folder after it
 static int

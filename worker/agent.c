@@ -51,6 +51,7 @@ struct agent_t {
     mt_spec_t spec;             // the ASSIGN's spec, parsed once
     char *dir;                  // the job's folder, an absolute path
     char *root;                 // config.cache_dir as an absolute path
+    char *spare;                // root/jobs/AGENT_SPARE_DIR: an ended job's folder, kept
     need_t needs [NEEDS];       // data, resume, init, validation data
     int next_need;              // the next of needs to look at
     mt_transfer_t *fetch;       // the fetch in progress, NULL when none
@@ -197,7 +198,10 @@ agent_new (const agent_config_t *config, char **cause)
     else
     if (!(self->root = realpath (config->cache_dir, NULL)))
         mt_fail (cause, "%s: %s", config->cache_dir, strerror (errno));
-    if (!self->root) {
+    if (!self->root || asprintf (&self->spare, "%s/jobs/" AGENT_SPARE_DIR, self->root) < 0) {
+        self->spare = NULL;
+        if (self->root)
+            mt_fail (cause, "out of memory");
         agent_destroy (&self);
         return NULL;
     }
@@ -234,6 +238,7 @@ agent_destroy (agent_t **self_p)
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
     free (self->root);
+    free (self->spare);
     free (self);
     *self_p = NULL;
 }
@@ -334,12 +339,8 @@ s_reset (agent_t *self)
     mt_spec_clear (&self->spec);
     json_decref (self->metrics);
     self->metrics = NULL;
-    if (self->dir) {
-        //  The job ended here: its files are uploaded; the folder serves the next
-        char spare [4200];
-        snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
-        cache_park_job_dir (self->dir, spare, "model.safetensors");
-    }
+    if (self->dir)   // the job ended here: its files are uploaded; the folder serves the next
+        cache_park_job_dir (self->dir, self->spare, "model.safetensors");
     free (self->dir);
     free (self->reason);
     self->dir = self->reason = NULL;
@@ -363,9 +364,10 @@ s_kill_child (agent_t *self)
         s_trainer_end (self);
 }
 
-//  Kill the training process, whatever it does, and forget it.
-static void
-s_trainer_end (agent_t *self)
+//  Forget the training process: its pipes closed, it reaped (killed first
+//  with kill, else it has exited or is about to). Returns its wait status.
+static int
+s_trainer_reap (agent_t *self, bool kill_first)
 {
     if (self->child_fd >= 0) {
         zmq_pollitem_t item = { NULL, self->child_fd, ZMQ_POLLIN, 0 };
@@ -376,13 +378,24 @@ s_trainer_end (agent_t *self)
     if (self->command_fd >= 0)
         close (self->command_fd);
     self->command_fd = -1;
+    int status = 0;
     if (self->child > 0) {
-        kill (-self->child, SIGKILL);
-        waitpid (self->child, NULL, 0);
+        if (kill_first)
+            kill (-self->child, SIGKILL);
+        waitpid (self->child, &status, 0);
+        mt_debug ("agent: training process %d ended", (int) self->child);
     }
     self->child = 0;
     self->busy = false;
     self->line_len = 0;
+    return status;
+}
+
+//  Kill the training process, whatever it does, and forget it.
+static void
+s_trainer_end (agent_t *self)
+{
+    s_trainer_reap (self, true);
 }
 
 //  Ask the training process to stop the job in hand (once): a real-time
@@ -576,9 +589,7 @@ s_on_assign (agent_t *self, mt_msg_t *msg)
     if (asprintf (&self->dir, "%s/jobs/%lld-%d", self->config.cache_dir, (long long) job,
                   self->attempt) < 0)
         self->dir = NULL;
-    char spare [4200];
-    snprintf (spare, sizeof spare, "%s/jobs/" AGENT_SPARE_DIR, self->config.cache_dir);
-    if (!self->dir || cache_take_job_dir (spare, self->dir)) {
+    if (!self->dir || cache_take_job_dir (self->spare, self->dir)) {
         s_fail (self, "cannot create the job's folder in the cache", true);
         return;
     }
@@ -1257,18 +1268,8 @@ s_on_child (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (n < 0 && errno == EINTR)
         return 0;
     //  End of file: the process has exited (or closed fd 3 and is about to)
-    zloop_poller_end (self->loop, item);
-    close (self->child_fd);
-    self->child_fd = -1;
-    close (self->command_fd);
-    self->command_fd = -1;
-    int status = 0;
-    waitpid (self->child, &status, 0);
-    mt_debug ("agent: training process %d ended", (int) self->child);
-    self->child = 0;
-    self->line_len = 0;
     bool busy = self->busy;
-    self->busy = false;
+    int status = s_trainer_reap (self, false);
     if (busy)
         s_child_exit (self, WIFEXITED (status) ? WEXITSTATUS (status) : -1,
                       WIFSIGNALED (status) ? WTERMSIG (status) : 0);

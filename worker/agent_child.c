@@ -122,12 +122,16 @@ s_data_key (const char *path, const char *hash, const dataset_opts_t *opts)
     return key;
 }
 
-//  The kept table for key, or one read now; NULL with *cause.
+//  The kept table for key, or one read now (the kept one freed first, so
+//  two tables are never held at once); NULL with *cause.
 static dataset_t *
 s_data_load (const char *path, const dataset_opts_t *opts, const char *key, char **cause)
 {
     if (key && s_kept_key && strcmp (key, s_kept_key) == 0)
         return s_kept;
+    dataset_destroy (&s_kept);
+    free (s_kept_key);
+    s_kept_key = NULL;
     return dataset_load (path, opts, cause);
 }
 
@@ -144,9 +148,7 @@ s_data_done (dataset_t **ds_p, char **key_p)
         return;
     }
     if (key && ds && ds->rows * (ds->cols + 2) * sizeof (float) <= KEEP_DATA_MAX) {
-        dataset_destroy (&s_kept);
-        free (s_kept_key);
-        s_kept = ds;
+        s_kept = ds;        // s_data_load freed the one kept before
         s_kept_key = key;
         return;
     }
@@ -478,8 +480,9 @@ agent_child_serve (void)
                : s_fail (&(child_t) { .out = out }, "error", "", strdup ("cannot enter the"
                          " job's folder"));
         free (text);
-        //  Out of the job's folder, which the agent removes (a large job's
-        //  arrays, mapped on their own, went back to the system as freed)
+        //  Out of the job's folder, which the agent empties and renames for
+        //  the next job (a large job's arrays, mapped on their own, went
+        //  back to the system as they were freed)
         if (chdir ("/"))
             mt_warn ("training process: cannot leave the job's folder: %s", strerror (errno));
         if (fprintf (out, "exit %d\n", rc) < 0 || fflush (out))

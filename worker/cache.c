@@ -90,18 +90,20 @@ cache_trim (blob_store_t *cache, const char *dir, int64_t max_bytes, const char 
     return removed;
 }
 
-int
-cache_park_job_dir (const char *dir, const char *spare, const char *keep)
+//  Empty the folder dir (it holds no sub-folders) but for the file named
+//  keep, when not NULL, which is truncated. Returns 0, or -1.
+static int
+s_empty_dir (const char *dir, const char *keep)
 {
     DIR *folder = opendir (dir);
     if (!folder)
         return errno == ENOENT ? 0 : -1;
     int rc = 0;
     struct dirent *item;
-    while ((item = readdir (folder)) && rc == 0) {
+    while ((item = readdir (folder))) {
         if (strcmp (item->d_name, ".") == 0 || strcmp (item->d_name, "..") == 0)
             continue;
-        if (strcmp (item->d_name, keep) == 0) {
+        if (keep && strcmp (item->d_name, keep) == 0) {
             int fd = openat (dirfd (folder), keep, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
             if (fd < 0 || ftruncate (fd, 0))
                 rc = -1;
@@ -113,8 +115,14 @@ cache_park_job_dir (const char *dir, const char *spare, const char *keep)
             rc = -1;
     }
     closedir (folder);
+    return rc;
+}
+
+int
+cache_park_job_dir (const char *dir, const char *spare, const char *keep)
+{
     //  A spare kept already (rename refuses a folder that is not empty)
-    if (rc == 0 && rename (dir, spare) == 0)
+    if (s_empty_dir (dir, keep) == 0 && rename (dir, spare) == 0)
         return 0;
     return cache_remove_job_dir (dir);
 }
@@ -132,16 +140,7 @@ cache_take_job_dir (const char *spare, const char *dir)
 int
 cache_remove_job_dir (const char *dir)
 {
-    DIR *folder = opendir (dir);
-    if (!folder)
-        return errno == ENOENT ? 0 : -1;
-    int rc = 0;
-    struct dirent *item;
-    while ((item = readdir (folder)))
-        if (strcmp (item->d_name, ".") && strcmp (item->d_name, "..")
-        &&  unlinkat (dirfd (folder), item->d_name, 0) && errno != ENOENT)
-            rc = -1;
-    closedir (folder);
+    int rc = s_empty_dir (dir, NULL);
     if (rmdir (dir) && errno != ENOENT)
         rc = -1;
     if (rc)

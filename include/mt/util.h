@@ -45,6 +45,13 @@ int mt_file_write_atomic (const char *path, const void *data, size_t len, char *
 //  checkpoints, uploaded to the broker). Returns 0, or -1 with *cause.
 int mt_file_replace (const char *path, const void *data, size_t len, char **cause);
 
+//  Write len bytes over the file at path (made if missing), which keeps its
+//  inode: no temp file, no rename, no sync, so no inode made and freed per
+//  write (ext4's allocator slows with every inode freed recently). A reader
+//  while it writes sees a torn file: only for a path no one reads until the
+//  writer says it is done. Returns 0, or -1 with *cause.
+int mt_file_overwrite (const char *path, const void *data, size_t len, char **cause);
+
 //  Check a ZeroMQ endpoint given to flag before it is used: tcp://HOST:PORT
 //  (HOST a name, an address or [an IPv6 address]; PORT 1 to 65535) or
 //  ipc://PATH. With bind, HOST may also be * (every interface). Returns 0,

@@ -489,14 +489,7 @@ model_save_in_place (const model_t *self, const char *path, char **cause)
 {
     size_t total = 0;
     unsigned char *buf = s_encode (self, path, &total, cause);
-    if (!buf)
-        return -1;
-    int rc = 0;
-    int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || mt_write_at (fd, buf, total, 0) || ftruncate (fd, (off_t) total))
-        rc = mt_fail (cause, "%s: cannot write: %s", path, strerror (errno));
-    if (fd >= 0 && close (fd) && rc == 0)
-        rc = mt_fail (cause, "%s: cannot close: %s", path, strerror (errno));
+    int rc = buf ? mt_file_overwrite (path, buf, total, cause) : -1;
     free (buf);
     return rc;
 }

@@ -94,11 +94,10 @@ float *model_target_scale (model_t *self);
 //  with *cause.
 int model_save (const model_t *self, const char *path, char **cause);
 
-//  The same bytes written over the file at path, which keeps its inode (no
-//  temp file, no rename, so no inode made and freed per file: ext4's
-//  allocator slows with every inode freed recently). A reader while it
-//  writes sees a torn file: only for a path no one reads until the writer
-//  says it is done (the worker's kept training process and its agent).
+//  The same bytes written over the file at path with mt_file_overwrite,
+//  which keeps its inode; a reader while it writes sees a torn file: only
+//  for a path no one reads until the writer says it is done (the worker's
+//  kept training process and its agent).
 int model_save_in_place (const model_t *self, const char *path, char **cause);
 
 //  Extra metadata (string values; "epoch", "step", "metrics", checkpoint
