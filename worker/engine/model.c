@@ -474,24 +474,29 @@ s_encode (const model_t *self, const char *path, size_t *total, char **cause)
     return buf;
 }
 
-int
-model_save (const model_t *self, const char *path, char **cause)
+//  The model's bytes to path through writer (mt_file_replace or
+//  mt_file_overwrite). Returns 0, or -1 with *cause.
+static int
+s_save (const model_t *self, const char *path,
+        int (*writer) (const char *, const void *, size_t, char **), char **cause)
 {
     size_t total = 0;
     unsigned char *buf = s_encode (self, path, &total, cause);
-    int rc = buf ? mt_file_replace (path, buf, total, cause) : -1;
+    int rc = buf ? writer (path, buf, total, cause) : -1;
     free (buf);
     return rc;
 }
 
 int
+model_save (const model_t *self, const char *path, char **cause)
+{
+    return s_save (self, path, mt_file_replace, cause);
+}
+
+int
 model_save_in_place (const model_t *self, const char *path, char **cause)
 {
-    size_t total = 0;
-    unsigned char *buf = s_encode (self, path, &total, cause);
-    int rc = buf ? mt_file_overwrite (path, buf, total, cause) : -1;
-    free (buf);
-    return rc;
+    return s_save (self, path, mt_file_overwrite, cause);
 }
 
 //  ---------------------------------------------------------------------------
