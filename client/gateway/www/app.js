@@ -548,8 +548,16 @@
         const canvas = h('canvas', { id: 'loss-chart' });
         const status = h('p', { class: 'error', id: 'job-status' });
         const refetch = debounce(() => load(), 200);
+        let loading = false, again = false;     // a read in flight; one more due after it
 
+        // Read the job. One asked for while a read is in flight follows it: an event
+        // that came meanwhile may be newer than what that read returns.
         async function load() {
+            if (loading) {
+                again = true;
+                return;
+            }
+            loading = true;
             try {
                 const job = await api('GET', '/api/v1/jobs/' + id);
                 if (view !== self)
@@ -560,6 +568,12 @@
             } catch (error) {
                 if (view === self && error.status !== 401)
                     status.textContent = 'Could not read job ' + id + ': ' + errorText(error);
+            } finally {
+                loading = false;
+                if (again && view === self) {
+                    again = false;
+                    load();
+                }
             }
         }
 
@@ -813,8 +827,13 @@
 
         self.onEvent = function (event) {
             const data = event.data || {};
-            if (!self.job)
+            const ours = (event.type === 'progress' && jobId(data.job_id) === id)
+                      || (event.type === 'state' && data.job && jobId(data.job.id) === id);
+            if (!self.job) {
+                if (ours)
+                    load();                 // the first read may be older than this event
                 return;
+            }
             if (event.type === 'progress' && jobId(data.job_id) === id) {
                 if (data.attempt !== undefined && data.attempt !== self.job.attempt)
                     return refetch();       // a new attempt: its history starts again
