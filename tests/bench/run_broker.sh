@@ -251,7 +251,7 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     printf "%-58s %20s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? "failed" : p50 " / " p99
     printf "%-58s %20s\n", "progress messages/s into the history", progr == "" ? "failed" : progr
     printf "%-58s %20s\n", "real mtworkers: trivial jobs/s (2 workers)", real == "" ? "skipped" : real
-    printf "%-58s %20s\n", "real: submit-to-first-step p50 / p99, ms (upper bound)", rp50 == "" ? "skipped" : rp50 " / " rp99
+    printf "%-58s %20s\n", "real: submit-to-first-step p50 / p99, ms (event stream)", rp50 == "" ? "skipped" : rp50 " / " rp99
     if (mt != "" && def != "") printf "ratio mt / beanstalkd default binlog (%d workers): %.2fx\n", w, mt / def
     if (mt != "" && f0 != "") printf "ratio mt / beanstalkd -f 0 (%d workers):           %.2fx\n", w, mt / f0
     if (few != "" && fdef != "") printf "ratio mt / beanstalkd default binlog (%d workers):  %.2fx\n", fw, few / fdef
