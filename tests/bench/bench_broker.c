@@ -3,6 +3,7 @@
 //  workers (DEALER to the workers socket), speaking MTP/1 through the codec.
 //  Every wait is bounded (S_WAIT_MS per reply, a limit per run). Each mode
 //  prints human lines and one "RESULT key=value ..." line for run_broker.sh.
+#include "feed.h"
 #include "mt/msg.h"
 #include "zmtp_peer.h"
 
@@ -396,18 +397,6 @@ s_heartbeat (s_worker_t *worker)
     json_object_set_new (mt_msg_body (msg), "job", json_integer (worker->job));
     json_object_set_new (mt_msg_body (msg), "attempt", json_integer (worker->attempt));
     return s_worker_send (worker, &msg);
-}
-
-//  Subscribe sock to the event stream (or renew it); 0 or -1. EVENTs that
-//  come before the SUBSCRIBED reply are skipped.
-static int
-s_subscribe (zsock_t *sock)
-{
-    mt_msg_t *msg = mt_msg_new ("SUBSCRIBE");
-    mt_msg_t *reply = s_request (sock, &msg, "SUBSCRIBED");
-    int rc = reply ? 0 : -1;
-    mt_msg_destroy (&reply);
-    return rc;
 }
 
 //  The job map (caller owns), or NULL.
@@ -1206,19 +1195,16 @@ s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
     //  Latency: one at a time, from the SUBMIT sent to the first step's
     //  progress event (sent once the commit that records it is durable), on a
     //  second connection subscribed to the event stream
-    zsock_t *events = s_dealer (cep);
-    if (s_subscribe (events))
+    char *cause = NULL;
+    feed_t *events = feed_new (cep, NULL, NULL, &cause);
+    if (!events || feed_subscribe (events, S_WAIT_MS, &cause)) {
+        fprintf (stderr, "bench_broker: real: cannot subscribe: %s\n", cause ? cause : "?");
         return 1;
-    int64_t subscribed = s_usec ();
+    }
     double *lat = calloc ((size_t) samples, sizeof *lat);
     assert (lat);
     int n = 0;
     for (; n < samples; n++) {
-        if (s_usec () - subscribed > 10 * INT64_C (1000000)) {
-            if (s_subscribe (events))       // renewed well inside its ttl
-                return 1;
-            subscribed = s_usec ();
-        }
         int64_t t0 = s_usec ();
         mt_msg_t *msg = s_submit_msg (data_hash, -1, true);
         mt_msg_t *reply = s_request (client, &msg, "SUBMITTED");
@@ -1228,8 +1214,11 @@ s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
         mt_msg_destroy (&reply);
         bool seen = false;
         while (!seen && s_usec () - t0 < S_WAIT_MS * INT64_C (1000)) {
-            mt_msg_t *event = s_recv (events, 100);
-            json_t *body = event && mt_msg_is (event, "EVENT") ? mt_msg_body (event) : NULL;
+            json_t *body = feed_next (events, 100, NULL, &cause);
+            if (cause) {
+                fprintf (stderr, "bench_broker: real: %s\n", cause);
+                return 1;
+            }
             if (body && json_integer_value (json_object_get (body, "job_id")) == id) {
                 const char *type = json_string_value (json_object_get (body, "type"));
                 json_t *step = json_object_get (json_object_get (body, "progress"), "step");
@@ -1240,7 +1229,7 @@ s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
                 if (state && strcmp (state, "failed") == 0)
                     return 1;
             }
-            mt_msg_destroy (&event);
+            json_decref (body);
         }
         if (!seen)
             return 1;
@@ -1255,7 +1244,7 @@ s_real (const char *cep, const char *csv, int nworkers, int jobs, int samples)
     printf ("RESULT mode=real jobs=%d secs=%.3f jobs_per_s=%.1f samples=%d p50_ms=%.2f"
             " p99_ms=%.2f max_ms=%.2f\n", jobs, secs, jobs / secs, n, p50, p99, max);
     free (lat);
-    zsock_destroy (&events);
+    feed_destroy (&events);
     zsock_destroy (&client);
     return 0;
 }
