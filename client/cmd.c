@@ -610,7 +610,7 @@ cmd_job_exec (client_t *client, const cmd_entry_t *entry, int argc, char **argv,
     char *cause = NULL;
     conn_t *conn = NULL;
     mt_msg_t *reply = NULL;
-    int64_t id;
+    int64_t id = 0;
     int code = CMD_EXIT_OK;
     if (cmd_parse_job_command (client, entry, argc, argv, &id, &cause))
         goto fail;
