@@ -316,7 +316,9 @@ s_finish (blob_store_t *self, upload_t *upload, char **cause)
     char *part = s_part_path (self, upload->hash);
     char *path = blob_store_path (self, upload->hash);
     int rc = 0;
-    if (fsync (upload->fd) || !part || !path || rename (part, path)) {
+    //  The folder is synced too: the commit that names the blob comes after
+    //  this, and a crash must not keep the name and lose the file
+    if (fsync (upload->fd) || !part || !path || rename (part, path) || mt_fsync_dir (path)) {
         self->error = BLOB_ERR_DISK;
         rc = mt_fail (cause, "cannot store blob %.12s: %s", upload->hash, strerror (errno));
     }

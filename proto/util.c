@@ -29,7 +29,6 @@ struct mt_output_t {
 
 static int s_write_replace (const char *path, const void *data, size_t len, bool durable,
                             char **cause);
-static void s_fsync_dir (const char *path);
 static int s_check_tcp (const char *flag, const char *endpoint, bool bind, char **cause);
 static char *s_resolve_links (const char *path, char **cause);
 static int s_output_refused (const char *path, const char *resolved, char **cause);
@@ -152,7 +151,7 @@ s_write_replace (const char *path, const void *data, size_t len, bool durable, c
         goto err;
     }
     if (durable)
-        s_fsync_dir (path);
+        mt_fsync_dir (path);
     free (tmp);
     return 0;
 err:
@@ -181,19 +180,21 @@ mt_write_at (int fd, const void *data, size_t len, int64_t offset)
     return 0;
 }
 
-//  Make the rename durable: fsync the folder that holds path.
-static void
-s_fsync_dir (const char *path)
+int
+mt_fsync_dir (const char *path)
 {
     char *copy = strdup (path);
     if (!copy)
-        return;
+        return -1;
     int fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync (fd);
-        close (fd);
-    }
     free (copy);
+    if (fd < 0)
+        return -1;
+    int rc = fsync (fd);
+    int saved = errno;
+    close (fd);
+    errno = saved;
+    return rc;
 }
 
 int
@@ -405,7 +406,7 @@ mt_output_commit (mt_output_t **self_p, char **cause)
             rc = mt_fail (cause, "%s: cannot rename into place: %s", self->path,
                           strerror (errno));
         else {
-            s_fsync_dir (self->path);
+            mt_fsync_dir (self->path);
             free (self->temp);
             self->temp = NULL;
         }

@@ -39,6 +39,10 @@ int mt_write_at (int fd, const void *data, size_t len, int64_t offset);
 //  torn one. Returns 0, or -1 with *cause.
 int mt_file_write_atomic (const char *path, const void *data, size_t len, char **cause);
 
+//  Make a rename into path's folder durable: fsync that folder. Returns 0,
+//  or -1 with errno set.
+int mt_fsync_dir (const char *path);
+
 //  mt_file_write_atomic without the syncs: readers see the old file or the
 //  new one, never a torn one, but a crash of the machine may lose the new
 //  one. For files that another copy makes durable (a worker's model and
