@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_THIN_EVERY 256       // an attempt's progress rows between two thinning checks
 #define STORE_THIN_SLOTS 64        // attempts whose rows since their last check are counted
@@ -37,7 +37,8 @@
 //    index every NULL too).
 //  - sweeps, sweep_trials, rungs, sweep_epochs: the sweeps (broker/sweeps.c
 //    reads and writes them): a sweep's row, its drawn trials (the job that
-//    runs each once created), the values recorded at ASHA's rungs with their
+//    runs each once created; rerun while a resumed trial waits to run that
+//    job again), the values recorded at ASHA's rungs with their
 //    decisions, and each trial's metric at each epoch end. A trial's job
 //    names its sweep and parameters (jobs.sweep, jobs.params).
 //  The sweeps' tables, as schema 9 made them (s_schema and migration 8 -> 9)
@@ -82,7 +83,8 @@ static const char *s_schema =
     "  epoch INTEGER, step INTEGER, loss REAL, val_loss REAL, val_metric REAL,"
     "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL, metrics TEXT);"
     "CREATE INDEX progress_job ON progress (job, attempt);"
-    STORE_SWEEP_TABLES;
+    STORE_SWEEP_TABLES
+    "ALTER TABLE sweep_trials ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;";
 
 //  An older database climbs to s_schema one version at a time: s_migrations
 //  [v] takes version v to v + 1, in one transaction. They are history, to
@@ -199,7 +201,12 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     [8] =
     "ALTER TABLE jobs ADD COLUMN sweep INTEGER;"
     "ALTER TABLE jobs ADD COLUMN params TEXT;"
-    STORE_SWEEP_TABLES
+    STORE_SWEEP_TABLES,
+    //  9 -> 10: a sweep's failed or stopped trial is run again as a new
+    //  attempt of its own job, from its checkpoint; rerun marks the trials
+    //  that wait for room under the sweep's parallel cap to do so
+    [9] =
+    "ALTER TABLE sweep_trials ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;"
 };
 
 //  Every statement the store runs, prepared once on first use. A list of

@@ -11,6 +11,8 @@
 //  trial whose best is worse than the median of the others' running
 //  averages. A pruned trial ends at once (job state pruned) and its
 //  worker is told STOP, so it checkpoints; no trial ever waits for another.
+//  A resumed sweep's failed and stopped trials run their own jobs again
+//  (sweep_trials.rerun until there is room), from their checkpoints.
 #include "sweeps.h"
 #include "store_pages.h"
 #include "rng.h"
@@ -52,9 +54,11 @@ static const char *s_sql [S_COUNT] = {
                         " AND j.state = 'running'",
     [S_ACTIVE] = "SELECT count(*) FROM jobs WHERE sweep = ?1"
                  " AND (state = 'queued' OR state = 'running' OR state = 'stopping')",
-    [S_PENDING] = "SELECT trial, params FROM sweep_trials WHERE sweep = ?1 AND job IS NULL"
-                  " ORDER BY trial LIMIT ?2",
-    [S_TRIAL_JOB] = "UPDATE sweep_trials SET job = ?3, runs = runs + 1"
+    //  The trials to start: the never started, and the resumed (their job
+    //  in the third column, run again as its next attempt)
+    [S_PENDING] = "SELECT trial, params, CASE WHEN rerun = 1 THEN job END FROM sweep_trials"
+                  " WHERE sweep = ?1 AND (job IS NULL OR rerun = 1) ORDER BY trial LIMIT ?2",
+    [S_TRIAL_JOB] = "UPDATE sweep_trials SET job = ?3, rerun = 0, runs = runs + 1"
                     " WHERE sweep = ?1 AND trial = ?2",
     [S_SET_STATE] = "UPDATE sweeps SET state = ?2 WHERE id = ?1",
     [S_EPOCH] = "INSERT OR REPLACE INTO sweep_epochs (sweep, job, epoch, value)"
@@ -70,7 +74,7 @@ static const char *s_sql [S_COUNT] = {
     [S_AVERAGES] = "SELECT avg(value) FROM sweep_epochs WHERE sweep = ?1 AND job != ?2"
                    " AND epoch <= ?3 AND job IN (SELECT job FROM sweep_epochs WHERE sweep = ?1"
                    " AND epoch = ?3 AND value IS NOT NULL) GROUP BY job",
-    [S_TRIALS] = "SELECT t.trial, t.job, t.params, j.state, j.error,"
+    [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 THEN j.state END, j.error,"
                  " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
                  " (SELECT outcome FROM attempts a WHERE a.job = t.job"
                  "  ORDER BY a.attempt DESC LIMIT 1) END,"
@@ -82,13 +86,15 @@ static const char *s_sql [S_COUNT] = {
     [S_BEST_MAX] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
                    " AND value IS NOT NULL ORDER BY value DESC, epoch ASC LIMIT 1",
     [S_LIST] = "SELECT id FROM sweeps ORDER BY id DESC LIMIT ?1",
-    [S_COUNTS] = "SELECT coalesce (j.state, 'pending'), count(*) FROM sweep_trials t"
+    [S_COUNTS] = "SELECT CASE WHEN t.rerun = 0 THEN coalesce (j.state, 'pending') ELSE 'pending' END,"
+                 " count(*) FROM sweep_trials t"
                  " LEFT JOIN jobs j ON j.id = t.job WHERE t.sweep = ?1 GROUP BY 1",
     [S_JOBS] = "SELECT id FROM jobs WHERE sweep = ?1 ORDER BY id DESC LIMIT ?2",
     [S_JOBS_STATE] = "SELECT id FROM jobs WHERE sweep = ?1 AND state = ?3"
                      " ORDER BY id DESC LIMIT ?2",
-    //  Resume: the trials whose job failed or was stopped get a new job
-    [S_RERUN] = "UPDATE sweep_trials SET job = NULL WHERE sweep = ?1 AND job IN"
+    //  Resume: the trials whose job failed or was stopped are to run it
+    //  again, from its checkpoint, as room opens under the parallel cap
+    [S_RERUN] = "UPDATE sweep_trials SET rerun = 1 WHERE sweep = ?1 AND rerun = 0 AND job IN"
                 " (SELECT id FROM jobs WHERE sweep = ?1"
                 " AND (state = 'failed' OR state = 'stopped'))",
     //  Another sweep's base spec names blob ?2 (its unstarted trials need it)
@@ -135,6 +141,7 @@ static void s_delete (broker_t *self, peer_t *peer, int64_t sweep);
 static int s_row_get (sweeps_t *self, int64_t id, sweep_row_t *row);
 static void s_row_clear (sweep_row_t *row);
 static int s_fill (sweeps_t *self, const sweep_row_t *row);
+static int s_rerun_trial (sweeps_t *self, const sweep_row_t *row, int trial, int64_t job);
 static int s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
                           const char *params_text);
 static double s_metric_value (const char *metric, const store_progress_t *p);
@@ -340,17 +347,22 @@ s_fill (sweeps_t *self, const sweep_row_t *row)
         sqlite3_bind_int64 (stmt, 1, row->id);
         sqlite3_bind_int64 (stmt, 2, room);
         while (sqlite3_step (stmt) == SQLITE_ROW)
-            json_array_append_new (pending, json_pack ("[Is]", (json_int_t) sqlite3_column_int64 (stmt, 0),
-                                                       s_col_text (stmt, 1)));
+            json_array_append_new (pending, json_pack ("[IsI]", (json_int_t) sqlite3_column_int64 (stmt, 0),
+                                                       s_col_text (stmt, 1),
+                                                       (json_int_t) sqlite3_column_int64 (stmt, 2)));
         sqlite3_reset (stmt);
     }
     int rc = 0;
     size_t i;
     json_t *item;
-    json_array_foreach (pending, i, item)
+    json_array_foreach (pending, i, item) {
+        int trial = (int) json_integer_value (json_array_get (item, 0));
+        int64_t job = json_integer_value (json_array_get (item, 2));
         if (rc == 0)
-            rc = s_start_trial (self, row, base, (int) json_integer_value (json_array_get (item, 0)),
-                                json_string_value (json_array_get (item, 1)));
+            rc = job ? s_rerun_trial (self, row, trial, job)
+                     : s_start_trial (self, row, base, trial,
+                                      json_string_value (json_array_get (item, 1)));
+    }
     if (rc == 0 && active == 0 && json_array_size (pending) == 0)
         rc = s_set_state (self, row->id, "finished");
     json_decref (pending);
@@ -402,6 +414,29 @@ s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
         return -1;
     broker_announce (self->broker, MT_LOG_INFO, "broker: sweep %lld trial %d queued as job %lld",
                      (long long) row->id, trial, (long long) job);
+    return 0;
+}
+
+//  Resumed trial number trial runs its job again: the job's next attempt,
+//  from its last checkpoint, as RESUME does. A job no longer failed or
+//  stopped (resumed by hand meanwhile) is left as it is.
+static int
+s_rerun_trial (sweeps_t *self, const sweep_row_t *row, int trial, int64_t job)
+{
+    job_move_t move;
+    if (jobs_resume (self->broker->jobs, job, zclock_time (), &move))
+        return -1;
+    sqlite3_stmt *stmt = s_stmt (self, S_TRIAL_JOB);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, row->id);
+    sqlite3_bind_int (stmt, 2, trial);
+    sqlite3_bind_int64 (stmt, 3, job);
+    if (s_step_write (self, stmt, "record the trial's run"))
+        return -1;
+    if (move.moved)
+        broker_announce (self->broker, MT_LOG_INFO, "broker: sweep %lld trial %d: %s",
+                         (long long) row->id, trial, move.note);
     return 0;
 }
 
@@ -1633,7 +1668,9 @@ s_trial_json (sweeps_t *self, sqlite3_stmt *stmt, const sweep_row_t *row)
     json_object_set_new (trial, "job", started ? json_integer (job) : json_null ());
     json_t *params = json_loads (s_col_text (stmt, 2), 0, NULL);
     json_object_set_new (trial, "params", params ? params : json_object ());
-    json_object_set_new (trial, "state", json_string (started ? s_col_text (stmt, 3) : "pending"));
+    //  A resumed trial that waits to run its job again is pending too
+    bool waits = sqlite3_column_type (stmt, 3) == SQLITE_NULL;
+    json_object_set_new (trial, "state", json_string (waits ? "pending" : s_col_text (stmt, 3)));
     json_object_set_new (trial, "outcome", sqlite3_column_type (stmt, 5) != SQLITE_NULL
                          ? json_string (s_col_text (stmt, 5)) : json_null ());
     json_object_set_new (trial, "epochs_run", json_integer (sqlite3_column_int64 (stmt, 6)));

@@ -63,7 +63,8 @@ const cmd_entry_t cmd_sweep_entry = {
         "sweep status S [--json]  the leaderboard, best first; counts by state; the best trial\n"
         "sweep list               the sweeps, newest first\n"
         "sweep stop S             stop every trial; sweep resume S runs the failed and\n"
-        "                         stopped trials again (never finished or pruned ones)\n"
+        "                         stopped trials again, each from its checkpoint (never\n"
+        "                         finished or pruned ones)\n"
         "sweep fetch S [-o FILE]  the best trial's model\n",
     .exec = s_exec,
 };

@@ -116,6 +116,8 @@ wait_moving 30 "eval [ \"\$(\"$CLIENT\" list --sweep $r --json | jq '[.[] | sele
 [ "$(sweep_state "$r")" = stopped ] || fail "sweep $r is $(sweep_state "$r")"
 stopped=$(sweep_json "$r" | jq '[.trials[] | select(.state == "stopped" or .state == "failed")] | length')
 kept=$(sweep_json "$r" | jq -c '[.trials[] | select(.state == "succeeded" or .state == "pruned") | .job] | sort')
+again=$(sweep_json "$r" | jq -r '.trials[] | select(.state == "stopped" or .state == "failed") | .job')
+jobs=$(sweep_json "$r" | jq -c '[.trials[] | .job | select(. != null)] | sort')
 [ "$stopped" -ge 1 ] || fail "no trial was stopped"
 resumed=$("$CLIENT" sweep resume "$r" --json | jq .resumed)
 [ "$resumed" = "$stopped" ] || fail "resume re-ran $resumed trials, not the $stopped stopped ones"
@@ -125,11 +127,23 @@ sweep_json "$r" | jq -e '[.trials[] | select(.state != "succeeded")] | length ==
     || fail "resumed sweep: $(sweep_json "$r" | jq -c '[.trials[] | .state]')"
 still=$(sweep_json "$r" | jq -c --argjson kept "$kept" '[.trials[] | .job | select(. as $j | $kept | index($j))] | sort')
 [ "$still" = "$kept" ] || fail "a finished trial ran again: $kept / $still"
-[ "$("$CLIENT" list --sweep "$r" --json | jq length)" = $(( 4 + stopped )) ] \
-    || fail "resume made other jobs than the stopped trials'"
+# a stopped trial runs its own job again, as that job's next attempt, from its checkpoint
+now=$(sweep_json "$r" | jq -c '[.trials[] | .job | select(. != null)] | sort')
+[ "$(echo "$now" | jq length)" = 4 ] || fail "a trial has no job: $now"
+jq -n -e --argjson was "$jobs" --argjson now "$now" '$was - $now == []' >/dev/null \
+    || fail "resume gave trials other jobs: $jobs / $now"
+[ "$("$CLIENT" list --sweep "$r" --json | jq length)" = 4 ] || fail "resume made new jobs"
+from=0
+for j in $again; do
+    "$CLIENT" status "$j" --json | jq -e '.attempts | length >= 2' >/dev/null \
+        || fail "job $j was not run again as a new attempt"
+    e=$("$CLIENT" status "$j" --json | jq '[.attempts[].resumed_from_epoch] | max')
+    [ "$e" -gt "$from" ] && from=$e
+done
+[ "$from" -ge 1 ] || fail "no stopped trial resumed from its checkpoint"
 out=$("$CLIENT" sweep resume "$r" 2>&1) && fail "resuming a finished sweep was taken"
 echo "$out" | grep -q "never run again" || fail "resume of a finished sweep: $out"
-ok "resume ran the $stopped stopped trials again and no finished one"
+ok "resume ran the $stopped stopped trials again, from epoch $from at most, and no finished one"
 
 # the median rule: one trial at a time, the good ones first; a far worse one is cut at epoch 2
 m=$("$CLIENT" sweep --data "$MT_TEST_DATA/digits.csv" --target digit --task classification \

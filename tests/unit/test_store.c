@@ -602,14 +602,18 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
     CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "9");
-    //  No job of an older schema is a sweep's trial; the sweeps' tables are there, empty
+    CHECK_STR_EQ (text, "10");
+    //  No job of an older schema is a sweep's trial; the sweeps' tables are
+    //  there, empty before schema 9. Schema 9's sweep keeps its two trials,
+    //  neither waiting to run again
     s_query (path, "SELECT count(*) FROM jobs WHERE sweep IS NOT NULL OR params IS NOT NULL",
              text, sizeof text);
     CHECK_STR_EQ (text, "0");
     s_query (path, "SELECT (SELECT count(*) FROM sweeps) + (SELECT count(*) FROM sweep_trials)"
              " + (SELECT count(*) FROM rungs) + (SELECT count(*) FROM sweep_epochs)",
              text, sizeof text);
+    CHECK_STR_EQ (text, version < 9 ? "0" : "3");
+    s_query (path, "SELECT count(*) FROM sweep_trials WHERE rerun != 0", text, sizeof text);
     CHECK_STR_EQ (text, "0");
     char *schema = s_schema_text (path);
     CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
@@ -707,7 +711,7 @@ main (void)
     //  A new database has the current schema, which every older one reaches
     char text [64];
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "9");
+    CHECK_STR_EQ (text, "10");
     //  No job of an older schema is a sweep's trial; the sweeps' tables are there, empty
     s_query (path, "SELECT count(*) FROM jobs WHERE sweep IS NOT NULL OR params IS NOT NULL",
              text, sizeof text);
@@ -723,6 +727,7 @@ main (void)
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 25 worker_key TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 26 val_data_hash TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column progress 12 metrics TEXT not null 0 default -");
+    CHECK_STR_CONTAINS (fresh_schema, "column sweep_trials 5 rerun INTEGER not null 1 default 0");
     CHECK_STR_CONTAINS (fresh_schema, "table attempts without rowid 1");
     CHECK_STR_CONTAINS (fresh_schema, "text index jobs_key: CREATE UNIQUE INDEX jobs_key ON jobs"
                         " (key) WHERE key IS NOT NULL");
@@ -730,7 +735,8 @@ main (void)
     test_migration (dir, 5, fresh_schema);
     test_migration (dir, 6, fresh_schema);
     test_migration (dir, 7, fresh_schema);
-    test_migration (dir, 8, fresh_schema);                  // the last step alone
+    test_migration (dir, 8, fresh_schema);
+    test_migration (dir, 9, fresh_schema);                  // the last step alone
     free (fresh_schema);
     //  A database from a newer mt is refused
     char cmd [512];
