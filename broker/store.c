@@ -61,6 +61,14 @@
     "  sweep INTEGER NOT NULL, job INTEGER NOT NULL, epoch INTEGER NOT NULL, value REAL," \
     "  PRIMARY KEY (sweep, job, epoch)) WITHOUT ROWID;"
 
+//  What schema 10 added to the sweeps' tables (s_schema and migration 9 -> 10)
+#define STORE_SWEEP_10 \
+    "ALTER TABLE sweep_trials ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;" \
+    "CREATE INDEX jobs_sweep_active ON jobs (sweep) WHERE sweep IS NOT NULL" \
+    "  AND (state = 'queued' OR state = 'running' OR state = 'stopping');" \
+    "CREATE INDEX sweep_trials_pending ON sweep_trials (sweep, trial)" \
+    "  WHERE job IS NULL OR rerun = 1;"
+
 static const char *s_schema =
     "CREATE TABLE jobs ("
     "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
@@ -84,7 +92,7 @@ static const char *s_schema =
     "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL, metrics TEXT);"
     "CREATE INDEX progress_job ON progress (job, attempt);"
     STORE_SWEEP_TABLES
-    "ALTER TABLE sweep_trials ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;";
+    STORE_SWEEP_10;
 
 //  An older database climbs to s_schema one version at a time: s_migrations
 //  [v] takes version v to v + 1, in one transaction. They are history, to
@@ -204,9 +212,11 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     STORE_SWEEP_TABLES,
     //  9 -> 10: a sweep's failed or stopped trial is run again as a new
     //  attempt of its own job, from its checkpoint; rerun marks the trials
-    //  that wait for room under the sweep's parallel cap to do so
-    [9] =
-    "ALTER TABLE sweep_trials ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;"
+    //  that wait for room under the sweep's parallel cap to do so. Two
+    //  partial indexes hold only what each trial's end looks for: a sweep's
+    //  queued and running jobs, and its trials still to start (without them
+    //  each end read every trial so far, and a sweep of N trials cost N^2)
+    [9] = STORE_SWEEP_10
 };
 
 //  Every statement the store runs, prepared once on first use. A list of

@@ -52,12 +52,15 @@ static const char *s_sql [S_COUNT] = {
                         " json_extract (j.spec, '$.epochs')"
                         " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
                         " AND j.state = 'running'",
-    [S_ACTIVE] = "SELECT count(*) FROM jobs WHERE sweep = ?1"
+    //  S_ACTIVE and S_PENDING read only their partial index's rows (their
+    //  WHERE is the index's): the planner would take the sweep's whole range
+    [S_ACTIVE] = "SELECT count(*) FROM jobs INDEXED BY jobs_sweep_active WHERE sweep = ?1"
+                 " AND sweep IS NOT NULL"
                  " AND (state = 'queued' OR state = 'running' OR state = 'stopping')",
     //  The trials to start: the never started, and the resumed (their job
     //  in the third column, run again as its next attempt)
     [S_PENDING] = "SELECT trial, params, CASE WHEN rerun = 1 THEN job END FROM sweep_trials"
-                  " WHERE sweep = ?1 AND (job IS NULL OR rerun = 1) ORDER BY trial LIMIT ?2",
+                  " INDEXED BY sweep_trials_pending WHERE sweep = ?1 AND (job IS NULL OR rerun = 1) ORDER BY trial LIMIT ?2",
     [S_TRIAL_JOB] = "UPDATE sweep_trials SET job = ?3, rerun = 0, runs = runs + 1"
                     " WHERE sweep = ?1 AND trial = ?2",
     [S_SET_STATE] = "UPDATE sweeps SET state = ?2 WHERE id = ?1",

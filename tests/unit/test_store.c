@@ -728,6 +728,10 @@ main (void)
     CHECK_STR_CONTAINS (fresh_schema, "column jobs 26 val_data_hash TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column progress 12 metrics TEXT not null 0 default -");
     CHECK_STR_CONTAINS (fresh_schema, "column sweep_trials 5 rerun INTEGER not null 1 default 0");
+    CHECK_STR_CONTAINS (fresh_schema, "text index jobs_sweep_active: CREATE INDEX jobs_sweep_active"
+                        " ON jobs (sweep) WHERE sweep IS NOT NULL");
+    CHECK_STR_CONTAINS (fresh_schema, "text index sweep_trials_pending: CREATE INDEX"
+                        " sweep_trials_pending ON sweep_trials (sweep, trial)");
     CHECK_STR_CONTAINS (fresh_schema, "table attempts without rowid 1");
     CHECK_STR_CONTAINS (fresh_schema, "text index jobs_key: CREATE UNIQUE INDEX jobs_key ON jobs"
                         " (key) WHERE key IS NOT NULL");
