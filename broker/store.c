@@ -39,7 +39,8 @@
 //    reads and writes them): a sweep's row, its drawn trials (the job that
 //    runs each once created; rerun while a resumed trial waits to run that
 //    job again), the values recorded at ASHA's rungs with their
-//    decisions, and each trial's metric at each epoch end. A trial's job
+//    decisions, and each trial's metric at each epoch end (with its running
+//    average to that epoch, for the median rule). A trial's job
 //    names its sweep and parameters (jobs.sweep, jobs.params).
 //  The sweeps' tables, as schema 9 made them (s_schema and migration 8 -> 9)
 #define STORE_SWEEP_TABLES \
@@ -67,7 +68,12 @@
     "CREATE INDEX jobs_sweep_active ON jobs (sweep) WHERE sweep IS NOT NULL" \
     "  AND (state = 'queued' OR state = 'running' OR state = 'stopping');" \
     "CREATE INDEX sweep_trials_pending ON sweep_trials (sweep, trial)" \
-    "  WHERE job IS NULL OR rerun = 1;"
+    "  WHERE job IS NULL OR rerun = 1;" \
+    "ALTER TABLE sweep_epochs ADD COLUMN running REAL;" \
+    "UPDATE sweep_epochs SET running = (SELECT avg (e.value) FROM sweep_epochs e" \
+    "  WHERE e.sweep = sweep_epochs.sweep AND e.job = sweep_epochs.job" \
+    "  AND e.epoch <= sweep_epochs.epoch);" \
+    "CREATE INDEX sweep_epochs_at ON sweep_epochs (sweep, epoch);"
 
 static const char *s_schema =
     "CREATE TABLE jobs ("
@@ -215,7 +221,10 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     //  that wait for room under the sweep's parallel cap to do so. Two
     //  partial indexes hold only what each trial's end looks for: a sweep's
     //  queued and running jobs, and its trials still to start (without them
-    //  each end read every trial so far, and a sweep of N trials cost N^2)
+    //  each end read every trial so far, and a sweep of N trials cost N^2).
+    //  An epoch's row keeps its trial's running average to that epoch, and
+    //  the rows are indexed by epoch, so the median rule reads one row per
+    //  trial at that epoch rather than every epoch of every trial
     [9] = STORE_SWEEP_10
 };
 

@@ -32,7 +32,7 @@
 typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
-    S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
+    S_RUNNING, S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
     S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
 } stmt_t;
 
@@ -73,10 +73,15 @@ static const char *s_sql [S_COUNT] = {
     //  ?4: 1 when higher is better
     [S_BEST_SO_FAR] = "SELECT CASE ?4 WHEN 1 THEN max(value) ELSE min(value) END"
                       " FROM sweep_epochs WHERE sweep = ?1 AND job = ?2 AND epoch <= ?3",
+    //  A trial's running average to each epoch from ?3 on, after its
+    //  value at ?3 was recorded (a resumed attempt reports again the epochs
+    //  after its checkpoint, so the later rows are brought up to date too)
+    [S_RUNNING] = "UPDATE sweep_epochs SET running = (SELECT avg (e.value) FROM sweep_epochs e"
+                  " WHERE e.sweep = ?1 AND e.job = ?2 AND e.epoch <= sweep_epochs.epoch)"
+                  " WHERE sweep = ?1 AND job = ?2 AND epoch >= ?3",
     //  The running average to this epoch of every other trial that reached it
-    [S_AVERAGES] = "SELECT avg(value) FROM sweep_epochs WHERE sweep = ?1 AND job != ?2"
-                   " AND epoch <= ?3 AND job IN (SELECT job FROM sweep_epochs WHERE sweep = ?1"
-                   " AND epoch = ?3 AND value IS NOT NULL) GROUP BY job",
+    [S_AVERAGES] = "SELECT running FROM sweep_epochs INDEXED BY sweep_epochs_at"
+                   " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL",
     [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 THEN j.state END, j.error,"
                  " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
                  " (SELECT outcome FROM attempts a WHERE a.job = t.job"
@@ -515,7 +520,12 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
     sqlite3_bind_int64 (stmt, 2, job);
     sqlite3_bind_int (stmt, 3, p->epoch);
     s_bind_real (stmt, 4, value);
-    if (s_step_write (self, stmt, "record the trial's metric"))
+    if (s_step_write (self, stmt, "record the trial's metric") || !(stmt = s_stmt (self, S_RUNNING)))
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, sweep);
+    sqlite3_bind_int64 (stmt, 2, job);
+    sqlite3_bind_int (stmt, 3, p->epoch);
+    if (s_step_write (self, stmt, "record the trial's running average"))
         return -1;
     if (strcmp (rule, "asha") == 0) {
         int rungs [SWEEPS_MAX_RUNGS];

@@ -1,6 +1,6 @@
 -- store_v9 - a job database as schema version 9 left it, for test_store's migration test:
 -- store_v8.sql's jobs taken up by the migration step 8 -> 9, with a stopped sweep whose two
--- trials never started, then dumped
+-- trials never started and two epochs' metrics of a trial, then dumped
 PRAGMA foreign_keys=OFF;
 BEGIN TRANSACTION;
 CREATE TABLE IF NOT EXISTS "attempts" (  job INTEGER NOT NULL REFERENCES jobs (id), attempt INTEGER NOT NULL,  worker TEXT, started_at INTEGER, finished_at INTEGER, outcome TEXT,  resumed_from_epoch INTEGER NOT NULL DEFAULT 0,  PRIMARY KEY (job, attempt)) WITHOUT ROWID;
@@ -26,6 +26,8 @@ INSERT INTO sweep_trials VALUES(1,0,'{"lr":0.1}',NULL,0);
 INSERT INTO sweep_trials VALUES(1,1,'{"lr":0.01}',NULL,0);
 CREATE TABLE rungs (  sweep INTEGER NOT NULL, rung INTEGER NOT NULL, job INTEGER NOT NULL, value REAL,  epoch INTEGER NOT NULL, decision TEXT NOT NULL, cutoff REAL,  PRIMARY KEY (sweep, rung, job)) WITHOUT ROWID;
 CREATE TABLE sweep_epochs (  sweep INTEGER NOT NULL, job INTEGER NOT NULL, epoch INTEGER NOT NULL, value REAL,  PRIMARY KEY (sweep, job, epoch)) WITHOUT ROWID;
+INSERT INTO sweep_epochs VALUES(1,7,1,0.5);
+INSERT INTO sweep_epochs VALUES(1,7,2,0.25);
 CREATE INDEX progress_job ON progress (job, attempt);
 CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;
 CREATE INDEX jobs_sweep ON jobs (sweep) WHERE sweep IS NOT NULL;

@@ -612,9 +612,13 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT (SELECT count(*) FROM sweeps) + (SELECT count(*) FROM sweep_trials)"
              " + (SELECT count(*) FROM rungs) + (SELECT count(*) FROM sweep_epochs)",
              text, sizeof text);
-    CHECK_STR_EQ (text, version < 9 ? "0" : "3");
+    CHECK_STR_EQ (text, version < 9 ? "0" : "5");
     s_query (path, "SELECT count(*) FROM sweep_trials WHERE rerun != 0", text, sizeof text);
     CHECK_STR_EQ (text, "0");
+    //  ... and its epochs get their running averages
+    s_query (path, "SELECT group_concat (running, '|') FROM (SELECT running FROM sweep_epochs"
+             " ORDER BY epoch)", text, sizeof text);
+    CHECK_STR_EQ (text, version < 9 ? "" : "0.5|0.375");
     char *schema = s_schema_text (path);
     CHECK_MSG (strcmp (schema, fresh_schema) == 0, "v%d migrated:\n%s\nnew:\n%s", version,
                schema, fresh_schema);
