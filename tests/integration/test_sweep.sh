@@ -2,6 +2,7 @@
 # test_sweep - a sweep across 3 workers survives worker and broker kill -9s; resume re-runs only what did not finish
 . "$(dirname "$0")/lib.sh"
 need jq
+need sqlite3 sqlite3
 
 sweep_json () { "$CLIENT" sweep status "$1" --json; }
 sweep_state () { sweep_json "$1" | jq -r .state; }
@@ -38,8 +39,9 @@ refused_usage "a bad sweep id" "'x' is not a sweep id" "$CLIENT" sweep status x
 [ "$("$CLIENT" sweep list --json | jq length)" = 0 ] || fail "a refused sweep was recorded"
 ok "bad sweeps refused, naming the parameter"
 
-# 12 random trials, 3 at a time, ASHA at epochs 1, 3 and 9 (eta 3)
-s=$("$CLIENT" sweep "${common[@]}" --param 'lr=log-uniform:1e-4:3e-2' \
+# 12 random trials, 3 at a time, ASHA at epochs 1, 3, 9, 27 and 81 (eta 3); 243 epochs (the
+# last --epochs is taken), so the trials that go on outlast the kills below on a fast CPU
+s=$("$CLIENT" sweep "${common[@]}" --epochs 243 --param 'lr=log-uniform:1e-4:3e-2' \
     --param 'hidden=8|32|32,32' --search random --trials 12 --seed 7 --parallel 3 \
     --early-stop asha --min-epochs 1 --reduction 3 --name chaos) || fail "sweep"
 draws=$(sweep_json "$s" | jq -c '[.trials[] | .params] | sort_by(.lr)')
@@ -62,6 +64,8 @@ has_pruned () { [ "$(pruned_count "$1")" -gt 0 ]; }
 wait_for "a pruned trial" 60 has_pruned "$s"
 left=$(sweep_json "$s" | jq '[.trials[] | select(.state != "succeeded" and .state != "pruned")] | length')
 before=$(pruned_set "$s")
+rungs () { sqlite3 "$T/mt.db" "SELECT rung, job, decision, value, cutoff FROM rungs WHERE sweep = $1 ORDER BY 1, 2"; }
+decided=$(rungs "$s")
 kill_hard "$BROKER_PID"
 start_broker
 # trials go on pruning after the restart: those pruned before stay so, for the same reason
@@ -72,8 +76,22 @@ done <<< "$before"
 [ "$left" -gt 0 ] || fail "the sweep ended before the broker was killed"
 ok "broker kill -9 with $left trials unfinished: $(echo "$before" | wc -l) pruned trials kept, with their reasons"
 
+# and a second worker kill -9, after the restart
+wait_for "a running trial" 30 running_trial "$s"
+j=$(running_trial "$s")
+pid=$(job_worker_pid "$j") || fail "no worker of ours runs job $j"
+kill_hard "$pid"
+start_worker 5
+ok "killed the worker of trial job $j after the broker's restart"
+
 wait_moving 60 "sweep_ended $s" "progress_of $s" || fail "sweep $s stalled"
 [ "$(sweep_state "$s")" = finished ] || fail "sweep $s is $(sweep_state "$s")"
+# every rung decision made before the broker's kill (go on or prune) stands as it was
+now=$(rungs "$s")
+while read -r line; do
+    [ -z "$line" ] || echo "$now" | grep -qxF "$line" || fail "rung decision lost or changed: $line"
+done <<< "$decided"
+ok "$(echo "$decided" | grep -c .) rung decisions from before the kill stand; $(echo "$now" | grep -c .) in all"
 final=$(sweep_json "$s")
 [ "$(echo "$final" | jq -c '[.trials[] | .params] | sort_by(.lr)')" = "$draws" ] \
     || fail "the trials' parameters changed"
