@@ -28,6 +28,7 @@
 #include <string.h>
 
 #define SWEEPS_DEFAULT_TRIALS 10
+#define SWEEPS_STATUS_MAX_BYTES (2 << 20)   // a leaderboard's trials, encoded, at most (of MT_MAX_BODY 4 MiB)
 
 typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB,
@@ -157,11 +158,11 @@ static int s_rung_decide (sweeps_t *self, int64_t sweep, int64_t job, int rung, 
                           double value, bool higher, int eta, char *reason, size_t size);
 static int s_median_decide (sweeps_t *self, int64_t sweep, int64_t job, int epoch, bool higher,
                             const char *metric, char *reason, size_t size);
-static json_t *s_status_json (sweeps_t *self, const sweep_row_t *row);
+static json_t *s_status_json (sweeps_t *self, const sweep_row_t *row, int64_t limit);
 static json_t *s_counts_json (sweeps_t *self, int64_t sweep);
 static int s_better (const void *a, const void *b, void *higher);
 static int s_sweep_arg (broker_t *self, peer_t *peer, mt_msg_t *msg, sweep_row_t *row);
-static void s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row,
+static void s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row, int64_t limit,
                             int64_t resumed);
 static double s_uniform01 (rng_t *rng);
 static json_t *s_value_parse (const char *name, const char *text, json_t *like, char **cause);
@@ -1323,9 +1324,10 @@ s_may_act (broker_t *self, peer_t *peer, const sweep_row_t *row, const char *ver
 }
 
 static void
-s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row, int64_t resumed)
+s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row, int64_t limit,
+                int64_t resumed)
 {
-    json_t *map = s_status_json (self->sweeps, row);
+    json_t *map = s_status_json (self->sweeps, row, limit);
     if (!map) {
         broker_error (self, peer, MT_ERR_STORAGE, "the broker could not read the sweep; retry"
                       " later");
@@ -1341,10 +1343,17 @@ s_reply_status (broker_t *self, peer_t *peer, const sweep_row_t *row, int64_t re
 void
 sweeps_client_status (broker_t *self, peer_t *peer, mt_msg_t *msg)
 {
+    int64_t limit = 0;
+    char *cause = NULL;
+    if (mt_msg_opt_int (msg, "limit", 1, SWEEPS_MAX_TRIALS, &limit, &cause)) {
+        broker_error (self, peer, MT_ERR_BAD_MESSAGE, "%s", cause);
+        free (cause);
+        return;
+    }
     sweep_row_t row;
     if (s_sweep_arg (self, peer, msg, &row))
         return;
-    s_reply_status (self, peer, &row, -1);
+    s_reply_status (self, peer, &row, limit, -1);
     s_row_clear (&row);
 }
 
@@ -1428,7 +1437,7 @@ sweeps_client_stop (broker_t *self, peer_t *peer, mt_msg_t *msg)
                       " or I/O error); retry later");
     else {
         broker_announce (self, MT_LOG_INFO, "broker: sweep %lld stopped", (long long) row.id);
-        s_reply_status (self, peer, &row, -1);
+        s_reply_status (self, peer, &row, 0, -1);
     }
     s_row_clear (&row);
 }
@@ -1481,7 +1490,7 @@ sweeps_client_resume (broker_t *self, peer_t *peer, mt_msg_t *msg)
         broker_announce (self, MT_LOG_INFO, "broker: sweep %lld resumed: %lld trials run again",
                          (long long) row.id, (long long) resumed);
         if (s_row_get (self->sweeps, row.id, &now) == 0) {
-            s_reply_status (self, peer, &now, resumed);
+            s_reply_status (self, peer, &now, 0, resumed);
             s_row_clear (&now);
         }
     }
@@ -1705,7 +1714,7 @@ s_trial_json (sweeps_t *self, sqlite3_stmt *stmt, const sweep_row_t *row)
 }
 
 static json_t *
-s_status_json (sweeps_t *self, const sweep_row_t *row)
+s_status_json (sweeps_t *self, const sweep_row_t *row, int64_t limit)
 {
     sqlite3_stmt *stmt = s_stmt (self, S_TRIALS);
     if (!stmt)
@@ -1724,8 +1733,22 @@ s_status_json (sweeps_t *self, const sweep_row_t *row)
         items [i] = json_array_get (list, i);
     if (items)
         qsort_r (items, n, sizeof *items, s_trial_order, &higher);
+    //  The leaderboard's head: limit trials (0: all), and no more than
+    //  SWEEPS_STATUS_MAX_BYTES of them encoded, so the reply stays under the
+    //  message limit however many trials the sweep has; `more` counts the rest
+    size_t bytes = 0;
+    bool full = false;
     for (size_t i = 0; items && i < n; i++) {
-        json_array_append (sorted, items [i]);
+        if (!full && limit > 0 && (int64_t) i >= limit)
+            full = true;
+        if (!full) {
+            char *text = json_dumps (items [i], JSON_COMPACT);
+            bytes += text ? strlen (text) + 1 : 0;
+            free (text);
+            full = i > 0 && bytes > SWEEPS_STATUS_MAX_BYTES;
+        }
+        if (!full)
+            json_array_append (sorted, items [i]);
         //  The best trial is the best that finished: the one with a model
         const char *state = json_string_value (json_object_get (items [i], "state"));
         if (json_is_null (best) && strcmp (state, "succeeded") == 0
@@ -1736,7 +1759,7 @@ s_status_json (sweeps_t *self, const sweep_row_t *row)
     }
     free (items);
     json_decref (list);
-    return json_pack ("{sI ss ss ss ss ss ss sI sI sI sI sI so so so}",
+    return json_pack ("{sI ss ss ss ss ss ss sI sI sI sI sI so so so sI}",
                       "id", (json_int_t) row->id, "name", row->name, "state", row->state,
                       "metric", row->metric, "mode", row->higher ? "max" : "min",
                       "search", row->search, "early_stop", row->early_stop,
@@ -1745,5 +1768,6 @@ s_status_json (sweeps_t *self, const sweep_row_t *row)
                       "parallel", (json_int_t) row->parallel,
                       "seed", (json_int_t) row->seed,
                       "created_at", (json_int_t) row->created_at,
-                      "counts", s_counts_json (self, row->id), "trials", sorted, "best", best);
+                      "counts", s_counts_json (self, row->id), "trials", sorted, "best", best,
+                      "more", (json_int_t) (n - json_array_size (sorted)));
 }

@@ -6,6 +6,7 @@
 #include "cmd_submit.h"
 #include "mt/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,8 @@ static int s_split (int argc, char **argv, s_sweep_t *sweep, char **rest, int *n
 static int s_one_sweep (client_t *client, int argc, char **argv, const char *verb);
 static int s_list (client_t *client, int argc, char **argv);
 static void s_list_print (json_t *sweeps);
-static json_t *s_status (conn_t *conn, const char *command, int64_t id, int64_t *resumed,
-                         char **cause);
+static json_t *s_status (conn_t *conn, const char *command, int64_t id, int64_t top,
+                         int64_t *resumed, char **cause);
 static void s_render (const json_t *sweep);
 static int s_watch (client_t *client, conn_t *conn, int64_t id);
 static int s_fetch (client_t *client, int argc, char **argv);
@@ -60,7 +61,10 @@ const cmd_entry_t cmd_sweep_entry = {
         "  --watch                follow the sweep until it ends, then show its leaderboard\n"
         "  every submit option    the base spec (mtclient help submit); --val-split above 0\n"
         "                         or --val-data is needed\n"
-        "sweep status S [--json]  the leaderboard, best first; counts by state; the best trial\n"
+        "sweep status S [--top N] [--json]\n"
+        "                         the leaderboard, best first (its best N trials; at most\n"
+        "                         2 MiB of them, `more` counting the rest); counts by state;\n"
+        "                         the best trial; why each pruned or failed trial ended\n"
         "sweep list               the sweeps, newest first\n"
         "sweep stop S             stop every trial; sweep resume S runs the failed and\n"
         "                         stopped trials again, each from its checkpoint (never\n"
@@ -263,10 +267,13 @@ done:
 //  --- status, stop, resume, list, fetch ----------------------------------------------
 
 static json_t *
-s_status (conn_t *conn, const char *command, int64_t id, int64_t *resumed, char **cause)
+s_status (conn_t *conn, const char *command, int64_t id, int64_t top, int64_t *resumed,
+          char **cause)
 {
     mt_msg_t *request = mt_msg_new (command);
     json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
+    if (top > 0)
+        json_object_set_new (mt_msg_body (request), "limit", json_integer (top));
     mt_msg_t *reply = NULL;
     if (conn_call (conn, &request, "SWEEP", &reply, cause))
         return NULL;
@@ -289,19 +296,22 @@ cmd_sweep_public (const json_t *sweep)
     size_t i;
     json_t *t;
     json_array_foreach (json_object_get (sweep, "trials"), i, t)
-        json_array_append_new (trials, json_pack ("{sO sO sO sO sO sO sO}",
+        json_array_append_new (trials, json_pack ("{sO sO sO sO sO sO sO sO?}",
                                "job", json_object_get (t, "job"),
                                "params", json_object_get (t, "params"),
                                "state", json_object_get (t, "state"),
                                "outcome", json_object_get (t, "outcome"),
                                "epochs_run", json_object_get (t, "epochs_run"),
                                "best_metric", json_object_get (t, "best_metric"),
-                               "best_epoch", json_object_get (t, "best_epoch")));
-    return json_pack ("{sO sO sO sO so sO}", "id", json_object_get (sweep, "id"),
+                               "best_epoch", json_object_get (t, "best_epoch"),
+                               "error", json_object_get (t, "error")));
+    json_t *more = json_object_get (sweep, "more");
+    return json_pack ("{sO sO sO sO so sO sI}", "id", json_object_get (sweep, "id"),
                       "state", json_object_get (sweep, "state"),
                       "metric", json_object_get (sweep, "metric"),
                       "mode", json_object_get (sweep, "mode"), "trials", trials,
-                      "best", json_object_get (sweep, "best"));
+                      "best", json_object_get (sweep, "best"),
+                      "more", json_is_integer (more) ? json_integer_value (more) : 0);
 }
 
 //  name=value ..., values as JSON
@@ -354,7 +364,8 @@ s_render (const json_t *sweep)
             json_string_value (json_object_get (sweep, "metric")),
             strcmp (json_string_value (json_object_get (sweep, "mode")), "max") == 0
             ? "higher" : "lower");
-    printf ("trials: %zu (%s)\n", json_array_size (trials), counts);
+    json_int_t more = json_integer_value (json_object_get (sweep, "more"));
+    printf ("trials: %lld (%s)\n", (long long) json_array_size (trials) + more, counts);
     json_t *best = json_object_get (sweep, "best");
     if (json_is_object (best)) {
         s_params_text (json_object_get (best, "params"), params, sizeof params);
@@ -384,15 +395,47 @@ s_render (const json_t *sweep)
                 json_string_value (json_object_get (t, "state")),
                 (long long) json_integer_value (json_object_get (t, "epochs_run")), value, params);
     }
+    if (more > 0)
+        printf ("  ... and %lld more trials, not shown (mtclient sweep status --top N shows the"
+                " best N)\n", (long long) more);
+    //  Why each pruned or failed trial ended
+    bool heading = false;
+    json_array_foreach (trials, i, t) {
+        const char *state = json_string_value (json_object_get (t, "state"));
+        const char *error = json_string_value (json_object_get (t, "error"));
+        if (!error || !state || (strcmp (state, "pruned") && strcmp (state, "failed")))
+            continue;
+        if (!heading)
+            printf ("why:\n");
+        heading = true;
+        printf ("%4zu  trial %lld, job %lld: %s\n", i + 1,
+                (long long) json_integer_value (json_object_get (t, "trial")),
+                (long long) json_integer_value (json_object_get (t, "job")), error);
+    }
 }
 
-//  SWEEP operand: a sweep id
+enum { O_TOP = CMD_OPT_LOCAL };
+
 static int
-s_parse_one (client_t *client, int argc, char **argv, int64_t *id, char **cause)
+s_top_option (int opt, const char *arg, void *top_p, char **cause)
+{
+    assert (opt == O_TOP);
+    return cmd_parse_int ("--top", arg, 1, 10000, top_p, cause);     // a sweep's trials, at most
+}
+
+//  SWEEP operand: a sweep id; with top, `status`'s --top N too (else 0)
+static int
+s_parse_one (client_t *client, int argc, char **argv, int64_t *id, int64_t *top, char **cause)
 {
     char *operands [1];
     int n = 0;
-    if (cmd_parse_plain (client, &cmd_sweep_entry, argc, argv, operands, 1, &n, cause))
+    if (top)
+        *top = 0;
+    if (top ? cmd_parse (client, &cmd_sweep_entry, argc, argv, "", (struct option []) {
+                             { "top", required_argument, NULL, O_TOP },
+                             CMD_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } },
+                         s_top_option, top, operands, 1, &n, cause)
+            : cmd_parse_plain (client, &cmd_sweep_entry, argc, argv, operands, 1, &n, cause))
         return -1;
     if (n != 1) {
         client->usage_error = true;
@@ -417,18 +460,18 @@ s_sweep_id (client_t *client, const char *text, int64_t *id, char **cause)
 static int
 s_one_sweep (client_t *client, int argc, char **argv, const char *verb)
 {
-    int64_t id, resumed = 0;
+    int64_t id, resumed = 0, top = 0;
     char *cause = NULL;
     conn_t *conn = NULL;
     json_t *sweep = NULL;
     int code = CMD_EXIT_OK;
-    if (s_parse_one (client, argc, argv, &id, &cause))
+    if (s_parse_one (client, argc, argv, &id, strcmp (verb, "status") == 0 ? &top : NULL, &cause))
         goto fail;
     if (!(conn = cmd_connect (client, &code)))
         return code;
     const char *command = strcmp (verb, "stop") == 0 ? "SWEEP_STOP"
                         : strcmp (verb, "resume") == 0 ? "SWEEP_RESUME" : "SWEEP_STATUS";
-    if (!(sweep = s_status (conn, command, id, &resumed, &cause)))
+    if (!(sweep = s_status (conn, command, id, top, &resumed, &cause)))
         goto fail;
     if (client->json) {
         json_t *out = cmd_sweep_public (sweep);
@@ -492,7 +535,7 @@ s_watch (client_t *client, conn_t *conn, int64_t id)
 {
     char last [512] = "", *cause = NULL;
     for (;;) {
-        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, NULL, &cause);
+        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 0, NULL, &cause);
         if (!sweep) {
             int code = cmd_fail (client, conn, cause);
             free (cause);
@@ -553,7 +596,7 @@ s_fetch (client_t *client, int argc, char **argv)
     conn_t *conn = cmd_connect (client, &code);
     if (!conn)
         return code;
-    json_t *sweep = s_status (conn, "SWEEP_STATUS", id, NULL, &cause);
+    json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 0, NULL, &cause);
     json_t *best = sweep ? json_object_get (sweep, "best") : NULL;
     if (sweep && !json_is_object (best))
         mt_fail (&cause, "sweep %lld has no finished trial yet, so no model to fetch; `mtclient"

@@ -841,17 +841,27 @@ s_delete (api_t *self, api_req_t *req)
 // --- Sweeps -------------------------------------------------------------------------------
 
 //  command (SWEEP_STATUS, _STOP, _RESUME) of the path's sweep: the map as
-//  mtclient sweep status --json prints it; ?full=1 adds the broker's whole
-//  map (counts, each trial's `trial` and `error`, the settings) as "full",
-//  and a resume its "resumed" count.
+//  mtclient sweep status --json prints it; ?top=N keeps the best N trials
+//  (a status's), ?full=1 adds the broker's whole map (counts, each trial's
+//  `trial`, the settings) as "full", and a resume its "resumed" count.
 static void
 s_sweep_command (api_t *self, api_req_t *req, const char *command)
 {
-    int64_t id;
+    int64_t id, top = 0;
     if (s_segment_id (req, "/api/v1/sweeps/", "sweep id", &id))
         return;
+    const char *top_text = strcmp (command, "SWEEP_STATUS") == 0
+        ? MHD_lookup_connection_value (req->connection, MHD_GET_ARGUMENT_KIND, "top") : NULL;
+    char *cause = NULL;
+    if (top_text && mt_parse_int ("top", top_text, 1, API_MAX_LIMIT, &top, &cause)) {
+        api_error (req, 400, "bad_request", "%s", cause);
+        free (cause);
+        return;
+    }
     mt_msg_t *request = mt_msg_new (command);
     json_object_set_new (mt_msg_body (request), "sweep", json_integer (id));
+    if (top)
+        json_object_set_new (mt_msg_body (request), "limit", json_integer (top));
     mt_msg_t *reply = s_call (self, req, &request, "SWEEP");
     if (!reply)
         return;

@@ -175,7 +175,28 @@ why=$(job_field "$job" error)
 [[ $why =~ ^pruned\ by\ the\ median\ rule\ at\ epoch\ 2:\ its\ best\ val_loss\ so\ far ]] \
     || fail "median reason: $why"
 [ "$(job_field "$job" params.lr)" = 0.0001 ] || fail "the median rule cut lr $(job_field "$job" params.lr)"
-ok "the median rule cut the far worse trial at epoch 2"
+[ "$(sweep_json "$m" | jq -r '.trials[] | select(.state == "pruned") | .error')" = "$why" ] \
+    || fail "the leaderboard does not say why the trial was pruned"
+"$CLIENT" sweep status "$m" | grep -qF "job $job: $why" || fail "sweep status does not say why: $why"
+ok "the median rule cut the far worse trial at epoch 2; the leaderboard says why"
+
+# a leaderboard of 10,000 trials: capped by size (the best first, `more` counts the rest), or
+# its best N with --top; never a reply over the message limit
+big=$("$CLIENT" sweep "${common[@]}" --param 'lr=log-uniform:1e-4:1e-1' \
+      --param 'weight_decay=uniform:0:0.01' --param 'batch_size=int-uniform:16:256' \
+      --param 'hidden=256,256,256,256,256,256|128,128,128,128,128,128|64,64,64,64,64,64' \
+      --trials 10000 --parallel 1 --name big) || fail "a sweep of 10,000 trials"
+"$CLIENT" sweep stop "$big" >/dev/null || fail "sweep stop $big"
+lb=$("$CLIENT" sweep status "$big" --json) || fail "the leaderboard of 10,000 trials: $lb"
+shown=$(echo "$lb" | jq '.trials | length')
+more=$(echo "$lb" | jq .more)
+[ "$more" -gt 0 ] && [ $(( shown + more )) = 10000 ] || fail "10,000 trials: $shown shown, $more more"
+top=$("$CLIENT" sweep status "$big" --top 7 --json | jq -c '[(.trials | length), .more]')
+[ "$top" = "[7,9993]" ] || fail "--top 7: $top"
+"$CLIENT" sweep status "$big" --top 7 | grep -q "and 9993 more trials, not shown" \
+    || fail "the text leaderboard does not say what it left out"
+refused_usage "a bad --top" "--top: 0 is out of range (1 to 10000)" "$CLIENT" sweep status "$big" --top 0
+ok "a leaderboard of 10,000 trials: $shown shown, $more counted in more; --top 7"
 
 # the first trials count against the broker's queued-jobs limit per client
 kill -TERM "$BROKER_PID"
