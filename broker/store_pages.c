@@ -223,21 +223,34 @@ store_progress_thin (store_t *self, int64_t id, int attempt)
     if (count <= STORE_PROGRESS_MAX_ROWS)
         return 0;
     //  The older half: rows before the median rowid of this attempt; of them
-    //  every other one (by position) goes, except the first row and epoch ends
-    stmt = s_prepare (self,
-        "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid, metrics,"
-        " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1 AND attempt = ?2)"
-        " WHERE n <= ?3 AND n % 2 = 0 AND metrics IS NULL AND rowid != ?4 AND rowid != ?5)");
-    if (!stmt) {
-        store_abort (self);
-        return -1;
+    //  every other one (by position) goes, except the first and the last row
+    //  and, while there are other rows to take, epoch ends. An attempt of
+    //  epoch ends alone (many short epochs) has those thinned the same way,
+    //  so its history is bounded too
+    int deleted = 0;
+    for (int ends = 0; ends < 2 && deleted == 0; ends++) {
+        stmt = s_prepare (self, ends
+            ? "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+              " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1"
+              " AND attempt = ?2) WHERE n <= ?3 AND n % 2 = 0 AND rowid != ?4 AND rowid != ?5)"
+            : "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid, metrics,"
+              " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1"
+              " AND attempt = ?2) WHERE n <= ?3 AND n % 2 = 0 AND metrics IS NULL"
+              " AND rowid != ?4 AND rowid != ?5)");
+        if (!stmt) {
+            store_abort (self);
+            return -1;
+        }
+        sqlite3_bind_int64 (stmt, 1, id);
+        sqlite3_bind_int (stmt, 2, attempt);
+        sqlite3_bind_int64 (stmt, 3, count / 2);
+        sqlite3_bind_int64 (stmt, 4, first);
+        sqlite3_bind_int64 (stmt, 5, last);
+        int rc = store_write_step (self, stmt, "thin progress");
+        sqlite3_finalize (stmt);
+        if (rc)
+            return -1;
+        deleted = sqlite3_changes (store_db (self));
     }
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, attempt);
-    sqlite3_bind_int64 (stmt, 3, count / 2);
-    sqlite3_bind_int64 (stmt, 4, first);
-    sqlite3_bind_int64 (stmt, 5, last);
-    int rc = store_write_step (self, stmt, "thin progress");
-    sqlite3_finalize (stmt);
-    return rc ? -1 : sqlite3_changes (store_db (self));
+    return deleted;
 }

@@ -327,6 +327,37 @@ test_thin (store_t *store)
     printf ("thin: %d progress rows kept within the bound, every epoch end kept\n", rows);
 }
 
+//  An attempt of epoch ends alone (many short epochs): bounded too, its
+//  first and last epochs kept, the rest thinned evenly
+static void
+test_thin_epochs (store_t *store)
+{
+    int64_t id = s_insert (store, "short epochs", NULL, 1);
+    int attempt = store_job_take (store, id, &s_w, 2, NULL);
+    CHECK (store_begin (store) == 0);
+    int rows = 5 * STORE_PROGRESS_MAX_ROWS;
+    for (int i = 1; i <= rows; i++) {
+        store_progress_t p = { .epoch = i, .epochs = rows, .step = i, .steps = rows,
+                               .loss = 1.0 / i, .val_loss = 2.0 / i, .val_metric = NAN,
+                               .metrics = "{\"r2\": 0.5}" };
+        CHECK (store_job_progress (store, id, attempt, &p, 3 + i) == 0);
+    }
+    CHECK (store_commit (store) == 0);
+    CHECK_MSG (s_rows (store, id) <= STORE_PROGRESS_MAX_ROWS + 256, "%lld rows kept",
+               (long long) s_rows (store, id));
+    int64_t kept = s_rows (store, id);
+    CHECK (kept > STORE_PROGRESS_MAX_ROWS / 2);
+    json_t *job = store_job_json (store, id, true);
+    json_t *epochs = json_object_get (job, "epochs");
+    size_t n = json_array_size (epochs);
+    CHECK (n >= 2);
+    CHECK (json_integer_value (json_object_get (json_array_get (epochs, 0), "epoch")) == 1);
+    CHECK (json_integer_value (json_object_get (json_array_get (epochs, n - 1), "epoch")) == rows);
+    json_decref (job);
+    printf ("thin: %d epoch ends alone, %lld kept, the first and the last among them\n", rows,
+            (long long) kept);
+}
+
 //  Jobs reporting in turn: each one's history stays within the bound (four:
 //  a count of rows over all jobs would check one of them only)
 static void
@@ -397,6 +428,7 @@ main (void)
     test_paging (store);
     test_delete (store, dir);
     test_thin (store);
+    test_thin_epochs (store);
     test_thin_rotation (store);
     test_prune (store);
     test_sweep_blobs (store);
