@@ -238,7 +238,7 @@ typedef enum {
     Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_EPOCHS_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_MARK_TRIAL, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_MARK_TRIAL, Q_KEEP_MODEL, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -326,6 +326,8 @@ static const char *s_sql [Q_COUNT] = {
                     " OR json_extract (spec, '$.init_hash') = ?1"
                     " OR json_extract (spec, '$.val_data_hash') = ?1)",
     [Q_MARK_TRIAL] = "UPDATE jobs SET sweep = ?2, params = ?3 WHERE id = ?1",
+    [Q_KEEP_MODEL] = "UPDATE jobs SET model_hash = ?3 WHERE id = ?1 AND attempt = ?2"
+                     " AND state = 'pruned' AND model_hash IS NULL",
 };
 
 //  Where a result column goes. A statement's columns are matched by name
@@ -1099,6 +1101,20 @@ store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, 
     sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int (stmt, 4, epoch);
     return s_step_done (self, stmt, "record checkpoint");
+}
+
+int
+store_job_keep_model (store_t *self, int64_t id, int attempt, const char *hash)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_KEEP_MODEL);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, attempt);
+    sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_STATIC);
+    if (s_step_done (self, stmt, "keep a pruned trial's model"))
+        return -1;
+    return sqlite3_changes (self->db) == 1;
 }
 
 int

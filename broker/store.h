@@ -162,6 +162,10 @@ int store_job_run (store_t *self, int64_t id, int attempt, store_run_t *run);
 int store_job_progress (store_t *self, int64_t id, int attempt, const store_progress_t *p,
                         int64_t now_ms);
 int store_job_checkpoint (store_t *self, int64_t id, int attempt, const char *hash, int epoch);
+//  A pruned job's attempt that finished before its STOP came keeps the model
+//  it made (the job stays pruned; FETCH gets it). 1 when kept, 0 when the
+//  job is not that (another state or attempt, a model already), -1.
+int store_job_keep_model (store_t *self, int64_t id, int attempt, const char *hash);
 
 //  How an attempt ends (store_job_end).
 typedef struct {

@@ -367,10 +367,15 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
     }
     if (move.moved && move.to == JOB_SUCCEEDED && run.checkpoint [0])
         broker_doom (self, run.checkpoint);
-    //  A DONE no rule took (a pruned trial that finished before its STOP
-    //  came): its model and checkpoint are removed unless a job names them
+    //  A DONE no rule took: a pruned trial that finished before its STOP
+    //  came keeps its model (it has no later checkpoint); any other's model,
+    //  and the run's checkpoint, are removed unless a job names them
     if (event == JOB_EV_DONE && !move.moved) {
-        if (r.model_hash && *r.model_hash)
+        int kept = r.model_hash && *r.model_hash
+                 ? store_job_keep_model (self->store, job, attempt, r.model_hash) : 0;
+        if (kept < 0)
+            return;             // the batch fails
+        if (kept == 0 && r.model_hash && *r.model_hash)
             broker_doom (self, r.model_hash);
         if (run.checkpoint [0])
             broker_doom (self, run.checkpoint);

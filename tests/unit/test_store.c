@@ -45,6 +45,29 @@ s_end (store_t *store, int64_t id, int attempt, store_end_t end, bool changed)
                job_state_name (end.state));
 }
 
+//  A pruned trial whose attempt finished before its STOP came keeps that
+//  attempt's model, once; no other job takes a model this way
+static void
+test_keep_model (store_t *store)
+{
+    int64_t id = s_insert (store, 0, 100, NULL);
+    CHECK (store_job_take (store, id, &s_w, 200, NULL) == 1);
+    CHECK (store_begin (store) == 0);
+    CHECK (store_job_keep_model (store, id, 1, "m1") == 0);        // running: not pruned
+    s_end (store, id, 1, (store_end_t) { .state = JOB_PRUNED, .outcome = "pruned",
+                                         .error = "pruned by ASHA", .now_ms = 300 }, true);
+    CHECK (store_job_keep_model (store, id, 2, "m1") == 0);        // another attempt
+    CHECK (store_job_keep_model (store, id, 1, "m1") == 1);
+    CHECK (store_job_keep_model (store, id, 1, "m2") == 0);        // one model
+    CHECK (store_commit (store) == 0);
+    store_job_t job;
+    CHECK (store_job_get (store, id, &job) == 0);
+    CHECK (job.state == JOB_PRUNED);
+    CHECK_STR_EQ (job.model_hash, "m1");
+    store_job_clear (&job);
+    CHECK (store_blob_in_use (store, "m1"));
+}
+
 //  The queued jobs as store_queued_load reports them: a sum of ids and a count
 typedef struct {
     int64_t ids, count;
@@ -699,6 +722,7 @@ main (void)
     test_binding (store);
     test_spec_columns (store);
     test_keys_and_retries (store);
+    test_keep_model (store);
     test_attempts_and_progress (store);
     test_list (store);
     test_faults (store);
@@ -708,7 +732,7 @@ main (void)
     store = store_open (path, &cause);
     CHECK (store);
     json_t *list = store_job_list (store, -1, 1000);
-    CHECK (json_array_size (list) == 7);
+    CHECK (json_array_size (list) == 8);
     json_decref (list);
     store_destroy (&store);
     store_destroy (&store);
