@@ -83,11 +83,15 @@ static const char *s_sql [S_COUNT] = {
     //  The running average to this epoch of every other trial that reached it
     [S_AVERAGES] = "SELECT running FROM sweep_epochs INDEXED BY sweep_epochs_at"
                    " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL",
+    //  epochs_run: the highest epoch reported, from the progress history, or
+    //  (once --keep-days pruned that) from the epochs the rule recorded
     [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 THEN j.state END, j.error,"
                  " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
                  " (SELECT outcome FROM attempts a WHERE a.job = t.job"
                  "  ORDER BY a.attempt DESC LIMIT 1) END,"
-                 " (SELECT max(epoch) FROM progress p WHERE p.job = t.job)"
+                 " max (coalesce ((SELECT max(epoch) FROM progress p WHERE p.job = t.job), 0),"
+                 "  coalesce ((SELECT max(epoch) FROM sweep_epochs e WHERE e.sweep = t.sweep"
+                 "  AND e.job = t.job), 0))"
                  " FROM sweep_trials t LEFT JOIN jobs j ON j.id = t.job WHERE t.sweep = ?1"
                  " ORDER BY t.trial",
     [S_BEST_MIN] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
