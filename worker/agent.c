@@ -51,6 +51,7 @@ struct agent_t {
     mt_spec_t spec;             // the ASSIGN's spec, parsed once
     char *dir;                  // the job's folder, an absolute path
     char *root;                 // config.cache_dir as an absolute path
+    int jobs_lock;              // root/jobs/.lock, held shared (cache_claim_jobs), or -1
     char *spare;                // root/jobs/AGENT_SPARE_DIR: an ended job's folder, kept
     need_t needs [NEEDS];       // data, resume, init, validation data
     int next_need;              // the next of needs to look at
@@ -184,6 +185,7 @@ agent_new (const agent_config_t *config, char **cause)
     self->config = *config;
     self->child_fd = -1;
     self->command_fd = -1;
+    self->jobs_lock = -1;
     //  A training process that died between jobs fails our next command's
     //  write with EPIPE (and we start another) instead of killing us
     signal (SIGPIPE, SIG_IGN);
@@ -214,6 +216,9 @@ agent_new (const agent_config_t *config, char **cause)
         agent_destroy (&self);
         return NULL;
     }
+    int left = 0;
+    if (cache_claim_jobs (jobs, &self->jobs_lock, &left) == 0 && left > 0)
+        mt_info ("agent: removed %d job folders left in %s by a worker that died", left, jobs);
     //  libsodium is initialised: blob_store_new did it
     unsigned char random [8];
     randombytes_buf (random, sizeof random);
@@ -237,6 +242,8 @@ agent_destroy (agent_t **self_p)
     zsock_destroy (&self->sock);
     blob_store_destroy (&self->cache);
     mt_curve_destroy (&self->curve);
+    if (self->jobs_lock >= 0)
+        close (self->jobs_lock);
     free (self->root);
     free (self->spare);
     free (self);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,4 +147,42 @@ cache_remove_job_dir (const char *dir)
     if (rc)
         mt_warn ("cache: cannot remove the job folder %s: %s", dir, strerror (errno));
     return rc;
+}
+
+int
+cache_claim_jobs (const char *jobs_dir, int *lock_fd, int *removed)
+{
+    *removed = 0;
+    char path [4200];
+    snprintf (path, sizeof path, "%s/.lock", jobs_dir);
+    *lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*lock_fd < 0) {
+        mt_warn ("cache: cannot open %s: %s", path, strerror (errno));
+        return -1;
+    }
+    //  Held exclusively, nobody else uses the folder: what is in it is left
+    //  over. Each worker then holds the lock shared while it lives (its
+    //  training process too, by the inherited descriptor).
+    if (flock (*lock_fd, LOCK_EX | LOCK_NB) == 0) {
+        DIR *folder = opendir (jobs_dir);
+        struct dirent *item;
+        while (folder && (item = readdir (folder))) {
+            if (item->d_name [0] == '.' && (item->d_name [1] == 0
+            ||  (item->d_name [1] == '.' && item->d_name [2] == 0)
+            ||  strcmp (item->d_name, ".lock") == 0))
+                continue;
+            snprintf (path, sizeof path, "%s/%s", jobs_dir, item->d_name);
+            if (cache_remove_job_dir (path) == 0)
+                (*removed)++;
+        }
+        if (folder)
+            closedir (folder);
+    }
+    if (flock (*lock_fd, LOCK_SH) != 0) {
+        mt_warn ("cache: cannot lock %s/.lock: %s", jobs_dir, strerror (errno));
+        close (*lock_fd);
+        *lock_fd = -1;
+        return -1;
+    }
+    return 0;
 }

@@ -104,6 +104,27 @@ main (void)
     CHECK (file && fputs ("c", file) >= 0 && fclose (file) == 0);
     CHECK (cache_park_job_dir (next, spare, "model.safetensors") == 0);
     CHECK (access (next, F_OK) == -1 && access (spare, F_OK) == 0);   // removed: a spare is kept
+
+    //  The job folders a dead worker left: removed by the first worker to
+    //  claim the folder, never while another worker holds it
+    char jobs [300], left [320];
+    snprintf (jobs, sizeof jobs, "%s/jobs", dir);
+    snprintf (left, sizeof left, "%s/12-2", jobs);
+    CHECK (mkdir (jobs, 0700) == 0 && mkdir (left, 0700) == 0);
+    file = fopen (test_path (left, "model.safetensors"), "w");
+    CHECK (file && fputs ("left", file) >= 0 && fclose (file) == 0);
+    int first = -1, second = -1, removed = -1;
+    CHECK (cache_claim_jobs (jobs, &first, &removed) == 0 && first >= 0);
+    CHECK (removed == 1 && access (left, F_OK) == -1);
+    CHECK (mkdir (left, 0700) == 0);                // the first worker's running job
+    CHECK (cache_claim_jobs (jobs, &second, &removed) == 0 && second >= 0);
+    CHECK (removed == 0 && access (left, F_OK) == 0);
+    close (first);
+    close (second);                                 // both gone (killed): the next one cleans
+    CHECK (cache_claim_jobs (jobs, &first, &removed) == 0 && removed == 1);
+    CHECK (access (left, F_OK) == -1 && access (test_path (jobs, ".lock"), F_OK) == 0);
+    close (first);
+    printf ("cache: a dead worker's job folders go when the next worker claims the folder alone\n");
     blob_store_destroy (&cache);
     test_remove_dir (dir);
     printf ("test_cache: ok\n");
