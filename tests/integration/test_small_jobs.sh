@@ -21,7 +21,7 @@ wait_state "$j" succeeded 30
 c=$(job_field "$j" checkpoint_epoch)
 [ "$c" = null ] || [ "$c" = 0 ] || fail "a done job within the floor stored checkpoint $c"
 ok "within the floor a done job stores its model only"
-left=$(cd "$T/cache-1/jobs" && ls -A)
+left=$(cd "$T/cache-1/jobs" && ls -A | grep -vx .lock)   # .lock: held by the workers on this cache
 [ "$left" = .spare ] || fail "after job $j the jobs folder holds '$left', not the spare folder alone"
 ok "job $j's folder is gone; the spare one serves the next job"
 
@@ -81,4 +81,19 @@ kill_hard "$WORKER_PID"
 gone () { ! kill -0 "$1" 2>/dev/null || ! ours "$1"; }
 wait_for "the kept training process $idle to exit" 10 gone "$idle"
 ok "a worker killed -9 leaves no training process: $idle exited"
+
+# A worker killed -9 mid-job leaves the job's folder; the next worker on that cache removes it
+start_worker 3
+p=$(long) || fail "submit"
+wait_epoch "$p" 2 30
+a=$(job_field "$p" attempt)         # 2 when the killed worker 2 took attempt 1 unseen
+busy=$(training_pid "$p" "$a") || fail "no training process works in job $p's folder"
+[ -d "$T/cache-3/jobs/$p-$a" ] || fail "job $p has no folder in cache-3"
+kill_hard "$WORKER_PID"
+wait_for "the training process $busy to exit" 10 gone "$busy"
+[ -d "$T/cache-3/jobs/$p-$a" ] || fail "the folder of job $p went with its worker"
+start_worker 3
+wait_for "the folder left by the killed worker to go" 10 test ! -e "$T/cache-3/jobs/$p-$a"
+grep -q "removed 1 job folders left in" "$T/worker-3.log" || fail "the removal was not logged"
+ok "a worker's folder left by a kill -9 (job $p) is removed when the next worker starts on its cache"
 echo PASS
