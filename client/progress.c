@@ -28,7 +28,9 @@ progress_new (const char *label, int64_t total)
     self->label = label;
     self->total = total;
     self->started_ms = mt_mono_ms ();
-    self->tty = isatty (STDERR_FILENO) == 1;
+    //  Only for a person at a terminal: stdout redirected (a script taking
+    //  the job id) or stderr captured, and nothing is drawn
+    self->tty = isatty (STDOUT_FILENO) == 1 && isatty (STDERR_FILENO) == 1;
     return self;
 }
 

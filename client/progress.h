@@ -13,7 +13,8 @@ typedef struct progress_t progress_t;
 
 //  A bar for a transfer of total bytes (-1 when not known yet) named label
 //  (borrowed, kept for the bar's life). It is drawn on stderr, and only when
-//  stderr is a terminal, so captured output never holds one. Returns a new
+//  stdout and stderr are both terminals, so captured or redirected output
+//  never holds one. Returns a new
 //  bar, or NULL out of memory (every call below accepts NULL).
 progress_t *progress_new (const char *label, int64_t total);
 //  Erase the bar, if drawn, and free it.
