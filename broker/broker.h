@@ -19,6 +19,7 @@
 #define BROKER_DOOM_DELAY_MS  30000     // a superseded checkpoint lives this long, ms
 #define BROKER_PRUNE_EVERY_MS 60000     // --keep-days: how often ended jobs are pruned, ms
 #define BROKER_PRUNE_JOBS     100       // ... and how many at most per tick
+#define BROKER_ORPHANS_EVERY_MS 3600000 // --keep-days: how often unnamed blobs are looked for, ms
 #define BROKER_DEFER_MS       100       // writes nobody is told of wait this long at most
                                         // for a commit that has something to send, ms
 

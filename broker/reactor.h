@@ -55,6 +55,7 @@ struct broker_t {
     stats_t *stats;             // the figures STATS answers
     events_t *events;           // the clients that subscribed to EVENTs
     int64_t pruned_at;          // monotonic ms of the last --keep-days prune (retention.c)
+    int64_t orphans_at;         // ... and of the last look for blobs nothing names
 };
 
 
@@ -133,7 +134,9 @@ void chunks_send (broker_t *self, peer_t *peer, const char *hash, int64_t offset
 //  --- Retention (retention.c) ------------------------------------------------------
 
 //  With --keep-days, every BROKER_PRUNE_EVERY_MS: prune at most
-//  BROKER_PRUNE_JOBS ended jobs older than that (history, checkpoints).
+//  BROKER_PRUNE_JOBS ended jobs older than that (history, checkpoints);
+//  at start and every BROKER_ORPHANS_EVERY_MS, doom the blobs stored
+//  before then that no job or sweep names.
 void retention_tick (broker_t *self, int64_t now);
 
 //  --- Workers: dispatch and liveness (workers.c) ---------------------------------

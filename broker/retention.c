@@ -1,12 +1,19 @@
-/*  retention - mtbroker --keep-days: ended jobs' history and checkpoints pruned, a bounded batch per tick  */
+/*  retention - mtbroker --keep-days: ended jobs' history and checkpoints pruned, a bounded batch per tick; unnamed blobs removed  */
 #include "reactor.h"
 #include "store_pages.h"
+
+static void s_orphans (broker_t *self, int64_t before);
 
 void
 retention_tick (broker_t *self, int64_t now)
 {
-    if (self->config.keep_days <= 0 || (self->pruned_at && now - self->pruned_at
-                                        < BROKER_PRUNE_EVERY_MS))
+    if (self->config.keep_days <= 0)
+        return;
+    if (!self->orphans_at || now - self->orphans_at >= BROKER_ORPHANS_EVERY_MS) {
+        self->orphans_at = now;
+        s_orphans (self, zclock_time () - (int64_t) self->config.keep_days * 86400 * 1000);
+    }
+    if (self->pruned_at && now - self->pruned_at < BROKER_PRUNE_EVERY_MS)
         return;
     self->pruned_at = now;
     int64_t before = zclock_time () - (int64_t) self->config.keep_days * 86400 * 1000;
@@ -22,4 +29,36 @@ retention_tick (broker_t *self, int64_t now)
         broker_announce (self, MT_LOG_INFO, "broker: pruned the history and checkpoints of %d"
                          " jobs that ended over %d days ago", pruned, self->config.keep_days);
     json_decref (doomed);
+}
+
+typedef struct {
+    broker_t *broker;
+    json_t *named;
+    int doomed;
+} s_orphans_t;
+
+static void
+s_orphan (const char *hash, void *arg)
+{
+    s_orphans_t *o = arg;
+    if (!json_object_get (o->named, hash)) {
+        broker_doom (o->broker, hash);
+        o->doomed++;
+    }
+}
+
+//  Blobs stored before before that no job and no sweep names (a file
+//  uploaded for a submit the broker refused, say) are doomed: removed after
+//  the usual grace unless one names them by then.
+static void
+s_orphans (broker_t *self, int64_t before)
+{
+    s_orphans_t o = { self, store_blobs_named (self->store), 0 };
+    if (!o.named)
+        return;
+    blob_store_each_older (self->blobs, before, s_orphan, &o);
+    if (o.doomed > 0)
+        broker_announce (self, MT_LOG_INFO, "broker: %d blobs stored over %d days ago that no job"
+                         " or sweep names are to be removed", o.doomed, self->config.keep_days);
+    json_decref (o.named);
 }

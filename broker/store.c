@@ -320,6 +320,7 @@ static const char *s_sql [Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     //  A sweep's base spec names the blobs a SWEEP_RESUME's new trials need,
     //  whether or not a trial's job still does
+    //  Every column and spec field that names a blob (store_blobs_named too)
     [Q_BLOB_USED] = "SELECT (SELECT count(*) FROM jobs WHERE data_hash = ?1 OR model_hash = ?1"
                     " OR checkpoint_hash = ?1 OR init_hash = ?1 OR val_data_hash = ?1)"
                     " + (SELECT count(*) FROM sweeps WHERE json_extract (spec, '$.data_hash') = ?1"

@@ -45,6 +45,11 @@ int store_job_delete (store_t *self, int64_t id, json_t *doomed);
 //  doomed when nothing else names it). Returns the jobs pruned, or -1.
 int store_prune (store_t *self, int64_t before_ms, int limit, json_t *doomed);
 
+//  Every blob hash a job or a sweep's base spec names (what store_blob_in_use
+//  asks of one hash), as the keys of a new JSON object (caller decrefs), or
+//  NULL when the database failed.
+json_t *store_blobs_named (store_t *self);
+
 //  Keep attempt's history of job id within STORE_PROGRESS_MAX_ROWS rows:
 //  over it, every other row of the older half is dropped (rows with an
 //  epoch's metrics, the first and the newest are kept), so the curve keeps

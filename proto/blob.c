@@ -3,6 +3,7 @@
 #include "mt/util.h"
 
 #include <czmq.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -381,6 +382,31 @@ blob_store_remove (blob_store_t *self, const char *hash)
     int rc = path ? unlink (path) : -1;
     free (path);
     return rc ? -1 : 0;
+}
+
+int
+blob_store_each_older (blob_store_t *self, int64_t before_ms, blob_each_fn *fn, void *arg)
+{
+    char *dir = NULL;
+    if (asprintf (&dir, "%s/blobs", self->dir) < 0)
+        return -1;
+    DIR *folder = opendir (dir);
+    free (dir);
+    if (!folder)
+        return -1;
+    int found = 0;
+    struct dirent *item;
+    struct stat st;
+    while ((item = readdir (folder)))
+        if (blob_hash_valid (item->d_name)
+        &&  fstatat (dirfd (folder), item->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+        &&  S_ISREG (st.st_mode)
+        &&  (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < before_ms) {
+            fn (item->d_name, arg);
+            found++;
+        }
+    closedir (folder);
+    return found;
 }
 
 int

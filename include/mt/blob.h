@@ -72,6 +72,12 @@ int blob_store_read (blob_store_t *self, const char *hash, int64_t offset, void 
 //  Remove a stored blob. Returns 0 or -1.
 int blob_store_remove (blob_store_t *self, const char *hash);
 
+//  Call fn for each stored blob last written before before_ms (wall clock,
+//  ms since the epoch), with its hash. Returns how many were found, or -1
+//  when the folder cannot be read.
+typedef void (blob_each_fn) (const char *hash, void *arg);
+int blob_store_each_older (blob_store_t *self, int64_t before_ms, blob_each_fn *fn, void *arg);
+
 //  SHA-256 of a file as lower-case hex, streaming (never the whole file in
 //  memory); *size gets its length. Returns 0, or -1 with *cause.
 int blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause);
