@@ -1065,7 +1065,8 @@
                     + (f.early_stop === 'asha' ? ' (R ' + valueText(f.min_epochs) + ', η '
                        + valueText(f.reduction) + ')' : '')],
                 ['Parallel', valueText(f.parallel)], ['Seed', valueText(f.seed)],
-                ['Trials', String((s.trials || []).length)],
+                ['Trials', String((s.trials || []).length + (s.more || 0))
+                    + (s.more ? ' (the best ' + (s.trials || []).length + ' shown)' : '')],
                 ['Counts', h('span', { id: 'sweep-counts' }, countsText(f.counts))],
                 ['Created', when(f.created_at)],
                 ['Best trial', best && jobId(best.job)
