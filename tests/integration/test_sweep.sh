@@ -113,7 +113,7 @@ while read -r line; do
 done <<< "$before"
 job=$(echo "$final" | jq -r '[.trials[] | select(.state == "pruned")][0].job')
 why=$(job_field "$job" error)
-[[ $why =~ ^pruned\ by\ ASHA\ at\ rung\ [012]\ \(epoch\ [139]\):\ its\ value\ .*cut-off ]] \
+[[ $why =~ ^pruned\ by\ ASHA\ at\ rung\ [0-4]\ \(epoch\ (1|3|9|27|81)\):\ its\ value\ .*cut-off ]] \
     || fail "pruned reason: $why"
 [ "$(echo "$final" | jq '.best.job')" != null ] || fail "no best trial"
 best=$(echo "$final" | jq '.best.best_metric')
