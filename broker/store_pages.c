@@ -253,11 +253,12 @@ store_progress_thin (store_t *self, int64_t id, int attempt)
         return 0;
     //  The older half: rows before the median rowid of this attempt; of them
     //  every other one (by position) goes, except the first and the last row
-    //  and, while there are other rows to take, epoch ends. An attempt of
-    //  epoch ends alone (many short epochs) has those thinned the same way,
-    //  so its history is bounded too
+    //  and epoch ends while taking the other rows is enough. When it is not
+    //  (many short epochs: mostly epoch ends), the epoch ends of the older
+    //  half are thinned the same way, so the history is bounded however it
+    //  is made up
     int deleted = 0;
-    for (int ends = 0; ends < 2 && deleted == 0; ends++) {
+    for (int ends = 0; ends < 2 && count - deleted > STORE_PROGRESS_MAX_ROWS; ends++) {
         stmt = s_prepare (self, ends
             ? "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
               " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1"
@@ -279,7 +280,7 @@ store_progress_thin (store_t *self, int64_t id, int attempt)
         sqlite3_finalize (stmt);
         if (rc)
             return -1;
-        deleted = sqlite3_changes (store_db (self));
+        deleted += sqlite3_changes (store_db (self));
     }
     return deleted;
 }

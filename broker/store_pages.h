@@ -51,9 +51,10 @@ int store_prune (store_t *self, int64_t before_ms, int limit, json_t *doomed);
 json_t *store_blobs_named (store_t *self);
 
 //  Keep attempt's history of job id within STORE_PROGRESS_MAX_ROWS rows:
-//  over it, every other row of the older half is dropped (rows with an
-//  epoch's metrics, the first and the newest are kept), so the curve keeps
-//  its shape at a coarser grain. Returns the rows dropped, or -1.
+//  over it, every other row of the older half is dropped (the first and the
+//  newest kept, and rows with an epoch's metrics while dropping the others
+//  is enough; past that those are thinned too), so the curve keeps its
+//  shape at a coarser grain. Returns the rows dropped, or -1.
 int store_progress_thin (store_t *self, int64_t id, int attempt);
 
 //  For this file only: store.c's handle and its write step (the fault

@@ -28,7 +28,10 @@
 #include <string.h>
 
 #define SWEEPS_DEFAULT_TRIALS 10
-#define SWEEPS_STATUS_MAX_BYTES (2 << 20)   // a leaderboard's trials, encoded, at most (of MT_MAX_BODY 4 MiB)
+//  A leaderboard's trials as compact JSON, at most: 1 MiB, as a LIST page's,
+//  so their msgpack (a float 9 bytes where JSON may spell it in 3) stays
+//  well under MT_MAX_BODY's 4 MiB
+#define SWEEPS_STATUS_MAX_BYTES (1 << 20)
 
 typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB,
@@ -85,7 +88,8 @@ static const char *s_sql [S_COUNT] = {
                    " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL",
     //  epochs_run: the highest epoch reported, from the progress history, or
     //  (once --keep-days pruned that) from the epochs the rule recorded
-    [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 THEN j.state END, j.error,"
+    [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 OR NOT (j.state = 'failed'"
+                 " OR j.state = 'stopped') THEN j.state END, j.error,"
                  " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
                  " (SELECT outcome FROM attempts a WHERE a.job = t.job"
                  "  ORDER BY a.attempt DESC LIMIT 1) END,"
@@ -99,7 +103,9 @@ static const char *s_sql [S_COUNT] = {
     [S_BEST_MAX] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
                    " AND value IS NOT NULL ORDER BY value DESC, epoch ASC LIMIT 1",
     [S_LIST] = "SELECT id FROM sweeps ORDER BY id DESC LIMIT ?1",
-    [S_COUNTS] = "SELECT CASE WHEN t.rerun = 0 THEN coalesce (j.state, 'pending') ELSE 'pending' END,"
+    //  A resumed trial is pending while its job waits, failed or stopped, to run again
+    [S_COUNTS] = "SELECT CASE WHEN t.rerun = 0 OR NOT (j.state = 'failed' OR j.state = 'stopped')"
+                 " THEN coalesce (j.state, 'pending') ELSE 'pending' END,"
                  " count(*) FROM sweep_trials t"
                  " LEFT JOIN jobs j ON j.id = t.job WHERE t.sweep = ?1 GROUP BY 1",
     [S_JOBS] = "SELECT id FROM jobs WHERE sweep = ?1 ORDER BY id DESC LIMIT ?2",

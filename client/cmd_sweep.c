@@ -63,7 +63,7 @@ const cmd_entry_t cmd_sweep_entry = {
         "                         or --val-data is needed\n"
         "sweep status S [--top N] [--json]\n"
         "                         the leaderboard, best first (its best N trials; at most\n"
-        "                         2 MiB of them, `more` counting the rest); counts by state;\n"
+        "                         1 MiB of them, `more` counting the rest); counts by state;\n"
         "                         the best trial; why each pruned or failed trial ended\n"
         "sweep list               the sweeps, newest first\n"
         "sweep stop S             stop every trial; sweep resume S runs the failed and\n"

@@ -217,7 +217,12 @@ agent_new (const agent_config_t *config, char **cause)
         return NULL;
     }
     int left = 0;
-    if (cache_claim_jobs (jobs, &self->jobs_lock, &left) == 0 && left > 0)
+    if (cache_claim_jobs (jobs, &self->jobs_lock, &left)) {
+        mt_fail (cause, "%s/.lock: cannot lock the job folders: %s", jobs, strerror (errno));
+        agent_destroy (&self);
+        return NULL;
+    }
+    if (left > 0)
         mt_info ("agent: removed %d job folders left in %s by a worker that died", left, jobs);
     //  libsodium is initialised: blob_store_new did it
     unsigned char random [8];

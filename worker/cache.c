@@ -156,13 +156,12 @@ cache_claim_jobs (const char *jobs_dir, int *lock_fd, int *removed)
     char path [4200];
     snprintf (path, sizeof path, "%s/.lock", jobs_dir);
     *lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (*lock_fd < 0) {
-        mt_warn ("cache: cannot open %s: %s", path, strerror (errno));
+    if (*lock_fd < 0)
         return -1;
-    }
     //  Held exclusively, nobody else uses the folder: what is in it is left
-    //  over. Each worker then holds the lock shared while it lives (its
-    //  training process too, by the inherited descriptor).
+    //  over. Each worker then holds the lock shared while it lives. (A
+    //  training process closes it: one that outlives its killed worker
+    //  for a moment trains for nobody, and its folder may go.)
     if (flock (*lock_fd, LOCK_EX | LOCK_NB) == 0) {
         DIR *folder = opendir (jobs_dir);
         struct dirent *item;
@@ -172,16 +171,17 @@ cache_claim_jobs (const char *jobs_dir, int *lock_fd, int *removed)
             ||  strcmp (item->d_name, ".lock") == 0))
                 continue;
             snprintf (path, sizeof path, "%s/%s", jobs_dir, item->d_name);
-            if (cache_remove_job_dir (path) == 0)
-                (*removed)++;
+            if (cache_remove_job_dir (path) == 0 && strcmp (item->d_name, ".spare") != 0)
+                (*removed)++;               // the spare folder is no job's
         }
         if (folder)
             closedir (folder);
     }
     if (flock (*lock_fd, LOCK_SH) != 0) {
-        mt_warn ("cache: cannot lock %s/.lock: %s", jobs_dir, strerror (errno));
+        int saved = errno;
         close (*lock_fd);
         *lock_fd = -1;
+        errno = saved;
         return -1;
     }
     return 0;

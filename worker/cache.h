@@ -34,10 +34,11 @@ int cache_take_job_dir (const char *spare, const char *dir);
 
 //  Take part in jobs_dir (CACHE/jobs) for this process's life: a shared
 //  flock on jobs_dir/.lock, in *lock_fd (-1 when it cannot be had). The
-//  first worker of a cache that no live worker (or training process) holds
-//  removes the job folders left there by one that died (kill -9, a crash)
-//  before it; *removed counts them. Returns 0, or -1 (logged) when the lock
-//  file cannot be made.
+//  first worker of a cache that no live worker holds removes the job
+//  folders left there by one that died (kill -9, a crash) before it;
+//  *removed counts them. Returns 0, or -1 with errno when the lock cannot
+//  be had (then this worker must not run: a later one would take the
+//  folders of its jobs for leftovers).
 int cache_claim_jobs (const char *jobs_dir, int *lock_fd, int *removed);
 
 #endif

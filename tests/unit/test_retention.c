@@ -79,9 +79,17 @@ main (void)
     test_broker_stop (&broker, thread);
 
     //  Days later, a broker with --keep-days 1: the old blob nothing names
-    //  goes; the fresh one and the named one (as old) stay
+    //  goes; the fresh one and the named one (as old) stay, and so does an
+    //  old one uploaded again just now (for a submit to come)
     s_age (paths.data, orphan, 3);
     s_age (paths.data, named, 3);
+    char again [65];
+    blobs = blob_store_new (paths.data, &cause);
+    CHECK_MSG (blobs, "%s", cause);
+    s_blob (blobs, "x,y\n7,8\n", again);
+    s_age (paths.data, again, 3);
+    s_blob (blobs, "x,y\n7,8\n", again);            // stored already: complete at once
+    blob_store_destroy (&blobs);
     config.keep_days = 1;
     config.doom_delay_ms = 0;                   // a doomed blob goes at the next tick
     broker = broker_new (&config, &cause);
@@ -91,8 +99,10 @@ main (void)
         zclock_sleep (50);
     CHECK (!s_stored (paths.data, orphan));
     CHECK (s_stored (paths.data, fresh) && s_stored (paths.data, named));
+    CHECK (s_stored (paths.data, again));
     test_broker_stop (&broker, thread);
-    printf ("retention: the old blob nothing names is removed; a new one and a named one stay\n");
+    printf ("retention: the old blob nothing names is removed; a new one, a named one and one"
+            " uploaded again stay\n");
     test_broker_remove (&paths);
     printf ("test_retention: ok\n");
     return 0;

@@ -327,10 +327,11 @@ test_thin (store_t *store)
     printf ("thin: %d progress rows kept within the bound, every epoch end kept\n", rows);
 }
 
-//  An attempt of epoch ends alone (many short epochs): bounded too, its
-//  first and last epochs kept, the rest thinned evenly
+//  An attempt of epoch ends alone (many short epochs), or mostly (a step
+//  report every tenth epoch): bounded too, its first and last epochs kept,
+//  the rest thinned evenly
 static void
-test_thin_epochs (store_t *store)
+test_thin_epochs (store_t *store, int steps_every)
 {
     int64_t id = s_insert (store, "short epochs", NULL, 1);
     int attempt = store_job_take (store, id, &s_w, 2, NULL);
@@ -341,6 +342,11 @@ test_thin_epochs (store_t *store)
                                .loss = 1.0 / i, .val_loss = 2.0 / i, .val_metric = NAN,
                                .metrics = "{\"r2\": 0.5}" };
         CHECK (store_job_progress (store, id, attempt, &p, 3 + i) == 0);
+        if (steps_every && i % steps_every == 0) {
+            store_progress_t step = p;
+            step.metrics = NULL;
+            CHECK (store_job_progress (store, id, attempt, &step, 3 + i) == 0);
+        }
     }
     CHECK (store_commit (store) == 0);
     CHECK_MSG (s_rows (store, id) <= STORE_PROGRESS_MAX_ROWS + 256, "%lld rows kept",
@@ -354,8 +360,8 @@ test_thin_epochs (store_t *store)
     CHECK (json_integer_value (json_object_get (json_array_get (epochs, 0), "epoch")) == 1);
     CHECK (json_integer_value (json_object_get (json_array_get (epochs, n - 1), "epoch")) == rows);
     json_decref (job);
-    printf ("thin: %d epoch ends alone, %lld kept, the first and the last among them\n", rows,
-            (long long) kept);
+    printf ("thin: %d epoch ends (a step report every %d), %lld rows kept, the first and the"
+            " last epochs among them\n", rows, steps_every, (long long) kept);
 }
 
 //  Jobs reporting in turn: each one's history stays within the bound (four:
@@ -428,7 +434,8 @@ main (void)
     test_paging (store);
     test_delete (store, dir);
     test_thin (store);
-    test_thin_epochs (store);
+    test_thin_epochs (store, 0);
+    test_thin_epochs (store, 10);
     test_thin_rotation (store);
     test_prune (store);
     test_sweep_blobs (store);
