@@ -207,29 +207,34 @@ store_prune (store_t *self, int64_t before_ms, int limit, json_t *doomed)
 json_t *
 store_blobs_named (store_t *self)
 {
-    //  The columns and spec fields of Q_BLOB_USED (store.c)
-    sqlite3_stmt *stmt = s_prepare (self,
-        "SELECT data_hash FROM jobs UNION SELECT model_hash FROM jobs"
-        " UNION SELECT checkpoint_hash FROM jobs UNION SELECT init_hash FROM jobs"
-        " UNION SELECT val_data_hash FROM jobs"
-        " UNION SELECT json_extract (spec, '$.data_hash') FROM sweeps"
-        " UNION SELECT json_extract (spec, '$.init_hash') FROM sweeps"
-        " UNION SELECT json_extract (spec, '$.val_data_hash') FROM sweeps");
-    if (!stmt)
-        return NULL;
+    //  The columns and spec fields of Q_BLOB_USED (store.c), one pass over
+    //  each table (a UNION of the columns sorted them all: 25 times slower)
+    static const char *sql [] = {
+        "SELECT data_hash, model_hash, checkpoint_hash, init_hash, val_data_hash FROM jobs",
+        "SELECT json_extract (spec, '$.data_hash'), json_extract (spec, '$.init_hash'),"
+        " json_extract (spec, '$.val_data_hash') FROM sweeps"
+    };
     json_t *named = json_object ();
-    int rc;
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-        const char *hash = (const char *) sqlite3_column_text (stmt, 0);
-        if (hash && *hash)
-            json_object_set_new (named, hash, json_true ());
+    for (size_t q = 0; named && q < sizeof sql / sizeof sql [0]; q++) {
+        sqlite3_stmt *stmt = s_prepare (self, sql [q]);
+        if (!stmt) {
+            json_decref (named);
+            return NULL;
+        }
+        int rc;
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+            for (int col = 0; col < sqlite3_column_count (stmt); col++) {
+                const char *hash = (const char *) sqlite3_column_text (stmt, col);
+                if (hash && *hash)
+                    json_object_set_new (named, hash, json_true ());
+            }
+        if (rc != SQLITE_DONE) {
+            mt_error ("store: listing the blobs in use: %s", sqlite3_errmsg (store_db (self)));
+            json_decref (named);
+            named = NULL;
+        }
+        sqlite3_finalize (stmt);
     }
-    if (rc != SQLITE_DONE) {
-        mt_error ("store: listing the blobs in use: %s", sqlite3_errmsg (store_db (self)));
-        json_decref (named);
-        named = NULL;
-    }
-    sqlite3_finalize (stmt);
     return named;
 }
 
