@@ -161,6 +161,7 @@ static int s_row_get (sweeps_t *self, int64_t id, sweep_row_t *row);
 static void s_row_clear (sweep_row_t *row);
 static int s_fill (sweeps_t *self, const sweep_row_t *row);
 static int s_rerun_trial (sweeps_t *self, const sweep_row_t *row, int trial, int64_t job);
+static int s_trial_ran (sweeps_t *self, int64_t sweep, int trial, int64_t job);
 static int s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
                           const char *params_text);
 static double s_metric_value (const char *metric, const store_progress_t *p);
@@ -389,6 +390,20 @@ s_fill (sweeps_t *self, const sweep_row_t *row)
     return rc;
 }
 
+//  Trial number trial of sweep runs as job (once more): recorded, its
+//  rerun mark cleared. 0, or -1 (the batch is to be aborted).
+static int
+s_trial_ran (sweeps_t *self, int64_t sweep, int trial, int64_t job)
+{
+    sqlite3_stmt *stmt = s_stmt (self, S_TRIAL_JOB);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, sweep);
+    sqlite3_bind_int (stmt, 2, trial);
+    sqlite3_bind_int64 (stmt, 3, job);
+    return s_step_write (self, stmt, "record the trial's job");
+}
+
 //  Trial number trial becomes a queued job: base with its params, named
 //  after the sweep and the trial (NAME:K, or sweepS:K).
 static int
@@ -423,13 +438,7 @@ s_start_trial (sweeps_t *self, const sweep_row_t *row, json_t *base, int trial,
     mt_spec_clear (&spec);
     json_decref (value);
     json_decref (params);
-    sqlite3_stmt *stmt;
-    if (job < 0 || !(stmt = s_stmt (self, S_TRIAL_JOB)))
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, row->id);
-    sqlite3_bind_int (stmt, 2, trial);
-    sqlite3_bind_int64 (stmt, 3, job);
-    if (s_step_write (self, stmt, "record the trial's job"))
+    if (job < 0 || s_trial_ran (self, row->id, trial, job))
         return -1;
     broker_announce (self->broker, MT_LOG_INFO, "broker: sweep %lld trial %d queued as job %lld",
                      (long long) row->id, trial, (long long) job);
@@ -443,15 +452,8 @@ static int
 s_rerun_trial (sweeps_t *self, const sweep_row_t *row, int trial, int64_t job)
 {
     job_move_t move;
-    if (jobs_resume (self->broker->jobs, job, zclock_time (), &move))
-        return -1;
-    sqlite3_stmt *stmt = s_stmt (self, S_TRIAL_JOB);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, row->id);
-    sqlite3_bind_int (stmt, 2, trial);
-    sqlite3_bind_int64 (stmt, 3, job);
-    if (s_step_write (self, stmt, "record the trial's run"))
+    if (jobs_resume (self->broker->jobs, job, zclock_time (), &move)
+    ||  s_trial_ran (self, row->id, trial, job))
         return -1;
     if (move.moved)
         broker_announce (self->broker, MT_LOG_INFO, "broker: sweep %lld trial %d: %s",
