@@ -70,24 +70,32 @@ ASHA=$(run_mt asha)
 echo "== mt, --early-stop none =="
 NONE=$(run_mt none)
 
-# Tiny trials: what a trial costs beyond its training, 200 one-epoch trials on iris, as many at
-# once as there are workers; the training time is the trials' own (metrics.seconds)
-echo "== mt, 200 tiny trials (iris, 1 epoch, --parallel $WORKERS) =="
-t0=$(date +%s.%N)
-tiny=$("$BUILD/mtclient" sweep --data "$SRC/test_data/iris.csv" --target species \
-       --task classification --epochs 1 --param lr=log-uniform:1e-3:1e-1 --search random \
-       --trials 200 --seed 1 --parallel "$WORKERS" --name tiny)
-while [ "$("$BUILD/mtclient" sweep status "$tiny" --json | jq -r .state)" = running ]; do
-    sleep 0.05
-done
-t1=$(date +%s.%N)
-TINY=$("$BUILD/mtclient" list --sweep "$tiny" --limit 10000 --json \
+# Small trials: what a trial costs beyond its training. Iris trials, as many at once as there
+# are workers, no early stopping: 200 of one epoch, and 100 of 50 epochs (the issue's "whole
+# 50-epoch iris job"); the training time is the trials' own (metrics.seconds)
+small_trials () {   # EPOCHS TRIALS NAME: one line of figures
+    local t0 t1 id
+    t0=$(date +%s.%N)
+    id=$("$BUILD/mtclient" sweep --data "$SRC/test_data/iris.csv" --target species \
+         --task classification --epochs "$1" --param lr=log-uniform:1e-3:1e-1 --search random \
+         --trials "$2" --seed 1 --parallel "$WORKERS" --early-stop none --name "$3")
+    while [ "$("$BUILD/mtclient" sweep list --json | jq -r --argjson id "$id" \
+               '.[] | select(.id == $id) | .state')" = running ]; do
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    "$BUILD/mtclient" list --sweep "$id" --limit 10000 --json \
        | jq -r --arg wall "$(echo "$t1 - $t0" | bc)" --argjson w "$WORKERS" \
          '($wall | tonumber) as $s | ([.[].metrics.seconds] | add) as $t | length as $n
           | "\($n) trials in \($s * 100 | round / 100) s: \($n / $s | round) trials/s; training" +
             " \($t * 1000 / $n * 100 | round / 100) ms a trial, \((($s * $w - $t) * 1000 / $n) * 100 | round / 100)" +
-            " ms of a worker slot beside it (\($t / ($s * $w) * 1000 | round / 10)% of the slots trained)"')
-echo "tiny trials: $TINY"
+            " ms of a worker slot beside it (\($t / ($s * $w) * 1000 | round / 10)% of the slots trained)"'
+}
+echo "== mt, small trials (iris, --parallel $WORKERS, --early-stop none) =="
+TINY=$(small_trials 1 200 tiny)
+echo "tiny trials (1 epoch): $TINY"
+FIFTY=$(small_trials 50 100 fifty)
+echo "50-epoch trials: $FIFTY"
 
 echo "== Optuna $($PY -c 'import optuna; print(optuna.__version__)') TPE + MedianPruner," \
      "PyTorch $($PY -c 'import torch; print(torch.__version__)'), $WORKERS trials at once, 1 thread each =="
