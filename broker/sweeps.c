@@ -533,13 +533,19 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
     sqlite3_bind_int64 (stmt, 2, job);
     sqlite3_bind_int (stmt, 3, p->epoch);
     s_bind_real (stmt, 4, value);
-    if (s_step_write (self, stmt, "record the trial's metric") || !(stmt = s_stmt (self, S_RUNNING)))
+    if (s_step_write (self, stmt, "record the trial's metric"))
         return -1;
-    sqlite3_bind_int64 (stmt, 1, sweep);
-    sqlite3_bind_int64 (stmt, 2, job);
-    sqlite3_bind_int (stmt, 3, p->epoch);
-    if (s_step_write (self, stmt, "record the trial's running average"))
+    //  The running averages only the median rule reads
+    bool median = strcmp (rule, "median") == 0;
+    if (median && !(stmt = s_stmt (self, S_RUNNING)))
         return -1;
+    if (median) {
+        sqlite3_bind_int64 (stmt, 1, sweep);
+        sqlite3_bind_int64 (stmt, 2, job);
+        sqlite3_bind_int (stmt, 3, p->epoch);
+        if (s_step_write (self, stmt, "record the trial's running average"))
+            return -1;
+    }
     if (strcmp (rule, "asha") == 0) {
         int rungs [SWEEPS_MAX_RUNGS];
         int n = sweeps_rungs (min_epochs, eta, epochs, rungs, SWEEPS_MAX_RUNGS);
