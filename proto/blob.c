@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+//  A stored blob sent again gets a new mtime when its last is older than
+//  this (mtbroker --keep-days cuts at a day at least)
+#define BLOB_TOUCH_AFTER_S 3600
+
 typedef struct {
     char hash [65];
     int64_t size;               // total bytes announced
@@ -253,9 +257,11 @@ blob_store_write_as (blob_store_t *self, const char *owner, const char *hash, in
     if (blob_store_has (self, hash, NULL)) {
         //  Stored now as far as the sender knows: its mtime says so, so a
         //  sweep of old blobs no job names (mtbroker --keep-days) leaves it
-        //  for the submit that follows
+        //  for the submit that follows. Set once an hour at most: a blob sent
+        //  again job after job (the same model) dirties its inode no more often
         char *path = blob_store_path (self, hash);
-        if (path)
+        struct stat st;
+        if (path && stat (path, &st) == 0 && time (NULL) - st.st_mtime > BLOB_TOUCH_AFTER_S)
             utimensat (AT_FDCWD, path, NULL, 0);
         free (path);
         *complete = true;

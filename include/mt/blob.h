@@ -45,8 +45,9 @@ char *blob_store_path (blob_store_t *self, const char *hash);
 //  chunk past the bytes received fails with BLOB_ERR_RETRY and *next says
 //  where they end. When the last byte arrives the SHA-256 is checked and the
 //  blob moves into place (*complete). A blob already stored is complete at
-//  once (and its mtime set to now: it was just stored again, as far as any
-//  sweep of old blobs is concerned). An empty chunk of a non-empty blob is a probe: *next tells where to
+//  once (and its mtime, when over an hour old, set to now: it was just stored
+//  again, as far as a sweep of old blobs is concerned). An empty chunk of a
+//  non-empty blob is a probe: *next tells where to
 //  continue, nothing is written. Returns 0, or -1 with *cause (bad hash, out
 //  of order, busy, disk error).
 int blob_store_write (blob_store_t *self, const char *hash, int64_t size, int64_t offset,
