@@ -9,14 +9,14 @@ retention_tick (broker_t *self, int64_t now)
 {
     if (self->config.keep_days <= 0)
         return;
+    int64_t before = zclock_time () - (int64_t) self->config.keep_days * 86400 * 1000;
     if (!self->orphans_at || now - self->orphans_at >= BROKER_ORPHANS_EVERY_MS) {
         self->orphans_at = now;
-        s_orphans (self, zclock_time () - (int64_t) self->config.keep_days * 86400 * 1000);
+        s_orphans (self, before);
     }
     if (self->pruned_at && now - self->pruned_at < BROKER_PRUNE_EVERY_MS)
         return;
     self->pruned_at = now;
-    int64_t before = zclock_time () - (int64_t) self->config.keep_days * 86400 * 1000;
     json_t *doomed = json_array ();
     int pruned = store_prune (self->store, before, BROKER_PRUNE_JOBS, doomed);
     size_t i;

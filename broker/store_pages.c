@@ -262,30 +262,28 @@ store_progress_thin (store_t *self, int64_t id, int attempt)
     //  (many short epochs: mostly epoch ends), the epoch ends of the older
     //  half are thinned the same way, so the history is bounded however it
     //  is made up
-    int deleted = 0;
-    for (int ends = 0; ends < 2 && count - deleted > STORE_PROGRESS_MAX_ROWS; ends++) {
-        stmt = s_prepare (self, ends
-            ? "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
-              " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1"
-              " AND attempt = ?2) WHERE n <= ?3 AND n % 2 = 0 AND rowid != ?4 AND rowid != ?5)"
-            : "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid, metrics,"
-              " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1"
-              " AND attempt = ?2) WHERE n <= ?3 AND n % 2 = 0 AND metrics IS NULL"
-              " AND rowid != ?4 AND rowid != ?5)");
-        if (!stmt) {
-            store_abort (self);
-            return -1;
-        }
+    stmt = s_prepare (self,
+        "DELETE FROM progress WHERE rowid IN (SELECT rowid FROM (SELECT rowid, metrics,"
+        " row_number () OVER (ORDER BY rowid) AS n FROM progress WHERE job = ?1 AND attempt = ?2)"
+        " WHERE n <= ?3 AND n % 2 = 0 AND (?6 OR metrics IS NULL) AND rowid != ?4"
+        " AND rowid != ?5)");
+    if (!stmt) {
+        store_abort (self);
+        return -1;
+    }
+    int deleted = 0, rc = 0;
+    for (int ends = 0; rc == 0 && ends < 2 && count - deleted > STORE_PROGRESS_MAX_ROWS; ends++) {
+        sqlite3_reset (stmt);
         sqlite3_bind_int64 (stmt, 1, id);
         sqlite3_bind_int (stmt, 2, attempt);
         sqlite3_bind_int64 (stmt, 3, count / 2);
         sqlite3_bind_int64 (stmt, 4, first);
         sqlite3_bind_int64 (stmt, 5, last);
-        int rc = store_write_step (self, stmt, "thin progress");
-        sqlite3_finalize (stmt);
-        if (rc)
-            return -1;
-        deleted += sqlite3_changes (store_db (self));
+        sqlite3_bind_int (stmt, 6, ends);
+        rc = store_write_step (self, stmt, "thin progress");
+        if (rc == 0)
+            deleted += sqlite3_changes (store_db (self));
     }
-    return deleted;
+    sqlite3_finalize (stmt);
+    return rc ? -1 : deleted;
 }

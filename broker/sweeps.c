@@ -536,10 +536,9 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
     if (s_step_write (self, stmt, "record the trial's metric"))
         return -1;
     //  The running averages only the median rule reads
-    bool median = strcmp (rule, "median") == 0;
-    if (median && !(stmt = s_stmt (self, S_RUNNING)))
-        return -1;
-    if (median) {
+    if (strcmp (rule, "median") == 0) {
+        if (!(stmt = s_stmt (self, S_RUNNING)))
+            return -1;
         sqlite3_bind_int64 (stmt, 1, sweep);
         sqlite3_bind_int64 (stmt, 2, job);
         sqlite3_bind_int (stmt, 3, p->epoch);
@@ -1760,9 +1759,7 @@ s_status_json (sweeps_t *self, const sweep_row_t *row, int64_t limit)
         if (!full && limit > 0 && (int64_t) i >= limit)
             full = true;
         if (!full) {
-            char *text = json_dumps (items [i], JSON_COMPACT);
-            bytes += text ? strlen (text) + 1 : 0;
-            free (text);
+            bytes += json_dumpb (items [i], NULL, 0, JSON_COMPACT) + 1;    // the size alone
             full = i > 0 && bytes > SWEEPS_STATUS_MAX_BYTES;
         }
         if (!full)

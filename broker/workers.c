@@ -371,11 +371,11 @@ s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int attempt, job_e
     //  came keeps its model (it has no later checkpoint); any other's model,
     //  and the run's checkpoint, are removed unless a job names them
     if (event == JOB_EV_DONE && !move.moved) {
-        int kept = r.model_hash && *r.model_hash
-                 ? store_job_keep_model (self->store, job, attempt, r.model_hash) : 0;
+        bool model = r.model_hash && *r.model_hash;
+        int kept = model ? store_job_keep_model (self->store, job, attempt, r.model_hash) : 0;
         if (kept < 0)
             return;             // the batch fails
-        if (kept == 0 && r.model_hash && *r.model_hash)
+        if (model && !kept)
             broker_doom (self, r.model_hash);
         if (run.checkpoint [0])
             broker_doom (self, run.checkpoint);

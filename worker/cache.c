@@ -166,13 +166,12 @@ cache_claim_jobs (const char *jobs_dir, int *lock_fd, int *removed)
         DIR *folder = opendir (jobs_dir);
         struct dirent *item;
         while (folder && (item = readdir (folder))) {
-            if (item->d_name [0] == '.' && (item->d_name [1] == 0
-            ||  (item->d_name [1] == '.' && item->d_name [2] == 0)
-            ||  strcmp (item->d_name, ".lock") == 0))
+            const char *name = item->d_name;
+            if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strcmp (name, ".lock") == 0)
                 continue;
-            snprintf (path, sizeof path, "%s/%s", jobs_dir, item->d_name);
-            if (cache_remove_job_dir (path) == 0 && strcmp (item->d_name, ".spare") != 0)
-                (*removed)++;               // the spare folder is no job's
+            snprintf (path, sizeof path, "%s/%s", jobs_dir, name);
+            if (cache_remove_job_dir (path) == 0 && name [0] != '.')
+                (*removed)++;               // a job's folder (the spare is a dot folder)
         }
         if (folder)
             closedir (folder);
