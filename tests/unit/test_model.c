@@ -340,6 +340,31 @@ s_test_check (void)
     CHECK_STR_CONTAINS (cause, "but its tensors end at");
     free (cause);
     cause = NULL;
+    //  The same verdicts on the bytes in memory, named as the caller says
+    CHECK_MSG (model_check_bytes ("model 1a2b", bytes, size, &spec, &cause) == 0, "%s", cause);
+    struct { size_t size; const char *what; } bad [] = {
+        { size - 4, "outside the" }, { size + 4, "but its tensors end at" },
+        { 7, "truncated: 7 bytes" }, { 0, "truncated: 0 bytes" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        CHECK (model_check_bytes ("model 1a2b", bytes, bad [i].size, &spec, &cause) == -1);
+        CHECK_STR_CONTAINS (cause, "model 1a2b: ");
+        CHECK_STR_CONTAINS (cause, bad [i].what);
+        free (cause);
+        cause = NULL;
+    }
+    mt_spec_t wide;
+    CHECK (mt_spec_copy (&wide, &spec) == 0);
+    s_wider (&wide);
+    CHECK (model_check_bytes ("model 1a2b", bytes, size, &wide, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "'0.weight' has the wrong shape");
+    free (cause);
+    cause = NULL;
+    mt_spec_clear (&wide);
+    CHECK (model_check_bytes ("garbage", "this is not a model", 19, &spec, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "garbage: not a safetensors file");
+    free (cause);
+    cause = NULL;
     mt_spec_clear (&spec);
 }
 

@@ -73,6 +73,7 @@ static bool s_read_at (int fd, unsigned char *dst, size_t len, off_t offset);
 static uint64_t s_header_len (const s_file_t *file);
 static int s_read_file (s_file_t *file, char **cause);
 static int s_parse_header (s_file_t *file, char **cause);
+static int s_check_read (s_file_t *file, const mt_spec_t *spec, int way, char **cause);
 static int s_tensor_get (const s_file_t *file, const char *name, json_t *entry,
                          s_tensor_t *tensor, char **cause);
 static model_t *s_model_from_meta (const s_file_t *file, char **cause);
@@ -851,6 +852,20 @@ model_check (const char *path, const mt_spec_t *spec, char **cause)
     return s_check (path, spec, S_CHECK_BOTH, cause);
 }
 
+int
+model_check_bytes (const char *name, const void *bytes, size_t size, const mt_spec_t *spec,
+                   char **cause)
+{
+    if (size < 8)
+        return mt_fail (cause, "%s: truncated: %zu bytes, a safetensors file has at least 8",
+                        name, size);
+    s_file_t file = { .path = name, .header_only = true, .size = size };
+    if (!(file.bytes = malloc (size)))
+        return mt_fail (cause, "%s: out of memory (%zu bytes)", name, size);
+    memcpy (file.bytes, bytes, size);
+    return s_check_read (&file, spec, S_CHECK_BOTH, cause);
+}
+
 bool
 model_check_fast (const char *path, const mt_spec_t *spec)
 {
@@ -870,12 +885,24 @@ static int
 s_check (const char *path, const mt_spec_t *spec, int way, char **cause)
 {
     s_file_t file = { .path = path, .header_only = true };
+    if (s_read_header (&file, cause)) {
+        free (file.bytes);
+        return -1;
+    }
+    return s_check_read (&file, spec, way, cause);
+}
+
+//  s_check on a header read (file's bytes hold at least its length and
+//  header, and size is the whole file's); frees what file holds
+static int
+s_check_read (s_file_t *fp, const mt_spec_t *spec, int way, char **cause)
+{
+    s_file_t file = *fp;
+    const char *path = file.path;
     int rc = -1;
     int n_features = 0, n_classes = 0;
     char **features = NULL, **classes = NULL;
     size_t end = 0;
-    if (s_read_header (&file, cause))
-        goto done;
     //  A header as model_save writes it is checked without jansson (most of
     //  the cost of a DONE); anything else, fit or not, takes the full path,
     //  which also says what is wrong

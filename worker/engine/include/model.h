@@ -38,6 +38,10 @@ model_t *model_load_init (const char *path, char **cause);
 //  per class (2 or more). Reads the header and the file's size only, no
 //  weights. Returns 0, or -1 with *cause naming the file and the problem.
 int model_check (const char *path, const mt_spec_t *spec, char **cause);
+//  The same check on a model held in memory (size bytes at bytes); name
+//  stands for the file in *cause.
+int model_check_bytes (const char *name, const void *bytes, size_t size, const mt_spec_t *spec,
+                       char **cause);
 //  model_check's two ways, for its tests and fuzzer. A header as model_save
 //  writes it (ASCII names) is checked in place by a scan of that subset of
 //  JSON: model_check_fast is true when that scan alone says the file fits,
