@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 #define STORE_HISTORY_POINTS 500    // loss-curve points in a STATUS reply
 #define STORE_THIN_EVERY 256       // an attempt's progress rows between two thinning checks
 #define STORE_THIN_SLOTS 64        // attempts whose rows since their last check are counted
@@ -75,6 +75,14 @@
     "  AND e.epoch <= sweep_epochs.epoch);" \
     "CREATE INDEX sweep_epochs_at ON sweep_epochs (sweep, epoch);"
 
+//  Schema 11: small blobs (the models a DONE carries, PROTOCOL.md section 6)
+//  kept in the database, so they become durable with the batch that names
+//  them and cost no file, fsync or rename of their own
+#define STORE_BLOBS_11 \
+    "CREATE TABLE blobs (" \
+    "  hash TEXT PRIMARY KEY, size INTEGER NOT NULL, stored_at INTEGER NOT NULL," \
+    "  data BLOB NOT NULL);"
+
 static const char *s_schema =
     "CREATE TABLE jobs ("
     "  id INTEGER PRIMARY KEY, name TEXT, key TEXT, state TEXT NOT NULL, spec TEXT NOT NULL,"
@@ -98,7 +106,8 @@ static const char *s_schema =
     "  epochs INTEGER, steps INTEGER, samples_per_sec REAL, eta_s REAL, metrics TEXT);"
     "CREATE INDEX progress_job ON progress (job, attempt);"
     STORE_SWEEP_TABLES
-    STORE_SWEEP_10;
+    STORE_SWEEP_10
+    STORE_BLOBS_11;
 
 //  An older database climbs to s_schema one version at a time: s_migrations
 //  [v] takes version v to v + 1, in one transaction. They are history, to
@@ -225,7 +234,11 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     //  An epoch's row keeps its trial's running average to that epoch, and
     //  the rows are indexed by epoch, so the median rule reads one row per
     //  trial at that epoch rather than every epoch of every trial
-    [9] = STORE_SWEEP_10
+    [9] = STORE_SWEEP_10,
+    //  10 -> 11: small blobs in the database (a trial's model, say: a file
+    //  of its own, fsynced with its folder on the reactor, was a third of a
+    //  tiny trial's cost)
+    [10] = STORE_BLOBS_11
 };
 
 //  Every statement the store runs, prepared once on first use. A list of
@@ -238,7 +251,8 @@ typedef enum {
     Q_ATTEMPT_INSERT,
     Q_PROGRESS, Q_CHECKPOINT, Q_FINISH, Q_REQUEUE, Q_SET_STATE,
     Q_ACTIVE, Q_JSON, Q_ATTEMPTS, Q_HISTORY, Q_HISTORY_COUNT, Q_EPOCHS, Q_EPOCHS_COUNT, Q_LIST, Q_LIST_STATE,
-    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_MARK_TRIAL, Q_KEEP_MODEL, Q_COUNT
+    Q_BLOB_USED, Q_FAILURES, Q_BEGIN, Q_COMMIT, Q_MARK_TRIAL, Q_KEEP_MODEL,
+    Q_BLOB_PUT, Q_BLOB_SIZE, Q_BLOB_READ, Q_BLOB_DELETE, Q_BLOB_OLDER, Q_COUNT
 } query_t;
 
 static const char *s_sql [Q_COUNT] = {
@@ -329,6 +343,12 @@ static const char *s_sql [Q_COUNT] = {
     [Q_MARK_TRIAL] = "UPDATE jobs SET sweep = ?2, params = ?3 WHERE id = ?1",
     [Q_KEEP_MODEL] = "UPDATE jobs SET model_hash = ?3 WHERE id = ?1 AND attempt = ?2"
                      " AND state = 'pruned' AND model_hash IS NULL",
+    [Q_BLOB_PUT] = "INSERT OR IGNORE INTO blobs (hash, size, stored_at, data)"
+                   " VALUES (?1, ?2, ?3, ?4)",
+    [Q_BLOB_SIZE] = "SELECT size FROM blobs WHERE hash = ?1",
+    [Q_BLOB_READ] = "SELECT substr (data, ?2, ?3) FROM blobs WHERE hash = ?1",
+    [Q_BLOB_DELETE] = "DELETE FROM blobs WHERE hash = ?1",
+    [Q_BLOB_OLDER] = "SELECT hash FROM blobs WHERE stored_at < ?1",
 };
 
 //  Where a result column goes. A statement's columns are matched by name
@@ -1438,6 +1458,89 @@ store_blob_in_use (store_t *self, const char *hash)
         return true;
     sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
     return s_scalar (stmt) > 0;
+}
+
+int
+store_blob_put (store_t *self, const char *hash, const void *data, size_t size, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_PUT);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (int64_t) size);
+    sqlite3_bind_int64 (stmt, 3, now_ms);
+    sqlite3_bind_blob64 (stmt, 4, data, size, SQLITE_STATIC);
+    return s_step_done (self, stmt, "store a blob");
+}
+
+bool
+store_blob_has (store_t *self, const char *hash, int64_t *size)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_SIZE);
+    if (!stmt)
+        return false;
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+    bool found = sqlite3_step (stmt) == SQLITE_ROW;
+    if (found && size)
+        *size = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    return found;
+}
+
+int
+store_blob_read (store_t *self, const char *hash, int64_t offset, void *buf, size_t len,
+                 size_t *got, char **cause)
+{
+    *got = 0;
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_READ);
+    if (!stmt)
+        return mt_fail (cause, "blob %.12s cannot be read: %s", hash, sqlite3_errmsg (self->db));
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, offset + 1);
+    sqlite3_bind_int64 (stmt, 3, len > INT32_MAX ? INT32_MAX : (int64_t) len);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        const void *bytes = sqlite3_column_blob (stmt, 0);
+        *got = (size_t) sqlite3_column_bytes (stmt, 0);
+        if (*got > len)
+            *got = len;
+        if (*got)
+            memcpy (buf, bytes, *got);
+    }
+    sqlite3_reset (stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return mt_fail (cause, rc == SQLITE_DONE ? "blob %.12s is not stored"
+                                             : "blob %.12s cannot be read: %s",
+                    hash, sqlite3_errmsg (self->db));
+}
+
+int
+store_blob_delete (store_t *self, const char *hash)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_DELETE);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+    if (s_step_done (self, stmt, "delete a blob"))
+        return -1;
+    return sqlite3_changes (self->db) == 1;
+}
+
+int
+store_blobs_older (store_t *self, int64_t before_ms, store_blob_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_stmt (self, Q_BLOB_OLDER);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, before_ms);
+    int count = 0, rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        fn ((const char *) sqlite3_column_text (stmt, 0), arg);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE ? count : -1;
 }
 
 //  Once, when the broker starts: the counts its figures are seeded with.

@@ -211,6 +211,24 @@ bool store_write_allowed (store_t *self, const char *what);
 //  warm start (init_hash), or when the store cannot tell.
 bool store_blob_in_use (store_t *self, const char *hash);
 
+//  Blobs kept in the database (schema 11), for small ones: a blob stored in
+//  the open transaction is durable with its commit. store_blob_put stores
+//  size bytes at data as blob hash (the caller has checked the hash; a blob
+//  already there is kept); 0, or -1 (the batch fails). store_blob_has is true
+//  when it is there, with *size (if not NULL). store_blob_read copies up to
+//  len bytes from offset into buf (*got: how many); 0, or -1 with *cause.
+//  store_blob_delete returns 1 when it removed it, 0 when it was not there,
+//  -1 on a failed write. store_blobs_older calls fn for each blob stored
+//  before before_ms (wall clock); returns how many, or -1.
+typedef void (store_blob_fn) (const char *hash, void *arg);
+int store_blob_put (store_t *self, const char *hash, const void *data, size_t size,
+                    int64_t now_ms);
+bool store_blob_has (store_t *self, const char *hash, int64_t *size);
+int store_blob_read (store_t *self, const char *hash, int64_t offset, void *buf, size_t len,
+                     size_t *got, char **cause);
+int store_blob_delete (store_t *self, const char *hash);
+int store_blobs_older (store_t *self, int64_t before_ms, store_blob_fn *fn, void *arg);
+
 //  Counts for the broker's figures: fn (arg, "jobs", state, n) for each
 //  state that has jobs, then fn (arg, "attempts", outcome, n) for each
 //  outcome of an ended attempt. Returns 0, or -1 when reading failed.

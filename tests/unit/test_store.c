@@ -68,6 +68,58 @@ test_keep_model (store_t *store)
     CHECK (store_blob_in_use (store, "m1"));
 }
 
+static void
+s_count_blob (const char *hash, void *arg)
+{
+    CHECK (strlen (hash) == 2);
+    (*(int *) arg)++;
+}
+
+//  Blobs in the database: stored with the transaction's commit (or not at
+//  all when it rolls back), read in slices at any offset, listed by age,
+//  deleted once
+static void
+test_blobs (store_t *store)
+{
+    unsigned char bytes [3000];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes [i] = (unsigned char) (i * 7);
+    CHECK (store_begin (store) == 0);
+    CHECK (store_blob_put (store, "b1", bytes, sizeof bytes, 1000) == 0);
+    CHECK (store_blob_put (store, "b1", "other", 5, 2000) == 0);      // kept as it was
+    CHECK (store_commit (store) == 0);
+    //  A transaction that fails takes its blob with it
+    CHECK (store_begin (store) == 0);
+    CHECK (store_blob_put (store, "b2", bytes, 10, 1000) == 0);
+    CHECK (store_blob_has (store, "b2", NULL));
+    store_abort (store);
+    CHECK (store_commit (store) == -1);
+    CHECK (!store_blob_has (store, "b2", NULL));
+    int64_t size = 0;
+    CHECK (store_blob_has (store, "b1", &size) && size == (int64_t) sizeof bytes);
+    unsigned char buf [4096];
+    size_t got = 0;
+    char *cause = NULL;
+    CHECK (store_blob_read (store, "b1", 0, buf, sizeof buf, &got, &cause) == 0);
+    CHECK (got == sizeof bytes && memcmp (buf, bytes, got) == 0);
+    CHECK (store_blob_read (store, "b1", 2990, buf, 100, &got, &cause) == 0);
+    CHECK (got == 10 && memcmp (buf, bytes + 2990, 10) == 0);
+    CHECK (store_blob_read (store, "b1", 100, buf, 7, &got, &cause) == 0);
+    CHECK (got == 7 && memcmp (buf, bytes + 100, 7) == 0);
+    CHECK (store_blob_read (store, "b1", 3000, buf, 7, &got, &cause) == 0 && got == 0);
+    CHECK (store_blob_read (store, "b9", 0, buf, 7, &got, &cause) == -1);
+    CHECK_STR_CONTAINS (cause, "blob b9 is not stored");
+    free (cause);
+    int older = 0;
+    CHECK (store_blobs_older (store, 1001, s_count_blob, &older) == 1 && older == 1);
+    CHECK (store_blobs_older (store, 1000, s_count_blob, &older) == 0 && older == 1);
+    CHECK (store_begin (store) == 0);
+    CHECK (store_blob_delete (store, "b1") == 1);
+    CHECK (store_blob_delete (store, "b1") == 0);
+    CHECK (store_commit (store) == 0);
+    CHECK (!store_blob_has (store, "b1", NULL));
+}
+
 //  The queued jobs as store_queued_load reports them: a sum of ids and a count
 typedef struct {
     int64_t ids, count;
@@ -625,7 +677,7 @@ test_migration (const char *dir, int version, const char *fresh_schema)
     s_query (path, "SELECT count(*) FROM progress", text, sizeof text);
     CHECK_STR_EQ (text, "4");
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "10");
+    CHECK_STR_EQ (text, "11");
     //  No job of an older schema is a sweep's trial; the sweeps' tables are
     //  there, empty before schema 9. Schema 9's sweep keeps its two trials,
     //  neither waiting to run again
@@ -723,6 +775,7 @@ main (void)
     test_spec_columns (store);
     test_keys_and_retries (store);
     test_keep_model (store);
+    test_blobs (store);
     test_attempts_and_progress (store);
     test_list (store);
     test_faults (store);
@@ -739,7 +792,7 @@ main (void)
     //  A new database has the current schema, which every older one reaches
     char text [64];
     s_query (path, "PRAGMA user_version", text, sizeof text);
-    CHECK_STR_EQ (text, "10");
+    CHECK_STR_EQ (text, "11");
     //  No job of an older schema is a sweep's trial; the sweeps' tables are there, empty
     s_query (path, "SELECT count(*) FROM jobs WHERE sweep IS NOT NULL OR params IS NOT NULL",
              text, sizeof text);
