@@ -1025,7 +1025,7 @@ s_reap (broker_t *self)
     doomed_t *doomed = zlistx_first (self->doomed);
     while (doomed && now - doomed->since > self->config.doom_delay_ms) {
         if (!store_blob_in_use (self->store, doomed->hash)
-        &&  blob_store_remove (self->blobs, doomed->hash) == 0)
+        &&  blobs_remove (self, doomed->hash) == 0)
             mt_debug ("broker: removed superseded blob %.12s", doomed->hash);
         zlistx_delete (self->doomed, zlistx_cursor (self->doomed));
         doomed = zlistx_first (self->doomed);

@@ -16,6 +16,7 @@
 #define BROKER_MAX_QUEUED     10000     // default --max-queued: queued jobs per client
 #define BROKER_PEER_HWM       256       // messages queued per peer before backpressure
 #define BROKER_STALL_MS       600000    // default --stall-timeout: no step for this long, ms
+#define BROKER_SMALL_BLOB_MAX (128 * 1024)  // a model a DONE carries, kept in the database, at most
 #define BROKER_DOOM_DELAY_MS  30000     // a superseded checkpoint lives this long, ms
 #define BROKER_PRUNE_EVERY_MS 60000     // --keep-days: how often ended jobs are pruned, ms
 #define BROKER_PRUNE_JOBS     100       // ... and how many at most per tick

@@ -78,13 +78,13 @@ s_read_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, mt_spec_t *spec, char 
         return -1;
     }
     const char *missing = NULL;
-    if (spec->data_hash [0] && !blob_store_has (self->blobs, spec->data_hash, NULL))
+    if (spec->data_hash [0] && !blobs_has (self, spec->data_hash, NULL))
         missing = spec->data_hash;
     else
-    if (spec->init_hash [0] && !blob_store_has (self->blobs, spec->init_hash, NULL))
+    if (spec->init_hash [0] && !blobs_has (self, spec->init_hash, NULL))
         missing = spec->init_hash;
     else
-    if (spec->val_data_hash [0] && !blob_store_has (self->blobs, spec->val_data_hash, NULL))
+    if (spec->val_data_hash [0] && !blobs_has (self, spec->val_data_hash, NULL))
         missing = spec->val_data_hash;
     if (missing) {
         broker_error (self, peer, MT_ERR_NOT_FOUND, "blob %.12s was not uploaded; send it with"

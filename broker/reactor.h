@@ -131,6 +131,25 @@ void chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg);
 void chunks_send (broker_t *self, peer_t *peer, const char *hash, int64_t offset,
                   int64_t length, int64_t job);
 
+//  --- The broker's blobs (blobs.c) -------------------------------------------------
+//  A blob is in the blob folder (uploaded in chunks) or, when small, in the
+//  database (a model a DONE carried, BROKER_SMALL_BLOB_MAX bytes at most);
+//  everything that asks for a blob by hash asks here, and finds either.
+
+//  True when blob hash is stored, either way; *size (if not NULL) gets its size.
+bool blobs_has (broker_t *self, const char *hash, int64_t *size);
+//  Up to len bytes of blob hash from offset into buf (*got: how many).
+//  0, or -1 with *cause.
+int blobs_read (broker_t *self, const char *hash, int64_t offset, void *buf, size_t len,
+                size_t *got, char **cause);
+//  Keep size bytes at data as blob hash in the open transaction (durable
+//  with its commit); the caller has checked the hash. 0, or -1 (the batch
+//  fails).
+int blobs_keep_small (broker_t *self, const char *hash, const void *data, size_t size);
+//  Remove blob hash, wherever it is (the database's copy in the open
+//  transaction). 0 when it was removed, -1 when it was not there or could not be.
+int blobs_remove (broker_t *self, const char *hash);
+
 //  --- Retention (retention.c) ------------------------------------------------------
 
 //  With --keep-days, every BROKER_PRUNE_EVERY_MS: prune at most

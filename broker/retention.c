@@ -57,6 +57,7 @@ s_orphans (broker_t *self, int64_t before)
     if (!o.named)
         return;
     blob_store_each_older (self->blobs, before, s_orphan, &o);
+    store_blobs_older (self->store, before, s_orphan, &o);
     if (o.doomed > 0)
         broker_announce (self, MT_LOG_INFO, "broker: %d blobs stored over %d days ago that no job"
                          " or sweep names are to be removed", o.doomed, self->config.keep_days);

@@ -1100,7 +1100,7 @@ s_base_spec (broker_t *self, peer_t *peer, mt_msg_t *msg, const char *metric)
     json_decref (copy);
     const char *hashes [] = { spec.data_hash, spec.init_hash, spec.val_data_hash };
     for (size_t i = 0; i < 3 && !cause; i++)
-        if (hashes [i][0] && !blob_store_has (self->blobs, hashes [i], NULL))
+        if (hashes [i][0] && !blobs_has (self, hashes [i], NULL))
             mt_fail (&cause, "blob %.12s was not uploaded; send it with UPLOAD first", hashes [i]);
     if (cause) {
         mt_spec_clear (&spec);

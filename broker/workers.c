@@ -25,8 +25,9 @@ static void s_apply (broker_t *self, fleet_worker_t *worker, int64_t job, int at
 static int64_t s_deadline (int64_t time_limit_s, int64_t started_at);
 static bool s_bound_to (const store_job_t *job, const char *instance, const char *user);
 static fleet_shape_t s_shape (const char *spec_json);
+static int s_model_carried (const char *hash, const void *model, size_t size, char **cause);
 static int s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash,
-                         char **cause);
+                         const void *model, size_t size, char **cause);
 
 const handler_t workers_handlers [] = {
     { "HELLO", s_worker_hello },
@@ -203,6 +204,7 @@ s_worker_hello (broker_t *self, peer_t *peer, mt_msg_t *msg)
     mt_msg_t *reply = mt_msg_new ("WELCOME");
     mt_msg_add_int (reply, "heartbeat_ms", self->config.heartbeat_ms);
     mt_msg_add_int (reply, "liveness", self->config.liveness);
+    mt_msg_add_int (reply, "model_inline_max", BROKER_SMALL_BLOB_MAX);
     broker_send (self, peer, &reply);
     if (job > 0 && fleet_worker_job (peer->worker) != job)
         s_adopt (self, peer, job, (int) attempt);
@@ -326,7 +328,7 @@ s_worker_checkpoint (broker_t *self, peer_t *peer, mt_msg_t *msg)
         return;
     if (mt_msg_get_str (msg, "hash", 64, &hash, &cause)
     ||  mt_msg_get_int (msg, "epoch", 0, INT32_MAX, &epoch, &cause)
-    ||  (!blob_store_has (self->blobs, hash, NULL)
+    ||  (!blobs_has (self, hash, NULL)
          && mt_fail (&cause, "checkpoint %.12s was not uploaded", hash))) {
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
@@ -398,14 +400,25 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
     if (!s_fenced_in (self, peer, msg, &job, &attempt))
         return;
     json_t *metrics = json_object_get (mt_msg_body (msg), "metrics");
+    size_t size;
+    const void *model = mt_msg_payload (msg, &size);
     if (mt_msg_get_str (msg, "model_hash", 64, &hash, &cause)
-    ||  (!blob_store_has (self->blobs, hash, NULL)
+    ||  (!model && !blobs_has (self, hash, NULL)
          && mt_fail (&cause, "model %.12s was not uploaded", hash))
     ||  (!json_is_object (metrics) && mt_fail (&cause, "DONE: field 'metrics' must be a map"))) {
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    if (s_model_fits (self, peer->worker, hash, &cause)) {
+    //  A small model comes in the DONE itself (PROTOCOL.md section 6): kept
+    //  in the database, durable with this batch, once its bytes are what its
+    //  hash says and it fits the job
+    if (model && s_model_carried (hash, model, size, &cause) == 0
+    &&  s_model_fits (self, peer->worker, hash, model, size, &cause) == 0) {
+        if (blobs_keep_small (self, hash, model, size))
+            return;             // the batch fails; the worker says it again
+    }
+    else
+    if (cause || s_model_fits (self, peer->worker, hash, NULL, 0, &cause)) {
         //  Not a model of this job: the attempt failed, and a retry (while
         //  the job has retries) may give a good one
         broker_error (self, peer, MT_ERR_BAD_MESSAGE, "DONE refused: %s", cause);
@@ -438,11 +451,29 @@ s_shape (const char *spec_json)
     return shape;
 }
 
-//  The model blob hash is an mt model of the spec of the attempt worker
-//  runs (its shape, kept at the start; model_check reads the header only).
-//  Returns 0, or -1 with *cause.
+//  A model a DONE carries: no larger than the broker takes that way, and
+//  its bytes are blob hash. Returns 0, or -1 with *cause.
 static int
-s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash, char **cause)
+s_model_carried (const char *hash, const void *model, size_t size, char **cause)
+{
+    char hex [MT_HASH_HEX + 1];
+    if (size > BROKER_SMALL_BLOB_MAX)
+        return mt_fail (cause, "model %.12s: DONE carries %zu bytes, over the %d a model may"
+                        " carry (upload it)", hash, size, BROKER_SMALL_BLOB_MAX);
+    if (blob_hash_bytes (model, size, hex))
+        return mt_fail (cause, "model %.12s: its hash cannot be checked", hash);
+    if (strcmp (hex, hash) != 0)
+        return mt_fail (cause, "model %.12s: the %zu bytes DONE carries hash to %.12s",
+                        hash, size, hex);
+    return 0;
+}
+
+//  The model blob hash (or the size bytes at model, when not NULL) is an mt
+//  model of the spec of the attempt worker runs (its shape, kept at the
+//  start; model_check reads the header only). Returns 0, or -1 with *cause.
+static int
+s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash,
+              const void *model, size_t size, char **cause)
 {
     fleet_run_t run;
     fleet_worker_run (worker, &run);
@@ -455,15 +486,27 @@ s_model_fits (broker_t *self, const fleet_worker_t *worker, const char *hash, ch
     spec.n_hidden = run.shape.n_hidden;
     memcpy (spec.hidden, run.shape.hidden, sizeof spec.hidden);
     char *why = NULL;
-    char *path = blob_store_path (self->blobs, hash);
-    int rc = path ? model_check (path, &spec, &why) : mt_fail (&why, "no path for the model");
+    char name [MT_HASH_HEX + 1];
+    mt_strlcpy (name, hash, sizeof name);
+    //  Kept in the database: its bytes (a model there is small)
+    unsigned char *kept = NULL;
+    int64_t kept_size;
+    if (!model && store_blob_has (self->store, hash, &kept_size) && kept_size >= 0
+    &&  kept_size <= BROKER_SMALL_BLOB_MAX && (kept = malloc ((size_t) kept_size + 1))
+    &&  store_blob_read (self->store, hash, 0, kept, (size_t) kept_size, &size, NULL) == 0)
+        model = kept;
+    char *path = model ? NULL : blob_store_path (self->blobs, hash);
+    int rc = model ? model_check_bytes (name, model, size, &spec, &why)
+           : path ? model_check (path, &spec, &why) : mt_fail (&why, "no path for the model");
     if (rc) {
-        //  The blob's path names the broker's folder: the hash says which
-        const char *text = why ? why : "?";
-        if (path && strncmp (text, path, strlen (path)) == 0)
-            text += strlen (path) + (text [strlen (path)] == ':' ? 2 : 0);
+        //  The reason names the blob's path in the broker's folder (or the
+        //  hash): the hash alone says which
+        const char *text = why ? why : "?", *prefix = path ? path : name;
+        if (strncmp (text, prefix, strlen (prefix)) == 0)
+            text += strlen (prefix) + (text [strlen (prefix)] == ':' ? 2 : 0);
         mt_fail (cause, "model %.12s: %s", hash, text);
     }
+    free (kept);
     mt_spec_clear (&spec);
     free (why);
     free (path);
@@ -558,17 +601,17 @@ s_assignment (broker_t *self, const store_job_t *job)
     mt_msg_add_int (msg, "attempt", job->attempt);
     mt_msg_add_str (msg, "spec", job->spec, strlen (job->spec));
     int64_t size;
-    if (job->data_hash [0] && blob_store_has (self->blobs, job->data_hash, &size)) {
+    if (job->data_hash [0] && blobs_has (self, job->data_hash, &size)) {
         mt_msg_add_str (msg, "data_hash", job->data_hash, strlen (job->data_hash));
         mt_msg_add_int (msg, "data_size", size);
     }
-    if (job->checkpoint_hash [0] && blob_store_has (self->blobs, job->checkpoint_hash, &size)) {
+    if (job->checkpoint_hash [0] && blobs_has (self, job->checkpoint_hash, &size)) {
         mt_msg_add_str (msg, "resume_hash", job->checkpoint_hash, strlen (job->checkpoint_hash));
         mt_msg_add_int (msg, "resume_size", size);
     }
-    if (job->init_hash [0] && blob_store_has (self->blobs, job->init_hash, &size))
+    if (job->init_hash [0] && blobs_has (self, job->init_hash, &size))
         mt_msg_add_int (msg, "init_size", size);
-    if (job->val_data_hash [0] && blob_store_has (self->blobs, job->val_data_hash, &size))
+    if (job->val_data_hash [0] && blobs_has (self, job->val_data_hash, &size))
         mt_msg_add_int (msg, "val_data_size", size);
     return msg;
 }

@@ -423,6 +423,18 @@ blob_store_each_older (blob_store_t *self, int64_t before_ms, blob_each_fn *fn, 
 }
 
 int
+blob_hash_bytes (const void *data, size_t size, char hex [65])
+{
+    if (sodium_init () < 0)
+        return -1;
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init (&sha);
+    crypto_hash_sha256_update (&sha, data, (unsigned long long) size);
+    blob_sha256_hex (&sha, hex);
+    return 0;
+}
+
+int
 blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause)
 {
     if (sodium_init () < 0)

@@ -181,6 +181,26 @@ mt_write_at (int fd, const void *data, size_t len, int64_t offset)
 }
 
 int
+mt_read_at (int fd, void *buf, size_t len, int64_t offset)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread (fd, p, len, offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = 0;
+            return -1;
+        }
+        p += n;
+        len -= (size_t) n;
+        offset += n;
+    }
+    return 0;
+}
+
+int
 mt_fsync_dir (const char *path)
 {
     char *copy = strdup (path);

@@ -42,6 +42,7 @@ struct agent_t {
     blob_store_t *cache;
     mt_curve_t *curve;          // keys for the broker, NULL without --cert
     int heartbeat_ms, liveness;
+    int64_t model_inline_max;   // a model this small goes in the DONE (WELCOME); 0 = none
     int64_t last_heard;         // monotonic ms
     int64_t last_beat;          // monotonic ms of our last heartbeat
     //  The job in hand
@@ -135,6 +136,7 @@ static int s_trainer_start (agent_t *self);
 static void s_trainer_main (int report_fd, int command_fd);
 static void s_trainer_end (agent_t *self);
 static void s_finish (agent_t *self);
+static int s_done_carrying (agent_t *self, const char *path);
 static void s_checkpoint_upload (agent_t *self);
 static bool s_checkpoint_waits (agent_t *self);
 static void s_upload_complete (agent_t *self);
@@ -505,6 +507,9 @@ s_on_welcome (agent_t *self, mt_msg_t *msg)
     mt_msg_get_int (msg, "liveness", 1, 1000, &liveness, NULL);
     self->heartbeat_ms = (int) hb;
     self->liveness = (int) liveness;
+    //  A broker that does not say takes every model by UPLOAD
+    self->model_inline_max = 0;
+    mt_msg_get_int (msg, "model_inline_max", 0, MT_MAX_PAYLOAD, &self->model_inline_max, NULL);
 }
 
 //  A sign of life, which s_on_socket has noted already.
@@ -912,6 +917,38 @@ s_upload_complete (agent_t *self)
     s_end_job (self, &msg);
 }
 
+//  A model no larger than the broker's model_inline_max goes in the DONE
+//  itself (PROTOCOL.md section 6): no UPLOAD, no round trip of its own.
+//  Returns 0 when the DONE was sent, -1 when the model is to be uploaded.
+static int
+s_done_carrying (agent_t *self, const char *path)
+{
+    if (self->model_inline_max <= 0)
+        return -1;
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    unsigned char *bytes = NULL;
+    char hash [MT_HASH_HEX + 1];
+    int rc = -1;
+    if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size <= self->model_inline_max
+    &&  (bytes = malloc ((size_t) st.st_size + 1))
+    &&  mt_read_at (fd, bytes, (size_t) st.st_size, 0) == 0
+    &&  blob_hash_bytes (bytes, (size_t) st.st_size, hash) == 0) {
+        mt_msg_t *msg = s_job_msg (self, "DONE");
+        json_object_set_new (mt_msg_body (msg), "model_hash", json_string (hash));
+        json_object_set_new (mt_msg_body (msg), "metrics", json_incref (self->metrics));
+        mt_msg_set_payload (msg, bytes, (size_t) st.st_size);
+        mt_info ("agent: job %lld done", (long long) self->job);
+        s_end_job (self, &msg);
+        rc = 0;
+    }
+    free (bytes);
+    close (fd);
+    return rc;
+}
+
 //  Report a failure of the job in hand and go idle.
 static void
 s_fail (agent_t *self, const char *reason, bool retryable)
@@ -939,6 +976,8 @@ s_finish (agent_t *self)
     char path [4200];
     if (self->ending == END_DONE) {
         snprintf (path, sizeof path, "%s/model.safetensors", self->dir);
+        if (s_done_carrying (self, path) == 0)
+            return;
         if (s_upload_start (self, path, true, 0))
             s_fail (self, "the training finished but its model file cannot be read", true);
         return;

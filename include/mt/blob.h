@@ -88,6 +88,10 @@ int blob_hash_file (const char *path, char hex [65], int64_t *size, char **cause
 //  position is not moved), so what is hashed is what the caller then sends.
 int blob_hash_fd (int fd, char hex [65], int64_t *size, char **cause);
 
+//  SHA-256 of size bytes at data as lower-case hex. Returns 0, or -1 when
+//  libsodium cannot start.
+int blob_hash_bytes (const void *data, size_t size, char hex [65]);
+
 //  End a running SHA-256 (libsodium's crypto_hash_sha256_state, passed as
 //  void * so this header needs no sodium.h) and write it as lower-case hex.
 void blob_sha256_hex (void *sha, char hex [65]);

@@ -34,6 +34,10 @@ double mt_mono_s (void);
 //  retrying short writes and EINTR. Returns 0, or -1 with errno set.
 int mt_write_at (int fd, const void *data, size_t len, int64_t offset);
 
+//  Read all len bytes from fd at offset, retrying short reads and EINTR.
+//  Returns 0, or -1 (errno set; 0 when the file ended first).
+int mt_read_at (int fd, void *buf, size_t len, int64_t offset);
+
 //  Write len bytes to path atomically: a temp file beside it, fsync, rename,
 //  fsync of the folder. A crash leaves the old file or the new one, never a
 //  torn one. Returns 0, or -1 with *cause.
