@@ -2,6 +2,7 @@
 #include "agent.h"
 #include "testutil.h"
 
+#include "mt/blob.h"
 #include "mt/msg.h"
 #include "mt/util.h"
 
@@ -505,6 +506,69 @@ test_upload_retry_later (void)
     s_stop (&broker);
 }
 
+static mt_msg_t *
+s_welcome (int64_t model_inline_max)
+{
+    mt_msg_t *welcome = mt_msg_new ("WELCOME");
+    json_object_set_new (mt_msg_body (welcome), "heartbeat_ms", json_integer (1000));
+    json_object_set_new (mt_msg_body (welcome), "liveness", json_integer (1000));
+    json_object_set_new (mt_msg_body (welcome), "model_inline_max",
+                         json_integer (model_inline_max));
+    return welcome;
+}
+
+//  With a WELCOME that allows it, a model no larger than model_inline_max
+//  comes in the DONE (its SHA-256 as model_hash), with no UPLOAD, and goes
+//  again whole after ERROR storage; a model over it is uploaded
+static void
+test_done_carries (void)
+{
+    s_broker_t broker;
+    mt_msg_t *hello = s_open (&broker);
+    mt_msg_destroy (&hello);
+    s_send (&broker, s_welcome (131072));
+    const char *spec = "{\"data_path\": \"iris.csv\", \"target\": \"species\", \"task\":"
+                       " \"classification\", \"hidden\": [4], \"epochs\": 2,"
+                       " \"checkpoint_every\": 0}";
+    s_assign (&broker, 1, spec, NULL, 0);
+    mt_msg_t *msg = s_recv (&broker);
+    while (!mt_msg_is (msg, "DONE")) {
+        CHECK_MSG (mt_msg_is (msg, "PROGRESS"), "the agent sent %s", mt_msg_command (msg));
+        mt_msg_destroy (&msg);
+        msg = s_recv (&broker);
+    }
+    size_t size = 0;
+    const void *model = mt_msg_payload (msg, &size);
+    CHECK (model && size > 8 && size <= 131072);
+    char hex [65];
+    CHECK (blob_hash_bytes (model, size, hex) == 0);
+    const char *sent = NULL;
+    CHECK (mt_msg_get_str (msg, "model_hash", 64, &sent, NULL) == 0);
+    CHECK_STR_EQ (sent, hex);
+    char first [65];
+    mt_strlcpy (first, hex, sizeof first);
+    CHECK (memcmp ((const char *) model + 8, "{", 1) == 0);       // a safetensors header
+    mt_msg_destroy (&msg);
+    s_storage_error (&broker);
+    msg = s_expect (&broker, "DONE", 1);
+    const void *again = mt_msg_payload (msg, &size);
+    CHECK (again && blob_hash_bytes (again, size, hex) == 0);
+    CHECK_STR_EQ (hex, first);
+    mt_msg_destroy (&msg);
+    printf ("agent: a %zu-byte model came in the DONE, and again whole after ERROR storage\n",
+            size);
+
+    //  A broker that takes less: the model is uploaded
+    s_send (&broker, s_job_msg ("ABANDON", 1, 1));
+    s_send (&broker, s_welcome (100));
+    s_assign (&broker, 2, spec, NULL, 0);
+    msg = s_expect_past_progress (&broker, "UPLOAD", 0);
+    mt_msg_destroy (&msg);
+    printf ("agent: over model_inline_max it is uploaded\n");
+    broker.signals = 2;                 // a second signal: leave at once
+    s_stop (&broker);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -515,6 +579,7 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_set_logstream (NULL);
     test_done_again ();
+    test_done_carries ();
     test_release_again ();
     test_upload_retry_later ();
     test_bad_assign ();

@@ -90,6 +90,15 @@ main (void)
     s_age (paths.data, again, 3);
     s_blob (blobs, "x,y\n7,8\n", again);            // stored already: complete at once
     blob_store_destroy (&blobs);
+    //  Two small blobs in the database (as a DONE's model is kept): one
+    //  stored days ago, one just now; no job names either
+    store_t *store = store_open (paths.db, &cause);
+    CHECK_MSG (store, "%s", cause);
+    CHECK (store_begin (store) == 0);
+    CHECK (store_blob_put (store, "d0", "old", 3, zclock_time () - 3 * 86400 * 1000LL) == 0);
+    CHECK (store_blob_put (store, "d1", "new", 3, zclock_time ()) == 0);
+    CHECK (store_commit (store) == 0);
+    store_destroy (&store);
     config.keep_days = 1;
     config.doom_delay_ms = 0;                   // a doomed blob goes at the next tick
     broker = broker_new (&config, &cause);
@@ -101,8 +110,13 @@ main (void)
     CHECK (s_stored (paths.data, fresh) && s_stored (paths.data, named));
     CHECK (s_stored (paths.data, again));
     test_broker_stop (&broker, thread);
-    printf ("retention: the old blob nothing names is removed; a new one, a named one and one"
-            " uploaded again stay\n");
+    store = store_open (paths.db, &cause);
+    CHECK_MSG (store, "%s", cause);
+    CHECK (!store_blob_has (store, "d0", NULL));
+    CHECK (store_blob_has (store, "d1", NULL));
+    store_destroy (&store);
+    printf ("retention: the old blob nothing names is removed (in the folder and in the"
+            " database); a new one, a named one and one uploaded again stay\n");
     test_broker_remove (&paths);
     printf ("test_retention: ok\n");
     return 0;
