@@ -1,6 +1,7 @@
 /*  mtbroker - the broker's command line: options, logging, then the reactor  */
 #include "broker.h"
 #include "fleet.h"
+#include "mlp.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -91,6 +92,8 @@ main (int argc, char **argv)
         { "quiet", no_argument, 0, 'q' }, { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
+    //  The broker runs no matrix product: no OpenBLAS pool spinning beside it
+    mlp_size_blas (1, argv);
     broker_config_t config;
     broker_config_init (&config);
     int level = MT_LOG_INFO, opt;

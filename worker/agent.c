@@ -153,18 +153,6 @@ static int s_on_upload_timer (zloop_t *loop, int timer_id, void *arg);
 static void s_upload_timer_end (agent_t *self);
 
 void
-agent_size_blas (int threads, char **argv)
-{
-    char want [16];
-    snprintf (want, sizeof want, "%d", threads);
-    const char *now = getenv ("OPENBLAS_NUM_THREADS");
-    if ((now && strcmp (now, want) == 0) || setenv ("OPENBLAS_NUM_THREADS", want, 1))
-        return;
-    execv ("/proc/self/exe", argv);
-    mt_warn ("agent: cannot start again with OPENBLAS_NUM_THREADS=%s: %s", want, strerror (errno));
-}
-
-void
 agent_config_init (agent_config_t *config)
 {
     memset (config, 0, sizeof *config);

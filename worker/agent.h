@@ -51,14 +51,6 @@ void agent_destroy (agent_t **self_p);
 //  workers socket (its HELLO was answered ERROR bad_command).
 int agent_run (agent_t *self, char **cause);
 
-//  OpenBLAS sizes its thread pool as it loads, from OPENBLAS_NUM_THREADS or
-//  the machine's cores, and a forked training child builds that pool again
-//  whatever its --threads: threads that spin beside a job that never uses
-//  them. So, unless OPENBLAS_NUM_THREADS says threads already, this sets it
-//  and starts the program again (argv, through /proc/self/exe); it returns
-//  only when nothing was to be done or the exec failed.
-void agent_size_blas (int threads, char **argv);
-
 //  The training child's entry point (mtworker --train-child ...): trains one
 //  job and reports to fd 3 as text lines. Returns the process exit code:
 //  0 done or stopped, 2 bad input (not worth a retry), 1 other failure.

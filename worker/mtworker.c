@@ -171,7 +171,7 @@ main (int argc, char **argv)
     }
     mt_log_set_ident ("mtworker");
     mt_log_set_level (level > MT_LOG_DEBUG ? MT_LOG_DEBUG : (mt_log_level_t) level);
-    agent_size_blas (config.threads, argv);
+    mlp_size_blas (config.threads, argv);
     char engine [160];
     mt_info ("engine: %s", mlp_describe (engine, sizeof engine));
     zsys_handler_set (NULL);

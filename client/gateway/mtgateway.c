@@ -1,5 +1,6 @@
 /*  mtgateway - the HTTP gateway's command line: options, logging, then serve until a signal  */
 #include "gateway.h"
+#include "mlp.h"
 #include "mt/log.h"
 #include "mt/util.h"
 #include "mt/version.h"
@@ -175,6 +176,8 @@ s_parse (int argc, char **argv, gw_config_t *config, int *level)
 int
 main (int argc, char **argv)
 {
+    //  The gateway runs no matrix product: no OpenBLAS pool spinning beside it
+    mlp_size_blas (1, argv);
     gw_config_t config;
     gw_config_init (&config);
     int level = MT_LOG_INFO;

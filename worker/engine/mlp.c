@@ -1,13 +1,16 @@
 /*  mlp - a multi-layer perceptron in float32: layers, activations, forward, backward, losses  */
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cblas.h>
 #include "kernels.h"
 #include "mlp.h"
+#include "mt/log.h"
 
 struct mlp_t {
     int n_layers;                       // Linear layers
@@ -393,6 +396,19 @@ mlp_set_threads (int threads)
     atomic_store_explicit (&s_threads, threads, memory_order_relaxed);
     atomic_store_explicit (&s_blas_threads, threads, memory_order_relaxed);
     openblas_set_num_threads (threads);
+}
+
+void
+mlp_size_blas (int threads, char **argv)
+{
+    char want [16];
+    snprintf (want, sizeof want, "%d", threads);
+    const char *now = getenv ("OPENBLAS_NUM_THREADS");
+    if ((now && strcmp (now, want) == 0) || setenv ("OPENBLAS_NUM_THREADS", want, 1))
+        return;
+    execv ("/proc/self/exe", argv);
+    mt_warn ("engine: cannot start again with OPENBLAS_NUM_THREADS=%s: %s", want,
+             strerror (errno));
 }
 
 const char *

@@ -103,6 +103,16 @@ void mlp_softmax (float *logits, size_t rows, int k);
 //  the count (set around each call: measured slower on two).
 void mlp_set_threads (int threads);
 
+//  OpenBLAS sizes its thread pool as it loads, from OPENBLAS_NUM_THREADS or
+//  the machine's cores, and a pool it does not need spins beside the
+//  process for a while (a forked training child builds it again whatever
+//  its --threads; mtbroker, which links the engine to check models, runs no
+//  product at all). So, unless OPENBLAS_NUM_THREADS says threads already,
+//  this sets it and starts the program again (argv, through
+//  /proc/self/exe); it returns only when nothing was to be done or the exec
+//  failed (said on the log).
+void mlp_size_blas (int threads, char **argv);
+
 //  The engine on this processor, for a log line: "avx2 kernels and
 //  small-product FMA, OpenBLAS core Zen, 2 threads" (kernels_best's path,
 //  OpenBLAS's core and thread count); writes at most size bytes into buf
