@@ -70,33 +70,6 @@ ASHA=$(run_mt asha)
 echo "== mt, --early-stop none =="
 NONE=$(run_mt none)
 
-# Small trials: what a trial costs beyond its training. Iris trials, as many at once as there
-# are workers, no early stopping: 200 of one epoch, and 100 of 50 epochs (the issue's "whole
-# 50-epoch iris job"); the training time is the trials' own (metrics.seconds)
-small_trials () {   # EPOCHS TRIALS NAME: one line of figures
-    local t0 t1 id
-    t0=$(date +%s.%N)
-    id=$("$BUILD/mtclient" sweep --data "$SRC/test_data/iris.csv" --target species \
-         --task classification --epochs "$1" --param lr=log-uniform:1e-3:1e-1 --search random \
-         --trials "$2" --seed 1 --parallel "$WORKERS" --early-stop none --name "$3")
-    while [ "$("$BUILD/mtclient" sweep list --json | jq -r --argjson id "$id" \
-               '.[] | select(.id == $id) | .state')" = running ]; do
-        sleep 0.05
-    done
-    t1=$(date +%s.%N)
-    "$BUILD/mtclient" list --sweep "$id" --limit 10000 --json \
-       | jq -r --arg wall "$(echo "$t1 - $t0" | bc)" --argjson w "$WORKERS" \
-         '($wall | tonumber) as $s | ([.[].metrics.seconds] | add) as $t | length as $n
-          | "\($n) trials in \($s * 100 | round / 100) s: \($n / $s | round) trials/s; training" +
-            " \($t * 1000 / $n * 100 | round / 100) ms a trial, \((($s * $w - $t) * 1000 / $n) * 100 | round / 100)" +
-            " ms of a worker slot beside it (\($t / ($s * $w) * 1000 | round / 10)% of the slots trained)"'
-}
-echo "== mt, small trials (iris, --parallel $WORKERS, --early-stop none) =="
-TINY=$(small_trials 1 200 tiny)
-echo "tiny trials (1 epoch): $TINY"
-FIFTY=$(small_trials 50 100 fifty)
-echo "50-epoch trials: $FIFTY"
-
 echo "== Optuna $($PY -c 'import optuna; print(optuna.__version__)') TPE + MedianPruner," \
      "PyTorch $($PY -c 'import torch; print(torch.__version__)'), $WORKERS trials at once, 1 thread each =="
 OPTUNA=$(OMP_NUM_THREADS=1 "$PY" - "$DATA" "$WORKERS" <<'PYEOF'
@@ -176,6 +149,12 @@ echo "$ASHA	$NONE" | awk -F'\t' '{
     within = ($6 - $1) <= 0.01 * $6; third = $3 <= $8 / 3
     printf "target: asha best %.4f within 1%% of the full search best %.4f: %s; epochs %d <= 1/3 of %d: %s\n",
         $1, $6, within ? "PASS" : "MISS", $3, $8, third ? "PASS" : "MISS" }'
+
+# Small trials: what a trial costs beyond its training (run_small_trials.sh: a broker and
+# workers of their own; 200 one-epoch trials and 100 of 50 epochs)
+echo "== mt, small trials (iris, --parallel $WORKERS, --early-stop none) =="
+TINY=200 FIFTY=100 WORKERS=$WORKERS sh "$SRC/tests/bench/run_small_trials.sh" "$BUILD" \
+    | grep -E 'trials/s' || echo "small trials: the run failed"
 
 # The small-job figures (issue 17, section 2): trivial jobs on 2 real mtworkers, from
 # run_broker.sh's real-worker part, so a sweep's per-trial overhead is printed beside it
