@@ -77,11 +77,16 @@
 
 //  Schema 11: small blobs (the models a DONE carries, PROTOCOL.md section 6)
 //  kept in the database, so they become durable with the batch that names
-//  them and cost no file, fsync or rename of their own
-#define STORE_BLOBS_11 \
+//  them and cost no file, fsync or rename of their own; and sweep_epochs_at
+//  holds only the rows with a running average (the median rule's): ordered
+//  by epoch, every trial's epochs land all over it, and kept for every
+//  sweep it dirtied most of its pages at each commit of an ASHA sweep
+#define STORE_SCHEMA_11 \
     "CREATE TABLE blobs (" \
     "  hash TEXT PRIMARY KEY, size INTEGER NOT NULL, stored_at INTEGER NOT NULL," \
-    "  data BLOB NOT NULL);"
+    "  data BLOB NOT NULL);" \
+    "DROP INDEX sweep_epochs_at;" \
+    "CREATE INDEX sweep_epochs_at ON sweep_epochs (sweep, epoch) WHERE running IS NOT NULL;"
 
 static const char *s_schema =
     "CREATE TABLE jobs ("
@@ -107,7 +112,7 @@ static const char *s_schema =
     "CREATE INDEX progress_job ON progress (job, attempt);"
     STORE_SWEEP_TABLES
     STORE_SWEEP_10
-    STORE_BLOBS_11;
+    STORE_SCHEMA_11;
 
 //  An older database climbs to s_schema one version at a time: s_migrations
 //  [v] takes version v to v + 1, in one transaction. They are history, to
@@ -237,8 +242,8 @@ static const char *s_migrations [STORE_SCHEMA_VERSION] = {
     [9] = STORE_SWEEP_10,
     //  10 -> 11: small blobs in the database (a trial's model, say: a file
     //  of its own, fsynced with its folder on the reactor, was a third of a
-    //  tiny trial's cost)
-    [10] = STORE_BLOBS_11
+    //  tiny trial's cost), and sweep_epochs_at for the median rule's rows only
+    [10] = STORE_SCHEMA_11
 };
 
 //  Every statement the store runs, prepared once on first use. A list of

@@ -85,7 +85,8 @@ static const char *s_sql [S_COUNT] = {
                   " WHERE sweep = ?1 AND job = ?2 AND epoch >= ?3",
     //  The running average to this epoch of every other trial that reached it
     [S_AVERAGES] = "SELECT running FROM sweep_epochs INDEXED BY sweep_epochs_at"
-                   " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL",
+                   " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL"
+                   " AND running IS NOT NULL",
     //  epochs_run: the highest epoch reported, from the progress history, or
     //  (once --keep-days pruned that) from the epochs the rule recorded
     [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 OR NOT (j.state = 'failed'"

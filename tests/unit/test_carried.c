@@ -168,6 +168,7 @@ main (void)
 
     //  The model it should carry: the job succeeds with it, kept in the
     //  database and not in the folder, and FETCH reads it back in slices
+    free (model);
     model = test_model_bytes (S_SPEC, 3, &size);
     job = s_submit (client);
     attempt = s_assigned (worker, job, __LINE__);
