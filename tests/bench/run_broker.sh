@@ -234,22 +234,24 @@ awk -v mt="$MT_JOBS" -v mtu="$MT_JOBS_UNIQUE" -v def="$BS_DEF" -v f0="$BS_F0" \
     -v p50="$LAT_P50" -v p99="$LAT_P99" -v prog="$PROGRESS" -v progr="$PROG" \
     -v real="$REAL" -v rp50="$REAL_P50" -v rp99="$REAL_P99" -v jobs="$JOBS" -v rounds="$ROUNDS" \
     -v mt_runs="$MT_RUNS" -v def_runs="$DEF_RUNS" -v few_runs="$FEW_RUNS" -v fdef_runs="$FDEF_RUNS" \
-    -v mt_cpu="$MT_CPU" -v bs_cpu="$BS_CPU" 'BEGIN {
+    -v mt_cpu="$MT_CPU" -v bs_cpu="$BS_CPU" -v only_real="${ONLY_REAL:-}" 'BEGIN {
+    nr = only_real != "" ? "not run" : "failed"     # ONLY_REAL: the driver part did not run
     printf "\n== summary (%d jobs per throughput run; jobs/s as the median of %d rounds [min-max])\n", jobs, rounds
     printf "%-58s %20s\n", "measure", "value"
-    row("mt broker jobs/s (shared model hash), " w " workers", mt, "failed")
-    printf "%-58s %20s\n", "mt broker jobs/s (a model uploaded per job), " w " workers", mtu == "" ? "failed" : mtu
+    row("mt broker jobs/s (shared model hash), " w " workers", mt, nr)
+    printf "%-58s %20s\n", "mt broker jobs/s (a model uploaded per job), " w " workers",
+           mtu != "" ? mtu : nr
     row("beanstalkd jobs/s, binlog default fsync, " w " consumers", def, "skipped")
     row("beanstalkd jobs/s, -f 0 (fsync every write), " w " consumers", f0, "skipped")
-    row("mt broker jobs/s (shared model hash), " fw " workers", few, "failed")
+    row("mt broker jobs/s (shared model hash), " fw " workers", few, nr)
     row("beanstalkd jobs/s, binlog default, " fw " consumers", fdef, "skipped")
     row("beanstalkd jobs/s, -f 0, " fw " consumers", ff0, "skipped")
-    row_s("driver CPU s per run: bench_broker, " w " workers", mt_cpu, "failed")
+    row_s("driver CPU s per run: bench_broker, " w " workers", mt_cpu, nr)
     row_s("driver CPU s per run: bench_beanstalkd (default), " w, bs_cpu, "skipped")
     split (mt, m); split (def, d); split (f0, z); split (few, n); split (fdef, fd); split (ff0, fz)
     mt = m [1]; def = d [1]; f0 = z [1]; few = n [1]; fdef = fd [1]; ff0 = fz [1]
-    printf "%-58s %20s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? "failed" : p50 " / " p99
-    printf "%-58s %20s\n", "progress messages/s into the history", progr == "" ? "failed" : progr
+    printf "%-58s %20s\n", "submit-to-start p50 / p99, ms (idle worker)", p50 == "" ? nr : p50 " / " p99
+    printf "%-58s %20s\n", "progress messages/s into the history", progr == "" ? nr : progr
     printf "%-58s %20s\n", "real mtworkers: trivial jobs/s (2 workers)", real == "" ? "skipped" : real
     printf "%-58s %20s\n", "real: submit-to-first-step p50 / p99, ms (event stream)", rp50 == "" ? "skipped" : rp50 " / " rp99
     if (mt != "" && def != "") printf "ratio mt / beanstalkd default binlog (%d workers): %.2fx\n", w, mt / def
