@@ -30,14 +30,6 @@ s_run (void *arg)
     return NULL;
 }
 
-//  Send command with body (JSON text) and return the reply (caller destroys).
-static mt_msg_t *
-s_call (zsock_t *sock, const char *command, const char *body)
-{
-    test_peer_send (sock, command, body, NULL, 0);
-    return test_peer_reply (sock, command);
-}
-
 static const char *s_submit = "{\"spec\": {\"target\": \"y\", \"data_path\": \"/nowhere.csv\"}}";
 
 int
@@ -59,13 +51,13 @@ main (void)
     zsock_t *sock = zsock_new_dealer (paths.clients);
     CHECK (sock);
     zsock_set_rcvtimeo (sock, 5000);
-    mt_msg_t *reply = s_call (sock, "SUBMIT", s_submit);
+    mt_msg_t *reply = test_peer_call (sock, "SUBMIT", s_submit);
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     mt_msg_destroy (&reply);
 
     //  The disk fails: a submit is refused with storage, nothing is recorded
     atomic_store (&s_fault, 1);
-    reply = s_call (sock, "SUBMIT", s_submit);
+    reply = test_peer_call (sock, "SUBMIT", s_submit);
     CHECK (mt_msg_is (reply, "ERROR"));
     const char *code = NULL, *text = NULL;
     CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0 && streq (code, MT_ERR_STORAGE));
@@ -73,26 +65,26 @@ main (void)
     CHECK_STR_CONTAINS (text, "retry");
     mt_msg_destroy (&reply);
     //  ... while reads go on
-    reply = s_call (sock, "STATUS", "{\"job\": 1}");
+    reply = test_peer_call (sock, "STATUS", "{\"job\": 1}");
     CHECK (mt_msg_is (reply, "JOB"));
     mt_msg_destroy (&reply);
-    reply = s_call (sock, "LIST", "{}");
+    reply = test_peer_call (sock, "LIST", "{}");
     CHECK (mt_msg_is (reply, "JOBS"));
     CHECK (json_array_size (json_object_get (mt_msg_body (reply), "jobs")) == 1);
     mt_msg_destroy (&reply);
-    reply = s_call (sock, "STOP", "{\"job\": 1}");
+    reply = test_peer_call (sock, "STOP", "{\"job\": 1}");
     CHECK (mt_msg_is (reply, "ERROR"));
     mt_msg_destroy (&reply);
 
     //  The disk is back: submits work again and the job refused earlier is not there
     atomic_store (&s_fault, 0);
-    reply = s_call (sock, "SUBMIT", s_submit);
+    reply = test_peer_call (sock, "SUBMIT", s_submit);
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     mt_msg_destroy (&reply);
-    reply = s_call (sock, "LIST", "{}");
+    reply = test_peer_call (sock, "LIST", "{}");
     CHECK (json_array_size (json_object_get (mt_msg_body (reply), "jobs")) == 2);
     mt_msg_destroy (&reply);
-    reply = s_call (sock, "STATUS", "{\"job\": 1}");
+    reply = test_peer_call (sock, "STATUS", "{\"job\": 1}");
     CHECK (mt_msg_is (reply, "JOB"));
     json_t *state = json_object_get (json_object_get (mt_msg_body (reply), "job"), "state");
     CHECK (streq (json_string_value (state), "queued"));
@@ -135,7 +127,7 @@ main (void)
     zsock_destroy (&ninth);
     for (int c = 1; c < 8; c++)
         zsock_destroy (&more [c]);
-    reply = s_call (sock, "PING", "{}");
+    reply = test_peer_call (sock, "PING", "{}");
     CHECK (mt_msg_is (reply, "PONG"));
     mt_msg_destroy (&reply);
 
@@ -147,7 +139,7 @@ main (void)
         char body [200];
         snprintf (body, sizeof body, "{\"name\": \"w%d\", \"host\": \"h\", \"version\":"
                   " \"t\", \"pid\": %d, \"cores\": 1, \"threads\": 1}", i, i + 1);
-        reply = s_call (w [i], "HELLO", body);
+        reply = test_peer_call (w [i], "HELLO", body);
         CHECK (mt_msg_is (reply, i < 2 ? "WELCOME" : "ERROR"));
         if (i == 2) {
             CHECK (mt_msg_get_str (reply, "text", 4096, &text, NULL) == 0);
@@ -155,7 +147,7 @@ main (void)
         }
         mt_msg_destroy (&reply);
     }
-    reply = s_call (sock, "WORKERS", "{}");
+    reply = test_peer_call (sock, "WORKERS", "{}");
     CHECK (json_array_size (json_object_get (mt_msg_body (reply), "workers")) == 2);
     mt_msg_destroy (&reply);
     for (int i = 0; i < 3; i++)

@@ -12,26 +12,10 @@
 
 #define S_SPEC "{\"target\": \"y\", \"data_path\": \"/d.csv\", \"max_retries\": 1}"
 
-static zsock_t *
-s_dealer (const char *endpoint)
-{
-    zsock_t *sock = zsock_new_dealer (endpoint);
-    CHECK (sock);
-    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
-    return sock;
-}
-
-static mt_msg_t *
-s_call (zsock_t *sock, const char *command, const char *body)
-{
-    test_peer_send (sock, command, body, NULL, 0);
-    return test_peer_reply (sock, command);
-}
-
 static int64_t
 s_submit (zsock_t *client)
 {
-    mt_msg_t *reply = s_call (client, "SUBMIT", "{\"spec\": " S_SPEC "}");
+    mt_msg_t *reply = test_peer_call (client, "SUBMIT", "{\"spec\": " S_SPEC "}");
     CHECK_MSG (mt_msg_is (reply, "SUBMITTED"), "%s", mt_json_compact (mt_msg_body (reply)));
     int64_t job = 0;
     CHECK (mt_msg_get_int (reply, "job", 1, INT64_MAX, &job, NULL) == 0);
@@ -69,7 +53,7 @@ s_job (zsock_t *client, int64_t job)
 {
     char body [64];
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
-    mt_msg_t *reply = s_call (client, "STATUS", body);
+    mt_msg_t *reply = test_peer_call (client, "STATUS", body);
     json_t *map = json_incref (json_object_get (mt_msg_body (reply), "job"));
     CHECK (map);
     mt_msg_destroy (&reply);
@@ -110,7 +94,7 @@ main (void)
     test_broker_start (broker, &thread);
     blob_store_t *blobs = blob_store_new (paths.data, &cause);
     CHECK_MSG (blobs, "%s", cause);
-    zsock_t *client = s_dealer (paths.clients), *worker = s_dealer (paths.workers);
+    zsock_t *client = test_peer_dealer (paths.clients), *worker = test_peer_dealer (paths.workers);
 
     //  WELCOME says how large a model may come in a DONE
     test_peer_send (worker, "HELLO", "{\"name\": \"w1\", \"host\": \"h\", \"version\": \"t\","
@@ -189,7 +173,7 @@ main (void)
         char body [128];
         snprintf (body, sizeof body, "{\"job\": %lld, \"offset\": %zu, \"length\": 1000}",
                   (long long) job, at);
-        mt_msg_t *chunk = s_call (client, "FETCH", body);
+        mt_msg_t *chunk = test_peer_call (client, "FETCH", body);
         CHECK_MSG (mt_msg_is (chunk, "CHUNK"), "%s", mt_json_compact (mt_msg_body (chunk)));
         int64_t total = 0;
         CHECK (mt_msg_get_int (chunk, "size", 0, INT64_MAX, &total, NULL) == 0);
@@ -209,7 +193,7 @@ main (void)
     char body [300];
     snprintf (body, sizeof body, "{\"hash\": \"%s\", \"size\": %zu, \"offset\": 0,"
               " \"last\": false}", hash, size);
-    mt_msg_t *uploaded = s_call (worker, "UPLOAD", body);
+    mt_msg_t *uploaded = test_peer_call (worker, "UPLOAD", body);
     CHECK (mt_msg_is (uploaded, "UPLOADED"));
     bool complete = false;
     CHECK (mt_msg_get_bool (uploaded, "complete", &complete, NULL) == 0 && complete);
@@ -235,7 +219,7 @@ main (void)
 
     //  Deleting the job removes its model from the database
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
-    mt_msg_t *reply = s_call (client, "DELETE", body);
+    mt_msg_t *reply = test_peer_call (client, "DELETE", body);
     CHECK_MSG (mt_msg_is (reply, "DELETED"), "%s", mt_json_compact (mt_msg_body (reply)));
     mt_msg_destroy (&reply);
     snprintf (sql, sizeof sql, "SELECT count(*) FROM blobs WHERE hash = '%s'", hash);

@@ -19,22 +19,6 @@ s_fault_fn (void *arg)
     return atomic_load (&s_fault);
 }
 
-static mt_msg_t *
-s_call (zsock_t *sock, const char *command, const char *body)
-{
-    test_peer_send (sock, command, body, NULL, 0);
-    return test_peer_reply (sock, command);
-}
-
-static zsock_t *
-s_dealer (const char *endpoint)
-{
-    zsock_t *sock = zsock_new_dealer (endpoint);
-    CHECK (sock);
-    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
-    return sock;
-}
-
 //  The next EVENT on sock must be of type, with the next seq; returns its
 //  body (borrowed from *msg_p, which the caller destroys).
 static json_t *
@@ -118,10 +102,10 @@ test_keys (void)
     const char *server = zcert_public_txt (own);
     zsock_t *a = test_curve_dealer (paths.clients, alice, server);
     zsock_t *b = test_curve_dealer (paths.clients, bob, server);
-    mt_msg_t *reply = s_call (a, "SUBSCRIBE", "{}");
+    mt_msg_t *reply = test_peer_call (a, "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);
-    reply = s_call (b, "SUBSCRIBE", "{}");
+    reply = test_peer_call (b, "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);
     test_peer_send (a, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}",
@@ -191,8 +175,8 @@ main (void)
     pthread_t thread;
     test_broker_start (broker, &thread);
 
-    zsock_t *sub = s_dealer (paths.clients), *client = s_dealer (paths.clients);
-    mt_msg_t *reply = s_call (sub, "SUBSCRIBE", "{}");
+    zsock_t *sub = test_peer_dealer (paths.clients), *client = test_peer_dealer (paths.clients);
+    mt_msg_t *reply = test_peer_call (sub, "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     int64_t ttl, seq;
     CHECK (mt_msg_get_int (reply, "ttl_ms", 1, INT64_MAX, &ttl, NULL) == 0 && ttl == EVENTS_TTL_MS);
@@ -200,7 +184,7 @@ main (void)
     mt_msg_destroy (&reply);
 
     //  A submit: its state event, after the SUBMITTED that the commit allowed
-    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}");
+    reply = test_peer_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/d.csv\"}}");
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     mt_msg_destroy (&reply);
     mt_msg_t *event;
@@ -214,14 +198,14 @@ main (void)
 
     //  A change that does not commit tells nobody
     atomic_store (&s_fault, 1);
-    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/e.csv\"}}");
+    reply = test_peer_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/e.csv\"}}");
     CHECK (mt_msg_is (reply, "ERROR"));
     mt_msg_destroy (&reply);
     test_peer_quiet (sub, __LINE__);
     atomic_store (&s_fault, 0);
 
     //  A worker connects and starts the job: connected, the job running, the worker busy
-    zsock_t *worker = s_dealer (paths.workers);
+    zsock_t *worker = test_peer_dealer (paths.workers);
     test_peer_send (worker, "HELLO", "{\"name\": \"w1\", \"host\": \"h\", \"version\": \"t\","
                     " \"pid\": 1, \"cores\": 1, \"threads\": 1}", NULL, 0);
     test_peer_ok (worker, "WELCOME", __LINE__);
@@ -256,7 +240,7 @@ main (void)
     mt_msg_destroy (&event);
 
     //  A stop: stopping; the worker confirms: stopped, the worker idle
-    reply = s_call (client, "STOP", "{\"job\": 1}");
+    reply = test_peer_call (client, "STOP", "{\"job\": 1}");
     CHECK (mt_msg_is (reply, "JOB"));
     mt_msg_destroy (&reply);
     test_peer_ok (worker, "STOP", __LINE__);
@@ -275,7 +259,7 @@ main (void)
     feed_t *feed = feed_new (paths.clients, NULL, NULL, &cause);
     CHECK_MSG (feed, "%s", cause);
     CHECK_MSG (feed_subscribe (feed, TEST_PEER_WAIT_MS, &cause) == 0, "%s", cause);
-    reply = s_call (client, "SUBMIT",
+    reply = test_peer_call (client, "SUBMIT",
                     "{\"spec\": {\"target\": \"y\", \"data_path\": \"/g.csv\"}}");
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     mt_msg_destroy (&reply);
@@ -303,8 +287,8 @@ main (void)
     //  At most EVENTS_MAX_SUBSCRIBERS: the next is refused until one leaves
     zsock_t *more [EVENTS_MAX_SUBSCRIBERS];
     for (int i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++) {
-        more [i] = s_dealer (paths.clients);
-        reply = s_call (more [i], "SUBSCRIBE", "{}");
+        more [i] = test_peer_dealer (paths.clients);
+        reply = test_peer_call (more [i], "SUBSCRIBE", "{}");
         CHECK_MSG (mt_msg_is (reply, i < EVENTS_MAX_SUBSCRIBERS - 1 ? "SUBSCRIBED" : "ERROR"),
                    "subscriber %d: %s", i + 2, mt_msg_command (reply));
         if (i == EVENTS_MAX_SUBSCRIBERS - 1) {
@@ -314,18 +298,18 @@ main (void)
         }
         mt_msg_destroy (&reply);
     }
-    reply = s_call (sub, "SUBSCRIBE", "{}");            // a renewal is not refused
+    reply = test_peer_call (sub, "SUBSCRIBE", "{}");            // a renewal is not refused
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);
     for (int i = 0; i < EVENTS_MAX_SUBSCRIBERS - 1; i++) {
-        reply = s_call (more [i], "UNSUBSCRIBE", "{}");
+        reply = test_peer_call (more [i], "UNSUBSCRIBE", "{}");
         CHECK (mt_msg_is (reply, "UNSUBSCRIBED"));
         mt_msg_destroy (&reply);
     }
-    reply = s_call (more [EVENTS_MAX_SUBSCRIBERS - 1], "SUBSCRIBE", "{}");
+    reply = test_peer_call (more [EVENTS_MAX_SUBSCRIBERS - 1], "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);
-    reply = s_call (sub, "UNSUBSCRIBE", "{}");
+    reply = test_peer_call (sub, "UNSUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "UNSUBSCRIBED"));
     mt_msg_destroy (&reply);
 
@@ -343,7 +327,7 @@ main (void)
     //  The broker reads the worker's reports in its own time: ask until the last is in
     int64_t step = -1, deadline = zclock_mono () + 60000;
     while (step != 9999 && zclock_mono () < deadline) {
-        reply = s_call (client, "STATUS", "{\"job\": 2}");
+        reply = test_peer_call (client, "STATUS", "{\"job\": 2}");
         CHECK (mt_msg_is (reply, "JOB"));
         step = json_integer_value (json_object_get (json_object_get (json_object_get (
                mt_msg_body (reply), "job"), "progress"), "step"));
@@ -353,7 +337,7 @@ main (void)
     }
     CHECK_MSG (step == 9999, "the broker did not take the 10,000 reports (at step %lld)",
                (long long) step);
-    reply = s_call (client, "PING", "{}");
+    reply = test_peer_call (client, "PING", "{}");
     CHECK (mt_msg_is (reply, "PONG"));
     mt_msg_destroy (&reply);
     //  What it reads at last comes in seq order

@@ -11,22 +11,6 @@
 
 #define S_BASE "{\"target\": \"y\", \"data_path\": \"/d.csv\", \"val_split\": 0.2, \"epochs\": 27}"
 
-static zsock_t *
-s_dealer (const char *endpoint)
-{
-    zsock_t *sock = zsock_new_dealer (endpoint);
-    CHECK (sock);
-    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
-    return sock;
-}
-
-static mt_msg_t *
-s_call (zsock_t *sock, const char *command, const char *body)
-{
-    test_peer_send (sock, command, body, NULL, 0);
-    return test_peer_reply (sock, command);
-}
-
 //  The next EVENT of type on sub, others skipped; the caller destroys it.
 static mt_msg_t *
 s_event (zsock_t *sub, const char *type, int line)
@@ -108,7 +92,7 @@ s_state (zsock_t *client, int64_t job)
     static char state [32];
     char body [64];
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) job);
-    mt_msg_t *reply = s_call (client, "STATUS", body);
+    mt_msg_t *reply = test_peer_call (client, "STATUS", body);
     const char *got = json_string_value (json_object_get (json_object_get (mt_msg_body (reply),
                                          "job"), "state"));
     snprintf (state, sizeof state, "%s", got ? got : "");
@@ -120,7 +104,7 @@ s_state (zsock_t *client, int64_t job)
 static void
 s_stats_match_list (zsock_t *client, int line)
 {
-    mt_msg_t *reply = s_call (client, "LIST", "{\"limit\": 10000}");
+    mt_msg_t *reply = test_peer_call (client, "LIST", "{\"limit\": 10000}");
     CHECK (mt_msg_is (reply, "JOBS"));
     json_t *counted = json_object ();
     size_t i;
@@ -131,7 +115,7 @@ s_stats_match_list (zsock_t *client, int line)
         json_object_set_new (counted, state, json_integer (n + 1));
     }
     mt_msg_destroy (&reply);
-    reply = s_call (client, "STATS", "{}");
+    reply = test_peer_call (client, "STATS", "{}");
     CHECK (mt_msg_is (reply, "STATS"));
     const char *key;
     json_t *value;
@@ -162,13 +146,13 @@ main (void)
     blob_store_t *blobs = blob_store_new (paths.data, &cause);
     CHECK_MSG (blobs, "%s", cause);
 
-    zsock_t *sub = s_dealer (paths.clients), *client = s_dealer (paths.clients);
-    mt_msg_t *reply = s_call (sub, "SUBSCRIBE", "{}");
+    zsock_t *sub = test_peer_dealer (paths.clients), *client = test_peer_dealer (paths.clients);
+    mt_msg_t *reply = test_peer_call (sub, "SUBSCRIBE", "{}");
     CHECK (mt_msg_is (reply, "SUBSCRIBED"));
     mt_msg_destroy (&reply);
 
     //  A sweep of two trials, one at a time, ASHA with eta 2 from epoch 1
-    reply = s_call (client, "SWEEP", "{\"spec\": " S_BASE ", \"params\": [\"lr=0.1|0.01\"],"
+    reply = test_peer_call (client, "SWEEP", "{\"spec\": " S_BASE ", \"params\": [\"lr=0.1|0.01\"],"
                     " \"search\": \"grid\", \"parallel\": 1, \"early_stop\": \"asha\","
                     " \"min_epochs\": 1, \"reduction\": 2}");
     CHECK_MSG (mt_msg_is (reply, "SWEPT"), "%s", mt_json_compact (mt_msg_body (reply)));
@@ -187,7 +171,7 @@ main (void)
     printf ("trials: the first state event of trial job %lld names sweep 1 and its params\n",
             (long long) first);
 
-    zsock_t *worker = s_dealer (paths.workers);
+    zsock_t *worker = test_peer_dealer (paths.workers);
     test_peer_send (worker, "HELLO", "{\"name\": \"w1\", \"host\": \"h\", \"version\": \"t\","
                     " \"pid\": 1, \"cores\": 1, \"threads\": 1}", NULL, 0);
     test_peer_ok (worker, "WELCOME", __LINE__);
@@ -223,7 +207,7 @@ main (void)
     CHECK_STR_EQ (s_state (client, second), "pruned");
     char status [64];
     snprintf (status, sizeof status, "{\"job\": %lld}", (long long) second);
-    reply = s_call (client, "STATUS", status);
+    reply = test_peer_call (client, "STATUS", status);
     CHECK_STR_EQ (json_string_value (json_object_get (json_object_get (mt_msg_body (reply), "job"),
                                                       "model_hash")), model_b);
     mt_msg_destroy (&reply);
@@ -232,7 +216,7 @@ main (void)
     //  A trial is not deleted while its sweep exists
     char body [64];
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) first);
-    reply = s_call (client, "DELETE", body);
+    reply = test_peer_call (client, "DELETE", body);
     CHECK (mt_msg_is (reply, "ERROR"));
     const char *text = NULL, *code = NULL;
     CHECK (mt_msg_get_str (reply, "code", 64, &code, NULL) == 0 && streq (code, MT_ERR_BAD_STATE));
@@ -242,7 +226,7 @@ main (void)
     printf ("trials: DELETE of a trial: %s\n", text);
     mt_msg_destroy (&reply);
     CHECK_STR_EQ (s_state (client, first), "succeeded");
-    reply = s_call (client, "SWEEP_STATUS", "{\"sweep\": 1}");
+    reply = test_peer_call (client, "SWEEP_STATUS", "{\"sweep\": 1}");
     CHECK (mt_msg_is (reply, "SWEEP"));
     json_t *trials = json_object_get (json_object_get (mt_msg_body (reply), "sweep"), "trials");
     CHECK (json_array_size (trials) == 2);
@@ -257,29 +241,29 @@ main (void)
     int64_t deadline = zclock_mono () + TEST_PEER_WAIT_MS;
     size_t workers = 1;
     while (workers && zclock_mono () < deadline) {
-        reply = s_call (client, "WORKERS", "{}");
+        reply = test_peer_call (client, "WORKERS", "{}");
         workers = json_array_size (json_object_get (mt_msg_body (reply), "workers"));
         mt_msg_destroy (&reply);
     }
     CHECK_MSG (workers == 0, "the worker's BYE was not taken");
-    reply = s_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/e.csv\"}}");
+    reply = test_peer_call (client, "SUBMIT", "{\"spec\": {\"target\": \"y\", \"data_path\": \"/e.csv\"}}");
     CHECK (mt_msg_is (reply, "SUBMITTED"));
     int64_t plain = 0;
     CHECK (mt_msg_get_int (reply, "job", 1, INT64_MAX, &plain, NULL) == 0);
     mt_msg_destroy (&reply);
     snprintf (body, sizeof body, "{\"job\": %lld}", (long long) plain);
-    reply = s_call (client, "STOP", body);
+    reply = test_peer_call (client, "STOP", body);
     CHECK (mt_msg_is (reply, "JOB"));
     mt_msg_destroy (&reply);
     s_stats_match_list (client, __LINE__);
-    reply = s_call (client, "RESUME", body);
+    reply = test_peer_call (client, "RESUME", body);
     CHECK_MSG (mt_msg_is (reply, "JOB"), "%s", mt_json_compact (mt_msg_body (reply)));
     mt_msg_destroy (&reply);
     s_stats_match_list (client, __LINE__);
-    reply = s_call (client, "STOP", body);
+    reply = test_peer_call (client, "STOP", body);
     CHECK (mt_msg_is (reply, "JOB"));
     mt_msg_destroy (&reply);
-    reply = s_call (client, "DELETE", body);
+    reply = test_peer_call (client, "DELETE", body);
     CHECK_MSG (mt_msg_is (reply, "DELETED"), "%s", mt_json_compact (mt_msg_body (reply)));
     mt_msg_destroy (&reply);
     event = s_event (sub, "deleted", __LINE__);

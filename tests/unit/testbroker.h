@@ -215,6 +215,24 @@ test_peer_reply (zsock_t *sock, const char *request)
     return reply;
 }
 
+//  A DEALER on endpoint that waits TEST_PEER_WAIT_MS for a message.
+static inline zsock_t *
+test_peer_dealer (const char *endpoint)
+{
+    zsock_t *sock = zsock_new_dealer (endpoint);
+    CHECK (sock);
+    zsock_set_rcvtimeo (sock, TEST_PEER_WAIT_MS);
+    return sock;
+}
+
+//  Send command with body (JSON text) and return its one reply, which the
+//  caller destroys.
+static inline mt_msg_t *
+test_peer_call (zsock_t *sock, const char *command, const char *body)
+{
+    test_peer_send (sock, command, body, NULL, 0);
+    return test_peer_reply (sock, command);
+}
 
 //  A new key pair whose public cert is saved as dir/name (the secret one too
 //  when secret), for a broker's --keys folder; the caller destroys it.
