@@ -57,9 +57,11 @@ chunks_upload (broker_t *self, peer_t *peer, mt_msg_t *msg)
     int64_t next;
     char owner [72];
     s_owner (peer, owner, sizeof owner);
+    //  A small blob may be kept in the database (blobs.c): complete at once
     int64_t kept;
-    if (store_blob_has (self->store, hash, &kept) && kept == size) {
-        complete = true;        // kept small in the database (blobs.c)
+    if (size <= BROKER_SMALL_BLOB_MAX && store_blob_has (self->store, hash, &kept)
+    &&  kept == size) {
+        complete = true;
         next = size;
     }
     else

@@ -409,16 +409,12 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         s_worker_error (self, peer, MT_ERR_BAD_MESSAGE, &cause);
         return;
     }
-    //  A small model comes in the DONE itself (PROTOCOL.md section 6): kept
-    //  in the database, durable with this batch, once its bytes are what its
-    //  hash says and it fits the job
-    if (model && s_model_carried (hash, model, size, &cause) == 0
-    &&  s_model_fits (self, peer->worker, hash, model, size, &cause) == 0) {
-        if (blobs_keep_small (self, hash, model, size))
-            return;             // the batch fails; the worker says it again
-    }
-    else
-    if (cause || s_model_fits (self, peer->worker, hash, NULL, 0, &cause)) {
+    //  A small model comes in the DONE itself (PROTOCOL.md section 6): its
+    //  bytes must be what its hash says, and it must fit the job
+    bool refused = model ? s_model_carried (hash, model, size, &cause)
+                           || s_model_fits (self, peer->worker, hash, model, size, &cause)
+                         : s_model_fits (self, peer->worker, hash, NULL, 0, &cause);
+    if (refused) {
         //  Not a model of this job: the attempt failed, and a retry (while
         //  the job has retries) may give a good one
         broker_error (self, peer, MT_ERR_BAD_MESSAGE, "DONE refused: %s", cause);
@@ -430,6 +426,10 @@ s_worker_done (broker_t *self, peer_t *peer, mt_msg_t *msg)
         broker_doom (self, hash);       // no job names a refused model (unless another's)
         return;
     }
+    //  Kept in the database, durable with this batch; should the write fail,
+    //  the batch fails and the worker says it again
+    if (model && blobs_keep_small (self, hash, model, size))
+        return;
     char *text = mt_json_compact (metrics);
     job_report_t report = { .metrics = text, .model_hash = hash };
     s_apply (self, peer->worker, job, attempt, JOB_EV_DONE, &report);

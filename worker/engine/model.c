@@ -69,7 +69,6 @@ static json_t *s_metadata (const model_t *self);
 static json_t *s_string_list (char *const *strv, int count);
 static void s_set_json_string (json_t *object, const char *key, json_t *value);
 static int s_open (const s_file_t *file, struct stat *st, char **cause);
-static bool s_read_at (int fd, unsigned char *dst, size_t len, off_t offset);
 static uint64_t s_header_len (const s_file_t *file);
 static int s_read_file (s_file_t *file, char **cause);
 static int s_parse_header (s_file_t *file, char **cause);
@@ -542,20 +541,6 @@ s_open (const s_file_t *file, struct stat *st, char **cause)
 
 //  All len bytes at offset, however many reads that takes; false on an
 //  error or an end of file before them
-static bool
-s_read_at (int fd, unsigned char *dst, size_t len, off_t offset)
-{
-    while (len > 0) {
-        ssize_t got = pread (fd, dst, len, offset);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return false;
-        dst += got, len -= (size_t) got, offset += got;
-    }
-    return true;
-}
-
 //  The header's length: the file's first 8 bytes, little-endian
 static uint64_t
 s_header_len (const s_file_t *file)
@@ -577,7 +562,7 @@ s_read_file (s_file_t *file, char **cause)
     if (!(file->bytes = malloc ((size_t) st.st_size)))
         mt_fail (cause, "%s: out of memory (%lld bytes)", file->path, (long long) st.st_size);
     else
-    if (!s_read_at (fd, file->bytes, (size_t) st.st_size, 0))
+    if (mt_read_at (fd, file->bytes, (size_t) st.st_size, 0))
         mt_fail (cause, "%s: read error or file changed while reading", file->path);
     else {
         file->size = (size_t) st.st_size;
@@ -975,7 +960,7 @@ s_read_header (s_file_t *file, char **cause)
     if (!(file->bytes = malloc (S_HEAD_READ)))
         mt_fail (cause, "%s: out of memory", file->path);
     else
-    if (!s_read_at (fd, file->bytes, first, 0))
+    if (mt_read_at (fd, file->bytes, first, 0))
         mt_fail (cause, "%s: read error or file changed while reading", file->path);
     else {
         uint64_t len = s_header_len (file);
@@ -986,7 +971,7 @@ s_read_header (s_file_t *file, char **cause)
             mt_fail (cause, "%s: out of memory", file->path);
         else
         if (bigger && (file->bytes = bigger)
-        &&  !s_read_at (fd, file->bytes + first, 8 + want - first, (off_t) first))
+        &&  mt_read_at (fd, file->bytes + first, 8 + want - first, (int64_t) first))
             mt_fail (cause, "%s: read error or file changed while reading", file->path);
         else {
             file->size = (size_t) st.st_size;
