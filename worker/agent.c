@@ -137,6 +137,7 @@ static void s_trainer_main (int report_fd, int command_fd);
 static void s_trainer_end (agent_t *self);
 static void s_finish (agent_t *self);
 static int s_done_carrying (agent_t *self, const char *path);
+static void s_done (agent_t *self, const char *hash, const void *model, size_t size);
 static void s_checkpoint_upload (agent_t *self);
 static bool s_checkpoint_waits (agent_t *self);
 static void s_upload_complete (agent_t *self);
@@ -898,9 +899,18 @@ s_upload_complete (agent_t *self)
             s_finish (self);
         return;
     }
+    s_done (self, hash, NULL, 0);
+}
+
+//  DONE naming model hash, carrying size bytes of it (none when NULL).
+static void
+s_done (agent_t *self, const char *hash, const void *model, size_t size)
+{
     mt_msg_t *msg = s_job_msg (self, "DONE");
     json_object_set_new (mt_msg_body (msg), "model_hash", json_string (hash));
     json_object_set_new (mt_msg_body (msg), "metrics", json_incref (self->metrics));
+    if (model)
+        mt_msg_set_payload (msg, model, size);
     mt_info ("agent: job %lld done", (long long) self->job);
     s_end_job (self, &msg);
 }
@@ -924,12 +934,7 @@ s_done_carrying (agent_t *self, const char *path)
     &&  (bytes = malloc ((size_t) st.st_size + 1))
     &&  mt_read_at (fd, bytes, (size_t) st.st_size, 0) == 0
     &&  blob_hash_bytes (bytes, (size_t) st.st_size, hash) == 0) {
-        mt_msg_t *msg = s_job_msg (self, "DONE");
-        json_object_set_new (mt_msg_body (msg), "model_hash", json_string (hash));
-        json_object_set_new (mt_msg_body (msg), "metrics", json_incref (self->metrics));
-        mt_msg_set_payload (msg, bytes, (size_t) st.st_size);
-        mt_info ("agent: job %lld done", (long long) self->job);
-        s_end_job (self, &msg);
+        s_done (self, hash, bytes, (size_t) st.st_size);
         rc = 0;
     }
     free (bytes);
