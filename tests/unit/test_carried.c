@@ -48,6 +48,18 @@ s_done (zsock_t *worker, int64_t job, int attempt, const char *hash, const void 
     test_peer_send (worker, "DONE", body, model, size);
 }
 
+//  The next message to the worker must be the refusal of its DONE, saying why.
+static void
+s_refused (zsock_t *worker, const char *why, int line)
+{
+    mt_msg_t *error = test_peer_expect (worker, "ERROR", MT_ERR_BAD_MESSAGE, line);
+    const char *text = NULL;
+    CHECK (mt_msg_get_str (error, "text", 1000, &text, NULL) == 0);
+    CHECK_STR_CONTAINS (text, "DONE refused: model ");
+    CHECK_STR_CONTAINS (text, why);
+    mt_msg_destroy (&error);
+}
+
 static json_t *
 s_job (zsock_t *client, int64_t job)
 {
@@ -119,12 +131,7 @@ main (void)
     memcpy (bent, model, size);
     bent [size - 1] ^= 1;
     s_done (worker, job, attempt, hash, bent, size);
-    mt_msg_t *error = test_peer_expect (worker, "ERROR", MT_ERR_BAD_MESSAGE, __LINE__);
-    const char *text = NULL;
-    CHECK (mt_msg_get_str (error, "text", 1000, &text, NULL) == 0);
-    CHECK_STR_CONTAINS (text, "DONE refused: model ");
-    CHECK_STR_CONTAINS (text, "bytes DONE carries hash to");
-    mt_msg_destroy (&error);
+    s_refused (worker, "bytes DONE carries hash to", __LINE__);
     free (bent);
     attempt = s_assigned (worker, job, __LINE__);
     CHECK (attempt == 2);
@@ -140,10 +147,7 @@ main (void)
     char other_hash [65];
     CHECK (blob_hash_bytes (other, size, other_hash) == 0);
     s_done (worker, job, attempt, other_hash, other, size);
-    error = test_peer_expect (worker, "ERROR", MT_ERR_BAD_MESSAGE, __LINE__);
-    CHECK (mt_msg_get_str (error, "text", 1000, &text, NULL) == 0);
-    CHECK_STR_CONTAINS (text, "a classification model");
-    mt_msg_destroy (&error);
+    s_refused (worker, "a classification model", __LINE__);
     free (other);
     json_t *map = s_job (client, job);
     CHECK_STR_EQ (json_string_value (json_object_get (map, "state")), "failed");
@@ -209,10 +213,7 @@ main (void)
     int64_t job2 = s_submit (client);
     attempt = s_assigned (worker, job2, __LINE__);
     s_done (worker, job2, attempt, large_hash, large, big);
-    error = test_peer_expect (worker, "ERROR", MT_ERR_BAD_MESSAGE, __LINE__);
-    CHECK (mt_msg_get_str (error, "text", 1000, &text, NULL) == 0);
-    CHECK_STR_CONTAINS (text, "over the 131072 a model may carry");
-    mt_msg_destroy (&error);
+    s_refused (worker, "over the 131072 a model may carry", __LINE__);
     free (large);
     s_assigned (worker, job2, __LINE__);        // its retry
     printf ("carried: a payload over %d bytes refused\n", BROKER_SMALL_BLOB_MAX);
