@@ -36,9 +36,23 @@
 typedef enum {
     S_INSERT, S_TRIAL_INSERT, S_GET, S_OF_JOB, S_RUNNING_TRIAL, S_ACTIVE, S_PENDING, S_TRIAL_JOB,
     S_SET_STATE, S_EPOCH, S_RUNG_HAS, S_RUNG_VALUES, S_RUNG_INSERT, S_BEST_SO_FAR,
-    S_RUNNING, S_AVERAGES, S_TRIALS, S_BEST_MIN, S_BEST_MAX, S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE,
-    S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP, S_COUNT
+    S_RUNNING, S_AVERAGES, S_ENDED_BEST, S_BEST_DROP, S_BOARD_MIN, S_BOARD_MAX, S_TRIAL, S_BEST_MIN, S_BEST_MAX,
+    S_LIST, S_COUNTS, S_JOBS, S_JOBS_STATE, S_RERUN, S_SPEC_NAMES, S_DEL_TRIALS, S_DEL_RUNGS,
+    S_DEL_EPOCHS, S_DEL_BEST, S_DEL_SWEEP, S_COUNT
 } stmt_t;
+
+//  The leaderboard's order for AGG (min or max) and DIR (ASC or DESC): each
+//  trial's best value is the one its job kept when it ended, or else its
+//  epochs' (a trial not started has none)
+#define S_BOARD(AGG, DIR) \
+    "SELECT trial FROM (SELECT t.trial AS trial, b.succeeded AS succeeded," \
+    " CASE WHEN b.job IS NOT NULL THEN b.value WHEN t.job IS NOT NULL THEN" \
+    "  (SELECT " AGG "(e.value) FROM sweep_epochs e WHERE e.sweep = t.sweep AND e.job = t.job)" \
+    "  END AS value" \
+    " FROM sweep_trials t LEFT JOIN sweep_best b ON b.sweep = t.sweep AND b.job = t.job" \
+    " WHERE t.sweep = ?1)" \
+    " WHERE ?3 = 0 OR (succeeded = 1 AND value IS NOT NULL)" \
+    " ORDER BY value IS NULL, value " DIR ", trial LIMIT ?2"
 
 static const char *s_sql [S_COUNT] = {
     [S_INSERT] = "INSERT INTO sweeps (name, owner, spec, space, search, seed, trials, parallel,"
@@ -53,7 +67,8 @@ static const char *s_sql [S_COUNT] = {
     //  epochs it ran before its STOP arrived. The epochs are the spec's, not
     //  the worker's report: a worker does not move the rungs
     [S_RUNNING_TRIAL] = "SELECT s.id, s.early_stop, s.min_epochs, s.reduction, s.metric, s.mode,"
-                        " json_extract (j.spec, '$.epochs')"
+                        " json_extract (j.spec, '$.epochs'), EXISTS (SELECT 1 FROM sweep_best b"
+                        " WHERE b.sweep = s.id AND b.job = j.id)"
                         " FROM jobs j JOIN sweeps s ON s.id = j.sweep WHERE j.id = ?1"
                         " AND j.state = 'running'",
     //  S_ACTIVE and S_PENDING read only their partial index's rows (their
@@ -87,18 +102,32 @@ static const char *s_sql [S_COUNT] = {
     [S_AVERAGES] = "SELECT running FROM sweep_epochs INDEXED BY sweep_epochs_at"
                    " WHERE sweep = ?1 AND epoch = ?3 AND job != ?2 AND value IS NOT NULL"
                    " AND running IS NOT NULL",
-    //  epochs_run: the highest epoch reported, from the progress history, or
-    //  (once --keep-days pruned that) from the epochs the rule recorded
-    [S_TRIALS] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 OR NOT (j.state = 'failed'"
-                 " OR j.state = 'stopped') THEN j.state END, j.error,"
-                 " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
-                 " (SELECT outcome FROM attempts a WHERE a.job = t.job"
-                 "  ORDER BY a.attempt DESC LIMIT 1) END,"
-                 " max (coalesce ((SELECT max(epoch) FROM progress p WHERE p.job = t.job), 0),"
-                 "  coalesce ((SELECT max(epoch) FROM sweep_epochs e WHERE e.sweep = t.sweep"
-                 "  AND e.job = t.job), 0))"
-                 " FROM sweep_trials t LEFT JOIN jobs j ON j.id = t.job WHERE t.sweep = ?1"
-                 " ORDER BY t.trial",
+    //  An ended trial's best value (?3: 1 when higher is better), kept so a
+    //  leaderboard need not read its epochs, and whether it succeeded (a
+    //  succeeded job never runs again). Its epochs change only at an epoch
+    //  end, which drops the row first (S_BEST_DROP)
+    [S_ENDED_BEST] = "INSERT OR REPLACE INTO sweep_best (sweep, job, value, succeeded)"
+                     " VALUES (?1, ?2, (SELECT CASE ?3 WHEN 1 THEN max(value) ELSE min(value)"
+                     " END FROM sweep_epochs WHERE sweep = ?1 AND job = ?2), ?4)",
+    [S_BEST_DROP] = "DELETE FROM sweep_best WHERE sweep = ?1 AND job = ?2",
+    //  The leaderboard: the sweep's trials, best value first (none last),
+    //  then by trial; at most ?2 (-1: all); with ?3 = 1 only the succeeded
+    //  that have a value (the sweep's best is the first)
+    [S_BOARD_MIN] = S_BOARD ("min", "ASC"),
+    [S_BOARD_MAX] = S_BOARD ("max", "DESC"),
+    //  One trial's leaderboard entry. epochs_run: the highest epoch
+    //  reported, from the progress history, or (once --keep-days pruned
+    //  that) from the epochs the rule recorded
+    [S_TRIAL] = "SELECT t.trial, t.job, t.params, CASE WHEN t.rerun = 0 OR NOT (j.state = 'failed'"
+                " OR j.state = 'stopped') THEN j.state END, j.error,"
+                " CASE WHEN j.state IN ('succeeded', 'failed', 'stopped', 'pruned') THEN"
+                " (SELECT outcome FROM attempts a WHERE a.job = t.job"
+                "  ORDER BY a.attempt DESC LIMIT 1) END,"
+                " max (coalesce ((SELECT max(epoch) FROM progress p WHERE p.job = t.job), 0),"
+                "  coalesce ((SELECT max(epoch) FROM sweep_epochs e WHERE e.sweep = t.sweep"
+                "  AND e.job = t.job), 0))"
+                " FROM sweep_trials t LEFT JOIN jobs j ON j.id = t.job"
+                " WHERE t.sweep = ?1 AND t.trial = ?2",
     [S_BEST_MIN] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
                    " AND value IS NOT NULL ORDER BY value ASC, epoch ASC LIMIT 1",
     [S_BEST_MAX] = "SELECT epoch, value FROM sweep_epochs WHERE sweep = ?1 AND job = ?2"
@@ -123,6 +152,7 @@ static const char *s_sql [S_COUNT] = {
     [S_DEL_TRIALS] = "DELETE FROM sweep_trials WHERE sweep = ?1",
     [S_DEL_RUNGS] = "DELETE FROM rungs WHERE sweep = ?1",
     [S_DEL_EPOCHS] = "DELETE FROM sweep_epochs WHERE sweep = ?1",
+    [S_DEL_BEST] = "DELETE FROM sweep_best WHERE sweep = ?1",
     [S_DEL_SWEEP] = "DELETE FROM sweeps WHERE id = ?1",
 };
 
@@ -342,7 +372,17 @@ s_job_ended (void *arg, int64_t id, job_state_t state)
     sweep_row_t row;
     if (s_row_get (self, sweep, &row))
         return -1;
-    int rc = strcmp (row.state, "running") == 0 ? s_fill (self, &row) : 0;
+    //  Its best value, kept for the leaderboard while the job stays ended
+    int rc = -1;
+    if ((stmt = s_stmt (self, S_ENDED_BEST))) {
+        sqlite3_bind_int64 (stmt, 1, sweep);
+        sqlite3_bind_int64 (stmt, 2, id);
+        sqlite3_bind_int (stmt, 3, row.higher);
+        sqlite3_bind_int (stmt, 4, state == JOB_SUCCEEDED);
+        rc = s_step_write (self, stmt, "keep the trial's best value");
+    }
+    if (rc == 0 && strcmp (row.state, "running") == 0)
+        rc = s_fill (self, &row);
     s_row_clear (&row);
     return rc;
 }
@@ -525,7 +565,17 @@ sweeps_epoch_end (sweeps_t *self, int64_t job, const store_progress_t *p, char *
     bool higher = strcmp (s_col_text (stmt, 5), "max") == 0;
     int epochs = sqlite3_column_type (stmt, 6) == SQLITE_INTEGER ? sqlite3_column_int (stmt, 6)
                                                                  : s_default_epochs ();
+    bool kept_best = sqlite3_column_int (stmt, 7);
     sqlite3_reset (stmt);
+    //  A job that ended and runs again: the best it kept goes with the epochs it changes
+    if (kept_best) {
+        if (!(stmt = s_stmt (self, S_BEST_DROP)))
+            return -1;
+        sqlite3_bind_int64 (stmt, 1, sweep);
+        sqlite3_bind_int64 (stmt, 2, job);
+        if (s_step_write (self, stmt, "drop the trial's kept best"))
+            return -1;
+    }
 
     double value = s_metric_value (metric, p);
     if (!(stmt = s_stmt (self, S_EPOCH)))
@@ -1622,7 +1672,7 @@ s_delete_rows (sweeps_t *self, int64_t sweep, json_t *doomed, int64_t *jobs)
         if (!stmt || s_scalar (stmt) > 0)
             json_array_remove (doomed, i);
     }
-    const stmt_t rows [] = { S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_SWEEP };
+    const stmt_t rows [] = { S_DEL_TRIALS, S_DEL_RUNGS, S_DEL_EPOCHS, S_DEL_BEST, S_DEL_SWEEP };
     for (size_t r = 0; rc == 0 && r < sizeof rows / sizeof rows [0]; r++) {
         stmt = s_stmt (self, rows [r]);
         if (stmt)
@@ -1675,32 +1725,19 @@ s_counts_json (sweeps_t *self, int64_t sweep)
     return counts;
 }
 
-static double
-s_trial_best (const json_t *trial)
-{
-    json_t *v = json_object_get (trial, "best_metric");
-    return json_is_number (v) ? json_number_value (v) : NAN;
-}
-
-static int
-s_trial_order (const void *a, const void *b, void *higher)
-{
-    const json_t *x = *(json_t * const *) a, *y = *(json_t * const *) b;
-    double bx = s_trial_best (x), by = s_trial_best (y);
-    bool h = *(bool *) higher;
-    if (s_is_better (bx, by, h))
-        return -1;
-    if (s_is_better (by, bx, h))
-        return 1;
-    json_int_t tx = json_integer_value (json_object_get (x, "trial"));
-    json_int_t ty = json_integer_value (json_object_get (y, "trial"));
-    return tx < ty ? -1 : tx > ty;
-}
-
-//  One trial's leaderboard entry from the S_TRIALS row stmt stands on
+//  Trial number n's leaderboard entry, or NULL
 static json_t *
-s_trial_json (sweeps_t *self, sqlite3_stmt *stmt, const sweep_row_t *row)
+s_trial_json (sweeps_t *self, const sweep_row_t *row, int64_t n)
 {
+    sqlite3_stmt *stmt = s_stmt (self, S_TRIAL);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_int64 (stmt, 1, row->id);
+    sqlite3_bind_int64 (stmt, 2, n);
+    if (sqlite3_step (stmt) != SQLITE_ROW) {
+        sqlite3_reset (stmt);
+        return NULL;
+    }
     json_t *trial = json_object ();
     int64_t job = sqlite3_column_int64 (stmt, 1);
     bool started = sqlite3_column_type (stmt, 1) != SQLITE_NULL;
@@ -1728,53 +1765,56 @@ s_trial_json (sweeps_t *self, sqlite3_stmt *stmt, const sweep_row_t *row)
         }
         sqlite3_reset (best);
     }
+    sqlite3_reset (stmt);
     return trial;
 }
 
 static json_t *
 s_status_json (sweeps_t *self, const sweep_row_t *row, int64_t limit)
 {
-    sqlite3_stmt *stmt = s_stmt (self, S_TRIALS);
+    sqlite3_stmt *stmt = s_stmt (self, row->higher ? S_BOARD_MAX : S_BOARD_MIN);
     if (!stmt)
         return NULL;
+    json_t *counts = s_counts_json (self, row->id);
+    json_int_t n = 0;
+    const char *state;
+    json_t *count;
+    json_object_foreach (counts, state, count)
+        n += json_integer_value (count);
+    //  The leaderboard's head, in the order SQL sorts it: limit trials (0:
+    //  all), and no more than SWEEPS_STATUS_MAX_BYTES of them encoded, so
+    //  the reply stays under the message limit however many trials the
+    //  sweep has; `more` counts the rest
     sqlite3_bind_int64 (stmt, 1, row->id);
-    json_t *list = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (list, s_trial_json (self, stmt, row));
-    sqlite3_reset (stmt);
-    size_t n = json_array_size (list);
-    json_t **items = calloc (n ? n : 1, sizeof *items);
+    sqlite3_bind_int64 (stmt, 2, limit > 0 ? limit : -1);
+    sqlite3_bind_int (stmt, 3, 0);
     json_t *sorted = json_array ();
-    json_t *best = json_null ();
-    bool higher = row->higher;
-    for (size_t i = 0; items && i < n; i++)
-        items [i] = json_array_get (list, i);
-    if (items)
-        qsort_r (items, n, sizeof *items, s_trial_order, &higher);
-    //  The leaderboard's head: limit trials (0: all), and no more than
-    //  SWEEPS_STATUS_MAX_BYTES of them encoded, so the reply stays under the
-    //  message limit however many trials the sweep has; `more` counts the rest
     size_t bytes = 0;
-    bool full = false;
-    for (size_t i = 0; items && i < n; i++) {
-        if (!full && limit > 0 && (int64_t) i >= limit)
-            full = true;
-        if (!full) {
-            bytes += json_dumpb (items [i], NULL, 0, JSON_COMPACT) + 1;    // the size alone
-            full = i > 0 && bytes > SWEEPS_STATUS_MAX_BYTES;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        json_t *trial = s_trial_json (self, row, sqlite3_column_int64 (stmt, 0));
+        if (!trial)
+            continue;
+        bytes += json_dumpb (trial, NULL, 0, JSON_COMPACT) + 1;     // the size alone
+        if (json_array_size (sorted) > 0 && bytes > SWEEPS_STATUS_MAX_BYTES) {
+            json_decref (trial);
+            break;
         }
-        if (!full)
-            json_array_append (sorted, items [i]);
-        //  The best trial is the best that finished: the one with a model
-        const char *state = json_string_value (json_object_get (items [i], "state"));
-        if (json_is_null (best) && strcmp (state, "succeeded") == 0
-        &&  json_is_number (json_object_get (items [i], "best_metric")))
-            best = json_pack ("{sO sO sO}", "job", json_object_get (items [i], "job"),
-                              "params", json_object_get (items [i], "params"),
-                              "best_metric", json_object_get (items [i], "best_metric"));
+        json_array_append_new (sorted, trial);
     }
-    free (items);
-    json_decref (list);
+    sqlite3_reset (stmt);
+    //  The best trial is the best that finished: the one with a model
+    json_t *best = json_null ();
+    sqlite3_bind_int64 (stmt, 2, 1);
+    sqlite3_bind_int (stmt, 3, 1);
+    json_t *top = sqlite3_step (stmt) == SQLITE_ROW
+                ? s_trial_json (self, row, sqlite3_column_int64 (stmt, 0)) : NULL;
+    sqlite3_reset (stmt);
+    if (top) {
+        best = json_pack ("{sO sO sO}", "job", json_object_get (top, "job"),
+                          "params", json_object_get (top, "params"),
+                          "best_metric", json_object_get (top, "best_metric"));
+        json_decref (top);
+    }
     return json_pack ("{sI ss ss ss ss ss ss sI sI sI sI sI so so so sI}",
                       "id", (json_int_t) row->id, "name", row->name, "state", row->state,
                       "metric", row->metric, "mode", row->higher ? "max" : "min",
@@ -1784,6 +1824,6 @@ s_status_json (sweeps_t *self, const sweep_row_t *row, int64_t limit)
                       "parallel", (json_int_t) row->parallel,
                       "seed", (json_int_t) row->seed,
                       "created_at", (json_int_t) row->created_at,
-                      "counts", s_counts_json (self, row->id), "trials", sorted, "best", best,
-                      "more", (json_int_t) (n - json_array_size (sorted)));
+                      "counts", counts, "trials", sorted, "best", best,
+                      "more", n - (json_int_t) json_array_size (sorted));
 }

@@ -14,6 +14,7 @@
     const ENDED = ['succeeded', 'failed', 'stopped', 'pruned'];   // states DELETE takes
     const SWEEP_CURVES = 20;                // trials whose val curves a sweep's chart overlays
     const SWEEP_REFETCH_MS = 1000;          // a sweep's page reads it at most this often
+    const SWEEP_BOARD = 200;                // the best trials a sweep's page lists
     const RECONNECT_MAX_MS = 10000;         // the event stream's longest wait between tries
     const REFETCH_MS = 400;                 // a burst of new jobs costs one page request
     const WORKERS_REFRESH_MS = 5000;        // the workers' last beat is read this often
@@ -960,7 +961,7 @@
 
         async function load() {
             try {
-                const data = await api('GET', '/api/v1/sweeps/' + id + '?full=1');
+                const data = await api('GET', '/api/v1/sweeps/' + id + '?full=1&top=' + SWEEP_BOARD);
                 if (view !== self)
                     return;
                 self.sweep = data;
