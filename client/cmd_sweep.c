@@ -534,8 +534,12 @@ static int
 s_watch (client_t *client, conn_t *conn, int64_t id)
 {
     char last [512] = "", *cause = NULL;
+    //  While it runs, only the counts are shown: the best trial alone is
+    //  asked for (the whole leaderboard of a large sweep costs the broker
+    //  tens of ms a look); once it ended, the leaderboard
+    bool ended = false;
     for (;;) {
-        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 0, NULL, &cause);
+        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, ended ? 0 : 1, NULL, &cause);
         if (!sweep) {
             int code = cmd_fail (client, conn, cause);
             free (cause);
@@ -544,6 +548,11 @@ s_watch (client_t *client, conn_t *conn, int64_t id)
         char counts [512];
         s_counts_line (sweep, counts, sizeof counts);
         bool running = strcmp (json_string_value (json_object_get (sweep, "state")), "running") == 0;
+        if (!running && !ended) {
+            ended = true;
+            json_decref (sweep);
+            continue;
+        }
         if (!running) {
             bool best = json_is_object (json_object_get (sweep, "best"));
             if (client->json) {
@@ -596,7 +605,7 @@ s_fetch (client_t *client, int argc, char **argv)
     conn_t *conn = cmd_connect (client, &code);
     if (!conn)
         return code;
-    json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 0, NULL, &cause);
+    json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 1, NULL, &cause);    // its best alone
     json_t *best = sweep ? json_object_get (sweep, "best") : NULL;
     if (sweep && !json_is_object (best))
         mt_fail (&cause, "sweep %lld has no finished trial yet, so no model to fetch; `mtclient"

@@ -15,6 +15,20 @@ pruned_set () {
     done | sort
 }
 running_trial () { "$CLIENT" list --sweep "$1" --state running --json | jq -r '.[0].id // empty'; }
+# "JOB PID": a running trial and the worker of ours that runs it, looked for up to 30 s (a
+# trial seen running can end before its worker is read: these trials are fast)
+running_trial_pid () {
+    local j pid i
+    for i in $(seq 300); do
+        j=$(running_trial "$1")
+        if [ -n "$j" ] && pid=$(job_worker_pid "$j" 2>/dev/null); then
+            echo "$j $pid"
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 pruned_count () { sweep_json "$1" | jq '[.trials[] | select(.state == "pruned")] | length'; }
 progress_of () { sweep_json "$1" | jq -c '[.trials[] | [.state, .epochs_run]]'; }
 
@@ -77,9 +91,8 @@ done <<< "$before"
 ok "broker kill -9 with $left trials unfinished: $(echo "$before" | wc -l) pruned trials kept, with their reasons"
 
 # and a second worker kill -9, after the restart
-wait_for "a running trial" 30 running_trial "$s"
-j=$(running_trial "$s")
-pid=$(job_worker_pid "$j") || fail "no worker of ours runs job $j"
+read -r j pid <<< "$(running_trial_pid "$s")" || true
+[ -n "$pid" ] || fail "no trial ran on a worker of ours within 30 s of the broker's restart"
 kill_hard "$pid"
 start_worker 5
 ok "killed the worker of trial job $j after the broker's restart"
@@ -179,6 +192,21 @@ why=$(job_field "$job" error)
     || fail "the leaderboard does not say why the trial was pruned"
 "$CLIENT" sweep status "$m" | grep -qF "job $job: $why" || fail "sweep status does not say why: $why"
 ok "the median rule cut the far worse trial at epoch 2; the leaderboard says why"
+
+# --watch follows a sweep to its end (looking at its best trial alone meanwhile), then prints
+# the whole leaderboard: the line the sweep's submission printed, then the final one
+w=$("$CLIENT" sweep --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+    --epochs 3 --param 'lr=0.01|0.03|0.1' --search grid --parallel 2 --early-stop none \
+    --name watched --watch --json) || fail "sweep --watch: $w"
+[ "$(echo "$w" | wc -l)" = 2 ] || fail "sweep --watch --json printed: $w"
+echo "$w" | tail -1 | jq -e '.state == "finished" and (.trials | length) == 3 and .more == 0
+                             and (.best.job | type) == "number"' >/dev/null \
+    || fail "sweep --watch's leaderboard: $(echo "$w" | tail -1)"
+text=$("$CLIENT" sweep --data "$MT_TEST_DATA/iris.csv" --target species --task classification \
+       --epochs 3 --param 'lr=0.01|0.03' --search grid --parallel 1 --early-stop none --watch) \
+    || fail "sweep --watch: $text"
+[ "$(echo "$text" | grep -c 'lr')" -ge 2 ] || fail "sweep --watch's leaderboard: $text"
+ok "sweep --watch waited for the end and printed every trial"
 
 # a leaderboard of 10,000 trials: capped by size (the best first, `more` counts the rest), or
 # its best N with --top; never a reply over the message limit
