@@ -12,36 +12,13 @@ OTHER=${2:+$(cd "$2" && pwd)}
 TRIALS=${TRIALS:-10000}
 ROUNDS=${ROUNDS:-20}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=""
-cleanup () {
-    for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export OPENBLAS_NUM_THREADS=1
-port () { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 )); }
-ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+. "$SRC/tests/bench/fleet.sh"
 now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
 
-# one LABEL BUILD: prints "LABEL ARG cpu_ms wall_ms" for each kind of look
+# one LABEL BUILD: prints "LABEL ARG cpu_ms wall_ms trials_listed" for each kind of look
 one () {
     dir=$TMP/$1
-    mkdir -p "$dir"
-    cp=$(port); wp=$(port)
-    "$2/mtbroker" --clients "tcp://127.0.0.1:$cp" --workers "tcp://127.0.0.1:$wp" -q \
-        --db "$dir/mt.db" --data-dir "$dir/data" >"$dir/broker.log" 2>&1 &
-    broker=$!
-    PIDS="$PIDS $broker"
-    workers=""
-    for i in 0 1; do
-        "$2/mtworker" --broker "tcp://127.0.0.1:$wp" --cache-dir "$dir/cache$i" --threads 1 -q \
-            >"$dir/worker$i.log" 2>&1 &
-        workers="$workers $!"
-    done
-    PIDS="$PIDS $workers"
-    c="$2/mtclient --broker tcp://127.0.0.1:$cp"
+    start_fleet "$2" "$dir" 2
     id=$($c sweep --data "$SRC/test_data/iris.csv" --target species --task classification \
          --epochs 1 --param lr=log-uniform:1e-3:1e-1 --search random --trials "$TRIALS" --seed 1 \
          --parallel 2 --early-stop none --name board)

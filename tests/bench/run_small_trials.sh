@@ -16,44 +16,13 @@ WORKERS=${WORKERS:-2}
 TINY=${TINY:-300}
 FIFTY=${FIFTY:-150}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=""
-cleanup () {
-    for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export OPENBLAS_NUM_THREADS=1
-port () { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 )); }
-ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+. "$SRC/tests/bench/fleet.sh"
 
 # one BUILD EPOCHS TRIALS: a new broker and workers, one sweep; prints
 # "trials wall_s train_s broker_ticks worker_ticks"
 one () {
     dir=$TMP/run.$$.$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-    mkdir -p "$dir"
-    cp=$(port); wp=$(port)
-    "$1/mtbroker" --clients "tcp://127.0.0.1:$cp" --workers "tcp://127.0.0.1:$wp" -q \
-        --db "$dir/mt.db" --data-dir "$dir/data" >"$dir/broker.log" 2>&1 &
-    broker=$!
-    PIDS="$PIDS $broker"
-    workers=""
-    i=0
-    while [ $i -lt "$WORKERS" ]; do
-        "$1/mtworker" --broker "tcp://127.0.0.1:$wp" --cache-dir "$dir/cache$i" --threads 1 -q \
-            >"$dir/worker$i.log" 2>&1 &
-        workers="$workers $!"
-        i=$((i + 1))
-    done
-    PIDS="$PIDS $workers"
-    c="$1/mtclient --broker tcp://127.0.0.1:$cp"
-    n=0
-    until [ "$($c --timeout 1 workers --json 2>/dev/null | jq length 2>/dev/null || echo 0)" \
-            -ge "$WORKERS" ]; do
-        n=$((n + 1)); [ $n -lt 100 ] || { echo "run_small_trials: workers did not connect" >&2; exit 1; }
-        sleep 0.1
-    done
+    start_fleet "$1" "$dir" "$WORKERS"
     b0=$(ticks "$broker")
     t0=$(date +%s.%N)
     id=$($c sweep --data "$SRC/test_data/iris.csv" --target species --task classification \

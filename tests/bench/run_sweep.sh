@@ -12,39 +12,14 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 PY=/usr/bin/python3
 DATA=$SRC/test_data/digits.csv
-TMP=$(mktemp -d)
-PIDS=""
-cleanup () {
-    for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export OPENBLAS_NUM_THREADS=1
+. "$SRC/tests/bench/fleet.sh"
 sh "$SRC/tests/bench/machine.sh"
 echo "sweep: digits (1797 rows, 64 inputs, 10 classes), 27 random trials (seed 1) of lr log-uniform" \
      "1e-4..3e-2, hidden 32|64|64,64|128, batch_size 16|32|64, weight_decay uniform 0..1e-3;" \
      "adam, 27 epochs, val_split 0.2, ranked by validation accuracy; $WORKERS workers x 1 thread"
 
-port () { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 )); }
-CP=$(port); WP=$(port)
-"$BUILD/mtbroker" --clients "tcp://127.0.0.1:$CP" --workers "tcp://127.0.0.1:$WP" \
-    --db "$TMP/mt.db" --data-dir "$TMP/data" >"$TMP/broker.log" 2>&1 &
-PIDS="$PIDS $!"
-export MT_BROKER=tcp://127.0.0.1:$CP
-i=0
-while [ $i -lt "$WORKERS" ]; do
-    "$BUILD/mtworker" --broker "tcp://127.0.0.1:$WP" --cache-dir "$TMP/cache$i" --threads 1 \
-        --progress-ms 1000 >"$TMP/worker$i.log" 2>&1 &
-    PIDS="$PIDS $!"
-    i=$((i + 1))
-done
-n=0
-until [ "$("$BUILD/mtclient" --timeout 1 workers --json 2>/dev/null | jq length 2>/dev/null || echo 0)" \
-        -ge "$WORKERS" ]; do
-    n=$((n + 1)); [ $n -lt 100 ] || { echo "run_sweep: workers did not connect"; exit 1; }
-    sleep 0.1
-done
+start_fleet "$BUILD" "$TMP" "$WORKERS" --progress-ms 1000
+export MT_BROKER=$CEP
 
 # run_mt RULE: one sweep; prints "best wall_s epochs best_finished"
 run_mt () {
