@@ -291,8 +291,7 @@ main (void)
     CHECK (sqlite3_exec (db, "DROP TABLE sweep_best; PRAGMA user_version = 11", NULL, NULL,
                          NULL) == SQLITE_OK);
     sqlite3_close (db);
-    broker = broker_new (&config, &cause);
-    CHECK_MSG (broker, "%s", cause);
+    broker = test_broker_reopen (&config);
     test_broker_start (broker, &thread);
     client = test_peer_dealer (paths.clients);
     s_check (client, __LINE__);

@@ -33,9 +33,7 @@ typedef struct {
 static void
 s_start (s_broker_t *b)
 {
-    char *cause = NULL;
-    b->broker = broker_new (&b->config, &cause);
-    CHECK_MSG (b->broker, "%s", cause);
+    b->broker = test_broker_reopen (&b->config);     // s_stop may have just run
     test_broker_start (b->broker, &b->thread);
 }
 

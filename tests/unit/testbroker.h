@@ -102,6 +102,27 @@ test_broker_start (broker_t *broker, pthread_t *thread)
     CHECK (pthread_create (thread, NULL, s_test_broker_run, broker) == 0);
 }
 
+//  A new broker on config, where one on the same endpoints may have just
+//  been destroyed in this process: libzmq closes a socket's listener in its
+//  own I/O thread, after zsock_destroy returns, so broker_new may find it
+//  still listening for a moment (a restart in a new process cannot: its
+//  old listener went with the old process). Retried meanwhile.
+static inline broker_t *
+test_broker_reopen (const broker_config_t *config)
+{
+    char *cause = NULL;
+    broker_t *broker = NULL;
+    int64_t deadline = zclock_mono () + TEST_PEER_WAIT_MS;
+    while (!(broker = broker_new (config, &cause)) && cause
+           && strstr (cause, "another process listens there") && zclock_mono () < deadline) {
+        free (cause);
+        cause = NULL;
+        zclock_sleep (20);
+    }
+    CHECK_MSG (broker, "%s", cause);
+    return broker;
+}
+
 //  A broker on config whose store takes the test's fault hooks
 //  (test_commit_fault, test_sync_gate), started on its own thread; its
 //  worker need send no heartbeat.
