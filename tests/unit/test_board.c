@@ -83,9 +83,12 @@ s_board_is (zsock_t *client, int limit, char *why, size_t size)
             && (isnan (best) ? json_is_null (metric)
                 : json_is_number (metric) && json_number_value (metric) == best)
             && json_integer_value (json_object_get (trial, "best_epoch")) == epoch;
-        if (!same)
+        if (!same) {
+            char *text = mt_json_compact (trials);
             snprintf (why, size, "place %d should be trial %d (best %g at epoch %d): %s", i,
-                      want + 1, best, epoch, mt_json_compact (trials));
+                      want + 1, best, epoch, text);
+            free (text);
+        }
     }
     //  The sweep's best: the best of those that succeeded with a value
     int want = -1, epoch;
@@ -98,8 +101,11 @@ s_board_is (zsock_t *client, int limit, char *why, size_t size)
              : json_integer_value (json_object_get (best, "job")) == s_job [want]
                && json_number_value (json_object_get (best, "best_metric"))
                   == s_best (want, &epoch);
-        if (!same)
-            snprintf (why, size, "best %s, not trial %d's", mt_json_compact (best), want + 1);
+        if (!same) {
+            char *text = mt_json_compact (best);
+            snprintf (why, size, "best %s, not trial %d's", text, want + 1);
+            free (text);
+        }
     }
     mt_msg_destroy (&reply);
     return same;
