@@ -534,12 +534,17 @@ static int
 s_watch (client_t *client, conn_t *conn, int64_t id)
 {
     char last [512] = "", *cause = NULL;
-    //  While it runs, only the counts are shown: the best trial alone is
-    //  asked for (the whole leaderboard of a large sweep costs the broker
-    //  tens of ms a look); once it ended, the leaderboard
-    bool ended = false;
     for (;;) {
-        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, ended ? 0 : 1, NULL, &cause);
+        //  While it runs only the counts are shown, so the best trial alone
+        //  is asked for (a large sweep's whole leaderboard costs the broker
+        //  tens of ms a look); once it has ended, the whole leaderboard
+        json_t *sweep = s_status (conn, "SWEEP_STATUS", id, 1, NULL, &cause);
+        bool running = sweep && strcmp (json_string_value (json_object_get (sweep, "state")),
+                                        "running") == 0;
+        if (sweep && !running) {
+            json_decref (sweep);
+            sweep = s_status (conn, "SWEEP_STATUS", id, 0, NULL, &cause);
+        }
         if (!sweep) {
             int code = cmd_fail (client, conn, cause);
             free (cause);
@@ -547,12 +552,6 @@ s_watch (client_t *client, conn_t *conn, int64_t id)
         }
         char counts [512];
         s_counts_line (sweep, counts, sizeof counts);
-        bool running = strcmp (json_string_value (json_object_get (sweep, "state")), "running") == 0;
-        if (!running && !ended) {
-            ended = true;
-            json_decref (sweep);
-            continue;
-        }
         if (!running) {
             bool best = json_is_object (json_object_get (sweep, "best"));
             if (client->json) {

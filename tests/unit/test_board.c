@@ -213,9 +213,7 @@ main (void)
     test_broker_config (&paths, "board", &config);
     config.heartbeat_ms = 100;
     config.liveness = 600;              // the test's worker sends no heartbeats
-    char *cause = NULL;
-    broker_t *broker = broker_new (&config, &cause);
-    CHECK_MSG (broker, "%s", cause);
+    broker_t *broker = test_broker_new (&config);
     pthread_t thread;
     test_broker_start (broker, &thread);
     zsock_t *client = test_peer_dealer (paths.clients);
@@ -297,7 +295,7 @@ main (void)
     CHECK (sqlite3_exec (db, "DROP TABLE sweep_best; PRAGMA user_version = 11", NULL, NULL,
                          NULL) == SQLITE_OK);
     sqlite3_close (db);
-    broker = test_broker_reopen (&config);
+    broker = test_broker_new (&config);
     test_broker_start (broker, &thread);
     client = test_peer_dealer (paths.clients);
     s_check (client, __LINE__);

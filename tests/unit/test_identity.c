@@ -33,7 +33,7 @@ typedef struct {
 static void
 s_start (s_broker_t *b)
 {
-    b->broker = test_broker_reopen (&b->config);     // s_stop may have just run
+    b->broker = test_broker_new (&b->config);     // s_stop may have just run
     test_broker_start (b->broker, &b->thread);
 }
 

@@ -101,7 +101,7 @@ main (void)
     store_destroy (&store);
     config.keep_days = 1;
     config.doom_delay_ms = 0;                   // a doomed blob goes at the next tick
-    broker = test_broker_reopen (&config);
+    broker = test_broker_new (&config);
     test_broker_start (broker, &thread);
     for (int i = 0; i < 100 && s_stored (paths.data, orphan); i++)
         zclock_sleep (50);

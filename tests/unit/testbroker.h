@@ -102,13 +102,14 @@ test_broker_start (broker_t *broker, pthread_t *thread)
     CHECK (pthread_create (thread, NULL, s_test_broker_run, broker) == 0);
 }
 
-//  A new broker on config, where one on the same endpoints may have just
-//  been destroyed in this process: libzmq closes a socket's listener in its
-//  own I/O thread, after zsock_destroy returns, so broker_new may find it
-//  still listening for a moment (a restart in a new process cannot: its
-//  old listener went with the old process). Retried meanwhile.
+//  A new broker on config (a failure fails the test). One on the same
+//  endpoints may have just been destroyed in this process: libzmq closes a
+//  socket's listener in its own I/O thread, after zsock_destroy returns, so
+//  broker_new may find it still listening for a moment (a restart in a new
+//  process cannot: its old listener went with the old process). Retried
+//  meanwhile.
 static inline broker_t *
-test_broker_reopen (const broker_config_t *config)
+test_broker_new (const broker_config_t *config)
 {
     char *cause = NULL;
     broker_t *broker = NULL;
@@ -130,9 +131,7 @@ static inline broker_t *
 test_broker_hooked (broker_config_t *config, pthread_t *thread)
 {
     config->liveness = 1000;
-    char *cause = NULL;
-    broker_t *broker = broker_new (config, &cause);
-    CHECK_MSG (broker, "%s", cause);
+    broker_t *broker = test_broker_new (config);
     store_set_commit_fault (broker_store (broker), test_commit_fault, NULL);
     store_set_sync_fault (broker_store (broker), test_sync_gate, NULL);
     test_broker_start (broker, thread);
